@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Thin launcher: the command itself is compiled TypeScript in ../dist.
+import { main } from '../dist/main.js';
+
+main(process.argv).catch((error) => {
+  process.stderr.write(`switchboard: ${error?.message ?? error}\n`);
+  process.exitCode = typeof error?.exitCode === 'number' ? error.exitCode : 1;
+});

@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { parseCommand } from './parse-command.js';
+
+/** Builds the `switchboard` command line. */
+export function createProgram(): Command {
+  const program = new Command('switchboard')
+    .description('A SIP proxy and registrar whose concurrency architecture is a launch flag, and a lab that measures it.')
+    .version('0.1.0')
+    .showHelpAfterError();
+  program.addCommand(parseCommand());
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await createProgram().parseAsync(argv);
+}

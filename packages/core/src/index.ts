@@ -1,0 +1,2 @@
+/** @switchboard/core: see docs/architecture.md for what this package will hold. */
+export const PACKAGE_NAME = '@switchboard/core';

@@ -1,0 +1,2 @@
+/** @switchboard/lab: see docs/architecture.md for what this package will hold. */
+export const PACKAGE_NAME = '@switchboard/lab';

@@ -1,0 +1,134 @@
+import { parseCSeq, type CSeq } from './cseq.js';
+import { SipError } from './errors.js';
+import { parseDecimal, splitList } from './lexer.js';
+import { parseNameAddr, type NameAddr } from './name-addr.js';
+import { parseVia, type Via } from './via.js';
+
+/**
+ * The headers a proxy needs for every message, parsed as soon as the message is: Via, From, To,
+ * Call-ID, CSeq, Max-Forwards, Route, Record-Route, Contact and Content-Length.
+ */
+export interface RoutingHeaders {
+  via: Via[];
+  from: NameAddr | undefined;
+  to: NameAddr | undefined;
+  callId: string | undefined;
+  cseq: CSeq | undefined;
+  maxForwards: number | undefined;
+  route: NameAddr[];
+  recordRoute: NameAddr[];
+  /** Contact values; empty when there is none or when the Contact is `*`. */
+  contact: NameAddr[];
+  /** True for `Contact: *` (a REGISTER that removes every binding). */
+  contactStar: boolean;
+  contentLength: number | undefined;
+}
+
+export function emptyRoutingHeaders(): RoutingHeaders {
+  return {
+    via: [],
+    from: undefined,
+    to: undefined,
+    callId: undefined,
+    cseq: undefined,
+    maxForwards: undefined,
+    route: [],
+    recordRoute: [],
+    contact: [],
+    contactStar: false,
+    contentLength: undefined,
+  };
+}
+
+const EAGER = new Set([
+  'via',
+  'from',
+  'to',
+  'call-id',
+  'cseq',
+  'max-forwards',
+  'route',
+  'record-route',
+  'contact',
+  'content-length',
+]);
+
+export function isRoutingHeader(canonicalName: string): boolean {
+  return EAGER.has(canonicalName);
+}
+
+function duplicate(name: string, offset: number): SipError {
+  return new SipError('ERR_SIP_DUPLICATE_HEADER', `Header ${name} appears more than once`, offset);
+}
+
+function listOf<T>(value: string, offset: number, parse: (text: string, offset: number) => T, code: 'ERR_SIP_INVALID_VIA' | 'ERR_SIP_INVALID_NAME_ADDR'): T[] {
+  const items = splitList(value);
+  const parsed: T[] = [];
+  for (const item of items) {
+    if (item.text.length === 0) throw new SipError(code, `Empty element in list "${value}"`, offset + item.start);
+    parsed.push(parse(item.text, offset + item.start));
+  }
+  return parsed;
+}
+
+/**
+ * Parses the value of one routing header into `into`. `offset` is the byte position of the value
+ * in the message, for error reporting. Other headers are ignored.
+ */
+export function applyRoutingHeader(into: RoutingHeaders, name: string, value: string, offset: number): void {
+  switch (name) {
+    case 'via':
+      for (const via of listOf(value, offset, parseVia, 'ERR_SIP_INVALID_VIA')) into.via.push(via);
+      return;
+    case 'from':
+      if (into.from !== undefined) throw duplicate('From', offset);
+      into.from = parseNameAddr(value, offset);
+      return;
+    case 'to':
+      if (into.to !== undefined) throw duplicate('To', offset);
+      into.to = parseNameAddr(value, offset);
+      return;
+    case 'call-id':
+      if (into.callId !== undefined) throw duplicate('Call-ID', offset);
+      if (value.length === 0 || /[\s]/.test(value)) {
+        throw new SipError('ERR_SIP_INVALID_HEADER_VALUE', `Invalid Call-ID "${value}"`, offset);
+      }
+      into.callId = value;
+      return;
+    case 'cseq':
+      if (into.cseq !== undefined) throw duplicate('CSeq', offset);
+      into.cseq = parseCSeq(value, offset);
+      return;
+    case 'max-forwards': {
+      if (into.maxForwards !== undefined) throw duplicate('Max-Forwards', offset);
+      const hops = parseDecimal(value, 255);
+      if (hops < 0) throw new SipError('ERR_SIP_INVALID_HEADER_VALUE', `Invalid Max-Forwards "${value}"`, offset);
+      into.maxForwards = hops;
+      return;
+    }
+    case 'route':
+      for (const hop of listOf(value, offset, parseNameAddr, 'ERR_SIP_INVALID_NAME_ADDR')) into.route.push(hop);
+      return;
+    case 'record-route':
+      for (const hop of listOf(value, offset, parseNameAddr, 'ERR_SIP_INVALID_NAME_ADDR')) into.recordRoute.push(hop);
+      return;
+    case 'contact':
+      if (value === '*') {
+        if (into.contactStar || into.contact.length > 0) throw duplicate('Contact: *', offset);
+        into.contactStar = true;
+        return;
+      }
+      if (into.contactStar) throw duplicate('Contact: *', offset);
+      for (const contact of listOf(value, offset, parseNameAddr, 'ERR_SIP_INVALID_NAME_ADDR')) into.contact.push(contact);
+      return;
+    case 'content-length': {
+      if (into.contentLength !== undefined) throw duplicate('Content-Length', offset);
+      const length = parseDecimal(value, Number.MAX_SAFE_INTEGER);
+      if (length < 0) throw new SipError('ERR_SIP_INVALID_CONTENT_LENGTH', `Invalid Content-Length "${value}"`, offset);
+      into.contentLength = length;
+      return;
+    }
+    default:
+      return;
+  }
+}

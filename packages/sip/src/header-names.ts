@@ -1,0 +1,109 @@
+/**
+ * Header names: compact forms (RFC 3261 §7.3.3 and the extensions that define them), the spelling
+ * used when Switchboard writes a header, and which headers hold comma-separated lists.
+ */
+
+const COMPACT_FORMS: Record<string, string> = {
+  a: 'accept-contact',
+  b: 'referred-by',
+  c: 'content-type',
+  d: 'request-disposition',
+  e: 'content-encoding',
+  f: 'from',
+  i: 'call-id',
+  j: 'reject-contact',
+  k: 'supported',
+  l: 'content-length',
+  m: 'contact',
+  o: 'event',
+  r: 'refer-to',
+  s: 'subject',
+  t: 'to',
+  u: 'allow-events',
+  v: 'via',
+  x: 'session-expires',
+  y: 'identity',
+};
+
+const WRITTEN_NAMES: Record<string, string> = {
+  'call-id': 'Call-ID',
+  cseq: 'CSeq',
+  'www-authenticate': 'WWW-Authenticate',
+  'mime-version': 'MIME-Version',
+  'rack': 'RAck',
+  'rseq': 'RSeq',
+  'sip-etag': 'SIP-ETag',
+  'sip-if-match': 'SIP-If-Match',
+};
+
+/** Headers whose value may be a comma-separated list (RFC 3261 §7.3.1). */
+const LIST_HEADERS = new Set([
+  'via',
+  'route',
+  'record-route',
+  'contact',
+  'path',
+  'service-route',
+  'allow',
+  'allow-events',
+  'supported',
+  'require',
+  'proxy-require',
+  'unsupported',
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'content-encoding',
+  'content-language',
+  'alert-info',
+  'call-info',
+  'error-info',
+  'in-reply-to',
+  'warning',
+  'reason',
+  'security-client',
+  'security-server',
+  'security-verify',
+  'p-asserted-identity',
+  'accept-contact',
+  'reject-contact',
+  'request-disposition',
+]);
+
+/** Headers that may appear once only (RFC 3261 §20, Table 2: the ones the proxy relies on). */
+export const SINGLE_VALUE_HEADERS = new Set([
+  'call-id',
+  'cseq',
+  'from',
+  'to',
+  'max-forwards',
+  'content-length',
+  'content-type',
+  'expires',
+  'min-expires',
+]);
+
+const canonicalCache = new Map<string, string>();
+
+/** Lower-case full name of a header, from any spelling or compact form. */
+export function canonicalHeaderName(name: string): string {
+  const cached = canonicalCache.get(name);
+  if (cached !== undefined) return cached;
+  const lower = name.toLowerCase();
+  const canonical = lower.length === 1 ? (COMPACT_FORMS[lower] ?? lower) : lower;
+  if (canonicalCache.size < 4096) canonicalCache.set(name, canonical);
+  return canonical;
+}
+
+/** The spelling Switchboard writes a header name in: `Via`, `Call-ID`, `Record-Route`, ... */
+export function writtenHeaderName(name: string): string {
+  const canonical = canonicalHeaderName(name);
+  return (
+    WRITTEN_NAMES[canonical] ??
+    canonical.replace(/(^|-)([a-z])/g, (_match, dash: string, letter: string) => dash + letter.toUpperCase())
+  );
+}
+
+export function isListHeader(canonicalName: string): boolean {
+  return LIST_HEADERS.has(canonicalName);
+}

@@ -1,0 +1,26 @@
+export { SIP_ERROR_CODES, SipError, isSipError, type SipErrorCode, type SipErrorSpec } from './errors.js';
+export { DEFAULT_LIMITS, resolveLimits, type SipLimits } from './limits.js';
+export { canonicalHeaderName, writtenHeaderName, isListHeader, SINGLE_VALUE_HEADERS } from './header-names.js';
+export { splitList, unescape, unquote, quote, isToken, unfold } from './lexer.js';
+export { formatParams, type Params } from './params.js';
+export {
+  parseUri,
+  parseSipUri,
+  formatUri,
+  isSipUri,
+  isIpv6Address,
+  uriUser,
+  uriHostname,
+  type Uri,
+  type SipUri,
+  type OtherUri,
+} from './uri.js';
+export { parseNameAddr, formatNameAddr, tagOf, type NameAddr } from './name-addr.js';
+export { parseVia, formatVia, MAGIC_COOKIE, type Via } from './via.js';
+export { parseCSeq, MAX_CSEQ, type CSeq } from './cseq.js';
+export type { RoutingHeaders } from './eager-headers.js';
+export { SipMessage, type HeaderField, type StartLine, type MessageLayout } from './message.js';
+export { parseMessage, type ParseOptions } from './parser.js';
+export { StreamFramer, findContentLength, type FrameEvent, type FramerOptions } from './framer.js';
+export { validateRequest, validateResponse, type ValidateOptions } from './validate.js';
+export { buildResponse, rejectionResponse, reasonPhrase, newTag, REASON_PHRASES, type ResponseOptions } from './response.js';

@@ -1,0 +1,448 @@
+import type { CSeq } from './cseq.js';
+import { applyRoutingHeader, emptyRoutingHeaders, isRoutingHeader, type RoutingHeaders } from './eager-headers.js';
+import { SipError } from './errors.js';
+import { canonicalHeaderName, isListHeader, writtenHeaderName } from './header-names.js';
+import { parseDecimal, splitList, unfold } from './lexer.js';
+import { parseNameAddr, tagOf, type NameAddr } from './name-addr.js';
+import type { Uri } from './uri.js';
+import { parseVia, type Via } from './via.js';
+
+const CRLF = '\r\n';
+
+/**
+ * One header field of a message. Fields read from the wire point into the message bytes; a field
+ * that an edit added or rewrote carries its new text instead.
+ */
+export interface HeaderField {
+  /** Lower-case full name (compact forms expanded). */
+  readonly name: string;
+  /** Byte range of the whole field in the input, final CRLF included; -1 for added fields. */
+  readonly start: number;
+  readonly end: number;
+  /** Byte range of the value (after the colon and blanks, before the final CRLF). */
+  readonly valueStart: number;
+  readonly valueEnd: number;
+  /** Set by an edit: the whole field line without CRLF, e.g. `Via: SIP/2.0/UDP ...`. */
+  text?: string;
+}
+
+export interface StartLine {
+  readonly method: string | undefined;
+  readonly requestUriText: string | undefined;
+  readonly requestUri: Uri | undefined;
+  readonly status: number | undefined;
+  readonly reason: string | undefined;
+}
+
+/** Where in the input the parts of a message lie (byte offsets into `input`). */
+export interface MessageLayout {
+  readonly input: Buffer;
+  /** First byte of the start line. */
+  readonly start: number;
+  /** Offset of the CRLF that ends the start line. */
+  readonly startLineEnd: number;
+  /** First byte of the body (just after the empty line). */
+  readonly bodyStart: number;
+  /** One past the last byte of the body. */
+  readonly end: number;
+}
+
+/**
+ * A parsed SIP request or response. The start line and routing headers are parsed; every other
+ * header is kept as bytes and parsed on demand. Edits made by a proxy (Via, Route, Record-Route,
+ * Max-Forwards, Request-URI) rewrite only the fields they touch: `serialize()` writes every other
+ * byte exactly as it arrived.
+ */
+export class SipMessage implements RoutingHeaders {
+  readonly method: string | undefined;
+  readonly status: number | undefined;
+  readonly reason: string | undefined;
+  via: Via[];
+  from: NameAddr | undefined;
+  to: NameAddr | undefined;
+  callId: string | undefined;
+  cseq: CSeq | undefined;
+  maxForwards: number | undefined;
+  route: NameAddr[];
+  recordRoute: NameAddr[];
+  contact: NameAddr[];
+  contactStar: boolean;
+  contentLength: number | undefined;
+
+  #layout: MessageLayout;
+  #fields: HeaderField[];
+  #requestUriText: string | undefined;
+  #requestUri: Uri | undefined;
+  #startLineEdited = false;
+  #body: Buffer;
+  #bodyEdited = false;
+
+  constructor(layout: MessageLayout, startLine: StartLine, fields: HeaderField[], routing: RoutingHeaders) {
+    this.#layout = layout;
+    this.method = startLine.method;
+    this.status = startLine.status;
+    this.reason = startLine.reason;
+    this.#requestUriText = startLine.requestUriText;
+    this.#requestUri = startLine.requestUri;
+    this.#fields = fields;
+    this.#body = layout.input.subarray(layout.bodyStart, layout.end);
+    this.via = routing.via;
+    this.from = routing.from;
+    this.to = routing.to;
+    this.callId = routing.callId;
+    this.cseq = routing.cseq;
+    this.maxForwards = routing.maxForwards;
+    this.route = routing.route;
+    this.recordRoute = routing.recordRoute;
+    this.contact = routing.contact;
+    this.contactStar = routing.contactStar;
+    this.contentLength = routing.contentLength;
+  }
+
+  get isRequest(): boolean {
+    return this.method !== undefined;
+  }
+
+  get isResponse(): boolean {
+    return this.status !== undefined;
+  }
+
+  /** The Request-URI as written (requests only). */
+  get requestUriText(): string | undefined {
+    return this.#requestUriText;
+  }
+
+  /** The parsed Request-URI (requests only). */
+  get requestUri(): Uri | undefined {
+    return this.#requestUri;
+  }
+
+  get body(): Buffer {
+    return this.#body;
+  }
+
+  /** The bytes the message was parsed from (start line to end of body), before any edit. */
+  get rawBytes(): Buffer {
+    return this.#layout.input.subarray(this.#layout.start, this.#layout.end);
+  }
+
+  /** The header fields in order. Do not change them: use the edit methods. */
+  get fields(): readonly HeaderField[] {
+    return this.#fields;
+  }
+
+  get topVia(): Via | undefined {
+    return this.via[0];
+  }
+
+  get fromTag(): string | undefined {
+    return tagOf(this.from);
+  }
+
+  get toTag(): string | undefined {
+    return tagOf(this.to);
+  }
+
+  // ---- reading headers -------------------------------------------------------------------
+
+  /** The value of one field: unfolded, without leading and trailing blanks. */
+  fieldValue(field: HeaderField): string {
+    if (field.text !== undefined) return field.text.slice(field.text.indexOf(':') + 1).trim();
+    return unfold(this.#layout.input.toString('utf8', field.valueStart, field.valueEnd));
+  }
+
+  has(name: string): boolean {
+    const canonical = canonicalHeaderName(name);
+    return this.#fields.some((field) => field.name === canonical);
+  }
+
+  /** The value of the first field with this name (whole field, list not split), or undefined. */
+  header(name: string): string | undefined {
+    const canonical = canonicalHeaderName(name);
+    const field = this.#fields.find((candidate) => candidate.name === canonical);
+    return field === undefined ? undefined : this.fieldValue(field);
+  }
+
+  /**
+   * Every value of a header in order. Comma-separated lists (Via, Route, Supported, ...) are split
+   * into their items; other headers give one value per field.
+   */
+  headers(name: string): string[] {
+    const canonical = canonicalHeaderName(name);
+    const values: string[] = [];
+    for (const field of this.#fields) {
+      if (field.name !== canonical) continue;
+      const value = this.fieldValue(field);
+      if (isListHeader(canonical)) {
+        for (const item of splitList(value)) if (item.text.length > 0) values.push(item.text);
+      } else {
+        values.push(value);
+      }
+    }
+    return values;
+  }
+
+  /** Option tags of Require, Proxy-Require, Supported or Unsupported. */
+  optionTags(name: 'require' | 'proxy-require' | 'supported' | 'unsupported'): string[] {
+    return this.headers(name).map((tag) => tag.toLowerCase());
+  }
+
+  /** The Expires header as seconds, or undefined; throws ERR_SIP_INVALID_HEADER_VALUE if malformed. */
+  expires(): number | undefined {
+    return this.#deltaSeconds('expires');
+  }
+
+  /** The Min-Expires header as seconds, or undefined. */
+  minExpires(): number | undefined {
+    return this.#deltaSeconds('min-expires');
+  }
+
+  #deltaSeconds(name: string): number | undefined {
+    const value = this.header(name);
+    if (value === undefined) return undefined;
+    const seconds = parseDecimal(value, 2 ** 32 - 1);
+    if (seconds < 0) throw new SipError('ERR_SIP_INVALID_HEADER_VALUE', `Invalid ${writtenHeaderName(name)} "${value}"`, this.#valueOffset(name));
+    return seconds;
+  }
+
+  /** Content-Type without parameters, lower-cased, or undefined. */
+  contentType(): string | undefined {
+    return this.header('content-type')?.split(';')[0]?.trim().toLowerCase();
+  }
+
+  /**
+   * The Date header (RFC 3261 §20.17: an RFC 1123 date in GMT), or undefined;
+   * throws ERR_SIP_INVALID_HEADER_VALUE if malformed.
+   */
+  date(): Date | undefined {
+    const value = this.header('date');
+    if (value === undefined) return undefined;
+    const match = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/.exec(value);
+    const date = match ? new Date(value) : undefined;
+    if (date === undefined || Number.isNaN(date.getTime())) {
+      throw new SipError('ERR_SIP_INVALID_HEADER_VALUE', `Invalid Date "${value}"`, this.#valueOffset('date'));
+    }
+    return date;
+  }
+
+  #valueOffset(name: string): number {
+    const canonical = canonicalHeaderName(name);
+    return this.#fields.find((field) => field.name === canonical)?.valueStart ?? -1;
+  }
+
+  // ---- edits -----------------------------------------------------------------------------
+
+  /** Rewrites the Request-URI. */
+  setRequestUri(text: string, parsed: Uri): void {
+    if (!this.isRequest) throw new SipError('ERR_SIP_INVALID_EDIT', 'A response has no Request-URI');
+    this.#requestUriText = text;
+    this.#requestUri = parsed;
+    this.#startLineEdited = true;
+  }
+
+  /** Adds a Via value on top (the proxy's own Via, RFC 3261 §16.6 step 8). */
+  prependVia(text: string, parsed: Via = parseVia(text)): void {
+    this.#insertField('via', text, 'first');
+    this.via.unshift(parsed);
+  }
+
+  /** Removes the top Via value (a response on its way back, §16.7 step 3). */
+  removeTopVia(): Via {
+    const top = this.via[0];
+    if (top === undefined) throw new SipError('ERR_SIP_INVALID_EDIT', 'The message has no Via to remove');
+    this.#removeListValue('via', 'first');
+    this.via.shift();
+    return top;
+  }
+
+  /** Adds a Record-Route value on top (§16.6 step 4). */
+  prependRecordRoute(text: string, parsed: NameAddr = parseNameAddr(text)): void {
+    this.#insertField('record-route', text, 'first');
+    this.recordRoute.unshift(parsed);
+  }
+
+  /** Removes the first Route value (loose routing, §16.4) and returns it. */
+  removeFirstRoute(): NameAddr {
+    const first = this.route[0];
+    if (first === undefined) throw new SipError('ERR_SIP_INVALID_EDIT', 'The message has no Route to remove');
+    this.#removeListValue('route', 'first');
+    this.route.shift();
+    return first;
+  }
+
+  /** Removes the last Route value (strict-router interop, §16.4) and returns it. */
+  removeLastRoute(): NameAddr {
+    const last = this.route[this.route.length - 1];
+    if (last === undefined) throw new SipError('ERR_SIP_INVALID_EDIT', 'The message has no Route to remove');
+    this.#removeListValue('route', 'last');
+    this.route.pop();
+    return last;
+  }
+
+  /** Adds a Route value at the end (strict-router interop, §16.6 step 7). */
+  appendRoute(text: string, parsed: NameAddr = parseNameAddr(text)): void {
+    this.#insertField('route', text, 'last');
+    this.route.push(parsed);
+  }
+
+  /** Sets Max-Forwards, adding the header when it is missing. */
+  setMaxForwards(hops: number): void {
+    if (!Number.isInteger(hops) || hops < 0 || hops > 255) {
+      throw new SipError('ERR_SIP_INVALID_EDIT', `Max-Forwards must be 0..255, got ${hops}`);
+    }
+    this.setHeader('max-forwards', String(hops));
+  }
+
+  /** Replaces every field of this header with one field holding `value`. */
+  setHeader(name: string, value: string): void {
+    const canonical = canonicalHeaderName(name);
+    const index = this.#fields.findIndex((field) => field.name === canonical);
+    const field = addedField(canonical, value);
+    this.#fields = this.#fields.filter((candidate) => candidate.name !== canonical);
+    this.#fields.splice(index < 0 ? this.#fields.length : index, 0, field);
+    this.#refreshRoutingHeader(canonical);
+  }
+
+  /** Adds a field after the last one. */
+  appendHeader(name: string, value: string): void {
+    const canonical = canonicalHeaderName(name);
+    this.#fields.push(addedField(canonical, value));
+    this.#refreshRoutingHeader(canonical);
+  }
+
+  /** Removes every field of this header. */
+  removeHeader(name: string): void {
+    const canonical = canonicalHeaderName(name);
+    this.#fields = this.#fields.filter((field) => field.name !== canonical);
+    this.#refreshRoutingHeader(canonical);
+  }
+
+  /** Replaces the body and its Content-Length (and Content-Type when given). */
+  setBody(body: Buffer | string, contentType?: string): void {
+    this.#body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    this.#bodyEdited = true;
+    if (contentType !== undefined) this.setHeader('content-type', contentType);
+    this.setHeader('content-length', String(this.#body.length));
+  }
+
+  #insertField(name: string, value: string, where: 'first' | 'last'): void {
+    const field = addedField(name, value);
+    const index =
+      where === 'first'
+        ? this.#fields.findIndex((candidate) => candidate.name === name)
+        : findLastIndex(this.#fields, (candidate) => candidate.name === name) + 1;
+    if (index <= 0 && where === 'last') {
+      this.#fields.push(field);
+    } else {
+      this.#fields.splice(index < 0 ? 0 : index, 0, field);
+    }
+  }
+
+  #removeListValue(name: string, which: 'first' | 'last'): void {
+    const index =
+      which === 'first'
+        ? this.#fields.findIndex((field) => field.name === name)
+        : findLastIndex(this.#fields, (field) => field.name === name);
+    const field = this.#fields[index];
+    if (field === undefined) throw new SipError('ERR_SIP_INVALID_EDIT', `The message has no ${writtenHeaderName(name)}`);
+    const value = this.fieldValue(field);
+    const items = splitList(value);
+    if (items.length <= 1) {
+      this.#fields.splice(index, 1);
+      return;
+    }
+    const kept =
+      which === 'first'
+        ? value.slice(items[1]?.start ?? 0)
+        : value.slice(0, items[items.length - 1]?.start ?? value.length).replace(/\s*,\s*$/, '');
+    this.#fields[index] = { ...addedField(name, kept), text: `${this.#writtenName(field)}: ${kept}` };
+  }
+
+  /** The name of a field as it was written on the wire (compact forms kept). */
+  #writtenName(field: HeaderField): string {
+    if (field.text !== undefined) return field.text.slice(0, field.text.indexOf(':')).trim();
+    const input = this.#layout.input;
+    let end = field.start;
+    while (end < field.valueStart && input[end] !== 0x3a) end++;
+    return input.toString('latin1', field.start, end).trim();
+  }
+
+  #refreshRoutingHeader(name: string): void {
+    if (!isRoutingHeader(name)) return;
+    const fresh = emptyRoutingHeaders();
+    for (const field of this.#fields) {
+      if (field.name === name) applyRoutingHeader(fresh, name, this.fieldValue(field), field.valueStart);
+    }
+    switch (name) {
+      case 'via': this.via = fresh.via; break;
+      case 'from': this.from = fresh.from; break;
+      case 'to': this.to = fresh.to; break;
+      case 'call-id': this.callId = fresh.callId; break;
+      case 'cseq': this.cseq = fresh.cseq; break;
+      case 'max-forwards': this.maxForwards = fresh.maxForwards; break;
+      case 'route': this.route = fresh.route; break;
+      case 'record-route': this.recordRoute = fresh.recordRoute; break;
+      case 'contact': this.contact = fresh.contact; this.contactStar = fresh.contactStar; break;
+      case 'content-length': this.contentLength = fresh.contentLength; break;
+    }
+  }
+
+  // ---- writing ---------------------------------------------------------------------------
+
+  /**
+   * The message as bytes. Unedited parts are copied from the input as they arrived; runs of
+   * untouched fields are copied as one slice.
+   */
+  serialize(): Buffer {
+    const { input, start, startLineEnd, bodyStart, end } = this.#layout;
+    const parts: Buffer[] = [];
+    let runStart = -1;
+    let runEnd = -1;
+    const flush = (): void => {
+      if (runStart >= 0) parts.push(input.subarray(runStart, runEnd));
+      runStart = -1;
+    };
+    const copy = (from: number, to: number): void => {
+      if (runStart >= 0 && runEnd === from) {
+        runEnd = to;
+      } else {
+        flush();
+        runStart = from;
+        runEnd = to;
+      }
+    };
+    const write = (text: string): void => {
+      flush();
+      parts.push(Buffer.from(text, 'utf8'));
+    };
+
+    if (this.#startLineEdited) write(`${this.method} ${this.#requestUriText} SIP/2.0${CRLF}`);
+    else copy(start, startLineEnd + 2);
+    for (const field of this.#fields) {
+      if (field.text === undefined) copy(field.start, field.end);
+      else write(field.text + CRLF);
+    }
+    if (this.#bodyEdited) {
+      write(CRLF);
+      flush();
+      parts.push(this.#body);
+    } else {
+      copy(bodyStart - 2, end);
+      flush();
+    }
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  }
+
+  toString(): string {
+    return this.serialize().toString('utf8');
+  }
+}
+
+function addedField(name: string, value: string): HeaderField {
+  return { name, start: -1, end: -1, valueStart: -1, valueEnd: -1, text: `${writtenHeaderName(name)}: ${value}` };
+}
+
+function findLastIndex<T>(items: readonly T[], predicate: (item: T) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i] as T)) return i;
+  return -1;
+}

@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { SIP_ERROR_CODES, isSipError } from './errors.js';
+import { canonicalHeaderName, writtenHeaderName } from './header-names.js';
+import type { SipMessage } from './message.js';
+
+/** Reason phrases of RFC 3261 §21 and the extensions a proxy meets. */
+export const REASON_PHRASES: Readonly<Record<number, string>> = {
+  100: 'Trying',
+  180: 'Ringing',
+  181: 'Call Is Being Forwarded',
+  182: 'Queued',
+  183: 'Session Progress',
+  200: 'OK',
+  202: 'Accepted',
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Moved Temporarily',
+  305: 'Use Proxy',
+  380: 'Alternative Service',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  410: 'Gone',
+  413: 'Request Entity Too Large',
+  414: 'Request-URI Too Long',
+  415: 'Unsupported Media Type',
+  416: 'Unsupported URI Scheme',
+  420: 'Bad Extension',
+  421: 'Extension Required',
+  423: 'Interval Too Brief',
+  429: 'Too Many Requests',
+  480: 'Temporarily Unavailable',
+  481: 'Call/Transaction Does Not Exist',
+  482: 'Loop Detected',
+  483: 'Too Many Hops',
+  484: 'Address Incomplete',
+  485: 'Ambiguous',
+  486: 'Busy Here',
+  487: 'Request Terminated',
+  488: 'Not Acceptable Here',
+  491: 'Request Pending',
+  493: 'Undecipherable',
+  500: 'Server Internal Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Server Time-out',
+  505: 'Version Not Supported',
+  513: 'Message Too Large',
+  600: 'Busy Everywhere',
+  603: 'Decline',
+  604: 'Does Not Exist Anywhere',
+  606: 'Not Acceptable',
+};
+
+export function reasonPhrase(status: number): string {
+  return REASON_PHRASES[status] ?? REASON_PHRASES[Math.floor(status / 100) * 100] ?? 'Unknown';
+}
+
+/** A fresh random tag for a To or From header. */
+export function newTag(): string {
+  return randomBytes(6).toString('hex');
+}
+
+export interface ResponseOptions {
+  readonly reason?: string;
+  /** Tag to add to To when the request's To has none (a fresh one by default, none for 100). */
+  readonly toTag?: string;
+  /** Copy Record-Route (a UAS answering a dialog-creating request does, §12.1.1). */
+  readonly copyRecordRoute?: boolean;
+  /** Further headers, in order. */
+  readonly headers?: ReadonlyArray<readonly [name: string, value: string]>;
+  readonly body?: Buffer | string;
+  readonly contentType?: string;
+}
+
+const COPIED = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
+
+/**
+ * Builds the bytes of a response to `request` (RFC 3261 §8.2.6): Via, From, Call-ID and CSeq
+ * copied as they arrived, To copied with a tag added when it has none (except for 100 Trying).
+ */
+export function buildResponse(request: SipMessage, status: number, options: ResponseOptions = {}): Buffer {
+  const lines = [`SIP/2.0 ${status} ${options.reason ?? reasonPhrase(status)}`];
+  for (const field of request.fields) {
+    const copy = COPIED.has(field.name) || (options.copyRecordRoute === true && field.name === 'record-route');
+    if (!copy) continue;
+    let value = request.fieldValue(field);
+    if (field.name === 'to' && status > 100 && request.toTag === undefined) value += `;tag=${options.toTag ?? newTag()}`;
+    lines.push(`${writtenHeaderName(field.name)}: ${value}`);
+  }
+  return finishMessage(lines, options);
+}
+
+/** Adds the extra headers, Content-Type, Content-Length and body to the lines of a message. */
+function finishMessage(lines: string[], options: ResponseOptions): Buffer {
+  for (const [name, value] of options.headers ?? []) lines.push(`${name}: ${value}`);
+  const body = options.body === undefined ? Buffer.alloc(0) : Buffer.from(options.body);
+  if (options.contentType !== undefined) lines.push(`Content-Type: ${options.contentType}`);
+  lines.push(`Content-Length: ${body.length}`, '', '');
+  const head = Buffer.from(lines.join('\r\n'), 'utf8');
+  return body.length === 0 ? head : Buffer.concat([head, body]);
+}
+
+/**
+ * The response a server sends for a request it could not parse or must reject (RFC 3261 §8.2,
+ * §16.3): status and reason from the error's code (400 with a reason naming the fault, 505, 513,
+ * 416, ...). Works from the raw bytes, because a request that failed to parse has no message
+ * object: it copies the Via, From, To, Call-ID and CSeq lines it can find. Returns undefined when
+ * no response can be sent: the input is a response or an ACK, or it lacks a header the client
+ * needs to match the response (such input is dropped and counted).
+ */
+export function rejectionResponse(input: Buffer, error: unknown): Buffer | undefined {
+  const spec = isSipError(error) ? SIP_ERROR_CODES[error.code] : SIP_ERROR_CODES.ERR_SIP_INVALID_HEADER;
+  const text = input.toString('utf8');
+  let start = 0;
+  while (text.startsWith('\r\n', start)) start += 2;
+  const headerEnd = text.indexOf('\r\n\r\n', start);
+  const section = text.slice(start, headerEnd < 0 ? Math.min(text.length, 16 * 1024) : headerEnd);
+  const [startLine = '', ...rawLines] = section.split('\r\n');
+  const method = /^([^\s]+) /.exec(startLine)?.[1];
+  if (method === undefined || /^SIP\//i.test(startLine) || method.toUpperCase() === 'ACK') return undefined;
+
+  const lines = [`SIP/2.0 ${spec.status} ${spec.reason}`];
+  const found = new Set<string>();
+  let toHasTag = false;
+  for (const line of unfoldLines(rawLines)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = canonicalHeaderName(line.slice(0, colon).trim());
+    if (!COPIED.has(name)) continue;
+    const value = line.slice(colon + 1).trim();
+    if (name === 'to') {
+      if (found.has('to')) continue;
+      toHasTag = /;\s*tag\s*=/i.test(value);
+    } else if (found.has(name) && name !== 'via') {
+      continue;
+    }
+    found.add(name);
+    lines.push(`${writtenHeaderName(name)}: ${name === 'to' && !toHasTag ? `${value};tag=${newTag()}` : value}`);
+  }
+  if (found.size < COPIED.size) return undefined;
+  return finishMessage(lines, {});
+}
+
+function unfoldLines(lines: string[]): string[] {
+  const unfolded: string[] = [];
+  for (const line of lines) {
+    if ((line.startsWith(' ') || line.startsWith('\t')) && unfolded.length > 0) {
+      unfolded[unfolded.length - 1] += ` ${line.trim()}`;
+    } else {
+      unfolded.push(line);
+    }
+  }
+  return unfolded;
+}

@@ -1,0 +1,111 @@
+import { SipError } from './errors.js';
+import { HOST_CHARS, parseDecimal, scanChars, scanToken, skipWhitespace, isToken } from './lexer.js';
+import { formatParams, scanHeaderParams, type Params } from './params.js';
+import { isIpv6Address } from './uri.js';
+
+/** One Via value (RFC 3261 §20.42, RFC 3581). */
+export interface Via {
+  /** `SIP/2.0` as the sender wrote it, blanks removed. */
+  readonly protocol: string;
+  /** Upper-case transport: UDP, TCP, TLS, SCTP, WS ... */
+  readonly transport: string;
+  /** sent-by host as written; an IPv6 reference keeps its brackets. */
+  readonly host: string;
+  readonly port: number | undefined;
+  readonly params: Params;
+  readonly branch: string | undefined;
+  readonly received: string | undefined;
+  /** Port from `rport=N`; `null` when `rport` is present without a value; undefined when absent. */
+  readonly rport: number | null | undefined;
+}
+
+/** The branch prefix of RFC 3261 transaction identifiers (§8.1.1.7). */
+export const MAGIC_COOKIE = 'z9hG4bK';
+
+function invalid(text: string, why: string, offset: number, at: number): SipError {
+  return new SipError('ERR_SIP_INVALID_VIA', `Invalid Via "${text}": ${why}`, offset >= 0 ? offset + at : -1);
+}
+
+function expectSlash(text: string, index: number, offset: number): number {
+  const i = skipWhitespace(text, index);
+  if (text.charCodeAt(i) !== 0x2f) throw invalid(text, 'expected "/" in sent-protocol', offset, i);
+  return skipWhitespace(text, i + 1);
+}
+
+/** Parses one Via value (one item of a comma-separated Via header). */
+export function parseVia(text: string, offset = -1): Via {
+  let i = skipWhitespace(text, 0);
+  const nameEnd = scanToken(text, i);
+  if (nameEnd === i) throw invalid(text, 'missing protocol name', offset, i);
+  const name = text.slice(i, nameEnd);
+  i = expectSlash(text, nameEnd, offset);
+  const versionEnd = scanToken(text, i);
+  if (versionEnd === i) throw invalid(text, 'missing protocol version', offset, i);
+  const version = text.slice(i, versionEnd);
+  i = expectSlash(text, versionEnd, offset);
+  const transportEnd = scanToken(text, i);
+  if (transportEnd === i) throw invalid(text, 'missing transport', offset, i);
+  const transport = text.slice(i, transportEnd).toUpperCase();
+
+  const hostStart = skipWhitespace(text, transportEnd);
+  if (hostStart === transportEnd) throw invalid(text, 'no blank before sent-by', offset, hostStart);
+  let host: string;
+  i = hostStart;
+  if (text.charCodeAt(i) === 0x5b) {
+    const close = text.indexOf(']', i);
+    if (close < 0 || !isIpv6Address(text.slice(i + 1, close))) throw invalid(text, 'bad IPv6 reference', offset, i);
+    host = text.slice(i, close + 1);
+    i = close + 1;
+  } else {
+    i = scanChars(text, i, HOST_CHARS);
+    host = text.slice(hostStart, i);
+    if (host.length === 0) throw invalid(text, 'missing sent-by host', offset, hostStart);
+  }
+  let port: number | undefined;
+  const colon = skipWhitespace(text, i);
+  if (text.charCodeAt(colon) === 0x3a) {
+    const portStart = skipWhitespace(text, colon + 1);
+    let portEnd = portStart;
+    while (portEnd < text.length && text.charCodeAt(portEnd) >= 0x30 && text.charCodeAt(portEnd) <= 0x39) portEnd++;
+    const value = parseDecimal(text.slice(portStart, portEnd), 65535);
+    if (value < 0) throw invalid(text, 'bad port', offset, portStart);
+    port = value;
+    i = portEnd;
+  }
+
+  const scan = scanHeaderParams(text, i);
+  const end = skipWhitespace(text, scan.end);
+  if (scan.errorAt >= 0 || end !== text.length) {
+    throw invalid(text, 'bad parameter', offset, scan.errorAt >= 0 ? scan.errorAt : end);
+  }
+  const params = scan.params;
+  const branch = params.get('branch');
+  if (branch === null || (branch !== undefined && !isToken(branch))) throw invalid(text, 'bad branch', offset, i);
+  const received = params.get('received');
+  if (received === null) throw invalid(text, 'received without a value', offset, i);
+  const rportText = params.get('rport');
+  let rport: number | null | undefined;
+  if (rportText === null) rport = null;
+  else if (rportText !== undefined) {
+    rport = parseDecimal(rportText, 65535);
+    if (rport < 0) throw invalid(text, 'bad rport', offset, i);
+  }
+  const ttl = params.get('ttl');
+  if (ttl !== undefined && (ttl === null || parseDecimal(ttl, 255) < 0)) throw invalid(text, 'bad ttl', offset, i);
+  return {
+    protocol: `${name}/${version}`,
+    transport,
+    host,
+    port,
+    params,
+    branch: branch ?? undefined,
+    received: received ?? undefined,
+    rport,
+  };
+}
+
+/** Writes a Via value: `SIP/2.0/UDP host:port;branch=...`. */
+export function formatVia(via: { transport: string; host: string; port?: number | undefined; params?: Params }): string {
+  const port = via.port === undefined ? '' : `:${via.port}`;
+  return `SIP/2.0/${via.transport} ${via.host}${port}${via.params === undefined ? '' : formatParams(via.params)}`;
+}
