@@ -1,7 +1,7 @@
 import { parseCSeq, type CSeq } from './cseq.js';
 import { SipError } from './errors.js';
 import { parseDecimal, splitList } from './lexer.js';
-import { parseNameAddr, type NameAddr } from './name-addr.js';
+import { parseNameAddr, scanTaggedAddress, type NameAddr, type TaggedAddress } from './name-addr.js';
 import { parseVia, type Via } from './via.js';
 
 /**
@@ -10,8 +10,9 @@ import { parseVia, type Via } from './via.js';
  */
 export interface RoutingHeaders {
   via: Via[];
-  from: NameAddr | undefined;
-  to: NameAddr | undefined;
+  /** From and To: text and tag now, the full name-addr when first asked for. */
+  from: TaggedAddress | undefined;
+  to: TaggedAddress | undefined;
   callId: string | undefined;
   cseq: CSeq | undefined;
   maxForwards: number | undefined;
@@ -40,23 +41,6 @@ export function emptyRoutingHeaders(): RoutingHeaders {
   };
 }
 
-const EAGER = new Set([
-  'via',
-  'from',
-  'to',
-  'call-id',
-  'cseq',
-  'max-forwards',
-  'route',
-  'record-route',
-  'contact',
-  'content-length',
-]);
-
-export function isRoutingHeader(canonicalName: string): boolean {
-  return EAGER.has(canonicalName);
-}
-
 function duplicate(name: string, offset: number): SipError {
   return new SipError('ERR_SIP_DUPLICATE_HEADER', `Header ${name} appears more than once`, offset);
 }
@@ -82,11 +66,11 @@ export function applyRoutingHeader(into: RoutingHeaders, name: string, value: st
       return;
     case 'from':
       if (into.from !== undefined) throw duplicate('From', offset);
-      into.from = parseNameAddr(value, offset);
+      into.from = scanTaggedAddress(value, offset);
       return;
     case 'to':
       if (into.to !== undefined) throw duplicate('To', offset);
-      into.to = parseNameAddr(value, offset);
+      into.to = scanTaggedAddress(value, offset);
       return;
     case 'call-id':
       if (into.callId !== undefined) throw duplicate('Call-ID', offset);

@@ -38,7 +38,7 @@ export const SIP_ERROR_CODES = {
   },
   ERR_SIP_MISSING_HEADER: {
     status: 400, reason: 'Missing Mandatory Header',
-    description: 'A mandatory header (Via, From, To, Call-ID, CSeq; Max-Forwards in requests) is missing.',
+    description: 'A header every request and response must carry (Via, From, To, Call-ID, CSeq) is missing.',
   },
   ERR_SIP_INVALID_URI: { status: 400, reason: 'Malformed URI', description: 'A SIP or SIPS URI does not match its grammar.' },
   ERR_SIP_UNSUPPORTED_URI_SCHEME: {
@@ -62,10 +62,6 @@ export const SIP_ERROR_CODES = {
   ERR_SIP_BODY_TRUNCATED: {
     status: 400, reason: 'Body Shorter Than Content-Length',
     description: 'A datagram holds fewer body bytes than its Content-Length announces.',
-  },
-  ERR_SIP_MISSING_CONTENT_LENGTH: {
-    status: 400, reason: 'Missing Content-Length',
-    description: 'A message on a stream transport has a body but no Content-Length (the framer cannot find its end).',
   },
   ERR_SIP_HEADERS_TOO_LARGE: {
     status: 513, reason: 'Message Too Large',

@@ -1,3 +1,5 @@
+import { isToken } from './lexer.js';
+
 /**
  * Header names: compact forms (RFC 3261 §7.3.3 and the extensions that define them), the spelling
  * used when Switchboard writes a header, and which headers hold comma-separated lists.
@@ -106,4 +108,45 @@ export function writtenHeaderName(name: string): string {
 
 export function isListHeader(canonicalName: string): boolean {
   return LIST_HEADERS.has(canonicalName);
+}
+
+export interface WireHeaderName {
+  /** Canonical lower-case name. */
+  readonly name: string;
+  /** True for the headers the parser reads at once (Via, From, To, Call-ID, CSeq ...). */
+  readonly routing: boolean;
+}
+
+const wireNames = new Map<string, WireHeaderName>();
+
+/**
+ * The canonical name of a header name as it came off the wire, or undefined when it is not a
+ * token. Spellings are remembered (up to a bound), so a name seen before costs one lookup.
+ */
+export function headerNameFromWire(spelling: string): WireHeaderName | undefined {
+  const seen = wireNames.get(spelling);
+  if (seen !== undefined) return seen;
+  if (!isToken(spelling)) return undefined;
+  const name = canonicalHeaderName(spelling);
+  const known = { name, routing: ROUTING_HEADERS.has(name) };
+  if (wireNames.size < 4096) wireNames.set(spelling, known);
+  return known;
+}
+
+/** The headers parsed with the start line (see eager-headers.ts). */
+const ROUTING_HEADERS = new Set([
+  'via',
+  'from',
+  'to',
+  'call-id',
+  'cseq',
+  'max-forwards',
+  'route',
+  'record-route',
+  'contact',
+  'content-length',
+]);
+
+export function isRoutingHeader(canonicalName: string): boolean {
+  return ROUTING_HEADERS.has(canonicalName);
 }

@@ -117,6 +117,7 @@ export interface ListItem {
  * can reject it.
  */
 export function splitList(value: string): ListItem[] {
+  if (value.indexOf(',') < 0) return [trimmedItem(value, 0, value.length)];
   const items: ListItem[] = [];
   let itemStart = 0;
   let inAngle = false;

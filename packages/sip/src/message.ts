@@ -1,9 +1,9 @@
 import type { CSeq } from './cseq.js';
-import { applyRoutingHeader, emptyRoutingHeaders, isRoutingHeader, type RoutingHeaders } from './eager-headers.js';
+import { applyRoutingHeader, emptyRoutingHeaders, type RoutingHeaders } from './eager-headers.js';
 import { SipError } from './errors.js';
-import { canonicalHeaderName, isListHeader, writtenHeaderName } from './header-names.js';
+import { canonicalHeaderName, isListHeader, isRoutingHeader, writtenHeaderName } from './header-names.js';
 import { parseDecimal, splitList, unfold } from './lexer.js';
-import { parseNameAddr, tagOf, type NameAddr } from './name-addr.js';
+import { parseNameAddr, type NameAddr, type TaggedAddress } from './name-addr.js';
 import type { Uri } from './uri.js';
 import { parseVia, type Via } from './via.js';
 
@@ -16,6 +16,8 @@ const CRLF = '\r\n';
 export interface HeaderField {
   /** Lower-case full name (compact forms expanded). */
   readonly name: string;
+  /** True for the routing headers the parser reads at once. */
+  readonly routing?: boolean;
   /** Byte range of the whole field in the input, final CRLF included; -1 for added fields. */
   readonly start: number;
   readonly end: number;
@@ -53,13 +55,11 @@ export interface MessageLayout {
  * Max-Forwards, Request-URI) rewrite only the fields they touch: `serialize()` writes every other
  * byte exactly as it arrived.
  */
-export class SipMessage implements RoutingHeaders {
+export class SipMessage {
   readonly method: string | undefined;
   readonly status: number | undefined;
   readonly reason: string | undefined;
   via: Via[];
-  from: NameAddr | undefined;
-  to: NameAddr | undefined;
   callId: string | undefined;
   cseq: CSeq | undefined;
   maxForwards: number | undefined;
@@ -69,6 +69,10 @@ export class SipMessage implements RoutingHeaders {
   contactStar: boolean;
   contentLength: number | undefined;
 
+  #from: TaggedAddress | undefined;
+  #to: TaggedAddress | undefined;
+  #fromParsed: NameAddr | undefined;
+  #toParsed: NameAddr | undefined;
   #layout: MessageLayout;
   #fields: HeaderField[];
   #requestUriText: string | undefined;
@@ -87,8 +91,8 @@ export class SipMessage implements RoutingHeaders {
     this.#fields = fields;
     this.#body = layout.input.subarray(layout.bodyStart, layout.end);
     this.via = routing.via;
-    this.from = routing.from;
-    this.to = routing.to;
+    this.#from = routing.from;
+    this.#to = routing.to;
     this.callId = routing.callId;
     this.cseq = routing.cseq;
     this.maxForwards = routing.maxForwards;
@@ -136,11 +140,37 @@ export class SipMessage implements RoutingHeaders {
   }
 
   get fromTag(): string | undefined {
-    return tagOf(this.from);
+    return this.#from?.tag;
   }
 
   get toTag(): string | undefined {
-    return tagOf(this.to);
+    return this.#to?.tag;
+  }
+
+  /** The From header in full, parsed on first use; throws ERR_SIP_INVALID_NAME_ADDR if malformed. */
+  get from(): NameAddr | undefined {
+    if (this.#fromParsed === undefined && this.#from !== undefined) {
+      this.#fromParsed = parseNameAddr(this.#from.text, this.#from.offset);
+    }
+    return this.#fromParsed;
+  }
+
+  /** The To header in full, parsed on first use; throws ERR_SIP_INVALID_NAME_ADDR if malformed. */
+  get to(): NameAddr | undefined {
+    if (this.#toParsed === undefined && this.#to !== undefined) {
+      this.#toParsed = parseNameAddr(this.#to.text, this.#to.offset);
+    }
+    return this.#toParsed;
+  }
+
+  /** True when the message has a From header (without parsing it in full). */
+  get hasFrom(): boolean {
+    return this.#from !== undefined;
+  }
+
+  /** True when the message has a To header (without parsing it in full). */
+  get hasTo(): boolean {
+    return this.#to !== undefined;
   }
 
   // ---- reading headers -------------------------------------------------------------------
@@ -375,8 +405,8 @@ export class SipMessage implements RoutingHeaders {
     }
     switch (name) {
       case 'via': this.via = fresh.via; break;
-      case 'from': this.from = fresh.from; break;
-      case 'to': this.to = fresh.to; break;
+      case 'from': this.#from = fresh.from; this.#fromParsed = undefined; break;
+      case 'to': this.#to = fresh.to; this.#toParsed = undefined; break;
       case 'call-id': this.callId = fresh.callId; break;
       case 'cseq': this.cseq = fresh.cseq; break;
       case 'max-forwards': this.maxForwards = fresh.maxForwards; break;
@@ -439,7 +469,7 @@ export class SipMessage implements RoutingHeaders {
 }
 
 function addedField(name: string, value: string): HeaderField {
-  return { name, start: -1, end: -1, valueStart: -1, valueEnd: -1, text: `${writtenHeaderName(name)}: ${value}` };
+  return { name, routing: isRoutingHeader(name), start: -1, end: -1, valueStart: -1, valueEnd: -1, text: `${writtenHeaderName(name)}: ${value}` };
 }
 
 function findLastIndex<T>(items: readonly T[], predicate: (item: T) => boolean): number {

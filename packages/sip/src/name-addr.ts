@@ -1,6 +1,6 @@
 import { SipError } from './errors.js';
 import { quote, scanQuotedString, scanToken, skipWhitespace, unquote, isToken } from './lexer.js';
-import { formatParams, scanHeaderParams, type Params } from './params.js';
+import { formatParams, scanHeaderParams, splitCheckedParams, type Params } from './params.js';
 import { parseUri, type Uri } from './uri.js';
 
 /**
@@ -23,6 +23,34 @@ function invalid(text: string, why: string, offset: number, at: number): SipErro
 
 /** Parses one name-addr or addr-spec with its header parameters. */
 export function parseNameAddr(text: string, offset = -1): NameAddr {
+  return fastNameAddr(text) ?? parseNameAddrStrictly(text, offset);
+}
+
+/**
+ * The common shape `"Display" <URI>;tag=x` or `Display <URI>;tag=x` with no blanks inside the
+ * parameters and no quoted parameter values, read by one regular expression; anything else goes
+ * to the full scanner.
+ */
+const FAST_NAME_ADDR =
+  /^(?:"((?:[^"\\\r\n]|\\.)*)" ?|([A-Za-z0-9\-.!%*_+`'~]+(?: [A-Za-z0-9\-.!%*_+`'~]+)*) ?)?<([^<>"\s]+)>((?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~:[\]]+)?)*)$/;
+
+function fastNameAddr(text: string): NameAddr | undefined {
+  const match = FAST_NAME_ADDR.exec(text);
+  if (match === null) return undefined;
+  const uriText = match[3] as string;
+  let uri: Uri;
+  try {
+    uri = parseUri(uriText);
+  } catch {
+    return undefined;
+  }
+  const quoted = match[1];
+  const displayName = quoted === undefined ? match[2] : quoted.includes('\\') ? quoted.replace(/\\(.)/gs, '$1') : quoted;
+  return { displayName, uri, uriText, params: splitCheckedParams(match[4] as string) };
+}
+
+/** Parses one name-addr or addr-spec with the full scanner, which also says what is wrong. */
+export function parseNameAddrStrictly(text: string, offset = -1): NameAddr {
   let i = skipWhitespace(text, 0);
   let displayName: string | undefined;
   let bracketStart = -1;
@@ -104,6 +132,45 @@ export function formatNameAddr(value: { displayName?: string | undefined; uriTex
 
 function isTokenSequence(text: string): boolean {
   return text.split(' ').every(isToken);
+}
+
+/**
+ * A From or To value as the parser keeps it: its text, where it is, and its tag. The full
+ * name-addr is parsed when first asked for (`SipMessage.from`, `.to`).
+ */
+export interface TaggedAddress {
+  readonly text: string;
+  /** Byte offset of the value in the message. */
+  readonly offset: number;
+  readonly tag: string | undefined;
+}
+
+const TAG_PARAM = /;[ \t]*tag[ \t]*=[ \t]*([^;\s]+)/i;
+
+/**
+ * Reads the tag of a From or To value and checks the outline the tag depends on: a closed quoted
+ * display name, a closed `<URI>`, the parameters after it. Everything else is checked when the
+ * value is parsed in full.
+ */
+export function scanTaggedAddress(text: string, offset = -1): TaggedAddress {
+  let i = skipWhitespace(text, 0);
+  if (text.charCodeAt(i) === 0x22) {
+    i = scanQuotedString(text, i);
+    if (i < 0) throw invalid(text, 'unterminated quoted display name', offset, 0);
+  }
+  let paramsStart: number;
+  const open = text.indexOf('<', i);
+  if (open >= 0) {
+    paramsStart = text.indexOf('>', open + 1) + 1;
+    if (paramsStart === 0) throw invalid(text, 'missing ">"', offset, open);
+  } else {
+    if (i > 0 && text.charCodeAt(i - 1) === 0x22) throw invalid(text, 'display name not followed by <URI>', offset, i);
+    const at = text.indexOf('@', i);
+    paramsStart = text.indexOf(';', at >= 0 ? at : i);
+    if (paramsStart < 0) paramsStart = text.length;
+  }
+  const match = paramsStart < text.length ? TAG_PARAM.exec(text.slice(paramsStart)) : null;
+  return { text, offset, tag: match === null ? undefined : match[1] };
 }
 
 /** The `tag` parameter of a From or To value. */

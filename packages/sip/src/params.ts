@@ -96,3 +96,21 @@ export function formatParams(params: Params): string {
   for (const [name, value] of params) out += value === null ? `;${name}` : `;${name}=${value}`;
   return out;
 }
+
+/**
+ * Parameters from a string such as `;transport=udp;lr` that a fast-path pattern has already
+ * checked (no blanks, quotes or escapes): names lower-cased, values as written.
+ */
+export function splitCheckedParams(text: string): Params {
+  const params: Params = new Map();
+  let i = 1;
+  while (i <= text.length) {
+    let end = text.indexOf(';', i);
+    if (end < 0) end = text.length;
+    const equals = text.indexOf('=', i);
+    if (equals >= 0 && equals < end) params.set(text.slice(i, equals).toLowerCase(), text.slice(equals + 1, end));
+    else params.set(text.slice(i, end).toLowerCase(), null);
+    i = end + 1;
+  }
+  return params;
+}

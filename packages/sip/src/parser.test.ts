@@ -123,7 +123,7 @@ test('start line errors', () => {
 test('header errors carry the byte offset of the fault', () => {
   const input = crlf(['OPTIONS sip:a@b SIP/2.0', 'Via: SIP/2.0/UDP h;branch=z9hG4bK1', 'NoColonHere', '', '']);
   const error = fails(input, 'ERR_SIP_INVALID_HEADER');
-  assert.equal(error.offset, input.indexOf('NoColonHere') + 'NoColonHere'.length);
+  assert.equal(error.offset, input.indexOf('NoColonHere'));
   fails(crlf(['OPTIONS sip:a@b SIP/2.0', ' folded first', '', '']), 'ERR_SIP_INVALID_HEADER');
   fails(crlf(['OPTIONS sip:a@b SIP/2.0', 'Bad Name: x', '', '']), 'ERR_SIP_INVALID_HEADER');
   fails(crlf(['OPTIONS sip:a@b SIP/2.0', 'Call-ID: a', 'i: b', '', '']), 'ERR_SIP_DUPLICATE_HEADER');

@@ -1,7 +1,8 @@
+import { isAscii } from 'node:buffer';
 import { applyRoutingHeader, emptyRoutingHeaders } from './eager-headers.js';
 import { SipError } from './errors.js';
-import { canonicalHeaderName } from './header-names.js';
-import { TOKEN_CHARS, isToken, unfold } from './lexer.js';
+import { headerNameFromWire } from './header-names.js';
+import { isToken, unfold } from './lexer.js';
 import { resolveLimits, type SipLimits } from './limits.js';
 import { SipMessage, type HeaderField, type StartLine } from './message.js';
 import { isSipUri, parseUri } from './uri.js';
@@ -11,8 +12,6 @@ export interface ParseOptions {
   readonly limits?: Partial<SipLimits>;
 }
 
-const CRLF = Buffer.from('\r\n');
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 const SP = 0x20;
 const HT = 0x09;
 const CR = 0x0d;
@@ -33,38 +32,35 @@ export function parseMessage(input: Buffer, options: ParseOptions = {}): SipMess
   while (input[start] === CR && input[start + 1] === LF) start += 2;
   if (start >= input.length) throw new SipError('ERR_SIP_EMPTY_MESSAGE', 'No message: the input is empty or only CRLFs', start);
 
-  const headerTerminator = input.indexOf(CRLFCRLF, start);
-  if (headerTerminator < 0 || headerTerminator + 4 - start > limits.maxHeaderBytes) {
-    if (input.length - start > limits.maxHeaderBytes || headerTerminator >= 0) {
-      throw new SipError('ERR_SIP_HEADERS_TOO_LARGE', `Header section exceeds ${limits.maxHeaderBytes} bytes`, start + limits.maxHeaderBytes);
+  // One latin1 string of the input up to the header limit: its character offsets are byte
+  // offsets, and scanning it in JavaScript avoids a native call per line. Values are decoded as
+  // UTF-8 only when the header section holds non-ASCII bytes.
+  const scanEnd = Math.min(input.length, start + limits.maxHeaderBytes);
+  const text = input.toString('latin1', start, scanEnd);
+  const terminator = text.indexOf('\r\n\r\n');
+  if (terminator < 0) {
+    if (scanEnd < input.length) {
+      throw new SipError('ERR_SIP_HEADERS_TOO_LARGE', `Header section exceeds ${limits.maxHeaderBytes} bytes`, scanEnd);
     }
     throw new SipError('ERR_SIP_INCOMPLETE_HEADERS', 'The header section has no terminating empty line', input.length);
   }
-  const bodyStart = headerTerminator + 4;
-  const startLineEnd = input.indexOf(CRLF, start);
-  if (startLineEnd - start > limits.maxLineLength) {
+  const head = text.length === terminator + 4 ? text : text.slice(0, terminator + 4);
+  const bodyStart = start + terminator + 4;
+  const ascii = isAscii(input.subarray(start, bodyStart));
+  const startLineEnd = head.indexOf('\r\n');
+  if (startLineEnd > limits.maxLineLength) {
     throw new SipError('ERR_SIP_LINE_TOO_LONG', `Start line exceeds ${limits.maxLineLength} bytes`, start);
   }
-  const startLine = parseStartLine(input, start, startLineEnd);
-  const fields = scanHeaderFields(input, startLineEnd + 2, headerTerminator + 2, limits);
+  const startLine = parseStartLine(ascii ? head.slice(0, startLineEnd) : input.toString('utf8', start, start + startLineEnd), start);
+  const fields = scanHeaderFields(head, start, startLineEnd + 2, head.length - 2, limits);
 
   const routing = emptyRoutingHeaders();
   for (const field of fields) {
-    switch (field.name) {
-      case 'via':
-      case 'from':
-      case 'to':
-      case 'call-id':
-      case 'cseq':
-      case 'max-forwards':
-      case 'route':
-      case 'record-route':
-      case 'contact':
-      case 'content-length':
-        applyRoutingHeader(routing, field.name, unfold(input.toString('utf8', field.valueStart, field.valueEnd)), field.valueStart);
-        break;
-      default:
-        break;
+    if (field.routing) {
+      const raw = ascii
+        ? head.slice(field.valueStart - start, field.valueEnd - start)
+        : input.toString('utf8', field.valueStart, field.valueEnd);
+      applyRoutingHeader(routing, field.name, unfold(raw), field.valueStart);
     }
   }
 
@@ -81,7 +77,7 @@ export function parseMessage(input: Buffer, options: ParseOptions = {}): SipMess
       input.length,
     );
   }
-  return new SipMessage({ input, start, startLineEnd, bodyStart, end: bodyStart + bodyLength }, startLine, fields, routing);
+  return new SipMessage({ input, start, startLineEnd: start + startLineEnd, bodyStart, end: bodyStart + bodyLength }, startLine, fields, routing);
 }
 
 const VERSION = /^SIP\/(\d+)\.(\d+)$/i;
@@ -95,8 +91,7 @@ function checkVersion(version: string, offset: number): void {
   }
 }
 
-function parseStartLine(input: Buffer, start: number, end: number): StartLine {
-  const line = input.toString('utf8', start, end);
+function parseStartLine(line: string, start: number): StartLine {
   if (line.startsWith('SIP/') || line.startsWith('sip/')) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (the reason may be empty).
     const firstSpace = line.indexOf(' ');
@@ -113,11 +108,14 @@ function parseStartLine(input: Buffer, start: number, end: number): StartLine {
   }
 
   // Request-Line = Method SP Request-URI SP SIP-Version: exactly two single spaces.
-  const parts = line.split(' ');
-  if (parts.length !== 3 || parts.some((part) => part.length === 0)) {
+  const firstSpace = line.indexOf(' ');
+  const secondSpace = line.indexOf(' ', firstSpace + 1);
+  if (firstSpace <= 0 || secondSpace <= firstSpace + 1 || secondSpace === line.length - 1 || line.indexOf(' ', secondSpace + 1) >= 0) {
     throw new SipError('ERR_SIP_INVALID_START_LINE', `Bad request line "${line}"`, start);
   }
-  const [method, requestUriText, version] = parts as [string, string, string];
+  const method = line.slice(0, firstSpace);
+  const requestUriText = line.slice(firstSpace + 1, secondSpace);
+  const version = line.slice(secondSpace + 1);
   if (!isToken(method)) throw new SipError('ERR_SIP_INVALID_METHOD', `Method "${method}" is not a token`, start);
   checkVersion(version, start + method.length + requestUriText.length + 2);
   const uriOffset = start + method.length + 1;
@@ -131,48 +129,58 @@ function parseStartLine(input: Buffer, start: number, end: number): StartLine {
   return { method, requestUriText, requestUri, status: undefined, reason: undefined };
 }
 
-/** Splits the header section [from, to) (each field ends in CRLF) into fields. */
-function scanHeaderFields(input: Buffer, from: number, to: number, limits: SipLimits): HeaderField[] {
+/**
+ * Splits the header lines of `head` (the header section as latin1, starting at byte `base` of the
+ * input) from index `from` to `to` (each field ends in CRLF) into fields with absolute offsets.
+ */
+function scanHeaderFields(head: string, base: number, from: number, to: number, limits: SipLimits): HeaderField[] {
   const fields: HeaderField[] = [];
   let pos = from;
   while (pos < to) {
     const fieldStart = pos;
-    const first = input[fieldStart];
+    const first = head.charCodeAt(fieldStart);
     if (first === SP || first === HT) {
-      throw new SipError('ERR_SIP_INVALID_HEADER', 'Continuation line before any header', fieldStart);
+      throw new SipError('ERR_SIP_INVALID_HEADER', 'Continuation line before any header', base + fieldStart);
     }
-    let lineEnd = input.indexOf(CRLF, pos);
-    while (lineEnd + 2 < to && (input[lineEnd + 2] === SP || input[lineEnd + 2] === HT)) {
-      lineEnd = input.indexOf(CRLF, lineEnd + 2);
+    let lineEnd = head.indexOf('\r\n', pos);
+    while (lineEnd + 2 < to && (head.charCodeAt(lineEnd + 2) === SP || head.charCodeAt(lineEnd + 2) === HT)) {
+      lineEnd = head.indexOf('\r\n', lineEnd + 2);
     }
     if (lineEnd - fieldStart > limits.maxLineLength) {
-      throw new SipError('ERR_SIP_LINE_TOO_LONG', `Header line exceeds ${limits.maxLineLength} bytes`, fieldStart);
+      throw new SipError('ERR_SIP_LINE_TOO_LONG', `Header line exceeds ${limits.maxLineLength} bytes`, base + fieldStart);
     }
     if (fields.length >= limits.maxHeaders) {
-      throw new SipError('ERR_SIP_TOO_MANY_HEADERS', `More than ${limits.maxHeaders} header lines`, fieldStart);
+      throw new SipError('ERR_SIP_TOO_MANY_HEADERS', `More than ${limits.maxHeaders} header lines`, base + fieldStart);
     }
-    let nameEnd = fieldStart;
-    while (nameEnd < lineEnd && TOKEN_CHARS[input[nameEnd] as number] === 1) nameEnd++;
-    if (nameEnd === fieldStart) throw new SipError('ERR_SIP_INVALID_HEADER', 'Header name is not a token', fieldStart);
-    let colon = nameEnd;
-    while (colon < lineEnd && (input[colon] === SP || input[colon] === HT)) colon++;
-    if (input[colon] !== COLON) throw new SipError('ERR_SIP_INVALID_HEADER', 'Header line without a colon after its name', colon);
-
+    // The name runs to the colon (blanks before it allowed); names already seen are looked up
+    // by their exact spelling, new ones are checked to be tokens first.
+    const colon = head.indexOf(':', fieldStart);
+    if (colon < 0 || colon > lineEnd) {
+      throw new SipError('ERR_SIP_INVALID_HEADER', 'Header line without a colon', base + fieldStart);
+    }
+    let nameEnd = colon;
+    while (nameEnd > fieldStart && (head.charCodeAt(nameEnd - 1) === SP || head.charCodeAt(nameEnd - 1) === HT)) nameEnd--;
+    const spelling = head.slice(fieldStart, nameEnd);
+    const known = headerNameFromWire(spelling);
+    if (known === undefined) {
+      throw new SipError('ERR_SIP_INVALID_HEADER', `Header name "${spelling}" is not a token`, base + fieldStart);
+    }
     let valueStart = colon + 1;
     for (;;) {
-      const byte = input[valueStart];
-      if (byte === SP || byte === HT) valueStart++;
-      else if (byte === CR && valueStart < lineEnd && input[valueStart + 1] === LF) valueStart += 2;
+      const code = head.charCodeAt(valueStart);
+      if (code === SP || code === HT) valueStart++;
+      else if (code === CR && valueStart < lineEnd && head.charCodeAt(valueStart + 1) === LF) valueStart += 2;
       else break;
     }
     let valueEnd = lineEnd;
-    while (valueEnd > valueStart && (input[valueEnd - 1] === SP || input[valueEnd - 1] === HT)) valueEnd--;
+    while (valueEnd > valueStart && (head.charCodeAt(valueEnd - 1) === SP || head.charCodeAt(valueEnd - 1) === HT)) valueEnd--;
     fields.push({
-      name: canonicalHeaderName(input.toString('latin1', fieldStart, nameEnd)),
-      start: fieldStart,
-      end: lineEnd + 2,
-      valueStart,
-      valueEnd,
+      name: known.name,
+      routing: known.routing,
+      start: base + fieldStart,
+      end: base + lineEnd + 2,
+      valueStart: base + valueStart,
+      valueEnd: base + valueEnd,
     });
     pos = lineEnd + 2;
   }

@@ -10,7 +10,7 @@ import {
   scanChars,
   unescape,
 } from './lexer.js';
-import { formatParams, scanUriParams, type Params } from './params.js';
+import { formatParams, scanUriParams, splitCheckedParams, type Params } from './params.js';
 
 /** A `sip:` or `sips:` URI (RFC 3261 §19.1). Parts keep their escapes as written. */
 export interface SipUri {
@@ -65,6 +65,38 @@ function invalid(text: string, why: string, offset: number, at: number): SipErro
  * opaque. `offset` is the byte position of `text` in the message, for error reporting.
  */
 export function parseUri(text: string, offset = -1): Uri {
+  const fast = text.charCodeAt(0) === 0x73 ? fastSipUri(text) : undefined;
+  return fast ?? parseUriStrictly(text, offset);
+}
+
+/**
+ * The common shape `sip:user:password@host:port;params` with no escapes, headers or unusual
+ * characters, read by one regular expression; undefined sends the text to the full scanner.
+ */
+const FAST_SIP_URI =
+  /^(sips?):(?:([A-Za-z0-9\-_.!~*'()&=+$,/]+)(?::([A-Za-z0-9\-_.!~*'()&=+$,]*))?@)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?((?:;[A-Za-z0-9\-_.!~*'()[\]/:&+$]+(?:=[A-Za-z0-9\-_.!~*'()[\]/:&+$]+)?)*)$/;
+
+function fastSipUri(text: string): SipUri | undefined {
+  const match = FAST_SIP_URI.exec(text);
+  if (match === null) return undefined;
+  const host = match[4] as string;
+  if (host.charCodeAt(0) === 0x5b ? !isIpv6Address(host.slice(1, -1)) : !isHostname(host)) return undefined;
+  const portText = match[5];
+  const port = portText === undefined ? undefined : parseDecimal(portText, 65535);
+  if (port === -1) return undefined;
+  return {
+    scheme: match[1] as 'sip' | 'sips',
+    user: match[2],
+    password: match[3],
+    host,
+    port,
+    params: splitCheckedParams(match[6] as string),
+    headers: [],
+  };
+}
+
+/** Parses an absolute URI with the full scanner, which also says what is wrong. */
+export function parseUriStrictly(text: string, offset = -1): Uri {
   const colon = text.indexOf(':');
   if (colon <= 0 || scanChars(text, 0, SCHEME_CHARS) !== colon || !/^[A-Za-z]/.test(text)) {
     throw invalid(text, 'no scheme', offset, 0);
@@ -146,10 +178,19 @@ function parseSipUriParts(scheme: 'sip' | 'sips', text: string, start: number, o
   return { scheme, user, password, host, port, params: scan.params, headers };
 }
 
+/** Host names: labels of letters, digits and inner hyphens, separated by single dots. */
 function isHostname(host: string): boolean {
-  if (host.length === 0 || host.length > 255) return false;
-  const labels = host.endsWith('.') ? host.slice(0, -1).split('.') : host.split('.');
-  return labels.every((label) => label.length > 0 && label.charCodeAt(0) !== 0x2d && label.charCodeAt(label.length - 1) !== 0x2d);
+  const length = host.length;
+  if (length === 0 || length > 255) return false;
+  let labelStart = 0;
+  for (let i = 0; i <= length; i++) {
+    const code = i < length ? host.charCodeAt(i) : 0x2e;
+    if (code !== 0x2e) continue;
+    if (i === labelStart) return i === length && length > 0 && i > 0; // a trailing dot is allowed
+    if (host.charCodeAt(labelStart) === 0x2d || host.charCodeAt(i - 1) === 0x2d) return false;
+    labelStart = i + 1;
+  }
+  return true;
 }
 
 /** Checks the textual form of an IPv6 address (without brackets), IPv4-suffixed forms included. */

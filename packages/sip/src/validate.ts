@@ -37,8 +37,8 @@ export function validateResponse(message: SipMessage): void {
 function requireCommonHeaders(message: SipMessage): void {
   const missing: string[] = [];
   if (message.via.length === 0) missing.push('Via');
-  if (message.from === undefined) missing.push('From');
-  if (message.to === undefined) missing.push('To');
+  if (!message.hasFrom) missing.push('From');
+  if (!message.hasTo) missing.push('To');
   if (message.callId === undefined) missing.push('Call-ID');
   if (message.cseq === undefined) missing.push('CSeq');
   if (missing.length > 0) throw new SipError('ERR_SIP_MISSING_HEADER', `Missing mandatory header(s): ${missing.join(', ')}`);

@@ -1,6 +1,6 @@
 import { SipError } from './errors.js';
 import { HOST_CHARS, parseDecimal, scanChars, scanToken, skipWhitespace, isToken } from './lexer.js';
-import { formatParams, scanHeaderParams, type Params } from './params.js';
+import { formatParams, scanHeaderParams, splitCheckedParams, type Params } from './params.js';
 import { isIpv6Address } from './uri.js';
 
 /** One Via value (RFC 3261 §20.42, RFC 3581). */
@@ -34,6 +34,23 @@ function expectSlash(text: string, index: number, offset: number): number {
 
 /** Parses one Via value (one item of a comma-separated Via header). */
 export function parseVia(text: string, offset = -1): Via {
+  const match = FAST_VIA.exec(text);
+  if (match === null) return parseViaStrictly(text, offset);
+  const portText = match[3];
+  const port = portText === undefined ? undefined : parseDecimal(portText, 65535);
+  if (port === -1) return parseViaStrictly(text, offset);
+  return checkedVia(text, offset, 'SIP/2.0', (match[1] as string).toUpperCase(), match[2] as string, port, splitCheckedParams(match[4] as string));
+}
+
+/**
+ * The common shape `SIP/2.0/UDP host:port;params` without blanks or quoted values, read by one
+ * regular expression; anything else goes to the full scanner.
+ */
+const FAST_VIA =
+  /^SIP\/2\.0\/([A-Za-z]+) ([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?((?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~:[\]]+)?)*)$/;
+
+/** Parses one Via value with the full scanner, which also says what is wrong. */
+export function parseViaStrictly(text: string, offset = -1): Via {
   let i = skipWhitespace(text, 0);
   const nameEnd = scanToken(text, i);
   if (nameEnd === i) throw invalid(text, 'missing protocol name', offset, i);
@@ -78,22 +95,35 @@ export function parseVia(text: string, offset = -1): Via {
   if (scan.errorAt >= 0 || end !== text.length) {
     throw invalid(text, 'bad parameter', offset, scan.errorAt >= 0 ? scan.errorAt : end);
   }
-  const params = scan.params;
+  return checkedVia(text, offset, `${name}/${version}`, transport, host, port, scan.params);
+}
+
+function checkedVia(
+  text: string,
+  offset: number,
+  protocol: string,
+  transport: string,
+  host: string,
+  port: number | undefined,
+  params: Params,
+): Via {
+  if (host.charCodeAt(0) === 0x5b && !isIpv6Address(host.slice(1, -1))) throw invalid(text, 'bad IPv6 reference', offset, 0);
+  const at = Math.max(0, text.indexOf(';'));
   const branch = params.get('branch');
-  if (branch === null || (branch !== undefined && !isToken(branch))) throw invalid(text, 'bad branch', offset, i);
+  if (branch === null || (branch !== undefined && !isToken(branch))) throw invalid(text, 'bad branch', offset, at);
   const received = params.get('received');
-  if (received === null) throw invalid(text, 'received without a value', offset, i);
+  if (received === null) throw invalid(text, 'received without a value', offset, at);
   const rportText = params.get('rport');
   let rport: number | null | undefined;
   if (rportText === null) rport = null;
   else if (rportText !== undefined) {
     rport = parseDecimal(rportText, 65535);
-    if (rport < 0) throw invalid(text, 'bad rport', offset, i);
+    if (rport < 0) throw invalid(text, 'bad rport', offset, at);
   }
   const ttl = params.get('ttl');
-  if (ttl !== undefined && (ttl === null || parseDecimal(ttl, 255) < 0)) throw invalid(text, 'bad ttl', offset, i);
+  if (ttl !== undefined && (ttl === null || parseDecimal(ttl, 255) < 0)) throw invalid(text, 'bad ttl', offset, at);
   return {
-    protocol: `${name}/${version}`,
+    protocol,
     transport,
     host,
     port,

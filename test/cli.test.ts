@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+
+const bin = fileURLToPath(new URL('../../packages/cli/bin/switchboard.js', import.meta.url));
+
+function run(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('switchboard --help lists the commands', () => {
+  const result = run(['--help']);
+  assert.equal(result.status, 0);
+  assert.match(result.stdout, /Usage: switchboard/);
+  assert.match(result.stdout, /parse <file>/);
+});
+
+test('switchboard parse prints the fields of a message read from stdin', () => {
+  const message = ['OPTIONS sip:bob@example.com SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1', 'From: <sip:a@b>;tag=1', 'To: <sip:bob@example.com>', 'Call-ID: c1', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n');
+  const result = run(['parse', '-'], message);
+  assert.equal(result.status, 0, result.stderr);
+  const parsed = JSON.parse(result.stdout) as { ok: boolean; method: string; callId: string };
+  assert.equal(parsed.ok, true);
+  assert.equal(parsed.method, 'OPTIONS');
+  assert.equal(parsed.callId, 'c1');
+});
+
+test('switchboard parse reports the coded error and exits 2', () => {
+  const result = run(['parse', '-'], 'OPTIONS sip:a@b SIP/3.0\r\n\r\n');
+  assert.equal(result.status, 2);
+  const parsed = JSON.parse(result.stdout) as { ok: boolean; error: { code: string; status: number } };
+  assert.equal(parsed.error.code, 'ERR_SIP_UNSUPPORTED_VERSION');
+  assert.equal(parsed.error.status, 505);
+});
+
+test('an unknown option is named in the error', () => {
+  const result = run(['parse', '--bogus', 'x']);
+  assert.notEqual(result.status, 0);
+  assert.match(result.stderr, /--bogus/);
+});
