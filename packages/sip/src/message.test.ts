@@ -98,3 +98,14 @@ test('generic header edits keep routing fields in step', () => {
   assert.equal(reparsed.toTag, 'xyz');
   assert.throws(() => message.setMaxForwards(256), { code: 'ERR_SIP_INVALID_EDIT' });
 });
+
+test('setMaxForwards adds the header when the request has none (RFC 3261 §16.6 step 3)', () => {
+  const message = parseMessage(crlf(['OPTIONS sip:a@b SIP/2.0', 'Via: SIP/2.0/UDP h;branch=z9hG4bK1', 'Content-Length: 0', '', '']));
+  assert.equal(message.maxForwards, undefined);
+  message.setMaxForwards(70);
+  assert.equal(message.maxForwards, 70);
+  assert.equal(parseMessage(message.serialize()).maxForwards, 70);
+  message.setMaxForwards(69);
+  assert.equal(parseMessage(message.serialize()).maxForwards, 69);
+  assert.equal(message.headers('max-forwards').length, 1);
+});

@@ -5,7 +5,7 @@ import { canonicalHeaderName, isListHeader, isRoutingHeader, writtenHeaderName }
 import { parseDecimal, splitList, unfold } from './lexer.js';
 import { parseNameAddr, type NameAddr, type TaggedAddress } from './name-addr.js';
 import type { Uri } from './uri.js';
-import { parseVia, type Via } from './via.js';
+import { formatVia, parseVia, type Via } from './via.js';
 
 const CRLF = '\r\n';
 
@@ -270,10 +270,14 @@ export class SipMessage {
     this.#startLineEdited = true;
   }
 
-  /** Adds a Via value on top (the proxy's own Via, RFC 3261 §16.6 step 8). */
-  prependVia(text: string, parsed: Via = parseVia(text)): void {
+  /**
+   * Adds a Via value on top (the proxy's own Via, RFC 3261 §16.6 step 8), given as text or as a
+   * Via the caller built (then written with formatVia, not parsed again).
+   */
+  prependVia(via: string | Via): void {
+    const text = typeof via === 'string' ? via : formatVia(via);
     this.#insertField('via', text, 'first');
-    this.via.unshift(parsed);
+    this.via.unshift(typeof via === 'string' ? parseVia(via) : via);
   }
 
   /** Removes the top Via value (a response on its way back, §16.7 step 3). */
@@ -320,7 +324,10 @@ export class SipMessage {
     if (!Number.isInteger(hops) || hops < 0 || hops > 255) {
       throw new SipError('ERR_SIP_INVALID_EDIT', `Max-Forwards must be 0..255, got ${hops}`);
     }
-    this.setHeader('max-forwards', String(hops));
+    const index = this.#fields.findIndex((field) => field.name === 'max-forwards');
+    if (index < 0) this.#fields.push(addedField('max-forwards', String(hops)));
+    else this.#fields[index] = addedField('max-forwards', String(hops));
+    this.maxForwards = hops;
   }
 
   /** Replaces every field of this header with one field holding `value`. */

@@ -26,11 +26,21 @@ interface NpmSip {
 }
 const npmSip = createRequire(import.meta.url)('sip') as NpmSip;
 
-const PROXY_VIA = 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK.bench.0001';
+
 
 function editOurs(message: SipMessage): void {
   if (message.isRequest) {
-    message.prependVia(PROXY_VIA);
+    // A proxy builds its Via from parts it knows (a fresh branch per request), as here.
+    message.prependVia({
+      protocol: 'SIP/2.0',
+      transport: 'UDP',
+      host: '192.0.2.1',
+      port: 5060,
+      params: new Map([['branch', 'z9hG4bK.bench.0001']]),
+      branch: 'z9hG4bK.bench.0001',
+      received: undefined,
+      rport: undefined,
+    });
     message.setMaxForwards((message.maxForwards ?? 70) - 1);
     if (message.method === 'INVITE') message.prependRecordRoute('<sip:192.0.2.1:5060;lr>');
   } else {
