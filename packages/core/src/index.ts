@@ -1,2 +1,13 @@
-/** @switchboard/core: see docs/architecture.md for what this package will hold. */
+/** @switchboard/core: transports, transactions, proxy core and registrar. */
 export const PACKAGE_NAME = '@switchboard/core';
+export { isReliable, formatAddress, type TransportAddress, type TransportProtocol, type MessageSender } from './transport-address.js';
+export { responseTarget } from './response-target.js';
+export { DEFAULT_TIMERS, TransactionTimers, type TimerSettings } from './transaction/timers.js';
+export { serverTransactionKey, clientTransactionKey, rfc2543Key } from './transaction/keys.js';
+export {
+  ServerTransaction,
+  type ServerTransactionOptions,
+  type ServerTransactionState,
+  type TerminationReason,
+} from './transaction/server-transaction.js';
+export { ClientTransaction, type ClientTransactionOptions, type ClientTransactionState } from './transaction/client-transaction.js';

@@ -1,0 +1,157 @@
+import type { SipMessage } from '@switchboard/sip';
+import { isReliable, type MessageSender, type TransportAddress } from '../transport-address.js';
+import { TransactionTimers, type TimerSettings } from './timers.js';
+
+export type ClientTransactionState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
+
+export interface ClientTransactionOptions {
+  readonly key: string;
+  /** INVITE, BYE, CANCEL ... : the CSeq method of the request. */
+  readonly method: string;
+  /** The request as sent (its top Via carries this transaction's branch). */
+  readonly bytes: Buffer;
+  readonly target: TransportAddress;
+  readonly sender: MessageSender;
+  readonly timers: TimerSettings;
+  /** Builds the ACK for a non-2xx final response to an INVITE (§17.1.1.3). */
+  readonly buildAck?: (response: SipMessage) => Buffer;
+  /** A response for the transaction user (provisional, final, and 2xx retransmissions). */
+  readonly onResponse: (response: SipMessage, transaction: ClientTransaction) => void;
+  /** Timer B or F fired before a final response: the TU acts as if it got a 408. */
+  readonly onTimeout: (transaction: ClientTransaction) => void;
+  readonly onTerminated: (transaction: ClientTransaction) => void;
+}
+
+/**
+ * An INVITE or non-INVITE client transaction (RFC 3261 §17.1, with RFC 6026's Accepted state).
+ * Over UDP it retransmits the request (timers A and E) until a response comes or it times out
+ * (timers B and F); it acknowledges non-2xx final INVITE responses itself and absorbs their
+ * retransmissions (timer D), and lingers after a final non-INVITE response (timer K).
+ */
+export class ClientTransaction {
+  readonly key: string;
+  readonly method: string;
+  readonly target: TransportAddress;
+  #state: ClientTransactionState;
+  #interval: number;
+  #ack: Buffer | undefined;
+  #finalStatus = 0;
+  readonly #options: ClientTransactionOptions;
+  readonly #timers = new TransactionTimers();
+  readonly #reliable: boolean;
+
+  constructor(options: ClientTransactionOptions) {
+    this.#options = options;
+    this.key = options.key;
+    this.method = options.method;
+    this.target = options.target;
+    this.#state = options.method === 'INVITE' ? 'calling' : 'trying';
+    this.#interval = options.timers.t1;
+    this.#reliable = isReliable(options.target.protocol);
+  }
+
+  get state(): ClientTransactionState {
+    return this.#state;
+  }
+
+  get isInvite(): boolean {
+    return this.method === 'INVITE';
+  }
+
+  /** Status of the final response, 0 before one. */
+  get finalStatus(): number {
+    return this.#finalStatus;
+  }
+
+  /** Sends the request and starts the timers. */
+  start(): void {
+    this.#options.sender.send(this.target, this.#options.bytes);
+    const { t1 } = this.#options.timers;
+    if (!this.#reliable) this.#scheduleRetransmit();
+    this.#timers.start(this.isInvite ? 'B' : 'F', 64 * t1, () => {
+      if (this.#state === 'calling' || this.#state === 'trying' || this.#state === 'proceeding') {
+        this.#options.onTimeout(this);
+        this.#terminate();
+      }
+    });
+  }
+
+  receiveResponse(response: SipMessage): void {
+    const status = response.status ?? 0;
+    switch (this.#state) {
+      case 'calling':
+      case 'trying':
+      case 'proceeding':
+        if (status < 200) {
+          if (this.isInvite) this.#timers.stop('A');
+          this.#state = 'proceeding';
+          this.#options.onResponse(response, this);
+          return;
+        }
+        this.#finalStatus = status;
+        this.#timers.stop('A');
+        this.#timers.stop('E');
+        this.#timers.stop('B');
+        this.#timers.stop('F');
+        if (this.isInvite && status < 300) {
+          this.#state = 'accepted';
+          this.#options.onResponse(response, this);
+          this.#linger('M', 64 * this.#options.timers.t1);
+          return;
+        }
+        this.#state = 'completed';
+        if (this.isInvite) {
+          this.#ack = this.#options.buildAck?.(response);
+          if (this.#ack !== undefined) this.#options.sender.send(this.target, this.#ack);
+        }
+        this.#options.onResponse(response, this);
+        if (this.isInvite) this.#linger('D', this.#reliable ? 0 : 32_000);
+        else this.#linger('K', this.#reliable ? 0 : this.#options.timers.t4);
+        return;
+      case 'completed':
+        // A retransmitted final response: acknowledge it again (INVITE) and absorb it.
+        if (this.isInvite && status >= 300 && this.#ack !== undefined) this.#options.sender.send(this.target, this.#ack);
+        return;
+      case 'accepted':
+        // RFC 6026: retransmitted 2xx go to the TU, which forwards them (a proxy) or re-ACKs.
+        if (status >= 200 && status < 300) this.#options.onResponse(response, this);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Ends the transaction now (shutdown, or a transport error the TU has handled). */
+  terminate(): void {
+    this.#terminate();
+  }
+
+  #scheduleRetransmit(): void {
+    const letter = this.isInvite ? 'A' : 'E';
+    this.#timers.start(letter, this.#interval, () => {
+      if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
+      if (this.isInvite && this.#state !== 'calling') return;
+      this.#options.sender.send(this.target, this.#options.bytes);
+      // INVITE doubles without bound (timer A); non-INVITE caps at T2, and at T2 at once once
+      // a provisional response has come (timer E, §17.1.2.2).
+      this.#interval = this.isInvite
+        ? 2 * this.#interval
+        : this.#state === 'proceeding'
+          ? this.#options.timers.t2
+          : Math.min(2 * this.#interval, this.#options.timers.t2);
+      this.#scheduleRetransmit();
+    });
+  }
+
+  #linger(letter: string, milliseconds: number): void {
+    if (milliseconds === 0) this.#terminate();
+    else this.#timers.start(letter, milliseconds, () => this.#terminate());
+  }
+
+  #terminate(): void {
+    if (this.#state === 'terminated') return;
+    this.#state = 'terminated';
+    this.#timers.clearAll();
+    this.#options.onTerminated(this);
+  }
+}

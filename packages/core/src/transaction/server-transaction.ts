@@ -1,0 +1,138 @@
+import type { SipMessage } from '@switchboard/sip';
+import { isReliable, type MessageSender, type TransportAddress } from '../transport-address.js';
+import { TransactionTimers, type TimerSettings } from './timers.js';
+
+export type ServerTransactionState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
+
+/** Why a transaction ended: normally, or because its final response was never acknowledged. */
+export type TerminationReason = 'normal' | 'timeout';
+
+export interface ServerTransactionOptions {
+  readonly key: string;
+  readonly request: SipMessage;
+  readonly source: TransportAddress;
+  /** Where responses go (see responseTarget). */
+  readonly responseTarget: TransportAddress;
+  readonly sender: MessageSender;
+  readonly timers: TimerSettings;
+  readonly onTerminated: (transaction: ServerTransaction, reason: TerminationReason) => void;
+}
+
+/**
+ * An INVITE or non-INVITE server transaction (RFC 3261 §17.2, with RFC 6026's Accepted state for
+ * INVITE 2xx). It answers retransmitted requests with the last response it sent, retransmits a
+ * non-2xx final INVITE response over UDP until the ACK comes (timers G and H), absorbs that ACK
+ * (timer I), and lingers after a final non-INVITE response to absorb retransmissions (timer J).
+ * Over TCP and TLS nothing is retransmitted and the waiting timers are zero.
+ */
+export class ServerTransaction {
+  readonly key: string;
+  readonly request: SipMessage;
+  readonly source: TransportAddress;
+  readonly isInvite: boolean;
+  #state: ServerTransactionState;
+  #lastResponse: Buffer | undefined;
+  #lastStatus = 0;
+  #interval = 0;
+  readonly #options: ServerTransactionOptions;
+  readonly #timers = new TransactionTimers();
+  readonly #reliable: boolean;
+
+  constructor(options: ServerTransactionOptions) {
+    this.#options = options;
+    this.key = options.key;
+    this.request = options.request;
+    this.source = options.source;
+    this.isInvite = options.request.method === 'INVITE';
+    this.#state = this.isInvite ? 'proceeding' : 'trying';
+    this.#reliable = isReliable(options.responseTarget.protocol);
+  }
+
+  get state(): ServerTransactionState {
+    return this.#state;
+  }
+
+  /** Status of the last response sent, 0 before any. */
+  get lastStatus(): number {
+    return this.#lastStatus;
+  }
+
+  /** A retransmission of the request arrived: answer it with the last response, if any. */
+  receiveRetransmission(): void {
+    if (this.#lastResponse === undefined) return;
+    if (this.#state === 'proceeding' || this.#state === 'completed') this.#transmit();
+  }
+
+  /** The ACK for a non-2xx final response arrived (INVITE only). */
+  receiveAck(): void {
+    if (!this.isInvite || this.#state !== 'completed') return;
+    this.#timers.stop('G');
+    this.#timers.stop('H');
+    this.#state = 'confirmed';
+    this.#wait('I', this.#reliable ? 0 : this.#options.timers.t4);
+  }
+
+  /** Sends a response (bytes built by the transaction user) and moves the state machine. */
+  respond(status: number, bytes: Buffer): void {
+    if (this.#state === 'terminated' || this.#state === 'completed' || this.#state === 'confirmed') return;
+    if (this.#state === 'accepted') {
+      // RFC 6026: further 2xx from the TU are passed on; anything else is dropped.
+      if (status >= 200 && status < 300) this.#options.sender.send(this.#options.responseTarget, bytes);
+      return;
+    }
+    this.#lastResponse = bytes;
+    this.#lastStatus = status;
+    this.#transmit();
+    const { t1 } = this.#options.timers;
+    if (status < 200) {
+      if (this.#state === 'trying') this.#state = 'proceeding';
+      return;
+    }
+    if (this.isInvite) {
+      if (status < 300) {
+        this.#state = 'accepted';
+        this.#wait('L', 64 * t1);
+        return;
+      }
+      this.#state = 'completed';
+      if (!this.#reliable) {
+        this.#interval = t1;
+        this.#scheduleG();
+      }
+      this.#timers.start('H', 64 * t1, () => this.#terminate('timeout'));
+      return;
+    }
+    this.#state = 'completed';
+    this.#wait('J', this.#reliable ? 0 : 64 * t1);
+  }
+
+  /** Ends the transaction now (shutdown). */
+  terminate(): void {
+    this.#terminate('normal');
+  }
+
+  #scheduleG(): void {
+    this.#timers.start('G', this.#interval, () => {
+      if (this.#state !== 'completed') return;
+      this.#transmit();
+      this.#interval = Math.min(2 * this.#interval, this.#options.timers.t2);
+      this.#scheduleG();
+    });
+  }
+
+  #wait(letter: string, milliseconds: number): void {
+    if (milliseconds === 0) this.#terminate('normal');
+    else this.#timers.start(letter, milliseconds, () => this.#terminate('normal'));
+  }
+
+  #transmit(): void {
+    if (this.#lastResponse !== undefined) this.#options.sender.send(this.#options.responseTarget, this.#lastResponse);
+  }
+
+  #terminate(reason: TerminationReason): void {
+    if (this.#state === 'terminated') return;
+    this.#state = 'terminated';
+    this.#timers.clearAll();
+    this.#options.onTerminated(this, reason);
+  }
+}
