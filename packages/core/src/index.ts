@@ -11,3 +11,5 @@ export {
   type TerminationReason,
 } from './transaction/server-transaction.js';
 export { ClientTransaction, type ClientTransactionOptions, type ClientTransactionState } from './transaction/client-transaction.js';
+export { UdpTransport, type UdpTransportOptions } from './transport/udp-transport.js';
+export { TcpTransport, type TcpTransportOptions, type TcpTransportEvent } from './transport/tcp-transport.js';

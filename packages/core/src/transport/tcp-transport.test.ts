@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import type { TransportAddress } from '../transport-address.js';
+import { TcpTransport, type TcpTransportEvent } from './tcp-transport.js';
+
+const MESSAGE = Buffer.from('OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n');
+
+function transport(overrides: { idleTimeoutMs?: number; headerTimeoutMs?: number } = {}) {
+  const received: Array<{ text: string; source: TransportAddress }> = [];
+  const events: TcpTransportEvent[] = [];
+  const tcp = new TcpTransport({
+    host: '127.0.0.1',
+    port: 0,
+    idleTimeoutMs: overrides.idleTimeoutMs ?? 30_000,
+    headerTimeoutMs: overrides.headerTimeoutMs ?? 5_000,
+    onMessage: (bytes, source) => received.push({ text: bytes.toString(), source }),
+    onEvent: (event) => events.push(event),
+  });
+  return { tcp, received, events };
+}
+
+async function until(condition: () => boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+test('a request and its response travel on one connection, reused in both directions', async () => {
+  const server = transport();
+  const client = transport();
+  const { port } = await server.tcp.listen();
+  try {
+    client.tcp.send({ protocol: 'tcp', address: '127.0.0.1', port }, MESSAGE);
+    client.tcp.send({ protocol: 'tcp', address: '127.0.0.1', port }, MESSAGE);
+    await until(() => server.received.length === 2, 'two requests');
+    const source = server.received[0]?.source;
+    assert.ok(source?.connectionId);
+    server.tcp.send(source, Buffer.from('SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n'));
+    await until(() => client.received.length === 1, 'the response');
+    assert.equal(client.tcp.connectionCount, 1);
+    assert.equal(server.tcp.connectionCount, 1);
+  } finally {
+    await client.tcp.close();
+    await server.tcp.close();
+  }
+});
+
+test('a framing error closes that connection only; keep-alive pings get pongs', async () => {
+  const server = transport();
+  const { port } = await server.tcp.listen();
+  const good = net.connect(port, '127.0.0.1');
+  const bad = net.connect(port, '127.0.0.1');
+  try {
+    await Promise.all([once(good, 'connect'), once(bad, 'connect')]);
+    bad.write('INVITE sip:x SIP/2.0\r\nContent-Length: nope\r\n\r\n');
+    await once(bad, 'close');
+    assert.equal(server.events.some((event) => event.kind === 'framing-error'), true);
+    good.write('\r\n\r\n');
+    const [pong] = (await once(good, 'data')) as [Buffer];
+    assert.equal(pong.toString(), '\r\n');
+    good.write(MESSAGE);
+    await until(() => server.received.length === 1, 'a message on the good connection');
+  } finally {
+    good.destroy();
+    bad.destroy();
+    await server.tcp.close();
+  }
+});
+
+test('slow-drip and idle connections are closed by their timers', async () => {
+  const server = transport({ idleTimeoutMs: 300, headerTimeoutMs: 100 });
+  const { port } = await server.tcp.listen();
+  const slow = net.connect(port, '127.0.0.1');
+  const idle = net.connect(port, '127.0.0.1');
+  try {
+    await Promise.all([once(slow, 'connect'), once(idle, 'connect')]);
+    slow.write('INVITE sip:x SIP/2.0\r\nVia: ');
+    await once(slow, 'close');
+    assert.equal(server.events.some((event) => event.kind === 'slow-message'), true);
+    await once(idle, 'close');
+    assert.equal(server.events.some((event) => event.kind === 'idle-timeout'), true);
+    await until(() => server.tcp.connectionCount === 0, 'the table to empty');
+  } finally {
+    slow.destroy();
+    idle.destroy();
+    await server.tcp.close();
+  }
+});
+
+test('an alias routes requests for a Via sent-by to the connection it arrived on', async () => {
+  const server = transport();
+  const { port } = await server.tcp.listen();
+  const phone = net.connect(port, '127.0.0.1');
+  try {
+    await once(phone, 'connect');
+    phone.write(MESSAGE);
+    await until(() => server.received.length === 1, 'the request');
+    const id = server.received[0]?.source.connectionId ?? 0;
+    server.tcp.addAlias(id, 'phone.example.com', 5060);
+    server.tcp.send({ protocol: 'tcp', address: 'phone.example.com', port: 5060 }, MESSAGE);
+    const [data] = (await once(phone, 'data')) as [Buffer];
+    assert.equal(data.toString(), MESSAGE.toString());
+    assert.equal(server.tcp.connectionCount, 1);
+  } finally {
+    phone.destroy();
+    await server.tcp.close();
+  }
+});
