@@ -13,3 +13,5 @@ export {
 export { ClientTransaction, type ClientTransactionOptions, type ClientTransactionState } from './transaction/client-transaction.js';
 export { UdpTransport, type UdpTransportOptions } from './transport/udp-transport.js';
 export { TcpTransport, type TcpTransportOptions, type TcpTransportEvent } from './transport/tcp-transport.js';
+export { MemoryLocationStore, type Binding, type LocationStore } from './registrar/location-store.js';
+export { handleRegister, addressOfRecord, DEFAULT_REGISTRAR_OPTIONS, type RegistrarOptions, type RegistrarResult } from './registrar/registrar.js';

@@ -1,0 +1,110 @@
+import { isSipUri, uriHostname, uriUser, formatNameAddr, type SipMessage, type Uri } from '@switchboard/sip';
+import type { TransportAddress } from '../transport-address.js';
+import type { Binding, LocationStore } from './location-store.js';
+
+export interface RegistrarOptions {
+  /** Expiry used when the request names none (RFC 3261 §10.2.1.1 suggests 3600 s). */
+  readonly defaultExpires: number;
+  /** Shortest expiry accepted; shorter non-zero ones get 423 Interval Too Brief. */
+  readonly minExpires: number;
+  /** Longest expiry granted; longer requests are shortened to it. */
+  readonly maxExpires: number;
+}
+
+export const DEFAULT_REGISTRAR_OPTIONS: RegistrarOptions = Object.freeze({ defaultExpires: 3600, minExpires: 60, maxExpires: 7200 });
+
+/** What the registrar answers: the proxy core turns it into a response on the transaction. */
+export interface RegistrarResult {
+  readonly status: number;
+  readonly reason?: string;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
+ * The address-of-record a URI names (RFC 3261 §10.3 step 5): scheme, unescaped user and
+ * lower-cased host; port, parameters and headers dropped. Undefined for non-SIP URIs.
+ */
+export function addressOfRecord(uri: Uri): string | undefined {
+  if (!isSipUri(uri)) return undefined;
+  const user = uriUser(uri);
+  return `${uri.scheme}:${user === undefined ? '' : `${user}@`}${uriHostname(uri)}`;
+}
+
+/**
+ * Processes a REGISTER for a domain this server is responsible for (RFC 3261 §10.3 steps 4-8):
+ * adds, refreshes and removes bindings (`Expires: 0`, `Contact: *`), honours `expires` and `q`,
+ * answers 423 with Min-Expires for too-brief intervals and 500 for out-of-order CSeqs, and lists
+ * the bindings that remain in the 200 response. A REGISTER without Contact is a query.
+ */
+export async function handleRegister(
+  request: SipMessage,
+  source: TransportAddress,
+  store: LocationStore,
+  options: RegistrarOptions = DEFAULT_REGISTRAR_OPTIONS,
+  now = Date.now(),
+): Promise<RegistrarResult> {
+  const to = request.to;
+  const aor = to === undefined ? undefined : addressOfRecord(to.uri);
+  if (aor === undefined) return { status: 404, reason: 'Not Found (To is not a SIP URI)', headers: [] };
+  const callId = request.callId ?? '';
+  const cseq = request.cseq?.seq ?? 0;
+  let headerExpires: number | undefined;
+  try {
+    headerExpires = request.expires();
+  } catch {
+    return { status: 400, reason: 'Bad Expires', headers: [] };
+  }
+
+  if (request.contactStar) {
+    if (headerExpires !== 0) return { status: 400, reason: 'Contact * requires Expires: 0', headers: [] };
+    const existing = await store.lookup(aor, now);
+    if (existing.some((binding) => binding.callId === callId && binding.cseq >= cseq)) {
+      return { status: 500, reason: 'Out-of-order CSeq', headers: [] };
+    }
+    await store.removeAll(aor);
+    return { status: 200, headers: [] };
+  }
+
+  const existing = new Map((await store.lookup(aor, now)).map((binding) => [binding.contact, binding]));
+  const updates: Array<{ contact: string; expires: number; q: number }> = [];
+  for (const contact of request.contact) {
+    const expiresParam = contact.params.get('expires');
+    let expires = headerExpires ?? options.defaultExpires;
+    if (expiresParam !== undefined) {
+      expires = expiresParam === null || !/^\d{1,10}$/.test(expiresParam) ? -1 : Number(expiresParam);
+      if (expires < 0) return { status: 400, reason: 'Bad Contact expires', headers: [] };
+    }
+    if (expires > 0 && expires < options.minExpires) {
+      return { status: 423, headers: [['Min-Expires', String(options.minExpires)]] };
+    }
+    const qText = contact.params.get('q');
+    const q = qText === undefined ? 1 : Number(qText);
+    if (qText === null || Number.isNaN(q) || q < 0 || q > 1) return { status: 400, reason: 'Bad Contact q', headers: [] };
+    const previous = existing.get(contact.uriText);
+    if (previous !== undefined && previous.callId === callId && previous.cseq >= cseq) {
+      return { status: 500, reason: 'Out-of-order CSeq', headers: [] };
+    }
+    updates.push({ contact: contact.uriText, expires: Math.min(expires, options.maxExpires), q });
+  }
+  for (const update of updates) {
+    if (update.expires === 0) {
+      await store.remove(aor, update.contact);
+      continue;
+    }
+    const binding: Binding = { aor, contact: update.contact, expiresAt: now + update.expires * 1000, q: update.q, callId, cseq, source };
+    await store.put(binding);
+  }
+  const current = await store.lookup(aor, now);
+  const headers: Array<[string, string]> = current.map((binding) => [
+    'Contact',
+    formatNameAddr({
+      uriText: binding.contact,
+      params: new Map<string, string | null>([
+        ['expires', String(Math.max(0, Math.round((binding.expiresAt - now) / 1000)))],
+        ...(binding.q === 1 ? [] : ([['q', String(binding.q)]] as Array<[string, string]>)),
+      ]),
+    }),
+  ]);
+  headers.push(['Date', new Date(now).toUTCString()]);
+  return { status: 200, headers };
+}
