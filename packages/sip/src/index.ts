@@ -24,3 +24,4 @@ export { parseMessage, type ParseOptions } from './parser.js';
 export { StreamFramer, findContentLength, type FrameEvent, type FramerOptions } from './framer.js';
 export { validateRequest, validateResponse, type ValidateOptions } from './validate.js';
 export { buildResponse, rejectionResponse, reasonPhrase, newTag, REASON_PHRASES, type ResponseOptions } from './response.js';
+export { buildCancel, buildAckForFailure } from './request-builders.js';

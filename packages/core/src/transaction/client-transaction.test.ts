@@ -35,7 +35,7 @@ function clientTransaction(method: string, target: TransportAddress) {
 
 const response = (status: number, method: string): SipMessage => parseMessage(sipResponse(status, method, 'z9hG4bK-c1'));
 
-test('INVITE over UDP: timer A doubles from T1 until a provisional response, timer B times out', () => {
+test('INVITE over UDP: timer A doubles from T1 until a provisional response, which also stops timer B', () => {
   const { sender, events, transaction } = clientTransaction('INVITE', UDP);
   mock.timers.tick(500);
   mock.timers.tick(1000);
@@ -45,7 +45,8 @@ test('INVITE over UDP: timer A doubles from T1 until a provisional response, tim
   mock.timers.tick(4000);
   assert.equal(sender.sent.length, 4, 'a provisional response stops timer A');
   mock.timers.tick(64 * 500);
-  assert.deepEqual(events, ['timeout', 'terminated']);
+  assert.deepEqual(events, [], 'timer B covers Calling only');
+  transaction.terminate();
 });
 
 test('INVITE: a non-2xx final is acknowledged, its retransmission re-acknowledged, timer D ends it', () => {
@@ -84,5 +85,28 @@ test('TCP: no retransmission, timer F still bounds the wait', () => {
   const { sender, events } = clientTransaction('OPTIONS', TCP);
   mock.timers.tick(64 * 500);
   assert.equal(sender.sent.length, 1);
+  assert.deepEqual(events, ['timeout', 'terminated']);
+});
+
+test('INVITE: a proxy timer C bounds Proceeding', () => {
+  const sender = new RecordingSender();
+  const events: string[] = [];
+  const transaction = new ClientTransaction({
+    key: 'k',
+    method: 'INVITE',
+    bytes: sipRequest('INVITE', 'z9hG4bK-c2'),
+    target: UDP,
+    sender,
+    timers: DEFAULT_TIMERS,
+    timerC: 181_000,
+    onResponse: () => undefined,
+    onTimeout: () => events.push('timeout'),
+    onTerminated: () => events.push('terminated'),
+  });
+  transaction.start();
+  transaction.receiveResponse(parseMessage(sipResponse(180, 'INVITE', 'z9hG4bK-c2')));
+  mock.timers.tick(180_999);
+  assert.deepEqual(events, []);
+  mock.timers.tick(1);
   assert.deepEqual(events, ['timeout', 'terminated']);
 });

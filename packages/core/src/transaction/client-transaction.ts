@@ -17,7 +17,12 @@ export interface ClientTransactionOptions {
   readonly buildAck?: (response: SipMessage) => Buffer;
   /** A response for the transaction user (provisional, final, and 2xx retransmissions). */
   readonly onResponse: (response: SipMessage, transaction: ClientTransaction) => void;
-  /** Timer B or F fired before a final response: the TU acts as if it got a 408. */
+  /**
+   * Proxy timer C (RFC 3261 §16.8): how long an INVITE may stay in Proceeding before the proxy
+   * gives up on it (more than 3 minutes). Without it, Proceeding waits for the final response.
+   */
+  readonly timerC?: number;
+  /** Timer B, F or C fired before a final response: the TU acts as if it got a 408. */
   readonly onTimeout: (transaction: ClientTransaction) => void;
   readonly onTerminated: (transaction: ClientTransaction) => void;
 }
@@ -68,12 +73,14 @@ export class ClientTransaction {
     this.#options.sender.send(this.target, this.#options.bytes);
     const { t1 } = this.#options.timers;
     if (!this.#reliable) this.#scheduleRetransmit();
-    this.#timers.start(this.isInvite ? 'B' : 'F', 64 * t1, () => {
-      if (this.#state === 'calling' || this.#state === 'trying' || this.#state === 'proceeding') {
-        this.#options.onTimeout(this);
-        this.#terminate();
-      }
-    });
+    this.#timers.start(this.isInvite ? 'B' : 'F', 64 * t1, () => this.#timeOut());
+  }
+
+  #timeOut(): void {
+    if (this.#state === 'calling' || this.#state === 'trying' || this.#state === 'proceeding') {
+      this.#options.onTimeout(this);
+      this.#terminate();
+    }
   }
 
   receiveResponse(response: SipMessage): void {
@@ -83,7 +90,13 @@ export class ClientTransaction {
       case 'trying':
       case 'proceeding':
         if (status < 200) {
-          if (this.isInvite) this.#timers.stop('A');
+          if (this.isInvite) {
+            // Timer B covers Calling only (§17.1.1.2); a proxy's timer C covers Proceeding.
+            this.#timers.stop('A');
+            this.#timers.stop('B');
+            const timerC = this.#options.timerC;
+            if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC, () => this.#timeOut());
+          }
           this.#state = 'proceeding';
           this.#options.onResponse(response, this);
           return;
@@ -93,6 +106,7 @@ export class ClientTransaction {
         this.#timers.stop('E');
         this.#timers.stop('B');
         this.#timers.stop('F');
+        this.#timers.stop('C');
         if (this.isInvite && status < 300) {
           this.#state = 'accepted';
           this.#options.onResponse(response, this);

@@ -1,0 +1,36 @@
+/** Counters the proxy keeps; the CLI exposes them on --metrics. Plain numbers, cheap to bump. */
+export interface ProxyCounters {
+  requestsReceived: number;
+  responsesReceived: number;
+  /** Requests answered with a 4xx/5xx because they could not be parsed or validated. */
+  requestsRejected: number;
+  /** Input dropped: unparseable responses, ACKs and requests with no way to answer. */
+  messagesDropped: number;
+  retransmissionsAbsorbed: number;
+  requestsForwarded: number;
+  responsesForwarded: number;
+  serverTransactions: number;
+  clientTransactions: number;
+  registrations: number;
+  loopsDetected: number;
+  tooManyHops: number;
+  transactionTimeouts: number;
+}
+
+export function newProxyCounters(): ProxyCounters {
+  return {
+    requestsReceived: 0,
+    responsesReceived: 0,
+    requestsRejected: 0,
+    messagesDropped: 0,
+    retransmissionsAbsorbed: 0,
+    requestsForwarded: 0,
+    responsesForwarded: 0,
+    serverTransactions: 0,
+    clientTransactions: 0,
+    registrations: 0,
+    loopsDetected: 0,
+    tooManyHops: 0,
+    transactionTimeouts: 0,
+  };
+}
