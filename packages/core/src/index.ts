@@ -15,3 +15,7 @@ export { UdpTransport, type UdpTransportOptions } from './transport/udp-transpor
 export { TcpTransport, type TcpTransportOptions, type TcpTransportEvent } from './transport/tcp-transport.js';
 export { MemoryLocationStore, type Binding, type LocationStore } from './registrar/location-store.js';
 export { handleRegister, addressOfRecord, DEFAULT_REGISTRAR_OPTIONS, type RegistrarOptions, type RegistrarResult } from './registrar/registrar.js';
+export { ProxyCore, viaTarget, type Listener, type ProxyCoreOptions, type ProxySender } from './proxy/proxy-core.js';
+export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js';
+export { uriTarget } from './proxy/uri-target.js';
+export { ProxyServer, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';
