@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { SIP_ERROR_CODES } from '@switchboard/sip';
+import { SWITCHBOARD_ERROR_CODES } from '@switchboard/cli';
 
 const documented = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
-const raised = [...Object.keys(SIP_ERROR_CODES)];
+const raised = [...Object.keys(SIP_ERROR_CODES), ...Object.keys(SWITCHBOARD_ERROR_CODES)];
 
 test('every error code is listed in docs/errors.md', () => {
   const missing = raised.filter((code) => !documented.includes(`\`${code}\``));

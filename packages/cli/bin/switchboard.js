@@ -3,6 +3,7 @@
 import { main } from '../dist/main.js';
 
 main(process.argv).catch((error) => {
-  process.stderr.write(`switchboard: ${error?.message ?? error}\n`);
+  const code = typeof error?.code === "string" && error.code.startsWith("ERR_") ? `${error.code}: ` : "";
+  process.stderr.write(`switchboard: ${code}${error?.message ?? error}\n`);
   process.exitCode = typeof error?.exitCode === 'number' ? error.exitCode : 1;
 });

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { parseCommand } from './parse-command.js';
+import { serveCommand } from './serve-command.js';
 
 /** Builds the `switchboard` command line. */
 export function createProgram(): Command {
@@ -7,6 +8,7 @@ export function createProgram(): Command {
     .description('A SIP proxy and registrar whose concurrency architecture is a launch flag, and a lab that measures it.')
     .version('0.1.0')
     .showHelpAfterError();
+  program.addCommand(serveCommand());
   program.addCommand(parseCommand());
   return program;
 }

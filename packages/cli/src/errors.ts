@@ -1,0 +1,28 @@
+/**
+ * Configuration and runtime errors of the `switchboard` command (`ERR_SWITCHBOARD_*`), each
+ * listed in docs/errors.md. Their messages name the flag or config key at fault.
+ */
+export const SWITCHBOARD_ERROR_CODES = {
+  ERR_SWITCHBOARD_INVALID_FLAG: 'A command-line flag has a value it cannot take; the message names the flag.',
+  ERR_SWITCHBOARD_INVALID_CONFIG: 'The --config file cannot be read, is not YAML, or has an unknown key or a bad value; the message names the key.',
+  ERR_SWITCHBOARD_LISTEN_FAILED: 'A listener could not be bound (port in use, address not on this host).',
+} as const;
+
+export type SwitchboardErrorCode = keyof typeof SWITCHBOARD_ERROR_CODES;
+
+export class SwitchboardError extends Error {
+  readonly code: SwitchboardErrorCode;
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: number;
+
+  constructor(code: SwitchboardErrorCode, message: string, exitCode = 2) {
+    super(message);
+    this.name = 'SwitchboardError';
+    this.code = code;
+    this.exitCode = exitCode;
+  }
+
+  toJSON(): { code: SwitchboardErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}

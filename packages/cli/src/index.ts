@@ -1,0 +1,3 @@
+export { main, createProgram } from './main.js';
+export { SWITCHBOARD_ERROR_CODES, SwitchboardError, type SwitchboardErrorCode } from './errors.js';
+export { resolveServeSettings, parseListen, type ServeSettings } from './serve-options.js';

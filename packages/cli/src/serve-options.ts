@@ -1,0 +1,140 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { parseUri, isSipUri } from '@switchboard/sip';
+import type { ListenSpec } from '@switchboard/core';
+import { SwitchboardError } from './errors.js';
+
+/** Everything `switchboard serve` runs with, after flags and config file are merged and checked. */
+export interface ServeSettings {
+  readonly listen: ListenSpec[];
+  readonly domains: string[];
+  readonly defaultRoute: string | undefined;
+  readonly advertise: string | undefined;
+  readonly stateless: boolean;
+  readonly idleTimeoutSeconds: number;
+  readonly logLevel: string;
+  readonly metrics: { host: string; port: number } | undefined;
+}
+
+/** Keys of the config file: the flags' names. */
+const CONFIG_KEYS = ['listen', 'domain', 'default-route', 'advertise', 'stateless', 'idle-timeout', 'log-level', 'metrics'] as const;
+type ConfigKey = (typeof CONFIG_KEYS)[number];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Raw values, as commander gives them or the config file holds them. */
+export type RawServeOptions = Partial<Record<ConfigKey, unknown>> & { config?: string };
+
+function fail(source: 'flag' | 'config', key: string, message: string): never {
+  if (source === 'flag') throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_FLAG', `--${key}: ${message}`);
+  throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_CONFIG', `config key "${key}": ${message}`);
+}
+
+/** `udp:HOST:PORT` or `tcp:HOST:PORT` (IPv6 hosts in brackets). */
+export function parseListen(text: string, source: 'flag' | 'config' = 'flag'): ListenSpec {
+  const match = /^(udp|tcp|tls):(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : -1;
+  if (match === null || port > 65535) fail(source, 'listen', `"${text}" is not udp:HOST:PORT or tcp:HOST:PORT`);
+  const protocol = match[1] as ListenSpec['protocol'];
+  if (protocol === 'tls') fail(source, 'listen', 'TLS listeners are not available yet');
+  return { protocol, host: (match[2] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+function parseHostPort(text: string, source: 'flag' | 'config', key: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
+  if (match === null || Number(match[2]) > 65535) fail(source, key, `"${text}" is not HOST:PORT`);
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+}
+
+function stringList(value: unknown, source: 'flag' | 'config', key: string): string[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  if (!list.every((item) => typeof item === 'string' && item.length > 0)) fail(source, key, 'must be a string or a list of strings');
+  return list as string[];
+}
+
+async function readConfig(path: string): Promise<RawServeOptions> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_CONFIG', `--config: cannot read ${path}: ${(error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_CONFIG', `--config: ${path} is not valid YAML: ${(error as Error).message}`);
+  }
+  if (document === null || document === undefined) return {};
+  if (typeof document !== 'object' || Array.isArray(document)) {
+    throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_CONFIG', `--config: ${path} must hold a mapping of keys to values`);
+  }
+  for (const key of Object.keys(document)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+      fail('config', key, `unknown key (known keys: ${CONFIG_KEYS.join(', ')})`);
+    }
+  }
+  return document as RawServeOptions;
+}
+
+/**
+ * Merges the config file (if any) under the flags given on the command line and checks every
+ * value. `given` lists the flags the user typed (commander fills defaults for the others).
+ */
+export async function resolveServeSettings(flags: RawServeOptions, given: ReadonlySet<string>): Promise<ServeSettings> {
+  const file = flags.config === undefined ? {} : await readConfig(flags.config);
+  const pick = (key: ConfigKey): { value: unknown; source: 'flag' | 'config' } =>
+    given.has(key) || file[key] === undefined ? { value: flags[key], source: 'flag' } : { value: file[key], source: 'config' };
+
+  const listenValue = pick('listen');
+  const listen = stringList(listenValue.value, listenValue.source, 'listen').map((spec) => parseListen(spec, listenValue.source));
+  if (listen.length === 0) fail(listenValue.source, 'listen', 'at least one listener is needed');
+
+  const domainValue = pick('domain');
+  const domains = stringList(domainValue.value, domainValue.source, 'domain');
+
+  const routeValue = pick('default-route');
+  let defaultRoute: string | undefined;
+  if (routeValue.value !== undefined) {
+    if (typeof routeValue.value !== 'string') fail(routeValue.source, 'default-route', 'must be a SIP URI');
+    try {
+      if (!isSipUri(parseUri(routeValue.value))) fail(routeValue.source, 'default-route', 'must be a sip: or sips: URI');
+    } catch (error) {
+      if (error instanceof SwitchboardError) throw error;
+      fail(routeValue.source, 'default-route', `"${routeValue.value}" is not a SIP URI (${(error as Error).message})`);
+    }
+    defaultRoute = routeValue.value;
+  }
+
+  const advertiseValue = pick('advertise');
+  if (advertiseValue.value !== undefined && typeof advertiseValue.value !== 'string') fail(advertiseValue.source, 'advertise', 'must be a host');
+
+  const statelessValue = pick('stateless');
+  if (statelessValue.value !== undefined && typeof statelessValue.value !== 'boolean') fail(statelessValue.source, 'stateless', 'must be true or false');
+
+  const idleValue = pick('idle-timeout');
+  const idleTimeoutSeconds = Number(idleValue.value ?? 120);
+  if (!Number.isFinite(idleTimeoutSeconds) || idleTimeoutSeconds <= 0) fail(idleValue.source, 'idle-timeout', 'must be a positive number of seconds');
+
+  const levelValue = pick('log-level');
+  const logLevel = String(levelValue.value ?? 'info');
+  if (!LOG_LEVELS.includes(logLevel)) fail(levelValue.source, 'log-level', `must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const metricsValue = pick('metrics');
+  let metrics: ServeSettings['metrics'];
+  if (metricsValue.value !== undefined) {
+    if (typeof metricsValue.value !== 'string') fail(metricsValue.source, 'metrics', 'must be HOST:PORT');
+    metrics = parseHostPort(metricsValue.value, metricsValue.source, 'metrics');
+  }
+
+  return {
+    listen,
+    domains,
+    defaultRoute,
+    advertise: advertiseValue.value as string | undefined,
+    stateless: statelessValue.value === true,
+    idleTimeoutSeconds,
+    logLevel,
+    metrics,
+  };
+}
