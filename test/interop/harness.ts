@@ -1,0 +1,116 @@
+/**
+ * Test harness for interop tests: starts `switchboard serve` and real SIPp processes on free
+ * loopback ports, and stops them. Every process is bounded in time and killed on cleanup.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));
+export const SCENARIOS = fileURLToPath(new URL('../../../test/interop/scenarios/', import.meta.url));
+
+/** A port free for both UDP and TCP on 127.0.0.1 (SIPp and the proxy bind both). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const udp = dgram.createSocket('udp4');
+    const free = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => udp.close(() => resolve()));
+    if (free) return port;
+  }
+  throw new Error('no free port found');
+}
+
+export interface RunningProxy {
+  readonly udpPort: number;
+  readonly tcpPort: number;
+  readonly process: ChildProcess;
+  readonly lines: string[];
+  stop(): Promise<number | null>;
+}
+
+/** Starts `switchboard serve` on UDP and TCP (free ports) and resolves at its `ready` line. */
+export async function startProxy(extraArgs: string[]): Promise<RunningProxy> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const ready = await new Promise<{ listeners: string[] }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`proxy not ready in 10 s: ${stderr}`)), 10_000);
+    child.once('exit', (code) => reject(new Error(`proxy exited with ${code}: ${stderr}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      const entry = JSON.parse(line) as { msg?: string; listeners?: string[] };
+      if (entry.msg === 'ready') {
+        clearTimeout(timer);
+        resolve({ listeners: entry.listeners ?? [] });
+      }
+    });
+  });
+  const portOf = (protocol: string): number => Number(ready.listeners.find((listener) => listener.startsWith(`${protocol}:`))?.split(':').pop());
+  return {
+    udpPort: portOf('udp'),
+    tcpPort: portOf('tcp'),
+    process: child,
+    lines,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+export interface SippResult {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+/**
+ * Runs SIPp to completion (or kills it after `timeoutSeconds`). SIPp exits 0 when every call
+ * succeeded, 1 when some failed.
+ */
+export function runSipp(args: string[], timeoutSeconds = 60): { done: Promise<SippResult>; process: ChildProcess } {
+  const child = spawn('sipp', [...args, '-nostdin', '-timeout', `${timeoutSeconds}s`, '-timeout_error', '-max_socket', '1000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: SCENARIOS,
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), (timeoutSeconds + 10) * 1000);
+  const done = new Promise<SippResult>((resolve) => {
+    child.once('exit', (code) => {
+      clearTimeout(killer);
+      resolve({ code, output });
+    });
+  });
+  return { done, process: child };
+}
+
+/** The last statistics SIPp printed: successful and failed call counts. */
+export function sippCalls(output: string): { successful: number; failed: number } {
+  const successful = [...output.matchAll(/Successful call\s+\|\s+\d+\s+\|\s+(\d+)/g)].pop()?.[1];
+  const failed = [...output.matchAll(/Failed call\s+\|\s+\d+\s+\|\s+(\d+)/g)].pop()?.[1];
+  return { successful: Number(successful ?? 0), failed: Number(failed ?? 0) };
+}
