@@ -20,6 +20,7 @@ export function serveCommand(): Command {
     .option('--advertise <host>', 'host to write into Via and Record-Route (default: the listen host)')
     .option('--stateless', 'forward without transaction state (RFC 3261 §16.11)')
     .option('--idle-timeout <seconds>', 'close TCP connections idle this long', '120')
+    .option('--header-timeout <seconds>', 'close a TCP connection whose message takes longer than this to arrive', '10')
     .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics');
   command.action(async (flags: RawServeOptions, self: Command) => {
@@ -33,6 +34,7 @@ export function serveCommand(): Command {
       ...flags,
       'default-route': (flags as Record<string, unknown>).defaultRoute,
       'idle-timeout': (flags as Record<string, unknown>).idleTimeout,
+      'header-timeout': (flags as Record<string, unknown>).headerTimeout,
       'log-level': (flags as Record<string, unknown>).logLevel,
       listen: (flags as Record<string, unknown>).listen ?? (given.has('listen') ? undefined : ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060']),
     };
@@ -48,6 +50,7 @@ export function serveCommand(): Command {
         defaultRoute: settings.defaultRoute,
         stateless: settings.stateless,
         idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
+        headerTimeoutMs: settings.headerTimeoutSeconds * 1000,
         onTransportEvent: (event) => {
           if (event.kind === 'framing-error') log.debug({ connection: event.connectionId, remote: event.remote, code: event.error.code }, 'framing error');
           else log.trace(event, 'tcp');

@@ -12,12 +12,13 @@ export interface ServeSettings {
   readonly advertise: string | undefined;
   readonly stateless: boolean;
   readonly idleTimeoutSeconds: number;
+  readonly headerTimeoutSeconds: number;
   readonly logLevel: string;
   readonly metrics: { host: string; port: number } | undefined;
 }
 
 /** Keys of the config file: the flags' names. */
-const CONFIG_KEYS = ['listen', 'domain', 'default-route', 'advertise', 'stateless', 'idle-timeout', 'log-level', 'metrics'] as const;
+const CONFIG_KEYS = ['listen', 'domain', 'default-route', 'advertise', 'stateless', 'idle-timeout', 'header-timeout', 'log-level', 'metrics'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -50,6 +51,12 @@ function stringList(value: unknown, source: 'flag' | 'config', key: string): str
   const list = Array.isArray(value) ? value : [value];
   if (!list.every((item) => typeof item === 'string' && item.length > 0)) fail(source, key, 'must be a string or a list of strings');
   return list as string[];
+}
+
+function positiveSeconds(picked: { value: unknown; source: 'flag' | 'config' }, key: string, fallback: number): number {
+  const seconds = Number(picked.value ?? fallback);
+  if (typeof picked.value === 'boolean' || !Number.isFinite(seconds) || seconds <= 0) fail(picked.source, key, 'must be a positive number of seconds');
+  return seconds;
 }
 
 async function readConfig(path: string): Promise<RawServeOptions> {
@@ -112,9 +119,8 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   const statelessValue = pick('stateless');
   if (statelessValue.value !== undefined && typeof statelessValue.value !== 'boolean') fail(statelessValue.source, 'stateless', 'must be true or false');
 
-  const idleValue = pick('idle-timeout');
-  const idleTimeoutSeconds = Number(idleValue.value ?? 120);
-  if (!Number.isFinite(idleTimeoutSeconds) || idleTimeoutSeconds <= 0) fail(idleValue.source, 'idle-timeout', 'must be a positive number of seconds');
+  const idleTimeoutSeconds = positiveSeconds(pick('idle-timeout'), 'idle-timeout', 120);
+  const headerTimeoutSeconds = positiveSeconds(pick('header-timeout'), 'header-timeout', 10);
 
   const levelValue = pick('log-level');
   const logLevel = String(levelValue.value ?? 'info');
@@ -134,6 +140,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     advertise: advertiseValue.value as string | undefined,
     stateless: statelessValue.value === true,
     idleTimeoutSeconds,
+    headerTimeoutSeconds,
     logLevel,
     metrics,
   };

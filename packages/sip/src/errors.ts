@@ -89,6 +89,8 @@ export class SipError extends Error {
   readonly offset: number;
   /** Status a server should answer a request with when it rejects it for this reason. */
   readonly status: number;
+  /** Reason phrase of that response, naming the fault (for example "Malformed CSeq"). */
+  readonly reason: string;
 
   constructor(code: SipErrorCode, message: string, offset = -1) {
     super(offset >= 0 ? `${message} (at byte ${offset})` : message);
@@ -96,6 +98,7 @@ export class SipError extends Error {
     this.code = code;
     this.offset = offset;
     this.status = SIP_ERROR_CODES[code].status;
+    this.reason = SIP_ERROR_CODES[code].reason;
   }
 
   /** Plain form for postMessage and process IPC, where error classes and codes do not survive. */

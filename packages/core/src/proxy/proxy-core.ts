@@ -149,7 +149,7 @@ export class ProxyCore {
     } catch (error) {
       // A lazily parsed header (From, To, Expires ...) that turns out malformed.
       if (!isSipError(error)) throw error;
-      this.#reject(message, source, error.status, error.message);
+      this.#reject(message, source, error.status, error.reason);
     }
   }
 
@@ -185,7 +185,7 @@ export class ProxyCore {
       validateRequest(request);
     } catch (error) {
       if (!isSipError(error)) throw error;
-      this.#reject(request, source, error.status, error.message);
+      this.#reject(request, source, error.status, error.reason);
       return;
     }
     const server = new ServerTransaction({
@@ -209,7 +209,7 @@ export class ProxyCore {
     if (request.method === 'INVITE') server.respond(100, buildResponse(request, 100));
     this.#decide(request, source).then(
       (decision) => this.#carryOut(decision, request, source, server),
-      (error: unknown) => this.#answer(server, 500, isSipError(error) ? error.message : 'Server Internal Error'),
+      (error: unknown) => (isSipError(error) ? this.#answer(server, error.status, error.reason) : this.#answer(server, 500)),
     );
   }
 

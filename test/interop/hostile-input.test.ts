@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import { freePort, runSipp, startProxy, type RunningProxy } from './harness.js';
+
+/**
+ * Hostile input over UDP and TCP while real calls go through the proxy: every malformed request
+ * that can be answered gets the RFC's response, the rest is dropped, and no call is lost.
+ */
+
+function request(lines: string[]): Buffer {
+  return Buffer.from([...lines, '', ''].join('\r\n'));
+}
+
+const HEADERS = (branch: string, method = 'OPTIONS'): string[] => [
+  `Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK${branch}`,
+  'From: <sip:attacker@example.com>;tag=x',
+  'To: <sip:victim@example.com>',
+  `Call-ID: hostile-${branch}`,
+  `CSeq: 1 ${method}`,
+  'Max-Forwards: 70',
+];
+
+/** Sends one datagram from a fresh socket and waits for the first answer (or none). */
+async function udpExchange(port: number, bytes: Buffer, waitMs = 400): Promise<string | undefined> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  try {
+    const answer = new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), waitMs);
+      socket.on('message', (data) => {
+        const text = data.toString('latin1');
+        if (text.startsWith('SIP/2.0 100 ')) return;
+        clearTimeout(timer);
+        resolve(text);
+      });
+    });
+    socket.send(bytes, port, '127.0.0.1');
+    return await answer;
+  } finally {
+    socket.close();
+  }
+}
+
+const statusOf = (text: string | undefined): string | undefined => text?.slice(0, text.indexOf('\r\n'));
+
+describe('hostile input', { concurrency: false }, () => {
+  let proxy: RunningProxy;
+  let calleePort: number;
+  before(async () => {
+    calleePort = await freePort();
+    proxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort}`, '--header-timeout', '0.5', '--domain', 'example.com']);
+  });
+  after(async () => {
+    assert.equal(await proxy.stop(), 0);
+  });
+
+  test('malformed UDP requests get 400 with a reason, 505, 513, 416, 483, 420; garbage and stray responses are dropped', async () => {
+    const cases: Array<[string, Buffer, string | undefined]> = [
+      ['bad version', request(['OPTIONS sip:a@example.com SIP/3.0', ...HEADERS('v')]), 'SIP/2.0 505 Version Not Supported'],
+      ['bad CSeq', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('c').filter((h) => !h.startsWith('CSeq')), 'CSeq: 99999999999 OPTIONS']), 'SIP/2.0 400 Malformed CSeq'],
+      ['CSeq mismatch', request(['INVITE sip:a@example.com SIP/2.0', ...HEADERS('m', 'OPTIONS')]), 'SIP/2.0 400 CSeq Method Mismatch'],
+      ['unknown scheme', request(['OPTIONS nobody:opaque SIP/2.0', ...HEADERS('s')]), 'SIP/2.0 416 Unsupported URI Scheme'],
+      ['oversized', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('o'), `X-Padding: ${'x'.repeat(20_000)}`]), 'SIP/2.0 513 Message Too Large'],
+      ['Max-Forwards 0', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('z').filter((h) => !h.startsWith('Max')), 'Max-Forwards: 0']), 'SIP/2.0 483 Too Many Hops'],
+      ['Proxy-Require', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('p'), 'Proxy-Require: teleportation']), 'SIP/2.0 420 Bad Extension'],
+      ['bad To', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('t').filter((h) => !h.startsWith('To')), 'To: "unterminated <sip:a@b>']), 'SIP/2.0 400 Malformed Address'],
+      ['no Call-ID', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('i').filter((h) => !h.startsWith('Call-ID'))]), 'SIP/2.0 400 Missing Mandatory Header'],
+      ['garbage', Buffer.from('\u0000\u0001GARBAGE\r\n\r\n'), undefined],
+      ['a response nobody asked for', request(['SIP/2.0 200 OK', ...HEADERS('r')]), undefined],
+      ['empty', Buffer.alloc(0), undefined],
+    ];
+    for (const [name, bytes, expected] of cases) {
+      assert.equal(statusOf(await udpExchange(proxy.udpPort, bytes)), expected, name);
+    }
+    const options = await udpExchange(proxy.udpPort, request([`OPTIONS sip:127.0.0.1:${proxy.udpPort} SIP/2.0`, ...HEADERS('ok')]));
+    assert.equal(statusOf(options), 'SIP/2.0 200 OK', 'OPTIONS to the proxy itself');
+  });
+
+  test('over TCP a framing error, an oversized header or a slow drip closes that connection only', async () => {
+    const connect = async (): Promise<net.Socket> => {
+      const socket = net.connect(proxy.tcpPort, '127.0.0.1');
+      await once(socket, 'connect');
+      return socket;
+    };
+    const healthy = await connect();
+    const framing = await connect();
+    framing.write('OPTIONS sip:a@example.com SIP/2.0\r\nContent-Length: lots\r\n\r\n');
+    const oversized = await connect();
+    oversized.write(`OPTIONS sip:a@example.com SIP/2.0\r\nX: ${'y'.repeat(40_000)}`);
+    const slow = await connect();
+    slow.write('OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/TCP');
+    await Promise.all([once(framing, 'close'), once(oversized, 'close'), once(slow, 'close')]);
+    const answer = once(healthy, 'data');
+    healthy.write(request([`OPTIONS sip:127.0.0.1:${proxy.tcpPort};transport=tcp SIP/2.0`, ...HEADERS('tcp').map((h) => h.replace('SIP/2.0/UDP', 'SIP/2.0/TCP'))]));
+    const [data] = (await answer) as [Buffer];
+    assert.match(data.toString(), /^SIP\/2\.0 200 OK\r\n/);
+    healthy.destroy();
+  });
+
+  test('calls in progress all complete while hostile input keeps coming', async () => {
+    const callee = runSipp(['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1', '-m', '200']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const caller = runSipp([
+      '-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`,
+      '-s', 'bob', '-m', '200', '-r', '100', `127.0.0.1:${proxy.udpPort}`,
+    ]);
+    let stop = false;
+    const noise = (async () => {
+      const socket = dgram.createSocket('udp4');
+      let sent = 0;
+      while (!stop && sent < 5000) {
+        const bytes = Buffer.from(`INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK${sent}\r\nCSeq: ${sent % 3 === 0 ? 'x' : '1'} INVITE\r\nCall-ID: n${sent}\r\n\r\n`);
+        socket.send(bytes, proxy.udpPort, '127.0.0.1');
+        sent++;
+        if (sent % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      socket.close();
+    })();
+    const result = await caller.done;
+    stop = true;
+    await noise;
+    assert.equal(result.code, 0, result.output.slice(-3000));
+    assert.equal((await callee.done).code, 0);
+  });
+});
