@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { SwitchboardError } from './errors.js';
+import { parseListen, resolveServeSettings } from './serve-options.js';
+
+async function withConfig(text: string, run: (path: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-config-'));
+  try {
+    const path = join(dir, 'proxy.yaml');
+    await writeFile(path, text);
+    await run(path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function rejects(code: string, pattern: RegExp): (error: unknown) => boolean {
+  return (error) => error instanceof SwitchboardError && error.code === code && pattern.test(error.message);
+}
+
+test('listen specs: protocol, host (IPv6 in brackets) and port', () => {
+  assert.deepEqual(parseListen('udp:127.0.0.1:5060'), { protocol: 'udp', host: '127.0.0.1', port: 5060 });
+  assert.deepEqual(parseListen('tcp:[::1]:0'), { protocol: 'tcp', host: '::1', port: 0 });
+  assert.throws(() => parseListen('sctp:1.2.3.4:5'), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--listen:/));
+  assert.throws(() => parseListen('udp:1.2.3.4:70000'), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /--listen/));
+});
+
+test('flags are checked and name the flag at fault', async () => {
+  const given = new Set(['listen', 'default-route']);
+  await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], 'default-route': 'http://x' }, given), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--default-route:/));
+  await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], 'idle-timeout': '-1' }, new Set(['idle-timeout'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--idle-timeout:/));
+  await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], metrics: 'nope' }, new Set(['metrics'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--metrics:/));
+  const settings = await resolveServeSettings({ listen: ['udp:127.0.0.1:0'], 'default-route': 'sip:10.0.0.2:5060;transport=tcp', domain: ['example.com'] }, given);
+  assert.equal(settings.defaultRoute, 'sip:10.0.0.2:5060;transport=tcp');
+  assert.deepEqual(settings.domains, ['example.com']);
+  assert.equal(settings.idleTimeoutSeconds, 120);
+});
+
+test('a config file gives the same keys; flags typed on the command line win', async () => {
+  await withConfig('listen: [udp:127.0.0.1:5070, tcp:127.0.0.1:5070]\ndomain: example.org\nidle-timeout: 30\nstateless: true\n', async (path) => {
+    const fromFile = await resolveServeSettings({ config: path, listen: ['udp:0.0.0.0:5060'] }, new Set());
+    assert.equal(fromFile.listen.length, 2);
+    assert.deepEqual(fromFile.domains, ['example.org']);
+    assert.equal(fromFile.idleTimeoutSeconds, 30);
+    assert.equal(fromFile.stateless, true);
+    const overridden = await resolveServeSettings({ config: path, listen: ['udp:127.0.0.1:6000'] }, new Set(['listen']));
+    assert.deepEqual(overridden.listen, [{ protocol: 'udp', host: '127.0.0.1', port: 6000 }]);
+  });
+});
+
+test('config errors name the key', async () => {
+  await withConfig('listen: [udp:127.0.0.1:0]\nlisten-port: 5\n', async (path) => {
+    await assert.rejects(resolveServeSettings({ config: path }, new Set()), rejects('ERR_SWITCHBOARD_INVALID_CONFIG', /config key "listen-port": unknown key/));
+  });
+  await withConfig('listen: [udp:127.0.0.1:0]\nidle-timeout: soon\n', async (path) => {
+    await assert.rejects(resolveServeSettings({ config: path }, new Set()), rejects('ERR_SWITCHBOARD_INVALID_CONFIG', /config key "idle-timeout"/));
+  });
+  await withConfig('listen: [tcp:nowhere]\n', async (path) => {
+    await assert.rejects(resolveServeSettings({ config: path }, new Set()), rejects('ERR_SWITCHBOARD_INVALID_CONFIG', /config key "listen"/));
+  });
+  await withConfig('- just\n- a list\n', async (path) => {
+    await assert.rejects(resolveServeSettings({ config: path }, new Set()), rejects('ERR_SWITCHBOARD_INVALID_CONFIG', /mapping/));
+  });
+  await assert.rejects(resolveServeSettings({ config: '/nonexistent/proxy.yaml' }, new Set()), rejects('ERR_SWITCHBOARD_INVALID_CONFIG', /cannot read/));
+});
