@@ -32,6 +32,18 @@ const ALICE_VIA = 'Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK776asdhds;rpo
 const PROXY_VIA = 'Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK.proxy.1f3a9c0e2b';
 const RECORD_ROUTE = 'Record-Route: <sip:192.0.2.1:5060;lr>';
 
+/** What the callee's 180 and 200 to the INVITE carry, as they reach the proxy. */
+const INVITE_RESPONSE_HEADERS = [
+  PROXY_VIA,
+  ALICE_VIA,
+  RECORD_ROUTE,
+  FROM,
+  TO_TAGGED,
+  `Call-ID: ${CALL}`,
+  'CSeq: 314159 INVITE',
+  'Contact: <sip:bob@192.0.2.201:5060>',
+];
+
 export const CALL_MESSAGES: ReadonlyArray<{ readonly name: string; readonly bytes: Buffer }> = [
   {
     name: 'INVITE',
@@ -56,31 +68,14 @@ export const CALL_MESSAGES: ReadonlyArray<{ readonly name: string; readonly byte
   },
   {
     name: '180 Ringing',
-    bytes: message([
-      'SIP/2.0 180 Ringing',
-      PROXY_VIA,
-      ALICE_VIA,
-      RECORD_ROUTE,
-      FROM,
-      TO_TAGGED,
-      `Call-ID: ${CALL}`,
-      'CSeq: 314159 INVITE',
-      'Contact: <sip:bob@192.0.2.201:5060>',
-    ]),
+    bytes: message(['SIP/2.0 180 Ringing', ...INVITE_RESPONSE_HEADERS]),
   },
   {
     name: '200 OK (INVITE)',
     bytes: message(
       [
         'SIP/2.0 200 OK',
-        PROXY_VIA,
-        ALICE_VIA,
-        RECORD_ROUTE,
-        FROM,
-        TO_TAGGED,
-        `Call-ID: ${CALL}`,
-        'CSeq: 314159 INVITE',
-        'Contact: <sip:bob@192.0.2.201:5060>',
+        ...INVITE_RESPONSE_HEADERS,
         'Allow: INVITE, ACK, CANCEL, OPTIONS, BYE',
         'Content-Type: application/sdp',
       ],

@@ -1,0 +1,240 @@
+/**
+ * `npm run bench:sipp -- --transport udp|tcp`: SIPp at rising call rates through Switchboard
+ * (event-loop model) and, in the same run, through Kamailio with the stateful record-routing
+ * config in configs/anchors/kamailio.cfg. Each step runs record-routed calls (INVITE, 180, 200,
+ * ACK, BYE, 200) for a fixed time and reports achieved calls/s, success ratio and call-setup time
+ * (INVITE to 200, SIPp's response time 1); the peak is the highest rate with at least 99.9%
+ * success. Results (JSON and Markdown, with machine facts) go to experiments/sipp-ladder/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { machineFacts } from '@switchboard/sip/machine-facts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SCENARIOS = `${ROOT}test/interop/scenarios/`;
+const BIN = `${ROOT}packages/cli/bin/switchboard.js`;
+const KAMAILIO_CFG = `${ROOT}configs/anchors/kamailio.cfg`;
+const SUCCESS_THRESHOLD = 0.999;
+
+export interface LadderStep {
+  readonly rate: number;
+  readonly attempted: number;
+  readonly successful: number;
+  readonly failed: number;
+  readonly successRatio: number;
+  readonly achievedCallsPerSecond: number;
+  /** Mean INVITE-to-200 time in milliseconds (SIPp response time 1). */
+  readonly callSetupMs: number | undefined;
+  readonly retransmissions: number;
+}
+
+export interface LadderResult {
+  readonly proxy: 'switchboard' | 'kamailio';
+  readonly transport: 'udp' | 'tcp';
+  readonly steps: LadderStep[];
+  /** Highest rate with success at or above 99.9% (0 if none). */
+  readonly peakCallsPerSecond: number;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function waitExit(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = waitExit(child);
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Starts the proxy under test on free ports; resolves with its SIP port and process. */
+async function startProxy(kind: 'switchboard' | 'kamailio', transport: 'udp' | 'tcp', calleePort: number): Promise<{ port: number; child: ChildProcess }> {
+  const route = `sip:127.0.0.1:${calleePort}${transport === 'tcp' ? ';transport=tcp' : ''}`;
+  if (kind === 'kamailio') {
+    const port = await freePort();
+    const child = spawn(
+      'kamailio',
+      ['-f', KAMAILIO_CFG, '-DD', '-E', '-l', `udp:127.0.0.1:${port}`, '-l', `tcp:127.0.0.1:${port}`, '-A', `DEFAULT_ROUTE="${route}"`, '-m', '256', '-M', '32'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    if (child.exitCode !== null) throw new Error('kamailio did not start (is it installed? apt-get install kamailio)');
+    return { port, child };
+  }
+  const child = spawn(process.execPath, [BIN, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', '--default-route', route, '--log-level', 'info'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`switchboard exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as { msg?: string; listeners?: string[] };
+      if (entry.msg !== 'ready') return;
+      const listener = entry.listeners?.find((candidate) => candidate.startsWith(`${transport}:`));
+      resolve(Number(listener?.split(':').pop()));
+    });
+  });
+  return { port, child };
+}
+
+/** SIPp's "HH:MM:SS:uuuuuu" (or "HH:MM:SS") as milliseconds. */
+function sippDuration(text: string | undefined): number | undefined {
+  const parts = text?.split(':').map(Number);
+  if (parts === undefined || parts.length < 3 || parts.some(Number.isNaN)) return undefined;
+  const [hours = 0, minutes = 0, seconds = 0, micros = 0] = parts;
+  return (hours * 3600 + minutes * 60 + seconds) * 1000 + micros / 1000;
+}
+
+/**
+ * Runs one step: `rate` calls/s for `seconds`; reads the last line of SIPp's statistics file
+ * (-trace_stat): created and successful calls, cumulative call rate, retransmissions and
+ * response time 1 (INVITE to 200, the call-setup time).
+ */
+async function runStep(proxyPort: number, calleePort: number, transport: 'udp' | 'tcp', rate: number, seconds: number): Promise<LadderStep> {
+  const calls = Math.round(rate * seconds);
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-ladder-'));
+  const statsFile = join(dir, 'stats.csv');
+  const child = spawn(
+    'sipp',
+    [
+      '-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', transport === 'tcp' ? 't1' : 'u1',
+      '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob',
+      '-r', String(rate), '-m', String(calls), '-l', String(Math.max(100, rate * 4)),
+      '-recv_timeout', '5000', '-timeout', `${seconds + 40}s`, '-nostdin', '-max_socket', '1000',
+      '-trace_stat', '-stf', statsFile, '-fd', '1',
+      `127.0.0.1:${proxyPort}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'], cwd: SCENARIOS },
+  );
+  const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
+  await waitExit(child);
+  clearTimeout(killer);
+  const rows = (await readFile(statsFile, 'utf8').catch(() => '')).trim().split('\n');
+  await rm(dir, { recursive: true, force: true });
+  const header = (rows[0] ?? '').split(';');
+  const last = (rows[rows.length - 1] ?? '').split(';');
+  const column = (name: string): string | undefined => last[header.indexOf(name)];
+  const created = Number(column('TotalCallCreated') ?? 0);
+  const successful = Number(column('SuccessfulCall(C)') ?? 0);
+  const failed = Number(column('FailedCall(C)') ?? 0);
+  const callRate = Number(column('CallRate(C)') ?? 0);
+  return {
+    rate,
+    attempted: calls,
+    successful,
+    failed,
+    successRatio: calls === 0 ? 0 : successful / calls,
+    achievedCallsPerSecond: created === 0 ? 0 : (callRate * successful) / created,
+    callSetupMs: sippDuration(column('ResponseTime1(C)')),
+    retransmissions: Number(column('Retransmissions(C)') ?? 0),
+  };
+}
+
+export async function runLadder(kind: 'switchboard' | 'kamailio', transport: 'udp' | 'tcp', rates: number[], seconds: number, log: (line: string) => void): Promise<LadderResult> {
+  const calleePort = await freePort();
+  const callee = spawn(
+    'sipp',
+    ['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', transport === 'tcp' ? 't1' : 'u1', '-nostdin', '-max_socket', '1000'],
+    { stdio: ['ignore', 'ignore', 'ignore'], cwd: SCENARIOS },
+  );
+  const proxy = await startProxy(kind, transport, calleePort);
+  const steps: LadderStep[] = [];
+  try {
+    for (const rate of rates) {
+      const step = await runStep(proxy.port, calleePort, transport, rate, seconds);
+      steps.push(step);
+      log(`${kind} ${transport} ${rate} calls/s: ${step.successful}/${step.attempted} ok (${(step.successRatio * 100).toFixed(2)}%), ${step.achievedCallsPerSecond.toFixed(0)} calls/s achieved, setup ${step.callSetupMs?.toFixed(2) ?? '?'} ms`);
+      if (step.successRatio < SUCCESS_THRESHOLD) break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } finally {
+    await stop(proxy.child);
+    await stop(callee);
+  }
+  const passing = steps.filter((step) => step.successRatio >= SUCCESS_THRESHOLD);
+  return { proxy: kind, transport, steps, peakCallsPerSecond: passing.length === 0 ? 0 : Math.max(...passing.map((step) => step.rate)) };
+}
+
+function markdown(results: LadderResult[], facts: ReturnType<typeof machineFacts>, seconds: number): string {
+  const lines = [
+    `# SIPp ladder: Switchboard (event-loop) and Kamailio`,
+    '',
+    `Machine: ${facts.cpu}, ${facts.cores} cores (allowed: ${facts.cpusAllowed}), ${facts.memoryGiB} GiB, Node ${facts.node}, ${facts.platform}; ${facts.date}.`,
+    `Every process (SIPp caller, proxy, SIPp callee) shares the same cores; no pinning. ${seconds} s per step; record-routed calls (INVITE, 180, 200, ACK, BYE, 200).`,
+    '',
+    '| proxy | transport | rate (calls/s) | success | achieved (calls/s) | call setup (ms) | retransmissions |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const result of results) {
+    for (const step of result.steps) {
+      lines.push(`| ${result.proxy} | ${result.transport} | ${step.rate} | ${(step.successRatio * 100).toFixed(2)}% | ${step.achievedCallsPerSecond.toFixed(0)} | ${step.callSetupMs?.toFixed(2) ?? '?'} | ${step.retransmissions} |`);
+    }
+  }
+  lines.push('', '| transport | Switchboard peak | Kamailio peak | ratio |', '| --- | ---: | ---: | ---: |');
+  for (const transport of ['udp', 'tcp'] as const) {
+    const ours = results.find((result) => result.proxy === 'switchboard' && result.transport === transport);
+    const theirs = results.find((result) => result.proxy === 'kamailio' && result.transport === transport);
+    if (ours === undefined || theirs === undefined) continue;
+    const ratio = theirs.peakCallsPerSecond === 0 ? 'n/a' : `${(ours.peakCallsPerSecond / theirs.peakCallsPerSecond).toFixed(2)}x`;
+    lines.push(`| ${transport} | ${ours.peakCallsPerSecond} | ${theirs.peakCallsPerSecond} | ${ratio} |`);
+  }
+  lines.push('', 'Peak: the highest rate at which at least 99.9% of calls succeeded.');
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      transport: { type: 'string', default: 'udp' },
+      rates: { type: 'string', default: '250,500,750,1000,1250,1500,1750,2000,2500,3000,3500,4000' },
+      'step-seconds': { type: 'string', default: '5' },
+      proxies: { type: 'string', default: 'switchboard,kamailio' },
+      out: { type: 'string', default: `${ROOT}experiments/sipp-ladder` },
+    },
+  });
+  const transports = String(values.transport).split(',');
+  for (const transport of transports) {
+    if (transport !== 'udp' && transport !== 'tcp') throw new Error(`--transport must be udp, tcp or udp,tcp; got ${transport}`);
+  }
+  const rates = String(values.rates).split(',').map(Number);
+  if (rates.some((rate) => !Number.isInteger(rate) || rate <= 0)) throw new Error(`--rates must be positive integers, got ${values.rates}`);
+  const seconds = Number(values['step-seconds']);
+  if (!(seconds > 0)) throw new Error(`--step-seconds must be positive, got ${values['step-seconds']}`);
+  const proxies = String(values.proxies).split(',') as Array<'switchboard' | 'kamailio'>;
+  if (proxies.some((proxy) => proxy !== 'switchboard' && proxy !== 'kamailio')) throw new Error(`--proxies takes switchboard and/or kamailio`);
+
+  const facts = machineFacts();
+  const results: LadderResult[] = [];
+  for (const transport of transports as Array<'udp' | 'tcp'>) {
+    for (const proxy of proxies) results.push(await runLadder(proxy, transport, rates, seconds, (line) => process.stderr.write(`${line}\n`)));
+  }
+  const name = transports.join('-');
+  await mkdir(String(values.out), { recursive: true });
+  await writeFile(`${values.out}/${name}.json`, `${JSON.stringify({ machine: facts, stepSeconds: seconds, results }, null, 2)}\n`);
+  const report = markdown(results, facts, seconds);
+  await writeFile(`${values.out}/${name}.md`, report);
+  process.stdout.write(report);
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error: Error) => {
+    process.stderr.write(`bench:sipp: ${error.message}\n`);
+    process.exitCode = 1;
+  });
+}
