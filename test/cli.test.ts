@@ -40,3 +40,25 @@ test('an unknown option is named in the error', () => {
   assert.notEqual(result.status, 0);
   assert.match(result.stderr, /--bogus/);
 });
+
+test('switchboard serve logs ready, serves metrics, and exits 0 on SIGTERM', async () => {
+  const { startProxy, freePort } = await import('./interop/harness.js');
+  const metricsPort = await freePort();
+  const proxy = await startProxy(['--metrics', `127.0.0.1:${metricsPort}`]);
+  try {
+    const ready = JSON.parse(proxy.lines.find((line) => line.includes('"ready"')) ?? '{}') as { listeners?: string[] };
+    assert.equal(ready.listeners?.length, 2);
+    const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    const text = await response.text();
+    assert.match(text, /^switchboard_requests_received_total 0$/m);
+    assert.match(text, /^switchboard_tcp_connections 0$/m);
+  } finally {
+    assert.equal(await proxy.stop(), 0);
+  }
+});
+
+test('switchboard serve names the flag at fault', () => {
+  const result = run(['serve', '--listen', 'udp:127.0.0.1:99999']);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /ERR_SWITCHBOARD_INVALID_FLAG: --listen:/);
+});
