@@ -17,6 +17,9 @@ export function serveCommand(): Command {
     .option('--listen <spec>', 'udp:HOST:PORT or tcp:HOST:PORT (repeatable)', collect)
     .option('--domain <name>', 'a domain whose users register here (repeatable)', collect)
     .option('--default-route <uri>', 'where requests go that are not for a local domain or registered user, e.g. sip:10.0.0.2:5060;transport=tcp')
+    .option('--t1 <ms>', 'RFC 3261 timer T1, the RTT estimate', '500')
+    .option('--t2 <ms>', 'RFC 3261 timer T2, the longest retransmit interval', '4000')
+    .option('--t4 <ms>', 'RFC 3261 timer T4, how long a message stays in the network', '5000')
     .option('--advertise <host>', 'host to write into Via and Record-Route (default: the listen host)')
     .option('--stateless', 'forward without transaction state (RFC 3261 §16.11)')
     .option('--idle-timeout <seconds>', 'close TCP connections idle this long', '120')
@@ -51,6 +54,7 @@ export function serveCommand(): Command {
         stateless: settings.stateless,
         idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
         headerTimeoutMs: settings.headerTimeoutSeconds * 1000,
+        timers: settings.timers,
         onTransportEvent: (event) => {
           if (event.kind === 'framing-error') log.debug({ connection: event.connectionId, remote: event.remote, code: event.error.code }, 'framing error');
           else log.trace(event, 'tcp');

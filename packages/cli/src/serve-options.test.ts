@@ -37,6 +37,8 @@ test('flags are checked and name the flag at fault', async () => {
   assert.equal(settings.defaultRoute, 'sip:10.0.0.2:5060;transport=tcp');
   assert.deepEqual(settings.domains, ['example.com']);
   assert.equal(settings.idleTimeoutSeconds, 120);
+  assert.deepEqual(settings.timers, { t1: 500, t2: 4000, t4: 5000 });
+  await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], t1: '800', t2: '400' }, new Set(['t1', 't2'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--t2: must not be shorter than t1/));
 });
 
 test('a config file gives the same keys; flags typed on the command line win', async () => {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parseUri, isSipUri } from '@switchboard/sip';
-import type { ListenSpec } from '@switchboard/core';
+import type { ListenSpec, TimerSettings } from '@switchboard/core';
 import { SwitchboardError } from './errors.js';
 
 /** Everything `switchboard serve` runs with, after flags and config file are merged and checked. */
@@ -13,12 +13,14 @@ export interface ServeSettings {
   readonly stateless: boolean;
   readonly idleTimeoutSeconds: number;
   readonly headerTimeoutSeconds: number;
+  /** RFC 3261 T1, T2, T4 in milliseconds. */
+  readonly timers: TimerSettings;
   readonly logLevel: string;
   readonly metrics: { host: string; port: number } | undefined;
 }
 
 /** Keys of the config file: the flags' names. */
-const CONFIG_KEYS = ['listen', 'domain', 'default-route', 'advertise', 'stateless', 'idle-timeout', 'header-timeout', 'log-level', 'metrics'] as const;
+const CONFIG_KEYS = ['listen', 'domain', 'default-route', 'advertise', 'stateless', 'idle-timeout', 'header-timeout', 't1', 't2', 't4', 'log-level', 'metrics'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -53,10 +55,11 @@ function stringList(value: unknown, source: 'flag' | 'config', key: string): str
   return list as string[];
 }
 
-function positiveSeconds(picked: { value: unknown; source: 'flag' | 'config' }, key: string, fallback: number): number {
-  const seconds = Number(picked.value ?? fallback);
-  if (typeof picked.value === 'boolean' || !Number.isFinite(seconds) || seconds <= 0) fail(picked.source, key, 'must be a positive number of seconds');
-  return seconds;
+/** A positive number (seconds or milliseconds, as the key says). */
+function positiveNumber(picked: { value: unknown; source: 'flag' | 'config' }, key: string, fallback: number): number {
+  const value = Number(picked.value ?? fallback);
+  if (typeof picked.value === 'boolean' || !Number.isFinite(value) || value <= 0) fail(picked.source, key, 'must be a positive number');
+  return value;
 }
 
 async function readConfig(path: string): Promise<RawServeOptions> {
@@ -119,8 +122,15 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   const statelessValue = pick('stateless');
   if (statelessValue.value !== undefined && typeof statelessValue.value !== 'boolean') fail(statelessValue.source, 'stateless', 'must be true or false');
 
-  const idleTimeoutSeconds = positiveSeconds(pick('idle-timeout'), 'idle-timeout', 120);
-  const headerTimeoutSeconds = positiveSeconds(pick('header-timeout'), 'header-timeout', 10);
+  const idleTimeoutSeconds = positiveNumber(pick('idle-timeout'), 'idle-timeout', 120);
+  const headerTimeoutSeconds = positiveNumber(pick('header-timeout'), 'header-timeout', 10);
+
+  const timers = {
+    t1: positiveNumber(pick('t1'), 't1', 500),
+    t2: positiveNumber(pick('t2'), 't2', 4000),
+    t4: positiveNumber(pick('t4'), 't4', 5000),
+  };
+  if (timers.t2 < timers.t1) fail(pick('t2').source, 't2', 'must not be shorter than t1');
 
   const levelValue = pick('log-level');
   const logLevel = String(levelValue.value ?? 'info');
@@ -141,6 +151,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     stateless: statelessValue.value === true,
     idleTimeoutSeconds,
     headerTimeoutSeconds,
+    timers,
     logLevel,
     metrics,
   };
