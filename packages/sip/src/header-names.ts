@@ -72,19 +72,6 @@ const LIST_HEADERS = new Set([
   'request-disposition',
 ]);
 
-/** Headers that may appear once only (RFC 3261 §20, Table 2: the ones the proxy relies on). */
-export const SINGLE_VALUE_HEADERS = new Set([
-  'call-id',
-  'cseq',
-  'from',
-  'to',
-  'max-forwards',
-  'content-length',
-  'content-type',
-  'expires',
-  'min-expires',
-]);
-
 const canonicalCache = new Map<string, string>();
 
 /** Lower-case full name of a header, from any spelling or compact form. */

@@ -1,6 +1,6 @@
 export { SIP_ERROR_CODES, SipError, isSipError, type SipErrorCode, type SipErrorSpec } from './errors.js';
 export { DEFAULT_LIMITS, resolveLimits, type SipLimits } from './limits.js';
-export { canonicalHeaderName, writtenHeaderName, isListHeader, SINGLE_VALUE_HEADERS } from './header-names.js';
+export { canonicalHeaderName, writtenHeaderName, isListHeader } from './header-names.js';
 export { splitList, unescape, unquote, quote, isToken, unfold } from './lexer.js';
 export { formatParams, type Params } from './params.js';
 export {

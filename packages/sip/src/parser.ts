@@ -16,7 +16,6 @@ const SP = 0x20;
 const HT = 0x09;
 const CR = 0x0d;
 const LF = 0x0a;
-const COLON = 0x3a;
 
 /**
  * Parses one SIP message from `input` (a datagram, or one frame cut by the stream framer).
