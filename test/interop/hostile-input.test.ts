@@ -46,7 +46,7 @@ async function udpExchange(port: number, bytes: Buffer, waitMs = 400): Promise<s
 
 const statusOf = (text: string | undefined): string | undefined => text?.slice(0, text.indexOf('\r\n'));
 
-describe('hostile input', { concurrency: false }, () => {
+describe('hostile input', { concurrency: false, timeout: 120_000 }, () => {
   let proxy: RunningProxy;
   let calleePort: number;
   before(async () => {
@@ -86,13 +86,17 @@ describe('hostile input', { concurrency: false }, () => {
       return socket;
     };
     const healthy = await connect();
+    // Each close is awaited from the moment its offending bytes are written, so none is missed.
     const framing = await connect();
+    const framingClosed = once(framing, 'close');
     framing.write('OPTIONS sip:a@example.com SIP/2.0\r\nContent-Length: lots\r\n\r\n');
     const oversized = await connect();
+    const oversizedClosed = once(oversized, 'close');
     oversized.write(`OPTIONS sip:a@example.com SIP/2.0\r\nX: ${'y'.repeat(40_000)}`);
     const slow = await connect();
+    const slowClosed = once(slow, 'close');
     slow.write('OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/TCP');
-    await Promise.all([once(framing, 'close'), once(oversized, 'close'), once(slow, 'close')]);
+    await Promise.all([framingClosed, oversizedClosed, slowClosed]);
     const answer = once(healthy, 'data');
     healthy.write(request([`OPTIONS sip:127.0.0.1:${proxy.tcpPort};transport=tcp SIP/2.0`, ...HEADERS('tcp').map((h) => h.replace('SIP/2.0/UDP', 'SIP/2.0/TCP'))]));
     const [data] = (await answer) as [Buffer];

@@ -36,7 +36,7 @@ async function callThrough(options: { transport: 'u1' | 't1' | 'tn'; calls: numb
   }
 }
 
-describe('SIPp interop through the event-loop proxy', { concurrency: false }, () => {
+describe('SIPp interop through the event-loop proxy', { concurrency: false, timeout: 300_000 }, () => {
   test(`record-routed calls over UDP: ${CALLS} calls, all succeed`, async () => {
     await callThrough({ transport: 'u1', calls: CALLS, caller: 'uac-rr.xml', callee: 'uas-rr.xml' });
   });
@@ -58,7 +58,7 @@ describe('SIPp interop through the event-loop proxy', { concurrency: false }, ()
   });
 });
 
-describe('registrar and location service with SIPp', { concurrency: false }, () => {
+describe('registrar and location service with SIPp', { concurrency: false, timeout: 120_000 }, () => {
   let proxy: RunningProxy;
   before(async () => {
     proxy = await startProxy(['--domain', 'example.com']);

@@ -71,17 +71,19 @@ test('a framing error closes that connection only; keep-alive pings get pongs', 
   }
 });
 
-test('slow-drip and idle connections are closed by their timers', async () => {
+test('slow-drip and idle connections are closed by their timers', { timeout: 10_000 }, async () => {
   const server = transport({ idleTimeoutMs: 300, headerTimeoutMs: 100 });
   const { port } = await server.tcp.listen();
   const slow = net.connect(port, '127.0.0.1');
   const idle = net.connect(port, '127.0.0.1');
   try {
     await Promise.all([once(slow, 'connect'), once(idle, 'connect')]);
+    const slowClosed = once(slow, 'close');
+    const idleClosed = once(idle, 'close');
     slow.write('INVITE sip:x SIP/2.0\r\nVia: ');
-    await once(slow, 'close');
+    await slowClosed;
     assert.equal(server.events.some((event) => event.kind === 'slow-message'), true);
-    await once(idle, 'close');
+    await idleClosed;
     assert.equal(server.events.some((event) => event.kind === 'idle-timeout'), true);
     await until(() => server.tcp.connectionCount === 0, 'the table to empty');
   } finally {
