@@ -1,0 +1,100 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Binding, LocationStore } from '@switchboard/core';
+
+/**
+ * Location bindings in Redis, so several processes or several Switchboard instances share
+ * registrations. One hash per address-of-record (`<prefix>loc:<aor>`), one field per contact
+ * holding the binding as JSON; the key expires when its last binding does (PEXPIREAT, raised
+ * atomically by a script as bindings are added). Lapsed bindings are skipped and deleted when met.
+ */
+export class RedisLocationStore implements LocationStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  private constructor(redis: Redis, prefix: string) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  /**
+   * Connects and checks the server answers; rejects with a message naming the URL when it does
+   * not (the CLI turns that into a clear start-up error).
+   */
+  static async connect(url: string, options: { prefix?: string; connectTimeoutMs?: number } = {}): Promise<RedisLocationStore> {
+    const redisOptions: RedisOptions = {
+      lazyConnect: true,
+      connectTimeout: options.connectTimeoutMs ?? 2000,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    };
+    const redis = new Redis(url, redisOptions);
+    redis.on('error', () => {
+      // Reported through the commands that fail; ioredis reconnects by itself.
+    });
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (error) {
+      redis.disconnect();
+      throw new Error(`Redis at ${url} is not reachable: ${(error as Error).message}`);
+    }
+    redis.defineCommand('putBinding', {
+      numberOfKeys: 1,
+      lua: `
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+        local expires = redis.call('PEXPIRETIME', KEYS[1])
+        if expires < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
+        return 1`,
+    });
+    return new RedisLocationStore(redis, options.prefix ?? 'switchboard:');
+  }
+
+  #key(aor: string): string {
+    return `${this.#prefix}loc:${aor}`;
+  }
+
+  async lookup(aor: string, now: number): Promise<Binding[]> {
+    const key = this.#key(aor);
+    const fields = await this.#redis.hgetall(key);
+    const live: Binding[] = [];
+    const lapsed: string[] = [];
+    for (const [contact, json] of Object.entries(fields)) {
+      const binding = JSON.parse(json) as Binding;
+      if (binding.expiresAt > now) live.push(binding);
+      else lapsed.push(contact);
+    }
+    if (lapsed.length > 0) await this.#redis.hdel(key, ...lapsed);
+    return live.sort((a, b) => b.q - a.q);
+  }
+
+  async put(binding: Binding): Promise<void> {
+    const redis = this.#redis as Redis & { putBinding(key: string, field: string, value: string, expiresAt: number): Promise<number> };
+    await redis.putBinding(this.#key(binding.aor), binding.contact, JSON.stringify(binding), Math.ceil(binding.expiresAt));
+  }
+
+  async remove(aor: string, contact: string): Promise<void> {
+    await this.#redis.hdel(this.#key(aor), contact);
+  }
+
+  async removeAll(aor: string): Promise<void> {
+    await this.#redis.del(this.#key(aor));
+  }
+
+  async size(now: number): Promise<number> {
+    let count = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${this.#prefix}loc:*`, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        const fields = await this.#redis.hvals(key);
+        count += fields.filter((json) => (JSON.parse(json) as Binding).expiresAt > now).length;
+      }
+    } while (cursor !== '0');
+    return count;
+  }
+
+  async close(): Promise<void> {
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+}
