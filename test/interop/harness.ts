@@ -77,6 +77,31 @@ export async function startProxy(extraArgs: string[]): Promise<RunningProxy> {
   };
 }
 
+const REDIS_TEST_SERVER = new URL('../../../packages/cluster/dist/state/redis-test-server.js', import.meta.url).href;
+
+/** One concurrency model as the suites run it, with what it needs started beside it. */
+export interface ModelVariant {
+  readonly name: string;
+  /** Extra `serve` flags; `redisUrl` is set for the variants that need Redis. */
+  args(redisUrl: string | undefined): string[];
+  readonly needsRedis: boolean;
+}
+
+/** The suites run once per model (issue: every model passes the interop and hostile suites). */
+export const MODEL_VARIANTS: readonly ModelVariant[] = [
+  { name: 'event-loop', needsRedis: false, args: () => ['--model', 'event-loop'] },
+  { name: 'process-pool', needsRedis: true, args: (url) => ['--model', 'process-pool', '--workers', '2', '--redis-url', url ?? ''] },
+  { name: 'thread-pool', needsRedis: false, args: () => ['--model', 'thread-pool', '--workers', '2'] },
+];
+
+/** Starts what a variant needs (a real redis-server for process-pool); resolves its flags. */
+export async function prepareModel(variant: ModelVariant): Promise<{ args: string[]; stop(): Promise<void> }> {
+  if (!variant.needsRedis) return { args: variant.args(undefined), stop: async () => {} };
+  const { startRedisServer } = (await import(REDIS_TEST_SERVER)) as { startRedisServer(): Promise<{ url: string; stop(): Promise<void> }> };
+  const redis = await startRedisServer();
+  return { args: variant.args(redis.url), stop: () => redis.stop() };
+}
+
 export interface SippResult {
   readonly code: number | null;
   readonly output: string;

@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { freePort, runSipp, startProxy, type RunningProxy } from './harness.js';
+import { freePort, MODEL_VARIANTS, prepareModel, runSipp, startProxy, type RunningProxy } from './harness.js';
 
 /**
  * Hostile input over UDP and TCP while real calls go through the proxy: every malformed request
@@ -46,87 +46,92 @@ async function udpExchange(port: number, bytes: Buffer, waitMs = 400): Promise<s
 
 const statusOf = (text: string | undefined): string | undefined => text?.slice(0, text.indexOf('\r\n'));
 
-describe('hostile input', { concurrency: false, timeout: 120_000 }, () => {
-  let proxy: RunningProxy;
-  let calleePort: number;
-  before(async () => {
-    calleePort = await freePort();
-    proxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort}`, '--header-timeout', '0.5', '--domain', 'example.com']);
-  });
-  after(async () => {
-    assert.equal(await proxy.stop(), 0);
-  });
+for (const variant of MODEL_VARIANTS) {
+  describe(`hostile input, --model ${variant.name}`, { concurrency: false, timeout: 120_000 }, () => {
+    let proxy: RunningProxy;
+    let calleePort: number;
+    let model: { args: string[]; stop(): Promise<void> };
+    before(async () => {
+      model = await prepareModel(variant);
+      calleePort = await freePort();
+      proxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort}`, '--header-timeout', '0.5', '--domain', 'example.com', ...model.args]);
+    });
+    after(async () => {
+      assert.equal(await proxy.stop(), 0);
+      await model.stop();
+    });
 
-  test('malformed UDP requests get 400 with a reason, 505, 513, 416, 483, 420; garbage and stray responses are dropped', async () => {
-    const cases: Array<[string, Buffer, string | undefined]> = [
-      ['bad version', request(['OPTIONS sip:a@example.com SIP/3.0', ...HEADERS('v')]), 'SIP/2.0 505 Version Not Supported'],
-      ['bad CSeq', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('c').filter((h) => !h.startsWith('CSeq')), 'CSeq: 99999999999 OPTIONS']), 'SIP/2.0 400 Malformed CSeq'],
-      ['CSeq mismatch', request(['INVITE sip:a@example.com SIP/2.0', ...HEADERS('m', 'OPTIONS')]), 'SIP/2.0 400 CSeq Method Mismatch'],
-      ['unknown scheme', request(['OPTIONS nobody:opaque SIP/2.0', ...HEADERS('s')]), 'SIP/2.0 416 Unsupported URI Scheme'],
-      ['oversized', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('o'), `X-Padding: ${'x'.repeat(20_000)}`]), 'SIP/2.0 513 Message Too Large'],
-      ['Max-Forwards 0', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('z').filter((h) => !h.startsWith('Max')), 'Max-Forwards: 0']), 'SIP/2.0 483 Too Many Hops'],
-      ['Proxy-Require', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('p'), 'Proxy-Require: teleportation']), 'SIP/2.0 420 Bad Extension'],
-      ['bad To', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('t').filter((h) => !h.startsWith('To')), 'To: "unterminated <sip:a@b>']), 'SIP/2.0 400 Malformed Address'],
-      ['no Call-ID', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('i').filter((h) => !h.startsWith('Call-ID'))]), 'SIP/2.0 400 Missing Mandatory Header'],
-      ['garbage', Buffer.from('\u0000\u0001GARBAGE\r\n\r\n'), undefined],
-      ['a response nobody asked for', request(['SIP/2.0 200 OK', ...HEADERS('r')]), undefined],
-      ['empty', Buffer.alloc(0), undefined],
-    ];
-    for (const [name, bytes, expected] of cases) {
-      assert.equal(statusOf(await udpExchange(proxy.udpPort, bytes)), expected, name);
-    }
-    const options = await udpExchange(proxy.udpPort, request([`OPTIONS sip:127.0.0.1:${proxy.udpPort} SIP/2.0`, ...HEADERS('ok')]));
-    assert.equal(statusOf(options), 'SIP/2.0 200 OK', 'OPTIONS to the proxy itself');
-  });
-
-  test('over TCP a framing error, an oversized header or a slow drip closes that connection only', async () => {
-    const connect = async (): Promise<net.Socket> => {
-      const socket = net.connect(proxy.tcpPort, '127.0.0.1');
-      await once(socket, 'connect');
-      return socket;
-    };
-    const healthy = await connect();
-    // Each close is awaited from the moment its offending bytes are written, so none is missed.
-    const framing = await connect();
-    const framingClosed = once(framing, 'close');
-    framing.write('OPTIONS sip:a@example.com SIP/2.0\r\nContent-Length: lots\r\n\r\n');
-    const oversized = await connect();
-    const oversizedClosed = once(oversized, 'close');
-    oversized.write(`OPTIONS sip:a@example.com SIP/2.0\r\nX: ${'y'.repeat(40_000)}`);
-    const slow = await connect();
-    const slowClosed = once(slow, 'close');
-    slow.write('OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/TCP');
-    await Promise.all([framingClosed, oversizedClosed, slowClosed]);
-    const answer = once(healthy, 'data');
-    healthy.write(request([`OPTIONS sip:127.0.0.1:${proxy.tcpPort};transport=tcp SIP/2.0`, ...HEADERS('tcp').map((h) => h.replace('SIP/2.0/UDP', 'SIP/2.0/TCP'))]));
-    const [data] = (await answer) as [Buffer];
-    assert.match(data.toString(), /^SIP\/2\.0 200 OK\r\n/);
-    healthy.destroy();
-  });
-
-  test('calls in progress all complete while hostile input keeps coming', async () => {
-    const callee = runSipp(['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1', '-m', '200']);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const caller = runSipp([
-      '-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`,
-      '-s', 'bob', '-m', '200', '-r', '100', `127.0.0.1:${proxy.udpPort}`,
-    ]);
-    let stop = false;
-    const noise = (async () => {
-      const socket = dgram.createSocket('udp4');
-      let sent = 0;
-      while (!stop && sent < 5000) {
-        const bytes = Buffer.from(`INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK${sent}\r\nCSeq: ${sent % 3 === 0 ? 'x' : '1'} INVITE\r\nCall-ID: n${sent}\r\n\r\n`);
-        socket.send(bytes, proxy.udpPort, '127.0.0.1');
-        sent++;
-        if (sent % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    test('malformed UDP requests get 400 with a reason, 505, 513, 416, 483, 420; garbage and stray responses are dropped', async () => {
+      const cases: Array<[string, Buffer, string | undefined]> = [
+        ['bad version', request(['OPTIONS sip:a@example.com SIP/3.0', ...HEADERS('v')]), 'SIP/2.0 505 Version Not Supported'],
+        ['bad CSeq', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('c').filter((h) => !h.startsWith('CSeq')), 'CSeq: 99999999999 OPTIONS']), 'SIP/2.0 400 Malformed CSeq'],
+        ['CSeq mismatch', request(['INVITE sip:a@example.com SIP/2.0', ...HEADERS('m', 'OPTIONS')]), 'SIP/2.0 400 CSeq Method Mismatch'],
+        ['unknown scheme', request(['OPTIONS nobody:opaque SIP/2.0', ...HEADERS('s')]), 'SIP/2.0 416 Unsupported URI Scheme'],
+        ['oversized', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('o'), `X-Padding: ${'x'.repeat(20_000)}`]), 'SIP/2.0 513 Message Too Large'],
+        ['Max-Forwards 0', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('z').filter((h) => !h.startsWith('Max')), 'Max-Forwards: 0']), 'SIP/2.0 483 Too Many Hops'],
+        ['Proxy-Require', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('p'), 'Proxy-Require: teleportation']), 'SIP/2.0 420 Bad Extension'],
+        ['bad To', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('t').filter((h) => !h.startsWith('To')), 'To: "unterminated <sip:a@b>']), 'SIP/2.0 400 Malformed Address'],
+        ['no Call-ID', request(['OPTIONS sip:a@example.com SIP/2.0', ...HEADERS('i').filter((h) => !h.startsWith('Call-ID'))]), 'SIP/2.0 400 Missing Mandatory Header'],
+        ['garbage', Buffer.from('\u0000\u0001GARBAGE\r\n\r\n'), undefined],
+        ['a response nobody asked for', request(['SIP/2.0 200 OK', ...HEADERS('r')]), undefined],
+        ['empty', Buffer.alloc(0), undefined],
+      ];
+      for (const [name, bytes, expected] of cases) {
+        assert.equal(statusOf(await udpExchange(proxy.udpPort, bytes)), expected, name);
       }
-      socket.close();
-    })();
-    const result = await caller.done;
-    stop = true;
-    await noise;
-    assert.equal(result.code, 0, result.output.slice(-3000));
-    assert.equal((await callee.done).code, 0);
+      const options = await udpExchange(proxy.udpPort, request([`OPTIONS sip:127.0.0.1:${proxy.udpPort} SIP/2.0`, ...HEADERS('ok')]));
+      assert.equal(statusOf(options), 'SIP/2.0 200 OK', 'OPTIONS to the proxy itself');
+    });
+
+    test('over TCP a framing error, an oversized header or a slow drip closes that connection only', async () => {
+      const connect = async (): Promise<net.Socket> => {
+        const socket = net.connect(proxy.tcpPort, '127.0.0.1');
+        await once(socket, 'connect');
+        return socket;
+      };
+      const healthy = await connect();
+      // Each close is awaited from the moment its offending bytes are written, so none is missed.
+      const framing = await connect();
+      const framingClosed = once(framing, 'close');
+      framing.write('OPTIONS sip:a@example.com SIP/2.0\r\nContent-Length: lots\r\n\r\n');
+      const oversized = await connect();
+      const oversizedClosed = once(oversized, 'close');
+      oversized.write(`OPTIONS sip:a@example.com SIP/2.0\r\nX: ${'y'.repeat(40_000)}`);
+      const slow = await connect();
+      const slowClosed = once(slow, 'close');
+      slow.write('OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/TCP');
+      await Promise.all([framingClosed, oversizedClosed, slowClosed]);
+      const answer = once(healthy, 'data');
+      healthy.write(request([`OPTIONS sip:127.0.0.1:${proxy.tcpPort};transport=tcp SIP/2.0`, ...HEADERS('tcp').map((h) => h.replace('SIP/2.0/UDP', 'SIP/2.0/TCP'))]));
+      const [data] = (await answer) as [Buffer];
+      assert.match(data.toString(), /^SIP\/2\.0 200 OK\r\n/);
+      healthy.destroy();
+    });
+
+    test('calls in progress all complete while hostile input keeps coming', async () => {
+      const callee = runSipp(['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1', '-m', '200']);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const caller = runSipp([
+        '-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`,
+        '-s', 'bob', '-m', '200', '-r', '100', `127.0.0.1:${proxy.udpPort}`,
+      ]);
+      let stop = false;
+      const noise = (async () => {
+        const socket = dgram.createSocket('udp4');
+        let sent = 0;
+        while (!stop && sent < 5000) {
+          const bytes = Buffer.from(`INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK${sent}\r\nCSeq: ${sent % 3 === 0 ? 'x' : '1'} INVITE\r\nCall-ID: n${sent}\r\n\r\n`);
+          socket.send(bytes, proxy.udpPort, '127.0.0.1');
+          sent++;
+          if (sent % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        socket.close();
+      })();
+      const result = await caller.done;
+      stop = true;
+      await noise;
+      assert.equal(result.code, 0, result.output.slice(-3000));
+      assert.equal((await callee.done).code, 0);
+    });
   });
-});
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { freePort, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
+import { freePort, MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
 
 /**
  * SIPp caller -> Switchboard -> SIPp callee, for real, on loopback. Each test starts its own
@@ -36,53 +36,68 @@ async function callThrough(options: { transport: 'u1' | 't1' | 'tn'; calls: numb
   }
 }
 
-describe('SIPp interop through the event-loop proxy', { concurrency: false, timeout: 300_000 }, () => {
-  test(`record-routed calls over UDP: ${CALLS} calls, all succeed`, async () => {
-    await callThrough({ transport: 'u1', calls: CALLS, caller: 'uac-rr.xml', callee: 'uas-rr.xml' });
-  });
+for (const variant of MODEL_VARIANTS) {
+  describe(`SIPp interop through the proxy, --model ${variant.name}`, { concurrency: false, timeout: 300_000 }, () => {
+    let model: { args: string[]; stop(): Promise<void> };
+    before(async () => {
+      model = await prepareModel(variant);
+    });
+    after(async () => {
+      await model.stop();
+    });
 
-  test(`record-routed calls over TCP, one connection (-t t1): ${CALLS} calls`, async () => {
-    await callThrough({ transport: 't1', calls: CALLS, caller: 'uac-rr.xml', callee: 'uas-rr.xml' });
-  });
+    test(`record-routed calls over UDP: ${CALLS} calls, all succeed`, async () => {
+      await callThrough({ transport: 'u1', calls: CALLS, caller: 'uac-rr.xml', callee: 'uas-rr.xml', proxyArgs: model.args });
+    });
 
-  test(`record-routed calls over TCP, a connection per call (-t tn): ${CALLS} calls`, async () => {
-    await callThrough({ transport: 'tn', calls: CALLS, caller: 'uac-rr.xml', callee: 'uas-rr.xml' });
-  });
+    test(`record-routed calls over TCP, one connection (-t t1): ${CALLS} calls`, async () => {
+      await callThrough({ transport: 't1', calls: CALLS, caller: 'uac-rr.xml', callee: 'uas-rr.xml', proxyArgs: model.args });
+    });
 
-  test('a callee that answers 486: the caller gets it, ACKs hop by hop', async () => {
-    await callThrough({ transport: 'u1', calls: 50, caller: 'uac-failure.xml', callee: 'uas-failure.xml' });
-  });
+    test(`record-routed calls over TCP, a connection per call (-t tn): ${CALLS} calls`, async () => {
+      await callThrough({ transport: 'tn', calls: CALLS, caller: 'uac-rr.xml', callee: 'uas-rr.xml', proxyArgs: model.args });
+    });
 
-  test('CANCEL before answer: 200 for the CANCEL, 487 for the INVITE', async () => {
-    await callThrough({ transport: 'u1', calls: 50, caller: 'uac-cancel.xml', callee: 'uas-cancel.xml' });
-  });
-});
+    test('a callee that answers 486: the caller gets it, ACKs hop by hop', async () => {
+      await callThrough({ transport: 'u1', calls: 50, caller: 'uac-failure.xml', callee: 'uas-failure.xml', proxyArgs: model.args });
+    });
 
-describe('registrar and location service with SIPp', { concurrency: false, timeout: 120_000 }, () => {
-  let proxy: RunningProxy;
-  before(async () => {
-    proxy = await startProxy(['--domain', 'example.com']);
+    test('CANCEL before answer: 200 for the CANCEL, 487 for the INVITE', async () => {
+      await callThrough({ transport: 'u1', calls: 50, caller: 'uac-cancel.xml', callee: 'uas-cancel.xml', proxyArgs: model.args });
+    });
   });
-  after(async () => {
-    await proxy.stop();
-  });
+}
 
-  test('REGISTER, then a call to the registered contact reaches it', async () => {
-    const calleePort = await freePort();
-    const register = runSipp([
-      '-sf', 'register.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1',
-      '-key', 'domain', 'example.com', '-key', 'contact_port', String(calleePort), '-s', 'bob', '-m', '1',
-      `127.0.0.1:${proxy.udpPort}`,
-    ]);
-    assert.equal((await register.done).code, 0, 'REGISTER answered 200');
-    const callee = runSipp(['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1', '-m', '20']);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const caller = runSipp([
-      '-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', 'example.com',
-      '-s', 'bob', '-m', '20', '-r', '20', `127.0.0.1:${proxy.udpPort}`,
-    ]);
-    const result = await caller.done;
-    assert.equal(result.code, 0, result.output.slice(-3000));
-    assert.equal((await callee.done).code, 0);
+for (const variant of MODEL_VARIANTS) {
+  describe(`registrar and location service with SIPp, --model ${variant.name}`, { concurrency: false, timeout: 120_000 }, () => {
+    let proxy: RunningProxy;
+    let model: { args: string[]; stop(): Promise<void> };
+    before(async () => {
+      model = await prepareModel(variant);
+      proxy = await startProxy(['--domain', 'example.com', ...model.args]);
+    });
+    after(async () => {
+      await proxy.stop();
+      await model.stop();
+    });
+
+    test('REGISTER, then a call to the registered contact reaches it', async () => {
+      const calleePort = await freePort();
+      const register = runSipp([
+        '-sf', 'register.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1',
+        '-key', 'domain', 'example.com', '-key', 'contact_port', String(calleePort), '-s', 'bob', '-m', '1',
+        `127.0.0.1:${proxy.udpPort}`,
+      ]);
+      assert.equal((await register.done).code, 0, 'REGISTER answered 200');
+      const callee = runSipp(['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1', '-m', '20']);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const caller = runSipp([
+        '-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', 'example.com',
+        '-s', 'bob', '-m', '20', '-r', '20', `127.0.0.1:${proxy.udpPort}`,
+      ]);
+      const result = await caller.done;
+      assert.equal(result.code, 0, result.output.slice(-3000));
+      assert.equal((await callee.done).code, 0);
+    });
   });
-});
+}

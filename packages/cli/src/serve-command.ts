@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
-import { ProxyServer } from '@switchboard/core';
+import { startModel, type RunningModel } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
-import { proxyRegistry, startMetricsServer } from './metrics-server.js';
+import { modelRegistry, startMetricsServer } from './metrics-server.js';
 import { resolveServeSettings, type RawServeOptions } from './serve-options.js';
 
 /** How long a graceful stop waits for transactions to finish. */
@@ -23,6 +23,13 @@ export function serveCommand(): Command {
     .option('--advertise <host>', 'host to write into Via and Record-Route (default: the listen host)')
     .option('--stateless', 'forward without transaction state (RFC 3261 §16.11)')
     .option('--idle-timeout <seconds>', 'close TCP connections idle this long', '120')
+    .addOption(new Option('--idle-strategy <strategy>', 'find idle connections by walking them all (OpenSER) or with an expiry heap').choices(['scan', 'heap']).default('heap'))
+    .addOption(new Option('--model <model>', 'concurrency architecture').choices(['event-loop', 'process-pool', 'thread-pool']).default('event-loop'))
+    .option('--workers <n>', 'worker processes or threads (process-pool, thread-pool; default: the number of cores)')
+    .option('--fd-cache [size]', 'process-pool: keep up to SIZE handles of other workers\' connections per worker (default 8)')
+    .addOption(new Option('--assign <strategy>', 'process-pool: how accepted connections are given to workers').choices(['round-robin', 'least-loaded']).default('round-robin'))
+    .addOption(new Option('--state <store>', 'where registrations live (default: local, sab for thread-pool, redis for process-pool)').choices(['local', 'sab', 'redis']))
+    .option('--redis-url <url>', 'Redis for --state redis, e.g. redis://127.0.0.1:6379')
     .option('--header-timeout <seconds>', 'close a TCP connection whose message takes longer than this to arrive', '10')
     .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics');
@@ -39,34 +46,52 @@ export function serveCommand(): Command {
       'idle-timeout': (flags as Record<string, unknown>).idleTimeout,
       'header-timeout': (flags as Record<string, unknown>).headerTimeout,
       'log-level': (flags as Record<string, unknown>).logLevel,
+      'idle-strategy': (flags as Record<string, unknown>).idleStrategy,
+      'fd-cache': (flags as Record<string, unknown>).fdCache,
+      'redis-url': (flags as Record<string, unknown>).redisUrl,
       listen: (flags as Record<string, unknown>).listen ?? (given.has('listen') ? undefined : ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060']),
     };
     const settings = await resolveServeSettings(raw, given);
     const log = pino({ level: settings.logLevel, base: { pid: process.pid } });
 
-    let server: ProxyServer;
+    let running: RunningModel;
     try {
-      server = await ProxyServer.start({
-        listen: settings.listen,
-        advertise: settings.advertise,
-        domains: settings.domains,
-        defaultRoute: settings.defaultRoute,
-        stateless: settings.stateless,
-        idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
-        headerTimeoutMs: settings.headerTimeoutSeconds * 1000,
-        timers: settings.timers,
-        onTransportEvent: (event) => {
-          if (event.kind === 'framing-error') log.debug({ connection: event.connectionId, remote: event.remote, code: event.error.code }, 'framing error');
-          else log.trace(event, 'tcp');
+      running = await startModel({
+        model: settings.model,
+        workers: settings.workers,
+        fdCache: settings.fdCache,
+        assign: settings.assign,
+        settings: {
+          listen: settings.listen,
+          advertise: settings.advertise,
+          domains: settings.domains,
+          defaultRoute: settings.defaultRoute,
+          stateless: settings.stateless,
+          idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
+          idleStrategy: settings.idleStrategy,
+          headerTimeoutMs: settings.headerTimeoutSeconds * 1000,
+          timers: settings.timers,
+          state: settings.state,
+          redisUrl: settings.redisUrl,
+        },
+        onEvent: (event) => {
+          if (event.kind === 'worker-started') log.debug(event, 'worker started');
+          else log.warn(event, event.kind);
         },
       });
     } catch (error) {
-      throw new SwitchboardError('ERR_SWITCHBOARD_LISTEN_FAILED', `--listen: ${(error as Error).message}`, 1);
+      const message = (error as Error).message;
+      if (/redis/i.test(message)) throw new SwitchboardError('ERR_SWITCHBOARD_STATE_UNAVAILABLE', `--redis-url: ${message}`, 1);
+      throw new SwitchboardError('ERR_SWITCHBOARD_LISTEN_FAILED', `--listen: ${message}`, 1);
     }
-    const metrics = settings.metrics === undefined ? undefined : await startMetricsServer(proxyRegistry(server), settings.metrics.host, settings.metrics.port);
+    const metrics = settings.metrics === undefined ? undefined : await startMetricsServer(modelRegistry(running), settings.metrics.host, settings.metrics.port);
     log.info(
       {
-        listeners: server.listeners.map((listener) => `${listener.protocol}:${listener.host}:${listener.port}`),
+        listeners: running.listeners.map((listener) => `${listener.protocol}:${listener.host}:${listener.port}`),
+        model: settings.model,
+        workers: settings.workers,
+        fdCache: settings.fdCache,
+        state: settings.state,
         metrics: metrics === undefined ? undefined : `http://${settings.metrics?.host}:${settings.metrics?.port}/metrics`,
         domains: settings.domains,
         defaultRoute: settings.defaultRoute,
@@ -76,16 +101,18 @@ export function serveCommand(): Command {
     );
 
     let stopping = false;
+    const transactions = async (): Promise<number> => (await running.stats()).reduce((sum, worker) => sum + worker.transactions, 0);
     const stop = async (signal: string): Promise<void> => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal, transactions: server.core.transactionCount }, 'stopping');
-      server.stopAccepting();
+      log.info({ signal, transactions: await transactions() }, 'stopping');
+      running.stopAccepting();
       const deadline = Date.now() + DRAIN_MS;
-      while (server.core.transactionCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (Date.now() < deadline && (await transactions()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      const stats = await running.stats();
       metrics?.close();
-      await server.close();
-      log.info({ counters: server.core.counters, transport: server.transportCounters }, 'stopped');
+      await running.close();
+      log.info({ workers: stats.map((worker) => ({ worker: worker.worker, core: worker.core, transport: worker.transport, model: worker.model })) }, 'stopped');
       process.exit(0);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));

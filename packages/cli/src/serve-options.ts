@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parseUri, isSipUri } from '@switchboard/sip';
-import type { ListenSpec, TimerSettings } from '@switchboard/core';
+import { cpus } from 'node:os';
+import type { IdleStrategy, ListenSpec, TimerSettings } from '@switchboard/core';
+import { DEFAULT_STATE, MODELS, STATE_FOR_MODEL, STATE_KINDS, type AssignStrategy, type Model, type StateKind } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 
 /** Everything `switchboard serve` runs with, after flags and config file are merged and checked. */
@@ -17,10 +19,25 @@ export interface ServeSettings {
   readonly timers: TimerSettings;
   readonly logLevel: string;
   readonly metrics: { host: string; port: number } | undefined;
+  readonly model: Model;
+  /** Worker processes or threads (1 for event-loop). */
+  readonly workers: number;
+  /** process-pool: handles each worker caches (0: no cache). */
+  readonly fdCache: number;
+  readonly assign: AssignStrategy;
+  readonly state: StateKind;
+  readonly redisUrl: string | undefined;
+  readonly idleStrategy: IdleStrategy;
 }
 
+/** The fd cache size `--fd-cache` alone means (Kamailio keeps 8 handles per process). */
+export const DEFAULT_FD_CACHE = 8;
+
 /** Keys of the config file: the flags' names. */
-const CONFIG_KEYS = ['listen', 'domain', 'default-route', 'advertise', 'stateless', 'idle-timeout', 'header-timeout', 't1', 't2', 't4', 'log-level', 'metrics'] as const;
+const CONFIG_KEYS = [
+  'listen', 'domain', 'default-route', 'advertise', 'stateless', 'idle-timeout', 'idle-strategy', 'header-timeout', 't1', 't2', 't4', 'log-level', 'metrics',
+  'model', 'workers', 'fd-cache', 'assign', 'state', 'redis-url',
+] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -143,7 +160,56 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     metrics = parseHostPort(metricsValue.value, metricsValue.source, 'metrics');
   }
 
+  const modelValue = pick('model');
+  const model = (modelValue.value ?? 'event-loop') as Model;
+  if (!MODELS.includes(model)) fail(modelValue.source, 'model', `must be one of ${MODELS.join(', ')}`);
+
+  const workersValue = pick('workers');
+  let workers = 1;
+  if (model !== 'event-loop') {
+    workers = positiveNumber(workersValue, 'workers', cpus().length);
+    if (!Number.isInteger(workers) || workers > 64) fail(workersValue.source, 'workers', 'must be a whole number from 1 to 64');
+  } else if (workersValue.value !== undefined && Number(workersValue.value) !== 1) {
+    fail(workersValue.source, 'workers', '--model event-loop runs one worker; choose --model process-pool or thread-pool for more');
+  }
+
+  const cacheValue = pick('fd-cache');
+  let fdCache = 0;
+  if (cacheValue.value !== undefined && cacheValue.value !== false) {
+    fdCache = cacheValue.value === true ? DEFAULT_FD_CACHE : positiveNumber(cacheValue, 'fd-cache', DEFAULT_FD_CACHE);
+    if (!Number.isInteger(fdCache)) fail(cacheValue.source, 'fd-cache', 'must be a whole number of handles');
+    if (model !== 'process-pool') fail(cacheValue.source, 'fd-cache', `only the process-pool passes connection handles; --model ${model} has none to cache`);
+  }
+
+  const assignValue = pick('assign');
+  const assign = (assignValue.value ?? 'round-robin') as AssignStrategy;
+  if (assign !== 'round-robin' && assign !== 'least-loaded') fail(assignValue.source, 'assign', 'must be round-robin or least-loaded');
+
+  const stateValue = pick('state');
+  const state = (stateValue.value ?? DEFAULT_STATE[model]) as StateKind;
+  if (!STATE_KINDS.includes(state)) fail(stateValue.source, 'state', `must be one of ${STATE_KINDS.join(', ')}`);
+  if (!STATE_FOR_MODEL[model].includes(state)) {
+    const why = model === 'process-pool' ? 'worker processes share no memory, so registrations must live in Redis' : state === 'local' ? 'threads would each keep their own registrations' : 'a SharedArrayBuffer is shared by threads only';
+    fail(stateValue.source, 'state', `--model ${model} cannot run with --state ${state}: ${why} (use --state ${STATE_FOR_MODEL[model].join(' or ')})`);
+  }
+  const redisValue = pick('redis-url');
+  if (redisValue.value !== undefined && (typeof redisValue.value !== 'string' || !/^rediss?:\/\//.test(redisValue.value))) fail(redisValue.source, 'redis-url', 'must be a redis:// or rediss:// URL');
+  const redisUrl = redisValue.value as string | undefined;
+  if (state === 'redis' && redisUrl === undefined) fail(stateValue.source, 'state', `--state redis${model === 'process-pool' ? ' (which --model process-pool needs)' : ''} needs --redis-url redis://HOST:PORT`);
+  if (state !== 'redis' && redisUrl !== undefined) fail(redisValue.source, 'redis-url', `is only used with --state redis (state is ${state})`);
+
+  const idleValue = pick('idle-strategy');
+  const idleStrategy = (idleValue.value ?? 'heap') as IdleStrategy;
+  if (idleStrategy !== 'scan' && idleStrategy !== 'heap') fail(idleValue.source, 'idle-strategy', 'must be scan or heap');
+
   return {
+    model,
+    workers,
+    fdCache,
+    assign,
+    state,
+    redisUrl,
+    idleStrategy,
     listen,
     domains,
     defaultRoute,

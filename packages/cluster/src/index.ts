@@ -1,3 +1,14 @@
 /** @switchboard/cluster: the concurrency models and the state stores they share. */
 export const PACKAGE_NAME = '@switchboard/cluster';
 export { RedisLocationStore } from './state/redis-location-store.js';
+export { SabLocationStore, type SabLocationStoreShared } from './state/sab-location-store.js';
+export { StateStoreError, STATE_STORE_ERROR_CODES, type StateStoreErrorCode } from './state/state-store-error.js';
+export { TimedLocationStore } from './state/timed-location-store.js';
+export { MODELS, STATE_KINDS, proxyServerOptions, type Model, type StateKind, type ProxySettings } from './proxy-settings.js';
+export { startModel, STATE_FOR_MODEL, DEFAULT_STATE, type ModelOptions } from './start-model.js';
+export type { RunningModel } from './running-model.js';
+export { EventLoopModel } from './event-loop-model.js';
+export { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';
+export { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
+export { LatencyHistogram, newModelCounters, type ModelCounters, type WorkerStats, type HistogramSnapshot } from './worker-stats.js';
+export { ownerSlot, callIdHash, workerTag } from './message-owner.js';

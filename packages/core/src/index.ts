@@ -11,11 +11,12 @@ export {
   type TerminationReason,
 } from './transaction/server-transaction.js';
 export { ClientTransaction, type ClientTransactionOptions, type ClientTransactionState } from './transaction/client-transaction.js';
-export { UdpTransport, type UdpTransportOptions } from './transport/udp-transport.js';
-export { TcpTransport, type TcpTransportOptions, type TcpTransportEvent } from './transport/tcp-transport.js';
+export { UdpTransport, type UdpTransportOptions, type DatagramTransport } from './transport/udp-transport.js';
+export { TcpTransport, remoteKeyOf, type TcpTransportOptions, type TcpTransportEvent, type ConnectionDirectory } from './transport/tcp-transport.js';
+export { createIdleTracker, type IdleStrategy, type IdleConnectionTracker } from './transport/idle-connections.js';
 export { MemoryLocationStore, type Binding, type LocationStore } from './registrar/location-store.js';
 export { handleRegister, addressOfRecord, DEFAULT_REGISTRAR_OPTIONS, type RegistrarOptions, type RegistrarResult } from './registrar/registrar.js';
-export { ProxyCore, viaTarget, type Listener, type ProxyCoreOptions, type ProxySender } from './proxy/proxy-core.js';
+export { ProxyCore, branchOwner, viaTarget, type Listener, type ProxyCoreOptions, type ProxySender } from './proxy/proxy-core.js';
 export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js';
 export { uriTarget } from './proxy/uri-target.js';
-export { ProxyServer, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';
+export { ProxyServer, advertisedHost, newTransportCounters, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';

@@ -4,8 +4,10 @@ import type { LocationStore } from './registrar/location-store.js';
 import { MemoryLocationStore } from './registrar/location-store.js';
 import type { RegistrarOptions } from './registrar/registrar.js';
 import type { TimerSettings } from './transaction/timers.js';
-import { TcpTransport, type TcpTransportEvent } from './transport/tcp-transport.js';
-import { UdpTransport } from './transport/udp-transport.js';
+import type { SipMessage } from '@switchboard/sip';
+import type { IdleStrategy } from './transport/idle-connections.js';
+import { TcpTransport, type ConnectionDirectory, type TcpTransportEvent } from './transport/tcp-transport.js';
+import { UdpTransport, type DatagramTransport, type UdpTransportOptions } from './transport/udp-transport.js';
 import type { TransportAddress, TransportProtocol } from './transport-address.js';
 
 export interface ListenSpec {
@@ -31,6 +33,23 @@ export interface ProxyServerOptions {
   readonly store?: LocationStore;
   /** TCP connection events (accepted, closed, framing errors ...), for logs and counters. */
   readonly onTransportEvent?: (event: TcpTransportEvent) => void;
+  readonly idleStrategy?: IdleStrategy;
+
+  // ---- hooks for the models that run several workers (packages/cluster) ----
+  /**
+   * How the TCP listener is had: bound here from the listen spec (default), accepted from a
+   * listening socket other threads share (`{ fd }`), or not at all (`'none'`: a supervisor
+   * accepts and hands connections over through `tcpTransport.adopt`; the spec's port is the
+   * supervisor's).
+   */
+  readonly tcpListener?: 'bind' | 'none' | { readonly fd: number };
+  /** Replaces the UDP socket (a thread that sends and receives datagrams through another). */
+  readonly udpTransport?: (options: UdpTransportOptions) => DatagramTransport;
+  readonly nextConnectionId?: () => number;
+  readonly connectionDirectory?: ConnectionDirectory;
+  /** See ProxyCoreOptions.branchTag and handOff. */
+  readonly branchTag?: string;
+  readonly handOff?: (message: SipMessage, bytes: Buffer, source: TransportAddress) => boolean;
 }
 
 /** Transport counters kept beside the proxy's own. */
@@ -41,6 +60,24 @@ export interface TransportCounters {
   tcpIdleClosed: number;
   tcpSlowMessagesClosed: number;
   sendErrors: number;
+  /** Idle sweeps run, connections they examined, and the time they took in all. */
+  idleSweeps: number;
+  idleSweepVisited: number;
+  idleSweepMilliseconds: number;
+}
+
+export function newTransportCounters(): TransportCounters {
+  return {
+    tcpConnectionsAccepted: 0,
+    tcpConnectionsOpened: 0,
+    tcpFramingErrors: 0,
+    tcpIdleClosed: 0,
+    tcpSlowMessagesClosed: 0,
+    sendErrors: 0,
+    idleSweeps: 0,
+    idleSweepVisited: 0,
+    idleSweepMilliseconds: 0,
+  };
 }
 
 /**
@@ -50,19 +87,13 @@ export interface TransportCounters {
 export class ProxyServer {
   readonly core: ProxyCore;
   readonly listeners: Listener[];
-  readonly transportCounters: TransportCounters = {
-    tcpConnectionsAccepted: 0,
-    tcpConnectionsOpened: 0,
-    tcpFramingErrors: 0,
-    tcpIdleClosed: 0,
-    tcpSlowMessagesClosed: 0,
-    sendErrors: 0,
-  };
-  readonly #udp: UdpTransport | undefined;
+  readonly transportCounters: TransportCounters = newTransportCounters();
+
+  readonly #udp: DatagramTransport | undefined;
   readonly #tcp: TcpTransport | undefined;
   readonly #store: LocationStore;
 
-  private constructor(core: ProxyCore, listeners: Listener[], udp: UdpTransport | undefined, tcp: TcpTransport | undefined, store: LocationStore) {
+  private constructor(core: ProxyCore, listeners: Listener[], udp: DatagramTransport | undefined, tcp: TcpTransport | undefined, store: LocationStore) {
     this.core = core;
     this.listeners = listeners;
     this.#udp = udp;
@@ -73,7 +104,7 @@ export class ProxyServer {
   static async start(options: ProxyServerOptions): Promise<ProxyServer> {
     const store = options.store ?? new MemoryLocationStore();
     const listeners: Listener[] = [];
-    let udp: UdpTransport | undefined;
+    let udp: DatagramTransport | undefined;
     let tcp: TcpTransport | undefined;
     let core: ProxyCore | undefined;
     let server: ProxyServer | undefined;
@@ -83,7 +114,7 @@ export class ProxyServer {
     for (const spec of options.listen) {
       if (spec.protocol === 'udp') {
         if (udp !== undefined) throw new Error('only one UDP listener is supported');
-        udp = new UdpTransport({
+        const udpOptions: UdpTransportOptions = {
           host: spec.host,
           port: spec.port,
           onMessage: deliver,
@@ -91,9 +122,10 @@ export class ProxyServer {
             const c = counters();
             if (c) c.sendErrors++;
           },
-        });
+        };
+        udp = options.udpTransport?.(udpOptions) ?? new UdpTransport(udpOptions);
         const bound = await udp.listen();
-        listeners.push({ protocol: 'udp', host: advertised(spec.host, options.advertise), port: bound.port });
+        listeners.push({ protocol: 'udp', host: advertisedHost(spec.host, options.advertise), port: bound.port });
       } else if (spec.protocol === 'tcp') {
         if (tcp !== undefined) throw new Error('only one TCP listener is supported');
         tcp = new TcpTransport({
@@ -101,7 +133,10 @@ export class ProxyServer {
           port: spec.port,
           limits: options.limits,
           idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
+          idleStrategy: options.idleStrategy,
           headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
+          nextConnectionId: options.nextConnectionId,
+          directory: options.connectionDirectory,
           onMessage: deliver,
           onEvent: (event) => {
             const c = counters();
@@ -109,8 +144,9 @@ export class ProxyServer {
             options.onTransportEvent?.(event);
           },
         });
-        const bound = await tcp.listen();
-        listeners.push({ protocol: 'tcp', host: advertised(spec.host, options.advertise), port: bound.port });
+        const how = options.tcpListener ?? 'bind';
+        const port = how === 'none' ? spec.port : (await tcp.listen(how === 'bind' ? undefined : how)).port;
+        listeners.push({ protocol: 'tcp', host: advertisedHost(spec.host, options.advertise), port });
       } else {
         throw new Error(`transport ${spec.protocol} is not supported yet`);
       }
@@ -127,6 +163,8 @@ export class ProxyServer {
       registrar: options.registrar,
       limits: options.limits,
       store,
+      branchTag: options.branchTag,
+      handOff: options.handOff,
       sender: {
         send(target, bytes) {
           if (target.protocol === 'udp') udpTransport?.send(target, bytes);
@@ -139,6 +177,11 @@ export class ProxyServer {
     });
     server = new ProxyServer(core, listeners, udp, tcp, store);
     return server;
+  }
+
+  /** The TCP transport, for models that hand it connections accepted elsewhere. */
+  get tcpTransport(): TcpTransport | undefined {
+    return this.#tcp;
   }
 
   get tcpConnections(): number {
@@ -157,7 +200,8 @@ export class ProxyServer {
   }
 }
 
-function advertised(host: string, advertise: string | undefined): string {
+/** The host written into Via and Record-Route for a listener bound to `host`. */
+export function advertisedHost(host: string, advertise: string | undefined): string {
   if (advertise !== undefined) return advertise;
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '::1';
@@ -183,6 +227,11 @@ function countTransportEvent(counters: TransportCounters, event: TcpTransportEve
       break;
     case 'send-error':
       counters.sendErrors++;
+      break;
+    case 'idle-sweep':
+      counters.idleSweeps++;
+      counters.idleSweepVisited += event.visited;
+      counters.idleSweepMilliseconds += event.durationMs;
       break;
     default:
       break;

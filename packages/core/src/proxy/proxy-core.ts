@@ -55,6 +55,17 @@ export interface ProxyCoreOptions {
   /** Option tags accepted in Proxy-Require; others get 420. */
   readonly supported?: readonly string[];
   readonly limits?: Partial<SipLimits>;
+  /**
+   * Written into every stateful branch this core creates (`z9hG4bK-sb-<hash>-<tag>.<n>`), so a
+   * model that spreads transactions over workers can hand each response to the worker holding its
+   * client transaction (see `branchOwner`). Letters and digits only.
+   */
+  readonly branchTag?: string;
+  /**
+   * Asked for each parsed message before it is processed, in models that spread transactions
+   * over workers: returns true when it has handed the message to the worker that owns it.
+   */
+  readonly handOff?: (message: SipMessage, bytes: Buffer, source: TransportAddress) => boolean;
 }
 
 /** Proxy timer C (§16.8): longer than 3 minutes. */
@@ -127,8 +138,11 @@ export class ProxyCore {
     for (const transaction of [...this.#client.values()]) transaction.terminate();
   }
 
-  /** One message from a transport. Never throws for anything the peer sent. */
-  receive(bytes: Buffer, source: TransportAddress): void {
+  /**
+   * One message from a transport (or, with `handedOff`, from another worker that found it belongs
+   * here). Never throws for anything the peer sent.
+   */
+  receive(bytes: Buffer, source: TransportAddress, handedOff = false): void {
     let message: SipMessage;
     try {
       message = parseMessage(bytes, { limits: this.#options.limits });
@@ -143,6 +157,7 @@ export class ProxyCore {
       }
       return;
     }
+    if (!handedOff && this.#options.handOff?.(message, bytes, source) === true) return;
     try {
       if (message.isRequest) this.#onRequest(message, source);
       else this.#onResponse(message);
@@ -283,7 +298,8 @@ export class ProxyCore {
       if (incoming !== undefined && incoming.protocol !== outgoing.protocol) copy.prependRecordRoute(recordRouteValue(incoming));
       copy.prependRecordRoute(recordRouteValue(outgoing));
     }
-    const suffix = stateful ? (++this.#branchCounter).toString(36) : `s${statelessBranch(original)}`;
+    const counter = (++this.#branchCounter).toString(36);
+    const suffix = stateful ? (this.#options.branchTag === undefined ? counter : `${this.#options.branchTag}.${counter}`) : `s${statelessBranch(original)}`;
     const branchId = `z9hG4bK-sb-${loopHash(original, original.topVia)}-${suffix}`;
     copy.prependVia({
       protocol: 'SIP/2.0',
@@ -634,4 +650,15 @@ function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return hash.toString(36);
+}
+
+/**
+ * The tag a core with `branchTag` wrote into one of its branches, or undefined for branches of
+ * other hops, stateless branches and untagged cores.
+ */
+export function branchOwner(branch: string): string | undefined {
+  if (!branch.startsWith('z9hG4bK-sb-')) return undefined;
+  const dash = branch.indexOf('-', 11);
+  const dot = branch.indexOf('.', dash + 1);
+  return dash < 0 || dot < 0 ? undefined : branch.slice(dash + 1, dot);
 }

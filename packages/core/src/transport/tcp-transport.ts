@@ -1,6 +1,8 @@
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { StreamFramer, type SipError, type SipLimits } from '@switchboard/sip';
 import type { TransportAddress } from '../transport-address.js';
+import { createIdleTracker, type IdleConnectionTracker, type IdleStrategy } from './idle-connections.js';
 
 export interface TcpTransportOptions {
   readonly host: string;
@@ -9,10 +11,16 @@ export interface TcpTransportOptions {
   readonly limits?: Partial<SipLimits>;
   /** A connection with no traffic for this long is closed. */
   readonly idleTimeoutMs: number;
+  /** How idle connections are found: walk every connection, or an expiry-ordered heap (default). */
+  readonly idleStrategy?: IdleStrategy;
   /** A message that has begun must be complete within this long (slow-drip guard). */
   readonly headerTimeoutMs: number;
   readonly onMessage: (bytes: Buffer, source: TransportAddress) => void;
   readonly onEvent?: (event: TcpTransportEvent) => void;
+  /** Ids for new connections; models that spread connections over workers keep them unique. */
+  readonly nextConnectionId?: () => number;
+  /** Connections of other workers (process-pool, thread-pool); absent in the event-loop model. */
+  readonly directory?: ConnectionDirectory;
 }
 
 /** What the transport reports for counters and logs; it never logs itself. */
@@ -20,7 +28,26 @@ export type TcpTransportEvent =
   | { readonly kind: 'accepted' | 'connected' | 'closed'; readonly connectionId: number; readonly remote: string }
   | { readonly kind: 'framing-error'; readonly connectionId: number; readonly remote: string; readonly error: SipError }
   | { readonly kind: 'idle-timeout' | 'slow-message' | 'ping'; readonly connectionId: number; readonly remote: string }
-  | { readonly kind: 'send-error'; readonly connectionId: number; readonly remote: string; readonly error: Error };
+  | { readonly kind: 'send-error'; readonly connectionId: number; readonly remote: string; readonly error: Error }
+  | { readonly kind: 'idle-sweep'; readonly visited: number; readonly closed: number; readonly durationMs: number };
+
+/**
+ * How a model that spreads TCP connections over workers lets each worker reach the others'
+ * connections. The transport tells it about its own connections and hands it every send that no
+ * connection here can carry.
+ */
+export interface ConnectionDirectory {
+  /** A connection was accepted or opened here (its socket, to register it elsewhere). */
+  opened(id: number, socket: net.Socket, remoteKey: string, kind: 'accepted' | 'connected'): void;
+  closed(id: number): void;
+  /** `key` (host:port, lower case) is another name of connection `id` (a Via sent-by). */
+  aliased(id: number, key: string): void;
+  /**
+   * Sends on a connection another worker holds. `openHere` (absent when the target names a
+   * connection id) opens a new connection in this worker when no worker has one.
+   */
+  sendElsewhere(target: TransportAddress, remoteKey: string, bytes: Buffer, openHere: (() => void) | undefined): void;
+}
 
 interface Connection {
   readonly id: number;
@@ -31,7 +58,7 @@ interface Connection {
   slowTimer: NodeJS.Timeout | undefined;
 }
 
-function remoteKeyOf(address: string, port: number): string {
+export function remoteKeyOf(address: string, port: number): string {
   return `${address.toLowerCase()}:${port}`;
 }
 
@@ -47,31 +74,49 @@ export class TcpTransport {
   readonly #connections = new Map<number, Connection>();
   /** Remote address:port and aliases to connection id. */
   readonly #byRemote = new Map<string, number>();
+  readonly #idle: IdleConnectionTracker;
+  readonly #sweepTimer: NodeJS.Timeout;
   #server: net.Server | undefined;
   #nextId = 1;
 
   constructor(options: TcpTransportOptions) {
     this.#options = options;
+    this.#idle = createIdleTracker(options.idleStrategy ?? 'heap', options.idleTimeoutMs);
+    const sweepEvery = Math.max(50, Math.min(1000, options.idleTimeoutMs / 4));
+    this.#sweepTimer = setInterval(() => this.sweepIdle(Date.now()), sweepEvery);
+    this.#sweepTimer.unref();
   }
 
   get connectionCount(): number {
     return this.#connections.size;
   }
 
-  async listen(): Promise<{ address: string; port: number }> {
+  /**
+   * Listens on HOST:PORT, or on an already listening socket's fd (a listener shared by threads:
+   * each thread accepts its own connections from it).
+   */
+  async listen(shared?: { fd: number }): Promise<{ address: string; port: number }> {
     const server = net.createServer({ noDelay: true }, (socket) => {
-      this.#adopt(socket, 'accepted');
+      this.adopt(socket);
     });
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.#options.host, port: this.#options.port, backlog: 4096 }, () => {
+      const done = (): void => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (shared !== undefined) server.listen({ fd: shared.fd }, done);
+      else server.listen({ host: this.#options.host, port: this.#options.port, backlog: 4096 }, done);
     });
     const bound = server.address() as net.AddressInfo;
     return { address: bound.address, port: bound.port };
+  }
+
+  /** The listening socket's file descriptor, to share it with threads (undefined until listening). */
+  get listeningFd(): number | undefined {
+    const fd = (this.#server as unknown as { _handle?: { fd?: number } } | undefined)?._handle?.fd;
+    return fd === undefined || fd < 0 ? undefined : fd;
   }
 
   /** Stops accepting; existing connections stay until `close`. */
@@ -90,42 +135,91 @@ export class TcpTransport {
     if (connection.aliases.has(key) || key === connection.remoteKey) return;
     connection.aliases.add(key);
     this.#byRemote.set(key, connectionId);
+    this.#options.directory?.aliased(connectionId, key);
+  }
+
+  /** Whether connection `id` is one of this transport's. */
+  has(id: number): boolean {
+    return this.#connections.has(id);
   }
 
   send(target: TransportAddress, bytes: Buffer): void {
     let connection = target.connectionId === undefined ? undefined : this.#connections.get(target.connectionId);
+    const remoteKey = remoteKeyOf(target.address, target.port);
     if (connection === undefined) {
-      const id = this.#byRemote.get(remoteKeyOf(target.address, target.port));
+      const id = this.#byRemote.get(remoteKey);
       connection = id === undefined ? undefined : this.#connections.get(id);
     }
-    if (connection === undefined && target.connectionId !== undefined) {
-      // The connection a request came in on is gone: its client's port is ephemeral, so there
-      // is nowhere to send the response (the client retransmits or times out).
-      this.#options.onEvent?.({
-        kind: 'send-error',
-        connectionId: target.connectionId,
-        remote: `${target.address}:${target.port}`,
-        error: new Error('connection closed before the response was sent'),
-      });
+    if (connection !== undefined) {
+      this.#write(connection, bytes);
       return;
     }
-    if (connection === undefined) {
-      const socket = net.connect({ host: target.address, port: target.port, noDelay: true });
-      connection = this.#adopt(socket, 'connected', target.address, target.port);
+    const openHere = target.connectionId === undefined ? () => this.#write(this.#connect(target), bytes) : undefined;
+    if (this.#options.directory !== undefined) {
+      this.#options.directory.sendElsewhere(target, remoteKey, bytes, openHere);
+      return;
     }
-    connection.socket.write(bytes);
+    if (openHere === undefined) {
+      this.reportLostConnection(target);
+      return;
+    }
+    openHere();
+  }
+
+  /**
+   * The connection a response must leave on is gone: its client's port is ephemeral, so there is
+   * nowhere to send the response (the client retransmits or times out).
+   */
+  reportLostConnection(target: TransportAddress): void {
+    this.#options.onEvent?.({
+      kind: 'send-error',
+      connectionId: target.connectionId ?? 0,
+      remote: `${target.address}:${target.port}`,
+      error: new Error('connection closed before the message was sent'),
+    });
+  }
+
+  /** Closes idle connections now (the sweep timer calls this); returns how many it closed. */
+  sweepIdle(now: number): number {
+    if (this.#idle.size === 0) return 0;
+    const started = performance.now();
+    const expired = this.#idle.sweep(now);
+    for (const id of expired) {
+      const connection = this.#connections.get(id);
+      if (connection === undefined) continue;
+      this.#options.onEvent?.({ kind: 'idle-timeout', connectionId: id, remote: connection.remoteKey });
+      connection.socket.destroy();
+    }
+    this.#options.onEvent?.({ kind: 'idle-sweep', visited: this.#idle.lastSweepVisited, closed: expired.length, durationMs: performance.now() - started });
+    return expired.length;
   }
 
   /** Closes every connection and the listener. */
   async close(): Promise<void> {
+    clearInterval(this.#sweepTimer);
     const server = this.#server;
     this.#server = undefined;
     for (const connection of this.#connections.values()) connection.socket.destroy();
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  #adopt(socket: net.Socket, kind: 'accepted' | 'connected', address?: string, port?: number): Connection {
-    const id = this.#nextId++;
+  /** Takes over a connected socket (accepted here, or handed over by a supervisor with its id). */
+  adopt(socket: net.Socket, id?: number): number {
+    return this.#adopt(socket, 'accepted', id).id;
+  }
+
+  #write(connection: Connection, bytes: Buffer): void {
+    this.#idle.touch(connection.id, Date.now());
+    connection.socket.write(bytes);
+  }
+
+  #connect(target: TransportAddress): Connection {
+    const socket = net.connect({ host: target.address, port: target.port, noDelay: true });
+    return this.#adopt(socket, 'connected', undefined, target.address, target.port);
+  }
+
+  #adopt(socket: net.Socket, kind: 'accepted' | 'connected', givenId?: number, address?: string, port?: number): Connection {
+    const id = givenId ?? this.#options.nextConnectionId?.() ?? this.#nextId++;
     const remoteAddress = socket.remoteAddress ?? address ?? '';
     const remotePort = socket.remotePort ?? port ?? 0;
     const connection: Connection = {
@@ -137,30 +231,30 @@ export class TcpTransport {
       slowTimer: undefined,
     };
     this.#connections.set(id, connection);
+    this.#idle.add(id, Date.now());
     const report = (event: TcpTransportEvent): void => this.#options.onEvent?.(event);
     const remote = (): string => `${socket.remoteAddress ?? remoteAddress}:${socket.remotePort ?? remotePort}`;
     this.#byRemote.set(connection.remoteKey, id);
     if (kind === 'accepted') report({ kind, connectionId: id, remote: remote() });
     else socket.once('connect', () => report({ kind, connectionId: id, remote: remote() }));
-    socket.setTimeout(this.#options.idleTimeoutMs);
-    socket.on('timeout', () => {
-      report({ kind: 'idle-timeout', connectionId: id, remote: remote() });
-      socket.destroy();
-    });
     socket.on('data', (chunk: Buffer) => this.#receive(connection, chunk, remote));
     socket.on('error', (error) => report({ kind: 'send-error', connectionId: id, remote: remote(), error }));
     socket.on('close', () => {
       if (connection.slowTimer !== undefined) clearTimeout(connection.slowTimer);
       this.#connections.delete(id);
+      this.#idle.remove(id);
       if (this.#byRemote.get(connection.remoteKey) === id) this.#byRemote.delete(connection.remoteKey);
       for (const alias of connection.aliases) if (this.#byRemote.get(alias) === id) this.#byRemote.delete(alias);
+      this.#options.directory?.closed(id);
       report({ kind: 'closed', connectionId: id, remote: remote() });
     });
+    this.#options.directory?.opened(id, socket, connection.remoteKey, kind);
     return connection;
   }
 
   #receive(connection: Connection, chunk: Buffer, remote: () => string): void {
     const { socket, framer, id } = connection;
+    this.#idle.touch(id, Date.now());
     let events;
     try {
       events = framer.push(chunk);

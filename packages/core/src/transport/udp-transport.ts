@@ -10,8 +10,15 @@ export interface UdpTransportOptions {
   readonly onSendError?: (error: Error, target: TransportAddress) => void;
 }
 
+/** What the proxy needs of its datagram side; a thread-pool worker relays through its parent. */
+export interface DatagramTransport {
+  listen(): Promise<{ address: string; port: number }>;
+  send(target: TransportAddress, bytes: Buffer): void;
+  close(): Promise<void>;
+}
+
 /** One UDP socket: every datagram is one message (RFC 3261 §18.1.1). */
-export class UdpTransport {
+export class UdpTransport implements DatagramTransport {
   readonly #options: UdpTransportOptions;
   #socket: dgram.Socket | undefined;
 

@@ -1,0 +1,57 @@
+import { ProxyServer, type Listener } from '@switchboard/core';
+import { proxyServerOptions, type ProxySettings } from './proxy-settings.js';
+import type { RunningModel } from './running-model.js';
+import { openLocationStore } from './state/open-location-store.js';
+import { TimedLocationStore } from './state/timed-location-store.js';
+import { LatencyHistogram, newModelCounters, type WorkerStats } from './worker-stats.js';
+
+/** One process, one thread: the baseline every other model must beat per core. */
+export class EventLoopModel implements RunningModel {
+  readonly model = 'event-loop' as const;
+  readonly server: ProxyServer;
+  readonly #storeLatency: LatencyHistogram;
+
+  private constructor(server: ProxyServer, storeLatency: LatencyHistogram) {
+    this.server = server;
+    this.#storeLatency = storeLatency;
+  }
+
+  static async start(settings: ProxySettings): Promise<EventLoopModel> {
+    const storeLatency = new LatencyHistogram();
+    const store = new TimedLocationStore(await openLocationStore(settings), storeLatency);
+    try {
+      return new EventLoopModel(await ProxyServer.start({ ...proxyServerOptions(settings), store }), storeLatency);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  get listeners(): readonly Listener[] {
+    return this.server.listeners;
+  }
+
+  async stats(): Promise<WorkerStats[]> {
+    return [
+      {
+        worker: '0',
+        pid: process.pid,
+        core: this.server.core.counters,
+        transport: this.server.transportCounters,
+        model: newModelCounters(),
+        transactions: this.server.core.transactionCount,
+        tcpConnections: this.server.tcpConnections,
+        ipcRoundTrip: new LatencyHistogram().snapshot(),
+        storeLatency: this.#storeLatency.snapshot(),
+      },
+    ];
+  }
+
+  stopAccepting(): void {
+    this.server.stopAccepting();
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}

@@ -1,0 +1,35 @@
+import { branchOwner, type TransportAddress } from '@switchboard/core';
+import type { SipMessage } from '@switchboard/sip';
+
+/** The branch tag of worker `slot` (ProxyCoreOptions.branchTag). */
+export function workerTag(slot: number): string {
+  return `w${slot}`;
+}
+
+/**
+ * Which worker must handle a message when transactions live in the worker that made them:
+ * a response goes to the worker whose tag is in its top Via branch; a request over UDP (which any
+ * worker may read) to a worker chosen by its Call-ID, so retransmissions, CANCEL and ACK meet
+ * their transaction; a request on a connection stays with the worker reading it. Undefined means
+ * "here".
+ */
+export function ownerSlot(message: SipMessage, source: TransportAddress, workers: number): number | undefined {
+  if (!message.isRequest) {
+    const tag = branchOwner(message.topVia?.branch ?? '');
+    if (tag === undefined || tag.charCodeAt(0) !== 0x77 /* w */) return undefined;
+    const slot = Number(tag.slice(1));
+    return Number.isInteger(slot) && slot >= 0 && slot < workers ? slot : undefined;
+  }
+  if (source.protocol !== 'udp') return undefined;
+  return callIdHash(message.callId ?? '') % workers;
+}
+
+/** FNV-1a over the Call-ID: cheap, and the same in every worker. */
+export function callIdHash(callId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < callId.length; i++) {
+    hash ^= callId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}

@@ -1,0 +1,43 @@
+import { Packr } from 'msgpackr';
+import type { TransportAddress } from '@switchboard/core';
+import type { WorkerStats } from '../worker-stats.js';
+
+/**
+ * Messages between the process-pool supervisor and its workers, encoded with msgpackr and
+ * carried as bytes over Node's IPC channel (a socket handle rides beside some of them). Every
+ * exchange is asynchronous: nobody ever waits for an answer while holding up its event loop.
+ */
+export type ToWorker =
+  /** Take this accepted connection (handle attached); only you read it. */
+  | { readonly t: 'adopt'; readonly id: number }
+  /** Answer to an fd request: the handle is attached when `found`. */
+  | { readonly t: 'fd'; readonly request: number; readonly id: number; readonly found: boolean }
+  /** Connection `id` closed: drop any cached handle of it. */
+  | { readonly t: 'invalidate'; readonly id: number }
+  /** A message another worker read that belongs to a transaction here. */
+  | { readonly t: 'deliver'; readonly bytes: Uint8Array; readonly source: TransportAddress }
+  | { readonly t: 'stats-request'; readonly request: number }
+  | { readonly t: 'stop' };
+
+export type ToSupervisor =
+  | { readonly t: 'ready'; readonly udpPort: number | undefined }
+  /** The handle of a connection another worker owns, by id or by remote address. */
+  | { readonly t: 'fd-request'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string }
+  /** This worker opened a connection (handle attached); it owns and reads it. */
+  | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string }
+  | { readonly t: 'closed'; readonly id: number }
+  | { readonly t: 'alias'; readonly id: number; readonly key: string }
+  /** Pass `bytes` to worker `to`, which owns its transaction. */
+  | { readonly t: 'hand-off'; readonly to: number; readonly bytes: Uint8Array; readonly source: TransportAddress }
+  | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
+  | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } };
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+export function encodeControl(message: ToWorker | ToSupervisor): Uint8Array {
+  return packr.pack(message);
+}
+
+export function decodeControl<T extends ToWorker | ToSupervisor>(bytes: Uint8Array): T {
+  return packr.unpack(bytes) as T;
+}

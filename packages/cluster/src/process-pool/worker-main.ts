@@ -1,0 +1,195 @@
+/**
+ * A process-pool worker: runs the proxy core on the connections the supervisor hands it and on the
+ * shared UDP socket; writes on other workers' connections with handles asked of the supervisor
+ * (kept in an fd cache when one is configured); hands messages of other workers' transactions
+ * over. Started by ProcessPoolSupervisor through node:cluster with SWITCHBOARD_WORKER set.
+ */
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { ProxyServer, type ConnectionDirectory, type TransportAddress } from '@switchboard/core';
+import { connectionIdAllocator } from '../connection-ids.js';
+import { ownerSlot, workerTag } from '../message-owner.js';
+import { proxyServerOptions } from '../proxy-settings.js';
+import { openLocationStore } from '../state/open-location-store.js';
+import { TimedLocationStore } from '../state/timed-location-store.js';
+import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
+import { borrowForWriting } from './borrowed-socket.js';
+import { decodeControl, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
+import { FdCache } from './fd-cache.js';
+import type { WorkerConfig } from './supervisor.js';
+
+const config = JSON.parse(process.env.SWITCHBOARD_WORKER ?? '{}') as WorkerConfig;
+const counters = newModelCounters();
+const ipcRoundTrip = new LatencyHistogram();
+const storeLatency = new LatencyHistogram();
+const cache = config.fdCache > 0 ? new FdCache(config.fdCache) : undefined;
+
+function tell(message: ToSupervisor, handle?: net.Socket): void {
+  if (!process.connected) return;
+  const started = performance.now();
+  const bytes = encodeControl(message);
+  if (handle === undefined) process.send?.(bytes);
+  else process.send?.(bytes, handle, { keepOpen: true });
+  counters.ipcMilliseconds += performance.now() - started;
+}
+
+interface PendingSend {
+  readonly target: TransportAddress;
+  readonly bytes: Buffer;
+  readonly openHere: (() => void) | undefined;
+}
+
+/** Sends waiting for a handle, by request number; later sends to the same place join them. */
+const waiting = new Map<number, { readonly key: string; readonly sends: PendingSend[]; readonly started: number }>();
+const waitingByKey = new Map<string, number>();
+let nextRequest = 0;
+let server: ProxyServer | undefined;
+
+const directory: ConnectionDirectory = {
+  opened(id, socket, remoteKey, kind) {
+    if (kind !== 'connected') return;
+    const register = (): void => tell({ t: 'opened', id, remoteKey }, socket);
+    if (socket.connecting) socket.once('connect', register);
+    else register();
+  },
+  closed(id) {
+    tell({ t: 'closed', id });
+  },
+  aliased(id, key) {
+    tell({ t: 'alias', id, key });
+  },
+  sendElsewhere(target, remoteKey, bytes, openHere) {
+    const cached = cache?.get(target.connectionId, remoteKey);
+    if (cached !== undefined) {
+      counters.fdCacheHits++;
+      cached.write(bytes);
+      return;
+    }
+    if (cache !== undefined) counters.fdCacheMisses++;
+    const key = target.connectionId === undefined ? `r:${remoteKey}` : `i:${target.connectionId}`;
+    const joined = waitingByKey.get(key);
+    if (joined !== undefined) {
+      waiting.get(joined)?.sends.push({ target, bytes, openHere });
+      return;
+    }
+    const request = ++nextRequest;
+    waiting.set(request, { key, sends: [{ target, bytes, openHere }], started: performance.now() });
+    waitingByKey.set(key, request);
+    counters.fdRequests++;
+    tell({ t: 'fd-request', request, id: target.connectionId, remoteKey });
+  },
+};
+
+function onHandle(message: Extract<ToWorker, { t: 'fd' }>, handle: net.Socket | undefined): void {
+  const pending = waiting.get(message.request);
+  if (pending === undefined) {
+    handle?.destroy();
+    return;
+  }
+  waiting.delete(message.request);
+  waitingByKey.delete(pending.key);
+  ipcRoundTrip.observe(performance.now() - pending.started);
+  const tcp = server?.tcpTransport;
+  if (!message.found || handle === undefined) {
+    counters.fdRequestsMissed++;
+    // Nobody has a connection there: open one here (once; the rest reuse it), or, for a
+    // connection named by id, report it gone.
+    const [first, ...rest] = pending.sends;
+    if (first === undefined || tcp === undefined) return;
+    if (first.openHere === undefined) {
+      for (const send of pending.sends) tcp.reportLostConnection(send.target);
+      return;
+    }
+    first.openHere();
+    for (const send of rest) tcp.send(send.target, send.bytes);
+    return;
+  }
+  const socket = borrowForWriting(handle);
+  const sends = pending.sends;
+  if (cache !== undefined) {
+    cache.put(message.id, pending.key.startsWith('r:') ? pending.key.slice(2) : `${socket.remoteAddress?.toLowerCase()}:${socket.remotePort}`, socket);
+    for (const send of sends) socket.write(send.bytes);
+    return;
+  }
+  sends.forEach((send, index) => {
+    if (index < sends.length - 1) socket.write(send.bytes);
+    // This copy is closed once the last write is flushed; `end` would shut the connection down.
+    else socket.write(send.bytes, () => socket.destroy());
+  });
+}
+
+async function snapshot(): Promise<WorkerStats> {
+  return {
+    worker: String(config.slot),
+    pid: process.pid,
+    core: server?.core.counters,
+    transport: server?.transportCounters,
+    model: { ...counters },
+    transactions: server?.core.transactionCount ?? 0,
+    tcpConnections: server?.tcpConnections ?? 0,
+    ipcRoundTrip: ipcRoundTrip.snapshot(),
+    storeLatency: storeLatency.snapshot(),
+  };
+}
+
+process.on('message', (raw: Uint8Array, handle?: net.Socket) => {
+  const started = performance.now();
+  const message = decodeControl<ToWorker>(raw);
+  switch (message.t) {
+    case 'adopt':
+      if (handle !== undefined && server?.tcpTransport !== undefined) server.tcpTransport.adopt(handle, message.id);
+      else handle?.destroy();
+      break;
+    case 'fd':
+      onHandle(message, handle);
+      break;
+    case 'invalidate':
+      cache?.invalidate(message.id);
+      break;
+    case 'deliver':
+      counters.handOffsReceived++;
+      counters.ipcMilliseconds += performance.now() - started;
+      server?.core.receive(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength), message.source, true);
+      return;
+    case 'stats-request':
+      void snapshot().then((stats) => tell({ t: 'stats', request: message.request, stats }));
+      break;
+    case 'stop':
+      void stop();
+      break;
+  }
+  counters.ipcMilliseconds += performance.now() - started;
+});
+
+async function stop(): Promise<void> {
+  cache?.clear();
+  await server?.close();
+  process.exit(0);
+}
+
+async function main(): Promise<void> {
+  const store = new TimedLocationStore(await openLocationStore(config.settings), storeLatency);
+  server = await ProxyServer.start({
+    ...proxyServerOptions(config.settings),
+    store,
+    tcpListener: 'none',
+    nextConnectionId: connectionIdAllocator(config.origin),
+    connectionDirectory: directory,
+    branchTag: workerTag(config.slot),
+    handOff(message, bytes, source) {
+      const owner = ownerSlot(message, source, config.workers);
+      if (owner === undefined || owner === config.slot) return false;
+      counters.handOffsSent++;
+      tell({ t: 'hand-off', to: owner, bytes, source });
+      return true;
+    },
+  });
+  const udp = server.listeners.find((listener) => listener.protocol === 'udp');
+  tell({ t: 'ready', udpPort: udp?.port });
+}
+
+process.on('disconnect', () => process.exit(0));
+main().catch((error: Error & { code?: string }) => {
+  tell({ t: 'start-failed', error: { code: error.code ?? 'ERR_SWITCHBOARD_WORKER_START', message: error.message } });
+  setTimeout(() => process.exit(1), 100);
+});

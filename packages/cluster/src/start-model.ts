@@ -1,0 +1,41 @@
+import { EventLoopModel } from './event-loop-model.js';
+import { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';
+import type { Model, ProxySettings, StateKind } from './proxy-settings.js';
+import type { RunningModel } from './running-model.js';
+import { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
+
+export interface ModelOptions {
+  readonly model: Model;
+  readonly settings: ProxySettings;
+  /** Worker processes or threads (ignored by event-loop). */
+  readonly workers: number;
+  /** process-pool: handles cached per worker (0: off). */
+  readonly fdCache: number;
+  readonly assign: AssignStrategy;
+  readonly onEvent?: (event: SupervisorEvent | ThreadPoolEvent) => void;
+}
+
+/** Which state stores each model can share registrations through. */
+export const STATE_FOR_MODEL: Readonly<Record<Model, readonly StateKind[]>> = {
+  'event-loop': ['local', 'redis'],
+  'thread-pool': ['sab', 'redis'],
+  'process-pool': ['redis'],
+};
+
+/** The store a model uses when --state is not given. */
+export const DEFAULT_STATE: Readonly<Record<Model, StateKind>> = {
+  'event-loop': 'local',
+  'thread-pool': 'sab',
+  'process-pool': 'redis',
+};
+
+export async function startModel(options: ModelOptions): Promise<RunningModel> {
+  switch (options.model) {
+    case 'event-loop':
+      return EventLoopModel.start(options.settings);
+    case 'process-pool':
+      return ProcessPoolSupervisor.start({ settings: options.settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, onEvent: options.onEvent });
+    case 'thread-pool':
+      return ThreadPool.start({ settings: options.settings, workers: options.workers, onEvent: options.onEvent });
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * A thread of the thread-pool model. Slot 0 binds the TCP listener and shares its fd; every thread
+ * accepts its own connections from it and reads only those. Datagrams arrive from the parent
+ * thread, which owns the UDP socket; writes on another thread's connection and messages of another
+ * thread's transactions are posted to that thread over a MessageChannel. No socket handle ever
+ * crosses a thread boundary.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { ProxyServer, type ConnectionDirectory, type DatagramTransport, type TransportAddress, type UdpTransportOptions } from '@switchboard/core';
+import { connectionIdAllocator, originOf } from '../connection-ids.js';
+import { ownerSlot, workerTag } from '../message-owner.js';
+import { proxyServerOptions } from '../proxy-settings.js';
+import { openLocationStore } from '../state/open-location-store.js';
+import { TimedLocationStore } from '../state/timed-location-store.js';
+import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
+import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
+
+const config = workerData as ThreadConfig;
+const parent = parentPort as MessagePort;
+const counters = newModelCounters();
+const storeLatency = new LatencyHistogram();
+const ipcRoundTrip = new LatencyHistogram();
+let peers: ReadonlyArray<MessagePort | undefined> = [];
+let server: ProxyServer | undefined;
+let onDatagram: UdpTransportOptions['onMessage'] | undefined;
+/** Connections other threads own, by remote address and alias. */
+const remote = new Map<string, number>();
+
+function post(port: MessagePort | undefined, message: ThreadMessage, bytes?: Uint8Array): void {
+  if (port === undefined) return;
+  const started = performance.now();
+  port.postMessage(message, bytes === undefined ? [] : [bytes.buffer as ArrayBuffer]);
+  counters.ipcMilliseconds += performance.now() - started;
+}
+
+function broadcast(message: ThreadMessage): void {
+  for (const port of peers) post(port, message);
+}
+
+/** The thread that owns connection `id` (ids carry their thread's origin, slot + 1). */
+function ownerOf(id: number): number {
+  return originOf(id) - 1;
+}
+
+const directory: ConnectionDirectory = {
+  opened(id, _socket, remoteKey) {
+    broadcast({ t: 'opened', id, remoteKey });
+  },
+  closed(id) {
+    broadcast({ t: 'closed', id });
+  },
+  aliased(id, key) {
+    broadcast({ t: 'alias', id, key });
+  },
+  sendElsewhere(target, remoteKey, bytes, openHere) {
+    const id = target.connectionId ?? remote.get(remoteKey);
+    const owner = id === undefined ? undefined : ownerOf(id);
+    if (id !== undefined && owner !== undefined && owner !== config.slot && peers[owner] !== undefined) {
+      counters.remoteWrites++;
+      const copy = detachedCopy(bytes);
+      post(peers[owner], { t: 'write', bytes: copy, target: { ...target, connectionId: id } }, copy);
+      return;
+    }
+    if (openHere !== undefined) openHere();
+    else server?.tcpTransport?.reportLostConnection(target);
+  },
+};
+
+/** The UDP side of a thread: the parent owns the socket and relays both ways. */
+class RelayedDatagrams implements DatagramTransport {
+  constructor(options: UdpTransportOptions) {
+    onDatagram = options.onMessage;
+  }
+
+  async listen(): Promise<{ address: string; port: number }> {
+    return { address: '', port: config.udpPort ?? 0 };
+  }
+
+  send(target: TransportAddress, bytes: Buffer): void {
+    const copy = detachedCopy(bytes);
+    post(parent, { t: 'send-datagram', bytes: copy, target }, copy);
+  }
+
+  async close(): Promise<void> {
+    onDatagram = undefined;
+  }
+}
+
+function snapshot(): WorkerStats {
+  return {
+    worker: String(config.slot),
+    pid: process.pid,
+    core: server?.core.counters,
+    transport: server?.transportCounters,
+    model: { ...counters },
+    transactions: server?.core.transactionCount ?? 0,
+    tcpConnections: server?.tcpConnections ?? 0,
+    ipcRoundTrip: ipcRoundTrip.snapshot(),
+    storeLatency: storeLatency.snapshot(),
+  };
+}
+
+function onMessage(message: ThreadMessage): void {
+  switch (message.t) {
+    case 'datagram':
+      onDatagram?.(asBuffer(message.bytes), message.source);
+      break;
+    case 'hand-off':
+      counters.handOffsReceived++;
+      server?.core.receive(asBuffer(message.bytes), message.source, true);
+      break;
+    case 'write': {
+      const tcp = server?.tcpTransport;
+      if (tcp !== undefined && message.target.connectionId !== undefined && tcp.has(message.target.connectionId)) tcp.send(message.target, asBuffer(message.bytes));
+      else tcp?.reportLostConnection(message.target);
+      break;
+    }
+    case 'opened':
+      remote.set(message.remoteKey, message.id);
+      break;
+    case 'alias':
+      remote.set(message.key, message.id);
+      break;
+    case 'closed':
+      for (const [key, id] of remote) if (id === message.id) remote.delete(key);
+      break;
+    case 'stats-request':
+      post(parent, { t: 'stats', request: message.request, stats: snapshot() });
+      break;
+    case 'stop':
+      void server?.close().then(() => post(parent, { t: 'stopped' }));
+      break;
+    default:
+      break;
+  }
+}
+
+async function start(tcpFd: number | undefined): Promise<void> {
+  const store = new TimedLocationStore(await openLocationStore(config.settings, config.sharedState), storeLatency);
+  server = await ProxyServer.start({
+    ...proxyServerOptions(config.settings),
+    store,
+    tcpListener: tcpFd === undefined ? 'bind' : { fd: tcpFd },
+    udpTransport: (options) => new RelayedDatagrams(options),
+    nextConnectionId: connectionIdAllocator(config.slot + 1),
+    connectionDirectory: directory,
+    branchTag: workerTag(config.slot),
+    handOff(message, bytes, source) {
+      const owner = ownerSlot(message, source, config.workers);
+      if (owner === undefined || owner === config.slot) return false;
+      counters.handOffsSent++;
+      const copy = detachedCopy(bytes);
+      post(peers[owner], { t: 'hand-off', bytes: copy, source }, copy);
+      return true;
+    },
+  });
+  const tcp = server.listeners.find((listener) => listener.protocol === 'tcp');
+  if (tcpFd === undefined && tcp !== undefined) {
+    post(parent, { t: 'tcp-listening', fd: server.tcpTransport?.listeningFd ?? -1, port: tcp.port });
+  }
+  post(parent, { t: 'ready' });
+}
+
+parent.on('message', (message: ThreadMessage) => {
+  if (message.t === 'peers') {
+    peers = message.ports;
+    for (const port of peers) port?.on('message', onMessage);
+    return;
+  }
+  if (message.t === 'tcp-listening') {
+    start(message.fd).catch(fail);
+    return;
+  }
+  onMessage(message);
+});
+
+function fail(error: Error & { code?: string }): void {
+  post(parent, { t: 'start-failed', error: { code: error.code ?? 'ERR_SWITCHBOARD_WORKER_START', message: error.message } });
+}
+
+const needsTcp = config.settings.listen.some((spec) => spec.protocol === 'tcp');
+if (config.slot === 0 || !needsTcp) start(undefined).catch(fail);

@@ -1,0 +1,48 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { TransportAddress } from '@switchboard/core';
+import type { SabLocationStoreShared } from '../state/sab-location-store.js';
+import type { ProxySettings } from '../proxy-settings.js';
+import type { WorkerStats } from '../worker-stats.js';
+
+/** What a thread of the pool starts with (`workerData`); its ports come in the first message. */
+export interface ThreadConfig {
+  readonly slot: number;
+  readonly workers: number;
+  readonly settings: ProxySettings;
+  readonly sharedState: SabLocationStoreShared | undefined;
+  /** The UDP port the parent thread owns (datagrams are relayed through it). */
+  readonly udpPort: number | undefined;
+}
+
+/** Between threads (a MessageChannel per pair) and between a thread and its parent. */
+export type ThreadMessage =
+  /** Peer ports, by slot (the thread's own slot is empty). */
+  | { readonly t: 'peers'; readonly ports: ReadonlyArray<MessagePort | undefined> }
+  /** Slot 0 listened on TCP: the listening socket's fd, for the other threads to accept from. */
+  | { readonly t: 'tcp-listening'; readonly fd: number; readonly port: number }
+  | { readonly t: 'ready' }
+  | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } }
+  | { readonly t: 'datagram'; readonly bytes: Uint8Array; readonly source: TransportAddress }
+  | { readonly t: 'send-datagram'; readonly bytes: Uint8Array; readonly target: TransportAddress }
+  | { readonly t: 'hand-off'; readonly bytes: Uint8Array; readonly source: TransportAddress }
+  /** Write on a connection the receiving thread owns. */
+  | { readonly t: 'write'; readonly bytes: Uint8Array; readonly target: TransportAddress }
+  | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string }
+  | { readonly t: 'closed'; readonly id: number }
+  | { readonly t: 'alias'; readonly id: number; readonly key: string }
+  | { readonly t: 'stats-request'; readonly request: number }
+  | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
+  | { readonly t: 'stop' }
+  | { readonly t: 'stopped' };
+
+/**
+ * Bytes ready to post: an exact-size copy whose buffer is transferred (posting a view of a
+ * pooled Buffer would clone the whole pool).
+ */
+export function detachedCopy(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes);
+}
+
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

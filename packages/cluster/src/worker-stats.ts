@@ -1,0 +1,70 @@
+import type { ProxyCounters, TransportCounters } from '@switchboard/core';
+
+/** Counters of the concurrency model itself, beside the proxy's and the transports'. */
+export interface ModelCounters {
+  /** Handles asked of the supervisor for connections another worker owns (process-pool). */
+  fdRequests: number;
+  /** Of those, how many the supervisor no longer had (connection closed meanwhile). */
+  fdRequestsMissed: number;
+  fdCacheHits: number;
+  fdCacheMisses: number;
+  /** Messages handed to the worker that owns their transaction, and received that way. */
+  handOffsSent: number;
+  handOffsReceived: number;
+  /** Writes passed to the thread owning a connection (thread-pool). */
+  remoteWrites: number;
+  /** Time spent in IPC code (encoding, sending, decoding, wrapping handles), in milliseconds. */
+  ipcMilliseconds: number;
+}
+
+export function newModelCounters(): ModelCounters {
+  return { fdRequests: 0, fdRequestsMissed: 0, fdCacheHits: 0, fdCacheMisses: 0, handOffsSent: 0, handOffsReceived: 0, remoteWrites: 0, ipcMilliseconds: 0 };
+}
+
+/** Bucket counts of a latency histogram, in milliseconds (Prometheus-style upper bounds). */
+export interface HistogramSnapshot {
+  readonly bounds: readonly number[];
+  /** counts[i]: observations <= bounds[i] and > bounds[i - 1]; the last entry is +Inf. */
+  readonly counts: readonly number[];
+  readonly sum: number;
+  readonly count: number;
+}
+
+const BOUNDS_MS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000];
+
+/** A fixed-bucket latency histogram, cheap to observe and to ship between workers. */
+export class LatencyHistogram {
+  readonly #counts = new Array<number>(BOUNDS_MS.length + 1).fill(0);
+  #sum = 0;
+  #count = 0;
+
+  observe(milliseconds: number): void {
+    let i = 0;
+    while (i < BOUNDS_MS.length && milliseconds > (BOUNDS_MS[i] as number)) i++;
+    this.#counts[i] = (this.#counts[i] ?? 0) + 1;
+    this.#sum += milliseconds;
+    this.#count++;
+  }
+
+  snapshot(): HistogramSnapshot {
+    return { bounds: BOUNDS_MS, counts: [...this.#counts], sum: this.#sum, count: this.#count };
+  }
+}
+
+/** One worker's view, as the supervisor (or the thread pool's parent) collects it. */
+export interface WorkerStats {
+  /** `0`, `1` ... for workers; `supervisor` for the process-pool's supervisor. */
+  readonly worker: string;
+  readonly pid: number;
+  readonly core: ProxyCounters | undefined;
+  readonly transport: TransportCounters | undefined;
+  readonly model: ModelCounters;
+  readonly transactions: number;
+  readonly tcpConnections: number;
+  readonly ipcRoundTrip: HistogramSnapshot;
+  readonly storeLatency: HistogramSnapshot;
+  /** Gauges only the supervisor has: IPC sends not yet flushed, connections in its table. */
+  readonly supervisorQueueDepth?: number;
+  readonly supervisorConnections?: number;
+  readonly workerRestarts?: number;
+}
