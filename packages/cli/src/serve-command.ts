@@ -80,8 +80,8 @@ export function serveCommand(): Command {
         },
       });
     } catch (error) {
-      const message = (error as Error).message;
-      if (/redis/i.test(message)) throw new SwitchboardError('ERR_SWITCHBOARD_STATE_UNAVAILABLE', `--redis-url: ${message}`, 1);
+      const { message, code } = error as Error & { code?: string };
+      if (code === 'ERR_SWITCHBOARD_STATE_UNAVAILABLE') throw new SwitchboardError('ERR_SWITCHBOARD_STATE_UNAVAILABLE', `--redis-url: ${message}`, 1);
       throw new SwitchboardError('ERR_SWITCHBOARD_LISTEN_FAILED', `--listen: ${message}`, 1);
     }
     const metrics = settings.metrics === undefined ? undefined : await startMetricsServer(modelRegistry(running), settings.metrics.host, settings.metrics.port);

@@ -68,3 +68,26 @@ test('config errors name the key', async () => {
   });
   await assert.rejects(resolveServeSettings({ config: '/nonexistent/proxy.yaml' }, new Set()), rejects('ERR_SWITCHBOARD_INVALID_CONFIG', /cannot read/));
 });
+
+test('model, workers, state and fd cache: invalid combinations fail at start naming both flags', async () => {
+  const given = (...flags: string[]): Set<string> => new Set(['listen', ...flags]);
+  const base = { listen: ['udp:127.0.0.1:0'] };
+  await assert.rejects(resolveServeSettings({ ...base, model: 'process-pool', state: 'sab' }, given('model', 'state')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--state: --model process-pool cannot run with --state sab/));
+  await assert.rejects(resolveServeSettings({ ...base, model: 'thread-pool', state: 'local' }, given('model', 'state')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /--model thread-pool cannot run with --state local/));
+  await assert.rejects(resolveServeSettings({ ...base, model: 'process-pool' }, given('model')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /--model process-pool.*--redis-url/));
+  await assert.rejects(resolveServeSettings({ ...base, model: 'event-loop', 'fd-cache': true }, given('model', 'fd-cache')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--fd-cache: .*--model event-loop/));
+  await assert.rejects(resolveServeSettings({ ...base, model: 'event-loop', workers: '4' }, given('model', 'workers')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--workers:/));
+  await assert.rejects(resolveServeSettings({ ...base, model: 'thread-pool', workers: '2.5' }, given('model', 'workers')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--workers:/));
+  await assert.rejects(resolveServeSettings({ ...base, 'redis-url': 'http://x' }, given('redis-url')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--redis-url:/));
+  await assert.rejects(resolveServeSettings({ ...base, 'idle-strategy': 'wheel' }, given('idle-strategy')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--idle-strategy:/));
+
+  const pool = await resolveServeSettings({ ...base, model: 'process-pool', workers: '3', 'fd-cache': true, 'redis-url': 'redis://127.0.0.1:6379' }, given('model', 'workers', 'fd-cache', 'redis-url'));
+  assert.equal(pool.state, 'redis');
+  assert.equal(pool.workers, 3);
+  assert.equal(pool.fdCache, 8);
+  const threads = await resolveServeSettings({ ...base, model: 'thread-pool' }, given('model'));
+  assert.equal(threads.state, 'sab');
+  assert.ok(threads.workers >= 1);
+  const single = await resolveServeSettings(base, given());
+  assert.deepEqual([single.model, single.state, single.workers, single.idleStrategy], ['event-loop', 'local', 1, 'heap']);
+});

@@ -1,4 +1,4 @@
-import { branchOwner, type TransportAddress } from '@switchboard/core';
+import { branchOwner, routedByOurRecordRoute, type TransportAddress } from '@switchboard/core';
 import type { SipMessage } from '@switchboard/sip';
 
 /** The branch tag of worker `slot` (ProxyCoreOptions.branchTag). */
@@ -10,8 +10,9 @@ export function workerTag(slot: number): string {
  * Which worker must handle a message when transactions live in the worker that made them:
  * a response goes to the worker whose tag is in its top Via branch; a request over UDP (which any
  * worker may read) to a worker chosen by its Call-ID, so retransmissions, CANCEL and ACK meet
- * their transaction; a request on a connection stays with the worker reading it. Undefined means
- * "here".
+ * their transaction; a request on a connection stays with the worker reading it, and so does the
+ * ACK of a 2xx (it carries our Record-Route and belongs to no transaction): forwarding it where it
+ * was read keeps it ahead of the BYE a caller sends right after it. Undefined means "here".
  */
 export function ownerSlot(message: SipMessage, source: TransportAddress, workers: number): number | undefined {
   if (!message.isRequest) {
@@ -21,6 +22,7 @@ export function ownerSlot(message: SipMessage, source: TransportAddress, workers
     return Number.isInteger(slot) && slot >= 0 && slot < workers ? slot : undefined;
   }
   if (source.protocol !== 'udp') return undefined;
+  if (message.method === 'ACK' && routedByOurRecordRoute(message)) return undefined;
   return callIdHash(message.callId ?? '') % workers;
 }
 

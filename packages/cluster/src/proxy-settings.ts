@@ -39,5 +39,6 @@ export function proxyServerOptions(settings: ProxySettings): Omit<ProxyServerOpt
     idleStrategy: settings.idleStrategy,
     headerTimeoutMs: settings.headerTimeoutMs,
     timers: settings.timers,
+    storeRetryAfterSeconds: settings.storeRetryAfterSeconds,
   };
 }

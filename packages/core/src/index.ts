@@ -16,7 +16,7 @@ export { TcpTransport, remoteKeyOf, type TcpTransportOptions, type TcpTransportE
 export { createIdleTracker, type IdleStrategy, type IdleConnectionTracker } from './transport/idle-connections.js';
 export { MemoryLocationStore, type Binding, type LocationStore } from './registrar/location-store.js';
 export { handleRegister, addressOfRecord, DEFAULT_REGISTRAR_OPTIONS, type RegistrarOptions, type RegistrarResult } from './registrar/registrar.js';
-export { ProxyCore, branchOwner, viaTarget, type Listener, type ProxyCoreOptions, type ProxySender } from './proxy/proxy-core.js';
+export { ProxyCore, branchOwner, routedByOurRecordRoute, DIALOG_ROUTE_MARK, viaTarget, type Listener, type ProxyCoreOptions, type ProxySender } from './proxy/proxy-core.js';
 export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js';
 export { uriTarget } from './proxy/uri-target.js';
 export { ProxyServer, advertisedHost, newTransportCounters, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';

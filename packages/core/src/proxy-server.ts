@@ -34,6 +34,8 @@ export interface ProxyServerOptions {
   /** TCP connection events (accepted, closed, framing errors ...), for logs and counters. */
   readonly onTransportEvent?: (event: TcpTransportEvent) => void;
   readonly idleStrategy?: IdleStrategy;
+  /** Seconds a 503 asks clients to wait when the location store fails (default 5). */
+  readonly storeRetryAfterSeconds?: number;
 
   // ---- hooks for the models that run several workers (packages/cluster) ----
   /**
@@ -164,6 +166,7 @@ export class ProxyServer {
       limits: options.limits,
       store,
       branchTag: options.branchTag,
+      storeRetryAfterSeconds: options.storeRetryAfterSeconds,
       handOff: options.handOff,
       sender: {
         send(target, bytes) {

@@ -65,7 +65,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /** Starts the proxy under test on free ports; resolves with its SIP port and process. */
-async function startProxy(kind: 'switchboard' | 'kamailio', transport: 'udp' | 'tcp', calleePort: number): Promise<{ port: number; child: ChildProcess }> {
+async function startProxy(kind: 'switchboard' | 'kamailio', transport: 'udp' | 'tcp', calleePort: number, switchboardArgs: readonly string[]): Promise<{ port: number; child: ChildProcess }> {
   const route = `sip:127.0.0.1:${calleePort}${transport === 'tcp' ? ';transport=tcp' : ''}`;
   if (kind === 'kamailio') {
     const port = await freePort();
@@ -78,7 +78,7 @@ async function startProxy(kind: 'switchboard' | 'kamailio', transport: 'udp' | '
     if (child.exitCode !== null) throw new Error('kamailio did not start (is it installed? apt-get install kamailio)');
     return { port, child };
   }
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', '--default-route', route, '--log-level', 'info'], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', '--default-route', route, '--log-level', 'info', ...switchboardArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -146,24 +146,32 @@ async function runStep(proxyPort: number, calleePort: number, transport: 'udp' |
   };
 }
 
-export async function runLadder(kind: 'switchboard' | 'kamailio', transport: 'udp' | 'tcp', rates: number[], seconds: number, log: (line: string) => void): Promise<LadderResult> {
+/** Extra Switchboard flags (the model under test) and a look at the proxy before it is stopped. */
+export interface LadderOptions {
+  readonly switchboardArgs?: readonly string[];
+  readonly label?: string;
+  readonly beforeStop?: (proxy: { readonly pid: number }) => Promise<void>;
+}
+
+export async function runLadder(kind: 'switchboard' | 'kamailio', transport: 'udp' | 'tcp', rates: number[], seconds: number, log: (line: string) => void, options: LadderOptions = {}): Promise<LadderResult> {
   const calleePort = await freePort();
   const callee = spawn(
     'sipp',
     ['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', transport === 'tcp' ? 't1' : 'u1', '-nostdin', '-max_socket', '1000'],
     { stdio: ['ignore', 'ignore', 'ignore'], cwd: SCENARIOS },
   );
-  const proxy = await startProxy(kind, transport, calleePort);
+  const proxy = await startProxy(kind, transport, calleePort, options.switchboardArgs ?? []);
   const steps: LadderStep[] = [];
   try {
     for (const rate of rates) {
       const step = await runStep(proxy.port, calleePort, transport, rate, seconds);
       steps.push(step);
-      log(`${kind} ${transport} ${rate} calls/s: ${step.successful}/${step.attempted} ok (${(step.successRatio * 100).toFixed(2)}%), ${step.achievedCallsPerSecond.toFixed(0)} calls/s achieved, setup ${step.callSetupMs?.toFixed(2) ?? '?'} ms`);
+      log(`${options.label ?? kind} ${transport} ${rate} calls/s: ${step.successful}/${step.attempted} ok (${(step.successRatio * 100).toFixed(2)}%), ${step.achievedCallsPerSecond.toFixed(0)} calls/s achieved, setup ${step.callSetupMs?.toFixed(2) ?? '?'} ms`);
       if (step.successRatio < SUCCESS_THRESHOLD) break;
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   } finally {
+    if (options.beforeStop !== undefined && proxy.child.pid !== undefined) await options.beforeStop({ pid: proxy.child.pid }).catch(() => undefined);
     await stop(proxy.child);
     await stop(callee);
   }

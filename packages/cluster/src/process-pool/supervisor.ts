@@ -118,8 +118,9 @@ export class ProcessPoolSupervisor implements RunningModel {
       const port = spec === udpSpec ? (udpPorts[0] ?? spec.port) : spec.port;
       this.listeners.push({ protocol: spec.protocol, host: advertisedHost(spec.host, settings.advertise), port });
     }
-    // Workers started after this (replacements) bind the UDP port the first ones got.
-    this.#settings = { ...settings, listen: listen.map((spec) => (spec === udpSpec ? { ...spec, port: udpPorts[0] ?? spec.port } : spec)) };
+    // Replacements bind the UDP spec exactly as the first workers did: node:cluster shares a bound
+    // handle by address and port as written (port 0 included), so they get the same socket.
+    this.#settings = { ...settings, listen };
   }
 
   #settings: ProxySettings | undefined;

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Binding, LocationStore } from '@switchboard/core';
+import { StateStoreError } from './state-store-error.js';
 
 /**
  * Location bindings in Redis, so several processes or several Switchboard instances share
@@ -25,7 +26,11 @@ export class RedisLocationStore implements LocationStore {
       lazyConnect: true,
       connectTimeout: options.connectTimeoutMs ?? 2000,
       maxRetriesPerRequest: 1,
+      // While disconnected, commands fail at once (no queue) and a command in flight when the
+      // server dies fails within a second; ioredis keeps reconnecting, with backoff capped at 1 s.
       enableOfflineQueue: false,
+      commandTimeout: 1000,
+      retryStrategy: (times) => Math.min(50 * times, 1000),
     };
     const redis = new Redis(url, redisOptions);
     redis.on('error', () => {
@@ -36,7 +41,7 @@ export class RedisLocationStore implements LocationStore {
       await redis.ping();
     } catch (error) {
       redis.disconnect();
-      throw new Error(`Redis at ${url} is not reachable: ${(error as Error).message}`);
+      throw new StateStoreError('ERR_SWITCHBOARD_STATE_UNAVAILABLE', `Redis at ${url} is not reachable: ${(error as Error).message}`);
     }
     redis.defineCommand('putBinding', {
       numberOfKeys: 1,
@@ -49,49 +54,68 @@ export class RedisLocationStore implements LocationStore {
     return new RedisLocationStore(redis, options.prefix ?? 'switchboard:');
   }
 
+  /** Runs a command; any failure means the store is unavailable now (the proxy answers 503). */
+  async #call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw new StateStoreError('ERR_SWITCHBOARD_STATE_UNAVAILABLE', `Redis did not answer: ${(error as Error).message}`);
+    }
+  }
+
   #key(aor: string): string {
     return `${this.#prefix}loc:${aor}`;
   }
 
-  async lookup(aor: string, now: number): Promise<Binding[]> {
-    const key = this.#key(aor);
-    const fields = await this.#redis.hgetall(key);
-    const live: Binding[] = [];
-    const lapsed: string[] = [];
-    for (const [contact, json] of Object.entries(fields)) {
-      const binding = JSON.parse(json) as Binding;
-      if (binding.expiresAt > now) live.push(binding);
-      else lapsed.push(contact);
-    }
-    if (lapsed.length > 0) await this.#redis.hdel(key, ...lapsed);
-    return live.sort((a, b) => b.q - a.q);
-  }
-
-  async put(binding: Binding): Promise<void> {
-    const redis = this.#redis as Redis & { putBinding(key: string, field: string, value: string, expiresAt: number): Promise<number> };
-    await redis.putBinding(this.#key(binding.aor), binding.contact, JSON.stringify(binding), Math.ceil(binding.expiresAt));
-  }
-
-  async remove(aor: string, contact: string): Promise<void> {
-    await this.#redis.hdel(this.#key(aor), contact);
-  }
-
-  async removeAll(aor: string): Promise<void> {
-    await this.#redis.del(this.#key(aor));
-  }
-
-  async size(now: number): Promise<number> {
-    let count = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${this.#prefix}loc:*`, 'COUNT', 500);
-      cursor = next;
-      for (const key of keys) {
-        const fields = await this.#redis.hvals(key);
-        count += fields.filter((json) => (JSON.parse(json) as Binding).expiresAt > now).length;
+  lookup(aor: string, now: number): Promise<Binding[]> {
+    return this.#call(async () => {
+      const key = this.#key(aor);
+      const fields = await this.#redis.hgetall(key);
+      const live: Binding[] = [];
+      const lapsed: string[] = [];
+      for (const [contact, json] of Object.entries(fields)) {
+        const binding = JSON.parse(json) as Binding;
+        if (binding.expiresAt > now) live.push(binding);
+        else lapsed.push(contact);
       }
-    } while (cursor !== '0');
-    return count;
+      if (lapsed.length > 0) await this.#redis.hdel(key, ...lapsed);
+      return live.sort((a, b) => b.q - a.q);
+    });
+  }
+
+  put(binding: Binding): Promise<void> {
+    return this.#call(async () => {
+      const redis = this.#redis as Redis & { putBinding(key: string, field: string, value: string, expiresAt: number): Promise<number> };
+      await redis.putBinding(this.#key(binding.aor), binding.contact, JSON.stringify(binding), Math.ceil(binding.expiresAt));
+    });
+  }
+
+  remove(aor: string, contact: string): Promise<void> {
+    return this.#call(async () => {
+      await this.#redis.hdel(this.#key(aor), contact);
+    });
+  }
+
+  removeAll(aor: string): Promise<void> {
+    return this.#call(async () => {
+      await this.#redis.del(this.#key(aor));
+    });
+  }
+
+  size(now: number): Promise<number> {
+    return this.#call(async () => {
+      let count = 0;
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${this.#prefix}loc:*`, 'COUNT', 500);
+        cursor = next;
+        for (const key of keys) {
+          const fields = await this.#redis.hvals(key);
+          count += fields.filter((json) => (JSON.parse(json) as Binding).expiresAt > now).length;
+        }
+      } while (cursor !== '0');
+      return count;
+    });
   }
 
   async close(): Promise<void> {

@@ -61,6 +61,8 @@ export interface ProxyCoreOptions {
    * client transaction (see `branchOwner`). Letters and digits only.
    */
   readonly branchTag?: string;
+  /** Seconds a 503 asks clients to wait when the location store fails (default 5). */
+  readonly storeRetryAfterSeconds?: number;
   /**
    * Asked for each parsed message before it is processed, in models that spread transactions
    * over workers: returns true when it has handed the message to the worker that owns it.
@@ -157,7 +159,7 @@ export class ProxyCore {
       }
       return;
     }
-    if (!handedOff && this.#options.handOff?.(message, bytes, source) === true) return;
+    if (!handedOff && this.#options.handOff !== undefined && this.#worthHandingOff(message) && this.#options.handOff(message, bytes, source)) return;
     try {
       if (message.isRequest) this.#onRequest(message, source);
       else this.#onResponse(message);
@@ -165,6 +167,21 @@ export class ProxyCore {
       // A lazily parsed header (From, To, Expires ...) that turns out malformed.
       if (!isSipError(error)) throw error;
       this.#reject(message, source, error.status, error.reason);
+    }
+  }
+
+  /**
+   * A request that will only be rejected is rejected where it was read: hostile input then costs
+   * no IPC, and the workers' hand-off path stays free for real calls.
+   */
+  #worthHandingOff(message: SipMessage): boolean {
+    if (!message.isRequest || message.method === 'ACK') return true;
+    try {
+      validateRequest(message);
+      return true;
+    } catch (error) {
+      if (!isSipError(error)) throw error;
+      return false;
     }
   }
 
@@ -495,7 +512,13 @@ export class ProxyCore {
     const local = host !== undefined && this.#domains.has(host);
     if (request.method === 'REGISTER' && (local || isUs)) {
       this.counters.registrations++;
-      const result = await handleRegister(request, source, this.#options.store, this.#options.registrar ?? DEFAULT_REGISTRAR_OPTIONS);
+      let result;
+      try {
+        result = await handleRegister(request, source, this.#options.store, this.#options.registrar ?? DEFAULT_REGISTRAR_OPTIONS);
+      } catch (error) {
+        if (isSipError(error)) throw error;
+        return this.#storeUnavailable();
+      }
       return { kind: 'respond', status: result.status, reason: result.reason, headers: result.headers };
     }
     if (isUs && uri !== undefined && isSipUri(uri) && uri.user === undefined) {
@@ -504,7 +527,12 @@ export class ProxyCore {
     }
     if (local || isUs) {
       const aor = uri === undefined ? undefined : addressOfRecord(uri);
-      const bindings = aor === undefined ? [] : await this.#options.store.lookup(aor, Date.now());
+      let bindings;
+      try {
+        bindings = aor === undefined ? [] : await this.#options.store.lookup(aor, Date.now());
+      } catch {
+        return this.#storeUnavailable();
+      }
       if (bindings.length > 0) {
         return {
           kind: 'forward',
@@ -521,6 +549,17 @@ export class ProxyCore {
     if (isUs) return { kind: 'respond', status: 404 };
     if (uri === undefined || !isSipUri(uri)) return { kind: 'respond', status: 416 };
     return { kind: 'forward', targets: [{}] };
+  }
+
+  /**
+   * The location store failed (Redis down, SharedArrayBuffer table full): 503 with Retry-After
+   * (§21.5.4), so clients come back later; nothing else is touched and the next request tries the
+   * store again.
+   */
+  #storeUnavailable(): Decision {
+    this.counters.stateStoreFailures++;
+    const seconds = this.#options.storeRetryAfterSeconds ?? 5;
+    return { kind: 'respond', status: 503, reason: 'Location Service Unavailable', headers: [['Retry-After', String(seconds)]] };
   }
 
   #capabilities(): Array<[string, string]> {
@@ -610,7 +649,19 @@ export function viaTarget(via: Via): TransportAddress {
 function recordRouteValue(listener: Listener): string {
   const host = listener.host.includes(':') ? `[${listener.host}]` : listener.host;
   const transport = listener.protocol === 'udp' ? '' : `;transport=${listener.protocol}`;
-  return `<sip:${host}:${listener.port}${transport};lr>`;
+  return `<sip:${host}:${listener.port}${transport};lr;${DIALOG_ROUTE_MARK}>`;
+}
+
+/**
+ * A parameter of our Record-Route URI. A request whose Route carries it is inside a dialog we
+ * record-routed: an ACK with it acknowledges a 2xx and belongs to no transaction, which lets
+ * models that spread transactions over workers forward it where it was read.
+ */
+export const DIALOG_ROUTE_MARK = 'sbd';
+
+/** Whether a request's Route set holds one of our Record-Route entries (see DIALOG_ROUTE_MARK). */
+export function routedByOurRecordRoute(request: SipMessage): boolean {
+  return request.route.some((entry) => isSipUri(entry.uri) && entry.uri.params.has(DIALOG_ROUTE_MARK));
 }
 
 /** The next hop for a registered contact: over TCP/TLS, the connection it registered on. */

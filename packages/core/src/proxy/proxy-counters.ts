@@ -15,6 +15,8 @@ export interface ProxyCounters {
   loopsDetected: number;
   tooManyHops: number;
   transactionTimeouts: number;
+  /** Requests answered 503 because the location store failed. */
+  stateStoreFailures: number;
 }
 
 export function newProxyCounters(): ProxyCounters {
@@ -32,5 +34,6 @@ export function newProxyCounters(): ProxyCounters {
     loopsDetected: 0,
     tooManyHops: 0,
     transactionTimeouts: 0,
+    stateStoreFailures: 0,
   };
 }

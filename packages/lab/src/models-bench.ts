@@ -1,0 +1,160 @@
+/**
+ * `npm run bench:models`: the SIPp ladder (see sipp-ladder.ts) over UDP and over TCP with one
+ * persistent connection per side, through Switchboard under each concurrency model: event-loop,
+ * process-pool without and with the fd cache, and thread-pool. Reports one table: peak calls/s
+ * per model and transport, the TCP/UDP ratio, the fd cache's speedup, and the model's own
+ * counters scraped from --metrics at the end of each ladder (fd requests, cache hits, hand-offs,
+ * and the IPC share: time in IPC code over the proxy's CPU time). Results with machine facts go
+ * to experiments/models/.
+ */
+import { readFile, readdir, mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startRedisServer } from '@switchboard/cluster/redis-test-server';
+import { machineFacts } from '@switchboard/sip/machine-facts';
+import { runLadder, type LadderResult } from './sipp-ladder.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface Variant {
+  readonly name: string;
+  readonly args: (redisUrl: string) => string[];
+}
+
+function variants(workers: number): Variant[] {
+  return [
+    { name: 'event-loop', args: () => ['--model', 'event-loop'] },
+    { name: 'process-pool', args: (url) => ['--model', 'process-pool', '--workers', String(workers), '--redis-url', url] },
+    { name: 'process-pool + fd cache', args: (url) => ['--model', 'process-pool', '--workers', String(workers), '--fd-cache', '8', '--redis-url', url] },
+    { name: 'thread-pool', args: () => ['--model', 'thread-pool', '--workers', String(workers)] },
+  ];
+}
+
+/** Counters summed over workers, from the Prometheus text. */
+function sumMetric(text: string, name: string): number {
+  let total = 0;
+  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}
+
+/** CPU time (user + system, ms) of a process and its children, from /proc. */
+async function treeCpuMs(pid: number): Promise<number> {
+  const ticks = 100;
+  const stat = async (id: number): Promise<number> => {
+    const fields = (await readFile(`/proc/${id}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) || 0) + (Number(fields[12]) || 0)) * (1000 / ticks);
+  };
+  const tasks = await readdir(`/proc/${pid}/task`);
+  const children = (await Promise.all(tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')))).join(' ').split(/\s+/).filter(Boolean).map(Number);
+  const times = await Promise.all([pid, ...children].map((id) => stat(id).catch(() => 0)));
+  return times.reduce((sum, time) => sum + time, 0);
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface ModelRun {
+  readonly model: string;
+  readonly ladder: LadderResult;
+  readonly counters: Record<string, number>;
+  readonly cpuMs: number;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rates: { type: 'string', default: '250,500,1000,1500,2000,2500,3000,3500,4000' },
+      'step-seconds': { type: 'string', default: '5' },
+      workers: { type: 'string', default: String(cpus().length) },
+      models: { type: 'string' },
+      out: { type: 'string', default: `${ROOT}experiments/models` },
+    },
+  });
+  const rates = String(values.rates).split(',').map(Number);
+  const seconds = Number(values['step-seconds']);
+  const workers = Number(values.workers);
+  if (rates.some((rate) => !Number.isInteger(rate) || rate <= 0)) throw new Error(`--rates must be positive integers, got ${values.rates}`);
+  if (!(seconds > 0)) throw new Error(`--step-seconds must be positive, got ${values['step-seconds']}`);
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a whole number, got ${values.workers}`);
+  const chosen = values.models === undefined ? variants(workers) : variants(workers).filter((variant) => String(values.models).split(',').includes(variant.name));
+
+  const redis = await startRedisServer();
+  const facts = machineFacts();
+  const runs: ModelRun[] = [];
+  try {
+    for (const variant of chosen) {
+      for (const transport of ['udp', 'tcp'] as const) {
+        const metricsPort = await freePort();
+        let counters: Record<string, number> = {};
+        let cpuMs = 0;
+        const ladder = await runLadder('switchboard', transport, rates, seconds, (line) => process.stderr.write(`${line}\n`), {
+          label: variant.name,
+          switchboardArgs: [...variant.args(redis.url), '--metrics', `127.0.0.1:${metricsPort}`],
+          async beforeStop({ pid }) {
+            const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+            counters = Object.fromEntries(COUNTERS.map((name) => [name, sumMetric(text, `switchboard_${name}_total`)]));
+            cpuMs = await treeCpuMs(pid);
+          },
+        });
+        runs.push({ model: variant.name, ladder, counters, cpuMs });
+      }
+    }
+  } finally {
+    await redis.stop();
+  }
+  await mkdir(String(values.out), { recursive: true });
+  await writeFile(`${values.out}/models.json`, `${JSON.stringify({ machine: facts, stepSeconds: seconds, workers, rates, runs }, null, 2)}\n`);
+  const report = modelsMarkdown(runs, facts, seconds, workers);
+  await writeFile(`${values.out}/models.md`, report);
+  process.stdout.write(report);
+}
+
+const COUNTERS = ['fd_requests', 'fd_cache_hits', 'fd_cache_misses', 'hand_offs_sent', 'remote_writes', 'ipc_milliseconds', 'requests_forwarded'];
+
+function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>, seconds: number, workers: number): string {
+  const peak = (model: string, transport: string): number => runs.find((run) => run.model === model && run.ladder.transport === transport)?.ladder.peakCallsPerSecond ?? 0;
+  const models = [...new Set(runs.map((run) => run.model))];
+  const lines = [
+    '# Concurrency models: SIPp ladder peaks',
+    '',
+    `Machine: ${facts.cpu}, ${facts.cores} cores (allowed: ${facts.cpusAllowed}), ${facts.memoryGiB} GiB, Node ${facts.node}, ${facts.platform}; ${facts.date}.`,
+    `SIPp caller, proxy (${workers} workers for the pools) and SIPp callee share the cores; no pinning. ${seconds} s per step; record-routed calls; TCP is one persistent connection per side (-t t1). Process-pool state in a local redis-server. Peak: the highest rate with at least 99.9% of calls successful. One run.`,
+    '',
+    '| model | UDP peak (calls/s) | TCP peak (calls/s) | TCP/UDP |',
+    '| --- | ---: | ---: | ---: |',
+  ];
+  for (const model of models) {
+    const udp = peak(model, 'udp');
+    const tcp = peak(model, 'tcp');
+    lines.push(`| ${model} | ${udp} | ${tcp} | ${udp === 0 ? 'n/a' : `${((tcp / udp) * 100).toFixed(0)}%`} |`);
+  }
+  const plain = peak('process-pool', 'tcp');
+  const cached = peak('process-pool + fd cache', 'tcp');
+  if (plain > 0 && cached > 0) lines.push('', `fd cache speedup (process-pool TCP peak with / without): ${(cached / plain).toFixed(2)}x.`);
+  lines.push('', '| model | transport | calls | fd requests | fd cache hits | hand-offs | writes via owner thread | IPC share of proxy CPU |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const run of runs) {
+    const calls = run.ladder.steps.reduce((sum, step) => sum + step.successful, 0);
+    const share = run.cpuMs > 0 ? `${(((run.counters.ipc_milliseconds ?? 0) / run.cpuMs) * 100).toFixed(1)}%` : 'n/a';
+    lines.push(`| ${run.model} | ${run.ladder.transport} | ${calls} | ${run.counters.fd_requests ?? 0} | ${run.counters.fd_cache_hits ?? 0} | ${run.counters.hand_offs_sent ?? 0} | ${run.counters.remote_writes ?? 0} | ${share} |`);
+  }
+  lines.push('', 'Counters are totals over the whole ladder (all steps), summed over workers; the supervisor counts fd requests and hand-offs it relays too, so they appear twice in the process-pool rows. IPC share: time workers spent in IPC code (encoding, sending, decoding, wrapping handles) over the CPU time of the proxy process tree.');
+  lines.push('', '| model | transport | rate | success | achieved | call setup (ms) |', '| --- | --- | ---: | ---: | ---: | ---: |');
+  for (const run of runs) {
+    for (const step of run.ladder.steps) lines.push(`| ${run.model} | ${run.ladder.transport} | ${step.rate} | ${(step.successRatio * 100).toFixed(2)}% | ${step.achievedCallsPerSecond.toFixed(0)} | ${step.callSetupMs?.toFixed(2) ?? '?'} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error: Error) => {
+    process.stderr.write(`bench:models: ${error.message}\n`);
+    process.exitCode = 1;
+  });
+}
