@@ -76,11 +76,13 @@ async function main(): Promise<void> {
       models: { type: 'string' },
       out: { type: 'string', default: `${ROOT}experiments/models` },
       'report-only': { type: 'boolean', default: false },
+      'tcp-connections': { type: 'string', default: 'one' },
+      transports: { type: 'string', default: 'udp,tcp' },
     },
   });
   if (values['report-only'] === true) {
-    const saved = JSON.parse(await readFile(`${values.out}/models.json`, 'utf8')) as { machine: ReturnType<typeof machineFacts>; stepSeconds: number; workers: number; runs: ModelRun[] };
-    const report = modelsMarkdown(saved.runs, saved.machine, saved.stepSeconds, saved.workers);
+    const saved = JSON.parse(await readFile(`${values.out}/models.json`, 'utf8')) as { machine: ReturnType<typeof machineFacts>; stepSeconds: number; workers: number; tcpMode?: 't1' | 'tn'; runs: ModelRun[] };
+    const report = modelsMarkdown(saved.runs, saved.machine, saved.stepSeconds, saved.workers, saved.tcpMode ?? 't1');
     await writeFile(`${values.out}/models.md`, report);
     process.stdout.write(report);
     return;
@@ -91,6 +93,10 @@ async function main(): Promise<void> {
   if (rates.some((rate) => !Number.isInteger(rate) || rate <= 0)) throw new Error(`--rates must be positive integers, got ${values.rates}`);
   if (!(seconds > 0)) throw new Error(`--step-seconds must be positive, got ${values['step-seconds']}`);
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a whole number, got ${values.workers}`);
+  const tcpMode = values['tcp-connections'] === 'per-call' ? 'tn' : 't1';
+  if (values['tcp-connections'] !== 'one' && values['tcp-connections'] !== 'per-call') throw new Error(`--tcp-connections must be one or per-call, got ${values['tcp-connections']}`);
+  const transports = String(values.transports).split(',') as Array<'udp' | 'tcp'>;
+  if (transports.some((transport) => transport !== 'udp' && transport !== 'tcp')) throw new Error(`--transports takes udp and/or tcp, got ${values.transports}`);
   const chosen = values.models === undefined ? variants(workers) : variants(workers).filter((variant) => String(values.models).split(',').includes(variant.name));
 
   const redis = await startRedisServer();
@@ -98,12 +104,13 @@ async function main(): Promise<void> {
   const runs: ModelRun[] = [];
   try {
     for (const variant of chosen) {
-      for (const transport of ['udp', 'tcp'] as const) {
+      for (const transport of transports) {
         const metricsPort = await freePort();
         let counters: Record<string, number> = {};
         let cpuMs = 0;
         const ladder = await runLadder('switchboard', transport, rates, seconds, (line) => process.stderr.write(`${line}\n`), {
           label: variant.name,
+          tcpMode,
           switchboardArgs: [...variant.args(redis.url), '--metrics', `127.0.0.1:${metricsPort}`],
           async beforeStop({ pid }) {
             const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -118,15 +125,15 @@ async function main(): Promise<void> {
     await redis.stop();
   }
   await mkdir(String(values.out), { recursive: true });
-  await writeFile(`${values.out}/models.json`, `${JSON.stringify({ machine: facts, stepSeconds: seconds, workers, rates, runs }, null, 2)}\n`);
-  const report = modelsMarkdown(runs, facts, seconds, workers);
+  await writeFile(`${values.out}/models.json`, `${JSON.stringify({ machine: facts, stepSeconds: seconds, workers, rates, tcpMode, runs }, null, 2)}\n`);
+  const report = modelsMarkdown(runs, facts, seconds, workers, tcpMode);
   await writeFile(`${values.out}/models.md`, report);
   process.stdout.write(report);
 }
 
 const COUNTERS = ['fd_requests', 'fd_cache_hits', 'fd_cache_misses', 'hand_offs_sent', 'remote_writes', 'ipc_milliseconds', 'requests_forwarded'];
 
-function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>, seconds: number, workers: number): string {
+function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>, seconds: number, workers: number, tcpMode: 't1' | 'tn'): string {
   // The peak is the highest call rate achieved (not offered) at a step where at least 99.9% of
   // calls succeeded: an overloaded SIPp or proxy can pass a step while falling behind its rate.
   const peak = (model: string, transport: string): number => {
@@ -138,7 +145,7 @@ function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>
     '# Concurrency models: SIPp ladder peaks',
     '',
     `Machine: ${facts.cpu}, ${facts.cores} cores (allowed: ${facts.cpusAllowed}), ${facts.memoryGiB} GiB, Node ${facts.node}, ${facts.platform}; ${facts.date}.`,
-    `SIPp caller, proxy (${workers} workers for the pools) and SIPp callee share the cores; no pinning. ${seconds} s per step; record-routed calls; TCP is one persistent connection per side (-t t1). Process-pool state in a local redis-server. Peak: the highest achieved call rate at a step with at least 99.9% of calls successful. One run.`,
+    `SIPp caller, proxy (${workers} workers for the pools) and SIPp callee share the cores; no pinning. ${seconds} s per step; record-routed calls; ${tcpMode === 't1' ? 'TCP is one persistent connection per side (SIPp -t t1)' : 'over TCP the caller opens one connection per call (SIPp -t tn), the callee keeps one'}. Process-pool state in a local redis-server. Peak: the highest achieved call rate at a step with at least 99.9% of calls successful. One run.`,
     '',
     '| model | UDP peak (calls/s) | TCP peak (calls/s) | TCP/UDP |',
     '| --- | ---: | ---: | ---: |',

@@ -106,14 +106,14 @@ function sippDuration(text: string | undefined): number | undefined {
  * (-trace_stat): created and successful calls, cumulative call rate, retransmissions and
  * response time 1 (INVITE to 200, the call-setup time).
  */
-async function runStep(proxyPort: number, calleePort: number, transport: 'udp' | 'tcp', rate: number, seconds: number): Promise<LadderStep> {
+async function runStep(proxyPort: number, calleePort: number, transport: 'udp' | 'tcp', rate: number, seconds: number, tcpMode: 't1' | 'tn'): Promise<LadderStep> {
   const calls = Math.round(rate * seconds);
   const dir = await mkdtemp(join(tmpdir(), 'switchboard-ladder-'));
   const statsFile = join(dir, 'stats.csv');
   const child = spawn(
     'sipp',
     [
-      '-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', transport === 'tcp' ? 't1' : 'u1',
+      '-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', transport === 'tcp' ? tcpMode : 'u1',
       '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob',
       '-r', String(rate), '-m', String(calls), '-l', String(Math.max(100, rate * 4)),
       '-recv_timeout', '5000', '-timeout', `${seconds + 40}s`, '-nostdin', '-max_socket', '1000',
@@ -150,6 +150,8 @@ async function runStep(proxyPort: number, calleePort: number, transport: 'udp' |
 export interface LadderOptions {
   readonly switchboardArgs?: readonly string[];
   readonly label?: string;
+  /** The caller's TCP connections: one for all calls (t1, the default) or one per call (tn). */
+  readonly tcpMode?: 't1' | 'tn';
   readonly beforeStop?: (proxy: { readonly pid: number }) => Promise<void>;
 }
 
@@ -164,7 +166,7 @@ export async function runLadder(kind: 'switchboard' | 'kamailio', transport: 'ud
   const steps: LadderStep[] = [];
   try {
     for (const rate of rates) {
-      const step = await runStep(proxy.port, calleePort, transport, rate, seconds);
+      const step = await runStep(proxy.port, calleePort, transport, rate, seconds, options.tcpMode ?? 't1');
       steps.push(step);
       log(`${options.label ?? kind} ${transport} ${rate} calls/s: ${step.successful}/${step.attempted} ok (${(step.successRatio * 100).toFixed(2)}%), ${step.achievedCallsPerSecond.toFixed(0)} calls/s achieved, setup ${step.callSetupMs?.toFixed(2) ?? '?'} ms`);
       if (step.successRatio < SUCCESS_THRESHOLD) break;
