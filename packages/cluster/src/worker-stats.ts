@@ -1,4 +1,4 @@
-import type { ProxyCounters, TransportCounters } from '@switchboard/core';
+import type { ProxyCounters, ProxyServer, TransportCounters } from '@switchboard/core';
 
 /** Counters of the concurrency model itself, beside the proxy's and the transports'. */
 export interface ModelCounters {
@@ -67,4 +67,19 @@ export interface WorkerStats {
   readonly supervisorQueueDepth?: number;
   readonly supervisorConnections?: number;
   readonly workerRestarts?: number;
+}
+
+/** A worker's stats from its proxy server and the model's own counters and histograms. */
+export function workerStats(slot: number, server: ProxyServer | undefined, model: ModelCounters, ipcRoundTrip: LatencyHistogram, storeLatency: LatencyHistogram): WorkerStats {
+  return {
+    worker: String(slot),
+    pid: process.pid,
+    core: server?.core.counters,
+    transport: server?.transportCounters,
+    model: { ...model },
+    transactions: server?.core.transactionCount ?? 0,
+    tcpConnections: server?.tcpConnections ?? 0,
+    ipcRoundTrip: ipcRoundTrip.snapshot(),
+    storeLatency: storeLatency.snapshot(),
+  };
 }

@@ -9,12 +9,11 @@
  */
 import { readFile, readdir, mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedisServer } from '@switchboard/cluster/redis-test-server';
 import { machineFacts } from '@switchboard/sip/machine-facts';
-import { runLadder, type LadderResult } from './sipp-ladder.js';
+import { freePort, runLadder, type LadderResult } from './sipp-ladder.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -50,14 +49,6 @@ async function treeCpuMs(pid: number): Promise<number> {
   const children = (await Promise.all(tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')))).join(' ').split(/\s+/).filter(Boolean).map(Number);
   const times = await Promise.all([pid, ...children].map((id) => stat(id).catch(() => 0)));
   return times.reduce((sum, time) => sum + time, 0);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 interface ModelRun {

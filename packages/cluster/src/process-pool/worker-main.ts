@@ -12,7 +12,7 @@ import { ownerSlot, workerTag } from '../message-owner.js';
 import { proxyServerOptions } from '../proxy-settings.js';
 import { openLocationStore } from '../state/open-location-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
-import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
+import { LatencyHistogram, newModelCounters, workerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
 import { decodeControl, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 import { FdCache } from './fd-cache.js';
@@ -118,19 +118,6 @@ function onHandle(message: Extract<ToWorker, { t: 'fd' }>, handle: net.Socket | 
   });
 }
 
-async function snapshot(): Promise<WorkerStats> {
-  return {
-    worker: String(config.slot),
-    pid: process.pid,
-    core: server?.core.counters,
-    transport: server?.transportCounters,
-    model: { ...counters },
-    transactions: server?.core.transactionCount ?? 0,
-    tcpConnections: server?.tcpConnections ?? 0,
-    ipcRoundTrip: ipcRoundTrip.snapshot(),
-    storeLatency: storeLatency.snapshot(),
-  };
-}
 
 process.on('message', (raw: Uint8Array, handle?: net.Socket) => {
   const started = performance.now();
@@ -152,7 +139,7 @@ process.on('message', (raw: Uint8Array, handle?: net.Socket) => {
       server?.core.receive(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength), message.source, true);
       return;
     case 'stats-request':
-      void snapshot().then((stats) => tell({ t: 'stats', request: message.request, stats }));
+      tell({ t: 'stats', request: message.request, stats: workerStats(config.slot, server, counters, ipcRoundTrip, storeLatency) });
       break;
     case 'stop':
       void stop();

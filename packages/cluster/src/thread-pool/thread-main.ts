@@ -14,7 +14,7 @@ import { ownerSlot, workerTag } from '../message-owner.js';
 import { proxyServerOptions } from '../proxy-settings.js';
 import { openLocationStore } from '../state/open-location-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
-import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
+import { LatencyHistogram, newModelCounters, workerStats } from '../worker-stats.js';
 import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
 
 const config = workerData as ThreadConfig;
@@ -88,19 +88,6 @@ class RelayedDatagrams implements DatagramTransport {
   }
 }
 
-function snapshot(): WorkerStats {
-  return {
-    worker: String(config.slot),
-    pid: process.pid,
-    core: server?.core.counters,
-    transport: server?.transportCounters,
-    model: { ...counters },
-    transactions: server?.core.transactionCount ?? 0,
-    tcpConnections: server?.tcpConnections ?? 0,
-    ipcRoundTrip: ipcRoundTrip.snapshot(),
-    storeLatency: storeLatency.snapshot(),
-  };
-}
 
 function onMessage(message: ThreadMessage): void {
   switch (message.t) {
@@ -127,7 +114,7 @@ function onMessage(message: ThreadMessage): void {
       for (const [key, id] of remote) if (id === message.id) remote.delete(key);
       break;
     case 'stats-request':
-      post(parent, { t: 'stats', request: message.request, stats: snapshot() });
+      post(parent, { t: 'stats', request: message.request, stats: workerStats(config.slot, server, counters, ipcRoundTrip, storeLatency) });
       break;
     case 'stop':
       void server?.close().then(() => post(parent, { t: 'stopped' }));
