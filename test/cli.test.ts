@@ -50,8 +50,8 @@ test('switchboard serve logs ready, serves metrics, and exits 0 on SIGTERM', asy
     assert.equal(ready.listeners?.length, 2);
     const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     const text = await response.text();
-    assert.match(text, /^switchboard_requests_received_total 0$/m);
-    assert.match(text, /^switchboard_tcp_connections 0$/m);
+    assert.match(text, /^switchboard_requests_received_total{worker="0"} 0$/m);
+    assert.match(text, /^switchboard_tcp_connections{worker="0"} 0$/m);
   } finally {
     assert.equal(await proxy.stop(), 0);
   }

@@ -86,7 +86,7 @@ test('parallel forking: the first 2xx goes upstream, the other branch is cancell
   assert.deepEqual(invites.map((entry) => entry.message.requestUriText).sort(), ['sip:bob@192.0.2.20', 'sip:bob@192.0.2.21']);
   assert.notEqual(invites[0]?.message.topVia?.branch, invites[1]?.message.topVia?.branch);
   assert.equal(invites[0]?.message.maxForwards, 69);
-  assert.equal(invites[0]?.message.recordRoute[0]?.uriText, 'sip:192.0.2.1:5060;lr');
+  assert.equal(invites[0]?.message.recordRoute[0]?.uriText, 'sip:192.0.2.1:5060;lr;sbd');
   const [first, second] = invites as [Sent, Sent];
 
   core.receive(answer(first.message, 180, 'b1'), first.target);
@@ -165,7 +165,7 @@ test('double Record-Route when the transport changes; received and rport stamped
   await settle();
   const invite = sent.find((entry) => entry.message.method === 'INVITE');
   assert.equal(invite?.target.protocol, 'tcp');
-  assert.deepEqual(invite?.message.recordRoute.map((hop) => hop.uriText), ['sip:192.0.2.1:5060;transport=tcp;lr', 'sip:192.0.2.1:5060;lr']);
+  assert.deepEqual(invite?.message.recordRoute.map((hop) => hop.uriText), ['sip:192.0.2.1:5060;transport=tcp;lr;sbd', 'sip:192.0.2.1:5060;lr;sbd']);
   assert.equal(invite?.message.topVia?.transport, 'TCP');
   const stamped = invite?.message.via[1];
   assert.equal(stamped?.received, '203.0.113.7');
