@@ -1,7 +1,7 @@
 /** @switchboard/cluster: the concurrency models and the state stores they share. */
 export const PACKAGE_NAME = '@switchboard/cluster';
 export { RedisLocationStore } from './state/redis-location-store.js';
-export { SabLocationStore, type SabLocationStoreShared } from './state/sab-location-store.js';
+export { SabLocationStore, type SabLocationStoreShared, type SabLocationStoreOptions } from './state/sab-location-store.js';
 export { StateStoreError, STATE_STORE_ERROR_CODES, type StateStoreErrorCode } from './state/state-store-error.js';
 export { TimedLocationStore } from './state/timed-location-store.js';
 export { MODELS, STATE_KINDS, proxyServerOptions, type Model, type StateKind, type ProxySettings } from './proxy-settings.js';

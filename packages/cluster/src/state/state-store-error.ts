@@ -1,12 +1,13 @@
 /** Errors of the state stores (`ERR_SWITCHBOARD_STATE_*`), each listed in docs/errors.md. */
 export const STATE_STORE_ERROR_CODES = {
-  ERR_SWITCHBOARD_STATE_UNAVAILABLE: 'The state store (Redis) did not answer; requests that need it get 503 with Retry-After until it returns.',
+  ERR_SWITCHBOARD_STATE_UNAVAILABLE: 'The state store did not answer (Redis unreachable, or the SharedArrayBuffer table stayed locked past its wait limit); requests that need it get 503 with Retry-After until it returns.',
   ERR_SWITCHBOARD_STATE_FULL: 'The SharedArrayBuffer location table has no free slot; start with a larger table or use Redis.',
   ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE: 'A binding does not fit in one slot of the SharedArrayBuffer table (a very long Contact).',
 } as const;
 
 export type StateStoreErrorCode = keyof typeof STATE_STORE_ERROR_CODES;
 
+/** An error of a location store shared by threads, processes or hosts; `code` says which. */
 export class StateStoreError extends Error {
   readonly code: StateStoreErrorCode;
 
