@@ -1,6 +1,8 @@
 /**
  * A real redis-server for tests: started on a free loopback port with persistence off, stopped
- * (and waited for) by `stop`. Not part of the package's exports.
+ * (and waited for) by `stop`. `kill` ends it abruptly (SIGKILL, as a crash or a lost host would)
+ * and `restart` starts a fresh, empty one on the same port, for outage tests. Not part of the
+ * package's exports.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
@@ -8,7 +10,12 @@ import net from 'node:net';
 export interface RedisTestServer {
   readonly url: string;
   readonly port: number;
+  /** Stops the server (SIGTERM) and waits for it to exit; nothing when it is not running. */
   stop(): Promise<void>;
+  /** Ends the server with SIGKILL and waits for it to exit; nothing when it is not running. */
+  kill(): Promise<void>;
+  /** Starts a new, empty redis-server on the same port (after `stop` or `kill`). */
+  restart(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -19,30 +26,59 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRedisServer(port?: number): Promise<RedisTestServer> {
-  const chosen = port ?? (await freePort());
-  const child: ChildProcess = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+async function spawnRedis(port: number): Promise<ChildProcess> {
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start within 5 s')), 5000);
-    child.once('error', (error) => reject(new Error(`redis-server could not be started (apt-get install redis-server): ${error.message}`)));
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ready to accept connections')) {
+  let output = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('redis-server did not start within 5 s')), 5000);
+      child.once('error', (error) => {
         clearTimeout(timer);
-        resolve();
-      }
+        reject(new Error(`redis-server could not be started (apt-get install redis-server): ${error.message}`));
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited with ${code}: ${output.slice(-500)}`));
+      });
+      let ready = false;
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (ready) return;
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) {
+          ready = true;
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.stderr?.resume();
     });
-  });
+  } catch (error) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw error;
+  }
+  return child;
+}
+
+async function end(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  await exited;
+}
+
+export async function startRedisServer(port?: number): Promise<RedisTestServer> {
+  const chosen = port ?? (await freePort());
+  let child = await spawnRedis(chosen);
   return {
     url: `redis://127.0.0.1:${chosen}`,
     port: chosen,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
+    stop: () => end(child, 'SIGTERM'),
+    kill: () => end(child, 'SIGKILL'),
+    async restart() {
+      await end(child, 'SIGTERM');
+      child = await spawnRedis(chosen);
     },
   };
 }

@@ -19,6 +19,13 @@ export interface Binding {
 /**
  * Where registrations live. Every method may be asynchronous, so a store shared by processes or
  * hosts (Redis) fits behind the same interface as the in-memory one.
+ *
+ * Failure contract: a method that rejects (or throws) means "the store is unavailable now",
+ * whatever the error is (the cluster stores reject with a `StateStoreError` coded
+ * `ERR_SWITCHBOARD_STATE_*`, which the core does not need to import). The proxy core then answers
+ * the request `503 Service Unavailable` with `Retry-After` (RFC 3261 §21.5.4, §20.33), counts it
+ * in `stateStoreFailures`, and tries the store again on the next request; a store must therefore
+ * fail within a bounded time rather than hang, and recover by itself.
  */
 export interface LocationStore {
   /** Bindings of an AOR that have not lapsed at `now`, highest q first. */
