@@ -1,2 +1,3 @@
-/** @switchboard/bench: see docs/architecture.md for what this package will hold. */
+/** @switchboard/bench: the phone-simulating load generator behind `switchboard bench`. */
 export const PACKAGE_NAME = '@switchboard/bench';
+export * from './bench-result.js';
