@@ -1,3 +1,8 @@
 /** @switchboard/bench: the phone-simulating load generator behind `switchboard bench`. */
 export const PACKAGE_NAME = '@switchboard/bench';
 export * from './bench-result.js';
+export { BENCH_ERROR_CODES, BenchError, type BenchErrorCode } from './bench-error.js';
+export { ARRIVALS, interArrival, seededRandom } from './arrivals.js';
+export { benchSettings, runBench, type BenchOptions, type BenchProgress } from './run-bench.js';
+export { operationsPerConnection } from './phone-links.js';
+export { descendants } from './process-usage.js';

@@ -239,17 +239,24 @@ export class TcpTransport {
     else socket.once('connect', () => report({ kind, connectionId: id, remote: remote() }));
     socket.on('data', (chunk: Buffer) => this.#receive(connection, chunk, remote));
     socket.on('error', (error) => report({ kind: 'send-error', connectionId: id, remote: remote(), error }));
+    // A peer that has sent its FIN sends nothing more, so it cannot answer a request: new
+    // messages for its address open a new connection. Responses by connection id still go out.
+    socket.on('end', () => this.#unroute(connection));
     socket.on('close', () => {
       if (connection.slowTimer !== undefined) clearTimeout(connection.slowTimer);
       this.#connections.delete(id);
       this.#idle.remove(id);
-      if (this.#byRemote.get(connection.remoteKey) === id) this.#byRemote.delete(connection.remoteKey);
-      for (const alias of connection.aliases) if (this.#byRemote.get(alias) === id) this.#byRemote.delete(alias);
+      this.#unroute(connection);
       this.#options.directory?.closed(id);
       report({ kind: 'closed', connectionId: id, remote: remote() });
     });
     this.#options.directory?.opened(id, socket, connection.remoteKey, kind);
     return connection;
+  }
+
+  #unroute(connection: Connection): void {
+    if (this.#byRemote.get(connection.remoteKey) === connection.id) this.#byRemote.delete(connection.remoteKey);
+    for (const alias of connection.aliases) if (this.#byRemote.get(alias) === connection.id) this.#byRemote.delete(alias);
   }
 
   #receive(connection: Connection, chunk: Buffer, remote: () => string): void {

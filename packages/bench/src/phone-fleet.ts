@@ -1,0 +1,404 @@
+/**
+ * The phones one generator process simulates: `pairs` callers, each with its own callee, that
+ * register with the proxy and then call through it (INVITE, 100/180/200, ACK, BYE, 200, with the
+ * Record-Route honoured). Callers reach the proxy over a UDP socket of their own or over
+ * connections opened under the caller's connection lifetime; callees either keep one persistent
+ * connection to the proxy (it reaches them over it) or listen, so the proxy opens connections to
+ * them that they close under the callee's lifetime.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { isSipUri, uriUser, type SipMessage } from '@switchboard/sip';
+import type { BenchTransport, ConnectionLifetime } from './bench-result.js';
+import { CalleeAnswerer } from './callee-phone.js';
+import { clientExchange, ResponseRouter, type ExchangeOutcome } from './client-exchange.js';
+import { LoadStats } from './load-stats.js';
+import {
+  ackFor2xx,
+  ackForFailure,
+  byeRequest,
+  contactUri,
+  dialogFromResponse,
+  inviteRequest,
+  newBranch,
+  registerRequest,
+  uniqueToken,
+  type OutgoingCall,
+  type PhoneAddress,
+} from './phone-messages.js';
+import { OutboundConnections, operationsPerConnection, StreamLink, UdpLink, type BenchTlsOptions, type LinkErrors, type MessageHandler, type ProxyTarget } from './phone-links.js';
+
+export interface FleetOptions {
+  readonly proxy: ProxyTarget;
+  readonly domain: string;
+  readonly transport: BenchTransport;
+  /** The first pair's index and how many pairs this process runs. */
+  readonly firstPair: number;
+  readonly pairs: number;
+  readonly callerConnection: ConnectionLifetime;
+  readonly calleeConnection: ConnectionLifetime;
+  readonly holdMs: number;
+  readonly timeoutMs: number;
+  /** Spread phones over 127.0.0.1–127.0.0.N so per-call connections do not run out of ports. */
+  readonly localHosts: number;
+  readonly tls?: BenchTlsOptions;
+  /** Registrations in flight at once during the registration phase. */
+  readonly registerConcurrency?: number;
+}
+
+const REGISTER_EXPIRES = 3600;
+
+interface Phone {
+  readonly user: string;
+  readonly localHost: string;
+  udp?: UdpLink;
+  outbound?: OutboundConnections;
+  /** Callees that accept connections: their listener. */
+  listener?: net.Server;
+  listenerPort?: number;
+  /** The TLS session of the last connection, offered again when resuming. */
+  session?: Buffer;
+}
+
+export class PhoneFleet {
+  readonly stats = new LoadStats();
+  readonly errors: LinkErrors = { unparsable: 0 };
+  readonly #options: FleetOptions;
+  readonly #router = new ResponseRouter();
+  readonly #answerer: CalleeAnswerer;
+  readonly #callers: Phone[] = [];
+  readonly #callees: Phone[] = [];
+  readonly #calleesByUser = new Map<string, Phone>();
+  readonly #callerLimit: number;
+  readonly #calleeLimit: number;
+  readonly #inbound = new Set<StreamLink>();
+  #stopped = false;
+  #running = 0;
+  #nextPair = 0;
+  connectionsOpened = 0;
+
+  constructor(options: FleetOptions) {
+    this.#options = options;
+    this.#callerLimit = operationsPerConnection(options.callerConnection);
+    this.#calleeLimit = operationsPerConnection(options.calleeConnection);
+    this.#answerer = new CalleeAnswerer({ reliable: options.transport !== 'udp', timeoutMs: options.timeoutMs, inboundLimit: this.#calleeLimit });
+    for (let i = 0; i < options.pairs; i++) {
+      const index = options.firstPair + i;
+      const localHost = options.localHosts <= 1 ? '127.0.0.1' : `127.0.0.${1 + (index % options.localHosts)}`;
+      this.#callers.push({ user: `caller${index}`, localHost });
+      const callee: Phone = { user: `callee${index}`, localHost };
+      this.#callees.push(callee);
+      this.#calleesByUser.set(callee.user, callee);
+    }
+  }
+
+  get #reliable(): boolean {
+    return this.#options.transport !== 'udp';
+  }
+
+  /** Calls in progress. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Opens every phone's socket or listener and registers each phone once. */
+  async register(): Promise<void> {
+    const phones = [...this.#callees, ...this.#callers];
+    const concurrency = this.#options.registerConcurrency ?? 100;
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < phones.length && !this.#stopped) {
+        const phone = phones[next++] as Phone;
+        await this.#prepare(phone, this.#callees.includes(phone));
+        await this.#registerPhone(phone);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, phones.length) }, lane));
+  }
+
+  async #prepare(phone: Phone, isCallee: boolean): Promise<void> {
+    const { transport } = this.#options;
+    const onMessage = this.#onMessage;
+    if (transport === 'udp') {
+      phone.udp = await UdpLink.open(this.#options.proxy, onMessage, this.errors, phone.localHost);
+      return;
+    }
+    const limit = isCallee ? this.#calleeLimit : this.#callerLimit;
+    phone.outbound = new OutboundConnections(limit, async () => {
+      const link = await StreamLink.connect(transport, this.#options.proxy, this.#options.tls, phone.session, onMessage, this.errors, phone.localHost);
+      this.connectionsOpened++;
+      if (link.socket instanceof tls.TLSSocket) {
+        link.socket.on('session', (session: Buffer) => {
+          phone.session = session;
+        });
+      }
+      return link;
+    });
+    if (isCallee && limit !== Number.POSITIVE_INFINITY) await this.#listen(phone);
+  }
+
+  /** A callee that does not keep a connection listens; the proxy connects to it. */
+  async #listen(phone: Phone): Promise<void> {
+    const accept = (socket: net.Socket): void => {
+      const link = new StreamLink(socket, this.#onMessage, this.errors);
+      this.#inbound.add(link);
+      link.onClose(() => this.#inbound.delete(link));
+    };
+    let server: net.Server;
+    if (this.#options.transport === 'tls') {
+      const { cert, key, ca } = this.#options.tls ?? {};
+      if (cert === undefined || key === undefined) throw new Error('a TLS callee that accepts connections needs a certificate and key');
+      server = tls.createServer({ cert, key, ca }, accept);
+    } else {
+      server = net.createServer(accept);
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, phone.localHost, () => resolve());
+    });
+    phone.listener = server;
+    phone.listenerPort = (server.address() as net.AddressInfo).port;
+  }
+
+  #address(phone: Phone, viaPort: number): PhoneAddress {
+    return {
+      user: phone.user,
+      domain: this.#options.domain,
+      transport: this.#options.transport,
+      viaHost: phone.localHost,
+      viaPort,
+      contactHost: phone.localHost,
+      contactPort: phone.listenerPort ?? viaPort,
+    };
+  }
+
+  async #registerPhone(phone: Phone): Promise<void> {
+    const stats = this.stats;
+    stats.registrationsAttempted++;
+    let link: StreamLink | undefined;
+    let udp = phone.udp;
+    try {
+      if (phone.listener !== undefined) {
+        // A listening callee registers over UDP, so that the proxy sends to its Contact (the
+        // listener) rather than back over the connection the registration came on.
+        udp = await UdpLink.open(this.#options.proxy, this.#onMessage, this.errors, phone.localHost);
+      } else if (phone.outbound !== undefined) {
+        link = await phone.outbound.current();
+      }
+    } catch {
+      stats.registrationsFailed++;
+      return;
+    }
+    const viaAddress = { ...this.#address(phone, link?.localPort ?? udp?.localPort ?? 0), ...(link === undefined ? { transport: 'udp' as const } : {}) };
+    const request = registerRequest(viaAddress, `reg-${uniqueToken()}`, 1, REGISTER_EXPIRES, this.#options.transport);
+    const startedAt = performance.now();
+    const outcome = await clientExchange({
+      router: this.#router,
+      callId: request.callId,
+      method: 'REGISTER',
+      send: () => (link ?? udp)?.send(request.text),
+      retransmit: link === undefined,
+      timeoutMs: this.#options.timeoutMs,
+      link,
+    });
+    if (udp !== phone.udp) udp?.close();
+    if (outcome.kind === 'final' && (outcome.response.status ?? 0) < 300) {
+      stats.registrationsCompleted++;
+      stats.latency('register', startedAt);
+    } else {
+      stats.registrationsFailed++;
+    }
+  }
+
+  readonly #onMessage: MessageHandler = (message, reply, link) => {
+    if (message.isResponse) {
+      this.#router.route(message);
+      return;
+    }
+    const uri = message.requestUri;
+    const user = uri !== undefined && isSipUri(uri) ? uriUser(uri) : undefined;
+    const callee = user === undefined ? undefined : this.#calleesByUser.get(user);
+    if (callee === undefined) {
+      this.#answerer.handle(message, reply, '', 0, undefined);
+      return;
+    }
+    const viaPort = link instanceof UdpLink ? link.localPort : link.localPort;
+    const contact = contactUri(this.#address(callee, viaPort));
+    const inbound = link instanceof StreamLink && this.#inbound.has(link) ? link : undefined;
+    this.#answerer.handle(message, reply, contact, viaPort, inbound);
+  };
+
+  /** One call from pair `index` (0-based within this process). Resolves true when it completed. */
+  async call(index: number): Promise<boolean> {
+    const caller = this.#callers[index % this.#callers.length] as Phone;
+    const calleeUser = `callee${caller.user.slice('caller'.length)}`;
+    const stats = this.stats;
+    const measuredAtStart = stats.measuring;
+    if (measuredAtStart) stats.callsAttempted++;
+    this.#running++;
+    try {
+      const failure = await this.#placeCall(caller, calleeUser);
+      if (failure === undefined) {
+        if (stats.measuring) stats.callsCompleted++;
+        return true;
+      }
+      stats.failure(failure);
+      if (stats.measuring) stats.callsFailed++;
+      return false;
+    } finally {
+      this.#running--;
+    }
+  }
+
+  /** The call's failure kind, or undefined when it completed. */
+  async #placeCall(caller: Phone, calleeUser: string): Promise<string | undefined> {
+    const stats = this.stats;
+    const call: OutgoingCall = {
+      callId: `call-${uniqueToken()}`,
+      fromTag: uniqueToken(),
+      calleeAor: `sip:${calleeUser}@${this.#options.domain}`,
+      inviteBranch: newBranch(),
+    };
+    let inviteLink: StreamLink | undefined;
+    try {
+      inviteLink = await caller.outbound?.acquire();
+    } catch {
+      return 'connect';
+    }
+    const address = this.#address(caller, inviteLink?.localPort ?? caller.udp?.localPort ?? 0);
+    const send = (text: string): void => (inviteLink ?? caller.udp)?.send(text);
+    const invite = inviteRequest(address, calleeUser, call);
+    const startedAt = performance.now();
+    let seen100 = false;
+    let seen180 = false;
+    let ack: string | undefined;
+    const outcome: ExchangeOutcome = await clientExchange({
+      router: this.#router,
+      callId: call.callId,
+      method: 'INVITE',
+      send: () => send(invite),
+      retransmit: !this.#reliable,
+      timeoutMs: this.#options.timeoutMs,
+      link: inviteLink,
+      onProvisional: (response) => {
+        if (response.status === 100 && !seen100) {
+          seen100 = true;
+          stats.latency('invite-100', startedAt);
+        } else if (response.status === 180 && !seen180) {
+          seen180 = true;
+          stats.latency('invite-180', startedAt);
+        }
+      },
+      // A retransmitted 2xx (UDP) means our ACK was lost: send it again.
+      afterFinal: (response) => {
+        if (ack !== undefined && (response.status ?? 0) < 300) send(ack);
+      },
+    });
+    const inviteKey = ResponseRouter.key(call.callId, 'INVITE');
+    try {
+      if (outcome.kind !== 'final') {
+        inviteLink?.release();
+        return `${outcome.kind}:INVITE`;
+      }
+      const status = outcome.response.status ?? 0;
+      if (stats.measuring) stats.inviteOperations++;
+      if (status >= 300) {
+        send(ackForFailure(address, call, outcome.response));
+        inviteLink?.release();
+        return `status:${status}`;
+      }
+      stats.latency('invite-200', startedAt);
+      const dialog = dialogFromResponse(outcome.response);
+      ack = ackFor2xx(address, call, dialog);
+      send(ack);
+      inviteLink?.release();
+      if (this.#options.holdMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#options.holdMs));
+      return await this.#hangUp(caller, call, dialog);
+    } finally {
+      this.#router.off(inviteKey);
+    }
+  }
+
+  async #hangUp(caller: Phone, call: OutgoingCall, dialog: ReturnType<typeof dialogFromResponse>): Promise<string | undefined> {
+    let byeLink: StreamLink | undefined;
+    try {
+      byeLink = await caller.outbound?.acquire();
+    } catch {
+      return 'connect';
+    }
+    const address = this.#address(caller, byeLink?.localPort ?? caller.udp?.localPort ?? 0);
+    const bye = byeRequest(address, call, dialog, newBranch());
+    const startedAt = performance.now();
+    const outcome = await clientExchange({
+      router: this.#router,
+      callId: call.callId,
+      method: 'BYE',
+      send: () => (byeLink ?? caller.udp)?.send(bye),
+      retransmit: !this.#reliable,
+      timeoutMs: this.#options.timeoutMs,
+      link: byeLink,
+    });
+    byeLink?.release();
+    if (outcome.kind !== 'final') return `${outcome.kind}:BYE`;
+    if (this.stats.measuring) this.stats.byeOperations++;
+    const status = outcome.response.status ?? 0;
+    if (status >= 300) return `status:${status}`;
+    this.stats.latency('bye-200', startedAt);
+    return undefined;
+  }
+
+  /** Closed loop: every caller calls again as soon as its call ends, until `stop`. */
+  async closedLoop(): Promise<void> {
+    await Promise.all(
+      this.#callers.map(async (_caller, index) => {
+        while (!this.#stopped) {
+          const completed = await this.call(index);
+          // A call that failed at once (refused connection) must not spin the loop.
+          if (!completed && !this.#stopped) await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }),
+    );
+  }
+
+  /** Open loop: starts a call at each arrival time, round robin over the pairs, until `stop`. */
+  async openLoop(nextGapMs: () => number): Promise<void> {
+    const inFlight = new Set<Promise<boolean>>();
+    let due = performance.now();
+    while (!this.#stopped) {
+      due += nextGapMs();
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (this.#stopped) break;
+      const started = this.call(this.#nextPair++ % this.#callers.length);
+      inFlight.add(started);
+      void started.finally(() => inFlight.delete(started));
+    }
+    await Promise.all(inFlight);
+  }
+
+  /** No new calls; the loops end when their calls in progress end. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  get unmatchedResponses(): number {
+    return this.#router.unmatched;
+  }
+
+  get unexpectedRequests(): number {
+    return this.#answerer.unexpected;
+  }
+
+  close(): void {
+    this.#stopped = true;
+    this.#answerer.close();
+    for (const phone of [...this.#callers, ...this.#callees]) {
+      phone.udp?.close();
+      phone.outbound?.close();
+      phone.listener?.close();
+    }
+    for (const link of this.#inbound) link.socket.destroy();
+  }
+}
+
+export type { SipMessage };
