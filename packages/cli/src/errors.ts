@@ -2,10 +2,12 @@
  * Configuration and runtime errors of the `switchboard` command (`ERR_SWITCHBOARD_*`), each
  * listed in docs/errors.md. Their messages name the flag or config key at fault.
  */
+import { BENCH_ERROR_CODES } from '@switchboard/bench';
 import { STATE_STORE_ERROR_CODES } from '@switchboard/cluster';
 
 export const SWITCHBOARD_ERROR_CODES = {
   ...STATE_STORE_ERROR_CODES,
+  ...BENCH_ERROR_CODES,
   ERR_SWITCHBOARD_INVALID_FLAG: 'A command-line flag has a value it cannot take; the message names the flag.',
   ERR_SWITCHBOARD_INVALID_CONFIG: 'The --config file cannot be read, is not YAML, or has an unknown key or a bad value; the message names the key.',
   ERR_SWITCHBOARD_LISTEN_FAILED: 'A listener could not be bound (port in use, address not on this host), or a worker failed to start.',

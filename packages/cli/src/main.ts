@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { benchCommand } from './bench-command.js';
 import { parseCommand } from './parse-command.js';
 import { serveCommand } from './serve-command.js';
 
@@ -9,6 +10,7 @@ export function createProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   program.addCommand(serveCommand());
+  program.addCommand(benchCommand());
   program.addCommand(parseCommand());
   return program;
 }
