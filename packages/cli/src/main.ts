@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { benchCommand } from './bench-command.js';
+import { experimentCommand } from './experiment-command.js';
 import { parseCommand } from './parse-command.js';
 import { serveCommand } from './serve-command.js';
 
@@ -11,6 +12,7 @@ export function createProgram(): Command {
     .showHelpAfterError();
   program.addCommand(serveCommand());
   program.addCommand(benchCommand());
+  program.addCommand(experimentCommand());
   program.addCommand(parseCommand());
   return program;
 }

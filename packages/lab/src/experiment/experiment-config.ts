@@ -72,3 +72,158 @@ export interface ExperimentConfig {
     readonly repeats: number;
   };
 }
+
+/** Coded errors of experiments (listed in docs/errors.md). */
+export const EXPERIMENT_ERROR_CODES = {
+  ERR_SWITCHBOARD_EXPERIMENT_CONFIG: 'an experiment config cannot be read or has a bad key or value; the message names the file and key',
+  ERR_SWITCHBOARD_EXPERIMENT_PROXY_START: 'the proxy of an experiment point did not start (the point is recorded as failed and the run goes on)',
+  ERR_SWITCHBOARD_EXPERIMENT_RUN: 'a run of an experiment point failed for another reason, named in the message (recorded; the run goes on)',
+} as const;
+
+export type ExperimentErrorCode = keyof typeof EXPERIMENT_ERROR_CODES;
+
+export class ExperimentError extends Error {
+  readonly code: ExperimentErrorCode;
+
+  constructor(code: ExperimentErrorCode, message: string) {
+    super(message);
+    this.name = 'ExperimentError';
+    this.code = code;
+  }
+}
+
+const MATRIX_KEYS: Record<string, keyof ExperimentConfig['matrix']> = {
+  model: 'model',
+  workers: 'workers',
+  state: 'state',
+  'fd-cache': 'fdCache',
+  'idle-strategy': 'idleStrategy',
+  transport: 'transport',
+  connection: 'connection',
+  'callee-connection': 'calleeConnection',
+  clients: 'clients',
+  rate: 'rate',
+};
+const NUMERIC = new Set(['workers', 'fdCache', 'clients', 'rate']);
+const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'quick']);
+const BENCH_KEYS = new Set(['duration', 'warmup', 'procs', 'timeout', 'hold', 'arrivals', 'pairs']);
+
+/**
+ * Reads `configs/experiments/<id>.yaml` (already parsed from YAML into `raw`). Every error names
+ * the file and the key.
+ */
+export function parseExperimentConfig(raw: unknown, file: string): ExperimentConfig {
+  const fail = (key: string, problem: string): never => {
+    throw new ExperimentError('ERR_SWITCHBOARD_EXPERIMENT_CONFIG', `${file}: ${key}: ${problem}`);
+  };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('(top level)', 'expected a mapping of keys');
+  const top = raw as Record<string, unknown>;
+  for (const key of Object.keys(top)) if (!TOP_KEYS.has(key)) fail(key, `unknown key (known: ${[...TOP_KEYS].join(', ')})`);
+  const text = (key: string, required = true): string => {
+    const value = top[key];
+    if (value === undefined && !required) return '';
+    if (typeof value !== 'string' || value.trim() === '') return fail(key, 'expected a non-empty string');
+    return value;
+  };
+  const id = text('id');
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(id)) fail('id', `use lower-case letters, digits and dashes, not ${id}`);
+  const mapping = (key: string): Record<string, unknown> => {
+    const value = top[key] ?? {};
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail(key, 'expected a mapping');
+    return value as Record<string, unknown>;
+  };
+  const positiveNumber = (key: string, value: unknown, fallback: number, allowZero = false): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) return fail(key, `expected a ${allowZero ? 'non-negative' : 'positive'} number, not ${String(value)}`);
+    return value;
+  };
+
+  const bench = mapping('bench');
+  for (const key of Object.keys(bench)) if (!BENCH_KEYS.has(key)) fail(`bench.${key}`, `unknown key (known: ${[...BENCH_KEYS].join(', ')})`);
+  const arrivals = bench.arrivals ?? 'exponential';
+  if (!['exponential', 'deterministic', 'uniform', 'pareto'].includes(String(arrivals))) fail('bench.arrivals', `must be exponential, deterministic, uniform or pareto, not ${String(arrivals)}`);
+
+  const matrixRaw = mapping('matrix');
+  const matrix: Record<string, unknown[]> = {};
+  for (const [key, value] of Object.entries(matrixRaw)) {
+    const field = MATRIX_KEYS[key];
+    if (field === undefined) fail(`matrix.${key}`, `unknown dimension (known: ${Object.keys(MATRIX_KEYS).join(', ')})`);
+    const list = Array.isArray(value) ? value : [value];
+    if (list.length === 0) fail(`matrix.${key}`, 'expected at least one value');
+    for (const item of list) {
+      if (NUMERIC.has(field as string) ? typeof item !== 'number' || !(item >= 0) : typeof item !== 'string' && typeof item !== 'number') fail(`matrix.${key}`, `bad value ${JSON.stringify(item)}`);
+    }
+    matrix[field as string] = NUMERIC.has(field as string) ? list : list.map(String);
+  }
+  const has = (field: string): boolean => matrix[field] !== undefined;
+  if (has('clients') === has('rate')) fail('matrix', 'give exactly one of clients (closed loop) and rate (open loop)');
+  const checkChoices = (field: string, key: string, allowed: readonly string[]): void => {
+    for (const value of (matrix[field] ?? []) as string[]) if (!allowed.includes(value)) fail(`matrix.${key}`, `must be one of ${allowed.join(', ')}, not ${value}`);
+  };
+  checkChoices('model', 'model', ['event-loop', 'process-pool', 'thread-pool']);
+  checkChoices('state', 'state', ['default', 'local', 'sab', 'redis']);
+  checkChoices('idleStrategy', 'idle-strategy', ['scan', 'heap']);
+  checkChoices('transport', 'transport', ['udp', 'tcp', 'tls']);
+  for (const [field, key] of [['connection', 'connection'], ['calleeConnection', 'callee-connection']] as const) {
+    for (const value of (matrix[field] ?? []) as string[]) {
+      if (!(value === 'persistent' || value === 'per-transaction' || value === 'same' || /^per-ops:[1-9]\d*$/.test(value))) fail(`matrix.${key}`, `must be persistent, per-ops:N, per-transaction${field === 'calleeConnection' ? ' or same' : ''}, not ${value}`);
+    }
+  }
+  const extraRaw = mapping('extra');
+  const extra: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(extraRaw)) extra[key] = (Array.isArray(value) ? value : [value]).map(String);
+
+  const serve = mapping('serve') as Record<string, string | number | boolean>;
+  for (const key of ['listen', 'model', 'workers', 'state', 'fd-cache', 'idle-strategy', 'metrics', 'redis-url', 'domain']) {
+    if (serve[key] !== undefined) fail(`serve.${key}`, 'is set by the experiment for each point; vary it in matrix instead');
+  }
+  const pinRaw = top.pin === undefined ? undefined : mapping('pin');
+  const quickRaw = mapping('quick');
+  const figuresRaw = top.published_figures ?? [];
+  if (!Array.isArray(figuresRaw)) fail('published_figures', 'expected a list');
+  const publishedFigures = (figuresRaw as unknown[]).map((figure, index) => {
+    const entry = figure as Record<string, unknown>;
+    if (typeof entry?.label !== 'string' || typeof entry.value !== 'number') return fail(`published_figures[${index}]`, 'expected { label: text, value: number }');
+    return { ...(entry as object), label: entry.label, value: entry.value } as PublishedFigure;
+  });
+  const list = <T>(field: string, fallback: T[]): T[] => (matrix[field] as T[] | undefined) ?? fallback;
+  return {
+    id,
+    title: text('title'),
+    study: text('study', false),
+    published: text('published', false),
+    publishedFigures,
+    repeats: positiveNumber('repeats', top.repeats, 1),
+    bench: {
+      durationSeconds: positiveNumber('bench.duration', bench.duration, 10),
+      warmupSeconds: positiveNumber('bench.warmup', bench.warmup, 2, true),
+      procs: positiveNumber('bench.procs', bench.procs, 1),
+      timeoutMs: positiveNumber('bench.timeout', bench.timeout, 5, false) * 1000,
+      holdMs: positiveNumber('bench.hold', bench.hold, 0, true),
+      arrivals: arrivals as ExperimentConfig['bench']['arrivals'],
+      pairs: positiveNumber('bench.pairs', bench.pairs, 100),
+    },
+    serve,
+    matrix: {
+      model: list('model', ['event-loop']),
+      workers: list('workers', [2]),
+      state: list('state', ['default']),
+      fdCache: list('fdCache', [0]),
+      idleStrategy: list('idleStrategy', ['heap']),
+      transport: list('transport', ['udp']),
+      connection: list('connection', ['persistent']),
+      calleeConnection: list('calleeConnection', ['same']),
+      clients: list('clients', []),
+      rate: list('rate', []),
+      extra,
+    },
+    ...(pinRaw === undefined ? {} : { pin: { ...(pinRaw.proxy === undefined ? {} : { proxy: String(pinRaw.proxy) }), ...(pinRaw.generator === undefined ? {} : { generator: String(pinRaw.generator) }) } }),
+    quick: {
+      durationSeconds: positiveNumber('quick.duration', quickRaw.duration, 2),
+      warmupSeconds: positiveNumber('quick.warmup', quickRaw.warmup, 0.5, true),
+      ...(Array.isArray(quickRaw.clients) ? { clients: quickRaw.clients as number[] } : {}),
+      ...(Array.isArray(quickRaw.rate) ? { rate: quickRaw.rate as number[] } : {}),
+      repeats: positiveNumber('quick.repeats', quickRaw.repeats, 1),
+    },
+  };
+}

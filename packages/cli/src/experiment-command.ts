@@ -1,0 +1,61 @@
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { runExperiment } from '@switchboard/lab';
+import { SwitchboardError } from './errors.js';
+
+const SWITCHBOARD_BIN = fileURLToPath(new URL('../bin/switchboard.js', import.meta.url));
+
+function summary(record: { result?: { operations: { perSecond: number }; calls: { perSecond: number; successRatio: number }; generator: { saturated: boolean } }; error?: { code: string; message: string } }): Record<string, unknown> {
+  if (record.result === undefined) return { error: record.error };
+  return {
+    operationsPerSecond: record.result.operations.perSecond,
+    callsPerSecond: record.result.calls.perSecond,
+    success: record.result.calls.successRatio,
+    ...(record.result.generator.saturated ? { generatorSaturated: true } : {}),
+  };
+}
+
+export function experimentCommand(): Command {
+  const command = new Command('experiment').description('run experiments over the proxy\'s architectures (configs/experiments/*.yaml)');
+  command
+    .command('run')
+    .description('run every point of an experiment\'s matrix; resumes an interrupted run')
+    .argument('<config>', 'experiment config, e.g. configs/experiments/e2.yaml')
+    .option('--quick', 'shrink the experiment to a smoke run (the config\'s quick: section)')
+    .option('--out <dir>', 'results directory (default results/<id>, results/<id>-quick with --quick)')
+    .option('--repeats <n>', 'repeat each point this many times (default: the config\'s repeats)')
+    .action(async (config: string, flags: { quick?: boolean; out?: string; repeats?: string }) => {
+      const repeats = flags.repeats === undefined ? undefined : Number(flags.repeats);
+      if (repeats !== undefined && !(Number.isInteger(repeats) && repeats > 0)) throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_FLAG', `--repeats: expected a positive integer, not ${flags.repeats}`);
+      const log = pino({ base: undefined, timestamp: false }, pino.destination(2));
+      const abort = new AbortController();
+      const onSignal = (): void => {
+        log.warn('stopping after the run in progress (run the same command again to resume)');
+        abort.abort();
+      };
+      process.once('SIGINT', onSignal);
+      try {
+        const { outDir, records } = await runExperiment(config, {
+          switchboardBin: SWITCHBOARD_BIN,
+          quick: flags.quick === true,
+          ...(flags.out === undefined ? {} : { outDir: flags.out }),
+          ...(repeats === undefined ? {} : { repeats }),
+          signal: abort.signal,
+          onEvent: (event) => {
+            if (event.kind === 'start') log.info({ experiment: event.id, out: event.outDir, runs: event.runs, alreadyRecorded: event.done }, 'experiment');
+            else if (event.kind === 'run') log.info({ run: `${event.index + 1}/${event.runs}`, point: event.key, repeat: event.repeat }, 'running');
+            else if (event.kind === 'recorded') log.info({ point: event.record.pointKey, repeat: event.record.repeat, ...summary(event.record) }, 'recorded');
+          },
+        });
+        log.info({ out: outDir, recorded: records }, `done: switchboard report ${outDir}`);
+      } catch (error) {
+        const { code, message } = error as Error & { code?: string };
+        if (code === 'ERR_SWITCHBOARD_EXPERIMENT_CONFIG') throw new SwitchboardError(code, message, 2);
+        throw error;
+      } finally {
+        process.off('SIGINT', onSignal);
+      }
+    });
+  return command;
+}

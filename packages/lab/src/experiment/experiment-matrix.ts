@@ -1,0 +1,94 @@
+/**
+ * The points of an experiment: every combination of its matrix, minus the ones that mean
+ * nothing or cannot run, each written once:
+ * - UDP has no connections: its connection lifetimes are `persistent`, and as idle-connection
+ *   management concerns connections too, UDP runs once with the first idle strategy listed;
+ * - the event-loop has one worker; an fd cache exists only in the process-pool;
+ * - `state: default` is the model's own (event-loop: local, thread-pool: sab, process-pool:
+ *   redis), and a state a model cannot use (process-pool with local or sab, thread-pool with
+ *   local, event-loop with sab) is skipped.
+ */
+import type { ExperimentConfig } from './experiment-config.js';
+import type { ExperimentPoint } from './experiment-record.js';
+
+const DEFAULT_STATE = { 'event-loop': 'local', 'thread-pool': 'sab', 'process-pool': 'redis' } as const;
+const ALLOWED_STATES: Record<ExperimentPoint['model'], readonly string[]> = {
+  'event-loop': ['local', 'redis'],
+  'thread-pool': ['sab', 'redis'],
+  'process-pool': ['redis'],
+};
+
+/** A stable text form of a point: the resume key and the report's grouping key. */
+export function pointKey(point: ExperimentPoint): string {
+  const parts = [
+    `model=${point.model}`,
+    `workers=${point.workers}`,
+    `state=${point.state}`,
+    `fd-cache=${point.fdCache}`,
+    `idle-strategy=${point.idleStrategy}`,
+    `transport=${point.transport}`,
+    `connection=${point.connection}`,
+    `callee-connection=${point.calleeConnection}`,
+    point.clients === undefined ? `rate=${point.rate}` : `clients=${point.clients}`,
+  ];
+  for (const [key, value] of Object.entries(point.extra ?? {}).sort(([a], [b]) => a.localeCompare(b))) parts.push(`${key}=${value}`);
+  return parts.join(';');
+}
+
+function product<T extends Record<string, readonly unknown[]>>(dimensions: T): Array<{ [K in keyof T]: T[K][number] }> {
+  let combinations: Array<Record<string, unknown>> = [{}];
+  for (const [key, values] of Object.entries(dimensions)) {
+    combinations = combinations.flatMap((partial) => values.map((value) => ({ ...partial, [key]: value })));
+  }
+  return combinations as Array<{ [K in keyof T]: T[K][number] }>;
+}
+
+/** The experiment's points in matrix order; `quick` swaps in the quick load levels. */
+export function experimentPoints(config: ExperimentConfig, quick = false): ExperimentPoint[] {
+  const { matrix } = config;
+  const clients = quick && config.quick.clients !== undefined ? config.quick.clients : matrix.clients;
+  const rate = quick && config.quick.rate !== undefined ? config.quick.rate : matrix.rate;
+  const loads: Array<{ clients?: number; rate?: number }> = clients.length > 0 ? clients.map((value) => ({ clients: value })) : rate.map((value) => ({ rate: value }));
+  const extras = product(matrix.extra);
+  const points: ExperimentPoint[] = [];
+  const seen = new Set<string>();
+  for (const combination of product({
+    model: matrix.model,
+    workers: matrix.workers,
+    state: matrix.state,
+    fdCache: matrix.fdCache,
+    idleStrategy: matrix.idleStrategy,
+    transport: matrix.transport,
+    connection: matrix.connection,
+    calleeConnection: matrix.calleeConnection,
+    extra: extras,
+  })) {
+    const model = combination.model as ExperimentPoint['model'];
+    const state = combination.state === 'default' ? DEFAULT_STATE[model] : combination.state;
+    if (!ALLOWED_STATES[model].includes(state)) continue;
+    if (combination.fdCache > 0 && model !== 'process-pool') continue;
+    const transport = combination.transport as ExperimentPoint['transport'];
+    const connection = transport === 'udp' ? 'persistent' : combination.connection;
+    const calleeConnection = transport === 'udp' ? 'persistent' : combination.calleeConnection === 'same' ? connection : combination.calleeConnection;
+    const idleStrategy = (transport === 'udp' ? matrix.idleStrategy[0] : combination.idleStrategy) as ExperimentPoint['idleStrategy'];
+    for (const load of loads) {
+      const point: ExperimentPoint = {
+        model,
+        workers: model === 'event-loop' ? 1 : combination.workers,
+        state: state as ExperimentPoint['state'],
+        fdCache: combination.fdCache,
+        idleStrategy,
+        transport,
+        connection,
+        calleeConnection,
+        ...load,
+        ...(Object.keys(combination.extra).length === 0 ? {} : { extra: combination.extra as Record<string, string> }),
+      };
+      const key = pointKey(point);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      points.push(point);
+    }
+  }
+  return points;
+}

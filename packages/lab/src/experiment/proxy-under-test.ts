@@ -1,0 +1,142 @@
+/**
+ * The proxy of one experiment point: `switchboard serve` started as its own process (under
+ * `taskset` when pinned) on a free loopback port for UDP and TCP, with its metrics on another,
+ * ready when it logs `ready`, stopped with SIGTERM (SIGKILL after a grace period).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import dgram from 'node:dgram';
+import { descendants } from '@switchboard/bench';
+import { ExperimentError } from './experiment-config.js';
+import type { ExperimentPoint } from './experiment-record.js';
+
+export const EXPERIMENT_DOMAIN = 'bench.test';
+
+export interface ProxyUnderTest {
+  readonly pid: number;
+  /** HOST:PORT for the generator. */
+  readonly address: string;
+  readonly metricsUrl: string;
+  readonly args: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** A port free for both TCP and UDP on 127.0.0.1. */
+export async function freeLoopbackPort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const socket = dgram.createSocket('udp4');
+    const udpFree = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    socket.close();
+    if (udpFree) return port;
+  }
+  throw new Error('no free loopback port found');
+}
+
+/** The `serve` arguments of a point (without the launcher). */
+export function serveArguments(point: ExperimentPoint, port: number, metricsPort: number, redisUrl: string | undefined, extra: Readonly<Record<string, string | number | boolean>>): string[] {
+  const args = [
+    'serve',
+    '--listen', `udp:127.0.0.1:${port}`,
+    '--listen', `tcp:127.0.0.1:${port}`,
+    '--domain', EXPERIMENT_DOMAIN,
+    '--model', point.model,
+    '--state', point.state,
+    '--idle-strategy', point.idleStrategy,
+    '--metrics', `127.0.0.1:${metricsPort}`,
+    '--log-level', 'info',
+  ];
+  if (point.model !== 'event-loop') args.push('--workers', String(point.workers));
+  if (point.fdCache > 0) args.push('--fd-cache', String(point.fdCache));
+  if (redisUrl !== undefined) args.push('--redis-url', redisUrl);
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === false) continue;
+    args.push(`--${key}`);
+    if (value !== true) args.push(String(value));
+  }
+  return args;
+}
+
+export async function startProxyUnderTest(options: {
+  readonly switchboardBin: string;
+  readonly point: ExperimentPoint;
+  readonly redisUrl?: string;
+  readonly serve: Readonly<Record<string, string | number | boolean>>;
+  readonly cpus?: string;
+}): Promise<ProxyUnderTest> {
+  const port = await freeLoopbackPort();
+  const metricsPort = await freeLoopbackPort();
+  const args = serveArguments(options.point, port, metricsPort, options.redisUrl, options.serve);
+  const command = options.cpus === undefined ? process.execPath : 'taskset';
+  const argv = options.cpus === undefined ? [options.switchboardBin, ...args] : ['-c', options.cpus, process.execPath, options.switchboardBin, ...args];
+  const child: ChildProcess = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no "ready" within 20 s')), 20_000);
+      const onData = (chunk: Buffer): void => {
+        output += chunk.toString();
+        if (output.includes('"msg":"ready"')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`exited (${signal ?? code})`));
+      });
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new ExperimentError('ERR_SWITCHBOARD_EXPERIMENT_PROXY_START', `switchboard ${args.join(' ')}: ${(error as Error).message}: ${output.trim().slice(-600)}`);
+  }
+  // Keep reading so a chatty proxy never blocks on a full pipe.
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return {
+    pid: child.pid ?? 0,
+    address: `127.0.0.1:${port}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    args,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      // The measurement is over: a short graceful stop, then the whole tree goes, so finished
+      // transactions lingering for their timers do not add seconds to every point.
+      const workers = child.pid === undefined ? [] : await descendants(child.pid);
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        for (const pid of [child.pid ?? 0, ...workers]) {
+          try {
+            if (pid > 0) process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }, 1500);
+      await exited;
+      clearTimeout(timer);
+      for (const pid of workers) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // exited with its supervisor
+        }
+      }
+    },
+  };
+}
