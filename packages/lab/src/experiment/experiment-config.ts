@@ -184,7 +184,16 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
   const publishedFigures = (figuresRaw as unknown[]).map((figure, index) => {
     const entry = figure as Record<string, unknown>;
     if (typeof entry?.label !== 'string' || typeof entry.value !== 'number') return fail(`published_figures[${index}]`, 'expected { label: text, value: number }');
-    return { ...(entry as object), label: entry.label, value: entry.value } as PublishedFigure;
+    // Filters in `ours` use the matrix's words (fd-cache, idle-strategy); points use camelCase.
+    const camel = (filter: unknown): unknown =>
+      filter === null || typeof filter !== 'object' ? filter : Object.fromEntries(Object.entries(filter as Record<string, unknown>).map(([key, value]) => [MATRIX_KEYS[key] ?? key, value]));
+    const ours = entry.ours as Record<string, unknown> | undefined;
+    return {
+      ...(entry as object),
+      label: entry.label,
+      value: entry.value,
+      ...(ours === undefined ? {} : { ours: { ...ours, numerator: camel(ours.numerator), ...(ours.denominator === undefined ? {} : { denominator: camel(ours.denominator) }) } }),
+    } as PublishedFigure;
   });
   const list = <T>(field: string, fallback: T[]): T[] => (matrix[field] as T[] | undefined) ?? fallback;
   return {
