@@ -258,7 +258,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
     const results = processes.map((load) => load.expect('window-result', 10_000));
     for (const load of processes) load.post({ type: 'end-window' });
-    const windowSeconds = (performance.now() - windowStart) / 1000;
+    // Rounded once, so every rate in the result divides by the window it reports.
+    const windowSeconds = Math.round(performance.now() - windowStart) / 1000;
     const generatorResults = await Promise.all(results);
     const proxyUsage = await proxySampler.stop();
     const countersAfter = options.proxyMetricsUrl === undefined ? undefined : await scrapeCounters(options.proxyMetricsUrl);
@@ -292,7 +293,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       startedAt,
       settings,
       machine: { ...machine, cpusAllowed: options.generatorCpus ?? machine.cpusAllowed },
-      windowSeconds: Math.round(windowSeconds * 1000) / 1000,
+      windowSeconds,
       operations: { invite: totals.inviteOperations, bye: totals.byeOperations, total: operations, perSecond: Math.round((operations / windowSeconds) * 10) / 10 },
       calls: {
         attempted: totals.callsAttempted,

@@ -3,4 +3,5 @@ export const PACKAGE_NAME = '@switchboard/lab';
 export { EXPERIMENT_ERROR_CODES, ExperimentError, parseExperimentConfig, type ExperimentConfig, type ExperimentErrorCode, type PublishedFigure } from './experiment/experiment-config.js';
 export { experimentPoints, pointKey } from './experiment/experiment-matrix.js';
 export { EXPERIMENT_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from './experiment/experiment-record.js';
+export { freeLoopbackPort } from './experiment/proxy-under-test.js';
 export { loadExperimentConfig, runExperiment, type ExperimentEvent, type ExperimentRunOptions } from './experiment/run-experiment.js';

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseExperimentConfig } from './experiment-config.js';
+import { experimentPoints, pointKey } from './experiment-matrix.js';
+
+const config = (matrix: Record<string, unknown>, extra: Record<string, unknown> = {}) => parseExperimentConfig({ id: 't1', title: 'test', matrix, ...extra }, 't1.yaml');
+
+test('UDP runs once per load, with persistent connections and the first idle strategy', () => {
+  const points = experimentPoints(config({ model: ['event-loop'], transport: ['udp', 'tcp'], connection: ['persistent', 'per-ops:50'], 'idle-strategy': ['scan', 'heap'], clients: [10, 20] }));
+  const udp = points.filter((point) => point.transport === 'udp');
+  assert.equal(udp.length, 2);
+  assert.ok(udp.every((point) => point.connection === 'persistent' && point.idleStrategy === 'scan'));
+  assert.equal(points.filter((point) => point.transport === 'tcp').length, 2 * 2 * 2);
+  assert.equal(new Set(points.map(pointKey)).size, points.length, 'every point once');
+});
+
+test('fd cache only in the process-pool, one worker for the event-loop, the model\'s default state', () => {
+  const points = experimentPoints(config({ model: ['event-loop', 'process-pool', 'thread-pool'], workers: [1, 2], 'fd-cache': [0, 8], state: ['default'], clients: [5] }));
+  assert.deepEqual(
+    points.map((point) => `${point.model}/${point.workers}/${point.fdCache}/${point.state}`),
+    ['event-loop/1/0/local', 'process-pool/1/0/redis', 'process-pool/1/8/redis', 'process-pool/2/0/redis', 'process-pool/2/8/redis', 'thread-pool/1/0/sab', 'thread-pool/2/0/sab'],
+  );
+});
+
+test('a state a model cannot use is skipped; callee-connection same follows the caller', () => {
+  const points = experimentPoints(config({ model: ['process-pool', 'thread-pool'], state: ['local', 'sab', 'redis'], transport: ['tcp'], connection: ['per-ops:5'], clients: [5] }));
+  assert.deepEqual(points.map((point) => `${point.model}/${point.state}`), ['process-pool/redis', 'thread-pool/sab', 'thread-pool/redis']);
+  assert.ok(points.every((point) => point.calleeConnection === 'per-ops:5'));
+});
+
+test('quick swaps in its own loads', () => {
+  const parsed = config({ clients: [100, 1000] }, { quick: { clients: [3], duration: 1 } });
+  assert.deepEqual(experimentPoints(parsed, true).map((point) => point.clients), [3]);
+  assert.deepEqual(experimentPoints(parsed).map((point) => point.clients), [100, 1000]);
+  assert.equal(parsed.quick.durationSeconds, 1);
+});
+
+test('config errors name the file and the key', () => {
+  const refuses = (raw: unknown, key: RegExp): void => {
+    assert.throws(() => parseExperimentConfig(raw, 'bad.yaml'), (error: Error & { code?: string }) => error.code === 'ERR_SWITCHBOARD_EXPERIMENT_CONFIG' && /^bad\.yaml: /.test(error.message) && key.test(error.message));
+  };
+  refuses({ title: 'x', matrix: { clients: [1] } }, /id:/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1], rate: [2] } }, /matrix: give exactly one/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1], transport: ['sctp'] } }, /matrix\.transport/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1], connection: ['sometimes'] } }, /matrix\.connection/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1], colour: ['red'] } }, /matrix\.colour: unknown dimension/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, serve: { model: 'event-loop' } }, /serve\.model/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, bench: { duration: -1 } }, /bench\.duration/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, surprise: 1 }, /surprise: unknown key/);
+});
+
+test('published figures\' filters use the point\'s field names', () => {
+  const parsed = config({ clients: [1] }, { published_figures: [{ label: 'a', value: 2, ours: { metric: 'operationsPerSecond', numerator: { 'fd-cache': 8 }, denominator: { 'idle-strategy': 'scan' } } }] });
+  assert.deepEqual((parsed.publishedFigures[0] as unknown as { ours: unknown }).ours, { metric: 'operationsPerSecond', numerator: { fdCache: 8 }, denominator: { idleStrategy: 'scan' } });
+});

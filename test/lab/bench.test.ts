@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { benchSettings, runBench, type BenchResult } from '@switchboard/bench';
+import { freeLoopbackPort } from '@switchboard/lab';
+
+/**
+ * The load generator against a real `switchboard serve`: every call it counts as completed went
+ * through INVITE/180/200/ACK/BYE/200, its counts agree with themselves and with the proxy's own
+ * counters, connection lifetimes really open connections, and a proxy that dies shows up as
+ * failures, not as silence.
+ */
+
+const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));
+
+interface Proxy {
+  readonly child: ChildProcess;
+  readonly address: string;
+  readonly metricsUrl: string;
+}
+
+async function startProxy(): Promise<Proxy> {
+  const port = await freeLoopbackPort();
+  const metricsPort = await freeLoopbackPort();
+  const child = spawn(process.execPath, [BIN, 'serve', '--listen', `udp:127.0.0.1:${port}`, '--listen', `tcp:127.0.0.1:${port}`, '--domain', 'example.com', '--metrics', `127.0.0.1:${metricsPort}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('"msg":"ready"')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
+  });
+  child.stdout?.resume();
+  return { child, address: `127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
+}
+
+async function stop(proxy: Proxy): Promise<void> {
+  if (proxy.child.exitCode !== null || proxy.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => proxy.child.once('exit', resolve));
+  proxy.child.kill('SIGKILL');
+  await exited;
+}
+
+let proxy: Proxy;
+before(async () => {
+  proxy = await startProxy();
+});
+after(async () => {
+  await stop(proxy);
+});
+
+function assertConsistent(result: BenchResult, clients: number): void {
+  assert.equal(result.registrations.completed, 2 * clients, 'every caller and callee registered');
+  assert.equal(result.calls.failed, 0, `no failures: ${JSON.stringify(result.failures)}`);
+  assert.equal(result.calls.successRatio, 1);
+  assert.ok(result.calls.completed >= 50, `calls completed: ${result.calls.completed}`);
+  assert.equal(result.operations.total, result.operations.invite + result.operations.bye);
+  // Every completed call is one INVITE and one BYE transaction; calls cut by the window edges differ by at most one per client.
+  assert.ok(Math.abs(result.operations.bye - result.calls.completed) <= clients, `${result.operations.bye} BYEs for ${result.calls.completed} calls`);
+  assert.ok(Math.abs(result.operations.perSecond - result.operations.total / result.windowSeconds) < 1);
+  assert.equal(result.latencyMs['invite-200']?.count, result.operations.invite, 'one call-setup time per 2xx INVITE');
+  assert.equal(result.latencyMs['bye-200']?.count, result.operations.bye);
+  assert.ok((result.latencyMs['invite-200']?.p50 ?? 0) > 0);
+  assert.ok((result.latencyMs['invite-100']?.count ?? 0) > 0, 'the stateful proxy answers 100 Trying');
+  // The proxy forwarded at least INVITE, ACK and BYE of each call it saw in the window.
+  const forwarded = result.proxyCounters?.switchboard_requests_forwarded_total ?? 0;
+  assert.ok(forwarded >= 3 * result.calls.completed - 3 * clients, `proxy forwarded ${forwarded} requests for ${result.calls.completed} calls`);
+  assert.ok((result.proxy?.cpuPercentTotal ?? 0) > 0, 'proxy CPU measured');
+  assert.equal(result.generator.processes.length, result.settings.procs);
+}
+
+test('UDP, closed loop: every call completes and the counts agree with the proxy\'s', async () => {
+  const result = await runBench({ proxy: proxy.address, transport: 'udp', clients: 10, durationSeconds: 1.5, warmupSeconds: 0.3, proxyPid: proxy.child.pid, proxyMetricsUrl: proxy.metricsUrl });
+  assertConsistent(result, 10);
+  assert.equal(result.proxyCounters?.switchboard_tcp_connections_accepted_total, 0);
+});
+
+test('TCP, a new caller connection every 4 operations and a new callee connection per call', async () => {
+  const result = await runBench({
+    proxy: proxy.address,
+    transport: 'tcp',
+    clients: 5,
+    callerConnection: 'per-ops:4',
+    calleeConnection: 'per-transaction',
+    durationSeconds: 1.5,
+    warmupSeconds: 0.3,
+    procs: 2,
+    proxyPid: proxy.child.pid,
+    proxyMetricsUrl: proxy.metricsUrl,
+  });
+  assertConsistent(result, 5);
+  const accepted = result.proxyCounters?.switchboard_tcp_connections_accepted_total ?? 0;
+  const opened = result.proxyCounters?.switchboard_tcp_connections_opened_total ?? 0;
+  // Callers: one connection per 4 operations (2 calls); callees: the proxy connects once per call.
+  assert.ok(accepted >= result.operations.total / 4 - 10, `${accepted} connections accepted for ${result.operations.total} operations`);
+  assert.ok(opened >= result.calls.completed - 10, `${opened} connections opened to callees for ${result.calls.completed} calls`);
+});
+
+test('open loop: a deterministic rate starts that many calls', async () => {
+  const result = await runBench({ proxy: proxy.address, transport: 'tcp', rate: 200, arrivals: 'deterministic', pairs: 20, durationSeconds: 2, warmupSeconds: 0.2, procs: 2 });
+  assert.ok(Math.abs(result.calls.attempted - 400) <= 40, `attempted ${result.calls.attempted} calls at 200/s for 2 s`);
+  assert.equal(result.calls.failed, 0, JSON.stringify(result.failures));
+});
+
+test('a proxy that dies mid-window shows as timeouts, not as silence', async () => {
+  const doomed = await startProxy();
+  const killer = setTimeout(() => doomed.child.kill('SIGKILL'), 1200);
+  try {
+    const result = await runBench({ proxy: doomed.address, transport: 'udp', clients: 5, durationSeconds: 2, warmupSeconds: 0, timeoutMs: 300 });
+    assert.ok(result.calls.completed > 0);
+    assert.ok(result.calls.failed > 0);
+    assert.ok(result.calls.successRatio < 1);
+    const timeouts = Object.entries(result.failures).filter(([kind]) => kind.startsWith('timeout:')).reduce((sum, [, count]) => sum + count, 0);
+    assert.equal(timeouts, result.calls.failed, JSON.stringify(result.failures));
+  } finally {
+    clearTimeout(killer);
+    await stop(doomed);
+  }
+});
+
+test('no proxy at the address: a coded error naming --proxy', async () => {
+  const port = await freeLoopbackPort();
+  await assert.rejects(runBench({ proxy: `127.0.0.1:${port}`, transport: 'udp', clients: 2, durationSeconds: 1, timeoutMs: 300 }), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'ERR_SWITCHBOARD_BENCH_PROXY_UNREACHABLE');
+    assert.match(error.message, /--proxy/);
+    return true;
+  });
+});
+
+test('bad options are refused with the flag named', () => {
+  const base = { proxy: '127.0.0.1:5060', transport: 'udp' as const, durationSeconds: 1 };
+  const refuses = (options: Parameters<typeof benchSettings>[0], flag: RegExp): void => {
+    assert.throws(() => benchSettings(options), (error: Error & { code?: string }) => error.code === 'ERR_SWITCHBOARD_BENCH_OPTION' && flag.test(error.message));
+  };
+  refuses({ ...base }, /--clients \/ --rate/);
+  refuses({ ...base, clients: 1, rate: 5 }, /--clients \/ --rate/);
+  refuses({ ...base, clients: 1, callerConnection: 'per-ops:5' }, /--conn/);
+  refuses({ ...base, transport: 'tcp', clients: 1, callerConnection: 'per-ops:0' as never }, /--conn/);
+  refuses({ ...base, clients: 0 }, /--clients/);
+  refuses({ ...base, proxy: 'nowhere', clients: 1 }, /--proxy/);
+  refuses({ ...base, rate: 10, arrivals: 'bursty' as never }, /--arrivals/);
+});
