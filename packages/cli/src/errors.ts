@@ -4,12 +4,13 @@
  */
 import { BENCH_ERROR_CODES } from '@switchboard/bench';
 import { STATE_STORE_ERROR_CODES } from '@switchboard/cluster';
-import { EXPERIMENT_ERROR_CODES } from '@switchboard/lab';
+import { EXPERIMENT_ERROR_CODES, REPORT_ERROR_CODES } from '@switchboard/lab';
 
 export const SWITCHBOARD_ERROR_CODES = {
   ...STATE_STORE_ERROR_CODES,
   ...BENCH_ERROR_CODES,
   ...EXPERIMENT_ERROR_CODES,
+  ...REPORT_ERROR_CODES,
   ERR_SWITCHBOARD_INVALID_FLAG: 'A command-line flag has a value it cannot take; the message names the flag.',
   ERR_SWITCHBOARD_INVALID_CONFIG: 'The --config file cannot be read, is not YAML, or has an unknown key or a bad value; the message names the key.',
   ERR_SWITCHBOARD_LISTEN_FAILED: 'A listener could not be bound (port in use, address not on this host), or a worker failed to start.',

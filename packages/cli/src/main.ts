@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { benchCommand } from './bench-command.js';
 import { experimentCommand } from './experiment-command.js';
 import { parseCommand } from './parse-command.js';
+import { reportCommand } from './report-command.js';
 import { serveCommand } from './serve-command.js';
 
 /** Builds the `switchboard` command line. */
@@ -13,6 +14,7 @@ export function createProgram(): Command {
   program.addCommand(serveCommand());
   program.addCommand(benchCommand());
   program.addCommand(experimentCommand());
+  program.addCommand(reportCommand());
   program.addCommand(parseCommand());
   return program;
 }

@@ -30,6 +30,21 @@ export interface PublishedFigure {
   readonly label: string;
   readonly value: number;
   readonly unit?: string;
+  /**
+   * Our counterpart: the metric (operationsPerSecond, callsPerSecond, successRatio, ipcShare,
+   * fdCacheHitRate, callSetupP99Ms, proxyCpuPercent) of the best point matching `numerator`,
+   * divided by that of the best point matching `denominator` when one is given.
+   */
+  readonly ours?: {
+    readonly metric: string;
+    readonly numerator: Readonly<Record<string, string | number>>;
+    readonly denominator?: Readonly<Record<string, string | number>>;
+  };
+  /**
+   * How ours is held against the published value: `side-of-one` (a ratio on the same side of
+   * 1, the default), `at-least` (a target ours must reach), `at-most`.
+   */
+  readonly compare?: 'side-of-one' | 'at-least' | 'at-most';
 }
 
 export interface ExperimentConfig {
@@ -184,6 +199,7 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
   const publishedFigures = (figuresRaw as unknown[]).map((figure, index) => {
     const entry = figure as Record<string, unknown>;
     if (typeof entry?.label !== 'string' || typeof entry.value !== 'number') return fail(`published_figures[${index}]`, 'expected { label: text, value: number }');
+    if (entry.compare !== undefined && !['side-of-one', 'at-least', 'at-most'].includes(String(entry.compare))) fail(`published_figures[${index}].compare`, `must be side-of-one, at-least or at-most, not ${String(entry.compare)}`);
     // Filters in `ours` use the matrix's words (fd-cache, idle-strategy); points use camelCase.
     const camel = (filter: unknown): unknown =>
       filter === null || typeof filter !== 'object' ? filter : Object.fromEntries(Object.entries(filter as Record<string, unknown>).map(([key, value]) => [MATRIX_KEYS[key] ?? key, value]));

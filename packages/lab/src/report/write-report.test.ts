@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { BenchResult } from '@switchboard/bench';
+import { parseExperimentConfig } from '../experiment/experiment-config.js';
+import { experimentPoints, pointKey } from '../experiment/experiment-matrix.js';
+import type { ExperimentPoint, ExperimentRecord } from '../experiment/experiment-record.js';
+import { writeReport, type WrittenReport } from './write-report.js';
+import type { ReportData } from './report-data.js';
+
+const MACHINE = { cpu: 'Test CPU', cores: 2, memoryGiB: 24, node: 'v20.0.0', platform: 'linux test', cpusAllowed: '0-1', date: '2026-11-23T00:00:00.000Z' };
+
+const config = parseExperimentConfig(
+  {
+    id: 'synthetic',
+    title: 'A synthetic experiment',
+    study: '002 Fig. 4',
+    published: 'TCP rises to **66–78%** of UDP.',
+    published_figures: [
+      { label: 'TCP / UDP with the cache at 20 clients', value: 0.66, ours: { metric: 'operationsPerSecond', numerator: { transport: 'tcp', 'fd-cache': 8, clients: 20 }, denominator: { transport: 'udp', 'fd-cache': 0, clients: 20 } } },
+      { label: 'no counterpart', value: 3 },
+    ],
+    matrix: { model: ['process-pool'], state: ['redis'], 'fd-cache': [0, 8], transport: ['udp', 'tcp'], clients: [10, 20] },
+  },
+  'synthetic.yaml',
+);
+
+/** ops/s of a point and repeat: distinct, so medians and ratios are checkable. */
+function operationsPerSecond(point: ExperimentPoint, repeat: number): number {
+  const base = (point.transport === 'udp' ? 1000 : 600) * (point.fdCache > 0 ? 1.5 : 1) * ((point.clients ?? 0) / 10);
+  return base + [0, 50, -20][repeat]!;
+}
+
+function result(point: ExperimentPoint, repeat: number, saturated: boolean): BenchResult {
+  const perSecond = operationsPerSecond(point, repeat);
+  const total = perSecond * 2;
+  return {
+    schema: 'switchboard-bench/1',
+    startedAt: MACHINE.date,
+    settings: { proxy: '127.0.0.1:5060', domain: 'bench.test', transport: point.transport, clients: point.clients, pairs: point.clients ?? 1, callerConnection: 'persistent', calleeConnection: 'persistent', durationSeconds: 2, warmupSeconds: 0.5, holdMs: 0, timeoutMs: 5000, procs: 1 },
+    machine: MACHINE,
+    windowSeconds: 2,
+    operations: { invite: total / 2, bye: total / 2, total, perSecond },
+    calls: { attempted: total / 2, completed: total / 2, failed: 0, perSecond: perSecond / 2, successRatio: 1 },
+    registrations: { attempted: 20, completed: 20, failed: 0 },
+    failures: {},
+    latencyMs: { 'invite-200': { count: 10, min: 1, mean: 2, p50: 2 + repeat, p90: 4, p99: 8, p999: 9, max: 10 } },
+    generator: { processes: [{ pid: 1, role: 'generator', cpuPercent: saturated ? 97 : 40, cpuPercentMax: 97, rssBytesMax: 1e8 }], saturated, thresholdPercent: 90 },
+    proxy: { processes: [{ pid: 2, role: 'main', cpuPercent: 100, cpuPercentMax: 100, rssBytesMax: 2 ** 27 }], cpuPercentTotal: 100 },
+    proxyCounters: { switchboard_fd_requests_total: total / 10, switchboard_fd_cache_hits_total: point.fdCache > 0 ? 90 : 0, switchboard_fd_cache_misses_total: point.fdCache > 0 ? 10 : 0, switchboard_ipc_milliseconds_total: 100 },
+  };
+}
+
+let dir: string;
+let report: WrittenReport;
+let records: ExperimentRecord[];
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'report-'));
+  records = [];
+  const points = experimentPoints(config);
+  for (let repeat = 0; repeat < 3; repeat++) {
+    for (const point of points) {
+      const base = { schema: 'switchboard-experiment/1' as const, experiment: 'synthetic', pointKey: pointKey(point), point, repeat, quick: false, machine: MACHINE, serveArgs: ['serve'] };
+      const failing = point.transport === 'tcp' && point.fdCache === 0 && point.clients === 10 && repeat === 2;
+      records.push(failing ? { ...base, error: { code: 'ERR_SWITCHBOARD_BENCH_PROCESS', message: 'generator died' } } : { ...base, result: result(point, repeat, point.transport === 'udp' && point.clients === 20 && repeat === 1) });
+    }
+  }
+  await writeFile(join(dir, 'experiment.json'), JSON.stringify(config));
+  await writeFile(join(dir, 'results.jsonl'), `${records.map((record) => JSON.stringify(record)).join('\n')}\n`);
+  report = await writeReport(dir);
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function expectedMedian(filter: (point: ExperimentPoint) => boolean): number {
+  return medianOf(records.filter((record) => record.result !== undefined && filter(record.point)).map((record) => record.result!.operations.perSecond));
+}
+
+test('the report files are written and the HTML is self-contained', async () => {
+  for (const file of [report.html, report.markdown, report.json, ...report.charts]) assert.ok(existsSync(file), file);
+  const html = await readFile(report.html, 'utf8');
+  assert.doesNotMatch(html, /<script[^>]*\ssrc=/i);
+  assert.doesNotMatch(html, /<link[^>]*href=/i);
+  const external = [...html.matchAll(/https?:\/\/[^\s"'<>)]+/g)].map((match) => match[0]).filter((url) => !url.startsWith('http://www.w3.org/'));
+  assert.deepEqual(external, [], 'no external references but SVG namespaces');
+  for (const chart of report.charts) {
+    const svg = await readFile(chart, 'utf8');
+    assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.match(svg, /<\/svg>$/);
+    assert.ok(html.includes(svg), `${chart} is inlined`);
+  }
+});
+
+test('the embedded numbers are report.json and the medians of the raw records', async () => {
+  const html = await readFile(report.html, 'utf8');
+  const embedded = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]!) as ReportData;
+  const file = JSON.parse(await readFile(report.json, 'utf8')) as ReportData;
+  assert.deepEqual(embedded, file);
+  assert.equal(file.points.length, 8);
+  for (const summary of file.points) {
+    const expected = expectedMedian((point) => pointKey(point) === summary.key);
+    assert.equal(summary.operationsPerSecond, expected, summary.key);
+  }
+  const tcpFailed = file.points.find((summary) => summary.point.transport === 'tcp' && summary.point.fdCache === 0 && summary.point.clients === 10);
+  assert.equal(tcpFailed?.repeats, 2, 'the failed run is left out of the median');
+});
+
+test('TCP/UDP and fd-cache ratios divide the right medians', () => {
+  const { tcpUdp, fdCache } = report.data;
+  assert.equal(tcpUdp.length, 4);
+  for (const ratio of tcpUdp) {
+    const point = report.data.points.find((summary) => summary.configuration === ratio.configuration && summary.load === ratio.load)!.point;
+    const tcp = expectedMedian((p) => p.transport === 'tcp' && p.fdCache === point.fdCache && p.clients === point.clients);
+    const udp = expectedMedian((p) => p.transport === 'udp' && p.fdCache === point.fdCache && p.clients === point.clients);
+    assert.equal(ratio.ratio, Math.round((tcp / udp) * 1000) / 1000);
+  }
+  assert.equal(fdCache.length, 4);
+  for (const ratio of fdCache) assert.ok(Math.abs(ratio.ratio - 1.5) < 0.1, `${ratio.configuration}: ${ratio.ratio}`);
+  const withCache = report.data.points.find((summary) => summary.point.fdCache === 8)!;
+  assert.equal(withCache.fdCacheHitRate, 0.9);
+  assert.equal(withCache.fdRequestsPer1000Operations, 100);
+});
+
+test('sections that do not apply are left out; caveats and published figures are there', async () => {
+  const markdown = await readFile(report.markdown, 'utf8');
+  assert.match(markdown, /## TCP \/ UDP/);
+  assert.match(markdown, /## fd cache/);
+  assert.doesNotMatch(markdown, /heap vs scan/);
+  assert.doesNotMatch(markdown, /## Worker count/);
+  assert.match(markdown, /Run failed \(ERR_SWITCHBOARD_BENCH_PROCESS\)/);
+  assert.match(markdown, /Generator above its CPU limit: UDP, no fd-cache at 20/);
+  assert.match(markdown, /> \*\*Published \(study 002 Fig\. 4\)\.\*\* TCP rises to \*\*66–78%\*\* of UDP\./);
+  const [withOurs, without] = report.data.published;
+  const expected = Math.round((expectedMedian((p) => p.transport === 'tcp' && p.fdCache === 8 && p.clients === 20) / expectedMedian((p) => p.transport === 'udp' && p.fdCache === 0 && p.clients === 20)) * 1000) / 1000;
+  assert.equal(withOurs?.ours, expected);
+  assert.equal(withOurs?.reproduces, expected < 1 ? 'yes' : 'no');
+  assert.equal(without?.ours, undefined);
+  assert.equal(without?.reproduces, 'n/a');
+  const html = await readFile(report.html, 'utf8');
+  assert.match(html, /<strong>66–78%<\/strong>/);
+});
+
+test('no results: a coded error, for an empty results.jsonl and for a missing directory', async () => {
+  const empty = await mkdtemp(join(tmpdir(), 'report-empty-'));
+  try {
+    await writeFile(join(empty, 'experiment.json'), JSON.stringify(config));
+    await writeFile(join(empty, 'results.jsonl'), '');
+    await assert.rejects(writeReport(empty), { code: 'ERR_SWITCHBOARD_REPORT_NO_RESULTS' });
+    await assert.rejects(writeReport(join(empty, 'missing')), { code: 'ERR_SWITCHBOARD_REPORT_NO_RESULTS' });
+    await mkdir(join(empty, 'only-config'));
+    await writeFile(join(empty, 'only-config', 'experiment.json'), JSON.stringify(config));
+    await assert.rejects(writeReport(join(empty, 'only-config')), { code: 'ERR_SWITCHBOARD_REPORT_NO_RESULTS' });
+  } finally {
+    await rm(empty, { recursive: true, force: true });
+  }
+});
