@@ -13,6 +13,7 @@ import type { BenchTransport, ConnectionLifetime } from './bench-result.js';
 import { CalleeAnswerer } from './callee-phone.js';
 import { clientExchange, ResponseRouter, type ExchangeOutcome } from './client-exchange.js';
 import { LoadStats } from './load-stats.js';
+import { seededRandom } from './arrivals.js';
 import {
   ackFor2xx,
   ackForFailure,
@@ -44,6 +45,16 @@ export interface FleetOptions {
   readonly tls?: BenchTlsOptions;
   /** Registrations in flight at once during the registration phase. */
   readonly registerConcurrency?: number;
+  /** Seeds the order in which phones come up. */
+  readonly seed?: number;
+}
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
 }
 
 const REGISTER_EXPIRES = 3600;
@@ -103,13 +114,15 @@ export class PhoneFleet {
 
   /** Opens every phone's socket or listener and registers each phone once. */
   async register(): Promise<void> {
-    const phones = [...this.#callees, ...this.#callers];
+    // Phones come up in random order, as real ones do: a proxy that hands connections to workers
+    // round robin must not find every caller on its callee's worker.
+    const phones = shuffle([...this.#callees, ...this.#callers], seededRandom(this.#options.seed ?? 1));
     const concurrency = this.#options.registerConcurrency ?? 100;
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < phones.length && !this.#stopped) {
         const phone = phones[next++] as Phone;
-        await this.#prepare(phone, this.#callees.includes(phone));
+        await this.#prepare(phone, this.#calleesByUser.get(phone.user) === phone);
         await this.#registerPhone(phone);
       }
     };

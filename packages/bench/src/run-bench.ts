@@ -224,6 +224,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           holdMs: settings.holdMs,
           timeoutMs: settings.timeoutMs,
           localHosts,
+          seed: (options.seed ?? 1) * 1000 + index,
           ...(settings.transport === 'tls' ? { tls: { ...options.tls, resume: options.tls?.resume ?? false, clientCertificate: options.tls?.clientCertificate ?? false } } : {}),
         },
         mode: settings.rate === undefined ? { kind: 'closed' } : { kind: 'open', rate: settings.rate / settings.procs, arrivals: settings.arrivals ?? 'exponential', seed: (options.seed ?? 1) + index },

@@ -35,6 +35,9 @@ export function experimentCommand(): Command {
         abort.abort();
       };
       process.once('SIGINT', onSignal);
+      // SIGTERM ends at once; the proxy and redis-server of the run in progress are killed on exit.
+      const onTerminate = (): void => process.exit(143);
+      process.once('SIGTERM', onTerminate);
       try {
         const { outDir, records } = await runExperiment(config, {
           switchboardBin: SWITCHBOARD_BIN,
@@ -55,6 +58,7 @@ export function experimentCommand(): Command {
         throw error;
       } finally {
         process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onTerminate);
       }
     });
   return command;

@@ -26,10 +26,18 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Servers still running, killed if this process exits so none outlives its test or experiment. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 async function spawnRedis(port: number): Promise<ChildProcess> {
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   try {
     await new Promise<void>((resolve, reject) => {

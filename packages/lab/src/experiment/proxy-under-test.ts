@@ -63,6 +63,12 @@ export function serveArguments(point: ExperimentPoint, port: number, metricsPort
   return args;
 }
 
+/** Proxies still running, killed if this process exits (an interrupted experiment leaves none behind). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export async function startProxyUnderTest(options: {
   readonly switchboardBin: string;
   readonly point: ExperimentPoint;
@@ -76,6 +82,8 @@ export async function startProxyUnderTest(options: {
   const command = options.cpus === undefined ? process.execPath : 'taskset';
   const argv = options.cpus === undefined ? [options.switchboardBin, ...args] : ['-c', options.cpus, process.execPath, options.switchboardBin, ...args];
   const child: ChildProcess = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
