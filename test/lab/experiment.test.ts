@@ -49,6 +49,7 @@ test('experiment run --quick, then report: the report shows the raw results\' nu
       assert.ok(record.result!.calls.successRatio >= 0.99, `${record.pointKey}: ${JSON.stringify(record.result!.failures)}`);
       assert.ok((record.result!.proxy?.processes.length ?? 0) >= 3, 'the supervisor and its two workers were measured');
       assert.ok(record.serveArgs.includes('--redis-url'), 'a redis-server was started for the process-pool');
+      assert.ok((record.result!.proxyCounters?.switchboard_requests_received_total ?? 0) > 0, 'the workers\' counters were scraped');
     }
 
     const report = await switchboard(['report', out], 60_000);

@@ -41,6 +41,8 @@ export interface PointSummary {
   readonly proxyRssMaxBytes?: number;
   readonly generatorCpuPercent: number;
   readonly generatorSaturated: boolean;
+  /** Some run scraped the proxy's metrics but got no worker's counters (the workers did not answer in time). */
+  readonly countersMissing: boolean;
   /** fd requests per 1000 operations (process-pool). */
   readonly fdRequestsPer1000Operations?: number;
   /** fd-cache hits / (hits + misses). */
@@ -186,6 +188,7 @@ function summarize(records: readonly ExperimentRecord[], varying: readonly Dimen
     ...optional('proxyRssMaxBytes', medianOf(results, (r) => (r.proxy === undefined ? undefined : r.proxy.processes.reduce((sum, usage) => sum + usage.rssBytesMax, 0)))),
     generatorCpuPercent: medianOf(results, (r) => Math.max(...r.generator.processes.map((usage) => usage.cpuPercent))) ?? 0,
     generatorSaturated: results.some((r) => r.generator.saturated),
+    countersMissing: results.some((r) => r.proxyCounters !== undefined && counter(r, 'requests_received') === undefined),
     ...optional('fdRequestsPer1000Operations', perThousand === undefined ? undefined : round(perThousand, 1)),
     ...optional('fdCacheHitRate', hitRate === undefined ? undefined : round(hitRate, 4)),
     ...optional('ipcShare', ipcShare === undefined ? undefined : round(ipcShare, 4)),
@@ -286,6 +289,7 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
   for (const failed of failedRuns) caveats.push(`Run failed (${failed.code}): ${failed.key}, repeat ${failed.repeat}.`);
   for (const summary of points) {
     if (summary.generatorSaturated) caveats.push(`Generator above its CPU limit: ${summary.configuration} at ${summary.load}; this figure measures the generator, not the proxy.`);
+    if (summary.countersMissing) caveats.push(`No counters from the proxy's workers: ${summary.configuration} at ${summary.load}. The workers did not answer the stats request within 2 s (the supervisor-to-worker IPC channel was backed up), so fd requests, cache hits and IPC share are unknown there.`);
     if (summary.successRatio < 0.999) caveats.push(`Call success ${(summary.successRatio * 100).toFixed(2)}% (< 99.9%): ${summary.configuration} at ${summary.load} (${Object.entries(summary.failures).map(([kind, count]) => `${kind} ${count}`).join(', ')}).`);
   }
   const quick = measured.some((record) => record.quick);

@@ -99,7 +99,7 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
     { kind: 'heading', level: 2, text: 'Cost: CPU, memory and the proxy\'s counters' },
     {
       kind: 'text',
-      text: 'Proxy CPU is percent of one core summed over its processes (200% = both cores of this machine). The fd requests, fd-cache hit rate and IPC share come from the proxy\'s own counters over the window (supervisor relays not counted twice); the IPC share is the milliseconds spent in IPC code over the proxy\'s CPU milliseconds.',
+      text: 'Proxy CPU is percent of one core summed over its processes (200% = both cores of this machine). The fd requests, fd-cache hit rate and IPC share come from the proxy\'s own counters over the window (supervisor relays not counted twice); the IPC share is the milliseconds spent in IPC code over the proxy\'s CPU milliseconds. RSS is the peak summed over the proxy\'s processes; it includes garbage not yet collected and, over UDP, every transaction of the last 32 s, which RFC 3261 keeps for retransmissions (Timers D, J and K).',
     },
     ...chart('efficiency'),
     {

@@ -34,7 +34,7 @@ function operationsPerSecond(point: ExperimentPoint, repeat: number): number {
   return base + [0, 50, -20][repeat]!;
 }
 
-function result(point: ExperimentPoint, repeat: number, saturated: boolean): BenchResult {
+function result(point: ExperimentPoint, repeat: number, saturated: boolean, stalled = false): BenchResult {
   const perSecond = operationsPerSecond(point, repeat);
   const total = perSecond * 2;
   return {
@@ -50,7 +50,7 @@ function result(point: ExperimentPoint, repeat: number, saturated: boolean): Ben
     latencyMs: { 'invite-200': { count: 10, min: 1, mean: 2, p50: 2 + repeat, p90: 4, p99: 8, p999: 9, max: 10 } },
     generator: { processes: [{ pid: 1, role: 'generator', cpuPercent: saturated ? 97 : 40, cpuPercentMax: 97, rssBytesMax: 1e8 }], saturated, thresholdPercent: 90 },
     proxy: { processes: [{ pid: 2, role: 'main', cpuPercent: 100, cpuPercentMax: 100, rssBytesMax: 2 ** 27 }], cpuPercentTotal: 100 },
-    proxyCounters: { switchboard_fd_requests_total: total / 10, switchboard_fd_cache_hits_total: point.fdCache > 0 ? 90 : 0, switchboard_fd_cache_misses_total: point.fdCache > 0 ? 10 : 0, switchboard_ipc_milliseconds_total: 100 },
+    proxyCounters: stalled ? { switchboard_worker_restarts_total: 0 } : { switchboard_requests_received_total: total * 2, switchboard_fd_requests_total: total / 10, switchboard_fd_cache_hits_total: point.fdCache > 0 ? 90 : 0, switchboard_fd_cache_misses_total: point.fdCache > 0 ? 10 : 0, switchboard_ipc_milliseconds_total: 100 },
   };
 }
 
@@ -65,7 +65,7 @@ before(async () => {
     for (const point of points) {
       const base = { schema: 'switchboard-experiment/1' as const, experiment: 'synthetic', pointKey: pointKey(point), point, repeat, quick: false, machine: MACHINE, serveArgs: ['serve'] };
       const failing = point.transport === 'tcp' && point.fdCache === 0 && point.clients === 10 && repeat === 2;
-      records.push(failing ? { ...base, error: { code: 'ERR_SWITCHBOARD_BENCH_PROCESS', message: 'generator died' } } : { ...base, result: result(point, repeat, point.transport === 'udp' && point.clients === 20 && repeat === 1) });
+      records.push(failing ? { ...base, error: { code: 'ERR_SWITCHBOARD_BENCH_PROCESS', message: 'generator died' } } : { ...base, result: result(point, repeat, point.transport === 'udp' && point.clients === 20 && repeat === 1, point.transport === 'tcp' && point.fdCache === 8 && point.clients === 10 && repeat === 0) });
     }
   }
   await writeFile(join(dir, 'experiment.json'), JSON.stringify(config));
@@ -139,6 +139,8 @@ test('sections that do not apply are left out; caveats and published figures are
   assert.doesNotMatch(markdown, /## Worker count/);
   assert.match(markdown, /Run failed \(ERR_SWITCHBOARD_BENCH_PROCESS\)/);
   assert.match(markdown, /Generator above its CPU limit: UDP, no fd-cache at 20/);
+  assert.match(markdown, /No counters from the proxy's workers: TCP, fd-cache 8 at 10\./);
+  assert.equal((markdown.match(/No counters from the proxy's workers/g) ?? []).length, 1);
   assert.match(markdown, /> \*\*Published \(study 002 Fig\. 4\)\.\*\* TCP rises to \*\*66–78%\*\* of UDP\./);
   const [withOurs, without] = report.data.published;
   const expected = Math.round((expectedMedian((p) => p.transport === 'tcp' && p.fdCache === 8 && p.clients === 20) / expectedMedian((p) => p.transport === 'udp' && p.fdCache === 0 && p.clients === 20)) * 1000) / 1000;
