@@ -54,6 +54,11 @@ export class MemoryCredentialStore implements CredentialStore {
     return this.#users.size;
   }
 
+  /** The realms the users belong to. */
+  get realms(): ReadonlySet<string> {
+    return new Set([...this.#users.values()].map((entry) => entry.realm));
+  }
+
   async ha1(user: string, realm: string, algorithm: DigestAlgorithm): Promise<string | undefined> {
     return this.#users.get(credentialKey(user, realm))?.ha1[algorithm];
   }
