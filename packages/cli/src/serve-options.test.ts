@@ -127,3 +127,17 @@ test('--auth flags: credentials, realm, algorithms and limits checked together, 
     assert.equal(settings.auth?.usersFile, join(dir(path), 'users.json'));
   });
 });
+
+test('the shipped configs/proxy.yaml and configs/users.example.json are valid; the example passwords are the documented ones', async () => {
+  const { fileURLToPath } = await import('node:url');
+  const { loadUsersFile } = await import('@switchboard/core');
+  const { digestHa1 } = await import('@switchboard/sip');
+  const config = fileURLToPath(new URL('../../../configs/proxy.yaml', import.meta.url));
+  const users = fileURLToPath(new URL('../../../configs/users.example.json', import.meta.url));
+  assert.equal((await resolveServeSettings({ config }, new Set())).auth, undefined);
+  const settings = await resolveServeSettings({ config, auth: 'all', 'auth-users': users }, new Set(['auth', 'auth-users']));
+  assert.equal(settings.auth?.realm, 'example.com');
+  const store = await loadUsersFile(users);
+  assert.equal(await store.ha1('alice', 'example.com', 'SHA-256'), digestHa1('SHA-256', 'alice', 'example.com', 'wonderland'));
+  assert.equal(await store.ha1('bob', 'example.com', 'MD5'), digestHa1('MD5', 'bob', 'example.com', 'builder'));
+});
