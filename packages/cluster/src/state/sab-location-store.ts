@@ -39,7 +39,6 @@ const LENGTH = 3;
 const EMPTY = 0;
 const USED = 1;
 
-
 /** What a walk does after visiting a slot: go on, look at the same slot again (it was deleted), or stop. */
 type Step = 'next' | 'again' | 'stop';
 
