@@ -62,3 +62,29 @@ test('switchboard serve names the flag at fault', () => {
   assert.equal(result.status, 2);
   assert.match(result.stderr, /ERR_SWITCHBOARD_INVALID_FLAG: --listen:/);
 });
+
+test('switchboard users add: HA1 entries from a password on stdin, into a file (never the password)', async () => {
+  const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createHash } = await import('node:crypto');
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-users-'));
+  try {
+    const file = join(dir, 'users.json');
+    assert.equal(run(['users', 'add', '--user', 'alice', '--realm', 'example.com', '--file', file], 'wonderland\n').status, 0);
+    assert.equal(run(['users', 'add', '--user', 'bob', '--realm', 'example.com', '--file', file, '--algorithms', 'MD5'], 'builder').status, 0);
+    assert.equal(run(['users', 'add', '--user', 'alice', '--realm', 'example.com', '--file', file], 'changed').status, 0, 'replaces alice');
+    const text = await readFile(file, 'utf8');
+    assert.ok(!text.includes('changed') && !text.includes('builder'), 'no password is written');
+    const users = (JSON.parse(text) as { users: Array<{ user: string; ha1: Record<string, string> }> }).users;
+    assert.deepEqual(users.map((user) => [user.user, Object.keys(user.ha1)]), [['bob', ['MD5']], ['alice', ['SHA-256', 'SHA-512-256', 'MD5']]]);
+    assert.equal(users[1]?.ha1.MD5, createHash('md5').update('alice:example.com:changed').digest('hex'));
+    const printed = run(['users', 'add', '--user', 'carol', '--realm', 'example.com', '--algorithms', 'SHA-256'], 'pw');
+    assert.deepEqual(JSON.parse(printed.stdout), { user: 'carol', realm: 'example.com', ha1: { 'SHA-256': createHash('sha256').update('carol:example.com:pw').digest('hex') } });
+    const empty = run(['users', 'add', '--user', 'dave', '--realm', 'example.com'], '');
+    assert.equal(empty.status, 2);
+    assert.match(empty.stderr, /ERR_SWITCHBOARD_INVALID_FLAG: --user: no password on stdin/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

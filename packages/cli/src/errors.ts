@@ -4,10 +4,12 @@
  */
 import { BENCH_ERROR_CODES } from '@switchboard/bench';
 import { STATE_STORE_ERROR_CODES } from '@switchboard/cluster';
+import { AUTH_ERROR_CODES } from '@switchboard/core';
 import { EXPERIMENT_ERROR_CODES, REPORT_ERROR_CODES } from '@switchboard/lab';
 
 export const SWITCHBOARD_ERROR_CODES = {
   ...STATE_STORE_ERROR_CODES,
+  ...AUTH_ERROR_CODES,
   ...BENCH_ERROR_CODES,
   ...EXPERIMENT_ERROR_CODES,
   ...REPORT_ERROR_CODES,

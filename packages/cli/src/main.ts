@@ -4,6 +4,7 @@ import { experimentCommand } from './experiment-command.js';
 import { parseCommand } from './parse-command.js';
 import { reportCommand } from './report-command.js';
 import { serveCommand } from './serve-command.js';
+import { usersCommand } from './users-command.js';
 
 /** Builds the `switchboard` command line. */
 export function createProgram(): Command {
@@ -16,6 +17,7 @@ export function createProgram(): Command {
   program.addCommand(experimentCommand());
   program.addCommand(reportCommand());
   program.addCommand(parseCommand());
+  program.addCommand(usersCommand());
   return program;
 }
 

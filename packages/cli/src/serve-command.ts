@@ -32,7 +32,15 @@ export function serveCommand(): Command {
     .option('--redis-url <url>', 'Redis for --state redis, e.g. redis://127.0.0.1:6379')
     .option('--header-timeout <seconds>', 'close a TCP connection whose message takes longer than this to arrive', '10')
     .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
-    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics');
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics')
+    .addOption(new Option('--auth <mode>', 'digest authentication: REGISTER (401), INVITE (407), all requests, or off').choices(['off', 'register', 'invite', 'all']).default('off'))
+    .option('--auth-realm <realm>', 'realm of the challenges (default: the first --domain)')
+    .option('--auth-users <file>', 'users file with HA1 per algorithm (switchboard users add writes it)')
+    .option('--auth-redis-hash <key>', 'Redis hash of users (field user:realm, value HA1 per algorithm as JSON), at --redis-url')
+    .option('--auth-nonce-ttl <seconds>', 'nonce lifetime; older nonces get a new challenge with stale=true (default 300)')
+    .option('--auth-algorithms <list>', 'algorithms offered, one challenge each, in order (default SHA-256,SHA-512-256,MD5)')
+    .option('--auth-max-failures <n>', 'failed authentications per source address before it is refused for the window (default 10)')
+    .option('--auth-failure-window <seconds>', 'window of the failure count (default 60)');
   command.action(async (flags: RawServeOptions, self: Command) => {
     const given = new Set(
       self.options
@@ -49,6 +57,13 @@ export function serveCommand(): Command {
       'idle-strategy': (flags as Record<string, unknown>).idleStrategy,
       'fd-cache': (flags as Record<string, unknown>).fdCache,
       'redis-url': (flags as Record<string, unknown>).redisUrl,
+      'auth-realm': (flags as Record<string, unknown>).authRealm,
+      'auth-users': (flags as Record<string, unknown>).authUsers,
+      'auth-redis-hash': (flags as Record<string, unknown>).authRedisHash,
+      'auth-nonce-ttl': (flags as Record<string, unknown>).authNonceTtl,
+      'auth-algorithms': (flags as Record<string, unknown>).authAlgorithms,
+      'auth-max-failures': (flags as Record<string, unknown>).authMaxFailures,
+      'auth-failure-window': (flags as Record<string, unknown>).authFailureWindow,
       listen: (flags as Record<string, unknown>).listen ?? (given.has('listen') ? undefined : ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060']),
     };
     const settings = await resolveServeSettings(raw, given);
@@ -73,6 +88,7 @@ export function serveCommand(): Command {
           timers: settings.timers,
           state: settings.state,
           redisUrl: settings.redisUrl,
+          auth: settings.auth,
         },
         onEvent: (event) => {
           if (event.kind === 'worker-started') log.debug(event, 'worker started');
@@ -82,6 +98,7 @@ export function serveCommand(): Command {
     } catch (error) {
       const { message, code } = error as Error & { code?: string };
       if (code === 'ERR_SWITCHBOARD_STATE_UNAVAILABLE') throw new SwitchboardError('ERR_SWITCHBOARD_STATE_UNAVAILABLE', `--redis-url: ${message}`, 1);
+      if (code === 'ERR_SWITCHBOARD_AUTH_USERS') throw new SwitchboardError('ERR_SWITCHBOARD_AUTH_USERS', `--auth-users: ${message}`, 2);
       throw new SwitchboardError('ERR_SWITCHBOARD_LISTEN_FAILED', `--listen: ${message}`, 1);
     }
     const metrics = settings.metrics === undefined ? undefined : await startMetricsServer(modelRegistry(running), settings.metrics.host, settings.metrics.port);
@@ -96,6 +113,7 @@ export function serveCommand(): Command {
         domains: settings.domains,
         defaultRoute: settings.defaultRoute,
         stateless: settings.stateless,
+        auth: settings.auth === undefined ? 'off' : { mode: settings.auth.mode, realm: settings.auth.realm, algorithms: settings.auth.algorithms, credentials: settings.auth.usersFile ?? `redis hash ${settings.auth.redisHash}` },
       },
       'ready',
     );

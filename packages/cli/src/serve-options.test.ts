@@ -91,3 +91,53 @@ test('model, workers, state and fd cache: invalid combinations fail at start nam
   const single = await resolveServeSettings(base, given());
   assert.deepEqual([single.model, single.state, single.workers, single.idleStrategy], ['event-loop', 'local', 1, 'heap']);
 });
+
+test('--auth flags: credentials, realm, algorithms and limits checked together, naming the flag', async () => {
+  const { userCredentials, formatUsersFile } = await import('@switchboard/core');
+  await withConfig(formatUsersFile([userCredentials('alice', 'example.com', 'wonderland')]), async (users) => {
+    const given = (...flags: string[]): Set<string> => new Set(['listen', ...flags]);
+    const base = { listen: ['udp:127.0.0.1:0'], domain: ['example.com'] };
+    const settings = await resolveServeSettings({ ...base, auth: 'register', 'auth-users': users }, given('auth', 'auth-users'));
+    assert.deepEqual(settings.auth, { mode: 'register', realm: 'example.com', algorithms: ['SHA-256', 'SHA-512-256', 'MD5'], nonceTtlSeconds: 300, maxFailures: 10, failureWindowSeconds: 60, usersFile: users });
+    const tuned = await resolveServeSettings({ ...base, auth: 'all', 'auth-users': users, 'auth-algorithms': 'md5,SHA-256', 'auth-nonce-ttl': '30', 'auth-max-failures': '3', 'auth-failure-window': '10' }, given('auth', 'auth-users', 'auth-algorithms', 'auth-nonce-ttl', 'auth-max-failures', 'auth-failure-window'));
+    assert.deepEqual([tuned.auth?.algorithms, tuned.auth?.nonceTtlSeconds, tuned.auth?.maxFailures, tuned.auth?.failureWindowSeconds], [['MD5', 'SHA-256'], 30, 3, 10]);
+    assert.equal((await resolveServeSettings(base, given())).auth, undefined, 'off by default');
+
+    await assert.rejects(resolveServeSettings({ ...base, auth: 'everything' }, given('auth')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--auth: must be one of off, register, invite, all/));
+    await assert.rejects(resolveServeSettings({ ...base, auth: 'all' }, given('auth')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--auth: --auth all needs credentials/));
+    await assert.rejects(resolveServeSettings({ ...base, 'auth-users': users }, given('auth-users')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--auth-users: is only used with --auth/));
+    await assert.rejects(resolveServeSettings({ listen: base.listen, auth: 'all', 'auth-users': users }, given('auth', 'auth-users')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--auth-realm: is needed when no --domain/));
+    await assert.rejects(resolveServeSettings({ ...base, auth: 'all', 'auth-users': users, 'auth-realm': 'other.org' }, given('auth', 'auth-users', 'auth-realm')), rejects('ERR_SWITCHBOARD_AUTH_USERS', /^--auth-users: .* has no user in realm "other.org"/));
+    await assert.rejects(resolveServeSettings({ ...base, auth: 'all', 'auth-users': '/nonexistent/users.json' }, given('auth', 'auth-users')), rejects('ERR_SWITCHBOARD_AUTH_USERS', /^--auth-users: cannot read/));
+    await assert.rejects(resolveServeSettings({ ...base, auth: 'all', 'auth-users': users, 'auth-algorithms': 'MD5,MD5' }, given('auth', 'auth-users', 'auth-algorithms')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--auth-algorithms: must list each algorithm at most once/));
+    await assert.rejects(resolveServeSettings({ ...base, auth: 'all', 'auth-users': users, 'auth-nonce-ttl': '0' }, given('auth', 'auth-users', 'auth-nonce-ttl')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--auth-nonce-ttl:/));
+    await assert.rejects(resolveServeSettings({ ...base, auth: 'all', 'auth-users': users, 'auth-max-failures': '2.5' }, given('auth', 'auth-users', 'auth-max-failures')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--auth-max-failures:/));
+    await assert.rejects(resolveServeSettings({ ...base, auth: 'all', 'auth-users': users, 'auth-redis-hash': 'users' }, given('auth', 'auth-users', 'auth-redis-hash')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--auth-users: .*exactly one of/));
+    await assert.rejects(resolveServeSettings({ ...base, auth: 'all', 'auth-redis-hash': 'users' }, given('auth', 'auth-redis-hash')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--auth-redis-hash: needs --redis-url/));
+    const redisHash = await resolveServeSettings({ ...base, auth: 'invite', 'auth-redis-hash': 'users', 'redis-url': 'redis://127.0.0.1:6379' }, given('auth', 'auth-redis-hash', 'redis-url'));
+    assert.deepEqual([redisHash.state, redisHash.redisUrl, redisHash.auth?.redisHash], ['local', 'redis://127.0.0.1:6379', 'users'], '--redis-url serves the credentials with --state local');
+  });
+  // In a config file the users file is relative to the config file.
+  await withConfig('listen: [udp:127.0.0.1:0]\ndomain: example.com\nauth: all\nauth-users: users.json\n', async (path) => {
+    const { writeFile: write } = await import('node:fs/promises');
+    const { dirname: dir } = await import('node:path');
+    const { userCredentials, formatUsersFile } = await import('@switchboard/core');
+    await write(join(dir(path), 'users.json'), formatUsersFile([userCredentials('alice', 'example.com', 'wonderland')]));
+    const settings = await resolveServeSettings({ config: path }, new Set());
+    assert.equal(settings.auth?.usersFile, join(dir(path), 'users.json'));
+  });
+});
+
+test('the shipped configs/proxy.yaml and configs/users.example.json are valid; the example passwords are the documented ones', async () => {
+  const { fileURLToPath } = await import('node:url');
+  const { loadUsersFile } = await import('@switchboard/core');
+  const { digestHa1 } = await import('@switchboard/sip');
+  const config = fileURLToPath(new URL('../../../configs/proxy.yaml', import.meta.url));
+  const users = fileURLToPath(new URL('../../../configs/users.example.json', import.meta.url));
+  assert.equal((await resolveServeSettings({ config }, new Set())).auth, undefined);
+  const settings = await resolveServeSettings({ config, auth: 'all', 'auth-users': users }, new Set(['auth', 'auth-users']));
+  assert.equal(settings.auth?.realm, 'example.com');
+  const store = await loadUsersFile(users);
+  assert.equal(await store.ha1('alice', 'example.com', 'SHA-256'), digestHa1('SHA-256', 'alice', 'example.com', 'wonderland'));
+  assert.equal(await store.ha1('bob', 'example.com', 'MD5'), digestHa1('MD5', 'bob', 'example.com', 'builder'));
+});

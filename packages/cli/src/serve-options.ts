@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseUri, isSipUri } from '@switchboard/sip';
+import { DIGEST_ALGORITHMS, digestAlgorithm, parseUri, isSipUri, type DigestAlgorithm } from '@switchboard/sip';
 import { cpus } from 'node:os';
-import type { IdleStrategy, ListenSpec, TimerSettings } from '@switchboard/core';
-import { DEFAULT_STATE, MODELS, STATE_FOR_MODEL, STATE_KINDS, type AssignStrategy, type Model, type StateKind } from '@switchboard/cluster';
+import { AUTH_MODES, AuthConfigError, loadUsersFile, type AuthMode, type IdleStrategy, type ListenSpec, type TimerSettings } from '@switchboard/core';
+import { DEFAULT_STATE, MODELS, STATE_FOR_MODEL, STATE_KINDS, type AssignStrategy, type AuthSettings, type Model, type StateKind } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 
 /** Everything `switchboard serve` runs with, after flags and config file are merged and checked. */
@@ -28,6 +29,8 @@ export interface ServeSettings {
   readonly state: StateKind;
   readonly redisUrl: string | undefined;
   readonly idleStrategy: IdleStrategy;
+  /** Digest authentication; undefined with `--auth off`. The nonce secret is settled at start. */
+  readonly auth: AuthSettings | undefined;
 }
 
 /** The fd cache size `--fd-cache` alone means (Kamailio keeps 8 handles per process). */
@@ -37,6 +40,7 @@ export const DEFAULT_FD_CACHE = 8;
 const CONFIG_KEYS = [
   'listen', 'domain', 'default-route', 'advertise', 'stateless', 'idle-timeout', 'idle-strategy', 'header-timeout', 't1', 't2', 't4', 'log-level', 'metrics',
   'model', 'workers', 'fd-cache', 'assign', 'state', 'redis-url',
+  'auth', 'auth-realm', 'auth-users', 'auth-redis-hash', 'auth-nonce-ttl', 'auth-algorithms', 'auth-max-failures', 'auth-failure-window',
 ] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -196,7 +200,8 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   if (redisValue.value !== undefined && (typeof redisValue.value !== 'string' || !/^rediss?:\/\//.test(redisValue.value))) fail(redisValue.source, 'redis-url', 'must be a redis:// or rediss:// URL');
   const redisUrl = redisValue.value as string | undefined;
   if (state === 'redis' && redisUrl === undefined) fail(stateValue.source, 'state', `--state redis${model === 'process-pool' ? ' (which --model process-pool needs)' : ''} needs --redis-url redis://HOST:PORT`);
-  if (state !== 'redis' && redisUrl !== undefined) fail(redisValue.source, 'redis-url', `is only used with --state redis (state is ${state})`);
+  const auth = await resolveAuth(pick, domains, redisUrl, flags.config);
+  if (state !== 'redis' && redisUrl !== undefined && auth?.redisHash === undefined) fail(redisValue.source, 'redis-url', `is only used with --state redis or --auth-redis-hash (state is ${state})`);
 
   const idleValue = pick('idle-strategy');
   const idleStrategy = (idleValue.value ?? 'heap') as IdleStrategy;
@@ -210,6 +215,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     state,
     redisUrl,
     idleStrategy,
+    auth,
     listen,
     domains,
     defaultRoute,
@@ -221,4 +227,69 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     logLevel,
     metrics,
   };
+}
+
+type Pick = (key: ConfigKey) => { value: unknown; source: 'flag' | 'config' };
+
+/** The `--auth*` flags: checked together, the users file read once here so its errors come at start. */
+async function resolveAuth(pick: Pick, domains: readonly string[], redisUrl: string | undefined, configPath: string | undefined): Promise<AuthSettings | undefined> {
+  const modeValue = pick('auth');
+  const mode = String(modeValue.value ?? 'off');
+  if (!(AUTH_MODES as readonly string[]).includes(mode)) fail(modeValue.source, 'auth', `must be one of ${AUTH_MODES.join(', ')}`);
+  const keys = ['auth-realm', 'auth-users', 'auth-redis-hash', 'auth-nonce-ttl', 'auth-algorithms', 'auth-max-failures', 'auth-failure-window'] as const;
+  if (mode === 'off') {
+    for (const key of keys) {
+      const given = pick(key);
+      if (given.value !== undefined) fail(given.source, key, 'is only used with --auth register, invite or all');
+    }
+    return undefined;
+  }
+
+  const realmValue = pick('auth-realm');
+  if (realmValue.value !== undefined && (typeof realmValue.value !== 'string' || realmValue.value.length === 0 || /["\\\r\n]/.test(realmValue.value))) fail(realmValue.source, 'auth-realm', 'must be a non-empty realm without quotes, backslashes or line breaks');
+  const realm = (realmValue.value as string | undefined) ?? domains[0];
+  if (realm === undefined) fail(realmValue.source, 'auth-realm', 'is needed when no --domain is given (the realm defaults to the first domain)');
+
+  const algorithmsValue = pick('auth-algorithms');
+  let algorithms: DigestAlgorithm[] = [...DIGEST_ALGORITHMS];
+  if (algorithmsValue.value !== undefined) {
+    const names = Array.isArray(algorithmsValue.value) ? algorithmsValue.value : String(algorithmsValue.value).split(',');
+    algorithms = names.map((name) => {
+      const algorithm = typeof name === 'string' ? digestAlgorithm(name.trim()) : undefined;
+      if (algorithm === undefined) return fail(algorithmsValue.source, 'auth-algorithms', `"${String(name)}" is not one of ${DIGEST_ALGORITHMS.join(', ')}`);
+      return algorithm;
+    });
+    if (algorithms.length === 0 || new Set(algorithms).size !== algorithms.length) fail(algorithmsValue.source, 'auth-algorithms', 'must list each algorithm at most once, at least one');
+  }
+
+  const nonceTtlSeconds = positiveNumber(pick('auth-nonce-ttl'), 'auth-nonce-ttl', 300);
+  const maxFailuresValue = pick('auth-max-failures');
+  const maxFailures = positiveNumber(maxFailuresValue, 'auth-max-failures', 10);
+  if (!Number.isInteger(maxFailures)) fail(maxFailuresValue.source, 'auth-max-failures', 'must be a whole number of failures');
+  const failureWindowSeconds = positiveNumber(pick('auth-failure-window'), 'auth-failure-window', 60);
+
+  const usersValue = pick('auth-users');
+  const hashValue = pick('auth-redis-hash');
+  if ((usersValue.value === undefined) === (hashValue.value === undefined)) fail(usersValue.value === undefined ? modeValue.source : usersValue.source, usersValue.value === undefined ? 'auth' : 'auth-users', `--auth ${mode} needs credentials: give exactly one of --auth-users FILE and --auth-redis-hash KEY`);
+  let usersFile: string | undefined;
+  if (usersValue.value !== undefined) {
+    if (typeof usersValue.value !== 'string' || usersValue.value.length === 0) fail(usersValue.source, 'auth-users', 'must be a file name');
+    // Workers read it themselves: an absolute path (a config file's paths are relative to it).
+    usersFile = resolve(usersValue.source === 'config' && configPath !== undefined ? dirname(configPath) : '.', usersValue.value);
+    let users;
+    try {
+      users = await loadUsersFile(usersFile);
+    } catch (error) {
+      if (error instanceof AuthConfigError) throw new SwitchboardError(error.code, `--auth-users: ${error.message}`);
+      throw error;
+    }
+    if (!users.realms.has(realm)) throw new SwitchboardError('ERR_SWITCHBOARD_AUTH_USERS', `--auth-users: ${usersFile} has no user in realm "${realm}" (--auth-realm), so nobody could authenticate`);
+  }
+  let redisHash: string | undefined;
+  if (hashValue.value !== undefined) {
+    if (typeof hashValue.value !== 'string' || hashValue.value.length === 0) fail(hashValue.source, 'auth-redis-hash', 'must be a Redis key');
+    if (redisUrl === undefined) fail(hashValue.source, 'auth-redis-hash', 'needs --redis-url redis://HOST:PORT');
+    redisHash = hashValue.value;
+  }
+  return { mode: mode as AuthMode, realm, algorithms, nonceTtlSeconds, maxFailures, failureWindowSeconds, ...(usersFile === undefined ? {} : { usersFile }), ...(redisHash === undefined ? {} : { redisHash }) };
 }

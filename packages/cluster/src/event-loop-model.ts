@@ -1,6 +1,7 @@
 import { ProxyServer, type Listener } from '@switchboard/core';
 import { proxyServerOptions, type ProxySettings } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
+import { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
 import { openLocationStore } from './state/open-location-store.js';
 import { TimedLocationStore } from './state/timed-location-store.js';
 import { LatencyHistogram, newModelCounters, type WorkerStats } from './worker-stats.js';
@@ -18,11 +19,15 @@ export class EventLoopModel implements RunningModel {
 
   static async start(settings: ProxySettings): Promise<EventLoopModel> {
     const storeLatency = new LatencyHistogram();
-    const store = new TimedLocationStore(await openLocationStore(settings), storeLatency);
+    const settled = await settleNonceSecret(settings);
+    const store = new TimedLocationStore(await openLocationStore(settled), storeLatency);
+    let authenticator;
     try {
-      return new EventLoopModel(await ProxyServer.start({ ...proxyServerOptions(settings), store }), storeLatency);
+      authenticator = await openAuthenticator(settled);
+      return new EventLoopModel(await ProxyServer.start({ ...proxyServerOptions(settled), store, authenticator }), storeLatency);
     } catch (error) {
       await store.close();
+      await authenticator?.close();
       throw error;
     }
   }

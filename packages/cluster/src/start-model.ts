@@ -2,6 +2,7 @@ import { EventLoopModel } from './event-loop-model.js';
 import { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';
 import type { Model, ProxySettings, StateKind } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
+import { settleNonceSecret } from './state/open-authenticator.js';
 import { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
 
 export interface ModelOptions {
@@ -30,12 +31,14 @@ export const DEFAULT_STATE: Readonly<Record<Model, StateKind>> = {
 };
 
 export async function startModel(options: ModelOptions): Promise<RunningModel> {
+  // The nonce secret is settled here, once, so every worker verifies every other's nonces.
+  const settings = await settleNonceSecret(options.settings);
   switch (options.model) {
     case 'event-loop':
-      return EventLoopModel.start(options.settings);
+      return EventLoopModel.start(settings);
     case 'process-pool':
-      return ProcessPoolSupervisor.start({ settings: options.settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, onEvent: options.onEvent });
+      return ProcessPoolSupervisor.start({ settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, onEvent: options.onEvent });
     case 'thread-pool':
-      return ThreadPool.start({ settings: options.settings, workers: options.workers, onEvent: options.onEvent });
+      return ThreadPool.start({ settings, workers: options.workers, onEvent: options.onEvent });
   }
 }

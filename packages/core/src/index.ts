@@ -20,3 +20,32 @@ export { ProxyCore, branchOwner, routedByOurRecordRoute, DIALOG_ROUTE_MARK, viaT
 export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js';
 export { uriTarget } from './proxy/uri-target.js';
 export { ProxyServer, advertisedHost, newTransportCounters, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';
+export { NonceMint, newNonceSecret, type NonceState } from './auth/nonce.js';
+export { MemoryAuthStateStore, type AuthStateStore } from './auth/auth-state-store.js';
+export {
+  AUTH_ERROR_CODES,
+  AuthConfigError,
+  MemoryCredentialStore,
+  checkUserCredentials,
+  credentialKey,
+  formatUsersFile,
+  loadUsersFile,
+  parseUsersFile,
+  userCredentials,
+  type AuthErrorCode,
+  type CredentialStore,
+  type UserCredentials,
+} from './auth/credential-store.js';
+export {
+  AUTH_MODES,
+  DigestAuthenticator,
+  authChallengeKind,
+  claimedIdentity,
+  failureKey,
+  type AuthChallengeKind,
+  type AuthCounters,
+  type AuthMode,
+  type AuthRejectedEvent,
+  type AuthResult,
+  type DigestAuthenticatorOptions,
+} from './auth/digest-authenticator.js';

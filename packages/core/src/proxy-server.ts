@@ -1,4 +1,5 @@
 import type { SipLimits } from '@switchboard/sip';
+import type { DigestAuthenticator } from './auth/digest-authenticator.js';
 import { ProxyCore, type Listener } from './proxy/proxy-core.js';
 import type { LocationStore } from './registrar/location-store.js';
 import { MemoryLocationStore } from './registrar/location-store.js';
@@ -36,6 +37,8 @@ export interface ProxyServerOptions {
   readonly idleStrategy?: IdleStrategy;
   /** Seconds a 503 asks clients to wait when the location store fails (default 5). */
   readonly storeRetryAfterSeconds?: number;
+  /** Digest authentication (`--auth`); closed with the server. */
+  readonly authenticator?: DigestAuthenticator;
 
   // ---- hooks for the models that run several workers (packages/cluster) ----
   /**
@@ -94,13 +97,15 @@ export class ProxyServer {
   readonly #udp: DatagramTransport | undefined;
   readonly #tcp: TcpTransport | undefined;
   readonly #store: LocationStore;
+  readonly #authenticator: DigestAuthenticator | undefined;
 
-  private constructor(core: ProxyCore, listeners: Listener[], udp: DatagramTransport | undefined, tcp: TcpTransport | undefined, store: LocationStore) {
+  private constructor(core: ProxyCore, listeners: Listener[], udp: DatagramTransport | undefined, tcp: TcpTransport | undefined, store: LocationStore, authenticator: DigestAuthenticator | undefined) {
     this.core = core;
     this.listeners = listeners;
     this.#udp = udp;
     this.#tcp = tcp;
     this.#store = store;
+    this.#authenticator = authenticator;
   }
 
   static async start(options: ProxyServerOptions): Promise<ProxyServer> {
@@ -168,6 +173,7 @@ export class ProxyServer {
       branchTag: options.branchTag,
       storeRetryAfterSeconds: options.storeRetryAfterSeconds,
       handOff: options.handOff,
+      auth: options.authenticator,
       sender: {
         send(target, bytes) {
           if (target.protocol === 'udp') udpTransport?.send(target, bytes);
@@ -178,7 +184,7 @@ export class ProxyServer {
         },
       },
     });
-    server = new ProxyServer(core, listeners, udp, tcp, store);
+    server = new ProxyServer(core, listeners, udp, tcp, store, options.authenticator);
     return server;
   }
 
@@ -200,6 +206,7 @@ export class ProxyServer {
     this.core.close();
     await Promise.all([this.#udp?.close(), this.#tcp?.close()]);
     await this.#store.close();
+    await this.#authenticator?.close();
   }
 }
 

@@ -75,6 +75,10 @@ export const SIP_ERROR_CODES = {
     description: 'A datagram ends before the empty line that closes the header section.',
   },
   ERR_SIP_EMPTY_MESSAGE: { status: 400, reason: 'Empty Message', description: 'The input holds no message (empty, or only CRLFs).' },
+  ERR_SIP_INVALID_AUTH_HEADER: {
+    status: 400, reason: 'Malformed Authorization',
+    description: 'An Authorization or Proxy-Authorization value (or a WWW-Authenticate or Proxy-Authenticate one a client reads) does not match the Digest grammar: no scheme, an unclosed quoted string, a parameter without a value or given twice, credentials without username, realm, nonce, uri or response, or a qop without an nc of 8 hex digits and a cnonce.',
+  },
   ERR_SIP_INVALID_EDIT: {
     status: 500, reason: 'Server Internal Error',
     description: 'A message edit was asked for that the message cannot take (for example removing a Via it does not have).',

@@ -25,3 +25,22 @@ export { StreamFramer, findContentLength, type FrameEvent, type FramerOptions } 
 export { validateRequest, validateResponse, type ValidateOptions } from './validate.js';
 export { buildResponse, rejectionResponse, reasonPhrase, newTag, REASON_PHRASES, type ResponseOptions } from './response.js';
 export { buildCancel, buildAckForFailure } from './request-builders.js';
+export {
+  DIGEST_ALGORITHMS,
+  DIGEST_HEX_LENGTH,
+  digestAlgorithm,
+  digestHash,
+  digestHa1,
+  digestResponse,
+  parseAuthValues,
+  parseDigestChallenges,
+  parseDigestCredentials,
+  formatDigestChallenge,
+  formatDigestCredentials,
+  answerDigestChallenge,
+  type DigestAlgorithm,
+  type DigestChallenge,
+  type DigestCredentials,
+  type DigestResponseInput,
+  type AuthValue,
+} from './digest.js';

@@ -10,6 +10,7 @@ import { ProxyServer, type ConnectionDirectory, type TransportAddress } from '@s
 import { connectionIdAllocator } from '../connection-ids.js';
 import { ownerSlot, workerTag } from '../message-owner.js';
 import { proxyServerOptions } from '../proxy-settings.js';
+import { openAuthenticator } from '../state/open-authenticator.js';
 import { openLocationStore } from '../state/open-location-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
 import { LatencyHistogram, newModelCounters, workerStats } from '../worker-stats.js';
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
   server = await ProxyServer.start({
     ...proxyServerOptions(config.settings),
     store,
+    authenticator: await openAuthenticator(config.settings),
     tcpListener: 'none',
     nextConnectionId: connectionIdAllocator(config.origin),
     connectionDirectory: directory,

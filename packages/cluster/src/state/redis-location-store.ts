@@ -1,6 +1,6 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Binding, LocationStore } from '@switchboard/core';
-import { StateStoreError } from './state-store-error.js';
+import { closeRedis, connectRedis, redisCall } from './redis-connection.js';
 
 /**
  * Location bindings in Redis, so several processes or several Switchboard instances share
@@ -22,27 +22,7 @@ export class RedisLocationStore implements LocationStore {
    * not (the CLI turns that into a clear start-up error).
    */
   static async connect(url: string, options: { prefix?: string; connectTimeoutMs?: number } = {}): Promise<RedisLocationStore> {
-    const redisOptions: RedisOptions = {
-      lazyConnect: true,
-      connectTimeout: options.connectTimeoutMs ?? 2000,
-      maxRetriesPerRequest: 1,
-      // While disconnected, commands fail at once (no queue) and a command in flight when the
-      // server dies fails within a second; ioredis keeps reconnecting, with backoff capped at 1 s.
-      enableOfflineQueue: false,
-      commandTimeout: 1000,
-      retryStrategy: (times) => Math.min(50 * times, 1000),
-    };
-    const redis = new Redis(url, redisOptions);
-    redis.on('error', () => {
-      // Reported through the commands that fail; ioredis reconnects by itself.
-    });
-    try {
-      await redis.connect();
-      await redis.ping();
-    } catch (error) {
-      redis.disconnect();
-      throw new StateStoreError('ERR_SWITCHBOARD_STATE_UNAVAILABLE', `Redis at ${url} is not reachable: ${(error as Error).message}`);
-    }
+    const redis = await connectRedis(url, options.connectTimeoutMs);
     redis.defineCommand('putBinding', {
       numberOfKeys: 1,
       lua: `
@@ -54,13 +34,8 @@ export class RedisLocationStore implements LocationStore {
     return new RedisLocationStore(redis, options.prefix ?? 'switchboard:');
   }
 
-  /** Runs a command; any failure means the store is unavailable now (the proxy answers 503). */
-  async #call<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw new StateStoreError('ERR_SWITCHBOARD_STATE_UNAVAILABLE', `Redis did not answer: ${(error as Error).message}`);
-    }
+  #call<T>(work: () => Promise<T>): Promise<T> {
+    return redisCall(work);
   }
 
   #key(aor: string): string {
@@ -119,6 +94,6 @@ export class RedisLocationStore implements LocationStore {
   }
 
   async close(): Promise<void> {
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
+    await closeRedis(this.#redis);
   }
 }

@@ -1,4 +1,5 @@
 import type { Binding, LocationStore, TransportAddress, TransportProtocol } from '@switchboard/core';
+import { SabLock } from './sab-lock.js';
 import { StateStoreError } from './state-store-error.js';
 
 /**
@@ -37,13 +38,6 @@ const CONTACT_HASH = 2;
 const LENGTH = 3;
 const EMPTY = 0;
 const USED = 1;
-
-const LOCK = 0;
-const UNLOCKED = 0;
-const LOCKED = 1;
-const CONTENDED = 2;
-/** Lock attempts before sleeping in Atomics.wait: critical sections are a few microseconds. */
-const SPINS = 64;
 
 /** What a walk does after visiting a slot: go on, look at the same slot again (it was deleted), or stop. */
 type Step = 'next' | 'again' | 'stop';
@@ -96,14 +90,14 @@ function positiveInteger(name: string, value: number): number {
  * are reclaimed by `lookup` (that AOR, at its `now`), by `put` on the run it probes (at the wall
  * clock) and by `size` (the whole table, at its `now`).
  *
- * One lock word guards the table: Atomics.compareExchange to take it, a short spin, then
- * Atomics.wait while it is held; the holder calls Atomics.notify on release only when some thread
- * waits. The methods are async for the interface but do their work synchronously.
+ * One lock word guards the table (SabLock: Atomics.compareExchange to take it, a short spin, then
+ * Atomics.wait while it is held). The methods are async for the interface but do their work
+ * synchronously.
  */
 export class SabLocationStore implements LocationStore {
   /** Post this to a thread, which calls `SabLocationStore.attach` on it. */
   readonly shared: SabLocationStoreShared;
-  readonly #lock: Int32Array;
+  readonly #lock: SabLock;
   readonly #slots: Int32Array;
   readonly #expiries: Float64Array;
   readonly #records: Uint8Array;
@@ -112,7 +106,7 @@ export class SabLocationStore implements LocationStore {
 
   private constructor(shared: SabLocationStoreShared) {
     this.shared = shared;
-    this.#lock = new Int32Array(shared.control);
+    this.#lock = new SabLock(shared.control, shared.lockWaitMs, 'location table');
     this.#slots = new Int32Array(shared.slots);
     this.#expiries = new Float64Array(shared.expiries);
     this.#records = new Uint8Array(shared.records);
@@ -301,27 +295,6 @@ export class SabLocationStore implements LocationStore {
   }
 
   #locked<T>(work: () => T): T {
-    this.#acquire();
-    try {
-      return work();
-    } finally {
-      if (Atomics.exchange(this.#lock, LOCK, UNLOCKED) === CONTENDED) Atomics.notify(this.#lock, LOCK, 1);
-    }
-  }
-
-  /** A futex-style lock: LOCKED when taken uncontended, CONTENDED once a thread sleeps on it. */
-  #acquire(): void {
-    const lock = this.#lock;
-    for (let spin = 0; spin < SPINS; spin++) {
-      if (Atomics.compareExchange(lock, LOCK, UNLOCKED, LOCKED) === UNLOCKED) return;
-    }
-    const deadline = performance.now() + this.shared.lockWaitMs;
-    while (Atomics.exchange(lock, LOCK, CONTENDED) !== UNLOCKED) {
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        throw new StateStoreError('ERR_SWITCHBOARD_STATE_UNAVAILABLE', `the location table stayed locked for ${this.shared.lockWaitMs} ms (a thread stopped while holding it?)`);
-      }
-      Atomics.wait(lock, LOCK, CONTENDED, left);
-    }
+    return this.#lock.locked(work);
   }
 }

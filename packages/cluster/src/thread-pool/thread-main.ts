@@ -12,6 +12,7 @@ import { ProxyServer, type ConnectionDirectory, type DatagramTransport, type Tra
 import { connectionIdAllocator, originOf } from '../connection-ids.js';
 import { ownerSlot, workerTag } from '../message-owner.js';
 import { proxyServerOptions } from '../proxy-settings.js';
+import { openAuthenticator } from '../state/open-authenticator.js';
 import { openLocationStore } from '../state/open-location-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
 import { LatencyHistogram, newModelCounters, workerStats } from '../worker-stats.js';
@@ -129,6 +130,7 @@ async function start(tcpFd: number | undefined): Promise<void> {
   server = await ProxyServer.start({
     ...proxyServerOptions(config.settings),
     store,
+    authenticator: await openAuthenticator(config.settings, config.sharedAuthState),
     tcpListener: tcpFd === undefined ? 'bind' : { fd: tcpFd },
     udpTransport: (options) => new RelayedDatagrams(options),
     nextConnectionId: connectionIdAllocator(config.slot + 1),

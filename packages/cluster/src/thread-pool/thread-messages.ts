@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { TransportAddress } from '@switchboard/core';
+import type { SabAuthStateShared } from '../state/sab-auth-state-store.js';
 import type { SabLocationStoreShared } from '../state/sab-location-store.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { WorkerStats } from '../worker-stats.js';
@@ -10,6 +11,8 @@ export interface ThreadConfig {
   readonly workers: number;
   readonly settings: ProxySettings;
   readonly sharedState: SabLocationStoreShared | undefined;
+  /** The auth state table (`--auth` with `--state sab`). */
+  readonly sharedAuthState: SabAuthStateShared | undefined;
   /** The UDP port the parent thread owns (datagrams are relayed through it). */
   readonly udpPort: number | undefined;
 }

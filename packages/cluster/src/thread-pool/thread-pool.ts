@@ -4,6 +4,7 @@ import { parseMessage } from '@switchboard/sip';
 import { callIdHash, ownerSlot } from '../message-owner.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { RunningModel } from '../running-model.js';
+import { SabAuthStateStore } from '../state/sab-auth-state-store.js';
 import { SabLocationStore } from '../state/sab-location-store.js';
 import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
 import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
@@ -34,6 +35,7 @@ export class ThreadPool implements RunningModel {
   #udp: UdpTransport | undefined;
   #statsRequest = 0;
   #sabStore: SabLocationStore | undefined;
+  #sabAuthState: SabAuthStateStore | undefined;
 
   private constructor(options: ThreadPoolOptions) {
     this.#options = options;
@@ -59,9 +61,11 @@ export class ThreadPool implements RunningModel {
       udpPort = (await this.#udp.listen()).port;
     }
     if (settings.state === 'sab') this.#sabStore = SabLocationStore.create();
+    if (settings.state === 'sab' && settings.auth !== undefined) this.#sabAuthState = SabAuthStateStore.create();
     const sharedState = this.#sabStore?.shared;
+    const sharedAuthState = this.#sabAuthState?.shared;
     for (let slot = 0; slot < workers; slot++) {
-      const config: ThreadConfig = { slot, workers, settings, sharedState, udpPort };
+      const config: ThreadConfig = { slot, workers, settings, sharedState, sharedAuthState, udpPort };
       this.#threads.push(new Worker(new URL('./thread-main.js', import.meta.url), { workerData: config }));
     }
     const ports: Array<Array<MessagePort | undefined>> = this.#threads.map(() => this.#threads.map(() => undefined));
@@ -183,5 +187,6 @@ export class ThreadPool implements RunningModel {
     );
     await this.#udp?.close();
     await this.#sabStore?.close();
+    await this.#sabAuthState?.close();
   }
 }

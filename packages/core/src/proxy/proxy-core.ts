@@ -15,6 +15,7 @@ import {
   type Uri,
   type Via,
 } from '@switchboard/sip';
+import { authChallengeKind, claimedIdentity, type DigestAuthenticator } from '../auth/digest-authenticator.js';
 import { addressOfRecord, DEFAULT_REGISTRAR_OPTIONS, handleRegister, type RegistrarOptions } from '../registrar/registrar.js';
 import type { LocationStore } from '../registrar/location-store.js';
 import { responseTarget } from '../response-target.js';
@@ -68,6 +69,8 @@ export interface ProxyCoreOptions {
    * over workers: returns true when it has handed the message to the worker that owns it.
    */
   readonly handOff?: (message: SipMessage, bytes: Buffer, source: TransportAddress) => boolean;
+  /** Digest authentication (`--auth`); none: every request passes. */
+  readonly auth?: DigestAuthenticator;
 }
 
 /** Proxy timer C (§16.8): longer than 3 minutes. */
@@ -498,6 +501,11 @@ export class ProxyCore {
     const unsupported = request.optionTags('proxy-require').filter((tag) => !supported.has(tag));
     if (unsupported.length > 0) return { kind: 'respond', status: 420, headers: [['Unsupported', unsupported.join(', ')]] };
 
+    if (this.#options.auth !== undefined) {
+      const refused = await this.#authenticate(this.#options.auth, request, source);
+      if (refused !== undefined) return refused;
+    }
+
     // §16.4: a Request-URI we put in a Record-Route means the previous hop was a strict router.
     if (this.#isUs(request.requestUri) && request.route.length > 0) {
       const last = request.removeLastRoute();
@@ -552,14 +560,43 @@ export class ProxyCore {
   }
 
   /**
-   * The location store failed (Redis down, SharedArrayBuffer table full): 503 with Retry-After
-   * (§21.5.4), so clients come back later; nothing else is touched and the next request tries the
-   * store again.
+   * RFC 3261 §22: challenges the request or checks its credentials when `--auth` says it must be
+   * authenticated; the decision to answer with when it is refused, undefined when it may go on
+   * (our realm's Proxy-Authorization then removed, §22.3).
    */
-  #storeUnavailable(): Decision {
+  async #authenticate(auth: DigestAuthenticator, request: SipMessage, source: TransportAddress): Promise<Decision | undefined> {
+    const uri = request.requestUri;
+    const host = uri !== undefined && isSipUri(uri) ? uriHostname(uri) : undefined;
+    const forRegistrar =
+      request.method === 'REGISTER' && request.route.every((entry) => this.#isUs(entry.uri)) && ((host !== undefined && this.#domains.has(host)) || this.#isUs(uri));
+    const realm = auth.realm.toLowerCase();
+    const kind = authChallengeKind(auth.mode, request, {
+      forRegistrar,
+      inOurDialog: routedByOurRecordRoute(request),
+      isOurDomain: (candidate) => this.#domains.has(candidate) || candidate === realm,
+    });
+    if (kind === undefined) return undefined;
+    let result;
+    try {
+      result = await auth.authenticate(request, source, kind, claimedIdentity(request), this.counters);
+    } catch (error) {
+      if (isSipError(error)) throw error;
+      return this.#storeUnavailable('Authentication Service Unavailable');
+    }
+    if (result.kind === 'respond') return { kind: 'respond', status: result.status, reason: result.reason, headers: result.headers };
+    if (kind === 'proxy') auth.removeOwnCredentials(request);
+    return undefined;
+  }
+
+  /**
+   * A state store failed (Redis down, SharedArrayBuffer table full or locked): 503 with
+   * Retry-After (§21.5.4), so clients come back later; nothing else is touched and the next
+   * request tries the store again.
+   */
+  #storeUnavailable(reason = 'Location Service Unavailable'): Decision {
     this.counters.stateStoreFailures++;
     const seconds = this.#options.storeRetryAfterSeconds ?? 5;
-    return { kind: 'respond', status: 503, reason: 'Location Service Unavailable', headers: [['Retry-After', String(seconds)]] };
+    return { kind: 'respond', status: 503, reason, headers: [['Retry-After', String(seconds)]] };
   }
 
   #capabilities(): Array<[string, string]> {

@@ -15,8 +15,16 @@ export interface ProxyCounters {
   loopsDetected: number;
   tooManyHops: number;
   transactionTimeouts: number;
-  /** Requests answered 503 because the location store failed. */
+  /** Requests answered 503 because the location store (or the auth state or credential store) failed. */
   stateStoreFailures: number;
+  /** Digest authentication (`--auth`): see AuthCounters. */
+  authChallenges: number;
+  authAccepted: number;
+  authRejected: number;
+  authStaleNonces: number;
+  authReplays: number;
+  authThrottled: number;
+  authMalformed: number;
 }
 
 export function newProxyCounters(): ProxyCounters {
@@ -35,5 +43,12 @@ export function newProxyCounters(): ProxyCounters {
     tooManyHops: 0,
     transactionTimeouts: 0,
     stateStoreFailures: 0,
+    authChallenges: 0,
+    authAccepted: 0,
+    authRejected: 0,
+    authStaleNonces: 0,
+    authReplays: 0,
+    authThrottled: 0,
+    authMalformed: 0,
   };
 }

@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { MemoryAuthStateStore, NonceMint, userCredentials, type AuthStateStore } from '@switchboard/core';
+import { Redis } from 'ioredis';
+import { settleNonceSecret } from './open-authenticator.js';
+import { RedisAuthStateStore } from './redis-auth-state-store.js';
+import { RedisCredentialStore } from './redis-credential-store.js';
+import { startRedisServer, type RedisTestServer } from './redis-test-server.js';
+import type { AuthFixtureData, AuthFixtureReport } from './sab-auth-state-store.fixture.js';
+import { SabAuthStateStore } from './sab-auth-state-store.js';
+import { StateStoreError } from './state-store-error.js';
+import type { ProxySettings } from '../proxy-settings.js';
+
+/**
+ * Every auth state store (Map, SharedArrayBuffer table, Redis) keeps nonce counts and failure
+ * counts the same way, and none accepts one nonce count twice, however many workers race for it.
+ */
+
+let redis: RedisTestServer;
+before(async () => {
+  redis = await startRedisServer();
+});
+after(async () => {
+  await redis.stop();
+});
+
+async function conformance(store: AuthStateStore): Promise<void> {
+  const now = Date.now();
+  const expiresAt = now + 60_000;
+  assert.equal(await store.acceptNonceCount('n1', 1, expiresAt), true, 'first use');
+  assert.equal(await store.acceptNonceCount('n1', 1, expiresAt), false, 'the same count again is a replay');
+  assert.equal(await store.acceptNonceCount('n1', 3, expiresAt), true, 'a higher count, even skipping one');
+  assert.equal(await store.acceptNonceCount('n1', 2, expiresAt), false, 'a lower count is a replay');
+  assert.equal(await store.acceptNonceCount('n2', 1, expiresAt), true, 'nonces are independent');
+  assert.equal(await store.acceptNonceCount('short', 5, Date.now() + 500), true);
+  assert.equal(await store.failures('192.0.2.1', now), 0);
+  assert.equal(await store.recordFailure('192.0.2.1', now, 600), 1);
+  assert.equal(await store.recordFailure('192.0.2.1', now + 10, 600), 2);
+  assert.equal(await store.recordFailure('2001:db8::/64', now, 600), 1);
+  assert.equal(await store.failures('192.0.2.1', now + 20), 2);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, now + 700 - Date.now())));
+  assert.equal(await store.acceptNonceCount('short', 1, Date.now() + 60_000), true, 'a count is forgotten with its nonce');
+  assert.equal(await store.failures('192.0.2.1', Date.now()), 0, 'the failure window ended');
+  assert.equal(await store.recordFailure('192.0.2.1', Date.now(), 600), 1, 'a new window starts at 1');
+  assert.equal(await store.acceptNonceCount('n1', 3, expiresAt), false, 'unexpired counts are kept');
+}
+
+describe('auth state stores', () => {
+  test('Map (--state local)', async () => {
+    const store = new MemoryAuthStateStore({ sweepMs: 0 });
+    await conformance(store);
+    await store.close();
+  });
+
+  test('SharedArrayBuffer table (--state sab)', async () => {
+    const store = SabAuthStateStore.create({ capacity: 64 });
+    await conformance(store);
+    assert.equal(await store.size(Date.now()), 4, 'n1, n2, short and the new window of 192.0.2.1 (the IPv6 one expired)');
+    assert.equal(await store.size(Date.now() + 120_000), 0, 'all expired by then');
+  });
+
+  test('Redis (--state redis)', async () => {
+    const store = await RedisAuthStateStore.connect(redis.url, { prefix: 'conformance:' });
+    try {
+      await conformance(store);
+      const raw = new Redis(redis.url);
+      try {
+        const ttl = await raw.pttl('conformance:nc:n1');
+        assert.ok(ttl > 50_000 && ttl <= 60_000, `the count expires with its nonce (${ttl} ms)`);
+      } finally {
+        raw.disconnect();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a full SharedArrayBuffer table sweeps expired entries, then says so (503)', async () => {
+    const store = SabAuthStateStore.create({ capacity: 8 });
+    for (let i = 0; i < 8; i++) await store.acceptNonceCount(`brief-${i}`, 1, Date.now() + 100);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    for (let i = 0; i < 8; i++) assert.equal(await store.acceptNonceCount(`long-${i}`, 1, Date.now() + 60_000), true);
+    await assert.rejects(store.acceptNonceCount('one-more', 1, Date.now() + 60_000), (error: unknown) => error instanceof StateStoreError && error.code === 'ERR_SWITCHBOARD_STATE_FULL');
+    assert.equal(await store.acceptNonceCount('long-3', 1, Date.now() + 60_000), false, 'entries survive the sweep and the failed insert');
+  });
+
+  test('four threads race for the same 2000 nonce counts: each is granted exactly once, no failure is lost', { timeout: 30_000 }, async () => {
+    const store = SabAuthStateStore.create({ capacity: 8192 });
+    const threads = 4;
+    const nonces = 2000;
+    const failures = 500;
+    const barrier = new SharedArrayBuffer(4);
+    const workers = Array.from({ length: threads }, () => new Worker(new URL('./sab-auth-state-store.fixture.js', import.meta.url), { workerData: { shared: store.shared, threads, nonces, failures, barrier } satisfies AuthFixtureData }));
+    const reports = await Promise.all(workers.map(async (worker) => (await once(worker, 'message'))[0] as AuthFixtureReport));
+    await Promise.all(workers.map((worker) => worker.terminate()));
+    assert.deepEqual(reports.map((report) => report.error), [undefined, undefined, undefined, undefined]);
+    const granted = reports.flatMap((report) => report.granted).sort((a, b) => a - b);
+    assert.deepEqual(granted, Array.from({ length: nonces }, (_, i) => i), 'every nonce granted once, none twice');
+    assert.ok(reports.filter((report) => report.granted.length > 0).length > 1, 'the threads really raced');
+    assert.equal(await store.failures('192.0.2.66', Date.now()), threads * failures);
+  });
+
+  test('Redis: connections racing for the same nonce counts get each exactly once', { timeout: 30_000 }, async () => {
+    const stores = await Promise.all([1, 2, 3].map(() => RedisAuthStateStore.connect(redis.url, { prefix: 'race:' })));
+    try {
+      const expiresAt = Date.now() + 60_000;
+      const results = await Promise.all(stores.map((store) => Promise.all(Array.from({ length: 300 }, (_, i) => store.acceptNonceCount(`nonce-${i}`, 1, expiresAt)))));
+      for (let i = 0; i < 300; i++) assert.equal(results.filter((granted) => granted[i]).length, 1, `nonce ${i}`);
+      await Promise.all(stores.flatMap((store) => Array.from({ length: 50 }, () => store.recordFailure('192.0.2.77', Date.now(), 60_000))));
+      assert.equal(await stores[0]?.failures('192.0.2.77'), 150);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
+  test('Redis lost: calls fail fast as ERR_SWITCHBOARD_STATE_UNAVAILABLE', { timeout: 20_000 }, async () => {
+    const own = await startRedisServer();
+    const store = await RedisAuthStateStore.connect(own.url);
+    try {
+      await own.kill();
+      const started = Date.now();
+      await assert.rejects(store.acceptNonceCount('x', 1, Date.now() + 1000), (error: unknown) => error instanceof StateStoreError && error.code === 'ERR_SWITCHBOARD_STATE_UNAVAILABLE');
+      await assert.rejects(store.failures('192.0.2.1'), StateStoreError);
+      assert.ok(Date.now() - started < 3000);
+    } finally {
+      await store.close();
+      await own.stop();
+    }
+  });
+});
+
+test('credentials in a Redis hash: HA1 per algorithm by user:realm; junk entries are unknown users', async () => {
+  const store = await RedisCredentialStore.connect(redis.url, 'test:users');
+  const raw = new Redis(redis.url);
+  try {
+    const alice = userCredentials('alice', 'example.com', 'wonderland', ['SHA-256', 'MD5']);
+    await store.put(alice);
+    assert.equal(await raw.hget('test:users', 'alice:example.com'), JSON.stringify(alice.ha1));
+    assert.equal(await store.ha1('alice', 'example.com', 'SHA-256'), alice.ha1['SHA-256']);
+    assert.equal(await store.ha1('alice', 'example.com', 'SHA-512-256'), undefined);
+    assert.equal(await store.ha1('alice', 'other.example', 'MD5'), undefined);
+    await raw.hset('test:users', 'mallory:example.com', '{"MD5": "not hex"}', 'eve:example.com', 'password');
+    assert.equal(await store.ha1('mallory', 'example.com', 'MD5'), undefined);
+    assert.equal(await store.ha1('eve', 'example.com', 'MD5'), undefined);
+  } finally {
+    raw.disconnect();
+    await store.close();
+  }
+});
+
+test('the nonce secret: generated once per start, or shared through Redis by every instance', async () => {
+  const base: ProxySettings = {
+    listen: [], domains: [], stateless: false, idleTimeoutMs: 1, idleStrategy: 'heap', headerTimeoutMs: 1, timers: { t1: 500, t2: 4000, t4: 5000 }, state: 'local',
+    auth: { mode: 'all', realm: 'example.com', algorithms: ['SHA-256'], nonceTtlSeconds: 300, maxFailures: 10, failureWindowSeconds: 60, usersFile: 'x' },
+  };
+  const local = await settleNonceSecret(base);
+  assert.match(local.auth?.secret ?? '', /^[0-9a-f]{64}$/);
+  assert.equal(await settleNonceSecret(local), local, 'a settled secret is kept');
+  const shared = { ...base, state: 'redis' as const, redisUrl: redis.url, redisPrefix: 'secret:' };
+  const first = await settleNonceSecret(shared);
+  const second = await settleNonceSecret(shared);
+  assert.equal(first.auth?.secret, second.auth?.secret, 'two instances on one Redis share it');
+  const nonce = new NonceMint(Buffer.from(first.auth?.secret ?? '', 'hex'), 'example.com', 1000).issue();
+  assert.equal(new NonceMint(Buffer.from(second.auth?.secret ?? '', 'hex'), 'example.com', 1000).check(nonce).kind, 'fresh');
+});

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { answerDigestChallenge, formatDigestCredentials, parseDigestChallenges, parseMessage, type DigestAlgorithm, type SipMessage } from '@switchboard/sip';
+import { freePort, MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
+
+/**
+ * Digest authentication against real SIPp, in every model: REGISTER (401, then 200) and INVITE
+ * (407, ACK, INVITE with credentials, the call) with SIPp's [authentication]; a wrong password
+ * gets 403 after the challenge; and, from a raw UDP socket, SHA-256 and SHA-512-256 answers
+ * succeed while a replayed Authorization is refused by every worker it reaches.
+ *
+ * SIPp 3.6.1 (Debian's) answers MD5 only and reads the algorithm of the first challenge, so these
+ * proxies list MD5 first (`--auth-algorithms MD5,SHA-256,SHA-512-256`), as a deployment with
+ * MD5-only phones would; the default order is RFC 8760's, SHA-256 first.
+ */
+
+const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));
+const USER = 'alice';
+const PASSWORD = 'wonderland';
+
+let directory: string;
+let usersFile: string;
+before(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'switchboard-auth-'));
+  usersFile = join(directory, 'users.json');
+  const added = spawnSync(process.execPath, [BIN, 'users', 'add', '--user', USER, '--realm', 'example.com', '--file', usersFile], { input: `${PASSWORD}\n`, encoding: 'utf8' });
+  assert.equal(added.status, 0, added.stderr);
+});
+after(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+/** A UDP phone that sends raw requests and waits for their final responses. */
+class RawPhone {
+  readonly socket = dgram.createSocket('udp4');
+  readonly #responses: SipMessage[] = [];
+  #sequence = 0;
+
+  async open(): Promise<void> {
+    await new Promise<void>((resolve) => this.socket.bind(0, '127.0.0.1', () => resolve()));
+    this.socket.on('message', (bytes) => {
+      const message = parseMessage(bytes);
+      if ((message.status ?? 0) >= 200) this.#responses.push(message);
+    });
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  /** REGISTER for alice@example.com with the given Authorization (or none); resolves with the final response. */
+  async register(proxyPort: number, callId: string, authorization?: string): Promise<SipMessage> {
+    const n = ++this.#sequence;
+    const branch = `z9hG4bK-raw-${process.pid}-${n}`;
+    const bytes = Buffer.from(
+      [
+        'REGISTER sip:example.com SIP/2.0',
+        `Via: SIP/2.0/UDP 127.0.0.1:${this.port};rport;branch=${branch}`,
+        'Max-Forwards: 70',
+        `From: <sip:${USER}@example.com>;tag=raw${n}`,
+        `To: <sip:${USER}@example.com>`,
+        `Call-ID: ${callId}`,
+        `CSeq: ${n} REGISTER`,
+        `Contact: <sip:${USER}@127.0.0.1:${this.port}>`,
+        'Expires: 300',
+        ...(authorization === undefined ? [] : [`Authorization: ${authorization}`]),
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    this.socket.send(bytes, proxyPort, '127.0.0.1');
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const found = this.#responses.find((response) => response.topVia?.branch === branch);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`no final response to REGISTER ${n}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+function answer(challenged: SipMessage, algorithm: DigestAlgorithm, nc = 1): string {
+  const challenge = challenged.headers('www-authenticate').flatMap((value) => parseDigestChallenges(value)).find((candidate) => candidate.algorithm === algorithm);
+  assert.ok(challenge !== undefined, `a ${algorithm} challenge in ${challenged.headers('www-authenticate').join(' | ')}`);
+  return formatDigestCredentials(answerDigestChallenge(challenge, { username: USER, password: PASSWORD, method: 'REGISTER', uri: 'sip:example.com', nc, cnonce: `raw-${nc}-${algorithm}` }));
+}
+
+/** One counter per worker, from the proxy's Prometheus text. */
+async function perWorker(metricsPort: number, name: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return new Map([...text.matchAll(new RegExp(`^${name}\\{worker="([^"]*)"\\} (\\d+)$`, 'gm'))].map((match) => [match[1] as string, Number(match[2])]));
+}
+
+/** Sum of one counter over every worker. */
+async function counter(metricsPort: number, name: string): Promise<number> {
+  return [...(await perWorker(metricsPort, name)).values()].reduce((sum, value) => sum + value, 0);
+}
+
+for (const variant of MODEL_VARIANTS) {
+  describe(`digest authentication with SIPp, --model ${variant.name}`, { concurrency: false, timeout: 120_000 }, () => {
+    let proxy: RunningProxy;
+    let model: { args: string[]; stop(): Promise<void> };
+    let metricsPort: number;
+    before(async () => {
+      model = await prepareModel(variant);
+      metricsPort = await freePort();
+      proxy = await startProxy([
+        '--domain', 'example.com', '--auth', 'all', '--auth-users', usersFile, '--auth-algorithms', 'MD5,SHA-256,SHA-512-256',
+        '--metrics', `127.0.0.1:${metricsPort}`, ...model.args,
+      ]);
+    });
+    after(async () => {
+      assert.equal(await proxy.stop(), 0, 'the proxy exits 0 on SIGTERM');
+      await model.stop();
+    });
+
+    test('SIPp REGISTER with [authentication]: 401, then 200', async () => {
+      const register = runSipp([
+        '-sf', 'register-auth.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'domain', 'example.com', '-key', 'contact_port', String(await freePort()),
+        '-s', USER, '-au', USER, '-ap', PASSWORD, '-m', '5', '-r', '20', `127.0.0.1:${proxy.udpPort}`,
+      ], 20);
+      const result = await register.done;
+      assert.equal(result.code, 0, result.output.slice(-3000));
+      assert.equal(sippCalls(result.output).successful, 5);
+    });
+
+    test('SIPp INVITE with [authentication]: 407, ACK, INVITE with credentials, 200, BYE', async () => {
+      const calleePort = await freePort();
+      const callee = runSipp(['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1', '-m', '5'], 20);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const caller = runSipp([
+        '-sf', 'uac-auth.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`, '-key', 'domain', 'example.com', '-key', 'caller', USER,
+        '-s', 'bob', '-au', USER, '-ap', PASSWORD, '-m', '5', '-r', '20', `127.0.0.1:${proxy.udpPort}`,
+      ], 20);
+      const callerResult = await caller.done;
+      const calleeResult = await callee.done;
+      assert.equal(callerResult.code, 0, callerResult.output.slice(-3000));
+      assert.equal(sippCalls(callerResult.output).successful, 5);
+      assert.equal(calleeResult.code, 0, `callee:\n${calleeResult.output.slice(-3000)}`);
+    });
+
+    test('SIPp with a wrong password: 403 after the challenge', async () => {
+      const wrong = runSipp([
+        '-sf', 'register-auth-wrong.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'domain', 'example.com', '-key', 'contact_port', String(await freePort()),
+        '-s', USER, '-au', USER, '-ap', 'not-the-password', '-m', '1', `127.0.0.1:${proxy.udpPort}`,
+      ], 20);
+      const result = await wrong.done;
+      assert.equal(result.code, 0, result.output.slice(-3000));
+    });
+
+    test('SHA-256 and SHA-512-256 answers succeed; a replayed Authorization is refused whichever worker reads it', async () => {
+      const phone = new RawPhone();
+      await phone.open();
+      try {
+        const challenged = await phone.register(proxy.udpPort, 'raw-1');
+        assert.equal(challenged.status, 401);
+        assert.deepEqual(challenged.headers('www-authenticate').map((value) => parseDigestChallenges(value)[0]?.algorithm), ['MD5', 'SHA-256', 'SHA-512-256']);
+        const credentials = answer(challenged, 'SHA-256');
+        assert.equal((await phone.register(proxy.udpPort, 'raw-1', credentials)).status, 200);
+        // The same Authorization again, on new transactions whose Call-IDs spread them over the workers.
+        for (let replay = 0; replay < 4; replay++) {
+          const refused = await phone.register(proxy.udpPort, `raw-replay-${replay}`, credentials);
+          assert.equal(refused.status, 401, `replay ${replay}`);
+          assert.equal(parseDigestChallenges(refused.header('www-authenticate') ?? '')[0]?.stale, true, 'a fresh challenge, marked stale');
+        }
+        const fresh = await phone.register(proxy.udpPort, 'raw-2');
+        assert.equal((await phone.register(proxy.udpPort, 'raw-2', answer(fresh, 'SHA-512-256'))).status, 200);
+        assert.equal((await phone.register(proxy.udpPort, 'raw-3', answer(fresh, 'SHA-512-256', 2))).status, 200, 'a nonce is reused with a higher count');
+      } finally {
+        phone.close();
+      }
+    });
+
+    test('the auth counters reach --metrics from every worker', async () => {
+      assert.ok((await counter(metricsPort, 'switchboard_auth_challenges_total')) >= 12, 'challenges');
+      assert.ok((await counter(metricsPort, 'switchboard_auth_accepted_total')) >= 13, 'accepted');
+      assert.equal(await counter(metricsPort, 'switchboard_auth_rejected_total'), 1, 'the wrong password');
+      assert.equal(await counter(metricsPort, 'switchboard_auth_replays_total'), 4);
+      if (variant.name !== 'event-loop') {
+        // The replays' Call-IDs hash to both workers, and the first one to the worker that did not
+        // accept the original: only the shared store (SharedArrayBuffer or Redis) can refuse it there.
+        const workers = [...(await perWorker(metricsPort, 'switchboard_auth_replays_total')).values()].filter((value) => value > 0);
+        assert.equal(workers.length, 2, 'replays refused by both workers');
+      }
+    });
+  });
+}
