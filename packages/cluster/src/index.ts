@@ -4,7 +4,7 @@ export { RedisLocationStore } from './state/redis-location-store.js';
 export { SabLocationStore, type SabLocationStoreShared, type SabLocationStoreOptions } from './state/sab-location-store.js';
 export { StateStoreError, STATE_STORE_ERROR_CODES, type StateStoreErrorCode } from './state/state-store-error.js';
 export { TimedLocationStore } from './state/timed-location-store.js';
-export { MODELS, STATE_KINDS, proxyServerOptions, type Model, type StateKind, type ProxySettings } from './proxy-settings.js';
+export { MODELS, STATE_KINDS, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type ProxySettings, type TlsFileSettings } from './proxy-settings.js';
 export { startModel, STATE_FOR_MODEL, DEFAULT_STATE, type ModelOptions } from './start-model.js';
 export type { RunningModel } from './running-model.js';
 export { EventLoopModel } from './event-loop-model.js';

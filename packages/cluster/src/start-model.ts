@@ -1,6 +1,6 @@
 import { EventLoopModel } from './event-loop-model.js';
 import { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';
-import type { Model, ProxySettings, StateKind } from './proxy-settings.js';
+import { withSharedTicketKeys, type Model, type ProxySettings, type StateKind } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
 import { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
 
@@ -30,12 +30,13 @@ export const DEFAULT_STATE: Readonly<Record<Model, StateKind>> = {
 };
 
 export async function startModel(options: ModelOptions): Promise<RunningModel> {
+  const settings = withSharedTicketKeys(options.settings);
   switch (options.model) {
     case 'event-loop':
-      return EventLoopModel.start(options.settings);
+      return EventLoopModel.start(settings);
     case 'process-pool':
-      return ProcessPoolSupervisor.start({ settings: options.settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, onEvent: options.onEvent });
+      return ProcessPoolSupervisor.start({ settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, onEvent: options.onEvent });
     case 'thread-pool':
-      return ThreadPool.start({ settings: options.settings, workers: options.workers, onEvent: options.onEvent });
+      return ThreadPool.start({ settings, workers: options.workers, onEvent: options.onEvent });
   }
 }
