@@ -32,12 +32,17 @@ export async function freePort(): Promise<number> {
 export interface RunningProxy {
   readonly udpPort: number;
   readonly tcpPort: number;
+  /** NaN unless `--listen tls:...` was among the extra arguments. */
+  readonly tlsPort: number;
   readonly process: ChildProcess;
   readonly lines: string[];
   stop(): Promise<number | null>;
 }
 
-/** Starts `switchboard serve` on UDP and TCP (free ports) and resolves at its `ready` line. */
+/**
+ * Starts `switchboard serve` on UDP and TCP (free ports), plus whatever listeners `extraArgs` add
+ * (`--listen tls:127.0.0.1:0`), and resolves at its `ready` line.
+ */
 export async function startProxy(extraArgs: string[]): Promise<RunningProxy> {
   const child = spawn(process.execPath, [BIN, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,6 +68,7 @@ export async function startProxy(extraArgs: string[]): Promise<RunningProxy> {
   return {
     udpPort: portOf('udp'),
     tcpPort: portOf('tcp'),
+    tlsPort: portOf('tls'),
     process: child,
     lines,
     async stop() {
@@ -131,6 +137,16 @@ export function runSipp(args: string[], timeoutSeconds = 60): { done: Promise<Si
     });
   });
   return { done, process: child };
+}
+
+/** A counter of the proxy's Prometheus text (`--metrics`), summed over its workers. */
+export async function proxyCounter(metricsPort: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
 }
 
 /** The last statistics SIPp printed: successful and failed call counts. */

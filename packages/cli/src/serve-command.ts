@@ -14,7 +14,7 @@ export function serveCommand(): Command {
   const command = new Command('serve')
     .description('run the SIP proxy and registrar')
     .option('--config <file>', 'YAML file with the same keys as these flags (flags win)')
-    .option('--listen <spec>', 'udp:HOST:PORT or tcp:HOST:PORT (repeatable)', collect)
+    .option('--listen <spec>', 'udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT (repeatable)', collect)
     .option('--domain <name>', 'a domain whose users register here (repeatable)', collect)
     .option('--default-route <uri>', 'where requests go that are not for a local domain or registered user, e.g. sip:10.0.0.2:5060;transport=tcp')
     .option('--t1 <ms>', 'RFC 3261 timer T1, the RTT estimate', '500')
@@ -40,7 +40,16 @@ export function serveCommand(): Command {
     .option('--auth-nonce-ttl <seconds>', 'nonce lifetime; older nonces get a new challenge with stale=true (default 300)')
     .option('--auth-algorithms <list>', 'algorithms offered, one challenge each, in order (default SHA-256,SHA-512-256,MD5)')
     .option('--auth-max-failures <n>', 'failed authentications per source address before it is refused for the window (default 10)')
-    .option('--auth-failure-window <seconds>', 'window of the failure count (default 60)');
+    .option('--auth-failure-window <seconds>', 'window of the failure count (default 60)')
+    .option('--tls-cert <file>', 'TLS: PEM certificate (chain) of the proxy, as server and as client')
+    .option('--tls-key <file>', 'TLS: PEM private key of --tls-cert')
+    .option('--tls-ca <file>', 'TLS: PEM CA certificates trusted for clients and callees (default: Node\'s root CAs)')
+    .option('--tls-verify-client', 'TLS: require a client certificate issued by --tls-ca (mutual authentication)')
+    .addOption(new Option('--tls-resumption <on|off>', 'TLS: session resumption by tickets and session ids, server and client side (default on)').choices(['on', 'off']))
+    .option('--tls-ciphers <list>', 'TLS: OpenSSL cipher list (TLS 1.3 suites may be named in it)')
+    .addOption(new Option('--tls-min-version <version>', 'TLS: lowest version accepted (default TLSv1.2)').choices(['TLSv1.2', 'TLSv1.3']))
+    .addOption(new Option('--tls-max-version <version>', 'TLS: highest version offered (default TLSv1.3)').choices(['TLSv1.2', 'TLSv1.3']))
+    .option('--tls-handshake-timeout <seconds>', 'TLS: close a connection whose handshake takes longer (default 10)');
   command.action(async (flags: RawServeOptions, self: Command) => {
     const given = new Set(
       self.options
@@ -64,6 +73,15 @@ export function serveCommand(): Command {
       'auth-algorithms': (flags as Record<string, unknown>).authAlgorithms,
       'auth-max-failures': (flags as Record<string, unknown>).authMaxFailures,
       'auth-failure-window': (flags as Record<string, unknown>).authFailureWindow,
+      'tls-cert': (flags as Record<string, unknown>).tlsCert,
+      'tls-key': (flags as Record<string, unknown>).tlsKey,
+      'tls-ca': (flags as Record<string, unknown>).tlsCa,
+      'tls-verify-client': (flags as Record<string, unknown>).tlsVerifyClient,
+      'tls-resumption': (flags as Record<string, unknown>).tlsResumption,
+      'tls-ciphers': (flags as Record<string, unknown>).tlsCiphers,
+      'tls-min-version': (flags as Record<string, unknown>).tlsMinVersion,
+      'tls-max-version': (flags as Record<string, unknown>).tlsMaxVersion,
+      'tls-handshake-timeout': (flags as Record<string, unknown>).tlsHandshakeTimeout,
       listen: (flags as Record<string, unknown>).listen ?? (given.has('listen') ? undefined : ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060']),
     };
     const settings = await resolveServeSettings(raw, given);
@@ -89,6 +107,7 @@ export function serveCommand(): Command {
           state: settings.state,
           redisUrl: settings.redisUrl,
           auth: settings.auth,
+          tls: settings.tls,
         },
         onEvent: (event) => {
           if (event.kind === 'worker-started') log.debug(event, 'worker started');
@@ -114,6 +133,7 @@ export function serveCommand(): Command {
         defaultRoute: settings.defaultRoute,
         stateless: settings.stateless,
         auth: settings.auth === undefined ? 'off' : { mode: settings.auth.mode, realm: settings.auth.realm, algorithms: settings.auth.algorithms, credentials: settings.auth.usersFile ?? `redis hash ${settings.auth.redisHash}` },
+        tls: settings.tls === undefined ? undefined : { verifyClient: settings.tls.verifyClient, resumption: settings.tls.resumption, ciphers: settings.tls.ciphers, minVersion: settings.tls.minVersion, maxVersion: settings.tls.maxVersion },
       },
       'ready',
     );

@@ -24,6 +24,7 @@ function rejects(code: string, pattern: RegExp): (error: unknown) => boolean {
 test('listen specs: protocol, host (IPv6 in brackets) and port', () => {
   assert.deepEqual(parseListen('udp:127.0.0.1:5060'), { protocol: 'udp', host: '127.0.0.1', port: 5060 });
   assert.deepEqual(parseListen('tcp:[::1]:0'), { protocol: 'tcp', host: '::1', port: 0 });
+  assert.deepEqual(parseListen('tls:[::1]:5061'), { protocol: 'tls', host: '::1', port: 5061 });
   assert.throws(() => parseListen('sctp:1.2.3.4:5'), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--listen:/));
   assert.throws(() => parseListen('udp:1.2.3.4:70000'), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /--listen/));
 });
@@ -140,4 +141,54 @@ test('the shipped configs/proxy.yaml and configs/users.example.json are valid; t
   const store = await loadUsersFile(users);
   assert.equal(await store.ha1('alice', 'example.com', 'SHA-256'), digestHa1('SHA-256', 'alice', 'example.com', 'wonderland'));
   assert.equal(await store.ha1('bob', 'example.com', 'MD5'), digestHa1('MD5', 'bob', 'example.com', 'builder'));
+});
+
+test('TLS: a tls: listener needs a certificate and its key; files and choices are checked, naming the flag', async () => {
+  const { createTestCertificates } = await import('@switchboard/core/test-certificates');
+  const certs = await createTestCertificates();
+  try {
+    const listen = ['udp:127.0.0.1:0', 'tls:127.0.0.1:0'];
+    const flags = (extra: Record<string, unknown>): Parameters<typeof resolveServeSettings>[0] => ({ listen, 'tls-cert': certs.server.certFile, 'tls-key': certs.server.keyFile, ...extra });
+    const given = (extra: Record<string, unknown>): Set<string> => new Set(['listen', 'tls-cert', 'tls-key', ...Object.keys(extra)]);
+    const check = (extra: Record<string, unknown>) => resolveServeSettings(flags(extra), given(extra));
+
+    const settings = await check({ 'tls-ca': certs.ca.certFile, 'tls-verify-client': true, 'tls-resumption': 'off', 'tls-ciphers': 'ECDHE-ECDSA-AES128-GCM-SHA256', 'tls-min-version': 'TLSv1.2', 'tls-max-version': 'TLSv1.2', 'tls-handshake-timeout': '3' });
+    assert.deepEqual(settings.listen[1], { protocol: 'tls', host: '127.0.0.1', port: 0 });
+    assert.deepEqual(settings.tls, {
+      certFile: certs.server.certFile,
+      keyFile: certs.server.keyFile,
+      caFile: certs.ca.certFile,
+      verifyClient: true,
+      resumption: false,
+      ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.2',
+      handshakeTimeoutMs: 3000,
+    });
+    const defaults = await check({});
+    assert.deepEqual([defaults.tls?.resumption, defaults.tls?.verifyClient, defaults.tls?.handshakeTimeoutMs], [true, false, 10_000]);
+
+    await assert.rejects(resolveServeSettings({ listen }, new Set(['listen'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--tls-cert: a TLS listener needs a certificate/));
+    await assert.rejects(resolveServeSettings({ listen, 'tls-cert': certs.server.certFile }, new Set(['listen', 'tls-cert'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--tls-key:/));
+    await assert.rejects(check({ 'tls-cert': '/nonexistent/cert.pem' }), rejects('ERR_SWITCHBOARD_TLS_CREDENTIALS', /^--tls-cert: cannot read \/nonexistent\/cert.pem/));
+    await assert.rejects(check({ 'tls-cert': certs.server.keyFile }), rejects('ERR_SWITCHBOARD_TLS_CREDENTIALS', /^--tls-cert: .* does not hold a PEM certificate/));
+    await assert.rejects(check({ 'tls-key': certs.server.certFile }), rejects('ERR_SWITCHBOARD_TLS_CREDENTIALS', /^--tls-key: .* does not hold a PEM private key/));
+    await assert.rejects(check({ 'tls-key': certs.client.keyFile }), rejects('ERR_SWITCHBOARD_TLS_CREDENTIALS', /^--tls-key: .* is not the private key of the certificate/));
+    await assert.rejects(check({ 'tls-ca': certs.ca.keyFile }), rejects('ERR_SWITCHBOARD_TLS_CREDENTIALS', /^--tls-ca: .* holds no PEM certificate/));
+    await assert.rejects(check({ 'tls-verify-client': true }), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--tls-verify-client: needs --tls-ca/));
+    await assert.rejects(check({ 'tls-resumption': 'sometimes' }), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--tls-resumption: must be on or off/));
+    await assert.rejects(check({ 'tls-ciphers': 'NO-SUCH-CIPHER' }), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--tls-ciphers: "NO-SUCH-CIPHER" names no cipher/));
+    await assert.rejects(check({ 'tls-min-version': 'TLSv1' }), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--tls-min-version: must be one of TLSv1.2, TLSv1.3/));
+    await assert.rejects(check({ 'tls-min-version': 'TLSv1.3', 'tls-max-version': 'TLSv1.2' }), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--tls-max-version: TLSv1.2 is below --tls-min-version TLSv1.3/));
+    await assert.rejects(check({ 'tls-handshake-timeout': '0' }), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--tls-handshake-timeout:/));
+    await assert.rejects(
+      resolveServeSettings({ listen: ['udp:127.0.0.1:0'], 'tls-resumption': 'off' }, new Set(['listen', 'tls-resumption'])),
+      rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--tls-resumption: is only used with a TLS listener/),
+    );
+    await withConfig(`listen: [tls:127.0.0.1:0]\ntls-cert: ${certs.server.certFile}\ntls-key: /nonexistent/key.pem\n`, async (path) => {
+      await assert.rejects(resolveServeSettings({ config: path }, new Set()), rejects('ERR_SWITCHBOARD_TLS_CREDENTIALS', /^config key "tls-key": cannot read/));
+    });
+  } finally {
+    await certs.remove();
+  }
 });

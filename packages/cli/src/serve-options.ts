@@ -1,10 +1,12 @@
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import tls from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import { DIGEST_ALGORITHMS, digestAlgorithm, parseUri, isSipUri, type DigestAlgorithm } from '@switchboard/sip';
-import { cpus } from 'node:os';
-import { AUTH_MODES, AuthConfigError, loadUsersFile, type AuthMode, type IdleStrategy, type ListenSpec, type TimerSettings } from '@switchboard/core';
-import { DEFAULT_STATE, MODELS, STATE_FOR_MODEL, STATE_KINDS, type AssignStrategy, type AuthSettings, type Model, type StateKind } from '@switchboard/cluster';
+import { AUTH_MODES, AuthConfigError, loadUsersFile, TLS_VERSIONS, type AuthMode, type IdleStrategy, type ListenSpec, type TimerSettings, type TlsVersion } from '@switchboard/core';
+import { DEFAULT_STATE, MODELS, STATE_FOR_MODEL, STATE_KINDS, type AssignStrategy, type AuthSettings, type Model, type StateKind, type TlsFileSettings } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 
 /** Everything `switchboard serve` runs with, after flags and config file are merged and checked. */
@@ -31,6 +33,8 @@ export interface ServeSettings {
   readonly idleStrategy: IdleStrategy;
   /** Digest authentication; undefined with `--auth off`. The nonce secret is settled at start. */
   readonly auth: AuthSettings | undefined;
+  /** TLS files and choices, when there is a `tls:` listener. */
+  readonly tls: TlsFileSettings | undefined;
 }
 
 /** The fd cache size `--fd-cache` alone means (Kamailio keeps 8 handles per process). */
@@ -41,7 +45,9 @@ const CONFIG_KEYS = [
   'listen', 'domain', 'default-route', 'advertise', 'stateless', 'idle-timeout', 'idle-strategy', 'header-timeout', 't1', 't2', 't4', 'log-level', 'metrics',
   'model', 'workers', 'fd-cache', 'assign', 'state', 'redis-url',
   'auth', 'auth-realm', 'auth-users', 'auth-redis-hash', 'auth-nonce-ttl', 'auth-algorithms', 'auth-max-failures', 'auth-failure-window',
+  'tls-cert', 'tls-key', 'tls-ca', 'tls-verify-client', 'tls-resumption', 'tls-ciphers', 'tls-min-version', 'tls-max-version', 'tls-handshake-timeout',
 ] as const;
+const TLS_KEYS = CONFIG_KEYS.filter((key) => key.startsWith('tls-'));
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -53,14 +59,128 @@ function fail(source: 'flag' | 'config', key: string, message: string): never {
   throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_CONFIG', `config key "${key}": ${message}`);
 }
 
-/** `udp:HOST:PORT` or `tcp:HOST:PORT` (IPv6 hosts in brackets). */
+/** `udp:HOST:PORT`, `tcp:HOST:PORT` or `tls:HOST:PORT` (IPv6 hosts in brackets). */
 export function parseListen(text: string, source: 'flag' | 'config' = 'flag'): ListenSpec {
   const match = /^(udp|tcp|tls):(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[3]) : -1;
-  if (match === null || port > 65535) fail(source, 'listen', `"${text}" is not udp:HOST:PORT or tcp:HOST:PORT`);
+  if (match === null || port > 65535) fail(source, 'listen', `"${text}" is not udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT`);
   const protocol = match[1] as ListenSpec['protocol'];
-  if (protocol === 'tls') fail(source, 'listen', 'TLS listeners are not available yet');
   return { protocol, host: (match[2] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+type Picked = { value: unknown; source: 'flag' | 'config' };
+
+function credentialsError(picked: Picked, key: string, message: string): never {
+  const where = picked.source === 'flag' ? `--${key}` : `config key "${key}"`;
+  throw new SwitchboardError('ERR_SWITCHBOARD_TLS_CREDENTIALS', `${where}: ${message}`);
+}
+
+/** Reads a TLS file named by a flag; an unreadable one is an error naming the flag. */
+async function readTlsFile(picked: Picked, key: string): Promise<{ path: string; text: string }> {
+  if (typeof picked.value !== 'string' || picked.value.length === 0) fail(picked.source, key, 'must be a file name');
+  try {
+    return { path: picked.value, text: await readFile(picked.value, 'utf8') };
+  } catch (error) {
+    return credentialsError(picked, key, `cannot read ${picked.value}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The TLS settings of a run with a `tls:` listener: the files are read and checked here (a PEM
+ * certificate, its private key, PEM CA certificates), so that workers, which read them again, do
+ * not fail one by one; the choices are checked against what OpenSSL accepts.
+ */
+async function resolveTls(pick: (key: ConfigKey) => Picked, hasTlsListener: boolean, listenSource: 'flag' | 'config'): Promise<TlsFileSettings | undefined> {
+  if (!hasTlsListener) {
+    for (const key of TLS_KEYS) {
+      const picked = pick(key);
+      if (picked.value !== undefined) fail(picked.source, key, 'is only used with a TLS listener (--listen tls:HOST:PORT)');
+    }
+    return undefined;
+  }
+  const certValue = pick('tls-cert');
+  const keyValue = pick('tls-key');
+  if (certValue.value === undefined) fail(listenSource, 'tls-cert', 'a TLS listener needs a certificate: --tls-cert FILE (PEM), and its key: --tls-key FILE');
+  if (keyValue.value === undefined) fail(listenSource, 'tls-key', 'a TLS listener needs the private key of --tls-cert: --tls-key FILE (PEM)');
+  const cert = await readTlsFile(certValue, 'tls-cert');
+  const key = await readTlsFile(keyValue, 'tls-key');
+  try {
+    tls.createSecureContext({ cert: cert.text });
+  } catch (error) {
+    credentialsError(certValue, 'tls-cert', `${cert.path} does not hold a PEM certificate (${(error as Error).message})`);
+  }
+  try {
+    tls.createSecureContext({ key: key.text });
+  } catch (error) {
+    credentialsError(keyValue, 'tls-key', `${key.path} does not hold a PEM private key (${(error as Error).message})`);
+  }
+  try {
+    tls.createSecureContext({ cert: cert.text, key: key.text });
+  } catch (error) {
+    credentialsError(keyValue, 'tls-key', `${key.path} is not the private key of the certificate in ${cert.path} (${(error as Error).message})`);
+  }
+
+  const caValue = pick('tls-ca');
+  let caFile: string | undefined;
+  if (caValue.value !== undefined) {
+    const ca = await readTlsFile(caValue, 'tls-ca');
+    const blocks = ca.text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    if (blocks.length === 0) credentialsError(caValue, 'tls-ca', `${ca.path} holds no PEM certificate`);
+    for (const block of blocks) {
+      try {
+        new X509Certificate(block);
+      } catch (error) {
+        credentialsError(caValue, 'tls-ca', `${ca.path} holds a certificate that cannot be read (${(error as Error).message})`);
+      }
+    }
+    caFile = ca.path;
+  }
+
+  const verifyValue = pick('tls-verify-client');
+  if (verifyValue.value !== undefined && typeof verifyValue.value !== 'boolean') fail(verifyValue.source, 'tls-verify-client', 'must be true or false');
+  const verifyClient = verifyValue.value === true;
+  if (verifyClient && caFile === undefined) fail(verifyValue.source, 'tls-verify-client', 'needs --tls-ca FILE: the CA that issues the clients\' certificates');
+
+  const resumptionValue = pick('tls-resumption');
+  const resumptionText = resumptionValue.value === true ? 'on' : resumptionValue.value === false ? 'off' : (resumptionValue.value ?? 'on');
+  if (resumptionText !== 'on' && resumptionText !== 'off') fail(resumptionValue.source, 'tls-resumption', 'must be on or off');
+
+  const ciphersValue = pick('tls-ciphers');
+  let ciphers: string | undefined;
+  if (ciphersValue.value !== undefined) {
+    if (typeof ciphersValue.value !== 'string' || ciphersValue.value.length === 0) fail(ciphersValue.source, 'tls-ciphers', 'must be an OpenSSL cipher list');
+    try {
+      tls.createSecureContext({ ciphers: ciphersValue.value });
+    } catch (error) {
+      fail(ciphersValue.source, 'tls-ciphers', `"${ciphersValue.value}" names no cipher OpenSSL has (${(error as Error).message}); see \`openssl ciphers -v\``);
+    }
+    ciphers = ciphersValue.value;
+  }
+
+  const version = (versionKey: 'tls-min-version' | 'tls-max-version'): TlsVersion | undefined => {
+    const picked = pick(versionKey);
+    if (picked.value === undefined) return undefined;
+    if (!TLS_VERSIONS.includes(picked.value as TlsVersion)) fail(picked.source, versionKey, `must be one of ${TLS_VERSIONS.join(', ')}`);
+    return picked.value as TlsVersion;
+  };
+  const minVersion = version('tls-min-version');
+  const maxVersion = version('tls-max-version');
+  if (minVersion !== undefined && maxVersion !== undefined && TLS_VERSIONS.indexOf(minVersion) > TLS_VERSIONS.indexOf(maxVersion)) {
+    fail(pick('tls-max-version').source, 'tls-max-version', `${maxVersion} is below --tls-min-version ${minVersion}`);
+  }
+
+  const handshakeTimeoutSeconds = positiveNumber(pick('tls-handshake-timeout'), 'tls-handshake-timeout', 10);
+  return {
+    certFile: cert.path,
+    keyFile: key.path,
+    caFile,
+    verifyClient,
+    resumption: resumptionText === 'on',
+    ciphers,
+    minVersion,
+    maxVersion,
+    handshakeTimeoutMs: handshakeTimeoutSeconds * 1000,
+  };
 }
 
 function parseHostPort(text: string, source: 'flag' | 'config', key: string): { host: string; port: number } {
@@ -207,6 +327,8 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   const idleStrategy = (idleValue.value ?? 'heap') as IdleStrategy;
   if (idleStrategy !== 'scan' && idleStrategy !== 'heap') fail(idleValue.source, 'idle-strategy', 'must be scan or heap');
 
+  const tlsSettings = await resolveTls(pick, listen.some((spec) => spec.protocol === 'tls'), listenValue.source);
+
   return {
     model,
     workers,
@@ -226,6 +348,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     timers,
     logLevel,
     metrics,
+    tls: tlsSettings,
   };
 }
 

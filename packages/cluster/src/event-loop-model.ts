@@ -46,6 +46,7 @@ export class EventLoopModel implements RunningModel {
         model: newModelCounters(),
         transactions: this.server.core.transactionCount,
         tcpConnections: this.server.tcpConnections,
+        tlsConnections: this.server.tlsConnections,
         ipcRoundTrip: new LatencyHistogram().snapshot(),
         storeLatency: this.#storeLatency.snapshot(),
       },

@@ -8,7 +8,7 @@ export { SabAuthStateStore, type SabAuthStateShared, type SabAuthStateOptions } 
 export { RedisAuthStateStore } from './state/redis-auth-state-store.js';
 export { RedisCredentialStore } from './state/redis-credential-store.js';
 export { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
-export { MODELS, STATE_KINDS, proxyServerOptions, type Model, type StateKind, type ProxySettings, type AuthSettings } from './proxy-settings.js';
+export { MODELS, STATE_KINDS, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type ProxySettings, type AuthSettings, type TlsFileSettings } from './proxy-settings.js';
 export { startModel, STATE_FOR_MODEL, DEFAULT_STATE, type ModelOptions } from './start-model.js';
 export type { RunningModel } from './running-model.js';
 export { EventLoopModel } from './event-loop-model.js';

@@ -1,4 +1,6 @@
-import type { AuthMode, IdleStrategy, ListenSpec, ProxyServerOptions, TimerSettings } from '@switchboard/core';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AuthMode, IdleStrategy, ListenSpec, ProxyServerOptions, TimerSettings, TlsSettings, TlsVersion } from '@switchboard/core';
 import type { DigestAlgorithm } from '@switchboard/sip';
 
 export type Model = 'event-loop' | 'process-pool' | 'thread-pool';
@@ -28,6 +30,49 @@ export interface ProxySettings {
   readonly storeRetryAfterSeconds?: number;
   /** Digest authentication (`--auth`); absent: off. */
   readonly auth?: AuthSettings;
+  /** TLS credentials (as files, read by each worker) and choices; needed by a `tls` listener. */
+  readonly tls?: TlsFileSettings;
+}
+
+/** The TLS part of the settings: file names rather than keys, so no key travels in IPC or env. */
+export interface TlsFileSettings {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile?: string;
+  readonly verifyClient: boolean;
+  readonly resumption: boolean;
+  readonly ciphers?: string;
+  readonly minVersion?: TlsVersion;
+  readonly maxVersion?: TlsVersion;
+  readonly handshakeTimeoutMs: number;
+  /**
+   * Session ticket keys (48 bytes, hex) every worker uses, so a ticket one worker issued resumes
+   * on any other; `withSharedTicketKeys` makes them once per run.
+   */
+  readonly ticketKeys?: string;
+}
+
+/** The settings with ticket keys made once for every worker of a run (when resumption is on). */
+export function withSharedTicketKeys(settings: ProxySettings): ProxySettings {
+  const tls = settings.tls;
+  if (tls === undefined || !tls.resumption || tls.ticketKeys !== undefined) return settings;
+  return { ...settings, tls: { ...tls, ticketKeys: randomBytes(48).toString('hex') } };
+}
+
+/** Reads the TLS files of the settings into what the TLS transport takes. */
+export function loadTlsSettings(tls: TlsFileSettings): TlsSettings {
+  return {
+    cert: readFileSync(tls.certFile),
+    key: readFileSync(tls.keyFile),
+    ca: tls.caFile === undefined ? undefined : readFileSync(tls.caFile),
+    verifyClient: tls.verifyClient,
+    resumption: tls.resumption,
+    ciphers: tls.ciphers,
+    minVersion: tls.minVersion,
+    maxVersion: tls.maxVersion,
+    handshakeTimeoutMs: tls.handshakeTimeoutMs,
+    ticketKeys: tls.ticketKeys === undefined ? undefined : Buffer.from(tls.ticketKeys, 'hex'),
+  };
 }
 
 /**
@@ -66,5 +111,6 @@ export function proxyServerOptions(settings: ProxySettings): Omit<ProxyServerOpt
     headerTimeoutMs: settings.headerTimeoutMs,
     timers: settings.timers,
     storeRetryAfterSeconds: settings.storeRetryAfterSeconds,
+    tls: settings.tls === undefined ? undefined : loadTlsSettings(settings.tls),
   };
 }

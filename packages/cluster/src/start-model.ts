@@ -1,6 +1,6 @@
 import { EventLoopModel } from './event-loop-model.js';
 import { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';
-import type { Model, ProxySettings, StateKind } from './proxy-settings.js';
+import { withSharedTicketKeys, type Model, type ProxySettings, type StateKind } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
 import { settleNonceSecret } from './state/open-authenticator.js';
 import { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
@@ -31,8 +31,9 @@ export const DEFAULT_STATE: Readonly<Record<Model, StateKind>> = {
 };
 
 export async function startModel(options: ModelOptions): Promise<RunningModel> {
-  // The nonce secret is settled here, once, so every worker verifies every other's nonces.
-  const settings = await settleNonceSecret(options.settings);
+  // The nonce secret is settled here, once, so every worker verifies every other's nonces; TLS
+  // ticket keys likewise, so any worker resumes any session.
+  const settings = withSharedTicketKeys(await settleNonceSecret(options.settings));
   switch (options.model) {
     case 'event-loop':
       return EventLoopModel.start(settings);

@@ -13,12 +13,33 @@ export interface ModelCounters {
   handOffsReceived: number;
   /** Writes passed to the thread owning a connection (thread-pool). */
   remoteWrites: number;
+  /**
+   * process-pool, TLS: writes on a connection another worker owns, relayed through the supervisor
+   * (a TLS connection's fd is useless without its session keys, which stay in the owner).
+   * Workers count those they asked for and those they carried out; the supervisor those it
+   * passed on and those whose connection was gone.
+   */
+  tlsRelaysSent: number;
+  tlsRelaysReceived: number;
+  tlsRelaysMissed: number;
   /** Time spent in IPC code (encoding, sending, decoding, wrapping handles), in milliseconds. */
   ipcMilliseconds: number;
 }
 
 export function newModelCounters(): ModelCounters {
-  return { fdRequests: 0, fdRequestsMissed: 0, fdCacheHits: 0, fdCacheMisses: 0, handOffsSent: 0, handOffsReceived: 0, remoteWrites: 0, ipcMilliseconds: 0 };
+  return {
+    fdRequests: 0,
+    fdRequestsMissed: 0,
+    fdCacheHits: 0,
+    fdCacheMisses: 0,
+    handOffsSent: 0,
+    handOffsReceived: 0,
+    remoteWrites: 0,
+    tlsRelaysSent: 0,
+    tlsRelaysReceived: 0,
+    tlsRelaysMissed: 0,
+    ipcMilliseconds: 0,
+  };
 }
 
 /** Bucket counts of a latency histogram, in milliseconds (Prometheus-style upper bounds). */
@@ -61,6 +82,7 @@ export interface WorkerStats {
   readonly model: ModelCounters;
   readonly transactions: number;
   readonly tcpConnections: number;
+  readonly tlsConnections: number;
   readonly ipcRoundTrip: HistogramSnapshot;
   readonly storeLatency: HistogramSnapshot;
   /** Gauges only the supervisor has: IPC sends not yet flushed, connections in its table. */
@@ -79,6 +101,7 @@ export function workerStats(slot: number, server: ProxyServer | undefined, model
     model: { ...model },
     transactions: server?.core.transactionCount ?? 0,
     tcpConnections: server?.tcpConnections ?? 0,
+    tlsConnections: server?.tlsConnections ?? 0,
     ipcRoundTrip: ipcRoundTrip.snapshot(),
     storeLatency: storeLatency.snapshot(),
   };

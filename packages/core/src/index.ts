@@ -12,7 +12,19 @@ export {
 } from './transaction/server-transaction.js';
 export { ClientTransaction, type ClientTransactionOptions, type ClientTransactionState } from './transaction/client-transaction.js';
 export { UdpTransport, type UdpTransportOptions, type DatagramTransport } from './transport/udp-transport.js';
-export { TcpTransport, remoteKeyOf, type TcpTransportOptions, type TcpTransportEvent, type ConnectionDirectory } from './transport/tcp-transport.js';
+export {
+  StreamTransport,
+  remoteKeyOf,
+  type StreamTransportOptions,
+  type StreamTransportEvent,
+  type StreamProtocol,
+  type StreamLayer,
+  type ConnectionDirectory,
+  type TlsFailureReason,
+} from './transport/stream-transport.js';
+export { TcpTransport, type TcpTransportOptions } from './transport/tcp-transport.js';
+export { TlsTransport, TLS_VERSIONS, tlsFailureReason, type TlsTransportOptions, type TlsSettings, type TlsVersion } from './transport/tls-transport.js';
+export { TlsSessionCache } from './transport/tls-session-cache.js';
 export { createIdleTracker, type IdleStrategy, type IdleConnectionTracker } from './transport/idle-connections.js';
 export { MemoryLocationStore, type Binding, type LocationStore } from './registrar/location-store.js';
 export { handleRegister, addressOfRecord, DEFAULT_REGISTRAR_OPTIONS, type RegistrarOptions, type RegistrarResult } from './registrar/registrar.js';

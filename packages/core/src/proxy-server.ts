@@ -7,7 +7,9 @@ import type { RegistrarOptions } from './registrar/registrar.js';
 import type { TimerSettings } from './transaction/timers.js';
 import type { SipMessage } from '@switchboard/sip';
 import type { IdleStrategy } from './transport/idle-connections.js';
-import { TcpTransport, type ConnectionDirectory, type TcpTransportEvent } from './transport/tcp-transport.js';
+import type { ConnectionDirectory, StreamProtocol, StreamTransport, StreamTransportEvent, TlsFailureReason } from './transport/stream-transport.js';
+import { TcpTransport } from './transport/tcp-transport.js';
+import { TlsTransport, type TlsSettings } from './transport/tls-transport.js';
 import { UdpTransport, type DatagramTransport, type UdpTransportOptions } from './transport/udp-transport.js';
 import type { TransportAddress, TransportProtocol } from './transport-address.js';
 
@@ -32,8 +34,10 @@ export interface ProxyServerOptions {
   readonly registrar?: RegistrarOptions;
   readonly limits?: Partial<SipLimits>;
   readonly store?: LocationStore;
-  /** TCP connection events (accepted, closed, framing errors ...), for logs and counters. */
-  readonly onTransportEvent?: (event: TcpTransportEvent) => void;
+  /** TLS credentials and choices; required with a `tls` listener. */
+  readonly tls?: TlsSettings;
+  /** TCP and TLS connection events (accepted, closed, framing errors, handshakes ...), for logs and counters. */
+  readonly onTransportEvent?: (event: StreamTransportEvent) => void;
   readonly idleStrategy?: IdleStrategy;
   /** Seconds a 503 asks clients to wait when the location store fails (default 5). */
   readonly storeRetryAfterSeconds?: number;
@@ -48,6 +52,8 @@ export interface ProxyServerOptions {
    * supervisor's).
    */
   readonly tcpListener?: 'bind' | 'none' | { readonly fd: number };
+  /** The same for the TLS listener (its listening socket is a plain TCP one too). */
+  readonly tlsListener?: 'bind' | 'none' | { readonly fd: number };
   /** Replaces the UDP socket (a thread that sends and receives datagrams through another). */
   readonly udpTransport?: (options: UdpTransportOptions) => DatagramTransport;
   readonly nextConnectionId?: () => number;
@@ -61,9 +67,28 @@ export interface ProxyServerOptions {
 export interface TransportCounters {
   tcpConnectionsAccepted: number;
   tcpConnectionsOpened: number;
+  /** Framing errors, idle and slow-message closes count TCP and TLS connections alike. */
   tcpFramingErrors: number;
   tcpIdleClosed: number;
   tcpSlowMessagesClosed: number;
+  /** TCP connections accepted on the TLS listener, and TLS connections the proxy opened. */
+  tlsConnectionsAccepted: number;
+  tlsConnectionsOpened: number;
+  /** Handshakes finished as TLS server (accepted connections), and of those resumed. */
+  tlsHandshakes: number;
+  tlsHandshakesResumed: number;
+  /** Handshakes finished as TLS client (connections to callees), and of those resumed. */
+  tlsClientHandshakes: number;
+  tlsClientHandshakesResumed: number;
+  /** Failed handshakes (either side) by reason. */
+  tlsHandshakeFailuresBadCertificate: number;
+  tlsHandshakeFailuresTimeout: number;
+  tlsHandshakeFailuresPlaintext: number;
+  tlsHandshakeFailuresProtocol: number;
+  tlsHandshakeFailuresAborted: number;
+  /** Connections whose handshake failed that are closed, and of those closed in order (no reset). */
+  tlsFailedConnectionsClosed: number;
+  tlsFailedConnectionsClosedCleanly: number;
   sendErrors: number;
   /** Idle sweeps run, connections they examined, and the time they took in all. */
   idleSweeps: number;
@@ -78,6 +103,19 @@ export function newTransportCounters(): TransportCounters {
     tcpFramingErrors: 0,
     tcpIdleClosed: 0,
     tcpSlowMessagesClosed: 0,
+    tlsConnectionsAccepted: 0,
+    tlsConnectionsOpened: 0,
+    tlsHandshakes: 0,
+    tlsHandshakesResumed: 0,
+    tlsClientHandshakes: 0,
+    tlsClientHandshakesResumed: 0,
+    tlsHandshakeFailuresBadCertificate: 0,
+    tlsHandshakeFailuresTimeout: 0,
+    tlsHandshakeFailuresPlaintext: 0,
+    tlsHandshakeFailuresProtocol: 0,
+    tlsHandshakeFailuresAborted: 0,
+    tlsFailedConnectionsClosed: 0,
+    tlsFailedConnectionsClosedCleanly: 0,
     sendErrors: 0,
     idleSweeps: 0,
     idleSweepVisited: 0,
@@ -86,8 +124,8 @@ export function newTransportCounters(): TransportCounters {
 }
 
 /**
- * The proxy on one event loop: UDP and TCP listeners feeding one ProxyCore (the event-loop model;
- * the other models reuse the same pieces). `start` binds every listener before resolving.
+ * The proxy on one event loop: UDP, TCP and TLS listeners feeding one ProxyCore (the event-loop
+ * model; the other models reuse the same pieces). `start` binds every listener before resolving.
  */
 export class ProxyServer {
   readonly core: ProxyCore;
@@ -95,15 +133,15 @@ export class ProxyServer {
   readonly transportCounters: TransportCounters = newTransportCounters();
 
   readonly #udp: DatagramTransport | undefined;
-  readonly #tcp: TcpTransport | undefined;
+  readonly #streams: Partial<Record<StreamProtocol, StreamTransport>>;
   readonly #store: LocationStore;
   readonly #authenticator: DigestAuthenticator | undefined;
 
-  private constructor(core: ProxyCore, listeners: Listener[], udp: DatagramTransport | undefined, tcp: TcpTransport | undefined, store: LocationStore, authenticator: DigestAuthenticator | undefined) {
+  private constructor(core: ProxyCore, listeners: Listener[], udp: DatagramTransport | undefined, streams: Partial<Record<StreamProtocol, StreamTransport>>, store: LocationStore, authenticator: DigestAuthenticator | undefined) {
     this.core = core;
     this.listeners = listeners;
     this.#udp = udp;
-    this.#tcp = tcp;
+    this.#streams = streams;
     this.#store = store;
     this.#authenticator = authenticator;
   }
@@ -112,54 +150,68 @@ export class ProxyServer {
     const store = options.store ?? new MemoryLocationStore();
     const listeners: Listener[] = [];
     let udp: DatagramTransport | undefined;
-    let tcp: TcpTransport | undefined;
+    const streams: Partial<Record<StreamProtocol, StreamTransport>> = {};
     let core: ProxyCore | undefined;
     let server: ProxyServer | undefined;
     const deliver = (bytes: Buffer, source: TransportAddress): void => core?.receive(bytes, source);
     const counters = (): TransportCounters | undefined => server?.transportCounters;
+    // One id sequence for TCP and TLS, so a connection id names one connection.
+    let lastId = 0;
+    const nextConnectionId = options.nextConnectionId ?? (() => ++lastId);
 
-    for (const spec of options.listen) {
-      if (spec.protocol === 'udp') {
-        if (udp !== undefined) throw new Error('only one UDP listener is supported');
-        const udpOptions: UdpTransportOptions = {
-          host: spec.host,
-          port: spec.port,
-          onMessage: deliver,
-          onSendError: () => {
-            const c = counters();
-            if (c) c.sendErrors++;
-          },
-        };
-        udp = options.udpTransport?.(udpOptions) ?? new UdpTransport(udpOptions);
-        const bound = await udp.listen();
-        listeners.push({ protocol: 'udp', host: advertisedHost(spec.host, options.advertise), port: bound.port });
-      } else if (spec.protocol === 'tcp') {
-        if (tcp !== undefined) throw new Error('only one TCP listener is supported');
-        tcp = new TcpTransport({
+    try {
+      for (const spec of options.listen) {
+        if (spec.protocol === 'udp') {
+          if (udp !== undefined) throw new Error('only one UDP listener is supported');
+          const udpOptions: UdpTransportOptions = {
+            host: spec.host,
+            port: spec.port,
+            onMessage: deliver,
+            onSendError: () => {
+              const c = counters();
+              if (c) c.sendErrors++;
+            },
+          };
+          udp = options.udpTransport?.(udpOptions) ?? new UdpTransport(udpOptions);
+          const bound = await udp.listen();
+          listeners.push({ protocol: 'udp', host: advertisedHost(spec.host, options.advertise), port: bound.port });
+          continue;
+        }
+        const protocol = spec.protocol;
+        if (streams[protocol] !== undefined) throw new Error(`only one ${protocol.toUpperCase()} listener is supported`);
+        const streamOptions = {
           host: spec.host,
           port: spec.port,
           limits: options.limits,
           idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
           idleStrategy: options.idleStrategy,
           headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
-          nextConnectionId: options.nextConnectionId,
+          nextConnectionId,
           directory: options.connectionDirectory,
           onMessage: deliver,
-          onEvent: (event) => {
+          onEvent: (event: StreamTransportEvent) => {
             const c = counters();
             if (c) countTransportEvent(c, event);
             options.onTransportEvent?.(event);
           },
-        });
-        const how = options.tcpListener ?? 'bind';
-        const port = how === 'none' ? spec.port : (await tcp.listen(how === 'bind' ? undefined : how)).port;
-        listeners.push({ protocol: 'tcp', host: advertisedHost(spec.host, options.advertise), port });
-      } else {
-        throw new Error(`transport ${spec.protocol} is not supported yet`);
+        };
+        let transport: StreamTransport;
+        if (protocol === 'tcp') {
+          transport = new TcpTransport(streamOptions);
+        } else {
+          if (options.tls === undefined) throw new Error('a TLS listener needs a certificate and key (tls settings)');
+          transport = new TlsTransport({ ...streamOptions, tls: options.tls });
+        }
+        streams[protocol] = transport;
+        const how = (protocol === 'tcp' ? options.tcpListener : options.tlsListener) ?? 'bind';
+        const port = how === 'none' ? spec.port : (await transport.listen(how === 'bind' ? undefined : how)).port;
+        listeners.push({ protocol, host: advertisedHost(spec.host, options.advertise), port });
       }
+    } catch (error) {
+      await Promise.all([udp?.close(), streams.tcp?.close(), streams.tls?.close()]);
+      throw error;
     }
     const udpTransport = udp;
-    const tcpTransport = tcp;
     core = new ProxyCore({
       listeners,
       domains: options.domains,
@@ -177,34 +229,49 @@ export class ProxyServer {
       sender: {
         send(target, bytes) {
           if (target.protocol === 'udp') udpTransport?.send(target, bytes);
-          else if (target.protocol === 'tcp') tcpTransport?.send(target, bytes);
+          else streams[target.protocol]?.send(target, bytes);
         },
-        addAlias(connectionId, host, port) {
-          tcpTransport?.addAlias(connectionId, host, port);
+        addAlias(connectionId, host, port, protocol) {
+          if (protocol !== 'udp') streams[protocol]?.addAlias(connectionId, host, port);
         },
       },
     });
-    server = new ProxyServer(core, listeners, udp, tcp, store, options.authenticator);
+    server = new ProxyServer(core, listeners, udp, streams, store, options.authenticator);
     return server;
   }
 
   /** The TCP transport, for models that hand it connections accepted elsewhere. */
-  get tcpTransport(): TcpTransport | undefined {
-    return this.#tcp;
+  get tcpTransport(): StreamTransport | undefined {
+    return this.#streams.tcp;
+  }
+
+  /** The TLS transport, for models that hand it connections accepted elsewhere (before their handshake). */
+  get tlsTransport(): StreamTransport | undefined {
+    return this.#streams.tls;
+  }
+
+  /** The transport of a stream protocol. */
+  streamTransport(protocol: StreamProtocol): StreamTransport | undefined {
+    return this.#streams[protocol];
   }
 
   get tcpConnections(): number {
-    return this.#tcp?.connectionCount ?? 0;
+    return this.#streams.tcp?.connectionCount ?? 0;
   }
 
-  /** Stops accepting new TCP connections (first step of a graceful stop). */
+  get tlsConnections(): number {
+    return this.#streams.tls?.connectionCount ?? 0;
+  }
+
+  /** Stops accepting new TCP and TLS connections (first step of a graceful stop). */
   stopAccepting(): void {
-    this.#tcp?.stopAccepting();
+    this.#streams.tcp?.stopAccepting();
+    this.#streams.tls?.stopAccepting();
   }
 
   async close(): Promise<void> {
     this.core.close();
-    await Promise.all([this.#udp?.close(), this.#tcp?.close()]);
+    await Promise.all([this.#udp?.close(), this.#streams.tcp?.close(), this.#streams.tls?.close()]);
     await this.#store.close();
     await this.#authenticator?.close();
   }
@@ -218,13 +285,23 @@ export function advertisedHost(host: string, advertise: string | undefined): str
   return host;
 }
 
-function countTransportEvent(counters: TransportCounters, event: TcpTransportEvent): void {
+const FAILURE_COUNTERS: Record<TlsFailureReason, keyof TransportCounters> = {
+  'bad-certificate': 'tlsHandshakeFailuresBadCertificate',
+  timeout: 'tlsHandshakeFailuresTimeout',
+  plaintext: 'tlsHandshakeFailuresPlaintext',
+  protocol: 'tlsHandshakeFailuresProtocol',
+  aborted: 'tlsHandshakeFailuresAborted',
+};
+
+function countTransportEvent(counters: TransportCounters, event: StreamTransportEvent): void {
   switch (event.kind) {
     case 'accepted':
-      counters.tcpConnectionsAccepted++;
+      if (event.protocol === 'tls') counters.tlsConnectionsAccepted++;
+      else counters.tcpConnectionsAccepted++;
       break;
     case 'connected':
-      counters.tcpConnectionsOpened++;
+      if (event.protocol === 'tls') counters.tlsConnectionsOpened++;
+      else counters.tcpConnectionsOpened++;
       break;
     case 'framing-error':
       counters.tcpFramingErrors++;
@@ -242,6 +319,22 @@ function countTransportEvent(counters: TransportCounters, event: TcpTransportEve
       counters.idleSweeps++;
       counters.idleSweepVisited += event.visited;
       counters.idleSweepMilliseconds += event.durationMs;
+      break;
+    case 'tls-handshake':
+      if (event.side === 'server') {
+        counters.tlsHandshakes++;
+        if (event.resumed) counters.tlsHandshakesResumed++;
+      } else {
+        counters.tlsClientHandshakes++;
+        if (event.resumed) counters.tlsClientHandshakesResumed++;
+      }
+      break;
+    case 'tls-handshake-failed':
+      counters[FAILURE_COUNTERS[event.reason]]++;
+      break;
+    case 'tls-failed-closed':
+      counters.tlsFailedConnectionsClosed++;
+      if (event.clean) counters.tlsFailedConnectionsClosedCleanly++;
       break;
     default:
       break;

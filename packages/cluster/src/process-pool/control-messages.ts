@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import type { TransportAddress } from '@switchboard/core';
+import type { StreamProtocol, TransportAddress } from '@switchboard/core';
 import type { WorkerStats } from '../worker-stats.js';
 
 /**
@@ -8,8 +8,15 @@ import type { WorkerStats } from '../worker-stats.js';
  * exchange is asynchronous: nobody ever waits for an answer while holding up its event loop.
  */
 export type ToWorker =
-  /** Take this accepted connection (handle attached); only you read it. */
-  | { readonly t: 'adopt'; readonly id: number }
+  /**
+   * Take this accepted connection (handle attached); only you read it. A TLS one comes before its
+   * handshake: you do the handshake and hold its keys, so only you can ever write on it.
+   */
+  | { readonly t: 'adopt'; readonly id: number; readonly protocol: StreamProtocol }
+  /** Answer to a relay: `found` false when no worker holds that TLS connection (any more). */
+  | { readonly t: 'relayed'; readonly request: number; readonly id: number; readonly found: boolean }
+  /** Write `bytes` on your TLS connection `id`, for another worker. */
+  | { readonly t: 'write'; readonly id: number; readonly bytes: Uint8Array }
   /** Answer to an fd request: the handle is attached when `found`. */
   | { readonly t: 'fd'; readonly request: number; readonly id: number; readonly found: boolean }
   /** Connection `id` closed: drop any cached handle of it. */
@@ -23,8 +30,13 @@ export type ToSupervisor =
   | { readonly t: 'ready'; readonly udpPort: number | undefined }
   /** The handle of a connection another worker owns, by id or by remote address. */
   | { readonly t: 'fd-request'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string }
-  /** This worker opened a connection (handle attached); it owns and reads it. */
-  | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string }
+  /** This worker opened a connection (TCP: handle attached); it owns and reads it. */
+  | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string; readonly protocol: StreamProtocol }
+  /**
+   * Pass `bytes` to the worker owning a TLS connection, by id or by remote address. `request` 0
+   * wants an answer only if the connection is gone; any other number always gets one.
+   */
+  | { readonly t: 'relay'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string; readonly bytes: Uint8Array }
   | { readonly t: 'closed'; readonly id: number }
   | { readonly t: 'alias'; readonly id: number; readonly key: string }
   /** Pass `bytes` to worker `to`, which owns its transaction. */

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { advertisedHost, remoteKeyOf, type Listener } from '@switchboard/core';
+import { advertisedHost, remoteKeyOf, type Listener, type StreamProtocol } from '@switchboard/core';
 import { connectionIdAllocator } from '../connection-ids.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { RunningModel } from '../running-model.js';
@@ -46,10 +46,17 @@ interface Slot {
 
 interface Entry {
   readonly id: number;
-  readonly socket: net.Socket;
+  readonly protocol: StreamProtocol;
+  /** TCP: the supervisor's own handle, passed to workers that ask. TLS: none (a handle is useless there). */
+  readonly socket: net.Socket | undefined;
   owner: number;
   readonly remoteKey: string;
   readonly aliases: string[];
+}
+
+/** Keys of the remote-address index: a TCP and a TLS connection may share an address. */
+function addressKey(protocol: StreamProtocol, remoteKey: string): string {
+  return `${protocol} ${remoteKey}`;
 }
 
 /**
@@ -58,6 +65,11 @@ interface Entry {
  * least loaded), and answers workers' requests for handles of connections they do not own. UDP
  * sockets are shared by all workers (cluster shares the bound handle). A worker that dies is
  * replaced; its connections are closed so their clients reconnect.
+ *
+ * TLS connections are handed over before their handshake and the supervisor keeps no handle: the
+ * worker that does the handshake holds the session keys, so it alone can write on the
+ * connection. The table still knows every TLS connection's owner, and a worker's write on another
+ * worker's TLS connection is relayed: worker, supervisor, owner.
  */
 export class ProcessPoolSupervisor implements RunningModel {
   readonly model = 'process-pool' as const;
@@ -69,7 +81,7 @@ export class ProcessPoolSupervisor implements RunningModel {
   readonly #nextId = connectionIdAllocator(0);
   readonly #counters = newModelCounters();
   readonly #statsWaiters = new Map<number, { stats: WorkerStats[]; expected: number; resolve: (stats: WorkerStats[]) => void }>();
-  #server: net.Server | undefined;
+  readonly #servers: net.Server[] = [];
   #nextOrigin = 1;
   #roundRobin = 0;
   #pendingSends = 0;
@@ -95,19 +107,20 @@ export class ProcessPoolSupervisor implements RunningModel {
   async #start(): Promise<void> {
     const { settings } = this.#options;
     let listen = settings.listen;
-    const tcpSpec = settings.listen.find((spec) => spec.protocol === 'tcp');
-    if (tcpSpec !== undefined) {
-      const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.#accept(socket));
-      this.#server = server;
+    for (const streamSpec of settings.listen) {
+      const protocol = streamSpec.protocol;
+      if (protocol === 'udp') continue;
+      const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.#accept(socket, protocol));
+      this.#servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: tcpSpec.host, port: tcpSpec.port, backlog: 4096 }, () => {
+        server.listen({ host: streamSpec.host, port: streamSpec.port, backlog: 4096 }, () => {
           server.off('error', reject);
           resolve();
         });
       });
       const port = (server.address() as net.AddressInfo).port;
-      listen = settings.listen.map((spec) => (spec === tcpSpec ? { ...spec, port } : spec));
+      listen = listen.map((spec) => (spec === streamSpec ? { ...spec, port } : spec));
     }
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), serialization: 'advanced' });
     const ready: Array<Promise<number | undefined>> = [];
@@ -160,18 +173,21 @@ export class ProcessPoolSupervisor implements RunningModel {
     });
   }
 
-  #send(slot: Slot, message: ToWorker, handle?: net.Socket): void {
-    if (!slot.ready || !slot.worker.isConnected()) return;
+  #send(slot: Slot, message: ToWorker, handle?: net.Socket, keepOpen = true): void {
+    if (!slot.ready || !slot.worker.isConnected()) {
+      if (!keepOpen) handle?.destroy();
+      return;
+    }
     this.#pendingSends++;
     const done = (error: Error | null): void => {
       this.#pendingSends--;
       if (error !== null) this.#options.onEvent?.({ kind: 'ipc-error', worker: slot.index, message: error.message });
     };
     if (handle === undefined) slot.worker.send(encodeControl(message), done);
-    else slot.worker.send(encodeControl(message), handle, { keepOpen: true }, done);
+    else slot.worker.send(encodeControl(message), handle, { keepOpen }, done);
   }
 
-  #accept(socket: net.Socket): void {
+  #accept(socket: net.Socket, protocol: StreamProtocol): void {
     const slot = this.#pick();
     if (slot === undefined) {
       socket.destroy();
@@ -181,8 +197,12 @@ export class ProcessPoolSupervisor implements RunningModel {
       // The owner reads the connection and reports its errors; this handle only keeps it.
     });
     const id = this.#nextId();
-    this.#file({ id, socket, owner: slot.index, remoteKey: remoteKeyOf(socket.remoteAddress ?? '', socket.remotePort ?? 0), aliases: [] });
-    this.#send(slot, { t: 'adopt', id }, socket);
+    const remoteKey = remoteKeyOf(socket.remoteAddress ?? '', socket.remotePort ?? 0);
+    // A TLS handle is of no use here once the worker has done the handshake: it is closed as soon
+    // as it is sent (keepOpen false), so the connection lives and dies with its worker.
+    const keep = protocol === 'tcp';
+    this.#file({ id, protocol, socket: keep ? socket : undefined, owner: slot.index, remoteKey, aliases: [] });
+    this.#send(slot, { t: 'adopt', id, protocol }, socket, keep);
   }
 
   #pick(): Slot | undefined {
@@ -196,7 +216,7 @@ export class ProcessPoolSupervisor implements RunningModel {
 
   #file(entry: Entry): void {
     this.#table.set(entry.id, entry);
-    this.#byRemote.set(entry.remoteKey, entry.id);
+    this.#byRemote.set(addressKey(entry.protocol, entry.remoteKey), entry.id);
     this.#slots[entry.owner]?.connections.add(entry.id);
   }
 
@@ -204,9 +224,12 @@ export class ProcessPoolSupervisor implements RunningModel {
     const entry = this.#table.get(id);
     if (entry === undefined) return;
     this.#table.delete(id);
-    for (const key of [entry.remoteKey, ...entry.aliases]) if (this.#byRemote.get(key) === id) this.#byRemote.delete(key);
+    for (const key of [entry.remoteKey, ...entry.aliases]) {
+      const indexed = addressKey(entry.protocol, key);
+      if (this.#byRemote.get(indexed) === id) this.#byRemote.delete(indexed);
+    }
     this.#slots[entry.owner]?.connections.delete(id);
-    entry.socket.destroy();
+    entry.socket?.destroy();
     if (this.#options.fdCache > 0) for (const slot of this.#slots) if (slot.index !== except) this.#send(slot, { t: 'invalidate', id });
   }
 
@@ -214,9 +237,9 @@ export class ProcessPoolSupervisor implements RunningModel {
     switch (message.t) {
       case 'fd-request': {
         this.#counters.fdRequests++;
-        const id = message.id ?? this.#byRemote.get(message.remoteKey);
+        const id = message.id ?? this.#byRemote.get(addressKey('tcp', message.remoteKey));
         const entry = id === undefined ? undefined : this.#table.get(id);
-        if (entry === undefined) {
+        if (entry?.socket === undefined) {
           this.#counters.fdRequestsMissed++;
           this.#send(slot, { t: 'fd', request: message.request, id: id ?? 0, found: false });
         } else {
@@ -224,10 +247,17 @@ export class ProcessPoolSupervisor implements RunningModel {
         }
         break;
       }
+      case 'relay':
+        this.#relay(slot, message);
+        break;
       case 'opened':
+        if (message.protocol === 'tls') {
+          this.#file({ id: message.id, protocol: 'tls', socket: undefined, owner: slot.index, remoteKey: message.remoteKey, aliases: [] });
+          break;
+        }
         if (handle === undefined) break;
         borrowForWriting(handle);
-        this.#file({ id: message.id, socket: handle, owner: slot.index, remoteKey: message.remoteKey, aliases: [] });
+        this.#file({ id: message.id, protocol: 'tcp', socket: handle, owner: slot.index, remoteKey: message.remoteKey, aliases: [] });
         break;
       case 'closed':
         this.#forget(message.id, slot.index);
@@ -236,7 +266,7 @@ export class ProcessPoolSupervisor implements RunningModel {
         const entry = this.#table.get(message.id);
         if (entry === undefined) break;
         entry.aliases.push(message.key);
-        this.#byRemote.set(message.key, message.id);
+        this.#byRemote.set(addressKey(entry.protocol, message.key), message.id);
         break;
       }
       case 'hand-off': {
@@ -255,6 +285,26 @@ export class ProcessPoolSupervisor implements RunningModel {
       default:
         break;
     }
+  }
+
+  /**
+   * A write on a TLS connection the asking worker does not own: passed to the owner. By remote
+   * address, a connection the asker owns itself is one it has stopped using (its peer sent a
+   * FIN), so that counts as none, and the asker opens a new one.
+   */
+  #relay(slot: Slot, message: Extract<ToSupervisor, { t: 'relay' }>): void {
+    const id = message.id ?? this.#byRemote.get(addressKey('tls', message.remoteKey));
+    const entry = id === undefined ? undefined : this.#table.get(id);
+    const owner = entry === undefined ? undefined : this.#slots[entry.owner];
+    const usable = entry !== undefined && entry.protocol === 'tls' && owner !== undefined && owner.ready && !(message.id === undefined && owner === slot);
+    if (!usable) {
+      this.#counters.tlsRelaysMissed++;
+      this.#send(slot, { t: 'relayed', request: message.request, id: id ?? 0, found: false });
+      return;
+    }
+    this.#counters.tlsRelaysSent++;
+    this.#send(owner, { t: 'write', id: entry.id, bytes: message.bytes });
+    if (message.request !== 0) this.#send(slot, { t: 'relayed', request: message.request, id: entry.id, found: true });
   }
 
   #onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
@@ -284,6 +334,8 @@ export class ProcessPoolSupervisor implements RunningModel {
     });
     this.#statsWaiters.delete(request);
     const empty = new LatencyHistogram().snapshot();
+    let tlsConnections = 0;
+    for (const entry of this.#table.values()) if (entry.protocol === 'tls') tlsConnections++;
     const own: WorkerStats = {
       worker: 'supervisor',
       pid: process.pid,
@@ -291,7 +343,8 @@ export class ProcessPoolSupervisor implements RunningModel {
       transport: undefined,
       model: { ...this.#counters },
       transactions: 0,
-      tcpConnections: this.#table.size,
+      tcpConnections: this.#table.size - tlsConnections,
+      tlsConnections,
       ipcRoundTrip: empty,
       storeLatency: empty,
       supervisorQueueDepth: this.#pendingSends,
@@ -307,12 +360,12 @@ export class ProcessPoolSupervisor implements RunningModel {
   }
 
   stopAccepting(): void {
-    this.#server?.close();
+    for (const server of this.#servers) server.close();
   }
 
   async close(): Promise<void> {
     this.#stopping = true;
-    this.#server?.close();
+    this.stopAccepting();
     const exits = this.#slots.map(
       (slot) =>
         new Promise<void>((resolve) => {
@@ -332,7 +385,7 @@ export class ProcessPoolSupervisor implements RunningModel {
         }),
     );
     await Promise.all(exits);
-    for (const entry of this.#table.values()) entry.socket.destroy();
+    for (const entry of this.#table.values()) entry.socket?.destroy();
     this.#table.clear();
     this.#byRemote.clear();
   }

@@ -1,8 +1,9 @@
 /**
  * A process-pool worker: runs the proxy core on the connections the supervisor hands it and on the
- * shared UDP socket; writes on other workers' connections with handles asked of the supervisor
- * (kept in an fd cache when one is configured); hands messages of other workers' transactions
- * over. Started by ProcessPoolSupervisor through node:cluster with SWITCHBOARD_WORKER set.
+ * shared UDP socket; writes on other workers' TCP connections with handles asked of the supervisor
+ * (kept in an fd cache when one is configured), and on their TLS connections by relaying the bytes
+ * through the supervisor to the owner; hands messages of other workers' transactions over.
+ * Started by ProcessPoolSupervisor through node:cluster with SWITCHBOARD_WORKER set.
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -46,10 +47,73 @@ const waitingByKey = new Map<string, number>();
 let nextRequest = 0;
 let server: ProxyServer | undefined;
 
+/** Relays waiting for the supervisor's answer (by remote address only), by request number. */
+const relaying = new Map<number, { readonly key: string; readonly sends: PendingSend[] }>();
+const relayingByKey = new Map<string, number>();
+
+/**
+ * A write on a TLS connection this worker does not hold: the supervisor passes the bytes to the
+ * owner. Addressed by connection id (a response, a request to a registered contact), nothing
+ * waits; by remote address, the answer says whether a connection exists or this worker must open
+ * one, and later sends to the same address wait for it.
+ */
+function relay(target: TransportAddress, remoteKey: string, bytes: Buffer, openHere: (() => void) | undefined): void {
+  if (openHere === undefined) {
+    counters.tlsRelaysSent++;
+    tell({ t: 'relay', request: 0, id: target.connectionId, remoteKey, bytes });
+    return;
+  }
+  const joined = relayingByKey.get(remoteKey);
+  if (joined !== undefined) {
+    relaying.get(joined)?.sends.push({ target, bytes, openHere });
+    return;
+  }
+  const request = ++nextRequest;
+  relaying.set(request, { key: remoteKey, sends: [{ target, bytes, openHere }] });
+  relayingByKey.set(remoteKey, request);
+  counters.tlsRelaysSent++;
+  tell({ t: 'relay', request, id: undefined, remoteKey, bytes });
+}
+
+function onRelayed(message: Extract<ToWorker, { t: 'relayed' }>): void {
+  const tls = server?.tlsTransport;
+  const pending = relaying.get(message.request);
+  if (pending === undefined) {
+    // An unanswered relay by id whose connection is gone.
+    if (!message.found) tls?.reportLostConnection({ protocol: 'tls', address: '', port: 0, connectionId: message.id });
+    return;
+  }
+  relaying.delete(message.request);
+  relayingByKey.delete(pending.key);
+  const [first, ...rest] = pending.sends;
+  if (first === undefined || tls === undefined) return;
+  if (message.found) {
+    // The first one went with the question; the rest follow it by id.
+    for (const send of rest) relay({ ...send.target, connectionId: message.id }, pending.key, send.bytes, undefined);
+    return;
+  }
+  first.openHere?.();
+  for (const send of rest) tls.send(send.target, send.bytes);
+}
+
+/** Bytes another worker relayed for a TLS connection held here. */
+function onRelayedWrite(message: Extract<ToWorker, { t: 'write' }>): void {
+  counters.tlsRelaysReceived++;
+  const tls = server?.tlsTransport;
+  const target: TransportAddress = { protocol: 'tls', address: '', port: 0, connectionId: message.id };
+  if (tls?.has(message.id) === true) tls.send(target, Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
+  else tls?.reportLostConnection(target);
+}
+
 const directory: ConnectionDirectory = {
-  opened(id, socket, remoteKey, kind) {
+  opened(id, socket, remoteKey, kind, protocol) {
     if (kind !== 'connected') return;
-    const register = (): void => tell({ t: 'opened', id, remoteKey }, socket);
+    if (protocol === 'tls') {
+      // No handle: nobody else could use it. Filed at once, so others relay to it from now on.
+      tell({ t: 'opened', id, remoteKey, protocol });
+      return;
+    }
+    const register = (): void => tell({ t: 'opened', id, remoteKey, protocol }, socket);
     if (socket.connecting) socket.once('connect', register);
     else register();
   },
@@ -60,6 +124,10 @@ const directory: ConnectionDirectory = {
     tell({ t: 'alias', id, key });
   },
   sendElsewhere(target, remoteKey, bytes, openHere) {
+    if (target.protocol === 'tls') {
+      relay(target, remoteKey, bytes, openHere);
+      return;
+    }
     const cached = cache?.get(target.connectionId, remoteKey);
     if (cached !== undefined) {
       counters.fdCacheHits++;
@@ -124,9 +192,17 @@ process.on('message', (raw: Uint8Array, handle?: net.Socket) => {
   const started = performance.now();
   const message = decodeControl<ToWorker>(raw);
   switch (message.t) {
-    case 'adopt':
-      if (handle !== undefined && server?.tcpTransport !== undefined) server.tcpTransport.adopt(handle, message.id);
+    case 'adopt': {
+      const transport = server?.streamTransport(message.protocol);
+      if (handle !== undefined && transport !== undefined) transport.adopt(handle, message.id);
       else handle?.destroy();
+      break;
+    }
+    case 'relayed':
+      onRelayed(message);
+      break;
+    case 'write':
+      onRelayedWrite(message);
       break;
     case 'fd':
       onHandle(message, handle);
@@ -162,6 +238,7 @@ async function main(): Promise<void> {
     store,
     authenticator: await openAuthenticator(config.settings),
     tcpListener: 'none',
+    tlsListener: 'none',
     nextConnectionId: connectionIdAllocator(config.origin),
     connectionDirectory: directory,
     branchTag: workerTag(config.slot),

@@ -1,6 +1,7 @@
 /**
- * A thread of the thread-pool model. Slot 0 binds the TCP listener and shares its fd; every thread
- * accepts its own connections from it and reads only those. Datagrams arrive from the parent
+ * A thread of the thread-pool model. Slot 0 binds the TCP and TLS listeners and shares their fds;
+ * every thread accepts its own connections from them (doing the TLS handshakes of its own) and
+ * reads only those. Datagrams arrive from the parent
  * thread, which owns the UDP socket; writes on another thread's connection and messages of another
  * thread's transactions are posted to that thread over a MessageChannel. No socket handle ever
  * crosses a thread boundary.
@@ -8,7 +9,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { ProxyServer, type ConnectionDirectory, type DatagramTransport, type TransportAddress, type UdpTransportOptions } from '@switchboard/core';
+import { ProxyServer, type ConnectionDirectory, type DatagramTransport, type StreamProtocol, type StreamTransport, type TransportAddress, type UdpTransportOptions } from '@switchboard/core';
 import { connectionIdAllocator, originOf } from '../connection-ids.js';
 import { ownerSlot, workerTag } from '../message-owner.js';
 import { proxyServerOptions } from '../proxy-settings.js';
@@ -26,8 +27,12 @@ const ipcRoundTrip = new LatencyHistogram();
 let peers: ReadonlyArray<MessagePort | undefined> = [];
 let server: ProxyServer | undefined;
 let onDatagram: UdpTransportOptions['onMessage'] | undefined;
-/** Connections other threads own, by remote address and alias. */
+/** Connections other threads own, by protocol, remote address and alias. */
 const remote = new Map<string, number>();
+
+function remoteIndex(protocol: StreamProtocol, key: string): string {
+  return `${protocol} ${key}`;
+}
 
 function post(port: MessagePort | undefined, message: ThreadMessage, bytes?: Uint8Array): void {
   if (port === undefined) return;
@@ -46,17 +51,17 @@ function ownerOf(id: number): number {
 }
 
 const directory: ConnectionDirectory = {
-  opened(id, _socket, remoteKey) {
-    broadcast({ t: 'opened', id, remoteKey });
+  opened(id, _socket, remoteKey, _kind, protocol) {
+    broadcast({ t: 'opened', id, remoteKey, protocol });
   },
   closed(id) {
     broadcast({ t: 'closed', id });
   },
-  aliased(id, key) {
-    broadcast({ t: 'alias', id, key });
+  aliased(id, key, protocol) {
+    broadcast({ t: 'alias', id, key, protocol });
   },
   sendElsewhere(target, remoteKey, bytes, openHere) {
-    const id = target.connectionId ?? remote.get(remoteKey);
+    const id = target.connectionId ?? remote.get(remoteIndex(target.protocol === 'tls' ? 'tls' : 'tcp', remoteKey));
     const owner = id === undefined ? undefined : ownerOf(id);
     if (id !== undefined && owner !== undefined && owner !== config.slot && peers[owner] !== undefined) {
       counters.remoteWrites++;
@@ -65,7 +70,7 @@ const directory: ConnectionDirectory = {
       return;
     }
     if (openHere !== undefined) openHere();
-    else server?.tcpTransport?.reportLostConnection(target);
+    else streamOf(target)?.reportLostConnection(target);
   },
 };
 
@@ -100,16 +105,16 @@ function onMessage(message: ThreadMessage): void {
       server?.core.receive(asBuffer(message.bytes), message.source, true);
       break;
     case 'write': {
-      const tcp = server?.tcpTransport;
-      if (tcp !== undefined && message.target.connectionId !== undefined && tcp.has(message.target.connectionId)) tcp.send(message.target, asBuffer(message.bytes));
-      else tcp?.reportLostConnection(message.target);
+      const stream = streamOf(message.target);
+      if (stream !== undefined && message.target.connectionId !== undefined && stream.has(message.target.connectionId)) stream.send(message.target, asBuffer(message.bytes));
+      else stream?.reportLostConnection(message.target);
       break;
     }
     case 'opened':
-      remote.set(message.remoteKey, message.id);
+      remote.set(remoteIndex(message.protocol, message.remoteKey), message.id);
       break;
     case 'alias':
-      remote.set(message.key, message.id);
+      remote.set(remoteIndex(message.protocol, message.key), message.id);
       break;
     case 'closed':
       for (const [key, id] of remote) if (id === message.id) remote.delete(key);
@@ -125,13 +130,26 @@ function onMessage(message: ThreadMessage): void {
   }
 }
 
-async function start(tcpFd: number | undefined): Promise<void> {
+/** The TCP or TLS transport a stream target is for. */
+function streamOf(target: TransportAddress): StreamTransport | undefined {
+  return target.protocol === 'udp' ? undefined : server?.streamTransport(target.protocol);
+}
+
+type SharedListeners = Extract<ThreadMessage, { t: 'stream-listening' }>['listeners'];
+
+/** Slot 0 starts with `shared` undefined and binds; the others accept from slot 0's listeners. */
+async function start(shared: SharedListeners | undefined): Promise<void> {
   const store = new TimedLocationStore(await openLocationStore(config.settings, config.sharedState), storeLatency);
+  const listener = (protocol: StreamProtocol): 'bind' | { fd: number } => {
+    const fd = shared?.[protocol]?.fd;
+    return fd === undefined ? 'bind' : { fd };
+  };
   server = await ProxyServer.start({
     ...proxyServerOptions(config.settings),
     store,
     authenticator: await openAuthenticator(config.settings, config.sharedAuthState),
-    tcpListener: tcpFd === undefined ? 'bind' : { fd: tcpFd },
+    tcpListener: listener('tcp'),
+    tlsListener: listener('tls'),
     udpTransport: (options) => new RelayedDatagrams(options),
     nextConnectionId: connectionIdAllocator(config.slot + 1),
     connectionDirectory: directory,
@@ -145,9 +163,13 @@ async function start(tcpFd: number | undefined): Promise<void> {
       return true;
     },
   });
-  const tcp = server.listeners.find((listener) => listener.protocol === 'tcp');
-  if (tcpFd === undefined && tcp !== undefined) {
-    post(parent, { t: 'tcp-listening', fd: server.tcpTransport?.listeningFd ?? -1, port: tcp.port });
+  if (shared === undefined && needsStreams) {
+    const listeners: SharedListeners = {};
+    for (const protocol of ['tcp', 'tls'] as const) {
+      const bound = server.listeners.find((candidate) => candidate.protocol === protocol);
+      if (bound !== undefined) listeners[protocol] = { fd: server.streamTransport(protocol)?.listeningFd ?? -1, port: bound.port };
+    }
+    post(parent, { t: 'stream-listening', listeners });
   }
   post(parent, { t: 'ready' });
 }
@@ -158,8 +180,8 @@ parent.on('message', (message: ThreadMessage) => {
     for (const port of peers) port?.on('message', onMessage);
     return;
   }
-  if (message.t === 'tcp-listening') {
-    start(message.fd).catch(fail);
+  if (message.t === 'stream-listening') {
+    start(message.listeners).catch(fail);
     return;
   }
   onMessage(message);
@@ -169,5 +191,5 @@ function fail(error: Error & { code?: string }): void {
   post(parent, { t: 'start-failed', error: { code: error.code ?? 'ERR_SWITCHBOARD_WORKER_START', message: error.message } });
 }
 
-const needsTcp = config.settings.listen.some((spec) => spec.protocol === 'tcp');
-if (config.slot === 0 || !needsTcp) start(undefined).catch(fail);
+const needsStreams = config.settings.listen.some((spec) => spec.protocol !== 'udp');
+if (config.slot === 0 || !needsStreams) start(undefined).catch(fail);

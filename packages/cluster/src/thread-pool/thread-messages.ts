@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { TransportAddress } from '@switchboard/core';
+import type { StreamProtocol, TransportAddress } from '@switchboard/core';
 import type { SabAuthStateShared } from '../state/sab-auth-state-store.js';
 import type { SabLocationStoreShared } from '../state/sab-location-store.js';
 import type { ProxySettings } from '../proxy-settings.js';
@@ -21,18 +21,21 @@ export interface ThreadConfig {
 export type ThreadMessage =
   /** Peer ports, by slot (the thread's own slot is empty). */
   | { readonly t: 'peers'; readonly ports: ReadonlyArray<MessagePort | undefined> }
-  /** Slot 0 listened on TCP: the listening socket's fd, for the other threads to accept from. */
-  | { readonly t: 'tcp-listening'; readonly fd: number; readonly port: number }
+  /**
+   * Slot 0 listened on TCP and TLS: the listening sockets' fds, for the other threads to accept
+   * from (a TLS listener is a plain TCP one; each thread does the handshakes of what it accepts).
+   */
+  | { readonly t: 'stream-listening'; readonly listeners: Partial<Record<StreamProtocol, { readonly fd: number; readonly port: number }>> }
   | { readonly t: 'ready' }
   | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } }
   | { readonly t: 'datagram'; readonly bytes: Uint8Array; readonly source: TransportAddress }
   | { readonly t: 'send-datagram'; readonly bytes: Uint8Array; readonly target: TransportAddress }
   | { readonly t: 'hand-off'; readonly bytes: Uint8Array; readonly source: TransportAddress }
-  /** Write on a connection the receiving thread owns. */
+  /** Write on a connection the receiving thread owns (`target.protocol` says TCP or TLS). */
   | { readonly t: 'write'; readonly bytes: Uint8Array; readonly target: TransportAddress }
-  | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string }
+  | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string; readonly protocol: StreamProtocol }
   | { readonly t: 'closed'; readonly id: number }
-  | { readonly t: 'alias'; readonly id: number; readonly key: string }
+  | { readonly t: 'alias'; readonly id: number; readonly key: string; readonly protocol: StreamProtocol }
   | { readonly t: 'stats-request'; readonly request: number }
   | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
   | { readonly t: 'stop' }

@@ -76,7 +76,7 @@ export class ThreadPool implements RunningModel {
         (ports[b] as Array<MessagePort | undefined>)[a] = channel.port2;
       }
     }
-    let tcpPort: number | undefined;
+    let streamPorts: Partial<Record<'tcp' | 'tls', number>> = {};
     const ready = this.#threads.map(
       (thread, slot) =>
         new Promise<void>((resolve, reject) => {
@@ -88,8 +88,8 @@ export class ThreadPool implements RunningModel {
             } else if (message.t === 'start-failed') {
               clearTimeout(timer);
               reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
-            } else if (message.t === 'tcp-listening') {
-              tcpPort = message.port;
+            } else if (message.t === 'stream-listening') {
+              streamPorts = { tcp: message.listeners.tcp?.port, tls: message.listeners.tls?.port };
               for (const other of this.#threads.slice(1)) other.postMessage(message);
             } else {
               this.#onMessage(message);
@@ -109,7 +109,7 @@ export class ThreadPool implements RunningModel {
     });
     await Promise.all(ready);
     for (const spec of settings.listen) {
-      const port = spec.protocol === 'udp' ? (udpPort ?? spec.port) : (tcpPort ?? spec.port);
+      const port = spec.protocol === 'udp' ? (udpPort ?? spec.port) : (streamPorts[spec.protocol] ?? spec.port);
       this.listeners.push({ protocol: spec.protocol, host: advertisedHost(spec.host, settings.advertise), port });
     }
   }
@@ -158,6 +158,7 @@ export class ThreadPool implements RunningModel {
       model: { ...this.#counters },
       transactions: 0,
       tcpConnections: 0,
+      tlsConnections: 0,
       ipcRoundTrip: empty,
       storeLatency: empty,
     };

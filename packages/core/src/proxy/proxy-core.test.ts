@@ -173,6 +173,39 @@ test('double Record-Route when the transport changes; received and rport stamped
   assert.deepEqual(sent[0]?.target, natted, '100 Trying goes back where the request came from');
 });
 
+test('TLS: a sips: contact is reached over TLS with a SIPS Record-Route; transport=tls with a sip: one', async () => {
+  const tlsListeners: ProxyCoreOptions['listeners'] = [
+    { protocol: 'udp', host: PROXY.address, port: PROXY.port },
+    { protocol: 'tls', host: PROXY.address, port: 5061 },
+  ];
+  const { core, sent } = proxy({ listeners: tlsListeners });
+  const register = (contact: string, branch: string): void =>
+    core.receive(Buffer.from(request('REGISTER', 'sip:example.com', ['Expires: 600'], branch).toString().replace('Contact: <sip:alice@192.0.2.10>', `Contact: <${contact}>`)), ALICE);
+  register('sips:bob@192.0.2.20:5071', 'z9hG4bKr1');
+  await settle();
+  core.receive(request('INVITE', 'sip:bob@example.com', [], 'z9hG4bKi1'), ALICE);
+  await settle();
+  const invite = sent.find((entry) => entry.message.method === 'INVITE');
+  assert.deepEqual(invite?.target, { protocol: 'tls', address: '192.0.2.20', port: 5071 });
+  assert.equal(invite?.message.requestUriText, 'sips:bob@192.0.2.20:5071');
+  assert.equal(invite?.message.topVia?.transport, 'TLS');
+  assert.equal(invite?.message.topVia?.port, 5061);
+  assert.deepEqual(invite?.message.recordRoute.map((hop) => hop.uriText), ['sips:192.0.2.1:5061;lr;sbd', 'sip:192.0.2.1:5060;lr;sbd']);
+
+  // The caller's in-dialog BYE through our SIPS Record-Route goes on to the contact over TLS.
+  sent.length = 0;
+  core.receive(request('BYE', 'sips:bob@192.0.2.20:5071', ['Route: <sips:192.0.2.1:5061;lr;sbd>'], 'z9hG4bKb1', 2), ALICE);
+  await settle();
+  assert.deepEqual(sent.find((entry) => entry.message.method === 'BYE')?.target, { protocol: 'tls', address: '192.0.2.20', port: 5071 });
+
+  const plain = proxy({ listeners: tlsListeners, defaultRoute: 'sip:192.0.2.30;transport=tls' });
+  plain.core.receive(request('INVITE', 'sip:carol@elsewhere.example', [], 'z9hG4bKi2'), ALICE);
+  await settle();
+  const forwarded = plain.sent.find((entry) => entry.message.method === 'INVITE');
+  assert.deepEqual(forwarded?.target, { protocol: 'tls', address: '192.0.2.30', port: 5061 });
+  assert.equal(forwarded?.message.recordRoute[0]?.uriText, 'sip:192.0.2.1:5061;transport=tls;lr;sbd');
+});
+
 test('stateless mode forwards with a stable branch and keeps no transactions', async () => {
   const { core, sent } = proxy({ stateless: true, defaultRoute: 'sip:192.0.2.30:5060' });
   core.receive(request('INVITE', 'sip:carol@elsewhere.example'), ALICE);

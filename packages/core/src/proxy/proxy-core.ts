@@ -36,7 +36,7 @@ export interface Listener {
 
 /** Sends messages and files Via aliases of stream connections (the transports behind it). */
 export interface ProxySender extends MessageSender {
-  addAlias?(connectionId: number, host: string, port: number): void;
+  addAlias?(connectionId: number, host: string, port: number, protocol: TransportProtocol): void;
 }
 
 export interface ProxyCoreOptions {
@@ -199,7 +199,7 @@ export class ProxyCore {
     }
     this.#stampReceived(request, topVia, source);
     if (source.connectionId !== undefined && this.#options.sender.addAlias !== undefined) {
-      this.#options.sender.addAlias(source.connectionId, topVia.host.replace(/^\[|\]$/g, ''), topVia.port ?? 5060);
+      this.#options.sender.addAlias(source.connectionId, topVia.host.replace(/^\[|\]$/g, ''), topVia.port ?? 5060, source.protocol);
     }
     if (request.method === 'ACK') {
       this.#onAck(request, source);
@@ -313,10 +313,12 @@ export class ProxyCore {
 
     if (stateful && this.#options.recordRoute !== false && DIALOG_CREATING.has(copy.method ?? '')) {
       const incoming = this.#listenerFor(source.protocol);
+      // §16.6 step 4: a SIPS Request-URI or top Route makes our Record-Route a SIPS URI.
+      const sips = copy.requestUri?.scheme === 'sips' || copy.route[0]?.uri.scheme === 'sips';
       // Double record-routing when the transport changes, so each side reaches us over its own
       // (RFC 5658): the callee's entry on top, the caller's below it.
-      if (incoming !== undefined && incoming.protocol !== outgoing.protocol) copy.prependRecordRoute(recordRouteValue(incoming));
-      copy.prependRecordRoute(recordRouteValue(outgoing));
+      if (incoming !== undefined && incoming.protocol !== outgoing.protocol) copy.prependRecordRoute(recordRouteValue(incoming, sips));
+      copy.prependRecordRoute(recordRouteValue(outgoing, sips));
     }
     const counter = (++this.#branchCounter).toString(36);
     const suffix = stateful ? (this.#options.branchTag === undefined ? counter : `${this.#options.branchTag}.${counter}`) : `s${statelessBranch(original)}`;
@@ -683,8 +685,14 @@ export function viaTarget(via: Via): TransportAddress {
   };
 }
 
-function recordRouteValue(listener: Listener): string {
+/**
+ * Our Record-Route entry for a listener: `sips:` on the TLS listener of a request for a SIPS URI
+ * (TLS is implied), otherwise `sip:` with the listener's transport (RFC 5630 keeps
+ * `transport=tls` for hops that use TLS without SIPS).
+ */
+function recordRouteValue(listener: Listener, sips: boolean): string {
   const host = listener.host.includes(':') ? `[${listener.host}]` : listener.host;
+  if (sips && listener.protocol === 'tls') return `<sips:${host}:${listener.port};lr;${DIALOG_ROUTE_MARK}>`;
   const transport = listener.protocol === 'udp' ? '' : `;transport=${listener.protocol}`;
   return `<sip:${host}:${listener.port}${transport};lr;${DIALOG_ROUTE_MARK}>`;
 }

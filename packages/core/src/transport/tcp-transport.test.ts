@@ -3,13 +3,14 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import type { TransportAddress } from '../transport-address.js';
-import { TcpTransport, type TcpTransportEvent } from './tcp-transport.js';
+import type { StreamTransportEvent } from './stream-transport.js';
+import { TcpTransport } from './tcp-transport.js';
 
 const MESSAGE = Buffer.from('OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n');
 
 function transport(overrides: { idleTimeoutMs?: number; headerTimeoutMs?: number } = {}) {
   const received: Array<{ text: string; source: TransportAddress }> = [];
-  const events: TcpTransportEvent[] = [];
+  const events: StreamTransportEvent[] = [];
   const tcp = new TcpTransport({
     host: '127.0.0.1',
     port: 0,

@@ -1,0 +1,356 @@
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { StreamFramer, type SipError, type SipLimits } from '@switchboard/sip';
+import type { TransportAddress } from '../transport-address.js';
+import { createIdleTracker, type IdleConnectionTracker, type IdleStrategy } from './idle-connections.js';
+
+/** The transports that carry SIP as a byte stream over a connection. */
+export type StreamProtocol = 'tcp' | 'tls';
+
+export interface StreamTransportOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly limits?: Partial<SipLimits>;
+  /** A connection with no traffic for this long is closed. */
+  readonly idleTimeoutMs: number;
+  /** How idle connections are found: walk every connection, or an expiry-ordered heap (default). */
+  readonly idleStrategy?: IdleStrategy;
+  /** A message that has begun must be complete within this long (slow-drip guard). */
+  readonly headerTimeoutMs: number;
+  readonly onMessage: (bytes: Buffer, source: TransportAddress) => void;
+  readonly onEvent?: (event: StreamTransportEvent) => void;
+  /** Ids for new connections; models that spread connections over workers keep them unique. */
+  readonly nextConnectionId?: () => number;
+  /** Connections of other workers (process-pool, thread-pool); absent in the event-loop model. */
+  readonly directory?: ConnectionDirectory;
+}
+
+/** Why a TLS handshake did not give a connection SIP could use. */
+export type TlsFailureReason =
+  /** The peer's certificate is missing (when one is required), untrusted, expired or for another name. */
+  | 'bad-certificate'
+  /** The handshake did not finish within the handshake timeout. */
+  | 'timeout'
+  /** The first byte on the TLS port is not a TLS handshake record (plain SIP, say). */
+  | 'plaintext'
+  /** The peer spoke TLS the other side could not accept (no common version or cipher, a bad record). */
+  | 'protocol'
+  /** The peer closed or reset the connection before the handshake finished. */
+  | 'aborted';
+
+/** What the transport reports for counters and logs; it never logs itself. */
+export type StreamTransportEvent =
+  | { readonly kind: 'accepted' | 'connected' | 'closed'; readonly protocol: StreamProtocol; readonly connectionId: number; readonly remote: string }
+  | { readonly kind: 'framing-error'; readonly connectionId: number; readonly remote: string; readonly error: SipError }
+  | { readonly kind: 'idle-timeout' | 'slow-message' | 'ping'; readonly connectionId: number; readonly remote: string }
+  | { readonly kind: 'send-error'; readonly connectionId: number; readonly remote: string; readonly error: Error }
+  | { readonly kind: 'idle-sweep'; readonly visited: number; readonly closed: number; readonly durationMs: number }
+  /** A TLS handshake finished (`side`: whether the proxy was the TLS server or client). */
+  | { readonly kind: 'tls-handshake'; readonly connectionId: number; readonly remote: string; readonly side: 'server' | 'client'; readonly resumed: boolean; readonly version: string }
+  | { readonly kind: 'tls-handshake-failed'; readonly connectionId: number; readonly remote: string; readonly side: 'server' | 'client'; readonly reason: TlsFailureReason; readonly detail: string }
+  /** A connection whose handshake failed is closed; `clean` unless the socket failed on the way. */
+  | { readonly kind: 'tls-failed-closed'; readonly connectionId: number; readonly remote: string; readonly clean: boolean };
+
+/**
+ * How a model that spreads stream connections over workers lets each worker reach the others'
+ * connections. The transport tells it about its own connections and hands it every send that no
+ * connection here can carry.
+ */
+export interface ConnectionDirectory {
+  /**
+   * A connection was accepted or opened here (with its socket, to register it elsewhere). TLS
+   * connections are reported once their handshake has finished when accepted, at once when opened.
+   */
+  opened(id: number, socket: net.Socket, remoteKey: string, kind: 'accepted' | 'connected', protocol: StreamProtocol): void;
+  closed(id: number): void;
+  /** `key` (host:port, lower case) is another name of connection `id` (a Via sent-by). */
+  aliased(id: number, key: string, protocol: StreamProtocol): void;
+  /**
+   * Sends on a connection another worker holds (`target.protocol` says which transport).
+   * `openHere` (absent when the target names a connection id) opens a new connection in this
+   * worker when no worker has one.
+   */
+  sendElsewhere(target: TransportAddress, remoteKey: string, bytes: Buffer, openHere: (() => void) | undefined): void;
+}
+
+/**
+ * What differs between stream transports: how an accepted socket becomes one SIP can be read
+ * from (TCP: as it is; TLS: after a handshake, or never), and how a connection is opened.
+ */
+export interface StreamLayer {
+  readonly protocol: StreamProtocol;
+  /**
+   * Takes an accepted socket. Calls `ready` with the socket to read SIP from once it can carry
+   * SIP; a socket that never can is closed (and reported) by the layer.
+   */
+  accept(socket: net.Socket, connectionId: number, ready: (socket: net.Socket) => void): void;
+  /** Opens a connection to `target`; writes before it is up are queued by the socket. */
+  connect(target: TransportAddress, connectionId: number): net.Socket;
+  /** Closes the sockets the layer still holds (handshakes in progress). */
+  close(): void;
+}
+
+interface Connection {
+  readonly id: number;
+  readonly socket: net.Socket;
+  readonly framer: StreamFramer;
+  readonly remoteKey: string;
+  readonly aliases: Set<string>;
+  slowTimer: NodeJS.Timeout | undefined;
+}
+
+export function remoteKeyOf(address: string, port: number): string {
+  return `${address.toLowerCase()}:${port}`;
+}
+
+/**
+ * SIP over a byte stream (TCP, TLS): a listening socket and a table of connections, accepted and
+ * opened. Each connection has its own framer; a framing error, an idle connection or a message
+ * that trickles in too slowly closes that connection only. Sends reuse a connection to the
+ * destination: by connection id (responses go back where their request came from), by the remote
+ * address, or by an alias (the sent-by of a Via received on the connection). The `StreamLayer`
+ * makes the sockets: plain for TCP, wrapped after a handshake for TLS.
+ */
+export class StreamTransport {
+  readonly protocol: StreamProtocol;
+  readonly #options: StreamTransportOptions;
+  readonly #layer: StreamLayer;
+  readonly #connections = new Map<number, Connection>();
+  /** Remote address:port and aliases to connection id. */
+  readonly #byRemote = new Map<string, number>();
+  readonly #idle: IdleConnectionTracker;
+  readonly #sweepTimer: NodeJS.Timeout;
+  #server: net.Server | undefined;
+  #nextId = 1;
+
+  constructor(options: StreamTransportOptions, layer: StreamLayer) {
+    this.#options = options;
+    this.#layer = layer;
+    this.protocol = layer.protocol;
+    this.#idle = createIdleTracker(options.idleStrategy ?? 'heap', options.idleTimeoutMs);
+    const sweepEvery = Math.max(50, Math.min(1000, options.idleTimeoutMs / 4));
+    this.#sweepTimer = setInterval(() => this.sweepIdle(Date.now()), sweepEvery);
+    this.#sweepTimer.unref();
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Listens on HOST:PORT, or on an already listening socket's fd (a listener shared by threads:
+   * each thread accepts its own connections from it). The listening socket is plain TCP for every
+   * stream transport: the layer makes what it accepts ready for SIP.
+   */
+  async listen(shared?: { fd: number }): Promise<{ address: string; port: number }> {
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      this.adopt(socket);
+    });
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const done = (): void => {
+        server.off('error', reject);
+        resolve();
+      };
+      if (shared !== undefined) server.listen({ fd: shared.fd }, done);
+      else server.listen({ host: this.#options.host, port: this.#options.port, backlog: 4096 }, done);
+    });
+    const bound = server.address() as net.AddressInfo;
+    return { address: bound.address, port: bound.port };
+  }
+
+  /** The listening socket's file descriptor, to share it with threads (undefined until listening). */
+  get listeningFd(): number | undefined {
+    const fd = (this.#server as unknown as { _handle?: { fd?: number } } | undefined)?._handle?.fd;
+    return fd === undefined || fd < 0 ? undefined : fd;
+  }
+
+  /** Stops accepting; existing connections stay until `close`. */
+  stopAccepting(): void {
+    this.#server?.close();
+  }
+
+  /**
+   * Files `host:port` as another name of a connection, so requests to that address reuse it
+   * (the sent-by of a Via that arrived on it; RFC 5923's alias).
+   */
+  addAlias(connectionId: number, host: string, port: number): void {
+    const connection = this.#connections.get(connectionId);
+    if (connection === undefined) return;
+    const key = remoteKeyOf(host, port);
+    if (connection.aliases.has(key) || key === connection.remoteKey) return;
+    connection.aliases.add(key);
+    this.#byRemote.set(key, connectionId);
+    this.#options.directory?.aliased(connectionId, key, this.protocol);
+  }
+
+  /** Whether connection `id` is one of this transport's. */
+  has(id: number): boolean {
+    return this.#connections.has(id);
+  }
+
+  send(target: TransportAddress, bytes: Buffer): void {
+    let connection = target.connectionId === undefined ? undefined : this.#connections.get(target.connectionId);
+    const remoteKey = remoteKeyOf(target.address, target.port);
+    if (connection === undefined) {
+      const id = this.#byRemote.get(remoteKey);
+      connection = id === undefined ? undefined : this.#connections.get(id);
+    }
+    if (connection !== undefined) {
+      this.#write(connection, bytes);
+      return;
+    }
+    const openHere = target.connectionId === undefined ? () => this.#write(this.#connect(target), bytes) : undefined;
+    if (this.#options.directory !== undefined) {
+      this.#options.directory.sendElsewhere(target, remoteKey, bytes, openHere);
+      return;
+    }
+    if (openHere === undefined) {
+      this.reportLostConnection(target);
+      return;
+    }
+    openHere();
+  }
+
+  /**
+   * The connection a response must leave on is gone: its client's port is ephemeral, so there is
+   * nowhere to send the response (the client retransmits or times out).
+   */
+  reportLostConnection(target: TransportAddress): void {
+    this.#options.onEvent?.({
+      kind: 'send-error',
+      connectionId: target.connectionId ?? 0,
+      remote: `${target.address}:${target.port}`,
+      error: new Error('connection closed before the message was sent'),
+    });
+  }
+
+  /** Closes idle connections now (the sweep timer calls this); returns how many it closed. */
+  sweepIdle(now: number): number {
+    if (this.#idle.size === 0) return 0;
+    const started = performance.now();
+    const expired = this.#idle.sweep(now);
+    for (const id of expired) {
+      const connection = this.#connections.get(id);
+      if (connection === undefined) continue;
+      this.#options.onEvent?.({ kind: 'idle-timeout', connectionId: id, remote: connection.remoteKey });
+      connection.socket.destroy();
+    }
+    this.#options.onEvent?.({ kind: 'idle-sweep', visited: this.#idle.lastSweepVisited, closed: expired.length, durationMs: performance.now() - started });
+    return expired.length;
+  }
+
+  /** Closes every connection and the listener. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    const server = this.#server;
+    this.#server = undefined;
+    this.#layer.close();
+    for (const connection of this.#connections.values()) connection.socket.destroy();
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Takes over a connected socket (accepted here, or handed over by a supervisor with its id).
+   * It is filed once the layer has made it ready (at once for TCP, after the handshake for TLS).
+   */
+  adopt(socket: net.Socket, id?: number): number {
+    const connectionId = id ?? this.#newId();
+    this.#options.onEvent?.({ kind: 'accepted', protocol: this.protocol, connectionId, remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}` });
+    this.#layer.accept(socket, connectionId, (ready) => {
+      this.#file(ready, 'accepted', connectionId);
+    });
+    return connectionId;
+  }
+
+  #newId(): number {
+    return this.#options.nextConnectionId?.() ?? this.#nextId++;
+  }
+
+  #write(connection: Connection, bytes: Buffer): void {
+    this.#idle.touch(connection.id, Date.now());
+    connection.socket.write(bytes);
+  }
+
+  #connect(target: TransportAddress): Connection {
+    const id = this.#newId();
+    return this.#file(this.#layer.connect(target, id), 'connected', id, target.address, target.port);
+  }
+
+  #file(socket: net.Socket, kind: 'accepted' | 'connected', id: number, address?: string, port?: number): Connection {
+    const remoteAddress = socket.remoteAddress ?? address ?? '';
+    const remotePort = socket.remotePort ?? port ?? 0;
+    const connection: Connection = {
+      id,
+      socket,
+      framer: new StreamFramer({ limits: this.#options.limits }),
+      remoteKey: remoteKeyOf(remoteAddress, remotePort),
+      aliases: new Set(),
+      slowTimer: undefined,
+    };
+    this.#connections.set(id, connection);
+    this.#idle.add(id, Date.now());
+    const report = (event: StreamTransportEvent): void => this.#options.onEvent?.(event);
+    const remote = (): string => `${socket.remoteAddress ?? remoteAddress}:${socket.remotePort ?? remotePort}`;
+    this.#byRemote.set(connection.remoteKey, id);
+    if (kind === 'connected') socket.once('connect', () => report({ kind, protocol: this.protocol, connectionId: id, remote: remote() }));
+    socket.on('data', (chunk: Buffer) => this.#receive(connection, chunk, remote));
+    socket.on('error', (error) => report({ kind: 'send-error', connectionId: id, remote: remote(), error }));
+    // A peer that has sent its FIN sends nothing more, so it cannot answer a request: new
+    // messages for its address open a new connection. Responses by connection id still go out.
+    socket.on('end', () => this.#unroute(connection));
+    socket.on('close', () => {
+      if (connection.slowTimer !== undefined) clearTimeout(connection.slowTimer);
+      this.#connections.delete(id);
+      this.#idle.remove(id);
+      this.#unroute(connection);
+      this.#options.directory?.closed(id);
+      report({ kind: 'closed', protocol: this.protocol, connectionId: id, remote: remote() });
+    });
+    this.#options.directory?.opened(id, socket, connection.remoteKey, kind, this.protocol);
+    return connection;
+  }
+
+  #unroute(connection: Connection): void {
+    if (this.#byRemote.get(connection.remoteKey) === connection.id) this.#byRemote.delete(connection.remoteKey);
+    for (const alias of connection.aliases) if (this.#byRemote.get(alias) === connection.id) this.#byRemote.delete(alias);
+  }
+
+  #receive(connection: Connection, chunk: Buffer, remote: () => string): void {
+    const { socket, framer, id } = connection;
+    this.#idle.touch(id, Date.now());
+    let events;
+    try {
+      events = framer.push(chunk);
+    } catch (error) {
+      this.#options.onEvent?.({ kind: 'framing-error', connectionId: id, remote: remote(), error: error as SipError });
+      socket.destroy();
+      return;
+    }
+    const source: TransportAddress = {
+      protocol: this.protocol,
+      address: socket.remoteAddress ?? '',
+      port: socket.remotePort ?? 0,
+      connectionId: id,
+    };
+    for (const event of events) {
+      if (event.kind === 'message') this.#options.onMessage(event.bytes, source);
+      else if (event.kind === 'ping') {
+        this.#options.onEvent?.({ kind: 'ping', connectionId: id, remote: remote() });
+        socket.write('\r\n');
+      }
+    }
+    if (framer.bufferedBytes === 0) {
+      if (connection.slowTimer !== undefined) clearTimeout(connection.slowTimer);
+      connection.slowTimer = undefined;
+    } else if (connection.slowTimer === undefined) {
+      connection.slowTimer = setTimeout(() => {
+        this.#options.onEvent?.({ kind: 'slow-message', connectionId: id, remote: remote() });
+        socket.destroy();
+      }, this.#options.headerTimeoutMs);
+      connection.slowTimer.unref();
+    }
+  }
+}
