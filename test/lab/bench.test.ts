@@ -20,10 +20,10 @@ interface Proxy {
   readonly metricsUrl: string;
 }
 
-async function startProxy(): Promise<Proxy> {
+async function startProxy(extraArgs: string[] = []): Promise<Proxy> {
   const port = await freeLoopbackPort();
   const metricsPort = await freeLoopbackPort();
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', `udp:127.0.0.1:${port}`, '--listen', `tcp:127.0.0.1:${port}`, '--domain', 'example.com', '--metrics', `127.0.0.1:${metricsPort}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--listen', `udp:127.0.0.1:${port}`, '--listen', `tcp:127.0.0.1:${port}`, '--domain', 'example.com', '--metrics', `127.0.0.1:${metricsPort}`, ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -141,4 +141,33 @@ test('bad options are refused with the flag named', () => {
   refuses({ ...base, clients: 0 }, /--clients/);
   refuses({ ...base, proxy: 'nowhere', clients: 1 }, /--proxy/);
   refuses({ ...base, rate: 10, arrivals: 'bursty' as never }, /--arrivals/);
+});
+
+test('digest authentication: phones answer 401 and 407 with --auth-password; a wrong one is a coded error', async () => {
+  const { userCredentials, formatUsersFile } = await import('@switchboard/core');
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'bench-auth-'));
+  const users = join(dir, 'users.json');
+  const clients = 8;
+  await writeFile(users, formatUsersFile(Array.from({ length: clients }, (_, i) => [userCredentials(`caller${i}`, 'example.com', 'secret'), userCredentials(`callee${i}`, 'example.com', 'secret')]).flat()));
+  const guarded = await startProxy(['--auth', 'all', '--auth-users', users]);
+  try {
+    const result = await runBench({ proxy: guarded.address, transport: 'tcp', clients, durationSeconds: 1.5, warmupSeconds: 0.3, authPassword: 'secret', proxyMetricsUrl: guarded.metricsUrl });
+    assert.equal(result.registrations.completed, 2 * clients);
+    assert.equal(result.calls.failed, 0, JSON.stringify(result.failures));
+    assert.ok(result.calls.completed >= 20, `calls completed: ${result.calls.completed}`);
+    assert.equal(result.settings.auth, true);
+    // Each call: an INVITE challenged with 407, the INVITE again with credentials, and the BYE (in a dialog we record-routed: not challenged).
+    const accepted = result.proxyCounters?.switchboard_auth_accepted_total ?? 0;
+    assert.ok(Math.abs(accepted - result.calls.completed) <= clients, `${accepted} authenticated INVITEs for ${result.calls.completed} calls`);
+    assert.ok(Math.abs(result.operations.invite - 2 * result.calls.completed) <= 2 * clients, `${result.operations.invite} INVITE transactions for ${result.calls.completed} calls`);
+    assert.equal(result.proxyCounters?.switchboard_auth_rejected_total, 0);
+    await assert.rejects(runBench({ proxy: guarded.address, transport: 'udp', clients: 2, durationSeconds: 0.5, authPassword: 'wrong' }), { code: 'ERR_SWITCHBOARD_BENCH_OPTION', message: /--auth-password: .*answered 403/ });
+    await assert.rejects(runBench({ proxy: guarded.address, transport: 'udp', clients: 2, durationSeconds: 0.5 }), { code: 'ERR_SWITCHBOARD_BENCH_OPTION', message: /answered 401; it asks for credentials, give --auth-password/ });
+  } finally {
+    await stop(guarded);
+    await rm(dir, { recursive: true, force: true });
+  }
 });

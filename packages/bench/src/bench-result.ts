@@ -45,6 +45,8 @@ export interface BenchSettings {
   readonly tlsResume?: boolean;
   /** TLS only: present a client certificate. */
   readonly tlsClientCert?: boolean;
+  /** The phones answered Digest challenges (a challenged INVITE or BYE counts as an operation too). */
+  readonly auth?: boolean;
 }
 
 /** Latency of one kind of exchange, in milliseconds, from an HDR histogram (1 µs resolution). */

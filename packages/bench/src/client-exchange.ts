@@ -42,6 +42,8 @@ export interface ExchangeOptions {
   readonly router: ResponseRouter;
   readonly callId: string;
   readonly method: string;
+  /** Only responses with this CSeq number end the exchange (a request retried with credentials has a new one). */
+  readonly cseq?: number;
   readonly send: () => void;
   /** UDP: retransmit; TCP and TLS: the transport is reliable. */
   readonly retransmit: boolean;
@@ -83,6 +85,7 @@ export function clientExchange(options: ExchangeOptions): Promise<ExchangeOutcom
     };
     options.router.on(key, (response) => {
       if (done) return;
+      if (options.cseq !== undefined && Number.parseInt(response.header('cseq') ?? '', 10) !== options.cseq) return;
       if ((response.status ?? 0) < 200) {
         provisional = true;
         options.onProvisional?.(response);

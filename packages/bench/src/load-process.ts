@@ -24,7 +24,7 @@ export interface LoadProgress {
 }
 
 export type FromLoadProcess =
-  | { readonly type: 'registered'; readonly attempted: number; readonly completed: number; readonly failed: number; readonly connections: number }
+  | { readonly type: 'registered'; readonly attempted: number; readonly completed: number; readonly failed: number; readonly connections: number; readonly failure?: string }
   | { readonly type: 'progress'; readonly progress: LoadProgress }
   | { readonly type: 'window-result'; readonly snapshot: LoadSnapshot; readonly cpuPercent: number; readonly rssBytesMax: number; readonly unmatched: number; readonly unparsable: number }
   | { readonly type: 'stopped' }
@@ -53,7 +53,7 @@ async function handle(message: ToLoadProcess): Promise<void> {
       fleet = new PhoneFleet(message.fleet);
       await fleet.register();
       const stats = fleet.stats;
-      send({ type: 'registered', attempted: stats.registrationsAttempted, completed: stats.registrationsCompleted, failed: stats.registrationsFailed, connections: fleet.connectionsOpened });
+      send({ type: 'registered', attempted: stats.registrationsAttempted, completed: stats.registrationsCompleted, failed: stats.registrationsFailed, connections: fleet.connectionsOpened, ...(fleet.registrationFailure === undefined ? {} : { failure: fleet.registrationFailure }) });
       return;
     }
     case 'start': {

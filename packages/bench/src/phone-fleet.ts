@@ -27,6 +27,7 @@ import {
   type OutgoingCall,
   type PhoneAddress,
 } from './phone-messages.js';
+import { CHALLENGE_STATUSES, credentialsFor } from './phone-credentials.js';
 import { OutboundConnections, operationsPerConnection, StreamLink, UdpLink, type BenchTlsOptions, type LinkErrors, type MessageHandler, type ProxyTarget } from './phone-links.js';
 
 export interface FleetOptions {
@@ -43,6 +44,8 @@ export interface FleetOptions {
   /** Spread phones over 127.0.0.1–127.0.0.N so per-call connections do not run out of ports. */
   readonly localHosts: number;
   readonly tls?: BenchTlsOptions;
+  /** Digest authentication: every phone's password; a 401 or 407 is answered once with credentials. */
+  readonly authPassword?: string;
   /** Registrations in flight at once during the registration phase. */
   readonly registerConcurrency?: number;
   /** Seeds the order in which phones come up. */
@@ -200,27 +203,48 @@ export class PhoneFleet {
       }
     } catch {
       stats.registrationsFailed++;
+      this.registrationFailure = 'connect';
       return;
     }
     const viaAddress = { ...this.#address(phone, link?.localPort ?? udp?.localPort ?? 0), ...(link === undefined ? { transport: 'udp' as const } : {}) };
-    const request = registerRequest(viaAddress, `reg-${uniqueToken()}`, 1, REGISTER_EXPIRES, this.#options.transport);
+    const callId = `reg-${uniqueToken()}`;
     const startedAt = performance.now();
-    const outcome = await clientExchange({
-      router: this.#router,
-      callId: request.callId,
-      method: 'REGISTER',
-      send: () => (link ?? udp)?.send(request.text),
-      retransmit: link === undefined,
-      timeoutMs: this.#options.timeoutMs,
-      link,
-    });
+    let outcome: ExchangeOutcome | undefined;
+    let credentials = '';
+    for (let cseq = 1; cseq <= 2; cseq++) {
+      const request = registerRequest(viaAddress, callId, cseq, REGISTER_EXPIRES, this.#options.transport, credentials);
+      outcome = await clientExchange({
+        router: this.#router,
+        callId,
+        method: 'REGISTER',
+        cseq,
+        send: () => (link ?? udp)?.send(request.text),
+        retransmit: link === undefined,
+        timeoutMs: this.#options.timeoutMs,
+        link,
+      });
+      const answer = this.#credentials(outcome, phone.user, 'REGISTER', `sip:${this.#options.domain}`);
+      if (answer === undefined) break;
+      credentials = answer;
+    }
     if (udp !== phone.udp) udp?.close();
-    if (outcome.kind === 'final' && (outcome.response.status ?? 0) < 300) {
+    if (outcome?.kind === 'final' && (outcome.response.status ?? 0) < 300) {
       stats.registrationsCompleted++;
       stats.latency('register', startedAt);
     } else {
       stats.registrationsFailed++;
+      this.registrationFailure = outcome === undefined ? 'connect' : outcome.kind === 'final' ? `status:${outcome.response.status ?? 0}` : outcome.kind;
     }
+  }
+
+  /** How the last failed registration ended (`status:403`, `timeout`, `connect`...). */
+  registrationFailure: string | undefined;
+
+  /** Credentials answering a 401/407 outcome, when the phones have a password. */
+  #credentials(outcome: ExchangeOutcome | undefined, user: string, method: string, uri: string): string | undefined {
+    const password = this.#options.authPassword;
+    if (password === undefined || outcome?.kind !== 'final' || !CHALLENGE_STATUSES.has(outcome.response.status ?? 0)) return undefined;
+    return credentialsFor(outcome.response, user, password, method, uri);
   }
 
   readonly #onMessage: MessageHandler = (message, reply, link) => {
@@ -265,8 +289,7 @@ export class PhoneFleet {
 
   /** The call's failure kind, or undefined when it completed. */
   async #placeCall(caller: Phone, calleeUser: string): Promise<string | undefined> {
-    const stats = this.stats;
-    const call: OutgoingCall = {
+    let call: OutgoingCall = {
       callId: `call-${uniqueToken()}`,
       fromTag: uniqueToken(),
       calleeAor: `sip:${calleeUser}@${this.#options.domain}`,
@@ -280,19 +303,59 @@ export class PhoneFleet {
     }
     const address = this.#address(caller, inviteLink?.localPort ?? caller.udp?.localPort ?? 0);
     const send = (text: string): void => (inviteLink ?? caller.udp)?.send(text);
-    const invite = inviteRequest(address, calleeUser, call);
     const startedAt = performance.now();
+    const inviteKey = ResponseRouter.key(call.callId, 'INVITE');
+    try {
+      let outcome = await this.#invite(call, address, calleeUser, '', send, inviteLink, startedAt);
+      const credentials = this.#credentials(outcome.result, caller.user, 'INVITE', call.calleeAor);
+      if (credentials !== undefined && outcome.result.kind === 'final') {
+        // Challenged (RFC 3261 §22.3): ACK the 407, then the same INVITE again with credentials.
+        if (this.stats.measuring) this.stats.inviteOperations++;
+        send(ackForFailure(address, call, outcome.result.response));
+        call = { ...call, inviteBranch: newBranch(), inviteCseq: 2 };
+        outcome = await this.#invite(call, address, calleeUser, credentials, send, inviteLink, startedAt);
+      }
+      const result = outcome.result;
+      if (result.kind !== 'final') {
+        inviteLink?.release();
+        return `${result.kind}:INVITE`;
+      }
+      const status = result.response.status ?? 0;
+      if (this.stats.measuring) this.stats.inviteOperations++;
+      if (status >= 300) {
+        send(ackForFailure(address, call, result.response));
+        inviteLink?.release();
+        return `status:${status}`;
+      }
+      this.stats.latency('invite-200', startedAt);
+      const dialog = dialogFromResponse(result.response);
+      const ack = ackFor2xx(address, call, dialog);
+      outcome.setAck(ack);
+      send(ack);
+      inviteLink?.release();
+      if (this.#options.holdMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#options.holdMs));
+      return await this.#hangUp(caller, call, dialog);
+    } finally {
+      this.#router.off(inviteKey);
+    }
+  }
+
+  /** One INVITE transaction of a call; `setAck` arms the ACK that answers retransmitted 2xx (UDP). */
+  async #invite(call: OutgoingCall, address: PhoneAddress, calleeUser: string, credentials: string, send: (text: string) => void, link: StreamLink | undefined, startedAt: number): Promise<{ result: ExchangeOutcome; setAck: (ack: string) => void }> {
+    const stats = this.stats;
+    const invite = inviteRequest(address, calleeUser, call, credentials);
     let seen100 = false;
     let seen180 = false;
     let ack: string | undefined;
-    const outcome: ExchangeOutcome = await clientExchange({
+    const result = await clientExchange({
       router: this.#router,
       callId: call.callId,
       method: 'INVITE',
+      cseq: call.inviteCseq ?? 1,
       send: () => send(invite),
       retransmit: !this.#reliable,
       timeoutMs: this.#options.timeoutMs,
-      link: inviteLink,
+      link,
       onProvisional: (response) => {
         if (response.status === 100 && !seen100) {
           seen100 = true;
@@ -307,29 +370,7 @@ export class PhoneFleet {
         if (ack !== undefined && (response.status ?? 0) < 300) send(ack);
       },
     });
-    const inviteKey = ResponseRouter.key(call.callId, 'INVITE');
-    try {
-      if (outcome.kind !== 'final') {
-        inviteLink?.release();
-        return `${outcome.kind}:INVITE`;
-      }
-      const status = outcome.response.status ?? 0;
-      if (stats.measuring) stats.inviteOperations++;
-      if (status >= 300) {
-        send(ackForFailure(address, call, outcome.response));
-        inviteLink?.release();
-        return `status:${status}`;
-      }
-      stats.latency('invite-200', startedAt);
-      const dialog = dialogFromResponse(outcome.response);
-      ack = ackFor2xx(address, call, dialog);
-      send(ack);
-      inviteLink?.release();
-      if (this.#options.holdMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#options.holdMs));
-      return await this.#hangUp(caller, call, dialog);
-    } finally {
-      this.#router.off(inviteKey);
-    }
+    return { result, setAck: (text) => (ack = text) };
   }
 
   async #hangUp(caller: Phone, call: OutgoingCall, dialog: ReturnType<typeof dialogFromResponse>): Promise<string | undefined> {
@@ -340,19 +381,29 @@ export class PhoneFleet {
       return 'connect';
     }
     const address = this.#address(caller, byeLink?.localPort ?? caller.udp?.localPort ?? 0);
-    const bye = byeRequest(address, call, dialog, newBranch());
     const startedAt = performance.now();
-    const outcome = await clientExchange({
-      router: this.#router,
-      callId: call.callId,
-      method: 'BYE',
-      send: () => (byeLink ?? caller.udp)?.send(bye),
-      retransmit: !this.#reliable,
-      timeoutMs: this.#options.timeoutMs,
-      link: byeLink,
-    });
+    let outcome: ExchangeOutcome | undefined;
+    let credentials = '';
+    const firstCseq = (call.inviteCseq ?? 1) + 1;
+    for (let cseq = firstCseq; cseq <= firstCseq + 1; cseq++) {
+      const bye = byeRequest(address, call, dialog, newBranch(), cseq, credentials);
+      outcome = await clientExchange({
+        router: this.#router,
+        callId: call.callId,
+        method: 'BYE',
+        cseq,
+        send: () => (byeLink ?? caller.udp)?.send(bye),
+        retransmit: !this.#reliable,
+        timeoutMs: this.#options.timeoutMs,
+        link: byeLink,
+      });
+      const answer = this.#credentials(outcome, caller.user, 'BYE', dialog.remoteTarget);
+      if (answer === undefined) break;
+      if (this.stats.measuring) this.stats.byeOperations++;
+      credentials = answer;
+    }
     byeLink?.release();
-    if (outcome.kind !== 'final') return `${outcome.kind}:BYE`;
+    if (outcome === undefined || outcome.kind !== 'final') return `${outcome?.kind ?? 'timeout'}:BYE`;
     if (this.stats.measuring) this.stats.byeOperations++;
     const status = outcome.response.status ?? 0;
     if (status >= 300) return `status:${status}`;

@@ -96,6 +96,8 @@ export interface OutgoingCall {
   readonly fromTag: string;
   readonly calleeAor: string;
   readonly inviteBranch: string;
+  /** The INVITE's CSeq number: 1, or 2 when it was sent again with credentials. ACK and BYE follow it. */
+  readonly inviteCseq?: number;
 }
 
 export function inviteRequest(caller: PhoneAddress, callee: string, call: OutgoingCall, extraHeaders = ''): string {
@@ -107,7 +109,7 @@ export function inviteRequest(caller: PhoneAddress, callee: string, call: Outgoi
       `From: <${from}>;tag=${call.fromTag}\r\n` +
       `To: <sip:${callee}@${caller.domain}>\r\n` +
       `Call-ID: ${call.callId}\r\n` +
-      'CSeq: 1 INVITE\r\n' +
+      `CSeq: ${call.inviteCseq ?? 1} INVITE\r\n` +
       `Contact: <${contactUri(caller)}>\r\n` +
       extraHeaders +
       'User-Agent: switchboard-bench\r\n',
@@ -134,7 +136,7 @@ export function dialogFromResponse(response: SipMessage): DialogRoute {
   };
 }
 
-function inDialog(method: 'ACK' | 'BYE', caller: PhoneAddress, call: OutgoingCall, dialog: DialogRoute, branch: string, cseq: number): string {
+function inDialog(method: 'ACK' | 'BYE', caller: PhoneAddress, call: OutgoingCall, dialog: DialogRoute, branch: string, cseq: number, extraHeaders = ''): string {
   const routes = dialog.routeSet.length === 0 ? '' : `Route: ${dialog.routeSet.join(', ')}\r\n`;
   return withBody(
     `${method} ${dialog.remoteTarget} SIP/2.0\r\n` +
@@ -145,17 +147,18 @@ function inDialog(method: 'ACK' | 'BYE', caller: PhoneAddress, call: OutgoingCal
       `To: ${dialog.toHeader}\r\n` +
       `Call-ID: ${call.callId}\r\n` +
       `CSeq: ${cseq} ${method}\r\n` +
+      extraHeaders +
       'User-Agent: switchboard-bench\r\n',
     '',
   );
 }
 
 export function ackFor2xx(caller: PhoneAddress, call: OutgoingCall, dialog: DialogRoute): string {
-  return inDialog('ACK', caller, call, dialog, newBranch(), 1);
+  return inDialog('ACK', caller, call, dialog, newBranch(), call.inviteCseq ?? 1);
 }
 
-export function byeRequest(caller: PhoneAddress, call: OutgoingCall, dialog: DialogRoute, branch: string): string {
-  return inDialog('BYE', caller, call, dialog, branch, 2);
+export function byeRequest(caller: PhoneAddress, call: OutgoingCall, dialog: DialogRoute, branch: string, cseq = (call.inviteCseq ?? 1) + 1, extraHeaders = ''): string {
+  return inDialog('BYE', caller, call, dialog, branch, cseq, extraHeaders);
 }
 
 /**
@@ -170,7 +173,7 @@ export function ackForFailure(caller: PhoneAddress, call: OutgoingCall, response
       `From: <sip:${caller.user}@${caller.domain}>;tag=${call.fromTag}\r\n` +
       `To: ${response.header('to') ?? ''}\r\n` +
       `Call-ID: ${call.callId}\r\n` +
-      'CSeq: 1 ACK\r\n',
+      `CSeq: ${call.inviteCseq ?? 1} ACK\r\n`,
     '',
   );
 }

@@ -39,6 +39,8 @@ export interface BenchOptions {
   /** Spread phones over this many loopback addresses (127.0.0.1–127.0.0.N); default 50 for loopback proxies. */
   readonly localHosts?: number;
   readonly tls?: Partial<BenchTlsOptions>;
+  /** Digest authentication: the password of every phone (callerN, calleeN); challenges are answered once. */
+  readonly authPassword?: string;
   readonly seed?: number;
   /** The proxy's pid: its CPU and memory (and its descendants') go into the result. */
   readonly proxyPid?: number;
@@ -116,6 +118,7 @@ export function benchSettings(options: BenchOptions): BenchSettings {
     timeoutMs: options.timeoutMs ?? 5000,
     procs,
     ...(options.transport === 'tls' ? { tlsResume: options.tls?.resume ?? false, tlsClientCert: options.tls?.clientCertificate ?? false } : {}),
+    ...(options.authPassword === undefined ? {} : { auth: true }),
   };
 }
 
@@ -225,14 +228,22 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           timeoutMs: settings.timeoutMs,
           localHosts,
           seed: (options.seed ?? 1) * 1000 + index,
+          ...(options.authPassword === undefined ? {} : { authPassword: options.authPassword }),
           ...(settings.transport === 'tls' ? { tls: { ...options.tls, resume: options.tls?.resume ?? false, clientCertificate: options.tls?.clientCertificate ?? false } } : {}),
         },
         mode: settings.rate === undefined ? { kind: 'closed' } : { kind: 'open', rate: settings.rate / settings.procs, arrivals: settings.arrivals ?? 'exponential', seed: (options.seed ?? 1) + index },
       });
       return answer;
     });
-    const registrations = (await Promise.all(registered)).reduce((sum, answer) => ({ attempted: sum.attempted + answer.attempted, completed: sum.completed + answer.completed, failed: sum.failed + answer.failed }), { attempted: 0, completed: 0, failed: 0 });
-    if (registrations.completed === 0) throw new BenchError('ERR_SWITCHBOARD_BENCH_PROXY_UNREACHABLE', `--proxy: no phone could register with ${settings.proxy} over ${settings.transport} (${registrations.failed} failed); is the proxy running there, serving --domain ${settings.domain}?`);
+    const answers = await Promise.all(registered);
+    const failure = answers.find((answer) => answer.failure !== undefined)?.failure;
+    const registrations = answers.reduce((sum, answer) => ({ attempted: sum.attempted + answer.attempted, completed: sum.completed + answer.completed, failed: sum.failed + answer.failed }), { attempted: 0, completed: 0, failed: 0 });
+    if (registrations.completed === 0) {
+      if (failure !== undefined && /^status:(401|403|407)$/.test(failure)) {
+        throw new BenchError('ERR_SWITCHBOARD_BENCH_OPTION', `--auth-password: no phone could register with ${settings.proxy}: the proxy answered ${failure.slice('status:'.length)}; ${options.authPassword === undefined ? 'it asks for credentials, give --auth-password' : 'is the password right for users callerN and calleeN in its users file?'}`);
+      }
+      throw new BenchError('ERR_SWITCHBOARD_BENCH_PROXY_UNREACHABLE', `--proxy: no phone could register with ${settings.proxy} over ${settings.transport} (${registrations.failed} failed${failure === undefined ? '' : `, last: ${failure}`}); is the proxy running there, serving --domain ${settings.domain}?`);
+    }
 
     // Warm-up, then the window.
     for (const load of processes) load.post({ type: 'start' });

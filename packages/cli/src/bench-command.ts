@@ -27,6 +27,7 @@ interface RawBenchFlags {
   tlsKey?: string;
   tlsResume?: boolean;
   tlsClientCert?: boolean;
+  authPassword?: string;
   seed: string;
   proxyPid?: string;
   proxyMetrics?: string;
@@ -78,6 +79,7 @@ export function benchOptions(flags: RawBenchFlags): BenchOptions {
       resume: flags.tlsResume === true,
       clientCertificate: flags.tlsClientCert === true,
     },
+    authPassword: flags.authPassword,
     seed: number(flags.seed, '--seed'),
     proxyPid: number(flags.proxyPid, '--proxy-pid'),
     proxyMetricsUrl: flags.proxyMetrics,
@@ -153,6 +155,7 @@ export function benchCommand(): Command {
     .option('--tls-key <file>', 'TLS: key of --tls-cert')
     .option('--tls-resume', 'TLS: resume the previous session on each new connection')
     .option('--tls-client-cert', 'TLS: present --tls-cert to the proxy')
+    .option('--auth-password <password>', 'digest authentication: every phone (callerN, calleeN) answers 401/407 with this password')
     .option('--seed <n>', 'seed of the open-loop arrival times', '1')
     .option('--proxy-pid <pid>', 'record CPU and memory of this process and its descendants')
     .option('--proxy-metrics <url>', 'record the proxy\'s counters over the window, e.g. http://127.0.0.1:9090/metrics')

@@ -42,6 +42,8 @@ export type ToSupervisor =
   /** Pass `bytes` to worker `to`, which owns its transaction. */
   | { readonly t: 'hand-off'; readonly to: number; readonly bytes: Uint8Array; readonly source: TransportAddress }
   | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
+  /** The peer of connection `id` sent its FIN: no worker is given it for an address any more. */
+  | { readonly t: 'ended'; readonly id: number }
   | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } };
 
 const packr = new Packr({ useRecords: false, moreTypes: false });

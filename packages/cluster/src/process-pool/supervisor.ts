@@ -262,6 +262,13 @@ export class ProcessPoolSupervisor implements RunningModel {
       case 'closed':
         this.#forget(message.id, slot.index);
         break;
+      case 'ended': {
+        const entry = this.#table.get(message.id);
+        if (entry === undefined) break;
+        for (const key of [entry.remoteKey, ...entry.aliases]) if (this.#byRemote.get(key) === message.id) this.#byRemote.delete(key);
+        if (this.#options.fdCache > 0) for (const other of this.#slots) if (other.index !== slot.index) this.#send(other, { t: 'invalidate', id: message.id });
+        break;
+      }
       case 'alias': {
         const entry = this.#table.get(message.id);
         if (entry === undefined) break;

@@ -120,6 +120,9 @@ const directory: ConnectionDirectory = {
   closed(id) {
     tell({ t: 'closed', id });
   },
+  ended(id) {
+    tell({ t: 'ended', id });
+  },
   aliased(id, key) {
     tell({ t: 'alias', id, key });
   },

@@ -57,6 +57,10 @@ const directory: ConnectionDirectory = {
   closed(id) {
     broadcast({ t: 'closed', id });
   },
+  // Peers keep only an address index: dropping its entries is all an ended connection needs.
+  ended(id) {
+    broadcast({ t: 'closed', id });
+  },
   aliased(id, key, protocol) {
     broadcast({ t: 'alias', id, key, protocol });
   },

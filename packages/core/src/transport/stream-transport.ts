@@ -64,6 +64,11 @@ export interface ConnectionDirectory {
    */
   opened(id: number, socket: net.Socket, remoteKey: string, kind: 'accepted' | 'connected', protocol: StreamProtocol): void;
   closed(id: number): void;
+  /**
+   * The peer of connection `id` has sent its FIN: it takes no new requests, so no worker should
+   * route to it by address any more (responses by connection id still go out).
+   */
+  ended(id: number): void;
   /** `key` (host:port, lower case) is another name of connection `id` (a Via sent-by). */
   aliased(id: number, key: string, protocol: StreamProtocol): void;
   /**
@@ -300,7 +305,10 @@ export class StreamTransport {
     socket.on('error', (error) => report({ kind: 'send-error', connectionId: id, remote: remote(), error }));
     // A peer that has sent its FIN sends nothing more, so it cannot answer a request: new
     // messages for its address open a new connection. Responses by connection id still go out.
-    socket.on('end', () => this.#unroute(connection));
+    socket.on('end', () => {
+      this.#unroute(connection);
+      this.#options.directory?.ended(id);
+    });
     socket.on('close', () => {
       if (connection.slowTimer !== undefined) clearTimeout(connection.slowTimer);
       this.#connections.delete(id);

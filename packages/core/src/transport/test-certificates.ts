@@ -34,7 +34,7 @@ export interface TestCertificates {
   remove(): Promise<void>;
 }
 
-const CONFIG = `[req]
+const configText = (names: string): string => `[req]
 distinguished_name = dn
 prompt = no
 [dn]
@@ -47,19 +47,21 @@ subjectKeyIdentifier = hash
 basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = serverAuth,clientAuth
-subjectAltName = IP:127.0.0.1,DNS:localhost
+subjectAltName = ${names}
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 `;
 
 /**
  * Makes the test CA and certificates. `keyType` `ec` (P-256, the default: quick handshakes) or
- * `rsa` (2048 bits, the study's kind of key exchange cost).
+ * `rsa` (2048 bits, the study's kind of key exchange cost). `loopbackHosts` N: the leaf
+ * certificates name 127.0.0.1 to 127.0.0.N (the load generator spreads its phones over them).
  */
-export async function createTestCertificates(options: { keyType?: 'ec' | 'rsa'; days?: number } = {}): Promise<TestCertificates> {
+export async function createTestCertificates(options: { keyType?: 'ec' | 'rsa'; days?: number; loopbackHosts?: number } = {}): Promise<TestCertificates> {
   const dir = await mkdtemp(join(tmpdir(), 'switchboard-tls-'));
   const config = join(dir, 'openssl.cnf');
-  await writeFile(config, CONFIG);
+  const addresses = Array.from({ length: Math.max(1, options.loopbackHosts ?? 1) }, (_, index) => `IP:127.0.0.${index + 1}`);
+  await writeFile(config, configText([...addresses, 'DNS:localhost'].join(',')));
   const newKey = options.keyType === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
   const days = String(options.days ?? 2);
   const openssl = async (args: string[]): Promise<void> => {

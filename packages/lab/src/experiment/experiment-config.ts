@@ -32,7 +32,7 @@ export interface PublishedFigure {
   readonly unit?: string;
   /**
    * Our counterpart: the metric (operationsPerSecond, callsPerSecond, successRatio, ipcShare,
-   * fdCacheHitRate, callSetupP99Ms, proxyCpuPercent) of the best point matching `numerator`,
+   * fdCacheHitRate, callSetupP99Ms, proxyCpuPercent, callsPerProxyCpuSecond) of the best point matching `numerator`,
    * divided by that of the best point matching `denominator` when one is given.
    */
   readonly ours?: {

@@ -71,6 +71,8 @@ export function experimentPoints(config: ExperimentConfig, quick = false): Exper
     const connection = transport === 'udp' ? 'persistent' : combination.connection;
     const calleeConnection = transport === 'udp' ? 'persistent' : combination.calleeConnection === 'same' ? connection : combination.calleeConnection;
     const idleStrategy = (transport === 'udp' ? matrix.idleStrategy[0] : combination.idleStrategy) as ExperimentPoint['idleStrategy'];
+    // TLS choices mean nothing without TLS: such points run once, with the first value listed.
+    const extra = Object.fromEntries(Object.entries(combination.extra as Record<string, string>).map(([key, value]) => [key, key.startsWith('tls-') && transport !== 'tls' ? (matrix.extra[key]?.[0] ?? value) : value]));
     for (const load of loads) {
       const point: ExperimentPoint = {
         model,
@@ -82,7 +84,7 @@ export function experimentPoints(config: ExperimentConfig, quick = false): Exper
         connection,
         calleeConnection,
         ...load,
-        ...(Object.keys(combination.extra).length === 0 ? {} : { extra: combination.extra as Record<string, string> }),
+        ...(Object.keys(extra).length === 0 ? {} : { extra }),
       };
       const key = pointKey(point);
       if (seen.has(key)) continue;

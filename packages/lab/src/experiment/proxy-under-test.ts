@@ -39,12 +39,17 @@ export async function freeLoopbackPort(): Promise<number> {
   throw new Error('no free loopback port found');
 }
 
-/** The `serve` arguments of a point (without the launcher). */
-export function serveArguments(point: ExperimentPoint, port: number, metricsPort: number, redisUrl: string | undefined, extra: Readonly<Record<string, string | number | boolean>>): string[] {
+/**
+ * The `serve` arguments of a point (without the launcher). With TLS, TLS takes `port` beside UDP
+ * (the generator's listening callees register over UDP at the address its phones use) and TCP
+ * takes `tcpPort`.
+ */
+export function serveArguments(point: ExperimentPoint, port: number, metricsPort: number, redisUrl: string | undefined, extra: Readonly<Record<string, string | number | boolean>>, tcpPort = port): string[] {
   const args = [
     'serve',
     '--listen', `udp:127.0.0.1:${port}`,
-    '--listen', `tcp:127.0.0.1:${port}`,
+    '--listen', `tcp:127.0.0.1:${tcpPort}`,
+    ...(point.transport === 'tls' ? ['--listen', `tls:127.0.0.1:${port}`] : []),
     '--domain', EXPERIMENT_DOMAIN,
     '--model', point.model,
     '--state', point.state,
@@ -78,7 +83,8 @@ export async function startProxyUnderTest(options: {
 }): Promise<ProxyUnderTest> {
   const port = await freeLoopbackPort();
   const metricsPort = await freeLoopbackPort();
-  const args = serveArguments(options.point, port, metricsPort, options.redisUrl, options.serve);
+  const tcpPort = options.point.transport === 'tls' ? await freeLoopbackPort() : port;
+  const args = serveArguments(options.point, port, metricsPort, options.redisUrl, options.serve, tcpPort);
   const command = options.cpus === undefined ? process.execPath : 'taskset';
   const argv = options.cpus === undefined ? [options.switchboardBin, ...args] : ['-c', options.cpus, process.execPath, options.switchboardBin, ...args];
   const child: ChildProcess = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });

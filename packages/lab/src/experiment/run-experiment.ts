@@ -14,6 +14,7 @@ import { machineFacts } from '@switchboard/sip/machine-facts';
 import { ExperimentError, parseExperimentConfig, type ExperimentConfig } from './experiment-config.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';
 import { EXPERIMENT_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from './experiment-record.js';
+import { preparePointSecurity, type PointSecurity } from './point-security.js';
 import { EXPERIMENT_DOMAIN, startProxyUnderTest, type ProxyUnderTest } from './proxy-under-test.js';
 
 export interface ExperimentRunOptions {
@@ -114,10 +115,12 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
   } as const;
   let redis: RedisTestServer | undefined;
   let proxy: ProxyUnderTest | undefined;
+  let security: PointSecurity | undefined;
   let serveArgs: readonly string[] = [];
   try {
     if (point.state === 'redis') redis = await startRedisServer();
-    proxy = await startProxyUnderTest({ switchboardBin: options.switchboardBin, point, redisUrl: redis?.url, serve: config.serve, cpus: config.pin?.proxy });
+    security = await preparePointSecurity(point, point.clients ?? config.bench.pairs);
+    proxy = await startProxyUnderTest({ switchboardBin: options.switchboardBin, point, redisUrl: redis?.url, serve: { ...config.serve, ...security.serve }, cpus: config.pin?.proxy });
     serveArgs = proxy.args;
     const result = await runBench({
       proxy: proxy.address,
@@ -132,6 +135,7 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
       timeoutMs: config.bench.timeoutMs,
       procs: config.bench.procs,
       seed: repeat + 1,
+      ...security.bench,
       proxyPid: proxy.pid,
       proxyMetricsUrl: proxy.metricsUrl,
       ...(config.pin?.generator === undefined ? {} : { generatorCpus: config.pin.generator }),
@@ -144,5 +148,6 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
   } finally {
     await proxy?.stop();
     await redis?.stop();
+    await security?.remove();
   }
 }

@@ -236,6 +236,7 @@ const METRICS: Record<string, (summary: PointSummary) => number | undefined> = {
   fdCacheHitRate: (s) => s.fdCacheHitRate,
   callSetupP99Ms: (s) => s.callSetupMs?.p99,
   proxyCpuPercent: (s) => s.proxyCpuPercent,
+  callsPerProxyCpuSecond: (s) => (s.proxyCpuPercent === undefined || s.proxyCpuPercent <= 0 ? undefined : s.callsPerSecond / (s.proxyCpuPercent / 100)),
 };
 
 /** Our value for a published figure: the metric of the best matching point, or the ratio of two. */
