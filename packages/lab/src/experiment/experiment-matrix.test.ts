@@ -28,6 +28,15 @@ test('a state a model cannot use is skipped; callee-connection same follows the 
   assert.ok(points.every((point) => point.calleeConnection === 'per-ops:5'));
 });
 
+test('extra keys are dimensions; tls- keys run UDP and TCP points once, with the first value', () => {
+  const points = experimentPoints(config({ transport: ['udp', 'tcp', 'tls'], clients: [5] }, { extra: { 'tls-resumption': ['on', 'off'], auth: ['off', 'all'] } }));
+  const describe = (transport: string): string[] => points.filter((point) => point.transport === transport).map((point) => `${point.extra?.['tls-resumption']}/${point.extra?.auth}`);
+  assert.deepEqual(describe('udp'), ['on/off', 'on/all']);
+  assert.deepEqual(describe('tcp'), ['on/off', 'on/all']);
+  assert.deepEqual(describe('tls'), ['on/off', 'on/all', 'off/off', 'off/all']);
+  assert.equal(new Set(points.map(pointKey)).size, points.length, 'every point once');
+});
+
 test('quick swaps in its own loads', () => {
   const parsed = config({ clients: [100, 1000] }, { quick: { clients: [3], duration: 1 } });
   assert.deepEqual(experimentPoints(parsed, true).map((point) => point.clients), [3]);

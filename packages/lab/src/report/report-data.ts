@@ -149,7 +149,8 @@ function summarize(records: readonly ExperimentRecord[], varying: readonly Dimen
   const point = first.point;
   const results = records.map((record) => record.result).filter((result): result is BenchResult => result !== undefined);
   const words = varying.filter((dimension) => !(point.transport === 'udp' && (dimension === 'connection' || dimension === 'calleeConnection' || dimension === 'idleStrategy'))).map((dimension) => describe(dimension, point));
-  for (const key of extraVarying) words.push(`${key} ${point.extra?.[key] ?? ''}`);
+  // TLS choices say nothing about a UDP or TCP point.
+  for (const key of extraVarying) if (!(key.startsWith('tls-') && point.transport !== 'tls')) words.push(`${key} ${point.extra?.[key] ?? ''}`);
   const operations = medianOf(results, (r) => r.operations.perSecond) ?? 0;
   const perThousand = medianOf(results, (r) => {
     const requests = counter(r, 'fd_requests');
