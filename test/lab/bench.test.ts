@@ -171,3 +171,17 @@ test('digest authentication: phones answer 401 and 407 with --auth-password; a w
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('thread-pool, a new connection per call on both sides: calls keep flowing when callees close between calls', async () => {
+  // A callee closes its connection after each call. A thread that looked the connection up
+  // before the FIN reached its owner must not have the next INVITE written into the closed
+  // connection: before the fix every caller stalled on a 5 s timeout.
+  const pool = await startProxy(['--model', 'thread-pool', '--workers', '2']);
+  try {
+    const result = await runBench({ proxy: pool.address, transport: 'tcp', clients: 20, callerConnection: 'per-ops:2', calleeConnection: 'per-ops:2', durationSeconds: 2, warmupSeconds: 0.3 });
+    assert.ok(result.calls.completed >= 200, `calls completed: ${result.calls.completed} (${JSON.stringify(result.failures)})`);
+    assert.ok(result.calls.successRatio >= 0.98, `success ${result.calls.successRatio}: ${JSON.stringify(result.failures)}`);
+  } finally {
+    await stop(pool);
+  }
+});

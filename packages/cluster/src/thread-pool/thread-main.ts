@@ -70,7 +70,7 @@ const directory: ConnectionDirectory = {
     if (id !== undefined && owner !== undefined && owner !== config.slot && peers[owner] !== undefined) {
       counters.remoteWrites++;
       const copy = detachedCopy(bytes);
-      post(peers[owner], { t: 'write', bytes: copy, target: { ...target, connectionId: id } }, copy);
+      post(peers[owner], { t: 'write', bytes: copy, target, connectionId: id }, copy);
       return;
     }
     if (openHere !== undefined) openHere();
@@ -110,7 +110,10 @@ function onMessage(message: ThreadMessage): void {
       break;
     case 'write': {
       const stream = streamOf(message.target);
-      if (stream !== undefined && message.target.connectionId !== undefined && stream.has(message.target.connectionId)) stream.send(message.target, asBuffer(message.bytes));
+      // By address: this thread's own index decides, so a connection whose peer sent its FIN
+      // after the sender looked it up is not written to; a new one is opened instead.
+      if (message.target.connectionId === undefined) stream?.send(message.target, asBuffer(message.bytes));
+      else if (stream !== undefined && stream.has(message.connectionId)) stream.send(message.target, asBuffer(message.bytes));
       else stream?.reportLostConnection(message.target);
       break;
     }

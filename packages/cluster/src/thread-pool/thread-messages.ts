@@ -32,7 +32,12 @@ export type ThreadMessage =
   | { readonly t: 'send-datagram'; readonly bytes: Uint8Array; readonly target: TransportAddress }
   | { readonly t: 'hand-off'; readonly bytes: Uint8Array; readonly source: TransportAddress }
   /** Write on a connection the receiving thread owns (`target.protocol` says TCP or TLS). */
-  | { readonly t: 'write'; readonly bytes: Uint8Array; readonly target: TransportAddress }
+  /**
+   * Send on connection `connectionId`, which the receiving thread owns. `target` is the send as
+   * asked: without a connection id it was by address, and the owner re-routes it by address when
+   * that connection's peer has ended it meanwhile.
+   */
+  | { readonly t: 'write'; readonly bytes: Uint8Array; readonly target: TransportAddress; readonly connectionId: number }
   | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string; readonly protocol: StreamProtocol }
   | { readonly t: 'closed'; readonly id: number }
   | { readonly t: 'alias'; readonly id: number; readonly key: string; readonly protocol: StreamProtocol }
