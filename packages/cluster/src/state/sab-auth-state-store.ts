@@ -1,5 +1,5 @@
 import type { AuthStateStore } from '@switchboard/core';
-import { SabLock } from './sab-lock.js';
+import { SabLock, positiveInteger } from './sab-lock.js';
 import { StateStoreError } from './state-store-error.js';
 
 /**
@@ -43,11 +43,6 @@ function hashOf(bytes: Uint8Array): number {
   let hash = 0x811c9dc5;
   for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193);
   return hash | 0;
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, not ${value}`);
-  return value;
 }
 
 /**

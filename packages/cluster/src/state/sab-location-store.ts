@@ -1,5 +1,5 @@
 import type { Binding, LocationStore, TransportAddress, TransportProtocol } from '@switchboard/core';
-import { SabLock } from './sab-lock.js';
+import { SabLock, positiveInteger } from './sab-lock.js';
 import { StateStoreError } from './state-store-error.js';
 
 /**
@@ -69,11 +69,6 @@ function hashOf(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash | 0;
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, not ${value}`);
-  return value;
 }
 
 /**

@@ -1,5 +1,11 @@
 import { StateStoreError } from './state-store-error.js';
 
+/** A size option of a shared table: a positive whole number, or a RangeError naming it. */
+export function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, not ${value}`);
+  return value;
+}
+
 const LOCK = 0;
 const UNLOCKED = 0;
 const LOCKED = 1;
