@@ -164,6 +164,8 @@ test('digest authentication: phones answer 401 and 407 with --auth-password; a w
     assert.ok(Math.abs(accepted - result.calls.completed) <= clients, `${accepted} authenticated INVITEs for ${result.calls.completed} calls`);
     assert.ok(Math.abs(result.operations.invite - 2 * result.calls.completed) <= 2 * clients, `${result.operations.invite} INVITE transactions for ${result.calls.completed} calls`);
     assert.equal(result.proxyCounters?.switchboard_auth_rejected_total, 0);
+    // One call setup per call: provisionals of the challenged INVITE and of its retry count once.
+    assert.ok((result.latencyMs['invite-100']?.count ?? 0) <= (result.latencyMs['invite-200']?.count ?? 0) + clients, JSON.stringify(result.latencyMs['invite-100']));
     await assert.rejects(runBench({ proxy: guarded.address, transport: 'udp', clients: 2, durationSeconds: 0.5, authPassword: 'wrong' }), { code: 'ERR_SWITCHBOARD_BENCH_OPTION', message: /--auth-password: .*answered 403/ });
     await assert.rejects(runBench({ proxy: guarded.address, transport: 'udp', clients: 2, durationSeconds: 0.5 }), { code: 'ERR_SWITCHBOARD_BENCH_OPTION', message: /answered 401; it asks for credentials, give --auth-password/ });
   } finally {

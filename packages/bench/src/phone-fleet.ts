@@ -306,14 +306,16 @@ export class PhoneFleet {
     const startedAt = performance.now();
     const inviteKey = ResponseRouter.key(call.callId, 'INVITE');
     try {
-      let outcome = await this.#invite(call, address, calleeUser, '', send, inviteLink, startedAt);
+      // One call setup: a 100 or 180 to the challenged INVITE and one to its retry count once.
+      const provisionals = { seen100: false, seen180: false };
+      let outcome = await this.#invite(call, address, calleeUser, '', send, inviteLink, startedAt, provisionals);
       const credentials = this.#credentials(outcome.result, caller.user, 'INVITE', call.calleeAor);
       if (credentials !== undefined && outcome.result.kind === 'final') {
         // Challenged (RFC 3261 §22.3): ACK the 407, then the same INVITE again with credentials.
         if (this.stats.measuring) this.stats.inviteOperations++;
         send(ackForFailure(address, call, outcome.result.response));
         call = { ...call, inviteBranch: newBranch(), inviteCseq: 2 };
-        outcome = await this.#invite(call, address, calleeUser, credentials, send, inviteLink, startedAt);
+        outcome = await this.#invite(call, address, calleeUser, credentials, send, inviteLink, startedAt, provisionals);
       }
       const result = outcome.result;
       if (result.kind !== 'final') {
@@ -341,11 +343,9 @@ export class PhoneFleet {
   }
 
   /** One INVITE transaction of a call; `setAck` arms the ACK that answers retransmitted 2xx (UDP). */
-  async #invite(call: OutgoingCall, address: PhoneAddress, calleeUser: string, credentials: string, send: (text: string) => void, link: StreamLink | undefined, startedAt: number): Promise<{ result: ExchangeOutcome; setAck: (ack: string) => void }> {
+  async #invite(call: OutgoingCall, address: PhoneAddress, calleeUser: string, credentials: string, send: (text: string) => void, link: StreamLink | undefined, startedAt: number, provisionals: { seen100: boolean; seen180: boolean }): Promise<{ result: ExchangeOutcome; setAck: (ack: string) => void }> {
     const stats = this.stats;
     const invite = inviteRequest(address, calleeUser, call, credentials);
-    let seen100 = false;
-    let seen180 = false;
     let ack: string | undefined;
     const result = await clientExchange({
       router: this.#router,
@@ -357,11 +357,11 @@ export class PhoneFleet {
       timeoutMs: this.#options.timeoutMs,
       link,
       onProvisional: (response) => {
-        if (response.status === 100 && !seen100) {
-          seen100 = true;
+        if (response.status === 100 && !provisionals.seen100) {
+          provisionals.seen100 = true;
           stats.latency('invite-100', startedAt);
-        } else if (response.status === 180 && !seen180) {
-          seen180 = true;
+        } else if (response.status === 180 && !provisionals.seen180) {
+          provisionals.seen180 = true;
           stats.latency('invite-180', startedAt);
         }
       },
