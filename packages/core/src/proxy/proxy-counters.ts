@@ -1,5 +1,10 @@
-/** Counters the proxy keeps; the CLI exposes them on --metrics. Plain numbers, cheap to bump. */
-export interface ProxyCounters {
+import type { AuthCounters } from '../auth/digest-authenticator.js';
+
+/**
+ * Counters the proxy keeps; the CLI exposes them on --metrics. Plain numbers, cheap to bump.
+ * The digest authentication ones (`--auth`) are AuthCounters.
+ */
+export interface ProxyCounters extends AuthCounters {
   requestsReceived: number;
   responsesReceived: number;
   /** Requests answered with a 4xx/5xx because they could not be parsed or validated. */
@@ -17,14 +22,6 @@ export interface ProxyCounters {
   transactionTimeouts: number;
   /** Requests answered 503 because the location store (or the auth state or credential store) failed. */
   stateStoreFailures: number;
-  /** Digest authentication (`--auth`): see AuthCounters. */
-  authChallenges: number;
-  authAccepted: number;
-  authRejected: number;
-  authStaleNonces: number;
-  authReplays: number;
-  authThrottled: number;
-  authMalformed: number;
 }
 
 export function newProxyCounters(): ProxyCounters {
