@@ -29,6 +29,30 @@ function loadAxisTitle(data: ReportData): string {
   return data.loadKind === 'clients' ? 'clients' : 'offered load (calls/s)';
 }
 
+/**
+ * One value per point and configuration: lines over the load levels when there are several, bars
+ * by configuration when there is one.
+ */
+function byLoadSpec(values: ReadonlyArray<{ load: number; configuration: string; value: number }>, many: boolean, loadTitle: string, valueTitle: string): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: [...values] },
+    mark: many ? { type: 'line', point: true } : { type: 'bar' },
+    encoding: many
+      ? {
+          x: { field: 'load', type: 'ordinal', title: loadTitle },
+          y: { field: 'value', type: 'quantitative', title: valueTitle },
+          color: { field: 'configuration', type: 'nominal', title: 'configuration', legend: { orient: 'bottom', columns: 2, labelLimit: 280 } },
+        }
+      : {
+          y: { field: 'configuration', type: 'nominal', title: null, axis: { labelLimit: 300 } },
+          x: { field: 'value', type: 'quantitative', title: valueTitle },
+        },
+  } as TopLevelSpec;
+}
+
 export async function reportCharts(data: ReportData): Promise<Chart[]> {
   const charts: Chart[] = [];
   const loadTitle = loadAxisTitle(data);
@@ -37,23 +61,7 @@ export async function reportCharts(data: ReportData): Promise<Chart[]> {
   charts.push({
     name: 'throughput',
     title: `Throughput (operations/s) vs ${loadTitle}`,
-    svg: await render({
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      width: WIDTH,
-      height: HEIGHT,
-      data: { values: data.points.map((point) => ({ load: point.load, operations: point.operationsPerSecond, configuration: point.configuration })) },
-      mark: many ? { type: 'line', point: true } : { type: 'bar' },
-      encoding: many
-        ? {
-            x: { field: 'load', type: 'ordinal', title: loadTitle },
-            y: { field: 'operations', type: 'quantitative', title: 'operations/s (INVITE + BYE)' },
-            color: { field: 'configuration', type: 'nominal', title: 'configuration', legend: { orient: 'bottom', columns: 2, labelLimit: 280 } },
-          }
-        : {
-            y: { field: 'configuration', type: 'nominal', title: null, axis: { labelLimit: 300 } },
-            x: { field: 'operations', type: 'quantitative', title: 'operations/s (INVITE + BYE)' },
-          },
-    } as TopLevelSpec),
+    svg: await render(byLoadSpec(data.points.map((point) => ({ load: point.load, configuration: point.configuration, value: point.operationsPerSecond })), many, loadTitle, 'operations/s (INVITE + BYE)')),
   });
 
   const ratioChart = async (name: string, title: string, axis: string, values: ReportData['tcpUdp']): Promise<void> => {
@@ -135,23 +143,7 @@ export async function reportCharts(data: ReportData): Promise<Chart[]> {
     charts.push({
       name: 'efficiency',
       title: 'Operations per CPU-second of the proxy',
-      svg: await render({
-        $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-        width: WIDTH,
-        height: HEIGHT,
-        data: { values: cpu.map((point) => ({ load: point.load, configuration: point.configuration, efficiency: Math.round(point.operationsPerSecond / ((point.proxyCpuPercent as number) / 100)) })) },
-        mark: many ? { type: 'line', point: true } : { type: 'bar' },
-        encoding: many
-          ? {
-              x: { field: 'load', type: 'ordinal', title: loadTitle },
-              y: { field: 'efficiency', type: 'quantitative', title: 'operations per proxy CPU-second' },
-              color: { field: 'configuration', type: 'nominal', title: 'configuration', legend: { orient: 'bottom', columns: 2, labelLimit: 280 } },
-            }
-          : {
-              y: { field: 'configuration', type: 'nominal', title: null, axis: { labelLimit: 300 } },
-              x: { field: 'efficiency', type: 'quantitative', title: 'operations per proxy CPU-second' },
-            },
-      } as TopLevelSpec),
+      svg: await render(byLoadSpec(cpu.map((point) => ({ load: point.load, configuration: point.configuration, value: Math.round(point.operationsPerSecond / ((point.proxyCpuPercent as number) / 100)) })), many, loadTitle, 'operations per proxy CPU-second')),
     });
   }
   return charts;
