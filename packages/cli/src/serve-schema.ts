@@ -1,0 +1,88 @@
+/**
+ * Every option of `switchboard serve`, once: flag, config key, kind, default, doc and check. The
+ * flags, the config-file check, the values' type and docs/configuration.md all come from here;
+ * rules that tie several options together live in serve-options.ts.
+ */
+import { isSipUri, parseUri } from '@switchboard/sip';
+import { AUTH_MODES, TLS_VERSIONS } from '@switchboard/core';
+import { MODELS, STATE_KINDS } from '@switchboard/cluster';
+import { renderOptionsReference, type OptionSpec } from './option-schema.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The fd cache size `--fd-cache` alone means (Kamailio keeps 8 handles per process). */
+export const DEFAULT_FD_CACHE = 8;
+
+function sipUriProblem(text: string): string | undefined {
+  try {
+    return isSipUri(parseUri(text)) ? undefined : 'must be a sip: or sips: URI';
+  } catch (error) {
+    return `"${text}" is not a SIP URI (${(error as Error).message})`;
+  }
+}
+
+export const SERVE_OPTIONS = [
+  // ---- listeners and routing
+  { key: 'listen', kind: 'list', arg: 'spec', default: ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060'], scope: 'Listeners and routing', doc: 'a listener: udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT (IPv6 hosts in brackets)' },
+  { key: 'domain', kind: 'list', arg: 'name', default: [], scope: 'Listeners and routing', doc: 'a domain whose users register here; requests for them go to their registered contacts' },
+  { key: 'default-route', kind: 'text', arg: 'uri', scope: 'Listeners and routing', doc: 'where requests go that are not for a local domain or a registered user, e.g. sip:10.0.0.2:5060;transport=tcp', check: (uri: string) => sipUriProblem(uri) },
+  { key: 'advertise', kind: 'text', arg: 'host', defaultText: 'the listen host', scope: 'Listeners and routing', doc: 'host written into Via and Record-Route' },
+  { key: 'stateless', kind: 'flag', default: false, scope: 'Listeners and routing', doc: 'forward without transaction state (RFC 3261 §16.11)' },
+  // ---- transactions and connections
+  { key: 't1', kind: 'number', arg: 'ms', default: 500, scope: 'Transactions and connections', doc: 'RFC 3261 timer T1, the round-trip estimate' },
+  { key: 't2', kind: 'number', arg: 'ms', default: 4000, scope: 'Transactions and connections', doc: 'RFC 3261 timer T2, the longest retransmission interval (not shorter than t1)' },
+  { key: 't4', kind: 'number', arg: 'ms', default: 5000, scope: 'Transactions and connections', doc: 'RFC 3261 timer T4, how long a message stays in the network' },
+  { key: 'idle-timeout', kind: 'number', arg: 'seconds', default: 120, scope: 'Transactions and connections', doc: 'close TCP and TLS connections idle this long' },
+  { key: 'header-timeout', kind: 'number', arg: 'seconds', default: 10, scope: 'Transactions and connections', doc: 'close a connection whose message takes longer than this to arrive' },
+  { key: 'idle-strategy', kind: 'choice', choices: ['scan', 'heap'], default: 'heap', scope: 'Transactions and connections', doc: 'find idle connections by walking them all (OpenSER) or with an expiry heap' },
+  // ---- concurrency model and state
+  { key: 'model', kind: 'choice', choices: MODELS, default: 'event-loop', scope: 'Concurrency model and state', doc: 'concurrency architecture' },
+  { key: 'workers', kind: 'number', arg: 'n', integer: true, max: 64, defaultText: 'the number of cores (1 for event-loop)', scope: 'Concurrency model and state', doc: 'worker processes or threads of the pools' },
+  { key: 'fd-cache', kind: 'optional-number', arg: 'size', integer: true, flagDefault: DEFAULT_FD_CACHE, scope: 'Concurrency model and state', doc: "process-pool: keep up to SIZE handles of other workers' connections per worker" },
+  { key: 'assign', kind: 'choice', choices: ['round-robin', 'least-loaded'], default: 'round-robin', scope: 'Concurrency model and state', doc: 'process-pool: how accepted connections are given to workers' },
+  { key: 'state', kind: 'choice', choices: STATE_KINDS, defaultText: 'local; sab for thread-pool; redis for process-pool', scope: 'Concurrency model and state', doc: 'where registrations and authentication state live' },
+  { key: 'redis-url', kind: 'text', arg: 'url', scope: 'Concurrency model and state', doc: 'Redis for --state redis and --auth-redis-hash, e.g. redis://127.0.0.1:6379', check: (url: string) => (/^rediss?:\/\//.test(url) ? undefined : 'must be a redis:// or rediss:// URL') },
+  // ---- observability
+  { key: 'log-level', kind: 'choice', choices: LOG_LEVELS, default: 'info', scope: 'Observability', doc: 'pino log level' },
+  { key: 'metrics', kind: 'host-port', arg: 'host:port', scope: 'Observability', doc: 'serve Prometheus metrics at http://HOST:PORT/metrics' },
+  // ---- digest authentication
+  { key: 'auth', kind: 'choice', choices: AUTH_MODES, default: 'off', scope: 'Digest authentication', doc: 'REGISTER gets 401, INVITE (or, with all, every other request) 407; ACK, CANCEL and requests in dialogs we record-routed never' },
+  { key: 'auth-realm', kind: 'text', arg: 'realm', defaultText: 'the first --domain', scope: 'Digest authentication', doc: 'realm of the challenges', check: (realm: string) => (/["\\\r\n]/.test(realm) ? 'must be a non-empty realm without quotes, backslashes or line breaks' : undefined) },
+  { key: 'auth-users', kind: 'path', arg: 'file', scope: 'Digest authentication', doc: 'users file with HA1 per algorithm (switchboard users add writes it)' },
+  { key: 'auth-redis-hash', kind: 'text', arg: 'key', scope: 'Digest authentication', doc: 'Redis hash of users (field user:realm, value HA1 per algorithm as JSON), at --redis-url' },
+  { key: 'auth-nonce-ttl', kind: 'number', arg: 'seconds', default: 300, scope: 'Digest authentication', doc: 'nonce lifetime; an older nonce gets a new challenge with stale=true' },
+  { key: 'auth-algorithms', kind: 'csv', arg: 'list', default: ['SHA-256', 'SHA-512-256', 'MD5'], scope: 'Digest authentication', doc: 'algorithms offered, one challenge each, in this order' },
+  { key: 'auth-max-failures', kind: 'number', arg: 'n', integer: true, default: 10, scope: 'Digest authentication', doc: "failed attempts per source address before its credentials are refused (403) for the rest of the window" },
+  { key: 'auth-failure-window', kind: 'number', arg: 'seconds', default: 60, scope: 'Digest authentication', doc: 'window of the failure count' },
+  // ---- TLS
+  { key: 'tls-cert', kind: 'path', arg: 'file', scope: 'TLS', doc: "PEM certificate (chain) of the proxy; needed by a tls: listener, and offered as client certificate to callees that ask" },
+  { key: 'tls-key', kind: 'path', arg: 'file', scope: 'TLS', doc: 'PEM private key of --tls-cert' },
+  { key: 'tls-ca', kind: 'path', arg: 'file', defaultText: "Node's root CAs", scope: 'TLS', doc: "PEM CA certificates that clients' and callees' certificates must chain to" },
+  { key: 'tls-verify-client', kind: 'flag', default: false, scope: 'TLS', doc: 'mutual authentication: a client certificate issued by --tls-ca is required' },
+  { key: 'tls-resumption', kind: 'toggle', default: true, scope: 'TLS', doc: 'session resumption by tickets and session ids, as server and as client' },
+  { key: 'tls-ciphers', kind: 'text', arg: 'list', defaultText: "OpenSSL's", scope: 'TLS', doc: 'OpenSSL cipher list (TLS 1.3 suites may be named in it)' },
+  { key: 'tls-min-version', kind: 'choice', choices: TLS_VERSIONS, defaultText: 'TLSv1.2', scope: 'TLS', doc: 'lowest version accepted' },
+  { key: 'tls-max-version', kind: 'choice', choices: TLS_VERSIONS, defaultText: 'TLSv1.3', scope: 'TLS', doc: 'highest version offered' },
+  { key: 'tls-handshake-timeout', kind: 'number', arg: 'seconds', default: 10, scope: 'TLS', doc: 'close a connection whose handshake is not done by then' },
+] as const satisfies readonly OptionSpec[];
+
+export type ServeOptionKey = (typeof SERVE_OPTIONS)[number]['key'];
+
+/** The keys of one scope (rules such as "only with a TLS listener" apply to them together). */
+export function serveKeysOf(scope: (typeof SERVE_OPTIONS)[number]['scope']): ServeOptionKey[] {
+  return SERVE_OPTIONS.filter((spec) => spec.scope === scope).map((spec) => spec.key);
+}
+
+export const CONFIGURATION_DOC_TITLE = 'Configuration reference: `switchboard serve`';
+export const CONFIGURATION_DOC_INTRO = [
+  'Generated from `packages/cli/src/serve-schema.ts` by `npm run docs:configuration`; a test fails when this page is stale.',
+  'Every flag is also a key of the YAML file given with `--config FILE` (see `configs/proxy.yaml`); a flag typed on the',
+  'command line wins over the file, and file names in the file are relative to its folder. Options that depend on each',
+  'other (model and state, TLS files and a `tls:` listener, `--auth` and its credentials) are checked together at start;',
+  'an error names the flag or key at fault (`ERR_SWITCHBOARD_INVALID_FLAG`, `ERR_SWITCHBOARD_INVALID_CONFIG`).',
+].join('\n');
+
+/** docs/configuration.md as `npm run docs:configuration` writes it. */
+export function renderConfigurationDoc(): string {
+  return renderOptionsReference(CONFIGURATION_DOC_TITLE, CONFIGURATION_DOC_INTRO, SERVE_OPTIONS);
+}
