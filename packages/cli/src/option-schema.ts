@@ -48,7 +48,11 @@ export interface OptionSpec {
   /** `optional-number`: the value of the flag given without a number. */
   readonly flagDefault?: number;
   readonly integer?: boolean;
+  /** `number`: 0 is allowed too (the default is > 0). */
+  readonly zero?: boolean;
   readonly max?: number;
+  /** The command cannot run without it (no config file fills it). */
+  readonly required?: boolean;
   /** Only where `scope` applies (docs group by it). */
   readonly scope: string;
   readonly doc: string;
@@ -64,7 +68,7 @@ type ValueOf<S extends OptionSpec> = S['kind'] extends 'choice'
 
 /** The parsed values of a table: defaulted keys always hold a value, the others may not. */
 export type SchemaValues<T extends readonly OptionSpec[]> = {
-  readonly [S in T[number] as S['key']]: S extends { readonly default: unknown } ? ValueOf<S> : ValueOf<S> | undefined;
+  readonly [S in T[number] as S['key']]: S extends { readonly default: unknown } | { readonly required: true } ? ValueOf<S> : ValueOf<S> | undefined;
 };
 
 export type ValueSource = 'flag' | 'config';
@@ -97,6 +101,7 @@ export function addSchemaOptions(command: Command, specs: readonly OptionSpec[])
     const option = new Option(flags, fallback === undefined ? spec.doc : `${spec.doc} (default: ${fallback})`);
     if (spec.kind === 'choice' && spec.choices !== undefined) option.choices(spec.choices);
     if (spec.kind === 'toggle') option.choices(['on', 'off']);
+    if (spec.required === true) option.makeOptionMandatory();
     if (spec.kind === 'list') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     command.addOption(option);
   }
@@ -171,7 +176,7 @@ function parseValue(spec: OptionSpec, value: unknown, source: ValueSource, confi
 
 function parseNumber(spec: OptionSpec, value: unknown, fail: (message: string) => never): number {
   const number = typeof value === 'boolean' ? Number.NaN : Number(value);
-  if (!Number.isFinite(number) || number <= 0) fail('must be a positive number');
+  if (!Number.isFinite(number) || number < 0 || (number === 0 && spec.zero !== true)) fail(spec.zero === true ? 'must be a number, 0 or more' : 'must be a positive number');
   if (spec.integer === true && !Number.isInteger(number)) fail('must be a whole number');
   if (spec.max !== undefined && number > spec.max) fail(`must be at most ${spec.max}`);
   return number;
@@ -208,6 +213,7 @@ export function readSchemaValues<T extends readonly OptionSpec[]>(
     const raw = fromFile ? file[spec.key] : flags[spec.key];
     sources.set(spec.key, source);
     if (raw === undefined) {
+      if (spec.required === true) throw optionError(source, spec.key, 'is required');
       values[spec.key] = spec.default === undefined ? undefined : Array.isArray(spec.default) ? [...spec.default] : spec.default;
       continue;
     }
@@ -250,9 +256,9 @@ export function renderOptionsReference(title: string, intro: string, specs: read
                     ? `${spec.arg ?? 'list'} (comma-separated; or a list)`
                     : spec.kind === 'path'
                       ? `${spec.arg ?? 'file'} (in a config file: relative to it)`
-                      : `${spec.arg ?? spec.kind}${spec.integer === true ? ' (whole number)' : ''}`;
+                      : `${spec.arg ?? spec.kind}${spec.integer === true ? ' (whole number)' : ''}${spec.zero === true ? ' (0 or more)' : ''}`;
       const fallback = defaultDoc(spec);
-      const shown = fallback === undefined ? '–' : spec.defaultText === undefined ? `\`${fallback}\`` : fallback;
+      const shown = spec.required === true ? 'required' : fallback === undefined ? '–' : spec.defaultText === undefined ? `\`${fallback}\`` : fallback;
       lines.push(`| \`--${spec.key}\` | ${markdownCell(value)} | ${markdownCell(shown)} | ${markdownCell(spec.doc)} |`);
     }
     lines.push('');

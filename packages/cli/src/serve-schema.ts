@@ -6,6 +6,7 @@
 import { isSipUri, parseUri } from '@switchboard/sip';
 import { AUTH_MODES, TLS_VERSIONS } from '@switchboard/core';
 import { MODELS, STATE_KINDS } from '@switchboard/cluster';
+import { BENCH_OPTIONS } from './bench-schema.js';
 import { renderOptionsReference, type OptionSpec } from './option-schema.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -73,16 +74,29 @@ export function serveKeysOf(scope: (typeof SERVE_OPTIONS)[number]['scope']): Ser
   return SERVE_OPTIONS.filter((spec) => spec.scope === scope).map((spec) => spec.key);
 }
 
-export const CONFIGURATION_DOC_TITLE = 'Configuration reference: `switchboard serve`';
-export const CONFIGURATION_DOC_INTRO = [
-  'Generated from `packages/cli/src/serve-schema.ts` by `npm run docs:configuration`; a test fails when this page is stale.',
+const SERVE_DOC_INTRO = [
   'Every flag is also a key of the YAML file given with `--config FILE` (see `configs/proxy.yaml`); a flag typed on the',
   'command line wins over the file, and file names in the file are relative to its folder. Options that depend on each',
   'other (model and state, TLS files and a `tls:` listener, `--auth` and its credentials) are checked together at start;',
   'an error names the flag or key at fault (`ERR_SWITCHBOARD_INVALID_FLAG`, `ERR_SWITCHBOARD_INVALID_CONFIG`).',
 ].join('\n');
 
-/** docs/configuration.md as `npm run docs:configuration` writes it. */
+const BENCH_DOC_INTRO = [
+  'The load generator\'s flags (see [lab.md](lab.md) for what it measures and how to read its result). Ranges and',
+  'combinations the table cannot say (closed or open loop, connection lifetimes, TLS files) are checked when it starts',
+  '(`ERR_SWITCHBOARD_BENCH_OPTION`).',
+].join('\n');
+
+/** docs/configuration.md as `npm run docs:configuration` writes it: serve's options, then bench's. */
 export function renderConfigurationDoc(): string {
-  return renderOptionsReference(CONFIGURATION_DOC_TITLE, CONFIGURATION_DOC_INTRO, SERVE_OPTIONS);
+  const section = (title: string, intro: string, specs: readonly OptionSpec[]): string => renderOptionsReference(title, intro, specs).replace(/^#/gm, '##');
+  return [
+    '# Configuration reference',
+    '',
+    'Generated from the option schemas (`packages/cli/src/serve-schema.ts`, `bench-schema.ts`) by `npm run docs:configuration`;',
+    'a test fails when this page is stale. The same tables make the commands\' flags and check their values.',
+    '',
+    section('`switchboard serve`', SERVE_DOC_INTRO, SERVE_OPTIONS),
+    section('`switchboard bench`', BENCH_DOC_INTRO, BENCH_OPTIONS),
+  ].join('\n');
 }
