@@ -1,5 +1,4 @@
 /** @switchboard/bench: the phone-simulating load generator behind `switchboard bench`. */
-export const PACKAGE_NAME = '@switchboard/bench';
 export * from './bench-result.js';
 export { BENCH_ERROR_CODES, BenchError, type BenchErrorCode } from './bench-error.js';
 export { ARRIVALS, interArrival, seededRandom } from './arrivals.js';

@@ -1,5 +1,4 @@
 /** @switchboard/cluster: the concurrency models and the state stores they share. */
-export const PACKAGE_NAME = '@switchboard/cluster';
 export { RedisLocationStore } from './state/redis-location-store.js';
 export { SabLocationStore, type SabLocationStoreShared, type SabLocationStoreOptions } from './state/sab-location-store.js';
 export { StateStoreError, STATE_STORE_ERROR_CODES, type StateStoreErrorCode } from './state/state-store-error.js';
@@ -8,8 +7,8 @@ export { SabAuthStateStore, type SabAuthStateShared, type SabAuthStateOptions } 
 export { RedisAuthStateStore } from './state/redis-auth-state-store.js';
 export { RedisCredentialStore } from './state/redis-credential-store.js';
 export { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
-export { MODELS, STATE_KINDS, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type ProxySettings, type AuthSettings, type TlsFileSettings } from './proxy-settings.js';
-export { startModel, STATE_FOR_MODEL, DEFAULT_STATE, type ModelOptions } from './start-model.js';
+export { MODELS, STATE_KINDS, STATE_FOR_MODEL, DEFAULT_STATE, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type ProxySettings, type AuthSettings, type TlsFileSettings } from './proxy-settings.js';
+export { startModel, type ModelOptions } from './start-model.js';
 export type { RunningModel } from './running-model.js';
 export { EventLoopModel } from './event-loop-model.js';
 export { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';

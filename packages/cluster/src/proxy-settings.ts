@@ -8,6 +8,20 @@ export type StateKind = 'local' | 'sab' | 'redis';
 export const MODELS: readonly Model[] = ['event-loop', 'process-pool', 'thread-pool'];
 export const STATE_KINDS: readonly StateKind[] = ['local', 'sab', 'redis'];
 
+/** Which state stores each model can share registrations through. */
+export const STATE_FOR_MODEL: Readonly<Record<Model, readonly StateKind[]>> = {
+  'event-loop': ['local', 'redis'],
+  'thread-pool': ['sab', 'redis'],
+  'process-pool': ['redis'],
+};
+
+/** The store a model uses when --state is not given. */
+export const DEFAULT_STATE: Readonly<Record<Model, StateKind>> = {
+  'event-loop': 'local',
+  'thread-pool': 'sab',
+  'process-pool': 'redis',
+};
+
 /**
  * What every worker of every model runs the proxy with: plain data, so it crosses process and
  * thread boundaries as it is.

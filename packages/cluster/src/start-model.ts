@@ -16,20 +16,6 @@ export interface ModelOptions {
   readonly onEvent?: (event: SupervisorEvent | ThreadPoolEvent) => void;
 }
 
-/** Which state stores each model can share registrations through. */
-export const STATE_FOR_MODEL: Readonly<Record<Model, readonly StateKind[]>> = {
-  'event-loop': ['local', 'redis'],
-  'thread-pool': ['sab', 'redis'],
-  'process-pool': ['redis'],
-};
-
-/** The store a model uses when --state is not given. */
-export const DEFAULT_STATE: Readonly<Record<Model, StateKind>> = {
-  'event-loop': 'local',
-  'thread-pool': 'sab',
-  'process-pool': 'redis',
-};
-
 export async function startModel(options: ModelOptions): Promise<RunningModel> {
   // The nonce secret is settled here, once, so every worker verifies every other's nonces; TLS
   // ticket keys likewise, so any worker resumes any session.

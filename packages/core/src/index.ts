@@ -1,5 +1,4 @@
 /** @switchboard/core: transports, transactions, proxy core and registrar. */
-export const PACKAGE_NAME = '@switchboard/core';
 export { isReliable, formatAddress, type TransportAddress, type TransportProtocol, type MessageSender } from './transport-address.js';
 export { responseTarget } from './response-target.js';
 export { DEFAULT_TIMERS, TransactionTimers, type TimerSettings } from './transaction/timers.js';

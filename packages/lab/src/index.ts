@@ -1,5 +1,4 @@
 /** @switchboard/lab: experiments over the proxy's architectures, and their reports. */
-export const PACKAGE_NAME = '@switchboard/lab';
 export { EXPERIMENT_ERROR_CODES, ExperimentError, parseExperimentConfig, type ExperimentConfig, type ExperimentErrorCode, type PublishedFigure } from './experiment/experiment-config.js';
 export { experimentPoints, pointKey } from './experiment/experiment-matrix.js';
 export { EXPERIMENT_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from './experiment/experiment-record.js';

@@ -4,19 +4,14 @@
  * - UDP has no connections: its connection lifetimes are `persistent`, and as idle-connection
  *   management concerns connections too, UDP runs once with the first idle strategy listed;
  * - the event-loop has one worker; an fd cache exists only in the process-pool;
- * - `state: default` is the model's own (event-loop: local, thread-pool: sab, process-pool:
- *   redis), and a state a model cannot use (process-pool with local or sab, thread-pool with
- *   local, event-loop with sab) is skipped.
+ * - `state: default` is the model's own (`DEFAULT_STATE`: event-loop local, thread-pool sab,
+ *   process-pool redis), and a state a model cannot use (`STATE_FOR_MODEL`, the rule `serve`
+ *   checks) is skipped.
  */
+import { DEFAULT_STATE, STATE_FOR_MODEL, type StateKind } from '@switchboard/cluster';
 import type { ExperimentConfig } from './experiment-config.js';
 import type { ExperimentPoint } from './experiment-record.js';
 
-const DEFAULT_STATE = { 'event-loop': 'local', 'thread-pool': 'sab', 'process-pool': 'redis' } as const;
-const ALLOWED_STATES: Record<ExperimentPoint['model'], readonly string[]> = {
-  'event-loop': ['local', 'redis'],
-  'thread-pool': ['sab', 'redis'],
-  'process-pool': ['redis'],
-};
 
 /** A stable text form of a point: the resume key and the report's grouping key. */
 export function pointKey(point: ExperimentPoint): string {
@@ -65,7 +60,7 @@ export function experimentPoints(config: ExperimentConfig, quick = false): Exper
   })) {
     const model = combination.model as ExperimentPoint['model'];
     const state = combination.state === 'default' ? DEFAULT_STATE[model] : combination.state;
-    if (!ALLOWED_STATES[model].includes(state)) continue;
+    if (!STATE_FOR_MODEL[model].includes(state as StateKind)) continue;
     if (combination.fdCache > 0 && model !== 'process-pool') continue;
     const transport = combination.transport as ExperimentPoint['transport'];
     const connection = transport === 'udp' ? 'persistent' : combination.connection;
