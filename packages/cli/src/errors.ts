@@ -3,6 +3,7 @@
  * listed in docs/errors.md. Their messages name the flag or config key at fault.
  */
 import { BENCH_ERROR_CODES } from '@switchboard/bench';
+import { CodedError } from '@switchboard/sip';
 import { STATE_STORE_ERROR_CODES } from '@switchboard/cluster';
 import { AUTH_ERROR_CODES } from '@switchboard/core';
 import { EXPERIMENT_ERROR_CODES, REPORT_ERROR_CODES } from '@switchboard/lab';
@@ -22,19 +23,13 @@ export const SWITCHBOARD_ERROR_CODES = {
 
 export type SwitchboardErrorCode = keyof typeof SWITCHBOARD_ERROR_CODES;
 
-export class SwitchboardError extends Error {
-  readonly code: SwitchboardErrorCode;
+export class SwitchboardError extends CodedError<SwitchboardErrorCode> {
+  static override readonly codes = SWITCHBOARD_ERROR_CODES;
   /** Process exit code the CLI uses for this error. */
   readonly exitCode: number;
 
   constructor(code: SwitchboardErrorCode, message: string, exitCode = 2) {
-    super(message);
-    this.name = 'SwitchboardError';
-    this.code = code;
+    super(code, message);
     this.exitCode = exitCode;
-  }
-
-  toJSON(): { code: SwitchboardErrorCode; message: string } {
-    return { code: this.code, message: this.message };
   }
 }

@@ -7,6 +7,8 @@
  * `docs/errors.md`; a test fails when one is missing there.
  */
 
+import { CodedError } from './coded-error.js';
+
 export interface SipErrorSpec {
   /** Status a server answers a request with when it rejects the request for this reason. */
   readonly status: number;
@@ -87,8 +89,8 @@ export const SIP_ERROR_CODES = {
 
 export type SipErrorCode = keyof typeof SIP_ERROR_CODES;
 
-export class SipError extends Error {
-  readonly code: SipErrorCode;
+export class SipError extends CodedError<SipErrorCode> {
+  static override readonly codes = SIP_ERROR_CODES;
   /** Byte offset into the message where the failure was detected; -1 when not tied to a place. */
   readonly offset: number;
   /** Status a server should answer a request with when it rejects it for this reason. */
@@ -97,16 +99,14 @@ export class SipError extends Error {
   readonly reason: string;
 
   constructor(code: SipErrorCode, message: string, offset = -1) {
-    super(offset >= 0 ? `${message} (at byte ${offset})` : message);
-    this.name = 'SipError';
-    this.code = code;
+    super(code, offset >= 0 ? `${message} (at byte ${offset})` : message);
     this.offset = offset;
     this.status = SIP_ERROR_CODES[code].status;
     this.reason = SIP_ERROR_CODES[code].reason;
   }
 
   /** Plain form for postMessage and process IPC, where error classes and codes do not survive. */
-  toJSON(): { code: SipErrorCode; message: string; offset: number; status: number } {
+  override toJSON(): { code: SipErrorCode; message: string; offset: number; status: number } {
     return { code: this.code, message: this.message, offset: this.offset, status: this.status };
   }
 }

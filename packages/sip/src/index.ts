@@ -1,3 +1,4 @@
+export { CodedError, isCodedError, errorRecord, type ErrorRegistry } from './coded-error.js';
 export { SIP_ERROR_CODES, SipError, isSipError, type SipErrorCode, type SipErrorSpec } from './errors.js';
 export { DEFAULT_LIMITS, resolveLimits, type SipLimits } from './limits.js';
 export { canonicalHeaderName, writtenHeaderName, isListHeader } from './header-names.js';

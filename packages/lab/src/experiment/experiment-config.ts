@@ -26,6 +26,8 @@
  * quick: { duration: 2, warmup: 0.5, clients: [10], repeats: 1 }
  * ```
  */
+import { CodedError } from '@switchboard/sip';
+
 export interface PublishedFigure {
   readonly label: string;
   readonly value: number;
@@ -88,6 +90,7 @@ export interface ExperimentConfig {
   };
 }
 
+
 /** Coded errors of experiments (listed in docs/errors.md). */
 export const EXPERIMENT_ERROR_CODES = {
   ERR_SWITCHBOARD_EXPERIMENT_CONFIG: 'an experiment config cannot be read or has a bad key or value; the message names the file and key',
@@ -97,14 +100,8 @@ export const EXPERIMENT_ERROR_CODES = {
 
 export type ExperimentErrorCode = keyof typeof EXPERIMENT_ERROR_CODES;
 
-export class ExperimentError extends Error {
-  readonly code: ExperimentErrorCode;
-
-  constructor(code: ExperimentErrorCode, message: string) {
-    super(message);
-    this.name = 'ExperimentError';
-    this.code = code;
-  }
+export class ExperimentError extends CodedError<ExperimentErrorCode> {
+  static override readonly codes = EXPERIMENT_ERROR_CODES;
 }
 
 const MATRIX_KEYS: Record<string, keyof ExperimentConfig['matrix']> = {
