@@ -11,6 +11,7 @@ import { readFile, readdir, mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { counterMetric, type CounterName } from '@switchboard/cluster';
 import { startRedisServer } from '@switchboard/cluster/redis-test-server';
 import { machineFacts } from '@switchboard/sip/machine-facts';
 import { freePort, runLadder, type LadderResult } from './sipp-ladder.js';
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
           switchboardArgs: [...variant.args(redis.url), '--metrics', `127.0.0.1:${metricsPort}`],
           async beforeStop({ pid }) {
             const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-            counters = Object.fromEntries(COUNTERS.map((name) => [name, sumMetric(text, `switchboard_${name}_total`)]));
+            counters = Object.fromEntries(COUNTERS.map((name) => [name, sumMetric(text, counterMetric(name))]));
             cpuMs = await treeCpuMs(pid);
           },
         });
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
   process.stdout.write(report);
 }
 
-const COUNTERS = ['fd_requests', 'fd_cache_hits', 'fd_cache_misses', 'hand_offs_sent', 'remote_writes', 'ipc_milliseconds', 'requests_forwarded'];
+const COUNTERS = ['fdRequests', 'fdCacheHits', 'fdCacheMisses', 'handOffsSent', 'remoteWrites', 'ipcMilliseconds', 'requestsForwarded'] as const satisfies readonly CounterName[];
 
 function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>, seconds: number, workers: number, tcpMode: 't1' | 'tn'): string {
   // The peak is the highest call rate achieved (not offered) at a step where at least 99.9% of
@@ -152,8 +153,8 @@ function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>
   lines.push('', '| model | transport | calls | fd requests | fd cache hits | hand-offs | writes via owner thread | IPC share of proxy CPU |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const run of runs) {
     const calls = run.ladder.steps.reduce((sum, step) => sum + step.successful, 0);
-    const share = run.cpuMs > 0 ? `${(((run.counters.ipc_milliseconds ?? 0) / run.cpuMs) * 100).toFixed(1)}%` : 'n/a';
-    lines.push(`| ${run.model} | ${run.ladder.transport} | ${calls} | ${run.counters.fd_requests ?? 0} | ${run.counters.fd_cache_hits ?? 0} | ${run.counters.hand_offs_sent ?? 0} | ${run.counters.remote_writes ?? 0} | ${share} |`);
+    const share = run.cpuMs > 0 ? `${(((run.counters.ipcMilliseconds ?? 0) / run.cpuMs) * 100).toFixed(1)}%` : 'n/a';
+    lines.push(`| ${run.model} | ${run.ladder.transport} | ${calls} | ${run.counters.fdRequests ?? 0} | ${run.counters.fdCacheHits ?? 0} | ${run.counters.handOffsSent ?? 0} | ${run.counters.remoteWrites ?? 0} | ${share} |`);
   }
   lines.push('', 'Counters are totals over the whole ladder (all steps), summed over workers; the supervisor counts fd requests and hand-offs it relays too, so they appear twice in the process-pool rows. IPC share: time workers spent in IPC code (encoding, sending, decoding, wrapping handles) over the CPU time of the proxy process tree.');
   lines.push('', '| model | transport | rate | success | achieved | call setup (ms) |', '| --- | --- | ---: | ---: | ---: | ---: |');

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchResult, LatencySummary } from '@switchboard/bench';
+import { counterMetric, type CounterName } from '@switchboard/cluster';
 import type { MachineFacts } from '@switchboard/sip/machine-facts';
 import type { ExperimentConfig, PublishedFigure } from '../experiment/experiment-config.js';
 import type { ExperimentPoint, ExperimentRecord } from '../experiment/experiment-record.js';
@@ -120,8 +121,8 @@ function percentiles(results: readonly BenchResult[], kind: 'invite-200' | 'bye-
   return { p50: median(summaries.map((s) => s.p50)), p90: median(summaries.map((s) => s.p90)), p99: median(summaries.map((s) => s.p99)) };
 }
 
-function counter(result: BenchResult, name: string): number | undefined {
-  return result.proxyCounters?.[`switchboard_${name}_total`];
+function counter(result: BenchResult, name: CounterName): number | undefined {
+  return result.proxyCounters?.[counterMetric(name)];
 }
 
 /** The words of one dimension's value in a configuration label. */
@@ -153,22 +154,22 @@ function summarize(records: readonly ExperimentRecord[], varying: readonly Dimen
   for (const key of extraVarying) if (!(key.startsWith('tls-') && point.transport !== 'tls')) words.push(`${key} ${point.extra?.[key] ?? ''}`);
   const operations = medianOf(results, (r) => r.operations.perSecond) ?? 0;
   const perThousand = medianOf(results, (r) => {
-    const requests = counter(r, 'fd_requests');
+    const requests = counter(r, 'fdRequests');
     return requests === undefined || r.operations.total === 0 ? undefined : (requests / r.operations.total) * 1000;
   });
   const hitRate = medianOf(results, (r) => {
-    const hits = counter(r, 'fd_cache_hits') ?? 0;
-    const misses = counter(r, 'fd_cache_misses') ?? 0;
+    const hits = counter(r, 'fdCacheHits') ?? 0;
+    const misses = counter(r, 'fdCacheMisses') ?? 0;
     return hits + misses === 0 ? undefined : hits / (hits + misses);
   });
   const ipcShare = medianOf(results, (r) => {
-    const ipc = counter(r, 'ipc_milliseconds');
+    const ipc = counter(r, 'ipcMilliseconds');
     const cpuMs = r.proxy === undefined ? 0 : (r.proxy.cpuPercentTotal / 100) * r.windowSeconds * 1000;
     return ipc === undefined || cpuMs <= 0 ? undefined : ipc / cpuMs;
   });
   const visited = medianOf(results, (r) => {
-    const sweeps = counter(r, 'idle_sweeps') ?? 0;
-    return sweeps === 0 ? undefined : (counter(r, 'idle_sweep_visited') ?? 0) / sweeps;
+    const sweeps = counter(r, 'idleSweeps') ?? 0;
+    return sweeps === 0 ? undefined : (counter(r, 'idleSweepVisited') ?? 0) / sweeps;
   });
   const failures: Record<string, number> = {};
   for (const result of results) for (const [kind, count] of Object.entries(result.failures)) failures[kind] = (failures[kind] ?? 0) + count;
@@ -189,7 +190,7 @@ function summarize(records: readonly ExperimentRecord[], varying: readonly Dimen
     ...optional('proxyRssMaxBytes', medianOf(results, (r) => (r.proxy === undefined ? undefined : r.proxy.processes.reduce((sum, usage) => sum + usage.rssBytesMax, 0)))),
     generatorCpuPercent: medianOf(results, (r) => Math.max(...r.generator.processes.map((usage) => usage.cpuPercent))) ?? 0,
     generatorSaturated: results.some((r) => r.generator.saturated),
-    countersMissing: results.some((r) => r.proxyCounters !== undefined && counter(r, 'requests_received') === undefined),
+    countersMissing: results.some((r) => r.proxyCounters !== undefined && counter(r, 'requestsReceived') === undefined),
     ...optional('fdRequestsPer1000Operations', perThousand === undefined ? undefined : round(perThousand, 1)),
     ...optional('fdCacheHitRate', hitRate === undefined ? undefined : round(hitRate, 4)),
     ...optional('ipcShare', ipcShare === undefined ? undefined : round(ipcShare, 4)),
