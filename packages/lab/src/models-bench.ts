@@ -7,13 +7,14 @@
  * and the IPC share: time in IPC code over the proxy's CPU time). Results with machine facts go
  * to experiments/models/.
  */
-import { readFile, readdir, mkdir, writeFile } from 'node:fs/promises';
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { counterMetric, type CounterName } from '@switchboard/cluster';
 import { startRedisServer } from '@switchboard/cluster/redis-test-server';
 import { machineFacts } from '@switchboard/sip/machine-facts';
+import { treeCpuTimes } from './process-cpu.js';
 import { freePort, runLadder, type LadderResult } from './sipp-ladder.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -37,19 +38,6 @@ function sumMetric(text: string, name: string): number {
   let total = 0;
   for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
   return total;
-}
-
-/** CPU time (user + system, ms) of a process and its children, from /proc. */
-async function treeCpuMs(pid: number): Promise<number> {
-  const ticks = 100;
-  const stat = async (id: number): Promise<number> => {
-    const fields = (await readFile(`/proc/${id}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-    return ((Number(fields[11]) || 0) + (Number(fields[12]) || 0)) * (1000 / ticks);
-  };
-  const tasks = await readdir(`/proc/${pid}/task`);
-  const children = (await Promise.all(tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')))).join(' ').split(/\s+/).filter(Boolean).map(Number);
-  const times = await Promise.all([pid, ...children].map((id) => stat(id).catch(() => 0)));
-  return times.reduce((sum, time) => sum + time, 0);
 }
 
 interface ModelRun {
@@ -107,7 +95,8 @@ async function main(): Promise<void> {
           async beforeStop({ pid }) {
             const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
             counters = Object.fromEntries(COUNTERS.map((name) => [name, sumMetric(text, counterMetric(name))]));
-            cpuMs = await treeCpuMs(pid);
+            const times = await treeCpuTimes(pid);
+            cpuMs = times.userMs + times.systemMs;
           },
         });
         runs.push({ model: variant.name, ladder, counters, cpuMs });

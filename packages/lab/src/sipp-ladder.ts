@@ -55,7 +55,7 @@ function waitExit(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = waitExit(child);
   child.kill('SIGTERM');
@@ -64,21 +64,25 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Starts the proxy under test on free ports; resolves with its SIP port and process. */
-async function startProxy(kind: 'switchboard' | 'kamailio', transport: 'udp' | 'tcp', calleePort: number, switchboardArgs: readonly string[]): Promise<{ port: number; child: ChildProcess }> {
+/** `command args` run under `taskset -c cpus` when `cpus` is given (a CPU budget of its own). */
+export function pinned(cpus: string | undefined, command: string, args: readonly string[]): [string, string[]] {
+  return cpus === undefined ? [command, [...args]] : ['taskset', ['-c', cpus, command, ...args]];
+}
+
+/** Starts the proxy under test on free ports (on `cpus` when given); resolves with its SIP port and process. */
+export async function startProxy(kind: 'switchboard' | 'kamailio', transport: 'udp' | 'tcp', calleePort: number, switchboardArgs: readonly string[], cpus?: string): Promise<{ port: number; child: ChildProcess }> {
   const route = `sip:127.0.0.1:${calleePort}${transport === 'tcp' ? ';transport=tcp' : ''}`;
   if (kind === 'kamailio') {
     const port = await freePort();
     const child = spawn(
-      'kamailio',
-      ['-f', KAMAILIO_CFG, '-DD', '-E', '-l', `udp:127.0.0.1:${port}`, '-l', `tcp:127.0.0.1:${port}`, '-A', `DEFAULT_ROUTE="${route}"`, '-m', '256', '-M', '32'],
+      ...pinned(cpus, 'kamailio', ['-f', KAMAILIO_CFG, '-DD', '-E', '-l', `udp:127.0.0.1:${port}`, '-l', `tcp:127.0.0.1:${port}`, '-A', `DEFAULT_ROUTE="${route}"`, '-m', '256', '-M', '32']),
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     await new Promise((resolve) => setTimeout(resolve, 1500));
     if (child.exitCode !== null) throw new Error('kamailio did not start (is it installed? apt-get install kamailio)');
     return { port, child };
   }
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', '--default-route', route, '--log-level', 'info', ...switchboardArgs], {
+  const child = spawn(...pinned(cpus, process.execPath, [BIN, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', '--default-route', route, '--log-level', 'info', ...switchboardArgs]), {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -106,20 +110,19 @@ function sippDuration(text: string | undefined): number | undefined {
  * (-trace_stat): created and successful calls, cumulative call rate, retransmissions and
  * response time 1 (INVITE to 200, the call-setup time).
  */
-async function runStep(proxyPort: number, calleePort: number, transport: 'udp' | 'tcp', rate: number, seconds: number, tcpMode: 't1' | 'tn'): Promise<LadderStep> {
+export async function runStep(proxyPort: number, calleePort: number, transport: 'udp' | 'tcp', rate: number, seconds: number, tcpMode: 't1' | 'tn', cpus?: string): Promise<LadderStep> {
   const calls = Math.round(rate * seconds);
   const dir = await mkdtemp(join(tmpdir(), 'switchboard-ladder-'));
   const statsFile = join(dir, 'stats.csv');
   const child = spawn(
-    'sipp',
-    [
+    ...pinned(cpus, 'sipp', [
       '-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', transport === 'tcp' ? tcpMode : 'u1',
       '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob',
       '-r', String(rate), '-m', String(calls), '-l', String(Math.max(100, rate * 4)),
       '-recv_timeout', '5000', '-timeout', `${seconds + 40}s`, '-nostdin', '-max_socket', '1000',
       '-trace_stat', '-stf', statsFile, '-fd', '1',
       `127.0.0.1:${proxyPort}`,
-    ],
+    ]),
     { stdio: ['ignore', 'ignore', 'ignore'], cwd: SCENARIOS },
   );
   const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
@@ -155,13 +158,17 @@ export interface LadderOptions {
   readonly beforeStop?: (proxy: { readonly pid: number }) => Promise<void>;
 }
 
+/** The SIPp callee of the record-routed calls, on `port` (and on `cpus` when given). */
+export function startCallee(port: number, transport: 'udp' | 'tcp', cpus?: string): ChildProcess {
+  return spawn(...pinned(cpus, 'sipp', ['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(port), '-t', transport === 'tcp' ? 't1' : 'u1', '-nostdin', '-max_socket', '1000']), {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    cwd: SCENARIOS,
+  });
+}
+
 export async function runLadder(kind: 'switchboard' | 'kamailio', transport: 'udp' | 'tcp', rates: number[], seconds: number, log: (line: string) => void, options: LadderOptions = {}): Promise<LadderResult> {
   const calleePort = await freePort();
-  const callee = spawn(
-    'sipp',
-    ['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', transport === 'tcp' ? 't1' : 'u1', '-nostdin', '-max_socket', '1000'],
-    { stdio: ['ignore', 'ignore', 'ignore'], cwd: SCENARIOS },
-  );
+  const callee = startCallee(calleePort, transport);
   const proxy = await startProxy(kind, transport, calleePort, options.switchboardArgs ?? []);
   const steps: LadderStep[] = [];
   try {
