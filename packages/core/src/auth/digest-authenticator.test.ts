@@ -3,6 +3,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { afterEach, test } from 'node:test';
 import { answerDigestChallenge, formatDigestCredentials, parseDigestChallenges, parseMessage, type DigestAlgorithm, type SipMessage } from '@switchboard/sip';
 import { ProxyCore } from '../proxy/proxy-core.js';
+import { newProxyCounters } from '../proxy/proxy-counters.js';
 import { MemoryLocationStore } from '../registrar/location-store.js';
 import type { TransportAddress } from '../transport-address.js';
 import { MemoryAuthStateStore, type AuthStateStore } from './auth-state-store.js';
@@ -176,7 +177,45 @@ test('a replayed nonce count, and an expired or foreign nonce, get a new challen
   const foreign = credentialsFor(await exchange(other.core, other.sent, request('INVITE', 'sip:carol@elsewhere.example')), { method: 'INVITE', uri: 'sip:carol@elsewhere.example' });
   const restarted = await exchange(core, sent, request('INVITE', 'sip:carol@elsewhere.example', { extra: [`Proxy-Authorization: ${foreign}`] }));
   assert.equal(parseDigestChallenges(restarted.header('proxy-authenticate') ?? '')[0]?.stale, true);
-  assert.equal(core.counters.authStaleNonces, 2);
+  assert.equal(core.counters.authStaleNonces, 1, 'the expired one');
+  assert.equal(core.counters.authForgedNonces, 1, 'the foreign one');
+});
+
+test('answers to nonces we never issued are no failures: they cannot lock the real user out', async () => {
+  const state = new MemoryAuthStateStore({ sweepMs: 0 });
+  const { core, sent } = proxy({ maxFailures: 10, state });
+  const other = proxy();
+  const foreignChallenge = await exchange(other.core, other.sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com' }));
+  const madeUp = (i: number) => `Digest username="alice", realm="example.com", nonce="${'A'.repeat(47)}${i % 10}", uri="sip:example.com", response="${'0'.repeat(64)}", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="x${i}"`;
+  for (let i = 0; i < 12; i++) {
+    const forged = i % 2 === 0 ? madeUp(i) : credentialsFor(foreignChallenge, { method: 'REGISTER', uri: 'sip:example.com', password: `guess${i}`, nc: i });
+    const answer = await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com', extra: [`Authorization: ${forged}`] }));
+    assert.equal(answer.status, 401, `forged nonce ${i}: a new challenge`);
+    assert.equal(parseDigestChallenges(answer.header('www-authenticate') ?? '')[0]?.stale, true);
+  }
+  assert.equal(core.counters.authForgedNonces, 12);
+  assert.equal(core.counters.authRejected, 0);
+  assert.equal(await state.failures(ALICE.address, Date.now()), 0);
+  const challenged = await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com' }));
+  const right = credentialsFor(challenged, { method: 'REGISTER', uri: 'sip:example.com' });
+  assert.equal((await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com', extra: [`Authorization: ${right}`] }))).status, 200, 'the real user still registers');
+});
+
+test('the throttled 403 says when the window ends, not how long a window is', async () => {
+  const { auth } = proxy({ maxFailures: 1 });
+  const counters = newProxyCounters();
+  const start = Date.now();
+  const challenge = auth.challenge('registrar', counters, false, start);
+  const offered = parseDigestChallenges(challenge.kind === 'respond' ? (challenge.headers[0]?.[1] ?? '') : '')[0];
+  assert.ok(offered !== undefined);
+  const attempt = (password: string, nc: number, now: number) =>
+    auth.authenticate(parseMessage(request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com', extra: [`Authorization: ${formatDigestCredentials(answerDigestChallenge(offered, { username: 'alice', password, method: 'REGISTER', uri: 'sip:example.com', nc, cnonce: 'c' }))}`] })), ALICE, 'registrar', 'alice', counters, now);
+  assert.equal(((await attempt('guess', 1, start)) as { status: number }).status, 403);
+  const throttled = await attempt('wonderland', 2, start + 45_200);
+  assert.equal(throttled.kind, 'respond');
+  assert.deepEqual(throttled.kind === 'respond' ? throttled.headers : [], [['Retry-After', '15']], '60 s window, 45.2 s gone');
+  const last = await attempt('wonderland', 3, start + 59_900);
+  assert.deepEqual(last.kind === 'respond' ? last.headers : [], [['Retry-After', '1']], 'at least 1');
 });
 
 test('the authenticated user must be the To user of a REGISTER and the From user of other requests', async () => {
