@@ -32,7 +32,7 @@ afterEach(() => {
   for (const core of cores.splice(0)) core.close();
 });
 
-function proxy(options: { mode?: AuthMode; state?: AuthStateStore; credentials?: CredentialStore; nonceTtlSeconds?: number; maxFailures?: number; algorithms?: DigestAlgorithm[] } = {}) {
+function proxy(options: { mode?: AuthMode; state?: AuthStateStore; credentials?: CredentialStore; nonceTtlSeconds?: number; maxFailures?: number; algorithms?: DigestAlgorithm[]; stateless?: boolean } = {}) {
   const sent: Sent[] = [];
   const auth = new DigestAuthenticator({
     mode: options.mode ?? 'all',
@@ -51,6 +51,7 @@ function proxy(options: { mode?: AuthMode; state?: AuthStateStore; credentials?:
     store: new MemoryLocationStore(0),
     sender: { send: (target, bytes) => sent.push({ target, message: parseMessage(bytes) }) },
     auth,
+    stateless: options.stateless,
   });
   cores.push(core);
   return { core, sent, auth };
@@ -128,6 +129,24 @@ test('INVITE: 407, then credentials with the nonce; our Proxy-Authorization is r
   // With the invite mode, other requests and REGISTER pass.
   assert.equal((await exchange(core, sent, request('MESSAGE', 'sip:carol@elsewhere.example'))).method, 'MESSAGE');
   assert.equal((await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com' }))).status, 200);
+});
+
+test('our realm\'s Proxy-Authorization is removed from every forwarded request: ACK, in-dialog BYE and re-INVITE, stateless too', async () => {
+  for (const stateless of [false, true]) {
+    const { core, sent } = proxy({ mode: 'all', stateless });
+    const challenged = await exchange(core, sent, request('INVITE', 'sip:carol@elsewhere.example'));
+    const ours = credentialsFor(challenged, { method: 'INVITE', uri: 'sip:carol@elsewhere.example' });
+    const theirs = 'Digest username="alice", realm="elsewhere.example", nonce="n", uri="sip:carol@elsewhere.example", response="00"';
+    const inDialog = (method: string) =>
+      Buffer.from(request(method, 'sip:carol@192.0.2.30', { extra: ['Route: <sip:192.0.2.1:5060;lr;sbd>', `Proxy-Authorization: ${ours}`, `Proxy-Authorization: ${theirs}`] }).toString().replace(/^To: (.*)$/m, 'To: $1;tag=x'));
+    for (const method of ['ACK', 'BYE', 'INVITE']) {
+      const forwarded = await exchange(core, sent, inDialog(method));
+      assert.equal(forwarded.method, method, `${method} forwarded (stateless: ${stateless})`);
+      assert.deepEqual(forwarded.headers('proxy-authorization'), [theirs], `${method}: ours removed, theirs kept (stateless: ${stateless})`);
+    }
+    const ack = await exchange(core, sent, request('ACK', 'sip:carol@elsewhere.example', { extra: [`Proxy-Authorization: ${ours}`] }));
+    assert.deepEqual(ack.headers('proxy-authorization'), [], `an ACK out of any transaction (stateless: ${stateless})`);
+  }
 });
 
 test('wrong password or unknown user: 403 after the challenge, and counted', async () => {
