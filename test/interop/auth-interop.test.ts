@@ -17,8 +17,8 @@ import { freePort, MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy,
  * succeed while a replayed Authorization is refused by every worker it reaches.
  *
  * SIPp 3.6.1 (Debian's) answers MD5 only and reads the algorithm of the first challenge, so these
- * proxies list MD5 first (`--auth-algorithms MD5,SHA-256,SHA-512-256`), as a deployment with
- * MD5-only phones would; the default order is RFC 8760's, SHA-256 first.
+ * proxies list MD5 first (`--auth-algorithms MD5,SHA-256,SHA-512-256`) to test the SHA answers
+ * too; the default is MD5 alone (see baresip-interop.test.ts).
  */
 
 const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));

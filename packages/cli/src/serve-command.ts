@@ -38,7 +38,7 @@ export function serveCommand(): Command {
     .option('--auth-users <file>', 'users file with HA1 per algorithm (switchboard users add writes it)')
     .option('--auth-redis-hash <key>', 'Redis hash of users (field user:realm, value HA1 per algorithm as JSON), at --redis-url')
     .option('--auth-nonce-ttl <seconds>', 'nonce lifetime; older nonces get a new challenge with stale=true (default 300)')
-    .option('--auth-algorithms <list>', 'algorithms offered, one challenge each, in order (default SHA-256,SHA-512-256,MD5)')
+    .option('--auth-algorithms <list>', 'algorithms offered, one challenge each, in order (default MD5; SHA-256 and SHA-512-256 are opt-in: see docs)')
     .option('--auth-max-failures <n>', 'failed authentications per source address before it is refused for the window (default 10)')
     .option('--auth-failure-window <seconds>', 'window of the failure count (default 60)')
     .option('--tls-cert <file>', 'TLS: PEM certificate (chain) of the proxy, as server and as client')

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import tls from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import { DIGEST_ALGORITHMS, digestAlgorithm, parseUri, isSipUri, type DigestAlgorithm } from '@switchboard/sip';
-import { AUTH_MODES, AuthConfigError, loadUsersFile, TLS_VERSIONS, type AuthMode, type IdleStrategy, type ListenSpec, type TimerSettings, type TlsVersion } from '@switchboard/core';
+import { AUTH_MODES, AuthConfigError, DEFAULT_AUTH_ALGORITHMS, loadUsersFile, TLS_VERSIONS, type AuthMode, type IdleStrategy, type ListenSpec, type TimerSettings, type TlsVersion } from '@switchboard/core';
 import { DEFAULT_STATE, MODELS, STATE_FOR_MODEL, STATE_KINDS, type AssignStrategy, type AuthSettings, type Model, type StateKind, type TlsFileSettings } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 
@@ -374,7 +374,7 @@ async function resolveAuth(pick: Pick, domains: readonly string[], redisUrl: str
   if (realm === undefined) fail(realmValue.source, 'auth-realm', 'is needed when no --domain is given (the realm defaults to the first domain)');
 
   const algorithmsValue = pick('auth-algorithms');
-  let algorithms: DigestAlgorithm[] = [...DIGEST_ALGORITHMS];
+  let algorithms: DigestAlgorithm[] = [...DEFAULT_AUTH_ALGORITHMS];
   if (algorithmsValue.value !== undefined) {
     const names = Array.isArray(algorithmsValue.value) ? algorithmsValue.value : String(algorithmsValue.value).split(',');
     algorithms = names.map((name) => {

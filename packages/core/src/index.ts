@@ -50,6 +50,7 @@ export {
 } from './auth/credential-store.js';
 export {
   AUTH_MODES,
+  DEFAULT_AUTH_ALGORITHMS,
   DigestAuthenticator,
   authChallengeKind,
   claimedIdentity,

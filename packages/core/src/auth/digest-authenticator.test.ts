@@ -42,7 +42,8 @@ function proxy(options: { mode?: AuthMode; state?: AuthStateStore; credentials?:
     state: options.state ?? new MemoryAuthStateStore({ sweepMs: 0 }),
     nonceTtlSeconds: options.nonceTtlSeconds,
     maxFailures: options.maxFailures,
-    algorithms: options.algorithms,
+    // RFC 8760's list unless a test asks for another (or, with `algorithms: undefined`, the default).
+    algorithms: 'algorithms' in options ? options.algorithms : ['SHA-256', 'SHA-512-256', 'MD5'],
   });
   const core = new ProxyCore({
     listeners: [{ protocol: 'udp', host: PROXY.address, port: PROXY.port }],
@@ -97,8 +98,14 @@ function credentialsFor(challengeResponse: SipMessage, options: { user?: string;
   return formatDigestCredentials(answerDigestChallenge(challenge, { username: options.user ?? 'alice', password: options.password ?? 'wonderland', method: options.method, uri: options.uri, nc: options.nc, cnonce: `c${branches}` }));
 }
 
+test('by default one MD5 challenge, which common phones answer', async () => {
+  const { core, sent } = proxy({ mode: 'register', algorithms: undefined });
+  const challenged = await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com' }));
+  assert.deepEqual(challenged.headers('www-authenticate').map((value) => parseDigestChallenges(value)[0]?.algorithm), ['MD5']);
+});
+
 test('REGISTER: 401 with one WWW-Authenticate per algorithm (RFC 8760 order, one nonce, qop=auth), then 200', async () => {
-  const { core, sent } = proxy({ mode: 'register' });
+  const { core, sent } = proxy({ mode: 'register', algorithms: ['SHA-256', 'SHA-512-256', 'MD5'] });
   const challenged = await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com' }));
   assert.equal(challenged.status, 401);
   const challenges = challenged.headers('www-authenticate').map((value) => parseDigestChallenges(value)[0]);

@@ -1,7 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import {
-  DIGEST_ALGORITHMS,
   digestAlgorithm,
   digestResponse,
   formatDigestChallenge,
@@ -23,13 +22,21 @@ import { NonceMint } from './nonce.js';
 export type AuthMode = 'register' | 'invite' | 'all';
 export const AUTH_MODES = ['off', 'register', 'invite', 'all'] as const;
 
+/**
+ * Algorithms offered when `--auth-algorithms` is not given: MD5 alone. RFC 8760 prefers SHA-256,
+ * but common clients cannot register when offered it: baresip 1.0 (libre) gives up when any
+ * challenge is not MD5, even with MD5 first, and SIPp 3.6.1, sipsak and svcrack read only the
+ * first challenge. SHA-256 and SHA-512-256 are opt-in (docs/architecture.md).
+ */
+export const DEFAULT_AUTH_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5'];
+
 /** 401 with WWW-Authenticate (a registrar, RFC 3261 §22.2) or 407 with Proxy-Authenticate (§22.3). */
 export type AuthChallengeKind = 'registrar' | 'proxy';
 
 export interface DigestAuthenticatorOptions {
   readonly mode: AuthMode;
   readonly realm: string;
-  /** Algorithms offered, one challenge each, in this order (default RFC 8760's: SHA-256, SHA-512-256, MD5). */
+  /** Algorithms offered, one challenge each, in this order (default DEFAULT_AUTH_ALGORITHMS: MD5). */
   readonly algorithms?: readonly DigestAlgorithm[];
   /** Hex secret the nonces are signed with; the same in every worker and instance that must verify them. */
   readonly secret: string;
@@ -140,7 +147,7 @@ export class DigestAuthenticator {
   constructor(options: DigestAuthenticatorOptions) {
     this.mode = options.mode;
     this.realm = options.realm;
-    this.algorithms = options.algorithms ?? DIGEST_ALGORITHMS;
+    this.algorithms = options.algorithms ?? DEFAULT_AUTH_ALGORITHMS;
     if (this.algorithms.length === 0) throw new RangeError('at least one digest algorithm must be offered');
     this.#mint = new NonceMint(Buffer.from(options.secret, 'hex'), options.realm, (options.nonceTtlSeconds ?? 300) * 1000);
     this.#credentials = options.credentials;
