@@ -314,6 +314,33 @@ test('a credential or state store that fails gives 503 with Retry-After', async 
   assert.equal(core.counters.stateStoreFailures, 1);
 });
 
+test('a store that throws instead of rejecting, at any step, gives a counted 503, stateful or stateless', async () => {
+  const steps = ['tryAttempt', 'releaseAttempt', 'acceptNonceCount', 'ha1'] as const;
+  for (const stateless of [false, true]) {
+    for (const step of steps) {
+      const memory = new MemoryAuthStateStore({ sweepMs: 0 });
+      const throwing = (name: string) => () => {
+        if (name === step) throw new Error(`${name} broke`);
+      };
+      const state: AuthStateStore = {
+        tryAttempt: (...args) => (throwing('tryAttempt')(), memory.tryAttempt(...args)),
+        releaseAttempt: (...args) => (throwing('releaseAttempt')(), memory.releaseAttempt(...args)),
+        acceptNonceCount: (...args) => (throwing('acceptNonceCount')(), memory.acceptNonceCount(...args)),
+        failures: (...args) => memory.failures(...args),
+        close: () => memory.close(),
+      };
+      const credentials: CredentialStore = { ha1: (...args) => (throwing('ha1')(), USERS.ha1(...args)), close: async () => {} };
+      const { core, sent } = proxy({ state, credentials, stateless });
+      const challenged = await exchange(core, sent, request('INVITE', 'sip:carol@elsewhere.example'));
+      const answer = await exchange(core, sent, request('INVITE', 'sip:carol@elsewhere.example', { extra: [`Proxy-Authorization: ${credentialsFor(challenged, { method: 'INVITE', uri: 'sip:carol@elsewhere.example' })}`] }));
+      assert.equal(answer.status, 503, `${step} (stateless: ${stateless})`);
+      assert.equal(core.counters.stateStoreFailures, 1, `${step} (stateless: ${stateless})`);
+      // The slot a failing store could not give back stays taken: one failure, not a lock-out.
+      assert.equal(await memory.failures(ALICE.address, Date.now()), step === 'releaseAttempt' ? 1 : 0, `${step}: slots given back`);
+    }
+  }
+});
+
 test('failures are counted per IPv4 address and per IPv6 /64', () => {
   assert.equal(failureKey('192.0.2.10'), '192.0.2.10');
   assert.equal(failureKey('::ffff:192.0.2.10'), '192.0.2.10');

@@ -208,7 +208,7 @@ export class DigestAuthenticator {
     ]);
     if (slot.status === 'rejected') throw slot.reason;
     if (ha1.status === 'rejected') {
-      if (slot.value.granted) await this.#state.releaseAttempt(address, now).catch(() => undefined);
+      if (slot.value.granted) await call(() => this.#state.releaseAttempt(address, now)).catch(() => undefined);
       throw ha1.reason;
     }
     if (!slot.value.granted) {
@@ -224,7 +224,7 @@ export class DigestAuthenticator {
       return { kind: 'respond', status: 403, headers: [] };
     }
     // The right response: not a failure, the slot goes back.
-    const [, fresh] = await Promise.all([this.#state.releaseAttempt(address, now), this.#state.acceptNonceCount(credentials.nonce, parseInt(credentials.nc ?? '0', 16), nonce.expiresAt)]);
+    const [, fresh] = await Promise.all([call(() => this.#state.releaseAttempt(address, now)), call(() => this.#state.acceptNonceCount(credentials.nonce, parseInt(credentials.nc ?? '0', 16), nonce.expiresAt))]);
     if (!fresh) {
       counters.authReplays++;
       return this.challenge(kind, counters, true, now);
