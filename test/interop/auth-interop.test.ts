@@ -234,7 +234,21 @@ for (const variant of MODEL_VARIANTS) {
       }
     });
 
+    test('a REGISTER answering a nonce we never issued: a new challenge, counted apart, no failure', async () => {
+      const phone = new RawPhone();
+      await phone.open();
+      try {
+        const forged = `Digest username="${USER}", realm="example.com", nonce="${'A'.repeat(48)}", uri="sip:example.com", response="${'0'.repeat(32)}", algorithm=MD5, qop=auth, nc=00000001, cnonce="f"`;
+        const answered = await phone.register(proxy.udpPort, 'raw-forged', forged);
+        assert.equal(answered.status, 401);
+        assert.equal(parseDigestChallenges(answered.header('www-authenticate') ?? '')[0]?.stale, true);
+      } finally {
+        phone.close();
+      }
+    });
+
     test('the auth counters reach --metrics from every worker', async () => {
+      assert.equal(await counter(metricsPort, 'switchboard_auth_forged_nonces_total'), 1, 'the forged nonce');
       assert.ok((await counter(metricsPort, 'switchboard_auth_challenges_total')) >= 12, 'challenges');
       assert.ok((await counter(metricsPort, 'switchboard_auth_accepted_total')) >= 13, 'accepted');
       assert.equal(await counter(metricsPort, 'switchboard_auth_rejected_total'), 1, 'the wrong password');
