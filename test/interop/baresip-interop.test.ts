@@ -35,9 +35,9 @@ after(async () => {
 });
 
 for (const variant of MODEL_VARIANTS) {
-  describe(`baresip registers and calls with digest, --model ${variant.name}`, { concurrency: false, timeout: 120_000 }, () => {
-    let proxy: RunningProxy;
-    let model: { args: string[]; stop(): Promise<void> };
+  describe(`baresip registers and calls with digest, --model ${variant.name}`, { concurrency: false, timeout: 240_000 }, () => {
+    let proxy: RunningProxy | undefined;
+    let model: { args: string[]; stop(): Promise<void> } | undefined;
     let metricsPort: number;
     before(async () => {
       model = await prepareModel(variant);
@@ -45,12 +45,17 @@ for (const variant of MODEL_VARIANTS) {
       proxy = await startProxy(['--domain', 'example.com', '--auth', 'all', '--auth-users', usersFile, '--metrics', `127.0.0.1:${metricsPort}`, ...model.args]);
     });
     after(async () => {
-      assert.equal(await proxy.stop(), 0, 'the proxy exits 0 on SIGTERM');
-      await model.stop();
+      // Whatever failed before, the proxy and the redis-server are stopped.
+      try {
+        if (proxy !== undefined) assert.equal(await proxy.stop(), 0, 'the proxy exits 0 on SIGTERM');
+      } finally {
+        await model?.stop();
+      }
     });
 
     for (const transport of ['udp', 'tcp'] as const) {
-      test(`over ${transport.toUpperCase()}: REGISTER (401), a call cancelled while ringing and one answered and hung up (407)`, { timeout: 60_000 }, async () => {
+      test(`over ${transport.toUpperCase()}: REGISTER (401), a call cancelled while ringing and one answered and hung up (407)`, { timeout: 90_000 }, async () => {
+        assert.ok(proxy !== undefined, 'the proxy started');
         const proxyPort = transport === 'udp' ? proxy.udpPort : proxy.tcpPort;
         const acceptedBefore = await proxyCounter(metricsPort, 'switchboard_auth_accepted_total');
         const phones: Baresip[] = [];
@@ -68,21 +73,21 @@ for (const variant of MODEL_VARIANTS) {
           // Cancelled while ringing: bob never answers, alice hangs up.
           let seen = { alice: alice.events.length, bob: bob.events.length };
           assert.equal((await alice.command('dial', 'sip:bob@example.com')).ok, true);
-          await bob.event('CALL_INCOMING', 8000, seen.bob);
-          await alice.event('CALL_RINGING', 8000, seen.alice);
+          await bob.event('CALL_INCOMING', 15_000, seen.bob);
+          await alice.event('CALL_RINGING', 15_000, seen.alice);
           await alice.command('hangup');
-          const cancelled = await bob.event('CALL_CLOSED', 8000, seen.bob);
+          const cancelled = await bob.event('CALL_CLOSED', 15_000, seen.bob);
           // libre ends a call cancelled by its caller with ECONNRESET.
           assert.match(cancelled.param ?? '', /Connection reset by peer/, `bob's call ended by the CANCEL: ${cancelled.param ?? ''}`);
 
           // Answered, then hung up by the caller: ACK and BYE through the proxy.
           seen = { alice: alice.events.length, bob: bob.events.length };
           assert.equal((await alice.command('dial', 'sip:bob@example.com')).ok, true);
-          await bob.event('CALL_INCOMING', 8000, seen.bob);
+          await bob.event('CALL_INCOMING', 15_000, seen.bob);
           assert.equal((await bob.command('accept')).ok, true);
-          await Promise.all([alice.event('CALL_ESTABLISHED', 8000, seen.alice), bob.event('CALL_ESTABLISHED', 8000, seen.bob)]);
+          await Promise.all([alice.event('CALL_ESTABLISHED', 15_000, seen.alice), bob.event('CALL_ESTABLISHED', 15_000, seen.bob)]);
           await alice.command('hangup');
-          const closed = await bob.event('CALL_CLOSED', 8000, seen.bob);
+          const closed = await bob.event('CALL_CLOSED', 15_000, seen.bob);
           // Established, so only a BYE ends it (libre says ECONNRESET for a BYE too).
           assert.match(closed.param ?? '', /Connection reset by peer/, `bob's call ended by the BYE: ${closed.param ?? ''}`);
 

@@ -149,7 +149,7 @@ export class Baresip {
   }
 
   /** Waits until its account is registered (reginfo says OK). */
-  async registered(timeoutMs = 10_000): Promise<void> {
+  async registered(timeoutMs = 20_000): Promise<void> {
     for (const deadline = Date.now() + timeoutMs; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
       const info = await this.command('reginfo');
       // eslint-disable-next-line no-control-regex
