@@ -53,8 +53,15 @@ export async function startProxy(extraArgs: string[]): Promise<RunningProxy> {
     stderr += chunk.toString();
   });
   const ready = await new Promise<{ listeners: string[] }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy not ready in 10 s: ${stderr}`)), 10_000);
-    child.once('exit', (code) => reject(new Error(`proxy exited with ${code}: ${stderr}`)));
+    const timer = setTimeout(() => {
+      // Not ready: killed here, since no caller holds it to stop it (it would outlive the test).
+      child.kill('SIGKILL');
+      reject(new Error(`proxy not ready in 10 s: ${stderr}`));
+    }, 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`proxy exited with ${code}: ${stderr}`));
+    });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
       const entry = JSON.parse(line) as { msg?: string; listeners?: string[] };

@@ -32,7 +32,7 @@ export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js'
 export { uriTarget } from './proxy/uri-target.js';
 export { ProxyServer, advertisedHost, newTransportCounters, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';
 export { NonceMint, newNonceSecret, type NonceState } from './auth/nonce.js';
-export { MemoryAuthStateStore, type AuthStateStore } from './auth/auth-state-store.js';
+export { MemoryAuthStateStore, type AttemptSlot, type AuthStateStore } from './auth/auth-state-store.js';
 export {
   AUTH_ERROR_CODES,
   AuthConfigError,
@@ -49,6 +49,7 @@ export {
 } from './auth/credential-store.js';
 export {
   AUTH_MODES,
+  DEFAULT_AUTH_ALGORITHMS,
   DigestAuthenticator,
   authChallengeKind,
   claimedIdentity,

@@ -564,7 +564,7 @@ export class ProxyCore {
   /**
    * RFC 3261 §22: challenges the request or checks its credentials when `--auth` says it must be
    * authenticated; the decision to answer with when it is refused, undefined when it may go on
-   * (our realm's Proxy-Authorization then removed, §22.3).
+   * (our realm's Proxy-Authorization then removed, §22.3, whether it was checked or not).
    */
   async #authenticate(auth: DigestAuthenticator, request: SipMessage, source: TransportAddress): Promise<Decision | undefined> {
     const uri = request.requestUri;
@@ -577,7 +577,12 @@ export class ProxyCore {
       inOurDialog: routedByOurRecordRoute(request),
       isOurDomain: (candidate) => this.#domains.has(candidate) || candidate === realm,
     });
-    if (kind === undefined) return undefined;
+    if (kind === undefined) {
+      // Not challenged (ACK, CANCEL, in our dialog, incoming): our realm's credentials still
+      // stay here (§22.3), or the ACK, BYE and re-INVITE would hand the caller's to the callee.
+      auth.removeOwnCredentials(request);
+      return undefined;
+    }
     let result;
     try {
       result = await auth.authenticate(request, source, kind, claimedIdentity(request), this.counters);
@@ -586,7 +591,7 @@ export class ProxyCore {
       return this.#storeUnavailable('Authentication Service Unavailable');
     }
     if (result.kind === 'respond') return { kind: 'respond', status: result.status, reason: result.reason, headers: result.headers };
-    if (kind === 'proxy') auth.removeOwnCredentials(request);
+    auth.removeOwnCredentials(request);
     return undefined;
   }
 

@@ -44,6 +44,7 @@ export function newProxyCounters(): ProxyCounters {
     authAccepted: 0,
     authRejected: 0,
     authStaleNonces: 0,
+    authForgedNonces: 0,
     authReplays: 0,
     authThrottled: 0,
     authMalformed: 0,
