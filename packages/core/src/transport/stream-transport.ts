@@ -2,10 +2,10 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { StreamFramer, type SipError, type SipLimits } from '@switchboard/sip';
 import type { TransportAddress } from '../transport-address.js';
+import { remoteKeyOf, type StreamProtocol } from './connection-index.js';
 import { createIdleTracker, type IdleConnectionTracker, type IdleStrategy } from './idle-connections.js';
 
-/** The transports that carry SIP as a byte stream over a connection. */
-export type StreamProtocol = 'tcp' | 'tls';
+export { remoteKeyOf, type StreamProtocol } from './connection-index.js';
 
 export interface StreamTransportOptions {
   readonly host: string;
@@ -103,10 +103,6 @@ interface Connection {
   readonly remoteKey: string;
   readonly aliases: Set<string>;
   slowTimer: NodeJS.Timeout | undefined;
-}
-
-export function remoteKeyOf(address: string, port: number): string {
-  return `${address.toLowerCase()}:${port}`;
 }
 
 /**
