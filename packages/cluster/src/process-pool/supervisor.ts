@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { advertisedHost, remoteKeyOf, type Listener, type StreamProtocol } from '@switchboard/core';
+import { advertisedHost, ConnectionIndex, remoteKeyOf, type Listener, type StreamProtocol } from '@switchboard/core';
 import { connectionIdAllocator } from '../connection-ids.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { RunningModel } from '../running-model.js';
@@ -21,6 +21,8 @@ export interface ProcessPoolOptions {
   readonly timeoutMs?: number;
   /** What the supervisor saw, for the CLI to log (the library itself does not log). */
   readonly onEvent?: (event: SupervisorEvent) => void;
+  /** The worker script (default worker-main.js; tests give a scripted one). */
+  readonly workerExec?: string;
 }
 
 export type SupervisorEvent =
@@ -44,19 +46,11 @@ interface Slot {
   readonly connections: Set<number>;
 }
 
+/** What the supervisor keeps of each connection beside its addresses. */
 interface Entry {
-  readonly id: number;
-  readonly protocol: StreamProtocol;
   /** TCP: the supervisor's own handle, passed to workers that ask. TLS: none (a handle is useless there). */
   readonly socket: net.Socket | undefined;
-  owner: number;
-  readonly remoteKey: string;
-  readonly aliases: string[];
-}
-
-/** Keys of the remote-address index: a TCP and a TLS connection may share an address. */
-function addressKey(protocol: StreamProtocol, remoteKey: string): string {
-  return `${protocol} ${remoteKey}`;
+  readonly owner: number;
 }
 
 /**
@@ -76,8 +70,8 @@ export class ProcessPoolSupervisor implements RunningModel {
   readonly listeners: Listener[] = [];
   readonly #options: ProcessPoolOptions;
   readonly #slots: Slot[] = [];
-  readonly #table = new Map<number, Entry>();
-  readonly #byRemote = new Map<string, number>();
+  /** The connection table: every worker's connections, by id and by remote address and alias. */
+  readonly #table = new ConnectionIndex<Entry>();
   readonly #nextId = connectionIdAllocator(0);
   readonly #counters = newModelCounters();
   readonly #statsWaiters = new Map<number, { stats: WorkerStats[]; expected: number; resolve: (stats: WorkerStats[]) => void }>();
@@ -122,7 +116,7 @@ export class ProcessPoolSupervisor implements RunningModel {
       const port = (server.address() as net.AddressInfo).port;
       listen = listen.map((spec) => (spec === streamSpec ? { ...spec, port } : spec));
     }
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), serialization: 'advanced' });
+    cluster.setupPrimary({ exec: this.#options.workerExec ?? fileURLToPath(new URL('./worker-main.js', import.meta.url)), serialization: 'advanced' });
     const ready: Array<Promise<number | undefined>> = [];
     for (let index = 0; index < this.#options.workers; index++) ready.push(this.#fork(index, { ...settings, listen }));
     const udpPorts = await Promise.all(ready);
@@ -201,7 +195,7 @@ export class ProcessPoolSupervisor implements RunningModel {
     // A TLS handle is of no use here once the worker has done the handshake: it is closed as soon
     // as it is sent (keepOpen false), so the connection lives and dies with its worker.
     const keep = protocol === 'tcp';
-    this.#file({ id, protocol, socket: keep ? socket : undefined, owner: slot.index, remoteKey, aliases: [] });
+    this.#file(id, protocol, remoteKey, { socket: keep ? socket : undefined, owner: slot.index });
     this.#send(slot, { t: 'adopt', id, protocol }, socket, keep);
   }
 
@@ -214,22 +208,16 @@ export class ProcessPoolSupervisor implements RunningModel {
     return ready[this.#roundRobin++ % ready.length];
   }
 
-  #file(entry: Entry): void {
-    this.#table.set(entry.id, entry);
-    this.#byRemote.set(addressKey(entry.protocol, entry.remoteKey), entry.id);
-    this.#slots[entry.owner]?.connections.add(entry.id);
+  #file(id: number, protocol: StreamProtocol, remoteKey: string, entry: Entry): void {
+    this.#table.add(id, protocol, remoteKey, entry);
+    this.#slots[entry.owner]?.connections.add(id);
   }
 
   #forget(id: number, except?: number): void {
-    const entry = this.#table.get(id);
+    const entry = this.#table.remove(id);
     if (entry === undefined) return;
-    this.#table.delete(id);
-    for (const key of [entry.remoteKey, ...entry.aliases]) {
-      const indexed = addressKey(entry.protocol, key);
-      if (this.#byRemote.get(indexed) === id) this.#byRemote.delete(indexed);
-    }
-    this.#slots[entry.owner]?.connections.delete(id);
-    entry.socket?.destroy();
+    this.#slots[entry.value.owner]?.connections.delete(id);
+    entry.value.socket?.destroy();
     if (this.#options.fdCache > 0) for (const slot of this.#slots) if (slot.index !== except) this.#send(slot, { t: 'invalidate', id });
   }
 
@@ -237,13 +225,12 @@ export class ProcessPoolSupervisor implements RunningModel {
     switch (message.t) {
       case 'fd-request': {
         this.#counters.fdRequests++;
-        const id = message.id ?? this.#byRemote.get(addressKey('tcp', message.remoteKey));
-        const entry = id === undefined ? undefined : this.#table.get(id);
-        if (entry?.socket === undefined) {
+        const entry = message.id === undefined ? this.#table.lookup('tcp', message.remoteKey) : this.#table.get(message.id);
+        if (entry?.value.socket === undefined) {
           this.#counters.fdRequestsMissed++;
-          this.#send(slot, { t: 'fd', request: message.request, id: id ?? 0, found: false });
+          this.#send(slot, { t: 'fd', request: message.request, id: message.id ?? 0, found: false });
         } else {
-          this.#send(slot, { t: 'fd', request: message.request, id: entry.id, found: true }, entry.socket);
+          this.#send(slot, { t: 'fd', request: message.request, id: entry.id, found: true }, entry.value.socket);
         }
         break;
       }
@@ -252,30 +239,24 @@ export class ProcessPoolSupervisor implements RunningModel {
         break;
       case 'opened':
         if (message.protocol === 'tls') {
-          this.#file({ id: message.id, protocol: 'tls', socket: undefined, owner: slot.index, remoteKey: message.remoteKey, aliases: [] });
+          this.#file(message.id, 'tls', message.remoteKey, { socket: undefined, owner: slot.index });
           break;
         }
         if (handle === undefined) break;
         borrowForWriting(handle);
-        this.#file({ id: message.id, protocol: 'tcp', socket: handle, owner: slot.index, remoteKey: message.remoteKey, aliases: [] });
+        this.#file(message.id, 'tcp', message.remoteKey, { socket: handle, owner: slot.index });
         break;
       case 'closed':
         this.#forget(message.id, slot.index);
         break;
       case 'ended': {
-        const entry = this.#table.get(message.id);
-        if (entry === undefined) break;
-        for (const key of [entry.remoteKey, ...entry.aliases]) if (this.#byRemote.get(key) === message.id) this.#byRemote.delete(key);
+        if (this.#table.unroute(message.id) === undefined) break;
         if (this.#options.fdCache > 0) for (const other of this.#slots) if (other.index !== slot.index) this.#send(other, { t: 'invalidate', id: message.id });
         break;
       }
-      case 'alias': {
-        const entry = this.#table.get(message.id);
-        if (entry === undefined) break;
-        entry.aliases.push(message.key);
-        this.#byRemote.set(addressKey(entry.protocol, message.key), message.id);
+      case 'alias':
+        this.#table.alias(message.id, message.key);
         break;
-      }
       case 'hand-off': {
         this.#counters.handOffsSent++;
         const target = this.#slots[message.to];
@@ -300,9 +281,9 @@ export class ProcessPoolSupervisor implements RunningModel {
    * FIN), so that counts as none, and the asker opens a new one.
    */
   #relay(slot: Slot, message: Extract<ToSupervisor, { t: 'relay' }>): void {
-    const id = message.id ?? this.#byRemote.get(addressKey('tls', message.remoteKey));
-    const entry = id === undefined ? undefined : this.#table.get(id);
-    const owner = entry === undefined ? undefined : this.#slots[entry.owner];
+    const entry = message.id === undefined ? this.#table.lookup('tls', message.remoteKey) : this.#table.get(message.id);
+    const id = entry?.id ?? message.id;
+    const owner = entry === undefined ? undefined : this.#slots[entry.value.owner];
     const usable = entry !== undefined && entry.protocol === 'tls' && owner !== undefined && owner.ready && !(message.id === undefined && owner === slot);
     if (!usable) {
       this.#counters.tlsRelaysMissed++;
@@ -392,8 +373,7 @@ export class ProcessPoolSupervisor implements RunningModel {
         }),
     );
     await Promise.all(exits);
-    for (const entry of this.#table.values()) entry.socket?.destroy();
+    for (const entry of this.#table.values()) entry.value.socket?.destroy();
     this.#table.clear();
-    this.#byRemote.clear();
   }
 }

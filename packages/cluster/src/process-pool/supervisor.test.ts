@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { DEFAULT_TIMERS } from '@switchboard/core';
+import type { ProxySettings } from '../proxy-settings.js';
+import { ProcessPoolSupervisor, type SupervisorEvent } from './supervisor.js';
+
+/** The supervisor against scripted workers (scripted-worker.fixture.ts): no proxy runs. */
+
+const settings: ProxySettings = {
+  listen: [],
+  domains: [],
+  stateless: false,
+  idleTimeoutMs: 120_000,
+  idleStrategy: 'heap',
+  headerTimeoutMs: 10_000,
+  timers: DEFAULT_TIMERS,
+  state: 'local',
+};
+
+async function startScripted(script: string, events: SupervisorEvent[] = [], fdCache = 0): Promise<ProcessPoolSupervisor> {
+  process.env.SCRIPTED_WORKER = script;
+  return ProcessPoolSupervisor.start({
+    settings,
+    workers: 2,
+    fdCache,
+    assign: 'round-robin',
+    timeoutMs: 5000,
+    workerExec: fileURLToPath(new URL('./scripted-worker.fixture.js', import.meta.url)),
+    onEvent: (event) => events.push(event),
+  });
+}
+
+async function supervisorCounters(supervisor: ProcessPoolSupervisor, until: (model: Record<string, number>) => boolean): Promise<Record<string, number>> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const own = (await supervisor.stats()).find((stats) => stats.worker === 'supervisor');
+    const model = own?.model as unknown as Record<string, number>;
+    if (until(model) || Date.now() > deadline) return model;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('a connection whose peer sent its FIN is no longer handed to other workers by address or alias', async () => {
+  const supervisor = await startScripted('ended');
+  try {
+    const model = await supervisorCounters(supervisor, (counters) => counters.fdRequests >= 2);
+    assert.equal(model.fdRequests, 2, 'the second worker asked for the address and the alias');
+    assert.equal(model.fdRequestsMissed, 2, 'neither the address nor the alias of an ended connection is found');
+  } finally {
+    await supervisor.close();
+  }
+});
