@@ -7,7 +7,7 @@
  * - `garbage`: slot 0 sends malformed control messages.
  */
 import net from 'node:net';
-import { decodeControl, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
+import { decodeToWorker, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
 import type { WorkerConfig } from './supervisor.js';
 
@@ -56,7 +56,7 @@ function garbageScript(): void {
 }
 
 process.on('message', (raw: Uint8Array) => {
-  const message = decodeControl<ToWorker>(raw);
+  const message = decodeToWorker(raw);
   if (message.t === 'stats-request') {
     if (!started && config.slot === 0) {
       started = true;

@@ -51,3 +51,19 @@ test('a connection whose peer sent its FIN is no longer handed to other workers 
     await supervisor.close();
   }
 });
+
+test('malformed control messages from a worker are reported, never crash the supervisor', async () => {
+  const events: SupervisorEvent[] = [];
+  const supervisor = await startScripted('garbage', events, 8);
+  try {
+    await supervisorCounters(supervisor, () => events.filter((event) => event.kind === 'ipc-error').length >= 9);
+    const errors = events.filter((event) => event.kind === 'ipc-error');
+    assert.ok(errors.length >= 9, `ipc errors reported: ${JSON.stringify(errors)}`);
+    const stats = await supervisor.stats();
+    assert.equal(stats.length, 3, 'both workers still answer');
+    assert.ok((stats.find((own) => own.worker === 'supervisor')?.model.ipcErrors ?? 0) >= 9, 'counted as ipc errors');
+    assert.equal(supervisor.workerPids.length, 2);
+  } finally {
+    await supervisor.close();
+  }
+});

@@ -7,7 +7,7 @@ import type { ProxySettings } from '../proxy-settings.js';
 import type { RunningModel } from '../running-model.js';
 import { newModelCounters, LatencyHistogram, type WorkerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
-import { decodeControl, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
+import { decodeToSupervisor, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 
 export type AssignStrategy = 'round-robin' | 'least-loaded';
 
@@ -139,12 +139,13 @@ export class ProcessPoolSupervisor implements RunningModel {
     this.#slots[index] = slot;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`worker ${index} did not start within ${this.#options.timeoutMs ?? 15000} ms`)), this.#options.timeoutMs ?? 15000);
-      worker.on('message', (raw: Uint8Array, handle?: net.Socket) => {
+      worker.on('message', (raw: unknown, handle?: net.Socket) => {
         let message: ToSupervisor;
         try {
-          message = decodeControl<ToSupervisor>(raw);
+          message = decodeToSupervisor(raw);
         } catch (error) {
-          this.#options.onEvent?.({ kind: 'ipc-error', worker: index, message: (error as Error).message });
+          handle?.destroy();
+          this.#ipcError(index, (error as Error).message);
           return;
         }
         if (message.t === 'ready') {
@@ -156,7 +157,11 @@ export class ProcessPoolSupervisor implements RunningModel {
           clearTimeout(timer);
           reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
         } else {
-          this.#onMessage(slot, message, handle);
+          try {
+            this.#onMessage(slot, message, handle);
+          } catch (error) {
+            this.#ipcError(index, `${message.t}: ${(error as Error).message}`);
+          }
         }
       });
       worker.on('exit', (code, signal) => {
@@ -175,10 +180,16 @@ export class ProcessPoolSupervisor implements RunningModel {
     this.#pendingSends++;
     const done = (error: Error | null): void => {
       this.#pendingSends--;
-      if (error !== null) this.#options.onEvent?.({ kind: 'ipc-error', worker: slot.index, message: error.message });
+      if (error !== null) this.#ipcError(slot.index, error.message);
     };
     if (handle === undefined) slot.worker.send(encodeControl(message), done);
     else slot.worker.send(encodeControl(message), handle, { keepOpen }, done);
+  }
+
+  /** A control message that could not be read or sent: counted, and reported for the log. */
+  #ipcError(worker: number, message: string): void {
+    this.#counters.ipcErrors++;
+    this.#options.onEvent?.({ kind: 'ipc-error', worker, message });
   }
 
   #accept(socket: net.Socket, protocol: StreamProtocol): void {
