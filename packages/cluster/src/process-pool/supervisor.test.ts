@@ -67,3 +67,43 @@ test('malformed control messages from a worker are reported, never crash the sup
     await supervisor.close();
   }
 });
+
+test('a worker that dies once the supervisor is stopping is not replaced, and its exit is reported as expected', async () => {
+  const events: SupervisorEvent[] = [];
+  const supervisor = await startScripted('', events);
+  try {
+    const [victim] = supervisor.workerPids;
+    assert.ok(victim !== undefined && victim > 0);
+    supervisor.stopAccepting();
+    process.kill(victim, 'SIGKILL');
+    const deadline = Date.now() + 3000;
+    while (!events.some((event) => event.kind === 'worker-exited') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const exited = events.filter((event) => event.kind === 'worker-exited');
+    assert.equal(exited.length, 1);
+    assert.equal(exited[0]?.kind === 'worker-exited' && exited[0].expected, true);
+    assert.equal(events.filter((event) => event.kind === 'worker-started').length, 2, 'no replacement started');
+    assert.equal((await supervisor.stats()).find((own) => own.worker === 'supervisor')?.workerRestarts, 0);
+  } finally {
+    await supervisor.close();
+  }
+  const exits = events.filter((event) => event.kind === 'worker-exited');
+  assert.equal(exits.length, 2);
+  assert.ok(exits.every((event) => event.kind === 'worker-exited' && event.expected), 'stopping workers is expected');
+});
+
+test('a worker that dies while running is replaced, and its exit is not expected', async () => {
+  const events: SupervisorEvent[] = [];
+  const supervisor = await startScripted('', events);
+  try {
+    const [victim] = supervisor.workerPids;
+    process.kill(victim as number, 'SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (events.filter((event) => event.kind === 'worker-started').length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(events.filter((event) => event.kind === 'worker-started').length, 3, 'a replacement started');
+    const exited = events.find((event) => event.kind === 'worker-exited');
+    assert.equal(exited?.kind === 'worker-exited' && exited.expected, false);
+  } finally {
+    await supervisor.close();
+  }
+});

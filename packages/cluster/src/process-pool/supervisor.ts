@@ -27,7 +27,8 @@ export interface ProcessPoolOptions {
 
 export type SupervisorEvent =
   | { readonly kind: 'worker-started'; readonly worker: number; readonly pid: number }
-  | { readonly kind: 'worker-exited'; readonly worker: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly connectionsClosed: number }
+  /** `expected`: the supervisor was stopping (it is not replaced); otherwise it died and is replaced. */
+  | { readonly kind: 'worker-exited'; readonly worker: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly connectionsClosed: number; readonly expected: boolean }
   | { readonly kind: 'ipc-error'; readonly worker: number; readonly message: string };
 
 /** The configuration a worker process reads from SWITCHBOARD_WORKER. */
@@ -311,10 +312,14 @@ export class ProcessPoolSupervisor implements RunningModel {
     slot.ready = false;
     const owned = [...slot.connections];
     for (const id of owned) this.#forget(id);
-    this.#options.onEvent?.({ kind: 'worker-exited', worker: slot.index, pid: worker.process.pid ?? 0, code, signal: signal ?? null, connectionsClosed: owned.length });
-    if (this.#stopping || this.#settings === undefined) return;
+    const settings = this.#settings;
+    const expected = this.#stopping || settings === undefined;
+    this.#options.onEvent?.({ kind: 'worker-exited', worker: slot.index, pid: worker.process.pid ?? 0, code, signal: signal ?? null, connectionsClosed: owned.length, expected });
+    // A worker dying while the supervisor stops (a signal sent to the whole process group, say)
+    // is not replaced: the supervisor is stopping it anyway.
+    if (expected) return;
     this.#restarts++;
-    this.#fork(slot.index, this.#settings).catch((error: Error) => {
+    this.#fork(slot.index, settings).catch((error: Error) => {
       this.#options.onEvent?.({ kind: 'ipc-error', worker: slot.index, message: `replacement failed: ${error.message}` });
     });
   }
@@ -358,7 +363,9 @@ export class ProcessPoolSupervisor implements RunningModel {
     return this.#slots.map((slot) => slot.worker.process.pid ?? 0);
   }
 
+  /** First step of a stop: no new connections, and from now on no worker is replaced. */
   stopAccepting(): void {
+    this.#stopping = true;
     for (const server of this.#servers) server.close();
   }
 

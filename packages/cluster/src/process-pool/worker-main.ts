@@ -270,6 +270,10 @@ async function main(): Promise<void> {
 }
 
 process.on('disconnect', () => process.exit(0));
+// A signal sent to the whole process group (Ctrl-C, systemd's stop) reaches the workers with the
+// supervisor: they leave stopping to it, so transactions drain, and exit when it says `stop` (or
+// when it is gone: 'disconnect' above).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
 main().catch((error: Error & { code?: string }) => {
   tell({ t: 'start-failed', error: { code: error.code ?? 'ERR_SWITCHBOARD_WORKER_START', message: error.message } });
   setTimeout(() => process.exit(1), 100);
