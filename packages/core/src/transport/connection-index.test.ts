@@ -88,6 +88,17 @@ test('add with an id already filed replaces it and its addresses', () => {
   assert.equal(index.lookup('tls', 'c:3')?.value, 2);
 });
 
+test('touch moves a connection to the end of the order and leaves its addresses alone', () => {
+  const index = new ConnectionIndex();
+  index.add(1, 'tcp', 'a:1', undefined);
+  index.add(2, 'tcp', 'a:1', undefined);
+  index.add(3, 'tcp', 'b:1', undefined);
+  index.touch(1);
+  index.touch(99);
+  assert.deepEqual([...index.values()].map((entry) => entry.id), [2, 3, 1]);
+  assert.equal(index.lookup('tcp', 'a:1')?.id, 2, 'the address still names the connection filed under it last');
+});
+
 test('values lists connections oldest first; clear empties both maps', () => {
   const index = new ConnectionIndex();
   index.add(3, 'tcp', 'a:1', undefined);

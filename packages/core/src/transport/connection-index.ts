@@ -101,7 +101,15 @@ export class ConnectionIndex<T = undefined> {
     return entry;
   }
 
-  /** Every connection, oldest filed first. */
+  /** Moves connection `id` to the end of the `values()` order (a least-recently-used list), its addresses unchanged. */
+  touch(id: number): void {
+    const entry = this.#byId.get(id);
+    if (entry === undefined) return;
+    this.#byId.delete(id);
+    this.#byId.set(id, entry);
+  }
+
+  /** Every connection, oldest filed (or touched) first. */
   values(): IterableIterator<IndexedConnection<T>> {
     return this.#byId.values();
   }
