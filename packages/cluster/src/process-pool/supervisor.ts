@@ -139,7 +139,14 @@ export class ProcessPoolSupervisor implements RunningModel {
     const slot: Slot = { index, worker, ready: false, connections: new Set() };
     this.#slots[index] = slot;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker ${index} did not start within ${this.#options.timeoutMs ?? 15000} ms`)), this.#options.timeoutMs ?? 15000);
+      const timer = setTimeout(() => {
+        reject(new Error(`worker ${index} did not start within ${this.#options.timeoutMs ?? 15000} ms`));
+        // Not left half-started: its exit replaces it (or, at start-up, the start has failed).
+        worker.process.kill('SIGKILL');
+      }, this.#options.timeoutMs ?? 15000);
+      // A failed send without a callback or a failed kill: an 'error' event nobody listened to
+      // would end the supervisor.
+      worker.on('error', (error: Error) => this.#ipcError(index, error.message));
       worker.on('message', (raw: unknown, handle?: net.Socket) => {
         let message: ToSupervisor;
         try {
@@ -183,8 +190,13 @@ export class ProcessPoolSupervisor implements RunningModel {
       this.#pendingSends--;
       if (error !== null) this.#ipcError(slot.index, error.message);
     };
-    if (handle === undefined) slot.worker.send(encodeControl(message), done);
-    else slot.worker.send(encodeControl(message), handle, { keepOpen }, done);
+    try {
+      if (handle === undefined) slot.worker.send(encodeControl(message), done);
+      else slot.worker.send(encodeControl(message), handle, { keepOpen }, done);
+    } catch (error) {
+      done(error as Error);
+      if (!keepOpen) handle?.destroy();
+    }
   }
 
   /** A control message that could not be read or sent: counted, and reported for the log. */
