@@ -325,11 +325,11 @@ export class ProcessPoolSupervisor implements RunningModel {
     const owned = [...slot.connections];
     for (const id of owned) this.#forget(id);
     const settings = this.#settings;
-    const expected = this.#stopping || settings === undefined;
+    const expected = this.#stopping;
     this.#options.onEvent?.({ kind: 'worker-exited', worker: slot.index, pid: worker.process.pid ?? 0, code, signal: signal ?? null, connectionsClosed: owned.length, expected });
     // A worker dying while the supervisor stops (a signal sent to the whole process group, say)
     // is not replaced: the supervisor is stopping it anyway.
-    if (expected) return;
+    if (expected || settings === undefined) return;
     this.#restarts++;
     this.#fork(slot.index, settings).catch((error: Error) => {
       this.#options.onEvent?.({ kind: 'ipc-error', worker: slot.index, message: `replacement failed: ${error.message}` });
