@@ -29,7 +29,9 @@ export type SupervisorEvent =
   | { readonly kind: 'worker-started'; readonly worker: number; readonly pid: number }
   /** `expected`: the supervisor was stopping (it is not replaced); otherwise it died and is replaced. */
   | { readonly kind: 'worker-exited'; readonly worker: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly connectionsClosed: number; readonly expected: boolean }
-  | { readonly kind: 'ipc-error'; readonly worker: number; readonly message: string };
+  | { readonly kind: 'ipc-error'; readonly worker: number; readonly message: string }
+  /** A listening socket failed after it was bound (an accept error such as EMFILE); it goes on listening. */
+  | { readonly kind: 'listener-error'; readonly listener: string; readonly message: string };
 
 /** The configuration a worker process reads from SWITCHBOARD_WORKER. */
 export interface WorkerConfig {
@@ -111,6 +113,8 @@ export class ProcessPoolSupervisor implements RunningModel {
         server.once('error', reject);
         server.listen({ host: streamSpec.host, port: streamSpec.port, backlog: 4096 }, () => {
           server.off('error', reject);
+          // From now on an error (a failed accept) is reported, not an uncaught exception.
+          server.on('error', (error: Error) => this.#options.onEvent?.({ kind: 'listener-error', listener: `${protocol}:${streamSpec.host}:${streamSpec.port}`, message: error.message }));
           resolve();
         });
       });
