@@ -5,6 +5,7 @@
  * - `ended`: slot 0 opens a TCP connection, files it (`opened`), reports its FIN (`ended`), then
  *   asks slot 1 (by a hand-off) to request a handle for its address (`fd-request`).
  * - `garbage`: slot 0 sends malformed control messages.
+ * - `fail-replacements`: every replacement (an origin above the first workers') fails to start.
  */
 import net from 'node:net';
 import { decodeToWorker, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
@@ -71,4 +72,9 @@ process.on('message', (raw: Uint8Array) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
-tell({ t: 'ready', udpPort: undefined });
+if (script === 'fail-replacements' && config.origin > config.workers) {
+  tell({ t: 'start-failed', error: { code: 'ERR_TEST', message: 'scripted start failure' } });
+  setTimeout(() => process.exit(1), 10);
+} else {
+  tell({ t: 'ready', udpPort: undefined });
+}

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { DEFAULT_TIMERS } from '@switchboard/core';
 import type { ProxySettings } from '../proxy-settings.js';
-import { ProcessPoolSupervisor, type SupervisorEvent } from './supervisor.js';
+import { ProcessPoolSupervisor, restartDelayMs, type SupervisorEvent } from './supervisor.js';
 
 /** The supervisor against scripted workers (scripted-worker.fixture.ts): no proxy runs. */
 
@@ -106,4 +106,21 @@ test('a worker that dies while running is replaced, and its exit is not expected
   } finally {
     await supervisor.close();
   }
+});
+
+test('replacements that fail to start are tried again later and later, not in a tight loop', async () => {
+  const events: SupervisorEvent[] = [];
+  const supervisor = await startScripted('fail-replacements', events);
+  try {
+    process.kill(supervisor.workerPids[0] as number, 'SIGKILL');
+    const exits = (): Array<Extract<SupervisorEvent, { kind: 'worker-exited' }>> =>
+      events.filter((event): event is Extract<SupervisorEvent, { kind: 'worker-exited' }> => event.kind === 'worker-exited');
+    const deadline = Date.now() + 8000;
+    while (exits().length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(exits().slice(0, 4).map((event) => event.restartInMs), [0, 250, 500, 1000], JSON.stringify(exits()));
+  } finally {
+    await supervisor.close();
+  }
+  assert.equal(restartDelayMs(0), 0);
+  assert.equal(restartDelayMs(20), 10_000, 'at most 10 s');
 });

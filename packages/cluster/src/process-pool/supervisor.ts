@@ -27,8 +27,11 @@ export interface ProcessPoolOptions {
 
 export type SupervisorEvent =
   | { readonly kind: 'worker-started'; readonly worker: number; readonly pid: number }
-  /** `expected`: the supervisor was stopping (it is not replaced); otherwise it died and is replaced. */
-  | { readonly kind: 'worker-exited'; readonly worker: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly connectionsClosed: number; readonly expected: boolean }
+  /**
+   * `expected`: the supervisor was stopping (it is not replaced); otherwise it died and is
+   * replaced after `restartInMs` (0, or longer after replacements in a row that failed to start).
+   */
+  | { readonly kind: 'worker-exited'; readonly worker: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly connectionsClosed: number; readonly expected: boolean; readonly restartInMs?: number }
   | { readonly kind: 'ipc-error'; readonly worker: number; readonly message: string }
   /** A listening socket failed after it was bound (an accept error such as EMFILE); it goes on listening. */
   | { readonly kind: 'listener-error'; readonly listener: string; readonly message: string };
@@ -46,7 +49,14 @@ interface Slot {
   readonly index: number;
   worker: Worker;
   ready: boolean;
+  /** Whether this worker ever said ready (a replacement that did not is a failed start). */
+  started: boolean;
   readonly connections: Set<number>;
+}
+
+/** Delay before replacing a worker after `failures` replacements in a row failed to start. */
+export function restartDelayMs(failures: number): number {
+  return failures === 0 ? 0 : Math.min(250 * 2 ** (failures - 1), 10_000);
 }
 
 /** What the supervisor keeps of each connection beside its addresses. */
@@ -83,6 +93,9 @@ export class ProcessPoolSupervisor implements RunningModel {
   #roundRobin = 0;
   #pendingSends = 0;
   #restarts = 0;
+  /** Replacements in a row that failed to start, by slot: the next one waits longer. */
+  readonly #failedStarts: number[] = [];
+  readonly #restartTimers = new Set<NodeJS.Timeout>();
   #statsRequest = 0;
   #stopping = false;
 
@@ -140,7 +153,7 @@ export class ProcessPoolSupervisor implements RunningModel {
   #fork(index: number, settings: ProxySettings): Promise<number | undefined> {
     const config: WorkerConfig = { slot: index, origin: this.#nextOrigin++, workers: this.#options.workers, fdCache: this.#options.fdCache, settings };
     const worker = cluster.fork({ SWITCHBOARD_WORKER: JSON.stringify(config) });
-    const slot: Slot = { index, worker, ready: false, connections: new Set() };
+    const slot: Slot = { index, worker, ready: false, started: false, connections: new Set() };
     this.#slots[index] = slot;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -163,6 +176,8 @@ export class ProcessPoolSupervisor implements RunningModel {
         if (message.t === 'ready') {
           clearTimeout(timer);
           slot.ready = true;
+          slot.started = true;
+          this.#failedStarts[index] = 0;
           this.#options.onEvent?.({ kind: 'worker-started', worker: index, pid: worker.process.pid ?? 0 });
           resolve(message.udpPort);
         } else if (message.t === 'start-failed') {
@@ -330,14 +345,30 @@ export class ProcessPoolSupervisor implements RunningModel {
     for (const id of owned) this.#forget(id);
     const settings = this.#settings;
     const expected = this.#stopping;
-    this.#options.onEvent?.({ kind: 'worker-exited', worker: slot.index, pid: worker.process.pid ?? 0, code, signal: signal ?? null, connectionsClosed: owned.length, expected });
+    const pid = worker.process.pid ?? 0;
+    const exited = { kind: 'worker-exited', worker: slot.index, pid, code, signal: signal ?? null, connectionsClosed: owned.length, expected } as const;
     // A worker dying while the supervisor stops (a signal sent to the whole process group, say)
-    // is not replaced: the supervisor is stopping it anyway.
-    if (expected || settings === undefined) return;
-    this.#restarts++;
-    this.#fork(slot.index, settings).catch((error: Error) => {
-      this.#options.onEvent?.({ kind: 'ipc-error', worker: slot.index, message: `replacement failed: ${error.message}` });
-    });
+    // is not replaced: the supervisor is stopping it anyway. Nor is one of the first workers.
+    if (expected || settings === undefined) {
+      this.#options.onEvent?.(exited);
+      return;
+    }
+    // A replacement that cannot start (Redis down, say) is tried again later and later, not in a
+    // tight loop of forks.
+    const failures = slot.started ? 0 : (this.#failedStarts[slot.index] ?? 0) + 1;
+    this.#failedStarts[slot.index] = failures;
+    const delay = restartDelayMs(failures);
+    this.#options.onEvent?.({ ...exited, restartInMs: delay });
+    const restart = (): void => {
+      this.#restartTimers.delete(timer);
+      if (this.#stopping) return;
+      this.#restarts++;
+      this.#fork(slot.index, settings).catch((error: Error) => {
+        this.#options.onEvent?.({ kind: 'ipc-error', worker: slot.index, message: `replacement failed: ${error.message}` });
+      });
+    };
+    const timer = setTimeout(restart, delay);
+    this.#restartTimers.add(timer);
   }
 
   /** Every worker's counters, plus the supervisor's own (worker `supervisor`). */
@@ -388,6 +419,8 @@ export class ProcessPoolSupervisor implements RunningModel {
   async close(): Promise<void> {
     this.#stopping = true;
     this.stopAccepting();
+    for (const timer of this.#restartTimers) clearTimeout(timer);
+    this.#restartTimers.clear();
     const exits = this.#slots.map(
       (slot) =>
         new Promise<void>((resolve) => {
