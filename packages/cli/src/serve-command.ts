@@ -156,23 +156,6 @@ export function serveCommand(): Command {
         throw new SwitchboardError('ERR_SWITCHBOARD_LISTEN_FAILED', `--metrics ${settings.metrics.host}:${settings.metrics.port}: ${(error as Error).message}`, 1);
       }
     }
-    log.info(
-      {
-        listeners: running.listeners.map((listener) => `${listener.protocol}:${listener.host}:${listener.port}`),
-        model: settings.model,
-        workers: settings.workers,
-        fdCache: settings.fdCache,
-        state: settings.state,
-        metrics: metrics === undefined ? undefined : `http://${settings.metrics?.host}:${settings.metrics?.port}/metrics`,
-        domains: settings.domains,
-        defaultRoute: settings.defaultRoute,
-        stateless: settings.stateless,
-        auth: settings.auth === undefined ? 'off' : { mode: settings.auth.mode, realm: settings.auth.realm, algorithms: settings.auth.algorithms, credentials: settings.auth.usersFile ?? `redis hash ${settings.auth.redisHash}` },
-        tls: settings.tls === undefined ? undefined : { verifyClient: settings.tls.verifyClient, resumption: settings.tls.resumption, ciphers: settings.tls.ciphers, minVersion: settings.tls.minVersion, maxVersion: settings.tls.maxVersion },
-      },
-      'ready',
-    );
-
     let stopping = false;
     const transactions = async (): Promise<number> => (await running.stats()).reduce((sum, worker) => sum + worker.transactions, 0);
     const stop = async (signal: string): Promise<void> => {
@@ -197,6 +180,24 @@ export function serveCommand(): Command {
     };
     process.on('SIGTERM', () => stopOn('SIGTERM'));
     process.on('SIGINT', () => stopOn('SIGINT'));
+    // Handlers first: a SIGTERM sent as soon as `ready` is read must find them (until then it
+    // would kill the process outright).
+    log.info(
+      {
+        listeners: running.listeners.map((listener) => `${listener.protocol}:${listener.host}:${listener.port}`),
+        model: settings.model,
+        workers: settings.workers,
+        fdCache: settings.fdCache,
+        state: settings.state,
+        metrics: metrics === undefined ? undefined : `http://${settings.metrics?.host}:${settings.metrics?.port}/metrics`,
+        domains: settings.domains,
+        defaultRoute: settings.defaultRoute,
+        stateless: settings.stateless,
+        auth: settings.auth === undefined ? 'off' : { mode: settings.auth.mode, realm: settings.auth.realm, algorithms: settings.auth.algorithms, credentials: settings.auth.usersFile ?? `redis hash ${settings.auth.redisHash}` },
+        tls: settings.tls === undefined ? undefined : { verifyClient: settings.tls.verifyClient, resumption: settings.tls.resumption, ciphers: settings.tls.ciphers, minVersion: settings.tls.minVersion, maxVersion: settings.tls.maxVersion },
+      },
+      'ready',
+    );
   });
   return command;
 }
