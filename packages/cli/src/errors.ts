@@ -16,7 +16,7 @@ export const SWITCHBOARD_ERROR_CODES = {
   ...REPORT_ERROR_CODES,
   ERR_SWITCHBOARD_INVALID_FLAG: 'A command-line flag has a value it cannot take; the message names the flag.',
   ERR_SWITCHBOARD_INVALID_CONFIG: 'The --config file cannot be read, is not YAML, or has an unknown key or a bad value; the message names the key.',
-  ERR_SWITCHBOARD_LISTEN_FAILED: 'A listener could not be bound (port in use, address not on this host), or a worker failed to start.',
+  ERR_SWITCHBOARD_LISTEN_FAILED: 'A listener (--listen or --metrics) could not be bound, or a worker failed to start; the message names the flag, and whatever had started is stopped.',
   ERR_SWITCHBOARD_TLS_CREDENTIALS:
     'A TLS file cannot be read or does not hold what its flag needs: --tls-cert a PEM certificate, --tls-key the private key of that certificate, --tls-ca PEM CA certificates; the message names the flag.',
 } as const;

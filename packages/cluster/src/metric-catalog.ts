@@ -69,6 +69,7 @@ const MODEL_COUNTERS: Readonly<Record<keyof ModelCounters, string>> = {
   tlsRelaysReceived: 'process-pool: relayed TLS writes carried out by the owner.',
   tlsRelaysMissed: 'process-pool: relayed TLS writes whose connection was gone.',
   ipcMilliseconds: 'Time spent in IPC code (encoding, sending, decoding, wrapping handles), in milliseconds.',
+  ipcErrors: 'Control messages that could not be decoded, were malformed or failed to send (process-pool), or thread messages that failed to be handled (thread-pool); each dropped, never fatal.',
 };
 
 export type CounterName = keyof ProxyCounters | keyof TransportCounters | keyof ModelCounters;

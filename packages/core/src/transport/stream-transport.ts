@@ -2,10 +2,10 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { StreamFramer, type SipError, type SipLimits } from '@switchboard/sip';
 import type { TransportAddress } from '../transport-address.js';
+import { ConnectionIndex, remoteKeyOf, type StreamProtocol } from './connection-index.js';
 import { createIdleTracker, type IdleConnectionTracker, type IdleStrategy } from './idle-connections.js';
 
-/** The transports that carry SIP as a byte stream over a connection. */
-export type StreamProtocol = 'tcp' | 'tls';
+export { remoteKeyOf, type StreamProtocol } from './connection-index.js';
 
 export interface StreamTransportOptions {
   readonly host: string;
@@ -101,12 +101,7 @@ interface Connection {
   readonly socket: net.Socket;
   readonly framer: StreamFramer;
   readonly remoteKey: string;
-  readonly aliases: Set<string>;
   slowTimer: NodeJS.Timeout | undefined;
-}
-
-export function remoteKeyOf(address: string, port: number): string {
-  return `${address.toLowerCase()}:${port}`;
 }
 
 /**
@@ -121,9 +116,8 @@ export class StreamTransport {
   readonly protocol: StreamProtocol;
   readonly #options: StreamTransportOptions;
   readonly #layer: StreamLayer;
-  readonly #connections = new Map<number, Connection>();
-  /** Remote address:port and aliases to connection id. */
-  readonly #byRemote = new Map<string, number>();
+  /** Connections by id, and by remote address:port and alias while their peer has not sent a FIN. */
+  readonly #connections = new ConnectionIndex<Connection>();
   readonly #idle: IdleConnectionTracker;
   readonly #sweepTimer: NodeJS.Timeout;
   #server: net.Server | undefined;
@@ -182,12 +176,8 @@ export class StreamTransport {
    * (the sent-by of a Via that arrived on it; RFC 5923's alias).
    */
   addAlias(connectionId: number, host: string, port: number): void {
-    const connection = this.#connections.get(connectionId);
-    if (connection === undefined) return;
     const key = remoteKeyOf(host, port);
-    if (connection.aliases.has(key) || key === connection.remoteKey) return;
-    connection.aliases.add(key);
-    this.#byRemote.set(key, connectionId);
+    if (!this.#connections.alias(connectionId, key)) return;
     this.#options.directory?.aliased(connectionId, key, this.protocol);
   }
 
@@ -197,12 +187,8 @@ export class StreamTransport {
   }
 
   send(target: TransportAddress, bytes: Buffer): void {
-    let connection = target.connectionId === undefined ? undefined : this.#connections.get(target.connectionId);
     const remoteKey = remoteKeyOf(target.address, target.port);
-    if (connection === undefined) {
-      const id = this.#byRemote.get(remoteKey);
-      connection = id === undefined ? undefined : this.#connections.get(id);
-    }
+    const connection = (target.connectionId === undefined ? undefined : this.#connections.get(target.connectionId))?.value ?? this.#connections.lookup(this.protocol, remoteKey)?.value;
     if (connection !== undefined) {
       this.#write(connection, bytes);
       return;
@@ -238,7 +224,7 @@ export class StreamTransport {
     const started = performance.now();
     const expired = this.#idle.sweep(now);
     for (const id of expired) {
-      const connection = this.#connections.get(id);
+      const connection = this.#connections.get(id)?.value;
       if (connection === undefined) continue;
       this.#options.onEvent?.({ kind: 'idle-timeout', connectionId: id, remote: connection.remoteKey });
       connection.socket.destroy();
@@ -253,7 +239,7 @@ export class StreamTransport {
     const server = this.#server;
     this.#server = undefined;
     this.#layer.close();
-    for (const connection of this.#connections.values()) connection.socket.destroy();
+    for (const connection of this.#connections.values()) connection.value.socket.destroy();
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -292,38 +278,30 @@ export class StreamTransport {
       socket,
       framer: new StreamFramer({ limits: this.#options.limits }),
       remoteKey: remoteKeyOf(remoteAddress, remotePort),
-      aliases: new Set(),
       slowTimer: undefined,
     };
-    this.#connections.set(id, connection);
+    this.#connections.add(id, this.protocol, connection.remoteKey, connection);
     this.#idle.add(id, Date.now());
     const report = (event: StreamTransportEvent): void => this.#options.onEvent?.(event);
     const remote = (): string => `${socket.remoteAddress ?? remoteAddress}:${socket.remotePort ?? remotePort}`;
-    this.#byRemote.set(connection.remoteKey, id);
     if (kind === 'connected') socket.once('connect', () => report({ kind, protocol: this.protocol, connectionId: id, remote: remote() }));
     socket.on('data', (chunk: Buffer) => this.#receive(connection, chunk, remote));
     socket.on('error', (error) => report({ kind: 'send-error', connectionId: id, remote: remote(), error }));
     // A peer that has sent its FIN sends nothing more, so it cannot answer a request: new
     // messages for its address open a new connection. Responses by connection id still go out.
     socket.on('end', () => {
-      this.#unroute(connection);
+      this.#connections.unroute(id);
       this.#options.directory?.ended(id);
     });
     socket.on('close', () => {
       if (connection.slowTimer !== undefined) clearTimeout(connection.slowTimer);
-      this.#connections.delete(id);
+      this.#connections.remove(id);
       this.#idle.remove(id);
-      this.#unroute(connection);
       this.#options.directory?.closed(id);
       report({ kind: 'closed', protocol: this.protocol, connectionId: id, remote: remote() });
     });
     this.#options.directory?.opened(id, socket, connection.remoteKey, kind, this.protocol);
     return connection;
-  }
-
-  #unroute(connection: Connection): void {
-    if (this.#byRemote.get(connection.remoteKey) === connection.id) this.#byRemote.delete(connection.remoteKey);
-    for (const alias of connection.aliases) if (this.#byRemote.get(alias) === connection.id) this.#byRemote.delete(alias);
   }
 
   #receive(connection: Connection, chunk: Buffer, remote: () => string): void {
