@@ -23,7 +23,7 @@ export { SipMessage, type HeaderField, type StartLine, type MessageLayout } from
 export { parseMessage, type ParseOptions } from './parser.js';
 export { StreamFramer, findContentLength, type FrameEvent, type FramerOptions } from './framer.js';
 export { validateRequest, validateResponse, type ValidateOptions } from './validate.js';
-export { buildResponse, rejectionResponse, reasonPhrase, newTag, REASON_PHRASES, type ResponseOptions } from './response.js';
+export { buildResponse, buildResponseWithin, rejectionResponse, reasonPhrase, newTag, REASON_PHRASES, type RejectionOptions, type ResponseOptions } from './response.js';
 export { buildCancel, buildAckForFailure } from './request-builders.js';
 export {
   DIGEST_ALGORITHMS,

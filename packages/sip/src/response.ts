@@ -104,7 +104,7 @@ export function buildResponse(request: SipMessage, status: number, options: Resp
  * Headers a response of this status must carry for the client to act on it, which a response cut
  * down to fit (buildResponseWithin) keeps: the challenge of a 401 or 407 (§20.44, §20.27), Allow
  * of a 405 (§21.4.6), Unsupported of a 420 (§21.4.15), Min-Expires of a 423 (§10.3 step 7) and
- * the Contact bindings and Date of a 2xx to REGISTER (§10.3 step 8).
+ * the Contact bindings of a 2xx to REGISTER (§10.3 step 8; its Date is only a SHOULD).
  */
 function requiredHeaders(status: number, method: string | undefined): ReadonlySet<string> {
   switch (status) {
@@ -113,7 +113,7 @@ function requiredHeaders(status: number, method: string | undefined): ReadonlySe
     case 405: return new Set(['allow']);
     case 420: return new Set(['unsupported']);
     case 423: return new Set(['min-expires']);
-    default: return status >= 200 && status < 300 && method === 'REGISTER' ? new Set(['contact', 'date']) : new Set();
+    default: return status >= 200 && status < 300 && method === 'REGISTER' ? new Set(['contact']) : new Set();
   }
 }
 

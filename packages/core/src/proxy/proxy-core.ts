@@ -1,12 +1,10 @@
 import {
   buildAckForFailure,
   buildCancel,
-  buildResponse,
   isSipError,
   isSipUri,
   parseMessage,
   parseUri,
-  rejectionResponse,
   uriHostname,
   validateRequest,
   type NameAddr,
@@ -24,6 +22,7 @@ import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.
 import { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
+import { generatedRejection, generatedResponse } from './generated-response.js';
 import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
 import { uriTarget } from './uri-target.js';
 
@@ -96,7 +95,8 @@ interface Branch {
   provisional: boolean;
   cancelPending: boolean;
   cancelled: boolean;
-  final: { status: number; bytes: Buffer } | undefined;
+  /** bytes undefined: a response of ours (408), built when it is the one sent upstream. */
+  final: { status: number; bytes: Buffer | undefined } | undefined;
 }
 
 interface ForwardContext {
@@ -153,9 +153,10 @@ export class ProxyCore {
       message = parseMessage(bytes, { limits: this.#options.limits });
     } catch (error) {
       if (!isSipError(error)) throw error;
-      const answer = rejectionResponse(bytes, error);
+      const { bytes: answer, oversized } = generatedRejection(bytes, error, source);
       if (answer === undefined) {
         this.counters.messagesDropped++;
+        if (oversized) this.counters.oversizedResponsesDropped++;
       } else {
         this.counters.requestsRejected++;
         this.#options.sender.send(source, answer);
@@ -241,7 +242,11 @@ export class ProxyCore {
       this.#onCancel(request, server);
       return;
     }
-    if (request.method === 'INVITE') server.respond(100, buildResponse(request, 100));
+    if (request.method === 'INVITE') {
+      const trying = generatedResponse(request, source, 100);
+      if (trying === undefined) this.counters.oversizedResponsesDropped++;
+      else server.respond(100, trying);
+    }
     this.#decide(request, source).then(
       (decision) => this.#carryOut(decision, request, source, server),
       (error: unknown) => (isSipError(error) ? this.#answer(server, error.status, error.reason) : this.#answer(server, 500)),
@@ -359,7 +364,7 @@ export class ProxyCore {
       onResponse: (response) => this.#onBranchResponse(context, branch, response),
       onTimeout: () => {
         this.counters.transactionTimeouts++;
-        this.#onBranchFinal(context, branch, 408, buildResponse(context.request, 408));
+        this.#onBranchFinal(context, branch, 408, undefined);
       },
       onTerminated: (finished) => this.#client.delete(finished.key),
     });
@@ -392,7 +397,7 @@ export class ProxyCore {
     this.#onBranchFinal(context, branch, status, response.serialize());
   }
 
-  #onBranchFinal(context: ForwardContext, branch: Branch, status: number, bytes: Buffer): void {
+  #onBranchFinal(context: ForwardContext, branch: Branch, status: number, bytes: Buffer | undefined): void {
     if (branch.final !== undefined) return;
     branch.final = { status, bytes };
     if (status >= 600) for (const other of context.branches) if (other !== branch) this.#cancelBranch(other);
@@ -401,6 +406,10 @@ export class ProxyCore {
     if (best.status === 503) {
       // §16.7 step 6: a 503 from downstream is not passed on as is.
       this.#answer(context.server, 500, 'Downstream Service Unavailable');
+      return;
+    }
+    if (best.bytes === undefined) {
+      this.#answer(context.server, best.status);
       return;
     }
     this.#forwardUpstream(context, best.status, best.bytes);
@@ -639,14 +648,23 @@ export class ProxyCore {
   }
 
   #answer(server: ServerTransaction, status: number, reason?: string, headers?: ReadonlyArray<readonly [string, string]>): void {
-    server.respond(status, buildResponse(server.request, status, { reason, headers }));
+    const bytes = generatedResponse(server.request, server.source, status, { reason, headers });
+    if (bytes !== undefined) {
+      server.respond(status, bytes);
+      return;
+    }
+    // Even the minimal response is larger than the request (UDP): nothing to send or keep.
+    this.counters.oversizedResponsesDropped++;
+    server.terminate();
   }
 
   /** A response without a transaction (validation failures, stateless mode). */
   #reject(request: SipMessage, source: TransportAddress, status: number, reason?: string, headers?: ReadonlyArray<readonly [string, string]>): void {
     if (request.method === 'ACK') return;
     this.counters.requestsRejected++;
-    this.#options.sender.send(responseTarget(request, source), buildResponse(request, status, { reason, headers }));
+    const bytes = generatedResponse(request, source, status, { reason, headers });
+    if (bytes === undefined) this.counters.oversizedResponsesDropped++;
+    else this.#options.sender.send(responseTarget(request, source), bytes);
   }
 
   // ---- responses ----------------------------------------------------------------------------
@@ -718,7 +736,7 @@ function contactHop(contact: string, registeredFrom: TransportAddress): Transpor
 }
 
 /** §16.7 step 6: a 6xx if any; else the lowest class; within it, the first one. */
-function bestResponse(finals: ReadonlyArray<{ status: number; bytes: Buffer }>): { status: number; bytes: Buffer } {
+function bestResponse<T extends { status: number }>(finals: readonly T[]): T {
   const sixes = finals.find((final) => final.status >= 600);
   if (sixes !== undefined) return sixes;
   return finals.reduce((best, final) => (Math.floor(final.status / 100) < Math.floor(best.status / 100) ? final : best));
