@@ -498,7 +498,7 @@ export class ProxyCore {
   /** Checks and route processing of §16.3-16.5: where the request goes, or what to answer. */
   async #decide(request: SipMessage, source: TransportAddress): Promise<Decision> {
     if (request.maxForwards === 0) {
-      if (request.method === 'OPTIONS' && this.#isUs(request.requestUri) && request.route.length === 0) {
+      if (request.method === 'OPTIONS' && (this.#isUs(request.requestUri) || this.#isBareDomain(request.requestUri)) && request.route.length === 0) {
         return { kind: 'respond', status: 200, headers: this.#capabilities() };
       }
       this.counters.tooManyHops++;
@@ -540,7 +540,9 @@ export class ProxyCore {
       }
       return { kind: 'respond', status: result.status, reason: result.reason, headers: result.headers };
     }
-    if (isUs && uri !== undefined && isSipUri(uri) && uri.user === undefined) {
+    // A URI without a user part at us or at a domain we serve addresses this server (§11):
+    // OPTIONS gets our capabilities, any other method 404 (no user there to reach).
+    if ((isUs && uri !== undefined && isSipUri(uri) && uri.user === undefined) || this.#isBareDomain(uri)) {
       if (request.method === 'OPTIONS') return { kind: 'respond', status: 200, headers: this.#capabilities() };
       return { kind: 'respond', status: 404 };
     }
@@ -610,11 +612,20 @@ export class ProxyCore {
     return { kind: 'respond', status: 503, reason, headers: [['Retry-After', String(seconds)]] };
   }
 
+  /** What an OPTIONS to this server answers (§11.2). */
   #capabilities(): Array<[string, string]> {
     return [
       ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER, MESSAGE'],
       ['Accept', 'application/sdp'],
+      ['Accept-Encoding', 'identity'],
+      ['Accept-Language', 'en'],
+      ['Supported', (this.#options.supported ?? []).join(', ')],
     ];
+  }
+
+  /** A SIP URI without a user part whose host is a domain we serve (`sip:example.com`). */
+  #isBareDomain(uri: Uri | undefined): boolean {
+    return uri !== undefined && isSipUri(uri) && uri.user === undefined && this.#domains.has(uriHostname(uri));
   }
 
   /** §16.3 step 4: our Via with this request's loop hash means it came back to us unchanged. */
