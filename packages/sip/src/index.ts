@@ -15,6 +15,7 @@ export {
   type SipUri,
   type OtherUri,
 } from './uri.js';
+export { uriEquals } from './uri-equality.js';
 export { parseNameAddr, formatNameAddr, tagOf, type NameAddr } from './name-addr.js';
 export { parseVia, formatVia, MAGIC_COOKIE, type Via } from './via.js';
 export { parseCSeq, MAX_CSEQ, type CSeq } from './cseq.js';
