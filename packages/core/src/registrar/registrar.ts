@@ -1,4 +1,4 @@
-import { isSipUri, uriHostname, uriUser, formatNameAddr, type SipMessage, type Uri } from '@switchboard/sip';
+import { isSipUri, parseUri, uriEquals, uriHostname, uriUser, formatNameAddr, type SipMessage, type Uri } from '@switchboard/sip';
 import type { TransportAddress } from '../transport-address.js';
 import type { Binding, LocationStore } from './location-store.js';
 
@@ -65,8 +65,10 @@ export async function handleRegister(
     return { status: 200, headers: [] };
   }
 
-  const existing = new Map((await store.lookup(aor, now)).map((binding) => [binding.contact, binding]));
-  const updates: Array<{ contact: string; expires: number; q: number }> = [];
+  // Contacts are matched by URI equality (§10.3 step 7, §19.1.4), not by text: an equivalent
+  // spelling refreshes or removes the binding it names.
+  const existing = (await store.lookup(aor, now)).map((binding) => ({ binding, uri: storedUri(binding.contact) }));
+  const updates: Array<{ contact: string; uri: Uri; previous: Binding | undefined; expires: number; q: number }> = [];
   for (const contact of request.contact) {
     const expiresParam = contact.params.get('expires');
     let expires = headerExpires ?? options.defaultExpires;
@@ -80,17 +82,22 @@ export async function handleRegister(
     const qText = contact.params.get('q');
     const q = qText === undefined ? 1 : Number(qText);
     if (qText === null || Number.isNaN(q) || q < 0 || q > 1) return { status: 400, reason: 'Bad Contact q', headers: [] };
-    const previous = existing.get(contact.uriText);
+    const previous = existing.find((entry) => entry.uri !== undefined && uriEquals(entry.uri, contact.uri))?.binding;
     if (previous !== undefined && previous.callId === callId && previous.cseq >= cseq) {
       return { status: 500, reason: 'Out-of-order CSeq', headers: [] };
     }
-    updates.push({ contact: contact.uriText, expires: Math.min(expires, options.maxExpires), q });
+    const update = { contact: contact.uriText, uri: contact.uri, previous, expires: Math.min(expires, options.maxExpires), q };
+    // The same contact twice in one request: the last one says what happens to it.
+    const repeated = updates.findIndex((earlier) => uriEquals(earlier.uri, contact.uri));
+    if (repeated >= 0) updates[repeated] = update;
+    else updates.push(update);
   }
   for (const update of updates) {
-    if (update.expires === 0) {
-      await store.remove(aor, update.contact);
-      continue;
+    // The stores key bindings by contact text: the one stored goes, under whatever spelling.
+    if (update.previous !== undefined && (update.expires === 0 || update.previous.contact !== update.contact)) {
+      await store.remove(aor, update.previous.contact);
     }
+    if (update.expires === 0) continue;
     const binding: Binding = { aor, contact: update.contact, expiresAt: now + update.expires * 1000, q: update.q, callId, cseq, source };
     await store.put(binding);
   }
@@ -107,4 +114,13 @@ export async function handleRegister(
   ]);
   headers.push(['Date', new Date(now).toUTCString()]);
   return { status: 200, headers };
+}
+
+/** A stored contact parsed for comparison; undefined if it no longer parses (then never equal). */
+function storedUri(contact: string): Uri | undefined {
+  try {
+    return parseUri(contact);
+  } catch {
+    return undefined;
+  }
 }
