@@ -134,3 +134,22 @@ test('buildResponseWithin cuts a response down to the copied and required header
   assert.equal(buildResponseWithin(request, 486, 50), undefined);
   assert.deepEqual(buildResponseWithin(request, 486, 10_000, { headers: big, toTag: 't' }), buildResponse(request, 486, { headers: big, toTag: 't' }), 'the full response when it fits')
 });
+
+test('buildResponseWithin: a challenge may come on top of the limit, the copied headers and REGISTER bindings may not', () => {
+  const register = parseMessage(Buffer.from('REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKr\r\nMax-Forwards: 70\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: r1\r\nCSeq: 1 REGISTER\r\nContact: <sip:a@192.0.2.1>\r\nContent-Length: 0\r\n\r\n'));
+  const limit = register.rawBytes.length;
+  const challenge: Array<[string, string]> = [
+    ['WWW-Authenticate', `Digest realm="example.com", nonce="${'n'.repeat(48)}", algorithm=SHA-256, qop="auth"`],
+    ['WWW-Authenticate', `Digest realm="example.com", nonce="${'n'.repeat(48)}", algorithm=MD5, qop="auth"`],
+    ['Warning', '399 example.com "optional"'],
+  ];
+  const challengeBytes = challenge.slice(0, 2).reduce((sum, [name, value]) => sum + name.length + value.length + 4, 0);
+  const cut = buildResponseWithin(register, 401, limit, { headers: challenge });
+  assert.ok(cut !== undefined, 'digest authentication over UDP keeps working');
+  assert.ok(cut.length > limit && cut.length <= limit + challengeBytes);
+  assert.equal(cut.toString('latin1').match(/WWW-Authenticate/g)?.length, 2);
+  assert.doesNotMatch(cut.toString('latin1'), /Warning/);
+  const bindings = Array.from({ length: 20 }, (_, i): [string, string] => ['Contact', `<sip:a@192.0.2.${i}>;expires=600`]);
+  assert.equal(buildResponseWithin(register, 200, limit, { headers: bindings }), undefined, 'a query answered with 20 bindings is not reflected');
+  assert.ok(buildResponseWithin(register, 200, limit, { headers: [bindings[0] as [string, string], ['Date', new Date(0).toUTCString()]] }) !== undefined, 'one binding fits once Date goes');
+});

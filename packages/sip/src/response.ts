@@ -105,15 +105,21 @@ export function buildResponse(request: SipMessage, status: number, options: Resp
  * down to fit (buildResponseWithin) keeps: the challenge of a 401 or 407 (§20.44, §20.27), Allow
  * of a 405 (§21.4.6), Unsupported of a 420 (§21.4.15), Min-Expires of a 423 (§10.3 step 7) and
  * the Contact bindings of a 2xx to REGISTER (§10.3 step 8; its Date is only a SHOULD).
+ *
+ * `allowance`: the required headers are made by this element and bounded in size whatever the
+ * request holds (a challenge, Allow, Min-Expires), so they may come on top of `maxBytes`; without
+ * them a 401 to an ordinary REGISTER would never fit and digest authentication over UDP would
+ * stop. Unsupported echoes the request's Proxy-Require and the bindings of a REGISTER grow with
+ * the address-of-record, so those must fit within `maxBytes`.
  */
-function requiredHeaders(status: number, method: string | undefined): ReadonlySet<string> {
+function requiredHeaders(status: number, method: string | undefined): { readonly names: ReadonlySet<string>; readonly allowance: boolean } {
   switch (status) {
-    case 401: return new Set(['www-authenticate']);
-    case 407: return new Set(['proxy-authenticate']);
-    case 405: return new Set(['allow']);
-    case 420: return new Set(['unsupported']);
-    case 423: return new Set(['min-expires']);
-    default: return status >= 200 && status < 300 && method === 'REGISTER' ? new Set(['contact']) : new Set();
+    case 401: return { names: new Set(['www-authenticate']), allowance: true };
+    case 407: return { names: new Set(['proxy-authenticate']), allowance: true };
+    case 405: return { names: new Set(['allow']), allowance: true };
+    case 423: return { names: new Set(['min-expires']), allowance: true };
+    case 420: return { names: new Set(['unsupported']), allowance: false };
+    default: return { names: status >= 200 && status < 300 && method === 'REGISTER' ? new Set(['contact']) : new Set(), allowance: false };
   }
 }
 
@@ -122,18 +128,17 @@ function requiredHeaders(status: number, method: string | undefined): ReadonlySe
  * element never reflects more than it received): the full response when it fits; else the same
  * status with only Via, From, To, Call-ID, CSeq and the headers the status requires (no body, no
  * Record-Route, no optional headers); undefined when even that does not fit, for the caller to
- * drop and count.
+ * drop and count. A challenge, Allow or Min-Expires that the status requires is made here and
+ * bounded, and may come on top of `maxBytes` (see requiredHeaders); the copied part never does.
  */
 export function buildResponseWithin(request: SipMessage, status: number, maxBytes: number, options: ResponseOptions = {}): Buffer | undefined {
   const full = buildResponse(request, status, options);
   if (full.length <= maxBytes) return full;
   const required = requiredHeaders(status, request.method);
-  const minimal = buildResponse(request, status, {
-    reason: options.reason,
-    toTag: options.toTag,
-    headers: options.headers?.filter(([name]) => required.has(canonicalHeaderName(name))),
-  });
-  return minimal.length <= maxBytes ? minimal : undefined;
+  const kept = options.headers?.filter(([name]) => required.names.has(canonicalHeaderName(name))) ?? [];
+  const minimal = buildResponse(request, status, { reason: options.reason, toTag: options.toTag, headers: kept });
+  const allowance = required.allowance ? kept.reduce((sum, [name, value]) => sum + Buffer.byteLength(`${name}: ${value}\r\n`), 0) : 0;
+  return minimal.length <= maxBytes + allowance ? minimal : undefined;
 }
 
 /** Adds the extra headers, Content-Type, Content-Length and body to the lines (byte strings) of a message. */
