@@ -332,6 +332,30 @@ export class SipMessage {
     this.via.unshift(typeof via === 'string' ? parseVia(via) : via);
   }
 
+  /**
+   * Sets parameters of the top Via value (`received` and `rport`, RFC 3261 §18.2.1, RFC 3581),
+   * keeping every other byte of it as it arrived: the value is re-read from the bytes, so a quoted
+   * parameter holding bytes that are not UTF-8 is not rewritten as U+FFFD.
+   */
+  setTopViaParams(updates: ReadonlyArray<readonly [name: string, value: string | null]>): void {
+    const top = this.via[0];
+    const bytes = this.headersBytes('via')[0];
+    if (top === undefined || bytes === undefined) throw new SipError('ERR_SIP_INVALID_EDIT', 'The message has no Via to edit');
+    const raw = parseVia(bytes);
+    const rawParams = new Map(raw.params);
+    const params = new Map(top.params);
+    for (const [name, value] of updates) {
+      rawParams.set(name, value === null ? null : byteString(value));
+      params.set(name, value);
+    }
+    const rport = params.get('rport');
+    const updated: Via = { ...top, params, received: params.get('received') ?? undefined, rport: rport === undefined ? undefined : rport === null ? null : Number(rport) };
+    this.#removeListValue('via', 'first');
+    const field = addedField('via', '');
+    this.#fields.splice(Math.max(0, this.#fields.findIndex((candidate) => candidate.name === 'via')), 0, { ...field, text: `Via: ${formatVia({ ...raw, params: rawParams })}`, latin1: true });
+    this.via[0] = updated;
+  }
+
   /** Removes the top Via value (a response on its way back, §16.7 step 3). */
   removeTopVia(): Via {
     const top = this.via[0];

@@ -109,3 +109,27 @@ test('over UDP a response whose minimal form is still larger than the request is
   await settle();
   assert.equal(sent.length, 1, 'over TCP the answer goes');
 });
+
+test('a Via stamped with received and rport keeps its other bytes, in the response and in the forwarded request', async () => {
+  const sent: Array<{ target: TransportAddress; bytes: Buffer }> = [];
+  const core = new ProxyCore({
+    listeners: [{ protocol: 'udp', host: '192.0.2.1', port: 5060 }],
+    domains: ['example.com'],
+    defaultRoute: 'sip:192.0.2.99:5060',
+    store: new MemoryLocationStore(0),
+    sender: { send: (target, bytes) => sent.push({ target, bytes }) },
+  });
+  cores.push(core);
+  const via = (branch: string): string => `Via: SIP/2.0/UDP 10.0.0.1;rport;branch=${branch};x="\xff\xe9 \xfe"`;
+  const request = (method: string, uri: string, branch: string): Buffer =>
+    Buffer.from([`${method} ${uri} SIP/2.0`, via(branch), 'Max-Forwards: 70', 'From: <sip:a@example.com>;tag=1', 'To: <sip:b@example.com>', `Call-ID: stamp-${branch}`, `CSeq: 1 ${method}`, 'User-Agent: a client with a few more bytes than the minimum', 'Content-Length: 0', '', ''].join('\r\n'), 'latin1');
+  core.receive(request('MESSAGE', 'sip:nobody@example.com', 'z9hG4bKs1'), UDP);
+  core.receive(request('MESSAGE', 'sip:carol@elsewhere.example', 'z9hG4bKs2'), UDP);
+  await settle();
+  const stamped = (branch: string): string => `${via(branch).replace(';rport;', `;rport=${UDP.port};`)};received=${UDP.address}`;
+  const response = sent.find((entry) => entry.bytes.toString('latin1').startsWith('SIP/2.0 404'));
+  assert.equal(line(response?.bytes ?? Buffer.alloc(0), 'Via:'), stamped('z9hG4bKs1'));
+  const forwarded = sent.find((entry) => entry.target.address === '192.0.2.99');
+  const vias = (forwarded?.bytes.toString('latin1') ?? '').split('\r\n').filter((candidate) => candidate.startsWith('Via:'));
+  assert.equal(vias[1], stamped('z9hG4bKs2'), 'the Via below ours');
+});

@@ -259,11 +259,8 @@ export class ProxyCore {
     const needsReceived = sentByHost !== source.address;
     const needsRport = via.rport === null;
     if (!needsReceived && !needsRport) return;
-    const params = new Map(via.params);
-    if (needsReceived || needsRport) params.set('received', source.address);
-    if (needsRport) params.set('rport', String(source.port));
-    request.removeTopVia();
-    request.prependVia({ ...via, params, received: source.address, rport: needsRport ? source.port : via.rport });
+    // In place, so the Via's other bytes stay as they came (a quoted value need not be UTF-8).
+    request.setTopViaParams(needsRport ? [['received', source.address], ['rport', String(source.port)]] : [['received', source.address]]);
   }
 
   #carryOut(decision: Decision, request: SipMessage, source: TransportAddress, server: ServerTransaction): void {
