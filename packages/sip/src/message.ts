@@ -3,7 +3,7 @@ import type { CSeq } from './cseq.js';
 import { applyRoutingHeader, emptyRoutingHeaders, type RoutingHeaders } from './eager-headers.js';
 import { SipError } from './errors.js';
 import { canonicalHeaderName, isListHeader, isRoutingHeader, writtenHeaderName } from './header-names.js';
-import { parseDecimal, splitList, unfold } from './lexer.js';
+import { isToken, parseDecimal, splitList, unfold } from './lexer.js';
 import { parseNameAddr, type NameAddr, type TaggedAddress } from './name-addr.js';
 import type { Uri } from './uri.js';
 import { formatVia, parseVia, type Via } from './via.js';
@@ -264,9 +264,18 @@ export class SipMessage {
     return values;
   }
 
-  /** Option tags of Require, Proxy-Require, Supported or Unsupported. */
+  /**
+   * Option tags of Require, Proxy-Require, Supported or Unsupported, lower-cased; throws
+   * ERR_SIP_INVALID_HEADER_VALUE for a tag that is not a token (an answer echoing it, as 420's
+   * Unsupported does, would otherwise carry whatever bytes it held).
+   */
   optionTags(name: 'require' | 'proxy-require' | 'supported' | 'unsupported'): string[] {
-    return this.headers(name).map((tag) => tag.toLowerCase());
+    const tags = this.headers(name);
+    const bad = tags.find((tag) => !isToken(tag));
+    if (bad !== undefined) {
+      throw new SipError('ERR_SIP_INVALID_HEADER_VALUE', `${writtenHeaderName(name)} holds a tag that is not a token: "${bad.slice(0, 40)}"`, this.#valueOffset(name));
+    }
+    return tags.map((tag) => tag.toLowerCase());
   }
 
   /** The Expires header as seconds, or undefined; throws ERR_SIP_INVALID_HEADER_VALUE if malformed. */

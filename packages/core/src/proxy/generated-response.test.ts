@@ -133,3 +133,14 @@ test('a Via stamped with received and rport keeps its other bytes, in the respon
   const vias = (forwarded?.bytes.toString('latin1') ?? '').split('\r\n').filter((candidate) => candidate.startsWith('Via:'));
   assert.equal(vias[1], stamped('z9hG4bKs2'), 'the Via below ours');
 });
+
+test('a Proxy-Require tag that is not a token draws 400, not a 420 echoing it three times larger', async () => {
+  const { core, sent } = proxy();
+  const tags = Buffer.alloc(3000, 0xff).toString('latin1');
+  const request = Buffer.from(['OPTIONS sip:carol@elsewhere.example SIP/2.0', 'Via: SIP/2.0/TCP 192.0.2.10:5060;branch=z9hG4bKpr', 'Max-Forwards: 70', 'From: <sip:a@example.com>;tag=1', 'To: <sip:b@example.com>', 'Call-ID: pr-1', 'CSeq: 1 OPTIONS', `Proxy-Require: ${tags}`, 'Content-Length: 0', '', ''].join('\r\n'), 'latin1');
+  core.receive(request, TCP);
+  await settle();
+  const response = sent.at(-1);
+  assert.match(response?.toString('latin1') ?? '', /^SIP\/2\.0 400 /);
+  assert.ok((response?.length ?? Infinity) < request.length);
+});
