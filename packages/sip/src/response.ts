@@ -124,8 +124,8 @@ function requiredHeaders(status: number, method: string | undefined): { readonly
 }
 
 /**
- * A response no larger than `maxBytes` (over UDP, the size of the request it answers, so that the
- * element never reflects more than it received): the full response when it fits; else the same
+ * A response no larger than `maxBytes` (over UDP, about the size of the request it answers, so
+ * that the element never reflects more than it received): the full response when it fits; else the same
  * status with only Via, From, To, Call-ID, CSeq and the headers the status requires (no body, no
  * Record-Route, no optional headers); undefined when even that does not fit, for the caller to
  * drop and count. A challenge, Allow or Min-Expires that the status requires is made here and

@@ -95,10 +95,14 @@ test('over UDP a 200 to OPTIONS larger than the request is cut to the copied hea
   assert.match(line(whole, 'Allow:') ?? '', /OPTIONS/);
 });
 
-test('over UDP a response whose minimal form is still larger than the request is dropped and counted, 100 Trying included', async () => {
+test('over UDP a response whose minimal form still outgrows the request is dropped and counted, 100 Trying included', async () => {
   const { core, sent } = proxy();
-  // Compact headers, a sent-by that draws received and rport: every answer outgrows it.
-  const tiny = (method: string, branch: string): Buffer => Buffer.from(`${method} sip:example.com SIP/2.0\r\nv:SIP/2.0/UDP h;branch=${branch}\r\nf:<sip:a@b>;tag=1\r\nt:<sip:c@d>\r\ni:${branch}\r\nCSeq:1 ${method}\r\n\r\n`);
+  // Compact header names, written out in full in the answer: each of 100 Via lines grows by 2
+  // bytes, beyond what a response may add (ADDED_BYTES).
+  const tiny = (method: string, branch: string): Buffer => {
+    const vias = Array.from({ length: 100 }, (_, i) => `v:SIP/2.0/UDP h${i};branch=${branch}${i}`);
+    return Buffer.from([`${method} sip:example.com SIP/2.0`, ...vias, 'f:<sip:a@b>;tag=1', 't:<sip:c@d>', `i:${branch}`, `CSeq:1 ${method}`, '', ''].join('\r\n'));
+  };
   core.receive(tiny('OPTIONS', 'z9hG4bKt1'), UDP);
   core.receive(tiny('INVITE', 'z9hG4bKt2'), UDP);
   await settle();
@@ -108,6 +112,17 @@ test('over UDP a response whose minimal form is still larger than the request is
   core.receive(tiny('OPTIONS', 'z9hG4bKt3'), TCP);
   await settle();
   assert.equal(sent.length, 1, 'over TCP the answer goes');
+});
+
+test('the answer to a request of only the mandatory headers is sent: what a response must add is allowed', async () => {
+  const { core, sent } = proxy();
+  const register = Buffer.from(['REGISTER sip:example.com SIP/2.0', 'Via: SIP/2.0/UDP 10.9.9.9:5070;branch=z9hG4bKm1;rport', 'Max-Forwards: 70', 'To: <sip:bob@example.com>', 'From: <sip:bob@example.com>;tag=1', 'Call-ID: m1', 'CSeq: 1 REGISTER', 'Contact: <sip:bob@10.9.9.9:5070>', 'Expires: 600', 'Content-Length: 0', '', ''].join('\r\n'));
+  core.receive(register, UDP);
+  await settle();
+  const answer = sent.at(-1);
+  assert.match(answer?.toString('latin1') ?? '', /^SIP\/2\.0 200 OK\r\n/);
+  assert.match(answer?.toString('latin1') ?? '', /\r\nContact: <sip:bob@10\.9\.9\.9:5070>;expires=600\r\n/);
+  assert.equal(core.counters.oversizedResponsesDropped, 0);
 });
 
 test('a Via stamped with received and rport keeps its other bytes, in the response and in the forwarded request', async () => {
