@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseMessage } from '@switchboard/sip';
+import { parseMessage, parseUri } from '@switchboard/sip';
 import type { TransportAddress } from '../transport-address.js';
 import { MemoryLocationStore } from './location-store.js';
-import { handleRegister } from './registrar.js';
+import { addressOfRecord, handleRegister } from './registrar.js';
 
 /** The registrar matches Contacts by URI equality (RFC 3261 §10.3 step 7, §19.1.4), not text. */
 
@@ -86,4 +86,17 @@ test('the same contact twice in one REGISTER in two spellings makes one binding'
   await handleRegister(register(1, ['<sip:bob@h.example.com>, <sip:bob@H.EXAMPLE.COM>'], 600), SOURCE, store);
   assert.equal((await store.lookup(AOR, Date.now())).length, 1);
   await store.close();
+});
+
+test('addressOfRecord keeps users whose escapes are not UTF-8 apart, in text any store can hold', () => {
+  const aor = (text: string): string | undefined => addressOfRecord(parseUri(text));
+  const ff = aor('sip:%FF@example.com') ?? '';
+  assert.notEqual(ff, aor('sip:%FE@example.com'));
+  assert.notEqual(ff, aor('sip:%25FF@example.com'), 'a literal "%FF" user is another user');
+  assert.equal(ff, aor('sip:%ff@EXAMPLE.com'));
+  // Redis and the SharedArrayBuffer table store UTF-8: a lone surrogate would become U+FFFD.
+  assert.equal(Buffer.from(ff, 'utf8').toString('utf8'), ff);
+  assert.equal(aor('sip:jos%C3%A9@example.com'), 'sip:jos\u00e9@example.com');
+  assert.equal(aor('sip:%61lice@example.com'), 'sip:alice@example.com');
+  assert.equal(aor('sip:%F0%9F%92%80@example.com'), 'sip:\u{1F480}@example.com', 'a character outside the BMP is not an escaped byte');
 });

@@ -23,11 +23,24 @@ export interface RegistrarResult {
 /**
  * The address-of-record a URI names (RFC 3261 §10.3 step 5): scheme, unescaped user and
  * lower-cased host; port, parameters and headers dropped. Undefined for non-SIP URIs.
+ *
+ * A byte of the user that is not part of valid UTF-8 stays escaped (`%FF`), and so does `%`
+ * itself (`%25`): users stay apart, and the text survives the UTF-8 of the Redis and
+ * SharedArrayBuffer stores, where the lone surrogate uriUser gives such a byte would become
+ * U+FFFD.
  */
 export function addressOfRecord(uri: Uri): string | undefined {
   if (!isSipUri(uri)) return undefined;
   const user = uriUser(uri);
-  return `${uri.scheme}:${user === undefined ? '' : `${user}@`}${uriHostname(uri)}`;
+  return `${uri.scheme}:${user === undefined ? '' : `${storableUser(user)}@`}${uriHostname(uri)}`;
+}
+
+/** A lone low surrogate U+DC80..U+DCFF: an escaped byte (see unescape), not half of a pair. */
+const ESCAPED_BYTE = /(?<![\ud800-\udbff])[\udc80-\udcff]/g;
+
+function storableUser(user: string): string {
+  if (!user.includes('%') && user.search(ESCAPED_BYTE) < 0) return user;
+  return user.replace(/%/g, '%25').replace(ESCAPED_BYTE, (byte) => `%${(byte.charCodeAt(0) - 0xdc00).toString(16).toUpperCase()}`);
 }
 
 /**
