@@ -661,7 +661,7 @@ export class ProxyCore {
       server.respond(status, bytes);
       return;
     }
-    // Even the minimal response is larger than the request (UDP): nothing to send or keep.
+    // Over UDP even the minimal response outgrows the request (see generated-response.ts).
     this.counters.oversizedResponsesDropped++;
     server.terminate();
   }
