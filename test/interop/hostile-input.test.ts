@@ -3,6 +3,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { ADDED_BYTES } from '@switchboard/core';
 import { freePort, MODEL_VARIANTS, prepareModel, runSipp, startProxy, type RunningProxy } from './harness.js';
 
 /**
@@ -81,6 +82,35 @@ for (const variant of MODEL_VARIANTS) {
       }
       const options = await udpExchange(proxy.udpPort, request([`OPTIONS sip:127.0.0.1:${proxy.udpPort} SIP/2.0`, ...HEADERS('ok')]));
       assert.equal(statusOf(options), 'SIP/2.0 200 OK', 'OPTIONS to the proxy itself');
+      // 100 compact Via lines, each 2 bytes longer in the answer: more than a response may add.
+      const compact = Array.from({ length: 100 }, (_, i) => `v:SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bKc${i}`);
+      const grows = request(['OPTIONS sip:a@example.com SIP/3.0', ...compact, 'f:<sip:x@example.com>;tag=x', 't:<sip:y@example.com>', 'i:grows', 'CSeq:1 OPTIONS']);
+      assert.equal(await udpExchange(proxy.udpPort, grows), undefined, 'a 505 that outgrows its request is not sent over UDP');
+    });
+
+    test('a 12.8 KB UDP request of non-UTF-8 bytes draws answers its size (not three times it), its bytes copied exactly', async () => {
+      // One header line past the 8 KB line limit (513), and the same bytes in smaller lines (404).
+      const name = (byte: number, size: number): string => Buffer.alloc(size, byte).toString('latin1');
+      const hostile = (branch: string, lines: string[]): Buffer =>
+        Buffer.from([`OPTIONS sip:nobody@example.com SIP/2.0`, ...HEADERS(branch).filter((h) => !h.startsWith('From') && !h.startsWith('To')), ...lines, '', ''].join('\r\n'), 'latin1');
+      const cases: Array<[string, Buffer, string]> = [
+        ['one long line', hostile('u8a', [`From: "${name(0xff, 12_600)}" <sip:attacker@example.com>;tag=x`, `To: "${name(0xfe, 40)}" <sip:victim@example.com>`]), 'SIP/2.0 513 Message Too Large'],
+        ['many bytes', hostile('u8b', [`From: "${name(0xff, 6_300)}" <sip:attacker@example.com>;tag=x`, `To: "${name(0xfe, 6_300)}" <sip:victim@example.com>`]), 'SIP/2.0 404 Not Found'],
+      ];
+      for (const [label, bytes, expected] of cases) {
+        assert.ok(bytes.length > 12_800, label);
+        const answer = await udpExchange(proxy.udpPort, bytes);
+        assert.equal(statusOf(answer), expected, label);
+        const answered = Buffer.from(answer ?? '', 'latin1');
+        // Never larger than the request but for what a response must add (To tag, Content-Length...).
+        assert.ok(answered.length <= bytes.length + ADDED_BYTES, `${label}: ${answered.length} bytes answer ${bytes.length}`);
+        const sent = bytes.toString('latin1').split('\r\n');
+        const got = answered.toString('latin1').split('\r\n');
+        for (const header of ['From:', 'To:', 'Call-ID:', 'CSeq:']) {
+          const original = sent.find((line) => line.startsWith(header)) ?? '-';
+          assert.ok(got.find((line) => line.startsWith(header))?.startsWith(original), `${label}: ${header} copied byte for byte`);
+        }
+      }
     });
 
     test('over TCP a framing error, an oversized header or a slow drip closes that connection only', async () => {

@@ -30,6 +30,7 @@ export { MemoryLocationStore, type Binding, type LocationStore } from './registr
 export { handleRegister, addressOfRecord, DEFAULT_REGISTRAR_OPTIONS, type RegistrarOptions, type RegistrarResult } from './registrar/registrar.js';
 export { ProxyCore, branchOwner, routedByOurRecordRoute, DIALOG_ROUTE_MARK, viaTarget, type Listener, type ProxyCoreOptions, type ProxySender } from './proxy/proxy-core.js';
 export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js';
+export { ADDED_BYTES, generatedResponse, generatedRejection } from './proxy/generated-response.js';
 export { uriTarget } from './proxy/uri-target.js';
 export { ProxyServer, advertisedHost, newTransportCounters, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';
 export { NonceMint, newNonceSecret, type NonceState } from './auth/nonce.js';

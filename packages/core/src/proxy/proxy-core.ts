@@ -1,12 +1,10 @@
 import {
   buildAckForFailure,
   buildCancel,
-  buildResponse,
   isSipError,
   isSipUri,
   parseMessage,
   parseUri,
-  rejectionResponse,
   uriHostname,
   validateRequest,
   type NameAddr,
@@ -24,6 +22,7 @@ import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.
 import { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
+import { generatedRejection, generatedResponse } from './generated-response.js';
 import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
 import { uriTarget } from './uri-target.js';
 
@@ -96,7 +95,8 @@ interface Branch {
   provisional: boolean;
   cancelPending: boolean;
   cancelled: boolean;
-  final: { status: number; bytes: Buffer } | undefined;
+  /** bytes undefined: a response of ours (408), built when it is the one sent upstream. */
+  final: { status: number; bytes: Buffer | undefined } | undefined;
 }
 
 interface ForwardContext {
@@ -153,9 +153,10 @@ export class ProxyCore {
       message = parseMessage(bytes, { limits: this.#options.limits });
     } catch (error) {
       if (!isSipError(error)) throw error;
-      const answer = rejectionResponse(bytes, error);
+      const { bytes: answer, oversized } = generatedRejection(bytes, error, source);
       if (answer === undefined) {
         this.counters.messagesDropped++;
+        if (oversized) this.counters.oversizedResponsesDropped++;
       } else {
         this.counters.requestsRejected++;
         this.#options.sender.send(source, answer);
@@ -241,7 +242,11 @@ export class ProxyCore {
       this.#onCancel(request, server);
       return;
     }
-    if (request.method === 'INVITE') server.respond(100, buildResponse(request, 100));
+    if (request.method === 'INVITE') {
+      const trying = generatedResponse(request, source, 100);
+      if (trying === undefined) this.counters.oversizedResponsesDropped++;
+      else server.respond(100, trying);
+    }
     this.#decide(request, source).then(
       (decision) => this.#carryOut(decision, request, source, server),
       (error: unknown) => (isSipError(error) ? this.#answer(server, error.status, error.reason) : this.#answer(server, 500)),
@@ -254,11 +259,8 @@ export class ProxyCore {
     const needsReceived = sentByHost !== source.address;
     const needsRport = via.rport === null;
     if (!needsReceived && !needsRport) return;
-    const params = new Map(via.params);
-    if (needsReceived || needsRport) params.set('received', source.address);
-    if (needsRport) params.set('rport', String(source.port));
-    request.removeTopVia();
-    request.prependVia({ ...via, params, received: source.address, rport: needsRport ? source.port : via.rport });
+    // In place, so the Via's other bytes stay as they came (a quoted value need not be UTF-8).
+    request.setTopViaParams(needsRport ? [['received', source.address], ['rport', String(source.port)]] : [['received', source.address]]);
   }
 
   #carryOut(decision: Decision, request: SipMessage, source: TransportAddress, server: ServerTransaction): void {
@@ -359,7 +361,7 @@ export class ProxyCore {
       onResponse: (response) => this.#onBranchResponse(context, branch, response),
       onTimeout: () => {
         this.counters.transactionTimeouts++;
-        this.#onBranchFinal(context, branch, 408, buildResponse(context.request, 408));
+        this.#onBranchFinal(context, branch, 408, undefined);
       },
       onTerminated: (finished) => this.#client.delete(finished.key),
     });
@@ -392,7 +394,7 @@ export class ProxyCore {
     this.#onBranchFinal(context, branch, status, response.serialize());
   }
 
-  #onBranchFinal(context: ForwardContext, branch: Branch, status: number, bytes: Buffer): void {
+  #onBranchFinal(context: ForwardContext, branch: Branch, status: number, bytes: Buffer | undefined): void {
     if (branch.final !== undefined) return;
     branch.final = { status, bytes };
     if (status >= 600) for (const other of context.branches) if (other !== branch) this.#cancelBranch(other);
@@ -401,6 +403,10 @@ export class ProxyCore {
     if (best.status === 503) {
       // §16.7 step 6: a 503 from downstream is not passed on as is.
       this.#answer(context.server, 500, 'Downstream Service Unavailable');
+      return;
+    }
+    if (best.bytes === undefined) {
+      this.#answer(context.server, best.status);
       return;
     }
     this.#forwardUpstream(context, best.status, best.bytes);
@@ -489,7 +495,7 @@ export class ProxyCore {
   /** Checks and route processing of §16.3-16.5: where the request goes, or what to answer. */
   async #decide(request: SipMessage, source: TransportAddress): Promise<Decision> {
     if (request.maxForwards === 0) {
-      if (request.method === 'OPTIONS' && this.#isUs(request.requestUri) && request.route.length === 0) {
+      if (request.method === 'OPTIONS' && (this.#isUs(request.requestUri) || this.#isBareDomain(request.requestUri)) && request.route.length === 0) {
         return { kind: 'respond', status: 200, headers: this.#capabilities() };
       }
       this.counters.tooManyHops++;
@@ -531,7 +537,9 @@ export class ProxyCore {
       }
       return { kind: 'respond', status: result.status, reason: result.reason, headers: result.headers };
     }
-    if (isUs && uri !== undefined && isSipUri(uri) && uri.user === undefined) {
+    // A URI without a user part at us or at a domain we serve addresses this server (§11):
+    // OPTIONS gets our capabilities, any other method 404 (no user there to reach).
+    if ((isUs && uri !== undefined && isSipUri(uri) && uri.user === undefined) || this.#isBareDomain(uri)) {
       if (request.method === 'OPTIONS') return { kind: 'respond', status: 200, headers: this.#capabilities() };
       return { kind: 'respond', status: 404 };
     }
@@ -606,11 +614,20 @@ export class ProxyCore {
     return { kind: 'respond', status: 503, reason, headers: [['Retry-After', String(seconds)]] };
   }
 
+  /** What an OPTIONS to this server answers (§11.2). */
   #capabilities(): Array<[string, string]> {
     return [
       ['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER, MESSAGE'],
       ['Accept', 'application/sdp'],
+      ['Accept-Encoding', 'identity'],
+      ['Accept-Language', 'en'],
+      ['Supported', (this.#options.supported ?? []).join(', ')],
     ];
+  }
+
+  /** A SIP URI without a user part whose host is a domain we serve (`sip:example.com`). */
+  #isBareDomain(uri: Uri | undefined): boolean {
+    return uri !== undefined && isSipUri(uri) && uri.user === undefined && this.#domains.has(uriHostname(uri));
   }
 
   /** §16.3 step 4: our Via with this request's loop hash means it came back to us unchanged. */
@@ -644,14 +661,23 @@ export class ProxyCore {
   }
 
   #answer(server: ServerTransaction, status: number, reason?: string, headers?: ReadonlyArray<readonly [string, string]>): void {
-    server.respond(status, buildResponse(server.request, status, { reason, headers }));
+    const bytes = generatedResponse(server.request, server.source, status, { reason, headers });
+    if (bytes !== undefined) {
+      server.respond(status, bytes);
+      return;
+    }
+    // Over UDP even the minimal response outgrows the request (see generated-response.ts).
+    this.counters.oversizedResponsesDropped++;
+    server.terminate();
   }
 
   /** A response without a transaction (validation failures, stateless mode). */
   #reject(request: SipMessage, source: TransportAddress, status: number, reason?: string, headers?: ReadonlyArray<readonly [string, string]>): void {
     if (request.method === 'ACK') return;
     this.counters.requestsRejected++;
-    this.#options.sender.send(responseTarget(request, source), buildResponse(request, status, { reason, headers }));
+    const bytes = generatedResponse(request, source, status, { reason, headers });
+    if (bytes === undefined) this.counters.oversizedResponsesDropped++;
+    else this.#options.sender.send(responseTarget(request, source), bytes);
   }
 
   // ---- responses ----------------------------------------------------------------------------
@@ -723,7 +749,7 @@ function contactHop(contact: string, registeredFrom: TransportAddress): Transpor
 }
 
 /** §16.7 step 6: a 6xx if any; else the lowest class; within it, the first one. */
-function bestResponse(finals: ReadonlyArray<{ status: number; bytes: Buffer }>): { status: number; bytes: Buffer } {
+function bestResponse<T extends { status: number }>(finals: readonly T[]): T {
   const sixes = finals.find((final) => final.status >= 600);
   if (sixes !== undefined) return sixes;
   return finals.reduce((best, final) => (Math.floor(final.status / 100) < Math.floor(best.status / 100) ? final : best));

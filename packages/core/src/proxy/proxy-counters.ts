@@ -11,6 +11,11 @@ export interface ProxyCounters extends AuthCounters {
   requestsRejected: number;
   /** Input dropped: unparseable responses, ACKs and requests with no way to answer. */
   messagesDropped: number;
+  /**
+   * Responses of ours not sent because over UDP even their minimal form was larger than the
+   * request they answered (no reflection amplification; see generated-response.ts).
+   */
+  oversizedResponsesDropped: number;
   retransmissionsAbsorbed: number;
   requestsForwarded: number;
   responsesForwarded: number;
@@ -30,6 +35,7 @@ export function newProxyCounters(): ProxyCounters {
     responsesReceived: 0,
     requestsRejected: 0,
     messagesDropped: 0,
+    oversizedResponsesDropped: 0,
     retransmissionsAbsorbed: 0,
     requestsForwarded: 0,
     responsesForwarded: 0,
