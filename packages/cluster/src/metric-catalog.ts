@@ -12,6 +12,7 @@ const PROXY_COUNTERS: Readonly<Record<keyof ProxyCounters, string>> = {
   responsesReceived: 'Responses parsed.',
   requestsRejected: 'Requests answered with a 4xx/5xx because they could not be parsed or validated (400, 416, 420, 505, 513 ...).',
   messagesDropped: 'Input dropped and not answered: unparsable responses, ACKs, responses not for us, requests with no way to answer.',
+  oversizedResponsesDropped: 'Responses of ours not sent because over UDP even their minimal form outgrew the request they answered by more than the fixed bytes a response adds (no reflection amplification).',
   retransmissionsAbsorbed: 'Request retransmissions answered from their server transaction (and ACKs of non-2xx finals).',
   requestsForwarded: 'Requests sent downstream (each branch of a fork counts).',
   responsesForwarded: 'Responses sent upstream.',
