@@ -110,6 +110,8 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
     }
     options.onEvent?.({ kind: 'run', index, runs: runs.length, key, repeat });
     const record = await runPoint(config, point, repeat, quick, options);
+    // A ladder cut short by the stop is not a result: it runs again on resume.
+    if (options.signal?.aborted && record.peak !== undefined) break;
     await appendFile(resultsFile, `${JSON.stringify(record)}\n`);
     recorded++;
     options.onEvent?.({ kind: 'recorded', record });

@@ -131,15 +131,13 @@ export async function reportCharts(data: ReportData): Promise<Chart[]> {
 
   // Published vs ours: our interval (point and bar) beside the published value (diamond) and the
   // band a reproduction must lie in, on a log scale with 1 marked.
-  const judged = data.published.filter((row) => row.ours !== undefined && row.ours.estimate > 0);
+  const judged = data.published.filter((row) => (row.ours !== undefined && row.ours.estimate > 0) || (row.published !== undefined && row.published > 0));
   if (judged.length > 0) {
     const rows = judged.map((row) => {
-      const ours = row.ours as Interval;
+      const ours = row.ours !== undefined && row.ours.estimate > 0 ? row.ours : undefined;
       return {
-        figure: row.label,
-        ours: ours.estimate,
-        low: ours.low ?? ours.estimate,
-        high: ours.high ?? ours.estimate,
+        figure: `${row.label} (${row.verdict})`,
+        ...(ours === undefined ? {} : { ours: ours.estimate, low: ours.low ?? ours.estimate, high: ours.high ?? ours.estimate }),
         ...(row.published === undefined ? {} : { published: row.published }),
         ...(row.range === undefined ? {} : { rangeLow: row.range[0], rangeHigh: row.range[1] }),
         ...(row.band === undefined ? {} : { bandLow: row.band[0], bandHigh: row.band[1] }),
