@@ -46,7 +46,7 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-function quantile(sorted: readonly number[], q: number): number {
+function quantile(sorted: ArrayLike<number>, q: number): number {
   const position = (sorted.length - 1) * q;
   const below = Math.floor(position);
   const above = Math.min(sorted.length - 1, below + 1);
@@ -105,8 +105,12 @@ export function bootstrapInterval(samples: ReadonlyArray<readonly number[]>, sta
     }
     results[index] = statistic(buffers);
   }
-  const sorted = [...results].filter(Number.isFinite).sort((a, b) => a - b);
-  return sorted.length === 0 ? [Number.NaN, Number.NaN] : [quantile(sorted, 0.025), quantile(sorted, 0.975)];
+  // A typed array sorts numerically in place, NaN last.
+  results.sort();
+  let finite = results.length;
+  while (finite > 0 && !Number.isFinite(results[finite - 1] as number)) finite--;
+  const sorted = results.subarray(0, finite);
+  return finite === 0 ? [Number.NaN, Number.NaN] : [quantile(sorted, 0.025), quantile(sorted, 0.975)];
 }
 
 const union = (a: [number, number], b: [number, number] | undefined): [number, number] => (b === undefined ? a : [Math.min(a[0], b[0]), Math.max(a[1], b[1])]);
