@@ -10,16 +10,33 @@
 //   prints the estimate per experiment and runs nothing; every run prints it first. Peaks are
 //   guessed from the committed results (scaled to a proxy on one CPU), else the ladder's middle.
 // - Run on a quiet machine: the figures are only as good as the CPUs are the experiment's own.
+// - Closing note: experiments/verdicts.md lists every published figure of every experiment with
+//   our interval and verdict beside the earlier runs' answer (experiments/earlier-verdicts.json)
+//   and what changed; it is rewritten after the runs, or alone with `--summary`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { estimateDuration, loadExperimentConfig } from '@switchboard/lab';
+import { estimateDuration, loadExperimentConfig, loadReportData, verdictSummary } from '@switchboard/lab';
 
 const args = process.argv.slice(2);
 const fresh = args.includes('--fresh');
 const estimateOnly = args.includes('--estimate');
+const summaryOnly = args.includes('--summary');
 const chosen = args.filter((arg) => !arg.startsWith('--'));
-const ids = chosen.length > 0 ? chosen : readdirSync('configs/experiments').filter((file) => file.endsWith('.yaml')).map((file) => file.replace(/\.yaml$/, '')).sort();
+const allIds = readdirSync('configs/experiments').filter((file) => file.endsWith('.yaml')).map((file) => file.replace(/\.yaml$/, '')).sort();
+const ids = chosen.length > 0 ? chosen : allIds;
+
+async function writeSummary() {
+  const reports = [];
+  for (const id of allIds) if (existsSync(join('experiments', id, 'results.jsonl'))) reports.push({ id, data: await loadReportData(join('experiments', id)) });
+  const earlier = JSON.parse(readFileSync(join('experiments', 'earlier-verdicts.json'), 'utf8')).experiments;
+  writeFileSync(join('experiments', 'verdicts.md'), verdictSummary(reports, earlier));
+  console.error('experiments/verdicts.md written');
+}
+if (summaryOnly) {
+  await writeSummary();
+  process.exit(0);
+}
 const bin = join('packages', 'cli', 'bin', 'switchboard.js');
 // The committed schema-1 runs shared two cores between proxy and generator; a proxy on one CPU
 // of its own reaches roughly this share of their rates (a guess for the estimate only).
@@ -58,3 +75,4 @@ for (const id of ids) {
     if (result.status !== 0) process.exit(result.status ?? 1);
   }
 }
+await writeSummary();

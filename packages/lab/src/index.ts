@@ -8,3 +8,4 @@ export { loadExperimentConfig, runExperiment, type ExperimentEvent, type Experim
 export { REPORT_ERROR_CODES, ReportError, type ReportErrorCode } from './report/report-error.js';
 export { loadReportData, median, type PointSummary, type Ratio, type ReportData } from './report/report-data.js';
 export { writeReport, type WrittenReport } from './report/write-report.js';
+export { verdictSummary, type EarlierVerdict } from './report/verdict-summary.js';
