@@ -17,6 +17,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { runBench, type BenchProgress, type BenchResult } from '@switchboard/bench';
 import { startRedisServer, type RedisTestServer } from '@switchboard/cluster/redis-test-server';
@@ -96,6 +97,10 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   const done = await recordedRuns(resultsFile);
   const points = experimentPoints(config, quick);
   const repeats = options.repeats ?? (quick ? config.quick.repeats : config.repeats);
+  // The runner coordinates the generator (progress, sampling): it belongs on the generator's CPUs.
+  // Only when the proxy has CPUs of its own, as what the runner starts inherits its affinity until
+  // it joins the proxy's cpuset (or gets the proxy's affinity).
+  if (config.budget?.generatorCpus !== undefined && config.budget.proxyCpus !== undefined) pinSelf(config.budget.generatorCpus);
   const runs: Array<{ point: ExperimentPoint; repeat: number }> = [];
   for (let repeat = 0; repeat < repeats; repeat++) for (const point of points) runs.push({ point, repeat });
   options.onEvent?.({ kind: 'start', id: config.id, outDir, runs: runs.length, done: runs.filter((run) => done.has(`${pointKey(run.point)}#${run.repeat}`)).length });
@@ -117,6 +122,11 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
     options.onEvent?.({ kind: 'recorded', record });
   }
   return { outDir, records: recorded };
+}
+
+/** Moves this process (every thread) onto `cpus`; nothing when taskset is missing. */
+function pinSelf(cpus: string): void {
+  spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
 }
 
 /** The pid of the redis-server on `port` (INFO server → process_id). */
@@ -206,7 +216,7 @@ async function measureContained(config: ExperimentConfig, point: ExperimentPoint
   const reasons = invalidReasons(point, first.result, config.window.lifetimes);
   if (reasons.length === 0 || !reasons.every(isWindowReason)) return { ...first, invalid: reasons, lengthened: false };
   const needed = Math.max(...windowChecks(point, first.result, config.window.lifetimes).filter((check) => !check.contains).map((check) => check.neededSeconds));
-  if (!(needed > durationSeconds && needed <= maxSeconds)) return { ...first, invalid: reasons.map((reason) => `${reason}; above the ${maxSeconds} s limit (window.max)`), lengthened: false };
+  if (!(needed > durationSeconds && needed <= maxSeconds)) return { ...first, invalid: reasons.map((reason) => `${reason}; above the ${maxSeconds} s limit (${quick ? 'a quick run never lengthens its window' : 'window.max'})`), lengthened: false };
   const second = await measure(config, point, repeat, quick, load, needed, options, onServe);
   return { ...second, invalid: invalidReasons(point, second.result, config.window.lifetimes), lengthened: true };
 }
@@ -239,7 +249,7 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
         search,
         async (rate) => {
           const needed = Math.ceil(windowNeeded(point, pairs, rate, operationsPerCall, config.window.lifetimes));
-          if (needed > maxSeconds) return { kind: 'skipped', reason: `window: at ${rate} calls/s each of ${pairs} phones needs ${needed} s to go through its connection lifetime ${config.window.lifetimes} times, above the ${maxSeconds} s limit (window.max)` };
+          if (needed > maxSeconds) return { kind: 'skipped', reason: `window: at ${rate} calls/s each of ${pairs} phones needs ${needed} s to go through its connection lifetime ${config.window.lifetimes} times, above the ${maxSeconds} s limit (${quick ? 'a quick run never lengthens its window' : 'window.max'})` };
           const measured = await measureContained(config, point, repeat, quick, { rate, pairs, arrivals: search.arrivals }, Math.max(durationSeconds, needed), maxSeconds, options, onServe);
           return { kind: 'run', result: measured.result, invalid: measured.invalid };
         },
