@@ -53,6 +53,8 @@ export interface PointSummary {
   readonly repeats: number;
   /** Runs that measured the proxy. */
   readonly validRepeats: number;
+  /** Runs with a result, valid or not. */
+  readonly runs: number;
   /** At least one valid run: the point may feed ratios and comparisons (when its success is ≥ 99.9%). */
   readonly valid: boolean;
   /** Why runs of this point were invalid, each reason once. */
@@ -297,6 +299,7 @@ function summarize(records: readonly Measured[], varying: readonly Dimension[], 
     load: point.clients ?? point.rate ?? 0,
     repeats: runs.length,
     validRepeats: validRuns.length,
+    runs: records.length,
     valid: validRuns.length > 0,
     invalidReasons: reasons,
     meetsSuccess: successRatio >= SUCCESS_FLOOR,
