@@ -122,7 +122,7 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
           kindWord[row.kind],
           row.published === undefined ? '–' : row.range === undefined ? number(row.published, 3) : `${number(row.range[0], 3)}–${number(row.range[1], 3)}`,
           row.band === undefined ? '–' : `${number(row.band[0], 3)}–${number(row.band[1], 3)}`,
-          withInterval(row.ours, 3),
+          `${withInterval(row.ours, 3)}${row.matched.numerator > 1 || (row.matched.denominator ?? 0) > 1 ? ` (best of ${row.matched.numerator}${row.matched.denominator === undefined ? '' : ` / ${row.matched.denominator}`} matching points)` : ''}`,
           row.verdict === 'no valid data' ? `no valid data (${row.matched.numerator}${row.matched.denominator === undefined ? '' : ` / ${row.matched.denominator}`} comparable point(s) matched)` : row.verdict,
         ]),
       },
