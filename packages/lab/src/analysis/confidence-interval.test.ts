@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bootstrapInterval, isWide, logRatioInterval, median, medianInterval, ratioInterval, relativeHalfWidth, seededRandom, tInterval, tQuantile975 } from './confidence-interval.js';
+import { bootstrapInterval, isWide, logRatioInterval, logTInterval, median, medianInterval, ratioInterval, relativeHalfWidth, seededRandom, tInterval, tQuantile975 } from './confidence-interval.js';
 
 test('t quantiles: the table, and a fractional df rounds down', () => {
   assert.equal(tQuantile975(2), 4.303);
@@ -28,10 +28,10 @@ test('the bootstrap is seeded: the same numbers every time, and it covers the me
   }
 });
 
-test('a figure\'s interval holds the bootstrap and the t interval; one run has none', () => {
+test('a figure\'s interval holds the bootstrap and the t interval on logarithms; one run has none', () => {
   const interval = medianInterval([1000, 1050, 980]);
   assert.equal(interval.estimate, 1000);
-  const [tLow, tHigh] = tInterval([1000, 1050, 980])!;
+  const [tLow, tHigh] = logTInterval([1000, 1050, 980])!;
   assert.ok(interval.low! <= Math.min(980, tLow) + 1e-9 && interval.high! >= Math.max(1050, tHigh) - 1e-9);
   assert.equal(interval.n, 3);
   assert.ok(isWide(interval), '±5% noise over three repeats is a wide interval');
@@ -39,6 +39,12 @@ test('a figure\'s interval holds the bootstrap and the t interval; one run has n
   assert.equal(single.low, undefined);
   assert.equal(relativeHalfWidth(single), undefined);
   assert.equal(isWide(single), false);
+});
+
+test('positive figures never get a negative bound, however few and spread the runs', () => {
+  const interval = medianInterval([300, 700]);
+  assert.ok(interval.low! > 0, JSON.stringify(interval));
+  assert.ok(medianInterval([-1, 1, 2]).low! < 0, 'values at or below 0 take the plain t interval');
 });
 
 test('a tight set of repeats is not wide', () => {

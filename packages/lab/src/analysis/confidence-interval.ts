@@ -4,8 +4,9 @@
  * A figure's interval is the union of two intervals, so that it is honest at three repeats and
  * still right when distributions skew at many:
  * - a percentile bootstrap of the median (seeded, so a report is reproducible byte for byte);
- * - Student's t interval of the mean (for a ratio: Welch's interval of the difference of the
- *   mean logarithms, taken back with exp).
+ * - Student's t interval of the mean of the logarithms, taken back with exp (positive figures
+ *   spread multiplicatively and never go below 0; the plain t interval of the mean when a value
+ *   is 0 or less); for a ratio, Welch's interval of the difference of the mean logarithms.
  * With three repeats the bootstrap of a median is about [min, max], which understates the
  * spread; the t interval (t = 4.30 at 2 degrees of freedom) then dominates. With one run there is
  * no interval at all (`low` and `high` are absent).
@@ -115,11 +116,21 @@ export function bootstrapInterval(samples: ReadonlyArray<readonly number[]>, sta
 
 const union = (a: [number, number], b: [number, number] | undefined): [number, number] => (b === undefined ? a : [Math.min(a[0], b[0]), Math.max(a[1], b[1])]);
 
-/** The interval of one figure from its repeats. */
+/**
+ * Student's t interval of the mean of the logarithms, taken back with exp: for positive figures
+ * (rates, CPU per call), whose spread is multiplicative and which cannot go below 0.
+ */
+export function logTInterval(values: readonly number[]): [number, number] | undefined {
+  if (values.length < 2 || values.some((value) => !(value > 0))) return undefined;
+  const interval = tInterval(values.map(Math.log)) as [number, number];
+  return [Math.exp(interval[0]), Math.exp(interval[1])];
+}
+
+/** The interval of one figure from its repeats (t on the logarithms when every value is positive). */
 export function medianInterval(values: readonly number[], options: BootstrapOptions = {}): Interval {
   const estimate = median(values);
   if (values.length < 2) return { estimate, n: values.length };
-  const [low, high] = union(bootstrapInterval([values], ([sample]) => median(sample as number[]), options), tInterval(values));
+  const [low, high] = union(bootstrapInterval([values], ([sample]) => median(sample as number[]), options), logTInterval(values) ?? tInterval(values));
   return { estimate, low, high, n: values.length };
 }
 

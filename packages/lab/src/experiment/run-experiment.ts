@@ -19,9 +19,9 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { runBench, type BenchProgress, type BenchResult } from '@switchboard/bench';
+import { cpuCount, runBench, type BenchProgress, type BenchResult } from '@switchboard/bench';
 import { startRedisServer, type RedisTestServer } from '@switchboard/cluster/redis-test-server';
-import { machineFacts } from '@switchboard/sip/machine-facts';
+import { machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
 import { ExperimentError, parseExperimentConfig, type ExperimentConfig } from './experiment-config.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';
 import { CpuBudget, type AppliedBudget } from './cpu-budget.js';
@@ -97,6 +97,8 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   const done = await recordedRuns(resultsFile);
   const points = experimentPoints(config, quick);
   const repeats = options.repeats ?? (quick ? config.quick.repeats : config.repeats);
+  // The machine as it is, before this process is pinned (its facts read the CPUs allowed).
+  const machine = machineFacts();
   // The runner coordinates the generator (progress, sampling): it belongs on the generator's CPUs.
   // Only when the proxy has CPUs of its own, as what the runner starts inherits its affinity until
   // it joins the proxy's cpuset (or gets the proxy's affinity).
@@ -114,7 +116,7 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
       continue;
     }
     options.onEvent?.({ kind: 'run', index, runs: runs.length, key, repeat });
-    const record = await runPoint(config, point, repeat, quick, options);
+    const record = await runPoint(config, point, repeat, quick, machine, options);
     // A ladder cut short by the stop is not a result: it runs again on resume.
     if (options.signal?.aborted && record.peak !== undefined) break;
     await appendFile(resultsFile, `${JSON.stringify(record)}\n`);
@@ -162,8 +164,7 @@ async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat:
   let redis: RedisTestServer | undefined;
   let proxy: ProxyUnderTest | undefined;
   let security: PointSecurity | undefined;
-  const machine = machineFacts();
-  const budget = CpuBudget.create(config.budget, `${config.id}-${budgetSerial++}`, machine.cores);
+  const budget = CpuBudget.create(config.budget, `${config.id}-${budgetSerial++}`, cpuCount(machineFacts().cpusAllowed) ?? machineFacts().cores);
   try {
     const observe: Array<{ pid: number; role: string }> = [];
     if (point.state === 'redis') {
@@ -221,7 +222,7 @@ async function measureContained(config: ExperimentConfig, point: ExperimentPoint
   return { ...second, invalid: invalidReasons(point, second.result, config.window.lifetimes), lengthened: true };
 }
 
-async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, options: ExperimentRunOptions): Promise<ExperimentRecord> {
+async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, options: ExperimentRunOptions): Promise<ExperimentRecord> {
   const base = {
     schema: EXPERIMENT_RECORD_SCHEMA,
     experiment: config.id,
@@ -229,7 +230,7 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
     point,
     repeat,
     quick,
-    machine: machineFacts(),
+    machine: { ...machine, date: new Date().toISOString() },
   } as const;
   let serveArgs: readonly string[] = [];
   let budget: AppliedBudget | undefined;
