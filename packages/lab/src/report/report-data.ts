@@ -140,6 +140,7 @@ export interface SetupFacts {
   readonly budgets: readonly AppliedBudget[];
   /** Runs recorded without a budget (legacy records). */
   readonly runsWithoutBudget: number;
+  /** Repeats the runs were asked for (the highest repeat recorded, plus one). */
   readonly repeatsConfigured: number;
   /** Measured windows, seconds (min and max over runs), and how many the runner lengthened. */
   readonly windowSeconds: { readonly min: number; readonly max: number };
@@ -495,7 +496,7 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
     legacy,
     budgets: [...budgets.values()],
     runsWithoutBudget: measured.filter((record) => record.budget === undefined).length,
-    repeatsConfigured: quick ? (experiment.quick?.repeats ?? 1) : experiment.repeats,
+    repeatsConfigured: Math.max(...[...latest.values()].map((record) => record.repeat)) + 1,
     windowSeconds: { min: Math.min(...windows), max: Math.max(...windows) },
     windowsLengthened: measured.filter((record) => record.window?.lengthened === true).length,
     ...(experiment.window === undefined ? {} : { windowLimitSeconds: quick ? (experiment.quick?.durationSeconds ?? settings.durationSeconds) : experiment.window.maxSeconds }),

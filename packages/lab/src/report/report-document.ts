@@ -57,7 +57,7 @@ export function setupSentences(data: ReportData): string[] {
     items.push('Load: open loop at the offered rates shown (not a peak search).');
   }
   const repeats = Math.max(...data.points.map((point) => point.repeats));
-  items.push(`Repeats: ${setup.repeatsConfigured} configured per point; ${plural(setup.runs, 'run')} measured, ${setup.invalidRuns} of them invalid (left out). Figures are medians of the valid runs (up to ${repeats} per point) with a 95% interval [low–high] (spanning a percentile bootstrap of the median and Student's t on the logarithms; for ratios, Welch's t on the logarithms); ⚠ marks an interval wider than ±5%.`);
+  items.push(`Repeats: ${setup.repeatsConfigured} per point; ${plural(setup.runs, 'run')} measured, ${setup.invalidRuns} of them invalid (left out). Figures are medians of the valid runs (up to ${repeats} per point) with a 95% interval [low–high] (spanning a percentile bootstrap of the median and Student's t on the logarithms; for ratios, Welch's t on the logarithms); ⚠ marks an interval wider than ±5%.`);
   return items;
 }
 
