@@ -89,11 +89,16 @@ export class CpuBudget {
     if (this.applied.method === 'none') return;
     const pids = [pid, ...(await descendants(pid))];
     for (const id of pids) {
-      if (this.applied.method === 'cgroup') {
-        for (const group of this.#groups) writeFileSync(join(group, 'cgroup.procs'), String(id));
-      } else if (this.applied.proxy.cpus !== undefined) {
-        const result = spawnSync('taskset', ['-a', '-p', '-c', this.applied.proxy.cpus, String(id)], { stdio: 'ignore' });
-        if (result.status !== 0) throw new Error(`taskset -a -p -c ${this.applied.proxy.cpus} ${id} failed`);
+      try {
+        if (this.applied.method === 'cgroup') {
+          for (const group of this.#groups) writeFileSync(join(group, 'cgroup.procs'), String(id));
+        } else if (this.applied.proxy.cpus !== undefined) {
+          const result = spawnSync('taskset', ['-a', '-p', '-c', this.applied.proxy.cpus, String(id)], { stdio: 'ignore' });
+          if (result.status !== 0) throw new Error(`taskset -a -p -c ${this.applied.proxy.cpus} ${id} failed`);
+        }
+      } catch (error) {
+        // A descendant that ended meanwhile (a short-lived helper) needs no budget; the process itself must get it.
+        if (id === pid || existsSync(`/proc/${id}`)) throw error;
       }
     }
   }
