@@ -77,8 +77,10 @@ export function serveCommand(): Command {
       const { message, code } = failure;
       if (code === 'ERR_SWITCHBOARD_STATE_UNAVAILABLE') throw new SwitchboardError('ERR_SWITCHBOARD_STATE_UNAVAILABLE', `--redis-url: ${message}`, 1);
       if (code === 'ERR_SWITCHBOARD_AUTH_USERS') throw new SwitchboardError('ERR_SWITCHBOARD_AUTH_USERS', `--auth-users: ${message}`, 2);
-      const flag = isBindError(failure) ? failedListen(failure, settings.listen) : `--model ${settings.model}`;
-      throw new SwitchboardError('ERR_SWITCHBOARD_LISTEN_FAILED', `${flag}: ${message}`, 1);
+      if (code === 'ERR_SWITCHBOARD_WORKER_START') throw new SwitchboardError('ERR_SWITCHBOARD_WORKER_START', `--model ${settings.model}: ${message}`, 1);
+      if (isBindError(failure)) throw new SwitchboardError('ERR_SWITCHBOARD_LISTEN_FAILED', `${failedListen(failure, settings.listen)}: ${message}`, 1);
+      // Anything else is not a flag's fault: it is reported as it is, with its own code if it has one.
+      throw error;
     }
     // Every listener is bound before `ready`: a metrics port that cannot be had stops the proxy.
     let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { decodeToWorker, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
 import type { WorkerConfig } from './supervisor.js';
+import { startFailure } from '../worker-error.js';
 
 const config = JSON.parse(process.env.SWITCHBOARD_WORKER ?? '{}') as WorkerConfig;
 const script = process.env.SCRIPTED_WORKER ?? '';
@@ -72,7 +73,12 @@ process.on('message', (raw: Uint8Array) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
-if (script === 'fail-replacements' && config.origin > config.workers) {
+if (script === 'fail-start-plain' || script === 'fail-start-coded') {
+  // What worker-main reports when its start throws: a plain error, or one with a code of its own.
+  const error = script === 'fail-start-plain' ? new Error('a bug at start') : Object.assign(new Error('redis down'), { code: 'ERR_SWITCHBOARD_STATE_UNAVAILABLE' });
+  tell({ t: 'start-failed', error: startFailure(error) });
+  setTimeout(() => process.exit(1), 10);
+} else if (script === 'fail-replacements' && config.origin > config.workers) {
   tell({ t: 'start-failed', error: { code: 'ERR_TEST', message: 'scripted start failure' } });
   setTimeout(() => process.exit(1), 10);
 } else {

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { DEFAULT_TIMERS } from '@switchboard/core';
 import type { ProxySettings } from '../proxy-settings.js';
+import { WorkerError } from '../worker-error.js';
 import { ProcessPoolSupervisor, restartDelayMs, type SupervisorEvent } from './supervisor.js';
 
 /** The supervisor against scripted workers (scripted-worker.fixture.ts): no proxy runs. */
@@ -40,6 +41,11 @@ async function supervisorCounters(supervisor: ProcessPoolSupervisor, until: (mod
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+test('a worker whose start fails: a plain error becomes ERR_SWITCHBOARD_WORKER_START, a coded one keeps its code', async () => {
+  await assert.rejects(startScripted('fail-start-plain'), (error: Error & { code?: string }) => error instanceof WorkerError && error.code === 'ERR_SWITCHBOARD_WORKER_START' && /a bug at start/.test(error.message));
+  await assert.rejects(startScripted('fail-start-coded'), (error: Error & { code?: string }) => !(error instanceof WorkerError) && error.code === 'ERR_SWITCHBOARD_STATE_UNAVAILABLE');
+});
 
 test('a connection whose peer sent its FIN is no longer handed to other workers by address or alias', async () => {
   const supervisor = await startScripted('ended');

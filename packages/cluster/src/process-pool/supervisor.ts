@@ -5,6 +5,7 @@ import { advertisedHost, ConnectionIndex, remoteKeyOf, type Listener, type Strea
 import { connectionIdAllocator } from '../connection-ids.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { RunningModel } from '../running-model.js';
+import { reviveStartFailure, WorkerError } from '../worker-error.js';
 import { newModelCounters, LatencyHistogram, type WorkerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
 import { decodeToSupervisor, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
@@ -157,7 +158,7 @@ export class ProcessPoolSupervisor implements RunningModel {
     this.#slots[index] = slot;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`worker ${index} did not start within ${this.#options.timeoutMs ?? 15000} ms`));
+        reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `worker ${index} did not start within ${this.#options.timeoutMs ?? 15000} ms`));
         // Not left half-started: its exit replaces it (or, at start-up, the start has failed).
         worker.process.kill('SIGKILL');
       }, this.#options.timeoutMs ?? 15000);
@@ -182,7 +183,7 @@ export class ProcessPoolSupervisor implements RunningModel {
           resolve(message.udpPort);
         } else if (message.t === 'start-failed') {
           clearTimeout(timer);
-          reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
+          reject(reviveStartFailure(message.error));
         } else {
           try {
             this.#onMessage(slot, message, handle);
@@ -193,7 +194,7 @@ export class ProcessPoolSupervisor implements RunningModel {
       });
       worker.on('exit', (code, signal) => {
         clearTimeout(timer);
-        if (!slot.ready) reject(new Error(`worker ${index} exited during start-up (code ${code}, signal ${signal})`));
+        if (!slot.ready) reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `worker ${index} exited during start-up (code ${code}, signal ${signal})`));
         this.#onExit(slot, worker, code, signal);
       });
     });

@@ -14,6 +14,7 @@ import { proxyServerOptions } from '../proxy-settings.js';
 import { openAuthenticator } from '../state/open-authenticator.js';
 import { openLocationStore } from '../state/open-location-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
+import { startFailure } from '../worker-error.js';
 import { LatencyHistogram, newModelCounters, workerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
 import { decodeToWorker, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
@@ -275,6 +276,6 @@ process.on('disconnect', () => process.exit(0));
 // when it is gone: 'disconnect' above).
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
 main().catch((error: Error & { code?: string }) => {
-  tell({ t: 'start-failed', error: { code: error.code ?? 'ERR_SWITCHBOARD_WORKER_START', message: error.message } });
+  tell({ t: 'start-failed', error: startFailure(error) });
   setTimeout(() => process.exit(1), 100);
 });

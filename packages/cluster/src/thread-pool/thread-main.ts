@@ -16,6 +16,7 @@ import { proxyServerOptions } from '../proxy-settings.js';
 import { openAuthenticator } from '../state/open-authenticator.js';
 import { openLocationStore } from '../state/open-location-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
+import { startFailure } from '../worker-error.js';
 import { LatencyHistogram, newModelCounters, workerStats } from '../worker-stats.js';
 import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
 
@@ -203,7 +204,7 @@ parent.on('message', (message: ThreadMessage) => {
 });
 
 function fail(error: Error & { code?: string }): void {
-  post(parent, { t: 'start-failed', error: { code: error.code ?? 'ERR_SWITCHBOARD_WORKER_START', message: error.message } });
+  post(parent, { t: 'start-failed', error: startFailure(error) });
 }
 
 const needsStreams = config.settings.listen.some((spec) => spec.protocol !== 'udp');

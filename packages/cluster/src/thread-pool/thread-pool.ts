@@ -2,6 +2,7 @@ import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 
 import { advertisedHost, UdpTransport, type Listener } from '@switchboard/core';
 import { parseMessage } from '@switchboard/sip';
 import { callIdHash, ownerSlot } from '../message-owner.js';
+import { reviveStartFailure, WorkerError } from '../worker-error.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { RunningModel } from '../running-model.js';
 import { SabAuthStateStore } from '../state/sab-auth-state-store.js';
@@ -84,14 +85,14 @@ export class ThreadPool implements RunningModel {
     const ready = this.#threads.map(
       (thread, slot) =>
         new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`thread ${slot} did not start within ${this.#options.timeoutMs ?? 15000} ms`)), this.#options.timeoutMs ?? 15000);
+          const timer = setTimeout(() => reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `thread ${slot} did not start within ${this.#options.timeoutMs ?? 15000} ms`)), this.#options.timeoutMs ?? 15000);
           thread.on('message', (message: ThreadMessage) => {
             if (message.t === 'ready') {
               clearTimeout(timer);
               resolve();
             } else if (message.t === 'start-failed') {
               clearTimeout(timer);
-              reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
+              reject(reviveStartFailure(message.error));
             } else if (message.t === 'stream-listening') {
               streamPorts = { tcp: message.listeners.tcp?.port, tls: message.listeners.tls?.port };
               for (const other of this.#threads.slice(1)) other.postMessage(message);
@@ -112,7 +113,7 @@ export class ThreadPool implements RunningModel {
           });
           thread.on('exit', (code) => {
             clearTimeout(timer);
-            reject(new Error(`thread ${slot} exited during start-up (code ${code})`));
+            reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `thread ${slot} exited during start-up (code ${code})`));
             this.#options.onEvent?.({ kind: 'thread-exited', worker: slot, code, expected: this.#stopping });
           });
         }),
