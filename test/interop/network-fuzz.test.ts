@@ -16,9 +16,12 @@ import { checkGeneratedResponse, classify, generateCases, hex, sendCase, startSi
  * UDP no response may be larger than the request that drew it.
  *
  * FUZZ_SEED (default below) replays a run, FUZZ_COUNT sets the cases per model (`npm run
- * fuzz:network` runs 20,000), FUZZ_MODELS narrows the models (comma-separated names). Failures
- * print the seed, the case and its bytes in hex; every offending input is also written to a
- * directory named in the output.
+ * fuzz:network` runs 20,000), FUZZ_MODELS narrows the models (comma-separated names),
+ * FUZZ_SKIP_MUTATIONS leaves out the cases of named mutations (e.g. `via-port-0`, to see past a
+ * known crash). Failures print the seed, the case and its bytes in hex; every offending input is
+ * also written to a directory named in the output. A crash stops that model's run; each input
+ * sent in the 3 s before it is then replayed alone against a fresh proxy to name the one that
+ * kills it.
  */
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5b0a2d) >>> 0;
@@ -26,13 +29,15 @@ const COUNT = Number(process.env.FUZZ_COUNT ?? 360);
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 24);
 const WINDOW_MS = Number(process.env.FUZZ_WINDOW_MS ?? 300);
 const MODELS = process.env.FUZZ_MODELS?.split(',') ?? MODEL_VARIANTS.map((variant) => variant.name);
+/** Mutations whose cases are left out (to look past a known crash while its fix is pending). */
+const SKIP = process.env.FUZZ_SKIP_MUTATIONS?.split(',') ?? [];
 /** SIPp calls per batch and calls/s: a trickle that lasts as long as the fuzz does. */
 const BATCH_CALLS = 8;
 const CALL_RATE = 4;
 const HOST = '127.0.0.1';
 const REPORT_DIR = join(tmpdir(), `switchboard-network-fuzz-${SEED}`);
 
-console.log(`network fuzz: FUZZ_SEED=${SEED} FUZZ_COUNT=${COUNT} (reproducers, if any: ${REPORT_DIR})`);
+console.log(`network fuzz: FUZZ_SEED=${SEED} FUZZ_COUNT=${COUNT}${SKIP.length > 0 ? ` FUZZ_SKIP_MUTATIONS=${SKIP.join(',')}` : ''} (reproducers, if any: ${REPORT_DIR})`);
 
 let certs: TestCertificates;
 before(async () => {
@@ -146,7 +151,7 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
         })();
 
         // The fuzz: CONCURRENCY cases in flight, each from its own socket or connection.
-        const cases = generateCases(SEED, COUNT);
+        const cases = generateCases(SEED, COUNT).filter((fuzzCase) => !fuzzCase.mutations.some((name) => SKIP.includes(name)));
         const sentLog: Array<{ fuzzCase: FuzzCase; sent: Buffer; at: number }> = [];
         const options: SendOptions = {
           host: HOST,
@@ -195,8 +200,9 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
 
         // The proxy is up and answers; if it died, find which input killed it.
         if (exitedAt !== undefined) {
-          const suspects = sentLog.filter((entry) => entry.at >= (exitedAt as number) - 3000).map((entry) => entry.fuzzCase);
-          const culprit = await findCulprit(proxyArgs, suspects, { ...options, onSend: undefined });
+          // The last sent first: the killer was most likely in flight when the proxy died.
+          const suspects = sentLog.filter((entry) => entry.at >= (exitedAt as number) - 3000).map((entry) => entry.fuzzCase).reverse();
+          const culprit = await findCulprit(proxyArgs, suspects, { ...options, windowMs: 100, onSend: undefined });
           failures.push({
             group: 'crash',
             text:

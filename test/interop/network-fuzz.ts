@@ -133,8 +133,9 @@ function requestSeeds(transport: FuzzTransport, id: string): Array<[string, stri
     ['message-default-route', ['MESSAGE sip:carol@elsewhere.invalid SIP/2.0', ...common('MESSAGE'), 'Content-Type: text/plain', 'Content-Length: 11'], 'hello there'],
     ['bye-routed-sink', ['BYE sip:carol@%SINK% SIP/2.0', ...common('BYE', 2, ';tag=t1'), 'Route: <sip:%SINK%;lr>', 'Content-Length: 0'], ''],
     ['cancel-unknown', ['CANCEL sip:nobody@example.com SIP/2.0', ...common('CANCEL'), 'Content-Length: 0'], ''],
-    ['ack-stray', ['ACK sip:nobody@example.com SIP/2.0', ...common('ACK', 1, ';tag=t2'), 'Content-Length: 0'], ''],
     ['info-in-dialog-self', [`INFO sip:%PROXY% SIP/2.0`, ...common('INFO', 3, ';tag=t3'), 'Content-Length: 0'], ''],
+    // Last: the systematic cases skip it (an ACK draws no response to check).
+    ['ack-stray', ['ACK sip:nobody@example.com SIP/2.0', ...common('ACK', 1, ';tag=t2'), 'Content-Length: 0'], ''],
   ];
 }
 
@@ -336,6 +337,14 @@ const STRUCTURED: Record<string, Mutation> = {
     parts.head.splice(rng.between(1, parts.head.length), 0, `Route: ${rng.pick(['<sip:%PROXY%;lr>', '<sip:%PROXY%>', '<sip:%SINK%;lr;transport=tcp>', '<sip:127.0.0.1:0;lr>', '<sip:%SINK%;lr;maddr=127.0.0.1>', '<sips:%SINK%;lr>', '<tel:+1>', '<sip:[::1]:1;lr>', '<>', '<sip:%PROXY%;lr>, <sip:%PROXY%;lr>'])}`);
     return joinMessage(parts);
   },
+  'via-port-0'(bytes) {
+    // The sent-by port 0 and no rport: the response would go to port 0.
+    const parts = splitMessage(bytes);
+    const at = headerIndex(parts, ['Via', 'v'])[0];
+    if (at === undefined) return bytes;
+    parts.head[at] = (parts.head[at] as string).replace(/%CLIENT%/, '127.0.0.1:0').replace(/;rport/, '');
+    return joinMessage(parts);
+  },
   'proxy-require'(bytes, rng) {
     const parts = splitMessage(bytes);
     parts.head.splice(1, 0, `Proxy-Require: ${rng.pick(['foo', 'a, b, c', '', ','.repeat(100), '\u00ff'])}`);
@@ -371,10 +380,17 @@ const BYTES: Record<string, Mutation> = {
   },
 };
 
-const STRUCTURED_NAMES = Object.keys(STRUCTURED);
+const STRUCTURED_NAMES = [...Object.keys(STRUCTURED).filter((name) => name !== 'via-port-0'), 'via-port-0'];
+/** Each named mutation alone, once per transport. */
+const SYSTEMATIC_CASES = STRUCTURED_NAMES.length * 3;
 const BYTE_NAMES = Object.keys(BYTES);
 
-/** `count` cases from `seed`, transports in turn (UDP, TCP, TLS), one in five a response. */
+/**
+ * `count` cases from `seed`, transports in turn (UDP, TCP, TLS). The first ones apply each named
+ * mutation alone to a request, once per transport (so a short run meets every fault, a Via with
+ * port 0 last); after them, one case in five is a response and requests get one to three mutations
+ * of either kind.
+ */
 export function generateCases(seed: number, count: number, transports: readonly FuzzTransport[] = ['udp', 'tcp', 'tls']): FuzzCase[] {
   const cases: FuzzCase[] = [];
   for (let index = 0; index < count; index++) {
@@ -382,19 +398,25 @@ export function generateCases(seed: number, count: number, transports: readonly 
     const rng = new Random((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
     const transport = transports[index % transports.length] as FuzzTransport;
     const id = `fz${seed.toString(36)}x${index.toString(36)}`;
-    const kind = rng.chance(0.2) ? 'response' : 'request';
+    const systematic = index < SYSTEMATIC_CASES ? (STRUCTURED_NAMES[Math.floor(index / 3)] as string) : undefined;
+    const kind = systematic === undefined && rng.chance(0.2) ? 'response' : 'request';
     let name: string;
     let bytes: Buffer;
     if (kind === 'response') {
       name = 'response';
       bytes = responseSeed(rng, transport, id);
     } else {
-      const [seedName, head, body] = rng.pick(requestSeeds(transport, id));
+      const seeds = requestSeeds(transport, id);
+      const [seedName, head, body] = systematic === undefined ? rng.pick(seeds) : (seeds[index % (seeds.length - 1)] as [string, string[], string]);
       name = seedName;
       bytes = Buffer.from(`${head.join('\r\n')}\r\n\r\n${body}`);
     }
     const mutations: string[] = [];
-    const rounds = rng.chance(0.1) ? 0 : rng.between(1, 3);
+    if (systematic !== undefined) {
+      mutations.push(systematic);
+      bytes = STRUCTURED[systematic]!(bytes, rng);
+    }
+    const rounds = systematic !== undefined || rng.chance(0.1) ? 0 : rng.between(1, 3);
     for (let round = 0; round < rounds; round++) {
       const structured = rng.chance(0.7);
       const mutation = structured ? rng.pick(STRUCTURED_NAMES) : rng.pick(BYTE_NAMES);
