@@ -161,40 +161,43 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
           tls: { ca: certs.ca.cert },
           onSend: (fuzzCase, sent) => sentLog.push({ fuzzCase, sent, at: Date.now() }),
         };
-        const exchanges: Exchange[] = [];
-        let next = 0;
-        const started = Date.now();
-        await Promise.all(
-          Array.from({ length: CONCURRENCY }, async () => {
-            while (next < cases.length && exitedAt === undefined) {
-              exchanges.push(await sendCase(cases[next++] as FuzzCase, options));
-            }
-          }),
-        );
-        const fuzzSeconds = (Date.now() - started) / 1000;
-        fuzzing = false;
-        await calls;
-
-        // The checks on what the proxy answered.
+        // The checks on what the proxy answered, as each case ends (a long run keeps no history).
         let generated = 0;
         let forwarded = 0;
-        for (const exchange of exchanges) {
-          if (exchange.fuzzCase.kind !== 'request') continue;
+        const check = (exchange: Exchange): void => {
+          if (exchange.fuzzCase.kind !== 'request') return;
           for (const message of exchange.received) {
             const kind = classify(message);
             if (kind === 'forwarded') forwarded++;
             if (kind !== 'generated') continue;
             generated++;
             for (const finding of checkGeneratedResponse(exchange.sent, message, exchange.fuzzCase.transport)) {
-              failures.push({
-                group: `${finding.rule} over ${exchange.fuzzCase.transport}: ${finding.detail.replace(/:.*$/s, '').replace(/\d+/g, 'N')}`,
-                text: `${finding.rule}: ${finding.detail}\n${describeCase(variant.name, exchange.fuzzCase, exchange.sent)}\n  response (${message.length} bytes): ${hex(message)}`,
-              });
+              const group = `${finding.rule} over ${exchange.fuzzCase.transport}: ${finding.detail.replace(/:.*$/s, '').replace(/\d+/g, 'N')}`;
+              // Every failure is counted; the first few of a kind are described (and written out).
+              const text = failures.filter((failure) => failure.group === group).length < 3
+                ? `${finding.rule}: ${finding.detail}\n${describeCase(variant.name, exchange.fuzzCase, exchange.sent)}\n  response (${message.length} bytes): ${hex(message)}`
+                : '';
+              failures.push({ group, text });
             }
           }
-        }
+        };
+        let done = 0;
+        let next = 0;
+        const started = Date.now();
+        await Promise.all(
+          Array.from({ length: CONCURRENCY }, async () => {
+            while (next < cases.length && exitedAt === undefined) {
+              check(await sendCase(cases[next++] as FuzzCase, options));
+              done++;
+              while (sentLog.length > 0 && (sentLog[0] as { at: number }).at < Date.now() - 10_000) sentLog.shift();
+            }
+          }),
+        );
+        const fuzzSeconds = (Date.now() - started) / 1000;
+        fuzzing = false;
+        await calls;
         console.log(
-          `network fuzz --model ${variant.name}: ${exchanges.length} cases in ${fuzzSeconds.toFixed(1)} s, ${generated} generated and ${forwarded} forwarded responses checked, ` +
+          `network fuzz --model ${variant.name}: ${done} cases in ${fuzzSeconds.toFixed(1)} s, ${generated} generated and ${forwarded} forwarded responses checked, ` +
             `${sink.forwarded} requests reached the sink, ${batches.reduce((sum, b) => sum + b.successful, 0)} SIPp calls succeeded`,
         );
 
@@ -206,7 +209,7 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
           failures.push({
             group: 'crash',
             text:
-              `the proxy exited (${String(exitCode)}) during the fuzz, after ${sentLog.length} of ${cases.length} cases; stderr:\n${stderr.slice(-3000)}\n` +
+              `the proxy exited (${String(exitCode)}) during the fuzz, after ${done} of ${cases.length} cases; stderr:\n${stderr.slice(-3000)}\n` +
               (culprit === undefined
                 ? `no single input among the last ${suspects.length} sent kills a fresh proxy on its own`
                 : `this input alone kills a fresh proxy:\n${describeCase(variant.name, culprit.fuzzCase, culprit.sent)}`),
