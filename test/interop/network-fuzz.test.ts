@@ -51,6 +51,8 @@ after(async () => {
 interface Failure {
   readonly group: string;
   readonly text: string;
+  /** The case that drew it (`#index`), when one did. */
+  readonly where?: string;
 }
 
 function describeCase(model: string, fuzzCase: FuzzCase, sent: Buffer): string {
@@ -62,6 +64,20 @@ function describeCase(model: string, fuzzCase: FuzzCase, sent: Buffer): string {
       `${fuzzCase.prefix.length > 0 ? `, ${fuzzCase.prefix.length} bytes of CRLF first` : ''}${fuzzCase.copies > 1 ? `, sent ${fuzzCase.copies} times` : ''}${fuzzCase.splits.length > 0 ? `, in ${fuzzCase.splits.length + 1} writes` : ''})`,
     `  sent (${sent.length} bytes, also in ${file}): ${hex(sent)}`,
   ].join('\n');
+}
+
+/** Events the pools log when a worker process or thread dies (and, for processes, is replaced). */
+const WORKER_DEATHS = new Set(['worker-exited', 'thread-error', 'thread-exited']);
+
+/** The first log line saying a worker died, if any: a replaced worker is a crash all the same. */
+function workerDeath(proxy: RunningProxy): string | undefined {
+  return proxy.lines.find((line) => {
+    try {
+      return WORKER_DEATHS.has((JSON.parse(line) as { msg?: string }).msg ?? '');
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The proxy answers an OPTIONS for itself over UDP (a few tries: it may be busy). */
@@ -126,6 +142,11 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
           exitCode = code ?? signal;
           caller?.process.kill('SIGKILL');
         });
+        /** When the proxy or one of its workers died (undefined while all live). */
+        const diedAt = (): number | undefined => {
+          if (exitedAt === undefined && workerDeath(running) !== undefined) exitedAt = Date.now();
+          return exitedAt;
+        };
         const ports: Record<FuzzTransport, number> = { udp: running.udpPort, tcp: running.tcpPort, tls: running.tlsPort };
 
         // The callee registers as bob@example.com (the only way a request reaches it), then answers calls.
@@ -139,7 +160,7 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
         let fuzzing = true;
         const batches: Array<{ transport: string; code: number | null; successful: number; failed: number; output: string }> = [];
         const calls = (async () => {
-          for (let batch = 0; (fuzzing || batch === 0) && exitedAt === undefined; batch++) {
+          for (let batch = 0; (fuzzing || batch === 0) && diedAt() === undefined; batch++) {
             const transport = batch % 2 === 0 ? 'u1' : 't1';
             caller = runSipp([
               '-sf', 'uac-rr.xml', '-i', HOST, '-p', '0', '-t', transport, '-key', 'target', 'example.com', '-s', 'bob',
@@ -165,6 +186,13 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
         let generated = 0;
         let forwarded = 0;
         const check = (exchange: Exchange): void => {
+          if (exchange.garbage !== undefined) {
+            failures.push({
+              group: `unframeable over ${exchange.fuzzCase.transport}`,
+              text: `unframeable: the proxy wrote bytes that are no SIP message\n${describeCase(variant.name, exchange.fuzzCase, exchange.sent)}\n  written (${exchange.garbage.length} bytes): ${hex(exchange.garbage)}`,
+              where: `#${exchange.fuzzCase.index}`,
+            });
+          }
           if (exchange.fuzzCase.kind !== 'request') return;
           for (const message of exchange.received) {
             const kind = classify(message);
@@ -177,7 +205,7 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
               const text = failures.filter((failure) => failure.group === group).length < 3
                 ? `${finding.rule}: ${finding.detail}\n${describeCase(variant.name, exchange.fuzzCase, exchange.sent)}\n  response (${message.length} bytes): ${hex(message)}`
                 : '';
-              failures.push({ group, text });
+              failures.push({ group, text, where: `#${exchange.fuzzCase.index}` });
             }
           }
         };
@@ -186,7 +214,7 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
         const started = Date.now();
         await Promise.all(
           Array.from({ length: CONCURRENCY }, async () => {
-            while (next < cases.length && exitedAt === undefined) {
+            while (next < cases.length && diedAt() === undefined) {
               check(await sendCase(cases[next++] as FuzzCase, options));
               done++;
               while (sentLog.length > 0 && (sentLog[0] as { at: number }).at < Date.now() - 10_000) sentLog.shift();
@@ -202,17 +230,18 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
         );
 
         // The proxy is up and answers; if it died, find which input killed it.
-        if (exitedAt !== undefined) {
+        if (diedAt() !== undefined) {
+          const death = workerDeath(running);
           // The last sent first: the killer was most likely in flight when the proxy died.
           const suspects = sentLog.filter((entry) => entry.at >= (exitedAt as number) - 3000).map((entry) => entry.fuzzCase).reverse();
           const culprit = await findCulprit(proxyArgs, suspects, { ...options, windowMs: 100, onSend: undefined });
           failures.push({
             group: 'crash',
             text:
-              `the proxy exited (${String(exitCode)}) during the fuzz, after ${done} of ${cases.length} cases; stderr:\n${stderr.slice(-3000)}\n` +
+              `${death === undefined ? `the proxy exited (${String(exitCode)})` : `a worker died (${death})`} during the fuzz, after ${done} of ${cases.length} cases; stderr:\n${stderr.slice(-3000)}\n` +
               (culprit === undefined
-                ? `no single input among the last ${suspects.length} sent kills a fresh proxy on its own`
-                : `this input alone kills a fresh proxy:\n${describeCase(variant.name, culprit.fuzzCase, culprit.sent)}`),
+                ? `no single input among the last ${suspects.length} sent kills a fresh proxy (or a worker) on its own`
+                : `this input alone kills a fresh proxy (or a worker):\n${describeCase(variant.name, culprit.fuzzCase, culprit.sent)}`),
           });
         } else if (!(await answersOptions(running.udpPort))) {
           failures.push({ group: 'no answer', text: 'the proxy is running but does not answer OPTIONS over UDP after the fuzz' });
@@ -222,7 +251,7 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
           if (batch.code !== 0 || batch.failed > 0 || batch.successful !== BATCH_CALLS) {
             failures.push({
               group: `SIPp calls over ${batch.transport === 'u1' ? 'UDP' : 'TCP'}`,
-              text: `a batch of ${BATCH_CALLS} SIPp calls over ${batch.transport === 'u1' ? 'UDP' : 'TCP'}: exit ${batch.code}, ${batch.successful} succeeded, ${batch.failed} failed${exitedAt === undefined ? '' : ' (the proxy had exited)'}\n${batch.output.slice(-1500)}`,
+              text: `a batch of ${BATCH_CALLS} SIPp calls over ${batch.transport === 'u1' ? 'UDP' : 'TCP'}: exit ${batch.code}, ${batch.successful} succeeded, ${batch.failed} failed${exitedAt === undefined ? '' : ' (the proxy or a worker had died)'}\n${batch.output.slice(-1500)}`,
             });
           }
         }
@@ -243,7 +272,11 @@ function summarize(model: string, failures: readonly Failure[]): string {
   const groups = new Map<string, Failure[]>();
   for (const failure of failures) groups.set(failure.group, [...(groups.get(failure.group) ?? []), failure]);
   const parts = [`network fuzz --model ${model}, FUZZ_SEED=${SEED}: ${failures.length} failures in ${groups.size} groups`];
-  for (const [group, members] of groups) parts.push(`\n== ${group} (${members.length}×)\n${members[0]?.text}`);
+  for (const [group, members] of groups) {
+    const where = [...new Set(members.flatMap((member) => (member.where === undefined ? [] : [member.where])))];
+    const cases = where.length === 0 ? '' : `; cases ${where.slice(0, 30).join(' ')}${where.length > 30 ? ' …' : ''}`;
+    parts.push(`\n== ${group} (${members.length}×${cases})\n${members[0]?.text}`);
+  }
   return parts.join('\n');
 }
 
@@ -258,7 +291,7 @@ async function findCulprit(proxyArgs: string[], suspects: readonly FuzzCase[], o
       const replayOptions = { ...options, ports: { udp: proxy.udpPort, tcp: proxy.tcpPort, tls: proxy.tlsPort } };
       const exchange = await sendCase(fuzzCase, replayOptions);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      if (proxy.process.exitCode !== null || proxy.process.signalCode !== null) {
+      if (proxy.process.exitCode !== null || proxy.process.signalCode !== null || workerDeath(proxy) !== undefined) {
         const found = { fuzzCase, sent: exchange.sent };
         proxy = await startProxy(proxyArgs); // so that the finally below has something to stop
         return found;

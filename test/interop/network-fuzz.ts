@@ -444,6 +444,8 @@ export interface Exchange {
   readonly sentAt: number;
   /** False when the connection could not be made (TCP/TLS): nothing was sent. */
   readonly delivered: boolean;
+  /** TCP/TLS: bytes the proxy wrote that do not frame as SIP messages, from the first bad chunk on. */
+  readonly garbage?: Buffer;
 }
 
 export interface SendOptions {
@@ -500,12 +502,18 @@ export async function sendCase(fuzzCase: FuzzCase, options: SendOptions): Promis
       : net.connect({ host: options.host, port: options.ports.tcp });
   socket.on('error', () => undefined);
   const received: Buffer[] = [];
-  const framer = new StreamFramer();
+  const garbage: Buffer[] = [];
+  // Limits far above the proxy's own: whatever it writes back is framed and checked.
+  const framer = new StreamFramer({ limits: { maxHeaderBytes: 1 << 24, maxHeaders: 1 << 20, maxLineLength: 1 << 24, maxBodyBytes: 1 << 24 } });
   socket.on('data', (chunk: Buffer) => {
+    if (garbage.length > 0) {
+      garbage.push(Buffer.from(chunk));
+      return;
+    }
     try {
       for (const event of framer.push(chunk)) if (event.kind === 'message') received.push(Buffer.from(event.bytes));
     } catch {
-      received.push(Buffer.from(chunk)); // unframeable bytes from the proxy: keep them for the report
+      garbage.push(Buffer.from(chunk)); // bytes from the proxy that are no SIP message: kept for the report
     }
   });
   const connected = await Promise.race([
@@ -534,7 +542,7 @@ export async function sendCase(fuzzCase: FuzzCase, options: SendOptions): Promis
   }
   await pause(options.windowMs);
   socket.destroy();
-  return { fuzzCase, sent, received, sentAt, delivered: true };
+  return { fuzzCase, sent, received, sentAt, delivered: true, garbage: garbage.length > 0 ? Buffer.concat(garbage) : undefined };
 }
 
 // ---- the sink: the proxy's default route ------------------------------------------------------
@@ -597,7 +605,7 @@ export async function startSink(host: string): Promise<Sink> {
 
 /** One requirement a response broke. */
 export interface Finding {
-  readonly rule: 'copy' | 'udp-size' | 'unframeable';
+  readonly rule: 'copy' | 'udp-size';
   readonly detail: string;
   readonly response: Buffer;
 }
