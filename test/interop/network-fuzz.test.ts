@@ -144,7 +144,9 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
         });
         /** When the proxy or one of its workers died (undefined while all live). */
         const diedAt = (): number | undefined => {
-          if (exitedAt === undefined && workerDeath(running) !== undefined) exitedAt = Date.now();
+          const death = exitedAt === undefined ? workerDeath(running) : undefined;
+          // The log line's own time: the death may be noticed only when a lane frees up.
+          if (death !== undefined) exitedAt = (JSON.parse(death) as { time?: number }).time ?? Date.now();
           return exitedAt;
         };
         const ports: Record<FuzzTransport, number> = { udp: running.udpPort, tcp: running.tcpPort, tls: running.tlsPort };
@@ -285,17 +287,14 @@ function summarize(model: string, failures: readonly Failure[]): string {
  * after which it is gone. Undefined when none does on its own.
  */
 async function findCulprit(proxyArgs: string[], suspects: readonly FuzzCase[], options: SendOptions): Promise<{ fuzzCase: FuzzCase; sent: Buffer } | undefined> {
-  let proxy = await startProxy(proxyArgs);
+  // A pool whose worker died is still running: the proxy is stopped whatever happened.
+  const proxy = await startProxy(proxyArgs);
   try {
     for (const fuzzCase of suspects) {
       const replayOptions = { ...options, ports: { udp: proxy.udpPort, tcp: proxy.tcpPort, tls: proxy.tlsPort } };
       const exchange = await sendCase(fuzzCase, replayOptions);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      if (proxy.process.exitCode !== null || proxy.process.signalCode !== null || workerDeath(proxy) !== undefined) {
-        const found = { fuzzCase, sent: exchange.sent };
-        proxy = await startProxy(proxyArgs); // so that the finally below has something to stop
-        return found;
-      }
+      if (proxy.process.exitCode !== null || proxy.process.signalCode !== null || workerDeath(proxy) !== undefined) return { fuzzCase, sent: exchange.sent };
     }
     return undefined;
   } finally {
