@@ -25,9 +25,10 @@ import { checkGeneratedResponse, classify, generateCases, hex, sendCase, startSi
  */
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5b0a2d) >>> 0;
-const COUNT = Number(process.env.FUZZ_COUNT ?? 360);
-const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 24);
-const WINDOW_MS = Number(process.env.FUZZ_WINDOW_MS ?? 300);
+const COUNT = Number(process.env.FUZZ_COUNT ?? 300);
+const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 32);
+/** Long enough for an answer on a loaded machine: a late answer is a missed check, never a false one. */
+const WINDOW_MS = Number(process.env.FUZZ_WINDOW_MS ?? 700);
 const MODELS = process.env.FUZZ_MODELS?.split(',') ?? MODEL_VARIANTS.map((variant) => variant.name);
 /** Mutations whose cases are left out (to look past a known crash while its fix is pending). */
 const SKIP = process.env.FUZZ_SKIP_MUTATIONS?.split(',') ?? [];
@@ -35,6 +36,8 @@ const SKIP = process.env.FUZZ_SKIP_MUTATIONS?.split(',') ?? [];
 const BATCH_CALLS = 8;
 const CALL_RATE = 4;
 const HOST = '127.0.0.1';
+/** A pool with TLS on a loaded 2-core machine can take more than the harness's usual 10 s to start. */
+const READY_TIMEOUT_MS = 60_000;
 const REPORT_DIR = join(tmpdir(), `switchboard-network-fuzz-${SEED}`);
 
 console.log(`network fuzz: FUZZ_SEED=${SEED} FUZZ_COUNT=${COUNT}${SKIP.length > 0 ? ` FUZZ_SKIP_MUTATIONS=${SKIP.join(',')}` : ''} (reproducers, if any: ${REPORT_DIR})`);
@@ -129,7 +132,7 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
       let callee: ReturnType<typeof runSipp> | undefined;
       let caller: ReturnType<typeof runSipp> | undefined;
       try {
-        proxy = await startProxy(proxyArgs);
+        proxy = await startProxy(proxyArgs, READY_TIMEOUT_MS);
         const running = proxy;
         let stderr = '';
         running.process.stderr?.on('data', (chunk: Buffer) => {
@@ -288,7 +291,7 @@ function summarize(model: string, failures: readonly Failure[]): string {
  */
 async function findCulprit(proxyArgs: string[], suspects: readonly FuzzCase[], options: SendOptions): Promise<{ fuzzCase: FuzzCase; sent: Buffer } | undefined> {
   // A pool whose worker died is still running: the proxy is stopped whatever happened.
-  const proxy = await startProxy(proxyArgs);
+  const proxy = await startProxy(proxyArgs, READY_TIMEOUT_MS);
   try {
     for (const fuzzCase of suspects) {
       const replayOptions = { ...options, ports: { udp: proxy.udpPort, tcp: proxy.tcpPort, tls: proxy.tlsPort } };
