@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildResponse, parseMessage } from '@switchboard/sip';
-import { checkGeneratedResponse, classify, generateCases, renderCase, SINK_MARK } from './network-fuzz.js';
+import { checkAgainstRequests, checkGeneratedResponse, classify, frameMessages, generateCases, renderCase, SINK_MARK } from './network-fuzz.js';
 
 /**
  * The network fuzz's own parts, without a proxy: its cases are a function of the seed, and its
@@ -75,4 +75,14 @@ test('for a request that does not parse, what the response copies must still be 
   assert.deepEqual(checkGeneratedResponse(broken, faithful, 'tcp'), []);
   const invented = Buffer.from('SIP/2.0 400 Malformed CSeq\r\nVia: SIP/2.0/UDP 127.0.0.1:5555;rport;branch=z9hG4bKa\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n');
   assert.ok(checkGeneratedResponse(broken, invented, 'tcp').some((finding) => finding.detail.startsWith('cseq not copied')));
+});
+
+test('over a stream, a response is checked against the message it answers, whatever came before it', () => {
+  const stream = Buffer.concat([Buffer.from(' extra\r\n\r\n\r\n\r\n'), REQUEST]);
+  const messages = frameMessages(stream);
+  assert.equal(messages.length, 2);
+  assert.deepEqual(messages[1], REQUEST);
+  const response = buildResponse(parseMessage(REQUEST), 404);
+  assert.notDeepEqual(checkGeneratedResponse(stream, response, 'tcp'), []);
+  assert.deepEqual(checkAgainstRequests(messages, response, 'tcp'), []);
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createTestCertificates, type TestCertificates } from '@switchboard/core/test-certificates';
 import { freePort, MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
-import { checkGeneratedResponse, classify, generateCases, hex, sendCase, startSink, type Exchange, type FuzzCase, type FuzzTransport, type SendOptions } from './network-fuzz.js';
+import { checkAgainstRequests, classify, frameMessages, generateCases, hex, sendCase, startSink, type Exchange, type FuzzCase, type FuzzTransport, type SendOptions } from './network-fuzz.js';
 
 /**
  * Network fuzz (issue: "beyond the list"): for each model, seeded mutated requests and responses
@@ -199,12 +199,15 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
             });
           }
           if (exchange.fuzzCase.kind !== 'request') return;
+          // A datagram is one message; a stream may carry several (junk, CRLFs, then the request).
+          const { fuzzCase } = exchange;
+          const requests = fuzzCase.transport === 'udp' ? [exchange.sent] : frameMessages(Buffer.concat([fuzzCase.prefix, ...Array.from({ length: fuzzCase.copies }, () => exchange.sent)]));
           for (const message of exchange.received) {
             const kind = classify(message);
             if (kind === 'forwarded') forwarded++;
             if (kind !== 'generated') continue;
             generated++;
-            for (const finding of checkGeneratedResponse(exchange.sent, message, exchange.fuzzCase.transport)) {
+            for (const finding of checkAgainstRequests(requests, message, fuzzCase.transport)) {
               const group = `${finding.rule} over ${exchange.fuzzCase.transport}: ${finding.detail.replace(/:.*$/s, '').replace(/\d+/g, 'N')}`;
               // Every failure is counted; the first few of a kind are described (and written out).
               const text = failures.filter((failure) => failure.group === group).length < 3

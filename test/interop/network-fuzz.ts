@@ -504,7 +504,7 @@ export async function sendCase(fuzzCase: FuzzCase, options: SendOptions): Promis
   const received: Buffer[] = [];
   const garbage: Buffer[] = [];
   // Limits far above the proxy's own: whatever it writes back is framed and checked.
-  const framer = new StreamFramer({ limits: { maxHeaderBytes: 1 << 24, maxHeaders: 1 << 20, maxLineLength: 1 << 24, maxBodyBytes: 1 << 24 } });
+  const framer = new StreamFramer({ limits: LENIENT_LIMITS });
   socket.on('data', (chunk: Buffer) => {
     if (garbage.length > 0) {
       garbage.push(Buffer.from(chunk));
@@ -745,6 +745,41 @@ export function checkGeneratedResponse(request: Buffer, response: Buffer, transp
     });
   }
   return findings;
+}
+
+/** Limits far above the proxy's own, so that whatever crosses a stream frames here. */
+const LENIENT_LIMITS = { maxHeaderBytes: 1 << 24, maxHeaders: 1 << 20, maxLineLength: 1 << 24, maxBodyBytes: 1 << 24 };
+
+/**
+ * The messages a stream carries as a SIP framer cuts it (a case over TCP or TLS may hold several:
+ * junk before a CRLF flood, then the request; or the request twice). What follows a framing error
+ * is kept as one last piece.
+ */
+export function frameMessages(stream: Buffer): Buffer[] {
+  const framer = new StreamFramer({ limits: LENIENT_LIMITS });
+  const messages: Buffer[] = [];
+  let offset = 0;
+  try {
+    for (const event of framer.push(stream)) if (event.kind === 'message') messages.push(Buffer.from(event.bytes));
+  } catch {
+    offset = messages.reduce((sum, message) => sum + message.length, 0);
+    messages.push(stream.subarray(Math.min(offset, stream.length)));
+  }
+  return messages.length > 0 ? messages : [stream];
+}
+
+/**
+ * The checks against the request that drew the response: of several requests (a stream), the one
+ * it copies best; a response that faithfully answers any of them passes.
+ */
+export function checkAgainstRequests(requests: readonly Buffer[], response: Buffer, transport: FuzzTransport): Finding[] {
+  let best: Finding[] | undefined;
+  for (const request of requests) {
+    const findings = checkGeneratedResponse(request, response, transport);
+    if (findings.length === 0) return findings;
+    if (best === undefined || findings.length < best.length) best = findings;
+  }
+  return best ?? [];
 }
 
 /** A message that came back: a response the proxy generated, one it forwarded, or neither. */
