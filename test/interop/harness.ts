@@ -41,9 +41,10 @@ export interface RunningProxy {
 
 /**
  * Starts `switchboard serve` on UDP and TCP (free ports), plus whatever listeners `extraArgs` add
- * (`--listen tls:127.0.0.1:0`), and resolves at its `ready` line.
+ * (`--listen tls:127.0.0.1:0`), and resolves at its `ready` line. A proxy not ready within
+ * `readyTimeoutMs` is killed, so that no test leaves one behind.
  */
-export async function startProxy(extraArgs: string[]): Promise<RunningProxy> {
+export async function startProxy(extraArgs: string[], readyTimeoutMs = 10_000): Promise<RunningProxy> {
   const child = spawn(process.execPath, [BIN, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -56,8 +57,8 @@ export async function startProxy(extraArgs: string[]): Promise<RunningProxy> {
     const timer = setTimeout(() => {
       // Not ready: killed here, since no caller holds it to stop it (it would outlive the test).
       child.kill('SIGKILL');
-      reject(new Error(`proxy not ready in 10 s: ${stderr}`));
-    }, 10_000);
+      reject(new Error(`proxy not ready in ${readyTimeoutMs / 1000} s: ${stderr}`));
+    }, readyTimeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`proxy exited with ${code}: ${stderr}`));
