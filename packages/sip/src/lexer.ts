@@ -102,9 +102,9 @@ export function quote(text: string): string {
   return `"${text.replace(/["\\]/g, '\\$&')}"`;
 }
 
-/** Replaces folded line breaks (CRLF followed by blanks) with one space. */
+/** Replaces each folded line break with the blanks around it (LWS, RFC 3261 §7.3.1) by one space. */
 export function unfold(text: string): string {
-  return text.includes('\r') ? text.replace(/\r\n[ \t]+/g, ' ') : text;
+  return text.includes('\r') ? text.replace(/[ \t]*\r\n[ \t]+/g, ' ') : text;
 }
 
 export interface ListItem {

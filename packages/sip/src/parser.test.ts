@@ -158,3 +158,9 @@ test('bytes outside ASCII: a Call-ID or a Request-URI holding them is malformed,
   fails(Buffer.from('OPTIONS tel:+1\xff SIP/2.0\r\n\r\n', 'latin1'), 'ERR_SIP_INVALID_URI');
   assert.equal(parseMessage(call('a7-b@c.example')).callId, 'a7-b@c.example');
 });
+
+test('a folded value reads as one space where the fold and the blanks around it were (§7.3.1)', () => {
+  const message = parseMessage(Buffer.from('OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 3 \r\n\tOPTIONS\r\nContent-Length: 0\r\n\r\n'));
+  assert.equal(message.header('cseq'), '3 OPTIONS');
+  assert.equal(message.headerBytes('cseq'), '3 OPTIONS');
+});
