@@ -11,7 +11,7 @@ import type { ConnectionDirectory, StreamProtocol, StreamTransport, StreamTransp
 import { TcpTransport } from './transport/tcp-transport.js';
 import { TlsTransport, type TlsSettings } from './transport/tls-transport.js';
 import { UdpTransport, type DatagramTransport, type UdpTransportOptions } from './transport/udp-transport.js';
-import type { TransportAddress, TransportProtocol } from './transport-address.js';
+import { reportSendError, type TransportAddress, type TransportProtocol } from './transport-address.js';
 
 export interface ListenSpec {
   readonly protocol: TransportProtocol;
@@ -227,9 +227,10 @@ export class ProxyServer {
       handOff: options.handOff,
       auth: options.authenticator,
       sender: {
-        send(target, bytes) {
-          if (target.protocol === 'udp') udpTransport?.send(target, bytes);
-          else streams[target.protocol]?.send(target, bytes);
+        send(target, bytes, onError) {
+          const transport = target.protocol === 'udp' ? udpTransport : streams[target.protocol];
+          if (transport !== undefined) transport.send(target, bytes, onError);
+          else reportSendError(onError, new Error(`no ${target.protocol.toUpperCase()} transport`));
         },
         addAlias(connectionId, host, port, protocol) {
           if (protocol !== 'udp') streams[protocol]?.addAlias(connectionId, host, port);

@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 import {
   buildAckForFailure,
   buildCancel,
@@ -23,7 +24,7 @@ import { ClientTransaction } from '../transaction/client-transaction.js';
 import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.js';
 import { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerSettings } from '../transaction/timers.js';
-import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
+import { reportSendError, type MessageSender, type TransportAddress, type TransportProtocol } from '../transport-address.js';
 import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
 import { uriTarget } from './uri-target.js';
 
@@ -72,6 +73,12 @@ export interface ProxyCoreOptions {
   /** Digest authentication (`--auth`); none: every request passes. */
   readonly auth?: DigestAuthenticator;
 }
+
+/**
+ * Published with `{ error }` when handling one message, timer or store answer threw something
+ * that is not a SipError (a bug): it is counted (`internalErrors`) and dropped, never rethrown.
+ */
+const internalErrorChannel = diagnostics.channel('switchboard:internal-error');
 
 /** Proxy timer C (§16.8): longer than 3 minutes. */
 const TIMER_C = 181_000;
@@ -123,10 +130,26 @@ export class ProxyCore {
   readonly #cancelledEarly = new WeakSet<ServerTransaction>();
   readonly #domains: Set<string>;
   readonly #defaultRoute: TransportAddress | undefined;
+  /** The options' sender, counting failed sends and never throwing. */
+  readonly #sender: MessageSender;
   #branchCounter = 0;
 
   constructor(options: ProxyCoreOptions) {
     this.#options = options;
+    const sender = options.sender;
+    this.#sender = {
+      send: (target, bytes, onError) => {
+        const failed = (error: Error): void => {
+          this.counters.transportErrors++;
+          onError?.(error);
+        };
+        try {
+          sender.send(target, bytes, failed);
+        } catch (error) {
+          reportSendError(failed, error);
+        }
+      },
+    };
     this.#timers = options.timers ?? DEFAULT_TIMERS;
     this.#domains = new Set((options.domains ?? []).map((domain) => domain.toLowerCase()));
     this.#defaultRoute = options.defaultRoute === undefined ? undefined : uriTarget(parseUri(options.defaultRoute));
@@ -148,6 +171,16 @@ export class ProxyCore {
    * here). Never throws for anything the peer sent.
    */
   receive(bytes: Buffer, source: TransportAddress, handedOff = false): void {
+    try {
+      this.#receive(bytes, source, handedOff);
+    } catch (error) {
+      // A bug in this message's handling: it must not stop the process, nor touch other calls.
+      this.#internalError(error);
+      this.#answerInternalError(bytes);
+    }
+  }
+
+  #receive(bytes: Buffer, source: TransportAddress, handedOff: boolean): void {
     let message: SipMessage;
     try {
       message = parseMessage(bytes, { limits: this.#options.limits });
@@ -158,7 +191,7 @@ export class ProxyCore {
         this.counters.messagesDropped++;
       } else {
         this.counters.requestsRejected++;
-        this.#options.sender.send(source, answer);
+        this.#sender.send(source, answer);
       }
       return;
     }
@@ -206,7 +239,7 @@ export class ProxyCore {
       return;
     }
     if (this.#options.stateless === true) {
-      void this.#forwardStateless(request, source);
+      this.#forwardStatelessGuarded(request, source);
       return;
     }
     const key = serverTransactionKey(request);
@@ -228,12 +261,13 @@ export class ProxyCore {
       request,
       source,
       responseTarget: responseTarget(request, source),
-      sender: this.#options.sender,
+      sender: this.#sender,
       timers: this.#timers,
       onTerminated: (transaction, reason) => {
         this.#server.delete(transaction.key);
         if (reason === 'timeout') this.counters.transactionTimeouts++;
       },
+      onInternalError: (error) => this.#internalError(error),
     });
     this.#server.set(key, server);
     this.counters.serverTransactions++;
@@ -243,8 +277,12 @@ export class ProxyCore {
     }
     if (request.method === 'INVITE') server.respond(100, buildResponse(request, 100));
     this.#decide(request, source).then(
-      (decision) => this.#carryOut(decision, request, source, server),
-      (error: unknown) => (isSipError(error) ? this.#answer(server, error.status, error.reason) : this.#answer(server, 500)),
+      (decision) => this.#guarded(server, () => this.#carryOut(decision, request, source, server)),
+      (error: unknown) =>
+        this.#guarded(server, () => {
+          if (!isSipError(error)) throw error;
+          this.#answer(server, error.status, error.reason);
+        }),
     );
   }
 
@@ -352,15 +390,20 @@ export class ProxyCore {
       method,
       bytes: branch.sent.serialize(),
       target: branch.target,
-      sender: this.#options.sender,
+      sender: this.#sender,
       timers: this.#timers,
       timerC: method === 'INVITE' ? TIMER_C : undefined,
       buildAck: (response) => buildAckForFailure(branch.sent, response),
       onResponse: (response) => this.#onBranchResponse(context, branch, response),
-      onTimeout: () => {
-        this.counters.transactionTimeouts++;
-        this.#onBranchFinal(context, branch, 408, buildResponse(context.request, 408));
-      },
+      onTimeout: () =>
+        this.#guarded(context.server, () => {
+          this.counters.transactionTimeouts++;
+          this.#onBranchFinal(context, branch, 408, buildResponse(context.request, 408));
+        }),
+      // §16.9: a transport error is a 503 from that branch, at once rather than at timer B or F.
+      onTransportError: () =>
+        this.#guarded(context.server, () => this.#onBranchFinal(context, branch, 503, buildResponse(context.request, 503, { reason: 'Transport Error' }))),
+      onInternalError: (error) => this.#internalError(error),
       onTerminated: (finished) => this.#client.delete(finished.key),
     });
     branch.transaction = transaction;
@@ -442,10 +485,11 @@ export class ProxyCore {
       method: 'CANCEL',
       bytes: buildCancel(branch.sent),
       target: branch.target,
-      sender: this.#options.sender,
+      sender: this.#sender,
       timers: this.#timers,
       onResponse: () => undefined,
       onTimeout: () => undefined,
+      onInternalError: (error) => this.#internalError(error),
       onTerminated: (finished) => this.#client.delete(finished.key),
     });
     this.#client.set(key, transaction);
@@ -460,7 +504,11 @@ export class ProxyCore {
       return;
     }
     // The ACK of a 2xx is a request of its own, routed by its Route set (§16, §13.2.2.4).
-    void this.#forwardStateless(ack, source);
+    this.#forwardStatelessGuarded(ack, source);
+  }
+
+  #forwardStatelessGuarded(request: SipMessage, source: TransportAddress): void {
+    this.#forwardStateless(request, source).catch((error: unknown) => this.#internalError(error));
   }
 
   /** Forwards without transaction state, with a branch derived from the incoming one (§16.11). */
@@ -480,7 +528,7 @@ export class ProxyCore {
       const branch = this.#prepareBranch(base, request, source, target, false);
       if (branch === undefined) continue;
       this.counters.requestsForwarded++;
-      this.#options.sender.send(branch.target, branch.sent.serialize());
+      this.#sender.send(branch.target, branch.sent.serialize());
     }
   }
 
@@ -638,6 +686,40 @@ export class ProxyCore {
     return this.#options.listeners.find((listener) => listener.protocol === protocol);
   }
 
+  /**
+   * Runs work for a request's server transaction from a callback (a store answer, a timer, a
+   * transport error): a bug there is counted and the request answered 500, never thrown.
+   */
+  #guarded(server: ServerTransaction, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.#internalError(error);
+      try {
+        this.#answer(server, 500);
+      } catch (again) {
+        this.#internalError(again);
+      }
+    }
+  }
+
+  #internalError(error: unknown): void {
+    this.counters.internalErrors++;
+    if (internalErrorChannel.hasSubscribers) internalErrorChannel.publish({ error });
+  }
+
+  /** After a bug in a message's handling: 500 on its server transaction, if it has one. */
+  #answerInternalError(bytes: Buffer): void {
+    try {
+      const message = parseMessage(bytes, { limits: this.#options.limits });
+      if (!message.isRequest || message.method === 'ACK') return;
+      const server = this.#server.get(serverTransactionKey(message));
+      if (server !== undefined) this.#answer(server, 500);
+    } catch (error) {
+      this.#internalError(error);
+    }
+  }
+
   #answer(server: ServerTransaction, status: number, reason?: string, headers?: ReadonlyArray<readonly [string, string]>): void {
     server.respond(status, buildResponse(server.request, status, { reason, headers }));
   }
@@ -646,7 +728,7 @@ export class ProxyCore {
   #reject(request: SipMessage, source: TransportAddress, status: number, reason?: string, headers?: ReadonlyArray<readonly [string, string]>): void {
     if (request.method === 'ACK') return;
     this.counters.requestsRejected++;
-    this.#options.sender.send(responseTarget(request, source), buildResponse(request, status, { reason, headers }));
+    this.#sender.send(responseTarget(request, source), buildResponse(request, status, { reason, headers }));
   }
 
   // ---- responses ----------------------------------------------------------------------------
@@ -671,7 +753,7 @@ export class ProxyCore {
       return;
     }
     this.counters.responsesForwarded++;
-    this.#options.sender.send(viaTarget(next), response.serialize());
+    this.#sender.send(viaTarget(next), response.serialize());
   }
 }
 

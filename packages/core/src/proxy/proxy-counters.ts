@@ -22,6 +22,13 @@ export interface ProxyCounters extends AuthCounters {
   transactionTimeouts: number;
   /** Requests answered 503 because the location store (or the auth state or credential store) failed. */
   stateStoreFailures: number;
+  /**
+   * Sends that failed in the transport (a bad port, a refused or reset connection, a socket
+   * error): a request's failure ends its client transaction as if it got a 503 (RFC 3261 §16.9).
+   */
+  transportErrors: number;
+  /** Bugs caught at an entry point (a socket, timer or store callback): the message is dropped, or answered 500 when it has a transaction. */
+  internalErrors: number;
 }
 
 export function newProxyCounters(): ProxyCounters {
@@ -40,6 +47,8 @@ export function newProxyCounters(): ProxyCounters {
     tooManyHops: 0,
     transactionTimeouts: 0,
     stateStoreFailures: 0,
+    transportErrors: 0,
+    internalErrors: 0,
     authChallenges: 0,
     authAccepted: 0,
     authRejected: 0,
