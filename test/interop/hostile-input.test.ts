@@ -83,6 +83,21 @@ for (const variant of MODEL_VARIANTS) {
       assert.equal(statusOf(options), 'SIP/2.0 200 OK', 'OPTIONS to the proxy itself');
     });
 
+    test('a Via sent-by port of 0 gets 400, a Route to port 0 gets 500 at once; the proxy lives on and serves a call', async () => {
+      // Both used to stop the process: dgram.send threw ERR_SOCKET_BAD_PORT out of the proxy.
+      const portZeroVia = request(['INVITE sip:bob@example.com SIP/2.0', ...HEADERS('p0', 'INVITE').map((h) => (h.startsWith('Via') ? 'Via: SIP/2.0/UDP 127.0.0.1:0;branch=z9hG4bKp0' : h))]);
+      assert.equal(statusOf(await udpExchange(proxy.udpPort, portZeroVia)), 'SIP/2.0 400 Malformed Via');
+      const routeToPortZero = request(['OPTIONS sip:bob@example.com SIP/2.0', ...HEADERS('r0'), 'Route: <sip:127.0.0.1:0;lr>']);
+      assert.equal(statusOf(await udpExchange(proxy.udpPort, routeToPortZero, 2000)), 'SIP/2.0 500 Downstream Service Unavailable');
+      assert.equal(proxy.process.exitCode, null, 'the proxy is still running');
+      const callee = runSipp(['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1', '-m', '1']);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const caller = runSipp(['-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob', '-m', '1', `127.0.0.1:${proxy.udpPort}`]);
+      const result = await caller.done;
+      assert.equal(result.code, 0, result.output.slice(-3000));
+      assert.equal((await callee.done).code, 0);
+    });
+
     test('over TCP a framing error, an oversized header or a slow drip closes that connection only', async () => {
       const connect = async (): Promise<net.Socket> => {
         const socket = net.connect(proxy.tcpPort, '127.0.0.1');

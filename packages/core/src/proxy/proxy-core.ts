@@ -143,6 +143,11 @@ export class ProxyCore {
           this.counters.transportErrors++;
           onError?.(error);
         };
+        // Checked here too: a sender that relays to another thread cannot report it back.
+        if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
+          reportSendError(failed, Object.assign(new RangeError(`no port to send to: ${target.port}`), { code: 'ERR_SOCKET_BAD_PORT' }));
+          return;
+        }
         try {
           sender.send(target, bytes, failed);
         } catch (error) {
