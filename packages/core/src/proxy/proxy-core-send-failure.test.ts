@@ -119,3 +119,14 @@ test('a store that answers nonsense: the request gets 500 and the bug is counted
   assert.equal(sent.at(-1)?.message.status, 500);
   assert.equal(core.counters.internalErrors, 1);
 });
+
+test('stateless: a request with no next hop is answered 503 and counted; an ACK is counted and dropped', async () => {
+  const { core, sent } = proxy(() => undefined, { stateless: true });
+  const withRoute = (method: string, branch: string): Buffer =>
+    Buffer.from(invite(undefined, branch).toString().replace(/INVITE/g, method).replace('Max-Forwards: 70', 'Max-Forwards: 70\r\nRoute: <tel:+15551234>'));
+  core.receive(withRoute('OPTIONS', 'z9hG4bKn1'), ALICE);
+  core.receive(withRoute('ACK', 'z9hG4bKn2'), ALICE);
+  await settle();
+  assert.deepEqual(sent.map(({ message }) => `${message.status} ${message.reason}`), ['503 No route to the target']);
+  assert.equal(core.counters.requestsUnroutable, 2);
+});

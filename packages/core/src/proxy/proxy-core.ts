@@ -72,6 +72,12 @@ export interface ProxyCoreOptions {
   readonly handOff?: (message: SipMessage, bytes: Buffer, source: TransportAddress) => boolean;
   /** Digest authentication (`--auth`); none: every request passes. */
   readonly auth?: DigestAuthenticator;
+  /**
+   * Transports the sender can open connections over although nothing listens on them (a TCP
+   * client without a TCP listener). Requests go out over them with a Via sent-by naming another
+   * listener (see `#outgoingFor`); without one, a request for such a next hop gets 503.
+   */
+  readonly clientTransports?: readonly TransportProtocol[];
 }
 
 /**
@@ -94,6 +100,14 @@ interface Target {
 type Decision =
   | { readonly kind: 'respond'; readonly status: number; readonly reason?: string; readonly headers?: ReadonlyArray<readonly [string, string]> }
   | { readonly kind: 'forward'; readonly targets: readonly Target[] };
+
+/** Why a target got no branch: no next hop at all, or one over a transport we cannot send on. */
+type BranchFailure = 'no-route' | 'no-transport';
+
+const BRANCH_FAILURE_REASONS: Record<BranchFailure, string> = {
+  'no-route': 'No route to the target',
+  'no-transport': 'Transport Not Available',
+};
 
 interface Branch {
   readonly key: string;
@@ -316,13 +330,14 @@ export class ProxyCore {
     const context: ForwardContext = { request, server, branches: [], cancelled: false, answered: false };
     this.#contexts.set(server, context);
     const base = request.serialize();
+    let failure: BranchFailure | undefined;
     for (const target of decision.targets) {
       const branch = this.#prepareBranch(base, request, source, target, true);
-      if (branch === undefined) continue;
-      context.branches.push(branch);
+      if (typeof branch === 'string') failure ??= this.#countFailure(branch);
+      else context.branches.push(branch);
     }
     if (context.branches.length === 0) {
-      this.#answer(server, 503, 'No route to the target');
+      this.#answer(server, 503, BRANCH_FAILURE_REASONS[failure ?? 'no-route']);
       return;
     }
     for (const branch of context.branches) this.#startBranch(context, branch);
@@ -332,7 +347,7 @@ export class ProxyCore {
    * Makes the copy of the request for one target (RFC 3261 §16.6): Request-URI, Max-Forwards,
    * Record-Route, the next hop (loose or strict Route), and our Via with a fresh branch.
    */
-  #prepareBranch(base: Buffer, original: SipMessage, source: TransportAddress, target: Target, stateful: boolean): Branch | undefined {
+  #prepareBranch(base: Buffer, original: SipMessage, source: TransportAddress, target: Target, stateful: boolean): Branch | BranchFailure {
     const copy = parseMessage(base, { limits: this.#options.limits });
     if (target.requestUri !== undefined) copy.setRequestUri(target.requestUri, parseUri(target.requestUri));
     copy.setMaxForwards(copy.maxForwards === undefined ? 70 : copy.maxForwards - 1);
@@ -350,18 +365,23 @@ export class ProxyCore {
     } else {
       nextHop = target.nextHop ?? (copy.requestUri === undefined ? undefined : uriTarget(copy.requestUri));
     }
-    if (nextHop === undefined) return undefined;
-    const outgoing = this.#listenerFor(nextHop.protocol);
-    if (outgoing === undefined) return undefined;
+    if (nextHop === undefined) return 'no-route';
+    const outgoing = this.#outgoingFor(nextHop.protocol);
+    if (outgoing === undefined) return 'no-transport';
 
     if (stateful && this.#options.recordRoute !== false && DIALOG_CREATING.has(copy.method ?? '')) {
       const incoming = this.#listenerFor(source.protocol);
       // §16.6 step 4: a SIPS Request-URI or top Route makes our Record-Route a SIPS URI.
       const sips = copy.requestUri?.scheme === 'sips' || copy.route[0]?.uri.scheme === 'sips';
-      // Double record-routing when the transport changes, so each side reaches us over its own
-      // (RFC 5658): the callee's entry on top, the caller's below it.
-      if (incoming !== undefined && incoming.protocol !== outgoing.protocol) copy.prependRecordRoute(recordRouteValue(incoming, sips));
-      copy.prependRecordRoute(recordRouteValue(outgoing, sips));
+      if (outgoing.clientOnly) {
+        // Nothing listens on the outgoing transport: the callee reaches us where the caller did.
+        if (incoming !== undefined) copy.prependRecordRoute(recordRouteValue(incoming, sips));
+      } else {
+        // Double record-routing when the transport changes, so each side reaches us over its
+        // own (RFC 5658): the callee's entry on top, the caller's below it.
+        if (incoming !== undefined && incoming.protocol !== outgoing.protocol) copy.prependRecordRoute(recordRouteValue(incoming, sips));
+        copy.prependRecordRoute(recordRouteValue(outgoing, sips));
+      }
     }
     const counter = (++this.#branchCounter).toString(36);
     const suffix = stateful ? (this.#options.branchTag === undefined ? counter : `${this.#options.branchTag}.${counter}`) : `s${statelessBranch(original)}`;
@@ -529,12 +549,25 @@ export class ProxyCore {
       return;
     }
     const base = request.serialize();
+    let failure: BranchFailure | undefined;
+    let forwarded = 0;
     for (const target of decision.targets) {
       const branch = this.#prepareBranch(base, request, source, target, false);
-      if (branch === undefined) continue;
+      if (typeof branch === 'string') {
+        failure ??= this.#countFailure(branch);
+        continue;
+      }
+      forwarded++;
       this.counters.requestsForwarded++;
       this.#sender.send(branch.target, branch.sent.serialize());
     }
+    if (forwarded === 0 && failure !== undefined) this.#reject(request, source, 503, BRANCH_FAILURE_REASONS[failure]);
+  }
+
+  #countFailure(failure: BranchFailure): BranchFailure {
+    if (failure === 'no-route') this.counters.requestsUnroutable++;
+    else this.counters.transportUnavailable++;
+    return failure;
   }
 
   // ---- routing decision ---------------------------------------------------------------------
@@ -689,6 +722,22 @@ export class ProxyCore {
 
   #listenerFor(protocol: TransportProtocol): Listener | undefined {
     return this.#options.listeners.find((listener) => listener.protocol === protocol);
+  }
+
+  /**
+   * What our Via says for a request sent over `protocol`: its listener, or, over a transport we
+   * are only a client of, that transport with the host and port of our first listener. Responses
+   * come back on the connection we opened (RFC 3261 §18.2.2), so the port is not used to reach
+   * us; it names an address of ours, so our Via is recognised in the responses (§18.1.2) and in
+   * loop detection. No port would do better: nothing listens for that transport here, so a
+   * server that lost the connection cannot open one back to any port we could write.
+   */
+  #outgoingFor(protocol: TransportProtocol): (Listener & { readonly clientOnly: boolean }) | undefined {
+    const listener = this.#listenerFor(protocol);
+    if (listener !== undefined) return { ...listener, clientOnly: false };
+    const first = this.#options.listeners[0];
+    if (first === undefined || this.#options.clientTransports?.includes(protocol) !== true) return undefined;
+    return { protocol, host: first.host, port: first.port, clientOnly: true };
   }
 
   /**

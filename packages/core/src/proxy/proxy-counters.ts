@@ -27,6 +27,10 @@ export interface ProxyCounters extends AuthCounters {
    * error): a request's failure ends its client transaction as if it got a 503 (RFC 3261 §16.9).
    */
   transportErrors: number;
+  /** Requests with no next hop (a binding or Request-URI that is no SIP URI): answered 503, ACKs dropped. */
+  requestsUnroutable: number;
+  /** Requests whose next hop needs a transport we have no sender for (TLS without credentials): answered 503 "Transport Not Available", ACKs dropped. */
+  transportUnavailable: number;
   /** Bugs caught at an entry point (a socket, timer or store callback): the message is dropped, or answered 500 when it has a transaction. */
   internalErrors: number;
 }
@@ -48,6 +52,8 @@ export function newProxyCounters(): ProxyCounters {
     transactionTimeouts: 0,
     stateStoreFailures: 0,
     transportErrors: 0,
+    requestsUnroutable: 0,
+    transportUnavailable: 0,
     internalErrors: 0,
     authChallenges: 0,
     authAccepted: 0,
