@@ -129,3 +129,34 @@ test('stateless: the same next hops are forwarded, or answered 503 and counted',
     await stateless.close();
   }
 });
+
+function large(method: string, uri: string, branch: string): Buffer {
+  return Buffer.from(inDialog(method, uri, branch).toString('latin1').replace('Content-Length: 0', `X-Padding: ${'p'.repeat(6000)}\r\nContent-Length: 0`), 'latin1');
+}
+
+test('a 6 KB request for a UDP next hop goes over TCP (RFC 3261 §18.1.1), Via TCP, and its answer comes back', async () => {
+  const before = received.length;
+  const status = await exchange(large('MESSAGE', `sip:bob@127.0.0.1:${calleePort}`, 'big1'));
+  assert.equal(status, 'SIP/2.0 200 OK');
+  const message = received.slice(before).find((text) => text.startsWith('MESSAGE '));
+  assert.ok(message, 'the callee got it over TCP');
+  assert.match(message, /\r\nVia: SIP\/2\.0\/TCP /);
+  assert.equal(proxy.core.counters.largeRequestsOverTcp, 1);
+});
+
+test('a large request whose TCP connection is refused is retried over UDP', async () => {
+  const udpCallee = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => udpCallee.bind(0, '127.0.0.1', () => resolve()));
+  try {
+    const arrived = once(udpCallee, 'message', { signal: AbortSignal.timeout(3000) });
+    phone.send(large('MESSAGE', `sip:bob@127.0.0.1:${udpCallee.address().port}`, 'big2'), udpPort(), '127.0.0.1');
+    const [data] = (await arrived) as [Buffer];
+    const text = data.toString('latin1');
+    assert.ok(text.startsWith('MESSAGE '));
+    assert.ok(data.length > 6000);
+    assert.match(text, /\r\nVia: SIP\/2\.0\/UDP /);
+    assert.equal(proxy.core.counters.largeRequestsUdpFallbacks, 1);
+  } finally {
+    udpCallee.close();
+  }
+});

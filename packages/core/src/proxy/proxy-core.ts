@@ -86,6 +86,18 @@ export interface ProxyCoreOptions {
  */
 const internalErrorChannel = diagnostics.channel('switchboard:internal-error');
 
+/**
+ * RFC 3261 §18.1.1: with the path MTU unknown, a request larger than this goes over TCP rather
+ * than UDP (1500-byte Ethernet MTU, less 200 bytes for a response that grows on the way back).
+ */
+export const UDP_REQUEST_SIZE_LIMIT = 1300;
+
+/**
+ * The TCP failures after which §18.1.1 retries a large request over UDP: a reset (a refused
+ * connect is a RST answering the SYN) and protocol-not-supported.
+ */
+const CONNECTION_REFUSALS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPROTONOSUPPORT', 'ENOPROTOOPT']);
+
 /** Proxy timer C (§16.8): longer than 3 minutes. */
 const TIMER_C = 181_000;
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
@@ -111,8 +123,11 @@ const BRANCH_FAILURE_REASONS: Record<BranchFailure, string> = {
 
 interface Branch {
   readonly key: string;
-  readonly sent: SipMessage;
-  readonly target: TransportAddress;
+  /** The request as sent and where: both change when a large request falls back to UDP. */
+  sent: SipMessage;
+  target: TransportAddress;
+  /** A large request sent over TCP instead of UDP: what to send if the connection is refused. */
+  udpFallback: { readonly sent: SipMessage; readonly target: TransportAddress } | undefined;
   transaction: ClientTransaction | undefined;
   provisional: boolean;
   cancelPending: boolean;
@@ -396,19 +411,55 @@ export class ProxyCore {
       received: undefined,
       rport: null,
     });
-    return {
+    const branch: Branch = {
       key: clientTransactionKey(branchId, copy.cseq?.method ?? copy.method ?? ''),
       sent: copy,
       target: nextHop,
+      udpFallback: undefined,
       transaction: undefined,
       provisional: false,
       cancelPending: false,
       cancelled: false,
       final: undefined,
     };
+    this.#moveLargeRequestToTcp(branch);
+    return branch;
   }
 
-  #startBranch(context: ForwardContext, branch: Branch): void {
+  /**
+   * RFC 3261 §18.1.1: a request larger than 1300 bytes (we do not know the path MTU) that would
+   * go over UDP MUST go over a congestion-controlled transport, TCP, and its top Via says so. The
+   * rule has no exception for a next hop that names `transport=udp`: UDP is what the request
+   * "would have otherwise been sent over", and the RFC's remedy for a target without TCP is the
+   * retry below. The UDP form is kept: if the connection is refused or reset, the request goes
+   * over UDP after all (same branch, so it is the same transaction to the next hop).
+   */
+  #moveLargeRequestToTcp(branch: Branch): void {
+    if (branch.target.protocol !== 'udp') return;
+    const udpBytes = branch.sent.serialize();
+    const via = branch.sent.topVia;
+    if (udpBytes.length <= UDP_REQUEST_SIZE_LIMIT || via === undefined) return;
+    const tcp = this.#outgoingFor('tcp');
+    if (tcp === undefined) return;
+    branch.udpFallback = { sent: parseMessage(udpBytes, { limits: this.#options.limits }), target: branch.target };
+    branch.sent.removeTopVia();
+    branch.sent.prependVia({ ...via, transport: 'TCP', host: tcp.host, port: tcp.port });
+    branch.target = { ...branch.target, protocol: 'tcp' };
+    this.counters.largeRequestsOverTcp++;
+  }
+
+  /** The fallback of §18.1.1 for a large request whose TCP connection failed; false when there is none. */
+  #fallBackToUdp(branch: Branch, error: Error): boolean {
+    const fallback = branch.udpFallback;
+    if (fallback === undefined || !CONNECTION_REFUSALS.has((error as NodeJS.ErrnoException).code ?? '')) return false;
+    branch.udpFallback = undefined;
+    branch.sent = fallback.sent;
+    branch.target = fallback.target;
+    this.counters.largeRequestsUdpFallbacks++;
+    return true;
+  }
+
+  #startBranch(context: ForwardContext, branch: Branch, first = true): void {
     const method = branch.sent.method ?? '';
     const transaction = new ClientTransaction({
       key: branch.key,
@@ -426,15 +477,21 @@ export class ProxyCore {
           this.#onBranchFinal(context, branch, 408, buildResponse(context.request, 408));
         }),
       // §16.9: a transport error is a 503 from that branch, at once rather than at timer B or F.
-      onTransportError: () =>
-        this.#guarded(context.server, () => this.#onBranchFinal(context, branch, 503, buildResponse(context.request, 503, { reason: 'Transport Error' }))),
+      onTransportError: (_failed, error) =>
+        this.#guarded(context.server, () => {
+          if (this.#fallBackToUdp(branch, error)) this.#startBranch(context, branch, false);
+          else this.#onBranchFinal(context, branch, 503, buildResponse(context.request, 503, { reason: 'Transport Error' }));
+        }),
       onInternalError: (error) => this.#internalError(error),
-      onTerminated: (finished) => this.#client.delete(finished.key),
+      // A UDP retry has taken the key over already.
+      onTerminated: (finished) => {
+        if (this.#client.get(finished.key) === finished) this.#client.delete(finished.key);
+      },
     });
     branch.transaction = transaction;
     this.#client.set(branch.key, transaction);
     this.counters.clientTransactions++;
-    this.counters.requestsForwarded++;
+    if (first) this.counters.requestsForwarded++;
     transaction.start();
   }
 
@@ -559,7 +616,10 @@ export class ProxyCore {
       }
       forwarded++;
       this.counters.requestsForwarded++;
-      this.#sender.send(branch.target, branch.sent.serialize());
+      const onError = branch.udpFallback === undefined ? undefined : (error: Error) => {
+        if (this.#fallBackToUdp(branch, error)) this.#sender.send(branch.target, branch.sent.serialize());
+      };
+      this.#sender.send(branch.target, branch.sent.serialize(), onError);
     }
     if (forwarded === 0 && failure !== undefined) this.#reject(request, source, 503, BRANCH_FAILURE_REASONS[failure]);
   }

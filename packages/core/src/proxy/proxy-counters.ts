@@ -31,6 +31,9 @@ export interface ProxyCounters extends AuthCounters {
   requestsUnroutable: number;
   /** Requests whose next hop needs a transport we have no sender for (TLS without credentials): answered 503 "Transport Not Available", ACKs dropped. */
   transportUnavailable: number;
+  /** Requests over 1300 bytes sent over TCP instead of UDP (RFC 3261 §18.1.1), and of those retried over UDP because the connection was refused or reset. */
+  largeRequestsOverTcp: number;
+  largeRequestsUdpFallbacks: number;
   /** Bugs caught at an entry point (a socket, timer or store callback): the message is dropped, or answered 500 when it has a transaction. */
   internalErrors: number;
 }
@@ -54,6 +57,8 @@ export function newProxyCounters(): ProxyCounters {
     transportErrors: 0,
     requestsUnroutable: 0,
     transportUnavailable: 0,
+    largeRequestsOverTcp: 0,
+    largeRequestsUdpFallbacks: 0,
     internalErrors: 0,
     authChallenges: 0,
     authAccepted: 0,
