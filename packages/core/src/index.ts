@@ -1,6 +1,6 @@
 /** @switchboard/core: transports, transactions, proxy core and registrar. */
 export const PACKAGE_NAME = '@switchboard/core';
-export { isReliable, formatAddress, type TransportAddress, type TransportProtocol, type MessageSender } from './transport-address.js';
+export { isReliable, formatAddress, reportSendError, type TransportAddress, type TransportProtocol, type MessageSender, type SendErrorHandler } from './transport-address.js';
 export { responseTarget } from './response-target.js';
 export { DEFAULT_TIMERS, TransactionTimers, type TimerSettings } from './transaction/timers.js';
 export { serverTransactionKey, clientTransactionKey, rfc2543Key } from './transaction/keys.js';
@@ -28,7 +28,7 @@ export { TlsSessionCache } from './transport/tls-session-cache.js';
 export { createIdleTracker, type IdleStrategy, type IdleConnectionTracker } from './transport/idle-connections.js';
 export { MemoryLocationStore, type Binding, type LocationStore } from './registrar/location-store.js';
 export { handleRegister, addressOfRecord, DEFAULT_REGISTRAR_OPTIONS, type RegistrarOptions, type RegistrarResult } from './registrar/registrar.js';
-export { ProxyCore, branchOwner, routedByOurRecordRoute, DIALOG_ROUTE_MARK, viaTarget, type Listener, type ProxyCoreOptions, type ProxySender } from './proxy/proxy-core.js';
+export { ProxyCore, branchOwner, routedByOurRecordRoute, DIALOG_ROUTE_MARK, UDP_REQUEST_SIZE_LIMIT, viaTarget, type Listener, type ProxyCoreOptions, type ProxySender } from './proxy/proxy-core.js';
 export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js';
 export { uriTarget } from './proxy/uri-target.js';
 export { ProxyServer, advertisedHost, newTransportCounters, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';
