@@ -3,7 +3,8 @@ import { afterEach, test } from 'node:test';
 import { parseMessage, type SipMessage } from '@switchboard/sip';
 import { MemoryLocationStore } from '../registrar/location-store.js';
 import type { SendErrorHandler, TransportAddress } from '../transport-address.js';
-import { ProxyCore, UDP_REQUEST_SIZE_LIMIT, type ProxyCoreOptions } from './proxy-core.js';
+import { UDP_REQUEST_SIZE_LIMIT } from './message-size.js';
+import { ProxyCore, type ProxyCoreOptions } from './proxy-core.js';
 
 /**
  * RFC 3261 §18.1.1: a request over 1300 bytes (path MTU unknown) that would go over UDP goes over
@@ -119,4 +120,15 @@ test('stateless: the same switch, and the same fallback', async () => {
   await settle();
   await settle();
   assert.deepEqual(forwarded(sent, 'MESSAGE').map(({ target, message }) => `${target.protocol} ${message.topVia?.transport}`), ['tcp TCP', 'udp UDP']);
+});
+
+test('only a reset or protocol-not-supported connection falls back to UDP; a TCP request never moves', async () => {
+  const { isConnectionRefusal, mustLeaveUdp } = await import('./message-size.js');
+  const failure = (code: string): Error => Object.assign(new Error(code), { code });
+  assert.ok(isConnectionRefusal(failure('ECONNREFUSED')));
+  assert.ok(isConnectionRefusal(failure('ECONNRESET')));
+  assert.ok(!isConnectionRefusal(failure('ETIMEDOUT')), 'no answer at all is no reason to retry (§18.1.1)');
+  assert.ok(!mustLeaveUdp({ protocol: 'tcp', address: '192.0.2.20', port: 5070 }, 9000));
+  assert.ok(!mustLeaveUdp({ protocol: 'udp', address: '192.0.2.20', port: 5070 }, UDP_REQUEST_SIZE_LIMIT));
+  assert.ok(mustLeaveUdp({ protocol: 'udp', address: '192.0.2.20', port: 5070 }, UDP_REQUEST_SIZE_LIMIT + 1));
 });

@@ -25,6 +25,7 @@ import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.
 import { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerSettings } from '../transaction/timers.js';
 import { reportSendError, type MessageSender, type TransportAddress, type TransportProtocol } from '../transport-address.js';
+import { isConnectionRefusal, mustLeaveUdp, viaForTcp } from './message-size.js';
 import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
 import { uriTarget } from './uri-target.js';
 
@@ -85,18 +86,6 @@ export interface ProxyCoreOptions {
  * that is not a SipError (a bug): it is counted (`internalErrors`) and dropped, never rethrown.
  */
 const internalErrorChannel = diagnostics.channel('switchboard:internal-error');
-
-/**
- * RFC 3261 §18.1.1: with the path MTU unknown, a request larger than this goes over TCP rather
- * than UDP (1500-byte Ethernet MTU, less 200 bytes for a response that grows on the way back).
- */
-export const UDP_REQUEST_SIZE_LIMIT = 1300;
-
-/**
- * The TCP failures after which §18.1.1 retries a large request over UDP: a reset (a refused
- * connect is a RST answering the SYN) and protocol-not-supported.
- */
-const CONNECTION_REFUSALS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPROTONOSUPPORT', 'ENOPROTOOPT']);
 
 /** Proxy timer C (§16.8): longer than 3 minutes. */
 const TIMER_C = 181_000;
@@ -437,13 +426,11 @@ export class ProxyCore {
   #moveLargeRequestToTcp(branch: Branch): void {
     if (branch.target.protocol !== 'udp') return;
     const udpBytes = branch.sent.serialize();
-    const via = branch.sent.topVia;
-    if (udpBytes.length <= UDP_REQUEST_SIZE_LIMIT || via === undefined) return;
+    if (!mustLeaveUdp(branch.target, udpBytes.length)) return;
     const tcp = this.#outgoingFor('tcp');
     if (tcp === undefined) return;
     branch.udpFallback = { sent: parseMessage(udpBytes, { limits: this.#options.limits }), target: branch.target };
-    branch.sent.removeTopVia();
-    branch.sent.prependVia({ ...via, transport: 'TCP', host: tcp.host, port: tcp.port });
+    viaForTcp(branch.sent, tcp);
     branch.target = { ...branch.target, protocol: 'tcp' };
     this.counters.largeRequestsOverTcp++;
   }
@@ -451,7 +438,7 @@ export class ProxyCore {
   /** The fallback of §18.1.1 for a large request whose TCP connection failed; false when there is none. */
   #fallBackToUdp(branch: Branch, error: Error): boolean {
     const fallback = branch.udpFallback;
-    if (fallback === undefined || !CONNECTION_REFUSALS.has((error as NodeJS.ErrnoException).code ?? '')) return false;
+    if (fallback === undefined || !isConnectionRefusal(error)) return false;
     branch.udpFallback = undefined;
     branch.sent = fallback.sent;
     branch.target = fallback.target;
