@@ -113,6 +113,55 @@ for (const variant of MODEL_VARIANTS) {
       }
     });
 
+    test('a Via sent-by port of 0 gets 400, a Route to port 0 gets 500 at once; the proxy lives on and serves a call', async () => {
+      // Both used to stop the process: dgram.send threw ERR_SOCKET_BAD_PORT out of the proxy.
+      const portZeroVia = request(['INVITE sip:bob@example.com SIP/2.0', ...HEADERS('p0', 'INVITE').map((h) => (h.startsWith('Via') ? 'Via: SIP/2.0/UDP 127.0.0.1:0;branch=z9hG4bKp0' : h))]);
+      assert.equal(statusOf(await udpExchange(proxy.udpPort, portZeroVia)), 'SIP/2.0 400 Malformed Via');
+      const routeToPortZero = request(['OPTIONS sip:bob@example.com SIP/2.0', ...HEADERS('r0'), 'Route: <sip:127.0.0.1:0;lr>']);
+      assert.equal(statusOf(await udpExchange(proxy.udpPort, routeToPortZero, 2000)), 'SIP/2.0 500 Downstream Service Unavailable');
+      assert.equal(proxy.process.exitCode, null, 'the proxy is still running');
+      const callee = runSipp(['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1', '-m', '1']);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const caller = runSipp(['-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob', '-m', '1', `127.0.0.1:${proxy.udpPort}`]);
+      const result = await caller.done;
+      assert.equal(result.code, 0, result.output.slice(-3000));
+      assert.equal((await callee.done).code, 0);
+    });
+
+    test('a 6.5 KB INVITE over UDP leaves the proxy over TCP with a TCP Via, not as one datagram (RFC 3261 §18.1.1)', async () => {
+      // The default route is UDP; a TCP listener stands on the callee's port for this test.
+      const invites: string[] = [];
+      const connections: net.Socket[] = [];
+      const callee = net.createServer((socket) => {
+        connections.push(socket);
+        let text = '';
+        socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString('latin1');
+          if (text.includes('\r\n\r\n')) invites.push(text);
+        });
+      });
+      await new Promise<void>((resolve) => callee.listen(calleePort, '127.0.0.1', () => resolve()));
+      const datagrams: Buffer[] = [];
+      const udpCallee = dgram.createSocket('udp4');
+      udpCallee.on('message', (data) => datagrams.push(data));
+      await new Promise<void>((resolve) => udpCallee.bind(calleePort, '127.0.0.1', () => resolve()));
+      try {
+        const big = request(['INVITE sip:carol@elsewhere.example SIP/2.0', ...HEADERS('big', 'INVITE'), `X-Padding: ${'p'.repeat(6500)}`]);
+        const socket = dgram.createSocket('udp4');
+        socket.send(big, proxy.udpPort, '127.0.0.1', () => socket.close());
+        const deadline = Date.now() + 5000;
+        while (invites.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(invites.length, 1, 'the INVITE arrived over TCP');
+        assert.match(invites[0] ?? '', /^INVITE sip:carol@elsewhere\.example SIP\/2\.0\r\n/);
+        assert.match(invites[0] ?? '', /\r\nVia: SIP\/2\.0\/TCP 127\.0\.0\.1:\d+;branch=z9hG4bK-sb-[^\r]*\r\nVia: SIP\/2\.0\/UDP 127\.0\.0\.1:9;/, 'our Via, on top, says TCP');
+        assert.equal(datagrams.filter((data) => data.toString('latin1').startsWith('INVITE ')).length, 0, 'and not as a datagram');
+      } finally {
+        udpCallee.close();
+        for (const connection of connections) connection.destroy();
+        await new Promise<void>((resolve) => callee.close(() => resolve()));
+      }
+    });
+
     test('over TCP a framing error, an oversized header or a slow drip closes that connection only', async () => {
       const connect = async (): Promise<net.Socket> => {
         const socket = net.connect(proxy.tcpPort, '127.0.0.1');

@@ -24,7 +24,7 @@ function sipUriProblem(text: string): string | undefined {
 
 export const SERVE_OPTIONS = [
   // ---- listeners and routing
-  { key: 'listen', kind: 'list', arg: 'spec', default: ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060'], scope: 'Listeners and routing', doc: 'a listener: udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT (IPv6 hosts in brackets)' },
+  { key: 'listen', kind: 'list', arg: 'spec', default: ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060'], scope: 'Listeners and routing', doc: 'a listener: udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT (IPv6 hosts in brackets); without a tcp listener the proxy still opens TCP connections to transport=tcp next hops (TLS likewise, given --tls-cert and --tls-key)' },
   { key: 'domain', kind: 'list', arg: 'name', default: [], scope: 'Listeners and routing', doc: 'a domain whose users register here; requests for them go to their registered contacts' },
   { key: 'default-route', kind: 'text', arg: 'uri', scope: 'Listeners and routing', doc: 'where requests go that are not for a local domain or a registered user, e.g. sip:10.0.0.2:5060;transport=tcp', check: (uri: string) => sipUriProblem(uri) },
   { key: 'advertise', kind: 'text', arg: 'host', defaultText: 'the listen host', scope: 'Listeners and routing', doc: 'host written into Via and Record-Route' },

@@ -1,5 +1,5 @@
 /** @switchboard/core: transports, transactions, proxy core and registrar. */
-export { isReliable, formatAddress, type TransportAddress, type TransportProtocol, type MessageSender } from './transport-address.js';
+export { isReliable, formatAddress, reportSendError, type TransportAddress, type TransportProtocol, type MessageSender, type SendErrorHandler } from './transport-address.js';
 export { responseTarget } from './response-target.js';
 export { DEFAULT_TIMERS, TransactionTimers, type TimerSettings } from './transaction/timers.js';
 export { serverTransactionKey, clientTransactionKey, rfc2543Key } from './transaction/keys.js';
@@ -31,6 +31,7 @@ export { handleRegister, addressOfRecord, DEFAULT_REGISTRAR_OPTIONS, type Regist
 export { ProxyCore, branchOwner, routedByOurRecordRoute, DIALOG_ROUTE_MARK, viaTarget, type Listener, type ProxyCoreOptions, type ProxySender } from './proxy/proxy-core.js';
 export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js';
 export { ADDED_BYTES, generatedResponse, generatedRejection } from './proxy/generated-response.js';
+export { UDP_REQUEST_SIZE_LIMIT } from './proxy/message-size.js';
 export { uriTarget } from './proxy/uri-target.js';
 export { ProxyServer, advertisedHost, newTransportCounters, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';
 export { NonceMint, newNonceSecret, type NonceState } from './auth/nonce.js';

@@ -51,7 +51,10 @@ export const SIP_ERROR_CODES = {
     status: 400, reason: 'Malformed Address',
     description: 'A From, To, Contact, Route or Record-Route value is not a valid name-addr or addr-spec.',
   },
-  ERR_SIP_INVALID_VIA: { status: 400, reason: 'Malformed Via', description: 'A Via value does not match its grammar.' },
+  ERR_SIP_INVALID_VIA: {
+    status: 400, reason: 'Malformed Via',
+    description: 'A Via value does not match its grammar, or its sent-by port or rport is 0 (no port a response could be sent to).',
+  },
   ERR_SIP_INVALID_CSEQ: {
     status: 400, reason: 'Malformed CSeq',
     description: 'CSeq is not a sequence number below 2^31 followed by a method token.',

@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 import {
   buildAckForFailure,
   buildCancel,
@@ -21,8 +22,9 @@ import { ClientTransaction } from '../transaction/client-transaction.js';
 import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.js';
 import { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerSettings } from '../transaction/timers.js';
-import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
+import { reportSendError, type MessageSender, type TransportAddress, type TransportProtocol } from '../transport-address.js';
 import { generatedRejection, generatedResponse } from './generated-response.js';
+import { isConnectionRefusal, mustLeaveUdp, viaForTcp } from './message-size.js';
 import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
 import { uriTarget } from './uri-target.js';
 
@@ -70,7 +72,19 @@ export interface ProxyCoreOptions {
   readonly handOff?: (message: SipMessage, bytes: Buffer, source: TransportAddress) => boolean;
   /** Digest authentication (`--auth`); none: every request passes. */
   readonly auth?: DigestAuthenticator;
+  /**
+   * Transports the sender can open connections over although nothing listens on them (a TCP
+   * client without a TCP listener). Requests go out over them with a Via sent-by naming another
+   * listener (see `#outgoingFor`); without one, a request for such a next hop gets 503.
+   */
+  readonly clientTransports?: readonly TransportProtocol[];
 }
+
+/**
+ * Published with `{ error }` when handling one message, timer or store answer threw something
+ * that is not a SipError (a bug): it is counted (`internalErrors`) and dropped, never rethrown.
+ */
+const internalErrorChannel = diagnostics.channel('switchboard:internal-error');
 
 /** Proxy timer C (§16.8): longer than 3 minutes. */
 const TIMER_C = 181_000;
@@ -87,10 +101,21 @@ type Decision =
   | { readonly kind: 'respond'; readonly status: number; readonly reason?: string; readonly headers?: ReadonlyArray<readonly [string, string]> }
   | { readonly kind: 'forward'; readonly targets: readonly Target[] };
 
+/** Why a target got no branch: no next hop at all, or one over a transport we cannot send on. */
+type BranchFailure = 'no-route' | 'no-transport';
+
+const BRANCH_FAILURE_REASONS: Record<BranchFailure, string> = {
+  'no-route': 'No route to the target',
+  'no-transport': 'Transport Not Available',
+};
+
 interface Branch {
   readonly key: string;
-  readonly sent: SipMessage;
-  readonly target: TransportAddress;
+  /** The request as sent and where: both change when a large request falls back to UDP. */
+  sent: SipMessage;
+  target: TransportAddress;
+  /** A large request sent over TCP instead of UDP: what to send if the connection is refused. */
+  udpFallback: { readonly sent: SipMessage; readonly target: TransportAddress } | undefined;
   transaction: ClientTransaction | undefined;
   provisional: boolean;
   cancelPending: boolean;
@@ -123,10 +148,31 @@ export class ProxyCore {
   readonly #cancelledEarly = new WeakSet<ServerTransaction>();
   readonly #domains: Set<string>;
   readonly #defaultRoute: TransportAddress | undefined;
+  /** The options' sender, counting failed sends and never throwing. */
+  readonly #sender: MessageSender;
   #branchCounter = 0;
 
   constructor(options: ProxyCoreOptions) {
     this.#options = options;
+    const sender = options.sender;
+    this.#sender = {
+      send: (target, bytes, onError) => {
+        const failed = (error: Error): void => {
+          this.counters.transportErrors++;
+          onError?.(error);
+        };
+        // Checked here too: a sender that relays to another thread cannot report it back.
+        if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
+          reportSendError(failed, Object.assign(new RangeError(`no port to send to: ${target.port}`), { code: 'ERR_SOCKET_BAD_PORT' }));
+          return;
+        }
+        try {
+          sender.send(target, bytes, failed);
+        } catch (error) {
+          reportSendError(failed, error);
+        }
+      },
+    };
     this.#timers = options.timers ?? DEFAULT_TIMERS;
     this.#domains = new Set((options.domains ?? []).map((domain) => domain.toLowerCase()));
     this.#defaultRoute = options.defaultRoute === undefined ? undefined : uriTarget(parseUri(options.defaultRoute));
@@ -148,6 +194,16 @@ export class ProxyCore {
    * here). Never throws for anything the peer sent.
    */
   receive(bytes: Buffer, source: TransportAddress, handedOff = false): void {
+    try {
+      this.#receive(bytes, source, handedOff);
+    } catch (error) {
+      // A bug in this message's handling: it must not stop the process, nor touch other calls.
+      this.#internalError(error);
+      this.#answerInternalError(bytes);
+    }
+  }
+
+  #receive(bytes: Buffer, source: TransportAddress, handedOff: boolean): void {
     let message: SipMessage;
     try {
       message = parseMessage(bytes, { limits: this.#options.limits });
@@ -159,7 +215,7 @@ export class ProxyCore {
         if (oversized) this.counters.oversizedResponsesDropped++;
       } else {
         this.counters.requestsRejected++;
-        this.#options.sender.send(source, answer);
+        this.#sender.send(source, answer);
       }
       return;
     }
@@ -207,7 +263,7 @@ export class ProxyCore {
       return;
     }
     if (this.#options.stateless === true) {
-      void this.#forwardStateless(request, source);
+      this.#forwardStatelessGuarded(request, source);
       return;
     }
     const key = serverTransactionKey(request);
@@ -229,12 +285,13 @@ export class ProxyCore {
       request,
       source,
       responseTarget: responseTarget(request, source),
-      sender: this.#options.sender,
+      sender: this.#sender,
       timers: this.#timers,
       onTerminated: (transaction, reason) => {
         this.#server.delete(transaction.key);
         if (reason === 'timeout') this.counters.transactionTimeouts++;
       },
+      onInternalError: (error) => this.#internalError(error),
     });
     this.#server.set(key, server);
     this.counters.serverTransactions++;
@@ -248,8 +305,12 @@ export class ProxyCore {
       else server.respond(100, trying);
     }
     this.#decide(request, source).then(
-      (decision) => this.#carryOut(decision, request, source, server),
-      (error: unknown) => (isSipError(error) ? this.#answer(server, error.status, error.reason) : this.#answer(server, 500)),
+      (decision) => this.#guarded(server, () => this.#carryOut(decision, request, source, server)),
+      (error: unknown) =>
+        this.#guarded(server, () => {
+          if (!isSipError(error)) throw error;
+          this.#answer(server, error.status, error.reason);
+        }),
     );
   }
 
@@ -275,13 +336,14 @@ export class ProxyCore {
     const context: ForwardContext = { request, server, branches: [], cancelled: false, answered: false };
     this.#contexts.set(server, context);
     const base = request.serialize();
+    let failure: BranchFailure | undefined;
     for (const target of decision.targets) {
       const branch = this.#prepareBranch(base, request, source, target, true);
-      if (branch === undefined) continue;
-      context.branches.push(branch);
+      if (typeof branch === 'string') failure ??= this.#countFailure(branch);
+      else context.branches.push(branch);
     }
     if (context.branches.length === 0) {
-      this.#answer(server, 503, 'No route to the target');
+      this.#answer(server, 503, BRANCH_FAILURE_REASONS[failure ?? 'no-route']);
       return;
     }
     for (const branch of context.branches) this.#startBranch(context, branch);
@@ -291,7 +353,7 @@ export class ProxyCore {
    * Makes the copy of the request for one target (RFC 3261 §16.6): Request-URI, Max-Forwards,
    * Record-Route, the next hop (loose or strict Route), and our Via with a fresh branch.
    */
-  #prepareBranch(base: Buffer, original: SipMessage, source: TransportAddress, target: Target, stateful: boolean): Branch | undefined {
+  #prepareBranch(base: Buffer, original: SipMessage, source: TransportAddress, target: Target, stateful: boolean): Branch | BranchFailure {
     const copy = parseMessage(base, { limits: this.#options.limits });
     if (target.requestUri !== undefined) copy.setRequestUri(target.requestUri, parseUri(target.requestUri));
     copy.setMaxForwards(copy.maxForwards === undefined ? 70 : copy.maxForwards - 1);
@@ -309,18 +371,23 @@ export class ProxyCore {
     } else {
       nextHop = target.nextHop ?? (copy.requestUri === undefined ? undefined : uriTarget(copy.requestUri));
     }
-    if (nextHop === undefined) return undefined;
-    const outgoing = this.#listenerFor(nextHop.protocol);
-    if (outgoing === undefined) return undefined;
+    if (nextHop === undefined) return 'no-route';
+    const outgoing = this.#outgoingFor(nextHop.protocol);
+    if (outgoing === undefined) return 'no-transport';
 
     if (stateful && this.#options.recordRoute !== false && DIALOG_CREATING.has(copy.method ?? '')) {
       const incoming = this.#listenerFor(source.protocol);
       // §16.6 step 4: a SIPS Request-URI or top Route makes our Record-Route a SIPS URI.
       const sips = copy.requestUri?.scheme === 'sips' || copy.route[0]?.uri.scheme === 'sips';
-      // Double record-routing when the transport changes, so each side reaches us over its own
-      // (RFC 5658): the callee's entry on top, the caller's below it.
-      if (incoming !== undefined && incoming.protocol !== outgoing.protocol) copy.prependRecordRoute(recordRouteValue(incoming, sips));
-      copy.prependRecordRoute(recordRouteValue(outgoing, sips));
+      if (outgoing.clientOnly) {
+        // Nothing listens on the outgoing transport: the callee reaches us where the caller did.
+        if (incoming !== undefined) copy.prependRecordRoute(recordRouteValue(incoming, sips));
+      } else {
+        // Double record-routing when the transport changes, so each side reaches us over its
+        // own (RFC 5658): the callee's entry on top, the caller's below it.
+        if (incoming !== undefined && incoming.protocol !== outgoing.protocol) copy.prependRecordRoute(recordRouteValue(incoming, sips));
+        copy.prependRecordRoute(recordRouteValue(outgoing, sips));
+      }
     }
     const counter = (++this.#branchCounter).toString(36);
     const suffix = stateful ? (this.#options.branchTag === undefined ? counter : `${this.#options.branchTag}.${counter}`) : `s${statelessBranch(original)}`;
@@ -335,40 +402,86 @@ export class ProxyCore {
       received: undefined,
       rport: null,
     });
-    return {
+    const branch: Branch = {
       key: clientTransactionKey(branchId, copy.cseq?.method ?? copy.method ?? ''),
       sent: copy,
       target: nextHop,
+      udpFallback: undefined,
       transaction: undefined,
       provisional: false,
       cancelPending: false,
       cancelled: false,
       final: undefined,
     };
+    this.#moveLargeRequestToTcp(branch);
+    return branch;
   }
 
-  #startBranch(context: ForwardContext, branch: Branch): void {
+  /**
+   * RFC 3261 §18.1.1: a request larger than 1300 bytes (we do not know the path MTU) that would
+   * go over UDP MUST go over a congestion-controlled transport, TCP, and its top Via says so. The
+   * rule has no exception for a next hop that names `transport=udp`: UDP is what the request
+   * "would have otherwise been sent over", and the RFC's remedy for a target without TCP is the
+   * retry below. The UDP form is kept: if the connection is refused or reset, the request goes
+   * over UDP after all (same branch, so it is the same transaction to the next hop).
+   */
+  #moveLargeRequestToTcp(branch: Branch): void {
+    if (branch.target.protocol !== 'udp') return;
+    const udpBytes = branch.sent.serialize();
+    if (!mustLeaveUdp(branch.target, udpBytes.length)) return;
+    const tcp = this.#outgoingFor('tcp');
+    if (tcp === undefined) return;
+    branch.udpFallback = { sent: parseMessage(udpBytes, { limits: this.#options.limits }), target: branch.target };
+    viaForTcp(branch.sent, tcp);
+    branch.target = { ...branch.target, protocol: 'tcp' };
+    this.counters.largeRequestsOverTcp++;
+  }
+
+  /** The fallback of §18.1.1 for a large request whose TCP connection failed; false when there is none. */
+  #fallBackToUdp(branch: Branch, error: Error): boolean {
+    const fallback = branch.udpFallback;
+    if (fallback === undefined || !isConnectionRefusal(error)) return false;
+    branch.udpFallback = undefined;
+    branch.sent = fallback.sent;
+    branch.target = fallback.target;
+    this.counters.largeRequestsUdpFallbacks++;
+    return true;
+  }
+
+  #startBranch(context: ForwardContext, branch: Branch, first = true): void {
     const method = branch.sent.method ?? '';
     const transaction = new ClientTransaction({
       key: branch.key,
       method,
       bytes: branch.sent.serialize(),
       target: branch.target,
-      sender: this.#options.sender,
+      sender: this.#sender,
       timers: this.#timers,
       timerC: method === 'INVITE' ? TIMER_C : undefined,
       buildAck: (response) => buildAckForFailure(branch.sent, response),
       onResponse: (response) => this.#onBranchResponse(context, branch, response),
-      onTimeout: () => {
-        this.counters.transactionTimeouts++;
-        this.#onBranchFinal(context, branch, 408, undefined);
+      // A timeout's 408 is built only if it is the response sent upstream (then within the UDP size rule).
+      onTimeout: () =>
+        this.#guarded(context.server, () => {
+          this.counters.transactionTimeouts++;
+          this.#onBranchFinal(context, branch, 408, undefined);
+        }),
+      // §16.9: a transport error is a 503 from that branch, at once rather than at timer B or F.
+      onTransportError: (_failed, error) =>
+        this.#guarded(context.server, () => {
+          if (this.#fallBackToUdp(branch, error)) this.#startBranch(context, branch, false);
+          else this.#onBranchFinal(context, branch, 503, undefined);
+        }),
+      onInternalError: (error) => this.#internalError(error),
+      // A UDP retry has taken the key over already.
+      onTerminated: (finished) => {
+        if (this.#client.get(finished.key) === finished) this.#client.delete(finished.key);
       },
-      onTerminated: (finished) => this.#client.delete(finished.key),
     });
     branch.transaction = transaction;
     this.#client.set(branch.key, transaction);
     this.counters.clientTransactions++;
-    this.counters.requestsForwarded++;
+    if (first) this.counters.requestsForwarded++;
     transaction.start();
   }
 
@@ -448,10 +561,11 @@ export class ProxyCore {
       method: 'CANCEL',
       bytes: buildCancel(branch.sent),
       target: branch.target,
-      sender: this.#options.sender,
+      sender: this.#sender,
       timers: this.#timers,
       onResponse: () => undefined,
       onTimeout: () => undefined,
+      onInternalError: (error) => this.#internalError(error),
       onTerminated: (finished) => this.#client.delete(finished.key),
     });
     this.#client.set(key, transaction);
@@ -466,7 +580,11 @@ export class ProxyCore {
       return;
     }
     // The ACK of a 2xx is a request of its own, routed by its Route set (§16, §13.2.2.4).
-    void this.#forwardStateless(ack, source);
+    this.#forwardStatelessGuarded(ack, source);
+  }
+
+  #forwardStatelessGuarded(request: SipMessage, source: TransportAddress): void {
+    this.#forwardStateless(request, source).catch((error: unknown) => this.#internalError(error));
   }
 
   /** Forwards without transaction state, with a branch derived from the incoming one (§16.11). */
@@ -482,12 +600,28 @@ export class ProxyCore {
       return;
     }
     const base = request.serialize();
+    let failure: BranchFailure | undefined;
+    let forwarded = 0;
     for (const target of decision.targets) {
       const branch = this.#prepareBranch(base, request, source, target, false);
-      if (branch === undefined) continue;
+      if (typeof branch === 'string') {
+        failure ??= this.#countFailure(branch);
+        continue;
+      }
+      forwarded++;
       this.counters.requestsForwarded++;
-      this.#options.sender.send(branch.target, branch.sent.serialize());
+      const onError = branch.udpFallback === undefined ? undefined : (error: Error) => {
+        if (this.#fallBackToUdp(branch, error)) this.#sender.send(branch.target, branch.sent.serialize());
+      };
+      this.#sender.send(branch.target, branch.sent.serialize(), onError);
     }
+    if (forwarded === 0 && failure !== undefined) this.#reject(request, source, 503, BRANCH_FAILURE_REASONS[failure]);
+  }
+
+  #countFailure(failure: BranchFailure): BranchFailure {
+    if (failure === 'no-route') this.counters.requestsUnroutable++;
+    else this.counters.transportUnavailable++;
+    return failure;
   }
 
   // ---- routing decision ---------------------------------------------------------------------
@@ -660,6 +794,56 @@ export class ProxyCore {
     return this.#options.listeners.find((listener) => listener.protocol === protocol);
   }
 
+  /**
+   * What our Via says for a request sent over `protocol`: its listener, or, over a transport we
+   * are only a client of, that transport with the host and port of our first listener. Responses
+   * come back on the connection we opened (RFC 3261 §18.2.2), so the port is not used to reach
+   * us; it names an address of ours, so our Via is recognised in the responses (§18.1.2) and in
+   * loop detection. No port would do better: nothing listens for that transport here, so a
+   * server that lost the connection cannot open one back to any port we could write.
+   */
+  #outgoingFor(protocol: TransportProtocol): (Listener & { readonly clientOnly: boolean }) | undefined {
+    const listener = this.#listenerFor(protocol);
+    if (listener !== undefined) return { ...listener, clientOnly: false };
+    const first = this.#options.listeners[0];
+    if (first === undefined || this.#options.clientTransports?.includes(protocol) !== true) return undefined;
+    return { protocol, host: first.host, port: first.port, clientOnly: true };
+  }
+
+  /**
+   * Runs work for a request's server transaction from a callback (a store answer, a timer, a
+   * transport error): a bug there is counted and the request answered 500, never thrown.
+   */
+  #guarded(server: ServerTransaction, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.#internalError(error);
+      try {
+        this.#answer(server, 500);
+      } catch (again) {
+        this.#internalError(again);
+      }
+    }
+  }
+
+  #internalError(error: unknown): void {
+    this.counters.internalErrors++;
+    if (internalErrorChannel.hasSubscribers) internalErrorChannel.publish({ error });
+  }
+
+  /** After a bug in a message's handling: 500 on its server transaction, if it has one. */
+  #answerInternalError(bytes: Buffer): void {
+    try {
+      const message = parseMessage(bytes, { limits: this.#options.limits });
+      if (!message.isRequest || message.method === 'ACK') return;
+      const server = this.#server.get(serverTransactionKey(message));
+      if (server !== undefined) this.#answer(server, 500);
+    } catch (error) {
+      this.#internalError(error);
+    }
+  }
+
   #answer(server: ServerTransaction, status: number, reason?: string, headers?: ReadonlyArray<readonly [string, string]>): void {
     const bytes = generatedResponse(server.request, server.source, status, { reason, headers });
     if (bytes !== undefined) {
@@ -677,7 +861,7 @@ export class ProxyCore {
     this.counters.requestsRejected++;
     const bytes = generatedResponse(request, source, status, { reason, headers });
     if (bytes === undefined) this.counters.oversizedResponsesDropped++;
-    else this.#options.sender.send(responseTarget(request, source), bytes);
+    else this.#sender.send(responseTarget(request, source), bytes);
   }
 
   // ---- responses ----------------------------------------------------------------------------
@@ -702,7 +886,7 @@ export class ProxyCore {
       return;
     }
     this.counters.responsesForwarded++;
-    this.#options.sender.send(viaTarget(next), response.serialize());
+    this.#sender.send(viaTarget(next), response.serialize());
   }
 }
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { StreamFramer, type SipError, type SipLimits } from '@switchboard/sip';
-import type { TransportAddress } from '../transport-address.js';
+import { reportSendError, type SendErrorHandler, type TransportAddress } from '../transport-address.js';
 import { ConnectionIndex, remoteKeyOf, type StreamProtocol } from './connection-index.js';
 import { createIdleTracker, type IdleConnectionTracker, type IdleStrategy } from './idle-connections.js';
 
@@ -102,6 +102,8 @@ interface Connection {
   readonly framer: StreamFramer;
   readonly remoteKey: string;
   slowTimer: NodeJS.Timeout | undefined;
+  /** The socket's error, if it failed: a refused connection fails its queued writes with it. */
+  failure: Error | undefined;
 }
 
 /**
@@ -186,23 +188,54 @@ export class StreamTransport {
     return this.#connections.has(id);
   }
 
-  send(target: TransportAddress, bytes: Buffer): void {
+  /**
+   * Sends on a connection to `target`, opening one when none exists. Never throws: a port that
+   * cannot be connected to, a refused or reset connection and a failed write are reported as a
+   * `send-error` event and to `onError` (once). Sends another worker carries report no error here.
+   */
+  send(target: TransportAddress, bytes: Buffer, onError?: SendErrorHandler): void {
+    const failed = once(onError);
+    try {
+      this.#send(target, bytes, failed);
+    } catch (error) {
+      this.#sendFailed(target, error, failed);
+    }
+  }
+
+  #send(target: TransportAddress, bytes: Buffer, onError: SendErrorHandler | undefined): void {
     const remoteKey = remoteKeyOf(target.address, target.port);
     const connection = (target.connectionId === undefined ? undefined : this.#connections.get(target.connectionId))?.value ?? this.#connections.lookup(this.protocol, remoteKey)?.value;
     if (connection !== undefined) {
-      this.#write(connection, bytes);
+      this.#write(connection, bytes, onError);
       return;
     }
-    const openHere = target.connectionId === undefined ? () => this.#write(this.#connect(target), bytes) : undefined;
+    // The directory may call it later, from an IPC callback: it must not throw either.
+    const openHere =
+      target.connectionId === undefined
+        ? () => {
+            try {
+              this.#write(this.#connect(target), bytes, onError);
+            } catch (error) {
+              this.#sendFailed(target, error, onError);
+            }
+          }
+        : undefined;
     if (this.#options.directory !== undefined) {
       this.#options.directory.sendElsewhere(target, remoteKey, bytes, openHere);
       return;
     }
     if (openHere === undefined) {
       this.reportLostConnection(target);
+      reportSendError(onError, new Error('connection closed before the message was sent'));
       return;
     }
     openHere();
+  }
+
+  #sendFailed(target: TransportAddress, error: unknown, onError: SendErrorHandler | undefined): void {
+    const reported = error instanceof Error ? error : new Error(String(error));
+    this.#options.onEvent?.({ kind: 'send-error', connectionId: target.connectionId ?? 0, remote: `${target.address}:${target.port}`, error: reported });
+    reportSendError(onError, reported);
   }
 
   /**
@@ -260,9 +293,13 @@ export class StreamTransport {
     return this.#options.nextConnectionId?.() ?? this.#nextId++;
   }
 
-  #write(connection: Connection, bytes: Buffer): void {
+  #write(connection: Connection, bytes: Buffer, onError?: SendErrorHandler): void {
     this.#idle.touch(connection.id, Date.now());
-    connection.socket.write(bytes);
+    // A write that fails calls back with the error (after the socket's own, which names the
+    // cause: a refused connection's writes fail with ECONNREFUSED, not "closed before connection").
+    connection.socket.write(bytes, (error) => {
+      if (error) onError?.(connection.failure ?? error);
+    });
   }
 
   #connect(target: TransportAddress): Connection {
@@ -279,6 +316,7 @@ export class StreamTransport {
       framer: new StreamFramer({ limits: this.#options.limits }),
       remoteKey: remoteKeyOf(remoteAddress, remotePort),
       slowTimer: undefined,
+      failure: undefined,
     };
     this.#connections.add(id, this.protocol, connection.remoteKey, connection);
     this.#idle.add(id, Date.now());
@@ -286,7 +324,10 @@ export class StreamTransport {
     const remote = (): string => `${socket.remoteAddress ?? remoteAddress}:${socket.remotePort ?? remotePort}`;
     if (kind === 'connected') socket.once('connect', () => report({ kind, protocol: this.protocol, connectionId: id, remote: remote() }));
     socket.on('data', (chunk: Buffer) => this.#receive(connection, chunk, remote));
-    socket.on('error', (error) => report({ kind: 'send-error', connectionId: id, remote: remote(), error }));
+    socket.on('error', (error) => {
+      connection.failure ??= error;
+      report({ kind: 'send-error', connectionId: id, remote: remote(), error });
+    });
     // A peer that has sent its FIN sends nothing more, so it cannot answer a request: new
     // messages for its address open a new connection. Responses by connection id still go out.
     socket.on('end', () => {
@@ -339,4 +380,15 @@ export class StreamTransport {
       connection.slowTimer.unref();
     }
   }
+}
+
+/** `handler`, called at most once (a failed write on a failing socket may report twice). */
+function once(handler: SendErrorHandler | undefined): SendErrorHandler | undefined {
+  if (handler === undefined) return undefined;
+  let called = false;
+  return (error) => {
+    if (called) return;
+    called = true;
+    handler(error);
+  };
 }
