@@ -199,11 +199,13 @@ export function rejectionResponse(input: Buffer, error: unknown, options: Reject
   const response = finishMessage(lines, {});
   return options.maxBytes !== undefined && response.length > options.maxBytes ? undefined : response;
 }
+
+/** Joins continuation lines to the line they continue: the fold and the blanks around it become one space (§7.3.1). */
 function unfoldLines(lines: string[]): string[] {
   const unfolded: string[] = [];
   for (const line of lines) {
     if ((line.startsWith(' ') || line.startsWith('\t')) && unfolded.length > 0) {
-      unfolded[unfolded.length - 1] += ` ${line.trim()}`;
+      unfolded[unfolded.length - 1] = `${(unfolded[unfolded.length - 1] as string).replace(/[ \t]+$/, '')} ${line.replace(/^[ \t]+/, '')}`;
     } else {
       unfolded.push(line);
     }
