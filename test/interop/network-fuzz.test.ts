@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestCertificates, type TestCertificates } from '@switchboard/core/test-certificates';
+import { createTestCertificates, type TestCertificates } from '@switchboard/testkit/certificates';
 import { freePort, MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
 import { checkAgainstRequests, classify, frameMessages, generateCases, hex, sendCase, startSink, type Exchange, type FuzzCase, type FuzzTransport, type SendOptions } from './network-fuzz.js';
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestCertificates, type TestCertificates } from '@switchboard/core/test-certificates';
+import { createTestCertificates, type TestCertificates } from '@switchboard/testkit/certificates';
 import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, runSipp, sippCalls, startProxy } from './harness.js';
 import { sClient, startStunnel } from './tls-peers.js';
 

@@ -144,7 +144,7 @@ test('the shipped configs/proxy.yaml and configs/users.example.json are valid; t
 });
 
 test('TLS: a tls: listener needs a certificate and its key; files and choices are checked, naming the flag', async () => {
-  const { createTestCertificates } = await import('@switchboard/core/test-certificates');
+  const { createTestCertificates } = await import('@switchboard/testkit/certificates');
   const certs = await createTestCertificates();
   try {
     const listen = ['udp:127.0.0.1:0', 'tls:127.0.0.1:0'];

@@ -12,7 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startRedisServer } from '@switchboard/cluster/redis-test-server';
+import { startRedisServer } from '@switchboard/testkit/redis-server';
 import { machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
 import { treeCpuTimes, type CpuTimes } from './process-cpu.js';
 import { freePort, runStep, startCallee, startProxy, stop } from './sipp-ladder.js';

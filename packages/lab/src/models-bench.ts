@@ -12,7 +12,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { counterMetric, type CounterName } from '@switchboard/cluster';
-import { startRedisServer } from '@switchboard/cluster/redis-test-server';
+import { startRedisServer } from '@switchboard/testkit/redis-server';
 import { machineFacts } from '@switchboard/sip/machine-facts';
 import { treeCpuTimes } from './process-cpu.js';
 import { freePort, runLadder, type LadderResult } from './sipp-ladder.js';

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { settleNonceSecret } from './open-authenticator.js';
 import { RedisAuthStateStore } from './redis-auth-state-store.js';
 import { RedisCredentialStore } from './redis-credential-store.js';
-import { startRedisServer, type RedisTestServer } from './redis-test-server.js';
+import { startRedisServer, type RedisTestServer } from '@switchboard/testkit/redis-server';
 import type { AuthFixtureData, AuthFixtureReport } from './sab-auth-state-store.fixture.js';
 import { SabAuthStateStore } from './sab-auth-state-store.js';
 import { StateStoreError } from './state-store-error.js';

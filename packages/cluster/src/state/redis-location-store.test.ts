@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import type { Binding } from '@switchboard/core';
 import { Redis } from 'ioredis';
 import { RedisLocationStore } from './redis-location-store.js';
-import { startRedisServer, type RedisTestServer } from './redis-test-server.js';
+import { startRedisServer, type RedisTestServer } from '@switchboard/testkit/redis-server';
 
 let server: RedisTestServer;
 before(async () => {

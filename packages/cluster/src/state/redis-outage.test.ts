@@ -5,7 +5,7 @@ import { ProxyServer, type Binding } from '@switchboard/core';
 import { parseMessage, type SipMessage } from '@switchboard/sip';
 import { Redis } from 'ioredis';
 import { RedisLocationStore } from './redis-location-store.js';
-import { startRedisServer, type RedisTestServer } from './redis-test-server.js';
+import { startRedisServer, type RedisTestServer } from '@switchboard/testkit/redis-server';
 import { StateStoreError } from './state-store-error.js';
 
 /**

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import type { TransportAddress } from '../transport-address.js';
 import type { StreamTransportEvent } from './stream-transport.js';
-import { createTestCertificates, type TestCertificates } from './test-certificates.js';
+import { createTestCertificates, type TestCertificates } from '@switchboard/testkit/certificates';
 import { TlsTransport, type TlsSettings } from './tls-transport.js';
 
 const MESSAGE = Buffer.from('OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:1;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n');

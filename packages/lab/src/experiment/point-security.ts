@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchOptions } from '@switchboard/bench';
 import { formatUsersFile, userCredentials } from '@switchboard/core';
-import { createTestCertificates } from '@switchboard/core/test-certificates';
+import { createTestCertificates } from '@switchboard/testkit/certificates';
 import type { ExperimentPoint } from './experiment-record.js';
 import { EXPERIMENT_DOMAIN } from './proxy-under-test.js';
 

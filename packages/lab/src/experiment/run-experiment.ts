@@ -20,7 +20,7 @@ import { parse as parseYaml } from 'yaml';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { cpuCount, runBench, type BenchProgress, type BenchResult } from '@switchboard/bench';
-import { startRedisServer, type RedisTestServer } from '@switchboard/cluster/redis-test-server';
+import { startRedisServer, type RedisTestServer } from '@switchboard/testkit/redis-server';
 import { machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
 import { ExperimentError, parseExperimentConfig, type ExperimentConfig } from './experiment-config.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';

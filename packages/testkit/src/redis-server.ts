@@ -1,8 +1,8 @@
 /**
- * A real redis-server for tests: started on a free loopback port with persistence off, stopped
- * (and waited for) by `stop`. `kill` ends it abruptly (SIGKILL, as a crash or a lost host would)
- * and `restart` starts a fresh, empty one on the same port, for outage tests. Not part of the
- * package's exports.
+ * A real redis-server for tests and for the lab's experiment points: started on a free loopback
+ * port with persistence off, stopped (and waited for) by `stop`. `kill` ends it abruptly (SIGKILL,
+ * as a crash or a lost host would) and `restart` starts a fresh, empty one on the same port, for
+ * outage tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
