@@ -14,4 +14,4 @@ export { EventLoopModel } from './event-loop-model.js';
 export { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';
 export { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
 export { LatencyHistogram, newModelCounters, type ModelCounters, type WorkerStats, type HistogramSnapshot } from './worker-stats.js';
-export { ownerSlot, callIdHash, workerTag } from './message-owner.js';
+export { ownerSlot, callIdHash, workerTag, workerSlot } from './message-owner.js';

@@ -24,6 +24,7 @@ import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.
 import { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
+import { BRANCH_ID_PREFIX, formatBranchId, formatStatelessBranchId, hasLoopHash, loopHash, statelessHash } from './branch-id.js';
 import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
 import { uriTarget } from './uri-target.js';
 
@@ -57,9 +58,9 @@ export interface ProxyCoreOptions {
   readonly supported?: readonly string[];
   readonly limits?: Partial<SipLimits>;
   /**
-   * Written into every stateful branch this core creates (`z9hG4bK-sb-<hash>-<tag>.<n>`), so a
-   * model that spreads transactions over workers can hand each response to the worker holding its
-   * client transaction (see `branchOwner`). Letters and digits only.
+   * Written into every stateful branch this core creates (branch-id.ts), so a model that spreads
+   * transactions over workers can hand each response to the worker holding its client transaction
+   * (see `branchOwner`). Letters and digits only.
    */
   readonly branchTag?: string;
   /** Seconds a 503 asks clients to wait when the location store fails (default 5). */
@@ -320,9 +321,8 @@ export class ProxyCore {
       if (incoming !== undefined && incoming.protocol !== outgoing.protocol) copy.prependRecordRoute(recordRouteValue(incoming, sips));
       copy.prependRecordRoute(recordRouteValue(outgoing, sips));
     }
-    const counter = (++this.#branchCounter).toString(36);
-    const suffix = stateful ? (this.#options.branchTag === undefined ? counter : `${this.#options.branchTag}.${counter}`) : `s${statelessBranch(original)}`;
-    const branchId = `z9hG4bK-sb-${loopHash(original, original.topVia)}-${suffix}`;
+    const hash = loopHash(original, original.topVia);
+    const branchId = stateful ? formatBranchId(hash, this.#options.branchTag, ++this.#branchCounter) : formatStatelessBranchId(hash, statelessHash(original));
     copy.prependVia({
       protocol: 'SIP/2.0',
       transport: outgoing.protocol.toUpperCase(),
@@ -613,9 +613,9 @@ export class ProxyCore {
     const vias = request.via;
     for (let i = 0; i < vias.length - 1; i++) {
       const via = vias[i] as Via;
-      if (via.branch?.startsWith('z9hG4bK-sb-') !== true || !this.#isOurSentBy(via)) continue;
+      if (via.branch?.startsWith(BRANCH_ID_PREFIX) !== true || !this.#isOurSentBy(via)) continue;
       // Our Via at i: the request as we first received it had vias[i + 1] on top.
-      if (via.branch.startsWith(`z9hG4bK-sb-${loopHash(request, vias[i + 1])}-`)) return true;
+      if (hasLoopHash(via.branch, loopHash(request, vias[i + 1]))) return true;
     }
     return false;
   }
@@ -722,39 +722,4 @@ function bestResponse(finals: ReadonlyArray<{ status: number; bytes: Buffer }>):
   const sixes = finals.find((final) => final.status >= 600);
   if (sixes !== undefined) return sixes;
   return finals.reduce((best, final) => (Math.floor(final.status / 100) < Math.floor(best.status / 100) ? final : best));
-}
-
-/**
- * The loop-detection hash of §16.6 step 8 over the fields that identify the request as it
- * arrived (To tag, From tag, Call-ID, CSeq number, Request-URI, the Via that was on top,
- * Proxy-Require): the same request coming back unchanged is a loop; one that changed on the way
- * (a new Request-URI) is a spiral.
- */
-function loopHash(request: SipMessage, topVia: Via | undefined): string {
-  return fnv1a(
-    `${request.toTag ?? ''}|${request.fromTag ?? ''}|${request.callId ?? ''}|${request.cseq?.seq ?? ''}|${request.requestUriText ?? ''}|${topVia?.branch ?? ''}|${request.header('proxy-require') ?? ''}`,
-  );
-}
-
-/** A stateless branch: the same for retransmissions and for the CANCEL of an INVITE (§16.11). */
-function statelessBranch(request: SipMessage): string {
-  const via = request.topVia;
-  return fnv1a(`${via?.branch ?? ''}|${via?.host ?? ''}|${via?.port ?? ''}|${request.callId ?? ''}|${request.cseq?.seq ?? ''}`);
-}
-
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return hash.toString(36);
-}
-
-/**
- * The tag a core with `branchTag` wrote into one of its branches, or undefined for branches of
- * other hops, stateless branches and untagged cores.
- */
-export function branchOwner(branch: string): string | undefined {
-  if (!branch.startsWith('z9hG4bK-sb-')) return undefined;
-  const dash = branch.indexOf('-', 11);
-  const dot = branch.indexOf('.', dash + 1);
-  return dash < 0 || dot < 0 ? undefined : branch.slice(dash + 1, dot);
 }
