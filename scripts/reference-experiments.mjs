@@ -1,22 +1,78 @@
 #!/usr/bin/env node
-// `npm run experiments:reference [-- e1 e3 ...] [-- --resume]`: the committed reference runs.
-// Runs each experiment config (default: every configs/experiments/*.yaml) afresh into
-// experiments/<id>/ and writes its report there. `--resume` keeps the runs already recorded.
+// `npm run experiments:reference [-- e1 e3 ...] [-- --fresh] [-- --estimate]`: the committed
+// reference runs. Runs each experiment config (default: every configs/experiments/*.yaml) into
+// experiments/<id>/ and writes its report there.
+//
+// - Resumable: a result set made under the current rules (schema 2) is resumed, so a long set can
+//   be finished over several sittings (stop with Ctrl-C; run the same command again). A result
+//   set from before the rules (schema 1) is replaced. `--fresh` starts every chosen experiment over.
+// - Duration: the whole set takes many hours on a 2-core machine (see docs/lab.md). `--estimate`
+//   prints the estimate per experiment and runs nothing; every run prints it first. Peaks are
+//   guessed from the committed results (scaled to a proxy on one CPU), else the ladder's middle.
+// - Run on a quiet machine: the figures are only as good as the CPUs are the experiment's own.
+// - Closing note: experiments/verdicts.md lists every published figure of every experiment with
+//   our interval and verdict beside the earlier runs' answer (experiments/earlier-verdicts.json)
+//   and what changed; it is rewritten after the runs, or alone with `--summary`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { estimateDuration, loadExperimentConfig, loadReportData, verdictSummary } from '@switchboard/lab';
 
 const args = process.argv.slice(2);
-const resume = args.includes('--resume');
+const fresh = args.includes('--fresh');
+const estimateOnly = args.includes('--estimate');
+const summaryOnly = args.includes('--summary');
 const chosen = args.filter((arg) => !arg.startsWith('--'));
-const ids = chosen.length > 0 ? chosen : readdirSync('configs/experiments').filter((file) => file.endsWith('.yaml')).map((file) => file.replace(/\.yaml$/, '')).sort();
+const allIds = readdirSync('configs/experiments').filter((file) => file.endsWith('.yaml')).map((file) => file.replace(/\.yaml$/, '')).sort();
+const ids = chosen.length > 0 ? chosen : allIds;
+
+async function writeSummary() {
+  const reports = [];
+  for (const id of allIds) if (existsSync(join('experiments', id, 'results.jsonl'))) reports.push({ id, data: await loadReportData(join('experiments', id)) });
+  const earlier = JSON.parse(readFileSync(join('experiments', 'earlier-verdicts.json'), 'utf8')).experiments;
+  writeFileSync(join('experiments', 'verdicts.md'), verdictSummary(reports, earlier));
+  console.error('experiments/verdicts.md written');
+}
+if (summaryOnly) {
+  await writeSummary();
+  process.exit(0);
+}
 const bin = join('packages', 'cli', 'bin', 'switchboard.js');
+// The committed schema-1 runs shared two cores between proxy and generator; a proxy on one CPU
+// of its own reaches roughly this share of their rates (a guess for the estimate only).
+const ONE_CPU_SCALE = 0.6;
+
+function records(file) {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '').flatMap((line) => {
+    try {
+      return [JSON.parse(line)];
+    } catch {
+      return [];
+    }
+  });
+}
+
+const hours = (seconds) => `${(seconds / 3600).toFixed(1)} h`;
+let total = 0;
+for (const id of ids) {
+  const config = await loadExperimentConfig(join('configs', 'experiments', `${id}.yaml`));
+  const earlier = new Map(records(join('experiments', id, 'results.jsonl')).filter((record) => record.result !== undefined).map((record) => [record.pointKey, record.result.calls.perSecond * (record.schema === 'switchboard-experiment/1' ? ONE_CPU_SCALE : 1)]));
+  const estimate = estimateDuration(config, (_point, key) => earlier.get(key));
+  total += estimate.seconds;
+  console.error(`${id}: ${estimate.points} points × ${config.repeats} repeats, about ${estimate.measurements} measurements, about ${hours(estimate.seconds)}`);
+}
+console.error(`total: about ${hours(total)}`);
+if (estimateOnly) process.exit(0);
 
 for (const id of ids) {
   const out = join('experiments', id);
-  if (!resume && existsSync(join(out, 'results.jsonl'))) rmSync(join(out, 'results.jsonl'));
+  const results = join(out, 'results.jsonl');
+  const legacy = records(results).some((record) => record.schema === 'switchboard-experiment/1');
+  if (existsSync(results) && (fresh || legacy)) rmSync(results);
   for (const command of [['experiment', 'run', join('configs', 'experiments', `${id}.yaml`), '--out', out], ['report', out]]) {
     const result = spawnSync(process.execPath, [bin, ...command], { stdio: 'inherit' });
     if (result.status !== 0) process.exit(result.status ?? 1);
   }
 }
+await writeSummary();

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 
@@ -61,6 +63,62 @@ test('switchboard serve names the flag at fault', () => {
   const result = run(['serve', '--listen', 'udp:127.0.0.1:99999']);
   assert.equal(result.status, 2);
   assert.match(result.stderr, /ERR_SWITCHBOARD_INVALID_FLAG: --listen:/);
+});
+
+/** Runs `serve` until it exits (or 15 s pass, then kills it): exit status, stdout and stderr. */
+async function serveUntilExit(args: string[]): Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const [status, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  clearTimeout(timer);
+  return { status, signal, stdout, stderr };
+}
+
+async function takenPort(): Promise<net.Server> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+test('a busy --metrics port: no ready, the workers stopped, exit 1 with a coded error naming --metrics', async () => {
+  const taken = await takenPort();
+  const port = (taken.address() as net.AddressInfo).port;
+  try {
+    const result = await serveUntilExit(['--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', '--model', 'thread-pool', '--workers', '2', '--metrics', `127.0.0.1:${port}`]);
+    assert.equal(result.signal, null, `killed after 15 s: it did not stop by itself\n${result.stdout}${result.stderr}`);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`ERR_SWITCHBOARD_LISTEN_FAILED: --metrics 127\\.0\\.0\\.1:${port}: `));
+    assert.doesNotMatch(result.stdout, /"ready"/);
+  } finally {
+    taken.close();
+  }
+});
+
+test('a busy --listen port: exit 1 with a coded error naming that --listen', async () => {
+  const taken = await takenPort();
+  const port = (taken.address() as net.AddressInfo).port;
+  try {
+    const result = await serveUntilExit(['--listen', 'udp:127.0.0.1:0', '--listen', `tcp:127.0.0.1:${port}`]);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`ERR_SWITCHBOARD_LISTEN_FAILED: --listen tcp:127\\.0\\.0\\.1:${port}: `));
+    assert.doesNotMatch(result.stdout, /"ready"/);
+  } finally {
+    taken.close();
+  }
+});
+
+test('a clean stop logs the workers\' exits at info, nothing at warn or above', async () => {
+  const { startProxy } = await import('./interop/harness.js');
+  const proxy = await startProxy(['--model', 'thread-pool', '--workers', '2']);
+  assert.equal(await proxy.stop(), 0);
+  await new Promise((resolve) => setImmediate(resolve));
+  const entries = proxy.lines.map((line) => JSON.parse(line) as { level: number; msg: string });
+  assert.equal(entries.filter((entry) => entry.msg === 'thread-exited').length, 2, proxy.lines.join('\n'));
+  assert.deepEqual(entries.filter((entry) => entry.level >= 40), [], 'nothing at warn or above');
 });
 
 test('switchboard users add: HA1 entries from a password on stdin, into a file (never the password)', async () => {

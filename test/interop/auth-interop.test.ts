@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +17,8 @@ import { freePort, MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy,
  * succeed while a replayed Authorization is refused by every worker it reaches.
  *
  * SIPp 3.6.1 (Debian's) answers MD5 only and reads the algorithm of the first challenge, so these
- * proxies list MD5 first (`--auth-algorithms MD5,SHA-256,SHA-512-256`), as a deployment with
- * MD5-only phones would; the default order is RFC 8760's, SHA-256 first.
+ * proxies list MD5 first (`--auth-algorithms MD5,SHA-256,SHA-512-256`) to test the SHA answers
+ * too; the default is MD5 alone (see baresip-interop.test.ts).
  */
 
 const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));
@@ -96,6 +97,57 @@ function answer(challenged: SipMessage, algorithm: DigestAlgorithm, nc = 1): str
   return formatDigestCredentials(answerDigestChallenge(challenge, { username: USER, password: PASSWORD, method: 'REGISTER', uri: 'sip:example.com', nc, cnonce: `raw-${nc}-${algorithm}` }));
 }
 
+/** A REGISTER for alice from `host:port` over `transport`, with an Authorization or none. */
+function rawRegister(transport: 'UDP' | 'TCP', host: string, port: number, n: number, authorization?: string): string {
+  return [
+    'REGISTER sip:example.com SIP/2.0',
+    `Via: SIP/2.0/${transport} ${host}:${port};rport;branch=z9hG4bK-burst-${process.pid}-${transport}-${n}`,
+    'Max-Forwards: 70',
+    `From: <sip:${USER}@example.com>;tag=burst${n}`,
+    `To: <sip:${USER}@example.com>`,
+    `Call-ID: burst-${transport}-${n}@${host}`,
+    `CSeq: ${n} REGISTER`,
+    `Contact: <sip:${USER}@${host}:${port};transport=${transport.toLowerCase()}>`,
+    'Expires: 300',
+    ...(authorization === undefined ? [] : [`Authorization: ${authorization}`]),
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
+/** The 24 wrong answers and the right one (last) to a challenge, as raw requests. */
+function burstOf(challenged: SipMessage, request: (n: number, authorization: string) => string): string[] {
+  const challenge = challenged.headers('www-authenticate').flatMap((value) => parseDigestChallenges(value)).find((candidate) => candidate.algorithm === 'MD5');
+  assert.ok(challenge !== undefined);
+  return Array.from({ length: 25 }, (_, i) =>
+    request(i + 2, formatDigestCredentials(answerDigestChallenge(challenge, { username: USER, password: i === 24 ? PASSWORD : `guess-${i}`, method: 'REGISTER', uri: 'sip:example.com', nc: i + 1, cnonce: `burst-${i}` }))),
+  );
+}
+
+/** Final responses read from a TCP byte stream (bodies skipped by Content-Length). */
+function framedResponses(buffer: string): SipMessage[] {
+  const messages: SipMessage[] = [];
+  for (let rest = buffer; ; ) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) return messages;
+    const length = Number(/^content-length:\s*(\d+)/im.exec(rest.slice(0, end))?.[1] ?? 0);
+    if (rest.length < end + 4 + length) return messages;
+    const message = parseMessage(Buffer.from(rest.slice(0, end + 4 + length), 'latin1'));
+    if ((message.status ?? 0) >= 200) messages.push(message);
+    rest = rest.slice(end + 4 + length);
+  }
+}
+
+/** Of a burst's 25 answers: wrong passwords checked (403 without Retry-After), throttled, accepted. */
+function tally(responses: SipMessage[]): { checked: number; throttled: number; accepted: number } {
+  return {
+    checked: responses.filter((response) => response.status === 403 && response.header('retry-after') === undefined).length,
+    throttled: responses.filter((response) => response.status === 403 && response.header('retry-after') !== undefined).length,
+    accepted: responses.filter((response) => response.status === 200).length,
+  };
+}
+
 /** One counter per worker, from the proxy's Prometheus text. */
 async function perWorker(metricsPort: number, name: string): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -116,7 +168,7 @@ for (const variant of MODEL_VARIANTS) {
       model = await prepareModel(variant);
       metricsPort = await freePort();
       proxy = await startProxy([
-        '--domain', 'example.com', '--auth', 'all', '--auth-users', usersFile, '--auth-algorithms', 'MD5,SHA-256,SHA-512-256',
+        '--domain', 'example.com', '--auth', 'all', '--auth-users', usersFile, '--auth-algorithms', 'MD5,SHA-256,SHA-512-256', '--auth-max-failures', '10',
         '--metrics', `127.0.0.1:${metricsPort}`, ...model.args,
       ]);
     });
@@ -182,7 +234,21 @@ for (const variant of MODEL_VARIANTS) {
       }
     });
 
+    test('a REGISTER answering a nonce we never issued: a new challenge, counted apart, no failure', async () => {
+      const phone = new RawPhone();
+      await phone.open();
+      try {
+        const forged = `Digest username="${USER}", realm="example.com", nonce="${'A'.repeat(48)}", uri="sip:example.com", response="${'0'.repeat(32)}", algorithm=MD5, qop=auth, nc=00000001, cnonce="f"`;
+        const answered = await phone.register(proxy.udpPort, 'raw-forged', forged);
+        assert.equal(answered.status, 401);
+        assert.equal(parseDigestChallenges(answered.header('www-authenticate') ?? '')[0]?.stale, true);
+      } finally {
+        phone.close();
+      }
+    });
+
     test('the auth counters reach --metrics from every worker', async () => {
+      assert.equal(await counter(metricsPort, 'switchboard_auth_forged_nonces_total'), 1, 'the forged nonce');
       assert.ok((await counter(metricsPort, 'switchboard_auth_challenges_total')) >= 12, 'challenges');
       assert.ok((await counter(metricsPort, 'switchboard_auth_accepted_total')) >= 13, 'accepted');
       assert.equal(await counter(metricsPort, 'switchboard_auth_rejected_total'), 1, 'the wrong password');
@@ -192,6 +258,65 @@ for (const variant of MODEL_VARIANTS) {
         // accept the original: only the shared store (SharedArrayBuffer or Redis) can refuse it there.
         const workers = [...(await perWorker(metricsPort, 'switchboard_auth_replays_total')).values()].filter((value) => value > 0);
         assert.equal(workers.length, 2, 'replays refused by both workers');
+      }
+    });
+
+    // The bursts come from their own loopback addresses: the failures they leave are theirs.
+    test('24 wrong passwords and the right one in one TCP write: 10 checks, the rest 403 with Retry-After', async () => {
+      const socket = net.connect({ host: '127.0.0.1', port: proxy.tcpPort, localAddress: '127.0.0.2' });
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+      });
+      const until = async (count: number): Promise<SipMessage[]> => {
+        for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+          const responses = framedResponses(received);
+          if (responses.length >= count) return responses;
+        }
+        throw new Error(`${framedResponses(received).length} of ${count} responses:\n${received.slice(-2000)}`);
+      };
+      try {
+        const port = socket.localPort ?? 0;
+        socket.write(rawRegister('TCP', '127.0.0.2', port, 1));
+        const [challenged] = await until(1);
+        assert.equal(challenged?.status, 401);
+        socket.write(burstOf(challenged as SipMessage, (n, authorization) => rawRegister('TCP', '127.0.0.2', port, n, authorization)).join(''));
+        const { checked, throttled, accepted } = tally((await until(26)).slice(1));
+        assert.equal(checked, 10, 'wrong passwords checked');
+        // The right one is last in the write; with workers it may still be checked before the
+        // tenth wrong one (then it gives its slot back): 200, and one wrong one fewer throttled.
+        assert.equal(throttled + accepted, 15, 'the 14 other wrong ones and the right one');
+        assert.ok(accepted <= 1);
+      } finally {
+        socket.destroy();
+      }
+    });
+
+    test('the same burst in 25 UDP datagrams sent at once: 10 checks', async () => {
+      const socket = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.3', () => resolve()));
+      const responses: SipMessage[] = [];
+      socket.on('message', (bytes) => {
+        const message = parseMessage(bytes);
+        if ((message.status ?? 0) >= 200) responses.push(message);
+      });
+      const until = async (count: number): Promise<void> => {
+        for (const deadline = Date.now() + 10_000; responses.length < count; await new Promise((resolve) => setTimeout(resolve, 20))) {
+          if (Date.now() > deadline) throw new Error(`${responses.length} of ${count} responses`);
+        }
+      };
+      try {
+        const port = socket.address().port;
+        socket.send(rawRegister('UDP', '127.0.0.3', port, 1), proxy.udpPort, '127.0.0.1');
+        await until(1);
+        for (const datagram of burstOf(responses[0] as SipMessage, (n, authorization) => rawRegister('UDP', '127.0.0.3', port, n, authorization))) socket.send(datagram, proxy.udpPort, '127.0.0.1');
+        await until(26);
+        const { checked, throttled, accepted } = tally(responses.slice(1));
+        assert.equal(checked, 10);
+        assert.equal(throttled + accepted, 15);
+      } finally {
+        socket.close();
       }
     });
   });

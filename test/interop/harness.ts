@@ -41,9 +41,10 @@ export interface RunningProxy {
 
 /**
  * Starts `switchboard serve` on UDP and TCP (free ports), plus whatever listeners `extraArgs` add
- * (`--listen tls:127.0.0.1:0`), and resolves at its `ready` line.
+ * (`--listen tls:127.0.0.1:0`), and resolves at its `ready` line. A proxy not ready within
+ * `readyTimeoutMs` is killed, so that no test leaves one behind.
  */
-export async function startProxy(extraArgs: string[]): Promise<RunningProxy> {
+export async function startProxy(extraArgs: string[], readyTimeoutMs = 10_000): Promise<RunningProxy> {
   const child = spawn(process.execPath, [BIN, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -53,8 +54,15 @@ export async function startProxy(extraArgs: string[]): Promise<RunningProxy> {
     stderr += chunk.toString();
   });
   const ready = await new Promise<{ listeners: string[] }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy not ready in 10 s: ${stderr}`)), 10_000);
-    child.once('exit', (code) => reject(new Error(`proxy exited with ${code}: ${stderr}`)));
+    const timer = setTimeout(() => {
+      // Not ready: killed here, since no caller holds it to stop it (it would outlive the test).
+      child.kill('SIGKILL');
+      reject(new Error(`proxy not ready in ${readyTimeoutMs / 1000} s: ${stderr}`));
+    }, readyTimeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`proxy exited with ${code}: ${stderr}`));
+    });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
       const entry = JSON.parse(line) as { msg?: string; listeners?: string[] };

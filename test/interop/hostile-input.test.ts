@@ -3,6 +3,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { ADDED_BYTES } from '@switchboard/core';
 import { freePort, MODEL_VARIANTS, prepareModel, runSipp, startProxy, type RunningProxy } from './harness.js';
 
 /**
@@ -81,6 +82,84 @@ for (const variant of MODEL_VARIANTS) {
       }
       const options = await udpExchange(proxy.udpPort, request([`OPTIONS sip:127.0.0.1:${proxy.udpPort} SIP/2.0`, ...HEADERS('ok')]));
       assert.equal(statusOf(options), 'SIP/2.0 200 OK', 'OPTIONS to the proxy itself');
+      // 100 compact Via lines, each 2 bytes longer in the answer: more than a response may add.
+      const compact = Array.from({ length: 100 }, (_, i) => `v:SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bKc${i}`);
+      const grows = request(['OPTIONS sip:a@example.com SIP/3.0', ...compact, 'f:<sip:x@example.com>;tag=x', 't:<sip:y@example.com>', 'i:grows', 'CSeq:1 OPTIONS']);
+      assert.equal(await udpExchange(proxy.udpPort, grows), undefined, 'a 505 that outgrows its request is not sent over UDP');
+    });
+
+    test('a 12.8 KB UDP request of non-UTF-8 bytes draws answers its size (not three times it), its bytes copied exactly', async () => {
+      // One header line past the 8 KB line limit (513), and the same bytes in smaller lines (404).
+      const name = (byte: number, size: number): string => Buffer.alloc(size, byte).toString('latin1');
+      const hostile = (branch: string, lines: string[]): Buffer =>
+        Buffer.from([`OPTIONS sip:nobody@example.com SIP/2.0`, ...HEADERS(branch).filter((h) => !h.startsWith('From') && !h.startsWith('To')), ...lines, '', ''].join('\r\n'), 'latin1');
+      const cases: Array<[string, Buffer, string]> = [
+        ['one long line', hostile('u8a', [`From: "${name(0xff, 12_600)}" <sip:attacker@example.com>;tag=x`, `To: "${name(0xfe, 40)}" <sip:victim@example.com>`]), 'SIP/2.0 513 Message Too Large'],
+        ['many bytes', hostile('u8b', [`From: "${name(0xff, 6_300)}" <sip:attacker@example.com>;tag=x`, `To: "${name(0xfe, 6_300)}" <sip:victim@example.com>`]), 'SIP/2.0 404 Not Found'],
+      ];
+      for (const [label, bytes, expected] of cases) {
+        assert.ok(bytes.length > 12_800, label);
+        const answer = await udpExchange(proxy.udpPort, bytes);
+        assert.equal(statusOf(answer), expected, label);
+        const answered = Buffer.from(answer ?? '', 'latin1');
+        // Never larger than the request but for what a response must add (To tag, Content-Length...).
+        assert.ok(answered.length <= bytes.length + ADDED_BYTES, `${label}: ${answered.length} bytes answer ${bytes.length}`);
+        const sent = bytes.toString('latin1').split('\r\n');
+        const got = answered.toString('latin1').split('\r\n');
+        for (const header of ['From:', 'To:', 'Call-ID:', 'CSeq:']) {
+          const original = sent.find((line) => line.startsWith(header)) ?? '-';
+          assert.ok(got.find((line) => line.startsWith(header))?.startsWith(original), `${label}: ${header} copied byte for byte`);
+        }
+      }
+    });
+
+    test('a Via sent-by port of 0 gets 400, a Route to port 0 gets 500 at once; the proxy lives on and serves a call', async () => {
+      // Both used to stop the process: dgram.send threw ERR_SOCKET_BAD_PORT out of the proxy.
+      const portZeroVia = request(['INVITE sip:bob@example.com SIP/2.0', ...HEADERS('p0', 'INVITE').map((h) => (h.startsWith('Via') ? 'Via: SIP/2.0/UDP 127.0.0.1:0;branch=z9hG4bKp0' : h))]);
+      assert.equal(statusOf(await udpExchange(proxy.udpPort, portZeroVia)), 'SIP/2.0 400 Malformed Via');
+      const routeToPortZero = request(['OPTIONS sip:bob@example.com SIP/2.0', ...HEADERS('r0'), 'Route: <sip:127.0.0.1:0;lr>']);
+      assert.equal(statusOf(await udpExchange(proxy.udpPort, routeToPortZero, 2000)), 'SIP/2.0 500 Downstream Service Unavailable');
+      assert.equal(proxy.process.exitCode, null, 'the proxy is still running');
+      const callee = runSipp(['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1', '-m', '1']);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const caller = runSipp(['-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob', '-m', '1', `127.0.0.1:${proxy.udpPort}`]);
+      const result = await caller.done;
+      assert.equal(result.code, 0, result.output.slice(-3000));
+      assert.equal((await callee.done).code, 0);
+    });
+
+    test('a 6.5 KB INVITE over UDP leaves the proxy over TCP with a TCP Via, not as one datagram (RFC 3261 §18.1.1)', async () => {
+      // The default route is UDP; a TCP listener stands on the callee's port for this test.
+      const invites: string[] = [];
+      const connections: net.Socket[] = [];
+      const callee = net.createServer((socket) => {
+        connections.push(socket);
+        let text = '';
+        socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString('latin1');
+          if (text.includes('\r\n\r\n')) invites.push(text);
+        });
+      });
+      await new Promise<void>((resolve) => callee.listen(calleePort, '127.0.0.1', () => resolve()));
+      const datagrams: Buffer[] = [];
+      const udpCallee = dgram.createSocket('udp4');
+      udpCallee.on('message', (data) => datagrams.push(data));
+      await new Promise<void>((resolve) => udpCallee.bind(calleePort, '127.0.0.1', () => resolve()));
+      try {
+        const big = request(['INVITE sip:carol@elsewhere.example SIP/2.0', ...HEADERS('big', 'INVITE'), `X-Padding: ${'p'.repeat(6500)}`]);
+        const socket = dgram.createSocket('udp4');
+        socket.send(big, proxy.udpPort, '127.0.0.1', () => socket.close());
+        const deadline = Date.now() + 5000;
+        while (invites.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(invites.length, 1, 'the INVITE arrived over TCP');
+        assert.match(invites[0] ?? '', /^INVITE sip:carol@elsewhere\.example SIP\/2\.0\r\n/);
+        assert.match(invites[0] ?? '', /\r\nVia: SIP\/2\.0\/TCP 127\.0\.0\.1:\d+;branch=z9hG4bK-sb-[^\r]*\r\nVia: SIP\/2\.0\/UDP 127\.0\.0\.1:9;/, 'our Via, on top, says TCP');
+        assert.equal(datagrams.filter((data) => data.toString('latin1').startsWith('INVITE ')).length, 0, 'and not as a datagram');
+      } finally {
+        udpCallee.close();
+        for (const connection of connections) connection.destroy();
+        await new Promise<void>((resolve) => callee.close(() => resolve()));
+      }
     });
 
     test('over TCP a framing error, an oversized header or a slow drip closes that connection only', async () => {

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, freePort, type RunningProxy } from '../interop/harness.js';
 import { childPids, fdCount, sipRequest, TcpPhone, UdpClient } from './test-phones.js';
@@ -147,6 +151,34 @@ describe('process-pool under faults', { concurrency: false, timeout: 240_000 }, 
       for (const phone of phones) phone.close();
       client.close();
       assert.equal(await proxy.stop(), 0);
+    }
+  });
+
+  test('a signal to the whole process group (Ctrl-C): workers are stopped by the supervisor, none replaced, exit 0', async () => {
+    const bin = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));
+    // Its own process group, as a shell gives a foreground job.
+    const child = spawn(process.execPath, [bin, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', ...model.args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const lines: string[] = [];
+    const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+    const killer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), 30_000);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('exit', () => reject(new Error(`exited before ready: ${lines.join('\n')}`)));
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          lines.push(line);
+          if (line.includes('"ready"')) resolve();
+        });
+      });
+      process.kill(-(child.pid as number), 'SIGINT');
+      const [code] = await exited;
+      assert.equal(code, 0, lines.join('\n'));
+      const entries = lines.map((line) => JSON.parse(line) as { level: number; msg: string; expected?: boolean });
+      const exits = entries.filter((entry) => entry.msg === 'worker-exited');
+      assert.equal(exits.length, 2, lines.join('\n'));
+      assert.ok(exits.every((entry) => entry.expected === true && entry.level === 30), lines.join('\n'));
+      assert.deepEqual(entries.filter((entry) => entry.level >= 40), [], 'nothing at warn: no worker died, none was replaced');
+    } finally {
+      clearTimeout(killer);
     }
   });
 

@@ -1,3 +1,5 @@
+import { CodedError } from '@switchboard/sip';
+
 /** Coded errors of the load generator (listed in docs/errors.md). */
 export const BENCH_ERROR_CODES = {
   ERR_SWITCHBOARD_BENCH_OPTION: 'a bench option is invalid; the message names the flag',
@@ -7,12 +9,6 @@ export const BENCH_ERROR_CODES = {
 
 export type BenchErrorCode = keyof typeof BENCH_ERROR_CODES;
 
-export class BenchError extends Error {
-  readonly code: BenchErrorCode;
-
-  constructor(code: BenchErrorCode, message: string) {
-    super(message);
-    this.name = 'BenchError';
-    this.code = code;
-  }
+export class BenchError extends CodedError<BenchErrorCode> {
+  static override readonly codes = BENCH_ERROR_CODES;
 }

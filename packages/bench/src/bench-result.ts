@@ -105,12 +105,22 @@ export interface BenchResult {
   readonly latencyMs: Readonly<Partial<Record<LatencyKind, LatencySummary>>>;
   readonly generator: {
     readonly processes: readonly ProcessUsage[];
-    /** True when some generator process was busier than `thresholdPercent`: the figures then measure the generator. */
+    /**
+     * True when some generator process was busier than `thresholdPercent` of a core, or all of
+     * them together busier than `thresholdPercent` of their budget (`budgetCores`): the figures
+     * then measure the generator.
+     */
     readonly saturated: boolean;
     readonly thresholdPercent: number;
+    /** CPU of every generator process summed, percent of one core (absent in results before it was recorded). */
+    readonly cpuPercentTotal?: number;
+    /** Cores the generator could use: its --generator-cpus list, or every CPU allowed. */
+    readonly budgetCores?: number;
   };
   /** CPU and memory of the proxy's processes when their pid was given. */
   readonly proxy?: { readonly processes: readonly ProcessUsage[]; readonly cpuPercentTotal: number };
   /** Differences over the window of the proxy's Prometheus counters, summed over workers, when a metrics URL was given. */
   readonly proxyCounters?: Readonly<Record<string, number>>;
+  /** CPU and memory of other processes the run was told to watch (the proxy's Redis), by role. */
+  readonly observed?: readonly ProcessUsage[];
 }

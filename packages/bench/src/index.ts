@@ -4,4 +4,4 @@ export { BENCH_ERROR_CODES, BenchError, type BenchErrorCode } from './bench-erro
 export { ARRIVALS, interArrival, seededRandom } from './arrivals.js';
 export { benchSettings, runBench, type BenchOptions, type BenchProgress } from './run-bench.js';
 export { operationsPerConnection } from './phone-links.js';
-export { descendants } from './process-usage.js';
+export { cpuCount, descendants } from './process-usage.js';

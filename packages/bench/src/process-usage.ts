@@ -28,6 +28,17 @@ export async function descendants(pid: number): Promise<number[]> {
   return found;
 }
 
+/** The CPUs of a taskset list ("0-2,5" → 4); undefined when it cannot be read. */
+export function cpuCount(list: string): number | undefined {
+  let count = 0;
+  for (const part of list.split(',').map((item) => item.trim()).filter(Boolean)) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (match === null) return undefined;
+    count += (match[2] === undefined ? Number(match[1]) : Number(match[2])) - Number(match[1]) + 1;
+  }
+  return count > 0 ? count : undefined;
+}
+
 interface Track {
   readonly pid: number;
   readonly role: string;

@@ -14,7 +14,7 @@ import { BenchError } from './bench-error.js';
 import type { FromLoadProcess, LoadProgress, ToLoadProcess } from './load-process.js';
 import { mergeSnapshots, type LoadSnapshot } from './load-stats.js';
 import { operationsPerConnection, type BenchTlsOptions } from './phone-links.js';
-import { descendants, ProcessSampler } from './process-usage.js';
+import { cpuCount, descendants, ProcessSampler } from './process-usage.js';
 import { counterDeltas, scrapeCounters } from './proxy-counters.js';
 
 export interface BenchOptions {
@@ -50,6 +50,8 @@ export interface BenchOptions {
   readonly generatorCpuLimitPercent?: number;
   /** Run generator processes under `taskset -c CPUS`. */
   readonly generatorCpus?: string;
+  /** Other processes whose CPU and memory go into the result over the window (the proxy's Redis). */
+  readonly observe?: ReadonlyArray<{ readonly pid: number; readonly role: string }>;
   readonly onProgress?: (progress: BenchProgress) => void;
 }
 
@@ -254,6 +256,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
     const proxyProcesses = options.proxyPid === undefined ? [] : [{ pid: options.proxyPid, role: 'main' }, ...(await descendants(options.proxyPid)).map((pid) => ({ pid, role: 'worker' }))];
     const proxySampler = new ProcessSampler(proxyProcesses);
+    const observedSampler = new ProcessSampler(options.observe ?? []);
+    await observedSampler.start();
     const countersBefore = options.proxyMetricsUrl === undefined ? undefined : await scrapeCounters(options.proxyMetricsUrl);
     for (const load of processes) load.post({ type: 'window' });
     await proxySampler.start();
@@ -274,6 +278,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const windowSeconds = Math.round(performance.now() - windowStart) / 1000;
     const generatorResults = await Promise.all(results);
     const proxyUsage = await proxySampler.stop();
+    const observedUsage = await observedSampler.stop();
     const countersAfter = options.proxyMetricsUrl === undefined ? undefined : await scrapeCounters(options.proxyMetricsUrl);
 
     // Let calls in progress end, then stop the processes.
@@ -300,6 +305,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const ended_ = totals.callsCompleted + totals.callsFailed;
     const operations = totals.inviteOperations + totals.byeOperations;
     const machine = machineFacts();
+    const generatorTotal = Math.round(generatorProcesses.reduce((sum, usage) => sum + usage.cpuPercent, 0) * 10) / 10;
+    const budgetCores = cpuCount(options.generatorCpus ?? machine.cpusAllowed) ?? machine.cores;
     return {
       schema: BENCH_RESULT_SCHEMA,
       startedAt,
@@ -317,9 +324,16 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       registrations,
       failures,
       latencyMs,
-      generator: { processes: generatorProcesses, saturated: generatorProcesses.some((usage) => usage.cpuPercent > cpuLimit), thresholdPercent: cpuLimit },
+      generator: {
+        processes: generatorProcesses,
+        saturated: generatorProcesses.some((usage) => usage.cpuPercent > cpuLimit) || generatorTotal > budgetCores * cpuLimit,
+        thresholdPercent: cpuLimit,
+        cpuPercentTotal: generatorTotal,
+        budgetCores,
+      },
       ...(proxyUsage.length === 0 ? {} : { proxy: { processes: proxyUsage, cpuPercentTotal: Math.round(proxyUsage.reduce((sum, usage) => sum + usage.cpuPercent, 0) * 10) / 10 } }),
       ...(countersBefore === undefined || countersAfter === undefined ? {} : { proxyCounters: counterDeltas(countersBefore, countersAfter) }),
+      ...(observedUsage.length === 0 ? {} : { observed: observedUsage }),
     };
   } finally {
     for (const load of processes) if (load.child.connected) load.child.disconnect();

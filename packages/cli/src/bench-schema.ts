@@ -30,7 +30,7 @@ export const BENCH_OPTIONS = [
   { key: 'procs', kind: 'number', arg: 'n', integer: true, default: 1, scope: 'Generator', doc: 'generator processes' },
   { key: 'local-hosts', kind: 'number', arg: 'n', integer: true, defaultText: '50 when the proxy is on loopback', scope: 'Generator', doc: 'spread phones over 127.0.0.1-127.0.0.N, so short-lived connections do not run out of ports' },
   { key: 'generator-cpus', kind: 'text', arg: 'list', scope: 'Generator', doc: 'run the generator processes under taskset -c LIST' },
-  { key: 'cpu-limit', kind: 'number', arg: 'percent', default: 90, scope: 'Generator', doc: 'a generator process busier than this marks the result generator-bound' },
+  { key: 'cpu-limit', kind: 'number', arg: 'percent', default: 90, scope: 'Generator', doc: 'a generator process busier than this percent of a core, or all of them together busier than this percent of their CPUs, marks the result generator-bound' },
   // ---- TLS and authentication
   { key: 'tls-ca', kind: 'path', arg: 'file', scope: 'TLS and authentication', doc: 'TLS: CA to verify the proxy with (no verification without it)' },
   { key: 'tls-cert', kind: 'path', arg: 'file', scope: 'TLS and authentication', doc: 'TLS: certificate for client authentication and for callees that accept connections (must name 127.0.0.1-127.0.0.N)' },

@@ -1,18 +1,21 @@
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { runExperiment } from '@switchboard/lab';
+import { runExperiment, type ExperimentRecord } from '@switchboard/lab';
 import { SwitchboardError } from './errors.js';
 
 const SWITCHBOARD_BIN = fileURLToPath(new URL('../bin/switchboard.js', import.meta.url));
 
-function summary(record: { result?: { operations: { perSecond: number }; calls: { perSecond: number; successRatio: number }; generator: { saturated: boolean } }; error?: { code: string; message: string } }): Record<string, unknown> {
-  if (record.result === undefined) return { error: record.error };
+function summary(record: ExperimentRecord): Record<string, unknown> {
+  const invalid = record.invalid !== undefined && record.invalid.length > 0 ? { invalid: record.invalid } : {};
+  if (record.result === undefined) return record.error === undefined ? invalid : { error: record.error };
   return {
     operationsPerSecond: record.result.operations.perSecond,
     callsPerSecond: record.result.calls.perSecond,
     success: record.result.calls.successRatio,
-    ...(record.result.generator.saturated ? { generatorSaturated: true } : {}),
+    ...(record.peak === undefined ? {} : { peakCallsPerSecond: record.peak.rate ?? null }),
+    ...(record.budget === undefined ? {} : { budget: record.budget.method }),
+    ...invalid,
   };
 }
 
@@ -48,6 +51,7 @@ export function experimentCommand(): Command {
           onEvent: (event) => {
             if (event.kind === 'start') log.info({ experiment: event.id, out: event.outDir, runs: event.runs, alreadyRecorded: event.done }, 'experiment');
             else if (event.kind === 'run') log.info({ run: `${event.index + 1}/${event.runs}`, point: event.key, repeat: event.repeat }, 'running');
+            else if (event.kind === 'step') log.info({ point: event.key, repeat: event.repeat, rate: event.step.rate, outcome: event.step.outcome, ...(event.step.successRatio === undefined ? {} : { success: event.step.successRatio, achieved: event.step.achievedCallsPerSecond }), ...(event.step.reasons === undefined ? {} : { reasons: event.step.reasons }) }, 'ladder step');
             else if (event.kind === 'recorded') log.info({ point: event.record.pointKey, repeat: event.record.repeat, ...summary(event.record) }, 'recorded');
           },
         });

@@ -1,11 +1,6 @@
 import http from 'node:http';
 import { Registry, type Metric } from 'prom-client';
-import { newProxyCounters, newTransportCounters } from '@switchboard/core';
-import { newModelCounters, type HistogramSnapshot, type RunningModel, type WorkerStats } from '@switchboard/cluster';
-
-function snake(name: string): string {
-  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
-}
+import { COUNTER_METRICS, OTHER_METRICS, type HistogramSnapshot, type RunningModel, type WorkerStats } from '@switchboard/cluster';
 
 interface Sample {
   readonly labels: Record<string, string>;
@@ -56,35 +51,26 @@ export function modelRegistry(running: RunningModel): Registry {
     }
     return gathering;
   };
-  const sections: Array<[keyof WorkerStats & ('core' | 'transport' | 'model'), string]> = [
-    ['core', 'proxy'],
-    ['transport', 'transport'],
-    ['model', 'concurrency model'],
-  ];
-  const names: Record<string, string[]> = {
-    core: Object.keys(newProxyCounters()),
-    transport: Object.keys(newTransportCounters()),
-    model: Object.keys(newModelCounters()),
-  };
-
-  for (const [section, what] of sections) {
-    for (const key of names[section] ?? []) {
-      registry.registerMetric(
-        metric(`switchboard_${snake(key)}_total`, `Switchboard ${what}: ${key}`, 'counter', (all) =>
-          all.flatMap((worker) => {
-            const values = worker[section] as unknown as Record<string, number> | undefined;
-            return values?.[key] === undefined ? [] : [{ labels: { worker: worker.worker }, value: values[key] }];
-          }), stats),
-      );
-    }
+  for (const { section, key, name, help } of COUNTER_METRICS) {
+    registry.registerMetric(
+      metric(name, help, 'counter', (all) =>
+        all.flatMap((worker) => {
+          const values = worker[section] as unknown as Record<string, number> | undefined;
+          return values?.[key] === undefined ? [] : [{ labels: { worker: worker.worker }, value: values[key] }];
+        }), stats),
+    );
   }
-  registry.registerMetric(metric('switchboard_transactions', 'Server and client transactions alive', 'gauge', (all) => all.filter((w) => w.core !== undefined).map((w) => ({ labels: { worker: w.worker }, value: w.transactions })), stats));
-  registry.registerMetric(metric('switchboard_tcp_connections', 'TCP connections each worker owns (the supervisor: its table)', 'gauge', (all) => all.map((w) => ({ labels: { worker: w.worker }, value: w.tcpConnections })), stats));
-  registry.registerMetric(metric('switchboard_tls_connections', 'TLS connections each worker owns, handshake done (the supervisor: its table)', 'gauge', (all) => all.map((w) => ({ labels: { worker: w.worker }, value: w.tlsConnections })), stats));
-  registry.registerMetric(metric('switchboard_supervisor_queue_depth', 'IPC messages the supervisor has sent that are not yet flushed', 'gauge', (all) => all.filter((w) => w.supervisorQueueDepth !== undefined).map((w) => ({ labels: {}, value: w.supervisorQueueDepth ?? 0 })), stats));
-  registry.registerMetric(metric('switchboard_worker_restarts_total', 'Workers replaced after they died', 'counter', (all) => all.filter((w) => w.workerRestarts !== undefined).map((w) => ({ labels: {}, value: w.workerRestarts ?? 0 })), stats));
-  registry.registerMetric(metric('switchboard_ipc_round_trip_seconds', 'fd request round trips (request to handle)', 'histogram', (all) => all.filter((w) => w.ipcRoundTrip.count > 0 || w.core !== undefined).flatMap((w) => histogramSamples('switchboard_ipc_round_trip_seconds', w.worker, w.ipcRoundTrip)), stats));
-  registry.registerMetric(metric('switchboard_state_store_seconds', 'Location store call latency', 'histogram', (all) => all.filter((w) => w.core !== undefined).flatMap((w) => histogramSamples('switchboard_state_store_seconds', w.worker, w.storeLatency)), stats));
+  const other = OTHER_METRICS;
+  const gauge = (spec: { name: string; type: 'counter' | 'gauge' | 'histogram'; help: string }, samples: (all: WorkerStats[]) => Sample[]): void => {
+    registry.registerMetric(metric(spec.name, spec.help, spec.type, samples, stats));
+  };
+  gauge(other.transactions, (all) => all.filter((w) => w.core !== undefined).map((w) => ({ labels: { worker: w.worker }, value: w.transactions })));
+  gauge(other.tcpConnections, (all) => all.map((w) => ({ labels: { worker: w.worker }, value: w.tcpConnections })));
+  gauge(other.tlsConnections, (all) => all.map((w) => ({ labels: { worker: w.worker }, value: w.tlsConnections })));
+  gauge(other.supervisorQueueDepth, (all) => all.filter((w) => w.supervisorQueueDepth !== undefined).map((w) => ({ labels: {}, value: w.supervisorQueueDepth ?? 0 })));
+  gauge(other.workerRestarts, (all) => all.filter((w) => w.workerRestarts !== undefined).map((w) => ({ labels: {}, value: w.workerRestarts ?? 0 })));
+  gauge(other.ipcRoundTrip, (all) => all.filter((w) => w.ipcRoundTrip.count > 0 || w.core !== undefined).flatMap((w) => histogramSamples(other.ipcRoundTrip.name, w.worker, w.ipcRoundTrip)));
+  gauge(other.storeLatency, (all) => all.filter((w) => w.core !== undefined).flatMap((w) => histogramSamples(other.storeLatency.name, w.worker, w.storeLatency)));
   return registry;
 }
 

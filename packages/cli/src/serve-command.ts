@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { pino } from 'pino';
+import type { ListenSpec } from '@switchboard/core';
 import { startModel, type RunningModel } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 import { modelRegistry, startMetricsServer } from './metrics-server.js';
@@ -9,6 +10,26 @@ import { SERVE_OPTIONS } from './serve-schema.js';
 
 /** How long a graceful stop waits for transactions to finish. */
 const DRAIN_MS = 5000;
+
+/**
+ * The `--listen` a bind error is about: by the port it names (Node's error, or its message when
+ * it came from a worker as `{code, message}`) and its syscall (`bind` for UDP, `listen` for TCP and
+ * TLS). All of them when that cannot tell.
+ */
+export function failedListen(error: Error & { syscall?: string; port?: number }, listen: readonly ListenSpec[]): string {
+  const port = error.port ?? Number(/:(\d+)\s*$/.exec(error.message)?.[1] ?? Number.NaN);
+  const syscall = error.syscall ?? /^(bind|listen)\b/.exec(error.message)?.[1];
+  const matches = listen.filter(
+    (spec) => (Number.isNaN(port) || spec.port === port) && (syscall === undefined || (syscall === 'bind') === (spec.protocol === 'udp')),
+  );
+  const named = matches.length === 0 ? listen : matches;
+  return named.map((spec) => `--listen ${spec.protocol}:${spec.host}:${spec.port}`).join(', ');
+}
+
+/** Whether a start-up error is a listener that could not bind (rather than, say, a worker that failed). */
+function isBindError(error: Error & { code?: string }): boolean {
+  return /^(EADDRINUSE|EADDRNOTAVAIL|EACCES)$/.test(error.code ?? '') || /^(bind|listen) E(ADDRINUSE|ADDRNOTAVAIL|ACCES)\b/.test(error.message);
+}
 
 export function serveCommand(): Command {
   const command = new Command('serve')
@@ -45,16 +66,58 @@ export function serveCommand(): Command {
         },
         onEvent: (event) => {
           if (event.kind === 'worker-started') log.debug(event, 'worker started');
+          // Workers the supervisor (or the pool) is stopping exit as told: no cause for alarm.
+          else if ((event.kind === 'worker-exited' || event.kind === 'thread-exited') && event.expected) log.info(event, event.kind);
           else log.warn(event, event.kind);
         },
       });
     } catch (error) {
-      const { message, code } = error as Error & { code?: string };
+      // The model has already closed whatever of it had started.
+      const failure = error as Error & { code?: string };
+      const { message, code } = failure;
       if (code === 'ERR_SWITCHBOARD_STATE_UNAVAILABLE') throw new SwitchboardError('ERR_SWITCHBOARD_STATE_UNAVAILABLE', `--redis-url: ${message}`, 1);
       if (code === 'ERR_SWITCHBOARD_AUTH_USERS') throw new SwitchboardError('ERR_SWITCHBOARD_AUTH_USERS', `--auth-users: ${message}`, 2);
-      throw new SwitchboardError('ERR_SWITCHBOARD_LISTEN_FAILED', `--listen: ${message}`, 1);
+      if (code === 'ERR_SWITCHBOARD_WORKER_START') throw new SwitchboardError('ERR_SWITCHBOARD_WORKER_START', `--model ${settings.model}: ${message}`, 1);
+      if (isBindError(failure)) throw new SwitchboardError('ERR_SWITCHBOARD_LISTEN_FAILED', `${failedListen(failure, settings.listen)}: ${message}`, 1);
+      // Anything else is not a flag's fault: it is reported as it is, with its own code if it has one.
+      throw error;
     }
-    const metrics = settings.metrics === undefined ? undefined : await startMetricsServer(modelRegistry(running), settings.metrics.host, settings.metrics.port);
+    // Every listener is bound before `ready`: a metrics port that cannot be had stops the proxy.
+    let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+    if (settings.metrics !== undefined) {
+      try {
+        metrics = await startMetricsServer(modelRegistry(running), settings.metrics.host, settings.metrics.port);
+      } catch (error) {
+        await running.close().catch(() => undefined);
+        throw new SwitchboardError('ERR_SWITCHBOARD_LISTEN_FAILED', `--metrics ${settings.metrics.host}:${settings.metrics.port}: ${(error as Error).message}`, 1);
+      }
+    }
+    let stopping = false;
+    const transactions = async (): Promise<number> => (await running.stats()).reduce((sum, worker) => sum + worker.transactions, 0);
+    const stop = async (signal: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      // At once, before anything is awaited: from here no worker that dies is replaced.
+      running.stopAccepting();
+      log.info({ signal, transactions: await transactions() }, 'stopping');
+      const deadline = Date.now() + DRAIN_MS;
+      while (Date.now() < deadline && (await transactions()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      const stats = await running.stats();
+      metrics?.close();
+      await running.close();
+      log.info({ workers: stats.map((worker) => ({ worker: worker.worker, core: worker.core, transport: worker.transport, model: worker.model })) }, 'stopped');
+      process.exit(0);
+    };
+    const stopOn = (signal: string): void => {
+      stop(signal).catch((error: Error) => {
+        log.error({ err: error }, 'stop failed');
+        process.exit(1);
+      });
+    };
+    process.on('SIGTERM', () => stopOn('SIGTERM'));
+    process.on('SIGINT', () => stopOn('SIGINT'));
+    // Handlers first: a SIGTERM sent as soon as `ready` is read must find them (until then it
+    // would kill the process outright).
     log.info(
       {
         listeners: running.listeners.map((listener) => `${listener.protocol}:${listener.host}:${listener.port}`),
@@ -71,24 +134,6 @@ export function serveCommand(): Command {
       },
       'ready',
     );
-
-    let stopping = false;
-    const transactions = async (): Promise<number> => (await running.stats()).reduce((sum, worker) => sum + worker.transactions, 0);
-    const stop = async (signal: string): Promise<void> => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal, transactions: await transactions() }, 'stopping');
-      running.stopAccepting();
-      const deadline = Date.now() + DRAIN_MS;
-      while (Date.now() < deadline && (await transactions()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
-      const stats = await running.stats();
-      metrics?.close();
-      await running.close();
-      log.info({ workers: stats.map((worker) => ({ worker: worker.worker, core: worker.core, transport: worker.transport, model: worker.model })) }, 'stopped');
-      process.exit(0);
-    };
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('SIGINT', () => void stop('SIGINT'));
   });
   return command;
 }

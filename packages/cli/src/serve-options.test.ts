@@ -99,7 +99,7 @@ test('--auth flags: credentials, realm, algorithms and limits checked together, 
     const given = (...flags: string[]): Set<string> => new Set(['listen', ...flags]);
     const base = { listen: ['udp:127.0.0.1:0'], domain: ['example.com'] };
     const settings = await resolveServeSettings({ ...base, auth: 'register', 'auth-users': users }, given('auth', 'auth-users'));
-    assert.deepEqual(settings.auth, { mode: 'register', realm: 'example.com', algorithms: ['SHA-256', 'SHA-512-256', 'MD5'], nonceTtlSeconds: 300, maxFailures: 10, failureWindowSeconds: 60, usersFile: users });
+    assert.deepEqual(settings.auth, { mode: 'register', realm: 'example.com', algorithms: ['MD5'], nonceTtlSeconds: 300, maxFailures: 10, failureWindowSeconds: 60, usersFile: users });
     const tuned = await resolveServeSettings({ ...base, auth: 'all', 'auth-users': users, 'auth-algorithms': 'md5,SHA-256', 'auth-nonce-ttl': '30', 'auth-max-failures': '3', 'auth-failure-window': '10' }, given('auth', 'auth-users', 'auth-algorithms', 'auth-nonce-ttl', 'auth-max-failures', 'auth-failure-window'));
     assert.deepEqual([tuned.auth?.algorithms, tuned.auth?.nonceTtlSeconds, tuned.auth?.maxFailures, tuned.auth?.failureWindowSeconds], [['MD5', 'SHA-256'], 30, 3, 10]);
     assert.equal((await resolveServeSettings(base, given())).auth, undefined, 'off by default');

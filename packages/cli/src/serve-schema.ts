@@ -4,7 +4,7 @@
  * rules that tie several options together live in serve-options.ts.
  */
 import { isSipUri, parseUri } from '@switchboard/sip';
-import { AUTH_MODES, TLS_VERSIONS } from '@switchboard/core';
+import { AUTH_MODES, DEFAULT_AUTH_ALGORITHMS, TLS_VERSIONS } from '@switchboard/core';
 import { MODELS, STATE_KINDS } from '@switchboard/cluster';
 import { BENCH_OPTIONS } from './bench-schema.js';
 import { renderOptionsReference, type OptionSpec } from './option-schema.js';
@@ -24,7 +24,7 @@ function sipUriProblem(text: string): string | undefined {
 
 export const SERVE_OPTIONS = [
   // ---- listeners and routing
-  { key: 'listen', kind: 'list', arg: 'spec', default: ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060'], scope: 'Listeners and routing', doc: 'a listener: udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT (IPv6 hosts in brackets)' },
+  { key: 'listen', kind: 'list', arg: 'spec', default: ['udp:0.0.0.0:5060', 'tcp:0.0.0.0:5060'], scope: 'Listeners and routing', doc: 'a listener: udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT (IPv6 hosts in brackets); without a tcp listener the proxy still opens TCP connections to transport=tcp next hops (TLS likewise, given --tls-cert and --tls-key)' },
   { key: 'domain', kind: 'list', arg: 'name', default: [], scope: 'Listeners and routing', doc: 'a domain whose users register here; requests for them go to their registered contacts' },
   { key: 'default-route', kind: 'text', arg: 'uri', scope: 'Listeners and routing', doc: 'where requests go that are not for a local domain or a registered user, e.g. sip:10.0.0.2:5060;transport=tcp', check: (uri: string) => sipUriProblem(uri) },
   { key: 'advertise', kind: 'text', arg: 'host', defaultText: 'the listen host', scope: 'Listeners and routing', doc: 'host written into Via and Record-Route' },
@@ -52,8 +52,8 @@ export const SERVE_OPTIONS = [
   { key: 'auth-users', kind: 'path', arg: 'file', scope: 'Digest authentication', doc: 'users file with HA1 per algorithm (switchboard users add writes it)' },
   { key: 'auth-redis-hash', kind: 'text', arg: 'key', scope: 'Digest authentication', doc: 'Redis hash of users (field user:realm, value HA1 per algorithm as JSON), at --redis-url' },
   { key: 'auth-nonce-ttl', kind: 'number', arg: 'seconds', default: 300, scope: 'Digest authentication', doc: 'nonce lifetime; an older nonce gets a new challenge with stale=true' },
-  { key: 'auth-algorithms', kind: 'csv', arg: 'list', default: ['SHA-256', 'SHA-512-256', 'MD5'], scope: 'Digest authentication', doc: 'algorithms offered, one challenge each, in this order' },
-  { key: 'auth-max-failures', kind: 'number', arg: 'n', integer: true, default: 10, scope: 'Digest authentication', doc: "failed attempts per source address before its credentials are refused (403) for the rest of the window" },
+  { key: 'auth-algorithms', kind: 'csv', arg: 'list', default: DEFAULT_AUTH_ALGORITHMS, scope: 'Digest authentication', doc: 'algorithms offered, one challenge each, in this order; MD5 is what common phones answer, SHA-256 and SHA-512-256 (RFC 8760) are opt-in (see docs/architecture.md)' },
+  { key: 'auth-max-failures', kind: 'number', arg: 'n', integer: true, default: 10, scope: 'Digest authentication', doc: 'failed attempts per source address before its credentials are refused (403, Retry-After: the seconds left) for the rest of the window; attempts in flight at once count too' },
   { key: 'auth-failure-window', kind: 'number', arg: 'seconds', default: 60, scope: 'Digest authentication', doc: 'window of the failure count' },
   // ---- TLS
   { key: 'tls-cert', kind: 'path', arg: 'file', scope: 'TLS', doc: "PEM certificate (chain) of the proxy; needed by a tls: listener, and offered as client certificate to callees that ask" },

@@ -26,8 +26,9 @@ export class EventLoopModel implements RunningModel {
       authenticator = await openAuthenticator(settled);
       return new EventLoopModel(await ProxyServer.start({ ...proxyServerOptions(settled), store, authenticator }), storeLatency);
     } catch (error) {
-      await store.close();
-      await authenticator?.close();
+      // The start failure is what the caller needs; a failing close must not replace it.
+      await store.close().catch(() => undefined);
+      await authenticator?.close().catch(() => undefined);
       throw error;
     }
   }

@@ -22,6 +22,11 @@ export interface ModelCounters {
   tlsRelaysSent: number;
   tlsRelaysReceived: number;
   tlsRelaysMissed: number;
+  /**
+   * Control messages that could not be decoded, were malformed or failed to send (process-pool),
+   * or thread messages that failed to be handled (thread-pool); each is dropped, never fatal.
+   */
+  ipcErrors: number;
   /** Time spent in IPC code (encoding, sending, decoding, wrapping handles), in milliseconds. */
   ipcMilliseconds: number;
 }
@@ -38,6 +43,7 @@ export function newModelCounters(): ModelCounters {
     tlsRelaysSent: 0,
     tlsRelaysReceived: 0,
     tlsRelaysMissed: 0,
+    ipcErrors: 0,
     ipcMilliseconds: 0,
   };
 }

@@ -1,5 +1,5 @@
 /** @switchboard/core: transports, transactions, proxy core and registrar. */
-export { isReliable, formatAddress, type TransportAddress, type TransportProtocol, type MessageSender } from './transport-address.js';
+export { isReliable, formatAddress, reportSendError, type TransportAddress, type TransportProtocol, type MessageSender, type SendErrorHandler } from './transport-address.js';
 export { responseTarget } from './response-target.js';
 export { DEFAULT_TIMERS, TransactionTimers, type TimerSettings } from './transaction/timers.js';
 export { serverTransactionKey, clientTransactionKey, rfc2543Key } from './transaction/keys.js';
@@ -21,6 +21,7 @@ export {
   type ConnectionDirectory,
   type TlsFailureReason,
 } from './transport/stream-transport.js';
+export { ConnectionIndex, type IndexedConnection } from './transport/connection-index.js';
 export { TcpTransport, type TcpTransportOptions } from './transport/tcp-transport.js';
 export { TlsTransport, TLS_VERSIONS, tlsFailureReason, type TlsTransportOptions, type TlsSettings, type TlsVersion } from './transport/tls-transport.js';
 export { TlsSessionCache } from './transport/tls-session-cache.js';
@@ -44,10 +45,12 @@ export {
 export { newRoutingContext, type RoutingContext, type RoutingContextOptions } from './proxy/routing-context.js';
 export { ROUTING_STEPS } from './proxy/routing-steps.js';
 export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js';
+export { ADDED_BYTES, generatedResponse, generatedRejection } from './proxy/generated-response.js';
+export { UDP_REQUEST_SIZE_LIMIT } from './proxy/message-size.js';
 export { uriTarget } from './proxy/uri-target.js';
 export { ProxyServer, advertisedHost, newTransportCounters, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';
 export { NonceMint, newNonceSecret, type NonceState } from './auth/nonce.js';
-export { MemoryAuthStateStore, type AuthStateStore } from './auth/auth-state-store.js';
+export { MemoryAuthStateStore, type AttemptSlot, type AuthStateStore } from './auth/auth-state-store.js';
 export {
   AUTH_ERROR_CODES,
   AuthConfigError,
@@ -64,6 +67,7 @@ export {
 } from './auth/credential-store.js';
 export {
   AUTH_MODES,
+  DEFAULT_AUTH_ALGORITHMS,
   DigestAuthenticator,
   authChallengeKind,
   claimedIdentity,

@@ -12,7 +12,7 @@ import type { ConnectionDirectory, StreamProtocol, StreamTransport, StreamTransp
 import { TcpTransport } from './transport/tcp-transport.js';
 import { TlsTransport, type TlsSettings } from './transport/tls-transport.js';
 import { UdpTransport, type DatagramTransport, type UdpTransportOptions } from './transport/udp-transport.js';
-import type { TransportAddress, TransportProtocol } from './transport-address.js';
+import { reportSendError, type TransportAddress, type TransportProtocol } from './transport-address.js';
 
 export interface ListenSpec {
   readonly protocol: TransportProtocol;
@@ -159,6 +159,27 @@ export class ProxyServer {
     // One id sequence for TCP and TLS, so a connection id names one connection.
     let lastId = 0;
     const nextConnectionId = options.nextConnectionId ?? (() => ++lastId);
+    const clientOnly: TransportProtocol[] = [];
+    const streamTransport = (protocol: StreamProtocol, host: string, port: number): StreamTransport => {
+      const streamOptions = {
+        host,
+        port,
+        limits: options.limits,
+        idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
+        idleStrategy: options.idleStrategy,
+        headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
+        nextConnectionId,
+        directory: options.connectionDirectory,
+        onMessage: deliver,
+        onEvent: (event: StreamTransportEvent) => {
+          const c = counters();
+          if (c) countTransportEvent(c, event);
+          options.onTransportEvent?.(event);
+        },
+      };
+      if (protocol === 'tcp') return new TcpTransport(streamOptions);
+      return new TlsTransport({ ...streamOptions, tls: options.tls as TlsSettings });
+    };
 
     try {
       for (const spec of options.listen) {
@@ -180,33 +201,23 @@ export class ProxyServer {
         }
         const protocol = spec.protocol;
         if (streams[protocol] !== undefined) throw new Error(`only one ${protocol.toUpperCase()} listener is supported`);
-        const streamOptions = {
-          host: spec.host,
-          port: spec.port,
-          limits: options.limits,
-          idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
-          idleStrategy: options.idleStrategy,
-          headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
-          nextConnectionId,
-          directory: options.connectionDirectory,
-          onMessage: deliver,
-          onEvent: (event: StreamTransportEvent) => {
-            const c = counters();
-            if (c) countTransportEvent(c, event);
-            options.onTransportEvent?.(event);
-          },
-        };
-        let transport: StreamTransport;
-        if (protocol === 'tcp') {
-          transport = new TcpTransport(streamOptions);
-        } else {
-          if (options.tls === undefined) throw new Error('a TLS listener needs a certificate and key (tls settings)');
-          transport = new TlsTransport({ ...streamOptions, tls: options.tls });
-        }
+        if (protocol === 'tls' && options.tls === undefined) throw new Error('a TLS listener needs a certificate and key (tls settings)');
+        const transport = streamTransport(protocol, spec.host, spec.port);
         streams[protocol] = transport;
         const how = (protocol === 'tcp' ? options.tcpListener : options.tlsListener) ?? 'bind';
         const port = how === 'none' ? spec.port : (await transport.listen(how === 'bind' ? undefined : how)).port;
         listeners.push({ protocol, host: advertisedHost(spec.host, options.advertise), port });
+      }
+      // A proxy may be a TCP or TLS client without listening there (RFC 3261 §18.1.1: the
+      // connection it opens carries the responses back): requests whose next hop says
+      // transport=tcp (or TLS, given credentials) open a connection instead of vanishing.
+      if (streams.tcp === undefined) {
+        streams.tcp = streamTransport('tcp', '0.0.0.0', 0);
+        clientOnly.push('tcp');
+      }
+      if (streams.tls === undefined && options.tls !== undefined) {
+        streams.tls = streamTransport('tls', '0.0.0.0', 0);
+        clientOnly.push('tls');
       }
     } catch (error) {
       await Promise.all([udp?.close(), streams.tcp?.close(), streams.tls?.close()]);
@@ -227,10 +238,12 @@ export class ProxyServer {
       storeRetryAfterSeconds: options.storeRetryAfterSeconds,
       handOff: options.handOff,
       auth: options.authenticator,
+      clientTransports: clientOnly,
       sender: {
-        send(target, bytes) {
-          if (target.protocol === 'udp') udpTransport?.send(target, bytes);
-          else streams[target.protocol]?.send(target, bytes);
+        send(target, bytes, onError) {
+          const transport = target.protocol === 'udp' ? udpTransport : streams[target.protocol];
+          if (transport !== undefined) transport.send(target, bytes, onError);
+          else reportSendError(onError, new Error(`no ${target.protocol.toUpperCase()} transport`));
         },
         addAlias(connectionId, host, port, protocol) {
           if (protocol !== 'udp') streams[protocol]?.addAlias(connectionId, host, port);

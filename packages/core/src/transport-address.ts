@@ -21,7 +21,24 @@ export function formatAddress(target: TransportAddress): string {
   return `${target.protocol}:${host}:${target.port}`;
 }
 
-/** Sends bytes; the transport layer behind it owns sockets and connections. */
+/**
+ * Called when a send fails (a bad port, a refused or reset connection, a local socket error):
+ * at most once per send, and never before `send` has returned.
+ */
+export type SendErrorHandler = (error: Error) => void;
+
+/**
+ * Sends bytes; the transport layer behind it owns sockets and connections. `send` never throws:
+ * a failure, synchronous or not, goes to `onError` (RFC 3261 §18.4: the transport layer tells
+ * the transaction layer). Sends handed to another worker report no error back.
+ */
 export interface MessageSender {
-  send(target: TransportAddress, bytes: Buffer): void;
+  send(target: TransportAddress, bytes: Buffer, onError?: SendErrorHandler): void;
+}
+
+/** Tells `onError` about `error` on the next tick, so a send never calls back before it returns. */
+export function reportSendError(onError: SendErrorHandler | undefined, error: unknown): void {
+  if (onError === undefined) return;
+  const reported = error instanceof Error ? error : new Error(String(error));
+  process.nextTick(onError, reported);
 }

@@ -7,12 +7,14 @@
  * and the IPC share: time in IPC code over the proxy's CPU time). Results with machine facts go
  * to experiments/models/.
  */
-import { readFile, readdir, mkdir, writeFile } from 'node:fs/promises';
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { counterMetric, type CounterName } from '@switchboard/cluster';
 import { startRedisServer } from '@switchboard/cluster/redis-test-server';
 import { machineFacts } from '@switchboard/sip/machine-facts';
+import { treeCpuTimes } from './process-cpu.js';
 import { freePort, runLadder, type LadderResult } from './sipp-ladder.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -36,19 +38,6 @@ function sumMetric(text: string, name: string): number {
   let total = 0;
   for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
   return total;
-}
-
-/** CPU time (user + system, ms) of a process and its children, from /proc. */
-async function treeCpuMs(pid: number): Promise<number> {
-  const ticks = 100;
-  const stat = async (id: number): Promise<number> => {
-    const fields = (await readFile(`/proc/${id}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-    return ((Number(fields[11]) || 0) + (Number(fields[12]) || 0)) * (1000 / ticks);
-  };
-  const tasks = await readdir(`/proc/${pid}/task`);
-  const children = (await Promise.all(tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')))).join(' ').split(/\s+/).filter(Boolean).map(Number);
-  const times = await Promise.all([pid, ...children].map((id) => stat(id).catch(() => 0)));
-  return times.reduce((sum, time) => sum + time, 0);
 }
 
 interface ModelRun {
@@ -105,8 +94,9 @@ async function main(): Promise<void> {
           switchboardArgs: [...variant.args(redis.url), '--metrics', `127.0.0.1:${metricsPort}`],
           async beforeStop({ pid }) {
             const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-            counters = Object.fromEntries(COUNTERS.map((name) => [name, sumMetric(text, `switchboard_${name}_total`)]));
-            cpuMs = await treeCpuMs(pid);
+            counters = Object.fromEntries(COUNTERS.map((name) => [name, sumMetric(text, counterMetric(name))]));
+            const times = await treeCpuTimes(pid);
+            cpuMs = times.userMs + times.systemMs;
           },
         });
         runs.push({ model: variant.name, ladder, counters, cpuMs });
@@ -122,7 +112,7 @@ async function main(): Promise<void> {
   process.stdout.write(report);
 }
 
-const COUNTERS = ['fd_requests', 'fd_cache_hits', 'fd_cache_misses', 'hand_offs_sent', 'remote_writes', 'ipc_milliseconds', 'requests_forwarded'];
+const COUNTERS = ['fdRequests', 'fdCacheHits', 'fdCacheMisses', 'handOffsSent', 'remoteWrites', 'ipcMilliseconds', 'requestsForwarded'] as const satisfies readonly CounterName[];
 
 function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>, seconds: number, workers: number, tcpMode: 't1' | 'tn'): string {
   // The peak is the highest call rate achieved (not offered) at a step where at least 99.9% of
@@ -152,8 +142,8 @@ function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>
   lines.push('', '| model | transport | calls | fd requests | fd cache hits | hand-offs | writes via owner thread | IPC share of proxy CPU |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const run of runs) {
     const calls = run.ladder.steps.reduce((sum, step) => sum + step.successful, 0);
-    const share = run.cpuMs > 0 ? `${(((run.counters.ipc_milliseconds ?? 0) / run.cpuMs) * 100).toFixed(1)}%` : 'n/a';
-    lines.push(`| ${run.model} | ${run.ladder.transport} | ${calls} | ${run.counters.fd_requests ?? 0} | ${run.counters.fd_cache_hits ?? 0} | ${run.counters.hand_offs_sent ?? 0} | ${run.counters.remote_writes ?? 0} | ${share} |`);
+    const share = run.cpuMs > 0 ? `${(((run.counters.ipcMilliseconds ?? 0) / run.cpuMs) * 100).toFixed(1)}%` : 'n/a';
+    lines.push(`| ${run.model} | ${run.ladder.transport} | ${calls} | ${run.counters.fdRequests ?? 0} | ${run.counters.fdCacheHits ?? 0} | ${run.counters.handOffsSent ?? 0} | ${run.counters.remoteWrites ?? 0} | ${share} |`);
   }
   lines.push('', 'Counters are totals over the whole ladder (all steps), summed over workers; the supervisor counts fd requests and hand-offs it relays too, so they appear twice in the process-pool rows. IPC share: time workers spent in IPC code (encoding, sending, decoding, wrapping handles) over the CPU time of the proxy process tree.');
   lines.push('', '| model | transport | rate | success | achieved | call setup (ms) |', '| --- | --- | ---: | ---: | ---: | ---: |');

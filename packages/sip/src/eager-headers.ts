@@ -74,7 +74,9 @@ export function applyRoutingHeader(into: RoutingHeaders, name: string, value: st
       return;
     case 'call-id':
       if (into.callId !== undefined) throw duplicate('Call-ID', offset);
-      if (value.length === 0 || /[\s]/.test(value)) {
+      // callid = word ["@" word]: visible ASCII only (a byte that is not would be decoded as
+      // U+FFFD, and distinct Call-IDs would share transaction keys).
+      if (value.length === 0 || /[^\x21-\x7e]/.test(value)) {
         throw new SipError('ERR_SIP_INVALID_HEADER_VALUE', `Invalid Call-ID "${value}"`, offset);
       }
       into.callId = value;

@@ -7,6 +7,8 @@
  * `docs/errors.md`; a test fails when one is missing there.
  */
 
+import { CodedError } from './coded-error.js';
+
 export interface SipErrorSpec {
   /** Status a server answers a request with when it rejects the request for this reason. */
   readonly status: number;
@@ -49,7 +51,10 @@ export const SIP_ERROR_CODES = {
     status: 400, reason: 'Malformed Address',
     description: 'A From, To, Contact, Route or Record-Route value is not a valid name-addr or addr-spec.',
   },
-  ERR_SIP_INVALID_VIA: { status: 400, reason: 'Malformed Via', description: 'A Via value does not match its grammar.' },
+  ERR_SIP_INVALID_VIA: {
+    status: 400, reason: 'Malformed Via',
+    description: 'A Via value does not match its grammar, or its sent-by port or rport is 0 (no port a response could be sent to).',
+  },
   ERR_SIP_INVALID_CSEQ: {
     status: 400, reason: 'Malformed CSeq',
     description: 'CSeq is not a sequence number below 2^31 followed by a method token.',
@@ -87,8 +92,8 @@ export const SIP_ERROR_CODES = {
 
 export type SipErrorCode = keyof typeof SIP_ERROR_CODES;
 
-export class SipError extends Error {
-  readonly code: SipErrorCode;
+export class SipError extends CodedError<SipErrorCode> {
+  static override readonly codes = SIP_ERROR_CODES;
   /** Byte offset into the message where the failure was detected; -1 when not tied to a place. */
   readonly offset: number;
   /** Status a server should answer a request with when it rejects it for this reason. */
@@ -97,16 +102,14 @@ export class SipError extends Error {
   readonly reason: string;
 
   constructor(code: SipErrorCode, message: string, offset = -1) {
-    super(offset >= 0 ? `${message} (at byte ${offset})` : message);
-    this.name = 'SipError';
-    this.code = code;
+    super(code, offset >= 0 ? `${message} (at byte ${offset})` : message);
     this.offset = offset;
     this.status = SIP_ERROR_CODES[code].status;
     this.reason = SIP_ERROR_CODES[code].reason;
   }
 
   /** Plain form for postMessage and process IPC, where error classes and codes do not survive. */
-  toJSON(): { code: SipErrorCode; message: string; offset: number; status: number } {
+  override toJSON(): { code: SipErrorCode; message: string; offset: number; status: number } {
     return { code: this.code, message: this.message, offset: this.offset, status: this.status };
   }
 }

@@ -1,3 +1,4 @@
+export { CodedError, isCodedError, errorRecord, type ErrorRegistry } from './coded-error.js';
 export { SIP_ERROR_CODES, SipError, isSipError, type SipErrorCode, type SipErrorSpec } from './errors.js';
 export { DEFAULT_LIMITS, resolveLimits, type SipLimits } from './limits.js';
 export { canonicalHeaderName, writtenHeaderName, isListHeader } from './header-names.js';
@@ -15,6 +16,7 @@ export {
   type SipUri,
   type OtherUri,
 } from './uri.js';
+export { uriEquals } from './uri-equality.js';
 export { parseNameAddr, formatNameAddr, tagOf, type NameAddr } from './name-addr.js';
 export { parseVia, formatVia, MAGIC_COOKIE, type Via } from './via.js';
 export { parseCSeq, MAX_CSEQ, type CSeq } from './cseq.js';
@@ -23,7 +25,7 @@ export { SipMessage, type HeaderField, type StartLine, type MessageLayout } from
 export { parseMessage, type ParseOptions } from './parser.js';
 export { StreamFramer, findContentLength, type FrameEvent, type FramerOptions } from './framer.js';
 export { validateRequest, validateResponse, type ValidateOptions } from './validate.js';
-export { buildResponse, rejectionResponse, reasonPhrase, newTag, REASON_PHRASES, type ResponseOptions } from './response.js';
+export { buildResponse, buildResponseWithin, rejectionResponse, reasonPhrase, newTag, REASON_PHRASES, type RejectionOptions, type ResponseOptions } from './response.js';
 export { buildCancel, buildAckForFailure } from './request-builders.js';
 export {
   DIGEST_ALGORITHMS,

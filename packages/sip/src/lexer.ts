@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Character classes and small scanners shared by the header grammars (RFC 3261 §25.1).
  * All work on strings holding one header value whose folding has been undone.
@@ -100,9 +102,9 @@ export function quote(text: string): string {
   return `"${text.replace(/["\\]/g, '\\$&')}"`;
 }
 
-/** Replaces folded line breaks (CRLF followed by blanks) with one space. */
+/** Replaces each folded line break with the blanks around it (LWS, RFC 3261 §7.3.1) by one space. */
 export function unfold(text: string): string {
-  return text.includes('\r') ? text.replace(/\r\n[ \t]+/g, ' ') : text;
+  return text.includes('\r') ? text.replace(/[ \t]*\r\n[ \t]+/g, ' ') : text;
 }
 
 export interface ListItem {
@@ -146,7 +148,12 @@ function trimmedItem(value: string, start: number, end: number): ListItem {
   return { text: value.slice(start, end), start };
 }
 
-/** Decodes %HH escapes. Invalid escapes are left as they are. */
+/**
+ * Decodes %HH escapes. Invalid escapes are left as they are. The decoded bytes are read as UTF-8;
+ * a byte that is not part of a valid UTF-8 sequence becomes the lone surrogate U+DC00 + byte
+ * (as Python's "surrogateescape"), which valid UTF-8 never yields: distinct byte sequences stay
+ * distinct strings (`%FF` and `%FE` do not both become U+FFFD and compare equal).
+ */
 export function unescape(text: string): string {
   if (!text.includes('%')) return text;
   const bytes: number[] = [];
@@ -160,10 +167,31 @@ export function unescape(text: string): string {
     } else if (code < 0x80) {
       bytes.push(code);
     } else {
-      for (const b of Buffer.from(text[i] ?? '', 'utf8')) bytes.push(b);
+      const point = text.codePointAt(i) ?? code;
+      if (point > 0xffff) i++;
+      for (const b of Buffer.from(String.fromCodePoint(point), 'utf8')) bytes.push(b);
     }
   }
-  return plain ? text : Buffer.from(bytes).toString('utf8');
+  return plain ? text : decodeUtf8Escaping(Buffer.from(bytes));
+}
+
+/** UTF-8 to text, with each byte outside a valid sequence as U+DC00 + byte (see unescape). */
+export function decodeUtf8Escaping(bytes: Buffer): string {
+  if (isUtf8(bytes)) return bytes.toString('utf8');
+  let out = '';
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i] as number;
+    const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    if (length > 0 && i + length <= bytes.length && isUtf8(bytes.subarray(i, i + length))) {
+      out += bytes.toString('utf8', i, i + length);
+      i += length;
+    } else {
+      out += String.fromCharCode(0xdc00 + lead);
+      i++;
+    }
+  }
+  return out;
 }
 
 export function isHex(code: number): boolean {

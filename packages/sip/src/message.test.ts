@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { SipError } from './errors.js';
 import { parseMessage } from './parser.js';
 import { INVITE, RINGING, crlf } from './test-messages.js';
 import { parseUri } from './uri.js';
@@ -108,4 +109,10 @@ test('setMaxForwards adds the header when the request has none (RFC 3261 §16.6 
   message.setMaxForwards(69);
   assert.equal(parseMessage(message.serialize()).maxForwards, 69);
   assert.equal(message.headers('max-forwards').length, 1);
+});
+
+test('optionTags refuses a tag that is not a token instead of decoding it', () => {
+  const message = parseMessage(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nProxy-Require: ok, b\xffd\r\nSupported: Path, outbound\r\n\r\n', 'latin1'));
+  assert.throws(() => message.optionTags('proxy-require'), (error: unknown) => error instanceof SipError && error.code === 'ERR_SIP_INVALID_HEADER_VALUE');
+  assert.deepEqual(message.optionTags('supported'), ['path', 'outbound']);
 });

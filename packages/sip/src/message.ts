@@ -1,8 +1,9 @@
+import { byteString } from './byte-string.js';
 import type { CSeq } from './cseq.js';
 import { applyRoutingHeader, emptyRoutingHeaders, type RoutingHeaders } from './eager-headers.js';
 import { SipError } from './errors.js';
 import { canonicalHeaderName, isListHeader, isRoutingHeader, writtenHeaderName } from './header-names.js';
-import { parseDecimal, splitList, unfold } from './lexer.js';
+import { isToken, parseDecimal, splitList, unfold } from './lexer.js';
 import { parseNameAddr, type NameAddr, type TaggedAddress } from './name-addr.js';
 import type { Uri } from './uri.js';
 import { formatVia, parseVia, type Via } from './via.js';
@@ -26,6 +27,8 @@ export interface HeaderField {
   readonly valueEnd: number;
   /** Set by an edit: the whole field line without CRLF, e.g. `Via: SIP/2.0/UDP ...`. */
   text?: string;
+  /** True when `text` is a byte string (latin1) cut from the input rather than Unicode text. */
+  latin1?: boolean;
 }
 
 export interface StartLine {
@@ -116,6 +119,15 @@ export class SipMessage {
     return this.#requestUriText;
   }
 
+  /** The Request-URI as a byte string (see byte-string.ts), as `serialize()` writes it. */
+  get requestUriBytes(): string | undefined {
+    if (this.#requestUriText === undefined) return undefined;
+    if (this.#startLineEdited) return byteString(this.#requestUriText);
+    const { input, start, startLineEnd } = this.#layout;
+    const line = input.toString('latin1', start, startLineEnd);
+    return line.slice(line.indexOf(' ') + 1, line.lastIndexOf(' '));
+  }
+
   /** The parsed Request-URI (requests only). */
   get requestUri(): Uri | undefined {
     return this.#requestUri;
@@ -177,8 +189,48 @@ export class SipMessage {
 
   /** The value of one field: unfolded, without leading and trailing blanks. */
   fieldValue(field: HeaderField): string {
-    if (field.text !== undefined) return field.text.slice(field.text.indexOf(':') + 1).trim();
+    if (field.text !== undefined) {
+      const value = field.text.slice(field.text.indexOf(':') + 1).trim();
+      return field.latin1 === true ? Buffer.from(value, 'latin1').toString('utf8') : value;
+    }
     return unfold(this.#layout.input.toString('utf8', field.valueStart, field.valueEnd));
+  }
+
+  /**
+   * The value of one field as a byte string (latin1, one character per byte; see
+   * byte-string.ts): unfolded and trimmed like `fieldValue`, but `Buffer.from(value, 'latin1')`
+   * gives back exactly the bytes `serialize()` writes, whatever they are. For copying values into
+   * generated messages.
+   */
+  fieldBytes(field: HeaderField): string {
+    if (field.text !== undefined) {
+      const value = field.text.slice(field.text.indexOf(':') + 1).trim();
+      return field.latin1 === true ? value : byteString(value);
+    }
+    return unfold(this.#layout.input.toString('latin1', field.valueStart, field.valueEnd));
+  }
+
+  /** The first field of this header as a byte string (see fieldBytes), or undefined. */
+  headerBytes(name: string): string | undefined {
+    const canonical = canonicalHeaderName(name);
+    const field = this.#fields.find((candidate) => candidate.name === canonical);
+    return field === undefined ? undefined : this.fieldBytes(field);
+  }
+
+  /** Every value of a header as byte strings, lists split as in `headers`. */
+  headersBytes(name: string): string[] {
+    const canonical = canonicalHeaderName(name);
+    const values: string[] = [];
+    for (const field of this.#fields) {
+      if (field.name !== canonical) continue;
+      const value = this.fieldBytes(field);
+      if (isListHeader(canonical)) {
+        for (const item of splitList(value)) if (item.text.length > 0) values.push(item.text);
+      } else {
+        values.push(value);
+      }
+    }
+    return values;
   }
 
   has(name: string): boolean {
@@ -212,9 +264,18 @@ export class SipMessage {
     return values;
   }
 
-  /** Option tags of Require, Proxy-Require, Supported or Unsupported. */
+  /**
+   * Option tags of Require, Proxy-Require, Supported or Unsupported, lower-cased; throws
+   * ERR_SIP_INVALID_HEADER_VALUE for a tag that is not a token (an answer echoing it, as 420's
+   * Unsupported does, would otherwise carry whatever bytes it held).
+   */
   optionTags(name: 'require' | 'proxy-require' | 'supported' | 'unsupported'): string[] {
-    return this.headers(name).map((tag) => tag.toLowerCase());
+    const tags = this.headers(name);
+    const bad = tags.find((tag) => !isToken(tag));
+    if (bad !== undefined) {
+      throw new SipError('ERR_SIP_INVALID_HEADER_VALUE', `${writtenHeaderName(name)} holds a tag that is not a token: "${bad.slice(0, 40)}"`, this.#valueOffset(name));
+    }
+    return tags.map((tag) => tag.toLowerCase());
   }
 
   /** The Expires header as seconds, or undefined; throws ERR_SIP_INVALID_HEADER_VALUE if malformed. */
@@ -278,6 +339,30 @@ export class SipMessage {
     const text = typeof via === 'string' ? via : formatVia(via);
     this.#insertField('via', text, 'first');
     this.via.unshift(typeof via === 'string' ? parseVia(via) : via);
+  }
+
+  /**
+   * Sets parameters of the top Via value (`received` and `rport`, RFC 3261 §18.2.1, RFC 3581),
+   * keeping every other byte of it as it arrived: the value is re-read from the bytes, so a quoted
+   * parameter holding bytes that are not UTF-8 is not rewritten as U+FFFD.
+   */
+  setTopViaParams(updates: ReadonlyArray<readonly [name: string, value: string | null]>): void {
+    const top = this.via[0];
+    const bytes = this.headersBytes('via')[0];
+    if (top === undefined || bytes === undefined) throw new SipError('ERR_SIP_INVALID_EDIT', 'The message has no Via to edit');
+    const raw = parseVia(bytes);
+    const rawParams = new Map(raw.params);
+    const params = new Map(top.params);
+    for (const [name, value] of updates) {
+      rawParams.set(name, value === null ? null : byteString(value));
+      params.set(name, value);
+    }
+    const rport = params.get('rport');
+    const updated: Via = { ...top, params, received: params.get('received') ?? undefined, rport: rport === undefined ? undefined : rport === null ? null : Number(rport) };
+    this.#removeListValue('via', 'first');
+    const field = addedField('via', '');
+    this.#fields.splice(Math.max(0, this.#fields.findIndex((candidate) => candidate.name === 'via')), 0, { ...field, text: `Via: ${formatVia({ ...raw, params: rawParams })}`, latin1: true });
+    this.via[0] = updated;
   }
 
   /** Removes the top Via value (a response on its way back, §16.7 step 3). */
@@ -382,7 +467,8 @@ export class SipMessage {
         : findLastIndex(this.#fields, (field) => field.name === name);
     const field = this.#fields[index];
     if (field === undefined) throw new SipError('ERR_SIP_INVALID_EDIT', `The message has no ${writtenHeaderName(name)}`);
-    const value = this.fieldValue(field);
+    // Cut as bytes: the values left keep every byte they arrived with.
+    const value = this.fieldBytes(field);
     const items = splitList(value);
     if (items.length <= 1) {
       this.#fields.splice(index, 1);
@@ -392,7 +478,7 @@ export class SipMessage {
       which === 'first'
         ? value.slice(items[1]?.start ?? 0)
         : value.slice(0, items[items.length - 1]?.start ?? value.length).replace(/\s*,\s*$/, '');
-    this.#fields[index] = { ...addedField(name, kept), text: `${this.#writtenName(field)}: ${kept}` };
+    this.#fields[index] = { ...addedField(name, kept), text: `${this.#writtenName(field)}: ${kept}`, latin1: true };
   }
 
   /** The name of a field as it was written on the wire (compact forms kept). */
@@ -448,16 +534,16 @@ export class SipMessage {
         runEnd = to;
       }
     };
-    const write = (text: string): void => {
+    const write = (text: string, encoding: 'utf8' | 'latin1' = 'utf8'): void => {
       flush();
-      parts.push(Buffer.from(text, 'utf8'));
+      parts.push(Buffer.from(text, encoding));
     };
 
     if (this.#startLineEdited) write(`${this.method} ${this.#requestUriText} SIP/2.0${CRLF}`);
     else copy(start, startLineEnd + 2);
     for (const field of this.#fields) {
       if (field.text === undefined) copy(field.start, field.end);
-      else write(field.text + CRLF);
+      else write(field.text + CRLF, field.latin1 === true ? 'latin1' : 'utf8');
     }
     if (this.#bodyEdited) {
       write(CRLF);

@@ -149,3 +149,18 @@ test('limits: header bytes, header count, line length and body size', () => {
   fails(Buffer.from(`OPTIONS sip:a@b SIP/2.0\r\nX: ${'y'.repeat(300)}`), 'ERR_SIP_HEADERS_TOO_LARGE', { limits: { maxHeaderBytes: 100 } });
   assert.throws(() => parseMessage(INVITE, { limits: { maxHeaders: 0 } }), RangeError);
 });
+
+test('bytes outside ASCII: a Call-ID or a Request-URI holding them is malformed, not decoded', () => {
+  const call = (id: string): Buffer => Buffer.from(`OPTIONS sip:a@b SIP/2.0\r\nCall-ID: ${id}\r\n\r\n`, 'latin1');
+  // Decoded as UTF-8 both would be "x\uFFFD" and share transaction keys.
+  fails(call('x\xff'), 'ERR_SIP_INVALID_HEADER_VALUE');
+  fails(call('x\xfe'), 'ERR_SIP_INVALID_HEADER_VALUE');
+  fails(Buffer.from('OPTIONS tel:+1\xff SIP/2.0\r\n\r\n', 'latin1'), 'ERR_SIP_INVALID_URI');
+  assert.equal(parseMessage(call('a7-b@c.example')).callId, 'a7-b@c.example');
+});
+
+test('a folded value reads as one space where the fold and the blanks around it were (§7.3.1)', () => {
+  const message = parseMessage(Buffer.from('OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 3 \r\n\tOPTIONS\r\nContent-Length: 0\r\n\r\n'));
+  assert.equal(message.header('cseq'), '3 OPTIONS');
+  assert.equal(message.headerBytes('cseq'), '3 OPTIONS');
+});

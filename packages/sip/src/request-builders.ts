@@ -1,3 +1,4 @@
+import { bytesOf } from './byte-string.js';
 import { writtenHeaderName } from './header-names.js';
 import type { SipMessage } from './message.js';
 
@@ -7,7 +8,7 @@ import type { SipMessage } from './message.js';
  * Max-Forwards 70 and no body.
  */
 export function buildCancel(sent: SipMessage): Buffer {
-  return buildFromSent(sent, 'CANCEL', sent.header('to') ?? '');
+  return buildFromSent(sent, 'CANCEL', sent.headerBytes('to') ?? '');
 }
 
 /**
@@ -15,19 +16,20 @@ export function buildCancel(sent: SipMessage): Buffer {
  * the CANCEL, but with the To of the response (its tag) and CSeq method ACK.
  */
 export function buildAckForFailure(sent: SipMessage, response: SipMessage): Buffer {
-  return buildFromSent(sent, 'ACK', response.header('to') ?? sent.header('to') ?? '');
+  return buildFromSent(sent, 'ACK', response.headerBytes('to') ?? sent.headerBytes('to') ?? '');
 }
 
+/** Lines are byte strings (see byte-string.ts): every copied value keeps its exact bytes. */
 function buildFromSent(sent: SipMessage, method: string, to: string): Buffer {
-  const lines = [`${method} ${sent.requestUriText ?? ''} SIP/2.0`];
-  const topVia = sent.headers('via')[0];
+  const lines = [`${method} ${sent.requestUriBytes ?? ''} SIP/2.0`];
+  const topVia = sent.headersBytes('via')[0];
   if (topVia !== undefined) lines.push(`Via: ${topVia}`);
-  for (const route of sent.headers('route')) lines.push(`Route: ${route}`);
+  for (const route of sent.headersBytes('route')) lines.push(`Route: ${route}`);
   lines.push('Max-Forwards: 70');
-  lines.push(`From: ${sent.header('from') ?? ''}`);
+  lines.push(`From: ${sent.headerBytes('from') ?? ''}`);
   lines.push(`To: ${to}`);
-  lines.push(`${writtenHeaderName('call-id')}: ${sent.callId ?? ''}`);
+  lines.push(`${writtenHeaderName('call-id')}: ${sent.headerBytes('call-id') ?? ''}`);
   lines.push(`CSeq: ${sent.cseq?.seq ?? 0} ${method}`);
   lines.push('Content-Length: 0', '', '');
-  return Buffer.from(lines.join('\r\n'), 'utf8');
+  return bytesOf(lines.join('\r\n'));
 }

@@ -62,3 +62,9 @@ test('rejectionResponse names the fault in a 400 reason phrase and gives up when
   assert.equal(rejectionResponse(crlf(['ACK sip:a@b SIP/2.0', 'Via: SIP/2.0/UDP h', '', '']), error), undefined);
   assert.equal(rejectionResponse(crlf(['SIP/2.0 200 OK', '', '']), error), undefined);
 });
+
+test('rejectionResponse unfolds a folded line the way the parser does: the fold and its blanks become one space', () => {
+  const input = crlf(['INFO sip:a@b SIP/7.0', 'Via: SIP/2.0/UDP h;branch=z9hG4bK1', 'From: <sip:c@d>;tag=1', 'To: <sip:a@b>', 'Call-ID: folded', 'CSeq: 3 ', '\tINFO', '', '']);
+  const error = new SipError('ERR_SIP_UNSUPPORTED_VERSION', 'bad', 0);
+  assert.match(rejectionResponse(input, error)?.toString('latin1') ?? '', /\r\nCSeq: 3 INFO\r\n/);
+});

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { byteString, bytesOf } from './byte-string.js';
 import { SIP_ERROR_CODES, isSipError } from './errors.js';
 import { canonicalHeaderName, writtenHeaderName } from './header-names.js';
 import type { SipMessage } from './message.js';
@@ -84,41 +85,90 @@ const COPIED = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
 
 /**
  * Builds the bytes of a response to `request` (RFC 3261 §8.2.6): Via, From, Call-ID and CSeq
- * copied as they arrived, To copied with a tag added when it has none (except for 100 Trying).
+ * copied byte for byte as they arrived, To copied with a tag added when it has none (except for
+ * 100 Trying). Reason and further header values are text, written as UTF-8.
  */
 export function buildResponse(request: SipMessage, status: number, options: ResponseOptions = {}): Buffer {
-  const lines = [`SIP/2.0 ${status} ${options.reason ?? reasonPhrase(status)}`];
+  const lines = [`SIP/2.0 ${status} ${byteString(options.reason ?? reasonPhrase(status))}`];
   for (const field of request.fields) {
     const copy = COPIED.has(field.name) || (options.copyRecordRoute === true && field.name === 'record-route');
     if (!copy) continue;
-    let value = request.fieldValue(field);
-    if (field.name === 'to' && status > 100 && request.toTag === undefined) value += `;tag=${options.toTag ?? newTag()}`;
+    let value = request.fieldBytes(field);
+    if (field.name === 'to' && status > 100 && request.toTag === undefined) value += `;tag=${byteString(options.toTag ?? newTag())}`;
     lines.push(`${writtenHeaderName(field.name)}: ${value}`);
   }
   return finishMessage(lines, options);
 }
 
-/** Adds the extra headers, Content-Type, Content-Length and body to the lines of a message. */
+/**
+ * Headers a response of this status must carry for the client to act on it, which a response cut
+ * down to fit (buildResponseWithin) keeps: the challenge of a 401 or 407 (§20.44, §20.27), Allow
+ * of a 405 (§21.4.6), Unsupported of a 420 (§21.4.15), Min-Expires of a 423 (§10.3 step 7) and
+ * the Contact bindings of a 2xx to REGISTER (§10.3 step 8; its Date is only a SHOULD).
+ *
+ * `allowance`: the required headers are made by this element and bounded in size whatever the
+ * request holds (a challenge, Allow, Min-Expires), so they may come on top of `maxBytes`; without
+ * them a 401 to an ordinary REGISTER would never fit and digest authentication over UDP would
+ * stop. Unsupported echoes the request's Proxy-Require and the bindings of a REGISTER grow with
+ * the address-of-record, so those must fit within `maxBytes`.
+ */
+function requiredHeaders(status: number, method: string | undefined): { readonly names: ReadonlySet<string>; readonly allowance: boolean } {
+  switch (status) {
+    case 401: return { names: new Set(['www-authenticate']), allowance: true };
+    case 407: return { names: new Set(['proxy-authenticate']), allowance: true };
+    case 405: return { names: new Set(['allow']), allowance: true };
+    case 423: return { names: new Set(['min-expires']), allowance: true };
+    case 420: return { names: new Set(['unsupported']), allowance: false };
+    default: return { names: status >= 200 && status < 300 && method === 'REGISTER' ? new Set(['contact']) : new Set(), allowance: false };
+  }
+}
+
+/**
+ * A response no larger than `maxBytes` (over UDP, about the size of the request it answers, so
+ * that the element never reflects more than it received): the full response when it fits; else the same
+ * status with only Via, From, To, Call-ID, CSeq and the headers the status requires (no body, no
+ * Record-Route, no optional headers); undefined when even that does not fit, for the caller to
+ * drop and count. A challenge, Allow or Min-Expires that the status requires is made here and
+ * bounded, and may come on top of `maxBytes` (see requiredHeaders); the copied part never does.
+ */
+export function buildResponseWithin(request: SipMessage, status: number, maxBytes: number, options: ResponseOptions = {}): Buffer | undefined {
+  const full = buildResponse(request, status, options);
+  if (full.length <= maxBytes) return full;
+  const required = requiredHeaders(status, request.method);
+  const kept = options.headers?.filter(([name]) => required.names.has(canonicalHeaderName(name))) ?? [];
+  const minimal = buildResponse(request, status, { reason: options.reason, toTag: options.toTag, headers: kept });
+  const allowance = required.allowance ? kept.reduce((sum, [name, value]) => sum + Buffer.byteLength(`${name}: ${value}\r\n`), 0) : 0;
+  return minimal.length <= maxBytes + allowance ? minimal : undefined;
+}
+
+/** Adds the extra headers, Content-Type, Content-Length and body to the lines (byte strings) of a message. */
 function finishMessage(lines: string[], options: ResponseOptions): Buffer {
-  for (const [name, value] of options.headers ?? []) lines.push(`${name}: ${value}`);
+  for (const [name, value] of options.headers ?? []) lines.push(`${byteString(name)}: ${byteString(value)}`);
   const body = options.body === undefined ? Buffer.alloc(0) : Buffer.from(options.body);
-  if (options.contentType !== undefined) lines.push(`Content-Type: ${options.contentType}`);
+  if (options.contentType !== undefined) lines.push(`Content-Type: ${byteString(options.contentType)}`);
   lines.push(`Content-Length: ${body.length}`, '', '');
-  const head = Buffer.from(lines.join('\r\n'), 'utf8');
+  const head = bytesOf(lines.join('\r\n'));
   return body.length === 0 ? head : Buffer.concat([head, body]);
+}
+
+export interface RejectionOptions {
+  /** Largest response to send (over UDP: the size of the input); larger ones are not built. */
+  readonly maxBytes?: number;
 }
 
 /**
  * The response a server sends for a request it could not parse or must reject (RFC 3261 §8.2,
  * §16.3): status and reason from the error's code (400 with a reason naming the fault, 505, 513,
  * 416, ...). Works from the raw bytes, because a request that failed to parse has no message
- * object: it copies the Via, From, To, Call-ID and CSeq lines it can find. Returns undefined when
- * no response can be sent: the input is a response or an ACK, or it lacks a header the client
- * needs to match the response (such input is dropped and counted).
+ * object: it copies the Via, From, To, Call-ID and CSeq lines it can find, byte for byte, and
+ * nothing else. Returns undefined when no response can be sent: the input is a response or an
+ * ACK, it lacks a header the client needs to match the response, or the response would be larger
+ * than `maxBytes` (such input is dropped and counted).
  */
-export function rejectionResponse(input: Buffer, error: unknown): Buffer | undefined {
+export function rejectionResponse(input: Buffer, error: unknown, options: RejectionOptions = {}): Buffer | undefined {
   const spec = isSipError(error) ? SIP_ERROR_CODES[error.code] : SIP_ERROR_CODES.ERR_SIP_INVALID_HEADER;
-  const text = input.toString('utf8');
+  // latin1: one character per byte, so every copied value goes back out exactly as it came.
+  const text = input.toString('latin1');
   let start = 0;
   while (text.startsWith('\r\n', start)) start += 2;
   const headerEnd = text.indexOf('\r\n\r\n', start);
@@ -146,14 +196,16 @@ export function rejectionResponse(input: Buffer, error: unknown): Buffer | undef
     lines.push(`${writtenHeaderName(name)}: ${name === 'to' && !toHasTag ? `${value};tag=${newTag()}` : value}`);
   }
   if (found.size < COPIED.size) return undefined;
-  return finishMessage(lines, {});
+  const response = finishMessage(lines, {});
+  return options.maxBytes !== undefined && response.length > options.maxBytes ? undefined : response;
 }
 
+/** Joins continuation lines to the line they continue: the fold and the blanks around it become one space (§7.3.1). */
 function unfoldLines(lines: string[]): string[] {
   const unfolded: string[] = [];
   for (const line of lines) {
     if ((line.startsWith(' ') || line.startsWith('\t')) && unfolded.length > 0) {
-      unfolded[unfolded.length - 1] += ` ${line.trim()}`;
+      unfolded[unfolded.length - 1] = `${(unfolded[unfolded.length - 1] as string).replace(/[ \t]+$/, '')} ${line.replace(/^[ \t]+/, '')}`;
     } else {
       unfolded.push(line);
     }

@@ -78,3 +78,12 @@ test('isIpv6Address accepts the textual forms of RFC 4291 and nothing else', () 
     assert.equal(isIpv6Address(bad), false, bad);
   }
 });
+
+test('uriUser keeps distinct escaped bytes distinct, invalid UTF-8 included', () => {
+  const user = (text: string): string | undefined => uriUser(parseSipUri(`sip:${text}@example.com`));
+  assert.notEqual(user('%FF'), user('%FE'));
+  assert.notEqual(user('%FF'), user('%EF%BF%BD'));
+  assert.equal(user('%ff'), user('%FF'));
+  assert.equal(user('jos%C3%A9'), 'jos\u00e9');
+  assert.equal(user('a%FFb'), 'a\udcffb');
+});

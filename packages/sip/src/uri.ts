@@ -104,7 +104,8 @@ export function parseUriStrictly(text: string, offset = -1): Uri {
   const scheme = text.slice(0, colon).toLowerCase();
   if (scheme === 'sip' || scheme === 'sips') return parseSipUriParts(scheme, text, colon + 1, offset);
   const opaque = text.slice(colon + 1);
-  if (opaque.length === 0 || /[\s<>"]/.test(opaque)) throw invalid(text, 'bad characters after the scheme', offset, colon + 1);
+  // absoluteURI is ASCII (RFC 3261 §25.1, RFC 2396 uric): other bytes are escaped or invalid.
+  if (opaque.length === 0 || /[^\x21-\x7e]|[<>"]/.test(opaque)) throw invalid(text, 'bad characters after the scheme', offset, colon + 1);
   return { scheme, opaque };
 }
 

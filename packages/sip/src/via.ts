@@ -108,6 +108,8 @@ function checkedVia(
   params: Params,
 ): Via {
   if (host.charCodeAt(0) === 0x5b && !isIpv6Address(host.slice(1, -1))) throw invalid(text, 'bad IPv6 reference', offset, 0);
+  // Port 0 names no port: a response sent there cannot arrive (and a socket refuses to send there).
+  if (port === 0) throw invalid(text, 'sent-by port 0', offset, Math.max(0, text.indexOf(':', text.indexOf(host) + host.length)));
   const at = Math.max(0, text.indexOf(';'));
   const branch = params.get('branch');
   if (branch === null || (branch !== undefined && !isToken(branch))) throw invalid(text, 'bad branch', offset, at);
@@ -118,7 +120,7 @@ function checkedVia(
   if (rportText === null) rport = null;
   else if (rportText !== undefined) {
     rport = parseDecimal(rportText, 65535);
-    if (rport < 0) throw invalid(text, 'bad rport', offset, at);
+    if (rport <= 0) throw invalid(text, 'bad rport', offset, at);
   }
   const ttl = params.get('ttl');
   if (ttl !== undefined && (ttl === null || parseDecimal(ttl, 255) < 0)) throw invalid(text, 'bad ttl', offset, at);

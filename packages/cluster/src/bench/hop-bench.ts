@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { machineFacts } from '@switchboard/sip/machine-facts';
-import { decodeControl, encodeControl } from '../process-pool/control-messages.js';
+import { decodeToWorker, encodeControl } from '../process-pool/control-messages.js';
 
 const MESSAGE = new Uint8Array(600).fill(65);
 const ROUNDS = 5000;
@@ -57,7 +57,7 @@ async function processRoundTrip(withHandle: boolean): Promise<number> {
     const started = performance.now();
     await new Promise<void>((resolve) => {
       child.once('message', (raw: Uint8Array, handle?: net.Socket) => {
-        decodeControl(raw);
+        decodeToWorker(raw);
         handle?.destroy();
         resolve();
       });

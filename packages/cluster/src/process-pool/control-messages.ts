@@ -52,6 +52,70 @@ export function encodeControl(message: ToWorker | ToSupervisor): Uint8Array {
   return packr.pack(message);
 }
 
-export function decodeControl<T extends ToWorker | ToSupervisor>(bytes: Uint8Array): T {
-  return packr.unpack(bytes) as T;
+/** What each field of a control message must hold (`?`: may be absent). */
+type FieldKind = 'number' | 'number?' | 'string' | 'boolean' | 'bytes' | 'protocol' | 'object';
+
+const TO_WORKER: Record<ToWorker['t'], Record<string, FieldKind>> = {
+  adopt: { id: 'number', protocol: 'protocol' },
+  relayed: { request: 'number', id: 'number', found: 'boolean' },
+  write: { id: 'number', bytes: 'bytes' },
+  fd: { request: 'number', id: 'number', found: 'boolean' },
+  invalidate: { id: 'number' },
+  deliver: { bytes: 'bytes', source: 'object' },
+  'stats-request': { request: 'number' },
+  stop: {},
+};
+
+const TO_SUPERVISOR: Record<ToSupervisor['t'], Record<string, FieldKind>> = {
+  ready: { udpPort: 'number?' },
+  'fd-request': { request: 'number', id: 'number?', remoteKey: 'string' },
+  opened: { id: 'number', remoteKey: 'string', protocol: 'protocol' },
+  relay: { request: 'number', id: 'number?', remoteKey: 'string', bytes: 'bytes' },
+  closed: { id: 'number' },
+  alias: { id: 'number', key: 'string' },
+  'hand-off': { to: 'number', bytes: 'bytes', source: 'object' },
+  stats: { request: 'number', stats: 'object' },
+  ended: { id: 'number' },
+  'start-failed': { error: 'object' },
+};
+
+function fits(value: unknown, kind: FieldKind): boolean {
+  switch (kind) {
+    case 'number?':
+      return value === undefined || value === null || Number.isFinite(value);
+    case 'number':
+      return Number.isFinite(value);
+    case 'string':
+      return typeof value === 'string';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'bytes':
+      return value instanceof Uint8Array;
+    case 'protocol':
+      return value === 'tcp' || value === 'tls';
+    case 'object':
+      return typeof value === 'object' && value !== null;
+  }
+}
+
+function decode<T>(raw: unknown, schemas: Record<string, Record<string, FieldKind>>, direction: string): T {
+  if (!(raw instanceof Uint8Array)) throw new Error(`control message ${direction} is not bytes`);
+  const message = packr.unpack(raw) as Record<string, unknown> | null;
+  const type = typeof message === 'object' && message !== null ? message.t : undefined;
+  const schema = typeof type === 'string' && Object.hasOwn(schemas, type) ? schemas[type] : undefined;
+  if (message === null || schema === undefined) throw new Error(`unknown control message ${direction}: ${JSON.stringify(type)}`);
+  for (const [field, kind] of Object.entries(schema)) {
+    if (!fits(message[field], kind)) throw new Error(`malformed control message ${direction}: ${String(type)}.${field} is not ${kind}`);
+  }
+  return message as T;
+}
+
+/** Decodes and checks a message for a worker; throws on bytes that are not one. */
+export function decodeToWorker(raw: unknown): ToWorker {
+  return decode<ToWorker>(raw, TO_WORKER, 'to a worker');
+}
+
+/** Decodes and checks a message for the supervisor; throws on bytes that are not one. */
+export function decodeToSupervisor(raw: unknown): ToSupervisor {
+  return decode<ToSupervisor>(raw, TO_SUPERVISOR, 'to the supervisor');
 }

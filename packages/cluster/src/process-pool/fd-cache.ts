@@ -1,54 +1,48 @@
 import type net from 'node:net';
+import { ConnectionIndex } from '@switchboard/core';
 
 /**
  * A worker's bounded cache of handles to connections other workers own (Kamailio keeps 8 per
  * process). Least recently used goes first; evicting or invalidating a handle closes this
- * worker's copy only: the connection stays open in its owner.
+ * worker's copy only: the connection stays open in its owner. Handles are TCP only (a TLS
+ * connection's handle is useless without its session keys).
  */
 export class FdCache {
   readonly #capacity: number;
-  /** Insertion order is recency order (re-inserted on use). */
-  readonly #byId = new Map<number, { socket: net.Socket; remoteKey: string }>();
-  readonly #byRemote = new Map<string, number>();
+  /** By id and by remote address; its order is recency order (touched on use). */
+  readonly #handles = new ConnectionIndex<net.Socket>();
 
   constructor(capacity: number) {
     this.#capacity = capacity;
   }
 
   get size(): number {
-    return this.#byId.size;
+    return this.#handles.size;
   }
 
   get(id: number | undefined, remoteKey: string): net.Socket | undefined {
-    const key = id ?? this.#byRemote.get(remoteKey);
-    if (key === undefined) return undefined;
-    const entry = this.#byId.get(key);
+    const entry = id === undefined ? this.#handles.lookup('tcp', remoteKey) : this.#handles.get(id);
     if (entry === undefined) return undefined;
-    this.#byId.delete(key);
-    this.#byId.set(key, entry);
-    return entry.socket;
+    this.#handles.touch(entry.id);
+    return entry.value;
   }
 
   put(id: number, remoteKey: string, socket: net.Socket): void {
     this.invalidate(id);
-    this.#byId.set(id, { socket, remoteKey });
-    this.#byRemote.set(remoteKey, id);
-    while (this.#byId.size > this.#capacity) {
-      const oldest = this.#byId.keys().next().value as number;
-      this.invalidate(oldest);
+    this.#handles.add(id, 'tcp', remoteKey, socket);
+    while (this.#handles.size > this.#capacity) {
+      const oldest = this.#handles.values().next().value;
+      if (oldest === undefined) break;
+      this.invalidate(oldest.id);
     }
   }
 
   /** Closes and forgets the cached handle of connection `id`, if any. */
   invalidate(id: number): void {
-    const entry = this.#byId.get(id);
-    if (entry === undefined) return;
-    this.#byId.delete(id);
-    if (this.#byRemote.get(entry.remoteKey) === id) this.#byRemote.delete(entry.remoteKey);
-    entry.socket.destroy();
+    this.#handles.remove(id)?.value.destroy();
   }
 
   clear(): void {
-    for (const id of [...this.#byId.keys()]) this.invalidate(id);
+    for (const entry of [...this.#handles.values()]) this.invalidate(entry.id);
   }
 }

@@ -1,13 +1,14 @@
 import cluster, { type Worker } from 'node:cluster';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { advertisedHost, remoteKeyOf, type Listener, type StreamProtocol } from '@switchboard/core';
+import { advertisedHost, ConnectionIndex, remoteKeyOf, type Listener, type StreamProtocol } from '@switchboard/core';
 import { connectionIdAllocator } from '../connection-ids.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { RunningModel } from '../running-model.js';
+import { reviveStartFailure, WorkerError } from '../worker-error.js';
 import { newModelCounters, LatencyHistogram, type WorkerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
-import { decodeControl, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
+import { decodeToSupervisor, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 
 export type AssignStrategy = 'round-robin' | 'least-loaded';
 
@@ -21,12 +22,20 @@ export interface ProcessPoolOptions {
   readonly timeoutMs?: number;
   /** What the supervisor saw, for the CLI to log (the library itself does not log). */
   readonly onEvent?: (event: SupervisorEvent) => void;
+  /** The worker script (default worker-main.js; tests give a scripted one). */
+  readonly workerExec?: string;
 }
 
 export type SupervisorEvent =
   | { readonly kind: 'worker-started'; readonly worker: number; readonly pid: number }
-  | { readonly kind: 'worker-exited'; readonly worker: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly connectionsClosed: number }
-  | { readonly kind: 'ipc-error'; readonly worker: number; readonly message: string };
+  /**
+   * `expected`: the supervisor was stopping (it is not replaced); otherwise it died and is
+   * replaced after `restartInMs` (0, or longer after replacements in a row that failed to start).
+   */
+  | { readonly kind: 'worker-exited'; readonly worker: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly connectionsClosed: number; readonly expected: boolean; readonly restartInMs?: number }
+  | { readonly kind: 'ipc-error'; readonly worker: number; readonly message: string }
+  /** A listening socket failed after it was bound (an accept error such as EMFILE); it goes on listening. */
+  | { readonly kind: 'listener-error'; readonly listener: string; readonly message: string };
 
 /** The configuration a worker process reads from SWITCHBOARD_WORKER. */
 export interface WorkerConfig {
@@ -41,22 +50,21 @@ interface Slot {
   readonly index: number;
   worker: Worker;
   ready: boolean;
+  /** Whether this worker ever said ready (a replacement that did not is a failed start). */
+  started: boolean;
   readonly connections: Set<number>;
 }
 
-interface Entry {
-  readonly id: number;
-  readonly protocol: StreamProtocol;
-  /** TCP: the supervisor's own handle, passed to workers that ask. TLS: none (a handle is useless there). */
-  readonly socket: net.Socket | undefined;
-  owner: number;
-  readonly remoteKey: string;
-  readonly aliases: string[];
+/** Delay before replacing a worker after `failures` replacements in a row failed to start. */
+export function restartDelayMs(failures: number): number {
+  return failures === 0 ? 0 : Math.min(250 * 2 ** (failures - 1), 10_000);
 }
 
-/** Keys of the remote-address index: a TCP and a TLS connection may share an address. */
-function addressKey(protocol: StreamProtocol, remoteKey: string): string {
-  return `${protocol} ${remoteKey}`;
+/** What the supervisor keeps of each connection beside its addresses. */
+interface Entry {
+  /** TCP: the supervisor's own handle, passed to workers that ask. TLS: none (a handle is useless there). */
+  readonly socket: net.Socket | undefined;
+  readonly owner: number;
 }
 
 /**
@@ -76,8 +84,8 @@ export class ProcessPoolSupervisor implements RunningModel {
   readonly listeners: Listener[] = [];
   readonly #options: ProcessPoolOptions;
   readonly #slots: Slot[] = [];
-  readonly #table = new Map<number, Entry>();
-  readonly #byRemote = new Map<string, number>();
+  /** The connection table: every worker's connections, by id and by remote address and alias. */
+  readonly #table = new ConnectionIndex<Entry>();
   readonly #nextId = connectionIdAllocator(0);
   readonly #counters = newModelCounters();
   readonly #statsWaiters = new Map<number, { stats: WorkerStats[]; expected: number; resolve: (stats: WorkerStats[]) => void }>();
@@ -86,6 +94,9 @@ export class ProcessPoolSupervisor implements RunningModel {
   #roundRobin = 0;
   #pendingSends = 0;
   #restarts = 0;
+  /** Replacements in a row that failed to start, by slot: the next one waits longer. */
+  readonly #failedStarts: number[] = [];
+  readonly #restartTimers = new Set<NodeJS.Timeout>();
   #statsRequest = 0;
   #stopping = false;
 
@@ -116,13 +127,15 @@ export class ProcessPoolSupervisor implements RunningModel {
         server.once('error', reject);
         server.listen({ host: streamSpec.host, port: streamSpec.port, backlog: 4096 }, () => {
           server.off('error', reject);
+          // From now on an error (a failed accept) is reported, not an uncaught exception.
+          server.on('error', (error: Error) => this.#options.onEvent?.({ kind: 'listener-error', listener: `${protocol}:${streamSpec.host}:${streamSpec.port}`, message: error.message }));
           resolve();
         });
       });
       const port = (server.address() as net.AddressInfo).port;
       listen = listen.map((spec) => (spec === streamSpec ? { ...spec, port } : spec));
     }
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), serialization: 'advanced' });
+    cluster.setupPrimary({ exec: this.#options.workerExec ?? fileURLToPath(new URL('./worker-main.js', import.meta.url)), serialization: 'advanced' });
     const ready: Array<Promise<number | undefined>> = [];
     for (let index = 0; index < this.#options.workers; index++) ready.push(this.#fork(index, { ...settings, listen }));
     const udpPorts = await Promise.all(ready);
@@ -141,33 +154,47 @@ export class ProcessPoolSupervisor implements RunningModel {
   #fork(index: number, settings: ProxySettings): Promise<number | undefined> {
     const config: WorkerConfig = { slot: index, origin: this.#nextOrigin++, workers: this.#options.workers, fdCache: this.#options.fdCache, settings };
     const worker = cluster.fork({ SWITCHBOARD_WORKER: JSON.stringify(config) });
-    const slot: Slot = { index, worker, ready: false, connections: new Set() };
+    const slot: Slot = { index, worker, ready: false, started: false, connections: new Set() };
     this.#slots[index] = slot;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker ${index} did not start within ${this.#options.timeoutMs ?? 15000} ms`)), this.#options.timeoutMs ?? 15000);
-      worker.on('message', (raw: Uint8Array, handle?: net.Socket) => {
+      const timer = setTimeout(() => {
+        reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `worker ${index} did not start within ${this.#options.timeoutMs ?? 15000} ms`));
+        // Not left half-started: its exit replaces it (or, at start-up, the start has failed).
+        worker.process.kill('SIGKILL');
+      }, this.#options.timeoutMs ?? 15000);
+      // A failed send without a callback or a failed kill: an 'error' event nobody listened to
+      // would end the supervisor.
+      worker.on('error', (error: Error) => this.#ipcError(index, error.message));
+      worker.on('message', (raw: unknown, handle?: net.Socket) => {
         let message: ToSupervisor;
         try {
-          message = decodeControl<ToSupervisor>(raw);
+          message = decodeToSupervisor(raw);
         } catch (error) {
-          this.#options.onEvent?.({ kind: 'ipc-error', worker: index, message: (error as Error).message });
+          handle?.destroy();
+          this.#ipcError(index, (error as Error).message);
           return;
         }
         if (message.t === 'ready') {
           clearTimeout(timer);
           slot.ready = true;
+          slot.started = true;
+          this.#failedStarts[index] = 0;
           this.#options.onEvent?.({ kind: 'worker-started', worker: index, pid: worker.process.pid ?? 0 });
           resolve(message.udpPort);
         } else if (message.t === 'start-failed') {
           clearTimeout(timer);
-          reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
+          reject(reviveStartFailure(message.error));
         } else {
-          this.#onMessage(slot, message, handle);
+          try {
+            this.#onMessage(slot, message, handle);
+          } catch (error) {
+            this.#ipcError(index, `${message.t}: ${(error as Error).message}`);
+          }
         }
       });
       worker.on('exit', (code, signal) => {
         clearTimeout(timer);
-        if (!slot.ready) reject(new Error(`worker ${index} exited during start-up (code ${code}, signal ${signal})`));
+        if (!slot.ready) reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `worker ${index} exited during start-up (code ${code}, signal ${signal})`));
         this.#onExit(slot, worker, code, signal);
       });
     });
@@ -181,10 +208,21 @@ export class ProcessPoolSupervisor implements RunningModel {
     this.#pendingSends++;
     const done = (error: Error | null): void => {
       this.#pendingSends--;
-      if (error !== null) this.#options.onEvent?.({ kind: 'ipc-error', worker: slot.index, message: error.message });
+      if (error !== null) this.#ipcError(slot.index, error.message);
     };
-    if (handle === undefined) slot.worker.send(encodeControl(message), done);
-    else slot.worker.send(encodeControl(message), handle, { keepOpen }, done);
+    try {
+      if (handle === undefined) slot.worker.send(encodeControl(message), done);
+      else slot.worker.send(encodeControl(message), handle, { keepOpen }, done);
+    } catch (error) {
+      done(error as Error);
+      if (!keepOpen) handle?.destroy();
+    }
+  }
+
+  /** A control message that could not be read or sent: counted, and reported for the log. */
+  #ipcError(worker: number, message: string): void {
+    this.#counters.ipcErrors++;
+    this.#options.onEvent?.({ kind: 'ipc-error', worker, message });
   }
 
   #accept(socket: net.Socket, protocol: StreamProtocol): void {
@@ -201,7 +239,7 @@ export class ProcessPoolSupervisor implements RunningModel {
     // A TLS handle is of no use here once the worker has done the handshake: it is closed as soon
     // as it is sent (keepOpen false), so the connection lives and dies with its worker.
     const keep = protocol === 'tcp';
-    this.#file({ id, protocol, socket: keep ? socket : undefined, owner: slot.index, remoteKey, aliases: [] });
+    this.#file(id, protocol, remoteKey, { socket: keep ? socket : undefined, owner: slot.index });
     this.#send(slot, { t: 'adopt', id, protocol }, socket, keep);
   }
 
@@ -214,22 +252,16 @@ export class ProcessPoolSupervisor implements RunningModel {
     return ready[this.#roundRobin++ % ready.length];
   }
 
-  #file(entry: Entry): void {
-    this.#table.set(entry.id, entry);
-    this.#byRemote.set(addressKey(entry.protocol, entry.remoteKey), entry.id);
-    this.#slots[entry.owner]?.connections.add(entry.id);
+  #file(id: number, protocol: StreamProtocol, remoteKey: string, entry: Entry): void {
+    this.#table.add(id, protocol, remoteKey, entry);
+    this.#slots[entry.owner]?.connections.add(id);
   }
 
   #forget(id: number, except?: number): void {
-    const entry = this.#table.get(id);
+    const entry = this.#table.remove(id);
     if (entry === undefined) return;
-    this.#table.delete(id);
-    for (const key of [entry.remoteKey, ...entry.aliases]) {
-      const indexed = addressKey(entry.protocol, key);
-      if (this.#byRemote.get(indexed) === id) this.#byRemote.delete(indexed);
-    }
-    this.#slots[entry.owner]?.connections.delete(id);
-    entry.socket?.destroy();
+    this.#slots[entry.value.owner]?.connections.delete(id);
+    entry.value.socket?.destroy();
     if (this.#options.fdCache > 0) for (const slot of this.#slots) if (slot.index !== except) this.#send(slot, { t: 'invalidate', id });
   }
 
@@ -237,13 +269,12 @@ export class ProcessPoolSupervisor implements RunningModel {
     switch (message.t) {
       case 'fd-request': {
         this.#counters.fdRequests++;
-        const id = message.id ?? this.#byRemote.get(addressKey('tcp', message.remoteKey));
-        const entry = id === undefined ? undefined : this.#table.get(id);
-        if (entry?.socket === undefined) {
+        const entry = message.id === undefined ? this.#table.lookup('tcp', message.remoteKey) : this.#table.get(message.id);
+        if (entry?.value.socket === undefined) {
           this.#counters.fdRequestsMissed++;
-          this.#send(slot, { t: 'fd', request: message.request, id: id ?? 0, found: false });
+          this.#send(slot, { t: 'fd', request: message.request, id: message.id ?? 0, found: false });
         } else {
-          this.#send(slot, { t: 'fd', request: message.request, id: entry.id, found: true }, entry.socket);
+          this.#send(slot, { t: 'fd', request: message.request, id: entry.id, found: true }, entry.value.socket);
         }
         break;
       }
@@ -252,30 +283,24 @@ export class ProcessPoolSupervisor implements RunningModel {
         break;
       case 'opened':
         if (message.protocol === 'tls') {
-          this.#file({ id: message.id, protocol: 'tls', socket: undefined, owner: slot.index, remoteKey: message.remoteKey, aliases: [] });
+          this.#file(message.id, 'tls', message.remoteKey, { socket: undefined, owner: slot.index });
           break;
         }
         if (handle === undefined) break;
         borrowForWriting(handle);
-        this.#file({ id: message.id, protocol: 'tcp', socket: handle, owner: slot.index, remoteKey: message.remoteKey, aliases: [] });
+        this.#file(message.id, 'tcp', message.remoteKey, { socket: handle, owner: slot.index });
         break;
       case 'closed':
         this.#forget(message.id, slot.index);
         break;
       case 'ended': {
-        const entry = this.#table.get(message.id);
-        if (entry === undefined) break;
-        for (const key of [entry.remoteKey, ...entry.aliases]) if (this.#byRemote.get(key) === message.id) this.#byRemote.delete(key);
+        if (this.#table.unroute(message.id) === undefined) break;
         if (this.#options.fdCache > 0) for (const other of this.#slots) if (other.index !== slot.index) this.#send(other, { t: 'invalidate', id: message.id });
         break;
       }
-      case 'alias': {
-        const entry = this.#table.get(message.id);
-        if (entry === undefined) break;
-        entry.aliases.push(message.key);
-        this.#byRemote.set(addressKey(entry.protocol, message.key), message.id);
+      case 'alias':
+        this.#table.alias(message.id, message.key);
         break;
-      }
       case 'hand-off': {
         this.#counters.handOffsSent++;
         const target = this.#slots[message.to];
@@ -300,9 +325,9 @@ export class ProcessPoolSupervisor implements RunningModel {
    * FIN), so that counts as none, and the asker opens a new one.
    */
   #relay(slot: Slot, message: Extract<ToSupervisor, { t: 'relay' }>): void {
-    const id = message.id ?? this.#byRemote.get(addressKey('tls', message.remoteKey));
-    const entry = id === undefined ? undefined : this.#table.get(id);
-    const owner = entry === undefined ? undefined : this.#slots[entry.owner];
+    const entry = message.id === undefined ? this.#table.lookup('tls', message.remoteKey) : this.#table.get(message.id);
+    const id = entry?.id ?? message.id;
+    const owner = entry === undefined ? undefined : this.#slots[entry.value.owner];
     const usable = entry !== undefined && entry.protocol === 'tls' && owner !== undefined && owner.ready && !(message.id === undefined && owner === slot);
     if (!usable) {
       this.#counters.tlsRelaysMissed++;
@@ -319,12 +344,32 @@ export class ProcessPoolSupervisor implements RunningModel {
     slot.ready = false;
     const owned = [...slot.connections];
     for (const id of owned) this.#forget(id);
-    this.#options.onEvent?.({ kind: 'worker-exited', worker: slot.index, pid: worker.process.pid ?? 0, code, signal: signal ?? null, connectionsClosed: owned.length });
-    if (this.#stopping || this.#settings === undefined) return;
-    this.#restarts++;
-    this.#fork(slot.index, this.#settings).catch((error: Error) => {
-      this.#options.onEvent?.({ kind: 'ipc-error', worker: slot.index, message: `replacement failed: ${error.message}` });
-    });
+    const settings = this.#settings;
+    const expected = this.#stopping;
+    const pid = worker.process.pid ?? 0;
+    const exited = { kind: 'worker-exited', worker: slot.index, pid, code, signal: signal ?? null, connectionsClosed: owned.length, expected } as const;
+    // A worker dying while the supervisor stops (a signal sent to the whole process group, say)
+    // is not replaced: the supervisor is stopping it anyway. Nor is one of the first workers.
+    if (expected || settings === undefined) {
+      this.#options.onEvent?.(exited);
+      return;
+    }
+    // A replacement that cannot start (Redis down, say) is tried again later and later, not in a
+    // tight loop of forks.
+    const failures = slot.started ? 0 : (this.#failedStarts[slot.index] ?? 0) + 1;
+    this.#failedStarts[slot.index] = failures;
+    const delay = restartDelayMs(failures);
+    this.#options.onEvent?.({ ...exited, restartInMs: delay });
+    const restart = (): void => {
+      this.#restartTimers.delete(timer);
+      if (this.#stopping) return;
+      this.#restarts++;
+      this.#fork(slot.index, settings).catch((error: Error) => {
+        this.#options.onEvent?.({ kind: 'ipc-error', worker: slot.index, message: `replacement failed: ${error.message}` });
+      });
+    };
+    const timer = setTimeout(restart, delay);
+    this.#restartTimers.add(timer);
   }
 
   /** Every worker's counters, plus the supervisor's own (worker `supervisor`). */
@@ -366,13 +411,17 @@ export class ProcessPoolSupervisor implements RunningModel {
     return this.#slots.map((slot) => slot.worker.process.pid ?? 0);
   }
 
+  /** First step of a stop: no new connections, and from now on no worker is replaced. */
   stopAccepting(): void {
+    this.#stopping = true;
     for (const server of this.#servers) server.close();
   }
 
   async close(): Promise<void> {
     this.#stopping = true;
     this.stopAccepting();
+    for (const timer of this.#restartTimers) clearTimeout(timer);
+    this.#restartTimers.clear();
     const exits = this.#slots.map(
       (slot) =>
         new Promise<void>((resolve) => {
@@ -392,8 +441,7 @@ export class ProcessPoolSupervisor implements RunningModel {
         }),
     );
     await Promise.all(exits);
-    for (const entry of this.#table.values()) entry.socket?.destroy();
+    for (const entry of this.#table.values()) entry.value.socket?.destroy();
     this.#table.clear();
-    this.#byRemote.clear();
   }
 }

@@ -14,9 +14,10 @@ import { proxyServerOptions } from '../proxy-settings.js';
 import { openAuthenticator } from '../state/open-authenticator.js';
 import { openLocationStore } from '../state/open-location-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
+import { startFailure } from '../worker-error.js';
 import { LatencyHistogram, newModelCounters, workerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
-import { decodeControl, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
+import { decodeToWorker, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 import { FdCache } from './fd-cache.js';
 import type { WorkerConfig } from './supervisor.js';
 
@@ -30,8 +31,11 @@ function tell(message: ToSupervisor, handle?: net.Socket): void {
   if (!process.connected) return;
   const started = performance.now();
   const bytes = encodeControl(message);
-  if (handle === undefined) process.send?.(bytes);
-  else process.send?.(bytes, handle, { keepOpen: true });
+  // A send that fails (the channel closing under it) is counted; without a callback it would be
+  // an 'error' event nobody listens to, and kill the worker.
+  process.send?.(bytes, handle, { keepOpen: true }, (error: Error | null) => {
+    if (error !== null) counters.ipcErrors++;
+  });
   counters.ipcMilliseconds += performance.now() - started;
 }
 
@@ -191,9 +195,18 @@ function onHandle(message: Extract<ToWorker, { t: 'fd' }>, handle: net.Socket | 
 }
 
 
-process.on('message', (raw: Uint8Array, handle?: net.Socket) => {
+process.on('message', (raw: unknown, handle?: net.Socket) => {
   const started = performance.now();
-  const message = decodeControl<ToWorker>(raw);
+  try {
+    onControl(decodeToWorker(raw), handle, started);
+  } catch {
+    // A message this worker cannot read or act on is dropped and counted (ipc_errors), never fatal.
+    counters.ipcErrors++;
+    handle?.destroy();
+  }
+});
+
+function onControl(message: ToWorker, handle: net.Socket | undefined, started: number): void {
   switch (message.t) {
     case 'adopt': {
       const transport = server?.streamTransport(message.protocol);
@@ -222,11 +235,11 @@ process.on('message', (raw: Uint8Array, handle?: net.Socket) => {
       tell({ t: 'stats', request: message.request, stats: workerStats(config.slot, server, counters, ipcRoundTrip, storeLatency) });
       break;
     case 'stop':
-      void stop();
+      stop().catch(() => process.exit(1));
       break;
   }
   counters.ipcMilliseconds += performance.now() - started;
-});
+}
 
 async function stop(): Promise<void> {
   cache?.clear();
@@ -258,7 +271,11 @@ async function main(): Promise<void> {
 }
 
 process.on('disconnect', () => process.exit(0));
+// A signal sent to the whole process group (Ctrl-C, systemd's stop) reaches the workers with the
+// supervisor: they leave stopping to it, so transactions drain, and exit when it says `stop` (or
+// when it is gone: 'disconnect' above).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
 main().catch((error: Error & { code?: string }) => {
-  tell({ t: 'start-failed', error: { code: error.code ?? 'ERR_SWITCHBOARD_WORKER_START', message: error.message } });
+  tell({ t: 'start-failed', error: startFailure(error) });
   setTimeout(() => process.exit(1), 100);
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { MemoryAuthStateStore, NonceMint, userCredentials, type AuthStateStore } from '@switchboard/core';
+import { DigestAuthenticator, MemoryAuthStateStore, MemoryCredentialStore, NonceMint, newNonceSecret, newProxyCounters, userCredentials, type AuthStateStore, type CredentialStore } from '@switchboard/core';
+import { answerDigestChallenge, formatDigestCredentials, parseDigestChallenges, parseMessage } from '@switchboard/sip';
 import { Redis } from 'ioredis';
 import { settleNonceSecret } from './open-authenticator.js';
 import { RedisAuthStateStore } from './redis-auth-state-store.js';
@@ -36,14 +37,24 @@ async function conformance(store: AuthStateStore): Promise<void> {
   assert.equal(await store.acceptNonceCount('n2', 1, expiresAt), true, 'nonces are independent');
   assert.equal(await store.acceptNonceCount('short', 5, Date.now() + 500), true);
   assert.equal(await store.failures('192.0.2.1', now), 0);
-  assert.equal(await store.recordFailure('192.0.2.1', now, 600), 1);
-  assert.equal(await store.recordFailure('192.0.2.1', now + 10, 600), 2);
-  assert.equal(await store.recordFailure('2001:db8::/64', now, 600), 1);
+  assert.deepEqual(await store.tryAttempt('192.0.2.1', now, 600, 2), { granted: true, windowLeftMs: 600 });
+  const second = await store.tryAttempt('192.0.2.1', now + 10, 600, 2);
+  assert.equal(second.granted, true);
+  assert.ok(second.windowLeftMs > 500 && second.windowLeftMs <= 600, `the window runs from the first attempt (${second.windowLeftMs} ms left)`);
+  const refused = await store.tryAttempt('192.0.2.1', now + 20, 600, 2);
+  assert.equal(refused.granted, false, 'the limit reached');
+  assert.ok(refused.windowLeftMs > 400 && refused.windowLeftMs <= 600, `${refused.windowLeftMs} ms left`);
+  assert.equal((await store.tryAttempt('2001:db8::/64', now, 600, 2)).granted, true);
   assert.equal(await store.failures('192.0.2.1', now + 20), 2);
+  await store.releaseAttempt('192.0.2.1', now + 30);
+  assert.equal(await store.failures('192.0.2.1', now + 30), 1, 'a released slot is no failure');
+  assert.equal((await store.tryAttempt('192.0.2.1', now + 40, 600, 2)).granted, true, 'and can be taken again');
+  assert.equal(await store.failures('192.0.2.1', now + 40), 2);
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, now + 700 - Date.now())));
   assert.equal(await store.acceptNonceCount('short', 1, Date.now() + 60_000), true, 'a count is forgotten with its nonce');
   assert.equal(await store.failures('192.0.2.1', Date.now()), 0, 'the failure window ended');
-  assert.equal(await store.recordFailure('192.0.2.1', Date.now(), 600), 1, 'a new window starts at 1');
+  assert.equal((await store.tryAttempt('192.0.2.1', Date.now(), 600, 2)).granted, true, 'a new window starts');
+  assert.equal(await store.failures('192.0.2.1', Date.now()), 1);
   assert.equal(await store.acceptNonceCount('n1', 3, expiresAt), false, 'unexpired counts are kept');
 }
 
@@ -86,20 +97,21 @@ describe('auth state stores', () => {
     assert.equal(await store.acceptNonceCount('long-3', 1, Date.now() + 60_000), false, 'entries survive the sweep and the failed insert');
   });
 
-  test('four threads race for the same 2000 nonce counts: each is granted exactly once, no failure is lost', { timeout: 30_000 }, async () => {
+  test('four threads race for the same 2000 nonce counts and 2000 attempt slots: each count is granted exactly once, exactly the limit of slots', { timeout: 30_000 }, async () => {
     const store = SabAuthStateStore.create({ capacity: 8192 });
     const threads = 4;
     const nonces = 2000;
     const failures = 500;
     const barrier = new SharedArrayBuffer(4);
-    const workers = Array.from({ length: threads }, () => new Worker(new URL('./sab-auth-state-store.fixture.js', import.meta.url), { workerData: { shared: store.shared, threads, nonces, failures, barrier } satisfies AuthFixtureData }));
+    const workers = Array.from({ length: threads }, () => new Worker(new URL('./sab-auth-state-store.fixture.js', import.meta.url), { workerData: { shared: store.shared, threads, nonces, failures, maxFailures: 1500, barrier } satisfies AuthFixtureData }));
     const reports = await Promise.all(workers.map(async (worker) => (await once(worker, 'message'))[0] as AuthFixtureReport));
     await Promise.all(workers.map((worker) => worker.terminate()));
     assert.deepEqual(reports.map((report) => report.error), [undefined, undefined, undefined, undefined]);
     const granted = reports.flatMap((report) => report.granted).sort((a, b) => a - b);
     assert.deepEqual(granted, Array.from({ length: nonces }, (_, i) => i), 'every nonce granted once, none twice');
     assert.ok(reports.filter((report) => report.granted.length > 0).length > 1, 'the threads really raced');
-    assert.equal(await store.failures('192.0.2.66', Date.now()), threads * failures);
+    assert.equal(reports.reduce((sum, report) => sum + report.attempts, 0), 1500, 'no slot lost, none granted past the limit');
+    assert.equal(await store.failures('192.0.2.66', Date.now()), 1500);
   });
 
   test('Redis: connections racing for the same nonce counts get each exactly once', { timeout: 30_000 }, async () => {
@@ -108,8 +120,9 @@ describe('auth state stores', () => {
       const expiresAt = Date.now() + 60_000;
       const results = await Promise.all(stores.map((store) => Promise.all(Array.from({ length: 300 }, (_, i) => store.acceptNonceCount(`nonce-${i}`, 1, expiresAt)))));
       for (let i = 0; i < 300; i++) assert.equal(results.filter((granted) => granted[i]).length, 1, `nonce ${i}`);
-      await Promise.all(stores.flatMap((store) => Array.from({ length: 50 }, () => store.recordFailure('192.0.2.77', Date.now(), 60_000))));
-      assert.equal(await stores[0]?.failures('192.0.2.77'), 150);
+      const slots = await Promise.all(stores.flatMap((store) => Array.from({ length: 50 }, () => store.tryAttempt('192.0.2.77', Date.now(), 60_000, 120))));
+      assert.equal(slots.filter((slot) => slot.granted).length, 120);
+      assert.equal(await stores[0]?.failures('192.0.2.77', Date.now()), 120);
     } finally {
       await Promise.all(stores.map((store) => store.close()));
     }
@@ -164,4 +177,80 @@ test('the nonce secret: generated once per start, or shared through Redis by eve
   assert.equal(first.auth?.secret, second.auth?.secret, 'two instances on one Redis share it');
   const nonce = new NonceMint(Buffer.from(first.auth?.secret ?? '', 'hex'), 'example.com', 1000).issue();
   assert.equal(new NonceMint(Buffer.from(second.auth?.secret ?? '', 'hex'), 'example.com', 1000).check(nonce).kind, 'fresh');
+});
+
+/**
+ * The brute-force guard holds for attempts in flight at once: 25 wrong passwords presented
+ * together (one TCP write, or workers sharing the store) get at most `maxFailures` checks, the
+ * rest 403 with the time left in the window, whichever store counts them.
+ */
+describe('the failure limit holds for concurrent attempts', () => {
+  const users = new MemoryCredentialStore([userCredentials('alice', 'example.com', 'wonderland', ['MD5'])]);
+  /** Looks HA1s up a little later, as Redis would: every attempt of a burst is in flight at once. */
+  const slowUsers: CredentialStore = { ha1: async (...args) => { await new Promise((resolve) => setTimeout(resolve, 5)); return users.ha1(...args); }, close: async () => {} };
+
+  async function burst(stores: AuthStateStore[], attempts: number, options: { windowSeconds?: number; pauseMs?: number } = {}): Promise<{ checked: number; throttled: number; retryAfter: Set<string> }> {
+    const secret = newNonceSecret();
+    const counters = newProxyCounters();
+    const authenticators = stores.map((state) => new DigestAuthenticator({ mode: 'register', realm: 'example.com', algorithms: ['MD5'], secret, maxFailures: 10, failureWindowSeconds: options.windowSeconds ?? 60, credentials: slowUsers, state }));
+    const first = authenticators[0] as DigestAuthenticator;
+    const challenge = first.challenge('registrar', counters);
+    assert.equal(challenge.kind, 'respond');
+    const offered = parseDigestChallenges(challenge.kind === 'respond' ? (challenge.headers[0]?.[1] ?? '') : '')[0];
+    assert.ok(offered !== undefined);
+    const source = { protocol: 'tcp' as const, address: '192.0.2.88', port: 5060 };
+    const attempt = (i: number) => {
+        const credentials = formatDigestCredentials(answerDigestChallenge(offered, { username: 'alice', password: `guess-${i}`, method: 'REGISTER', uri: 'sip:example.com', nc: i + 1, cnonce: `c${i}` }));
+        const request = parseMessage(Buffer.from(`REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.88;branch=z9hG4bK-${i}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=1\r\nTo: <sip:alice@example.com>\r\nCall-ID: burst-${i}\r\nCSeq: ${i + 1} REGISTER\r\nAuthorization: ${credentials}\r\nContent-Length: 0\r\n\r\n`));
+        return (authenticators[i % authenticators.length] as DigestAuthenticator).authenticate(request, source, 'registrar', 'alice', counters);
+    };
+    const results = await Promise.all(Array.from({ length: attempts }, (_, i) => attempt(i)));
+    if (options.pauseMs !== undefined) {
+      await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+      results.push(await attempt(attempts));
+    }
+    const retryAfter = new Set(results.flatMap((result) => (result.kind === 'respond' ? result.headers.filter(([name]) => name === 'Retry-After').map(([, value]) => value) : [])));
+    return { checked: counters.authRejected + counters.authAccepted, throttled: counters.authThrottled, retryAfter };
+  }
+
+  test('Map (--state local)', async () => {
+    const store = new MemoryAuthStateStore({ sweepMs: 0 });
+    const { checked, throttled, retryAfter } = await burst([store], 25);
+    assert.equal(checked, 10);
+    assert.equal(throttled, 15);
+    assert.deepEqual([...retryAfter], ['60']);
+    assert.equal(await store.failures('192.0.2.88', Date.now()), 10);
+  });
+
+  test('Retry-After: the seconds left in the window, rounded up, in every store', { timeout: 20_000 }, async () => {
+    const sab = SabAuthStateStore.create({ capacity: 64 });
+    const stores: Array<[string, AuthStateStore]> = [['Map', new MemoryAuthStateStore({ sweepMs: 0 })], ['SAB', sab], ['Redis', await RedisAuthStateStore.connect(redis.url, { prefix: 'retry-after:' })]];
+    try {
+      await Promise.all(stores.map(async ([name, store]) => {
+        const { throttled, retryAfter } = await burst([store], 10, { windowSeconds: 4, pauseMs: 1300 });
+        assert.equal(throttled, 1, name);
+        assert.deepEqual([...retryAfter], ['3'], `${name}: 4 s window, 1.3 s gone`);
+      }));
+    } finally {
+      await Promise.all(stores.map(([, store]) => store.close()));
+    }
+  });
+
+  test('SharedArrayBuffer table, two attached stores (--state sab)', async () => {
+    const store = SabAuthStateStore.create({ capacity: 64 });
+    const { checked, throttled } = await burst([store, SabAuthStateStore.attach(store.shared)], 25);
+    assert.equal(checked, 10);
+    assert.equal(throttled, 15);
+  });
+
+  test('Redis, three connections (--state redis)', async () => {
+    const stores = await Promise.all([1, 2, 3].map(() => RedisAuthStateStore.connect(redis.url, { prefix: 'burst:' })));
+    try {
+      const { checked, throttled } = await burst(stores, 25);
+      assert.equal(checked, 10);
+      assert.equal(throttled, 15);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
 });

@@ -1,18 +1,19 @@
 import type { Redis } from 'ioredis';
-import type { AuthStateStore } from '@switchboard/core';
+import type { AttemptSlot, AuthStateStore } from '@switchboard/core';
 import { closeRedis, connectRedis, redisCall } from './redis-connection.js';
 
 type ScriptedRedis = Redis & {
   acceptNonceCount(key: string, nc: number, expiresAt: number): Promise<number>;
-  recordFailure(key: string, windowMs: number): Promise<number>;
+  tryAttempt(key: string, windowMs: number, maxFailures: number): Promise<[number, number]>;
+  releaseAttempt(key: string): Promise<number>;
 };
 
 /**
  * Nonce counts and failure counts in Redis, shared by every process and every instance using it
  * (`--state redis`). `<prefix>nc:<nonce>` holds the highest accepted count and expires with the
- * nonce; `<prefix>authfail:<source>` counts failures and expires when its window ends. Both
+ * nonce; `<prefix>authfail:<source>` counts failures and expires when its window ends. The
  * updates are Lua scripts, so they are atomic: of two workers presenting one nonce count at once,
- * exactly one is accepted.
+ * exactly one is accepted, and of two racing for a source's last attempt slot, exactly one gets it.
  */
 export class RedisAuthStateStore implements AuthStateStore {
   readonly #redis: ScriptedRedis;
@@ -33,12 +34,28 @@ export class RedisAuthStateStore implements AuthStateStore {
         redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
         return 1`,
     });
-    redis.defineCommand('recordFailure', {
+    // The window's count is checked and raised in one script: workers racing for the last slot
+    // of a source cannot both get it. A key left without expiry (never by these scripts) gets one.
+    redis.defineCommand('tryAttempt', {
       numberOfKeys: 1,
       lua: `
-        local count = redis.call('INCR', KEYS[1])
-        if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-        return count`,
+        local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local left = redis.call('PTTL', KEYS[1])
+        if left < 0 then
+          if count > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+          left = tonumber(ARGV[1])
+        end
+        if count >= tonumber(ARGV[2]) then return {0, left} end
+        redis.call('INCR', KEYS[1])
+        if count == 0 then redis.call('PEXPIRE', KEYS[1], left) end
+        return {1, left}`,
+    });
+    redis.defineCommand('releaseAttempt', {
+      numberOfKeys: 1,
+      lua: `
+        local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if count > 0 then redis.call('DECR', KEYS[1]) end
+        return 0`,
     });
     return new RedisAuthStateStore(redis, options.prefix ?? 'switchboard:');
   }
@@ -48,11 +65,18 @@ export class RedisAuthStateStore implements AuthStateStore {
     return redisCall(async () => (await this.#redis.acceptNonceCount(`${this.#prefix}nc:${nonce}`, nc, Math.max(Math.ceil(expiresAt), Date.now() + 1))) === 1);
   }
 
-  recordFailure(source: string, _now: number, windowMs: number): Promise<number> {
-    return redisCall(() => this.#redis.recordFailure(`${this.#prefix}authfail:${source}`, Math.max(1, Math.ceil(windowMs))));
+  tryAttempt(source: string, _now: number, windowMs: number, maxFailures: number): Promise<AttemptSlot> {
+    return redisCall(async () => {
+      const [granted, left] = await this.#redis.tryAttempt(`${this.#prefix}authfail:${source}`, Math.max(1, Math.ceil(windowMs)), maxFailures);
+      return { granted: granted === 1, windowLeftMs: Number(left) };
+    });
   }
 
-  failures(source: string): Promise<number> {
+  async releaseAttempt(source: string): Promise<void> {
+    await redisCall(() => this.#redis.releaseAttempt(`${this.#prefix}authfail:${source}`));
+  }
+
+  failures(source: string, _now?: number): Promise<number> {
     return redisCall(async () => Number((await this.#redis.get(`${this.#prefix}authfail:${source}`)) ?? 0));
   }
 

@@ -10,6 +10,8 @@ import net from 'node:net';
 export interface RedisTestServer {
   readonly url: string;
   readonly port: number;
+  /** The running server's process id (undefined while stopped). */
+  readonly pid: number | undefined;
   /** Stops the server (SIGTERM) and waits for it to exit; nothing when it is not running. */
   stop(): Promise<void>;
   /** Ends the server with SIGKILL and waits for it to exit; nothing when it is not running. */
@@ -32,10 +34,9 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-async function spawnRedis(port: number): Promise<ChildProcess> {
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function spawnRedis(port: number, cpus: string | undefined): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child: ChildProcess = cpus === undefined ? spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('taskset', ['-c', cpus, 'redis-server', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let output = '';
@@ -76,17 +77,21 @@ async function end(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   await exited;
 }
 
-export async function startRedisServer(port?: number): Promise<RedisTestServer> {
+/** Starts a redis-server on `port` (default: a free one), on CPUs `cpus` (taskset) when given. */
+export async function startRedisServer(port?: number, options: { readonly cpus?: string } = {}): Promise<RedisTestServer> {
   const chosen = port ?? (await freePort());
-  let child = await spawnRedis(chosen);
+  let child = await spawnRedis(chosen, options.cpus);
   return {
     url: `redis://127.0.0.1:${chosen}`,
     port: chosen,
+    get pid() {
+      return child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     stop: () => end(child, 'SIGTERM'),
     kill: () => end(child, 'SIGKILL'),
     async restart() {
       await end(child, 'SIGTERM');
-      child = await spawnRedis(chosen);
+      child = await spawnRedis(chosen, options.cpus);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { AuthStateStore } from '@switchboard/core';
+import type { AttemptSlot, AuthStateStore } from '@switchboard/core';
 import { SabLock, positiveInteger } from './sab-lock.js';
 import { StateStoreError } from './state-store-error.js';
 
@@ -52,8 +52,9 @@ function hashOf(bytes: Uint8Array): number {
  * One open-addressing table with linear probing for both kinds of entry (keys `n:<nonce>` and
  * `f:<source>`), each a number with an expiry. Expired entries are deleted where a walk meets
  * them, with backward-shift deletion (no tombstones), and the whole table is swept before it is
- * declared full. A compare-and-set of a nonce count or an increment of a failure count happens
- * under the lock, so two threads can never both accept one nonce count.
+ * declared full. A compare-and-set of a nonce count or the check-and-increment of a failure count
+ * happens under the lock, so two threads can never both accept one nonce count, nor both take
+ * the last attempt slot of a source.
  */
 export class SabAuthStateStore implements AuthStateStore {
   readonly shared: SabAuthStateShared;
@@ -102,17 +103,28 @@ export class SabAuthStateStore implements AuthStateStore {
     });
   }
 
-  async recordFailure(source: string, now: number, windowMs: number): Promise<number> {
+  async tryAttempt(source: string, now: number, windowMs: number, maxFailures: number): Promise<AttemptSlot> {
     const key = this.#encode(`f:${source}`);
     return this.#lock.locked(() => {
       const slot = this.#find(key, now);
       if (slot >= 0) {
-        const count = (this.#numbers[slot * 2 + VALUE] as number) + 1;
-        this.#numbers[slot * 2 + VALUE] = count;
-        return count;
+        const count = this.#numbers[slot * 2 + VALUE] as number;
+        const windowLeftMs = (this.#numbers[slot * 2 + EXPIRES] as number) - now;
+        if (count >= maxFailures) return { granted: false, windowLeftMs };
+        this.#numbers[slot * 2 + VALUE] = count + 1;
+        return { granted: true, windowLeftMs };
       }
+      if (maxFailures < 1) return { granted: false, windowLeftMs: windowMs };
       this.#write(this.#claim(key), key, 1, now + windowMs);
-      return 1;
+      return { granted: true, windowLeftMs: windowMs };
+    });
+  }
+
+  async releaseAttempt(source: string, now: number): Promise<void> {
+    const key = this.#encode(`f:${source}`);
+    this.#lock.locked(() => {
+      const slot = this.#find(key, now);
+      if (slot >= 0 && (this.#numbers[slot * 2 + VALUE] as number) > 0) this.#numbers[slot * 2 + VALUE] = (this.#numbers[slot * 2 + VALUE] as number) - 1;
     });
   }
 

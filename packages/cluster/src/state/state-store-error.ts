@@ -1,3 +1,5 @@
+import { CodedError } from '@switchboard/sip';
+
 /** Errors of the state stores (`ERR_SWITCHBOARD_STATE_*`), each listed in docs/errors.md. */
 export const STATE_STORE_ERROR_CODES = {
   ERR_SWITCHBOARD_STATE_UNAVAILABLE: 'The state store did not answer (Redis unreachable, or the SharedArrayBuffer table stayed locked past its wait limit); requests that need it get 503 with Retry-After until it returns.',
@@ -8,17 +10,6 @@ export const STATE_STORE_ERROR_CODES = {
 export type StateStoreErrorCode = keyof typeof STATE_STORE_ERROR_CODES;
 
 /** An error of a location store shared by threads, processes or hosts; `code` says which. */
-export class StateStoreError extends Error {
-  readonly code: StateStoreErrorCode;
-
-  constructor(code: StateStoreErrorCode, message: string) {
-    super(message);
-    this.name = 'StateStoreError';
-    this.code = code;
-  }
-
-  /** Codes do not survive postMessage or IPC on their own. */
-  toJSON(): { code: StateStoreErrorCode; message: string } {
-    return { code: this.code, message: this.message };
-  }
+export class StateStoreError extends CodedError<StateStoreErrorCode> {
+  static override readonly codes = STATE_STORE_ERROR_CODES;
 }

@@ -9,13 +9,14 @@
 import type { MessagePort } from 'node:worker_threads';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { ProxyServer, type ConnectionDirectory, type DatagramTransport, type StreamProtocol, type StreamTransport, type TransportAddress, type UdpTransportOptions } from '@switchboard/core';
+import { ConnectionIndex, ProxyServer, type ConnectionDirectory, type DatagramTransport, type StreamProtocol, type StreamTransport, type TransportAddress, type UdpTransportOptions } from '@switchboard/core';
 import { connectionIdAllocator, originOf } from '../connection-ids.js';
 import { ownerSlot, workerTag } from '../message-owner.js';
 import { proxyServerOptions } from '../proxy-settings.js';
 import { openAuthenticator } from '../state/open-authenticator.js';
 import { openLocationStore } from '../state/open-location-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
+import { startFailure } from '../worker-error.js';
 import { LatencyHistogram, newModelCounters, workerStats } from '../worker-stats.js';
 import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
 
@@ -27,12 +28,8 @@ const ipcRoundTrip = new LatencyHistogram();
 let peers: ReadonlyArray<MessagePort | undefined> = [];
 let server: ProxyServer | undefined;
 let onDatagram: UdpTransportOptions['onMessage'] | undefined;
-/** Connections other threads own, by protocol, remote address and alias. */
-const remote = new Map<string, number>();
-
-function remoteIndex(protocol: StreamProtocol, key: string): string {
-  return `${protocol} ${key}`;
-}
+/** Connections other threads own, by protocol, remote address and alias (the owner is in the id). */
+const remote = new ConnectionIndex();
 
 function post(port: MessagePort | undefined, message: ThreadMessage, bytes?: Uint8Array): void {
   if (port === undefined) return;
@@ -65,7 +62,7 @@ const directory: ConnectionDirectory = {
     broadcast({ t: 'alias', id, key, protocol });
   },
   sendElsewhere(target, remoteKey, bytes, openHere) {
-    const id = target.connectionId ?? remote.get(remoteIndex(target.protocol === 'tls' ? 'tls' : 'tcp', remoteKey));
+    const id = target.connectionId ?? remote.lookup(target.protocol === 'tls' ? 'tls' : 'tcp', remoteKey)?.id;
     const owner = id === undefined ? undefined : ownerOf(id);
     if (id !== undefined && owner !== undefined && owner !== config.slot && peers[owner] !== undefined) {
       counters.remoteWrites++;
@@ -99,7 +96,16 @@ class RelayedDatagrams implements DatagramTransport {
 }
 
 
+/** A message this thread cannot act on is dropped and counted (ipc_errors), never fatal. */
 function onMessage(message: ThreadMessage): void {
+  try {
+    act(message);
+  } catch {
+    counters.ipcErrors++;
+  }
+}
+
+function act(message: ThreadMessage): void {
   switch (message.t) {
     case 'datagram':
       onDatagram?.(asBuffer(message.bytes), message.source);
@@ -118,20 +124,23 @@ function onMessage(message: ThreadMessage): void {
       break;
     }
     case 'opened':
-      remote.set(remoteIndex(message.protocol, message.remoteKey), message.id);
+      remote.add(message.id, message.protocol, message.remoteKey, undefined);
       break;
     case 'alias':
-      remote.set(remoteIndex(message.protocol, message.key), message.id);
+      remote.alias(message.id, message.key);
       break;
     case 'closed':
-      for (const [key, id] of remote) if (id === message.id) remote.delete(key);
+      remote.remove(message.id);
       break;
     case 'stats-request':
       post(parent, { t: 'stats', request: message.request, stats: workerStats(config.slot, server, counters, ipcRoundTrip, storeLatency) });
       break;
-    case 'stop':
-      void server?.close().then(() => post(parent, { t: 'stopped' }));
+    case 'stop': {
+      // Stopped either way: a close that fails must not leave the parent waiting.
+      const stopped = (): void => post(parent, { t: 'stopped' });
+      (server?.close() ?? Promise.resolve()).then(stopped, stopped);
       break;
+    }
     default:
       break;
   }
@@ -195,7 +204,7 @@ parent.on('message', (message: ThreadMessage) => {
 });
 
 function fail(error: Error & { code?: string }): void {
-  post(parent, { t: 'start-failed', error: { code: error.code ?? 'ERR_SWITCHBOARD_WORKER_START', message: error.message } });
+  post(parent, { t: 'start-failed', error: startFailure(error) });
 }
 
 const needsStreams = config.settings.listen.some((spec) => spec.protocol !== 'udp');

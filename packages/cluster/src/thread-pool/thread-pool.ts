@@ -2,6 +2,7 @@ import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 
 import { advertisedHost, UdpTransport, type Listener } from '@switchboard/core';
 import { parseMessage } from '@switchboard/sip';
 import { callIdHash, ownerSlot } from '../message-owner.js';
+import { reviveStartFailure, WorkerError } from '../worker-error.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { RunningModel } from '../running-model.js';
 import { SabAuthStateStore } from '../state/sab-auth-state-store.js';
@@ -16,7 +17,10 @@ export interface ThreadPoolOptions {
   readonly onEvent?: (event: ThreadPoolEvent) => void;
 }
 
-export type ThreadPoolEvent = { readonly kind: 'thread-error'; readonly worker: number; readonly message: string } | { readonly kind: 'thread-exited'; readonly worker: number; readonly code: number };
+export type ThreadPoolEvent =
+  | { readonly kind: 'thread-error'; readonly worker: number; readonly message: string }
+  /** `expected`: the pool was stopping. Threads are not replaced (a thread that dies takes its connections with it). */
+  | { readonly kind: 'thread-exited'; readonly worker: number; readonly code: number; readonly expected: boolean };
 
 /**
  * The sipd design on worker_threads: every thread runs the proxy core, accepts its own TCP
@@ -36,6 +40,7 @@ export class ThreadPool implements RunningModel {
   #statsRequest = 0;
   #sabStore: SabLocationStore | undefined;
   #sabAuthState: SabAuthStateStore | undefined;
+  #stopping = false;
 
   private constructor(options: ThreadPoolOptions) {
     this.#options = options;
@@ -80,19 +85,25 @@ export class ThreadPool implements RunningModel {
     const ready = this.#threads.map(
       (thread, slot) =>
         new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`thread ${slot} did not start within ${this.#options.timeoutMs ?? 15000} ms`)), this.#options.timeoutMs ?? 15000);
+          const timer = setTimeout(() => reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `thread ${slot} did not start within ${this.#options.timeoutMs ?? 15000} ms`)), this.#options.timeoutMs ?? 15000);
           thread.on('message', (message: ThreadMessage) => {
             if (message.t === 'ready') {
               clearTimeout(timer);
               resolve();
             } else if (message.t === 'start-failed') {
               clearTimeout(timer);
-              reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
+              reject(reviveStartFailure(message.error));
             } else if (message.t === 'stream-listening') {
               streamPorts = { tcp: message.listeners.tcp?.port, tls: message.listeners.tls?.port };
               for (const other of this.#threads.slice(1)) other.postMessage(message);
             } else {
-              this.#onMessage(message);
+              try {
+                this.#onMessage(message);
+              } catch (error) {
+                // A message this thread cannot act on is dropped and counted, never fatal.
+                this.#counters.ipcErrors++;
+                this.#options.onEvent?.({ kind: 'thread-error', worker: slot, message: `${message.t}: ${(error as Error).message}` });
+              }
             }
           });
           thread.on('error', (error) => {
@@ -100,7 +111,11 @@ export class ThreadPool implements RunningModel {
             this.#options.onEvent?.({ kind: 'thread-error', worker: slot, message: error.message });
             reject(error);
           });
-          thread.on('exit', (code) => this.#options.onEvent?.({ kind: 'thread-exited', worker: slot, code }));
+          thread.on('exit', (code) => {
+            clearTimeout(timer);
+            reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `thread ${slot} exited during start-up (code ${code})`));
+            this.#options.onEvent?.({ kind: 'thread-exited', worker: slot, code, expected: this.#stopping });
+          });
         }),
     );
     this.#threads.forEach((thread, slot) => {
@@ -167,9 +182,11 @@ export class ThreadPool implements RunningModel {
 
   stopAccepting(): void {
     // Threads keep their connections; the listener closes with them.
+    this.#stopping = true;
   }
 
   async close(): Promise<void> {
+    this.#stopping = true;
     await Promise.all(
       this.#threads.map(
         (thread) =>

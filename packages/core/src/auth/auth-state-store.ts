@@ -16,13 +16,27 @@ export interface AuthStateStore {
    */
   acceptNonceCount(nonce: string, nc: number, expiresAt: number): Promise<boolean>;
   /**
-   * Counts one failed attempt from `source` in a fixed window of `windowMs` that starts with the
-   * first failure; returns the failures counted in the window running at `now`.
+   * Takes an attempt slot for `source`, atomically across every worker sharing the store: when
+   * fewer than `maxFailures` failures are counted in the window running at `now`, counts one more
+   * (starting a window of `windowMs` when none runs) and grants the attempt; otherwise refuses it.
+   * The check happens after the slot is taken, so attempts in flight at once (a burst in one TCP
+   * write, workers racing) can never get more than `maxFailures` checks. An attempt that turns
+   * out not to be a failure gives its slot back with `releaseAttempt`.
    */
-  recordFailure(source: string, now: number, windowMs: number): Promise<number>;
+  tryAttempt(source: string, now: number, windowMs: number, maxFailures: number): Promise<AttemptSlot>;
+  /** Gives back a slot `tryAttempt` granted (the attempt succeeded); the window keeps running. */
+  releaseAttempt(source: string, now: number): Promise<void>;
   /** Failures from `source` in the window running at `now` (0 when none or the window has ended). */
   failures(source: string, now: number): Promise<number>;
   close(): Promise<void>;
+}
+
+/** What `tryAttempt` decided. */
+export interface AttemptSlot {
+  /** True: the attempt may be checked, and is counted as a failure until released. */
+  readonly granted: boolean;
+  /** Milliseconds left in the source's window (for Retry-After when refused). */
+  readonly windowLeftMs: number;
 }
 
 interface Entry {
@@ -57,14 +71,21 @@ export class MemoryAuthStateStore implements AuthStateStore {
     return true;
   }
 
-  async recordFailure(source: string, now: number, windowMs: number): Promise<number> {
+  async tryAttempt(source: string, now: number, windowMs: number, maxFailures: number): Promise<AttemptSlot> {
     const entry = this.#failures.get(source);
     if (entry !== undefined && entry.expiresAt > now) {
+      if (entry.value >= maxFailures) return { granted: false, windowLeftMs: entry.expiresAt - now };
       entry.value++;
-      return entry.value;
+      return { granted: true, windowLeftMs: entry.expiresAt - now };
     }
+    if (maxFailures < 1) return { granted: false, windowLeftMs: windowMs };
     this.#set(this.#failures, source, { value: 1, expiresAt: now + windowMs });
-    return 1;
+    return { granted: true, windowLeftMs: windowMs };
+  }
+
+  async releaseAttempt(source: string, now: number): Promise<void> {
+    const entry = this.#failures.get(source);
+    if (entry !== undefined && entry.expiresAt > now && entry.value > 0) entry.value--;
   }
 
   async failures(source: string, now: number): Promise<number> {

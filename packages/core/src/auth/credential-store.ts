@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { DIGEST_ALGORITHMS, DIGEST_HEX_LENGTH, digestAlgorithm, digestHa1, type DigestAlgorithm } from '@switchboard/sip';
+import { CodedError } from '@switchboard/sip';
 
 /** Errors of authentication settings (`ERR_SWITCHBOARD_AUTH_*`), each listed in docs/errors.md. */
 export const AUTH_ERROR_CODES = {
@@ -8,18 +9,8 @@ export const AUTH_ERROR_CODES = {
 
 export type AuthErrorCode = keyof typeof AUTH_ERROR_CODES;
 
-export class AuthConfigError extends Error {
-  readonly code: AuthErrorCode;
-
-  constructor(code: AuthErrorCode, message: string) {
-    super(message);
-    this.name = 'AuthConfigError';
-    this.code = code;
-  }
-
-  toJSON(): { code: AuthErrorCode; message: string } {
-    return { code: this.code, message: this.message };
-  }
+export class AuthConfigError extends CodedError<AuthErrorCode> {
+  static override readonly codes = AUTH_ERROR_CODES;
 }
 
 /**

@@ -3,6 +3,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { afterEach, test } from 'node:test';
 import { answerDigestChallenge, formatDigestCredentials, parseDigestChallenges, parseMessage, type DigestAlgorithm, type SipMessage } from '@switchboard/sip';
 import { ProxyCore } from '../proxy/proxy-core.js';
+import { newProxyCounters } from '../proxy/proxy-counters.js';
 import { MemoryLocationStore } from '../registrar/location-store.js';
 import type { TransportAddress } from '../transport-address.js';
 import { MemoryAuthStateStore, type AuthStateStore } from './auth-state-store.js';
@@ -31,7 +32,7 @@ afterEach(() => {
   for (const core of cores.splice(0)) core.close();
 });
 
-function proxy(options: { mode?: AuthMode; state?: AuthStateStore; credentials?: CredentialStore; nonceTtlSeconds?: number; maxFailures?: number; algorithms?: DigestAlgorithm[] } = {}) {
+function proxy(options: { mode?: AuthMode; state?: AuthStateStore; credentials?: CredentialStore; nonceTtlSeconds?: number; maxFailures?: number; algorithms?: DigestAlgorithm[]; stateless?: boolean } = {}) {
   const sent: Sent[] = [];
   const auth = new DigestAuthenticator({
     mode: options.mode ?? 'all',
@@ -41,7 +42,8 @@ function proxy(options: { mode?: AuthMode; state?: AuthStateStore; credentials?:
     state: options.state ?? new MemoryAuthStateStore({ sweepMs: 0 }),
     nonceTtlSeconds: options.nonceTtlSeconds,
     maxFailures: options.maxFailures,
-    algorithms: options.algorithms,
+    // RFC 8760's list unless a test asks for another (or, with `algorithms: undefined`, the default).
+    algorithms: 'algorithms' in options ? options.algorithms : ['SHA-256', 'SHA-512-256', 'MD5'],
   });
   const core = new ProxyCore({
     listeners: [{ protocol: 'udp', host: PROXY.address, port: PROXY.port }],
@@ -50,6 +52,7 @@ function proxy(options: { mode?: AuthMode; state?: AuthStateStore; credentials?:
     store: new MemoryLocationStore(0),
     sender: { send: (target, bytes) => sent.push({ target, message: parseMessage(bytes) }) },
     auth,
+    stateless: options.stateless,
   });
   cores.push(core);
   return { core, sent, auth };
@@ -95,8 +98,14 @@ function credentialsFor(challengeResponse: SipMessage, options: { user?: string;
   return formatDigestCredentials(answerDigestChallenge(challenge, { username: options.user ?? 'alice', password: options.password ?? 'wonderland', method: options.method, uri: options.uri, nc: options.nc, cnonce: `c${branches}` }));
 }
 
+test('by default one MD5 challenge, which common phones answer', async () => {
+  const { core, sent } = proxy({ mode: 'register', algorithms: undefined });
+  const challenged = await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com' }));
+  assert.deepEqual(challenged.headers('www-authenticate').map((value) => parseDigestChallenges(value)[0]?.algorithm), ['MD5']);
+});
+
 test('REGISTER: 401 with one WWW-Authenticate per algorithm (RFC 8760 order, one nonce, qop=auth), then 200', async () => {
-  const { core, sent } = proxy({ mode: 'register' });
+  const { core, sent } = proxy({ mode: 'register', algorithms: ['SHA-256', 'SHA-512-256', 'MD5'] });
   const challenged = await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com' }));
   assert.equal(challenged.status, 401);
   const challenges = challenged.headers('www-authenticate').map((value) => parseDigestChallenges(value)[0]);
@@ -127,6 +136,24 @@ test('INVITE: 407, then credentials with the nonce; our Proxy-Authorization is r
   // With the invite mode, other requests and REGISTER pass.
   assert.equal((await exchange(core, sent, request('MESSAGE', 'sip:carol@elsewhere.example'))).method, 'MESSAGE');
   assert.equal((await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com' }))).status, 200);
+});
+
+test('our realm\'s Proxy-Authorization is removed from every forwarded request: ACK, in-dialog BYE and re-INVITE, stateless too', async () => {
+  for (const stateless of [false, true]) {
+    const { core, sent } = proxy({ mode: 'all', stateless });
+    const challenged = await exchange(core, sent, request('INVITE', 'sip:carol@elsewhere.example'));
+    const ours = credentialsFor(challenged, { method: 'INVITE', uri: 'sip:carol@elsewhere.example' });
+    const theirs = 'Digest username="alice", realm="elsewhere.example", nonce="n", uri="sip:carol@elsewhere.example", response="00"';
+    const inDialog = (method: string) =>
+      Buffer.from(request(method, 'sip:carol@192.0.2.30', { extra: ['Route: <sip:192.0.2.1:5060;lr;sbd>', `Proxy-Authorization: ${ours}`, `Proxy-Authorization: ${theirs}`] }).toString().replace(/^To: (.*)$/m, 'To: $1;tag=x'));
+    for (const method of ['ACK', 'BYE', 'INVITE']) {
+      const forwarded = await exchange(core, sent, inDialog(method));
+      assert.equal(forwarded.method, method, `${method} forwarded (stateless: ${stateless})`);
+      assert.deepEqual(forwarded.headers('proxy-authorization'), [theirs], `${method}: ours removed, theirs kept (stateless: ${stateless})`);
+    }
+    const ack = await exchange(core, sent, request('ACK', 'sip:carol@elsewhere.example', { extra: [`Proxy-Authorization: ${ours}`] }));
+    assert.deepEqual(ack.headers('proxy-authorization'), [], `an ACK out of any transaction (stateless: ${stateless})`);
+  }
 });
 
 test('wrong password or unknown user: 403 after the challenge, and counted', async () => {
@@ -176,7 +203,45 @@ test('a replayed nonce count, and an expired or foreign nonce, get a new challen
   const foreign = credentialsFor(await exchange(other.core, other.sent, request('INVITE', 'sip:carol@elsewhere.example')), { method: 'INVITE', uri: 'sip:carol@elsewhere.example' });
   const restarted = await exchange(core, sent, request('INVITE', 'sip:carol@elsewhere.example', { extra: [`Proxy-Authorization: ${foreign}`] }));
   assert.equal(parseDigestChallenges(restarted.header('proxy-authenticate') ?? '')[0]?.stale, true);
-  assert.equal(core.counters.authStaleNonces, 2);
+  assert.equal(core.counters.authStaleNonces, 1, 'the expired one');
+  assert.equal(core.counters.authForgedNonces, 1, 'the foreign one');
+});
+
+test('answers to nonces we never issued are no failures: they cannot lock the real user out', async () => {
+  const state = new MemoryAuthStateStore({ sweepMs: 0 });
+  const { core, sent } = proxy({ maxFailures: 10, state });
+  const other = proxy();
+  const foreignChallenge = await exchange(other.core, other.sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com' }));
+  const madeUp = (i: number) => `Digest username="alice", realm="example.com", nonce="${'A'.repeat(47)}${i % 10}", uri="sip:example.com", response="${'0'.repeat(64)}", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="x${i}"`;
+  for (let i = 0; i < 12; i++) {
+    const forged = i % 2 === 0 ? madeUp(i) : credentialsFor(foreignChallenge, { method: 'REGISTER', uri: 'sip:example.com', password: `guess${i}`, nc: i });
+    const answer = await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com', extra: [`Authorization: ${forged}`] }));
+    assert.equal(answer.status, 401, `forged nonce ${i}: a new challenge`);
+    assert.equal(parseDigestChallenges(answer.header('www-authenticate') ?? '')[0]?.stale, true);
+  }
+  assert.equal(core.counters.authForgedNonces, 12);
+  assert.equal(core.counters.authRejected, 0);
+  assert.equal(await state.failures(ALICE.address, Date.now()), 0);
+  const challenged = await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com' }));
+  const right = credentialsFor(challenged, { method: 'REGISTER', uri: 'sip:example.com' });
+  assert.equal((await exchange(core, sent, request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com', extra: [`Authorization: ${right}`] }))).status, 200, 'the real user still registers');
+});
+
+test('the throttled 403 says when the window ends, not how long a window is', async () => {
+  const { auth } = proxy({ maxFailures: 1 });
+  const counters = newProxyCounters();
+  const start = Date.now();
+  const challenge = auth.challenge('registrar', counters, false, start);
+  const offered = parseDigestChallenges(challenge.kind === 'respond' ? (challenge.headers[0]?.[1] ?? '') : '')[0];
+  assert.ok(offered !== undefined);
+  const attempt = (password: string, nc: number, now: number) =>
+    auth.authenticate(parseMessage(request('REGISTER', 'sip:example.com', { to: 'sip:alice@example.com', extra: [`Authorization: ${formatDigestCredentials(answerDigestChallenge(offered, { username: 'alice', password, method: 'REGISTER', uri: 'sip:example.com', nc, cnonce: 'c' }))}`] })), ALICE, 'registrar', 'alice', counters, now);
+  assert.equal(((await attempt('guess', 1, start)) as { status: number }).status, 403);
+  const throttled = await attempt('wonderland', 2, start + 45_200);
+  assert.equal(throttled.kind, 'respond');
+  assert.deepEqual(throttled.kind === 'respond' ? throttled.headers : [], [['Retry-After', '15']], '60 s window, 45.2 s gone');
+  const last = await attempt('wonderland', 3, start + 59_900);
+  assert.deepEqual(last.kind === 'respond' ? last.headers : [], [['Retry-After', '1']], 'at least 1');
 });
 
 test('the authenticated user must be the To user of a REGISTER and the From user of other requests', async () => {
@@ -247,6 +312,33 @@ test('a credential or state store that fails gives 503 with Retry-After', async 
   assert.equal(answer.status, 503);
   assert.equal(answer.header('retry-after'), '5');
   assert.equal(core.counters.stateStoreFailures, 1);
+});
+
+test('a store that throws instead of rejecting, at any step, gives a counted 503, stateful or stateless', async () => {
+  const steps = ['tryAttempt', 'releaseAttempt', 'acceptNonceCount', 'ha1'] as const;
+  for (const stateless of [false, true]) {
+    for (const step of steps) {
+      const memory = new MemoryAuthStateStore({ sweepMs: 0 });
+      const throwing = (name: string) => () => {
+        if (name === step) throw new Error(`${name} broke`);
+      };
+      const state: AuthStateStore = {
+        tryAttempt: (...args) => (throwing('tryAttempt')(), memory.tryAttempt(...args)),
+        releaseAttempt: (...args) => (throwing('releaseAttempt')(), memory.releaseAttempt(...args)),
+        acceptNonceCount: (...args) => (throwing('acceptNonceCount')(), memory.acceptNonceCount(...args)),
+        failures: (...args) => memory.failures(...args),
+        close: () => memory.close(),
+      };
+      const credentials: CredentialStore = { ha1: (...args) => (throwing('ha1')(), USERS.ha1(...args)), close: async () => {} };
+      const { core, sent } = proxy({ state, credentials, stateless });
+      const challenged = await exchange(core, sent, request('INVITE', 'sip:carol@elsewhere.example'));
+      const answer = await exchange(core, sent, request('INVITE', 'sip:carol@elsewhere.example', { extra: [`Proxy-Authorization: ${credentialsFor(challenged, { method: 'INVITE', uri: 'sip:carol@elsewhere.example' })}`] }));
+      assert.equal(answer.status, 503, `${step} (stateless: ${stateless})`);
+      assert.equal(core.counters.stateStoreFailures, 1, `${step} (stateless: ${stateless})`);
+      // The slot a failing store could not give back stays taken: one failure, not a lock-out.
+      assert.equal(await memory.failures(ALICE.address, Date.now()), step === 'releaseAttempt' ? 1 : 0, `${step}: slots given back`);
+    }
+  }
 });
 
 test('failures are counted per IPv4 address and per IPv6 /64', () => {

@@ -1,7 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import {
-  DIGEST_ALGORITHMS,
   digestAlgorithm,
   digestResponse,
   formatDigestChallenge,
@@ -23,13 +22,21 @@ import { NonceMint } from './nonce.js';
 export type AuthMode = 'register' | 'invite' | 'all';
 export const AUTH_MODES = ['off', 'register', 'invite', 'all'] as const;
 
+/**
+ * Algorithms offered when `--auth-algorithms` is not given: MD5 alone. RFC 8760 prefers SHA-256,
+ * but common clients cannot register when offered it: baresip 1.0 (libre) gives up when any
+ * challenge is not MD5, even with MD5 first, and SIPp 3.6.1, sipsak and svcrack read only the
+ * first challenge. SHA-256 and SHA-512-256 are opt-in (docs/architecture.md).
+ */
+export const DEFAULT_AUTH_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5'];
+
 /** 401 with WWW-Authenticate (a registrar, RFC 3261 §22.2) or 407 with Proxy-Authenticate (§22.3). */
 export type AuthChallengeKind = 'registrar' | 'proxy';
 
 export interface DigestAuthenticatorOptions {
   readonly mode: AuthMode;
   readonly realm: string;
-  /** Algorithms offered, one challenge each, in this order (default RFC 8760's: SHA-256, SHA-512-256, MD5). */
+  /** Algorithms offered, one challenge each, in this order (default DEFAULT_AUTH_ALGORITHMS: MD5). */
   readonly algorithms?: readonly DigestAlgorithm[];
   /** Hex secret the nonces are signed with; the same in every worker and instance that must verify them. */
   readonly secret: string;
@@ -49,8 +56,13 @@ export interface AuthCounters {
   authAccepted: number;
   /** 403 for wrong credentials, an unknown user, or a user who may not use the identity. */
   authRejected: number;
-  /** Right response, but a nonce expired or not ours: new challenge with stale=true. */
+  /** A nonce of ours that expired: new challenge with stale=true, nothing checked or counted. */
   authStaleNonces: number;
+  /**
+   * A nonce we never issued (made up, tampered, or from before a restart that changed the
+   * secret): new challenge with stale=true, nothing checked, no failure counted.
+   */
+  authForgedNonces: number;
   /** Right response with a nonce count already used: new challenge with stale=true. */
   authReplays: number;
   /** Credentials not even checked: the source failed too often (403). */
@@ -109,9 +121,13 @@ export function authChallengeKind(
  * algorithm, checks credentials against stored HA1s, and answers what the RFCs say:
  * - no credentials for our realm, or for an algorithm we do not offer: 401/407 challenge;
  * - malformed credentials, or a qop other than auth: 400;
- * - a source over its failure limit: 403 with Retry-After, nothing hashed;
+ * - a nonce we never issued (forged, or a restart that changed the secret), or one of ours that
+ *   expired: a new challenge with stale=true (RFC 7616 §3.3: the nonce is invalid), nothing
+ *   hashed and no failure counted, so made-up nonces cannot lock a source's owner out;
+ * - a source at its failure limit: 403 with Retry-After (seconds left in its window), nothing
+ *   hashed. Every other attempt takes a slot of the limit before it is checked (see
+ *   AuthStateStore.tryAttempt) and gives it back when its response is right;
  * - wrong response or unknown user: 403, failure counted;
- * - right response, nonce expired or not ours (a restart): challenge with stale=true;
  * - right response, nonce count not above the highest accepted (a replay): challenge with
  *   stale=true, so a replayer gets nothing and a client that reused a count retries unprompted;
  * - right response from a user who may not use the request's identity (To for REGISTER, From
@@ -131,7 +147,7 @@ export class DigestAuthenticator {
   constructor(options: DigestAuthenticatorOptions) {
     this.mode = options.mode;
     this.realm = options.realm;
-    this.algorithms = options.algorithms ?? DIGEST_ALGORITHMS;
+    this.algorithms = options.algorithms ?? DEFAULT_AUTH_ALGORITHMS;
     if (this.algorithms.length === 0) throw new RangeError('at least one digest algorithm must be offered');
     this.#mint = new NonceMint(Buffer.from(options.secret, 'hex'), options.realm, (options.nonceTtlSeconds ?? 300) * 1000);
     this.#credentials = options.credentials;
@@ -170,26 +186,46 @@ export class DigestAuthenticator {
       return { kind: 'respond', status: 400, reason: 'Digest qop=auth Required', headers: [] };
     }
 
-    const address = failureKey(source.address);
-    const [failures, ha1] = await Promise.all([this.#state.failures(address, now), this.#credentials.ha1(credentials.username, this.realm, algorithm)]);
-    if (failures >= this.#maxFailures) {
-      counters.authThrottled++;
-      this.#rejected('throttled', credentials.username, address);
-      return { kind: 'respond', status: 403, reason: 'Forbidden (Too Many Failed Authentications)', headers: [['Retry-After', String(Math.ceil(this.#failureWindowMs / 1000))]] };
-    }
-    const expected = digestResponse({ algorithm, ha1: ha1 ?? UNKNOWN_USER_HA1, method: request.method ?? '', uri: credentials.uri, nonce: credentials.nonce, qop: 'auth', nc: credentials.nc, cnonce: credentials.cnonce });
-    if (ha1 === undefined || !sameHex(expected, credentials.response)) {
-      await this.#state.recordFailure(address, now, this.#failureWindowMs);
-      counters.authRejected++;
-      this.#rejected(ha1 === undefined ? 'unknown-user' : 'credentials', credentials.username, address);
-      return { kind: 'respond', status: 403, headers: [] };
-    }
+    // Only an answer to a nonce we issued and that still runs can count as a failure: anyone can
+    // make up a nonce, and a source's failures lock its owner out. Nothing is hashed for the
+    // others (a check without a count would be a free oracle), they get a new challenge.
     const nonce = this.#mint.check(credentials.nonce, now);
-    if (nonce.kind !== 'fresh') {
+    if (nonce.kind === 'forged') {
+      counters.authForgedNonces++;
+      return this.challenge(kind, counters, true, now);
+    }
+    if (nonce.kind === 'expired') {
       counters.authStaleNonces++;
       return this.challenge(kind, counters, true, now);
     }
-    if (!(await this.#state.acceptNonceCount(credentials.nonce, parseInt(credentials.nc ?? '0', 16), nonce.expiresAt))) {
+
+    // Reserve, then check: the attempt takes a slot (counted as a failure) before it is checked,
+    // so a burst of attempts in flight at once gets no more checks than the limit allows.
+    const address = failureKey(source.address);
+    const [slot, ha1] = await Promise.allSettled([
+      call(() => this.#state.tryAttempt(address, now, this.#failureWindowMs, this.#maxFailures)),
+      call(() => this.#credentials.ha1(credentials.username, this.realm, algorithm)),
+    ]);
+    if (slot.status === 'rejected') throw slot.reason;
+    if (ha1.status === 'rejected') {
+      if (slot.value.granted) await call(() => this.#state.releaseAttempt(address, now)).catch(() => undefined);
+      throw ha1.reason;
+    }
+    if (!slot.value.granted) {
+      counters.authThrottled++;
+      this.#rejected('throttled', credentials.username, address);
+      const seconds = Math.max(1, Math.ceil(slot.value.windowLeftMs / 1000));
+      return { kind: 'respond', status: 403, reason: 'Forbidden (Too Many Failed Authentications)', headers: [['Retry-After', String(seconds)]] };
+    }
+    const expected = digestResponse({ algorithm, ha1: ha1.value ?? UNKNOWN_USER_HA1, method: request.method ?? '', uri: credentials.uri, nonce: credentials.nonce, qop: 'auth', nc: credentials.nc, cnonce: credentials.cnonce });
+    if (ha1.value === undefined || !sameHex(expected, credentials.response)) {
+      counters.authRejected++;
+      this.#rejected(ha1.value === undefined ? 'unknown-user' : 'credentials', credentials.username, address);
+      return { kind: 'respond', status: 403, headers: [] };
+    }
+    // The right response: not a failure, the slot goes back.
+    const [, fresh] = await Promise.all([call(() => this.#state.releaseAttempt(address, now)), call(() => this.#state.acceptNonceCount(credentials.nonce, parseInt(credentials.nc ?? '0', 16), nonce.expiresAt))]);
+    if (!fresh) {
       counters.authReplays++;
       return this.challenge(kind, counters, true, now);
     }
@@ -243,6 +279,11 @@ export class DigestAuthenticator {
 export function claimedIdentity(request: SipMessage): string | undefined {
   const uri = request.method === 'REGISTER' ? request.to?.uri : request.from?.uri;
   return uri !== undefined && isSipUri(uri) ? uriUser(uri) : undefined;
+}
+
+/** Runs a store call, so that a store throwing instead of rejecting rejects too. */
+async function call<T>(work: () => Promise<T>): Promise<T> {
+  return work();
 }
 
 function sameHex(expected: string, given: string): boolean {

@@ -1,11 +1,12 @@
-import { buildAckForFailure, buildCancel, buildResponse, type SipLimits, type SipMessage } from '@switchboard/sip';
+import { buildAckForFailure, buildCancel, type SipLimits, type SipMessage } from '@switchboard/sip';
 import { ClientTransaction } from '../transaction/client-transaction.js';
 import { clientTransactionKey } from '../transaction/keys.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import type { TimerSettings } from '../transaction/timers.js';
-import type { MessageSender, TransportAddress } from '../transport-address.js';
+import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
 import { formatBranchId, loopHash } from './branch-id.js';
-import { forwardedRequest } from './forwarded-request.js';
+import { BRANCH_FAILURE_REASONS, countFailure, fallBackToUdp, forwardedRequest, type BranchFailure, type ForwardedRequest } from './forwarded-request.js';
+import { guarded, reportInternalError } from './internal-errors.js';
 import type { Listener } from './listeners.js';
 import { answer } from './local-answers.js';
 import type { ProxyCounters } from './proxy-counters.js';
@@ -21,19 +22,22 @@ export interface ForwarderOptions {
   /** Written into every branch (see branch-id.ts). */
   readonly branchTag?: string;
   readonly limits?: Partial<SipLimits>;
+  /** Transports we can open connections over although nothing listens on them (see outgoingFor). */
+  readonly clientTransports?: readonly TransportProtocol[];
+  /** A sender that never throws (countingSender). */
   readonly sender: MessageSender;
   readonly timers: TimerSettings;
   readonly counters: ProxyCounters;
 }
 
-interface Branch {
+/** One target's client transaction: the copy sent (ForwardedRequest, which §18.1.1 may move back to UDP) and its state. */
+interface Branch extends ForwardedRequest {
   readonly key: string;
-  readonly sent: SipMessage;
-  readonly target: TransportAddress;
   provisional: boolean;
   cancelPending: boolean;
   cancelled: boolean;
-  final: { status: number; bytes: Buffer } | undefined;
+  /** bytes undefined: a response of ours (408, 503), built when it is the one sent upstream. */
+  final: { status: number; bytes: Buffer | undefined } | undefined;
 }
 
 /** One request forwarded statefully: its server transaction and a branch per target. */
@@ -81,7 +85,7 @@ export class Forwarder {
   /** Forwards the request of `server` to every target at once (parallel forking, §16.6). */
   forward(server: ServerTransaction, source: TransportAddress, targets: readonly ForwardTarget[]): void {
     if (this.#cancelledEarly.has(server)) {
-      answer(server, 487);
+      answer(server, this.#options.counters, 487);
       return;
     }
     const request = server.request;
@@ -90,14 +94,19 @@ export class Forwarder {
     const base = request.serialize();
     const hash = loopHash(request, request.topVia);
     const recordRoute = this.#options.recordRoute;
+    let failure: BranchFailure | undefined;
     for (const target of targets) {
       const branchId = formatBranchId(hash, this.#options.branchTag, ++this.#sequence);
       const copy = forwardedRequest(base, source, target, branchId, recordRoute, this.#options);
-      if (copy === undefined) continue;
+      if (typeof copy === 'string') {
+        failure ??= countFailure(this.#options.counters, copy);
+        continue;
+      }
       forwarding.branches.push({
-        key: clientTransactionKey(branchId, copy.message.cseq?.method ?? copy.message.method ?? ''),
-        sent: copy.message,
-        target: copy.nextHop,
+        key: clientTransactionKey(branchId, copy.sent.cseq?.method ?? copy.sent.method ?? ''),
+        sent: copy.sent,
+        target: copy.target,
+        udpFallback: copy.udpFallback,
         provisional: false,
         cancelPending: false,
         cancelled: false,
@@ -105,7 +114,7 @@ export class Forwarder {
       });
     }
     if (forwarding.branches.length === 0) {
-      answer(server, 503, 'No route to the target');
+      answer(server, this.#options.counters, 503, BRANCH_FAILURE_REASONS[failure ?? 'no-route']);
       return;
     }
     for (const branch of forwarding.branches) this.#startBranch(forwarding, branch);
@@ -118,10 +127,10 @@ export class Forwarder {
    */
   receiveCancel(server: ServerTransaction, invite: ServerTransaction | undefined): void {
     if (invite === undefined) {
-      answer(server, 481);
+      answer(server, this.#options.counters, 481);
       return;
     }
-    answer(server, 200);
+    answer(server, this.#options.counters, 200);
     if (invite.lastStatus >= 200) return;
     const forwarding = this.#forwardings.get(invite);
     if (forwarding === undefined) {
@@ -131,8 +140,9 @@ export class Forwarder {
     for (const branch of forwarding.branches) this.#cancelBranch(branch);
   }
 
-  #startBranch(forwarding: Forwarding, branch: Branch): void {
+  #startBranch(forwarding: Forwarding, branch: Branch, first = true): void {
     const method = branch.sent.method ?? '';
+    const counters = this.#options.counters;
     const transaction = new ClientTransaction({
       key: branch.key,
       method,
@@ -143,15 +153,27 @@ export class Forwarder {
       timerC: method === 'INVITE' ? TIMER_C : undefined,
       buildAck: (response) => buildAckForFailure(branch.sent, response),
       onResponse: (response) => this.#onBranchResponse(forwarding, branch, response),
-      onTimeout: () => {
-        this.#options.counters.transactionTimeouts++;
-        this.#onBranchFinal(forwarding, branch, 408, buildResponse(forwarding.request, 408));
+      // A timeout's 408 is built only if it is the response sent upstream (then within the UDP size rule).
+      onTimeout: () =>
+        guarded(forwarding.server, counters, () => {
+          counters.transactionTimeouts++;
+          this.#onBranchFinal(forwarding, branch, 408, undefined);
+        }),
+      // §16.9: a transport error is a 503 from that branch, at once rather than at timer B or F.
+      onTransportError: (_failed, error) =>
+        guarded(forwarding.server, counters, () => {
+          if (fallBackToUdp(branch, error, counters)) this.#startBranch(forwarding, branch, false);
+          else this.#onBranchFinal(forwarding, branch, 503, undefined);
+        }),
+      onInternalError: (error) => reportInternalError(counters, error),
+      // A UDP retry has taken the key over already.
+      onTerminated: (finished) => {
+        if (this.#client.get(finished.key) === finished) this.#client.delete(finished.key);
       },
-      onTerminated: (finished) => this.#client.delete(finished.key),
     });
     this.#client.set(branch.key, transaction);
-    this.#options.counters.clientTransactions++;
-    this.#options.counters.requestsForwarded++;
+    counters.clientTransactions++;
+    if (first) counters.requestsForwarded++;
     transaction.start();
   }
 
@@ -177,7 +199,7 @@ export class Forwarder {
     this.#onBranchFinal(forwarding, branch, status, response.serialize());
   }
 
-  #onBranchFinal(forwarding: Forwarding, branch: Branch, status: number, bytes: Buffer): void {
+  #onBranchFinal(forwarding: Forwarding, branch: Branch, status: number, bytes: Buffer | undefined): void {
     if (branch.final !== undefined) return;
     branch.final = { status, bytes };
     if (status >= 600) for (const other of forwarding.branches) if (other !== branch) this.#cancelBranch(other);
@@ -185,7 +207,11 @@ export class Forwarder {
     const best = bestResponse(forwarding.branches.map((candidate) => candidate.final).filter((final) => final !== undefined));
     if (best.status === 503) {
       // §16.7 step 6: a 503 from downstream is not passed on as is.
-      answer(forwarding.server, 500, 'Downstream Service Unavailable');
+      answer(forwarding.server, this.#options.counters, 500, 'Downstream Service Unavailable');
+      return;
+    }
+    if (best.bytes === undefined) {
+      answer(forwarding.server, this.#options.counters, best.status);
       return;
     }
     this.#forwardUpstream(forwarding, best.status, best.bytes);
@@ -214,6 +240,7 @@ export class Forwarder {
       timers: this.#options.timers,
       onResponse: () => undefined,
       onTimeout: () => undefined,
+      onInternalError: (error) => reportInternalError(this.#options.counters, error),
       onTerminated: (finished) => this.#client.delete(finished.key),
     });
     this.#client.set(key, transaction);
@@ -222,7 +249,7 @@ export class Forwarder {
 }
 
 /** §16.7 step 6: a 6xx if any; else the lowest class; within it, the first one. */
-export function bestResponse(finals: ReadonlyArray<{ status: number; bytes: Buffer }>): { status: number; bytes: Buffer } {
+export function bestResponse<T extends { status: number }>(finals: readonly T[]): T {
   const sixes = finals.find((final) => final.status >= 600);
   if (sixes !== undefined) return sixes;
   return finals.reduce((best, final) => (Math.floor(final.status / 100) < Math.floor(best.status / 100) ? final : best));

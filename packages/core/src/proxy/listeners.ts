@@ -34,3 +34,26 @@ export function listenerFor(listeners: readonly Listener[], protocol: TransportP
   for (const listener of listeners) if (listener.protocol === protocol) return listener;
   return undefined;
 }
+
+/** A listener we send from, or (clientOnly) a transport we are only a client of. */
+export type OutgoingListener = Listener & { readonly clientOnly?: true };
+
+/**
+ * What our Via says for a request sent over `protocol`: its listener, or, over a transport we
+ * are only a client of (`clientTransports`), that transport with the host and port of our first
+ * listener. Responses come back on the connection we opened (RFC 3261 §18.2.2), so the port is
+ * not used to reach us; it names an address of ours, so our Via is recognised in the responses
+ * (§18.1.2) and in loop detection. No port would do better: nothing listens for that transport
+ * here, so a server that lost the connection cannot open one back to any port we could write.
+ */
+export function outgoingFor(
+  listeners: readonly Listener[],
+  clientTransports: readonly TransportProtocol[] | undefined,
+  protocol: TransportProtocol,
+): OutgoingListener | undefined {
+  const listener = listenerFor(listeners, protocol);
+  if (listener !== undefined) return listener;
+  const first = listeners[0];
+  if (first === undefined || clientTransports?.includes(protocol) !== true) return undefined;
+  return { protocol, host: first.host, port: first.port, clientOnly: true };
+}

@@ -1,4 +1,4 @@
-import { buildResponse, isSipError, parseMessage, validateRequest, type SipLimits, type SipMessage } from '@switchboard/sip';
+import { isSipError, parseMessage, validateRequest, type SipLimits, type SipMessage } from '@switchboard/sip';
 import type { DigestAuthenticator } from '../auth/digest-authenticator.js';
 import type { LocationStore } from '../registrar/location-store.js';
 import type { RegistrarOptions } from '../registrar/registrar.js';
@@ -6,7 +6,10 @@ import { serverTransactionKey } from '../transaction/keys.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
+import { countingSender } from './counting-sender.js';
 import { Forwarder } from './forwarding.js';
+import { generatedResponse } from './generated-response.js';
+import { answerInternalError, reportInternalError } from './internal-errors.js';
 import type { Listener } from './listeners.js';
 import { answer, answerStatelessly, answerUnparseable } from './local-answers.js';
 import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
@@ -51,11 +54,17 @@ export interface ProxyCoreOptions {
   readonly handOff?: (message: SipMessage, bytes: Buffer, source: TransportAddress) => boolean;
   /** Digest authentication (`--auth`); none: every request passes. */
   readonly auth?: DigestAuthenticator;
+  /**
+   * Transports the sender can open connections over although nothing listens on them (a TCP
+   * client without a TCP listener). Requests go out over them with a Via sent-by naming another
+   * listener (see `outgoingFor`); without one, a request for such a next hop gets 503.
+   */
+  readonly clientTransports?: readonly TransportProtocol[];
   /** The routing pipeline (default ROUTING_STEPS), for steps of one's own; the last must decide. */
   readonly routingSteps?: readonly NamedRoutingStep[];
 }
 
-/** The answer when routing failed with something that is not a SipError (or, stateless, anything). */
+/** The answer, without a transaction, when a routing step threw. */
 const ROUTING_FAILED: RoutingDecision = Object.freeze({ kind: 'respond', status: 500 });
 
 /**
@@ -68,6 +77,8 @@ const ROUTING_FAILED: RoutingDecision = Object.freeze({ kind: 'respond', status:
 export class ProxyCore {
   readonly counters: ProxyCounters = newProxyCounters();
   readonly #options: ProxyCoreOptions;
+  /** The options' sender, counting failed sends and never throwing. */
+  readonly #sender: MessageSender;
   readonly #server: ServerTransactions;
   readonly #forwarder: Forwarder;
   readonly #routing: RoutingContext;
@@ -79,11 +90,13 @@ export class ProxyCore {
     this.#options = options;
     const timers = options.timers ?? DEFAULT_TIMERS;
     const counters = this.counters;
-    this.#server = new ServerTransactions({ sender: options.sender, timers, counters });
-    this.#forwarder = new Forwarder({ ...options, recordRoute: options.recordRoute !== false, timers, counters });
+    const sender = countingSender(options.sender, counters);
+    this.#sender = sender;
+    this.#server = new ServerTransactions({ sender, timers, counters });
+    this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters });
     this.#routing = newRoutingContext({ ...options, counters });
     this.#steps = options.routingSteps ?? ROUTING_STEPS;
-    this.#outbound = { listeners: options.listeners, limits: options.limits, sender: options.sender, counters };
+    this.#outbound = { listeners: options.listeners, clientTransports: options.clientTransports, limits: options.limits, sender, counters };
   }
 
   /** Server and client transactions alive now. */
@@ -102,12 +115,22 @@ export class ProxyCore {
    * here). Never throws for anything the peer sent.
    */
   receive(bytes: Buffer, source: TransportAddress, handedOff = false): void {
+    try {
+      this.#receive(bytes, source, handedOff);
+    } catch (error) {
+      // A bug in this message's handling: it must not stop the process, nor touch other calls.
+      reportInternalError(this.counters, error);
+      this.#answerInternalError(bytes);
+    }
+  }
+
+  #receive(bytes: Buffer, source: TransportAddress, handedOff: boolean): void {
     let message: SipMessage;
     try {
       message = parseMessage(bytes, { limits: this.#options.limits });
     } catch (error) {
       if (!isSipError(error)) throw error;
-      answerUnparseable(this.#options.sender, this.counters, bytes, source, error);
+      answerUnparseable(this.#sender, this.counters, bytes, source, error);
       return;
     }
     if (!handedOff && this.#options.handOff !== undefined && worthHandingOff(message) && this.#options.handOff(message, bytes, source)) return;
@@ -150,7 +173,11 @@ export class ProxyCore {
       this.#forwarder.receiveCancel(server, this.#server.get(serverTransactionKey(request, 'INVITE')));
       return;
     }
-    if (request.method === 'INVITE') server.respond(100, buildResponse(request, 100));
+    if (request.method === 'INVITE') {
+      const trying = generatedResponse(request, source, 100);
+      if (trying === undefined) this.counters.oversizedResponsesDropped++;
+      else server.respond(100, trying);
+    }
     this.#route(request, source, server);
   }
 
@@ -173,26 +200,52 @@ export class ProxyCore {
     }
   }
 
+  /** Carries out a decision; a bug there is counted, and answered 500 when there is a transaction. */
   #carryOut(decision: RoutingDecision, request: SipMessage, source: TransportAddress, server: ServerTransaction | undefined): void {
+    try {
+      this.#dispatch(decision, request, source, server);
+    } catch (error) {
+      if (server === undefined) reportInternalError(this.counters, error);
+      else answerInternalError(server, this.counters, error);
+    }
+  }
+
+  #dispatch(decision: RoutingDecision, request: SipMessage, source: TransportAddress, server: ServerTransaction | undefined): void {
     if (decision.kind === 'forward') {
       if (server === undefined) forwardStatelessly(request, source, decision.targets, this.#outbound);
       else this.#forwarder.forward(server, source, decision.targets);
     } else if (server === undefined) {
       this.#reject(request, source, decision.status, decision.reason, decision.headers);
     } else {
-      answer(server, decision.status, decision.reason, decision.headers);
+      answer(server, this.counters, decision.status, decision.reason, decision.headers);
     }
   }
 
-  /** A step threw: a SipError's own answer on a transaction; 500 otherwise, and always when stateless. */
+  /**
+   * A step threw: on a transaction, a SipError's own answer, or a bug counted and answered 500;
+   * without one (stateless), 500.
+   */
   #routingFailed(request: SipMessage, source: TransportAddress, server: ServerTransaction | undefined, error: unknown): void {
-    if (server !== undefined && isSipError(error)) answer(server, error.status, error.reason);
-    else this.#carryOut(ROUTING_FAILED, request, source, server);
+    if (server === undefined) this.#carryOut(ROUTING_FAILED, request, source, server);
+    else if (isSipError(error)) this.#carryOut({ kind: 'respond', status: error.status, reason: error.reason }, request, source, server);
+    else answerInternalError(server, this.counters, error);
+  }
+
+  /** After a bug in a message's handling: 500 on its server transaction, if it has one. */
+  #answerInternalError(bytes: Buffer): void {
+    try {
+      const message = parseMessage(bytes, { limits: this.#options.limits });
+      if (!message.isRequest || message.method === 'ACK') return;
+      const server = this.#server.get(serverTransactionKey(message));
+      if (server !== undefined) answer(server, this.counters, 500);
+    } catch (error) {
+      reportInternalError(this.counters, error);
+    }
   }
 
   /** A response without a transaction (validation failures, stateless mode); none to an ACK. */
   #reject(request: SipMessage, source: TransportAddress, status: number, reason?: string, headers?: HeaderList): void {
-    answerStatelessly(this.#options.sender, this.counters, request, source, status, reason, headers);
+    answerStatelessly(this.#sender, this.counters, request, source, status, reason, headers);
   }
 }
 

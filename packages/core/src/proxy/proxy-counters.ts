@@ -11,6 +11,11 @@ export interface ProxyCounters extends AuthCounters {
   requestsRejected: number;
   /** Input dropped: unparseable responses, ACKs and requests with no way to answer. */
   messagesDropped: number;
+  /**
+   * Responses of ours not sent because over UDP even their minimal form was larger than the
+   * request they answered (no reflection amplification; see generated-response.ts).
+   */
+  oversizedResponsesDropped: number;
   retransmissionsAbsorbed: number;
   requestsForwarded: number;
   responsesForwarded: number;
@@ -22,6 +27,20 @@ export interface ProxyCounters extends AuthCounters {
   transactionTimeouts: number;
   /** Requests answered 503 because the location store (or the auth state or credential store) failed. */
   stateStoreFailures: number;
+  /**
+   * Sends that failed in the transport (a bad port, a refused or reset connection, a socket
+   * error): a request's failure ends its client transaction as if it got a 503 (RFC 3261 §16.9).
+   */
+  transportErrors: number;
+  /** Requests with no next hop (a binding or Request-URI that is no SIP URI): answered 503, ACKs dropped. */
+  requestsUnroutable: number;
+  /** Requests whose next hop needs a transport we have no sender for (TLS without credentials): answered 503 "Transport Not Available", ACKs dropped. */
+  transportUnavailable: number;
+  /** Requests over 1300 bytes sent over TCP instead of UDP (RFC 3261 §18.1.1), and of those retried over UDP because the connection was refused or reset. */
+  largeRequestsOverTcp: number;
+  largeRequestsUdpFallbacks: number;
+  /** Bugs caught at an entry point (a socket, timer or store callback): the message is dropped, or answered 500 when it has a transaction. */
+  internalErrors: number;
 }
 
 export function newProxyCounters(): ProxyCounters {
@@ -30,6 +49,7 @@ export function newProxyCounters(): ProxyCounters {
     responsesReceived: 0,
     requestsRejected: 0,
     messagesDropped: 0,
+    oversizedResponsesDropped: 0,
     retransmissionsAbsorbed: 0,
     requestsForwarded: 0,
     responsesForwarded: 0,
@@ -40,10 +60,17 @@ export function newProxyCounters(): ProxyCounters {
     tooManyHops: 0,
     transactionTimeouts: 0,
     stateStoreFailures: 0,
+    transportErrors: 0,
+    requestsUnroutable: 0,
+    transportUnavailable: 0,
+    largeRequestsOverTcp: 0,
+    largeRequestsUdpFallbacks: 0,
+    internalErrors: 0,
     authChallenges: 0,
     authAccepted: 0,
     authRejected: 0,
     authStaleNonces: 0,
+    authForgedNonces: 0,
     authReplays: 0,
     authThrottled: 0,
     authMalformed: 0,

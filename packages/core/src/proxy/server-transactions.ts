@@ -4,9 +4,11 @@ import { serverTransactionKey } from '../transaction/keys.js';
 import { ServerTransaction, type TerminationReason } from '../transaction/server-transaction.js';
 import type { TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress } from '../transport-address.js';
+import { reportInternalError } from './internal-errors.js';
 import type { ProxyCounters } from './proxy-counters.js';
 
 export interface ServerTransactionsOptions {
+  /** A sender that never throws (countingSender). */
   readonly sender: MessageSender;
   readonly timers: TimerSettings;
   readonly counters: ProxyCounters;
@@ -23,6 +25,7 @@ export class ServerTransactions {
     this.#byKey.delete(transaction.key);
     if (reason === 'timeout') this.#options.counters.transactionTimeouts++;
   };
+  readonly #onInternalError = (error: unknown): void => reportInternalError(this.#options.counters, error);
 
   constructor(options: ServerTransactionsOptions) {
     this.#options = options;
@@ -46,6 +49,7 @@ export class ServerTransactions {
       sender: this.#options.sender,
       timers: this.#options.timers,
       onTerminated: this.#onTerminated,
+      onInternalError: this.#onInternalError,
     });
     this.#byKey.set(key, transaction);
     this.#options.counters.serverTransactions++;

@@ -31,9 +31,13 @@ test('stateless: one copy per target with our Via, the same branch for a retrans
   assert.equal(options.counters.requestsForwarded, 2);
 });
 
-test('stateless: a target we have no listener for is skipped', () => {
+test('stateless: a target we cannot send to gets no copy; with none left the request gets 503 (an ACK nothing)', () => {
   const { options, sent } = stateless();
-  forwardStatelessly(stepRequest('MESSAGE', 'sip:carol@elsewhere.example;transport=tcp'), ALICE, [{}], options);
-  assert.equal(sent.length, 0);
+  forwardStatelessly(stepRequest('MESSAGE', 'sip:carol@elsewhere.example;transport=tls'), ALICE, [{}], options);
+  assert.deepEqual(sent.map((entry) => [entry.target, entry.message.status, entry.message.reason]), [[ALICE, 503, 'Transport Not Available']]);
+  assert.equal(options.counters.transportUnavailable, 1);
   assert.equal(options.counters.requestsForwarded, 0);
+  forwardStatelessly(stepRequest('ACK', 'tel:+15550100'), ALICE, [{}], options);
+  assert.equal(sent.length, 1);
+  assert.equal(options.counters.requestsUnroutable, 1);
 });

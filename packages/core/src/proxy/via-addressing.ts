@@ -7,11 +7,8 @@ export function stampReceived(request: SipMessage, via: Via, source: TransportAd
   const needsReceived = sentByHost !== source.address;
   const needsRport = via.rport === null;
   if (!needsReceived && !needsRport) return;
-  const params = new Map(via.params);
-  params.set('received', source.address);
-  if (needsRport) params.set('rport', String(source.port));
-  request.removeTopVia();
-  request.prependVia({ ...via, params, received: source.address, rport: needsRport ? source.port : via.rport });
+  // In place, so the Via's other bytes stay as they came (a quoted value need not be UTF-8).
+  request.setTopViaParams(needsRport ? [['received', source.address], ['rport', String(source.port)]] : [['received', source.address]]);
 }
 
 /** Where a response goes by its Via (§18.2.2, RFC 3581): received and rport when present. */

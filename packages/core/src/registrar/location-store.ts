@@ -30,7 +30,12 @@ export interface Binding {
 export interface LocationStore {
   /** Bindings of an AOR that have not lapsed at `now`, highest q first. */
   lookup(aor: string, now: number): Promise<Binding[]>;
-  /** Adds or replaces the binding of `binding.contact` for `binding.aor`. */
+  /**
+   * Adds or replaces the binding of `binding.contact` for `binding.aor`. Stores compare contacts
+   * as text; URI equality (§19.1.4, not transitive, so no key can stand for it) is the
+   * registrar's: it removes a binding by the contact text it was stored under before putting an
+   * equivalent spelling, and removes by the stored text.
+   */
   put(binding: Binding): Promise<void>;
   remove(aor: string, contact: string): Promise<void>;
   removeAll(aor: string): Promise<void>;

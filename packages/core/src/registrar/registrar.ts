@@ -1,4 +1,4 @@
-import { isSipUri, uriHostname, uriUser, formatNameAddr, type SipMessage, type Uri } from '@switchboard/sip';
+import { isSipUri, parseUri, uriEquals, uriHostname, uriUser, formatNameAddr, type SipMessage, type Uri } from '@switchboard/sip';
 import type { TransportAddress } from '../transport-address.js';
 import type { Binding, LocationStore } from './location-store.js';
 
@@ -23,11 +23,24 @@ export interface RegistrarResult {
 /**
  * The address-of-record a URI names (RFC 3261 §10.3 step 5): scheme, unescaped user and
  * lower-cased host; port, parameters and headers dropped. Undefined for non-SIP URIs.
+ *
+ * A byte of the user that is not part of valid UTF-8 stays escaped (`%FF`), and so does `%`
+ * itself (`%25`): users stay apart, and the text survives the UTF-8 of the Redis and
+ * SharedArrayBuffer stores, where the lone surrogate uriUser gives such a byte would become
+ * U+FFFD.
  */
 export function addressOfRecord(uri: Uri): string | undefined {
   if (!isSipUri(uri)) return undefined;
   const user = uriUser(uri);
-  return `${uri.scheme}:${user === undefined ? '' : `${user}@`}${uriHostname(uri)}`;
+  return `${uri.scheme}:${user === undefined ? '' : `${storableUser(user)}@`}${uriHostname(uri)}`;
+}
+
+/** A lone low surrogate U+DC80..U+DCFF: an escaped byte (see unescape), not half of a pair. */
+const ESCAPED_BYTE = /(?<![\ud800-\udbff])[\udc80-\udcff]/g;
+
+function storableUser(user: string): string {
+  if (!user.includes('%') && user.search(ESCAPED_BYTE) < 0) return user;
+  return user.replace(/%/g, '%25').replace(ESCAPED_BYTE, (byte) => `%${(byte.charCodeAt(0) - 0xdc00).toString(16).toUpperCase()}`);
 }
 
 /**
@@ -65,8 +78,10 @@ export async function handleRegister(
     return { status: 200, headers: [] };
   }
 
-  const existing = new Map((await store.lookup(aor, now)).map((binding) => [binding.contact, binding]));
-  const updates: Array<{ contact: string; expires: number; q: number }> = [];
+  // Contacts are matched by URI equality (§10.3 step 7, §19.1.4), not by text: an equivalent
+  // spelling refreshes or removes the binding it names.
+  const existing = (await store.lookup(aor, now)).map((binding) => ({ binding, uri: storedUri(binding.contact) }));
+  const updates: Array<{ contact: string; uri: Uri; previous: Binding | undefined; expires: number; q: number }> = [];
   for (const contact of request.contact) {
     const expiresParam = contact.params.get('expires');
     let expires = headerExpires ?? options.defaultExpires;
@@ -80,17 +95,22 @@ export async function handleRegister(
     const qText = contact.params.get('q');
     const q = qText === undefined ? 1 : Number(qText);
     if (qText === null || Number.isNaN(q) || q < 0 || q > 1) return { status: 400, reason: 'Bad Contact q', headers: [] };
-    const previous = existing.get(contact.uriText);
+    const previous = existing.find((entry) => entry.uri !== undefined && uriEquals(entry.uri, contact.uri))?.binding;
     if (previous !== undefined && previous.callId === callId && previous.cseq >= cseq) {
       return { status: 500, reason: 'Out-of-order CSeq', headers: [] };
     }
-    updates.push({ contact: contact.uriText, expires: Math.min(expires, options.maxExpires), q });
+    const update = { contact: contact.uriText, uri: contact.uri, previous, expires: Math.min(expires, options.maxExpires), q };
+    // The same contact twice in one request: the last one says what happens to it.
+    const repeated = updates.findIndex((earlier) => uriEquals(earlier.uri, contact.uri));
+    if (repeated >= 0) updates[repeated] = update;
+    else updates.push(update);
   }
   for (const update of updates) {
-    if (update.expires === 0) {
-      await store.remove(aor, update.contact);
-      continue;
+    // The stores key bindings by contact text: the one stored goes, under whatever spelling.
+    if (update.previous !== undefined && (update.expires === 0 || update.previous.contact !== update.contact)) {
+      await store.remove(aor, update.previous.contact);
     }
+    if (update.expires === 0) continue;
     const binding: Binding = { aor, contact: update.contact, expiresAt: now + update.expires * 1000, q: update.q, callId, cseq, source };
     await store.put(binding);
   }
@@ -107,4 +127,13 @@ export async function handleRegister(
   ]);
   headers.push(['Date', new Date(now).toUTCString()]);
   return { status: 200, headers };
+}
+
+/** A stored contact parsed for comparison; undefined if it no longer parses (then never equal). */
+function storedUri(contact: string): Uri | undefined {
+  try {
+    return parseUri(contact);
+  } catch {
+    return undefined;
+  }
 }

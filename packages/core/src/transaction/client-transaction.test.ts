@@ -110,3 +110,54 @@ test('INVITE: a proxy timer C bounds Proceeding', () => {
   mock.timers.tick(1);
   assert.deepEqual(events, ['timeout', 'terminated']);
 });
+
+test('a transport error ends the transaction at once and tells the TU, without waiting for timer B (§17.1.4)', async () => {
+  let sends = 0;
+  const events: string[] = [];
+  const transaction = new ClientTransaction({
+    key: 'k',
+    method: 'INVITE',
+    bytes: sipRequest('INVITE', 'z9hG4bK-c3'),
+    target: UDP,
+    sender: {
+      send: (_target, _bytes, onError) => {
+        sends++;
+        process.nextTick(() => onError?.(new Error('unreachable')));
+      },
+    },
+    timers: DEFAULT_TIMERS,
+    onResponse: () => undefined,
+    onTimeout: () => events.push('timeout'),
+    onTransportError: (_transaction, error) => events.push(`transport error: ${error.message}`),
+    onTerminated: () => events.push('terminated'),
+  });
+  transaction.start();
+  await new Promise((resolve) => process.nextTick(resolve));
+  assert.deepEqual(events, ['transport error: unreachable', 'terminated']);
+  assert.equal(transaction.state, 'terminated');
+  mock.timers.tick(64 * 500);
+  assert.equal(sends, 1, 'no retransmission after the error');
+  assert.deepEqual(events, ['transport error: unreachable', 'terminated'], 'no timeout either');
+});
+
+test('a throwing timer callback goes to onInternalError, not to the event loop', () => {
+  const errors: unknown[] = [];
+  const transaction = new ClientTransaction({
+    key: 'k',
+    method: 'OPTIONS',
+    bytes: sipRequest('OPTIONS', 'z9hG4bK-c4'),
+    target: TCP,
+    sender: new RecordingSender(),
+    timers: DEFAULT_TIMERS,
+    onResponse: () => undefined,
+    onTimeout: () => {
+      throw new TypeError('a bug in the TU');
+    },
+    onInternalError: (error) => errors.push(error),
+    onTerminated: () => undefined,
+  });
+  transaction.start();
+  assert.doesNotThrow(() => mock.timers.tick(64 * 500));
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof TypeError);
+});

@@ -24,6 +24,13 @@ export interface ClientTransactionOptions {
   readonly timerC?: number;
   /** Timer B, F or C fired before a final response: the TU acts as if it got a 408. */
   readonly onTimeout: (transaction: ClientTransaction) => void;
+  /**
+   * The transport failed to send the request (RFC 3261 §17.1.4, §18.4): the transaction ends at
+   * once and the TU acts as if it got a 503 (§16.9), without waiting for timer B or F.
+   */
+  readonly onTransportError?: (transaction: ClientTransaction, error: Error) => void;
+  /** What a timer callback threw (a bug): counted by the TU, never thrown to the event loop. */
+  readonly onInternalError?: (error: unknown) => void;
   readonly onTerminated: (transaction: ClientTransaction) => void;
 }
 
@@ -42,11 +49,12 @@ export class ClientTransaction {
   #ack: Buffer | undefined;
   #finalStatus = 0;
   readonly #options: ClientTransactionOptions;
-  readonly #timers = new TransactionTimers();
+  readonly #timers: TransactionTimers;
   readonly #reliable: boolean;
 
   constructor(options: ClientTransactionOptions) {
     this.#options = options;
+    this.#timers = new TransactionTimers(options.onInternalError);
     this.key = options.key;
     this.method = options.method;
     this.target = options.target;
@@ -70,7 +78,7 @@ export class ClientTransaction {
 
   /** Sends the request and starts the timers. */
   start(): void {
-    this.#options.sender.send(this.target, this.#options.bytes);
+    this.#send(this.#options.bytes);
     const { t1 } = this.#options.timers;
     if (!this.#reliable) this.#scheduleRetransmit();
     this.#timers.start(this.isInvite ? 'B' : 'F', 64 * t1, () => this.#timeOut());
@@ -116,7 +124,7 @@ export class ClientTransaction {
         this.#state = 'completed';
         if (this.isInvite) {
           this.#ack = this.#options.buildAck?.(response);
-          if (this.#ack !== undefined) this.#options.sender.send(this.target, this.#ack);
+          if (this.#ack !== undefined) this.#send(this.#ack);
         }
         this.#options.onResponse(response, this);
         if (this.isInvite) this.#linger('D', this.#reliable ? 0 : 32_000);
@@ -124,7 +132,7 @@ export class ClientTransaction {
         return;
       case 'completed':
         // A retransmitted final response: acknowledge it again (INVITE) and absorb it.
-        if (this.isInvite && status >= 300 && this.#ack !== undefined) this.#options.sender.send(this.target, this.#ack);
+        if (this.isInvite && status >= 300 && this.#ack !== undefined) this.#send(this.#ack);
         return;
       case 'accepted':
         // RFC 6026: retransmitted 2xx go to the TU, which forwards them (a proxy) or re-ACKs.
@@ -140,12 +148,24 @@ export class ClientTransaction {
     this.#terminate();
   }
 
+  #send(bytes: Buffer): void {
+    this.#options.sender.send(this.target, bytes, (error) => this.#transportFailed(error));
+  }
+
+  /** §17.1.4: a transport error before the final response fails the transaction; later ones (an ACK) do not. */
+  #transportFailed(error: Error): void {
+    if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
+    if (this.#options.onTransportError === undefined) return;
+    this.#options.onTransportError(this, error);
+    this.#terminate();
+  }
+
   #scheduleRetransmit(): void {
     const letter = this.isInvite ? 'A' : 'E';
     this.#timers.start(letter, this.#interval, () => {
       if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
       if (this.isInvite && this.#state !== 'calling') return;
-      this.#options.sender.send(this.target, this.#options.bytes);
+      this.#send(this.#options.bytes);
       // INVITE doubles without bound (timer A); non-INVITE caps at T2, and at T2 at once once
       // a provisional response has come (timer E, §17.1.2.2).
       this.#interval = this.isInvite

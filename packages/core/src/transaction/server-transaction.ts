@@ -16,6 +16,8 @@ export interface ServerTransactionOptions {
   readonly sender: MessageSender;
   readonly timers: TimerSettings;
   readonly onTerminated: (transaction: ServerTransaction, reason: TerminationReason) => void;
+  /** What a timer callback threw (a bug): counted by the TU, never thrown to the event loop. */
+  readonly onInternalError?: (error: unknown) => void;
 }
 
 /**
@@ -35,11 +37,12 @@ export class ServerTransaction {
   #lastStatus = 0;
   #interval = 0;
   readonly #options: ServerTransactionOptions;
-  readonly #timers = new TransactionTimers();
+  readonly #timers: TransactionTimers;
   readonly #reliable: boolean;
 
   constructor(options: ServerTransactionOptions) {
     this.#options = options;
+    this.#timers = new TransactionTimers(options.onInternalError);
     this.key = options.key;
     this.request = options.request;
     this.source = options.source;

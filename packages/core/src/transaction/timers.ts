@@ -16,12 +16,25 @@ export const DEFAULT_TIMERS: TimerSettings = Object.freeze({ t1: 500, t2: 4000, 
  */
 export class TransactionTimers {
   readonly #handles = new Map<string, NodeJS.Timeout>();
+  readonly #onError: ((error: unknown) => void) | undefined;
+
+  /**
+   * `onError` gets what a timer callback throws: a bug in one transaction's handling must not
+   * reach the event loop and stop the process (without it, the error is dropped).
+   */
+  constructor(onError?: (error: unknown) => void) {
+    this.#onError = onError;
+  }
 
   start(letter: string, milliseconds: number, fire: () => void): void {
     this.stop(letter);
     const handle = setTimeout(() => {
       this.#handles.delete(letter);
-      fire();
+      try {
+        fire();
+      } catch (error) {
+        this.#onError?.(error);
+      }
     }, milliseconds);
     handle.unref?.();
     this.#handles.set(letter, handle);

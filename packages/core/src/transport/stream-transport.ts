@@ -1,11 +1,11 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { StreamFramer, type SipError, type SipLimits } from '@switchboard/sip';
-import type { TransportAddress } from '../transport-address.js';
+import { reportSendError, type SendErrorHandler, type TransportAddress } from '../transport-address.js';
+import { ConnectionIndex, remoteKeyOf, type StreamProtocol } from './connection-index.js';
 import { createIdleTracker, type IdleConnectionTracker, type IdleStrategy } from './idle-connections.js';
 
-/** The transports that carry SIP as a byte stream over a connection. */
-export type StreamProtocol = 'tcp' | 'tls';
+export { remoteKeyOf, type StreamProtocol } from './connection-index.js';
 
 export interface StreamTransportOptions {
   readonly host: string;
@@ -101,12 +101,9 @@ interface Connection {
   readonly socket: net.Socket;
   readonly framer: StreamFramer;
   readonly remoteKey: string;
-  readonly aliases: Set<string>;
   slowTimer: NodeJS.Timeout | undefined;
-}
-
-export function remoteKeyOf(address: string, port: number): string {
-  return `${address.toLowerCase()}:${port}`;
+  /** The socket's error, if it failed: a refused connection fails its queued writes with it. */
+  failure: Error | undefined;
 }
 
 /**
@@ -121,9 +118,8 @@ export class StreamTransport {
   readonly protocol: StreamProtocol;
   readonly #options: StreamTransportOptions;
   readonly #layer: StreamLayer;
-  readonly #connections = new Map<number, Connection>();
-  /** Remote address:port and aliases to connection id. */
-  readonly #byRemote = new Map<string, number>();
+  /** Connections by id, and by remote address:port and alias while their peer has not sent a FIN. */
+  readonly #connections = new ConnectionIndex<Connection>();
   readonly #idle: IdleConnectionTracker;
   readonly #sweepTimer: NodeJS.Timeout;
   #server: net.Server | undefined;
@@ -182,12 +178,8 @@ export class StreamTransport {
    * (the sent-by of a Via that arrived on it; RFC 5923's alias).
    */
   addAlias(connectionId: number, host: string, port: number): void {
-    const connection = this.#connections.get(connectionId);
-    if (connection === undefined) return;
     const key = remoteKeyOf(host, port);
-    if (connection.aliases.has(key) || key === connection.remoteKey) return;
-    connection.aliases.add(key);
-    this.#byRemote.set(key, connectionId);
+    if (!this.#connections.alias(connectionId, key)) return;
     this.#options.directory?.aliased(connectionId, key, this.protocol);
   }
 
@@ -196,27 +188,54 @@ export class StreamTransport {
     return this.#connections.has(id);
   }
 
-  send(target: TransportAddress, bytes: Buffer): void {
-    let connection = target.connectionId === undefined ? undefined : this.#connections.get(target.connectionId);
-    const remoteKey = remoteKeyOf(target.address, target.port);
-    if (connection === undefined) {
-      const id = this.#byRemote.get(remoteKey);
-      connection = id === undefined ? undefined : this.#connections.get(id);
+  /**
+   * Sends on a connection to `target`, opening one when none exists. Never throws: a port that
+   * cannot be connected to, a refused or reset connection and a failed write are reported as a
+   * `send-error` event and to `onError` (once). Sends another worker carries report no error here.
+   */
+  send(target: TransportAddress, bytes: Buffer, onError?: SendErrorHandler): void {
+    const failed = once(onError);
+    try {
+      this.#send(target, bytes, failed);
+    } catch (error) {
+      this.#sendFailed(target, error, failed);
     }
+  }
+
+  #send(target: TransportAddress, bytes: Buffer, onError: SendErrorHandler | undefined): void {
+    const remoteKey = remoteKeyOf(target.address, target.port);
+    const connection = (target.connectionId === undefined ? undefined : this.#connections.get(target.connectionId))?.value ?? this.#connections.lookup(this.protocol, remoteKey)?.value;
     if (connection !== undefined) {
-      this.#write(connection, bytes);
+      this.#write(connection, bytes, onError);
       return;
     }
-    const openHere = target.connectionId === undefined ? () => this.#write(this.#connect(target), bytes) : undefined;
+    // The directory may call it later, from an IPC callback: it must not throw either.
+    const openHere =
+      target.connectionId === undefined
+        ? () => {
+            try {
+              this.#write(this.#connect(target), bytes, onError);
+            } catch (error) {
+              this.#sendFailed(target, error, onError);
+            }
+          }
+        : undefined;
     if (this.#options.directory !== undefined) {
       this.#options.directory.sendElsewhere(target, remoteKey, bytes, openHere);
       return;
     }
     if (openHere === undefined) {
       this.reportLostConnection(target);
+      reportSendError(onError, new Error('connection closed before the message was sent'));
       return;
     }
     openHere();
+  }
+
+  #sendFailed(target: TransportAddress, error: unknown, onError: SendErrorHandler | undefined): void {
+    const reported = error instanceof Error ? error : new Error(String(error));
+    this.#options.onEvent?.({ kind: 'send-error', connectionId: target.connectionId ?? 0, remote: `${target.address}:${target.port}`, error: reported });
+    reportSendError(onError, reported);
   }
 
   /**
@@ -238,7 +257,7 @@ export class StreamTransport {
     const started = performance.now();
     const expired = this.#idle.sweep(now);
     for (const id of expired) {
-      const connection = this.#connections.get(id);
+      const connection = this.#connections.get(id)?.value;
       if (connection === undefined) continue;
       this.#options.onEvent?.({ kind: 'idle-timeout', connectionId: id, remote: connection.remoteKey });
       connection.socket.destroy();
@@ -253,7 +272,7 @@ export class StreamTransport {
     const server = this.#server;
     this.#server = undefined;
     this.#layer.close();
-    for (const connection of this.#connections.values()) connection.socket.destroy();
+    for (const connection of this.#connections.values()) connection.value.socket.destroy();
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -274,9 +293,13 @@ export class StreamTransport {
     return this.#options.nextConnectionId?.() ?? this.#nextId++;
   }
 
-  #write(connection: Connection, bytes: Buffer): void {
+  #write(connection: Connection, bytes: Buffer, onError?: SendErrorHandler): void {
     this.#idle.touch(connection.id, Date.now());
-    connection.socket.write(bytes);
+    // A write that fails calls back with the error (after the socket's own, which names the
+    // cause: a refused connection's writes fail with ECONNREFUSED, not "closed before connection").
+    connection.socket.write(bytes, (error) => {
+      if (error) onError?.(connection.failure ?? error);
+    });
   }
 
   #connect(target: TransportAddress): Connection {
@@ -292,38 +315,34 @@ export class StreamTransport {
       socket,
       framer: new StreamFramer({ limits: this.#options.limits }),
       remoteKey: remoteKeyOf(remoteAddress, remotePort),
-      aliases: new Set(),
       slowTimer: undefined,
+      failure: undefined,
     };
-    this.#connections.set(id, connection);
+    this.#connections.add(id, this.protocol, connection.remoteKey, connection);
     this.#idle.add(id, Date.now());
     const report = (event: StreamTransportEvent): void => this.#options.onEvent?.(event);
     const remote = (): string => `${socket.remoteAddress ?? remoteAddress}:${socket.remotePort ?? remotePort}`;
-    this.#byRemote.set(connection.remoteKey, id);
     if (kind === 'connected') socket.once('connect', () => report({ kind, protocol: this.protocol, connectionId: id, remote: remote() }));
     socket.on('data', (chunk: Buffer) => this.#receive(connection, chunk, remote));
-    socket.on('error', (error) => report({ kind: 'send-error', connectionId: id, remote: remote(), error }));
+    socket.on('error', (error) => {
+      connection.failure ??= error;
+      report({ kind: 'send-error', connectionId: id, remote: remote(), error });
+    });
     // A peer that has sent its FIN sends nothing more, so it cannot answer a request: new
     // messages for its address open a new connection. Responses by connection id still go out.
     socket.on('end', () => {
-      this.#unroute(connection);
+      this.#connections.unroute(id);
       this.#options.directory?.ended(id);
     });
     socket.on('close', () => {
       if (connection.slowTimer !== undefined) clearTimeout(connection.slowTimer);
-      this.#connections.delete(id);
+      this.#connections.remove(id);
       this.#idle.remove(id);
-      this.#unroute(connection);
       this.#options.directory?.closed(id);
       report({ kind: 'closed', protocol: this.protocol, connectionId: id, remote: remote() });
     });
     this.#options.directory?.opened(id, socket, connection.remoteKey, kind, this.protocol);
     return connection;
-  }
-
-  #unroute(connection: Connection): void {
-    if (this.#byRemote.get(connection.remoteKey) === connection.id) this.#byRemote.delete(connection.remoteKey);
-    for (const alias of connection.aliases) if (this.#byRemote.get(alias) === connection.id) this.#byRemote.delete(alias);
   }
 
   #receive(connection: Connection, chunk: Buffer, remote: () => string): void {
@@ -361,4 +380,15 @@ export class StreamTransport {
       connection.slowTimer.unref();
     }
   }
+}
+
+/** `handler`, called at most once (a failed write on a failing socket may report twice). */
+function once(handler: SendErrorHandler | undefined): SendErrorHandler | undefined {
+  if (handler === undefined) return undefined;
+  let called = false;
+  return (error) => {
+    if (called) return;
+    called = true;
+    handler(error);
+  };
 }

@@ -113,3 +113,29 @@ test('an alias routes requests for a Via sent-by to the connection it arrived on
     await server.tcp.close();
   }
 });
+
+test('sends never throw: a bad port and a refused connection go to onError once, as a send-error event', async () => {
+  const client = transport();
+  const closed = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  try {
+    const errors: Array<string | undefined> = [];
+    const record = (error: Error): void => {
+      errors.push((error as NodeJS.ErrnoException).code);
+    };
+    assert.doesNotThrow(() => client.tcp.send({ protocol: 'tcp', address: '127.0.0.1', port: 0 }, MESSAGE, record));
+    assert.doesNotThrow(() => client.tcp.send({ protocol: 'tcp', address: '127.0.0.1', port: 70_000 }, MESSAGE, record));
+    client.tcp.send({ protocol: 'tcp', address: '127.0.0.1', port: closed }, MESSAGE, record);
+    await until(() => errors.length === 3, 'three send errors');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Port 0 is refused by the kernel; 70000 by Node before any connect.
+    assert.deepEqual(errors.sort(), ['ECONNREFUSED', 'ECONNREFUSED', 'ERR_SOCKET_BAD_PORT']);
+    assert.ok(client.events.filter((event) => event.kind === 'send-error').length >= 3);
+  } finally {
+    await client.tcp.close();
+  }
+});

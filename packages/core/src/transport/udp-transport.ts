@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import type { TransportAddress } from '../transport-address.js';
+import { reportSendError, type SendErrorHandler, type TransportAddress } from '../transport-address.js';
 
 export interface UdpTransportOptions {
   readonly host: string;
@@ -13,7 +13,8 @@ export interface UdpTransportOptions {
 /** What the proxy needs of its datagram side; a thread-pool worker relays through its parent. */
 export interface DatagramTransport {
   listen(): Promise<{ address: string; port: number }>;
-  send(target: TransportAddress, bytes: Buffer): void;
+  /** Never throws: a failure goes to `onError` (and the transport's own error report). */
+  send(target: TransportAddress, bytes: Buffer, onError?: SendErrorHandler): void;
   close(): Promise<void>;
 }
 
@@ -48,12 +49,24 @@ export class UdpTransport implements DatagramTransport {
     return { address: bound.address, port: bound.port };
   }
 
-  send(target: TransportAddress, bytes: Buffer): void {
+  send(target: TransportAddress, bytes: Buffer, onError?: SendErrorHandler): void {
     const socket = this.#socket;
-    if (socket === undefined) return;
-    socket.send(bytes, target.port, target.address, (error) => {
-      if (error) this.#options.onSendError?.(error, target);
-    });
+    const failed = (error: Error): void => {
+      this.#options.onSendError?.(error, target);
+      onError?.(error);
+    };
+    if (socket === undefined) {
+      reportSendError(failed, new Error('the UDP socket is closed'));
+      return;
+    }
+    try {
+      // dgram throws at once for a port it cannot send to (0, above 65535) and on a closed socket.
+      socket.send(bytes, target.port, target.address, (error) => {
+        if (error) failed(error);
+      });
+    } catch (error) {
+      reportSendError(failed, error);
+    }
   }
 
   async close(): Promise<void> {

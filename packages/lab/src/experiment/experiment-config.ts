@@ -22,18 +22,34 @@
  *   connection: [persistent, per-ops:500, per-ops:50]
  *   callee-connection: [same]       # `same` = as `connection`
  *   clients: [100, 500, 1000]       # or rate: [...] with bench.arrivals
- * pin: { proxy: "0", generator: "1" }   # optional taskset CPU lists
+ * repeats: 3                       # every point at least 3 times: medians and 95% intervals
+ * budget: { proxy-cpus: "0", proxy-quota: 1, generator-cpus: "1" }   # the proxy's CPUs apart from the generator's
+ * peak: { from: 200, to: 8000, factor: 1.5, refine: 2 }   # each point's throughput is its open-loop peak
+ * window: { max: 60 }               # lengthen a window up to 60 s so connection lifetimes go round
+ * tolerance: 1.5                    # "reproduced" = within a factor 1.5 of the published magnitude
  * quick: { duration: 2, warmup: 0.5, clients: [10], repeats: 1 }
  * ```
  */
+import { CodedError } from '@switchboard/sip';
+import type { BudgetConfig } from './cpu-budget.js';
+import { DEFAULT_PEAK, type PeakSearch } from './peak-ladder.js';
+
 export interface PublishedFigure {
   readonly label: string;
-  readonly value: number;
+  /** The published value (or our target); absent for an observation with no published counterpart. */
+  readonly value?: number;
+  /** A published range ("4–7x" → [4, 7]); the tolerance band is built around it. */
+  readonly range?: readonly [number, number];
+  /**
+   * `published` (a study's figure, the default), `target` (our own goal: the default with
+   * `compare: at-least` or `at-most`), or `observation` (ours only, no verdict).
+   */
+  readonly kind?: 'published' | 'target' | 'observation';
   readonly unit?: string;
   /**
-   * Our counterpart: the metric (operationsPerSecond, callsPerSecond, successRatio, ipcShare,
-   * fdCacheHitRate, callSetupP99Ms, proxyCpuPercent, callsPerProxyCpuSecond) of the best point matching `numerator`,
-   * divided by that of the best point matching `denominator` when one is given.
+   * Our counterpart: the metric (see METRICS in report-data.ts) of the valid point matching
+   * `numerator` (the best one when several match), divided by that of the point matching
+   * `denominator` when one is given.
    */
   readonly ours?: {
     readonly metric: string;
@@ -78,15 +94,27 @@ export interface ExperimentConfig {
     readonly rate: readonly number[];
     readonly extra: Readonly<Record<string, readonly string[]>>;
   };
+  /** @deprecated read as `budget` (proxy-cpus, generator-cpus); kept so old configs still parse. */
   readonly pin?: { readonly proxy?: string; readonly generator?: string };
+  /** The proxy's (and its Redis') CPU budget apart from the generator's. */
+  readonly budget?: BudgetConfig;
+  /** When set, a point's throughput is its open-loop peak (clients are then the phone pairs). */
+  readonly peak?: PeakSearch;
+  /** Windows are lengthened up to `maxSeconds` so each phone's connection lifetime goes round `lifetimes` times. */
+  readonly window: { readonly maxSeconds: number; readonly lifetimes: number };
+  /** The factor (log scale) within which a published magnitude counts as reproduced. */
+  readonly tolerance: number;
   readonly quick: {
     readonly durationSeconds: number;
     readonly warmupSeconds: number;
     readonly clients?: readonly number[];
     readonly rate?: readonly number[];
     readonly repeats: number;
+    /** A shorter ladder for the smoke run; without it a quick run of a peak experiment runs closed loop. */
+    readonly peak?: PeakSearch;
   };
 }
+
 
 /** Coded errors of experiments (listed in docs/errors.md). */
 export const EXPERIMENT_ERROR_CODES = {
@@ -97,14 +125,8 @@ export const EXPERIMENT_ERROR_CODES = {
 
 export type ExperimentErrorCode = keyof typeof EXPERIMENT_ERROR_CODES;
 
-export class ExperimentError extends Error {
-  readonly code: ExperimentErrorCode;
-
-  constructor(code: ExperimentErrorCode, message: string) {
-    super(message);
-    this.name = 'ExperimentError';
-    this.code = code;
-  }
+export class ExperimentError extends CodedError<ExperimentErrorCode> {
+  static override readonly codes = EXPERIMENT_ERROR_CODES;
 }
 
 const MATRIX_KEYS: Record<string, keyof ExperimentConfig['matrix']> = {
@@ -120,7 +142,10 @@ const MATRIX_KEYS: Record<string, keyof ExperimentConfig['matrix']> = {
   rate: 'rate',
 };
 const NUMERIC = new Set(['workers', 'fdCache', 'clients', 'rate']);
-const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'quick']);
+const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick']);
+const BUDGET_KEYS = new Set(['proxy-cpus', 'proxy-quota', 'generator-cpus']);
+const PEAK_KEYS = new Set(['from', 'to', 'factor', 'refine', 'success', 'achieved', 'arrivals']);
+const QUICK_KEYS = new Set(['duration', 'warmup', 'clients', 'rate', 'repeats', 'peak']);
 const BENCH_KEYS = new Set(['duration', 'warmup', 'procs', 'timeout', 'hold', 'arrivals', 'pairs']);
 
 /**
@@ -194,11 +219,63 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
   }
   const pinRaw = top.pin === undefined ? undefined : mapping('pin');
   const quickRaw = mapping('quick');
+  for (const key of Object.keys(quickRaw)) if (!QUICK_KEYS.has(key)) fail(`quick.${key}`, `unknown key (known: ${[...QUICK_KEYS].join(', ')})`);
+  const cpuListText = (key: string, value: unknown): string | undefined => {
+    if (value === undefined) return undefined;
+    const text = String(value);
+    if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(text)) fail(key, `expected a CPU list such as "0", "0-1" or "0,2", not ${text}`);
+    return text;
+  };
+  let budget: BudgetConfig | undefined;
+  if (top.budget !== undefined) {
+    const raw = mapping('budget');
+    for (const key of Object.keys(raw)) if (!BUDGET_KEYS.has(key)) fail(`budget.${key}`, `unknown key (known: ${[...BUDGET_KEYS].join(', ')})`);
+    const proxyCpus = cpuListText('budget.proxy-cpus', raw['proxy-cpus']);
+    const generatorCpus = cpuListText('budget.generator-cpus', raw['generator-cpus']);
+    const proxyQuota = raw['proxy-quota'] === undefined ? undefined : positiveNumber('budget.proxy-quota', raw['proxy-quota'], 1);
+    budget = { ...(proxyCpus === undefined ? {} : { proxyCpus }), ...(proxyQuota === undefined ? {} : { proxyQuota }), ...(generatorCpus === undefined ? {} : { generatorCpus }) };
+  } else if (pinRaw !== undefined) {
+    const proxyCpus = cpuListText('pin.proxy', pinRaw.proxy);
+    const generatorCpus = cpuListText('pin.generator', pinRaw.generator);
+    budget = { ...(proxyCpus === undefined ? {} : { proxyCpus }), ...(generatorCpus === undefined ? {} : { generatorCpus }) };
+  }
+  const peakOf = (key: string, value: unknown): PeakSearch | undefined => {
+    if (value === undefined) return undefined;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail(key, 'expected a mapping { from, to, factor, refine, success, achieved, arrivals }');
+    const raw = value as Record<string, unknown>;
+    for (const sub of Object.keys(raw)) if (!PEAK_KEYS.has(sub)) fail(`${key}.${sub}`, `unknown key (known: ${[...PEAK_KEYS].join(', ')})`);
+    if (raw.from === undefined || raw.to === undefined) fail(key, 'give from and to (calls/s)');
+    const from = positiveNumber(`${key}.from`, raw.from, 1);
+    const to = positiveNumber(`${key}.to`, raw.to, 1);
+    if (to < from) fail(`${key}.to`, `must be at least from (${from}), not ${to}`);
+    const factor = positiveNumber(`${key}.factor`, raw.factor, DEFAULT_PEAK.factor);
+    if (factor <= 1) fail(`${key}.factor`, `must be above 1, not ${factor}`);
+    const fraction = (sub: string, fallback: number): number => {
+      const number = positiveNumber(`${key}.${sub}`, raw[sub], fallback);
+      if (number > 1) fail(`${key}.${sub}`, `a fraction at most 1, not ${number}`);
+      return number;
+    };
+    const arrivals = raw.arrivals ?? DEFAULT_PEAK.arrivals;
+    if (!['exponential', 'deterministic', 'uniform', 'pareto'].includes(String(arrivals))) fail(`${key}.arrivals`, `must be exponential, deterministic, uniform or pareto, not ${String(arrivals)}`);
+    const refine = positiveNumber(`${key}.refine`, raw.refine, DEFAULT_PEAK.refine, true);
+    if (!Number.isInteger(refine)) fail(`${key}.refine`, `expected a whole number of bisections, not ${refine}`);
+    return { from, to, factor, refine, success: fraction('success', DEFAULT_PEAK.success), achieved: fraction('achieved', DEFAULT_PEAK.achieved), arrivals: arrivals as PeakSearch['arrivals'] };
+  };
+  const peak = peakOf('peak', top.peak);
+  const quickPeak = peakOf('quick.peak', quickRaw.peak);
+  if ((peak !== undefined || quickPeak !== undefined) && matrixRaw.rate !== undefined) fail('peak', 'a peak search sets the rates itself; give matrix.clients (the phone pairs), not matrix.rate');
+  const windowRaw = mapping('window');
+  for (const key of Object.keys(windowRaw)) if (!['max', 'lifetimes'].includes(key)) fail(`window.${key}`, 'unknown key (known: max, lifetimes)');
+  const tolerance = positiveNumber('tolerance', top.tolerance, 1.5);
+  if (tolerance <= 1) fail('tolerance', `a factor above 1, not ${tolerance}`);
   const figuresRaw = top.published_figures ?? [];
   if (!Array.isArray(figuresRaw)) fail('published_figures', 'expected a list');
   const publishedFigures = (figuresRaw as unknown[]).map((figure, index) => {
     const entry = figure as Record<string, unknown>;
-    if (typeof entry?.label !== 'string' || typeof entry.value !== 'number') return fail(`published_figures[${index}]`, 'expected { label: text, value: number }');
+    if (typeof entry?.label !== 'string') return fail(`published_figures[${index}]`, 'expected { label: text, value: number }');
+    if (entry.kind !== undefined && !['published', 'target', 'observation'].includes(String(entry.kind))) fail(`published_figures[${index}].kind`, `must be published, target or observation, not ${String(entry.kind)}`);
+    if (typeof entry.value !== 'number' && entry.kind !== 'observation') fail(`published_figures[${index}].value`, 'expected a number (or kind: observation)');
+    if (entry.range !== undefined && !(Array.isArray(entry.range) && entry.range.length === 2 && entry.range.every((bound) => typeof bound === 'number' && bound > 0))) fail(`published_figures[${index}].range`, 'expected [low, high], two positive numbers');
     if (entry.compare !== undefined && !['side-of-one', 'at-least', 'at-most'].includes(String(entry.compare))) fail(`published_figures[${index}].compare`, `must be side-of-one, at-least or at-most, not ${String(entry.compare)}`);
     // Filters in `ours` use the matrix's words (fd-cache, idle-strategy); points use camelCase.
     const camel = (filter: unknown): unknown =>
@@ -243,7 +320,12 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
       extra,
     },
     ...(pinRaw === undefined ? {} : { pin: { ...(pinRaw.proxy === undefined ? {} : { proxy: String(pinRaw.proxy) }), ...(pinRaw.generator === undefined ? {} : { generator: String(pinRaw.generator) }) } }),
+    ...(budget === undefined ? {} : { budget }),
+    ...(peak === undefined ? {} : { peak }),
+    window: { maxSeconds: positiveNumber('window.max', windowRaw.max, 60), lifetimes: positiveNumber('window.lifetimes', windowRaw.lifetimes, 1.5) },
+    tolerance,
     quick: {
+      ...(quickPeak === undefined ? {} : { peak: quickPeak }),
       durationSeconds: positiveNumber('quick.duration', quickRaw.duration, 2),
       warmupSeconds: positiveNumber('quick.warmup', quickRaw.warmup, 0.5, true),
       ...(Array.isArray(quickRaw.clients) ? { clients: quickRaw.clients as number[] } : {}),

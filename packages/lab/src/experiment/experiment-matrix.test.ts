@@ -29,12 +29,32 @@ test('a state a model cannot use is skipped; callee-connection same follows the 
 });
 
 test('extra keys are dimensions; tls- keys run UDP and TCP points once, with the first value', () => {
-  const points = experimentPoints(config({ transport: ['udp', 'tcp', 'tls'], clients: [5] }, { extra: { 'tls-resumption': ['on', 'off'], auth: ['off', 'all'] } }));
+  const points = experimentPoints(config({ transport: ['udp', 'tcp', 'tls'], connection: ['per-ops:2'], clients: [5] }, { extra: { 'tls-resumption': ['on', 'off'], auth: ['off', 'all'] } }));
   const describe = (transport: string): string[] => points.filter((point) => point.transport === transport).map((point) => `${point.extra?.['tls-resumption']}/${point.extra?.auth}`);
   assert.deepEqual(describe('udp'), ['on/off', 'on/all']);
   assert.deepEqual(describe('tcp'), ['on/off', 'on/all']);
   assert.deepEqual(describe('tls'), ['on/off', 'on/all', 'off/off', 'off/all']);
   assert.equal(new Set(points.map(pointKey)).size, points.length, 'every point once');
+});
+
+test('TLS handshake options run once where no handshake happens in the window', () => {
+  const points = experimentPoints(
+    config({ transport: ['tls'], connection: ['persistent', 'per-ops:2'], 'callee-connection': ['persistent', 'per-ops:2'], clients: [5] }, { extra: { 'tls-resumption': ['on', 'off'], 'tls-verify-client': ['off', 'on'] } }),
+  );
+  const modes = points.map((point) => `${point.connection}>${point.calleeConnection} ${point.extra?.['tls-resumption']}/${point.extra?.['tls-verify-client']}`);
+  assert.deepEqual(modes.filter((mode) => mode.startsWith('persistent>persistent')), ['persistent>persistent on/off'], 'the chain runs once');
+  assert.equal(modes.filter((mode) => mode.startsWith('persistent>per-ops:2')).length, 2, 'inbound: resumption varies, client verification does not');
+  assert.equal(modes.filter((mode) => mode.startsWith('per-ops:2>')).length, 8, 'outbound and local: both vary');
+});
+
+test('budget, peak, window and tolerance keys; pin reads as a budget', () => {
+  const parsed = config({ clients: [100] }, { repeats: 3, budget: { 'proxy-cpus': '0', 'proxy-quota': 1, 'generator-cpus': '1' }, peak: { from: 100, to: 800 }, window: { max: 30 }, tolerance: 2 });
+  assert.deepEqual(parsed.budget, { proxyCpus: '0', proxyQuota: 1, generatorCpus: '1' });
+  assert.deepEqual(parsed.peak, { from: 100, to: 800, factor: 1.5, refine: 2, success: 0.999, achieved: 0.95, arrivals: 'deterministic' });
+  assert.deepEqual(parsed.window, { maxSeconds: 30, lifetimes: 1.5 });
+  assert.equal(parsed.tolerance, 2);
+  assert.deepEqual(config({ clients: [1] }, { pin: { proxy: '0', generator: '1' } }).budget, { proxyCpus: '0', generatorCpus: '1' });
+  assert.equal(config({ clients: [1] }).tolerance, 1.5);
 });
 
 test('quick swaps in its own loads', () => {
@@ -56,6 +76,12 @@ test('config errors name the file and the key', () => {
   refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, serve: { model: 'event-loop' } }, /serve\.model/);
   refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, bench: { duration: -1 } }, /bench\.duration/);
   refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, surprise: 1 }, /surprise: unknown key/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, budget: { 'proxy-cpus': 'first' } }, /budget\.proxy-cpus/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, peak: { from: 100 } }, /peak: give from and to/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, peak: { from: 100, to: 50 } }, /peak\.to/);
+  refuses({ id: 'x', title: 'x', matrix: { rate: [1] }, peak: { from: 1, to: 2 } }, /peak: a peak search sets the rates/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, tolerance: 1 }, /tolerance/);
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, published_figures: [{ label: 'a', value: 2, range: [3] }] }, /published_figures\[0\]\.range/);
 });
 
 test('published figures\' filters use the point\'s field names', () => {

@@ -4,6 +4,9 @@
  * - UDP has no connections: its connection lifetimes are `persistent`, and as idle-connection
  *   management concerns connections too, UDP runs once with the first idle strategy listed;
  * - the event-loop has one worker; an fd cache exists only in the process-pool;
+ * - TLS handshake options mean nothing where no handshake happens in the window: with persistent
+ *   caller connections `tls-verify-client` (the callers' certificates) runs with its first value,
+ *   and with persistent connections on both sides so does `tls-resumption`;
  * - `state: default` is the model's own (`DEFAULT_STATE`: event-loop local, thread-pool sab,
  *   process-pool redis), and a state a model cannot use (`STATE_FOR_MODEL`, the rule `serve`
  *   checks) is skipped.
@@ -67,7 +70,11 @@ export function experimentPoints(config: ExperimentConfig, quick = false): Exper
     const calleeConnection = transport === 'udp' ? 'persistent' : combination.calleeConnection === 'same' ? connection : combination.calleeConnection;
     const idleStrategy = (transport === 'udp' ? matrix.idleStrategy[0] : combination.idleStrategy) as ExperimentPoint['idleStrategy'];
     // TLS choices mean nothing without TLS: such points run once, with the first value listed.
-    const extra = Object.fromEntries(Object.entries(combination.extra as Record<string, string>).map(([key, value]) => [key, key.startsWith('tls-') && transport !== 'tls' ? (matrix.extra[key]?.[0] ?? value) : value]));
+    const noHandshake = (key: string): boolean =>
+      transport !== 'tls' ||
+      (key === 'tls-verify-client' && connection === 'persistent') ||
+      (key === 'tls-resumption' && connection === 'persistent' && calleeConnection === 'persistent');
+    const extra = Object.fromEntries(Object.entries(combination.extra as Record<string, string>).map(([key, value]) => [key, key.startsWith('tls-') && noHandshake(key) ? (matrix.extra[key]?.[0] ?? value) : value]));
     for (const load of loads) {
       const point: ExperimentPoint = {
         model,

@@ -7,8 +7,17 @@
  */
 import type { BenchResult } from '@switchboard/bench';
 import type { MachineFacts } from '@switchboard/sip/machine-facts';
+import type { AppliedBudget } from './cpu-budget.js';
+import type { LadderStep, PeakSearch } from './peak-ladder.js';
+import type { WindowCheck } from './run-validity.js';
 
-export const EXPERIMENT_RECORD_SCHEMA = 'switchboard-experiment/1';
+/**
+ * Version 2 adds the CPU budget, the peak ladder, the window checks and the reasons a run is
+ * invalid. Version 1 records (made before these rules) are still read by `switchboard report`,
+ * which says that the result set predates them.
+ */
+export const EXPERIMENT_RECORD_SCHEMA = 'switchboard-experiment/2';
+export const LEGACY_RECORD_SCHEMA = 'switchboard-experiment/1';
 
 /**
  * One point of an experiment's matrix: the proxy's configuration and the load. `fdCache` is the
@@ -32,7 +41,7 @@ export interface ExperimentPoint {
 }
 
 export interface ExperimentRecord {
-  readonly schema: typeof EXPERIMENT_RECORD_SCHEMA;
+  readonly schema: typeof EXPERIMENT_RECORD_SCHEMA | typeof LEGACY_RECORD_SCHEMA;
   readonly experiment: string;
   /** A stable text form of the point, for resuming and grouping. */
   readonly pointKey: string;
@@ -41,8 +50,16 @@ export interface ExperimentRecord {
   readonly repeat: number;
   readonly quick: boolean;
   readonly machine: MachineFacts;
-  /** CPU lists given to taskset, when pinned. */
+  /** CPU lists given to taskset, when pinned (version 1 records). */
   readonly pinning?: { readonly proxy?: string; readonly generator?: string };
+  /** The CPU budget really applied to the proxy, its Redis and the generator. */
+  readonly budget?: AppliedBudget;
+  /** A peak point: the ladder of offered rates and the peak found (`result` is the run there). */
+  readonly peak?: { readonly search: PeakSearch; readonly rate?: number; readonly steps: readonly LadderStep[] };
+  /** The measured window (seconds), whether the runner lengthened it, and the lifetime checks of `result`. */
+  readonly window?: { readonly durationSeconds: number; readonly lengthened: boolean; readonly checks: readonly WindowCheck[] };
+  /** Why this run does not measure the proxy (generator or Redis out of budget, window, no peak); absent or empty when valid. */
+  readonly invalid?: readonly string[];
   /** The `switchboard serve` arguments used. */
   readonly serveArgs: readonly string[];
   /** The bench result, or why the point could not be measured. */

@@ -1,7 +1,8 @@
 /**
- * The proxy of one experiment point: `switchboard serve` started as its own process (under
- * `taskset` when pinned) on a free loopback port for UDP and TCP, with its metrics on another,
- * ready when it logs `ready`, stopped with SIGTERM (SIGKILL after a grace period).
+ * The proxy of one experiment point: `switchboard serve` started as its own process on a free
+ * loopback port for UDP and TCP, with its metrics on another, ready when it logs `ready`, stopped
+ * with SIGTERM (SIGKILL after a grace period). The runner puts it under the point's CPU budget
+ * (cpu-budget.ts) once it runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
@@ -79,15 +80,12 @@ export async function startProxyUnderTest(options: {
   readonly point: ExperimentPoint;
   readonly redisUrl?: string;
   readonly serve: Readonly<Record<string, string | number | boolean>>;
-  readonly cpus?: string;
 }): Promise<ProxyUnderTest> {
   const port = await freeLoopbackPort();
   const metricsPort = await freeLoopbackPort();
   const tcpPort = options.point.transport === 'tls' ? await freeLoopbackPort() : port;
   const args = serveArguments(options.point, port, metricsPort, options.redisUrl, options.serve, tcpPort);
-  const command = options.cpus === undefined ? process.execPath : 'taskset';
-  const argv = options.cpus === undefined ? [options.switchboardBin, ...args] : ['-c', options.cpus, process.execPath, options.switchboardBin, ...args];
-  const child: ChildProcess = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [options.switchboardBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let output = '';

@@ -1,19 +1,33 @@
 /**
  * `switchboard experiment run`: every point of an experiment's matrix, `repeats` times. For each
- * run it starts what the point needs (a redis-server for `state: redis`, then the proxy), runs
- * the generator against it, stops both, and appends one record to `results.jsonl` at once, so an
- * interrupted experiment resumes where it stopped: runs already recorded are skipped.
+ * run it starts what the point needs (a redis-server for `state: redis`, then the proxy) under the
+ * point's CPU budget, runs the generator against it on its own CPUs, stops both, and appends one
+ * record to `results.jsonl` at once, so an interrupted experiment resumes where it stopped: runs
+ * already recorded are skipped.
+ *
+ * - With `peak:` a run is an open-loop ladder of offered rates (peak-ladder.ts), each step on a
+ *   fresh proxy; the record holds every step and the run at the peak.
+ * - Each run's window must contain its workload (run-validity.ts): an open-loop step gets the
+ *   window its rate needs up front (or is skipped when that exceeds `window.max`); a closed-loop
+ *   run whose connection lifetimes did not go round is run once more with the window it needed,
+ *   when that fits, and is otherwise recorded invalid.
+ * - A run whose generator or Redis ran out of CPU is recorded invalid, with the reason.
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { runBench, type BenchProgress } from '@switchboard/bench';
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { cpuCount, runBench, type BenchProgress, type BenchResult } from '@switchboard/bench';
 import { startRedisServer, type RedisTestServer } from '@switchboard/cluster/redis-test-server';
-import { machineFacts } from '@switchboard/sip/machine-facts';
+import { machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
 import { ExperimentError, parseExperimentConfig, type ExperimentConfig } from './experiment-config.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';
+import { CpuBudget, type AppliedBudget } from './cpu-budget.js';
 import { EXPERIMENT_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from './experiment-record.js';
+import { searchPeak, stepPasses, type LadderStep, type PeakSearch } from './peak-ladder.js';
+import { invalidReasons, isWindowReason, windowChecks, windowNeeded } from './run-validity.js';
 import { preparePointSecurity, type PointSecurity } from './point-security.js';
 import { EXPERIMENT_DOMAIN, startProxyUnderTest, type ProxyUnderTest } from './proxy-under-test.js';
 
@@ -35,6 +49,7 @@ export interface ExperimentRunOptions {
 export type ExperimentEvent =
   | { readonly kind: 'start'; readonly id: string; readonly outDir: string; readonly runs: number; readonly done: number }
   | { readonly kind: 'run'; readonly index: number; readonly runs: number; readonly key: string; readonly repeat: number }
+  | { readonly kind: 'step'; readonly key: string; readonly repeat: number; readonly step: LadderStep }
   | { readonly kind: 'recorded'; readonly record: ExperimentRecord }
   | { readonly kind: 'skipped'; readonly key: string; readonly repeat: number };
 
@@ -62,7 +77,8 @@ async function recordedRuns(file: string): Promise<Set<string>> {
     if (line.trim() === '') continue;
     try {
       const record = JSON.parse(line) as ExperimentRecord;
-      if (record.result !== undefined) done.add(`${record.pointKey}#${record.repeat}`);
+      // Measured, or found invalid without a measurement (no ladder step could run): both final.
+      if (record.result !== undefined || (record.invalid?.length ?? 0) > 0) done.add(`${record.pointKey}#${record.repeat}`);
     } catch {
       // A line cut short by an interruption: that run is simply run again.
     }
@@ -81,6 +97,12 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   const done = await recordedRuns(resultsFile);
   const points = experimentPoints(config, quick);
   const repeats = options.repeats ?? (quick ? config.quick.repeats : config.repeats);
+  // The machine as it is, before this process is pinned (its facts read the CPUs allowed).
+  const machine = machineFacts();
+  // The runner coordinates the generator (progress, sampling): it belongs on the generator's CPUs.
+  // Only when the proxy has CPUs of its own, as what the runner starts inherits its affinity until
+  // it joins the proxy's cpuset (or gets the proxy's affinity).
+  if (config.budget?.generatorCpus !== undefined && config.budget.proxyCpus !== undefined) pinSelf(config.budget.generatorCpus);
   const runs: Array<{ point: ExperimentPoint; repeat: number }> = [];
   for (let repeat = 0; repeat < repeats; repeat++) for (const point of points) runs.push({ point, repeat });
   options.onEvent?.({ kind: 'start', id: config.id, outDir, runs: runs.length, done: runs.filter((run) => done.has(`${pointKey(run.point)}#${run.repeat}`)).length });
@@ -94,7 +116,9 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
       continue;
     }
     options.onEvent?.({ kind: 'run', index, runs: runs.length, key, repeat });
-    const record = await runPoint(config, point, repeat, quick, options);
+    const record = await runPoint(config, point, repeat, quick, machine, options);
+    // A ladder cut short by the stop is not a result: it runs again on resume.
+    if (options.signal?.aborted && record.peak !== undefined) break;
     await appendFile(resultsFile, `${JSON.stringify(record)}\n`);
     recorded++;
     options.onEvent?.({ kind: 'recorded', record });
@@ -102,34 +126,67 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   return { outDir, records: recorded };
 }
 
-async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, options: ExperimentRunOptions): Promise<ExperimentRecord> {
-  const base = {
-    schema: EXPERIMENT_RECORD_SCHEMA,
-    experiment: config.id,
-    pointKey: pointKey(point),
-    point,
-    repeat,
-    quick,
-    machine: machineFacts(),
-    ...(config.pin === undefined ? {} : { pinning: config.pin }),
-  } as const;
+/** Moves this process (every thread) onto `cpus`; nothing when taskset is missing. */
+function pinSelf(cpus: string): void {
+  spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+}
+
+/** The pid of the redis-server on `port` (INFO server → process_id). */
+async function redisPid(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    const done = (pid: number | undefined): void => {
+      socket.destroy();
+      resolve(pid);
+    };
+    socket.setTimeout(2000, () => done(undefined));
+    socket.on('error', () => done(undefined));
+    socket.on('connect', () => socket.write('INFO server\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /process_id:(\d+)/.exec(text);
+      if (match !== null) done(Number(match[1]));
+    });
+  });
+}
+
+interface Measured {
+  readonly result: BenchResult;
+  readonly serveArgs: readonly string[];
+  readonly budget: AppliedBudget;
+}
+
+let budgetSerial = 0;
+
+/** One measurement: Redis and the proxy under the budget, the generator on its CPUs, then all stopped. */
+async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, load: { clients: number } | { rate: number; pairs: number; arrivals: PeakSearch['arrivals'] }, durationSeconds: number, options: ExperimentRunOptions, onServe: (args: readonly string[], budget: AppliedBudget) => void): Promise<Measured> {
   let redis: RedisTestServer | undefined;
   let proxy: ProxyUnderTest | undefined;
   let security: PointSecurity | undefined;
-  let serveArgs: readonly string[] = [];
+  const budget = CpuBudget.create(config.budget, `${config.id}-${budgetSerial++}`, cpuCount(machineFacts().cpusAllowed) ?? machineFacts().cores);
   try {
-    if (point.state === 'redis') redis = await startRedisServer();
-    security = await preparePointSecurity(point, point.clients ?? config.bench.pairs);
-    proxy = await startProxyUnderTest({ switchboardBin: options.switchboardBin, point, redisUrl: redis?.url, serve: { ...config.serve, ...security.serve }, cpus: config.pin?.proxy });
-    serveArgs = proxy.args;
+    const observe: Array<{ pid: number; role: string }> = [];
+    if (point.state === 'redis') {
+      redis = await startRedisServer();
+      const pid = await redisPid(redis.port);
+      if (pid !== undefined) {
+        await budget.enter(pid);
+        observe.push({ pid, role: 'redis' });
+      }
+    }
+    security = await preparePointSecurity(point, 'clients' in load ? load.clients : load.pairs);
+    proxy = await startProxyUnderTest({ switchboardBin: options.switchboardBin, point, redisUrl: redis?.url, serve: { ...config.serve, ...security.serve } });
+    await budget.enter(proxy.pid);
+    onServe(proxy.args, budget.applied);
     const result = await runBench({
       proxy: proxy.address,
       domain: EXPERIMENT_DOMAIN,
       transport: point.transport,
-      ...(point.clients === undefined ? { rate: point.rate, arrivals: config.bench.arrivals, pairs: config.bench.pairs } : { clients: point.clients }),
+      ...load,
       callerConnection: point.connection as never,
       calleeConnection: point.calleeConnection as never,
-      durationSeconds: quick ? config.quick.durationSeconds : config.bench.durationSeconds,
+      durationSeconds,
       warmupSeconds: quick ? config.quick.warmupSeconds : config.bench.warmupSeconds,
       holdMs: config.bench.holdMs,
       timeoutMs: config.bench.timeoutMs,
@@ -138,16 +195,104 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
       ...security.bench,
       proxyPid: proxy.pid,
       proxyMetricsUrl: proxy.metricsUrl,
-      ...(config.pin?.generator === undefined ? {} : { generatorCpus: config.pin.generator }),
+      observe,
+      ...(budget.applied.generator.cpus === undefined ? {} : { generatorCpus: budget.applied.generator.cpus }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
-    return { ...base, serveArgs, result };
-  } catch (error) {
-    const { code, message } = error as Error & { code?: string };
-    return { ...base, serveArgs, error: { code: code ?? 'ERR_SWITCHBOARD_EXPERIMENT_RUN', message } };
+    return { result, serveArgs: proxy.args, budget: budget.applied };
   } finally {
     await proxy?.stop();
     await redis?.stop();
     await security?.remove();
+    await budget.release();
+  }
+}
+
+/**
+ * A measurement whose window must contain its workload: when only the window makes it invalid
+ * and the window it needed fits under the limit, it is measured once more with that window.
+ */
+async function measureContained(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, load: Parameters<typeof measure>[4], durationSeconds: number, maxSeconds: number, options: ExperimentRunOptions, onServe: Parameters<typeof measure>[7]): Promise<Measured & { invalid: string[]; lengthened: boolean }> {
+  const first = await measure(config, point, repeat, quick, load, durationSeconds, options, onServe);
+  const reasons = invalidReasons(point, first.result, config.window.lifetimes);
+  if (reasons.length === 0 || !reasons.every(isWindowReason)) return { ...first, invalid: reasons, lengthened: false };
+  const needed = Math.max(...windowChecks(point, first.result, config.window.lifetimes).filter((check) => !check.contains).map((check) => check.neededSeconds));
+  if (!(needed > durationSeconds && needed <= maxSeconds)) return { ...first, invalid: reasons.map((reason) => `${reason}; above the ${maxSeconds} s limit (${quick ? 'a quick run never lengthens its window' : 'window.max'})`), lengthened: false };
+  const second = await measure(config, point, repeat, quick, load, needed, options, onServe);
+  return { ...second, invalid: invalidReasons(point, second.result, config.window.lifetimes), lengthened: true };
+}
+
+async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, options: ExperimentRunOptions): Promise<ExperimentRecord> {
+  const base = {
+    schema: EXPERIMENT_RECORD_SCHEMA,
+    experiment: config.id,
+    pointKey: pointKey(point),
+    point,
+    repeat,
+    quick,
+    machine: { ...machine, date: new Date().toISOString() },
+  } as const;
+  let serveArgs: readonly string[] = [];
+  let budget: AppliedBudget | undefined;
+  const onServe = (args: readonly string[], applied: AppliedBudget): void => {
+    serveArgs = args;
+    budget = applied;
+  };
+  const durationSeconds = quick ? config.quick.durationSeconds : config.bench.durationSeconds;
+  // A quick run never lengthens its window: it is a smoke run.
+  const maxSeconds = quick ? durationSeconds : Math.max(durationSeconds, config.window.maxSeconds);
+  const search = quick ? config.quick.peak : config.peak;
+  try {
+    if (search !== undefined) {
+      const pairs = point.clients ?? config.bench.pairs;
+      const operationsPerCall = point.extra?.auth !== undefined && point.extra.auth !== 'off' ? 3 : 2;
+      const outcome = await searchPeak(
+        search,
+        async (rate) => {
+          const needed = Math.ceil(windowNeeded(point, pairs, rate, operationsPerCall, config.window.lifetimes));
+          if (needed > maxSeconds) return { kind: 'skipped', reason: `window: at ${rate} calls/s each of ${pairs} phones needs ${needed} s to go through its connection lifetime ${config.window.lifetimes} times, above the ${maxSeconds} s limit (${quick ? 'a quick run never lengthens its window' : 'window.max'})` };
+          const load = { rate, pairs, arrivals: search.arrivals };
+          let duration = Math.max(durationSeconds, needed);
+          let measured = await measure(config, point, repeat, quick, load, duration, options, onServe);
+          let reasons = invalidReasons(point, measured.result, config.window.lifetimes);
+          // A step that failed failed, however many reconnections its window held; a step that
+          // passed must have contained its workload: lengthen it once, or it measured nothing.
+          if (stepPasses(search, rate, measured.result) && reasons.length > 0 && reasons.every(isWindowReason)) {
+            const longer = Math.max(...windowChecks(point, measured.result, config.window.lifetimes).filter((check) => !check.contains).map((check) => check.neededSeconds));
+            if (longer > duration && longer <= maxSeconds) {
+              duration = longer;
+              measured = await measure(config, point, repeat, quick, load, duration, options, onServe);
+              reasons = invalidReasons(point, measured.result, config.window.lifetimes);
+            }
+            if (stepPasses(search, rate, measured.result) && reasons.length > 0 && reasons.every(isWindowReason)) return { kind: 'skipped', reason: `${reasons.join('; ')}; above the ${maxSeconds} s limit` };
+          }
+          return { kind: 'run', result: measured.result, invalid: reasons.filter((reason) => !isWindowReason(reason)) };
+        },
+        { ...(options.signal === undefined ? {} : { signal: options.signal }), onStep: (step) => options.onEvent?.({ kind: 'step', key: base.pointKey, repeat, step }) },
+      );
+      const peakWindow = outcome.result === undefined ? undefined : { durationSeconds: outcome.result.settings.durationSeconds, lengthened: outcome.result.settings.durationSeconds > durationSeconds, checks: windowChecks(point, outcome.result, config.window.lifetimes) };
+      return {
+        ...base,
+        serveArgs,
+        ...(budget === undefined ? {} : { budget }),
+        peak: { search, ...(outcome.peakRate === undefined ? {} : { rate: outcome.peakRate }), steps: outcome.steps },
+        ...(peakWindow === undefined ? {} : { window: peakWindow }),
+        ...(outcome.result === undefined ? {} : { result: outcome.result }),
+        invalid: outcome.invalid,
+      };
+    }
+    const load = point.clients === undefined ? { rate: point.rate ?? 0, pairs: config.bench.pairs, arrivals: config.bench.arrivals } : { clients: point.clients };
+    const measured = await measureContained(config, point, repeat, quick, load, durationSeconds, maxSeconds, options, onServe);
+    return {
+      ...base,
+      serveArgs,
+      budget: measured.budget,
+      window: { durationSeconds: measured.result.settings.durationSeconds, lengthened: measured.lengthened, checks: windowChecks(point, measured.result, config.window.lifetimes) },
+      result: measured.result,
+      invalid: measured.invalid,
+    };
+  } catch (error) {
+    const { code, message } = error as Error & { code?: string };
+    return { ...base, serveArgs, ...(budget === undefined ? {} : { budget }), error: { code: code ?? 'ERR_SWITCHBOARD_EXPERIMENT_RUN', message } };
   }
 }

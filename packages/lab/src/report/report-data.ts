@@ -1,17 +1,36 @@
 /**
  * The numbers of a report, computed from `results/<id>/experiment.json` and `results.jsonl`:
- * per point the median over its repeats, then the ratios the studies talk in (TCP/UDP, fd cache
- * on/off, heap/scan), the worker-count sweep, and our value for each published figure. The
- * report's Markdown, HTML and `report.json` are all written from this one structure.
+ * per point the median over its valid repeats with a 95% interval (confidence-interval.ts), then
+ * the ratios the studies talk in (TCP/UDP, fd cache on/off, heap/scan) with their intervals, the
+ * worker-count sweep, the verdict on each published figure (verdict.ts), and the facts of the
+ * setup (CPU budget, windows, peak search) the report's prose is written from. The report's
+ * Markdown, HTML and `report.json` are all written from this one structure.
+ *
+ * A run counts only when it measured the proxy (run-validity.ts: generator and Redis within
+ * their budget, window containing the workload, a peak found); a point with no such run is shown
+ * but marked invalid, and it and points below 99.9% success never feed a ratio or a published
+ * comparison. Records of schema version 1 (made before these rules) are read too, and the report
+ * then says that the result set predates them.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchResult, LatencySummary } from '@switchboard/bench';
+import { counterMetric, type CounterName } from '@switchboard/cluster';
 import type { MachineFacts } from '@switchboard/sip/machine-facts';
+import { isWide, median, medianInterval, ratioInterval, type Interval } from '../analysis/confidence-interval.js';
+import { DEFAULT_TOLERANCE, toleranceBand, verdict, type FigureToJudge, type Verdict } from '../analysis/verdict.js';
+import type { AppliedBudget } from '../experiment/cpu-budget.js';
 import type { ExperimentConfig, PublishedFigure } from '../experiment/experiment-config.js';
-import type { ExperimentPoint, ExperimentRecord } from '../experiment/experiment-record.js';
+import { LEGACY_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from '../experiment/experiment-record.js';
+import type { PeakSearch } from '../experiment/peak-ladder.js';
+import { invalidReasons } from '../experiment/run-validity.js';
 import { ReportError } from './report-error.js';
+
+export { median };
+
+/** Calls must succeed at this ratio for a point to feed a ratio or a published comparison. */
+export const SUCCESS_FLOOR = 0.999;
 
 /** Point fields a configuration can differ in, in the order labels are written. */
 export const DIMENSIONS = ['transport', 'connection', 'calleeConnection', 'model', 'workers', 'state', 'fdCache', 'idleStrategy'] as const;
@@ -30,7 +49,24 @@ export interface PointSummary {
   readonly configuration: string;
   /** Clients (closed loop) or calls/s (open loop). */
   readonly load: number;
+  /** Runs with a result behind the figures (the valid ones; all of them when none is valid). */
   readonly repeats: number;
+  /** Runs that measured the proxy. */
+  readonly validRepeats: number;
+  /** Runs with a result, valid or not. */
+  readonly runs: number;
+  /** At least one valid run: the point may feed ratios and comparisons (when its success is ≥ 99.9%). */
+  readonly valid: boolean;
+  /** Why runs of this point were invalid, each reason once. */
+  readonly invalidReasons: readonly string[];
+  /** Median success of the runs behind the figures is at least 99.9%. */
+  readonly meetsSuccess: boolean;
+  /** The 95% intervals of the main figures (see confidence-interval.ts). */
+  readonly intervals: Readonly<Partial<Record<'operationsPerSecond' | 'callsPerSecond' | 'operationsPerProxyCpuSecond' | 'proxyCpuMsPerCall' | 'peakCallsPerSecond', Interval>>>;
+  /** Figures whose interval reaches further than ±5% from the median. */
+  readonly wide: readonly string[];
+  /** Peak points: the offered rate at the peak (median over runs), calls/s. */
+  readonly peakCallsPerSecond?: number;
   readonly operationsPerSecond: number;
   readonly callsPerSecond: number;
   readonly successRatio: number;
@@ -39,9 +75,15 @@ export interface PointSummary {
   readonly registerMs?: LatencyPercentiles;
   readonly proxyCpuPercent?: number;
   readonly proxyRssMaxBytes?: number;
+  /** The generator's CPU summed over its processes (median), percent of one core. */
   readonly generatorCpuPercent: number;
   readonly generatorSaturated: boolean;
-  /** Some run scraped the proxy's metrics but got no worker's counters (the workers did not answer in time). */
+  /** The proxy's Redis, percent of one core (median), when it was sampled. */
+  readonly redisCpuPercent?: number;
+  /** Operations per CPU-second of the proxy, and the proxy's CPU milliseconds per call (medians). */
+  readonly operationsPerProxyCpuSecond?: number;
+  readonly proxyCpuMsPerCall?: number;
+  /** Some run scraped the proxy's metrics but found no worker's counters in the scrape. */
   readonly countersMissing: boolean;
   /** fd requests per 1000 operations (process-pool). */
   readonly fdRequestsPer1000Operations?: number;
@@ -59,7 +101,11 @@ export interface Ratio {
   readonly load: number;
   readonly numerator: number;
   readonly denominator: number;
+  /** Median over median, rounded. */
   readonly ratio: number;
+  readonly interval: Interval;
+  /** The interval reaches further than ±5%. */
+  readonly wide: boolean;
 }
 
 export interface WorkerSweepRow {
@@ -71,10 +117,40 @@ export interface WorkerSweepRow {
 
 export interface PublishedComparison {
   readonly label: string;
-  readonly published: number;
-  readonly ours?: number;
-  /** `yes` when ours lies on the same side of 1 as the published ratio, `no` when not; `n/a` when there is nothing to compare. */
-  readonly reproduces: 'yes' | 'no' | 'n/a';
+  /** A study's figure, a target of our own, or an observation with nothing to hold it against. */
+  readonly kind: 'published' | 'target' | 'observation';
+  readonly published?: number;
+  readonly range?: readonly [number, number];
+  /** The band our interval must lie in to reproduce the figure (published figures). */
+  readonly band?: readonly [number, number];
+  readonly ours?: Interval;
+  /** The verdict (verdict.ts); `observation` for figures without a published value. */
+  readonly verdict: Verdict | 'observation';
+  /** The points ours comes from, and how many valid points matched each filter. */
+  readonly numeratorPoint?: string;
+  readonly denominatorPoint?: string;
+  readonly matched: { readonly numerator: number; readonly denominator?: number };
+}
+
+/** The recorded facts of the setup, from which the report's prose about it is written. */
+export interface SetupFacts {
+  /** The result set was recorded before repeats, budgets, window checks and peak search (schema 1). */
+  readonly legacy: boolean;
+  /** Distinct CPU budgets applied (usually one). */
+  readonly budgets: readonly AppliedBudget[];
+  /** Runs recorded without a budget (legacy records). */
+  readonly runsWithoutBudget: number;
+  /** Repeats the runs were asked for (the highest repeat recorded, plus one). */
+  readonly repeatsConfigured: number;
+  /** Measured windows, seconds (min and max over runs), and how many the runner lengthened. */
+  readonly windowSeconds: { readonly min: number; readonly max: number };
+  readonly windowsLengthened: number;
+  readonly windowLimitSeconds?: number;
+  /** The ladder, when the experiment's throughput is a peak. */
+  readonly peak?: PeakSearch;
+  readonly tolerance: number;
+  readonly runs: number;
+  readonly invalidRuns: number;
 }
 
 export interface ReportData {
@@ -95,13 +171,7 @@ export interface ReportData {
   readonly workerSweep: readonly WorkerSweepRow[];
   readonly bestWorkers: ReadonlyArray<{ readonly configuration: string; readonly workers: number; readonly operationsPerSecond: number }>;
   readonly published: readonly PublishedComparison[];
-}
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  readonly setup: SetupFacts;
 }
 
 const round = (value: number, digits = 3): number => {
@@ -120,8 +190,8 @@ function percentiles(results: readonly BenchResult[], kind: 'invite-200' | 'bye-
   return { p50: median(summaries.map((s) => s.p50)), p90: median(summaries.map((s) => s.p90)), p99: median(summaries.map((s) => s.p99)) };
 }
 
-function counter(result: BenchResult, name: string): number | undefined {
-  return result.proxyCounters?.[`switchboard_${name}_total`];
+function counter(result: BenchResult, name: CounterName): number | undefined {
+  return result.proxyCounters?.[counterMetric(name)];
 }
 
 /** The words of one dimension's value in a configuration label. */
@@ -144,58 +214,120 @@ export function describe(dimension: Dimension, point: ExperimentPoint): string {
   }
 }
 
-function summarize(records: readonly ExperimentRecord[], varying: readonly Dimension[], extraVarying: readonly string[]): PointSummary {
-  const first = records[0] as ExperimentRecord;
+/** The figures of one run, by name (the metrics a published figure can name). */
+export const RUN_METRICS: Record<string, (record: ExperimentRecord & { result: BenchResult }) => number | undefined> = {
+  operationsPerSecond: ({ result }) => result.operations.perSecond,
+  callsPerSecond: ({ result }) => result.calls.perSecond,
+  successRatio: ({ result }) => result.calls.successRatio,
+  peakCallsPerSecond: (record) => record.peak?.rate,
+  ipcShare: ({ result }) => {
+    const ipc = counter(result, 'ipcMilliseconds');
+    const cpuMs = result.proxy === undefined ? 0 : (result.proxy.cpuPercentTotal / 100) * result.windowSeconds * 1000;
+    return ipc === undefined || cpuMs <= 0 ? undefined : ipc / cpuMs;
+  },
+  fdCacheHitRate: ({ result }) => {
+    const hits = counter(result, 'fdCacheHits') ?? 0;
+    const misses = counter(result, 'fdCacheMisses') ?? 0;
+    return hits + misses === 0 ? undefined : hits / (hits + misses);
+  },
+  callSetupP99Ms: ({ result }) => result.latencyMs['invite-200']?.p99,
+  proxyCpuPercent: ({ result }) => result.proxy?.cpuPercentTotal,
+  callsPerProxyCpuSecond: ({ result }) => (result.proxy === undefined || result.proxy.cpuPercentTotal <= 0 ? undefined : result.calls.perSecond / (result.proxy.cpuPercentTotal / 100)),
+  operationsPerProxyCpuSecond: ({ result }) => (result.proxy === undefined || result.proxy.cpuPercentTotal <= 0 ? undefined : result.operations.perSecond / (result.proxy.cpuPercentTotal / 100)),
+  proxyCpuMsPerCall: ({ result }) => (result.proxy === undefined || result.calls.perSecond <= 0 ? undefined : (result.proxy.cpuPercentTotal / 100) * 1000 / result.calls.perSecond),
+};
+
+type Measured = ExperimentRecord & { result: BenchResult };
+
+/** Why a run is invalid: what the runner recorded, or (schema 1 records) what the rules say of its result. */
+export function recordInvalidReasons(record: Measured): readonly string[] {
+  return record.invalid ?? invalidReasons(record.point, record.result);
+}
+
+interface PointGroup {
+  readonly summary: PointSummary;
+  /** The runs behind the figures (the valid ones when any). */
+  readonly runs: readonly Measured[];
+}
+
+function values(runs: readonly Measured[], metric: string): number[] {
+  const pick = RUN_METRICS[metric] as (record: Measured) => number | undefined;
+  return runs.map(pick).filter((value): value is number => value !== undefined && Number.isFinite(value));
+}
+
+function summarize(records: readonly Measured[], varying: readonly Dimension[], extraVarying: readonly string[]): PointGroup {
+  const first = records[0] as Measured;
   const point = first.point;
-  const results = records.map((record) => record.result).filter((result): result is BenchResult => result !== undefined);
+  const validRuns = records.filter((record) => recordInvalidReasons(record).length === 0);
+  const runs = validRuns.length > 0 ? validRuns : records;
+  const results = runs.map((record) => record.result);
   const words = varying.filter((dimension) => !(point.transport === 'udp' && (dimension === 'connection' || dimension === 'calleeConnection' || dimension === 'idleStrategy'))).map((dimension) => describe(dimension, point));
   // TLS choices say nothing about a UDP or TCP point.
   for (const key of extraVarying) if (!(key.startsWith('tls-') && point.transport !== 'tls')) words.push(`${key} ${point.extra?.[key] ?? ''}`);
-  const operations = medianOf(results, (r) => r.operations.perSecond) ?? 0;
+  const metricMedian = (metric: string): number | undefined => {
+    const found = values(runs, metric);
+    return found.length === 0 ? undefined : median(found);
+  };
+  const operations = metricMedian('operationsPerSecond') ?? 0;
   const perThousand = medianOf(results, (r) => {
-    const requests = counter(r, 'fd_requests');
+    const requests = counter(r, 'fdRequests');
     return requests === undefined || r.operations.total === 0 ? undefined : (requests / r.operations.total) * 1000;
   });
-  const hitRate = medianOf(results, (r) => {
-    const hits = counter(r, 'fd_cache_hits') ?? 0;
-    const misses = counter(r, 'fd_cache_misses') ?? 0;
-    return hits + misses === 0 ? undefined : hits / (hits + misses);
-  });
-  const ipcShare = medianOf(results, (r) => {
-    const ipc = counter(r, 'ipc_milliseconds');
-    const cpuMs = r.proxy === undefined ? 0 : (r.proxy.cpuPercentTotal / 100) * r.windowSeconds * 1000;
-    return ipc === undefined || cpuMs <= 0 ? undefined : ipc / cpuMs;
-  });
+  const hitRate = metricMedian('fdCacheHitRate');
+  const ipcShare = metricMedian('ipcShare');
   const visited = medianOf(results, (r) => {
-    const sweeps = counter(r, 'idle_sweeps') ?? 0;
-    return sweeps === 0 ? undefined : (counter(r, 'idle_sweep_visited') ?? 0) / sweeps;
+    const sweeps = counter(r, 'idleSweeps') ?? 0;
+    return sweeps === 0 ? undefined : (counter(r, 'idleSweepVisited') ?? 0) / sweeps;
   });
   const failures: Record<string, number> = {};
   for (const result of results) for (const [kind, count] of Object.entries(result.failures)) failures[kind] = (failures[kind] ?? 0) + count;
   const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
-  return {
+  const intervals: Record<string, Interval> = {};
+  for (const metric of ['operationsPerSecond', 'callsPerSecond', 'operationsPerProxyCpuSecond', 'proxyCpuMsPerCall', 'peakCallsPerSecond']) {
+    const found = values(runs, metric);
+    if (found.length > 0) intervals[metric] = medianInterval(found);
+  }
+  const successRatio = round(metricMedian('successRatio') ?? 0, 5);
+  const reasons = [...new Set(records.flatMap((record) => recordInvalidReasons(record)))];
+  const efficiency = metricMedian('operationsPerProxyCpuSecond');
+  const cpuPerCall = metricMedian('proxyCpuMsPerCall');
+  const peak = metricMedian('peakCallsPerSecond');
+  const redis = medianOf(results, (r) => r.observed?.find((usage) => usage.role === 'redis')?.cpuPercent);
+  const summary: PointSummary = {
     key: first.pointKey,
     point,
     configuration: words.length === 0 ? 'all' : words.join(', '),
     load: point.clients ?? point.rate ?? 0,
-    repeats: results.length,
+    repeats: runs.length,
+    validRepeats: validRuns.length,
+    runs: records.length,
+    valid: validRuns.length > 0,
+    invalidReasons: reasons,
+    meetsSuccess: successRatio >= SUCCESS_FLOOR,
+    intervals,
+    wide: Object.entries(intervals).filter(([, interval]) => isWide(interval)).map(([metric]) => metric),
+    ...optional('peakCallsPerSecond', peak === undefined ? undefined : round(peak, 1)),
     operationsPerSecond: round(operations, 1),
-    callsPerSecond: round(medianOf(results, (r) => r.calls.perSecond) ?? 0, 1),
-    successRatio: round(medianOf(results, (r) => r.calls.successRatio) ?? 0, 5),
+    callsPerSecond: round(metricMedian('callsPerSecond') ?? 0, 1),
+    successRatio,
     ...optional('callSetupMs', percentiles(results, 'invite-200')),
     ...optional('byeMs', percentiles(results, 'bye-200')),
     ...optional('registerMs', percentiles(results, 'register')),
     ...optional('proxyCpuPercent', medianOf(results, (r) => r.proxy?.cpuPercentTotal)),
     ...optional('proxyRssMaxBytes', medianOf(results, (r) => (r.proxy === undefined ? undefined : r.proxy.processes.reduce((sum, usage) => sum + usage.rssBytesMax, 0)))),
-    generatorCpuPercent: medianOf(results, (r) => Math.max(...r.generator.processes.map((usage) => usage.cpuPercent))) ?? 0,
-    generatorSaturated: results.some((r) => r.generator.saturated),
-    countersMissing: results.some((r) => r.proxyCounters !== undefined && counter(r, 'requests_received') === undefined),
+    ...optional('operationsPerProxyCpuSecond', efficiency === undefined ? undefined : round(efficiency, 1)),
+    ...optional('proxyCpuMsPerCall', cpuPerCall === undefined ? undefined : round(cpuPerCall, 4)),
+    generatorCpuPercent: medianOf(results, (r) => r.generator.cpuPercentTotal ?? r.generator.processes.reduce((sum, usage) => sum + usage.cpuPercent, 0)) ?? 0,
+    generatorSaturated: records.some((record) => record.result.generator.saturated || recordInvalidReasons(record).some((reason) => reason.startsWith('generator:'))),
+    ...optional('redisCpuPercent', redis),
+    countersMissing: results.some((r) => r.proxyCounters !== undefined && counter(r, 'requestsReceived') === undefined),
     ...optional('fdRequestsPer1000Operations', perThousand === undefined ? undefined : round(perThousand, 1)),
     ...optional('fdCacheHitRate', hitRate === undefined ? undefined : round(hitRate, 4)),
     ...optional('ipcShare', ipcShare === undefined ? undefined : round(ipcShare, 4)),
     ...optional('idleSweepVisitedPerSweep', visited === undefined ? undefined : round(visited, 1)),
     failures,
   };
+  return { summary, runs };
 }
 
 /** Points equal in every field but the ones named (and the ones UDP ignores when `udp`). */
@@ -208,16 +340,27 @@ function sameExcept(a: ExperimentPoint, b: ExperimentPoint, ignore: readonly Dim
   return JSON.stringify(a.extra ?? {}) === JSON.stringify(b.extra ?? {});
 }
 
-function ratios(points: readonly PointSummary[], isNumerator: (p: ExperimentPoint) => boolean, isDenominator: (p: ExperimentPoint) => boolean, ignore: readonly Dimension[]): Ratio[] {
+/** Comparable: measured the proxy and kept calls at ≥ 99.9%. */
+const comparable = (group: PointGroup): boolean => group.summary.valid && group.summary.meetsSuccess;
+
+function ratios(groups: readonly PointGroup[], isNumerator: (p: ExperimentPoint) => boolean, isDenominator: (p: ExperimentPoint) => boolean, ignore: readonly Dimension[]): Ratio[] {
   const found: Ratio[] = [];
-  for (const top of points) {
-    if (!isNumerator(top.point)) continue;
-    const bottom = points.find((candidate) => isDenominator(candidate.point) && sameExcept(top.point, candidate.point, ignore));
-    if (bottom === undefined || bottom.operationsPerSecond <= 0) continue;
-    found.push({ configuration: top.configuration, load: top.load, numerator: top.operationsPerSecond, denominator: bottom.operationsPerSecond, ratio: round(top.operationsPerSecond / bottom.operationsPerSecond) });
+  for (const top of groups) {
+    if (!isNumerator(top.summary.point) || !comparable(top)) continue;
+    const bottom = groups.find((candidate) => isDenominator(candidate.summary.point) && sameExcept(top.summary.point, candidate.summary.point, ignore));
+    if (bottom === undefined || !comparable(bottom) || bottom.summary.operationsPerSecond <= 0) continue;
+    const interval = ratioInterval(values(top.runs, 'operationsPerSecond'), values(bottom.runs, 'operationsPerSecond'));
+    found.push({ configuration: top.summary.configuration, load: top.summary.load, numerator: top.summary.operationsPerSecond, denominator: bottom.summary.operationsPerSecond, ratio: round(interval.estimate), interval: roundInterval(interval), wide: isWide(interval) });
   }
-  return found;
+  return found.sort((a, b) => a.configuration.localeCompare(b.configuration) || a.load - b.load);
 }
+
+const roundInterval = (interval: Interval, digits = 4): Interval => ({
+  estimate: round(interval.estimate, digits),
+  ...(interval.low === undefined ? {} : { low: round(interval.low, digits) }),
+  ...(interval.high === undefined ? {} : { high: round(interval.high, digits) }),
+  n: interval.n,
+});
 
 type Filter = Readonly<Record<string, string | number>>;
 
@@ -229,31 +372,41 @@ function matches(point: ExperimentPoint, filter: Filter): boolean {
   return true;
 }
 
-const METRICS: Record<string, (summary: PointSummary) => number | undefined> = {
-  operationsPerSecond: (s) => s.operationsPerSecond,
-  callsPerSecond: (s) => s.callsPerSecond,
-  successRatio: (s) => s.successRatio,
-  ipcShare: (s) => s.ipcShare,
-  fdCacheHitRate: (s) => s.fdCacheHitRate,
-  callSetupP99Ms: (s) => s.callSetupMs?.p99,
-  proxyCpuPercent: (s) => s.proxyCpuPercent,
-  callsPerProxyCpuSecond: (s) => (s.proxyCpuPercent === undefined || s.proxyCpuPercent <= 0 ? undefined : s.callsPerSecond / (s.proxyCpuPercent / 100)),
-};
-
-/** Our value for a published figure: the metric of the best matching point, or the ratio of two. */
-function ours(points: readonly PointSummary[], figure: PublishedFigure): number | undefined {
+/** Our side of a published figure: the comparable point(s) matching, the interval, the verdict. */
+function compare(groups: readonly PointGroup[], figure: PublishedFigure, tolerance: number): PublishedComparison {
+  const kind = figure.kind ?? (figure.compare === 'at-least' || figure.compare === 'at-most' ? 'target' : 'published');
+  const head = { label: figure.label, kind, ...(figure.value === undefined ? {} : { published: figure.value }), ...(figure.range === undefined ? {} : { range: figure.range }) };
   const spec = figure.ours;
-  if (spec === undefined) return undefined;
-  const metric = METRICS[spec.metric];
-  if (metric === undefined) throw new ReportError('ERR_SWITCHBOARD_REPORT_BAD_FIGURE', `published figure "${figure.label}": unknown metric ${spec.metric} (known: ${Object.keys(METRICS).join(', ')})`);
-  const best = (filter: Filter): number | undefined => {
-    const values = points.filter((summary) => matches(summary.point, filter)).map(metric).filter((value): value is number => value !== undefined);
-    return values.length === 0 ? undefined : Math.max(...values);
+  if (spec === undefined) return { ...head, verdict: kind === 'observation' ? 'observation' : 'no valid data', matched: { numerator: 0 } };
+  const metric = RUN_METRICS[spec.metric];
+  if (metric === undefined) throw new ReportError('ERR_SWITCHBOARD_REPORT_BAD_FIGURE', `published figure "${figure.label}": unknown metric ${spec.metric} (known: ${Object.keys(RUN_METRICS).join(', ')})`);
+  // Among comparable points matching the filter, the one with the highest median of the metric.
+  const best = (filter: Filter): { group?: PointGroup; matched: number } => {
+    const candidates = groups.filter((group) => comparable(group) && matches(group.summary.point, filter) && values(group.runs, spec.metric).length > 0);
+    const ranked = candidates.map((group) => ({ group, value: median(values(group.runs, spec.metric)) })).sort((a, b) => b.value - a.value);
+    return { ...(ranked[0] === undefined ? {} : { group: ranked[0].group }), matched: candidates.length };
   };
   const top = best(spec.numerator);
-  if (spec.denominator === undefined) return top;
-  const bottom = best(spec.denominator);
-  return top === undefined || bottom === undefined || bottom === 0 ? undefined : round(top / bottom);
+  const bottom = spec.denominator === undefined ? undefined : best(spec.denominator);
+  const matched = { numerator: top.matched, ...(bottom === undefined ? {} : { denominator: bottom.matched }) };
+  const points = { ...(top.group === undefined ? {} : { numeratorPoint: top.group.summary.key }), ...(bottom?.group === undefined ? {} : { denominatorPoint: bottom.group.summary.key }) };
+  let ours: Interval | undefined;
+  if (top.group !== undefined && (bottom === undefined || bottom.group !== undefined)) {
+    const a = values(top.group.runs, spec.metric);
+    ours = bottom?.group === undefined ? medianInterval(a) : ratioInterval(a, values(bottom.group.runs, spec.metric));
+    ours = roundInterval(ours);
+  }
+  const shape = spec.denominator === undefined ? 'magnitude' : 'ratio';
+  if (kind === 'observation' || figure.value === undefined) return { ...head, ...(ours === undefined ? {} : { ours }), verdict: 'observation', ...points, matched };
+  const judged: FigureToJudge = { value: figure.value, shape, ...(figure.range === undefined ? {} : { range: figure.range }), ...(kind === 'target' ? { target: figure.compare === 'at-most' ? ('at-most' as const) : ('at-least' as const) } : {}) };
+  return {
+    ...head,
+    ...(kind === 'published' ? { band: toleranceBand(judged, tolerance).map((bound) => round(bound, 4)) as [number, number] } : {}),
+    ...(ours === undefined ? {} : { ours }),
+    verdict: verdict(judged, ours, tolerance),
+    ...points,
+    matched,
+  };
 }
 
 export async function loadReportData(resultsDir: string): Promise<ReportData> {
@@ -275,30 +428,41 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
   // The last record of a run wins (a failed run that was resumed and then succeeded).
   const latest = new Map<string, ExperimentRecord>();
   for (const record of records) latest.set(`${record.pointKey}#${record.repeat}`, record);
-  const measured = [...latest.values()].filter((record) => record.result !== undefined);
+  const measured = [...latest.values()].filter((record): record is Measured => record.result !== undefined);
   if (measured.length === 0) throw new ReportError('ERR_SWITCHBOARD_REPORT_NO_RESULTS', `${resultsFile}: no run with a result yet (${records.length} records)`);
 
-  const failedRuns = [...latest.values()].filter((record) => record.result === undefined).map((record) => ({ key: record.pointKey, repeat: record.repeat, code: record.error?.code ?? 'unknown', message: record.error?.message ?? '' }));
-  const byPoint = new Map<string, ExperimentRecord[]>();
+  const failedRuns = [...latest.values()].filter((record) => record.result === undefined && record.error !== undefined).map((record) => ({ key: record.pointKey, repeat: record.repeat, code: record.error?.code ?? 'unknown', message: record.error?.message ?? '' }));
+  const unmeasured = [...latest.values()].filter((record) => record.result === undefined && record.error === undefined && (record.invalid?.length ?? 0) > 0);
+  const byPoint = new Map<string, Measured[]>();
   for (const record of measured) byPoint.set(record.pointKey, [...(byPoint.get(record.pointKey) ?? []), record]);
   const allPoints = measured.map((record) => record.point);
   const varying = DIMENSIONS.filter((dimension) => new Set(allPoints.map((point) => point[dimension])).size > 1);
   const extraKeys = [...new Set(allPoints.flatMap((point) => Object.keys(point.extra ?? {})))];
   const extraVarying = extraKeys.filter((key) => new Set(allPoints.map((point) => point.extra?.[key])).size > 1);
-  const points = [...byPoint.values()].map((group) => summarize(group, varying, extraVarying));
+  const groups = [...byPoint.values()].map((group) => summarize(group, varying, extraVarying));
+  const points = groups.map((group) => group.summary);
+  const at = (summary: PointSummary): string => `${summary.configuration} at ${summary.load}`;
 
+  const legacy = measured.some((record) => record.schema === LEGACY_RECORD_SCHEMA);
   const caveats: string[] = [];
+  if (legacy) caveats.push('**This result set predates the lab\'s rules** (records of schema 1): no CPU budget between the proxy and the generator, no check that windows contained their workload, no peak search, and as many repeats as were run. The intervals and verdicts below apply the rules to it as far as its records allow; rerun the experiment for figures that meet them.');
   for (const failed of failedRuns) caveats.push(`Run failed (${failed.code}): ${failed.key}, repeat ${failed.repeat}.`);
+  for (const record of unmeasured) caveats.push(`Not measured: ${record.pointKey}, repeat ${record.repeat}: ${(record.invalid ?? []).join('; ')}.`);
   for (const summary of points) {
-    if (summary.generatorSaturated) caveats.push(`Generator above its CPU limit: ${summary.configuration} at ${summary.load}; this figure measures the generator, not the proxy.`);
-    if (summary.countersMissing) caveats.push(`No counters from the proxy's workers: ${summary.configuration} at ${summary.load}. The workers did not answer the stats request within 2 s (the supervisor-to-worker IPC channel was backed up), so fd requests, cache hits and IPC share are unknown there.`);
-    if (summary.successRatio < 0.999) caveats.push(`Call success ${(summary.successRatio * 100).toFixed(2)}% (< 99.9%): ${summary.configuration} at ${summary.load} (${Object.entries(summary.failures).map(([kind, count]) => `${kind} ${count}`).join(', ')}).`);
+    const runs = byPoint.get(summary.key) ?? [];
+    const invalid = runs.length - summary.validRepeats;
+    if (invalid > 0) caveats.push(`${summary.valid ? 'Invalid runs left out' : '**Invalid point** (shown, never compared)'}: ${at(summary)}, ${invalid} of ${runs.length} run(s): ${summary.invalidReasons.join('; ')}.`);
+    if (summary.countersMissing) caveats.push(`No per-worker counters in the proxy's metrics: ${at(summary)} (in at least one run the scrape held none), so fd requests, cache hits and IPC share are unknown there.`);
+    if (!summary.meetsSuccess) caveats.push(`Call success ${(summary.successRatio * 100).toFixed(2)}% (< 99.9%), never compared with a published figure: ${at(summary)} (${Object.entries(summary.failures).map(([kind, count]) => `${kind} ${count}`).join(', ')}).`);
   }
+  const widePoints = points.filter((summary) => summary.wide.length > 0);
+  if (widePoints.length > 0) caveats.push(`Intervals wider than ±5% at ${widePoints.length} of ${points.length} point(s): ${widePoints.map((summary) => `${at(summary)} (${summary.wide.join(', ')})`).join('; ')}.`);
   const quick = measured.some((record) => record.quick);
 
   const sweepConfigurations = new Map<string, Map<number, number>>();
   if (varying.includes('workers')) {
     for (const summary of points) {
+      if (!summary.valid) continue;
       const label = DIMENSIONS.filter((dimension) => dimension !== 'workers' && varying.includes(dimension))
         .filter((dimension) => !(summary.point.transport === 'udp' && (dimension === 'connection' || dimension === 'calleeConnection' || dimension === 'idleStrategy')))
         .map((dimension) => describe(dimension, summary.point))
@@ -320,21 +484,31 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
     bestWorkers.push({ configuration, ...best });
   }
 
-  const published: PublishedComparison[] = experiment.publishedFigures.map((figure) => {
-    const value = ours(points, figure);
-    const compare = figure.compare ?? (figure.ours?.denominator === undefined ? undefined : 'side-of-one');
-    let reproduces: PublishedComparison['reproduces'] = 'n/a';
-    if (value !== undefined && compare === 'at-least') reproduces = value >= figure.value ? 'yes' : 'no';
-    else if (value !== undefined && compare === 'at-most') reproduces = value <= figure.value ? 'yes' : 'no';
-    else if (value !== undefined && compare === 'side-of-one' && figure.value !== 1) reproduces = value > 1 === figure.value > 1 ? 'yes' : 'no';
-    return { label: figure.label, published: figure.value, ...(value === undefined ? {} : { ours: value }), reproduces };
-  });
+  const tolerance = experiment.tolerance ?? DEFAULT_TOLERANCE;
+  const published = experiment.publishedFigures.map((figure) => compare(groups, figure, tolerance));
 
-  const settings = (measured[0] as ExperimentRecord & { result: BenchResult }).result.settings;
+  const budgets = new Map<string, AppliedBudget>();
+  for (const record of measured) if (record.budget !== undefined) budgets.set(JSON.stringify(record.budget), record.budget);
+  const windows = measured.map((record) => record.result.windowSeconds);
+  const settings = (measured[0] as Measured).result.settings;
+  const peak = measured.find((record) => record.peak !== undefined)?.peak?.search;
+  const setup: SetupFacts = {
+    legacy,
+    budgets: [...budgets.values()],
+    runsWithoutBudget: measured.filter((record) => record.budget === undefined).length,
+    repeatsConfigured: Math.max(...[...latest.values()].map((record) => record.repeat)) + 1,
+    windowSeconds: { min: Math.min(...windows), max: Math.max(...windows) },
+    windowsLengthened: measured.filter((record) => record.window?.lengthened === true).length,
+    ...(experiment.window === undefined ? {} : { windowLimitSeconds: quick ? (experiment.quick?.durationSeconds ?? settings.durationSeconds) : experiment.window.maxSeconds }),
+    ...(peak === undefined ? {} : { peak }),
+    tolerance,
+    runs: measured.length,
+    invalidRuns: measured.filter((record) => recordInvalidReasons(record).length > 0).length,
+  };
   return {
     experiment,
     generator: { procs: settings.procs, durationSeconds: settings.durationSeconds, warmupSeconds: settings.warmupSeconds, timeoutMs: settings.timeoutMs },
-    machine: (measured[0] as ExperimentRecord).machine,
+    machine: (measured[0] as Measured).machine,
     quick,
     records: records.length,
     loadKind: allPoints.some((point) => point.clients !== undefined) ? 'clients' : 'rate',
@@ -342,11 +516,12 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
     points,
     failedRuns,
     caveats,
-    tcpUdp: ratios(points, (p) => p.transport !== 'udp', (p) => p.transport === 'udp', ['transport', 'connection', 'calleeConnection', 'idleStrategy']),
-    fdCache: varying.includes('fdCache') ? ratios(points, (p) => p.fdCache > 0, (p) => p.fdCache === 0, ['fdCache']) : [],
-    heapScan: varying.includes('idleStrategy') ? ratios(points, (p) => p.idleStrategy === 'heap' && p.transport !== 'udp', (p) => p.idleStrategy === 'scan', ['idleStrategy']) : [],
+    tcpUdp: ratios(groups, (p) => p.transport !== 'udp', (p) => p.transport === 'udp', ['transport', 'connection', 'calleeConnection', 'idleStrategy']),
+    fdCache: varying.includes('fdCache') ? ratios(groups, (p) => p.fdCache > 0, (p) => p.fdCache === 0, ['fdCache']) : [],
+    heapScan: varying.includes('idleStrategy') ? ratios(groups, (p) => p.idleStrategy === 'heap' && p.transport !== 'udp', (p) => p.idleStrategy === 'scan', ['idleStrategy']) : [],
     workerSweep,
     bestWorkers,
     published,
+    setup,
   };
 }

@@ -3,6 +3,8 @@
  * result), written out as Markdown and as self-contained HTML, so both say the same thing.
  * Text is a small Markdown subset: paragraphs and **bold**.
  */
+import { isWide, type Interval } from '../analysis/confidence-interval.js';
+import { describeBudget } from '../experiment/cpu-budget.js';
 import type { Chart } from './report-charts.js';
 import type { PointSummary, Ratio, ReportData } from './report-data.js';
 
@@ -17,13 +19,50 @@ export type Block =
 const number = (value: number | undefined, digits = 0): string => (value === undefined || !Number.isFinite(value) ? '–' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const percent = (value: number | undefined, digits = 1): string => (value === undefined ? '–' : `${(value * 100).toFixed(digits)}%`);
 
+/** A median with its 95% interval: `1,234 [1,200–1,260]`, marked ⚠ when wider than ±5%; `(1 run)` without one. */
+export function withInterval(interval: Interval | undefined, digits = 0): string {
+  if (interval === undefined) return '–';
+  if (interval.low === undefined || interval.high === undefined) return `${number(interval.estimate, digits)} (${interval.n} run${interval.n === 1 ? '' : 's'}, no interval)`;
+  return `${number(interval.estimate, digits)} [${number(interval.low, digits)}–${number(interval.high, digits)}]${isWide(interval) ? ' ⚠' : ''}`;
+}
+
 function ratioTable(ratios: readonly Ratio[], loadTitle: string, what: string): Block {
   return {
     kind: 'table',
-    header: ['configuration', loadTitle, what, 'numerator ops/s', 'denominator ops/s'],
-    rows: ratios.map((ratio) => [ratio.configuration, String(ratio.load), number(ratio.ratio, 2), number(ratio.numerator), number(ratio.denominator)]),
+    header: ['configuration', loadTitle, `${what} [95% interval]`, 'numerator ops/s', 'denominator ops/s'],
+    rows: ratios.map((ratio) => [ratio.configuration, String(ratio.load), withInterval(ratio.interval, 3), number(ratio.numerator), number(ratio.denominator)]),
   };
 }
+
+const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+/** The setup in sentences, each written from what the records say was done. */
+export function setupSentences(data: ReportData): string[] {
+  const { setup, machine, generator } = data;
+  const items: string[] = [];
+  const cores = machine.cores;
+  if (setup.budgets.length === 0) items.push(`CPU budget: none recorded: the proxy, its Redis and the generator shared the ${plural(cores, 'core')} allowed (${machine.cpusAllowed}).`);
+  for (const budget of setup.budgets) items.push(`CPU budget: ${describeBudget(budget)}.`);
+  if (setup.budgets.length > 0 && setup.runsWithoutBudget > 0) items.push(`${plural(setup.runsWithoutBudget, 'run')} recorded no budget.`);
+  const windows = setup.windowSeconds.min === setup.windowSeconds.max ? `${setup.windowSeconds.min} s` : `${setup.windowSeconds.min}–${setup.windowSeconds.max} s`;
+  const lengthened = setup.windowsLengthened > 0 ? `; ${plural(setup.windowsLengthened, 'window')} lengthened so that connection lifetimes went round` : '';
+  const limit = setup.windowLimitSeconds === undefined ? '' : ` (limit ${setup.windowLimitSeconds} s)`;
+  items.push(`Generator: ${plural(generator.procs, 'process')}; measured windows of ${windows}${lengthened}${limit}, after ${generator.warmupSeconds} s of warm-up; ${generator.timeoutMs / 1000} s transaction timeout.`);
+  if (setup.peak !== undefined) {
+    const p = setup.peak;
+    items.push(`Throughput is each point's peak: an open-loop ladder of offered rates from ${p.from} calls/s up by ×${p.factor} to ${p.to}, then ${plural(p.refine, 'bisection')}, ${p.arrivals} arrivals, a fresh proxy per step; the peak is the highest offered rate whose calls succeeded at ≥ ${(p.success * 100).toFixed(1)}% with an achieved rate ≥ ${(p.achieved * 100).toFixed(0)}% of the offered one. Latency and CPU are those of the run at the peak.`);
+  } else if (data.loadKind === 'clients') {
+    items.push('Load: closed loop, each caller calling again as soon as its call ends (no think time). Success is near 100% by construction and the figures are throughput at that concurrency, not a searched peak.');
+  } else {
+    items.push('Load: open loop at the offered rates shown (not a peak search).');
+  }
+  const repeats = Math.max(...data.points.map((point) => point.repeats));
+  items.push(`Repeats: ${setup.repeatsConfigured} per point; ${plural(setup.runs, 'run')} measured, ${setup.invalidRuns} of them invalid (left out). Figures are medians of the valid runs (up to ${repeats} per point) with a 95% interval [low–high] (spanning a percentile bootstrap of the median and Student's t on the logarithms; for ratios, Welch's t on the logarithms); ⚠ marks an interval wider than ±5%.`);
+  return items;
+}
+
+const VERDICT_RULES = (tolerance: number): string =>
+  `**How a published figure is judged.** A ratio is **reproduced** when our whole 95% interval lies on the published side of 1 and inside the band of the published value (or range) divided and multiplied by ${tolerance} (a factor on the log scale); **direction only** when it lies on that side but not inside the band; **not reproduced** when it lies on the other side of 1; **inconclusive** when it spans 1 or there are fewer than two valid runs. A single magnitude is reproduced inside the band and not reproduced wholly outside it. Targets are our own goals, not a study's figures: **target met** or **target missed** when the interval lies wholly on one side. Only valid points with ≥ 99.9% call success are compared.`;
 
 export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[] {
   const { experiment } = data;
@@ -31,14 +70,14 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
   const loadTitle = data.loadKind === 'clients' ? 'clients' : 'calls/s offered';
   const blocks: Block[] = [
     { kind: 'heading', level: 1, text: `${experiment.id.toUpperCase()}: ${experiment.title}` },
-    { kind: 'text', text: `Reproduces study ${experiment.study || '(none given)'}. ${data.points.length} points, ${Math.max(...data.points.map((point) => point.repeats))} repeat(s) each (medians shown), from ${data.records} records.` },
+    { kind: 'text', text: `Reproduces study ${experiment.study || '(none given)'}. ${data.points.length} points from ${data.records} records.` },
     {
       kind: 'list',
       items: [
         `Machine: ${data.machine.cpu}, ${data.machine.cores} cores, ${data.machine.memoryGiB} GiB, ${data.machine.platform}`,
-        `Node ${data.machine.node}; CPUs allowed: ${data.machine.cpusAllowed}${experiment.pin === undefined ? ' (no pinning)' : `; pinned: proxy ${experiment.pin.proxy ?? 'any'}, generator ${experiment.pin.generator ?? 'any'}`}`,
+        `Node ${data.machine.node}; CPUs allowed: ${data.machine.cpusAllowed}`,
         `Run: ${data.machine.date}`,
-        `Generator: ${data.generator.procs} process(es), ${data.generator.durationSeconds} s windows after ${data.generator.warmupSeconds} s warm-up, ${data.generator.timeoutMs / 1000} s transaction timeout; it shares the machine with the proxy.`,
+        ...setupSentences(data),
       ],
     },
   ];
@@ -50,20 +89,44 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
   blocks.push(...chart('throughput'));
   const loads = [...new Set(data.points.map((point) => point.load))].sort((a, b) => a - b);
   const configurations = [...new Set(data.points.map((point) => point.configuration))];
-  blocks.push({
-    kind: 'table',
-    header: ['configuration', ...loads.map((load) => `${load} ${data.loadKind === 'clients' ? 'clients' : 'calls/s'}`)],
-    rows: configurations.map((configuration) => [configuration, ...loads.map((load) => number(data.points.find((point) => point.configuration === configuration && point.load === load)?.operationsPerSecond))]),
-  });
-
-  if (data.published.length > 0) {
+  const cell = (point: PointSummary | undefined): string => (point === undefined ? '–' : `${withInterval(point.intervals.operationsPerSecond)}${point.valid ? '' : ' ✗ invalid'}${point.meetsSuccess ? '' : ' (< 99.9%)'}`);
+  blocks.push(
+    { kind: 'text', text: 'Operations/s: median of the valid runs [95% interval]. ✗ marks a point with no valid run (figures from its invalid runs, never compared), ⚠ an interval wider than ±5%.' },
+    {
+      kind: 'table',
+      header: ['configuration', ...loads.map((load) => `${load} ${data.loadKind === 'clients' ? 'clients' : 'calls/s'}`)],
+      rows: configurations.map((configuration) => [configuration, ...loads.map((load) => cell(data.points.find((point) => point.configuration === configuration && point.load === load)))]),
+    },
+  );
+  if (data.setup.peak !== undefined) {
     blocks.push(
-      { kind: 'heading', level: 2, text: 'Published vs ours' },
+      { kind: 'heading', level: 3, text: 'Peaks' },
       {
         kind: 'table',
-        header: ['figure', 'published', 'ours', 'same shape'],
-        rows: data.published.map((row) => [row.label, number(row.published, 3), number(row.ours, 3), row.reproduces]),
+        header: ['configuration', loadTitle, 'peak offered calls/s', 'ops/s at the peak', 'ops per proxy CPU-s there', 'call setup p50 / p99 ms there', 'valid runs'],
+        rows: data.points.map((point) => [point.configuration, String(point.load), withInterval(point.intervals.peakCallsPerSecond), withInterval(point.intervals.operationsPerSecond), withInterval(point.intervals.operationsPerProxyCpuSecond), `${number(point.callSetupMs?.p50, 1)} / ${number(point.callSetupMs?.p99, 1)}`, `${point.validRepeats} of ${point.runs}`]),
       },
+    );
+  }
+
+  if (data.published.length > 0) {
+    const kindWord = { published: 'published', target: 'our target', observation: 'ours only' } as const;
+    blocks.push(
+      { kind: 'heading', level: 2, text: 'Published vs ours' },
+      ...chart('published'),
+      {
+        kind: 'table',
+        header: ['figure', 'kind', 'value', `band (×/÷ ${data.setup.tolerance})`, 'ours [95% interval]', 'verdict'],
+        rows: data.published.map((row) => [
+          row.label,
+          kindWord[row.kind],
+          row.published === undefined ? '–' : row.range === undefined ? number(row.published, 3) : `${number(row.range[0], 3)}–${number(row.range[1], 3)}`,
+          row.band === undefined ? '–' : `${number(row.band[0], 3)}–${number(row.band[1], 3)}`,
+          `${withInterval(row.ours, 3)}${row.matched.numerator > 1 || (row.matched.denominator ?? 0) > 1 ? ` (best of ${row.matched.numerator}${row.matched.denominator === undefined ? '' : ` / ${row.matched.denominator}`} matching points)` : ''}`,
+          row.verdict === 'no valid data' ? `no valid data (${row.matched.numerator}${row.matched.denominator === undefined ? '' : ` / ${row.matched.denominator}`} comparable point(s) matched)` : row.verdict,
+        ]),
+      },
+      { kind: 'text', text: VERDICT_RULES(data.setup.tolerance) },
     );
   }
   if (data.tcpUdp.length > 0) {
@@ -99,19 +162,21 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
     { kind: 'heading', level: 2, text: 'Cost: CPU, memory and the proxy\'s counters' },
     {
       kind: 'text',
-      text: 'Proxy CPU is percent of one core summed over its processes (200% = both cores of this machine). The fd requests, fd-cache hit rate and IPC share come from the proxy\'s own counters over the window (supervisor relays not counted twice); the IPC share is the milliseconds spent in IPC code over the proxy\'s CPU milliseconds. RSS is the peak summed over the proxy\'s processes; it includes garbage not yet collected and, over UDP, every transaction of the last 32 s, which RFC 3261 keeps for retransmissions (Timers D, J and K).',
+      text: `Efficiency is first-class: operations per CPU-second of the proxy and the proxy's CPU milliseconds per call hold up where raw throughput depends on the budget. CPU is percent of one core summed over the processes (100% = one core; this machine allows ${data.machine.cores}; ${data.setup.budgets.length === 0 ? 'no budget was recorded' : data.setup.budgets.map((budget) => `budget: ${describeBudget(budget)}`).join('; ')}). The generator's CPU is summed over its processes; Redis' is its one process. The fd requests, fd-cache hit rate and IPC share come from the proxy's own counters over the window (supervisor relays not counted twice); the IPC share is the milliseconds spent in IPC code over the proxy's CPU milliseconds. RSS is the peak summed over the proxy's processes; it includes garbage not yet collected and, over UDP, every transaction of the last 32 s, which RFC 3261 keeps for retransmissions (Timers D, J and K).`,
     },
     ...chart('efficiency'),
     {
       kind: 'table',
-      header: ['configuration', loadTitle, 'proxy CPU', 'ops per CPU-s', 'proxy RSS MB', 'generator CPU', 'fd req. / 1000 ops', 'fd-cache hits', 'IPC share', 'sweep visits'],
+      header: ['configuration', loadTitle, 'proxy CPU', 'ops per proxy CPU-s [95%]', 'proxy CPU ms per call [95%]', 'proxy RSS MB', 'Redis CPU', 'generator CPU (summed)', 'fd req. / 1000 ops', 'fd-cache hits', 'IPC share', 'sweep visits'],
       rows: data.points.map((point) => [
         point.configuration,
         String(point.load),
         point.proxyCpuPercent === undefined ? '–' : `${number(point.proxyCpuPercent)}%`,
-        point.proxyCpuPercent === undefined || point.proxyCpuPercent === 0 ? '–' : number(point.operationsPerSecond / (point.proxyCpuPercent / 100)),
+        withInterval(point.intervals.operationsPerProxyCpuSecond),
+        withInterval(point.intervals.proxyCpuMsPerCall, 3),
         point.proxyRssMaxBytes === undefined ? '–' : number(point.proxyRssMaxBytes / 2 ** 20),
-        `${number(point.generatorCpuPercent)}%${point.generatorSaturated ? ' (saturated)' : ''}`,
+        point.redisCpuPercent === undefined ? '–' : `${number(point.redisCpuPercent)}%`,
+        `${number(point.generatorCpuPercent)}%${point.generatorSaturated ? ' (out of budget)' : ''}`,
         number(point.fdRequestsPer1000Operations, 1),
         percent(point.fdCacheHitRate),
         percent(point.ipcShare),

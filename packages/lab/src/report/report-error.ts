@@ -1,3 +1,5 @@
+import { CodedError } from '@switchboard/sip';
+
 /** Coded errors of `switchboard report` (listed in docs/errors.md). */
 export const REPORT_ERROR_CODES = {
   ERR_SWITCHBOARD_REPORT_NO_RESULTS: 'the directory has no experiment results to report on; the message says what is missing',
@@ -6,12 +8,6 @@ export const REPORT_ERROR_CODES = {
 
 export type ReportErrorCode = keyof typeof REPORT_ERROR_CODES;
 
-export class ReportError extends Error {
-  readonly code: ReportErrorCode;
-
-  constructor(code: ReportErrorCode, message: string) {
-    super(message);
-    this.name = 'ReportError';
-    this.code = code;
-  }
+export class ReportError extends CodedError<ReportErrorCode> {
+  static override readonly codes = REPORT_ERROR_CODES;
 }

@@ -10,6 +10,7 @@ import { experimentPoints, pointKey } from '../experiment/experiment-matrix.js';
 import type { ExperimentPoint, ExperimentRecord } from '../experiment/experiment-record.js';
 import { writeReport, type WrittenReport } from './write-report.js';
 import type { ReportData } from './report-data.js';
+import { verdict } from '../analysis/verdict.js';
 
 const MACHINE = { cpu: 'Test CPU', cores: 2, memoryGiB: 24, node: 'v20.0.0', platform: 'linux test', cpusAllowed: '0-1', date: '2026-11-23T00:00:00.000Z' };
 
@@ -63,7 +64,7 @@ before(async () => {
   const points = experimentPoints(config);
   for (let repeat = 0; repeat < 3; repeat++) {
     for (const point of points) {
-      const base = { schema: 'switchboard-experiment/1' as const, experiment: 'synthetic', pointKey: pointKey(point), point, repeat, quick: false, machine: MACHINE, serveArgs: ['serve'] };
+      const base = { schema: 'switchboard-experiment/2' as const, experiment: 'synthetic', pointKey: pointKey(point), point, repeat, quick: false, machine: MACHINE, serveArgs: ['serve'] };
       const failing = point.transport === 'tcp' && point.fdCache === 0 && point.clients === 10 && repeat === 2;
       records.push(failing ? { ...base, error: { code: 'ERR_SWITCHBOARD_BENCH_PROCESS', message: 'generator died' } } : { ...base, result: result(point, repeat, point.transport === 'udp' && point.clients === 20 && repeat === 1, point.transport === 'tcp' && point.fdCache === 8 && point.clients === 10 && repeat === 0) });
     }
@@ -82,8 +83,9 @@ function medianOf(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** The median over the valid runs (the saturated generator's run is not one). */
 function expectedMedian(filter: (point: ExperimentPoint) => boolean): number {
-  return medianOf(records.filter((record) => record.result !== undefined && filter(record.point)).map((record) => record.result!.operations.perSecond));
+  return medianOf(records.filter((record) => record.result !== undefined && !record.result.generator.saturated && filter(record.point)).map((record) => record.result!.operations.perSecond));
 }
 
 test('the report files are written and the HTML is self-contained', async () => {
@@ -113,6 +115,14 @@ test('the embedded numbers are report.json and the medians of the raw records', 
   }
   const tcpFailed = file.points.find((summary) => summary.point.transport === 'tcp' && summary.point.fdCache === 0 && summary.point.clients === 10);
   assert.equal(tcpFailed?.repeats, 2, 'the failed run is left out of the median');
+  const saturated = file.points.find((summary) => summary.point.transport === 'udp' && summary.point.fdCache === 0 && summary.point.clients === 20)!;
+  assert.equal(saturated.validRepeats, 2, 'the run whose generator ran out of CPU is left out');
+  assert.ok(saturated.valid);
+  for (const summary of file.points) {
+    const interval = summary.intervals.operationsPerSecond!;
+    assert.equal(interval.estimate, summary.operationsPerSecond, summary.key);
+    assert.ok(interval.low! <= interval.estimate && interval.high! >= interval.estimate, summary.key);
+  }
 });
 
 test('TCP/UDP and fd-cache ratios divide the right medians', () => {
@@ -138,18 +148,43 @@ test('sections that do not apply are left out; caveats and published figures are
   assert.doesNotMatch(markdown, /heap vs scan/);
   assert.doesNotMatch(markdown, /## Worker count/);
   assert.match(markdown, /Run failed \(ERR_SWITCHBOARD_BENCH_PROCESS\)/);
-  assert.match(markdown, /Generator above its CPU limit: UDP, no fd-cache at 20/);
-  assert.match(markdown, /No counters from the proxy's workers: TCP, fd-cache 8 at 10\./);
-  assert.equal((markdown.match(/No counters from the proxy's workers/g) ?? []).length, 1);
+  assert.match(markdown, /Invalid runs left out: UDP, no fd-cache at 20, 1 of 3 run\(s\): generator: a process at 97% of a core/);
+  assert.match(markdown, /No per-worker counters in the proxy's metrics: TCP, fd-cache 8 at 10 /);
+  assert.equal((markdown.match(/No per-worker counters/g) ?? []).length, 1);
+  assert.doesNotMatch(markdown, /predates the lab's rules/);
+  assert.match(markdown, /CPU budget: none recorded: the proxy, its Redis and the generator shared the 2 cores allowed \(0-1\)\./, 'the setup is written from the records');
+  assert.doesNotMatch(markdown, /both cores/);
   assert.match(markdown, /> \*\*Published \(study 002 Fig\. 4\)\.\*\* TCP rises to \*\*66–78%\*\* of UDP\./);
   const [withOurs, without] = report.data.published;
-  const expected = Math.round((expectedMedian((p) => p.transport === 'tcp' && p.fdCache === 8 && p.clients === 20) / expectedMedian((p) => p.transport === 'udp' && p.fdCache === 0 && p.clients === 20)) * 1000) / 1000;
-  assert.equal(withOurs?.ours, expected);
-  assert.equal(withOurs?.reproduces, expected < 1 ? 'yes' : 'no');
+  const expected = Math.round((expectedMedian((p) => p.transport === 'tcp' && p.fdCache === 8 && p.clients === 20) / expectedMedian((p) => p.transport === 'udp' && p.fdCache === 0 && p.clients === 20)) * 10000) / 10000;
+  assert.equal(withOurs?.ours?.estimate, expected);
+  assert.equal(withOurs?.verdict, verdict({ value: 0.66, shape: 'ratio' }, withOurs?.ours));
+  assert.deepEqual(withOurs?.band, [0.44, 0.99]);
   assert.equal(without?.ours, undefined);
-  assert.equal(without?.reproduces, 'n/a');
+  assert.equal(without?.verdict, 'no valid data');
+  assert.match(markdown, /\*\*How a published figure is judged\.\*\*.*divided and multiplied by 1\.5/);
   const html = await readFile(report.html, 'utf8');
   assert.match(html, /<strong>66–78%<\/strong>/);
+});
+
+test('a result set of schema 1 (before the rules) is still read, and the report says it predates them', async () => {
+  const legacy = await mkdtemp(join(tmpdir(), 'report-legacy-'));
+  try {
+    await writeFile(join(legacy, 'experiment.json'), JSON.stringify(config));
+    await writeFile(join(legacy, 'results.jsonl'), `${records.map((record) => JSON.stringify({ ...record, schema: 'switchboard-experiment/1' })).join('\n')}\n`);
+    const written = await writeReport(legacy);
+    assert.ok(written.data.setup.legacy);
+    assert.match(await readFile(written.markdown, 'utf8'), /This result set predates the lab's rules/);
+  } finally {
+    await rm(legacy, { recursive: true, force: true });
+  }
+});
+
+test('charts: numeric load axes, error bars, a published chart', async () => {
+  const throughput = await readFile(report.charts.find((file) => file.endsWith('throughput.svg'))!, 'utf8');
+  const ticks = [...throughput.matchAll(/<text[^>]*>(\d+)<\/text>/g)].map((match) => Number(match[1]));
+  assert.ok(ticks.includes(10) && ticks.includes(20));
+  assert.ok(report.charts.some((file) => file.endsWith('published.svg')), 'the published figure is drawn beside ours');
 });
 
 test('no results: a coded error, for an empty results.jsonl and for a missing directory', async () => {

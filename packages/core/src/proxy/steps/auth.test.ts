@@ -40,6 +40,14 @@ test('auth: good proxy credentials continue, and our realm\'s Proxy-Authorizatio
   assert.deepEqual(request.headers('proxy-authorization'), ['Digest realm="other.example", username="x"']);
 });
 
+test('auth: a request that is not challenged still loses our realm\'s credentials (§22.3)', async () => {
+  const context = authContext('invite');
+  const credentials = (realm: string): string => `Digest username="alice", realm="${realm}", nonce="n1", uri="sip:bob@example.com", response="0123456789abcdef0123456789abcdef"`;
+  const ack = stepRequest('ACK', 'sip:bob@example.com', { extra: [`Proxy-Authorization: ${credentials('example.com')}`, `Proxy-Authorization: ${credentials('other.example')}`] });
+  assert.deepEqual(await auth(ack, ALICE, context), { kind: 'continue' });
+  assert.deepEqual(ack.headers('proxy-authorization'), [credentials('other.example')]);
+});
+
 test('auth: a failing credential store gives 503 Authentication Service Unavailable', async () => {
   const down: CredentialStore = { ha1: () => Promise.reject(new Error('down')), close: async () => undefined };
   const context = authContext('all', down);

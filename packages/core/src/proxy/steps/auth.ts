@@ -8,8 +8,8 @@ import { CONTINUE, type StepResult } from '../routing-step.js';
 
 /**
  * RFC 3261 §22 (`--auth`): challenges the request or checks its credentials when the mode says
- * it must be authenticated; our realm's Proxy-Authorization is then removed (§22.3). Without
- * `--auth` every request passes, synchronously.
+ * it must be authenticated. Our realm's Proxy-Authorization is removed from every request that
+ * goes on (§22.3), checked or not. Without `--auth` every request passes, synchronously.
  */
 export function auth(request: SipMessage, source: TransportAddress, context: RoutingContext): StepResult | Promise<StepResult> {
   const authenticator = context.auth;
@@ -29,7 +29,12 @@ async function authenticate(authenticator: DigestAuthenticator, request: SipMess
     inOurDialog: routedByOurRecordRoute(request),
     isOurDomain: (candidate) => context.domains.has(candidate) || candidate === realm,
   });
-  if (kind === undefined) return CONTINUE;
+  if (kind === undefined) {
+    // Not challenged (ACK, CANCEL, in our dialog, incoming): our realm's credentials still
+    // stay here (§22.3), or the ACK, BYE and re-INVITE would hand the caller's to the callee.
+    authenticator.removeOwnCredentials(request);
+    return CONTINUE;
+  }
   let result;
   try {
     result = await authenticator.authenticate(request, source, kind, claimedIdentity(request), context.counters);
@@ -38,6 +43,6 @@ async function authenticate(authenticator: DigestAuthenticator, request: SipMess
     return storeUnavailable(context, 'Authentication Service Unavailable');
   }
   if (result.kind === 'respond') return { kind: 'respond', status: result.status, reason: result.reason, headers: result.headers };
-  if (kind === 'proxy') authenticator.removeOwnCredentials(request);
+  authenticator.removeOwnCredentials(request);
   return CONTINUE;
 }

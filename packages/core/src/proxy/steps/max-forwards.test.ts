@@ -15,6 +15,8 @@ test('max-forwards: an OPTIONS for the proxy itself with Max-Forwards 0 is answe
   const result = maxForwards(stepRequest('OPTIONS', 'sip:192.0.2.1:5060', { maxForwards: 0 }), ALICE, context);
   assert.equal(result.kind === 'respond' && result.status, 200);
   assert.ok(result.kind === 'respond' && result.headers?.some(([name]) => name === 'Allow'));
+  const domain = maxForwards(stepRequest('OPTIONS', 'sip:example.com', { maxForwards: 0 }), ALICE, context);
+  assert.equal(domain.kind === 'respond' && domain.status, 200, 'a served domain without a user part is this server too');
   const routed = maxForwards(stepRequest('OPTIONS', 'sip:192.0.2.1:5060', { extra: ['Route: <sip:next.example.net;lr>'], maxForwards: 0 }), ALICE, context);
   assert.equal(routed.kind === 'respond' && routed.status, 483, 'not for us when it has a Route set');
   assert.equal(context.counters.tooManyHops, 1);

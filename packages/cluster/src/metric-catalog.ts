@@ -1,0 +1,143 @@
+/**
+ * Every metric `--metrics` serves, once: its Prometheus name, type and help. The metrics server
+ * registers from it, the lab's report and benchmarks read counters through `counterMetric`, and
+ * docs/metrics.md is generated from it (a test fails when the page is stale). The docs tables are
+ * typed by the counter interfaces, so a counter added without its line here does not compile.
+ */
+import type { ProxyCounters, TransportCounters } from '@switchboard/core';
+import type { ModelCounters } from './worker-stats.js';
+
+const PROXY_COUNTERS: Readonly<Record<keyof ProxyCounters, string>> = {
+  requestsReceived: 'Requests parsed (retransmissions included).',
+  responsesReceived: 'Responses parsed.',
+  requestsRejected: 'Requests answered with a 4xx/5xx because they could not be parsed or validated (400, 416, 420, 505, 513 ...).',
+  messagesDropped: 'Input dropped and not answered: unparsable responses, ACKs, responses not for us, requests with no way to answer.',
+  oversizedResponsesDropped: 'Responses of ours not sent because over UDP even their minimal form outgrew the request they answered by more than the fixed bytes a response adds (no reflection amplification).',
+  retransmissionsAbsorbed: 'Request retransmissions answered from their server transaction (and ACKs of non-2xx finals).',
+  requestsForwarded: 'Requests sent downstream (each branch of a fork counts).',
+  responsesForwarded: 'Responses sent upstream.',
+  serverTransactions: 'Server transactions created.',
+  clientTransactions: 'Client transactions created.',
+  registrations: 'REGISTER requests handled by the registrar.',
+  loopsDetected: 'Requests answered 482 (loop detected, §16.3).',
+  tooManyHops: 'Requests answered 483 (Max-Forwards reached 0).',
+  transactionTimeouts: 'Transactions that ended on a timer without a final response (Timer B, F or H).',
+  transportErrors: 'Sends that failed in the transport (a bad port, a refused or reset connection, a socket error); a request\'s failure ends its branch as a 503 at once (§16.9).',
+  requestsUnroutable: 'Requests with no next hop (a binding or Request-URI that is no SIP URI): answered 503, ACKs dropped.',
+  transportUnavailable: 'Requests whose next hop needs a transport we have no sender for (TLS without credentials): answered 503 Transport Not Available, ACKs dropped.',
+  largeRequestsOverTcp: 'Requests over 1300 bytes sent over TCP instead of UDP (RFC 3261 §18.1.1).',
+  largeRequestsUdpFallbacks: 'Of those, retried over UDP because the TCP connection was refused or reset.',
+  internalErrors: 'Bugs caught at an entry point (a socket, timer or store callback): the message dropped, or answered 500 when it has a transaction.',
+  stateStoreFailures: 'Requests answered 503 with Retry-After because a state store (location, auth state, credentials) failed.',
+  authChallenges: '401/407 challenges sent, stale ones included.',
+  authAccepted: 'Requests whose credentials were verified.',
+  authRejected: '403 for wrong credentials, an unknown user, or a user who may not use the identity.',
+  authStaleNonces: 'A nonce of ours that expired: a new challenge with stale=true; nothing checked, no failure counted.',
+  authForgedNonces: 'A nonce this proxy never issued (bad HMAC, or another secret): a new challenge with stale=true; nothing checked, no failure counted.',
+  authReplays: 'Right response with a nonce count already used: a new challenge with stale=true.',
+  authThrottled: 'Credentials not checked because the source failed too often (403 with Retry-After).',
+  authMalformed: '400 for malformed credentials or a qop other than auth.',
+};
+
+const TRANSPORT_COUNTERS: Readonly<Record<keyof TransportCounters, string>> = {
+  tcpConnectionsAccepted: 'TCP connections accepted.',
+  tcpConnectionsOpened: 'TCP connections the proxy opened (toward callees).',
+  tcpFramingErrors: 'TCP and TLS connections closed because their stream could not be framed.',
+  tcpIdleClosed: 'TCP and TLS connections closed after --idle-timeout without traffic.',
+  tcpSlowMessagesClosed: 'TCP and TLS connections closed because a message took longer than --header-timeout to arrive.',
+  tlsConnectionsAccepted: 'TCP connections accepted on a TLS listener.',
+  tlsConnectionsOpened: 'TLS connections the proxy opened (toward callees).',
+  tlsHandshakes: 'TLS handshakes finished as server.',
+  tlsHandshakesResumed: 'Of those, resumed sessions.',
+  tlsClientHandshakes: 'TLS handshakes finished as client (connections to callees).',
+  tlsClientHandshakesResumed: 'Of those, resumed sessions.',
+  tlsHandshakeFailuresBadCertificate: 'Failed handshakes: a certificate missing, untrusted or not matching.',
+  tlsHandshakeFailuresTimeout: 'Failed handshakes: not done within --tls-handshake-timeout.',
+  tlsHandshakeFailuresPlaintext: 'Failed handshakes: plaintext (SIP without TLS) on a TLS port.',
+  tlsHandshakeFailuresProtocol: 'Failed handshakes: a protocol error (versions, ciphers, malformed records).',
+  tlsHandshakeFailuresAborted: 'Failed handshakes: the peer closed or reset the connection during the handshake.',
+  tlsFailedConnectionsClosed: 'Connections whose handshake failed that were closed.',
+  tlsFailedConnectionsClosedCleanly: 'Of those, closed in order (no reset).',
+  sendErrors: 'Sends that failed (unreachable address, closed connection, full buffer).',
+  idleSweeps: 'Idle-connection sweeps run.',
+  idleSweepVisited: 'Connections the idle sweeps examined (--idle-strategy scan visits every one; heap only the expired).',
+  idleSweepMilliseconds: 'Time the idle sweeps took, in milliseconds.',
+};
+
+const MODEL_COUNTERS: Readonly<Record<keyof ModelCounters, string>> = {
+  fdRequests: "process-pool: handles asked of the supervisor for connections another worker owns.",
+  fdRequestsMissed: 'Of those, how many the supervisor no longer had (connection closed meanwhile).',
+  fdCacheHits: 'process-pool: sends on another worker\'s connection served from the --fd-cache.',
+  fdCacheMisses: 'Sends on another worker\'s connection not in the cache (each an fd request).',
+  handOffsSent: 'Messages handed to the worker that owns their transaction.',
+  handOffsReceived: 'Messages received from another worker that way.',
+  remoteWrites: 'thread-pool: writes passed to the thread owning a connection.',
+  tlsRelaysSent: 'process-pool: writes on another worker\'s TLS connection asked of the supervisor (workers), or passed on (supervisor).',
+  tlsRelaysReceived: 'process-pool: relayed TLS writes carried out by the owner.',
+  tlsRelaysMissed: 'process-pool: relayed TLS writes whose connection was gone.',
+  ipcMilliseconds: 'Time spent in IPC code (encoding, sending, decoding, wrapping handles), in milliseconds.',
+  ipcErrors: 'Control messages that could not be decoded, were malformed or failed to send (process-pool), or thread messages that failed to be handled (thread-pool); each dropped, never fatal.',
+};
+
+export type CounterName = keyof ProxyCounters | keyof TransportCounters | keyof ModelCounters;
+
+/** Which part of a worker's stats a counter is kept in. */
+export type CounterSection = 'core' | 'transport' | 'model';
+
+export interface CounterMetric {
+  readonly key: CounterName;
+  readonly section: CounterSection;
+  readonly name: string;
+  readonly help: string;
+}
+
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+function counters(section: CounterSection, docs: Readonly<Record<string, string>>): CounterMetric[] {
+  return Object.entries(docs).map(([key, help]) => ({ key: key as CounterName, section, name: `switchboard_${snake(key)}_total`, help }));
+}
+
+/** Every per-worker counter, in the order they are served and documented. */
+export const COUNTER_METRICS: readonly CounterMetric[] = [...counters('core', PROXY_COUNTERS), ...counters('transport', TRANSPORT_COUNTERS), ...counters('model', MODEL_COUNTERS)];
+
+const BY_KEY = new Map(COUNTER_METRICS.map((metric) => [metric.key, metric]));
+
+/** The Prometheus name of a counter (`fdRequests` → `switchboard_fd_requests_total`). */
+export function counterMetric(key: CounterName): string {
+  return (BY_KEY.get(key) as CounterMetric).name;
+}
+
+/** The metrics that are not per-worker counters: gauges and histograms. */
+export const OTHER_METRICS = {
+  transactions: { name: 'switchboard_transactions', type: 'gauge', help: 'Server and client transactions alive, per worker.' },
+  tcpConnections: { name: 'switchboard_tcp_connections', type: 'gauge', help: 'TCP connections each worker owns (the supervisor: its table).' },
+  tlsConnections: { name: 'switchboard_tls_connections', type: 'gauge', help: 'TLS connections each worker owns, handshake done (the supervisor: its table).' },
+  supervisorQueueDepth: { name: 'switchboard_supervisor_queue_depth', type: 'gauge', help: 'process-pool: IPC messages the supervisor has sent that are not yet flushed.' },
+  workerRestarts: { name: 'switchboard_worker_restarts_total', type: 'counter', help: 'Workers replaced after they died.' },
+  ipcRoundTrip: { name: 'switchboard_ipc_round_trip_seconds', type: 'histogram', help: 'process-pool: fd request round trips (request to handle), in seconds.' },
+  storeLatency: { name: 'switchboard_state_store_seconds', type: 'histogram', help: 'State store call latency, in seconds.' },
+} as const;
+
+/** docs/metrics.md, as `npm run docs:metrics` writes it. */
+export function renderMetricsDoc(): string {
+  const sectionTitle: Record<CounterSection, string> = { core: 'Proxy', transport: 'Transports', model: 'Concurrency model' };
+  const lines = [
+    '# Metrics reference',
+    '',
+    'Generated from `packages/cluster/src/metric-catalog.ts` by `npm run docs:metrics`; a test fails when this page is stale.',
+    '`switchboard serve --metrics HOST:PORT` serves them in Prometheus text at `http://HOST:PORT/metrics`, each labelled',
+    'by `worker` (`0`, `1` ... and `supervisor` or `parent` for the process that runs a pool). `switchboard bench',
+    '--proxy-metrics URL` records their differences over its window, and the lab\'s reports read them by these names.',
+    '',
+  ];
+  for (const section of ['core', 'transport', 'model'] as const) {
+    lines.push(`## ${sectionTitle[section]} counters`, '', '| metric | meaning |', '| --- | --- |');
+    for (const metric of COUNTER_METRICS.filter((candidate) => candidate.section === section)) lines.push(`| \`${metric.name}\` | ${metric.help} |`);
+    lines.push('');
+  }
+  lines.push('## Gauges and histograms', '', '| metric | type | meaning |', '| --- | --- | --- |');
+  for (const metric of Object.values(OTHER_METRICS)) lines.push(`| \`${metric.name}\` | ${metric.type} | ${metric.help} |`);
+  return `${lines.join('\n')}\n`;
+}

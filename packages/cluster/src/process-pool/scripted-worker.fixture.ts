@@ -1,0 +1,86 @@
+/**
+ * A stand-in for worker-main in supervisor tests: speaks the control protocol, runs no proxy. What
+ * it does beyond `ready` and `stats` is chosen by SCRIPTED_WORKER, and it starts on the first
+ * stats request (by then every worker is ready):
+ * - `ended`: slot 0 opens a TCP connection, files it (`opened`), reports its FIN (`ended`), then
+ *   asks slot 1 (by a hand-off) to request a handle for its address (`fd-request`).
+ * - `garbage`: slot 0 sends malformed control messages.
+ * - `fail-replacements`: every replacement (an origin above the first workers') fails to start.
+ */
+import net from 'node:net';
+import { decodeToWorker, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
+import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
+import type { WorkerConfig } from './supervisor.js';
+import { startFailure } from '../worker-error.js';
+
+const config = JSON.parse(process.env.SWITCHBOARD_WORKER ?? '{}') as WorkerConfig;
+const script = process.env.SCRIPTED_WORKER ?? '';
+let started = false;
+
+function tell(message: ToSupervisor, handle?: net.Socket): void {
+  if (handle === undefined) process.send?.(encodeControl(message));
+  else process.send?.(encodeControl(message), handle, { keepOpen: true });
+}
+
+function stats(request: number): void {
+  const empty = new LatencyHistogram().snapshot();
+  const own: WorkerStats = { worker: String(config.slot), pid: process.pid, core: undefined, transport: undefined, model: newModelCounters(), transactions: 0, tcpConnections: 0, tlsConnections: 0, ipcRoundTrip: empty, storeLatency: empty };
+  tell({ t: 'stats', request, stats: own });
+}
+
+async function endedScript(): Promise<void> {
+  const server = net.createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const remoteKey = `127.0.0.1:${socket.remotePort}`;
+  const id = config.origin * 2 ** 32 + 1;
+  tell({ t: 'opened', id, remoteKey, protocol: 'tcp' }, socket);
+  tell({ t: 'alias', id, key: 'phone.example.com:5060' });
+  tell({ t: 'ended', id });
+  const ask = (key: string): void => tell({ t: 'hand-off', to: 1, bytes: Buffer.from(key), source: { protocol: 'udp', address: '', port: 0 } });
+  ask(remoteKey);
+  ask('phone.example.com:5060');
+}
+
+function garbageScript(): void {
+  process.send?.(Buffer.from([0xc1, 0xc1, 0xc1]));
+  process.send?.('not bytes at all');
+  tell({ t: 'nonsense' } as unknown as ToSupervisor);
+  tell({ t: 'closed' } as unknown as ToSupervisor);
+  tell({ t: 'alias', id: 12345 } as unknown as ToSupervisor);
+  tell({ t: 'hand-off', to: 99, bytes: Buffer.from('x'), source: { protocol: 'udp', address: '', port: 0 } });
+  tell({ t: 'hand-off' } as unknown as ToSupervisor);
+  tell({ t: 'relay', request: 3 } as unknown as ToSupervisor);
+  tell({ t: 'fd-request', request: 4 } as unknown as ToSupervisor);
+  tell({ t: 'opened', id: 7, protocol: 'tcp' } as unknown as ToSupervisor);
+  tell({ t: 'stats', request: 999999 } as unknown as ToSupervisor);
+}
+
+process.on('message', (raw: Uint8Array) => {
+  const message = decodeToWorker(raw);
+  if (message.t === 'stats-request') {
+    if (!started && config.slot === 0) {
+      started = true;
+      if (script === 'ended') void endedScript();
+      if (script === 'garbage') garbageScript();
+    }
+    stats(message.request);
+  } else if (message.t === 'deliver') {
+    tell({ t: 'fd-request', request: 1, id: undefined, remoteKey: Buffer.from(message.bytes).toString() });
+  } else if (message.t === 'stop') {
+    process.exit(0);
+  }
+});
+process.on('disconnect', () => process.exit(0));
+if (script === 'fail-start-plain' || script === 'fail-start-coded') {
+  // What worker-main reports when its start throws: a plain error, or one with a code of its own.
+  const error = script === 'fail-start-plain' ? new Error('a bug at start') : Object.assign(new Error('redis down'), { code: 'ERR_SWITCHBOARD_STATE_UNAVAILABLE' });
+  tell({ t: 'start-failed', error: startFailure(error) });
+  setTimeout(() => process.exit(1), 10);
+} else if (script === 'fail-replacements' && config.origin > config.workers) {
+  tell({ t: 'start-failed', error: { code: 'ERR_TEST', message: 'scripted start failure' } });
+  setTimeout(() => process.exit(1), 10);
+} else {
+  tell({ t: 'ready', udpPort: undefined });
+}

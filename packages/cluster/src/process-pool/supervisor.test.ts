@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { DEFAULT_TIMERS } from '@switchboard/core';
+import type { ProxySettings } from '../proxy-settings.js';
+import { WorkerError } from '../worker-error.js';
+import { ProcessPoolSupervisor, restartDelayMs, type SupervisorEvent } from './supervisor.js';
+
+/** The supervisor against scripted workers (scripted-worker.fixture.ts): no proxy runs. */
+
+const settings: ProxySettings = {
+  listen: [],
+  domains: [],
+  stateless: false,
+  idleTimeoutMs: 120_000,
+  idleStrategy: 'heap',
+  headerTimeoutMs: 10_000,
+  timers: DEFAULT_TIMERS,
+  state: 'local',
+};
+
+async function startScripted(script: string, events: SupervisorEvent[] = [], fdCache = 0): Promise<ProcessPoolSupervisor> {
+  process.env.SCRIPTED_WORKER = script;
+  return ProcessPoolSupervisor.start({
+    settings,
+    workers: 2,
+    fdCache,
+    assign: 'round-robin',
+    timeoutMs: 5000,
+    workerExec: fileURLToPath(new URL('./scripted-worker.fixture.js', import.meta.url)),
+    onEvent: (event) => events.push(event),
+  });
+}
+
+async function supervisorCounters(supervisor: ProcessPoolSupervisor, until: (model: Record<string, number>) => boolean): Promise<Record<string, number>> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const own = (await supervisor.stats()).find((stats) => stats.worker === 'supervisor');
+    const model = own?.model as unknown as Record<string, number>;
+    if (until(model) || Date.now() > deadline) return model;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('a worker whose start fails: a plain error becomes ERR_SWITCHBOARD_WORKER_START, a coded one keeps its code', async () => {
+  await assert.rejects(startScripted('fail-start-plain'), (error: Error & { code?: string }) => error instanceof WorkerError && error.code === 'ERR_SWITCHBOARD_WORKER_START' && /a bug at start/.test(error.message));
+  await assert.rejects(startScripted('fail-start-coded'), (error: Error & { code?: string }) => !(error instanceof WorkerError) && error.code === 'ERR_SWITCHBOARD_STATE_UNAVAILABLE');
+});
+
+test('a connection whose peer sent its FIN is no longer handed to other workers by address or alias', async () => {
+  const supervisor = await startScripted('ended');
+  try {
+    const model = await supervisorCounters(supervisor, (counters) => counters.fdRequests >= 2);
+    assert.equal(model.fdRequests, 2, 'the second worker asked for the address and the alias');
+    assert.equal(model.fdRequestsMissed, 2, 'neither the address nor the alias of an ended connection is found');
+  } finally {
+    await supervisor.close();
+  }
+});
+
+test('malformed control messages from a worker are reported, never crash the supervisor', async () => {
+  const events: SupervisorEvent[] = [];
+  const supervisor = await startScripted('garbage', events, 8);
+  try {
+    await supervisorCounters(supervisor, () => events.filter((event) => event.kind === 'ipc-error').length >= 9);
+    const errors = events.filter((event) => event.kind === 'ipc-error');
+    assert.ok(errors.length >= 9, `ipc errors reported: ${JSON.stringify(errors)}`);
+    const stats = await supervisor.stats();
+    assert.equal(stats.length, 3, 'both workers still answer');
+    assert.ok((stats.find((own) => own.worker === 'supervisor')?.model.ipcErrors ?? 0) >= 9, 'counted as ipc errors');
+    assert.equal(supervisor.workerPids.length, 2);
+  } finally {
+    await supervisor.close();
+  }
+});
+
+test('a worker that dies once the supervisor is stopping is not replaced, and its exit is reported as expected', async () => {
+  const events: SupervisorEvent[] = [];
+  const supervisor = await startScripted('', events);
+  try {
+    const [victim] = supervisor.workerPids;
+    assert.ok(victim !== undefined && victim > 0);
+    supervisor.stopAccepting();
+    process.kill(victim, 'SIGKILL');
+    const deadline = Date.now() + 3000;
+    while (!events.some((event) => event.kind === 'worker-exited') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const exited = events.filter((event) => event.kind === 'worker-exited');
+    assert.equal(exited.length, 1);
+    assert.equal(exited[0]?.kind === 'worker-exited' && exited[0].expected, true);
+    assert.equal(events.filter((event) => event.kind === 'worker-started').length, 2, 'no replacement started');
+    assert.equal((await supervisor.stats()).find((own) => own.worker === 'supervisor')?.workerRestarts, 0);
+  } finally {
+    await supervisor.close();
+  }
+  const exits = events.filter((event) => event.kind === 'worker-exited');
+  assert.equal(exits.length, 2);
+  assert.ok(exits.every((event) => event.kind === 'worker-exited' && event.expected), 'stopping workers is expected');
+});
+
+test('a worker that dies while running is replaced, and its exit is not expected', async () => {
+  const events: SupervisorEvent[] = [];
+  const supervisor = await startScripted('', events);
+  try {
+    const [victim] = supervisor.workerPids;
+    process.kill(victim as number, 'SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (events.filter((event) => event.kind === 'worker-started').length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(events.filter((event) => event.kind === 'worker-started').length, 3, 'a replacement started');
+    const exited = events.find((event) => event.kind === 'worker-exited');
+    assert.equal(exited?.kind === 'worker-exited' && exited.expected, false);
+  } finally {
+    await supervisor.close();
+  }
+});
+
+test('replacements that fail to start are tried again later and later, not in a tight loop', async () => {
+  const events: SupervisorEvent[] = [];
+  const supervisor = await startScripted('fail-replacements', events);
+  try {
+    process.kill(supervisor.workerPids[0] as number, 'SIGKILL');
+    const exits = (): Array<Extract<SupervisorEvent, { kind: 'worker-exited' }>> =>
+      events.filter((event): event is Extract<SupervisorEvent, { kind: 'worker-exited' }> => event.kind === 'worker-exited');
+    const deadline = Date.now() + 8000;
+    while (exits().length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(exits().slice(0, 4).map((event) => event.restartInMs), [0, 250, 500, 1000], JSON.stringify(exits()));
+  } finally {
+    await supervisor.close();
+  }
+  assert.equal(restartDelayMs(0), 0);
+  assert.equal(restartDelayMs(20), 10_000, 'at most 10 s');
+});

@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { median, perCall, ratiosToKamailio, type EfficiencySample } from './efficiency-bench.js';
+
+const sample = (proxy: EfficiencySample['proxy'], transport: 'udp' | 'tcp', repeat: number, microsPerCall: number): EfficiencySample => ({
+  repeat, proxy, transport, rate: 400, calls: 4000, successRatio: 1, userMs: 0, systemMs: 0, microsPerCall, userMicrosPerCall: 0, systemMicrosPerCall: 0,
+});
+
+test('CPU per call: the tree\'s user and system time over the window divided by successful calls', () => {
+  const used = perCall({ userMs: 1000, systemMs: 500 }, { userMs: 3000, systemMs: 1500 }, 4000);
+  assert.deepEqual(used, { userMs: 2000, systemMs: 1000, micros: 750, userMicros: 500, systemMicros: 250 });
+  assert.ok(Number.isNaN(perCall({ userMs: 0, systemMs: 0 }, { userMs: 1, systemMs: 1 }, 0).micros), 'no call: no figure');
+});
+
+test('ratios pair each Switchboard window with Kamailio\'s of the same repeat and transport', () => {
+  const samples = [sample('kamailio', 'udp', 0, 500), sample('kamailio', 'udp', 1, 600), sample('event-loop', 'udp', 0, 400), sample('event-loop', 'udp', 1, 900), sample('event-loop', 'tcp', 0, 700)];
+  assert.deepEqual(ratiosToKamailio(samples), [{ proxy: 'event-loop', transport: 'udp', ratios: [0.8, 1.5] }]);
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 2, 3]), 2.5);
+});

@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseExperimentConfig } from './experiment-config.js';
+import { estimateDuration, overheadSeconds } from './duration-estimate.js';
+
+const config = (extra: Record<string, unknown>) => parseExperimentConfig({ id: 'd', title: 'd', matrix: { model: ['event-loop'], transport: ['udp'], clients: [100] }, bench: { duration: 8, warmup: 2 }, ...extra }, 'd.yaml');
+
+test('closed loop: one run per point and repeat', () => {
+  const estimate = estimateDuration(config({ repeats: 3 }));
+  const point = { transport: 'udp' } as never;
+  assert.equal(estimate.measurements, 3);
+  assert.equal(estimate.seconds, Math.round(3 * (overheadSeconds(point, 100) + 10)));
+});
+
+test('a ladder climbs past the guessed peak, then bisects', () => {
+  const estimate = estimateDuration(config({ repeats: 1, peak: { from: 100, to: 10_000, factor: 2, refine: 3 } }), () => 500);
+  assert.equal(estimate.measurements, 4 + 3, '100, 200, 400, 800 (fails), then three bisections');
+});
+
+test('steps whose window would exceed window.max are not run', () => {
+  const tcp = parseExperimentConfig({ id: 'd', title: 'd', matrix: { model: ['event-loop'], transport: ['tcp'], connection: ['per-ops:500'], clients: [1000] }, window: { max: 60 }, peak: { from: 100, to: 10_000, factor: 2, refine: 0 } }, 'd.yaml');
+  // 1.5 × 500 × 1000 / (2 × rate) ≤ 60 needs rate ≥ 6250: only 6400 runs.
+  assert.equal(estimateDuration(tcp, () => 20_000).measurements, 1);
+});

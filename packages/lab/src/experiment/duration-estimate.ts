@@ -1,0 +1,68 @@
+/**
+ * How long an experiment will take, before it runs: every point and repeat, each a ladder of
+ * steps (peak experiments) or one run, each step costing its window (lengthened as the runner
+ * would lengthen it for connection lifetimes), the warm-up, and a fixed overhead for starting
+ * Redis and the proxy, registering the phones and stopping everything.
+ *
+ * A peak ladder's length depends on where the peak lies, which is what the run is for; the
+ * estimate takes a guess per point (`guessCallsPerSecond`, e.g. from an earlier run) and
+ * otherwise assumes the geometric middle of the ladder.
+ */
+import type { ExperimentConfig } from './experiment-config.js';
+import { experimentPoints, pointKey } from './experiment-matrix.js';
+import type { ExperimentPoint } from './experiment-record.js';
+import { windowNeeded } from './run-validity.js';
+
+export interface DurationEstimate {
+  readonly id: string;
+  readonly points: number;
+  readonly runs: number;
+  /** Measurements (ladder steps or single runs) over every point and repeat. */
+  readonly measurements: number;
+  readonly seconds: number;
+}
+
+/** Seconds to start Redis and the proxy, register `phones` phones, drain and stop. */
+export function overheadSeconds(point: ExperimentPoint, phones: number): number {
+  return 6 + phones / (point.transport === 'udp' ? 1000 : 400);
+}
+
+export function estimateDuration(config: ExperimentConfig, guessCallsPerSecond: (point: ExperimentPoint, key: string) => number | undefined = () => undefined): DurationEstimate {
+  const points = experimentPoints(config);
+  const { durationSeconds, warmupSeconds } = config.bench;
+  const maxSeconds = Math.max(durationSeconds, config.window.maxSeconds);
+  let perRepeat = 0;
+  let measurements = 0;
+  for (const point of points) {
+    const phones = point.clients ?? config.bench.pairs;
+    const operationsPerCall = point.extra?.auth !== undefined && point.extra.auth !== 'off' ? 3 : 2;
+    const stepSeconds = (rate: number): number | undefined => {
+      const needed = Math.ceil(windowNeeded(point, phones, rate, operationsPerCall, config.window.lifetimes));
+      if (needed > maxSeconds) return undefined;
+      return overheadSeconds(point, phones) + warmupSeconds + Math.max(durationSeconds, needed);
+    };
+    const search = config.peak;
+    if (search === undefined) {
+      perRepeat += overheadSeconds(point, phones) + warmupSeconds + durationSeconds;
+      measurements++;
+      continue;
+    }
+    const peak = guessCallsPerSecond(point, pointKey(point)) ?? Math.sqrt(search.from * search.to);
+    let rate = search.from;
+    for (; rate <= search.to * 1.0001; rate *= search.factor) {
+      const seconds = stepSeconds(rate);
+      if (seconds !== undefined) {
+        perRepeat += seconds;
+        measurements++;
+      }
+      if (rate > peak) break;
+    }
+    // The bisections lie between the peak and the rate that failed.
+    if (rate <= search.to * 1.0001) {
+      const seconds = stepSeconds(peak) ?? 0;
+      perRepeat += seconds * search.refine;
+      if (seconds > 0) measurements += search.refine;
+    }
+  }
+  return { id: config.id, points: points.length, runs: points.length * config.repeats, measurements: measurements * config.repeats, seconds: Math.round(perRepeat * config.repeats) };
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { BenchResult } from '@switchboard/bench';
+import { searchPeak, type PeakSearch, type StepRun } from './peak-ladder.js';
+
+const SEARCH: PeakSearch = { from: 100, to: 1600, factor: 2, refine: 2, success: 0.999, achieved: 0.95, arrivals: 'deterministic' };
+
+/** A proxy that carries up to `capacity` calls/s, and fails beyond. */
+function proxy(capacity: number, options: { invalidAbove?: number; skipBelow?: number } = {}): { runs: number[]; step: (rate: number) => Promise<StepRun> } {
+  const runs: number[] = [];
+  return {
+    runs,
+    step: async (rate) => {
+      if (options.skipBelow !== undefined && rate < options.skipBelow) return { kind: 'skipped', reason: 'window: too long' };
+      runs.push(rate);
+      const achieved = Math.min(rate, capacity);
+      const result = { calls: { perSecond: achieved, successRatio: rate <= capacity ? 1 : 0.97 }, operations: { perSecond: achieved * 2 }, windowSeconds: 8 } as unknown as BenchResult;
+      return { kind: 'run', result, invalid: options.invalidAbove !== undefined && rate > options.invalidAbove ? ['generator: 180% summed'] : [] };
+    },
+  };
+}
+
+test('climbs by the factor to the first failure, then bisects between the last pass and it', async () => {
+  const { runs, step } = proxy(500);
+  const outcome = await searchPeak(SEARCH, step);
+  assert.deepEqual(runs, [100, 200, 400, 800, 566, 476]);
+  assert.equal(outcome.peakRate, 476);
+  assert.equal(outcome.result?.calls.perSecond, 476);
+  assert.deepEqual(outcome.invalid, []);
+  assert.deepEqual(outcome.steps.map((s) => s.outcome), ['pass', 'pass', 'pass', 'fail', 'fail', 'pass']);
+});
+
+test('achieved below 95% of the offered rate fails the step even at full success', async () => {
+  const outcome = await searchPeak(SEARCH, async (rate) => ({ kind: 'run', result: { calls: { perSecond: rate > 300 ? rate * 0.9 : rate, successRatio: 1 }, operations: { perSecond: rate * 2 }, windowSeconds: 8 } as unknown as BenchResult, invalid: [] }));
+  assert.equal(outcome.steps.find((s) => s.rate === 400)?.outcome, 'fail');
+  assert.ok(outcome.peakRate! >= 200 && outcome.peakRate! < 400);
+});
+
+test('no peak: nothing passed, the top passed, or the generator ran out first', async () => {
+  assert.match((await searchPeak(SEARCH, proxy(50).step)).invalid[0]!, /no rate passed/);
+  assert.match((await searchPeak(SEARCH, proxy(10_000).step)).invalid[0]!, /top of the ladder \(1600 calls\/s\) still passed/);
+  const generatorBound = await searchPeak(SEARCH, proxy(10_000, { invalidAbove: 300 }).step);
+  assert.match(generatorBound.invalid[0]!, /step at 400 calls\/s did not measure the proxy \(generator/);
+});
+
+test('steps whose window cannot contain the workload are skipped and the ladder climbs on', async () => {
+  const { runs, step } = proxy(500, { skipBelow: 300 });
+  const outcome = await searchPeak(SEARCH, step);
+  assert.deepEqual(outcome.steps.slice(0, 2).map((s) => s.outcome), ['skipped', 'skipped']);
+  assert.equal(runs[0], 400);
+  assert.equal(outcome.peakRate, 476);
+  assert.match((await searchPeak(SEARCH, proxy(500, { skipBelow: 10_000 }).step)).invalid[0]!, /no rate of the ladder could be measured/);
+});

@@ -1,0 +1,97 @@
+/**
+ * Whether a run measured the proxy, and whether its window contained its workload. A run is
+ * invalid when:
+ * - the generator ran out of its CPU budget (one process above the limit of a core, or all of
+ *   them summed above the limit of the cores it was given): the figure would measure the
+ *   generator;
+ * - the proxy's Redis was above the limit of its one core (Redis serves on one thread): the
+ *   figure would measure Redis;
+ * - a connection lifetime of the point did not go round within the window: with `per-ops:N`
+ *   each phone must have reconnected at least once on average (expected reconnections = window
+ *   operations / N ≥ phones), and the proxy's own counters must show at least half of the
+ *   expected accepts (callers) or opens (callees). Without that the point is the persistent
+ *   workload under another name.
+ * Calls below 99.9% success do not make a run invalid, but such points never feed a published
+ * comparison (see report-data.ts).
+ */
+import type { BenchResult } from '@switchboard/bench';
+import { cpuCount } from '@switchboard/bench';
+import { counterMetric } from '@switchboard/cluster';
+import type { ExperimentPoint } from './experiment-record.js';
+
+export interface WindowCheck {
+  readonly side: 'caller' | 'callee';
+  readonly lifetime: string;
+  /** Operations a connection carries before it is replaced. */
+  readonly operationsPerConnection: number;
+  readonly phones: number;
+  /** Reconnections the window's operations imply. */
+  readonly expected: number;
+  /** Accepts (caller side) or opens (callee side) the proxy counted; absent without counters. */
+  readonly observed?: number;
+  readonly contains: boolean;
+  /** The window that would contain it (each phone through its lifetime `lifetimes` times). */
+  readonly neededSeconds: number;
+}
+
+/** Operations a connection lifetime carries; undefined for persistent connections. */
+export function lifetimeOperations(lifetime: string): number | undefined {
+  if (lifetime === 'per-transaction') return 1;
+  const match = /^per-ops:(\d+)$/.exec(lifetime);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * The window an open-loop run at `rate` calls/s needs so that each of `phones` phones goes
+ * through a connection lifetime `lifetimes` times (0 for persistent connections).
+ */
+export function windowNeeded(point: ExperimentPoint, phones: number, rate: number, operationsPerCall: number, lifetimes = 1.5): number {
+  let needed = 0;
+  for (const lifetime of [point.connection, point.calleeConnection]) {
+    const operations = lifetimeOperations(lifetime);
+    if (operations === undefined || point.transport === 'udp') continue;
+    needed = Math.max(needed, (lifetimes * operations * phones) / (rate * operationsPerCall));
+  }
+  return needed;
+}
+
+export function windowChecks(point: ExperimentPoint, result: BenchResult, lifetimes = 1.5): WindowCheck[] {
+  if (point.transport === 'udp') return [];
+  const phones = result.settings.clients ?? result.settings.pairs;
+  const checks: WindowCheck[] = [];
+  for (const side of ['caller', 'callee'] as const) {
+    const lifetime = side === 'caller' ? point.connection : point.calleeConnection;
+    const operations = lifetimeOperations(lifetime);
+    if (operations === undefined) continue;
+    const counter = point.transport === 'tls' ? (side === 'caller' ? 'tlsConnectionsAccepted' : 'tlsConnectionsOpened') : side === 'caller' ? 'tcpConnectionsAccepted' : 'tcpConnectionsOpened';
+    const observed = result.proxyCounters?.[counterMetric(counter)];
+    const expected = result.operations.total / operations;
+    const contains = expected >= phones && (observed === undefined || observed >= expected / 2);
+    const neededSeconds = expected > 0 ? (result.windowSeconds * lifetimes * phones) / expected : Number.POSITIVE_INFINITY;
+    checks.push({ side, lifetime, operationsPerConnection: operations, phones, expected: Math.round(expected), ...(observed === undefined ? {} : { observed }), contains, neededSeconds: Math.ceil(neededSeconds) });
+  }
+  return checks;
+}
+
+/** Why a run does not measure the proxy (empty when it does). */
+export function invalidReasons(point: ExperimentPoint, result: BenchResult, lifetimes = 1.5): string[] {
+  const reasons: string[] = [];
+  const { generator } = result;
+  const limit = generator.thresholdPercent;
+  const total = generator.cpuPercentTotal ?? generator.processes.reduce((sum, usage) => sum + usage.cpuPercent, 0);
+  const cores = generator.budgetCores ?? cpuCount(result.machine.cpusAllowed) ?? result.machine.cores;
+  const busiest = Math.max(0, ...generator.processes.map((usage) => usage.cpuPercent));
+  if (busiest > limit) reasons.push(`generator: a process at ${busiest.toFixed(0)}% of a core (limit ${limit}%)`);
+  else if (generator.saturated || total > cores * limit) reasons.push(`generator: ${total.toFixed(0)}% summed over ${generator.processes.length} process(es), above ${limit}% of its ${cores} core(s)`);
+  for (const usage of result.observed ?? []) {
+    if (usage.role === 'redis' && usage.cpuPercent > limit) reasons.push(`redis: ${usage.cpuPercent.toFixed(0)}% of its one core (limit ${limit}%)`);
+  }
+  for (const check of windowChecks(point, result, lifetimes)) {
+    if (check.contains) continue;
+    reasons.push(`window: ${check.side} ${check.lifetime} over ${check.phones} phones needs ${check.phones} reconnections, the window's operations imply ${check.expected}${check.observed === undefined ? '' : ` and the proxy counted ${check.observed}`} (a ${check.neededSeconds} s window would contain it)`);
+  }
+  return reasons;
+}
+
+/** Only the window's reasons (a longer window can cure those). */
+export const isWindowReason = (reason: string): boolean => reason.startsWith('window:');
