@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { formatBranchId } from './branch-id.js';
 import { fallBackToUdp, forwardedRequest, type ForwardedRequest, type ForwardedRequestSettings } from './forwarded-request.js';
 import { newProxyCounters } from './proxy-counters.js';
-import { ALICE, stepRequest } from './steps/step-fixtures.js';
+import { ALICE, stepRequest } from './steps/routing-step.fixture.js';
 
 const UDP_ONLY: ForwardedRequestSettings = { listeners: [{ protocol: 'udp', host: '192.0.2.1', port: 5060 }], counters: newProxyCounters() };
 const BRANCH = formatBranchId('abc', undefined, 1);

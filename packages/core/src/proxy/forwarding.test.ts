@@ -7,7 +7,7 @@ import { DEFAULT_TIMERS } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress } from '../transport-address.js';
 import { bestResponse, Forwarder } from './forwarding.js';
 import { newProxyCounters } from './proxy-counters.js';
-import { ALICE, stepRequest } from './steps/step-fixtures.js';
+import { ALICE, stepRequest } from './steps/routing-step.fixture.js';
 
 /** The forwarder alone: a server transaction of our own, targets given, what it sends recorded. */
 

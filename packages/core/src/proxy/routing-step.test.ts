@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { SipError } from '@switchboard/sip';
 import { CONTINUE, routeRequest, type NamedRoutingStep, type StepResult } from './routing-step.js';
 import { ROUTING_STEPS } from './routing-steps.js';
-import { ALICE, stepContext, stepRequest } from './steps/step-fixtures.js';
+import { ALICE, stepContext, stepRequest } from './steps/routing-step.fixture.js';
 
 function step(name: string, result: StepResult | Promise<StepResult>, seen: string[]): NamedRoutingStep {
   return { name, run: () => (seen.push(name), result) };

@@ -5,7 +5,7 @@ import { serverTransactionKey } from '../transaction/keys.js';
 import { DEFAULT_TIMERS } from '../transaction/timers.js';
 import { newProxyCounters } from './proxy-counters.js';
 import { ServerTransactions } from './server-transactions.js';
-import { ALICE, stepRequest } from './steps/step-fixtures.js';
+import { ALICE, stepRequest } from './steps/routing-step.fixture.js';
 
 const tables: ServerTransactions[] = [];
 afterEach(() => {

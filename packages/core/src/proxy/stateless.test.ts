@@ -4,7 +4,7 @@ import { parseMessage, type SipMessage } from '@switchboard/sip';
 import type { TransportAddress } from '../transport-address.js';
 import { newProxyCounters } from './proxy-counters.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
-import { ALICE, stepRequest } from './steps/step-fixtures.js';
+import { ALICE, stepRequest } from './steps/routing-step.fixture.js';
 
 function stateless(): { options: StatelessOptions; sent: Array<{ target: TransportAddress; message: SipMessage }> } {
   const sent: Array<{ target: TransportAddress; message: SipMessage }> = [];

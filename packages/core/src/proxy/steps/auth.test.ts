@@ -6,7 +6,7 @@ import { MemoryCredentialStore, userCredentials, type CredentialStore } from '..
 import { DigestAuthenticator, type AuthMode } from '../../auth/digest-authenticator.js';
 import { newNonceSecret } from '../../auth/nonce.js';
 import { auth } from './auth.js';
-import { ALICE, stepContext, stepRequest } from './step-fixtures.js';
+import { ALICE, stepContext, stepRequest } from './routing-step.fixture.js';
 
 const USERS = new MemoryCredentialStore([userCredentials('alice', 'example.com', 'wonderland')]);
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultRoute } from './default-route.js';
-import { ALICE, stepContext, stepRequest } from './step-fixtures.js';
+import { ALICE, stepContext, stepRequest } from './routing-step.fixture.js';
 
 test('default-route: a request that starts something goes to the default route', () => {
   const context = stepContext({ defaultRoute: 'sip:192.0.2.30:5070;transport=tcp' });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Binding } from '../../registrar/location-store.js';
 import { location } from './location.js';
-import { ALICE, failingStore, stepContext, stepRequest } from './step-fixtures.js';
+import { ALICE, failingStore, stepContext, stepRequest } from './routing-step.fixture.js';
 
 function binding(contact: string, source = ALICE): Binding {
   return { aor: 'sip:bob@example.com', contact, expiresAt: Date.now() + 60_000, q: 1, callId: 'r1', cseq: 1, source };

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parseMessage } from '@switchboard/sip';
 import { formatBranchId, loopHash } from '../branch-id.js';
 import { loopDetection } from './loop-detection.js';
-import { ALICE, stepContext, stepRequest } from './step-fixtures.js';
+import { ALICE, stepContext, stepRequest } from './routing-step.fixture.js';
 
 /** The request as it comes back to us after we forwarded it once (our Via on top of Alice's). */
 function returned(uri: string, ourHost = '192.0.2.1'): ReturnType<typeof parseMessage> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { looseRoute } from './loose-route.js';
-import { ALICE, stepContext, stepRequest } from './step-fixtures.js';
+import { ALICE, stepContext, stepRequest } from './routing-step.fixture.js';
 
 test('loose-route: no Route continues; only our own Route entries are taken off, then it continues', () => {
   const context = stepContext();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { maxForwards } from './max-forwards.js';
-import { ALICE, stepContext, stepRequest } from './step-fixtures.js';
+import { ALICE, stepContext, stepRequest } from './routing-step.fixture.js';
 
 test('max-forwards: above 0 continues; 0 gets 483 and is counted', () => {
   const context = stepContext();

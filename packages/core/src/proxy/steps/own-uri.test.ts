@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ownUri } from './own-uri.js';
-import { ALICE, stepContext, stepRequest } from './step-fixtures.js';
+import { ALICE, stepContext, stepRequest } from './routing-step.fixture.js';
 
 test('own-uri: OPTIONS for our address or a served domain gets 200 with our capabilities; other methods 404', () => {
   const context = stepContext({ supported: ['path', 'outbound'] });

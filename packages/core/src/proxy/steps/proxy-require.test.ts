@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { proxyRequire } from './proxy-require.js';
-import { ALICE, stepContext, stepRequest } from './step-fixtures.js';
+import { ALICE, stepContext, stepRequest } from './routing-step.fixture.js';
 
 test('proxy-require: no Proxy-Require, or only supported tags, continue; others get 420 with Unsupported', () => {
   const context = stepContext({ supported: ['path'] });

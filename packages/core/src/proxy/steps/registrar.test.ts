@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { registrar } from './registrar.js';
-import { ALICE, failingStore, stepContext, stepRequest } from './step-fixtures.js';
+import { ALICE, failingStore, stepContext, stepRequest } from './routing-step.fixture.js';
 
 test('registrar: other methods, and REGISTERs for other domains, continue without a promise', () => {
   const context = stepContext();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { requestUri } from './request-uri.js';
-import { ALICE, stepContext, stepRequest } from './step-fixtures.js';
+import { ALICE, stepContext, stepRequest } from './routing-step.fixture.js';
 
 test('request-uri: a SIP Request-URI is forwarded as addressed; ours gets 404; a non-SIP one 416', () => {
   const context = stepContext();
