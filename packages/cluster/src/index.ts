@@ -14,6 +14,6 @@ export { EventLoopModel } from './event-loop-model.js';
 export { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';
 export { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
 export { LatencyHistogram, newModelCounters, type ModelCounters, type WorkerStats, type HistogramSnapshot } from './worker-stats.js';
-export { ownerSlot, callIdHash, workerTag } from './message-owner.js';
+export { ownerSlot, callIdHash, workerTag, workerSlot } from './message-owner.js';
 export { COUNTER_METRICS, OTHER_METRICS, counterMetric, renderMetricsDoc, type CounterName, type CounterMetric, type CounterSection } from './metric-catalog.js';
 export { WORKER_ERROR_CODES, WorkerError, type WorkerErrorCode } from './worker-error.js';

@@ -28,7 +28,22 @@ export { TlsSessionCache } from './transport/tls-session-cache.js';
 export { createIdleTracker, type IdleStrategy, type IdleConnectionTracker } from './transport/idle-connections.js';
 export { MemoryLocationStore, type Binding, type LocationStore } from './registrar/location-store.js';
 export { handleRegister, addressOfRecord, DEFAULT_REGISTRAR_OPTIONS, type RegistrarOptions, type RegistrarResult } from './registrar/registrar.js';
-export { ProxyCore, branchOwner, routedByOurRecordRoute, DIALOG_ROUTE_MARK, viaTarget, type Listener, type ProxyCoreOptions, type ProxySender } from './proxy/proxy-core.js';
+export { ProxyCore, type ProxyCoreOptions, type ProxySender } from './proxy/proxy-core.js';
+export { type Listener } from './proxy/listeners.js';
+export { branchOwner, formatBranchId, formatStatelessBranchId, parseBranchId, BRANCH_ID_PREFIX, type BranchId } from './proxy/branch-id.js';
+export { routedByOurRecordRoute, DIALOG_ROUTE_MARK } from './proxy/record-route.js';
+export { viaTarget } from './proxy/via-addressing.js';
+export {
+  CONTINUE,
+  routeRequest,
+  type ForwardTarget,
+  type NamedRoutingStep,
+  type RoutingDecision,
+  type RoutingStep,
+  type StepResult,
+} from './proxy/routing-step.js';
+export { newRoutingContext, type RoutingContext, type RoutingContextOptions } from './proxy/routing-context.js';
+export { ROUTING_STEPS } from './proxy/routing-steps.js';
 export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js';
 export { ADDED_BYTES, generatedResponse, generatedRejection } from './proxy/generated-response.js';
 export { UDP_REQUEST_SIZE_LIMIT } from './proxy/message-size.js';

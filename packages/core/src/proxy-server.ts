@@ -1,6 +1,7 @@
 import type { SipLimits } from '@switchboard/sip';
 import type { DigestAuthenticator } from './auth/digest-authenticator.js';
-import { ProxyCore, type Listener } from './proxy/proxy-core.js';
+import type { Listener } from './proxy/listeners.js';
+import { ProxyCore } from './proxy/proxy-core.js';
 import type { LocationStore } from './registrar/location-store.js';
 import { MemoryLocationStore } from './registrar/location-store.js';
 import type { RegistrarOptions } from './registrar/registrar.js';

@@ -1,0 +1,256 @@
+import { buildAckForFailure, buildCancel, type SipLimits, type SipMessage } from '@switchboard/sip';
+import { ClientTransaction } from '../transaction/client-transaction.js';
+import { clientTransactionKey } from '../transaction/keys.js';
+import type { ServerTransaction } from '../transaction/server-transaction.js';
+import type { TimerSettings } from '../transaction/timers.js';
+import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
+import { formatBranchId, loopHash } from './branch-id.js';
+import { BRANCH_FAILURE_REASONS, countFailure, fallBackToUdp, forwardedRequest, type BranchFailure, type ForwardedRequest } from './forwarded-request.js';
+import { guarded, reportInternalError } from './internal-errors.js';
+import type { Listener } from './listeners.js';
+import { answer } from './local-answers.js';
+import type { ProxyCounters } from './proxy-counters.js';
+import type { ForwardTarget } from './routing-step.js';
+
+/** Proxy timer C (§16.8): longer than 3 minutes. */
+const TIMER_C = 181_000;
+
+export interface ForwarderOptions {
+  readonly listeners: readonly Listener[];
+  /** Record-route dialog-creating requests. */
+  readonly recordRoute: boolean;
+  /** Written into every branch (see branch-id.ts). */
+  readonly branchTag?: string;
+  readonly limits?: Partial<SipLimits>;
+  /** Transports we can open connections over although nothing listens on them (see outgoingFor). */
+  readonly clientTransports?: readonly TransportProtocol[];
+  /** A sender that never throws (countingSender). */
+  readonly sender: MessageSender;
+  readonly timers: TimerSettings;
+  readonly counters: ProxyCounters;
+}
+
+/** One target's client transaction: the copy sent (ForwardedRequest, which §18.1.1 may move back to UDP) and its state. */
+interface Branch extends ForwardedRequest {
+  readonly key: string;
+  provisional: boolean;
+  cancelPending: boolean;
+  cancelled: boolean;
+  /** bytes undefined: a response of ours (408, 503), built when it is the one sent upstream. */
+  final: { status: number; bytes: Buffer | undefined } | undefined;
+}
+
+/** One request forwarded statefully: its server transaction and a branch per target. */
+interface Forwarding {
+  readonly request: SipMessage;
+  readonly server: ServerTransaction;
+  readonly branches: Branch[];
+  answered: boolean;
+}
+
+/**
+ * Stateful forwarding (RFC 3261 §16.6-16.10): a client transaction per target (forking), the
+ * responses that go upstream and the best final one (§16.7), CANCEL of pending branches (§16.10)
+ * and timer C. Owns the client transactions.
+ */
+export class Forwarder {
+  readonly #options: ForwarderOptions;
+  readonly #client = new Map<string, ClientTransaction>();
+  readonly #forwardings = new WeakMap<ServerTransaction, Forwarding>();
+  /** INVITEs cancelled before routing decided where they go. */
+  readonly #cancelledEarly = new WeakSet<ServerTransaction>();
+  #sequence = 0;
+
+  constructor(options: ForwarderOptions) {
+    this.#options = options;
+  }
+
+  /** Client transactions alive now. */
+  get transactionCount(): number {
+    return this.#client.size;
+  }
+
+  close(): void {
+    for (const transaction of [...this.#client.values()]) transaction.terminate();
+  }
+
+  /** Hands a response to the client transaction of its branch; false when there is none. */
+  receiveResponse(response: SipMessage, branch: string): boolean {
+    const transaction = this.#client.get(clientTransactionKey(branch, response.cseq?.method ?? ''));
+    if (transaction === undefined) return false;
+    transaction.receiveResponse(response);
+    return true;
+  }
+
+  /** Forwards the request of `server` to every target at once (parallel forking, §16.6). */
+  forward(server: ServerTransaction, source: TransportAddress, targets: readonly ForwardTarget[]): void {
+    if (this.#cancelledEarly.has(server)) {
+      answer(server, this.#options.counters, 487);
+      return;
+    }
+    const request = server.request;
+    const forwarding: Forwarding = { request, server, branches: [], answered: false };
+    this.#forwardings.set(server, forwarding);
+    const base = request.serialize();
+    const hash = loopHash(request, request.topVia);
+    const recordRoute = this.#options.recordRoute;
+    let failure: BranchFailure | undefined;
+    for (const target of targets) {
+      const branchId = formatBranchId(hash, this.#options.branchTag, ++this.#sequence);
+      const copy = forwardedRequest(base, source, target, branchId, recordRoute, this.#options);
+      if (typeof copy === 'string') {
+        failure ??= countFailure(this.#options.counters, copy);
+        continue;
+      }
+      forwarding.branches.push({
+        key: clientTransactionKey(branchId, copy.sent.cseq?.method ?? copy.sent.method ?? ''),
+        sent: copy.sent,
+        target: copy.target,
+        udpFallback: copy.udpFallback,
+        provisional: false,
+        cancelPending: false,
+        cancelled: false,
+        final: undefined,
+      });
+    }
+    if (forwarding.branches.length === 0) {
+      answer(server, this.#options.counters, 503, BRANCH_FAILURE_REASONS[failure ?? 'no-route']);
+      return;
+    }
+    for (const branch of forwarding.branches) this.#startBranch(forwarding, branch);
+  }
+
+  /**
+   * A CANCEL (RFC 3261 §16.10) on its own server transaction `server`, for the INVITE whose server
+   * transaction is `invite` (undefined when there is none: 481). Answered 200 at once; when the
+   * INVITE is still pending, every branch is cancelled, or it is answered 487 once routing decides.
+   */
+  receiveCancel(server: ServerTransaction, invite: ServerTransaction | undefined): void {
+    if (invite === undefined) {
+      answer(server, this.#options.counters, 481);
+      return;
+    }
+    answer(server, this.#options.counters, 200);
+    if (invite.lastStatus >= 200) return;
+    const forwarding = this.#forwardings.get(invite);
+    if (forwarding === undefined) {
+      this.#cancelledEarly.add(invite);
+      return;
+    }
+    for (const branch of forwarding.branches) this.#cancelBranch(branch);
+  }
+
+  #startBranch(forwarding: Forwarding, branch: Branch, first = true): void {
+    const method = branch.sent.method ?? '';
+    const counters = this.#options.counters;
+    const transaction = new ClientTransaction({
+      key: branch.key,
+      method,
+      bytes: branch.sent.serialize(),
+      target: branch.target,
+      sender: this.#options.sender,
+      timers: this.#options.timers,
+      timerC: method === 'INVITE' ? TIMER_C : undefined,
+      buildAck: (response) => buildAckForFailure(branch.sent, response),
+      onResponse: (response) => this.#onBranchResponse(forwarding, branch, response),
+      // A timeout's 408 is built only if it is the response sent upstream (then within the UDP size rule).
+      onTimeout: () =>
+        guarded(forwarding.server, counters, () => {
+          counters.transactionTimeouts++;
+          this.#onBranchFinal(forwarding, branch, 408, undefined);
+        }),
+      // §16.9: a transport error is a 503 from that branch, at once rather than at timer B or F.
+      onTransportError: (_failed, error) =>
+        guarded(forwarding.server, counters, () => {
+          if (fallBackToUdp(branch, error, counters)) this.#startBranch(forwarding, branch, false);
+          else this.#onBranchFinal(forwarding, branch, 503, undefined);
+        }),
+      onInternalError: (error) => reportInternalError(counters, error),
+      // A UDP retry has taken the key over already.
+      onTerminated: (finished) => {
+        if (this.#client.get(finished.key) === finished) this.#client.delete(finished.key);
+      },
+    });
+    this.#client.set(branch.key, transaction);
+    counters.clientTransactions++;
+    if (first) counters.requestsForwarded++;
+    transaction.start();
+  }
+
+  #onBranchResponse(forwarding: Forwarding, branch: Branch, response: SipMessage): void {
+    const status = response.status ?? 0;
+    if (response.via.length < 2) return;
+    response.removeTopVia();
+    if (status < 200) {
+      if (status === 100) return;
+      branch.provisional = true;
+      if (branch.cancelPending) this.#cancelBranch(branch);
+      if (!forwarding.answered) this.#forwardUpstream(forwarding, status, response.serialize());
+      return;
+    }
+    if (status < 300) {
+      // Every 2xx goes upstream at once, retransmissions included (§16.7 step 5).
+      branch.final ??= { status, bytes: Buffer.alloc(0) };
+      forwarding.answered = true;
+      this.#forwardUpstream(forwarding, status, response.serialize());
+      if (forwarding.request.method === 'INVITE') for (const other of forwarding.branches) if (other !== branch) this.#cancelBranch(other);
+      return;
+    }
+    this.#onBranchFinal(forwarding, branch, status, response.serialize());
+  }
+
+  #onBranchFinal(forwarding: Forwarding, branch: Branch, status: number, bytes: Buffer | undefined): void {
+    if (branch.final !== undefined) return;
+    branch.final = { status, bytes };
+    if (status >= 600) for (const other of forwarding.branches) if (other !== branch) this.#cancelBranch(other);
+    if (forwarding.answered || forwarding.branches.some((candidate) => candidate.final === undefined)) return;
+    const best = bestResponse(forwarding.branches.map((candidate) => candidate.final).filter((final) => final !== undefined));
+    if (best.status === 503) {
+      // §16.7 step 6: a 503 from downstream is not passed on as is.
+      answer(forwarding.server, this.#options.counters, 500, 'Downstream Service Unavailable');
+      return;
+    }
+    if (best.bytes === undefined) {
+      answer(forwarding.server, this.#options.counters, best.status);
+      return;
+    }
+    this.#forwardUpstream(forwarding, best.status, best.bytes);
+  }
+
+  #forwardUpstream(forwarding: Forwarding, status: number, bytes: Buffer): void {
+    this.#options.counters.responsesForwarded++;
+    forwarding.server.respond(status, bytes);
+  }
+
+  /** CANCELs one branch (§16.10): only after it has sent a provisional response (§9.1). */
+  #cancelBranch(branch: Branch): void {
+    if (branch.final !== undefined || branch.cancelled || branch.sent.method !== 'INVITE') return;
+    if (!branch.provisional) {
+      branch.cancelPending = true;
+      return;
+    }
+    branch.cancelled = true;
+    const key = clientTransactionKey(branch.sent.topVia?.branch ?? '', 'CANCEL');
+    const transaction = new ClientTransaction({
+      key,
+      method: 'CANCEL',
+      bytes: buildCancel(branch.sent),
+      target: branch.target,
+      sender: this.#options.sender,
+      timers: this.#options.timers,
+      onResponse: () => undefined,
+      onTimeout: () => undefined,
+      onInternalError: (error) => reportInternalError(this.#options.counters, error),
+      onTerminated: (finished) => this.#client.delete(finished.key),
+    });
+    this.#client.set(key, transaction);
+    transaction.start();
+  }
+}
+
+/** §16.7 step 6: a 6xx if any; else the lowest class; within it, the first one. */
+export function bestResponse<T extends { status: number }>(finals: readonly T[]): T {
+  const sixes = finals.find((final) => final.status >= 600);
+  if (sixes !== undefined) return sixes;
+  return finals.reduce((best, final) => (Math.floor(final.status / 100) < Math.floor(best.status / 100) ? final : best));
+}

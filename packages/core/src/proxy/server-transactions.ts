@@ -1,0 +1,84 @@
+import type { SipMessage } from '@switchboard/sip';
+import { responseTarget } from '../response-target.js';
+import { serverTransactionKey } from '../transaction/keys.js';
+import { ServerTransaction, type TerminationReason } from '../transaction/server-transaction.js';
+import type { TimerSettings } from '../transaction/timers.js';
+import type { MessageSender, TransportAddress } from '../transport-address.js';
+import { reportInternalError } from './internal-errors.js';
+import type { ProxyCounters } from './proxy-counters.js';
+
+export interface ServerTransactionsOptions {
+  /** A sender that never throws (countingSender). */
+  readonly sender: MessageSender;
+  readonly timers: TimerSettings;
+  readonly counters: ProxyCounters;
+}
+
+/**
+ * The proxy's server transactions (RFC 3261 §17.2) by key: made for each new request, matched by
+ * retransmissions and by the ACK of a failure, each removed when it terminates.
+ */
+export class ServerTransactions {
+  readonly #options: ServerTransactionsOptions;
+  readonly #byKey = new Map<string, ServerTransaction>();
+  readonly #onTerminated = (transaction: ServerTransaction, reason: TerminationReason): void => {
+    this.#byKey.delete(transaction.key);
+    if (reason === 'timeout') this.#options.counters.transactionTimeouts++;
+  };
+  readonly #onInternalError = (error: unknown): void => reportInternalError(this.#options.counters, error);
+
+  constructor(options: ServerTransactionsOptions) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  get(key: string): ServerTransaction | undefined {
+    return this.#byKey.get(key);
+  }
+
+  /** A new server transaction for `request` under `key`. */
+  create(key: string, request: SipMessage, source: TransportAddress): ServerTransaction {
+    const transaction = new ServerTransaction({
+      key,
+      request,
+      source,
+      responseTarget: responseTarget(request, source),
+      sender: this.#options.sender,
+      timers: this.#options.timers,
+      onTerminated: this.#onTerminated,
+      onInternalError: this.#onInternalError,
+    });
+    this.#byKey.set(key, transaction);
+    this.#options.counters.serverTransactions++;
+    return transaction;
+  }
+
+  /** Hands a retransmitted request to its transaction; false when it is not a retransmission. */
+  absorbRetransmission(key: string): boolean {
+    const existing = this.#byKey.get(key);
+    if (existing === undefined) return false;
+    this.#options.counters.retransmissionsAbsorbed++;
+    existing.receiveRetransmission();
+    return true;
+  }
+
+  /**
+   * Hands the ACK of a failure to its INVITE transaction (§17.2.1); false for any other ACK (of a
+   * 2xx: a request of its own, §13.2.2.4).
+   */
+  absorbAck(ack: SipMessage): boolean {
+    const server = this.#byKey.get(serverTransactionKey(ack));
+    if (server === undefined || !server.isInvite || server.lastStatus < 300) return false;
+    this.#options.counters.retransmissionsAbsorbed++;
+    server.receiveAck();
+    return true;
+  }
+
+  /** Ends every transaction and its timers (shutdown). */
+  close(): void {
+    for (const transaction of [...this.#byKey.values()]) transaction.terminate();
+  }
+}
