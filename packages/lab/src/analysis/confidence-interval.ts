@@ -11,6 +11,7 @@
  * spread; the t interval (t = 4.30 at 2 degrees of freedom) then dominates. With one run there is
  * no interval at all (`low` and `high` are absent).
  */
+import { seededRandom } from '@switchboard/bench';
 
 export interface Interval {
   /** The median of the repeats (for a ratio: median over median). */
@@ -26,18 +27,6 @@ export interface BootstrapOptions {
   /** Resamples (default 4000). */
   readonly resamples?: number;
   readonly seed?: number;
-}
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function median(values: readonly number[]): number {
