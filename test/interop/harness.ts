@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startRedisServer } from '@switchboard/testkit/redis-server';
 
 const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));
 export const SCENARIOS = fileURLToPath(new URL('../../../test/interop/scenarios/', import.meta.url));
@@ -91,8 +92,6 @@ export async function startProxy(extraArgs: string[], readyTimeoutMs = 10_000): 
   };
 }
 
-const REDIS_TEST_SERVER = new URL('../../../packages/cluster/dist/state/redis-test-server.js', import.meta.url).href;
-
 /** One concurrency model as the suites run it, with what it needs started beside it. */
 export interface ModelVariant {
   readonly name: string;
@@ -111,7 +110,6 @@ export const MODEL_VARIANTS: readonly ModelVariant[] = [
 /** Starts what a variant needs (a real redis-server for process-pool); resolves its flags. */
 export async function prepareModel(variant: ModelVariant): Promise<{ args: string[]; stop(): Promise<void> }> {
   if (!variant.needsRedis) return { args: variant.args(undefined), stop: async () => {} };
-  const { startRedisServer } = (await import(REDIS_TEST_SERVER)) as { startRedisServer(): Promise<{ url: string; stop(): Promise<void> }> };
   const redis = await startRedisServer();
   return { args: variant.args(redis.url), stop: () => redis.stop() };
 }

@@ -2,22 +2,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { startRedisServer, type RedisTestServer } from '@switchboard/testkit/redis-server';
 import { freePort, runSipp, startProxy } from '../interop/harness.js';
 import { sipRequest, UdpClient } from './test-phones.js';
 
 /** Registrations in Redis: start-up and run-time failures, recovery, and two instances sharing it. */
 
-const REDIS_TEST_SERVER = new URL('../../../packages/cluster/dist/state/redis-test-server.js', import.meta.url).href;
 const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));
 
-interface Redis {
-  readonly url: string;
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-async function startRedis(port?: number): Promise<Redis> {
-  const { startRedisServer } = (await import(REDIS_TEST_SERVER)) as { startRedisServer(port?: number): Promise<Redis> };
+function startRedis(port?: number): Promise<RedisTestServer> {
   return startRedisServer(port);
 }
 
