@@ -8,10 +8,6 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ProxyServer, type ConnectionDirectory, type TransportAddress } from '@switchboard/core';
-import { connectionIdAllocator } from '../connection-ids.js';
-import { ownerSlot, workerTag } from '../message-owner.js';
-import { proxyServerOptions } from '../proxy-settings.js';
-import { openAuthenticator } from '../state/open-authenticator.js';
 import { PendingRequests } from '../worker-pool/pending-requests.js';
 import { PoolWorker, type PoolWorkerOptions } from '../worker-pool/pool-worker.js';
 import { borrowForWriting } from './borrowed-socket.js';
@@ -33,8 +29,8 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   /** Relays waiting for the supervisor's answer (by remote address only). */
   readonly #relaying = new PendingRequests<PendingSend>();
 
-  constructor(config: WorkerConfig, options: Omit<PoolWorkerOptions<ToSupervisor, net.Socket>, 'slot' | 'settings'>) {
-    super({ ...options, slot: config.slot, settings: config.settings });
+  constructor(config: WorkerConfig, options: Omit<PoolWorkerOptions<ToSupervisor, net.Socket>, 'slot' | 'workers' | 'settings'>) {
+    super({ ...options, slot: config.slot, workers: config.workers, settings: config.settings });
     this.#config = config;
     this.#cache = config.fdCache > 0 ? new FdCache(config.fdCache) : undefined;
   }
@@ -42,26 +38,13 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   async start(): Promise<void> {
     const config = this.#config;
     await this.startWith(
-      async (store) =>
-        ProxyServer.start({
-          ...proxyServerOptions(config.settings),
-          store,
-          authenticator: await openAuthenticator(config.settings),
-          tcpListener: 'none',
-          tlsListener: 'none',
-          nextConnectionId: connectionIdAllocator(config.origin),
-          connectionDirectory: this.directory,
-          branchTag: workerTag(config.slot),
-          handOff: (message, bytes, source) => {
-            const owner = ownerSlot(message, source, config.workers);
-            if (owner === undefined || owner === config.slot) return false;
-            this.counters.handOffsSent++;
-            this.#tell({ t: 'hand-off', to: owner, bytes, source });
-            return true;
-          },
-        }),
+      async (store) => ProxyServer.start({ ...(await this.proxyOptions(store, config.origin)), tcpListener: 'none', tlsListener: 'none' }),
       (server) => ({ t: 'ready', udpPort: server.listeners.find((listener) => listener.protocol === 'udp')?.port }),
     );
+  }
+
+  protected override handOver(to: number, bytes: Uint8Array, source: TransportAddress): void {
+    this.#tell({ t: 'hand-off', to, bytes, source });
   }
 
   #tell(message: ToSupervisor, handle?: net.Socket): void {
@@ -117,8 +100,7 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     this.#cache?.clear();
   }
 
-  /** Where the proxy's transports report connections and send on connections other workers hold. */
-  readonly directory: ConnectionDirectory = {
+  override readonly directory: ConnectionDirectory = {
     opened: (id, socket, remoteKey, kind, protocol) => {
       if (kind !== 'connected') return;
       if (protocol === 'tls') {

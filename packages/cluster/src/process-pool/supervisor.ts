@@ -8,7 +8,7 @@ import type { RunningModel } from '../running-model.js';
 import type { ChannelHandlers } from '../worker-pool/channel.js';
 import { ProcessChannel, type ProcessCodec } from '../worker-pool/process-channel.js';
 import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
-import { LatencyHistogram, type WorkerStats } from '../worker-stats.js';
+import type { WorkerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
 import { decodeToSupervisor, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 
@@ -28,14 +28,13 @@ export interface ProcessPoolOptions {
   readonly workerExec?: string;
 }
 
+type Exited = Extract<PoolEvent, { kind: 'exited' }>;
+
 export type SupervisorEvent =
   | { readonly kind: 'worker-started'; readonly worker: number; readonly pid: number }
-  /**
-   * `expected`: the supervisor was stopping (it is not replaced); otherwise it died and is
-   * replaced after `restartInMs` (0, or longer after replacements in a row that failed to start).
-   */
-  | { readonly kind: 'worker-exited'; readonly worker: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly connectionsClosed: number; readonly expected: boolean; readonly restartInMs?: number }
-  | { readonly kind: 'ipc-error'; readonly worker: number; readonly message: string }
+  /** A worker's exit (see PoolEvent `exited`), with the connections the supervisor closed for it. */
+  | ({ readonly kind: 'worker-exited'; readonly pid: number } & Omit<Exited, 'kind' | 'id'>)
+  | Extract<PoolEvent, { kind: 'ipc-error' }>
   /** A listening socket failed after it was bound (an accept error such as EMFILE); it goes on listening. */
   | { readonly kind: 'listener-error'; readonly listener: string; readonly message: string };
 
@@ -96,13 +95,7 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
 
   static async start(options: ProcessPoolOptions): Promise<ProcessPoolSupervisor> {
     const supervisor = new ProcessPoolSupervisor(options);
-    try {
-      await supervisor.#start();
-    } catch (error) {
-      await supervisor.close();
-      throw error;
-    }
-    return supervisor;
+    return supervisor.startOrClose(() => supervisor.#start());
   }
 
   async #start(): Promise<void> {
@@ -150,7 +143,7 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     if (event.kind === 'started') onEvent({ kind: 'worker-started', worker: event.worker, pid: event.id });
     else if (event.kind === 'exited') {
       const { kind: _kind, id, ...rest } = event;
-      onEvent({ kind: 'worker-exited', ...rest, pid: id });
+      onEvent({ kind: 'worker-exited', pid: id, ...rest });
     } else onEvent(event);
   }
 
@@ -275,26 +268,16 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
 
   /** Every worker's counters, plus the supervisor's own (worker `supervisor`). */
   async stats(timeoutMs = 2000): Promise<WorkerStats[]> {
-    const gathered = await this.gatherStats(timeoutMs);
-    const empty = new LatencyHistogram().snapshot();
-    let tlsConnections = 0;
-    for (const entry of this.#table.values()) if (entry.protocol === 'tls') tlsConnections++;
-    const own: WorkerStats = {
-      worker: 'supervisor',
-      pid: process.pid,
-      core: undefined,
-      transport: undefined,
-      model: { ...this.counters },
-      transactions: 0,
-      tcpConnections: this.#table.size - tlsConnections,
-      tlsConnections,
-      ipcRoundTrip: empty,
-      storeLatency: empty,
-      supervisorQueueDepth: this.slots.reduce((sum, slot) => sum + slot.channel.pendingSends, 0),
-      supervisorConnections: this.#table.size,
-      workerRestarts: this.restarts,
-    };
-    return [...gathered, own];
+    return this.statsWithOwn('supervisor', timeoutMs, () => {
+      let tlsConnections = 0;
+      for (const entry of this.#table.values()) if (entry.protocol === 'tls') tlsConnections++;
+      return {
+        tcpConnections: this.#table.size - tlsConnections,
+        tlsConnections,
+        supervisorQueueDepth: this.slots.reduce((sum, slot) => sum + slot.channel.pendingSends, 0),
+        supervisorConnections: this.#table.size,
+      };
+    });
   }
 
   /** Process ids of the workers now running, by slot. */
@@ -308,7 +291,7 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     for (const server of this.#servers) server.close();
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.stopAccepting();
     await this.stopWorkers();
     for (const entry of this.#table.values()) entry.value.socket?.destroy();

@@ -9,7 +9,7 @@ import { SabLocationStore } from '../state/sab-location-store.js';
 import type { ChannelHandlers } from '../worker-pool/channel.js';
 import { ThreadChannel } from '../worker-pool/thread-channel.js';
 import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
-import { LatencyHistogram, type WorkerStats } from '../worker-stats.js';
+import type { WorkerStats } from '../worker-stats.js';
 import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
 
 export interface ThreadPoolOptions {
@@ -60,13 +60,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
 
   static async start(options: ThreadPoolOptions): Promise<ThreadPool> {
     const pool = new ThreadPool(options);
-    try {
-      await pool.#start();
-    } catch (error) {
-      await pool.close();
-      throw error;
-    }
-    return pool;
+    return pool.startOrClose(() => pool.#start());
   }
 
   async #start(): Promise<void> {
@@ -148,22 +142,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
   }
 
   async stats(timeoutMs = 2000): Promise<WorkerStats[]> {
-    const gathered = await this.gatherStats(timeoutMs);
-    const empty = new LatencyHistogram().snapshot();
-    const own: WorkerStats = {
-      worker: 'parent',
-      pid: process.pid,
-      core: undefined,
-      transport: undefined,
-      model: { ...this.counters },
-      transactions: 0,
-      tcpConnections: 0,
-      tlsConnections: 0,
-      ipcRoundTrip: empty,
-      storeLatency: empty,
-      workerRestarts: this.restarts,
-    };
-    return [...gathered, own];
+    return this.statsWithOwn('parent', timeoutMs);
   }
 
   /** Thread ids of the threads now running, by slot. */
@@ -182,7 +161,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     for (const slot of this.slots) this.send(slot, { t: 'stop-accepting' });
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.stopReplacing();
     await this.stopWorkers();
     await this.#udp?.close();

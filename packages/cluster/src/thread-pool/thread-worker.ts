@@ -9,10 +9,7 @@
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { ConnectionIndex, ProxyServer, type ConnectionDirectory, type DatagramTransport, type StreamProtocol, type StreamTransport, type TransportAddress, type UdpTransportOptions } from '@switchboard/core';
-import { connectionIdAllocator, originOf } from '../connection-ids.js';
-import { ownerSlot, workerTag } from '../message-owner.js';
-import { proxyServerOptions } from '../proxy-settings.js';
-import { openAuthenticator } from '../state/open-authenticator.js';
+import { originOf } from '../connection-ids.js';
 import { PoolWorker, type PoolWorkerOptions } from '../worker-pool/pool-worker.js';
 import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
 
@@ -32,8 +29,8 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
   #onDatagram: UdpTransportOptions['onMessage'] | undefined;
   #starting = false;
 
-  constructor(config: ThreadConfig, options: Omit<PoolWorkerOptions<ThreadMessage, Transfer>, 'slot' | 'settings'>) {
-    super({ ...options, slot: config.slot, settings: config.settings });
+  constructor(config: ThreadConfig, options: Omit<PoolWorkerOptions<ThreadMessage, Transfer>, 'slot' | 'workers' | 'settings'>) {
+    super({ ...options, slot: config.slot, workers: config.workers, settings: config.settings });
     this.#config = config;
   }
 
@@ -65,23 +62,10 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
     await this.startWith(
       async (store) => {
         const server = await ProxyServer.start({
-          ...proxyServerOptions(config.settings),
-          store,
-          authenticator: await openAuthenticator(config.settings, config.sharedAuthState),
+          ...(await this.proxyOptions(store, config.slot + 1, config.sharedAuthState)),
           tcpListener: listener('tcp'),
           tlsListener: listener('tls'),
           udpTransport: (options) => new RelayedDatagrams(this, options),
-          nextConnectionId: connectionIdAllocator(config.slot + 1),
-          connectionDirectory: this.directory,
-          branchTag: workerTag(config.slot),
-          handOff: (message, bytes, source) => {
-            const owner = ownerSlot(message, source, config.workers);
-            if (owner === undefined || owner === config.slot) return false;
-            this.counters.handOffsSent++;
-            const copy = detachedCopy(bytes);
-            this.#post(this.#peers[owner], { t: 'hand-off', bytes: copy, source }, copy);
-            return true;
-          },
         });
         if (shared === undefined && this.#needsStreams) {
           const listeners: SharedListeners = {};
@@ -96,6 +80,11 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
       () => ({ t: 'ready' }),
       config.sharedState,
     );
+  }
+
+  protected override handOver(owner: number, bytes: Uint8Array, source: TransportAddress): void {
+    const copy = detachedCopy(bytes);
+    this.#post(this.#peers[owner], { t: 'hand-off', bytes: copy, source }, copy);
   }
 
   /** Posts to a peer thread, or to the parent; `bytes`' buffer is transferred. */
@@ -190,8 +179,7 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
     return target.protocol === 'udp' ? undefined : this.server?.streamTransport(target.protocol);
   }
 
-  /** Where the proxy's transports report connections and send on connections other threads own. */
-  readonly directory: ConnectionDirectory = {
+  override readonly directory: ConnectionDirectory = {
     opened: (id, _socket, remoteKey, _kind, protocol) => this.#broadcast({ t: 'opened', id, remoteKey, protocol }),
     closed: (id) => this.#broadcast({ t: 'closed', id }),
     // Peers keep only an address index: dropping its entries is all an ended connection needs.

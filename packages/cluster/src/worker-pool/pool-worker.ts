@@ -1,5 +1,9 @@
-import type { LocationStore, ProxyServer } from '@switchboard/core';
-import type { ProxySettings } from '../proxy-settings.js';
+import type { ConnectionDirectory, LocationStore, ProxyServer, TransportAddress } from '@switchboard/core';
+import { connectionIdAllocator } from '../connection-ids.js';
+import { ownerSlot, workerTag } from '../message-owner.js';
+import { proxyServerOptions, type ProxySettings } from '../proxy-settings.js';
+import { openAuthenticator } from '../state/open-authenticator.js';
+import type { SabAuthStateShared } from '../state/sab-auth-state-store.js';
 import type { SabLocationStoreShared } from '../state/sab-location-store.js';
 import { openLocationStore } from '../state/open-location-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
@@ -9,6 +13,8 @@ import type { LifecycleToPool, LifecycleToWorker, WorkerPort } from './channel.j
 
 export interface PoolWorkerOptions<Out, Attachment> {
   readonly slot: number;
+  /** Workers in the pool (a message's owner is one of them). */
+  readonly workers: number;
   readonly settings: ProxySettings;
   readonly port: WorkerPort<Out, Attachment>;
   /** How the worker ends once stopped (process.exit; tests give their own). */
@@ -27,6 +33,7 @@ export abstract class PoolWorker<Out, Attachment> {
   readonly ipcRoundTrip = new LatencyHistogram();
   readonly storeLatency = new LatencyHistogram();
   protected readonly slot: number;
+  protected readonly workers: number;
   protected readonly settings: ProxySettings;
   protected readonly port: WorkerPort<Out, Attachment>;
   readonly #exit: (code: number) => void;
@@ -34,6 +41,7 @@ export abstract class PoolWorker<Out, Attachment> {
 
   constructor(options: PoolWorkerOptions<Out, Attachment>) {
     this.slot = options.slot;
+    this.workers = options.workers;
     this.settings = options.settings;
     this.port = options.port;
     this.#exit = options.exit ?? ((code) => process.exit(code));
@@ -54,6 +62,35 @@ export abstract class PoolWorker<Out, Attachment> {
       throw error;
     }
     this.port.send(ready(this.#server));
+  }
+
+  /** Where the proxy's transports report connections and send on connections other workers hold. */
+  abstract readonly directory: ConnectionDirectory;
+
+  /** Passes a message of a transaction `owner` holds to it. */
+  protected abstract handOver(owner: number, bytes: Uint8Array, source: TransportAddress): void;
+
+  /**
+   * What every worker's proxy starts with: the settings, `store`, the authenticator, connection ids
+   * of `origin`, this worker's directory and branch tag, and messages of other workers'
+   * transactions handed over to them.
+   */
+  protected async proxyOptions(store: LocationStore, origin: number, sharedAuthState?: SabAuthStateShared) {
+    return {
+      ...proxyServerOptions(this.settings),
+      store,
+      authenticator: await openAuthenticator(this.settings, sharedAuthState),
+      nextConnectionId: connectionIdAllocator(origin),
+      connectionDirectory: this.directory,
+      branchTag: workerTag(this.slot),
+      handOff: (message: Parameters<typeof ownerSlot>[0], bytes: Uint8Array, source: TransportAddress): boolean => {
+        const owner = ownerSlot(message, source, this.workers);
+        if (owner === undefined || owner === this.slot) return false;
+        this.counters.handOffsSent++;
+        this.handOver(owner, bytes, source);
+        return true;
+      },
+    };
   }
 
   /** Acts on a lifecycle message; false for any other. */

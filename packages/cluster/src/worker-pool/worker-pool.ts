@@ -1,5 +1,5 @@
 import { reviveStartFailure, WorkerError } from '../worker-error.js';
-import { newModelCounters, type WorkerStats } from '../worker-stats.js';
+import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
 import type { Channel, ChannelHandlers, LifecycleToPool } from './channel.js';
 import { PendingRequests } from './pending-requests.js';
 
@@ -90,6 +90,30 @@ export abstract class WorkerPool<Out extends { readonly t: string }, In extends 
   /** Replacements started since the pool started. */
   protected get restarts(): number {
     return this.#restarts;
+  }
+
+  /** Runs the pool's start; when it fails, closes what had started and rethrows. */
+  protected async startOrClose(start: () => Promise<void>): Promise<this> {
+    try {
+      await start();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+    return this;
+  }
+
+  abstract close(): Promise<void>;
+
+  /**
+   * Every worker's stats (see gatherStats), then the pool's own process as worker `name`: its model
+   * counters, replacements made, and what `own` adds.
+   */
+  protected async statsWithOwn(name: string, timeoutMs: number, own: () => Partial<WorkerStats> = () => ({})): Promise<WorkerStats[]> {
+    const gathered = await this.gatherStats(timeoutMs);
+    const empty = new LatencyHistogram().snapshot();
+    const pool: WorkerStats = { worker: name, pid: process.pid, core: undefined, transport: undefined, model: { ...this.counters }, transactions: 0, tcpConnections: 0, tlsConnections: 0, ipcRoundTrip: empty, storeLatency: empty, workerRestarts: this.#restarts, ...own() };
+    return [...gathered, pool];
   }
 
   /** Starts every worker and waits for each to be ready; the pool is then running. */
