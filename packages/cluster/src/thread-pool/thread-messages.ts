@@ -15,8 +15,12 @@ export interface ThreadConfig {
   readonly sharedAuthState: SabAuthStateShared | undefined;
   /** The UDP port the parent thread owns (datagrams are relayed through it). */
   readonly udpPort: number | undefined;
-  /** Slot 0's listening sockets, when they were bound before this thread started (a replacement). */
-  readonly listening: Partial<Record<StreamProtocol, { readonly fd: number; readonly port: number }>> | undefined;
+  /**
+   * `none` for a replacement: it accepts no connections. Every thread's listener wraps the one fd
+   * slot 0 bound, so the thread that died closed it for all (Node 20 can neither duplicate an fd
+   * nor set SO_REUSEPORT); the fd number may since name another socket, which must not be touched.
+   */
+  readonly listening: 'none' | undefined;
 }
 
 /** Between threads (a MessageChannel per pair) and between a thread and its parent. */

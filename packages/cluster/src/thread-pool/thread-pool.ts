@@ -39,8 +39,9 @@ type StreamListening = Extract<ThreadMessage, { t: 'stream-listening' }>;
  * on their connections, messages of their transactions). This thread owns the UDP socket and
  * relays each datagram to the thread owning its transaction. Registrations live in a
  * SharedArrayBuffer table (`--state sab`) or Redis. A thread that dies is replaced in its slot
- * (the WorkerPool base): the replacement gets a fresh channel to each live thread and accepts
- * from the shared listening sockets.
+ * (the WorkerPool base): the replacement gets a fresh channel to each live thread. Its death
+ * closed the listening socket every thread shared (one fd), so nobody accepts TCP or TLS after it:
+ * see ThreadConfig `listening`.
  */
 export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfer> implements RunningModel {
   readonly model = 'thread-pool' as const;
@@ -83,11 +84,12 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
   /**
    * A thread in `slot`, with a MessageChannel to each thread already running (which is given the
    * other end in place of any port it had for this slot) and, once slot 0 has bound them, the
-   * listening sockets to accept from (a replacement starts on them at once).
+   * listening sockets to accept from. A replacement accepts no connections (see ThreadConfig
+   * `listening`): it serves UDP, hand-offs and writes for the others.
    */
-  protected override open(slot: number, _replacement: boolean, handlers: ChannelHandlers<ThreadMessage, Transfer>): ThreadChannel<ThreadMessage, ThreadMessage> {
+  protected override open(slot: number, replacement: boolean, handlers: ChannelHandlers<ThreadMessage, Transfer>): ThreadChannel<ThreadMessage, ThreadMessage> {
     const { settings, workers } = this.#options;
-    const config: ThreadConfig = { slot, workers, settings, sharedState: this.#sabStore?.shared, sharedAuthState: this.#sabAuthState?.shared, udpPort: this.#udpPort, listening: this.#listening?.listeners };
+    const config: ThreadConfig = { slot, workers, settings, sharedState: this.#sabStore?.shared, sharedAuthState: this.#sabAuthState?.shared, udpPort: this.#udpPort, listening: replacement ? 'none' : undefined };
     const channel = new ThreadChannel<ThreadMessage, ThreadMessage>(new Worker(new URL('./thread-main.js', import.meta.url), { workerData: config }), handlers);
     const ports: Array<MessagePort | undefined> = [];
     for (const other of this.slots) {

@@ -40,22 +40,22 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
 
   /**
    * Starts at once when it has what it needs: slot 0 (which binds the listeners), any thread when
-   * nothing listens on TCP or TLS, a replacement given the listeners; the others start when slot 0's
-   * listeners arrive.
+   * nothing listens on TCP or TLS, a replacement (which accepts nothing); the others start when slot
+   * 0's listeners arrive.
    */
   startIfReady(): Promise<void> {
-    const listening = this.#config.listening;
-    if (listening !== undefined) return this.#start(listening);
+    if (this.#config.listening === 'none') return this.#start('none');
     if (this.#config.slot === 0 || !this.#needsStreams) return this.#start(undefined);
     return Promise.resolve();
   }
 
   /** Slot 0 starts with `shared` undefined and binds; the others accept from slot 0's listeners. */
-  async #start(shared: SharedListeners | undefined): Promise<void> {
+  async #start(shared: SharedListeners | 'none' | undefined): Promise<void> {
     if (this.#starting) return;
     this.#starting = true;
     const config = this.#config;
-    const listener = (protocol: StreamProtocol): 'bind' | { fd: number } => {
+    const listener = (protocol: StreamProtocol): 'bind' | 'none' | { fd: number } => {
+      if (shared === 'none') return 'none';
       const fd = shared?.[protocol]?.fd;
       return fd === undefined ? 'bind' : { fd };
     };
