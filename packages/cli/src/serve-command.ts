@@ -65,7 +65,7 @@ export function serveCommand(): Command {
           tls: settings.tls,
         },
         onEvent: (event) => {
-          if (event.kind === 'worker-started') log.debug(event, 'worker started');
+          if (event.kind === 'worker-started' || event.kind === 'thread-started') log.debug(event, 'worker started');
           // Workers the supervisor (or the pool) is stopping exit as told: no cause for alarm.
           else if ((event.kind === 'worker-exited' || event.kind === 'thread-exited') && event.expected) log.info(event, event.kind);
           else log.warn(event, event.kind);

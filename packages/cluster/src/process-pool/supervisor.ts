@@ -1,12 +1,14 @@
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { advertisedHost, ConnectionIndex, remoteKeyOf, type Listener, type StreamProtocol } from '@switchboard/core';
 import { connectionIdAllocator } from '../connection-ids.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { RunningModel } from '../running-model.js';
-import { reviveStartFailure, WorkerError } from '../worker-error.js';
-import { newModelCounters, LatencyHistogram, type WorkerStats } from '../worker-stats.js';
+import type { ChannelHandlers } from '../worker-pool/channel.js';
+import { ProcessChannel, type ProcessCodec } from '../worker-pool/process-channel.js';
+import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
+import type { WorkerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
 import { decodeToSupervisor, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 
@@ -26,14 +28,13 @@ export interface ProcessPoolOptions {
   readonly workerExec?: string;
 }
 
+type Exited = Extract<PoolEvent, { kind: 'exited' }>;
+
 export type SupervisorEvent =
   | { readonly kind: 'worker-started'; readonly worker: number; readonly pid: number }
-  /**
-   * `expected`: the supervisor was stopping (it is not replaced); otherwise it died and is
-   * replaced after `restartInMs` (0, or longer after replacements in a row that failed to start).
-   */
-  | { readonly kind: 'worker-exited'; readonly worker: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly connectionsClosed: number; readonly expected: boolean; readonly restartInMs?: number }
-  | { readonly kind: 'ipc-error'; readonly worker: number; readonly message: string }
+  /** A worker's exit (see PoolEvent `exited`), with the connections the supervisor closed for it. */
+  | ({ readonly kind: 'worker-exited'; readonly pid: number } & Omit<Exited, 'kind' | 'id'>)
+  | Extract<PoolEvent, { kind: 'ipc-error' }>
   /** A listening socket failed after it was bound (an accept error such as EMFILE); it goes on listening. */
   | { readonly kind: 'listener-error'; readonly listener: string; readonly message: string };
 
@@ -46,19 +47,12 @@ export interface WorkerConfig {
   readonly settings: ProxySettings;
 }
 
-interface Slot {
-  readonly index: number;
-  worker: Worker;
-  ready: boolean;
-  /** Whether this worker ever said ready (a replacement that did not is a failed start). */
-  started: boolean;
-  readonly connections: Set<number>;
-}
+/** Delay before replacing a worker (the pools share it). */
+export { restartDelayMs } from '../worker-pool/worker-pool.js';
 
-/** Delay before replacing a worker after `failures` replacements in a row failed to start. */
-export function restartDelayMs(failures: number): number {
-  return failures === 0 ? 0 : Math.min(250 * 2 ** (failures - 1), 10_000);
-}
+type Slot = PoolSlot<ToWorker, net.Socket>;
+
+const codec: ProcessCodec<ToWorker, ToSupervisor> = { encode: encodeControl, decode: decodeToSupervisor };
 
 /** What the supervisor keeps of each connection beside its addresses. */
 interface Entry {
@@ -79,40 +73,29 @@ interface Entry {
  * connection. The table still knows every TLS connection's owner, and a worker's write on another
  * worker's TLS connection is relayed: worker, supervisor, owner.
  */
-export class ProcessPoolSupervisor implements RunningModel {
+export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, net.Socket> implements RunningModel {
   readonly model = 'process-pool' as const;
   readonly listeners: Listener[] = [];
   readonly #options: ProcessPoolOptions;
-  readonly #slots: Slot[] = [];
+  /** The connections each worker owns, by slot. */
+  readonly #owned: Array<Set<number>> = [];
   /** The connection table: every worker's connections, by id and by remote address and alias. */
   readonly #table = new ConnectionIndex<Entry>();
   readonly #nextId = connectionIdAllocator(0);
-  readonly #counters = newModelCounters();
-  readonly #statsWaiters = new Map<number, { stats: WorkerStats[]; expected: number; resolve: (stats: WorkerStats[]) => void }>();
   readonly #servers: net.Server[] = [];
   #nextOrigin = 1;
   #roundRobin = 0;
-  #pendingSends = 0;
-  #restarts = 0;
-  /** Replacements in a row that failed to start, by slot: the next one waits longer. */
-  readonly #failedStarts: number[] = [];
-  readonly #restartTimers = new Set<NodeJS.Timeout>();
-  #statsRequest = 0;
-  #stopping = false;
+  /** What workers start with: the listen specs with their ports resolved. */
+  #settings: ProxySettings | undefined;
 
   private constructor(options: ProcessPoolOptions) {
+    super({ workers: options.workers, startTimeoutMs: options.timeoutMs ?? 15_000, stopTimeoutMs: options.timeoutMs ?? 5000 });
     this.#options = options;
   }
 
   static async start(options: ProcessPoolOptions): Promise<ProcessPoolSupervisor> {
     const supervisor = new ProcessPoolSupervisor(options);
-    try {
-      await supervisor.#start();
-    } catch (error) {
-      await supervisor.close();
-      throw error;
-    }
-    return supervisor;
+    return supervisor.startOrClose(() => supervisor.#start());
   }
 
   async #start(): Promise<void> {
@@ -136,93 +119,36 @@ export class ProcessPoolSupervisor implements RunningModel {
       listen = listen.map((spec) => (spec === streamSpec ? { ...spec, port } : spec));
     }
     cluster.setupPrimary({ exec: this.#options.workerExec ?? fileURLToPath(new URL('./worker-main.js', import.meta.url)), serialization: 'advanced' });
-    const ready: Array<Promise<number | undefined>> = [];
-    for (let index = 0; index < this.#options.workers; index++) ready.push(this.#fork(index, { ...settings, listen }));
-    const udpPorts = await Promise.all(ready);
-    const udpSpec = listen.find((spec) => spec.protocol === 'udp');
-    for (const spec of listen) {
-      const port = spec === udpSpec ? (udpPorts[0] ?? spec.port) : spec.port;
-      this.listeners.push({ protocol: spec.protocol, host: advertisedHost(spec.host, settings.advertise), port });
-    }
     // Replacements bind the UDP spec exactly as the first workers did: node:cluster shares a bound
     // handle by address and port as written (port 0 included), so they get the same socket.
     this.#settings = { ...settings, listen };
-  }
-
-  #settings: ProxySettings | undefined;
-
-  #fork(index: number, settings: ProxySettings): Promise<number | undefined> {
-    const config: WorkerConfig = { slot: index, origin: this.#nextOrigin++, workers: this.#options.workers, fdCache: this.#options.fdCache, settings };
-    const worker = cluster.fork({ SWITCHBOARD_WORKER: JSON.stringify(config) });
-    const slot: Slot = { index, worker, ready: false, started: false, connections: new Set() };
-    this.#slots[index] = slot;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `worker ${index} did not start within ${this.#options.timeoutMs ?? 15000} ms`));
-        // Not left half-started: its exit replaces it (or, at start-up, the start has failed).
-        worker.process.kill('SIGKILL');
-      }, this.#options.timeoutMs ?? 15000);
-      // A failed send without a callback or a failed kill: an 'error' event nobody listened to
-      // would end the supervisor.
-      worker.on('error', (error: Error) => this.#ipcError(index, error.message));
-      worker.on('message', (raw: unknown, handle?: net.Socket) => {
-        let message: ToSupervisor;
-        try {
-          message = decodeToSupervisor(raw);
-        } catch (error) {
-          handle?.destroy();
-          this.#ipcError(index, (error as Error).message);
-          return;
-        }
-        if (message.t === 'ready') {
-          clearTimeout(timer);
-          slot.ready = true;
-          slot.started = true;
-          this.#failedStarts[index] = 0;
-          this.#options.onEvent?.({ kind: 'worker-started', worker: index, pid: worker.process.pid ?? 0 });
-          resolve(message.udpPort);
-        } else if (message.t === 'start-failed') {
-          clearTimeout(timer);
-          reject(reviveStartFailure(message.error));
-        } else {
-          try {
-            this.#onMessage(slot, message, handle);
-          } catch (error) {
-            this.#ipcError(index, `${message.t}: ${(error as Error).message}`);
-          }
-        }
-      });
-      worker.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (!slot.ready) reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `worker ${index} exited during start-up (code ${code}, signal ${signal})`));
-        this.#onExit(slot, worker, code, signal);
-      });
-    });
-  }
-
-  #send(slot: Slot, message: ToWorker, handle?: net.Socket, keepOpen = true): void {
-    if (!slot.ready || !slot.worker.isConnected()) {
-      if (!keepOpen) handle?.destroy();
-      return;
-    }
-    this.#pendingSends++;
-    const done = (error: Error | null): void => {
-      this.#pendingSends--;
-      if (error !== null) this.#ipcError(slot.index, error.message);
-    };
-    try {
-      if (handle === undefined) slot.worker.send(encodeControl(message), done);
-      else slot.worker.send(encodeControl(message), handle, { keepOpen }, done);
-    } catch (error) {
-      done(error as Error);
-      if (!keepOpen) handle?.destroy();
+    const ready = await this.startWorkers();
+    const udpPort = ready.map((message) => (message.t === 'ready' ? message.udpPort : undefined))[0];
+    const udpSpec = listen.find((spec) => spec.protocol === 'udp');
+    for (const spec of listen) {
+      const port = spec === udpSpec ? (udpPort ?? spec.port) : spec.port;
+      this.listeners.push({ protocol: spec.protocol, host: advertisedHost(spec.host, settings.advertise), port });
     }
   }
 
-  /** A control message that could not be read or sent: counted, and reported for the log. */
-  #ipcError(worker: number, message: string): void {
-    this.#counters.ipcErrors++;
-    this.#options.onEvent?.({ kind: 'ipc-error', worker, message });
+  protected override open(index: number, _replacement: boolean, handlers: ChannelHandlers<ToSupervisor, net.Socket>): ProcessChannel<ToWorker, ToSupervisor> {
+    const config: WorkerConfig = { slot: index, origin: this.#nextOrigin++, workers: this.#options.workers, fdCache: this.#options.fdCache, settings: this.#settings as ProxySettings };
+    this.#owned[index] = new Set();
+    return new ProcessChannel(cluster.fork({ SWITCHBOARD_WORKER: JSON.stringify(config) }), codec, handlers);
+  }
+
+  protected override report(event: PoolEvent): void {
+    const onEvent = this.#options.onEvent;
+    if (onEvent === undefined || event.kind === 'crashed') return;
+    if (event.kind === 'started') onEvent({ kind: 'worker-started', worker: event.worker, pid: event.id });
+    else if (event.kind === 'exited') {
+      const { kind: _kind, id, ...rest } = event;
+      onEvent({ kind: 'worker-exited', pid: id, ...rest });
+    } else onEvent(event);
+  }
+
+  protected override discard(handle: net.Socket | undefined): void {
+    handle?.destroy();
   }
 
   #accept(socket: net.Socket, protocol: StreamProtocol): void {
@@ -240,41 +166,42 @@ export class ProcessPoolSupervisor implements RunningModel {
     // as it is sent (keepOpen false), so the connection lives and dies with its worker.
     const keep = protocol === 'tcp';
     this.#file(id, protocol, remoteKey, { socket: keep ? socket : undefined, owner: slot.index });
-    this.#send(slot, { t: 'adopt', id, protocol }, socket, keep);
+    this.send(slot, { t: 'adopt', id, protocol }, socket, keep);
   }
 
   #pick(): Slot | undefined {
-    const ready = this.#slots.filter((slot) => slot.ready);
+    const ready = this.slots.filter((slot) => slot.ready);
     if (ready.length === 0) return undefined;
     if (this.#options.assign === 'least-loaded') {
-      return ready.reduce((best, slot) => (slot.connections.size < best.connections.size ? slot : best));
+      const load = (slot: Slot): number => this.#owned[slot.index]?.size ?? 0;
+      return ready.reduce((best, slot) => (load(slot) < load(best) ? slot : best));
     }
     return ready[this.#roundRobin++ % ready.length];
   }
 
   #file(id: number, protocol: StreamProtocol, remoteKey: string, entry: Entry): void {
     this.#table.add(id, protocol, remoteKey, entry);
-    this.#slots[entry.owner]?.connections.add(id);
+    this.#owned[entry.owner]?.add(id);
   }
 
   #forget(id: number, except?: number): void {
     const entry = this.#table.remove(id);
     if (entry === undefined) return;
-    this.#slots[entry.value.owner]?.connections.delete(id);
+    this.#owned[entry.value.owner]?.delete(id);
     entry.value.socket?.destroy();
-    if (this.#options.fdCache > 0) for (const slot of this.#slots) if (slot.index !== except) this.#send(slot, { t: 'invalidate', id });
+    if (this.#options.fdCache > 0) for (const slot of this.slots) if (slot.index !== except) this.send(slot, { t: 'invalidate', id });
   }
 
-  #onMessage(slot: Slot, message: ToSupervisor, handle: net.Socket | undefined): void {
+  protected override onWorkerMessage(slot: Slot, message: ToSupervisor, handle: net.Socket | undefined): void {
     switch (message.t) {
       case 'fd-request': {
-        this.#counters.fdRequests++;
+        this.counters.fdRequests++;
         const entry = message.id === undefined ? this.#table.lookup('tcp', message.remoteKey) : this.#table.get(message.id);
         if (entry?.value.socket === undefined) {
-          this.#counters.fdRequestsMissed++;
-          this.#send(slot, { t: 'fd', request: message.request, id: message.id ?? 0, found: false });
+          this.counters.fdRequestsMissed++;
+          this.send(slot, { t: 'fd', request: message.request, id: message.id ?? 0, found: false });
         } else {
-          this.#send(slot, { t: 'fd', request: message.request, id: entry.id, found: true }, entry.value.socket);
+          this.send(slot, { t: 'fd', request: message.request, id: entry.id, found: true }, entry.value.socket);
         }
         break;
       }
@@ -295,23 +222,16 @@ export class ProcessPoolSupervisor implements RunningModel {
         break;
       case 'ended': {
         if (this.#table.unroute(message.id) === undefined) break;
-        if (this.#options.fdCache > 0) for (const other of this.#slots) if (other.index !== slot.index) this.#send(other, { t: 'invalidate', id: message.id });
+        if (this.#options.fdCache > 0) for (const other of this.slots) if (other.index !== slot.index) this.send(other, { t: 'invalidate', id: message.id });
         break;
       }
       case 'alias':
         this.#table.alias(message.id, message.key);
         break;
       case 'hand-off': {
-        this.#counters.handOffsSent++;
-        const target = this.#slots[message.to];
-        if (target !== undefined) this.#send(target, { t: 'deliver', bytes: message.bytes, source: message.source });
-        break;
-      }
-      case 'stats': {
-        const waiter = this.#statsWaiters.get(message.request);
-        if (waiter === undefined) break;
-        waiter.stats.push(message.stats);
-        if (waiter.stats.length === waiter.expected) waiter.resolve(waiter.stats);
+        this.counters.handOffsSent++;
+        const target = this.slots[message.to];
+        if (target !== undefined) this.send(target, { t: 'deliver', bytes: message.bytes, source: message.source });
         break;
       }
       default:
@@ -327,120 +247,53 @@ export class ProcessPoolSupervisor implements RunningModel {
   #relay(slot: Slot, message: Extract<ToSupervisor, { t: 'relay' }>): void {
     const entry = message.id === undefined ? this.#table.lookup('tls', message.remoteKey) : this.#table.get(message.id);
     const id = entry?.id ?? message.id;
-    const owner = entry === undefined ? undefined : this.#slots[entry.value.owner];
+    const owner = entry === undefined ? undefined : this.slots[entry.value.owner];
     const usable = entry !== undefined && entry.protocol === 'tls' && owner !== undefined && owner.ready && !(message.id === undefined && owner === slot);
     if (!usable) {
-      this.#counters.tlsRelaysMissed++;
-      this.#send(slot, { t: 'relayed', request: message.request, id: id ?? 0, found: false });
+      this.counters.tlsRelaysMissed++;
+      this.send(slot, { t: 'relayed', request: message.request, id: id ?? 0, found: false });
       return;
     }
-    this.#counters.tlsRelaysSent++;
-    this.#send(owner, { t: 'write', id: entry.id, bytes: message.bytes });
-    if (message.request !== 0) this.#send(slot, { t: 'relayed', request: message.request, id: entry.id, found: true });
+    this.counters.tlsRelaysSent++;
+    this.send(owner, { t: 'write', id: entry.id, bytes: message.bytes });
+    if (message.request !== 0) this.send(slot, { t: 'relayed', request: message.request, id: entry.id, found: true });
   }
 
-  #onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
-    if (this.#slots[slot.index]?.worker !== worker) return;
-    slot.ready = false;
-    const owned = [...slot.connections];
+  /** A dead worker's connections are closed here, so their clients reconnect. */
+  protected override onExit(slot: Slot): number {
+    const owned = [...(this.#owned[slot.index] ?? [])];
     for (const id of owned) this.#forget(id);
-    const settings = this.#settings;
-    const expected = this.#stopping;
-    const pid = worker.process.pid ?? 0;
-    const exited = { kind: 'worker-exited', worker: slot.index, pid, code, signal: signal ?? null, connectionsClosed: owned.length, expected } as const;
-    // A worker dying while the supervisor stops (a signal sent to the whole process group, say)
-    // is not replaced: the supervisor is stopping it anyway. Nor is one of the first workers.
-    if (expected || settings === undefined) {
-      this.#options.onEvent?.(exited);
-      return;
-    }
-    // A replacement that cannot start (Redis down, say) is tried again later and later, not in a
-    // tight loop of forks.
-    const failures = slot.started ? 0 : (this.#failedStarts[slot.index] ?? 0) + 1;
-    this.#failedStarts[slot.index] = failures;
-    const delay = restartDelayMs(failures);
-    this.#options.onEvent?.({ ...exited, restartInMs: delay });
-    const restart = (): void => {
-      this.#restartTimers.delete(timer);
-      if (this.#stopping) return;
-      this.#restarts++;
-      this.#fork(slot.index, settings).catch((error: Error) => {
-        this.#options.onEvent?.({ kind: 'ipc-error', worker: slot.index, message: `replacement failed: ${error.message}` });
-      });
-    };
-    const timer = setTimeout(restart, delay);
-    this.#restartTimers.add(timer);
+    return owned.length;
   }
 
   /** Every worker's counters, plus the supervisor's own (worker `supervisor`). */
   async stats(timeoutMs = 2000): Promise<WorkerStats[]> {
-    const request = ++this.#statsRequest;
-    const ready = this.#slots.filter((slot) => slot.ready);
-    const gathered = await new Promise<WorkerStats[]>((resolve) => {
-      const waiter = { stats: [] as WorkerStats[], expected: ready.length, resolve };
-      this.#statsWaiters.set(request, waiter);
-      const timer = setTimeout(() => resolve(waiter.stats), timeoutMs);
-      timer.unref();
-      if (ready.length === 0) resolve([]);
-      for (const slot of ready) this.#send(slot, { t: 'stats-request', request });
+    return this.statsWithOwn('supervisor', timeoutMs, () => {
+      let tlsConnections = 0;
+      for (const entry of this.#table.values()) if (entry.protocol === 'tls') tlsConnections++;
+      return {
+        tcpConnections: this.#table.size - tlsConnections,
+        tlsConnections,
+        supervisorQueueDepth: this.slots.reduce((sum, slot) => sum + slot.channel.pendingSends, 0),
+        supervisorConnections: this.#table.size,
+      };
     });
-    this.#statsWaiters.delete(request);
-    const empty = new LatencyHistogram().snapshot();
-    let tlsConnections = 0;
-    for (const entry of this.#table.values()) if (entry.protocol === 'tls') tlsConnections++;
-    const own: WorkerStats = {
-      worker: 'supervisor',
-      pid: process.pid,
-      core: undefined,
-      transport: undefined,
-      model: { ...this.#counters },
-      transactions: 0,
-      tcpConnections: this.#table.size - tlsConnections,
-      tlsConnections,
-      ipcRoundTrip: empty,
-      storeLatency: empty,
-      supervisorQueueDepth: this.#pendingSends,
-      supervisorConnections: this.#table.size,
-      workerRestarts: this.#restarts,
-    };
-    return [...gathered.sort((a, b) => Number(a.worker) - Number(b.worker)), own];
   }
 
   /** Process ids of the workers now running, by slot. */
   get workerPids(): number[] {
-    return this.#slots.map((slot) => slot.worker.process.pid ?? 0);
+    return this.slots.map((slot) => slot.channel.id);
   }
 
   /** First step of a stop: no new connections, and from now on no worker is replaced. */
   stopAccepting(): void {
-    this.#stopping = true;
+    this.stopReplacing();
     for (const server of this.#servers) server.close();
   }
 
-  async close(): Promise<void> {
-    this.#stopping = true;
+  override async close(): Promise<void> {
     this.stopAccepting();
-    for (const timer of this.#restartTimers) clearTimeout(timer);
-    this.#restartTimers.clear();
-    const exits = this.#slots.map(
-      (slot) =>
-        new Promise<void>((resolve) => {
-          if (slot.worker.isDead()) {
-            resolve();
-            return;
-          }
-          const timer = setTimeout(() => {
-            slot.worker.process.kill('SIGKILL');
-          }, this.#options.timeoutMs ?? 5000);
-          slot.worker.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          if (slot.ready) this.#send(slot, { t: 'stop' });
-          else slot.worker.process.kill('SIGKILL');
-        }),
-    );
-    await Promise.all(exits);
+    await this.stopWorkers();
     for (const entry of this.#table.values()) entry.value.socket?.destroy();
     this.#table.clear();
   }

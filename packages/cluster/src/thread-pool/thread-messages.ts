@@ -15,12 +15,23 @@ export interface ThreadConfig {
   readonly sharedAuthState: SabAuthStateShared | undefined;
   /** The UDP port the parent thread owns (datagrams are relayed through it). */
   readonly udpPort: number | undefined;
+  /**
+   * `none` for a replacement: it accepts no connections. Every thread's listener wraps the one fd
+   * slot 0 bound, so the thread that died closed it for all (Node 20 can neither duplicate an fd
+   * nor set SO_REUSEPORT); the fd number may since name another socket, which must not be touched.
+   */
+  readonly listening: 'none' | undefined;
 }
 
 /** Between threads (a MessageChannel per pair) and between a thread and its parent. */
 export type ThreadMessage =
   /** Peer ports, by slot (the thread's own slot is empty). */
   | { readonly t: 'peers'; readonly ports: ReadonlyArray<MessagePort | undefined> }
+  /**
+   * The thread in `slot` was replaced: its new port (the old one is closed, and what the old thread
+   * had told of its connections forgotten); `port` undefined while it is dead.
+   */
+  | { readonly t: 'peer'; readonly slot: number; readonly port: MessagePort | undefined }
   /**
    * Slot 0 listened on TCP and TLS: the listening sockets' fds, for the other threads to accept
    * from (a TLS listener is a plain TCP one; each thread does the handshakes of what it accepts).
@@ -43,8 +54,9 @@ export type ThreadMessage =
   | { readonly t: 'alias'; readonly id: number; readonly key: string; readonly protocol: StreamProtocol }
   | { readonly t: 'stats-request'; readonly request: number }
   | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
-  | { readonly t: 'stop' }
-  | { readonly t: 'stopped' };
+  /** The first step of a stop: accept no new connections. */
+  | { readonly t: 'stop-accepting' }
+  | { readonly t: 'stop' };
 
 /**
  * Bytes ready to post: an exact-size copy whose buffer is transferred (posting a view of a

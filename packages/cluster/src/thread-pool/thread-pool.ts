@@ -2,136 +2,132 @@ import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 
 import { advertisedHost, UdpTransport, type Listener } from '@switchboard/core';
 import { parseMessage } from '@switchboard/sip';
 import { callIdHash, ownerSlot } from '../message-owner.js';
-import { reviveStartFailure, WorkerError } from '../worker-error.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { RunningModel } from '../running-model.js';
 import { SabAuthStateStore } from '../state/sab-auth-state-store.js';
 import { SabLocationStore } from '../state/sab-location-store.js';
-import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
+import type { ChannelHandlers } from '../worker-pool/channel.js';
+import { ThreadChannel } from '../worker-pool/thread-channel.js';
+import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
+import type { WorkerStats } from '../worker-stats.js';
 import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
 
 export interface ThreadPoolOptions {
   readonly settings: ProxySettings;
   readonly workers: number;
+  /** Thread start-up limit (15 s by default) and stop limit (3 s by default). */
   readonly timeoutMs?: number;
   readonly onEvent?: (event: ThreadPoolEvent) => void;
 }
 
 export type ThreadPoolEvent =
+  | { readonly kind: 'thread-started'; readonly worker: number; readonly threadId: number }
   | { readonly kind: 'thread-error'; readonly worker: number; readonly message: string }
-  /** `expected`: the pool was stopping. Threads are not replaced (a thread that dies takes its connections with it). */
-  | { readonly kind: 'thread-exited'; readonly worker: number; readonly code: number; readonly expected: boolean };
+  /**
+   * `expected`: the pool was stopping (it is not replaced); otherwise the thread died, taking its
+   * connections with it, and is replaced after `restartInMs`.
+   */
+  | { readonly kind: 'thread-exited'; readonly worker: number; readonly code: number; readonly expected: boolean; readonly restartInMs?: number };
+
+type Transfer = readonly TransferListItem[];
+type Slot = PoolSlot<ThreadMessage, Transfer>;
+type StreamListening = Extract<ThreadMessage, { t: 'stream-listening' }>;
 
 /**
  * The sipd design on worker_threads: every thread runs the proxy core, accepts its own TCP
  * connections from one shared listening socket, and reaches the others over MessageChannels (writes
  * on their connections, messages of their transactions). This thread owns the UDP socket and
  * relays each datagram to the thread owning its transaction. Registrations live in a
- * SharedArrayBuffer table (`--state sab`) or Redis.
+ * SharedArrayBuffer table (`--state sab`) or Redis. A thread that dies is replaced in its slot
+ * (the WorkerPool base): the replacement gets a fresh channel to each live thread. Its death
+ * closed the listening socket every thread shared (one fd), so nobody accepts TCP or TLS after it:
+ * see ThreadConfig `listening`.
  */
-export class ThreadPool implements RunningModel {
+export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfer> implements RunningModel {
   readonly model = 'thread-pool' as const;
   readonly listeners: Listener[] = [];
   readonly #options: ThreadPoolOptions;
-  readonly #threads: Worker[] = [];
-  readonly #counters = newModelCounters();
-  readonly #statsWaiters = new Map<number, { stats: WorkerStats[]; resolve: (stats: WorkerStats[]) => void }>();
   #udp: UdpTransport | undefined;
-  #statsRequest = 0;
+  #udpPort: number | undefined;
   #sabStore: SabLocationStore | undefined;
   #sabAuthState: SabAuthStateStore | undefined;
-  #stopping = false;
+  /** Slot 0's listening sockets, once it has bound them: every other thread accepts from them. */
+  #listening: StreamListening | undefined;
 
   private constructor(options: ThreadPoolOptions) {
+    super({ workers: options.workers, startTimeoutMs: options.timeoutMs ?? 15_000, stopTimeoutMs: options.timeoutMs ?? 3000 });
     this.#options = options;
   }
 
   static async start(options: ThreadPoolOptions): Promise<ThreadPool> {
     const pool = new ThreadPool(options);
-    try {
-      await pool.#start();
-    } catch (error) {
-      await pool.close();
-      throw error;
-    }
-    return pool;
+    return pool.startOrClose(() => pool.#start());
   }
 
   async #start(): Promise<void> {
-    const { settings, workers } = this.#options;
+    const { settings } = this.#options;
     const udpSpec = settings.listen.find((spec) => spec.protocol === 'udp');
-    let udpPort: number | undefined;
     if (udpSpec !== undefined) {
       this.#udp = new UdpTransport({ host: udpSpec.host, port: udpSpec.port, onMessage: (bytes, source) => this.#relay(bytes, source) });
-      udpPort = (await this.#udp.listen()).port;
+      this.#udpPort = (await this.#udp.listen()).port;
     }
     if (settings.state === 'sab') this.#sabStore = SabLocationStore.create();
     if (settings.state === 'sab' && settings.auth !== undefined) this.#sabAuthState = SabAuthStateStore.create();
-    const sharedState = this.#sabStore?.shared;
-    const sharedAuthState = this.#sabAuthState?.shared;
-    for (let slot = 0; slot < workers; slot++) {
-      const config: ThreadConfig = { slot, workers, settings, sharedState, sharedAuthState, udpPort };
-      this.#threads.push(new Worker(new URL('./thread-main.js', import.meta.url), { workerData: config }));
-    }
-    const ports: Array<Array<MessagePort | undefined>> = this.#threads.map(() => this.#threads.map(() => undefined));
-    for (let a = 0; a < workers; a++) {
-      for (let b = a + 1; b < workers; b++) {
-        const channel = new MessageChannel();
-        (ports[a] as Array<MessagePort | undefined>)[b] = channel.port1;
-        (ports[b] as Array<MessagePort | undefined>)[a] = channel.port2;
-      }
-    }
-    let streamPorts: Partial<Record<'tcp' | 'tls', number>> = {};
-    const ready = this.#threads.map(
-      (thread, slot) =>
-        new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `thread ${slot} did not start within ${this.#options.timeoutMs ?? 15000} ms`)), this.#options.timeoutMs ?? 15000);
-          thread.on('message', (message: ThreadMessage) => {
-            if (message.t === 'ready') {
-              clearTimeout(timer);
-              resolve();
-            } else if (message.t === 'start-failed') {
-              clearTimeout(timer);
-              reject(reviveStartFailure(message.error));
-            } else if (message.t === 'stream-listening') {
-              streamPorts = { tcp: message.listeners.tcp?.port, tls: message.listeners.tls?.port };
-              for (const other of this.#threads.slice(1)) other.postMessage(message);
-            } else {
-              try {
-                this.#onMessage(message);
-              } catch (error) {
-                // A message this thread cannot act on is dropped and counted, never fatal.
-                this.#counters.ipcErrors++;
-                this.#options.onEvent?.({ kind: 'thread-error', worker: slot, message: `${message.t}: ${(error as Error).message}` });
-              }
-            }
-          });
-          thread.on('error', (error) => {
-            clearTimeout(timer);
-            this.#options.onEvent?.({ kind: 'thread-error', worker: slot, message: error.message });
-            reject(error);
-          });
-          thread.on('exit', (code) => {
-            clearTimeout(timer);
-            reject(new WorkerError('ERR_SWITCHBOARD_WORKER_START', `thread ${slot} exited during start-up (code ${code})`));
-            this.#options.onEvent?.({ kind: 'thread-exited', worker: slot, code, expected: this.#stopping });
-          });
-        }),
-    );
-    this.#threads.forEach((thread, slot) => {
-      const own = (ports[slot] ?? []).filter((port): port is MessagePort => port !== undefined);
-      thread.postMessage({ t: 'peers', ports: ports[slot] } satisfies ThreadMessage, own as TransferListItem[]);
-    });
-    await Promise.all(ready);
+    await this.startWorkers();
+    const streamPorts = { tcp: this.#listening?.listeners.tcp?.port, tls: this.#listening?.listeners.tls?.port };
     for (const spec of settings.listen) {
-      const port = spec.protocol === 'udp' ? (udpPort ?? spec.port) : (streamPorts[spec.protocol] ?? spec.port);
+      const port = spec.protocol === 'udp' ? (this.#udpPort ?? spec.port) : (streamPorts[spec.protocol] ?? spec.port);
       this.listeners.push({ protocol: spec.protocol, host: advertisedHost(spec.host, settings.advertise), port });
     }
   }
 
+  /**
+   * A thread in `slot`, with a MessageChannel to each thread already running (which is given the
+   * other end in place of any port it had for this slot) and, once slot 0 has bound them, the
+   * listening sockets to accept from. A replacement accepts no connections (see ThreadConfig
+   * `listening`): it serves UDP, hand-offs and writes for the others.
+   */
+  protected override open(slot: number, replacement: boolean, handlers: ChannelHandlers<ThreadMessage, Transfer>): ThreadChannel<ThreadMessage, ThreadMessage> {
+    const { settings, workers } = this.#options;
+    const config: ThreadConfig = { slot, workers, settings, sharedState: this.#sabStore?.shared, sharedAuthState: this.#sabAuthState?.shared, udpPort: this.#udpPort, listening: replacement ? 'none' : undefined };
+    const channel = new ThreadChannel<ThreadMessage, ThreadMessage>(new Worker(new URL('./thread-main.js', import.meta.url), { workerData: config }), handlers);
+    const ports: Array<MessagePort | undefined> = [];
+    for (const other of this.slots) {
+      if (other === undefined || other.index === slot || other.exited) continue;
+      const pair = new MessageChannel();
+      ports[other.index] = pair.port1;
+      other.channel.send({ t: 'peer', slot, port: pair.port2 }, [pair.port2]);
+    }
+    channel.send({ t: 'peers', ports }, ports.filter((port): port is MessagePort => port !== undefined));
+    return channel;
+  }
+
+  protected override onWorkerMessage(slot: Slot, message: ThreadMessage): void {
+    if (message.t === 'send-datagram') {
+      this.#udp?.send(message.target, asBuffer(message.bytes));
+    } else if (message.t === 'stream-listening' && slot.index === 0 && this.#listening === undefined) {
+      this.#listening = message;
+      for (const other of this.slots) if (other.index !== 0) other.channel.send(message);
+    }
+  }
+
+  /** The live threads drop their channel to a dead one and what they knew of its connections. */
+  protected override onExit(slot: Slot): number {
+    for (const other of this.slots) if (other.index !== slot.index && !other.exited) other.channel.send({ t: 'peer', slot: slot.index, port: undefined });
+    return 0;
+  }
+
+  protected override report(event: PoolEvent): void {
+    const onEvent = this.#options.onEvent;
+    if (onEvent === undefined) return;
+    if (event.kind === 'started') onEvent({ kind: 'thread-started', worker: event.worker, threadId: event.id });
+    else if (event.kind === 'exited') onEvent({ kind: 'thread-exited', worker: event.worker, code: event.code ?? 1, expected: event.expected, ...(event.restartInMs === undefined ? {} : { restartInMs: event.restartInMs }) });
+    else onEvent({ kind: 'thread-error', worker: event.worker, message: event.message });
+  }
+
   /** A datagram goes to the thread owning its transaction (by Via branch tag or Call-ID). */
   #relay(bytes: Buffer, source: { protocol: 'udp' | 'tcp' | 'tls'; address: string; port: number }): void {
-    const workers = this.#threads.length;
+    const workers = this.#options.workers;
     let slot = 0;
     try {
       const message = parseMessage(bytes);
@@ -139,70 +135,37 @@ export class ThreadPool implements RunningModel {
     } catch {
       // Unparseable: any thread answers it (400 or drop); thread 0 does.
     }
+    const target = this.slots[slot];
+    if (target === undefined) return;
     const copy = detachedCopy(bytes);
-    this.#counters.handOffsSent++;
-    this.#threads[slot]?.postMessage({ t: 'datagram', bytes: copy, source } satisfies ThreadMessage, [copy.buffer as ArrayBuffer]);
-  }
-
-  #onMessage(message: ThreadMessage): void {
-    if (message.t === 'send-datagram') {
-      this.#udp?.send(message.target, asBuffer(message.bytes));
-    } else if (message.t === 'stats') {
-      const waiter = this.#statsWaiters.get(message.request);
-      if (waiter === undefined) return;
-      waiter.stats.push(message.stats);
-      if (waiter.stats.length === this.#threads.length) waiter.resolve(waiter.stats);
-    }
+    this.counters.handOffsSent++;
+    // A thread being replaced loses it: UDP senders retransmit.
+    this.send(target, { t: 'datagram', bytes: copy, source }, [copy.buffer as ArrayBuffer]);
   }
 
   async stats(timeoutMs = 2000): Promise<WorkerStats[]> {
-    const request = ++this.#statsRequest;
-    const gathered = await new Promise<WorkerStats[]>((resolve) => {
-      const waiter = { stats: [] as WorkerStats[], resolve };
-      this.#statsWaiters.set(request, waiter);
-      setTimeout(() => resolve(waiter.stats), timeoutMs).unref();
-      for (const thread of this.#threads) thread.postMessage({ t: 'stats-request', request } satisfies ThreadMessage);
-    });
-    this.#statsWaiters.delete(request);
-    const empty = new LatencyHistogram().snapshot();
-    const own: WorkerStats = {
-      worker: 'parent',
-      pid: process.pid,
-      core: undefined,
-      transport: undefined,
-      model: { ...this.#counters },
-      transactions: 0,
-      tcpConnections: 0,
-      tlsConnections: 0,
-      ipcRoundTrip: empty,
-      storeLatency: empty,
-    };
-    return [...gathered.sort((a, b) => Number(a.worker) - Number(b.worker)), own];
+    return this.statsWithOwn('parent', timeoutMs);
   }
 
+  /** Thread ids of the threads now running, by slot. */
+  get threadIds(): number[] {
+    return this.slots.map((slot) => slot.channel.id);
+  }
+
+  /** Ends the thread in `slot` at once, as a crash would (fault tests). */
+  terminate(slot: number): void {
+    this.slots[slot]?.channel.kill();
+  }
+
+  /** First step of a stop: no thread accepts new connections, and from now on none is replaced. */
   stopAccepting(): void {
-    // Threads keep their connections; the listener closes with them.
-    this.#stopping = true;
+    this.stopReplacing();
+    for (const slot of this.slots) this.send(slot, { t: 'stop-accepting' });
   }
 
-  async close(): Promise<void> {
-    this.#stopping = true;
-    await Promise.all(
-      this.#threads.map(
-        (thread) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void thread.terminate().then(() => resolve()), this.#options.timeoutMs ?? 3000);
-            thread.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            thread.on('message', (message: ThreadMessage) => {
-              if (message.t === 'stopped') void thread.terminate();
-            });
-            thread.postMessage({ t: 'stop' } satisfies ThreadMessage);
-          }),
-      ),
-    );
+  override async close(): Promise<void> {
+    this.stopReplacing();
+    await this.stopWorkers();
     await this.#udp?.close();
     await this.#sabStore?.close();
     await this.#sabAuthState?.close();

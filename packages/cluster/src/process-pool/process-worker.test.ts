@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import { DEFAULT_TIMERS, type TransportAddress } from '@switchboard/core';
+import type { ProxySettings } from '../proxy-settings.js';
+import type { LifecycleToPool } from '../worker-pool/channel.js';
+import type { ToSupervisor } from './control-messages.js';
+import { ProcessWorker } from './process-worker.js';
+
+/** A process-pool worker in this process, its supervisor a list of what it was told: nothing is spawned, no proxy runs. */
+
+const settings: ProxySettings = { listen: [], domains: [], stateless: false, idleTimeoutMs: 120_000, idleStrategy: 'heap', headerTimeoutMs: 10_000, timers: DEFAULT_TIMERS, state: 'local' };
+
+function inProcess(fdCache = 0): { worker: ProcessWorker; told: Array<ToSupervisor | LifecycleToPool>; exits: number[] } {
+  const told: Array<ToSupervisor | LifecycleToPool> = [];
+  const exits: number[] = [];
+  const worker = new ProcessWorker({ slot: 1, origin: 2, workers: 2, fdCache, settings }, { port: { send: (message) => told.push(message) }, exit: (code) => exits.push(code) });
+  return { worker, told, exits };
+}
+
+const target = (connectionId?: number): TransportAddress => ({ protocol: 'tcp', address: '192.0.2.1', port: 5060, connectionId });
+
+test('sends to one place while its handle is asked for make one fd request; the handle carries them all', async () => {
+  const { worker, told } = inProcess();
+  const received: Buffer[] = [];
+  const server = net.createServer((socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const handle = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await new Promise((resolve) => handle.once('connect', resolve));
+  try {
+    worker.directory.sendElsewhere(target(), '192.0.2.1:5060', Buffer.from('one;'), () => assert.fail('not opened here'));
+    worker.directory.sendElsewhere(target(), '192.0.2.1:5060', Buffer.from('two;'), () => assert.fail('not opened here'));
+    worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('by id'), undefined);
+    const requests = told.filter((message) => message.t === 'fd-request');
+    assert.equal(requests.length, 2, 'one by address, one by id');
+    assert.equal(worker.counters.fdRequests, 2);
+    const byAddress = requests[0] as Extract<ToSupervisor, { t: 'fd-request' }>;
+    worker.receive({ t: 'fd', request: byAddress.request, id: 7, found: true }, handle);
+    const deadline = Date.now() + 2000;
+    while (Buffer.concat(received).toString() !== 'one;two;' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(Buffer.concat(received).toString(), 'one;two;');
+    // Answered: the next send to that address asks again.
+    worker.directory.sendElsewhere(target(), '192.0.2.1:5060', Buffer.from('three'), () => undefined);
+    assert.equal(told.filter((message) => message.t === 'fd-request').length, 3);
+    assert.equal(worker.ipcRoundTrip.snapshot().count, 1);
+  } finally {
+    handle.destroy();
+    server.close();
+  }
+});
+
+test('TLS sends by address to one place make one relay; a miss lets the first open a connection here', () => {
+  const { worker, told } = inProcess();
+  let opened = 0;
+  const tls = (connectionId?: number): TransportAddress => ({ protocol: 'tls', address: '192.0.2.1', port: 5061, connectionId });
+  worker.directory.sendElsewhere(tls(), '192.0.2.1:5061', Buffer.from('a'), () => opened++);
+  worker.directory.sendElsewhere(tls(), '192.0.2.1:5061', Buffer.from('b'), () => opened++);
+  worker.directory.sendElsewhere(tls(9), '192.0.2.1:5061', Buffer.from('c'), undefined);
+  const relays = told.filter((message): message is Extract<ToSupervisor, { t: 'relay' }> => message.t === 'relay');
+  assert.deepEqual(relays.map((relay) => relay.request === 0), [false, true], 'by address asks; by id does not wait');
+  assert.equal(worker.counters.tlsRelaysSent, 2);
+  // Without a running proxy there is no transport to open on: the answer is taken and dropped.
+  worker.receive({ t: 'relayed', request: (relays[0] as { request: number }).request, id: 0, found: false }, undefined);
+  worker.directory.sendElsewhere(tls(), '192.0.2.1:5061', Buffer.from('d'), () => opened++);
+  assert.equal(told.filter((message) => message.t === 'relay').length, 3, 'answered: the next send asks again');
+});
+
+test('stats and stop are answered by the lifecycle', () => {
+  const { worker, told, exits } = inProcess(4);
+  worker.receive({ t: 'stats-request', request: 5 }, undefined);
+  const stats = told.find((message) => message.t === 'stats');
+  assert.ok(stats?.t === 'stats' && stats.request === 5 && stats.stats.worker === '1');
+  worker.receive({ t: 'stop' }, undefined);
+  return new Promise<void>((resolve) => setImmediate(() => {
+    assert.deepEqual(exits, [0]);
+    resolve();
+  }));
+});

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { DEFAULT_TIMERS } from '@switchboard/core';
+import { connectionIdAllocator } from '../connection-ids.js';
+import type { ProxySettings } from '../proxy-settings.js';
+import type { ThreadMessage } from './thread-messages.js';
+import { ThreadWorker } from './thread-worker.js';
+
+/** A thread-pool thread's worker in this thread, its peers MessageChannels of the test's own: no thread, no proxy. */
+
+const settings: ProxySettings = { listen: [], domains: [], stateless: false, idleTimeoutMs: 120_000, idleStrategy: 'heap', headerTimeoutMs: 10_000, timers: DEFAULT_TIMERS, state: 'sab' };
+
+function nextMessage(port: MessagePort): Promise<ThreadMessage> {
+  return new Promise((resolve) => port.once('message', resolve));
+}
+
+test('a write for a connection a peer owns goes to that peer; a replaced peer\'s connections are forgotten', async () => {
+  const told: ThreadMessage[] = [];
+  const worker = new ThreadWorker({ slot: 0, workers: 2, settings, sharedState: undefined, sharedAuthState: undefined, udpPort: undefined, listening: undefined }, { port: { send: (message) => told.push(message as ThreadMessage) }, exit: () => undefined });
+  const first = new MessageChannel();
+  worker.fromParent({ t: 'peers', ports: [undefined, first.port1] });
+  const id = connectionIdAllocator(2)();
+  first.port2.postMessage({ t: 'opened', id, remoteKey: '192.0.2.7:5060', protocol: 'tcp' } satisfies ThreadMessage);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+
+  const arrived = nextMessage(first.port2);
+  worker.directory.sendElsewhere({ protocol: 'tcp', address: '192.0.2.7', port: 5060 }, '192.0.2.7:5060', Buffer.from('INVITE'), () => assert.fail('the peer has a connection there'));
+  const write = await arrived;
+  assert.ok(write.t === 'write' && write.connectionId === id && Buffer.from(write.bytes).toString() === 'INVITE');
+  assert.equal(worker.counters.remoteWrites, 1);
+
+  // Slot 1 died and was replaced: its old port is closed and its connections gone with it.
+  const second = new MessageChannel();
+  worker.fromParent({ t: 'peer', slot: 1, port: second.port1 });
+  let opened = 0;
+  worker.directory.sendElsewhere({ protocol: 'tcp', address: '192.0.2.7', port: 5060 }, '192.0.2.7:5060', Buffer.from('INVITE'), () => opened++);
+  assert.equal(opened, 1, 'no connection known there any more: opened here');
+  worker.receive({ t: 'stats-request', request: 3 });
+  assert.ok(told.some((message) => message.t === 'stats' && message.request === 3 && message.stats.model.remoteWrites === 1));
+  second.port2.close();
+  first.port2.close();
+});
