@@ -5,7 +5,7 @@ import { startModel, type RunningModel } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 import { modelRegistry, startMetricsServer } from './metrics-server.js';
 import { addSchemaOptions, commandValues } from './option-schema.js';
-import { resolveServeSettings, type RawServeOptions } from './serve-options.js';
+import { proxySettingsOf, resolveServeSettings, type RawServeOptions } from './serve-options.js';
 import { SERVE_OPTIONS } from './serve-schema.js';
 
 /** How long a graceful stop waits for transactions to finish. */
@@ -49,21 +49,7 @@ export function serveCommand(): Command {
         workers: settings.workers,
         fdCache: settings.fdCache,
         assign: settings.assign,
-        settings: {
-          listen: settings.listen,
-          advertise: settings.advertise,
-          domains: settings.domains,
-          defaultRoute: settings.defaultRoute,
-          stateless: settings.stateless,
-          idleTimeoutMs: settings.idleTimeoutSeconds * 1000,
-          idleStrategy: settings.idleStrategy,
-          headerTimeoutMs: settings.headerTimeoutSeconds * 1000,
-          timers: settings.timers,
-          state: settings.state,
-          redisUrl: settings.redisUrl,
-          auth: settings.auth,
-          tls: settings.tls,
-        },
+        settings: proxySettingsOf(settings),
         onEvent: (event) => {
           if (event.kind === 'worker-started' || event.kind === 'thread-started') log.debug(event, 'worker started');
           // Workers the supervisor (or the pool) is stopping exit as told: no cause for alarm.

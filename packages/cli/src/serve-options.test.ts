@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SwitchboardError } from './errors.js';
-import { parseListen, resolveServeSettings } from './serve-options.js';
+import { parseListen, proxySettingsOf, resolveServeSettings } from './serve-options.js';
 
 async function withConfig(text: string, run: (path: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'switchboard-config-'));
@@ -37,7 +37,7 @@ test('flags are checked and name the flag at fault', async () => {
   const settings = await resolveServeSettings({ listen: ['udp:127.0.0.1:0'], 'default-route': 'sip:10.0.0.2:5060;transport=tcp', domain: ['example.com'] }, given);
   assert.equal(settings.defaultRoute, 'sip:10.0.0.2:5060;transport=tcp');
   assert.deepEqual(settings.domains, ['example.com']);
-  assert.equal(settings.idleTimeoutSeconds, 120);
+  assert.equal(settings.idleTimeoutMs, 120_000);
   assert.deepEqual(settings.timers, { t1: 500, t2: 4000, t4: 5000 });
   await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], t1: '800', t2: '400' }, new Set(['t1', 't2'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--t2: must not be shorter than t1/));
 });
@@ -47,7 +47,7 @@ test('a config file gives the same keys; flags typed on the command line win', a
     const fromFile = await resolveServeSettings({ config: path, listen: ['udp:0.0.0.0:5060'] }, new Set());
     assert.equal(fromFile.listen.length, 2);
     assert.deepEqual(fromFile.domains, ['example.org']);
-    assert.equal(fromFile.idleTimeoutSeconds, 30);
+    assert.equal(fromFile.idleTimeoutMs, 30_000);
     assert.equal(fromFile.stateless, true);
     const overridden = await resolveServeSettings({ config: path, listen: ['udp:127.0.0.1:6000'] }, new Set(['listen']));
     assert.deepEqual(overridden.listen, [{ protocol: 'udp', host: '127.0.0.1', port: 6000 }]);
@@ -191,4 +191,11 @@ test('TLS: a tls: listener needs a certificate and its key; files and choices ar
   } finally {
     await certs.remove();
   }
+});
+
+test('the proxy settings workers get are the settings less what only the command and the model start need', async () => {
+  const settings = await resolveServeSettings({ listen: ['udp:127.0.0.1:0'], domain: ['example.com'], 'idle-timeout': '30', metrics: '127.0.0.1:9090' }, new Set(['listen', 'domain', 'idle-timeout', 'metrics']));
+  const proxy = proxySettingsOf(settings) as unknown as Record<string, unknown>;
+  for (const key of ['logLevel', 'metrics', 'model', 'workers', 'fdCache', 'assign']) assert.equal(key in proxy, false, key);
+  assert.deepEqual([proxy.idleTimeoutMs, proxy.headerTimeoutMs, proxy.state, proxy.domains], [30_000, 10_000, 'local', ['example.com']]);
 });

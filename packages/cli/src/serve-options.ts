@@ -9,25 +9,25 @@ import { cpus } from 'node:os';
 import tls from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import { DIGEST_ALGORITHMS, digestAlgorithm, type DigestAlgorithm } from '@switchboard/sip';
-import { AuthConfigError, loadUsersFile, TLS_VERSIONS, type IdleStrategy, type ListenSpec, type TimerSettings } from '@switchboard/core';
-import { DEFAULT_STATE, STATE_FOR_MODEL, type AssignStrategy, type AuthSettings, type Model, type StateKind, type TlsFileSettings } from '@switchboard/cluster';
+import { AuthConfigError, loadUsersFile, TLS_VERSIONS, type ListenSpec } from '@switchboard/core';
+import { DEFAULT_STATE, STATE_FOR_MODEL, type AssignStrategy, type AuthSettings, type Model, type ProxySettings, type TlsFileSettings } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 import { checkConfigKeys, optionError, readSchemaValues, type ReadValues, type ValueSource } from './option-schema.js';
 import { SERVE_OPTIONS, serveKeysOf, type ServeOptionKey } from './serve-schema.js';
 
 export { DEFAULT_FD_CACHE } from './serve-schema.js';
 
-/** Everything `switchboard serve` runs with, after flags and config file are merged and checked. */
-export interface ServeSettings {
+/**
+ * Everything `switchboard serve` runs with, after flags and config file are merged and checked:
+ * the settings every worker's proxy gets (ProxySettings, plain data), and what only the command
+ * and the model's start need. `proxySettingsOf` takes the former apart, so a flag that reaches the
+ * proxy is written here once, in `resolveServeSettings`.
+ */
+export interface ServeSettings extends ProxySettings {
   readonly listen: ListenSpec[];
   readonly domains: string[];
-  readonly defaultRoute: string | undefined;
-  readonly advertise: string | undefined;
-  readonly stateless: boolean;
-  readonly idleTimeoutSeconds: number;
-  readonly headerTimeoutSeconds: number;
-  /** RFC 3261 T1, T2, T4 in milliseconds. */
-  readonly timers: TimerSettings;
+  readonly auth: AuthSettings | undefined;
+  readonly tls: TlsFileSettings | undefined;
   readonly logLevel: string;
   readonly metrics: { host: string; port: number } | undefined;
   readonly model: Model;
@@ -36,13 +36,12 @@ export interface ServeSettings {
   /** process-pool: handles each worker caches (0: no cache). */
   readonly fdCache: number;
   readonly assign: AssignStrategy;
-  readonly state: StateKind;
-  readonly redisUrl: string | undefined;
-  readonly idleStrategy: IdleStrategy;
-  /** Digest authentication; undefined with `--auth off`. The nonce secret is settled at start. */
-  readonly auth: AuthSettings | undefined;
-  /** TLS files and choices, when there is a `tls:` listener. */
-  readonly tls: TlsFileSettings | undefined;
+}
+
+/** The part of the settings every worker's proxy runs with. */
+export function proxySettingsOf(settings: ServeSettings): ProxySettings {
+  const { logLevel: _logLevel, metrics: _metrics, model: _model, workers: _workers, fdCache: _fdCache, assign: _assign, ...proxy } = settings;
+  return proxy;
 }
 
 /** Raw values, as commander gives them or the config file holds them, by key. */
@@ -227,8 +226,8 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     defaultRoute: v['default-route'],
     advertise: v.advertise,
     stateless: v.stateless,
-    idleTimeoutSeconds: v['idle-timeout'],
-    headerTimeoutSeconds: v['header-timeout'],
+    idleTimeoutMs: v['idle-timeout'] * 1000,
+    headerTimeoutMs: v['header-timeout'] * 1000,
     timers: { t1: v.t1, t2: v.t2, t4: v.t4 },
     logLevel: v['log-level'],
     metrics: v.metrics,
