@@ -103,7 +103,7 @@ for (const variant of MODEL_VARIANTS) {
         const calleeResult = await callee.done;
         const calls = sippCalls(callerResult.output);
         assert.equal(callerResult.code, 0, `caller failed (${calls.successful} ok, ${calls.failed} failed):\n${callerResult.output.slice(-3000)}\n${stunnel.log().slice(-2000)}`);
-        assert.equal(calls.successful, CALLS);
+        assert.equal(calls.successful, CALLS, `calls counted in SIPp's final screen:\n${callerResult.output.slice(-3000)}`);
         assert.equal(calleeResult.code, 0, `callee failed:\n${calleeResult.output.slice(-3000)}`);
         assert.ok((await settled('tls_handshakes_total', (n) => n >= CALLS)) >= CALLS, 'a server handshake per call');
         assert.ok((await settled('tls_client_handshakes_total', (n) => n >= 1)) >= 1, 'the proxy was the TLS client toward stunnel');
