@@ -1,20 +1,26 @@
 /**
  * `npm run bench:txstore -w packages/cluster`: what one operation of each transaction store costs
  * on this machine, one operation at a time (a worker awaits each, as on the message path): the
- * Map, the SharedArrayBuffer table (one thread, no contention) and Redis (a real redis-server on
- * loopback, pinned to CPU 0 when `taskset` exists; run this process pinned to another). Means of
- * one short run, wall time and this process's CPU time; `--ops N` per operation (2000 by default).
+ * Map, the SharedArrayBuffer table (one thread, no contention) and, with `--redis-url URL`, Redis
+ * (start a redis-server on loopback pinned to one CPU and run this process pinned to another).
+ * Means of one short run, wall time and this process's CPU time; `--ops N` per operation (2000 by
+ * default).
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { TransactionStore } from '@switchboard/core';
 import { MemoryTransactionStore } from '@switchboard/core';
 import { machineFacts } from '@switchboard/sip/machine-facts';
-import { startRedisServer } from '@switchboard/testkit/redis-server';
 import { RedisTransactionStore } from '../state/redis-transaction-store.js';
 import { SabTransactionStore } from '../state/sab-transaction-store.js';
 
-const OPS = Number(process.argv[process.argv.indexOf('--ops') + 1] ?? 0) || 2000;
+function flag(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : process.argv[at + 1];
+}
+
+const OPS = Number(flag('--ops') ?? 0) || 2000;
+const REDIS_URL = flag('--redis-url');
 /** A 486 Busy Here of a usual size: the bytes a transition stores for retransmissions. */
 const RESPONSE = Buffer.from(`SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-bench;received=192.0.2.1\r\n${'X-Pad: '.padEnd(400, 'x')}\r\nContent-Length: 0\r\n\r\n`);
 
@@ -47,24 +53,19 @@ async function measure(store: TransactionStore): Promise<Array<[wall: number, cp
 
 async function main(): Promise<void> {
   const facts = machineFacts();
-  const redis = await startRedisServer(undefined, { cpus: '0' }).catch(() => startRedisServer());
   const stores: Array<[string, () => Promise<TransactionStore>]> = [
     ['Map', async () => new MemoryTransactionStore()],
     ['SAB table', async () => SabTransactionStore.create({ capacity: 2 * OPS })],
-    ['Redis (loopback)', () => RedisTransactionStore.connect(redis.url, { prefix: `bench${Date.now()}:` })],
   ];
+  if (REDIS_URL !== undefined) stores.push([`Redis (${REDIS_URL})`, () => RedisTransactionStore.connect(REDIS_URL, { prefix: `bench${Date.now()}:` })]);
   const columns: Array<Array<[number, number]>> = [];
-  try {
-    for (const [, open] of stores) {
-      const warm = await open();
-      await measure(warm);
-      await warm.close();
-      const store = await open();
-      columns.push(await measure(store));
-      await store.close();
-    }
-  } finally {
-    await redis.stop();
+  for (const [, open] of stores) {
+    const warm = await open();
+    await measure(warm);
+    await warm.close();
+    const store = await open();
+    columns.push(await measure(store));
+    await store.close();
   }
   const rows = STEPS.map(([name], row) => `| ${name} | ${columns.map((column) => { const [wall, cpu] = column[row] ?? [0, 0]; return `${wall.toFixed(1)} / ${cpu.toFixed(1)}`; }).join(' | ')} |`);
   process.stdout.write(
