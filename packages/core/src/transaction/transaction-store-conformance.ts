@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { LeaseKeeper } from './lease-keeper.js';
 import type { BranchRecord, NewTransaction, TransactionOutcome, TransactionRecord, TransactionStore } from './transaction-store.js';
 
 export interface ConformanceSubject {
@@ -230,6 +231,43 @@ export function transactionStoreConformance(name: string, subject: ConformanceSu
             assert.equal(record?.version, 4, 'four writes, one per round');
             assert.equal(record?.branches.length, 1);
           }
+        } finally {
+          for (const handle of handles.slice(1)) if (handle !== store) await handle.close();
+        }
+      });
+    });
+
+    test('lease keepers: a dead worker\'s transactions are adopted exactly once by one of two survivors, and its late tick loses them', async () => {
+      await withStore(subject, async (store) => {
+        const handles = [store, ...(subject.peer === undefined ? [store, store] : [await subject.peer(store), await subject.peer(store)])];
+        try {
+          const now = 5_000_000;
+          const leaseMs = 1000;
+          const adoptedBy = new Map<string, string[]>();
+          const keeper = (handle: TransactionStore, owner: string): LeaseKeeper =>
+            new LeaseKeeper({ store: handle, owner, leaseMs, batch: 100, adopt: (record) => adoptedBy.set(record.key, [...(adoptedBy.get(record.key) ?? []), owner]) });
+          const [dead, left, right] = [keeper(handles[0]!, 'dead'), keeper(handles[1]!, 'left'), keeper(handles[2]!, 'right')];
+          const keys = Array.from({ length: 12 }, (_, i) => `call-${i}`);
+          for (const key of keys) {
+            await handles[0]!.create(invite(key, { lease: dead.leaseFrom(now), timers: { H: now + 32_000 } }));
+            dead.hold(key);
+          }
+          const early = await Promise.all([left.tick(now + 10), right.tick(now + 10)]);
+          assert.deepEqual(early.map((tick) => tick.adopted.length), [0, 0], 'nothing lapsed yet');
+          assert.equal((await dead.tick(now + 500)).renewed, 12, 'the owner renews while it lives');
+          // The owner dies after that tick: its leases lapse at now + 1500.
+          const [fromLeft, fromRight] = await Promise.all([left.tick(now + 1600), right.tick(now + 1600)]);
+          assert.equal(fromLeft.adopted.length + fromRight.adopted.length, 12, 'every transaction adopted');
+          assert.deepEqual([...adoptedBy.keys()].sort(), [...keys].sort());
+          for (const [key, owners] of adoptedBy) assert.equal(owners.length, 1, `${key} adopted once, not by ${owners.join(' and ')}`);
+          const adopted = await handles[0]!.get(keys[0]!);
+          assert.deepEqual(adopted?.timers, { H: now + 32_000 }, 'the deadlines to re-arm come with the record');
+          const late = await dead.tick(now + 1700);
+          assert.equal(late.lost.length, 12, 'the old owner, back, finds every lease taken');
+          assert.equal(dead.held.size, 0);
+          const again = await Promise.all([left.tick(now + 1800), right.tick(now + 1800)]);
+          assert.deepEqual(again.map((tick) => tick.adopted.length), [0, 0]);
+          assert.equal(again[0]!.renewed + again[1]!.renewed, 12);
         } finally {
           for (const handle of handles.slice(1)) if (handle !== store) await handle.close();
         }
