@@ -29,7 +29,7 @@ transactionStoreConformance(
     peer: async (store) => RedisTransactionStore.connect(server.url, { prefix: prefixes.get(store as RedisTransactionStore) ?? '' }),
   },
   // Fewer than the Map's and the table's: each listing of lapsed leases is 256 scripts, one per bucket.
-  { runs: 100 },
+  { runs: 60 },
 );
 
 test('the key layout: a hash per transaction and its bucket index under one hash tag, the hash expiring at expiresAt', async () => {

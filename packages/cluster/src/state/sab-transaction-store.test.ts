@@ -43,7 +43,7 @@ test('a full table is a coded error; expired records are swept to make room', as
 test('four threads racing behind a barrier before every round: exactly one wins each compare-and-set of every round', async (t) => {
   const store = SabTransactionStore.create({ capacity: 4096 });
   const threads = 4;
-  const rounds = 250;
+  const rounds = 150;
   const barrier = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
   const workers = Array.from({ length: threads }, (_, thread) => new Worker(new URL('./sab-transaction-store.fixture.js', import.meta.url), { workerData: { shared: store.shared, thread, threads, rounds, barrier } satisfies TransactionFixtureData }));
   const reports = (await Promise.all(workers.map((worker) => once(worker, 'message')))).map(([report]) => report as TransactionFixtureReport);
