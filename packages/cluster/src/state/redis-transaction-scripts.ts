@@ -5,7 +5,8 @@
  * lease's until, -inf without a lease); both carry the bucket's hash tag, so each script touches
  * one Redis Cluster slot. A record script answers {won (1/0), HGETALL of the hash after it}.
  *
- * Hash fields: side, invite (1/0), state, branch, v (version), status, resp (the last response's
+ * Hash fields: side, invite (1/0), state, branch, req (the request's bytes) and parent (a client
+ * transaction's server key), both absent when not given, v (version), status, resp (the last response's
  * bytes, absent without one), exp (expiresAt, also the key's PEXPIREAT), owner and until (absent
  * without a lease), bn (branches added so far), `t:<letter>` (a timer's deadline) and `b:<branch>`
  * (a branch as JSON: [order, target, state, status]).
@@ -27,7 +28,7 @@ local function isOneOf(value, first, last)
 end
 `;
 
-/** ARGV: side, invite, state, branch, expiresAt, owner ('' none), until, member, then letter/deadline pairs. */
+/** ARGV: side, invite, state, branch, expiresAt, owner ('' none), until, member, request, parent (optional), then letter/deadline pairs. */
 export const CREATE = `${ANSWER}
 if redis.call('EXISTS', KEYS[1]) == 1 then return answer(0) end
 redis.call('HSET', KEYS[1], 'side', ARGV[1], 'invite', ARGV[2], 'state', ARGV[3], 'branch', ARGV[4], 'v', 1, 'status', 0, 'exp', ARGV[5], 'bn', 0)
@@ -37,7 +38,9 @@ if ARGV[6] ~= '' then
 else
   redis.call('ZADD', KEYS[2], '-inf', ARGV[8])
 end
-for i = 9, #ARGV, 2 do redis.call('HSET', KEYS[1], 't:' .. ARGV[i], ARGV[i + 1]) end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'req', string.sub(ARGV[9], 2)) end
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'parent', string.sub(ARGV[10], 2)) end
+for i = 11, #ARGV, 2 do redis.call('HSET', KEYS[1], 't:' .. ARGV[i], ARGV[i + 1]) end
 local result = answer(1)
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
 return result`;

@@ -72,6 +72,8 @@ function decode(key: string, flat: Buffer[]): TransactionRecord | undefined {
     invite: text('invite') === '1',
     state: text('state'),
     branch: text('branch'),
+    request: fields.get('req'),
+    parent: fields.has('parent') ? text('parent') : undefined,
     version: Number(text('v')),
     status: Number(text('status')),
     response: fields.get('resp'),
@@ -127,7 +129,7 @@ export class RedisTransactionStore implements TransactionStore {
     const { lease } = transaction;
     const timers = Object.entries(transaction.timers ?? {}).flatMap(([letter, deadline]) => [letter, deadline]);
     return this.#run(transaction.key, (hash, index) =>
-      this.#scripted.createTransactionBuffer(hash, index, transaction.side, transaction.invite ? 1 : 0, transaction.state, transaction.branch, transaction.expiresAt, lease?.owner ?? '', lease?.until ?? 0, transaction.key, ...timers),
+      this.#scripted.createTransactionBuffer(hash, index, transaction.side, transaction.invite ? 1 : 0, transaction.state, transaction.branch, transaction.expiresAt, lease?.owner ?? '', lease?.until ?? 0, transaction.key, optional(transaction.request), optional(transaction.parent), ...timers),
     );
   }
 

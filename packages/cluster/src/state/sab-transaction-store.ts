@@ -22,11 +22,11 @@ import { StateStoreError } from './state-store-error.js';
 export interface SabTransactionStoreShared {
   /** One Int32 word: the lock (see SabLock). */
   readonly control: SharedArrayBuffer;
-  /** Int32 words per slot: state (0 empty, 1 used), key hash, key length, fields length, response length (-1: none). */
+  /** Int32 words per slot: state (0 empty, 1 used), key hash, key length, fields length, response length and request length (-1: none). */
   readonly slots: SharedArrayBuffer;
   /** Two Float64 per slot: the record's expiresAt and its lease's until (-Infinity: no lease), read without decoding. */
   readonly numbers: SharedArrayBuffer;
-  /** `recordBytes` per slot: the key (UTF-8), the other fields (UTF-8 JSON), the last response's bytes. */
+  /** `recordBytes` per slot: the key (UTF-8), the other fields (UTF-8 JSON), the last response's bytes, the request's bytes. */
   readonly records: SharedArrayBuffer;
   readonly capacity: number;
   readonly recordBytes: number;
@@ -42,20 +42,22 @@ export interface SabTransactionStoreOptions {
   readonly lockWaitMs?: number;
 }
 
-const SLOT_WORDS = 5;
+const SLOT_WORDS = 6;
 const STATE = 0;
 const HASH = 1;
 const KEY_LENGTH = 2;
 const FIELDS_LENGTH = 3;
 const RESPONSE_LENGTH = 4;
+const REQUEST_LENGTH = 5;
 const EMPTY = 0;
 const USED = 1;
 const EXPIRES = 0;
 const LEASE_UNTIL = 1;
-const NO_RESPONSE = -1;
+/** A response or request length meaning "none". */
+const NONE = -1;
 
 /** A record's fields but its key and response, as a JSON array (shorter than an object). */
-type EncodedFields = [side: 0 | 1, invite: 0 | 1, state: string, branch: string, version: number, status: number, branches: Array<[string, string, string, number]>, timers: Record<string, number>, owner: string | null, until: number | null, expiresAt: number];
+type EncodedFields = [side: 0 | 1, invite: 0 | 1, state: string, branch: string, version: number, status: number, branches: Array<[string, string, string, number]>, timers: Record<string, number>, owner: string | null, until: number | null, expiresAt: number, parent: string | null];
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -79,18 +81,21 @@ function encodeFields(record: TransactionRecord): Uint8Array {
     record.lease?.owner ?? null,
     record.lease?.until ?? null,
     record.expiresAt,
+    record.parent ?? null,
   ];
   return encoder.encode(JSON.stringify(fields));
 }
 
-function decodeRecord(key: string, fieldsText: string, response: Buffer | undefined): TransactionRecord {
-  const [side, invite, state, branch, version, status, branches, timers, owner, until, expiresAt] = JSON.parse(fieldsText) as EncodedFields;
+function decodeRecord(key: string, fieldsText: string, response: Buffer | undefined, request: Buffer | undefined): TransactionRecord {
+  const [side, invite, state, branch, version, status, branches, timers, owner, until, expiresAt, parent] = JSON.parse(fieldsText) as EncodedFields;
   return {
     key,
     side: side === 0 ? 'server' : 'client',
     invite: invite === 1,
     state,
     branch,
+    request,
+    parent: parent ?? undefined,
     version,
     status,
     response,
@@ -110,7 +115,7 @@ function decodeRecord(key: string, fieldsText: string, response: Buffer | undefi
  * expiry and the lease's until as floats) read without decoding, backward-shift deletion (no
  * tombstones). A record past its expiresAt (wall clock) is deleted where an operation meets it;
  * `create` sweeps the whole table once before declaring it full (ERR_SWITCHBOARD_STATE_FULL); a
- * record larger than a slot (a long response, many branches) is ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE
+ * record larger than a slot (a long request or response, many branches) is ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE
  * and leaves the slot as it was.
  *
  * Each operation decodes the record under the lock, applies the contract's pure mutation
@@ -240,13 +245,13 @@ export class SabTransactionStore implements TransactionStore {
       const mutation = mutate(slot < 0 ? undefined : this.#read(slot, key));
       if (mutation.write && mutation.record !== undefined) {
         const fields = encodeFields(mutation.record);
-        const response = mutation.record.response;
-        const length = keyBytes.length + fields.length + (response?.length ?? 0);
+        const { response, request } = mutation.record;
+        const length = keyBytes.length + fields.length + (response?.length ?? 0) + (request?.length ?? 0);
         if (length > this.#recordBytes) {
           throw new StateStoreError('ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE', `transaction ${key} takes ${length} bytes; a slot of the transaction table holds ${this.#recordBytes}`);
         }
         const target = slot >= 0 ? slot : this.#freeSlot(hash, clock);
-        this.#write(target, hash, keyBytes, fields, response, mutation.record);
+        this.#write(target, hash, keyBytes, fields, response, request, mutation.record);
       }
       return { ok: mutation.ok, record: mutation.record };
     });
@@ -313,20 +318,26 @@ export class SabTransactionStore implements TransactionStore {
     const fieldsStart = slot * this.#recordBytes + this.#slots[header + KEY_LENGTH]!;
     const fieldsEnd = fieldsStart + this.#slots[header + FIELDS_LENGTH]!;
     const responseLength = this.#slots[header + RESPONSE_LENGTH]!;
-    const response = responseLength === NO_RESPONSE ? undefined : Buffer.from(this.#records.slice(fieldsEnd, fieldsEnd + responseLength));
-    return decodeRecord(key, decoder.decode(this.#records.slice(fieldsStart, fieldsEnd)), response);
+    const response = responseLength === NONE ? undefined : Buffer.from(this.#records.slice(fieldsEnd, fieldsEnd + responseLength));
+    const requestStart = fieldsEnd + Math.max(0, responseLength);
+    const requestLength = this.#slots[header + REQUEST_LENGTH]!;
+    const request = requestLength === NONE ? undefined : Buffer.from(this.#records.slice(requestStart, requestStart + requestLength));
+    return decodeRecord(key, decoder.decode(this.#records.slice(fieldsStart, fieldsEnd)), response, request);
   }
 
-  #write(slot: number, hash: number, keyBytes: Uint8Array, fields: Uint8Array, response: Buffer | undefined, record: TransactionRecord): void {
+  #write(slot: number, hash: number, keyBytes: Uint8Array, fields: Uint8Array, response: Buffer | undefined, request: Buffer | undefined, record: TransactionRecord): void {
     const header = slot * SLOT_WORDS;
     const start = slot * this.#recordBytes;
+    const responseStart = start + keyBytes.length + fields.length;
     this.#records.set(keyBytes, start);
     this.#records.set(fields, start + keyBytes.length);
-    if (response !== undefined) this.#records.set(response, start + keyBytes.length + fields.length);
+    if (response !== undefined) this.#records.set(response, responseStart);
+    if (request !== undefined) this.#records.set(request, responseStart + (response?.length ?? 0));
     this.#slots[header + HASH] = hash;
     this.#slots[header + KEY_LENGTH] = keyBytes.length;
     this.#slots[header + FIELDS_LENGTH] = fields.length;
-    this.#slots[header + RESPONSE_LENGTH] = response === undefined ? NO_RESPONSE : response.length;
+    this.#slots[header + RESPONSE_LENGTH] = response === undefined ? NONE : response.length;
+    this.#slots[header + REQUEST_LENGTH] = request === undefined ? NONE : request.length;
     this.#slots[header + STATE] = USED;
     this.#numbers[slot * 2 + EXPIRES] = record.expiresAt;
     this.#numbers[slot * 2 + LEASE_UNTIL] = record.lease === undefined ? -Infinity : record.lease.until;
@@ -353,8 +364,8 @@ export class SabTransactionStore implements TransactionStore {
     const header = from * SLOT_WORDS;
     this.#slots.copyWithin(to * SLOT_WORDS, header, header + SLOT_WORDS);
     this.#numbers.copyWithin(to * 2, from * 2, from * 2 + 2);
-    const responseLength = Math.max(0, this.#slots[header + RESPONSE_LENGTH]!);
-    const length = this.#slots[header + KEY_LENGTH]! + this.#slots[header + FIELDS_LENGTH]! + responseLength;
+    const bodies = Math.max(0, this.#slots[header + RESPONSE_LENGTH]!) + Math.max(0, this.#slots[header + REQUEST_LENGTH]!);
+    const length = this.#slots[header + KEY_LENGTH]! + this.#slots[header + FIELDS_LENGTH]! + bodies;
     const start = from * this.#recordBytes;
     this.#records.copyWithin(to * this.#recordBytes, start, start + length);
     this.#slots[header + STATE] = EMPTY;

@@ -27,6 +27,8 @@ export function createMutation(current: TransactionRecord | undefined, transacti
     invite: transaction.invite,
     state: transaction.state,
     branch: transaction.branch,
+    request: transaction.request,
+    parent: transaction.parent,
     version: 1,
     status: 0,
     response: undefined,

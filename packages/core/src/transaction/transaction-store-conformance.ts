@@ -64,6 +64,8 @@ export function transactionStoreConformance(name: string, subject: ConformanceSu
           invite: true,
           state: 'proceeding',
           branch: 'z9hG4bK-k1',
+          request: undefined,
+          parent: undefined,
           version: 1,
           status: 0,
           response: undefined,
@@ -82,7 +84,13 @@ export function transactionStoreConformance(name: string, subject: ConformanceSu
         assert.equal(again.record?.version, 2);
         assert.deepEqual(await store.get('k1'), again.record);
         assert.equal(await store.get('nothing'), undefined);
-        const client = await store.create({ key: 'c1', side: 'client', invite: false, state: 'trying', branch: 'z9hG4bK-c1', expiresAt: now + HOUR });
+        const sent = Buffer.from('MESSAGE sip:bob@192.0.2.9 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-c1\r\n\r\n\x00\xff');
+        const client = await store.create({ key: 'c1', side: 'client', invite: false, state: 'trying', branch: 'z9hG4bK-c1', request: sent, parent: 'k1', expiresAt: now + HOUR });
+        assert.deepEqual(client.record?.request, sent, 'the request as sent, byte for byte');
+        assert.equal(client.record?.parent, 'k1');
+        const moved = await store.transition('c1', ['trying'], { state: 'completed', response: { status: 200, bytes: Buffer.from('SIP/2.0 200 OK\r\n\r\n') } });
+        assert.deepEqual(moved.record?.request, sent, 'kept by transitions');
+        assert.equal(moved.record?.parent, 'k1');
         assert.equal(client.record?.side, 'client');
         assert.equal(client.record?.invite, false);
         assert.equal(client.record?.lease, undefined);
@@ -298,7 +306,7 @@ const BRANCHES = ['x', 'y', 'z'];
 const EPOCH = 1_000_000;
 
 type Operation =
-  | { readonly op: 'create'; readonly key: string; readonly state: string; readonly owner?: string; readonly leaseFor: number }
+  | { readonly op: 'create'; readonly key: string; readonly state: string; readonly owner?: string; readonly leaseFor: number; readonly request?: string; readonly parent?: string }
   | { readonly op: 'get'; readonly key: string }
   | { readonly op: 'transition'; readonly key: string; readonly from: string[]; readonly state?: string; readonly status?: number; readonly body?: string; readonly timer?: string; readonly deadline: number | null }
   | { readonly op: 'addBranch'; readonly key: string; readonly branch: string; readonly state: string }
@@ -315,7 +323,7 @@ const states = fc.subarray(STATES, { minLength: 1 });
 const owner = fc.constantFrom(...OWNERS);
 const leaseFor = fc.integer({ min: 1, max: 300 });
 const operation: fc.Arbitrary<Operation> = fc.oneof(
-  fc.record({ op: fc.constant('create' as const), key, state, owner: fc.option(owner, { nil: undefined }), leaseFor }, { requiredKeys: ['op', 'key', 'state', 'leaseFor'] }),
+  fc.record({ op: fc.constant('create' as const), key, state, owner, leaseFor, request: fc.string({ maxLength: 30 }), parent: key }, { requiredKeys: ['op', 'key', 'state', 'leaseFor'] }),
   fc.record({ op: fc.constant('get' as const), key }),
   fc.record(
     {
@@ -344,6 +352,8 @@ interface ModelRecord {
   invite: true;
   state: string;
   branch: string;
+  request: Buffer | undefined;
+  parent: string | undefined;
   version: number;
   status: number;
   response: Buffer | undefined;
@@ -384,6 +394,8 @@ class ReferenceModel {
           invite: true,
           state: op.state,
           branch: `br-${op.key}`,
+          request: op.request === undefined ? undefined : Buffer.from(op.request),
+          parent: op.parent,
           version: 1,
           status: 0,
           response: undefined,
@@ -482,6 +494,8 @@ function run(store: TransactionStore, model: ReferenceModel, op: Operation): Pro
         invite: true,
         state: op.state,
         branch: `br-${op.key}`,
+        ...(op.request === undefined ? {} : { request: Buffer.from(op.request) }),
+        ...(op.parent === undefined ? {} : { parent: op.parent }),
         ...(op.owner === undefined ? {} : { lease: { owner: op.owner, until: model.now + op.leaseFor } }),
         expiresAt: model.expiresAt,
       });

@@ -51,6 +51,13 @@ export interface TransactionRecord {
   readonly state: string;
   /** The top Via branch of the request. */
   readonly branch: string;
+  /**
+   * The request as received (server) or as sent (client), set at create: what a worker that
+   * adopts a client transaction retransmits (timers A, E) and builds its CANCEL and ACK from.
+   */
+  readonly request: Buffer | undefined;
+  /** A client transaction's server transaction key: where a response read by any worker is forwarded. */
+  readonly parent: string | undefined;
   /** Raised by every successful write: a record read twice with one version did not change. */
   readonly version: number;
   /** Status of the last response sent (server) or received (client); 0 before any. */
@@ -73,6 +80,8 @@ export interface NewTransaction {
   readonly invite: boolean;
   readonly state: string;
   readonly branch: string;
+  readonly request?: Buffer;
+  readonly parent?: string;
   readonly timers?: Readonly<Record<string, number>>;
   /** The creator's lease, taken in the same round trip. */
   readonly lease?: TransactionLease;
