@@ -6,6 +6,8 @@ export { TimedLocationStore } from './state/timed-location-store.js';
 export { SabAuthStateStore, type SabAuthStateShared, type SabAuthStateOptions } from './state/sab-auth-state-store.js';
 export { RedisAuthStateStore } from './state/redis-auth-state-store.js';
 export { RedisCredentialStore } from './state/redis-credential-store.js';
+export { SabTransactionStore, type SabTransactionStoreShared, type SabTransactionStoreOptions } from './state/sab-transaction-store.js';
+export { RedisTransactionStore, TRANSACTION_BUCKETS, transactionBucket, type TransactionRedis } from './state/redis-transaction-store.js';
 export { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
 export { MODELS, STATE_KINDS, STATE_FOR_MODEL, DEFAULT_STATE, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type ProxySettings, type AuthSettings, type TlsFileSettings } from './proxy-settings.js';
 export { startModel, type ModelOptions } from './start-model.js';

@@ -9,6 +9,31 @@ export {
   type ServerTransactionState,
   type TerminationReason,
 } from './transaction/server-transaction.js';
+export {
+  type BranchChange,
+  type BranchRecord,
+  type NewTransaction,
+  type TransactionChange,
+  type TransactionLease,
+  type TransactionOutcome,
+  type TransactionRecord,
+  type TransactionSide,
+  type TransactionStore,
+} from './transaction/transaction-store.js';
+export {
+  acquireLeaseMutation,
+  addBranchMutation,
+  createMutation,
+  leaseLapsed,
+  releaseLeaseMutation,
+  renewLeaseMutation,
+  transitionMutation,
+  updateBranchMutation,
+  type Mutation,
+} from './transaction/transaction-mutations.js';
+export { MemoryTransactionStore } from './transaction/memory-transaction-store.js';
+export { LeaseKeeper, type LeaseKeeperOptions, type LeaseTick } from './transaction/lease-keeper.js';
+export { TransactionMirror, type TransactionMirrorOptions, type TransactionMirrorStats } from './proxy/transaction-mirror.js';
 export { ClientTransaction, type ClientTransactionOptions, type ClientTransactionState } from './transaction/client-transaction.js';
 export { UdpTransport, type UdpTransportOptions, type DatagramTransport } from './transport/udp-transport.js';
 export {

@@ -18,6 +18,7 @@ import { newRoutingContext, type RoutingContext } from './routing-context.js';
 import { routeRequest, type HeaderList, type NamedRoutingStep, type RoutingDecision } from './routing-step.js';
 import { ROUTING_STEPS } from './routing-steps.js';
 import { ServerTransactions } from './server-transactions.js';
+import type { TransactionMirror } from './transaction-mirror.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
 import { stampReceived } from './via-addressing.js';
 
@@ -62,6 +63,11 @@ export interface ProxyCoreOptions {
   readonly clientTransports?: readonly TransportProtocol[];
   /** The routing pipeline (default ROUTING_STEPS), for steps of one's own; the last must decide. */
   readonly routingSteps?: readonly NamedRoutingStep[];
+  /**
+   * `--transactions shared`, first step (issue 16): server transactions are also written to this
+   * mirror's store. Without it (owned), nothing changes.
+   */
+  readonly transactionMirror?: TransactionMirror;
 }
 
 /** The answer, without a transaction, when a routing step threw. */
@@ -92,7 +98,7 @@ export class ProxyCore {
     const counters = this.counters;
     const sender = countingSender(options.sender, counters);
     this.#sender = sender;
-    this.#server = new ServerTransactions({ sender, timers, counters });
+    this.#server = new ServerTransactions({ sender, timers, counters, ...(options.transactionMirror === undefined ? {} : { mirror: options.transactionMirror }) });
     this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters });
     this.#routing = newRoutingContext({ ...options, counters });
     this.#steps = options.routingSteps ?? ROUTING_STEPS;

@@ -1,17 +1,20 @@
 import type { SipMessage } from '@switchboard/sip';
 import { responseTarget } from '../response-target.js';
 import { serverTransactionKey } from '../transaction/keys.js';
-import { ServerTransaction, type TerminationReason } from '../transaction/server-transaction.js';
+import { ServerTransaction, type ServerTransactionOptions, type TerminationReason } from '../transaction/server-transaction.js';
 import type { TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress } from '../transport-address.js';
 import { reportInternalError } from './internal-errors.js';
 import type { ProxyCounters } from './proxy-counters.js';
+import type { TransactionMirror } from './transaction-mirror.js';
 
 export interface ServerTransactionsOptions {
   /** A sender that never throws (countingSender). */
   readonly sender: MessageSender;
   readonly timers: TimerSettings;
   readonly counters: ProxyCounters;
+  /** `--transactions shared` (first step): every server transaction is also written to a store. */
+  readonly mirror?: TransactionMirror;
 }
 
 /**
@@ -23,12 +26,16 @@ export class ServerTransactions {
   readonly #byKey = new Map<string, ServerTransaction>();
   readonly #onTerminated = (transaction: ServerTransaction, reason: TerminationReason): void => {
     this.#byKey.delete(transaction.key);
+    this.#options.mirror?.terminated(transaction);
     if (reason === 'timeout') this.#options.counters.transactionTimeouts++;
   };
   readonly #onInternalError = (error: unknown): void => reportInternalError(this.#options.counters, error);
+  readonly #onResponded: ServerTransactionOptions['onResponded'];
 
   constructor(options: ServerTransactionsOptions) {
     this.#options = options;
+    const mirror = options.mirror;
+    this.#onResponded = mirror === undefined ? undefined : (transaction, status, bytes, before) => mirror.responded(transaction, status, bytes, before);
   }
 
   get size(): number {
@@ -50,9 +57,11 @@ export class ServerTransactions {
       timers: this.#options.timers,
       onTerminated: this.#onTerminated,
       onInternalError: this.#onInternalError,
+      ...(this.#onResponded === undefined ? {} : { onResponded: this.#onResponded }),
     });
     this.#byKey.set(key, transaction);
     this.#options.counters.serverTransactions++;
+    this.#options.mirror?.created(transaction);
     return transaction;
   }
 
@@ -74,6 +83,7 @@ export class ServerTransactions {
     if (server === undefined || !server.isInvite || server.lastStatus < 300) return false;
     this.#options.counters.retransmissionsAbsorbed++;
     server.receiveAck();
+    this.#options.mirror?.acknowledged(server);
     return true;
   }
 

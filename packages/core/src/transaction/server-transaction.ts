@@ -18,6 +18,8 @@ export interface ServerTransactionOptions {
   readonly onTerminated: (transaction: ServerTransaction, reason: TerminationReason) => void;
   /** What a timer callback threw (a bug): counted by the TU, never thrown to the event loop. */
   readonly onInternalError?: (error: unknown) => void;
+  /** A response was sent and recorded (`before`: the state it was sent in), for a shared transaction store. */
+  readonly onResponded?: (transaction: ServerTransaction, status: number, bytes: Buffer, before: ServerTransactionState) => void;
 }
 
 /**
@@ -77,6 +79,12 @@ export class ServerTransaction {
 
   /** Sends a response (bytes built by the transaction user) and moves the state machine. */
   respond(status: number, bytes: Buffer): void {
+    const before = this.#state;
+    this.#respond(status, bytes);
+    if (this.#lastResponse === bytes) this.#options.onResponded?.(this, status, bytes, before);
+  }
+
+  #respond(status: number, bytes: Buffer): void {
     if (this.#state === 'terminated' || this.#state === 'completed' || this.#state === 'confirmed') return;
     if (this.#state === 'accepted') {
       // RFC 6026: further 2xx from the TU are passed on; anything else is dropped.
