@@ -5,3 +5,7 @@ export { ARRIVALS, interArrival, seededRandom } from './arrivals.js';
 export { benchSettings, runBench, type BenchOptions, type BenchProgress } from './run-bench.js';
 export { operationsPerConnection } from './phone-links.js';
 export { cpuCount, descendants } from './process-usage.js';
+export { runRegistration, type RegistrationRunOptions } from './registration/run-registration.js';
+export { REGISTRATION_MODES, type RegistrationMode } from './registration/registering-clients.js';
+export type { RegistrationFigures, RegistrationWorkload, ProbeResult, PhaseCost, MemoryPerConnection } from './registration/registration-result.js';
+export { spreadConnections, sourceAddress, localPortsPerAddress } from './registration/source-addresses.js';
