@@ -3,7 +3,7 @@ export * from './bench-result.js';
 export { BENCH_ERROR_CODES, BenchError, type BenchErrorCode } from './bench-error.js';
 export { ARRIVALS, interArrival, seededRandom } from './arrivals.js';
 export { benchSettings, runBench, type BenchOptions, type BenchProgress } from './run-bench.js';
-export { operationsPerConnection } from './phone-links.js';
+export { operationsPerConnection, type BenchTlsOptions } from './phone-links.js';
 export { cpuCount, descendants } from './process-usage.js';
 export { runRegistration, type RegistrationRunOptions } from './registration/run-registration.js';
 export { REGISTRATION_MODES, type RegistrationMode } from './registration/registering-clients.js';

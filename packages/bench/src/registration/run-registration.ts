@@ -89,8 +89,9 @@ function cpuSeconds(usage: readonly ProcessUsage[], seconds: number): number {
   return (usage.reduce((sum, process) => sum + process.cpuPercent, 0) / 100) * seconds;
 }
 
-function phaseCost(connections: number, seconds: number, usage: readonly ProcessUsage[] | undefined): PhaseCost {
-  const cpu = usage === undefined || usage.length === 0 ? undefined : cpuSeconds(usage, seconds);
+/** `seconds`: the phase as the generator saw it; `sampledSeconds`: the span the proxy's CPU was sampled over (it may add a settle). */
+function phaseCost(connections: number, seconds: number, usage: readonly ProcessUsage[] | undefined, sampledSeconds = seconds): PhaseCost {
+  const cpu = usage === undefined || usage.length === 0 ? undefined : cpuSeconds(usage, sampledSeconds);
   return {
     connections,
     seconds: round(seconds, 3),
@@ -241,8 +242,9 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
       const closed = await Promise.all(generators.map((generator, index) => generator.ask({ type: 'close', rate: Math.max(1, (options.closeRate ?? openRate) * share(index)) }, 'closed', slowMs)));
       // The proxy sees each close as it reads EOF: give it a moment to finish closing its ends.
       await sleep(500);
-      const closeSeconds = (performance.now() - closeStart) / 1000;
-      figures.close = phaseCost(closed.reduce((sum, answer) => sum + answer.closed, 0), closeSeconds, await sampler.stop());
+      const sampledSeconds = (performance.now() - closeStart) / 1000;
+      const closeSeconds = Math.max(0.001, ...closed.map((answer) => answer.seconds));
+      figures.close = phaseCost(closed.reduce((sum, answer) => sum + answer.closed, 0), closeSeconds, await sampler.stop(), sampledSeconds);
     } else {
       figures.rate = options.rate as number;
       if (figures.memoryHeld === undefined) figures.memoryHeld = await memorySnapshot(await proxyPids(options.proxyPid));

@@ -285,7 +285,8 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
         { ...(options.signal === undefined ? {} : { signal: options.signal }), onStep: (step) => options.onEvent?.({ kind: 'step', key: base.pointKey, repeat, step }) },
       );
       const overloadPlan = config.workload?.kind === 'registration' ? config.workload.overload : undefined;
-      const overload = overloadPlan === undefined || outcome.peakRate === undefined || options.signal?.aborted
+      // Multiples of an unknown capacity mean nothing: only a bracketed peak is overloaded (a smoke run exercises the steps anyway).
+      const overload = overloadPlan === undefined || outcome.peakRate === undefined || (!quick && outcome.invalid.length > 0) || options.signal?.aborted
         ? undefined
         : await runOverloadSteps(overloadPlan.factors, outcome.peakRate, async (rate) => (await measure(config, point, repeat, quick, { rate, pairs, arrivals: search.arrivals }, quick ? durationSeconds : overloadPlan.durationSeconds, options, () => undefined)).result, options.signal);
       const peakWindow = outcome.result === undefined ? undefined : { durationSeconds: outcome.result.settings.durationSeconds, lengthened: outcome.result.settings.durationSeconds > durationSeconds, checks: windowChecks(point, outcome.result, config.window.lifetimes) };
