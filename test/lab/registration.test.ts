@@ -49,6 +49,7 @@ test('scale: 2,000 TCP connections over 2 source addresses and 2 processes, all 
   assert.equal(figures.open?.connections, 2000);
   assert.equal(figures.held, 2000, 'open and registered once all were opened');
   assert.equal(figures.heldAtEnd, 2000, 'still held after the probe');
+  assert.equal(figures.reconnected, 0, 'no held connection was lost and opened again');
   const probe = figures.probes?.[0];
   assert.ok(probe !== undefined && probe.attempted >= 90, `probe sent ${probe?.attempted}`);
   assert.equal(probe.completed, probe.attempted, `probe failures: ${JSON.stringify(probe.failures)}`);

@@ -76,6 +76,8 @@ export class RegisteringClients {
   #closed = false;
   /** Responses no pending REGISTER matched (late retransmissions, answers after a timeout). */
   unmatched = 0;
+  /** Kept connections found closed and opened again (a held connection the proxy lost). */
+  reconnected = 0;
 
   constructor(options: RegisteringClientsOptions) {
     this.#options = options;
@@ -127,6 +129,8 @@ export class RegisteringClients {
   #connect(client: Client, keep = true): Promise<net.Socket> {
     if (keep && client.socket !== undefined && !client.socket.destroyed) return Promise.resolve(client.socket);
     if (keep && client.connecting !== undefined) return client.connecting;
+    // A kept connection that is gone (closed by the proxy, reset) is opened again, and counted.
+    if (keep && client.socket !== undefined && !this.#closed) this.reconnected++;
     const { proxy, transport } = this.#options;
     const connecting = new Promise<net.Socket>((resolve, reject) => {
       const plain = net.connect({ host: proxy.host, port: proxy.port, localAddress: client.address });
@@ -311,6 +315,7 @@ export class RegisteringClients {
       const wait = startedAt + (closed / rate) * 1000 - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
       client.socket.destroy();
+      client.socket = undefined;
       client.registered = false;
       closed++;
     }

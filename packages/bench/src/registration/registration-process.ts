@@ -20,7 +20,7 @@ export type FromRegistrationProcess =
   | { readonly type: 'ready' }
   | { readonly type: 'opened'; readonly registered: number; readonly held: number; readonly failures: Record<string, number>; readonly seconds: number }
   | { readonly type: 'loaded'; readonly counts: LoadCounts; readonly cpuPercent: number; readonly rssBytes: number }
-  | { readonly type: 'counted'; readonly held: number; readonly open: number }
+  | { readonly type: 'counted'; readonly held: number; readonly open: number; readonly reconnected: number }
   | { readonly type: 'closed'; readonly closed: number; readonly seconds: number }
   | { readonly type: 'error'; readonly message: string };
 
@@ -57,7 +57,7 @@ async function handle(message: ToRegistrationProcess): Promise<void> {
       return;
     }
     case 'count':
-      send({ type: 'counted', held: clients?.held ?? 0, open: clients?.openConnections ?? 0 });
+      send({ type: 'counted', held: clients?.held ?? 0, open: clients?.openConnections ?? 0, reconnected: clients?.reconnected ?? 0 });
       return;
     case 'close': {
       const closed = (await clients?.closeAll(message.rate)) ?? { closed: 0, seconds: 0 };

@@ -60,6 +60,8 @@ export interface RegistrationFigures {
   /** E5: connections actually open and registered once all were opened, and at the end of the hold. */
   readonly held?: number;
   readonly heldAtEnd?: number;
+  /** Held connections found closed during the hold and opened again by a probe or refresh (0 when the proxy kept them all). */
+  readonly reconnected?: number;
   readonly openFailures?: Readonly<Record<string, number>>;
   readonly open?: PhaseCost;
   readonly close?: PhaseCost;

@@ -228,7 +228,9 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
       proxyUsage = usage;
       generatorUsage.splice(0, generatorUsage.length, ...loaded.map((answer, index) => ({ pid: generators[index]?.child.pid ?? 0, role: 'generator', cpuPercent: answer.cpuPercent, cpuPercentMax: answer.cpuPercent, rssBytesMax: answer.rssBytes })));
       if (options.workload === 'scale') {
-        const held = (await Promise.all(generators.map((generator) => generator.ask({ type: 'count' }, 'counted', 30_000)))).reduce((sum, answer) => sum + answer.held, 0);
+        const counted = await Promise.all(generators.map((generator) => generator.ask({ type: 'count' }, 'counted', 30_000)));
+        const held = counted.reduce((sum, answer) => sum + answer.held, 0);
+        figures.reconnected = counted.reduce((sum, answer) => sum + answer.reconnected, 0);
         probes.push({ rate, held, attempted: merged.attempted, completed: merged.completed, failures: merged.failures, latency: summarizeLatencies(merged.latencies), proxyCpuPercent: round(usage.reduce((sum, process) => sum + process.cpuPercent, 0)) });
       }
     }

@@ -73,7 +73,7 @@ function scaleBlocks(records: readonly ExperimentRecord[], fileLimit: number): B
         configuration(record),
         fmt(record.point.clients),
         fmt(figures.held),
-        fmt(figures.heldAtEnd),
+        `${fmt(figures.heldAtEnd)}${(figures.reconnected ?? 0) > 0 ? ` (${fmt(figures.reconnected)} lost and reopened)` : ''}`,
         kb(figures.perConnection?.proxyRssBytes),
         kb(figures.perConnection?.proxyPssBytes),
         kb(figures.perConnection?.kernelBytesPerSocket),
