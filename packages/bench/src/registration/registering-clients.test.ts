@@ -142,6 +142,17 @@ test('silence, a 503, garbage and a close mid-transaction are counted failures',
   const nobody = new RegisteringClients(options(registrar.port, 1, 'tcp', 300));
   assert.equal((await nobody.register(0, 'persistent')).failure, 'connect');
   nobody.close();
+  // A listener that accepts and never says a word: the TLS handshake ends with the REGISTER's timeout.
+  const held = new Set<net.Socket>();
+  const stuck = net.createServer((socket) => held.add(socket));
+  await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+  const tls = new RegisteringClients({ ...options((stuck.address() as net.AddressInfo).port, 1, 'tcp', 300), transport: 'tls' });
+  const silentHandshake = await tls.register(0, 'persistent');
+  assert.equal(silentHandshake.failure, 'timeout:connect');
+  assert.ok(silentHandshake.ms >= 250, `after the timeout: ${silentHandshake.ms} ms`);
+  tls.close();
+  for (const socket of held) socket.destroy();
+  stuck.close();
 });
 
 test('UDP: a REGISTER is retransmitted (Timer E) until answered', { timeout: 20_000 }, async () => {

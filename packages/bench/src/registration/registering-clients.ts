@@ -3,7 +3,7 @@
  * test (E6): each client is a SIP user agent `reg<index>` with its own TCP or TLS connection
  * (bound to its source address before connect) or, over UDP, a share of one socket per source
  * address. Responses are matched by Via branch; a REGISTER fails as `timeout`, `connect`,
- * `closed` or `status:<code>`. Over UDP a REGISTER is retransmitted as RFC 3261 §17.1.2.2 says
+ * `timeout:connect` (no connection within the timeout), `closed` or `status:<code>`. Over UDP a REGISTER is retransmitted as RFC 3261 §17.1.2.2 says
  * (Timer E from T1 = 500 ms doubling to T2 = 4 s) until its timeout (Timer F).
  *
  * How a REGISTER of the load travels (`RegistrationMode`, study 004 §5):
@@ -63,6 +63,12 @@ interface Pending {
 }
 
 const BRANCH = /;branch=([^;,\s]+)/;
+
+class ConnectTimeout extends Error {
+  constructor() {
+    super('connect timed out');
+  }
+}
 const T1_MS = 500;
 const UDP_ADDRESS = '127.0.0.1';
 const T2_MS = 4000;
@@ -145,12 +151,16 @@ export class RegisteringClients {
               servername: net.isIP(proxy.host) ? undefined : proxy.host,
             })
           : plain;
+      // A connect (or handshake) the proxy never completes ends with the REGISTER's timeout.
+      const deadline = setTimeout(() => socket.destroy(new ConnectTimeout()), this.#options.timeoutMs);
       const fail = (error: Error): void => {
+        clearTimeout(deadline);
         socket.destroy();
         reject(error);
       };
       socket.once('error', fail);
       socket.once(transport === 'tls' ? 'secureConnect' : 'connect', () => {
+        clearTimeout(deadline);
         socket.off('error', fail);
         socket.on('error', () => {
           // 'close' follows: pending REGISTERs fail as `closed`
@@ -223,8 +233,8 @@ export class RegisteringClients {
     let socket: net.Socket;
     try {
       socket = await this.#connect(client, keep);
-    } catch {
-      return { ok: false, ms: performance.now() - startedAt, failure: 'connect' };
+    } catch (error) {
+      return { ok: false, ms: performance.now() - startedAt, failure: error instanceof ConnectTimeout ? 'timeout:connect' : 'connect' };
     }
     const outcome = await this.#exchange(client, startedAt, client.address, socket.localPort ?? 0, (text) => {
       if (socket.writable) socket.write(text);
