@@ -4,6 +4,7 @@
  * (see @switchboard/lab), and reports read them back, so the shape is versioned.
  */
 import type { MachineFacts } from '@switchboard/sip/machine-facts';
+import type { RegistrationFigures } from './registration/registration-result.js';
 
 export const BENCH_RESULT_SCHEMA = 'switchboard-bench/1';
 
@@ -123,4 +124,6 @@ export interface BenchResult {
   readonly proxyCounters?: Readonly<Record<string, number>>;
   /** CPU and memory of other processes the run was told to watch (the proxy's Redis), by role. */
   readonly observed?: readonly ProcessUsage[];
+  /** A registration run (E5 connection scale, E6 registration test): `calls` then counts REGISTERs. */
+  readonly registration?: RegistrationFigures;
 }

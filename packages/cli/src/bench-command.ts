@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { runBench, type BenchOptions, type BenchProgress, type BenchResult, type ConnectionLifetime } from '@switchboard/bench';
+import { runBench, runRegistration, type BenchOptions, type BenchProgress, type BenchResult, type ConnectionLifetime, type RegistrationMode, type RegistrationRunOptions } from '@switchboard/bench';
 import { BENCH_OPTIONS } from './bench-schema.js';
 import { SwitchboardError } from './errors.js';
 import { addSchemaOptions, commandValues, readSchemaValues, type SchemaValues } from './option-schema.js';
@@ -51,6 +51,56 @@ export function benchOptions(v: BenchValues): BenchOptions {
     generatorCpus: v['generator-cpus'],
     generatorCpuLimitPercent: v['cpu-limit'],
   };
+}
+
+/** The flags of a registration workload (`--workload scale|registration`) as its run options. */
+export function registrationOptions(v: BenchValues): RegistrationRunOptions {
+  const common = benchOptions(v);
+  const probeRates = v['probe-rates'].split(',').map((rate) => Number(rate.trim()));
+  if (!probeRates.every((rate) => rate > 0)) throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_FLAG', `--probe-rates: expected positive REGISTER rates separated by commas, not ${v['probe-rates']}`, 2);
+  if (!['persistent', 'persistent-open', 'per-transaction'].includes(v.conn)) throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_FLAG', `--conn: a registration workload takes persistent, persistent-open or per-transaction, not ${v.conn}`, 2);
+  return {
+    proxy: common.proxy,
+    domain: v.domain,
+    transport: v.transport,
+    ...(v.transport === 'tls' ? { tls: { ...common.tls, resume: v['tls-resume'], clientCertificate: v['tls-client-cert'] } } : {}),
+    workload: v.workload as 'scale' | 'registration',
+    clients: v.clients ?? v.pairs ?? 1000,
+    mode: v.conn as RegistrationMode,
+    ...(v.rate === undefined ? {} : { rate: v.rate }),
+    durationSeconds: v.duration,
+    warmupSeconds: v.warmup,
+    probeRates,
+    openRate: v['open-rate'],
+    expiresSeconds: v.expires,
+    fileLimit: v['file-limit'],
+    timeoutMs: v.timeout,
+    procs: v.procs,
+    ...(v['proxy-pid'] === undefined ? {} : { proxyPid: v['proxy-pid'] }),
+    ...(v['proxy-metrics'] === undefined ? {} : { proxyMetricsUrl: v['proxy-metrics'] }),
+    ...(v['generator-cpus'] === undefined ? {} : { generatorCpus: v['generator-cpus'] }),
+    generatorCpuLimitPercent: v['cpu-limit'],
+  };
+}
+
+/** The lines a person reads after a registration run. */
+export function registrationSummary(result: BenchResult): string {
+  const figures = result.registration;
+  if (figures === undefined) return '';
+  const lines = [`${figures.workload}: ${figures.spreadNote}`];
+  if (figures.workload === 'scale') {
+    const per = figures.perConnection;
+    lines.push(`  held ${figures.held} of ${figures.clients} (${figures.heldAtEnd} after the probes); opened ${figures.open?.perSecond}/s, closed ${figures.close?.perSecond}/s`);
+    if (per !== undefined) lines.push(`  per connection: proxy RSS ${per.proxyRssBytes} B, PSS ${per.proxyPssBytes} B; kernel ${per.kernelBytesPerSocket ?? '?'} B per socket (slab ${per.slabBytesPerSocket ?? '?'}, TCP buffers ${per.tcpBufferBytesPerSocket ?? '?'})`);
+    for (const probe of figures.probes ?? []) lines.push(`  probe ${probe.rate} REGISTER/s over ${probe.held} held: p50 ${probe.latency.p50} ms, p99 ${probe.latency.p99} ms, ${probe.completed}/${probe.attempted} answered 2xx`);
+  } else {
+    const latency = result.latencyMs.register;
+    lines.push(`  ${figures.mode}, ${figures.rate} REGISTER/s offered: ${result.calls.perSecond}/s succeeded (${(result.calls.successRatio * 100).toFixed(2)}%)${latency === undefined ? '' : `, p50 ${latency.p50} ms, p99 ${latency.p99} ms`}`);
+  }
+  const failures = Object.entries(result.failures);
+  if (failures.length > 0) lines.push(`  failures: ${failures.map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
+  if (result.proxy !== undefined) lines.push(`  proxy CPU ${result.proxy.cpuPercentTotal}% of one core in the last window`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** The few lines a person reads after a run; the JSON holds everything. */
@@ -104,7 +154,7 @@ export function benchCommand(): Command {
     const bar = progressBar(!flags.quiet && process.stderr.isTTY === true);
     let result: BenchResult;
     try {
-      result = await runBench({ ...benchOptions(flags), onProgress: bar.update });
+      result = flags.workload === 'calls' ? await runBench({ ...benchOptions(flags), onProgress: bar.update }) : await runRegistration(registrationOptions(flags));
     } catch (error) {
       const { code, message } = error as Error & { code?: string };
       if (code === 'ERR_SWITCHBOARD_BENCH_OPTION' || code === 'ERR_SWITCHBOARD_BENCH_PROXY_UNREACHABLE' || code === 'ERR_SWITCHBOARD_BENCH_PROCESS') throw new SwitchboardError(code, message, code === 'ERR_SWITCHBOARD_BENCH_OPTION' ? 2 : 1);
@@ -115,6 +165,6 @@ export function benchCommand(): Command {
     const json = `${JSON.stringify(result, null, 2)}\n`;
     if (flags.out === undefined) process.stdout.write(json);
     else await writeFile(flags.out, json);
-    if (!flags.quiet) process.stderr.write(benchSummary(result));
+    if (!flags.quiet) process.stderr.write(result.registration === undefined ? benchSummary(result) : registrationSummary(result));
   });
 }

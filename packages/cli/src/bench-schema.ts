@@ -20,6 +20,12 @@ export const BENCH_OPTIONS = [
   { key: 'seed', kind: 'number', arg: 'n', integer: true, zero: true, default: 1, scope: 'Target and load', doc: 'seed of the open-loop arrival times' },
   { key: 'conn', kind: 'text', arg: 'lifetime', default: 'persistent', scope: 'Target and load', doc: `caller connections: ${LIFETIME}` },
   { key: 'callee-conn', kind: 'text', arg: 'lifetime', defaultText: 'as --conn', scope: 'Target and load', doc: 'callee connections; non-persistent callees listen and the proxy connects to them' },
+  // ---- registration workloads (E5, E6)
+  { key: 'workload', kind: 'choice', choices: ['calls', 'scale', 'registration'], default: 'calls', scope: 'Registration workloads', doc: 'calls between phone pairs; scale: hold --clients connections, each REGISTERed, and probe REGISTER response time at --probe-rates; registration: --rate REGISTERs/s over --clients clients, each REGISTER over --conn persistent, persistent-open (opened at its first REGISTER) or per-transaction' },
+  { key: 'probe-rates', kind: 'text', arg: 'list', default: '83', scope: 'Registration workloads', doc: 'scale: REGISTERs/s of each probe over the held connections, comma-separated (each one --duration long)' },
+  { key: 'open-rate', kind: 'number', arg: 'n', default: 2000, scope: 'Registration workloads', doc: 'scale: connections opened (and later closed) per second at most' },
+  { key: 'expires', kind: 'number', arg: 'seconds', integer: true, default: 3600, scope: 'Registration workloads', doc: 'REGISTER Expires; held registrations are refreshed before it when the hold is longer' },
+  { key: 'file-limit', kind: 'number', arg: 'n', integer: true, default: 20000, scope: 'Registration workloads', doc: 'open files per generator process: more clients take more processes (and source addresses 127.0.0.2, … past one address\'s ports)' },
   // ---- window
   { key: 'duration', kind: 'number', arg: 'seconds', default: 10, scope: 'Window', doc: 'length of the measured window' },
   { key: 'calls', kind: 'number', arg: 'n', integer: true, scope: 'Window', doc: 'end the window after this many calls' },

@@ -33,6 +33,7 @@
 import { CodedError } from '@switchboard/sip';
 import type { BudgetConfig } from './cpu-budget.js';
 import { DEFAULT_PEAK, type PeakSearch } from './peak-ladder.js';
+import { parseWorkload, type WorkloadConfig } from './workload-config.js';
 
 export interface PublishedFigure {
   readonly label: string;
@@ -65,6 +66,8 @@ export interface PublishedFigure {
 
 export interface ExperimentConfig {
   readonly id: string;
+  /** What the generator does (workload-config.ts); absent: calls. */
+  readonly workload?: WorkloadConfig;
   readonly title: string;
   readonly study: string;
   readonly published: string;
@@ -142,7 +145,7 @@ const MATRIX_KEYS: Record<string, keyof ExperimentConfig['matrix']> = {
   rate: 'rate',
 };
 const NUMERIC = new Set(['workers', 'fdCache', 'clients', 'rate']);
-const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick']);
+const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick', 'workload']);
 const BUDGET_KEYS = new Set(['proxy-cpus', 'proxy-quota', 'generator-cpus']);
 const PEAK_KEYS = new Set(['from', 'to', 'factor', 'refine', 'success', 'achieved', 'arrivals']);
 const QUICK_KEYS = new Set(['duration', 'warmup', 'clients', 'rate', 'repeats', 'peak']);
@@ -206,6 +209,7 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
   checkChoices('transport', 'transport', ['udp', 'tcp', 'tls']);
   for (const [field, key] of [['connection', 'connection'], ['calleeConnection', 'callee-connection']] as const) {
     for (const value of (matrix[field] ?? []) as string[]) {
+      if (value === 'persistent-open' && field === 'connection' && (top.workload as { kind?: unknown } | undefined)?.kind === 'registration') continue;
       if (!(value === 'persistent' || value === 'per-transaction' || value === 'same' || /^per-ops:[1-9]\d*$/.test(value))) fail(`matrix.${key}`, `must be persistent, per-ops:N, per-transaction${field === 'calleeConnection' ? ' or same' : ''}, not ${value}`);
     }
   }
@@ -289,8 +293,10 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
     } as PublishedFigure;
   });
   const list = <T>(field: string, fallback: T[]): T[] => (matrix[field] as T[] | undefined) ?? fallback;
+  const workload = parseWorkload(top.workload, fail);
   return {
     id,
+    ...(workload === undefined ? {} : { workload }),
     title: text('title'),
     study: text('study', false),
     published: text('published', false),

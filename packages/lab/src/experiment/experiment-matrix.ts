@@ -16,6 +16,9 @@ import type { ExperimentConfig } from './experiment-config.js';
 import type { ExperimentPoint } from './experiment-record.js';
 
 
+/** Extra keys that only the process-pool's `serve` takes; other models' points run without them. */
+const PROCESS_POOL_ONLY = new Set(['supervisor-handles']);
+
 /** A stable text form of a point: the resume key and the report's grouping key. */
 export function pointKey(point: ExperimentPoint): string {
   const parts = [
@@ -74,7 +77,9 @@ export function experimentPoints(config: ExperimentConfig, quick = false): Exper
       transport !== 'tls' ||
       (key === 'tls-verify-client' && connection === 'persistent') ||
       (key === 'tls-resumption' && connection === 'persistent' && calleeConnection === 'persistent');
-    const extra = Object.fromEntries(Object.entries(combination.extra as Record<string, string>).map(([key, value]) => [key, key.startsWith('tls-') && noHandshake(key) ? (matrix.extra[key]?.[0] ?? value) : value]));
+    // Keys of the process-pool alone (its supervisor's handles, poolipc) mean nothing elsewhere: dropped.
+    const entries = Object.entries(combination.extra as Record<string, string>).filter(([key]) => !(PROCESS_POOL_ONLY.has(key) && model !== 'process-pool'));
+    const extra = Object.fromEntries(entries.map(([key, value]) => [key, key.startsWith('tls-') && noHandshake(key) ? (matrix.extra[key]?.[0] ?? value) : value]));
     for (const load of loads) {
       const point: ExperimentPoint = {
         model,

@@ -10,6 +10,7 @@ import type { MachineFacts } from '@switchboard/sip/machine-facts';
 import type { AppliedBudget } from './cpu-budget.js';
 import type { LadderStep, PeakSearch } from './peak-ladder.js';
 import type { WindowCheck } from './run-validity.js';
+import type { OverloadStep } from './overload-steps.js';
 
 /**
  * Version 2 adds the CPU budget, the peak ladder, the window checks and the reasons a run is
@@ -56,6 +57,8 @@ export interface ExperimentRecord {
   readonly budget?: AppliedBudget;
   /** A peak point: the ladder of offered rates and the peak found (`result` is the run there). */
   readonly peak?: { readonly search: PeakSearch; readonly rate?: number; readonly steps: readonly LadderStep[] };
+  /** A registration point's overload steps past its peak (E6): goodput at multiples of the capacity. */
+  readonly overload?: readonly OverloadStep[];
   /** The measured window (seconds), whether the runner lengthened it, and the lifetime checks of `result`. */
   readonly window?: { readonly durationSeconds: number; readonly lengthened: boolean; readonly checks: readonly WindowCheck[] };
   /** Why this run does not measure the proxy (generator or Redis out of budget, window, no peak); absent or empty when valid. */

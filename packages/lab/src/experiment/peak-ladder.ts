@@ -37,6 +37,16 @@ export interface LadderStep {
   readonly operationsPerSecond?: number;
   readonly windowSeconds?: number;
   readonly reasons?: readonly string[];
+  /** Response time and the proxy's cost at this rate (REGISTER for registration runs, call setup otherwise). */
+  readonly p99Ms?: number;
+  readonly proxyCpuPercent?: number;
+  readonly proxyRssBytes?: number;
+}
+
+function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPercent' | 'proxyRssBytes'> {
+  const latency = result.latencyMs?.register ?? result.latencyMs?.['invite-200'];
+  const rss = result.proxy?.processes?.reduce((sum, usage) => sum + usage.rssBytesMax, 0);
+  return { ...(latency === undefined ? {} : { p99Ms: latency.p99 }), ...(result.proxy === undefined ? {} : { proxyCpuPercent: result.proxy.cpuPercentTotal }), ...(rss === undefined ? {} : { proxyRssBytes: rss }) };
 }
 
 export interface PeakOutcome {
@@ -71,7 +81,7 @@ export async function searchPeak(search: PeakSearch, runStep: (rate: number) => 
     const { result } = run;
     lastResult = result;
     const outcome = run.invalid.length > 0 ? 'invalid' : stepPasses(search, rate, result) ? 'pass' : 'fail';
-    steps.push({ rate, outcome, successRatio: result.calls.successRatio, achievedCallsPerSecond: result.calls.perSecond, operationsPerSecond: result.operations.perSecond, windowSeconds: result.windowSeconds, ...(run.invalid.length === 0 ? {} : { reasons: run.invalid }) });
+    steps.push({ rate, outcome, successRatio: result.calls.successRatio, achievedCallsPerSecond: result.calls.perSecond, operationsPerSecond: result.operations.perSecond, windowSeconds: result.windowSeconds, ...stepLoad(result), ...(run.invalid.length === 0 ? {} : { reasons: run.invalid }) });
     options.onStep?.(steps.at(-1) as LadderStep);
     if (outcome === 'pass') best = { rate, result };
     return outcome;

@@ -30,6 +30,8 @@ import { searchPeak, stepPasses, type LadderStep, type PeakSearch } from './peak
 import { invalidReasons, isWindowReason, windowChecks, windowNeeded } from './run-validity.js';
 import { preparePointSecurity, type PointSecurity } from './point-security.js';
 import { EXPERIMENT_DOMAIN, startProxyUnderTest, type ProxyUnderTest } from './proxy-under-test.js';
+import { capacityReason, runRegistrationPoint } from './registration-workload.js';
+import { runOverloadSteps } from './overload-steps.js';
 
 export interface ExperimentRunOptions {
   /** The `switchboard` launcher (bin/switchboard.js) used to start each proxy. */
@@ -179,7 +181,17 @@ async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat:
     proxy = await startProxyUnderTest({ switchboardBin: options.switchboardBin, point, redisUrl: redis?.url, serve: { ...config.serve, ...security.serve } });
     await budget.enter(proxy.pid);
     onServe(proxy.args, budget.applied);
-    const result = await runBench({
+    const result = config.workload !== undefined
+      ? await runRegistrationPoint(config, point, load, durationSeconds, quick ? config.quick.warmupSeconds : config.bench.warmupSeconds, {
+          proxy: proxy.address,
+          domain: EXPERIMENT_DOMAIN,
+          ...(security.bench.tls === undefined ? {} : { tls: security.bench.tls }),
+          proxyPid: proxy.pid,
+          proxyMetricsUrl: proxy.metricsUrl,
+          observe,
+          ...(budget.applied.generator.cpus === undefined ? {} : { generatorCpus: budget.applied.generator.cpus }),
+        })
+      : await runBench({
       proxy: proxy.address,
       domain: EXPERIMENT_DOMAIN,
       transport: point.transport,
@@ -243,13 +255,15 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
   const maxSeconds = quick ? durationSeconds : Math.max(durationSeconds, config.window.maxSeconds);
   const search = quick ? config.quick.peak : config.peak;
   try {
+    const unable = capacityReason(config.workload, point);
+    if (unable !== undefined) return { ...base, serveArgs, invalid: [unable] };
     if (search !== undefined) {
       const pairs = point.clients ?? config.bench.pairs;
       const operationsPerCall = point.extra?.auth !== undefined && point.extra.auth !== 'off' ? 3 : 2;
       const outcome = await searchPeak(
         search,
         async (rate) => {
-          const needed = Math.ceil(windowNeeded(point, pairs, rate, operationsPerCall, config.window.lifetimes));
+          const needed = config.workload !== undefined ? 0 : Math.ceil(windowNeeded(point, pairs, rate, operationsPerCall, config.window.lifetimes));
           if (needed > maxSeconds) return { kind: 'skipped', reason: `window: at ${rate} calls/s each of ${pairs} phones needs ${needed} s to go through its connection lifetime ${config.window.lifetimes} times, above the ${maxSeconds} s limit (${quick ? 'a quick run never lengthens its window' : 'window.max'})` };
           const load = { rate, pairs, arrivals: search.arrivals };
           let duration = Math.max(durationSeconds, needed);
@@ -270,6 +284,11 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
         },
         { ...(options.signal === undefined ? {} : { signal: options.signal }), onStep: (step) => options.onEvent?.({ kind: 'step', key: base.pointKey, repeat, step }) },
       );
+      const overloadPlan = config.workload?.kind === 'registration' ? config.workload.overload : undefined;
+      // Multiples of an unknown capacity mean nothing: only a bracketed peak is overloaded (a smoke run exercises the steps anyway).
+      const overload = overloadPlan === undefined || outcome.peakRate === undefined || (!quick && outcome.invalid.length > 0) || options.signal?.aborted
+        ? undefined
+        : await runOverloadSteps(overloadPlan.factors, outcome.peakRate, async (rate) => (await measure(config, point, repeat, quick, { rate, pairs, arrivals: search.arrivals }, quick ? durationSeconds : overloadPlan.durationSeconds, options, () => undefined)).result, options.signal);
       const peakWindow = outcome.result === undefined ? undefined : { durationSeconds: outcome.result.settings.durationSeconds, lengthened: outcome.result.settings.durationSeconds > durationSeconds, checks: windowChecks(point, outcome.result, config.window.lifetimes) };
       return {
         ...base,
@@ -278,6 +297,7 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
         peak: { search, ...(outcome.peakRate === undefined ? {} : { rate: outcome.peakRate }), steps: outcome.steps },
         ...(peakWindow === undefined ? {} : { window: peakWindow }),
         ...(outcome.result === undefined ? {} : { result: outcome.result }),
+        ...(overload === undefined ? {} : { overload }),
         invalid: outcome.invalid,
       };
     }

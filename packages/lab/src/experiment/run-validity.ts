@@ -56,7 +56,8 @@ export function windowNeeded(point: ExperimentPoint, phones: number, rate: numbe
 }
 
 export function windowChecks(point: ExperimentPoint, result: BenchResult, lifetimes = 1.5): WindowCheck[] {
-  if (point.transport === 'udp') return [];
+  // A registration run's connections are its workload (held, or one per REGISTER), not a lifetime to go round.
+  if (point.transport === 'udp' || result.registration !== undefined) return [];
   const phones = result.settings.clients ?? result.settings.pairs;
   const checks: WindowCheck[] = [];
   for (const side of ['caller', 'callee'] as const) {

@@ -25,6 +25,7 @@ import type { ExperimentConfig, PublishedFigure } from '../experiment/experiment
 import { LEGACY_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from '../experiment/experiment-record.js';
 import type { PeakSearch } from '../experiment/peak-ladder.js';
 import { invalidReasons } from '../experiment/run-validity.js';
+import { REGISTRATION_METRICS } from './registration-metrics.js';
 import { ReportError } from './report-error.js';
 
 export { median };
@@ -235,6 +236,8 @@ export const RUN_METRICS: Record<string, (record: ExperimentRecord & { result: B
   callsPerProxyCpuSecond: ({ result }) => (result.proxy === undefined || result.proxy.cpuPercentTotal <= 0 ? undefined : result.calls.perSecond / (result.proxy.cpuPercentTotal / 100)),
   operationsPerProxyCpuSecond: ({ result }) => (result.proxy === undefined || result.proxy.cpuPercentTotal <= 0 ? undefined : result.operations.perSecond / (result.proxy.cpuPercentTotal / 100)),
   proxyCpuMsPerCall: ({ result }) => (result.proxy === undefined || result.calls.perSecond <= 0 ? undefined : (result.proxy.cpuPercentTotal / 100) * 1000 / result.calls.perSecond),
+  // Registration runs (E5, E6; a "call" is one REGISTER there).
+  ...REGISTRATION_METRICS,
 };
 
 type Measured = ExperimentRecord & { result: BenchResult };

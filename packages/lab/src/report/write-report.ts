@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { reportCharts } from './report-charts.js';
 import { loadReportData, type ReportData } from './report-data.js';
 import { reportBlocks, toHtml, toMarkdown } from './report-document.js';
+import { registrationSection } from './registration-section.js';
 
 export interface WrittenReport {
   readonly html: string;
@@ -21,7 +22,7 @@ export async function writeReport(resultsDir: string, options: { outDir?: string
   const outDir = options.outDir ?? resultsDir;
   const data = await loadReportData(resultsDir);
   const charts = await reportCharts(data);
-  const blocks = reportBlocks(data, charts);
+  const blocks = [...reportBlocks(data, charts), ...(await registrationSection(resultsDir))];
   await mkdir(join(outDir, 'charts'), { recursive: true });
   const chartFiles: string[] = [];
   for (const chart of charts) {

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { addressOf, localPortsPerAddress, sourceAddress, spreadConnections } from './source-addresses.js';
+
+test('source addresses start at 127.0.0.2, skip .0 and .255 and never repeat', () => {
+  assert.equal(sourceAddress(0), '127.0.0.2');
+  assert.equal(sourceAddress(1), '127.0.0.3');
+  assert.equal(sourceAddress(252), '127.0.0.254');
+  assert.equal(sourceAddress(253), '127.0.1.1');
+  const many = Array.from({ length: 1000 }, (_, index) => sourceAddress(index));
+  assert.equal(new Set(many).size, 1000);
+  for (const address of many) {
+    const last = Number(address.split('.')[3]);
+    assert.ok(last >= 1 && last <= 254 && address !== '127.0.0.1', address);
+  }
+});
+
+test('connections past one address\'s ports take more addresses, past one process\'s files more processes', () => {
+  const small = spreadConnections(2000, { fileLimit: 20_000, portsPerAddress: 28_232, minAddresses: 2 });
+  assert.deepEqual(small.addresses, ['127.0.0.2', '127.0.0.3']);
+  assert.deepEqual(small.perProcess, [2000]);
+
+  const large = spreadConnections(100_000, { fileLimit: 20_000, portsPerAddress: 28_232 });
+  assert.equal(large.perProcess.length, 6, '100,000 over processes of at most 19,744 files');
+  assert.equal(large.perProcess.reduce((sum, count) => sum + count, 0), 100_000);
+  assert.ok(Math.max(...large.perProcess) - Math.min(...large.perProcess) <= 1, 'shares differ by one at most');
+  assert.equal(large.addresses.length, Math.ceil(100_000 / Math.floor(28_232 * 0.85)));
+
+  const churn = spreadConnections(1000, { fileLimit: 20_000, portsPerAddress: 28_232, socketsOverRun: 300_000 });
+  assert.equal(churn.addresses.length, 13, 'connect-per-REGISTER sockets linger in TIME_WAIT: their ports count');
+});
+
+test('round robin: neighbouring connections use different addresses, each address an equal share', () => {
+  const addresses = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
+  const counts = new Map<string, number>();
+  for (let index = 0; index < 3000; index++) counts.set(addressOf(index, addresses), (counts.get(addressOf(index, addresses)) ?? 0) + 1);
+  assert.deepEqual([...counts.values()], [1000, 1000, 1000]);
+  assert.notEqual(addressOf(0, addresses), addressOf(1, addresses));
+});
+
+test('the local port range is read from the kernel', () => {
+  const ports = localPortsPerAddress();
+  assert.ok(ports > 1000 && ports < 65536, String(ports));
+});

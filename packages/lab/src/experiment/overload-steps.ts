@@ -1,0 +1,49 @@
+/**
+ * Overload past a point's capacity (E6, study 004 §6; the issue's targets): once the peak ladder
+ * found the highest REGISTER rate at 100% success, the point is offered `factors` × that rate,
+ * each on a fresh proxy, and goodput is what succeeded within the RFC timers (a REGISTER whose
+ * 2xx arrived before its timeout, bench.timeout), per second and as a share of the capacity.
+ */
+import type { BenchResult } from '@switchboard/bench';
+
+export interface OverloadStep {
+  readonly factor: number;
+  readonly offeredRate: number;
+  readonly attempted: number;
+  readonly completed: number;
+  readonly goodputPerSecond: number;
+  /** Goodput / the capacity found by the ladder (the issue's target: ≥ 0.9 with control on). */
+  readonly goodputRatio: number;
+  readonly successRatio: number;
+  readonly failures: Readonly<Record<string, number>>;
+  readonly registerP99Ms?: number;
+  readonly proxyCpuPercent?: number;
+  readonly error?: string;
+}
+
+export async function runOverloadSteps(factors: readonly number[], capacity: number, measureAt: (rate: number) => Promise<BenchResult>, signal?: AbortSignal): Promise<OverloadStep[]> {
+  const steps: OverloadStep[] = [];
+  for (const factor of factors) {
+    if (signal?.aborted) break;
+    const offeredRate = Math.round(capacity * factor);
+    try {
+      const result = await measureAt(offeredRate);
+      const goodput = result.calls.completed / result.windowSeconds;
+      steps.push({
+        factor,
+        offeredRate,
+        attempted: result.calls.attempted,
+        completed: result.calls.completed,
+        goodputPerSecond: Math.round(goodput * 10) / 10,
+        goodputRatio: Math.round((goodput / capacity) * 1000) / 1000,
+        successRatio: result.calls.successRatio,
+        failures: result.failures,
+        ...(result.latencyMs.register === undefined ? {} : { registerP99Ms: result.latencyMs.register.p99 }),
+        ...(result.proxy === undefined ? {} : { proxyCpuPercent: result.proxy.cpuPercentTotal }),
+      });
+    } catch (error) {
+      steps.push({ factor, offeredRate, attempted: 0, completed: 0, goodputPerSecond: 0, goodputRatio: 0, successRatio: 0, failures: {}, error: (error as Error).message });
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runRegistration } from '@switchboard/bench';
+import { freeLoopbackPort } from '@switchboard/lab';
+
+/**
+ * The registration generator (E5, E6) against a real `switchboard serve --model event-loop`:
+ * 2,000 persistent TCP connections spread over two source addresses and two generator
+ * processes, every one REGISTERed and held, the probe's REGISTERs answered 200 over them, then
+ * all closed; and the registration test's connect-per-REGISTER and UDP modes at a small rate.
+ */
+
+const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));
+
+let proxy: ChildProcess;
+let address: string;
+
+before(async () => {
+  const port = await freeLoopbackPort();
+  const metricsPort = await freeLoopbackPort();
+  proxy = spawn(process.execPath, [BIN, 'serve', '--listen', `udp:127.0.0.1:${port}`, '--listen', `tcp:127.0.0.1:${port}`, '--domain', 'example.com', '--metrics', `127.0.0.1:${metricsPort}`, '--idle-timeout', '600'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    proxy.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('"msg":"ready"')) resolve();
+    });
+    proxy.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
+  });
+  proxy.stdout?.resume();
+  address = `127.0.0.1:${port}`;
+});
+
+after(async () => {
+  if (proxy.exitCode !== null || proxy.signalCode !== null) return;
+  const exited = new Promise((resolve) => proxy.once('exit', resolve));
+  proxy.kill('SIGKILL');
+  await exited;
+});
+
+test('scale: 2,000 TCP connections over 2 source addresses and 2 processes, all registered and held; the probe gets 200s', { timeout: 60_000 }, async () => {
+  const result = await runRegistration({ proxy: address, domain: 'example.com', transport: 'tcp', workload: 'scale', clients: 2000, minAddresses: 2, procs: 2, probeRates: [100], durationSeconds: 1, openRate: 4000, timeoutMs: 10_000, proxyPid: proxy.pid as number });
+  const figures = result.registration!;
+  assert.equal(figures.sourceAddresses, 2);
+  assert.equal(figures.generatorProcesses, 2);
+  assert.deepEqual(figures.openFailures, {}, 'every connection opened and registered');
+  assert.equal(figures.open?.connections, 2000);
+  assert.equal(figures.held, 2000, 'open and registered once all were opened');
+  assert.equal(figures.heldAtEnd, 2000, 'still held after the probe');
+  assert.equal(figures.reconnected, 0, 'no held connection was lost and opened again');
+  const probe = figures.probes?.[0];
+  assert.ok(probe !== undefined && probe.attempted >= 90, `probe sent ${probe?.attempted}`);
+  assert.equal(probe.completed, probe.attempted, `probe failures: ${JSON.stringify(probe.failures)}`);
+  assert.equal(probe.latency.count, probe.completed);
+  assert.ok(probe.latency.p50 > 0 && probe.latency.p99 >= probe.latency.p50);
+  assert.equal(result.calls.successRatio, 1);
+  assert.equal(result.latencyMs.register?.count, probe.completed);
+  assert.ok(figures.perConnection?.proxyPssBytes !== undefined && figures.perConnection.proxyRssBytes !== undefined, 'proxy memory per connection read');
+  assert.ok(figures.memoryHeld?.sockstat !== undefined && figures.memoryHeld.sockstat.tcpInUse >= 4000, `both ends of 2,000 connections in use: ${JSON.stringify(figures.memoryHeld?.sockstat)}`);
+  assert.equal(figures.close?.connections, 2000);
+  assert.ok((figures.open?.perSecond ?? 0) > 0 && (figures.close?.perSecond ?? 0) > 0);
+  assert.ok(figures.open?.proxyCpuSeconds !== undefined, 'proxy CPU of the open phase read');
+});
+
+test('registration: connect-per-REGISTER TCP, opening persistent TCP and UDP all answered at a small rate', { timeout: 60_000 }, async () => {
+  // Users of their own per mode: a UDP 200 lists every binding of its AOR, and the proxy refuses
+  // (500) a UDP response that outgrows its request by too much.
+  for (const [index, [transport, mode]] of ([['tcp', 'per-transaction'], ['tcp', 'persistent-open'], ['udp', 'udp']] as const).entries()) {
+    const result = await runRegistration({ proxy: address, domain: 'example.com', transport, mode, workload: 'registration', clients: 300, firstClient: 10_000 * (index + 1), rate: 200, durationSeconds: 1, warmupSeconds: 0.2, minAddresses: 3, timeoutMs: 10_000, proxyPid: proxy.pid as number });
+    assert.equal(result.registration?.mode, mode);
+    assert.ok(result.calls.attempted >= 180 && result.calls.attempted <= 220, `${mode}: ${result.calls.attempted} REGISTERs in a 1 s window at 200/s`);
+    assert.equal(result.calls.completed, result.calls.attempted, `${mode}: ${JSON.stringify(result.failures)}`);
+    assert.equal(result.settings.callerConnection, mode === 'per-transaction' ? 'per-transaction' : 'persistent');
+  }
+});
