@@ -70,7 +70,7 @@ export {
 export { newRoutingContext, type RoutingContext, type RoutingContextOptions } from './proxy/routing-context.js';
 export { ROUTING_STEPS } from './proxy/routing-steps.js';
 export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js';
-export { ADDED_BYTES, generatedResponse, generatedRejection } from './proxy/generated-response.js';
+export { ADDED_BYTES, REGISTER_OK_UDP_BYTES, generatedResponse, generatedRejection } from './proxy/generated-response.js';
 export { UDP_REQUEST_SIZE_LIMIT } from './proxy/message-size.js';
 export { uriTarget } from './proxy/uri-target.js';
 export { ProxyServer, advertisedHost, newTransportCounters, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';

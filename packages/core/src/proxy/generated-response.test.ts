@@ -3,6 +3,7 @@ import { afterEach, test } from 'node:test';
 import { parseMessage } from '@switchboard/sip';
 import { MemoryLocationStore } from '../registrar/location-store.js';
 import type { TransportAddress } from '../transport-address.js';
+import { ADDED_BYTES, REGISTER_OK_UDP_BYTES } from './generated-response.js';
 import { ProxyCore } from './proxy-core.js';
 
 /**
@@ -123,6 +124,25 @@ test('the answer to a request of only the mandatory headers is sent: what a resp
   assert.match(answer?.toString('latin1') ?? '', /^SIP\/2\.0 200 OK\r\n/);
   assert.match(answer?.toString('latin1') ?? '', /\r\nContact: <sip:bob@10\.9\.9\.9:5070>;expires=600\r\n/);
   assert.equal(core.counters.oversizedResponsesDropped, 0);
+});
+
+test('over UDP a 200 to REGISTER lists every binding of the AOR up to REGISTER_OK_UDP_BYTES, whatever the request size', async () => {
+  const { core, sent } = proxy();
+  const register = (phone: number, contacts: number): Buffer =>
+    Buffer.from(['REGISTER sip:example.com SIP/2.0', `Via: SIP/2.0/UDP 10.9.9.9:5070;branch=z9hG4bKb${phone}-${contacts};rport`, 'Max-Forwards: 70', 'To: <sip:bob@example.com>', 'From: <sip:bob@example.com>;tag=1', `Call-ID: b${phone}`, `CSeq: ${contacts} REGISTER`, ...Array.from({ length: contacts }, (_, index) => `Contact: <sip:bob@10.9.${phone}.${index}:5070>`), 'Expires: 600', 'Content-Length: 0', '', ''].join('\r\n'));
+  // Six phones of one AOR: each REGISTER is about 300 bytes and its 200 lists six bindings.
+  for (let phone = 1; phone <= 6; phone++) core.receive(register(phone, 1), UDP);
+  await settle();
+  const sixth = sent.at(-1)?.toString('latin1') ?? '';
+  assert.match(sixth, /^SIP\/2\.0 200 OK\r\n/);
+  assert.equal(sixth.split('\r\n').filter((header) => header.startsWith('Contact:')).length, 6);
+  assert.ok(sent.at(-1)!.length > register(6, 1).length + ADDED_BYTES, 'larger than the plain rule allows');
+  assert.equal(core.counters.oversizedResponsesDropped, 0);
+  // Past the constant the 200 cannot be sent over UDP: dropped and counted, as before.
+  for (let phone = 7; phone <= 40; phone++) core.receive(register(phone, 1), UDP);
+  await settle();
+  assert.ok(core.counters.oversizedResponsesDropped > 0);
+  assert.ok(sent.every((bytes) => bytes.length <= REGISTER_OK_UDP_BYTES));
 });
 
 test('a Via stamped with received and rport keeps its other bytes, in the response and in the forwarded request', async () => {

@@ -22,10 +22,22 @@ import type { TransportAddress } from '../transport-address.js';
  */
 export const ADDED_BYTES = 128;
 
+/**
+ * How large a 2xx to REGISTER may always be over UDP, whatever the request's size: the §18.1.1
+ * threshold. RFC 3261 §10.3 step 8 makes that 200 list every binding of the address-of-record,
+ * so it grows with the phones of the AOR, not with the request; under the plain rule a phone
+ * whose AOR held a few other bindings got no 200 at all (and retransmitted until Timer F). Only
+ * an AOR that exists answers 200 (and, with `--auth`, only a request with the user's
+ * credentials), so the reflection stays bounded by this constant.
+ */
+export const REGISTER_OK_UDP_BYTES = 1300;
+
 /** The response to a parsed request, within the size rule for the transport it came over. */
 export function generatedResponse(request: SipMessage, source: TransportAddress, status: number, options: ResponseOptions = {}): Buffer | undefined {
   if (source.protocol !== 'udp') return buildResponse(request, status, options);
-  return buildResponseWithin(request, status, request.rawBytes.length + ADDED_BYTES, options);
+  const budget = request.rawBytes.length + ADDED_BYTES;
+  const registerOk = request.method === 'REGISTER' && status >= 200 && status < 300;
+  return buildResponseWithin(request, status, registerOk ? Math.max(budget, REGISTER_OK_UDP_BYTES) : budget, options);
 }
 
 /**
