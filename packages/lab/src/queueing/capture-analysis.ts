@@ -7,6 +7,8 @@ import { matchResidences, type CapturedMessage, type ResidenceMatch } from './re
 export interface CaptureAnalysis extends ResidenceMatch {
   readonly messages: number;
   readonly skipped: number;
+  /** Arrival times (µs, wall clock) of every datagram sent to the proxy's port, retransmissions included. */
+  readonly arrivalTimesUs: number[];
 }
 
 /** Records per piscina task. */
@@ -28,7 +30,8 @@ export async function analyseCapture(file: string, proxyPort: number, threads = 
     const results: SliceResult[] = await Promise.all(slices.map((slice) => pool.run(slice) as Promise<SliceResult>));
     const messages: CapturedMessage[] = results.flatMap((result) => result.messages);
     const match = matchResidences(messages, proxyPort);
-    return { ...match, messages: messages.length, skipped: results.reduce((sum, result) => sum + result.skipped, 0) };
+    const arrivalTimesUs = messages.filter((message) => message.destinationPort === proxyPort && message.sourcePort !== proxyPort).map((message) => message.timeUs);
+    return { ...match, messages: messages.length, skipped: results.reduce((sum, result) => sum + result.skipped, 0), arrivalTimesUs };
   } finally {
     await pool.destroy();
   }
