@@ -13,7 +13,7 @@ export interface LoopbackCapture {
 }
 
 export async function startLoopbackCapture(file: string, port: number, options: { readonly cpus?: string } = {}): Promise<LoopbackCapture> {
-  const args = ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-B', '16384', '-n', '-w', file, 'udp', 'port', String(port)];
+  const args = ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-B', '65536', '-n', '-w', file, 'udp', 'port', String(port)];
   const command = options.cpus === undefined ? 'tcpdump' : 'taskset';
   const child: ChildProcess = spawn(command, options.cpus === undefined ? args : ['-c', options.cpus, 'tcpdump', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -53,7 +53,7 @@ export function fitRows(points: readonly LoadPointMeasurement[], tolerance = AGR
     byArrivals.set(point.arrivals, list);
   }
   for (const [arrivals, list] of byArrivals) {
-    const sorted = [...list].sort((a, b) => a.lambda - b.lambda);
+    const sorted = [...list].sort((a, b) => a.offeredCallsPerSecond - b.offeredCallsPerSecond);
     const base = sorted.find((point) => Number.isFinite(point.service.overall.mean))?.service.overall.mean ?? Number.NaN;
     for (const point of sorted) {
       const { mean, meanSquare } = point.service.overall;
@@ -82,7 +82,7 @@ export function fitRows(points: readonly LoadPointMeasurement[], tolerance = AGR
   return rows;
 }
 
-/** The first load (by λ) of an arrival process from which the model no longer holds, if any. */
+/** The first load (by offered rate) of an arrival process from which the model no longer holds, if any. */
 export function breakdown(rows: readonly FitRow[], arrivals: string): FitRow | undefined {
-  return rows.filter((row) => row.arrivals === arrivals).sort((a, b) => a.lambda - b.lambda).find((row) => !row.holds);
+  return rows.filter((row) => row.arrivals === arrivals).sort((a, b) => a.offeredCallsPerSecond - b.offeredCallsPerSecond).find((row) => !row.holds);
 }
