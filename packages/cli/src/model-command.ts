@@ -49,6 +49,8 @@ export function modelCommand(): Command {
           },
         });
         log.info({ out: outDir, recorded: records }, `done: switchboard model report ${outDir}`);
+        // A point whose generator failed can leave a child's handle behind; the results are written.
+        setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
       } catch (error) {
         fail(error);
       } finally {
