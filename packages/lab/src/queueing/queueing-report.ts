@@ -46,9 +46,11 @@ async function render(spec: TopLevelSpec): Promise<string> {
 /** Modelled W (lines) and measured W with 95% batch-means intervals (points and rules) against λ. */
 export function waitingChartSpec(rows: readonly FitRow[]): TopLevelSpec {
   const finite = rows.filter((row) => Number.isFinite(row.modelled) && Number.isFinite(row.measured.mean));
+  // A log axis (modelled and measured may lie orders of magnitude apart); values below 0.1 µs sit at 0.1.
+  const floor = (seconds: number): number => Math.max(0.1, seconds * 1e6);
   const values = finite.flatMap((row) => [
-    { lambda: row.lambda, series: `modelled (${row.arrivals})`, w: row.modelled * 1e6, low: row.modelled * 1e6, high: row.modelled * 1e6 },
-    { lambda: row.lambda, series: `measured (${row.arrivals})`, w: row.measured.mean * 1e6, low: (Number.isFinite(row.measured.low) ? row.measured.low : row.measured.mean) * 1e6, high: (Number.isFinite(row.measured.high) ? row.measured.high : row.measured.mean) * 1e6 },
+    { lambda: row.lambda, series: `modelled (${row.arrivals})`, w: floor(row.modelled), low: floor(row.modelled), high: floor(row.modelled) },
+    { lambda: row.lambda, series: `measured (${row.arrivals})`, w: floor(row.measured.mean), low: floor(Number.isFinite(row.measured.low) ? row.measured.low : row.measured.mean), high: floor(Number.isFinite(row.measured.high) ? row.measured.high : row.measured.mean) },
   ]);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -60,7 +62,7 @@ export function waitingChartSpec(rows: readonly FitRow[]): TopLevelSpec {
       color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2 } },
     },
     layer: [
-      { mark: { type: 'line', point: true }, encoding: { y: { field: 'w', type: 'quantitative', title: 'mean waiting time W (µs)' } } },
+      { mark: { type: 'line', point: true }, encoding: { y: { field: 'w', type: 'quantitative', title: 'mean waiting time W (µs, log scale)', scale: { type: 'log' } } } },
       { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
     ],
   } as TopLevelSpec;
