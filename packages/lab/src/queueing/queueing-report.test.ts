@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { batchMeans } from './batch-means.js';
 import { simulateMg1 } from './mg1-simulation.js';
-import { parseQueueingConfig } from './queueing-config.js';
+import { fileURLToPath } from 'node:url';
+import { loadQueueingConfig, parseQueueingConfig } from './queueing-config.js';
 import { writeQueueingReport } from './queueing-report.js';
 import { QUEUEING_RECORD_SCHEMA, type QueueingRecord } from './run-queueing.js';
 import { momentsByKind } from './service-moments.js';
@@ -53,4 +54,10 @@ test('switchboard model report without results, and a bad config: coded errors',
   assert.throws(() => parseQueueingConfig({ id: 'e9', runner: 'model', title: 't', study: 's', published: 'p', rates: [100], window: 10, arrivals: ['pareto'] }, 'e9.yaml'), { message: /arrivals/ });
   const config = parseQueueingConfig({ id: 'e9', runner: 'model', title: 't', study: 's', published: 'p', rates: [100, 200], window: 10, 'proxy-nice': -10 }, 'e9.yaml');
   assert.deepEqual([config.arrivals, config.proxyNice, config.quick.rates], [['exponential'], -10, [100, 200]]);
+});
+
+test('configs/experiments/e9.yaml is a valid queueing config, low load to past saturation, both arrival processes', async () => {
+  const config = await loadQueueingConfig(fileURLToPath(new URL('../../../../configs/experiments/e9.yaml', import.meta.url)));
+  assert.deepEqual([...config.arrivals].sort(), ['deterministic', 'exponential']);
+  assert.ok(config.rates.length >= 5 && config.budget?.proxyCpus !== undefined);
 });
