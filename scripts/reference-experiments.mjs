@@ -23,7 +23,8 @@ const fresh = args.includes('--fresh');
 const estimateOnly = args.includes('--estimate');
 const summaryOnly = args.includes('--summary');
 const chosen = args.filter((arg) => !arg.startsWith('--'));
-const allIds = readdirSync('configs/experiments').filter((file) => file.endsWith('.yaml')).map((file) => file.replace(/\.yaml$/, '')).sort();
+// Configs with `runner: model` (E9) are run by `switchboard model run`, not here.
+const allIds = readdirSync('configs/experiments').filter((file) => file.endsWith('.yaml') && !/^runner: model$/m.test(readFileSync(join('configs/experiments', file), 'utf8'))).map((file) => file.replace(/\.yaml$/, '')).sort();
 const ids = chosen.length > 0 ? chosen : allIds;
 
 async function writeSummary() {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { benchCommand } from './bench-command.js';
 import { experimentCommand } from './experiment-command.js';
+import { modelCommand } from './model-command.js';
 import { parseCommand } from './parse-command.js';
 import { reportCommand } from './report-command.js';
 import { serveCommand } from './serve-command.js';
@@ -16,6 +17,7 @@ export function createProgram(): Command {
   program.addCommand(benchCommand());
   program.addCommand(experimentCommand());
   program.addCommand(reportCommand());
+  program.addCommand(modelCommand());
   program.addCommand(parseCommand());
   program.addCommand(usersCommand());
   return program;

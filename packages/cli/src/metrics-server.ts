@@ -21,17 +21,22 @@ function metric(name: string, help: string, type: 'counter' | 'gauge' | 'histogr
   } as unknown as Metric;
 }
 
-function histogramSamples(name: string, worker: string, snapshot: HistogramSnapshot): Sample[] {
+function histogramSamples(name: string, worker: string, snapshot: HistogramSnapshot, extra: Record<string, string> = {}): Sample[] {
   const samples: Sample[] = [];
   let cumulative = 0;
   snapshot.bounds.forEach((bound, index) => {
     cumulative += snapshot.counts[index] ?? 0;
-    samples.push({ metricName: `${name}_bucket`, labels: { worker, le: String(bound / 1000) }, value: cumulative });
+    samples.push({ metricName: `${name}_bucket`, labels: { worker, ...extra, le: String(bound / 1000) }, value: cumulative });
   });
-  samples.push({ metricName: `${name}_bucket`, labels: { worker, le: '+Inf' }, value: snapshot.count });
-  samples.push({ metricName: `${name}_sum`, labels: { worker }, value: snapshot.sum / 1000 });
-  samples.push({ metricName: `${name}_count`, labels: { worker }, value: snapshot.count });
+  samples.push({ metricName: `${name}_bucket`, labels: { worker, ...extra, le: '+Inf' }, value: snapshot.count });
+  samples.push({ metricName: `${name}_sum`, labels: { worker, ...extra }, value: snapshot.sum / 1000 });
+  samples.push({ metricName: `${name}_count`, labels: { worker, ...extra }, value: snapshot.count });
   return samples;
+}
+
+/** `--timing`: one service-time histogram per message type and worker. */
+function serviceTimeSamples(name: string, all: WorkerStats[]): Sample[] {
+  return all.flatMap((w) => (w.messageTiming === undefined ? [] : Object.entries(w.messageTiming.serviceTime).flatMap(([type, snapshot]) => histogramSamples(name, w.worker, snapshot, { type }))));
 }
 
 /**
@@ -70,6 +75,7 @@ export function modelRegistry(running: RunningModel): Registry {
   gauge(other.supervisorQueueDepth, (all) => all.filter((w) => w.supervisorQueueDepth !== undefined).map((w) => ({ labels: {}, value: w.supervisorQueueDepth ?? 0 })));
   gauge(other.workerRestarts, (all) => all.filter((w) => w.workerRestarts !== undefined).map((w) => ({ labels: {}, value: w.workerRestarts ?? 0 })));
   gauge(other.ipcRoundTrip, (all) => all.filter((w) => w.ipcRoundTrip.count > 0 || w.core !== undefined).flatMap((w) => histogramSamples(other.ipcRoundTrip.name, w.worker, w.ipcRoundTrip)));
+  gauge(other.messageServiceTime, (all) => serviceTimeSamples(other.messageServiceTime.name, all));
   gauge(other.storeLatency, (all) => all.filter((w) => w.core !== undefined).flatMap((w) => histogramSamples(other.storeLatency.name, w.worker, w.storeLatency)));
   return registry;
 }

@@ -199,3 +199,14 @@ test('the proxy settings workers get are the settings less what only the command
   for (const key of ['logLevel', 'metrics', 'model', 'workers', 'fdCache', 'assign']) assert.equal(key in proxy, false, key);
   assert.deepEqual([proxy.idleTimeoutMs, proxy.headerTimeoutMs, proxy.state, proxy.domains], [30_000, 10_000, 'local', ['example.com']]);
 });
+
+test('--timing: event-loop only; its trace flags only with it; settings reach the proxy', async () => {
+  const given = (...flags: string[]): Set<string> => new Set(['listen', ...flags]);
+  const base = { listen: ['udp:127.0.0.1:0'] };
+  await assert.rejects(resolveServeSettings({ ...base, model: 'thread-pool', timing: true }, given('model', 'timing')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--timing: .*event-loop.*--model thread-pool/));
+  await assert.rejects(resolveServeSettings({ ...base, 'timing-trace': '/tmp/t.jsonl' }, given('timing-trace')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--timing-trace: is only used with --timing/));
+  await assert.rejects(resolveServeSettings({ ...base, timing: true, 'timing-sample': '1.5' }, given('timing', 'timing-sample')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--timing-sample:/));
+  const timed = await resolveServeSettings({ ...base, timing: true, 'timing-trace': '/tmp/t.jsonl', 'timing-sample': '0.5' }, given('timing', 'timing-trace', 'timing-sample'));
+  assert.deepEqual(proxySettingsOf(timed).timing, { traceFile: '/tmp/t.jsonl', sampleRatio: 0.5 });
+  assert.equal((await resolveServeSettings(base, given())).timing, undefined);
+});

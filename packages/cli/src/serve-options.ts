@@ -211,6 +211,9 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   if (state !== 'redis' && redisUrl !== undefined && auth?.redisHash === undefined) fail(read.source('redis-url'), 'redis-url', `is only used with --state redis or --auth-redis-hash (state is ${state})`);
 
   const tlsSettings = await resolveTls(read, listen.some((spec) => spec.protocol === 'tls'));
+  onlyWhen(read, v.timing, ['timing-trace', 'timing-sample'], 'is only used with --timing');
+  if (v.timing && model !== 'event-loop') fail(read.source('timing'), 'timing', `is measured in the event-loop model only (a pool hands messages between workers); not with --model ${model}`);
+  const timing = v.timing ? { traceFile: v['timing-trace'], sampleRatio: v['timing-sample'] } : undefined;
 
   return {
     model,
@@ -232,6 +235,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     logLevel: v['log-level'],
     metrics: v.metrics,
     tls: tlsSettings,
+    timing,
   };
 }
 

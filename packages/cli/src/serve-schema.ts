@@ -45,6 +45,9 @@ export const SERVE_OPTIONS = [
   { key: 'redis-url', kind: 'text', arg: 'url', scope: 'Concurrency model and state', doc: 'Redis for --state redis and --auth-redis-hash, e.g. redis://127.0.0.1:6379', check: (url: string) => (/^rediss?:\/\//.test(url) ? undefined : 'must be a redis:// or rediss:// URL') },
   // ---- observability
   { key: 'log-level', kind: 'choice', choices: LOG_LEVELS, default: 'info', scope: 'Observability', doc: 'pino log level' },
+  { key: 'timing', kind: 'flag', default: false, scope: 'Observability', doc: 'event-loop: time each message from its read to the end of its sends (parse and each routing step stamped between), exported per message type as switchboard_message_service_seconds on --metrics (experiment E9)' },
+  { key: 'timing-trace', kind: 'path', arg: 'file', scope: 'Observability', doc: 'with --timing: write a JSON line per sampled message (Call-ID, CSeq, type, wall-clock read time, parse, step and send times, service time) to FILE, for the lab' },
+  { key: 'timing-sample', kind: 'number', arg: 'ratio', default: 0.1, max: 1, scope: 'Observability', doc: 'with --timing-trace: the share of calls traced (chosen by a hash of the Call-ID, so a call is traced whole)' },
   { key: 'metrics', kind: 'host-port', arg: 'host:port', scope: 'Observability', doc: 'serve Prometheus metrics at http://HOST:PORT/metrics' },
   // ---- digest authentication
   { key: 'auth', kind: 'choice', choices: AUTH_MODES, default: 'off', scope: 'Digest authentication', doc: 'REGISTER gets 401, INVITE (or, with all, every other request) 407; ACK, CANCEL and requests in dialogs we record-routed never' },

@@ -1,9 +1,10 @@
-import { ProxyServer, type Listener } from '@switchboard/core';
+import { MessageTimingRecorder, ProxyServer, type Listener } from '@switchboard/core';
 import { proxyServerOptions, type ProxySettings } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
 import { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
 import { openLocationStore } from './state/open-location-store.js';
 import { TimedLocationStore } from './state/timed-location-store.js';
+import { TraceFile } from './trace-file.js';
 import { LatencyHistogram, newModelCounters, type WorkerStats } from './worker-stats.js';
 
 /** One process, one thread: the baseline every other model must beat per core. */
@@ -11,10 +12,14 @@ export class EventLoopModel implements RunningModel {
   readonly model = 'event-loop' as const;
   readonly server: ProxyServer;
   readonly #storeLatency: LatencyHistogram;
+  readonly #timing: MessageTimingRecorder | undefined;
+  readonly #trace: TraceFile | undefined;
 
-  private constructor(server: ProxyServer, storeLatency: LatencyHistogram) {
+  private constructor(server: ProxyServer, storeLatency: LatencyHistogram, timing: MessageTimingRecorder | undefined, trace: TraceFile | undefined) {
     this.server = server;
     this.#storeLatency = storeLatency;
+    this.#timing = timing;
+    this.#trace = trace;
   }
 
   static async start(settings: ProxySettings): Promise<EventLoopModel> {
@@ -22,10 +27,13 @@ export class EventLoopModel implements RunningModel {
     const settled = await settleNonceSecret(settings);
     const store = new TimedLocationStore(await openLocationStore(settled), storeLatency);
     let authenticator;
+    const trace = settings.timing?.traceFile === undefined ? undefined : new TraceFile(settings.timing.traceFile);
+    const timing = settings.timing === undefined ? undefined : new MessageTimingRecorder({ sampleRatio: settings.timing.sampleRatio, sink: trace?.sink });
     try {
       authenticator = await openAuthenticator(settled);
-      return new EventLoopModel(await ProxyServer.start({ ...proxyServerOptions(settled), store, authenticator }), storeLatency);
+      return new EventLoopModel(await ProxyServer.start({ ...proxyServerOptions(settled), store, authenticator, timing }), storeLatency, timing, trace);
     } catch (error) {
+      await trace?.close();
       // The start failure is what the caller needs; a failing close must not replace it.
       await store.close().catch(() => undefined);
       await authenticator?.close().catch(() => undefined);
@@ -50,6 +58,7 @@ export class EventLoopModel implements RunningModel {
         tlsConnections: this.server.tlsConnections,
         ipcRoundTrip: new LatencyHistogram().snapshot(),
         storeLatency: this.#storeLatency.snapshot(),
+        messageTiming: this.#timing?.snapshot(),
       },
     ];
   }
@@ -58,7 +67,8 @@ export class EventLoopModel implements RunningModel {
     this.server.stopAccepting();
   }
 
-  close(): Promise<void> {
-    return this.server.close();
+  async close(): Promise<void> {
+    await this.server.close();
+    await this.#trace?.close();
   }
 }

@@ -9,7 +9,7 @@ export { RedisCredentialStore } from './state/redis-credential-store.js';
 export { SabTransactionStore, type SabTransactionStoreShared, type SabTransactionStoreOptions } from './state/sab-transaction-store.js';
 export { RedisTransactionStore, TRANSACTION_BUCKETS, transactionBucket, type TransactionRedis } from './state/redis-transaction-store.js';
 export { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
-export { MODELS, STATE_KINDS, STATE_FOR_MODEL, DEFAULT_STATE, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type ProxySettings, type AuthSettings, type TlsFileSettings } from './proxy-settings.js';
+export { MODELS, STATE_KINDS, STATE_FOR_MODEL, DEFAULT_STATE, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type ProxySettings, type AuthSettings, type TlsFileSettings, type TimingSettings } from './proxy-settings.js';
 export { startModel, type ModelOptions } from './start-model.js';
 export type { RunningModel } from './running-model.js';
 export { EventLoopModel } from './event-loop-model.js';
@@ -19,3 +19,4 @@ export { LatencyHistogram, newModelCounters, type ModelCounters, type WorkerStat
 export { ownerSlot, callIdHash, workerTag, workerSlot } from './message-owner.js';
 export { COUNTER_METRICS, OTHER_METRICS, counterMetric, renderMetricsDoc, type CounterName, type CounterMetric, type CounterSection } from './metric-catalog.js';
 export { WORKER_ERROR_CODES, WorkerError, type WorkerErrorCode } from './worker-error.js';
+export { TraceFile } from './trace-file.js';

@@ -118,6 +118,7 @@ export const OTHER_METRICS = {
   workerRestarts: { name: 'switchboard_worker_restarts_total', type: 'counter', help: 'Workers replaced after they died.' },
   ipcRoundTrip: { name: 'switchboard_ipc_round_trip_seconds', type: 'histogram', help: 'process-pool: fd request round trips (request to handle), in seconds.' },
   storeLatency: { name: 'switchboard_state_store_seconds', type: 'histogram', help: 'State store call latency, in seconds.' },
+  messageServiceTime: { name: 'switchboard_message_service_seconds', type: 'histogram', help: 'With --timing (event-loop): each message\'s service time, from its read to the end of its sends (datagrams handed to the kernel), in seconds, labelled by type: INVITE, 100, 180, 200, ACK, BYE, 200-BYE, other.' },
 } as const;
 
 /** docs/metrics.md, as `npm run docs:metrics` writes it. */

@@ -46,6 +46,15 @@ export interface ProxySettings {
   readonly auth?: AuthSettings;
   /** TLS credentials (as files, read by each worker) and choices; needed by a `tls` listener. */
   readonly tls?: TlsFileSettings;
+  /** Per-message timing (`--timing`, event-loop model): service-time histograms and a sampled trace. */
+  readonly timing?: TimingSettings;
+}
+
+export interface TimingSettings {
+  /** JSON lines of sampled messages (`--timing-trace`). */
+  readonly traceFile?: string;
+  /** Share of calls traced, 0 to 1 (`--timing-sample`). */
+  readonly sampleRatio: number;
 }
 
 /** The TLS part of the settings: file names rather than keys, so no key travels in IPC or env. */

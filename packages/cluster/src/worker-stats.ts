@@ -1,4 +1,4 @@
-import type { ProxyCounters, ProxyServer, TransportCounters } from '@switchboard/core';
+import type { MessageTimingSnapshot, ProxyCounters, ProxyServer, TransportCounters } from '@switchboard/core';
 
 /** Counters of the concurrency model itself, beside the proxy's and the transports'. */
 export interface ModelCounters {
@@ -91,6 +91,8 @@ export interface WorkerStats {
   readonly tlsConnections: number;
   readonly ipcRoundTrip: HistogramSnapshot;
   readonly storeLatency: HistogramSnapshot;
+  /** Service time per message type, with `--timing`. */
+  readonly messageTiming?: MessageTimingSnapshot;
   /** Gauges only the supervisor has: IPC sends not yet flushed, connections in its table. */
   readonly supervisorQueueDepth?: number;
   readonly supervisorConnections?: number;

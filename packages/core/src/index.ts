@@ -104,3 +104,6 @@ export {
   type AuthResult,
   type DigestAuthenticatorOptions,
 } from './auth/digest-authenticator.js';
+export { MESSAGE_KINDS, messageKind, type MessageKind } from './timing/message-kind.js';
+export { MessageTimingRecorder, callIdHash, type MessageTrace, type MessageTimingOptions, type MessageTimingSnapshot, type TraceSink } from './timing/message-timing.js';
+export { SERVICE_BOUNDS_MS, ServiceHistogram, type ServiceHistogramSnapshot } from './timing/service-histogram.js';

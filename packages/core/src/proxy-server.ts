@@ -2,6 +2,7 @@ import type { SipLimits } from '@switchboard/sip';
 import type { DigestAuthenticator } from './auth/digest-authenticator.js';
 import type { Listener } from './proxy/listeners.js';
 import { ProxyCore } from './proxy/proxy-core.js';
+import type { MessageTimingRecorder } from './timing/message-timing.js';
 import type { LocationStore } from './registrar/location-store.js';
 import { MemoryLocationStore } from './registrar/location-store.js';
 import type { RegistrarOptions } from './registrar/registrar.js';
@@ -44,6 +45,8 @@ export interface ProxyServerOptions {
   readonly storeRetryAfterSeconds?: number;
   /** Digest authentication (`--auth`); closed with the server. */
   readonly authenticator?: DigestAuthenticator;
+  /** Per-message timing (`--timing`), passed to the core. */
+  readonly timing?: MessageTimingRecorder;
 
   // ---- hooks for the models that run several workers (packages/cluster) ----
   /**
@@ -238,6 +241,7 @@ export class ProxyServer {
       storeRetryAfterSeconds: options.storeRetryAfterSeconds,
       handOff: options.handOff,
       auth: options.authenticator,
+      timing: options.timing,
       clientTransports: clientOnly,
       sender: {
         send(target, bytes, onError) {

@@ -9,3 +9,11 @@ export { REPORT_ERROR_CODES, ReportError, type ReportErrorCode } from './report/
 export { loadReportData, median, type PointSummary, type Ratio, type ReportData } from './report/report-data.js';
 export { writeReport, type WrittenReport } from './report/write-report.js';
 export { verdictSummary, type EarlierVerdict } from './report/verdict-summary.js';
+export { QUEUEING_ERROR_CODES, QueueingError, type QueueingErrorCode } from './queueing/queueing-error.js';
+export { loadQueueingConfig, parseQueueingConfig, type QueueingConfig } from './queueing/queueing-config.js';
+export { runQueueingExperiment, type QueueingEvent, type QueueingRecord, type QueueingRunOptions } from './queueing/run-queueing.js';
+export { writeQueueingReport } from './queueing/queueing-report.js';
+export { analyseCapture, type CaptureAnalysis } from './queueing/capture-analysis.js';
+export { startLoopbackCapture } from './queueing/loopback-capture.js';
+export { mg1Waiting, utilisation, saturationRate } from './queueing/mg1.js';
+export { batchMeans } from './queueing/batch-means.js';

@@ -21,6 +21,8 @@ import { ServerTransactions } from './server-transactions.js';
 import type { TransactionMirror } from './transaction-mirror.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
 import { stampReceived } from './via-addressing.js';
+import type { MessageTimingRecorder } from '../timing/message-timing.js';
+import { timedSender, timedSteps } from '../timing/timed-pipeline.js';
 
 /** Sends messages and files Via aliases of stream connections (the transports behind it). */
 export interface ProxySender extends MessageSender {
@@ -68,7 +70,11 @@ export interface ProxyCoreOptions {
    * mirror's store. Without it (owned), nothing changes.
    */
   readonly transactionMirror?: TransactionMirror;
+  /** Per-message timing (`--timing`); absent, the only cost is one branch per message. */
+  readonly timing?: MessageTimingRecorder;
 }
+
+function ignoreParsed(_message: SipMessage): void {}
 
 /** The answer, without a transaction, when a routing step threw. */
 const ROUTING_FAILED: RoutingDecision = Object.freeze({ kind: 'respond', status: 500 });
@@ -91,17 +97,24 @@ export class ProxyCore {
   readonly #steps: readonly NamedRoutingStep[];
   /** What stateless forwarding and the response path need. */
   readonly #outbound: StatelessOptions;
+  readonly #timing: MessageTimingRecorder | undefined;
+  /** Told of each parsed message: the timing recorder, or a no-op. */
+  readonly #afterParse: (message: SipMessage) => void;
 
   constructor(options: ProxyCoreOptions) {
     this.#options = options;
     const timers = options.timers ?? DEFAULT_TIMERS;
     const counters = this.counters;
-    const sender = countingSender(options.sender, counters);
+    const timing = options.timing;
+    this.#timing = timing;
+    this.#afterParse = timing === undefined ? ignoreParsed : (message) => timing.parsed(message);
+    const sender = countingSender(timing === undefined ? options.sender : timedSender(options.sender, timing), counters);
     this.#sender = sender;
     this.#server = new ServerTransactions({ sender, timers, counters, ...(options.transactionMirror === undefined ? {} : { mirror: options.transactionMirror }) });
     this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters });
     this.#routing = newRoutingContext({ ...options, counters });
-    this.#steps = options.routingSteps ?? ROUTING_STEPS;
+    const steps = options.routingSteps ?? ROUTING_STEPS;
+    this.#steps = timing === undefined ? steps : timedSteps(steps, timing);
     this.#outbound = { listeners: options.listeners, clientTransports: options.clientTransports, limits: options.limits, sender, counters };
   }
 
@@ -121,6 +134,11 @@ export class ProxyCore {
    * here). Never throws for anything the peer sent.
    */
   receive(bytes: Buffer, source: TransportAddress, handedOff = false): void {
+    if (this.#timing === undefined) this.#receiveGuarded(bytes, source, handedOff);
+    else this.#timing.measure(() => this.#receiveGuarded(bytes, source, handedOff));
+  }
+
+  #receiveGuarded(bytes: Buffer, source: TransportAddress, handedOff: boolean): void {
     try {
       this.#receive(bytes, source, handedOff);
     } catch (error) {
@@ -139,6 +157,7 @@ export class ProxyCore {
       answerUnparseable(this.#sender, this.counters, bytes, source, error);
       return;
     }
+    this.#afterParse(message);
     if (!handedOff && this.#options.handOff !== undefined && worthHandingOff(message) && this.#options.handOff(message, bytes, source)) return;
     try {
       if (message.isRequest) this.#onRequest(message, source);
