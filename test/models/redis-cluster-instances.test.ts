@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { userCredentials } from '@switchboard/core';
 import { startRedisCluster, type RedisTestCluster } from '@switchboard/testkit/redis-cluster';
 import { freePort, proxyCounter, runSipp, sippCalls, startProxy, type RunningProxy } from '../interop/harness.js';
-import { DigestPhone } from './digest-phone.js';
+import { DigestPhone, type Answer } from './digest-phone.js';
 
 /**
  * Several Switchboard instances, as on several hosts (127.0.0.2, .3 and .4), on one real Redis
@@ -18,7 +18,8 @@ import { DigestPhone } from './digest-phone.js';
  */
 
 const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));
-const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
+/** alice and bob, and 30 more so some share a master with bob (the failover test picks them). */
+const USERS = ['alice', 'bob', ...Array.from({ length: 30 }, (_, i) => `user${i}`)];
 const PASSWORD = 'cluster-test';
 
 interface Instance {
@@ -135,4 +136,105 @@ test('three instances on one cluster: a phone registered on one is called throug
     alice.close();
   }
   assertNoCrash();
+});
+
+test('a master killed under load through two instances: 503 with Retry-After while its replica is promoted, no process crashes, replicated registrations still served, every request answered again', { timeout: 120_000 }, async () => {
+  const [a, b] = [instance(0), instance(1)];
+  const locationKey = (user: string): string => `switchboard:loc:{sip:${user}@example.com}`;
+  const master = await cluster.masterOf(locationKey('bob'));
+  const sameMaster: string[] = [];
+  for (const user of USERS.slice(2)) if ((await cluster.masterOf(locationKey(user))).port === master.port) sameMaster.push(user);
+  assert.ok(sameMaster.length >= 2, `two more users on bob's master (${sameMaster.join(', ')})`);
+  const [survivorName, probeName] = sameMaster as [string, string];
+
+  // Before the kill: bob (a SIPp callee) and the survivor registered, and replicated.
+  const calleePort = await freePort();
+  const bobRegistered = await runSipp([
+    '-sf', 'register-auth.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'domain', 'example.com', '-key', 'contact_port', String(calleePort),
+    '-s', 'bob', '-au', 'bob', '-ap', PASSWORD, '-m', '1', `${a.host}:${a.proxy.udpPort}`,
+  ]).done;
+  assert.equal(bobRegistered.code, 0);
+  const survivor = new DigestPhone(survivorName, PASSWORD);
+  const probe = new DigestPhone(probeName, PASSWORD);
+  await survivor.open();
+  await probe.open();
+  const callee = runSipp(['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1', '-m', '100000'], 110);
+  let probing = false;
+  try {
+    assert.equal((await survivor.registerWithAuth(b.host, b.proxy.udpPort)).status, 200);
+    await cluster.waitReplicated();
+    const failuresBefore = (await proxyCounter(a.metricsPort, 'switchboard_state_store_failures_total')) + (await proxyCounter(b.metricsPort, 'switchboard_state_store_failures_total'));
+
+    // Load: calls to bob through both instances, registrations through the second, and a probe
+    // registering every 100 ms, alternating instances, to time the gap.
+    const callers = [a, b].map((through) => runSipp(['-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', 'example.com', '-s', 'bob', '-m', '60', '-r', '5', `${through.host}:${through.proxy.udpPort}`], 90));
+    const registrations = runSipp(['-sf', 'register-auth.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'domain', 'example.com', '-key', 'contact_port', String(await freePort()), '-s', 'alice', '-au', 'alice', '-ap', PASSWORD, '-m', '60', '-r', '5', `${b.host}:${b.proxy.udpPort}`], 90);
+    const probes: { at: number; status: number; retryAfter: string | undefined }[] = [];
+    probing = true;
+    const probeLoop = (async () => {
+      for (let i = 0; probing; i++) {
+        const through = i % 2 === 0 ? a : b;
+        const at = Date.now();
+        const answer: Answer = await probe.registerWithAuth(through.host, through.proxy.udpPort, { timeoutMs: 4000 });
+        probes.push({ at, status: answer.status, retryAfter: answer.message.header('retry-after') });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const killedAt = Date.now();
+    await master.kill();
+    await cluster.waitHealthy(30_000);
+    const healthyAt = Date.now();
+    // Keep probing until ten in a row succeed after the promotion (or 25 s).
+    const deadline = Date.now() + 25_000;
+    while (Date.now() < deadline) {
+      const recent = probes.filter((p) => p.at > healthyAt);
+      if (recent.length >= 10 && recent.slice(-10).every((p) => p.status === 200)) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    probing = false;
+    await probeLoop;
+    const callResults = await Promise.all(callers.map((caller) => caller.done));
+    const registrationResult = await registrations.done;
+
+    const afterKill = probes.filter((p) => p.at >= killedAt);
+    const failed = afterKill.filter((p) => p.status !== 200);
+    assert.ok(afterKill.length > 0);
+    for (const p of failed) {
+      assert.equal(p.status, 503, `a probe during the failover got ${p.status}, not 503`);
+      assert.equal(p.retryAfter, '5', '503 with Retry-After');
+    }
+    const lastFailure = failed.at(-1);
+    const backAt = lastFailure === undefined ? killedAt : (afterKill.find((p) => p.at > lastFailure.at && p.status === 200)?.at ?? Number.NaN);
+    const gapMs = backAt - killedAt;
+    assert.ok(Number.isFinite(gapMs) && gapMs < 20_000, `service back within 20 s of the kill (gap ${gapMs} ms)`);
+    assert.ok(afterKill.slice(-10).every((p) => p.status === 200), 'every probe answered 200 at the end');
+    const failuresAfter = (await proxyCounter(a.metricsPort, 'switchboard_state_store_failures_total')) + (await proxyCounter(b.metricsPort, 'switchboard_state_store_failures_total'));
+    const failovers = (await proxyCounter(a.metricsPort, 'switchboard_redis_cluster_failovers_total')) + (await proxyCounter(b.metricsPort, 'switchboard_redis_cluster_failovers_total'));
+    assert.ok(failovers > 0, 'the instances counted the failover');
+
+    // After: nothing crashed; the survivor's binding (acknowledged and replicated before the kill) is
+    // listed by both instances; a call to bob (registered before the kill) goes through.
+    assertNoCrash();
+    for (const through of [a, b]) {
+      const listed = await survivor.registerWithAuth(through.host, through.proxy.udpPort, { contact: null });
+      assert.equal(listed.status, 200);
+      assert.match(listed.message.header('contact') ?? '', new RegExp(`sip:${survivorName}@127\\.0\\.0\\.1:\\d+`), `${through.host} still serves ${survivorName}'s binding`);
+    }
+    const lastCall = await runSipp(['-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', 'example.com', '-s', 'bob', '-m', '2', '-r', '10', `${a.host}:${a.proxy.udpPort}`]).done;
+    assert.equal(lastCall.code, 0, `bob's binding from before the kill still routes calls: ${lastCall.output.slice(-1500)}`);
+    const calls = callResults.map((result) => sippCalls(result.output));
+    const regs = sippCalls(registrationResult.output);
+    console.log(
+      `failover: master ${master.address} killed; cluster healthy again after ${healthyAt - killedAt} ms; probes failing for ${gapMs} ms (${failed.length} of ${afterKill.length} after the kill got 503); ` +
+        `503s from the store: ${failuresAfter - failuresBefore}; calls ok/failed ${calls.map((c) => `${c.successful}/${c.failed}`).join(' and ')}; registrations ok/failed ${regs.successful}/${regs.failed}; failovers counted ${failovers}`,
+    );
+    assert.ok(calls.every((c) => c.successful > 0));
+  } finally {
+    probing = false;
+    survivor.close();
+    probe.close();
+    callee.process.kill('SIGTERM');
+    await callee.done;
+  }
 });
