@@ -76,7 +76,8 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
  * disconnected commands fail at once (no offline queue), a command in flight when the server dies
  * fails within a second, and ioredis keeps reconnecting by itself, with backoff capped at 1 s. For
  * a cluster, the client must reach a seed node, learn the slot map and find the cluster ok
- * (`CLUSTER INFO`) within the connect timeout; see `clusterOptions` for what it does afterwards.
+ * (`CLUSTER INFO`) within twice the connect timeout and a second; see `clusterOptions` for what
+ * it does afterwards.
  */
 export async function connectRedis(url: string, connectTimeoutMs = 2000): Promise<RedisClient> {
   let target;
@@ -96,7 +97,9 @@ export async function connectRedis(url: string, connectTimeoutMs = 2000): Promis
     countClusterEvents(client);
   }
   try {
-    await withDeadline(client.connect(), connectTimeoutMs + 500, 'connecting');
+    // A cluster client has more to do before it is ready (CLUSTER INFO, CLUSTER SLOTS, a
+    // connection per master); refused connections still fail at once.
+    await withDeadline(client.connect(), target.kind === 'single' ? connectTimeoutMs + 500 : 2 * connectTimeoutMs + 1000, 'connecting');
     await withDeadline(client.ping(), connectTimeoutMs, 'PING');
   } catch (error) {
     client.disconnect();
