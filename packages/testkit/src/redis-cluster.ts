@@ -40,6 +40,14 @@ export interface RedisTestCluster {
   masterOf(key: string): Promise<RedisClusterNode>;
   /** The replicas of the master at `port`, as a live node sees them. */
   replicasOf(port: number): Promise<RedisClusterNode[]>;
+  /** The masters now serving slots, as a live node sees them. */
+  masters(): Promise<RedisClusterNode[]>;
+  /**
+   * Moves the slot of `key` (and the keys in it) from its master to the master at `toPort`, as
+   * resharding does (SETSLOT IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE on every master), so
+   * clients that knew the old owner get MOVED.
+   */
+  moveSlotOf(key: string, toPort: number): Promise<void>;
   /**
    * Waits until every live node says the cluster is ok with every slot served by a live master
    * (after a failover: the replica promoted); rejects after `timeoutMs`.
@@ -254,6 +262,25 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         const lines = await view();
         const master = lines.find((line) => line.port === port);
         return lines.filter((line) => master !== undefined && line.masterId === master.id).map((line) => byPort(line.port));
+      },
+      async masters() {
+        return (await view()).filter((line) => line.flags.includes('master') && !line.flags.includes('fail') && line.slots.length > 0).map((line) => byPort(line.port));
+      },
+      async moveSlotOf(key, toPort) {
+        const first = live()[0] as RedisClusterNode;
+        const slot = (await cli(first.port, 'cluster', 'keyslot', key)).trim();
+        const lines = await view();
+        const owner = lines.find((line) => line.flags.includes('master') && line.slots.some(([from, to]) => Number(slot) >= from && Number(slot) <= to));
+        const target = lines.find((line) => line.port === toPort);
+        if (owner === undefined || target === undefined || owner.port === toPort) throw new Error(`cannot move slot ${slot} to ${toPort}`);
+        await cli(toPort, 'cluster', 'setslot', slot, 'importing', owner.id);
+        await cli(owner.port, 'cluster', 'setslot', slot, 'migrating', target.id);
+        for (;;) {
+          const keys = (await cli(owner.port, 'cluster', 'getkeysinslot', slot, '100')).split('\n').filter((line) => line !== '');
+          if (keys.length === 0) break;
+          await cli(owner.port, 'migrate', '127.0.0.1', String(toPort), '', '0', '5000', 'keys', ...keys);
+        }
+        for (const line of lines.filter((candidate) => candidate.flags.includes('master') && candidate.slots.length > 0)) await cli(line.port, 'cluster', 'setslot', slot, 'node', target.id);
       },
       waitHealthy,
       waitReplicated: (timeoutMs = 10_000) =>

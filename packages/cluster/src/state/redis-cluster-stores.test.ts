@@ -38,7 +38,7 @@ test('location store conformance on a cluster: lapsed bindings and key expiry', 
   await lapsedBindings(cluster.url);
 });
 
-test('auth state conformance on a cluster, and three connections racing for 300 nonce counts get each once', { timeout: 30_000 }, async () => {
+test('auth state conformance on a cluster, and three connections racing for 150 nonce counts get each once', { timeout: 30_000 }, async () => {
   const store = await RedisAuthStateStore.connect(cluster.url, { prefix: 'conformance:' });
   try {
     await authStateConformance(store);
@@ -48,10 +48,10 @@ test('auth state conformance on a cluster, and three connections racing for 300 
   const stores = await Promise.all([1, 2, 3].map(() => RedisAuthStateStore.connect(cluster.url, { prefix: 'race:' })));
   try {
     const expiresAt = Date.now() + 60_000;
-    const results = await Promise.all(stores.map((one) => Promise.all(Array.from({ length: 300 }, (_, i) => one.acceptNonceCount(`nonce-${i}`, 1, expiresAt)))));
-    for (let i = 0; i < 300; i++) assert.equal(results.filter((granted) => granted[i]).length, 1, `nonce ${i}`);
-    const slots = await Promise.all(stores.flatMap((one) => Array.from({ length: 40 }, () => one.tryAttempt('192.0.2.77', Date.now(), 60_000, 100))));
-    assert.equal(slots.filter((slot) => slot.granted).length, 100);
+    const results = await Promise.all(stores.map((one) => Promise.all(Array.from({ length: 150 }, (_, i) => one.acceptNonceCount(`nonce-${i}`, 1, expiresAt)))));
+    for (let i = 0; i < 150; i++) assert.equal(results.filter((granted) => granted[i]).length, 1, `nonce ${i}`);
+    const slots = await Promise.all(stores.flatMap((one) => Array.from({ length: 30 }, () => one.tryAttempt('192.0.2.77', Date.now(), 60_000, 60))));
+    assert.equal(slots.filter((slot) => slot.granted).length, 60);
   } finally {
     await Promise.all(stores.map((one) => one.close()));
   }
@@ -107,6 +107,28 @@ test('an unreachable cluster at start is a clear error naming the URL, password 
     RedisLocationStore.connect('redis+cluster://user:secret@127.0.0.1:1,127.0.0.1:2', { connectTimeoutMs: 500 }),
     (error: unknown) => error instanceof StateStoreError && error.code === 'ERR_SWITCHBOARD_STATE_UNAVAILABLE' && /Redis Cluster at redis\+cluster:\/\/user:\*\*\*@127\.0\.0\.1:1,127\.0\.0\.1:2 is not reachable/.test(error.message),
   );
+});
+
+test('a slot moved to another master (resharding): the store follows the MOVED redirection and the client refreshes its slot map', { timeout: 30_000 }, async () => {
+  const aor = 'sip:moving@example.com';
+  const key = redisKeys.location('moving:', aor);
+  const store = await RedisLocationStore.connect(cluster.url, { prefix: 'moving:' });
+  try {
+    await store.put({ aor, contact: 'sip:moving@192.0.2.7', expiresAt: Date.now() + 60_000, q: 1, callId: 'c', cseq: 1, source: { protocol: 'udp', address: '192.0.2.7', port: 5060 } });
+    const from = await cluster.masterOf(key);
+    const to = (await cluster.masters()).find((node) => node.port !== from.port) as { port: number };
+    const refreshesBefore = redisClientCounters.redisClusterSlotRefreshes;
+    await cluster.moveSlotOf(key, to.port);
+    assert.equal((await cluster.masterOf(key)).port, to.port, 'the slot moved');
+    assert.deepEqual((await store.lookup(aor, Date.now())).map((b) => b.contact), ['sip:moving@192.0.2.7'], 'found on the new master, through MOVED');
+    await store.remove(aor, 'sip:moving@192.0.2.7');
+    assert.deepEqual(await store.lookup(aor, Date.now()), []);
+    for (let i = 0; i < 30 && redisClientCounters.redisClusterSlotRefreshes === refreshesBefore; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(redisClientCounters.redisClusterSlotRefreshes > refreshesBefore, 'the MOVED made the client fetch the slot map again');
+    assert.equal(redisClientCounters.redisClusterFailovers, 0, 'a moved slot is no failover');
+  } finally {
+    await store.close();
+  }
 });
 
 test('a master killed: calls on its slots fail fast and coded, the same store serves again once its replica is promoted, replicated bindings intact', { timeout: 40_000 }, async () => {
