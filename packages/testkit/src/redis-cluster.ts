@@ -8,7 +8,7 @@
  * running when this process exits are killed, so a failed test leaves none behind.
  *
  * The node timeout is short (1 s by default, against Redis' 15 s) so a failover under test takes
- * seconds; `cluster-require-full-coverage no`, so keys of the other masters stay served while one
+ * seconds, and replicas sync at once (`repl-diskless-sync-delay 0`, not 5 s), so start-up does; `cluster-require-full-coverage no`, so keys of the other masters stay served while one
  * master's slots wait for its replica (the setting the docs recommend for Switchboard).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -102,7 +102,7 @@ async function spawnNode(port: number, dir: string, nodeTimeoutMs: number, cpus:
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
     '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs),
-    '--cluster-require-full-coverage', 'no', '--appendonly', 'no', '--save', '',
+    '--cluster-require-full-coverage', 'no', '--appendonly', 'no', '--save', '', '--repl-diskless-sync-delay', '0',
   ];
   const child = cpus === undefined ? spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('taskset', ['-c', cpus, 'redis-server', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
