@@ -167,8 +167,8 @@ test('a master killed under load through two instances: 503 with Retry-After whi
 
     // Load: calls to bob through both instances, registrations through the second, and a probe
     // registering every 100 ms, alternating instances, to time the gap.
-    const callers = [a, b].map((through) => runSipp(['-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', 'example.com', '-s', 'bob', '-m', '40', '-r', '5', `${through.host}:${through.proxy.udpPort}`], 90));
-    const registrations = runSipp(['-sf', 'register-auth.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'domain', 'example.com', '-key', 'contact_port', String(await freePort()), '-s', 'alice', '-au', 'alice', '-ap', PASSWORD, '-m', '40', '-r', '5', `${b.host}:${b.proxy.udpPort}`], 90);
+    const callers = [a, b].map((through) => runSipp(['-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', 'example.com', '-s', 'bob', '-m', '30', '-r', '5', `${through.host}:${through.proxy.udpPort}`], 90));
+    const registrations = runSipp(['-sf', 'register-auth.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'domain', 'example.com', '-key', 'contact_port', String(await freePort()), '-s', 'alice', '-au', 'alice', '-ap', PASSWORD, '-m', '30', '-r', '5', `${b.host}:${b.proxy.udpPort}`], 90);
     const probes: { at: number; status: number; retryAfter: string | undefined }[] = [];
     probing = true;
     const probeLoop = (async () => {
