@@ -97,10 +97,17 @@ export async function connectRedis(url: string, connectTimeoutMs = 2000): Promis
     countClusterEvents(client);
   }
   try {
-    // A cluster client has more to do before it is ready (CLUSTER INFO, CLUSTER SLOTS, a
-    // connection per master); refused connections still fail at once.
-    await withDeadline(client.connect(), target.kind === 'single' ? connectTimeoutMs + 500 : 2 * connectTimeoutMs + 1000, 'connecting');
-    await withDeadline(client.ping(), connectTimeoutMs, 'PING');
+    if (client instanceof Cluster) {
+      // Bounded as a whole: a cluster client keeps retrying its seeds by itself. It has more to do
+      // before it is ready (CLUSTER INFO, CLUSTER SLOTS, a connection per master); refused
+      // connections still fail at once.
+      await withDeadline(client.connect(), 2 * connectTimeoutMs + 1000, 'connecting');
+      await withDeadline(client.ping(), connectTimeoutMs, 'PING');
+    } else {
+      // One server: the connect timeout bounds the connection, the command timeout the PING.
+      await client.connect();
+      await client.ping();
+    }
   } catch (error) {
     client.disconnect();
     const what = target.kind === 'single' ? 'Redis' : 'Redis Cluster';
