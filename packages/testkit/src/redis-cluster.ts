@@ -90,7 +90,7 @@ async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
   for (let tries = 0; ports.length < count && tries < 500; tries++) {
     const port = 20000 + Math.floor(Math.random() * 35000);
-    if (ports.some((taken) => Math.abs(taken - port) < 1 || Math.abs(taken - port) === 10000)) continue;
+    if (ports.some((taken) => taken === port || Math.abs(taken - port) === 10000)) continue;
     if ((await portIsFree(port)) && (await portIsFree(port + 10000))) ports.push(port);
   }
   if (ports.length < count) throw new Error(`could not find ${count} free port pairs for a Redis Cluster`);
