@@ -43,10 +43,11 @@ export interface RunningProxy {
 /**
  * Starts `switchboard serve` on UDP and TCP (free ports), plus whatever listeners `extraArgs` add
  * (`--listen tls:127.0.0.1:0`), and resolves at its `ready` line. A proxy not ready within
- * `readyTimeoutMs` is killed, so that no test leaves one behind.
+ * `readyTimeoutMs` is killed, so that no test leaves one behind. `host` is the listeners' address
+ * (another loopback address, 127.0.0.2, stands for another host).
  */
-export async function startProxy(extraArgs: string[], readyTimeoutMs = 10_000): Promise<RunningProxy> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', ...extraArgs], {
+export async function startProxy(extraArgs: string[], readyTimeoutMs = 10_000, host = '127.0.0.1'): Promise<RunningProxy> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--listen', `udp:${host}:0`, '--listen', `tcp:${host}:0`, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

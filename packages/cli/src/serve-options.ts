@@ -206,7 +206,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     fail(read.source('state'), 'state', `--model ${model} cannot run with --state ${state}: ${why} (use --state ${STATE_FOR_MODEL[model].join(' or ')})`);
   }
   const redisUrl = v['redis-url'];
-  if (state === 'redis' && redisUrl === undefined) fail(read.source('state'), 'state', `--state redis${model === 'process-pool' ? ' (which --model process-pool needs)' : ''} needs --redis-url redis://HOST:PORT`);
+  if (state === 'redis' && redisUrl === undefined) fail(read.source('state'), 'state', `--state redis${model === 'process-pool' ? ' (which --model process-pool needs)' : ''} needs --redis-url redis://HOST:PORT (or redis+cluster://HOST:PORT,...)`);
   const auth = await resolveAuth(read, v.domain, redisUrl);
   if (state !== 'redis' && redisUrl !== undefined && auth?.redisHash === undefined) fail(read.source('redis-url'), 'redis-url', `is only used with --state redis or --auth-redis-hash (state is ${state})`);
 

@@ -5,7 +5,7 @@
  */
 import { isSipUri, parseUri } from '@switchboard/sip';
 import { AUTH_MODES, DEFAULT_AUTH_ALGORITHMS, TLS_VERSIONS } from '@switchboard/core';
-import { MODELS, STATE_KINDS } from '@switchboard/cluster';
+import { MODELS, STATE_KINDS, parseRedisTarget } from '@switchboard/cluster';
 import { BENCH_OPTIONS } from './bench-schema.js';
 import { renderOptionsReference, type OptionSpec } from './option-schema.js';
 
@@ -19,6 +19,15 @@ function sipUriProblem(text: string): string | undefined {
     return isSipUri(parseUri(text)) ? undefined : 'must be a sip: or sips: URI';
   } catch (error) {
     return `"${text}" is not a SIP URI (${(error as Error).message})`;
+  }
+}
+
+function redisUrlProblem(url: string): string | undefined {
+  try {
+    parseRedisTarget(url);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
   }
 }
 
@@ -42,7 +51,7 @@ export const SERVE_OPTIONS = [
   { key: 'fd-cache', kind: 'optional-number', arg: 'size', integer: true, flagDefault: DEFAULT_FD_CACHE, scope: 'Concurrency model and state', doc: "process-pool: keep up to SIZE handles of other workers' connections per worker" },
   { key: 'assign', kind: 'choice', choices: ['round-robin', 'least-loaded'], default: 'round-robin', scope: 'Concurrency model and state', doc: 'process-pool: how accepted connections are given to workers' },
   { key: 'state', kind: 'choice', choices: STATE_KINDS, defaultText: 'local; sab for thread-pool; redis for process-pool', scope: 'Concurrency model and state', doc: 'where registrations and authentication state live' },
-  { key: 'redis-url', kind: 'text', arg: 'url', scope: 'Concurrency model and state', doc: 'Redis for --state redis and --auth-redis-hash, e.g. redis://127.0.0.1:6379', check: (url: string) => (/^rediss?:\/\//.test(url) ? undefined : 'must be a redis:// or rediss:// URL') },
+  { key: 'redis-url', kind: 'text', arg: 'url', scope: 'Concurrency model and state', doc: 'Redis for --state redis and --auth-redis-hash: one server, redis://127.0.0.1:6379 (rediss:// for TLS), or a Redis Cluster, redis+cluster://10.0.0.1:7000,10.0.0.2:7000 (seed nodes, comma-separated; rediss+cluster:// for TLS; user:password@ before the first applies to every node)', check: (url: string) => redisUrlProblem(url) },
   // ---- observability
   { key: 'log-level', kind: 'choice', choices: LOG_LEVELS, default: 'info', scope: 'Observability', doc: 'pino log level' },
   { key: 'timing', kind: 'flag', default: false, scope: 'Observability', doc: 'event-loop: time each message from its read to the end of its sends (parse and each routing step stamped between), exported per message type as switchboard_message_service_seconds on --metrics (experiment E9)' },

@@ -1,6 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { RedisCredentialStore } from '@switchboard/cluster';
+import { RedisCredentialStore, parseRedisTarget } from '@switchboard/cluster';
 import { AuthConfigError, formatUsersFile, parseUsersFile, userCredentials, type UserCredentials } from '@switchboard/core';
 import { DIGEST_ALGORITHMS, digestAlgorithm, type DigestAlgorithm } from '@switchboard/sip';
 import { SwitchboardError } from './errors.js';
@@ -49,12 +49,18 @@ export function usersCommand(): Command {
     .requiredOption('--user <name>', 'user name (the user part of the AOR)')
     .requiredOption('--realm <realm>', 'realm (serve --auth-realm, by default its first --domain)')
     .option('--file <file>', 'users file to add the user to (created when missing)')
-    .option('--redis-url <url>', 'Redis to add the user to, with --redis-hash')
+    .option('--redis-url <url>', 'Redis to add the user to, with --redis-hash: redis://HOST:PORT, or a cluster, redis+cluster://HOST:PORT[,HOST:PORT...]')
     .option('--redis-hash <key>', 'Redis hash of users (serve --auth-redis-hash)')
     .option('--algorithms <list>', `HA1 algorithms to store (default ${DIGEST_ALGORITHMS.join(',')})`)
     .action(async (flags: { user: string; realm: string; file?: string; redisUrl?: string; redisHash?: string; algorithms?: string }) => {
       if ((flags.redisUrl === undefined) !== (flags.redisHash === undefined)) throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_FLAG', `${flags.redisUrl === undefined ? '--redis-hash' : '--redis-url'}: --redis-url and --redis-hash go together`);
-      if (flags.redisUrl !== undefined && !/^rediss?:\/\//.test(flags.redisUrl)) throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_FLAG', '--redis-url: must be a redis:// or rediss:// URL');
+      if (flags.redisUrl !== undefined) {
+        try {
+          parseRedisTarget(flags.redisUrl);
+        } catch (error) {
+          throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_FLAG', `--redis-url: ${(error as Error).message}`);
+        }
+      }
       let algorithms: DigestAlgorithm[] = [...DIGEST_ALGORITHMS];
       if (flags.algorithms !== undefined) {
         algorithms = flags.algorithms.split(',').map((name) => {

@@ -6,6 +6,7 @@ import { openLocationStore } from './state/open-location-store.js';
 import { TimedLocationStore } from './state/timed-location-store.js';
 import { TraceFile } from './trace-file.js';
 import { LatencyHistogram, newModelCounters, type WorkerStats } from './worker-stats.js';
+import { redisClientCounters } from './state/redis-client-counters.js';
 
 /** One process, one thread: the baseline every other model must beat per core. */
 export class EventLoopModel implements RunningModel {
@@ -52,7 +53,7 @@ export class EventLoopModel implements RunningModel {
         pid: process.pid,
         core: this.server.core.counters,
         transport: this.server.transportCounters,
-        model: newModelCounters(),
+        model: { ...newModelCounters(), ...redisClientCounters },
         transactions: this.server.core.transactionCount,
         tcpConnections: this.server.tcpConnections,
         tlsConnections: this.server.tlsConnections,

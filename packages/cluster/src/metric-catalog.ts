@@ -76,6 +76,11 @@ const MODEL_COUNTERS: Readonly<Record<keyof ModelCounters, string>> = {
   tlsRelaysReceived: 'process-pool: relayed TLS writes carried out by the owner.',
   tlsRelaysMissed: 'process-pool: relayed TLS writes whose connection was gone.',
   ipcMilliseconds: 'Time spent in IPC code (encoding, sending, decoding, wrapping handles), in milliseconds.',
+  redisCommandFailures: 'State store calls to Redis that failed or took longer than 2 s (each such call answered ERR_SWITCHBOARD_STATE_UNAVAILABLE, so 503 to its request).',
+  redisClusterSlotRefreshes: 'Redis Cluster: slot maps fetched by the client (at start, and after each MOVED redirection, lost node or CLUSTERDOWN; ioredis follows MOVED and ASK without an event, so this is what counts them).',
+  redisClusterNodeErrors: 'Redis Cluster: errors connecting to, or refreshing the slot map from, one node.',
+  redisClusterNodesLost: 'Redis Cluster: node connections lost (a node down, or dropped from the slot map).',
+  redisClusterFailovers: 'Redis Cluster: failovers seen by this worker\'s clients: a master whose slots are now served by what was its replica (each client counts it once).',
   ipcErrors: 'Control messages that could not be decoded, were malformed or failed to send (process-pool), or thread messages that failed to be handled (thread-pool); each dropped, never fatal.',
 };
 

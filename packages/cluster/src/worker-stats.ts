@@ -1,7 +1,8 @@
 import type { MessageTimingSnapshot, ProxyCounters, ProxyServer, TransportCounters } from '@switchboard/core';
+import { redisClientCounters, type RedisClientCounters } from './state/redis-client-counters.js';
 
-/** Counters of the concurrency model itself, beside the proxy's and the transports'. */
-export interface ModelCounters {
+/** Counters of the concurrency model itself, and of this process's Redis clients (state/). */
+export interface ModelCounters extends RedisClientCounters {
   /** Handles asked of the supervisor for connections another worker owns (process-pool). */
   fdRequests: number;
   /** Of those, how many the supervisor no longer had (connection closed meanwhile). */
@@ -45,6 +46,11 @@ export function newModelCounters(): ModelCounters {
     tlsRelaysMissed: 0,
     ipcErrors: 0,
     ipcMilliseconds: 0,
+    redisCommandFailures: 0,
+    redisClusterSlotRefreshes: 0,
+    redisClusterNodeErrors: 0,
+    redisClusterNodesLost: 0,
+    redisClusterFailovers: 0,
   };
 }
 
@@ -106,7 +112,7 @@ export function workerStats(slot: number, server: ProxyServer | undefined, model
     pid: process.pid,
     core: server?.core.counters,
     transport: server?.transportCounters,
-    model: { ...model },
+    model: { ...model, ...redisClientCounters },
     transactions: server?.core.transactionCount ?? 0,
     tcpConnections: server?.tcpConnections ?? 0,
     tlsConnections: server?.tlsConnections ?? 0,

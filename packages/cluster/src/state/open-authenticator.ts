@@ -8,6 +8,7 @@ import {
 } from '@switchboard/core';
 import type { ProxySettings } from '../proxy-settings.js';
 import { closeRedis, connectRedis } from './redis-connection.js';
+import { DEFAULT_REDIS_PREFIX, redisKeys } from './redis-keys.js';
 import { RedisAuthStateStore } from './redis-auth-state-store.js';
 import { RedisCredentialStore } from './redis-credential-store.js';
 import { SabAuthStateStore, type SabAuthStateShared } from './sab-auth-state-store.js';
@@ -71,7 +72,7 @@ export async function settleNonceSecret(settings: ProxySettings): Promise<ProxyS
   if (settings.state === 'redis' && settings.redisUrl !== undefined) {
     const redis = await connectRedis(settings.redisUrl);
     try {
-      const key = `${settings.redisPrefix ?? 'switchboard:'}auth:nonce-secret`;
+      const key = redisKeys.nonceSecret(settings.redisPrefix ?? DEFAULT_REDIS_PREFIX);
       await redis.set(key, secret, 'NX');
       secret = (await redis.get(key)) ?? secret;
     } finally {

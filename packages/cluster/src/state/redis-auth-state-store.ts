@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { AttemptSlot, AuthStateStore } from '@switchboard/core';
-import { closeRedis, connectRedis, redisCall } from './redis-connection.js';
+import { closeRedis, connectRedis, redisCall, type RedisClient } from './redis-connection.js';
+import { DEFAULT_REDIS_PREFIX, redisKeys } from './redis-keys.js';
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   acceptNonceCount(key: string, nc: number, expiresAt: number): Promise<number>;
   tryAttempt(key: string, windowMs: number, maxFailures: number): Promise<[number, number]>;
   releaseAttempt(key: string): Promise<number>;
@@ -10,8 +10,9 @@ type ScriptedRedis = Redis & {
 
 /**
  * Nonce counts and failure counts in Redis, shared by every process and every instance using it
- * (`--state redis`). `<prefix>nc:<nonce>` holds the highest accepted count and expires with the
- * nonce; `<prefix>authfail:<source>` counts failures and expires when its window ends. The
+ * (`--state redis`, one server or a Redis Cluster). `<prefix>nc:{<nonce>}` holds the highest
+ * accepted count and expires with the nonce; `<prefix>authfail:{<source>}` counts failures and
+ * expires when its window ends (each hash-tagged, so each script's one key names its slot). The
  * updates are Lua scripts, so they are atomic: of two workers presenting one nonce count at once,
  * exactly one is accepted, and of two racing for a source's last attempt slot, exactly one gets it.
  */
@@ -19,7 +20,7 @@ export class RedisAuthStateStore implements AuthStateStore {
   readonly #redis: ScriptedRedis;
   readonly #prefix: string;
 
-  private constructor(redis: Redis, prefix: string) {
+  private constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis as ScriptedRedis;
     this.#prefix = prefix;
   }
@@ -57,27 +58,27 @@ export class RedisAuthStateStore implements AuthStateStore {
         if count > 0 then redis.call('DECR', KEYS[1]) end
         return 0`,
     });
-    return new RedisAuthStateStore(redis, options.prefix ?? 'switchboard:');
+    return new RedisAuthStateStore(redis, options.prefix ?? DEFAULT_REDIS_PREFIX);
   }
 
   acceptNonceCount(nonce: string, nc: number, expiresAt: number): Promise<boolean> {
     // A nonce already expired needs no record: PXAT in the past would delete the key at once.
-    return redisCall(async () => (await this.#redis.acceptNonceCount(`${this.#prefix}nc:${nonce}`, nc, Math.max(Math.ceil(expiresAt), Date.now() + 1))) === 1);
+    return redisCall(async () => (await this.#redis.acceptNonceCount(redisKeys.nonceCount(this.#prefix, nonce), nc, Math.max(Math.ceil(expiresAt), Date.now() + 1))) === 1);
   }
 
   tryAttempt(source: string, _now: number, windowMs: number, maxFailures: number): Promise<AttemptSlot> {
     return redisCall(async () => {
-      const [granted, left] = await this.#redis.tryAttempt(`${this.#prefix}authfail:${source}`, Math.max(1, Math.ceil(windowMs)), maxFailures);
+      const [granted, left] = await this.#redis.tryAttempt(redisKeys.authFailures(this.#prefix, source), Math.max(1, Math.ceil(windowMs)), maxFailures);
       return { granted: granted === 1, windowLeftMs: Number(left) };
     });
   }
 
   async releaseAttempt(source: string): Promise<void> {
-    await redisCall(() => this.#redis.releaseAttempt(`${this.#prefix}authfail:${source}`));
+    await redisCall(() => this.#redis.releaseAttempt(redisKeys.authFailures(this.#prefix, source)));
   }
 
   failures(source: string, _now?: number): Promise<number> {
-    return redisCall(async () => Number((await this.#redis.get(`${this.#prefix}authfail:${source}`)) ?? 0));
+    return redisCall(async () => Number((await this.#redis.get(redisKeys.authFailures(this.#prefix, source))) ?? 0));
   }
 
   async close(): Promise<void> {

@@ -1,19 +1,18 @@
-import type { Redis } from 'ioredis';
 import { checkUserCredentials, credentialKey, type CredentialStore, type UserCredentials } from '@switchboard/core';
 import type { DigestAlgorithm } from '@switchboard/sip';
-import { closeRedis, connectRedis, redisCall } from './redis-connection.js';
+import { closeRedis, connectRedis, redisCall, type RedisClient } from './redis-connection.js';
 
 /**
  * Credentials in a Redis hash (`--auth-redis-hash KEY`): field `user:realm`, value the JSON of
  * the user's HA1 per algorithm, `{"SHA-256": "...", "MD5": "..."}` (what `switchboard users add
- * --redis-hash` writes). Read on every check, so users added or removed count at once; a value
+ * --redis-hash` writes). One key, so on a Redis Cluster one slot. Read on every check, so users added or removed count at once; a value
  * that is not a valid entry counts as an unknown user.
  */
 export class RedisCredentialStore implements CredentialStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #hash: string;
 
-  private constructor(redis: Redis, hash: string) {
+  private constructor(redis: RedisClient, hash: string) {
     this.#redis = redis;
     this.#hash = hash;
   }

@@ -1,18 +1,19 @@
-import type { Redis } from 'ioredis';
 import type { Binding, LocationStore } from '@switchboard/core';
-import { closeRedis, connectRedis, redisCall } from './redis-connection.js';
+import { closeRedis, connectRedis, keyServers, redisCall, type RedisClient } from './redis-connection.js';
+import { DEFAULT_REDIS_PREFIX, redisKeys } from './redis-keys.js';
 
 /**
  * Location bindings in Redis, so several processes or several Switchboard instances share
- * registrations. One hash per address-of-record (`<prefix>loc:<aor>`), one field per contact
+ * registrations, on one server or a Redis Cluster. One hash per address-of-record
+ * (`<prefix>loc:{<aor>}`, hash-tagged so an AOR's keys share a slot), one field per contact
  * holding the binding as JSON; the key expires when its last binding does (PEXPIREAT, raised
  * atomically by a script as bindings are added). Lapsed bindings are skipped and deleted when met.
  */
 export class RedisLocationStore implements LocationStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
 
-  private constructor(redis: Redis, prefix: string) {
+  private constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
     this.#prefix = prefix;
   }
@@ -31,7 +32,7 @@ export class RedisLocationStore implements LocationStore {
         if expires < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
         return 1`,
     });
-    return new RedisLocationStore(redis, options.prefix ?? 'switchboard:');
+    return new RedisLocationStore(redis, options.prefix ?? DEFAULT_REDIS_PREFIX);
   }
 
   #call<T>(work: () => Promise<T>): Promise<T> {
@@ -39,7 +40,7 @@ export class RedisLocationStore implements LocationStore {
   }
 
   #key(aor: string): string {
-    return `${this.#prefix}loc:${aor}`;
+    return redisKeys.location(this.#prefix, aor);
   }
 
   lookup(aor: string, now: number): Promise<Binding[]> {
@@ -60,7 +61,7 @@ export class RedisLocationStore implements LocationStore {
 
   put(binding: Binding): Promise<void> {
     return this.#call(async () => {
-      const redis = this.#redis as Redis & { putBinding(key: string, field: string, value: string, expiresAt: number): Promise<number> };
+      const redis = this.#redis as RedisClient & { putBinding(key: string, field: string, value: string, expiresAt: number): Promise<number> };
       await redis.putBinding(this.#key(binding.aor), binding.contact, JSON.stringify(binding), Math.ceil(binding.expiresAt));
     });
   }
@@ -77,18 +78,21 @@ export class RedisLocationStore implements LocationStore {
     });
   }
 
+  /** Live bindings in all: every location key of every server (each master of a cluster), scanned. */
   size(now: number): Promise<number> {
     return this.#call(async () => {
       let count = 0;
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${this.#prefix}loc:*`, 'COUNT', 500);
-        cursor = next;
-        for (const key of keys) {
-          const fields = await this.#redis.hvals(key);
-          count += fields.filter((json) => (JSON.parse(json) as Binding).expiresAt > now).length;
-        }
-      } while (cursor !== '0');
+      for (const server of keyServers(this.#redis)) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await server.scan(cursor, 'MATCH', redisKeys.locationPattern(this.#prefix), 'COUNT', 500);
+          cursor = next;
+          for (const key of keys) {
+            const fields = await server.hvals(key);
+            count += fields.filter((json) => (JSON.parse(json) as Binding).expiresAt > now).length;
+          }
+        } while (cursor !== '0');
+      }
       return count;
     });
   }
