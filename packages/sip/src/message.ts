@@ -323,6 +323,40 @@ export class SipMessage {
     return this.#fields.find((field) => field.name === canonical)?.valueStart ?? -1;
   }
 
+  /**
+   * An independent copy for editing (a proxy's copy of a request per target, RFC 3261 §16.6
+   * step 1): it shares the input bytes and the parsed values, which edits replace rather than
+   * change, and has its own field list; what it serializes to is what parsing this message's
+   * serialization would give.
+   */
+  clone(): SipMessage {
+    const copy = new SipMessage(
+      this.#layout,
+      { method: this.method, requestUriText: this.#requestUriText, requestUri: this.#requestUri, status: this.status, reason: this.reason },
+      this.#fields.slice(),
+      {
+        via: this.via.slice(),
+        from: this.#from,
+        to: this.#to,
+        callId: this.callId,
+        cseq: this.cseq,
+        maxForwards: this.maxForwards,
+        route: this.route.slice(),
+        recordRoute: this.recordRoute.slice(),
+        contact: this.contact.slice(),
+        contactStar: this.contactStar,
+        contentLength: this.contentLength,
+      },
+    );
+    copy.#fromParsed = this.#fromParsed;
+    copy.#toParsed = this.#toParsed;
+    copy.#startLineEdited = this.#startLineEdited;
+    copy.#body = this.#body;
+    copy.#bodyEdited = this.#bodyEdited;
+    copy.#serialized = this.#serialized;
+    return copy;
+  }
+
   // ---- edits -----------------------------------------------------------------------------
 
   /** Rewrites the Request-URI. */
