@@ -84,13 +84,21 @@ export function canonicalHeaderName(name: string): string {
   return canonical;
 }
 
-/** The spelling Switchboard writes a header name in: `Via`, `Call-ID`, `Record-Route`, ... */
+const writtenCache = new Map<string, string>();
+
+/**
+ * The spelling Switchboard writes a header name in: `Via`, `Call-ID`, `Record-Route`, ...
+ * Remembered per spelling asked for (up to a bound): a proxy asks for the same few on every message.
+ */
 export function writtenHeaderName(name: string): string {
+  const cached = writtenCache.get(name);
+  if (cached !== undefined) return cached;
   const canonical = canonicalHeaderName(name);
-  return (
+  const written =
     WRITTEN_NAMES[canonical] ??
-    canonical.replace(/(^|-)([a-z])/g, (_match, dash: string, letter: string) => dash + letter.toUpperCase())
-  );
+    canonical.replace(/(^|-)([a-z])/g, (_match, dash: string, letter: string) => dash + letter.toUpperCase());
+  if (writtenCache.size < 4096) writtenCache.set(name, written);
+  return written;
 }
 
 export function isListHeader(canonicalName: string): boolean {

@@ -116,3 +116,38 @@ test('optionTags refuses a tag that is not a token instead of decoding it', () =
   assert.throws(() => message.optionTags('proxy-require'), (error: unknown) => error instanceof SipError && error.code === 'ERR_SIP_INVALID_HEADER_VALUE');
   assert.deepEqual(message.optionTags('supported'), ['path', 'outbound']);
 });
+
+test('serialize() is written once until an edit, and an edit writes it again', () => {
+  const message = parseMessage(INVITE);
+  message.setMaxForwards(69);
+  const first = message.serialize();
+  assert.equal(message.serialize(), first);
+  message.removeHeader('x-unknown');
+  const second = message.serialize();
+  assert.notEqual(second, first);
+  assert.ok(!second.toString('latin1').includes('X-Unknown'));
+  assert.ok(second.toString('latin1').includes('Max-Forwards: 69\r\n'));
+});
+
+test('a clone is edited apart from its original and serializes as its reparse would', () => {
+  const original = parseMessage(INVITE);
+  original.setTopViaParams([['received', '192.0.2.9']]);
+  const before = Buffer.from(original.serialize());
+  const copy = original.clone();
+  copy.setMaxForwards(69);
+  copy.prependRecordRoute('<sip:proxy.example.com;lr>');
+  copy.prependVia('SIP/2.0/UDP proxy.example.com:5060;branch=z9hG4bKclone');
+  copy.setRequestUri('sip:bob@192.0.2.4', parseUri('sip:bob@192.0.2.4'));
+  assert.deepEqual(original.serialize(), before);
+  assert.equal(original.via.length, 1);
+  assert.equal(original.recordRoute.length, 0);
+  assert.equal(original.maxForwards, 70);
+  const reparsed = parseMessage(before);
+  reparsed.setMaxForwards(69);
+  reparsed.prependRecordRoute('<sip:proxy.example.com;lr>');
+  reparsed.prependVia('SIP/2.0/UDP proxy.example.com:5060;branch=z9hG4bKclone');
+  reparsed.setRequestUri('sip:bob@192.0.2.4', parseUri('sip:bob@192.0.2.4'));
+  assert.deepEqual(copy.serialize(), reparsed.serialize());
+  assert.deepEqual(copy.via.map((via) => via.branch), ['z9hG4bKclone', 'z9hG4bK74bf9']);
+  assert.equal(copy.via[1]?.received, '192.0.2.9');
+});

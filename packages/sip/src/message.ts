@@ -83,6 +83,8 @@ export class SipMessage {
   #startLineEdited = false;
   #body: Buffer;
   #bodyEdited = false;
+  /** What `serialize()` gave since the last edit. */
+  #serialized: Buffer | undefined;
 
   constructor(layout: MessageLayout, startLine: StartLine, fields: HeaderField[], routing: RoutingHeaders) {
     this.#layout = layout;
@@ -321,6 +323,40 @@ export class SipMessage {
     return this.#fields.find((field) => field.name === canonical)?.valueStart ?? -1;
   }
 
+  /**
+   * An independent copy for editing (a proxy's copy of a request per target, RFC 3261 §16.6
+   * step 1): it shares the input bytes and the parsed values, which edits replace rather than
+   * change, and has its own field list; what it serializes to is what parsing this message's
+   * serialization would give.
+   */
+  clone(): SipMessage {
+    const copy = new SipMessage(
+      this.#layout,
+      { method: this.method, requestUriText: this.#requestUriText, requestUri: this.#requestUri, status: this.status, reason: this.reason },
+      this.#fields.slice(),
+      {
+        via: this.via.slice(),
+        from: this.#from,
+        to: this.#to,
+        callId: this.callId,
+        cseq: this.cseq,
+        maxForwards: this.maxForwards,
+        route: this.route.slice(),
+        recordRoute: this.recordRoute.slice(),
+        contact: this.contact.slice(),
+        contactStar: this.contactStar,
+        contentLength: this.contentLength,
+      },
+    );
+    copy.#fromParsed = this.#fromParsed;
+    copy.#toParsed = this.#toParsed;
+    copy.#startLineEdited = this.#startLineEdited;
+    copy.#body = this.#body;
+    copy.#bodyEdited = this.#bodyEdited;
+    copy.#serialized = this.#serialized;
+    return copy;
+  }
+
   // ---- edits -----------------------------------------------------------------------------
 
   /** Rewrites the Request-URI. */
@@ -329,6 +365,7 @@ export class SipMessage {
     this.#requestUriText = text;
     this.#requestUri = parsed;
     this.#startLineEdited = true;
+    this.#serialized = undefined;
   }
 
   /**
@@ -361,6 +398,7 @@ export class SipMessage {
     const updated: Via = { ...top, params, received: params.get('received') ?? undefined, rport: rport === undefined ? undefined : rport === null ? null : Number(rport) };
     this.#removeListValue('via', 'first');
     const field = addedField('via', '');
+    this.#serialized = undefined;
     this.#fields.splice(Math.max(0, this.#fields.findIndex((candidate) => candidate.name === 'via')), 0, { ...field, text: `Via: ${formatVia({ ...raw, params: rawParams })}`, latin1: true });
     this.via[0] = updated;
   }
@@ -409,6 +447,7 @@ export class SipMessage {
     if (!Number.isInteger(hops) || hops < 0 || hops > 255) {
       throw new SipError('ERR_SIP_INVALID_EDIT', `Max-Forwards must be 0..255, got ${hops}`);
     }
+    this.#serialized = undefined;
     const index = this.#fields.findIndex((field) => field.name === 'max-forwards');
     if (index < 0) this.#fields.push(addedField('max-forwards', String(hops)));
     else this.#fields[index] = addedField('max-forwards', String(hops));
@@ -420,6 +459,7 @@ export class SipMessage {
     const canonical = canonicalHeaderName(name);
     const index = this.#fields.findIndex((field) => field.name === canonical);
     const field = addedField(canonical, value);
+    this.#serialized = undefined;
     this.#fields = this.#fields.filter((candidate) => candidate.name !== canonical);
     this.#fields.splice(index < 0 ? this.#fields.length : index, 0, field);
     this.#refreshRoutingHeader(canonical);
@@ -428,6 +468,7 @@ export class SipMessage {
   /** Adds a field after the last one. */
   appendHeader(name: string, value: string): void {
     const canonical = canonicalHeaderName(name);
+    this.#serialized = undefined;
     this.#fields.push(addedField(canonical, value));
     this.#refreshRoutingHeader(canonical);
   }
@@ -435,12 +476,14 @@ export class SipMessage {
   /** Removes every field of this header. */
   removeHeader(name: string): void {
     const canonical = canonicalHeaderName(name);
+    this.#serialized = undefined;
     this.#fields = this.#fields.filter((field) => field.name !== canonical);
     this.#refreshRoutingHeader(canonical);
   }
 
   /** Replaces the body and its Content-Length (and Content-Type when given). */
   setBody(body: Buffer | string, contentType?: string): void {
+    this.#serialized = undefined;
     this.#body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     this.#bodyEdited = true;
     if (contentType !== undefined) this.setHeader('content-type', contentType);
@@ -448,6 +491,7 @@ export class SipMessage {
   }
 
   #insertField(name: string, value: string, where: 'first' | 'last'): void {
+    this.#serialized = undefined;
     const field = addedField(name, value);
     const index =
       where === 'first'
@@ -461,6 +505,7 @@ export class SipMessage {
   }
 
   #removeListValue(name: string, which: 'first' | 'last'): void {
+    this.#serialized = undefined;
     const index =
       which === 'first'
         ? this.#fields.findIndex((field) => field.name === name)
@@ -513,47 +558,80 @@ export class SipMessage {
   // ---- writing ---------------------------------------------------------------------------
 
   /**
-   * The message as bytes. Unedited parts are copied from the input as they arrived; runs of
-   * untouched fields are copied as one slice.
+   * The message as bytes. Unedited parts are copied from the input as they arrived (runs of
+   * untouched fields as one copy), edited ones written in place: one Buffer of the exact size,
+   * made once and kept until the next edit (a proxy serializes the copy it sends several times:
+   * to check its size, to send it, to retransmit it).
    */
   serialize(): Buffer {
+    if (this.#serialized === undefined) this.#serialized = this.#write();
+    return this.#serialized;
+  }
+
+  #write(): Buffer {
     const { input, start, startLineEnd, bodyStart, end } = this.#layout;
-    const parts: Buffer[] = [];
+    const fields = this.#fields;
+    const startLine = this.#startLineEdited ? `${this.method} ${this.#requestUriText} SIP/2.0${CRLF}` : undefined;
+    let length = startLine === undefined ? startLineEnd + 2 - start : Buffer.byteLength(startLine, 'utf8');
+    let edited = startLine !== undefined || this.#bodyEdited;
+    for (const field of fields) {
+      if (field.text === undefined) {
+        length += field.end - field.start;
+      } else {
+        edited = true;
+        length += (field.latin1 === true ? field.text.length : Buffer.byteLength(field.text, 'utf8')) + 2;
+      }
+    }
+    if (!edited) {
+      // Nothing rewritten: the fields may still have been removed or reordered, so check they
+      // are the input's own run before handing out a slice of it.
+      let expected = startLineEnd + 2;
+      for (const field of fields) {
+        if (field.start !== expected) break;
+        expected = field.end;
+      }
+      if (expected === bodyStart - 2 && length === bodyStart - 2 - start) return input.subarray(start, end);
+    }
+    length += this.#bodyEdited ? 2 + this.#body.length : end - (bodyStart - 2);
+    const out = Buffer.allocUnsafe(length);
+    let at = 0;
     let runStart = -1;
     let runEnd = -1;
-    const flush = (): void => {
-      if (runStart >= 0) parts.push(input.subarray(runStart, runEnd));
-      runStart = -1;
-    };
-    const copy = (from: number, to: number): void => {
-      if (runStart >= 0 && runEnd === from) {
-        runEnd = to;
-      } else {
-        flush();
-        runStart = from;
-        runEnd = to;
+    if (startLine === undefined) {
+      runStart = start;
+      runEnd = startLineEnd + 2;
+    } else {
+      at += out.write(startLine, at, 'utf8');
+    }
+    for (const field of fields) {
+      if (field.text === undefined) {
+        if (runStart >= 0 && runEnd === field.start) {
+          runEnd = field.end;
+          continue;
+        }
+        if (runStart >= 0) at += input.copy(out, at, runStart, runEnd);
+        runStart = field.start;
+        runEnd = field.end;
+        continue;
       }
-    };
-    const write = (text: string, encoding: 'utf8' | 'latin1' = 'utf8'): void => {
-      flush();
-      parts.push(Buffer.from(text, encoding));
-    };
-
-    if (this.#startLineEdited) write(`${this.method} ${this.#requestUriText} SIP/2.0${CRLF}`);
-    else copy(start, startLineEnd + 2);
-    for (const field of this.#fields) {
-      if (field.text === undefined) copy(field.start, field.end);
-      else write(field.text + CRLF, field.latin1 === true ? 'latin1' : 'utf8');
+      if (runStart >= 0) at += input.copy(out, at, runStart, runEnd);
+      runStart = -1;
+      at += out.write(field.text, at, field.latin1 === true ? 'latin1' : 'utf8');
+      out[at++] = 0x0d;
+      out[at++] = 0x0a;
     }
     if (this.#bodyEdited) {
-      write(CRLF);
-      flush();
-      parts.push(this.#body);
+      if (runStart >= 0) at += input.copy(out, at, runStart, runEnd);
+      out[at++] = 0x0d;
+      out[at++] = 0x0a;
+      at += this.#body.copy(out, at);
+    } else if (runStart >= 0 && runEnd === bodyStart - 2) {
+      at += input.copy(out, at, runStart, end);
     } else {
-      copy(bodyStart - 2, end);
-      flush();
+      if (runStart >= 0) at += input.copy(out, at, runStart, runEnd);
+      at += input.copy(out, at, bodyStart - 2, end);
     }
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    return at === length ? out : out.subarray(0, at);
   }
 
   toString(): string {

@@ -15,19 +15,19 @@ function copyOf(result: ReturnType<typeof forwardedRequest>): ForwardedRequest {
 }
 
 test('forwarded request: Max-Forwards down one, our Via with the branch on top, Record-Route for a dialog-creating request', () => {
-  const copy = copyOf(forwardedRequest(stepRequest('INVITE', 'sip:bob@example.com').serialize(), ALICE, { requestUri: 'sip:bob@192.0.2.20', nextHop: CALLEE }, BRANCH, true, UDP_ONLY));
+  const copy = copyOf(forwardedRequest(stepRequest('INVITE', 'sip:bob@example.com'), ALICE, { requestUri: 'sip:bob@192.0.2.20', nextHop: CALLEE }, BRANCH, true, UDP_ONLY));
   assert.deepEqual(copy.target, CALLEE);
   assert.equal(copy.sent.requestUriText, 'sip:bob@192.0.2.20');
   assert.equal(copy.sent.maxForwards, 69);
   assert.equal(copy.sent.topVia?.branch, BRANCH);
   assert.deepEqual(copy.sent.recordRoute.map((entry) => entry.uriText), ['sip:192.0.2.1:5060;lr;sbd']);
-  const bye = copyOf(forwardedRequest(stepRequest('BYE', 'sip:bob@192.0.2.20').serialize(), ALICE, {}, BRANCH, true, UDP_ONLY));
+  const bye = copyOf(forwardedRequest(stepRequest('BYE', 'sip:bob@192.0.2.20'), ALICE, {}, BRANCH, true, UDP_ONLY));
   assert.equal(bye.sent.recordRoute.length, 0);
 });
 
 test('forwarded request: no next hop is no-route; a transport we cannot send on is no-transport, unless we are a client of it', () => {
-  assert.equal(forwardedRequest(stepRequest('MESSAGE', 'tel:+15550100').serialize(), ALICE, {}, BRANCH, false, UDP_ONLY), 'no-route');
-  const overTcp = stepRequest('INVITE', 'sip:bob@192.0.2.20;transport=tcp').serialize();
+  assert.equal(forwardedRequest(stepRequest('MESSAGE', 'tel:+15550100'), ALICE, {}, BRANCH, false, UDP_ONLY), 'no-route');
+  const overTcp = stepRequest('INVITE', 'sip:bob@192.0.2.20;transport=tcp');
   assert.equal(forwardedRequest(overTcp, ALICE, {}, BRANCH, true, UDP_ONLY), 'no-transport');
   const copy = copyOf(forwardedRequest(overTcp, ALICE, {}, BRANCH, true, { ...UDP_ONLY, clientTransports: ['tcp'] }));
   assert.equal(copy.sent.topVia?.transport, 'TCP');
@@ -38,7 +38,7 @@ test('forwarded request: no next hop is no-route; a transport we cannot send on 
 test('forwarded request: over 1300 bytes it leaves UDP for TCP (§18.1.1), and comes back to UDP when the connection is refused', () => {
   const counters = newProxyCounters();
   const settings: ForwardedRequestSettings = { listeners: [...UDP_ONLY.listeners, { protocol: 'tcp', host: '192.0.2.1', port: 5060 }], counters };
-  const large = stepRequest('MESSAGE', 'sip:bob@192.0.2.20', { extra: [`X-Padding: ${'p'.repeat(1400)}`] }).serialize();
+  const large = stepRequest('MESSAGE', 'sip:bob@192.0.2.20', { extra: [`X-Padding: ${'p'.repeat(1400)}`] });
   const copy = copyOf(forwardedRequest(large, ALICE, {}, BRANCH, false, settings));
   assert.equal(copy.target.protocol, 'tcp');
   assert.equal(copy.sent.topVia?.transport, 'TCP');

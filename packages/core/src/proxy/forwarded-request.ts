@@ -1,4 +1,4 @@
-import { isSipUri, parseMessage, parseUri, type SipLimits, type SipMessage } from '@switchboard/sip';
+import { isSipUri, parseUri, type SipLimits, type SipMessage } from '@switchboard/sip';
 import type { TransportAddress, TransportProtocol } from '../transport-address.js';
 import { listenerFor, outgoingFor, type Listener } from './listeners.js';
 import { isConnectionRefusal, mustLeaveUdp, viaForTcp } from './message-size.js';
@@ -42,18 +42,18 @@ export function countFailure(counters: ProxyCounters, failure: BranchFailure): B
 /**
  * Makes the copy of a request for one target (RFC 3261 §16.6): Request-URI, Max-Forwards,
  * Record-Route (when `recordRoute` and the method can create a dialog), the next hop (loose or
- * strict Route), and our Via with `branchId`; then §18.1.1 for a large one. `base` is the
- * request serialized once for all its targets.
+ * strict Route), and our Via with `branchId`; then §18.1.1 for a large one. `request` itself is
+ * not changed (each target gets a clone).
  */
 export function forwardedRequest(
-  base: Buffer,
+  request: SipMessage,
   source: TransportAddress,
   target: ForwardTarget,
   branchId: string,
   recordRoute: boolean,
   settings: ForwardedRequestSettings,
 ): ForwardedRequest | BranchFailure {
-  const copy = parseMessage(base, { limits: settings.limits });
+  const copy = request.clone();
   if (target.requestUri !== undefined) copy.setRequestUri(target.requestUri, parseUri(target.requestUri));
   copy.setMaxForwards(copy.maxForwards === undefined ? 70 : copy.maxForwards - 1);
 
@@ -117,7 +117,7 @@ function moveLargeRequestToTcp(forwarded: ForwardedRequest, settings: ForwardedR
   if (!mustLeaveUdp(forwarded.target, udpBytes.length)) return;
   const tcp = outgoingFor(settings.listeners, settings.clientTransports, 'tcp');
   if (tcp === undefined) return;
-  forwarded.udpFallback = { sent: parseMessage(udpBytes, { limits: settings.limits }), target: forwarded.target };
+  forwarded.udpFallback = { sent: forwarded.sent.clone(), target: forwarded.target };
   viaForTcp(forwarded.sent, tcp);
   forwarded.target = { ...forwarded.target, protocol: 'tcp' };
   settings.counters.largeRequestsOverTcp++;

@@ -91,13 +91,12 @@ export class Forwarder {
     const request = server.request;
     const forwarding: Forwarding = { request, server, branches: [], answered: false };
     this.#forwardings.set(server, forwarding);
-    const base = request.serialize();
     const hash = loopHash(request, request.topVia);
     const recordRoute = this.#options.recordRoute;
     let failure: BranchFailure | undefined;
     for (const target of targets) {
       const branchId = formatBranchId(hash, this.#options.branchTag, ++this.#sequence);
-      const copy = forwardedRequest(base, source, target, branchId, recordRoute, this.#options);
+      const copy = forwardedRequest(request, source, target, branchId, recordRoute, this.#options);
       if (typeof copy === 'string') {
         failure ??= countFailure(this.#options.counters, copy);
         continue;

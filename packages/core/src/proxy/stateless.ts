@@ -23,12 +23,11 @@ export interface StatelessOptions {
  * transaction. Never record-routes. When no target gets a copy, 503 (none to an ACK).
  */
 export function forwardStatelessly(request: SipMessage, source: TransportAddress, targets: readonly ForwardTarget[], options: StatelessOptions): void {
-  const base = request.serialize();
   const branchId = formatStatelessBranchId(loopHash(request, request.topVia), statelessHash(request));
   let failure: BranchFailure | undefined;
   let forwarded = 0;
   for (const target of targets) {
-    const copy = forwardedRequest(base, source, target, branchId, false, options);
+    const copy = forwardedRequest(request, source, target, branchId, false, options);
     if (typeof copy === 'string') {
       failure ??= countFailure(options.counters, copy);
       continue;

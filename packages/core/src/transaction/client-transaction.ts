@@ -149,8 +149,11 @@ export class ClientTransaction {
   }
 
   #send(bytes: Buffer): void {
-    this.#options.sender.send(this.target, bytes, (error) => this.#transportFailed(error));
+    this.#options.sender.send(this.target, bytes, this.#onSendError);
   }
+
+  /** One handler for every send of this transaction (not a closure per datagram). */
+  readonly #onSendError = (error: Error): void => this.#transportFailed(error);
 
   /** §17.1.4: a transport error before the final response fails the transaction; later ones (an ACK) do not. */
   #transportFailed(error: Error): void {

@@ -31,3 +31,31 @@ test('a send on a closed transport is reported, not thrown', async () => {
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(errors.length, 1);
 });
+
+test('datagrams reach an IP address (no lookup) and a host name (looked up); an unresolvable name is a reported error', async () => {
+  const received: string[] = [];
+  let arrived: () => void = () => undefined;
+  const receiver = new UdpTransport({
+    host: '127.0.0.1',
+    port: 0,
+    onMessage: (bytes) => {
+      received.push(bytes.toString());
+      if (received.length === 2) arrived();
+    },
+  });
+  const { port } = await receiver.listen();
+  const sender = new UdpTransport({ host: '127.0.0.1', port: 0, onMessage: () => undefined });
+  await sender.listen();
+  try {
+    const both = new Promise<void>((resolve) => (arrived = resolve));
+    sender.send({ protocol: 'udp', address: '127.0.0.1', port }, Buffer.from('by address'));
+    sender.send({ protocol: 'udp', address: 'localhost', port }, Buffer.from('by name'));
+    await both;
+    assert.deepEqual(received.sort(), ['by address', 'by name']);
+    const failed = await new Promise<Error>((resolve) => sender.send({ protocol: 'udp', address: 'no-such-host.invalid', port }, Buffer.from('x'), resolve));
+    assert.ok(failed instanceof Error);
+  } finally {
+    await sender.close();
+    await receiver.close();
+  }
+});

@@ -1,4 +1,6 @@
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
 import { reportSendError, type SendErrorHandler, type TransportAddress } from '../transport-address.js';
 
 export interface UdpTransportOptions {
@@ -30,7 +32,7 @@ export class UdpTransport implements DatagramTransport {
   /** Binds the socket; resolves with the bound address and port. */
   async listen(): Promise<{ address: string; port: number }> {
     const type = this.#options.host.includes(':') ? 'udp6' : 'udp4';
-    const socket = dgram.createSocket({ type, recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
+    const socket = dgram.createSocket({ type, recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024, lookup: literalFirstLookup });
     this.#socket = socket;
     socket.on('message', (bytes, remote) => {
       this.#options.onMessage(bytes, { protocol: 'udp', address: remote.address, port: remote.port });
@@ -51,21 +53,21 @@ export class UdpTransport implements DatagramTransport {
 
   send(target: TransportAddress, bytes: Buffer, onError?: SendErrorHandler): void {
     const socket = this.#socket;
-    const failed = (error: Error): void => {
+    // One closure per send: dgram calls it (on a later tick) with the outcome.
+    const sent = (error: Error | null): void => {
+      if (!error) return;
       this.#options.onSendError?.(error, target);
       onError?.(error);
     };
     if (socket === undefined) {
-      reportSendError(failed, new Error('the UDP socket is closed'));
+      reportSendError(sent, new Error('the UDP socket is closed'));
       return;
     }
     try {
       // dgram throws at once for a port it cannot send to (0, above 65535) and on a closed socket.
-      socket.send(bytes, target.port, target.address, (error) => {
-        if (error) failed(error);
-      });
+      socket.send(bytes, target.port, target.address, sent);
     } catch (error) {
-      reportSendError(failed, error);
+      reportSendError(sent, error);
     }
   }
 
@@ -74,4 +76,20 @@ export class UdpTransport implements DatagramTransport {
     this.#socket = undefined;
     if (socket !== undefined) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
+}
+
+/**
+ * dgram resolves the address of every datagram it sends (dns.lookup), and for an IP address that
+ * costs a process.nextTick before the send. Addresses of SIP peers are IP addresses nearly always
+ * (Via received, Contact of a binding, the default route): those are handed back at once, in the
+ * same tick; a host name is still looked up.
+ */
+function literalFirstLookup(
+  address: string,
+  options: dns.LookupOneOptions,
+  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const literal = isIP(address);
+  if (literal !== 0) callback(null, address, literal);
+  else dns.lookup(address, options, callback);
 }
