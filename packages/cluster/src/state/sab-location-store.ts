@@ -1,5 +1,6 @@
 import type { Binding, LocationStore, TransportAddress, TransportProtocol } from '@switchboard/core';
 import { SabLock, positiveInteger } from './sab-lock.js';
+import { SLOT_HASH, SabSlotTable, allocateSlotMemory, hashText, type SabSlotShape } from './sab-slot-table.js';
 import { StateStoreError } from './state-store-error.js';
 
 /**
@@ -31,16 +32,11 @@ export interface SabLocationStoreOptions {
   readonly lockWaitMs?: number;
 }
 
-const SLOT_WORDS = 4;
-const STATE = 0;
-const AOR_HASH = 1;
+/** Header words after the table's state and AOR hash (SLOT_HASH). */
 const CONTACT_HASH = 2;
 const LENGTH = 3;
-const EMPTY = 0;
-const USED = 1;
-
-/** What a walk does after visiting a slot: go on, look at the same slot again (it was deleted), or stop. */
-type Step = 'next' | 'again' | 'stop';
+const WHAT = 'location table';
+const SHAPE: SabSlotShape = { slotWords: 4, numbersPerSlot: 1, expiryNumber: 0, recordLength: (slots, header) => slots[header + LENGTH]!, what: WHAT };
 
 /** A binding as stored: a JSON array, shorter than an object with its keys. */
 type EncodedBinding = [aor: string, contact: string, expiresAt: number, q: number, callId: string, cseq: number, protocol: TransportProtocol, address: string, port: number, connectionId?: number];
@@ -61,21 +57,11 @@ function decodeBinding(text: string): Binding {
   return { aor, contact, expiresAt, q, callId, cseq, source };
 }
 
-/** FNV-1a over UTF-16 code units. */
-function hashOf(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash | 0;
-}
-
 /**
  * Location bindings in SharedArrayBuffers, so every thread of a thread pool sees the same
  * registrations with no messages.
  *
- * An open-addressing table with linear probing, hashed by AOR: all contacts of an AOR lie in the
+ * An open-addressing table with linear probing (SabSlotTable), hashed by AOR: all contacts of an AOR lie in the
  * run of used slots that starts at the AOR's home slot, so a lookup walks that run to the first
  * empty slot. A slot's header (hashes, length, expiry) is read without decoding its record; the
  * record is the binding as UTF-8 JSON of at most `recordBytes`. Deletion shifts later entries of the
@@ -93,20 +79,12 @@ export class SabLocationStore implements LocationStore {
   /** Post this to a thread, which calls `SabLocationStore.attach` on it. */
   readonly shared: SabLocationStoreShared;
   readonly #lock: SabLock;
-  readonly #slots: Int32Array;
-  readonly #expiries: Float64Array;
-  readonly #records: Uint8Array;
-  readonly #capacity: number;
-  readonly #recordBytes: number;
+  readonly #table: SabSlotTable;
 
   private constructor(shared: SabLocationStoreShared) {
     this.shared = shared;
-    this.#lock = new SabLock(shared.control, shared.lockWaitMs, 'location table');
-    this.#slots = new Int32Array(shared.slots);
-    this.#expiries = new Float64Array(shared.expiries);
-    this.#records = new Uint8Array(shared.records);
-    this.#capacity = shared.capacity;
-    this.#recordBytes = shared.recordBytes;
+    this.#lock = new SabLock(shared.control, shared.lockWaitMs, WHAT);
+    this.#table = new SabSlotTable(SHAPE, { ...shared, numbers: shared.expiries });
   }
 
   /** Allocates an empty table. */
@@ -114,15 +92,8 @@ export class SabLocationStore implements LocationStore {
     const capacity = positiveInteger('capacity', options.capacity ?? 16_384);
     const recordBytes = positiveInteger('recordBytes', options.recordBytes ?? 512);
     const lockWaitMs = positiveInteger('lockWaitMs', options.lockWaitMs ?? 2000);
-    return new SabLocationStore({
-      control: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
-      slots: new SharedArrayBuffer(capacity * SLOT_WORDS * Int32Array.BYTES_PER_ELEMENT),
-      expiries: new SharedArrayBuffer(capacity * Float64Array.BYTES_PER_ELEMENT),
-      records: new SharedArrayBuffer(capacity * recordBytes),
-      capacity,
-      recordBytes,
-      lockWaitMs,
-    });
+    const { slots, numbers, records } = allocateSlotMemory(SHAPE, capacity, recordBytes);
+    return new SabLocationStore({ control: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT), slots, expiries: numbers, records, capacity, recordBytes, lockWaitMs });
   }
 
   /** A store over the memory of another thread's store (its `shared`). */
@@ -131,16 +102,17 @@ export class SabLocationStore implements LocationStore {
   }
 
   async lookup(aor: string, now: number): Promise<Binding[]> {
-    const aorHash = hashOf(aor);
+    const aorHash = hashText(aor);
     const live: Binding[] = [];
+    const table = this.#table;
     this.#locked(() => {
-      this.#walk(aorHash, (slot) => {
-        if (this.#expiresAt(slot) > now || !this.#holds(slot, aorHash, aor)) return 'next';
-        this.#delete(slot);
+      table.walk(aorHash, (slot) => {
+        if (table.expiresAt(slot) > now || !this.#holds(slot, aorHash, aor)) return 'next';
+        table.delete(slot);
         return 'again';
       });
-      this.#walk(aorHash, (slot) => {
-        if (this.#slots[slot * SLOT_WORDS + AOR_HASH] !== aorHash) return 'next';
+      table.walk(aorHash, (slot) => {
+        if (table.slots[table.header(slot) + SLOT_HASH] !== aorHash) return 'next';
         const binding = this.#read(slot);
         if (binding.aor === aor) live.push(binding);
         return 'next';
@@ -151,43 +123,44 @@ export class SabLocationStore implements LocationStore {
 
   async put(binding: Binding): Promise<void> {
     const bytes = encodeBinding(binding);
-    if (bytes.length > this.#recordBytes) {
-      throw new StateStoreError('ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE', `the binding of ${binding.contact} to ${binding.aor} takes ${bytes.length} bytes; a slot holds ${this.#recordBytes}`);
+    const table = this.#table;
+    if (bytes.length > table.recordBytes) {
+      throw new StateStoreError('ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE', `the binding of ${binding.contact} to ${binding.aor} takes ${bytes.length} bytes; a slot holds ${table.recordBytes}`);
     }
-    const aorHash = hashOf(binding.aor);
-    const contactHash = hashOf(binding.contact);
+    const aorHash = hashText(binding.aor);
+    const contactHash = hashText(binding.contact);
     this.#locked(() => {
       const clock = Date.now();
-      this.#walk(aorHash, (slot) => {
-        if (this.#expiresAt(slot) > clock) return 'next';
-        this.#delete(slot);
+      table.walk(aorHash, (slot) => {
+        if (table.expiresAt(slot) > clock) return 'next';
+        table.delete(slot);
         return 'again';
       });
       // The slot of the same contact, else the empty slot ending the run.
-      const target = this.#walk(aorHash, (slot) => (this.#holds(slot, aorHash, binding.aor, contactHash, binding.contact) ? 'stop' : 'next'));
-      if (target < 0) throw new StateStoreError('ERR_SWITCHBOARD_STATE_FULL', `the location table is full (${this.#capacity} slots)`);
+      const target = table.walk(aorHash, (slot) => (this.#holds(slot, aorHash, binding.aor, contactHash, binding.contact) ? 'stop' : 'next'));
+      if (target < 0) throw table.fullError();
       this.#write(target, aorHash, contactHash, bytes, binding.expiresAt);
     });
   }
 
   async remove(aor: string, contact: string): Promise<void> {
-    const aorHash = hashOf(aor);
-    const contactHash = hashOf(contact);
+    const aorHash = hashText(aor);
+    const contactHash = hashText(contact);
     this.#locked(() => {
-      this.#walk(aorHash, (slot) => {
+      this.#table.walk(aorHash, (slot) => {
         if (!this.#holds(slot, aorHash, aor, contactHash, contact)) return 'next';
-        this.#delete(slot);
+        this.#table.delete(slot);
         return 'stop';
       });
     });
   }
 
   async removeAll(aor: string): Promise<void> {
-    const aorHash = hashOf(aor);
+    const aorHash = hashText(aor);
     this.#locked(() => {
-      this.#walk(aorHash, (slot) => {
+      this.#table.walk(aorHash, (slot) => {
         if (!this.#holds(slot, aorHash, aor)) return 'next';
-        this.#delete(slot);
+        this.#table.delete(slot);
         return 'again';
       });
     });
@@ -196,97 +169,40 @@ export class SabLocationStore implements LocationStore {
   /** Reclaims every binding lapsed at `now` and counts the others. */
   async size(now: number): Promise<number> {
     return this.#locked(() => {
-      // A delete may shift an entry into the slot it emptied (look again) or, past the table's end,
-      // back to an already swept slot (counted by the second pass, never twice).
-      for (let slot = 0; slot < this.#capacity; ) {
-        if (this.#isUsed(slot) && this.#expiresAt(slot) <= now) this.#delete(slot);
-        else slot++;
-      }
-      let count = 0;
-      for (let slot = 0; slot < this.#capacity; slot++) if (this.#isUsed(slot)) count++;
-      return count;
+      this.#table.sweep(now);
+      return this.#table.countUsed();
     });
   }
 
   /** Nothing to release: the memory goes when no thread holds it any more. */
   async close(): Promise<void> {}
 
-  /**
-   * Calls `visit` on each used slot of the run starting at the home slot of `aorHash`, and returns
-   * the slot the walk ended at: the first empty one, the one `visit` stopped at, or -1 when it went
-   * round a full table.
-   */
-  #walk(aorHash: number, visit: (slot: number) => Step): number {
-    let slot = (aorHash >>> 0) % this.#capacity;
-    for (let steps = 0; steps < this.#capacity; ) {
-      if (!this.#isUsed(slot)) return slot;
-      const step = visit(slot);
-      if (step === 'stop') return slot;
-      if (step === 'next') {
-        slot = slot + 1 === this.#capacity ? 0 : slot + 1;
-        steps++;
-      }
-    }
-    return -1;
-  }
-
   /** Whether `slot` holds a binding of `aor` (and of `contact`, when given); decodes only on equal hashes. */
   #holds(slot: number, aorHash: number, aor: string, contactHash?: number, contact?: string): boolean {
-    const header = slot * SLOT_WORDS;
-    if (this.#slots[header + AOR_HASH] !== aorHash) return false;
-    if (contactHash !== undefined && this.#slots[header + CONTACT_HASH] !== contactHash) return false;
+    const slots = this.#table.slots;
+    const header = this.#table.header(slot);
+    if (slots[header + SLOT_HASH] !== aorHash) return false;
+    if (contactHash !== undefined && slots[header + CONTACT_HASH] !== contactHash) return false;
     const binding = this.#read(slot);
     return binding.aor === aor && (contact === undefined || binding.contact === contact);
   }
 
-  #isUsed(slot: number): boolean {
-    return this.#slots[slot * SLOT_WORDS + STATE] === USED;
-  }
-
-  #expiresAt(slot: number): number {
-    return this.#expiries[slot] as number;
-  }
-
   #read(slot: number): Binding {
-    const start = slot * this.#recordBytes;
-    const length = this.#slots[slot * SLOT_WORDS + LENGTH] as number;
+    const table = this.#table;
+    const start = table.recordStart(slot);
+    const length = table.slots[table.header(slot) + LENGTH]!;
     // Copied out first: TextDecoder does not read shared memory in every Node version.
-    return decodeBinding(decoder.decode(this.#records.slice(start, start + length)));
+    return decodeBinding(decoder.decode(table.records.slice(start, start + length)));
   }
 
   #write(slot: number, aorHash: number, contactHash: number, bytes: Uint8Array, expiresAt: number): void {
-    const header = slot * SLOT_WORDS;
-    this.#records.set(bytes, slot * this.#recordBytes);
-    this.#slots[header + AOR_HASH] = aorHash;
-    this.#slots[header + CONTACT_HASH] = contactHash;
-    this.#slots[header + LENGTH] = bytes.length;
-    this.#slots[header + STATE] = USED;
-    this.#expiries[slot] = expiresAt;
-  }
-
-  /**
-   * Empties `slot` and moves later entries of its run back into the hole, each as far as its home
-   * slot allows, so that every entry stays reachable from its home slot without tombstones.
-   */
-  #delete(slot: number): void {
-    const capacity = this.#capacity;
-    let hole = slot;
-    this.#slots[hole * SLOT_WORDS + STATE] = EMPTY;
-    for (let next = hole + 1 === capacity ? 0 : hole + 1; this.#isUsed(next); next = next + 1 === capacity ? 0 : next + 1) {
-      const home = ((this.#slots[next * SLOT_WORDS + AOR_HASH] as number) >>> 0) % capacity;
-      const homeBetween = hole <= next ? hole < home && home <= next : hole < home || home <= next;
-      if (homeBetween) continue;
-      this.#move(next, hole);
-      hole = next;
-    }
-  }
-
-  #move(from: number, to: number): void {
-    this.#slots.copyWithin(to * SLOT_WORDS, from * SLOT_WORDS, (from + 1) * SLOT_WORDS);
-    this.#expiries[to] = this.#expiries[from] as number;
-    const start = from * this.#recordBytes;
-    this.#records.copyWithin(to * this.#recordBytes, start, start + (this.#slots[to * SLOT_WORDS + LENGTH] as number));
-    this.#slots[from * SLOT_WORDS + STATE] = EMPTY;
+    const table = this.#table;
+    const header = table.header(slot);
+    table.records.set(bytes, table.recordStart(slot));
+    table.slots[header + CONTACT_HASH] = contactHash;
+    table.slots[header + LENGTH] = bytes.length;
+    table.setNumber(slot, 0, expiresAt);
+    table.occupy(slot, aorHash);
   }
 
   #locked<T>(work: () => T): T {

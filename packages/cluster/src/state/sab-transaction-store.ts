@@ -16,6 +16,7 @@ import {
   type TransactionStore,
 } from '@switchboard/core';
 import { SabLock, positiveInteger } from './sab-lock.js';
+import { SabSlotTable, allocateSlotMemory, hashBytes, type SabSlotShape } from './sab-slot-table.js';
 import { StateStoreError } from './state-store-error.js';
 
 /** The memory of a SabTransactionStore: plain data (structured-cloneable), posted to the threads that attach to it. */
@@ -42,31 +43,31 @@ export interface SabTransactionStoreOptions {
   readonly lockWaitMs?: number;
 }
 
-const SLOT_WORDS = 6;
-const STATE = 0;
-const HASH = 1;
+/** Header words after the table's state and key hash. */
 const KEY_LENGTH = 2;
 const FIELDS_LENGTH = 3;
 const RESPONSE_LENGTH = 4;
 const REQUEST_LENGTH = 5;
-const EMPTY = 0;
-const USED = 1;
+/** The numbers of a slot. */
 const EXPIRES = 0;
 const LEASE_UNTIL = 1;
 /** A response or request length meaning "none". */
 const NONE = -1;
+const WHAT = 'transaction table';
+
+/** Bytes of a record: key, fields, and the response and request when there are. */
+function recordLength(slots: Int32Array, header: number): number {
+  const bodies = Math.max(0, slots[header + RESPONSE_LENGTH]!) + Math.max(0, slots[header + REQUEST_LENGTH]!);
+  return slots[header + KEY_LENGTH]! + slots[header + FIELDS_LENGTH]! + bodies;
+}
+
+const SHAPE: SabSlotShape = { slotWords: 6, numbersPerSlot: 2, expiryNumber: EXPIRES, recordLength, what: WHAT };
 
 /** A record's fields but its key and response, as a JSON array (shorter than an object). */
 type EncodedFields = [side: 0 | 1, invite: 0 | 1, state: string, branch: string, version: number, status: number, branches: Array<[string, string, string, number]>, timers: Record<string, number>, owner: string | null, until: number | null, expiresAt: number, parent: string | null];
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function hashOf(bytes: Uint8Array): number {
-  let hash = 0x811c9dc5;
-  for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193);
-  return hash | 0;
-}
 
 function encodeFields(record: TransactionRecord): Uint8Array {
   const fields: EncodedFields = [
@@ -110,8 +111,8 @@ function decodeRecord(key: string, fieldsText: string, response: Buffer | undefi
  * Transactions in SharedArrayBuffers, so every thread of a thread pool matches, advances and
  * adopts any transaction with no messages (`--transactions shared` with `--state sab`).
  *
- * An open-addressing table with linear probing, hashed by transaction key, in the style of
- * SabLocationStore: fixed slots of `recordBytes` each, a slot's header (key hash and lengths, the
+ * An open-addressing table with linear probing (SabSlotTable), hashed by transaction key, as
+ * SabLocationStore's: fixed slots of `recordBytes` each, a slot's header (key hash and lengths, the
  * expiry and the lease's until as floats) read without decoding, backward-shift deletion (no
  * tombstones). A record past its expiresAt (wall clock) is deleted where an operation meets it;
  * `create` sweeps the whole table once before declaring it full (ERR_SWITCHBOARD_STATE_FULL); a
@@ -127,20 +128,12 @@ export class SabTransactionStore implements TransactionStore {
   /** Post this to a thread, which calls `SabTransactionStore.attach` on it. */
   readonly shared: SabTransactionStoreShared;
   readonly #lock: SabLock;
-  readonly #slots: Int32Array;
-  readonly #numbers: Float64Array;
-  readonly #records: Uint8Array;
-  readonly #capacity: number;
-  readonly #recordBytes: number;
+  readonly #table: SabSlotTable;
 
   private constructor(shared: SabTransactionStoreShared) {
     this.shared = shared;
-    this.#lock = new SabLock(shared.control, shared.lockWaitMs, 'transaction table');
-    this.#slots = new Int32Array(shared.slots);
-    this.#numbers = new Float64Array(shared.numbers);
-    this.#records = new Uint8Array(shared.records);
-    this.#capacity = shared.capacity;
-    this.#recordBytes = shared.recordBytes;
+    this.#lock = new SabLock(shared.control, shared.lockWaitMs, WHAT);
+    this.#table = new SabSlotTable(SHAPE, shared);
   }
 
   /** Allocates an empty table. */
@@ -148,15 +141,7 @@ export class SabTransactionStore implements TransactionStore {
     const capacity = positiveInteger('capacity', options.capacity ?? 16_384);
     const recordBytes = positiveInteger('recordBytes', options.recordBytes ?? 4096);
     const lockWaitMs = positiveInteger('lockWaitMs', options.lockWaitMs ?? 2000);
-    return new SabTransactionStore({
-      control: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
-      slots: new SharedArrayBuffer(capacity * SLOT_WORDS * Int32Array.BYTES_PER_ELEMENT),
-      numbers: new SharedArrayBuffer(capacity * 2 * Float64Array.BYTES_PER_ELEMENT),
-      records: new SharedArrayBuffer(capacity * recordBytes),
-      capacity,
-      recordBytes,
-      lockWaitMs,
-    });
+    return new SabTransactionStore({ control: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT), ...allocateSlotMemory(SHAPE, capacity, recordBytes), lockWaitMs });
   }
 
   /** A store over the memory of another thread's store (its `shared`). */
@@ -171,7 +156,7 @@ export class SabTransactionStore implements TransactionStore {
   async get(key: string): Promise<TransactionRecord | undefined> {
     const keyBytes = encoder.encode(key);
     return this.#lock.locked(() => {
-      const slot = this.#find(keyBytes, hashOf(keyBytes), Date.now());
+      const slot = this.#find(keyBytes, hashBytes(keyBytes), Date.now());
       return slot < 0 ? undefined : this.#read(slot, key);
     });
   }
@@ -203,9 +188,10 @@ export class SabTransactionStore implements TransactionStore {
   async expiredLeases(now: number, limit: number): Promise<string[]> {
     return this.#lock.locked(() => {
       const clock = Date.now();
+      const table = this.#table;
       const keys: string[] = [];
-      for (let slot = 0; slot < this.#capacity && keys.length < limit; slot++) {
-        if (!this.#isUsed(slot) || this.#numbers[slot * 2 + EXPIRES]! <= clock || this.#numbers[slot * 2 + LEASE_UNTIL]! > now) continue;
+      for (let slot = 0; slot < table.capacity && keys.length < limit; slot++) {
+        if (!table.isUsed(slot) || table.expiresAt(slot) <= clock || table.numberAt(slot, LEASE_UNTIL) > now) continue;
         keys.push(this.#keyAt(slot));
       }
       return keys;
@@ -215,9 +201,9 @@ export class SabTransactionStore implements TransactionStore {
   async delete(key: string): Promise<boolean> {
     const keyBytes = encoder.encode(key);
     return this.#lock.locked(() => {
-      const slot = this.#find(keyBytes, hashOf(keyBytes), Date.now());
+      const slot = this.#find(keyBytes, hashBytes(keyBytes), Date.now());
       if (slot < 0) return false;
-      this.#delete(slot);
+      this.#table.delete(slot);
       return true;
     });
   }
@@ -225,10 +211,8 @@ export class SabTransactionStore implements TransactionStore {
   /** Reclaims every record past its expiry and counts the others. */
   async size(): Promise<number> {
     return this.#lock.locked(() => {
-      this.#sweep(Date.now());
-      let count = 0;
-      for (let slot = 0; slot < this.#capacity; slot++) if (this.#isUsed(slot)) count++;
-      return count;
+      this.#table.sweep(Date.now());
+      return this.#table.countUsed();
     });
   }
 
@@ -238,7 +222,7 @@ export class SabTransactionStore implements TransactionStore {
   /** Finds the key's live record, applies `mutate` and writes what it returns, all under the lock. */
   #apply(key: string, mutate: (current: TransactionRecord | undefined) => Mutation): TransactionOutcome {
     const keyBytes = encoder.encode(key);
-    const hash = hashOf(keyBytes);
+    const hash = hashBytes(keyBytes);
     return this.#lock.locked(() => {
       const clock = Date.now();
       const slot = this.#find(keyBytes, hash, clock);
@@ -247,10 +231,11 @@ export class SabTransactionStore implements TransactionStore {
         const fields = encodeFields(mutation.record);
         const { response, request } = mutation.record;
         const length = keyBytes.length + fields.length + (response?.length ?? 0) + (request?.length ?? 0);
-        if (length > this.#recordBytes) {
-          throw new StateStoreError('ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE', `transaction ${key} takes ${length} bytes; a slot of the transaction table holds ${this.#recordBytes}`);
+        if (length > this.#table.recordBytes) {
+          throw new StateStoreError('ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE', `transaction ${key} takes ${length} bytes; a slot of the transaction table holds ${this.#table.recordBytes}`);
         }
-        const target = slot >= 0 ? slot : this.#freeSlot(hash, clock);
+        // An empty slot ending the run of `hash` (#find found no record there), sweeping once when the table is full.
+        const target = slot >= 0 ? slot : this.#table.claim(hash, clock);
         this.#write(target, hash, keyBytes, fields, response, request, mutation.record);
       }
       return { ok: mutation.ok, record: mutation.record };
@@ -259,115 +244,46 @@ export class SabTransactionStore implements TransactionStore {
 
   /** The slot holding `keyBytes` live at `clock`, or -1; lapsed records met on the way are deleted. */
   #find(keyBytes: Uint8Array, hash: number, clock: number): number {
-    let slot = (hash >>> 0) % this.#capacity;
-    for (let steps = 0; steps < this.#capacity; ) {
-      if (!this.#isUsed(slot)) return -1;
-      if (this.#numbers[slot * 2 + EXPIRES]! <= clock) {
-        this.#delete(slot);
-        continue;
-      }
-      if (this.#holds(slot, hash, keyBytes)) return slot;
-      slot = slot + 1 === this.#capacity ? 0 : slot + 1;
-      steps++;
-    }
-    return -1;
-  }
-
-  /** The empty slot ending the run of `hash` (after #find found no record there), sweeping once when the table is full. */
-  #freeSlot(hash: number, clock: number): number {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      let slot = (hash >>> 0) % this.#capacity;
-      for (let steps = 0; steps < this.#capacity; steps++) {
-        if (!this.#isUsed(slot)) return slot;
-        slot = slot + 1 === this.#capacity ? 0 : slot + 1;
-      }
-      if (attempt === 0) this.#sweep(clock);
-    }
-    throw new StateStoreError('ERR_SWITCHBOARD_STATE_FULL', `the transaction table is full (${this.#capacity} slots)`);
-  }
-
-  #sweep(clock: number): void {
-    // A delete may shift an entry into the slot it emptied (look again) or, past the table's end,
-    // back to an already swept slot (met again on the next sweep).
-    for (let slot = 0; slot < this.#capacity; ) {
-      if (this.#isUsed(slot) && this.#numbers[slot * 2 + EXPIRES]! <= clock) this.#delete(slot);
-      else slot++;
-    }
-  }
-
-  #holds(slot: number, hash: number, keyBytes: Uint8Array): boolean {
-    const header = slot * SLOT_WORDS;
-    if (this.#slots[header + HASH] !== hash || this.#slots[header + KEY_LENGTH] !== keyBytes.length) return false;
-    const start = slot * this.#recordBytes;
-    for (let i = 0; i < keyBytes.length; i++) if (this.#records[start + i] !== keyBytes[i]) return false;
-    return true;
-  }
-
-  #isUsed(slot: number): boolean {
-    return this.#slots[slot * SLOT_WORDS + STATE] === USED;
+    const table = this.#table;
+    return table.find(hash, clock, (slot) => table.slots[table.header(slot) + KEY_LENGTH] === keyBytes.length && table.recordStartsWith(slot, keyBytes));
   }
 
   #keyAt(slot: number): string {
-    const start = slot * this.#recordBytes;
+    const table = this.#table;
+    const start = table.recordStart(slot);
     // Copied out first: TextDecoder does not read shared memory in every Node version.
-    return decoder.decode(this.#records.slice(start, start + this.#slots[slot * SLOT_WORDS + KEY_LENGTH]!));
+    return decoder.decode(table.records.slice(start, start + table.slots[table.header(slot) + KEY_LENGTH]!));
   }
 
   #read(slot: number, key: string): TransactionRecord {
-    const header = slot * SLOT_WORDS;
-    const fieldsStart = slot * this.#recordBytes + this.#slots[header + KEY_LENGTH]!;
-    const fieldsEnd = fieldsStart + this.#slots[header + FIELDS_LENGTH]!;
-    const responseLength = this.#slots[header + RESPONSE_LENGTH]!;
-    const response = responseLength === NONE ? undefined : Buffer.from(this.#records.slice(fieldsEnd, fieldsEnd + responseLength));
+    const { slots, records } = this.#table;
+    const header = this.#table.header(slot);
+    const fieldsStart = this.#table.recordStart(slot) + slots[header + KEY_LENGTH]!;
+    const fieldsEnd = fieldsStart + slots[header + FIELDS_LENGTH]!;
+    const responseLength = slots[header + RESPONSE_LENGTH]!;
+    const response = responseLength === NONE ? undefined : Buffer.from(records.slice(fieldsEnd, fieldsEnd + responseLength));
     const requestStart = fieldsEnd + Math.max(0, responseLength);
-    const requestLength = this.#slots[header + REQUEST_LENGTH]!;
-    const request = requestLength === NONE ? undefined : Buffer.from(this.#records.slice(requestStart, requestStart + requestLength));
-    return decodeRecord(key, decoder.decode(this.#records.slice(fieldsStart, fieldsEnd)), response, request);
+    const requestLength = slots[header + REQUEST_LENGTH]!;
+    const request = requestLength === NONE ? undefined : Buffer.from(records.slice(requestStart, requestStart + requestLength));
+    return decodeRecord(key, decoder.decode(records.slice(fieldsStart, fieldsEnd)), response, request);
   }
 
   #write(slot: number, hash: number, keyBytes: Uint8Array, fields: Uint8Array, response: Buffer | undefined, request: Buffer | undefined, record: TransactionRecord): void {
-    const header = slot * SLOT_WORDS;
-    const start = slot * this.#recordBytes;
+    const table = this.#table;
+    const { slots, records } = table;
+    const header = table.header(slot);
+    const start = table.recordStart(slot);
     const responseStart = start + keyBytes.length + fields.length;
-    this.#records.set(keyBytes, start);
-    this.#records.set(fields, start + keyBytes.length);
-    if (response !== undefined) this.#records.set(response, responseStart);
-    if (request !== undefined) this.#records.set(request, responseStart + (response?.length ?? 0));
-    this.#slots[header + HASH] = hash;
-    this.#slots[header + KEY_LENGTH] = keyBytes.length;
-    this.#slots[header + FIELDS_LENGTH] = fields.length;
-    this.#slots[header + RESPONSE_LENGTH] = response === undefined ? NONE : response.length;
-    this.#slots[header + REQUEST_LENGTH] = request === undefined ? NONE : request.length;
-    this.#slots[header + STATE] = USED;
-    this.#numbers[slot * 2 + EXPIRES] = record.expiresAt;
-    this.#numbers[slot * 2 + LEASE_UNTIL] = record.lease === undefined ? -Infinity : record.lease.until;
-  }
-
-  /**
-   * Empties `slot` and moves later entries of its run back into the hole, each as far as its home
-   * slot allows, so that every entry stays reachable from its home slot without tombstones.
-   */
-  #delete(slot: number): void {
-    const capacity = this.#capacity;
-    let hole = slot;
-    this.#slots[hole * SLOT_WORDS + STATE] = EMPTY;
-    for (let next = hole + 1 === capacity ? 0 : hole + 1; this.#isUsed(next); next = next + 1 === capacity ? 0 : next + 1) {
-      const home = (this.#slots[next * SLOT_WORDS + HASH]! >>> 0) % capacity;
-      const homeBetween = hole <= next ? hole < home && home <= next : hole < home || home <= next;
-      if (homeBetween) continue;
-      this.#move(next, hole);
-      hole = next;
-    }
-  }
-
-  #move(from: number, to: number): void {
-    const header = from * SLOT_WORDS;
-    this.#slots.copyWithin(to * SLOT_WORDS, header, header + SLOT_WORDS);
-    this.#numbers.copyWithin(to * 2, from * 2, from * 2 + 2);
-    const bodies = Math.max(0, this.#slots[header + RESPONSE_LENGTH]!) + Math.max(0, this.#slots[header + REQUEST_LENGTH]!);
-    const length = this.#slots[header + KEY_LENGTH]! + this.#slots[header + FIELDS_LENGTH]! + bodies;
-    const start = from * this.#recordBytes;
-    this.#records.copyWithin(to * this.#recordBytes, start, start + length);
-    this.#slots[header + STATE] = EMPTY;
+    records.set(keyBytes, start);
+    records.set(fields, start + keyBytes.length);
+    if (response !== undefined) records.set(response, responseStart);
+    if (request !== undefined) records.set(request, responseStart + (response?.length ?? 0));
+    slots[header + KEY_LENGTH] = keyBytes.length;
+    slots[header + FIELDS_LENGTH] = fields.length;
+    slots[header + RESPONSE_LENGTH] = response === undefined ? NONE : response.length;
+    slots[header + REQUEST_LENGTH] = request === undefined ? NONE : request.length;
+    table.setNumber(slot, EXPIRES, record.expiresAt);
+    table.setNumber(slot, LEASE_UNTIL, record.lease === undefined ? -Infinity : record.lease.until);
+    table.occupy(slot, hash);
   }
 }
