@@ -49,6 +49,8 @@ export function serveCommand(): Command {
         workers: settings.workers,
         fdCache: settings.fdCache,
         assign: settings.assign,
+        supervisorHandles: settings.supervisorHandles,
+        ...(settings.maxConnections === undefined ? {} : { maxConnections: settings.maxConnections }),
         settings: proxySettingsOf(settings),
         onEvent: (event) => {
           if (event.kind === 'worker-started' || event.kind === 'thread-started') log.debug(event, 'worker started');
@@ -110,6 +112,8 @@ export function serveCommand(): Command {
         model: settings.model,
         workers: settings.workers,
         fdCache: settings.fdCache,
+        ...(settings.model === 'process-pool' ? { supervisorHandles: settings.supervisorHandles } : {}),
+        maxConnections: settings.maxConnections,
         state: settings.state,
         metrics: metrics === undefined ? undefined : `http://${settings.metrics?.host}:${settings.metrics?.port}/metrics`,
         domains: settings.domains,

@@ -11,7 +11,7 @@ export { MODELS, STATE_KINDS, STATE_FOR_MODEL, DEFAULT_STATE, proxyServerOptions
 export { startModel, type ModelOptions } from './start-model.js';
 export type { RunningModel } from './running-model.js';
 export { EventLoopModel } from './event-loop-model.js';
-export { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';
+export { ProcessPoolSupervisor, SUPERVISOR_HANDLES, type AssignStrategy, type SupervisorHandles, type SupervisorEvent } from './process-pool/supervisor.js';
 export { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
 export { LatencyHistogram, newModelCounters, type ModelCounters, type WorkerStats, type HistogramSnapshot } from './worker-stats.js';
 export { ownerSlot, callIdHash, workerTag, workerSlot } from './message-owner.js';

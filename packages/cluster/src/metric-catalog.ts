@@ -75,6 +75,10 @@ const MODEL_COUNTERS: Readonly<Record<keyof ModelCounters, string>> = {
   tlsRelaysSent: 'process-pool: writes on another worker\'s TLS connection asked of the supervisor (workers), or passed on (supervisor).',
   tlsRelaysReceived: 'process-pool: relayed TLS writes carried out by the owner.',
   tlsRelaysMissed: 'process-pool: relayed TLS writes whose connection was gone.',
+  tcpRelaysSent: "process-pool, --supervisor-handles release: writes on another worker's TCP connection asked of the supervisor (workers), or passed on to its owner (supervisor).",
+  tcpRelaysReceived: 'process-pool, --supervisor-handles release: relayed TCP writes carried out by the owner.',
+  tcpRelaysMissed: 'process-pool, --supervisor-handles release: relayed TCP writes whose connection was gone.',
+  connectionsRefused: 'Incoming connections closed at once: --max-connections reached, or the process out of files (EMFILE/ENFILE on accept).',
   ipcMilliseconds: 'Time spent in IPC code (encoding, sending, decoding, wrapping handles), in milliseconds.',
   ipcErrors: 'Control messages that could not be decoded, were malformed or failed to send (process-pool), or thread messages that failed to be handled (thread-pool); each dropped, never fatal.',
 };

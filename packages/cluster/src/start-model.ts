@@ -1,5 +1,5 @@
 import { EventLoopModel } from './event-loop-model.js';
-import { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';
+import { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent, type SupervisorHandles } from './process-pool/supervisor.js';
 import { withSharedTicketKeys, type Model, type ProxySettings, type StateKind } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
 import { settleNonceSecret } from './state/open-authenticator.js';
@@ -13,6 +13,10 @@ export interface ModelOptions {
   /** process-pool: handles cached per worker (0: off). */
   readonly fdCache: number;
   readonly assign: AssignStrategy;
+  /** process-pool: keep (default) or release the supervisor's handle of each handed-over TCP connection. */
+  readonly supervisorHandles?: SupervisorHandles;
+  /** Accepted connections open at once (default: no cap). */
+  readonly maxConnections?: number;
   readonly onEvent?: (event: SupervisorEvent | ThreadPoolEvent) => void;
 }
 
@@ -24,7 +28,7 @@ export async function startModel(options: ModelOptions): Promise<RunningModel> {
     case 'event-loop':
       return EventLoopModel.start(settings);
     case 'process-pool':
-      return ProcessPoolSupervisor.start({ settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, onEvent: options.onEvent });
+      return ProcessPoolSupervisor.start({ settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, supervisorHandles: options.supervisorHandles, maxConnections: options.maxConnections, onEvent: options.onEvent });
     case 'thread-pool':
       return ThreadPool.start({ settings, workers: options.workers, onEvent: options.onEvent });
   }
