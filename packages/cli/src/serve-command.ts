@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { pino } from 'pino';
 import type { ListenSpec } from '@switchboard/core';
-import { startModel, type RunningModel } from '@switchboard/cluster';
+import { connectionCapacity, readOpenFileLimit, startModel, type RunningModel } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 import { modelRegistry, startMetricsServer } from './metrics-server.js';
 import { addSchemaOptions, commandValues } from './option-schema.js';
@@ -41,6 +41,12 @@ export function serveCommand(): Command {
     const raw: RawServeOptions = { ...flags, config: self.getOptionValue('config') as string | undefined };
     const settings = await resolveServeSettings(raw, given);
     const log = pino({ level: settings.logLevel, base: { pid: process.pid } });
+
+    // What the open-file limit allows this model, said before anything is accepted.
+    const capacity = connectionCapacity({ model: settings.model, workers: settings.workers, fdCache: settings.fdCache, supervisorHandles: settings.supervisorHandles, maxConnections: settings.maxConnections }, readOpenFileLimit());
+    const fileFacts = { openFiles: capacity.limit ?? 'unknown', connectionsAllowed: capacity.connections ?? 'no known bound', boundBy: capacity.boundBy, maxConnections: capacity.maxConnections ?? 'none' };
+    if (capacity.maxAboveLimit) log.warn(fileFacts, '--max-connections is above what the open-file limit allows: connections past the limit will be refused on accept (EMFILE) and counted');
+    else log.info(fileFacts, 'file limit');
 
     let running: RunningModel;
     try {

@@ -16,4 +16,5 @@ export { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
 export { LatencyHistogram, newModelCounters, type ModelCounters, type WorkerStats, type HistogramSnapshot } from './worker-stats.js';
 export { ownerSlot, callIdHash, workerTag, workerSlot } from './message-owner.js';
 export { COUNTER_METRICS, OTHER_METRICS, counterMetric, renderMetricsDoc, type CounterName, type CounterMetric, type CounterSection } from './metric-catalog.js';
+export { connectionCapacity, readOpenFileLimit, parseOpenFileLimit, RESERVED_FILES, type ConnectionCapacity, type OpenFileLimit, type CapacityInput } from './open-file-limit.js';
 export { WORKER_ERROR_CODES, WorkerError, type WorkerErrorCode } from './worker-error.js';

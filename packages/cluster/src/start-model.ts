@@ -20,16 +20,22 @@ export interface ModelOptions {
   readonly onEvent?: (event: SupervisorEvent | ThreadPoolEvent) => void;
 }
 
+/** Settings whose listeners each take `max / acceptors` connections (rounded up), or as they are without a cap. */
+function capped(settings: ProxySettings, max: number | undefined, acceptors: number): ProxySettings {
+  return max === undefined ? settings : { ...settings, maxConnections: Math.ceil(max / Math.max(1, acceptors)) };
+}
+
 export async function startModel(options: ModelOptions): Promise<RunningModel> {
   // The nonce secret is settled here, once, so every worker verifies every other's nonces; TLS
   // ticket keys likewise, so any worker resumes any session.
   const settings = withSharedTicketKeys(await settleNonceSecret(options.settings));
   switch (options.model) {
     case 'event-loop':
-      return EventLoopModel.start(settings);
+      return EventLoopModel.start(capped(settings, options.maxConnections, 1));
     case 'process-pool':
       return ProcessPoolSupervisor.start({ settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, supervisorHandles: options.supervisorHandles, maxConnections: options.maxConnections, onEvent: options.onEvent });
     case 'thread-pool':
-      return ThreadPool.start({ settings, workers: options.workers, onEvent: options.onEvent });
+      // Every thread accepts from the shared listener on its own: each gets its share of the cap.
+      return ThreadPool.start({ settings: capped(settings, options.maxConnections, options.workers), workers: options.workers, onEvent: options.onEvent });
   }
 }

@@ -40,10 +40,11 @@ export class ProcessChannel<Out, In> implements Channel<Out, net.Socket> {
         : new FramedStream(stream, {
             frame: (payload) => this.#receive(payload, undefined),
             failed: (code, message) => {
-              if (worker.isDead() || !worker.isConnected()) return;
-              // Out of step or gone while the worker runs: it cannot be told anything any more.
+              // A stream that ends is a worker exiting (its exit follows); until then sends go on
+              // the IPC channel. One out of step cannot be read on: that worker is replaced.
+              if (code === 'ERR_SWITCHBOARD_WORKER_STREAM' && message.startsWith('the stream')) return;
               handlers.ipcError(`${code}: ${message}`);
-              this.kill();
+              if (code === 'ERR_SWITCHBOARD_WORKER_FRAME_TOO_LARGE') this.kill();
             },
           });
   }
