@@ -44,8 +44,11 @@ export function serveCommand(): Command {
 
     // What the open-file limit allows this model, said before anything is accepted.
     const capacity = connectionCapacity({ model: settings.model, workers: settings.workers, fdCache: settings.fdCache, supervisorHandles: settings.supervisorHandles, maxConnections: settings.maxConnections }, readOpenFileLimit());
-    const fileFacts = { openFiles: capacity.limit ?? 'unknown', connectionsAllowed: capacity.connections ?? 'no known bound', boundBy: capacity.boundBy, maxConnections: capacity.maxConnections ?? 'none' };
-    if (capacity.maxAboveLimit) log.warn(fileFacts, '--max-connections is above what the open-file limit allows: connections past the limit will be refused on accept (EMFILE) and counted');
+    // Without --max-connections the cap is what the files allow: past it a connection is reset and
+    // counted, where at the limit itself libuv would close it unseen (EMFILE) and nothing would say so.
+    const maxConnections = settings.maxConnections ?? capacity.connections;
+    const fileFacts = { openFiles: capacity.limit ?? 'unknown', connectionsAllowed: capacity.connections ?? 'no known bound', boundBy: capacity.boundBy, maxConnections: maxConnections ?? 'none', maxConnectionsFrom: settings.maxConnections === undefined ? 'the file limit' : '--max-connections' };
+    if (capacity.maxAboveLimit) log.warn(fileFacts, '--max-connections is above what the open-file limit allows: connections past the limit may be closed on accept (EMFILE) without being counted');
     else log.info(fileFacts, 'file limit');
 
     let running: RunningModel;
@@ -56,7 +59,7 @@ export function serveCommand(): Command {
         fdCache: settings.fdCache,
         assign: settings.assign,
         supervisorHandles: settings.supervisorHandles,
-        ...(settings.maxConnections === undefined ? {} : { maxConnections: settings.maxConnections }),
+        ...(maxConnections === undefined ? {} : { maxConnections }),
         settings: proxySettingsOf(settings),
         onEvent: (event) => {
           if (event.kind === 'worker-started' || event.kind === 'thread-started') log.debug(event, 'worker started');
@@ -119,7 +122,7 @@ export function serveCommand(): Command {
         workers: settings.workers,
         fdCache: settings.fdCache,
         ...(settings.model === 'process-pool' ? { supervisorHandles: settings.supervisorHandles } : {}),
-        maxConnections: settings.maxConnections,
+        maxConnections: maxConnections ?? 'none',
         state: settings.state,
         metrics: metrics === undefined ? undefined : `http://${settings.metrics?.host}:${settings.metrics?.port}/metrics`,
         domains: settings.domains,

@@ -23,6 +23,12 @@ interface PendingSend {
   readonly openHere: (() => void) | undefined;
 }
 
+/** Whether a socket received over IPC came with its descriptor (at EMFILE it comes without). */
+function hasDescriptor(handle: net.Socket | undefined): boolean {
+  const inner = (handle as unknown as { _handle?: { fd?: number } | null } | undefined)?._handle;
+  return inner !== undefined && inner !== null && (inner.fd === undefined || inner.fd >= 0);
+}
+
 export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   readonly #config: WorkerConfig;
   readonly #cache: FdCache | undefined;
@@ -75,6 +81,15 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     switch (message.t) {
       case 'adopt': {
         const transport = server?.streamTransport(message.protocol);
+        if (!hasDescriptor(handle)) {
+          // Out of files here (EMFILE): the kernel could not give this process the descriptor, and
+          // Node hands over a socket without one. The connection is refused: counted, and the
+          // supervisor forgets it (nobody holds it any more, so its client sees it close).
+          this.counters.connectionsRefused++;
+          (handle as net.Socket | undefined)?.destroy();
+          this.#tell({ t: 'closed', id: message.id });
+          break;
+        }
         if (handle !== undefined && transport !== undefined) transport.adopt(handle, message.id);
         else handle?.destroy();
         break;

@@ -13,6 +13,7 @@ import type { WorkerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
 import { decodeToSupervisor, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 import { WORKER_STREAM_FD } from './supervisor-link.js';
+import { readOpenFileLimit, RESERVED_FILES } from '../open-file-limit.js';
 
 export type AssignStrategy = 'round-robin' | 'least-loaded';
 
@@ -111,6 +112,12 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   /** Accepted connections now in the table (see --max-connections). */
   #acceptedOpen = 0;
   #lastListenerError = 0;
+  /**
+   * Handles this process may hold at once: with `release` it still holds each accepted connection
+   * until its handle has gone (Node sends handles one at a time, each after the last one's
+   * acknowledgement), so a burst of connections can use up its files while the workers have room.
+   */
+  readonly #fileBudget = (readOpenFileLimit()?.soft ?? Number.POSITIVE_INFINITY) - RESERVED_FILES;
   /** What workers start with: the listen specs with their ports resolved. */
   #settings: ProxySettings | undefined;
 
@@ -203,7 +210,8 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   #accept(socket: net.Socket, protocol: StreamProtocol): void {
     const slot = this.#pick();
     const max = this.#options.maxConnections;
-    if (slot === undefined || (max !== undefined && this.#acceptedOpen >= max)) {
+    const full = (max !== undefined && this.#acceptedOpen >= max) || (!this.#keepHandles && this.#handlesInFlight() >= this.#fileBudget);
+    if (slot === undefined || full) {
       if (slot !== undefined) this.counters.connectionsRefused++;
       socket.on('error', () => undefined);
       // A reset, not a FIN: the client learns at once, and no TIME_WAIT is left here.
@@ -222,6 +230,11 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     this.#acceptedOpen++;
     this.#file(id, protocol, remoteKey, { socket: keep ? socket : undefined, owner: slot.index, accepted: true });
     this.send(slot, { t: 'adopt', id, protocol }, socket, keep);
+  }
+
+  /** Sends on the IPC channels not yet done (each may hold a handle). */
+  #handlesInFlight(): number {
+    return this.slots.reduce((sum, slot) => sum + slot.channel.pendingSends, 0);
   }
 
   #pick(): Slot | undefined {
