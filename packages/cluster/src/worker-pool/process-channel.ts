@@ -40,11 +40,17 @@ export class ProcessChannel<Out, In> implements Channel<Out, net.Socket> {
         : new FramedStream(stream, {
             frame: (payload) => this.#receive(payload, undefined),
             failed: (code, message) => {
-              // A stream that ends is a worker exiting (its exit follows); until then sends go on
-              // the IPC channel. One out of step cannot be read on: that worker is replaced.
-              if (code === 'ERR_SWITCHBOARD_WORKER_STREAM' && message.startsWith('the stream')) return;
-              handlers.ipcError(`${code}: ${message}`);
-              if (code === 'ERR_SWITCHBOARD_WORKER_FRAME_TOO_LARGE') this.kill();
+              // One out of step cannot be read on: that worker is replaced.
+              if (code === 'ERR_SWITCHBOARD_WORKER_FRAME_TOO_LARGE') {
+                handlers.ipcError(`${code}: ${message}`);
+                this.kill();
+                return;
+              }
+              // A stream that ends or resets is most often a worker exiting (its exit follows);
+              // sends go on the IPC channel from now on, so it is reported only if the worker lives on.
+              setTimeout(() => {
+                if (!worker.isDead() && worker.isConnected()) handlers.ipcError(`${code}: ${message}`);
+              }, 2000).unref();
             },
           });
   }
