@@ -54,8 +54,9 @@ export class TcpPhone {
     socket.on('error', () => {});
   }
 
-  static async connect(port: number): Promise<TcpPhone> {
-    const socket = net.connect(port, '127.0.0.1');
+  /** `localAddress`: the source address (any of 127.0.0.0/8 is loopback), past one address's ports. */
+  static async connect(port: number, localAddress?: string): Promise<TcpPhone> {
+    const socket = net.connect({ port, host: '127.0.0.1', ...(localAddress === undefined ? {} : { localAddress }) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('error', reject);
@@ -75,7 +76,7 @@ export class TcpPhone {
   }
 
   /** Registers `user@domain` with this connection as contact; resolves with the status. */
-  async register(user: string, domain: string): Promise<number> {
+  async register(user: string, domain: string, ms = 5000): Promise<number> {
     const local = `127.0.0.1:${this.socket.localPort}`;
     const before = this.responses.length;
     this.socket.write(
@@ -86,7 +87,7 @@ export class TcpPhone {
         extra: [`Contact: <sip:${user}@${local};transport=tcp>`, 'Expires: 300'],
       }),
     );
-    await this.until(() => this.responses.length > before);
+    await this.until(() => this.responses.length > before, ms);
     return this.responses[this.responses.length - 1]?.status ?? 0;
   }
 

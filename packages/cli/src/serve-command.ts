@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { pino } from 'pino';
 import type { ListenSpec } from '@switchboard/core';
-import { startModel, type RunningModel } from '@switchboard/cluster';
+import { connectionCapacity, readOpenFileLimit, startModel, type RunningModel } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 import { modelRegistry, startMetricsServer } from './metrics-server.js';
 import { addSchemaOptions, commandValues } from './option-schema.js';
@@ -42,6 +42,15 @@ export function serveCommand(): Command {
     const settings = await resolveServeSettings(raw, given);
     const log = pino({ level: settings.logLevel, base: { pid: process.pid } });
 
+    // What the open-file limit allows this model, said before anything is accepted.
+    const capacity = connectionCapacity({ model: settings.model, workers: settings.workers, fdCache: settings.fdCache, supervisorHandles: settings.supervisorHandles, maxConnections: settings.maxConnections }, readOpenFileLimit());
+    // Without --max-connections the cap is what the files allow: past it a connection is reset and
+    // counted, where at the limit itself libuv would close it unseen (EMFILE) and nothing would say so.
+    const maxConnections = settings.maxConnections ?? capacity.connections;
+    const fileFacts = { openFiles: capacity.limit ?? 'unknown', connectionsAllowed: capacity.connections ?? 'no known bound', boundBy: capacity.boundBy, maxConnections: maxConnections ?? 'none', maxConnectionsFrom: settings.maxConnections === undefined ? 'the file limit' : '--max-connections' };
+    if (capacity.maxAboveLimit) log.warn(fileFacts, '--max-connections is above what the open-file limit allows: connections past the limit may be closed on accept (EMFILE) without being counted');
+    else log.info(fileFacts, 'file limit');
+
     let running: RunningModel;
     try {
       running = await startModel({
@@ -49,6 +58,8 @@ export function serveCommand(): Command {
         workers: settings.workers,
         fdCache: settings.fdCache,
         assign: settings.assign,
+        supervisorHandles: settings.supervisorHandles,
+        ...(maxConnections === undefined ? {} : { maxConnections }),
         settings: proxySettingsOf(settings),
         onEvent: (event) => {
           if (event.kind === 'worker-started' || event.kind === 'thread-started') log.debug(event, 'worker started');
@@ -110,6 +121,8 @@ export function serveCommand(): Command {
         model: settings.model,
         workers: settings.workers,
         fdCache: settings.fdCache,
+        ...(settings.model === 'process-pool' ? { supervisorHandles: settings.supervisorHandles } : {}),
+        maxConnections: maxConnections ?? 'none',
         state: settings.state,
         metrics: metrics === undefined ? undefined : `http://${settings.metrics?.host}:${settings.metrics?.port}/metrics`,
         domains: settings.domains,

@@ -86,6 +86,13 @@ test('model, workers, state and fd cache: invalid combinations fail at start nam
   assert.equal(pool.state, 'redis');
   assert.equal(pool.workers, 3);
   assert.equal(pool.fdCache, 8);
+  assert.equal(pool.supervisorHandles, 'keep');
+  assert.equal(pool.maxConnections, undefined);
+  const released = await resolveServeSettings({ ...base, model: 'process-pool', 'supervisor-handles': 'release', 'max-connections': '30000', 'redis-url': 'redis://127.0.0.1:6379' }, given('model', 'supervisor-handles', 'max-connections', 'redis-url'));
+  assert.deepEqual([released.supervisorHandles, released.maxConnections], ['release', 30000]);
+  await assert.rejects(resolveServeSettings({ ...base, 'supervisor-handles': 'release' }, given('supervisor-handles')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--supervisor-handles: .*--model event-loop/));
+  await assert.rejects(resolveServeSettings({ ...base, model: 'process-pool', 'supervisor-handles': 'release', 'fd-cache': true, 'redis-url': 'redis://127.0.0.1:6379' }, given('model', 'supervisor-handles', 'fd-cache', 'redis-url')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--fd-cache: .*release/));
+  await assert.rejects(resolveServeSettings({ ...base, 'max-connections': '0' }, given('max-connections')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--max-connections:/));
   const threads = await resolveServeSettings({ ...base, model: 'thread-pool' }, given('model'));
   assert.equal(threads.state, 'sab');
   assert.ok(threads.workers >= 1);
@@ -196,7 +203,7 @@ test('TLS: a tls: listener needs a certificate and its key; files and choices ar
 test('the proxy settings workers get are the settings less what only the command and the model start need', async () => {
   const settings = await resolveServeSettings({ listen: ['udp:127.0.0.1:0'], domain: ['example.com'], 'idle-timeout': '30', metrics: '127.0.0.1:9090' }, new Set(['listen', 'domain', 'idle-timeout', 'metrics']));
   const proxy = proxySettingsOf(settings) as unknown as Record<string, unknown>;
-  for (const key of ['logLevel', 'metrics', 'model', 'workers', 'fdCache', 'assign']) assert.equal(key in proxy, false, key);
+  for (const key of ['logLevel', 'metrics', 'model', 'workers', 'fdCache', 'assign', 'supervisorHandles', 'maxConnections']) assert.equal(key in proxy, false, key);
   assert.deepEqual([proxy.idleTimeoutMs, proxy.headerTimeoutMs, proxy.state, proxy.domains], [30_000, 10_000, 'local', ['example.com']]);
 });
 

@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import { DIGEST_ALGORITHMS, digestAlgorithm, type DigestAlgorithm } from '@switchboard/sip';
 import { AuthConfigError, loadUsersFile, TLS_VERSIONS, type ListenSpec } from '@switchboard/core';
-import { DEFAULT_STATE, STATE_FOR_MODEL, type AssignStrategy, type AuthSettings, type Model, type ProxySettings, type TlsFileSettings } from '@switchboard/cluster';
+import { DEFAULT_STATE, STATE_FOR_MODEL, type AssignStrategy, type SupervisorHandles, type AuthSettings, type Model, type ProxySettings, type TlsFileSettings } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 import { checkConfigKeys, optionError, readSchemaValues, type ReadValues, type ValueSource } from './option-schema.js';
 import { SERVE_OPTIONS, serveKeysOf, type ServeOptionKey } from './serve-schema.js';
@@ -36,11 +36,15 @@ export interface ServeSettings extends ProxySettings {
   /** process-pool: handles each worker caches (0: no cache). */
   readonly fdCache: number;
   readonly assign: AssignStrategy;
+  /** process-pool: whether the supervisor keeps a handle of each TCP connection. */
+  readonly supervisorHandles: SupervisorHandles;
+  /** Accepted connections open at once (undefined: no cap). */
+  readonly maxConnections: number | undefined;
 }
 
 /** The part of the settings every worker's proxy runs with. */
 export function proxySettingsOf(settings: ServeSettings): ProxySettings {
-  const { logLevel: _logLevel, metrics: _metrics, model: _model, workers: _workers, fdCache: _fdCache, assign: _assign, ...proxy } = settings;
+  const { logLevel: _logLevel, metrics: _metrics, model: _model, workers: _workers, fdCache: _fdCache, assign: _assign, supervisorHandles: _handles, maxConnections: _max, ...proxy } = settings;
   return proxy;
 }
 
@@ -199,6 +203,9 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   }
   const fdCache = v['fd-cache'] ?? 0;
   if (fdCache > 0 && model !== 'process-pool') fail(read.source('fd-cache'), 'fd-cache', `only the process-pool passes connection handles; --model ${model} has none to cache`);
+  const supervisorHandles = v['supervisor-handles'];
+  if (supervisorHandles === 'release' && model !== 'process-pool') fail(read.source('supervisor-handles'), 'supervisor-handles', `only the process-pool has a supervisor; --model ${model} holds each connection once`);
+  if (supervisorHandles === 'release' && fdCache > 0) fail(read.source('fd-cache'), 'fd-cache', 'with --supervisor-handles release there are no handles to ask for or cache (writes are relayed to the owner)');
 
   const state = v.state ?? DEFAULT_STATE[model];
   if (!STATE_FOR_MODEL[model].includes(state)) {
@@ -220,6 +227,8 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     workers,
     fdCache,
     assign: v.assign,
+    supervisorHandles,
+    maxConnections: v['max-connections'],
     state,
     redisUrl,
     idleStrategy: v['idle-strategy'],

@@ -17,10 +17,11 @@ export { MODELS, STATE_KINDS, STATE_FOR_MODEL, DEFAULT_STATE, proxyServerOptions
 export { startModel, type ModelOptions } from './start-model.js';
 export type { RunningModel } from './running-model.js';
 export { EventLoopModel } from './event-loop-model.js';
-export { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';
+export { ProcessPoolSupervisor, SUPERVISOR_HANDLES, type AssignStrategy, type SupervisorHandles, type SupervisorEvent } from './process-pool/supervisor.js';
 export { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
 export { LatencyHistogram, newModelCounters, type ModelCounters, type WorkerStats, type HistogramSnapshot } from './worker-stats.js';
 export { ownerSlot, callIdHash, workerTag, workerSlot } from './message-owner.js';
 export { COUNTER_METRICS, OTHER_METRICS, counterMetric, renderMetricsDoc, type CounterName, type CounterMetric, type CounterSection } from './metric-catalog.js';
+export { connectionCapacity, readOpenFileLimit, parseOpenFileLimit, RESERVED_FILES, type ConnectionCapacity, type OpenFileLimit, type CapacityInput } from './open-file-limit.js';
 export { WORKER_ERROR_CODES, WorkerError, type WorkerErrorCode } from './worker-error.js';
 export { TraceFile } from './trace-file.js';

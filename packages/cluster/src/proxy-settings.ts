@@ -35,6 +35,8 @@ export interface ProxySettings {
   readonly idleTimeoutMs: number;
   readonly idleStrategy: IdleStrategy;
   readonly headerTimeoutMs: number;
+  /** Accepted connections open at once on this proxy's own listeners (the model sets it from --max-connections). */
+  readonly maxConnections?: number;
   readonly timers: TimerSettings;
   readonly state: StateKind;
   readonly redisUrl?: string;
@@ -132,6 +134,7 @@ export function proxyServerOptions(settings: ProxySettings): Omit<ProxyServerOpt
     idleTimeoutMs: settings.idleTimeoutMs,
     idleStrategy: settings.idleStrategy,
     headerTimeoutMs: settings.headerTimeoutMs,
+    maxConnections: settings.maxConnections,
     timers: settings.timers,
     storeRetryAfterSeconds: settings.storeRetryAfterSeconds,
     tls: settings.tls === undefined ? undefined : loadTlsSettings(settings.tls),

@@ -1,5 +1,5 @@
 import { EventLoopModel } from './event-loop-model.js';
-import { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent } from './process-pool/supervisor.js';
+import { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent, type SupervisorHandles } from './process-pool/supervisor.js';
 import { withSharedTicketKeys, type Model, type ProxySettings, type StateKind } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
 import { settleNonceSecret } from './state/open-authenticator.js';
@@ -13,7 +13,16 @@ export interface ModelOptions {
   /** process-pool: handles cached per worker (0: off). */
   readonly fdCache: number;
   readonly assign: AssignStrategy;
+  /** process-pool: keep (default) or release the supervisor's handle of each handed-over TCP connection. */
+  readonly supervisorHandles?: SupervisorHandles;
+  /** Accepted connections open at once (default: no cap). */
+  readonly maxConnections?: number;
   readonly onEvent?: (event: SupervisorEvent | ThreadPoolEvent) => void;
+}
+
+/** Settings whose listeners each take `max / acceptors` connections (rounded up), or as they are without a cap. */
+function capped(settings: ProxySettings, max: number | undefined, acceptors: number): ProxySettings {
+  return max === undefined ? settings : { ...settings, maxConnections: Math.ceil(max / Math.max(1, acceptors)) };
 }
 
 export async function startModel(options: ModelOptions): Promise<RunningModel> {
@@ -22,10 +31,11 @@ export async function startModel(options: ModelOptions): Promise<RunningModel> {
   const settings = withSharedTicketKeys(await settleNonceSecret(options.settings));
   switch (options.model) {
     case 'event-loop':
-      return EventLoopModel.start(settings);
+      return EventLoopModel.start(capped(settings, options.maxConnections, 1));
     case 'process-pool':
-      return ProcessPoolSupervisor.start({ settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, onEvent: options.onEvent });
+      return ProcessPoolSupervisor.start({ settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, supervisorHandles: options.supervisorHandles, maxConnections: options.maxConnections, onEvent: options.onEvent });
     case 'thread-pool':
-      return ThreadPool.start({ settings, workers: options.workers, onEvent: options.onEvent });
+      // Every thread accepts from the shared listener on its own: each gets its share of the cap.
+      return ThreadPool.start({ settings: capped(settings, options.maxConnections, options.workers), workers: options.workers, onEvent: options.onEvent });
   }
 }

@@ -3,6 +3,8 @@ import { CodedError, errorRecord } from '@switchboard/sip';
 
 export const WORKER_ERROR_CODES = {
   ERR_SWITCHBOARD_WORKER_START: 'A worker process or thread failed to start, or never said it was ready; the message says why (serve names --model).',
+  ERR_SWITCHBOARD_WORKER_FRAME_TOO_LARGE: 'A frame on the byte stream between the process-pool supervisor and a worker announced more bytes than the limit; the stream is closed and the worker replaced.',
+  ERR_SWITCHBOARD_WORKER_STREAM: 'The byte stream between the process-pool supervisor and a worker failed or closed while the worker was running.',
 } as const;
 
 export type WorkerErrorCode = keyof typeof WORKER_ERROR_CODES;

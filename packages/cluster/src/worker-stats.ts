@@ -24,6 +24,16 @@ export interface ModelCounters extends RedisClientCounters {
   tlsRelaysReceived: number;
   tlsRelaysMissed: number;
   /**
+   * process-pool with --supervisor-handles release: writes on a TCP connection another worker
+   * owns, relayed through the supervisor to the owner (nobody else holds its handle), counted as
+   * the TLS relays are.
+   */
+  tcpRelaysSent: number;
+  tcpRelaysReceived: number;
+  tcpRelaysMissed: number;
+  /** Connections refused at --max-connections or because no file could be opened (EMFILE, ENFILE). */
+  connectionsRefused: number;
+  /**
    * Control messages that could not be decoded, were malformed or failed to send (process-pool),
    * or thread messages that failed to be handled (thread-pool); each is dropped, never fatal.
    */
@@ -44,6 +54,10 @@ export function newModelCounters(): ModelCounters {
     tlsRelaysSent: 0,
     tlsRelaysReceived: 0,
     tlsRelaysMissed: 0,
+    tcpRelaysSent: 0,
+    tcpRelaysReceived: 0,
+    tcpRelaysMissed: 0,
+    connectionsRefused: 0,
     ipcErrors: 0,
     ipcMilliseconds: 0,
     redisCommandFailures: 0,

@@ -32,6 +32,8 @@ export interface ProxyServerOptions {
   readonly recordRoute?: boolean;
   readonly idleTimeoutMs?: number;
   readonly headerTimeoutMs?: number;
+  /** Accepted connections open at once per stream listener of this server (default: no cap). */
+  readonly maxConnections?: number;
   readonly timers?: TimerSettings;
   readonly registrar?: RegistrarOptions;
   readonly limits?: Partial<SipLimits>;
@@ -75,6 +77,8 @@ export interface TransportCounters {
   tcpFramingErrors: number;
   tcpIdleClosed: number;
   tcpSlowMessagesClosed: number;
+  /** Incoming TCP and TLS connections closed at once: at --max-connections, or out of files (EMFILE). */
+  tcpConnectionsRefused: number;
   /** TCP connections accepted on the TLS listener, and TLS connections the proxy opened. */
   tlsConnectionsAccepted: number;
   tlsConnectionsOpened: number;
@@ -107,6 +111,7 @@ export function newTransportCounters(): TransportCounters {
     tcpFramingErrors: 0,
     tcpIdleClosed: 0,
     tcpSlowMessagesClosed: 0,
+    tcpConnectionsRefused: 0,
     tlsConnectionsAccepted: 0,
     tlsConnectionsOpened: 0,
     tlsHandshakes: 0,
@@ -171,6 +176,7 @@ export class ProxyServer {
         idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
         idleStrategy: options.idleStrategy,
         headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
+        ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
         nextConnectionId,
         directory: options.connectionDirectory,
         onMessage: deliver,
@@ -329,6 +335,9 @@ function countTransportEvent(counters: TransportCounters, event: StreamTransport
       break;
     case 'slow-message':
       counters.tcpSlowMessagesClosed++;
+      break;
+    case 'refused':
+      counters.tcpConnectionsRefused++;
       break;
     case 'send-error':
       counters.sendErrors++;

@@ -3,8 +3,10 @@ import type { StreamProtocol, TransportAddress } from '@switchboard/core';
 import type { WorkerStats } from '../worker-stats.js';
 
 /**
- * Messages between the process-pool supervisor and its workers, encoded with msgpackr and
- * carried as bytes over Node's IPC channel (a socket handle rides beside some of them). Every
+ * Messages between the process-pool supervisor and its workers, encoded with msgpackr: a message
+ * with a socket handle beside it goes over Node's IPC channel, every other one as a frame on the
+ * worker's byte stream (see ProcessChannel). The two are not ordered with each other, so a handle
+ * never announces anything: `opened` goes on the stream, its handle follows as `handle`. Every
  * exchange is asynchronous: nobody ever waits for an answer while holding up its event loop.
  */
 export type ToWorker =
@@ -13,10 +15,10 @@ export type ToWorker =
    * handshake: you do the handshake and hold its keys, so only you can ever write on it.
    */
   | { readonly t: 'adopt'; readonly id: number; readonly protocol: StreamProtocol }
-  /** Answer to a relay: `found` false when no worker holds that TLS connection (any more). */
-  | { readonly t: 'relayed'; readonly request: number; readonly id: number; readonly found: boolean }
-  /** Write `bytes` on your TLS connection `id`, for another worker. */
-  | { readonly t: 'write'; readonly id: number; readonly bytes: Uint8Array }
+  /** Answer to a relay: `found` false when no worker holds that connection (any more). */
+  | { readonly t: 'relayed'; readonly request: number; readonly id: number; readonly protocol: StreamProtocol; readonly found: boolean }
+  /** Write `bytes` on your connection `id` (TLS, or TCP when the supervisor keeps no handles), for another worker. */
+  | { readonly t: 'write'; readonly id: number; readonly protocol: StreamProtocol; readonly bytes: Uint8Array }
   /** Answer to an fd request: the handle is attached when `found`. */
   | { readonly t: 'fd'; readonly request: number; readonly id: number; readonly found: boolean }
   /** Connection `id` closed: drop any cached handle of it. */
@@ -30,13 +32,16 @@ export type ToSupervisor =
   | { readonly t: 'ready'; readonly udpPort: number | undefined }
   /** The handle of a connection another worker owns, by id or by remote address. */
   | { readonly t: 'fd-request'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string }
-  /** This worker opened a connection (TCP: handle attached); it owns and reads it. */
+  /** This worker opened a connection; it owns and reads it. A TCP one's handle follows as `handle` (when the supervisor keeps handles). */
   | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string; readonly protocol: StreamProtocol }
+  /** The handle (attached) of TCP connection `id` this worker opened and announced with `opened`. */
+  | { readonly t: 'handle'; readonly id: number }
   /**
-   * Pass `bytes` to the worker owning a TLS connection, by id or by remote address. `request` 0
-   * wants an answer only if the connection is gone; any other number always gets one.
+   * Pass `bytes` to the worker owning a connection (TLS; TCP when the supervisor keeps no handles),
+   * by id or by remote address. `request` 0 wants an answer only if the connection is gone; any
+   * other number always gets one.
    */
-  | { readonly t: 'relay'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string; readonly bytes: Uint8Array }
+  | { readonly t: 'relay'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string; readonly protocol: StreamProtocol; readonly bytes: Uint8Array }
   | { readonly t: 'closed'; readonly id: number }
   | { readonly t: 'alias'; readonly id: number; readonly key: string }
   /** Pass `bytes` to worker `to`, which owns its transaction. */
@@ -57,8 +62,8 @@ type FieldKind = 'number' | 'number?' | 'string' | 'boolean' | 'bytes' | 'protoc
 
 const TO_WORKER: Record<ToWorker['t'], Record<string, FieldKind>> = {
   adopt: { id: 'number', protocol: 'protocol' },
-  relayed: { request: 'number', id: 'number', found: 'boolean' },
-  write: { id: 'number', bytes: 'bytes' },
+  relayed: { request: 'number', id: 'number', protocol: 'protocol', found: 'boolean' },
+  write: { id: 'number', protocol: 'protocol', bytes: 'bytes' },
   fd: { request: 'number', id: 'number', found: 'boolean' },
   invalidate: { id: 'number' },
   deliver: { bytes: 'bytes', source: 'object' },
@@ -70,7 +75,8 @@ const TO_SUPERVISOR: Record<ToSupervisor['t'], Record<string, FieldKind>> = {
   ready: { udpPort: 'number?' },
   'fd-request': { request: 'number', id: 'number?', remoteKey: 'string' },
   opened: { id: 'number', remoteKey: 'string', protocol: 'protocol' },
-  relay: { request: 'number', id: 'number?', remoteKey: 'string', bytes: 'bytes' },
+  handle: { id: 'number' },
+  relay: { request: 'number', id: 'number?', remoteKey: 'string', protocol: 'protocol', bytes: 'bytes' },
   closed: { id: 'number' },
   alias: { id: 'number', key: 'string' },
   'hand-off': { to: 'number', bytes: 'bytes', source: 'object' },

@@ -11,10 +11,10 @@ import { ProcessWorker } from './process-worker.js';
 
 const settings: ProxySettings = { listen: [], domains: [], stateless: false, idleTimeoutMs: 120_000, idleStrategy: 'heap', headerTimeoutMs: 10_000, timers: DEFAULT_TIMERS, state: 'local' };
 
-function inProcess(fdCache = 0): { worker: ProcessWorker; told: Array<ToSupervisor | LifecycleToPool>; exits: number[] } {
+function inProcess(fdCache = 0, supervisorHandles: 'keep' | 'release' = 'keep'): { worker: ProcessWorker; told: Array<ToSupervisor | LifecycleToPool>; exits: number[] } {
   const told: Array<ToSupervisor | LifecycleToPool> = [];
   const exits: number[] = [];
-  const worker = new ProcessWorker({ slot: 1, origin: 2, workers: 2, fdCache, settings }, { port: { send: (message) => told.push(message) }, exit: (code) => exits.push(code) });
+  const worker = new ProcessWorker({ slot: 1, origin: 2, workers: 2, fdCache, supervisorHandles, settings }, { port: { send: (message) => told.push(message) }, exit: (code) => exits.push(code) });
   return { worker, told, exits };
 }
 
@@ -60,9 +60,46 @@ test('TLS sends by address to one place make one relay; a miss lets the first op
   assert.deepEqual(relays.map((relay) => relay.request === 0), [false, true], 'by address asks; by id does not wait');
   assert.equal(worker.counters.tlsRelaysSent, 2);
   // Without a running proxy there is no transport to open on: the answer is taken and dropped.
-  worker.receive({ t: 'relayed', request: (relays[0] as { request: number }).request, id: 0, found: false }, undefined);
+  worker.receive({ t: 'relayed', request: (relays[0] as { request: number }).request, id: 0, protocol: 'tls', found: false }, undefined);
   worker.directory.sendElsewhere(tls(), '192.0.2.1:5061', Buffer.from('d'), () => opened++);
   assert.equal(told.filter((message) => message.t === 'relay').length, 3, 'answered: the next send asks again');
+});
+
+test('with the supervisor keeping no handles, TCP sends elsewhere are relayed to the owner, never fd requests', () => {
+  const { worker, told } = inProcess(8, 'release');
+  worker.directory.sendElsewhere(target(), '192.0.2.1:5060', Buffer.from('a'), () => undefined);
+  worker.directory.sendElsewhere(target(), '192.0.2.1:5060', Buffer.from('b'), () => undefined);
+  worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('c'), undefined);
+  assert.equal(told.filter((message) => message.t === 'fd-request').length, 0);
+  const relays = told.filter((message): message is Extract<ToSupervisor, { t: 'relay' }> => message.t === 'relay');
+  assert.deepEqual(relays.map((relay) => [relay.protocol, relay.request === 0, relay.id]), [['tcp', false, undefined], ['tcp', true, 7]]);
+  assert.equal(worker.counters.tcpRelaysSent, 2);
+  assert.equal(worker.counters.tlsRelaysSent, 0);
+  // A relay that finds its connection: the one that waited follows it by id.
+  worker.receive({ t: 'relayed', request: (relays[0] as { request: number }).request, id: 11, protocol: 'tcp', found: true }, undefined);
+  const last = told.at(-1);
+  assert.ok(last?.t === 'relay' && last.id === 11 && last.request === 0 && last.protocol === 'tcp' && last.remoteKey === '192.0.2.1:5060' && Buffer.from(last.bytes).toString() === 'b');
+});
+
+test('a handle that arrives after its connection was invalidated is used once and not cached', async () => {
+  const { worker, told } = inProcess(8);
+  const server = net.createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const handle = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await new Promise((resolve) => handle.once('connect', resolve));
+  try {
+    worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('x'), undefined);
+    const request = told.find((message) => message.t === 'fd-request') as Extract<ToSupervisor, { t: 'fd-request' }>;
+    // The invalidation came on the stream before the handle on the IPC channel.
+    worker.receive({ t: 'invalidate', id: 7 }, undefined);
+    worker.receive({ t: 'fd', request: request.request, id: 7, found: true }, handle);
+    worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('y'), undefined);
+    assert.equal(worker.counters.fdCacheHits, 0, 'not served from the cache');
+    assert.equal(told.filter((message) => message.t === 'fd-request').length, 2, 'asked again');
+  } finally {
+    handle.destroy();
+    server.close();
+  }
 });
 
 test('stats and stop are answered by the lifecycle', () => {

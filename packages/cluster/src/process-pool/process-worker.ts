@@ -1,11 +1,13 @@
 /**
  * A process-pool worker: runs the proxy core on the connections the supervisor hands it and on the
  * shared UDP socket; writes on other workers' TCP connections with handles asked of the supervisor
- * (kept in an fd cache when one is configured), and on their TLS connections by relaying the bytes
- * through the supervisor to the owner; hands messages of other workers' transactions over.
+ * (kept in an fd cache when one is configured), and on their TLS connections, and on TCP ones when
+ * the supervisor keeps no handles (--supervisor-handles release), by relaying the bytes through the
+ * supervisor to the owner; hands messages of other workers' transactions over.
  * worker-main.ts runs one in each process the supervisor forks; tests run one in-process.
  */
 import type net from 'node:net';
+import type { StreamProtocol } from '@switchboard/core';
 import { performance } from 'node:perf_hooks';
 import { ProxyServer, type ConnectionDirectory, type TransportAddress } from '@switchboard/core';
 import { PendingRequests } from '../worker-pool/pending-requests.js';
@@ -21,6 +23,12 @@ interface PendingSend {
   readonly openHere: (() => void) | undefined;
 }
 
+/** Whether a socket received over IPC came with its descriptor (at EMFILE it comes without). */
+function hasDescriptor(handle: net.Socket | undefined): boolean {
+  const inner = (handle as unknown as { _handle?: { fd?: number } | null } | undefined)?._handle;
+  return inner !== undefined && inner !== null && (inner.fd === undefined || inner.fd >= 0);
+}
+
 export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   readonly #config: WorkerConfig;
   readonly #cache: FdCache | undefined;
@@ -32,7 +40,12 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   constructor(config: WorkerConfig, options: Omit<PoolWorkerOptions<ToSupervisor, net.Socket>, 'slot' | 'workers' | 'settings'>) {
     super({ ...options, slot: config.slot, workers: config.workers, settings: config.settings });
     this.#config = config;
-    this.#cache = config.fdCache > 0 ? new FdCache(config.fdCache) : undefined;
+    this.#cache = config.fdCache > 0 && this.#keepHandles ? new FdCache(config.fdCache) : undefined;
+  }
+
+  /** Whether the supervisor keeps a handle of every TCP connection (the default), to give to workers that ask. */
+  get #keepHandles(): boolean {
+    return this.#config.supervisorHandles !== 'release';
   }
 
   async start(): Promise<void> {
@@ -68,6 +81,15 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     switch (message.t) {
       case 'adopt': {
         const transport = server?.streamTransport(message.protocol);
+        if (!hasDescriptor(handle)) {
+          // Out of files here (EMFILE): the kernel could not give this process the descriptor, and
+          // Node hands over a socket without one. The connection is refused: counted, and the
+          // supervisor forgets it (nobody holds it any more, so its client sees it close).
+          this.counters.connectionsRefused++;
+          (handle as net.Socket | undefined)?.destroy();
+          this.#tell({ t: 'closed', id: message.id });
+          break;
+        }
         if (handle !== undefined && transport !== undefined) transport.adopt(handle, message.id);
         else handle?.destroy();
         break;
@@ -103,12 +125,16 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   override readonly directory: ConnectionDirectory = {
     opened: (id, socket, remoteKey, kind, protocol) => {
       if (kind !== 'connected') return;
-      if (protocol === 'tls') {
-        // No handle: nobody else could use it. Filed at once, so others relay to it from now on.
+      if (protocol === 'tls' || !this.#keepHandles) {
+        // No handle: nobody else could use it (TLS), or the supervisor keeps none. Filed at once,
+        // so others relay to it from now on.
         this.#tell({ t: 'opened', id, remoteKey, protocol });
         return;
       }
-      const register = (): void => this.#tell({ t: 'opened', id, remoteKey, protocol }, socket);
+      // Filed at once (on the stream, in order with what follows about it); the handle follows on
+      // the IPC channel once connected, and fd requests wait for it in the supervisor.
+      this.#tell({ t: 'opened', id, remoteKey, protocol });
+      const register = (): void => this.#tell({ t: 'handle', id }, socket);
       if (socket.connecting) socket.once('connect', register);
       else register();
     },
@@ -116,7 +142,7 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     ended: (id) => this.#tell({ t: 'ended', id }),
     aliased: (id, key) => this.#tell({ t: 'alias', id, key }),
     sendElsewhere: (target, remoteKey, bytes, openHere) => {
-      if (target.protocol === 'tls') {
+      if (target.protocol === 'tls' || !this.#keepHandles) {
         this.#relay(target, remoteKey, bytes, openHere);
         return;
       }
@@ -160,7 +186,9 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     }
     const socket = borrowForWriting(handle);
     const key = pending.key ?? '';
-    if (this.#cache !== undefined) {
+    // The handle came on the IPC channel, the invalidation of its connection on the stream: it may
+    // have overtaken this answer, and a closed connection's handle must not be cached.
+    if (this.#cache !== undefined && !this.#cache.wasInvalidated(message.id)) {
       this.#cache.put(message.id, key.startsWith('r:') ? key.slice(2) : `${socket.remoteAddress?.toLowerCase()}:${socket.remotePort}`, socket);
       for (const send of sends) socket.write(send.bytes);
       return;
@@ -173,48 +201,56 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   }
 
   /**
-   * A write on a TLS connection this worker does not hold: the supervisor passes the bytes to the
-   * owner. Addressed by connection id (a response, a request to a registered contact), nothing
+   * A write on a connection this worker does not hold (TLS; TCP with handles released): the
+   * supervisor passes the bytes to the owner. Addressed by connection id (a response, a request to a registered contact), nothing
    * waits; by remote address, the answer says whether a connection exists or this worker must open
    * one, and later sends to the same address wait for it.
    */
   #relay(target: TransportAddress, remoteKey: string, bytes: Buffer, openHere: (() => void) | undefined): void {
+    const protocol = target.protocol as StreamProtocol;
     if (openHere === undefined) {
-      this.counters.tlsRelaysSent++;
-      this.#tell({ t: 'relay', request: 0, id: target.connectionId, remoteKey, bytes });
+      this.#countRelaySent(protocol);
+      this.#tell({ t: 'relay', request: 0, id: target.connectionId, remoteKey, protocol, bytes });
       return;
     }
-    const request = this.#relaying.open(remoteKey, { target, bytes, openHere });
+    const request = this.#relaying.open(`${protocol}:${remoteKey}`, { target, bytes, openHere });
     if (request === undefined) return;
-    this.counters.tlsRelaysSent++;
-    this.#tell({ t: 'relay', request, id: undefined, remoteKey, bytes });
+    this.#countRelaySent(protocol);
+    this.#tell({ t: 'relay', request, id: undefined, remoteKey, protocol, bytes });
+  }
+
+  #countRelaySent(protocol: StreamProtocol): void {
+    if (protocol === 'tls') this.counters.tlsRelaysSent++;
+    else this.counters.tcpRelaysSent++;
   }
 
   #onRelayed(message: Extract<ToWorker, { t: 'relayed' }>): void {
-    const tls = this.server?.tlsTransport;
+    const transport = this.server?.streamTransport(message.protocol);
     // Request 0 is an unanswered relay by id, told only that its connection is gone.
     const pending = message.request === 0 ? undefined : this.#relaying.settle(message.request);
     if (pending === undefined) {
-      if (!message.found) tls?.reportLostConnection({ protocol: 'tls', address: '', port: 0, connectionId: message.id });
+      if (!message.found) transport?.reportLostConnection({ protocol: message.protocol, address: '', port: 0, connectionId: message.id });
       return;
     }
     const [first, ...rest] = pending.items;
-    if (first === undefined || tls === undefined) return;
     if (message.found) {
       // The first one went with the question; the rest follow it by id.
-      for (const send of rest) this.#relay({ ...send.target, connectionId: message.id }, pending.key ?? '', send.bytes, undefined);
+      const remoteKey = (pending.key ?? '').slice(message.protocol.length + 1);
+      for (const send of rest) this.#relay({ ...send.target, connectionId: message.id }, remoteKey, send.bytes, undefined);
       return;
     }
+    if (first === undefined || transport === undefined) return;
     first.openHere?.();
-    for (const send of rest) tls.send(send.target, send.bytes);
+    for (const send of rest) transport.send(send.target, send.bytes);
   }
 
-  /** Bytes another worker relayed for a TLS connection held here. */
+  /** Bytes another worker relayed for a connection held here. */
   #onRelayedWrite(message: Extract<ToWorker, { t: 'write' }>): void {
-    this.counters.tlsRelaysReceived++;
-    const tls = this.server?.tlsTransport;
-    const target: TransportAddress = { protocol: 'tls', address: '', port: 0, connectionId: message.id };
-    if (tls?.has(message.id) === true) tls.send(target, Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
-    else tls?.reportLostConnection(target);
+    if (message.protocol === 'tls') this.counters.tlsRelaysReceived++;
+    else this.counters.tcpRelaysReceived++;
+    const transport = this.server?.streamTransport(message.protocol);
+    const target: TransportAddress = { protocol: message.protocol, address: '', port: 0, connectionId: message.id };
+    if (transport?.has(message.id) === true) transport.send(target, Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
+    else transport?.reportLostConnection(target);
   }
 }

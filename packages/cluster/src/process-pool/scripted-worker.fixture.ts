@@ -5,10 +5,13 @@
  * - `ended`: slot 0 opens a TCP connection, files it (`opened`), reports its FIN (`ended`), then
  *   asks slot 1 (by a hand-off) to request a handle for its address (`fd-request`).
  * - `garbage`: slot 0 sends malformed control messages.
+ * - `huge-frame`: slot 0 (not its replacement) announces a frame over the limit on its stream.
  * - `fail-replacements`: every replacement (an origin above the first workers') fails to start.
  */
+import { writeSync } from 'node:fs';
 import net from 'node:net';
 import { decodeToWorker, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
+import { openSupervisorLink, WORKER_STREAM_FD } from './supervisor-link.js';
 import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
 import type { WorkerConfig } from './supervisor.js';
 import { startFailure } from '../worker-error.js';
@@ -17,9 +20,10 @@ const config = JSON.parse(process.env.SWITCHBOARD_WORKER ?? '{}') as WorkerConfi
 const script = process.env.SCRIPTED_WORKER ?? '';
 let started = false;
 
+const link = openSupervisorLink({ message: (raw) => onMessage(raw), failed: () => undefined });
+
 function tell(message: ToSupervisor, handle?: net.Socket): void {
-  if (handle === undefined) process.send?.(encodeControl(message));
-  else process.send?.(encodeControl(message), handle, { keepOpen: true });
+  link.send(encodeControl(message), handle);
 }
 
 function stats(request: number): void {
@@ -35,7 +39,8 @@ async function endedScript(): Promise<void> {
   await new Promise((resolve) => socket.once('connect', resolve));
   const remoteKey = `127.0.0.1:${socket.remotePort}`;
   const id = config.origin * 2 ** 32 + 1;
-  tell({ t: 'opened', id, remoteKey, protocol: 'tcp' }, socket);
+  tell({ t: 'opened', id, remoteKey, protocol: 'tcp' });
+  tell({ t: 'handle', id }, socket);
   tell({ t: 'alias', id, key: 'phone.example.com:5060' });
   tell({ t: 'ended', id });
   const ask = (key: string): void => tell({ t: 'hand-off', to: 1, bytes: Buffer.from(key), source: { protocol: 'udp', address: '', port: 0 } });
@@ -57,13 +62,21 @@ function garbageScript(): void {
   tell({ t: 'stats', request: 999999 } as unknown as ToSupervisor);
 }
 
-process.on('message', (raw: Uint8Array) => {
+/** Writes a frame header announcing 64 MiB straight on the stream: the supervisor must drop this worker, not read on. */
+function hugeFrameScript(): void {
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(64 * 1024 * 1024, 0);
+  writeSync(WORKER_STREAM_FD, header);
+}
+
+function onMessage(raw: Uint8Array): void {
   const message = decodeToWorker(raw);
   if (message.t === 'stats-request') {
     if (!started && config.slot === 0) {
       started = true;
       if (script === 'ended') void endedScript();
       if (script === 'garbage') garbageScript();
+      if (script === 'huge-frame' && config.origin <= config.workers) hugeFrameScript();
     }
     stats(message.request);
   } else if (message.t === 'deliver') {
@@ -71,7 +84,7 @@ process.on('message', (raw: Uint8Array) => {
   } else if (message.t === 'stop') {
     process.exit(0);
   }
-});
+}
 process.on('disconnect', () => process.exit(0));
 if (script === 'fail-start-plain' || script === 'fail-start-coded') {
   // What worker-main reports when its start throws: a plain error, or one with a code of its own.

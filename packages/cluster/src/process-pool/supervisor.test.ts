@@ -74,6 +74,24 @@ test('malformed control messages from a worker are reported, never crash the sup
   }
 });
 
+test('a worker whose stream announces a frame over the limit is reported with a coded error and replaced; the supervisor lives on', async () => {
+  const events: SupervisorEvent[] = [];
+  const supervisor = await startScripted('huge-frame', events);
+  try {
+    const [first] = supervisor.workerPids;
+    await supervisor.stats();
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !events.some((event) => event.kind === 'worker-started' && event.worker === 0 && event.pid !== first)) await new Promise((resolve) => setTimeout(resolve, 25));
+    const errors = events.filter((event) => event.kind === 'ipc-error').map((event) => JSON.stringify(event));
+    assert.ok(errors.some((error) => error.includes('ERR_SWITCHBOARD_WORKER_FRAME_TOO_LARGE')), `reported: ${errors.join(', ')}`);
+    assert.ok(events.some((event) => event.kind === 'worker-exited' && event.pid === first && !event.expected), 'the worker out of step was ended');
+    assert.notEqual(supervisor.workerPids[0], first, 'and replaced');
+    assert.equal((await supervisor.stats()).length, 3, 'every worker answers');
+  } finally {
+    await supervisor.close();
+  }
+});
+
 test('a worker that dies once the supervisor is stopping is not replaced, and its exit is reported as expected', async () => {
   const events: SupervisorEvent[] = [];
   const supervisor = await startScripted('', events);

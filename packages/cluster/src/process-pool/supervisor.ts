@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { advertisedHost, ConnectionIndex, remoteKeyOf, type Listener, type StreamProtocol } from '@switchboard/core';
 import { connectionIdAllocator } from '../connection-ids.js';
@@ -11,8 +12,19 @@ import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker
 import type { WorkerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
 import { decodeToSupervisor, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
+import { WORKER_STREAM_FD } from './supervisor-link.js';
+import { readOpenFileLimit, RESERVED_FILES } from '../open-file-limit.js';
 
 export type AssignStrategy = 'round-robin' | 'least-loaded';
+
+/**
+ * Whether the supervisor keeps its own handle of each TCP connection it hands over (`keep`: it
+ * passes copies to workers that ask, so each writes itself; every connection costs the supervisor
+ * a file) or closes it once sent (`release`: writes by other workers go through the owner, as TLS
+ * writes do; the supervisor holds no connection, so capacity grows with the workers).
+ */
+export type SupervisorHandles = 'keep' | 'release';
+export const SUPERVISOR_HANDLES: readonly SupervisorHandles[] = ['keep', 'release'];
 
 export interface ProcessPoolOptions {
   readonly settings: ProxySettings;
@@ -20,6 +32,10 @@ export interface ProcessPoolOptions {
   /** Handles each worker keeps of connections it does not own; 0 turns the cache off. */
   readonly fdCache: number;
   readonly assign: AssignStrategy;
+  /** Default `keep`. */
+  readonly supervisorHandles?: SupervisorHandles;
+  /** Accepted connections open at once beyond which new ones are closed at once and counted (default none). */
+  readonly maxConnections?: number;
   /** Worker start-up and stop limit. */
   readonly timeoutMs?: number;
   /** What the supervisor saw, for the CLI to log (the library itself does not log). */
@@ -44,6 +60,7 @@ export interface WorkerConfig {
   readonly origin: number;
   readonly workers: number;
   readonly fdCache: number;
+  readonly supervisorHandles: SupervisorHandles;
   readonly settings: ProxySettings;
 }
 
@@ -56,9 +73,16 @@ const codec: ProcessCodec<ToWorker, ToSupervisor> = { encode: encodeControl, dec
 
 /** What the supervisor keeps of each connection beside its addresses. */
 interface Entry {
-  /** TCP: the supervisor's own handle, passed to workers that ask. TLS: none (a handle is useless there). */
-  readonly socket: net.Socket | undefined;
+  /**
+   * TCP with handles kept: the supervisor's own handle, passed to workers that ask. TLS, or TCP
+   * with handles released: none (writes are relayed to the owner).
+   */
+  socket: net.Socket | undefined;
   readonly owner: number;
+  /** Accepted here (counted against --max-connections), or opened by a worker. */
+  readonly accepted: boolean;
+  /** A worker's outgoing TCP connection whose handle has not arrived yet: fd requests for it wait here. */
+  waiting?: Array<{ readonly slot: Slot; readonly request: number }>;
 }
 
 /**
@@ -85,6 +109,15 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   readonly #servers: net.Server[] = [];
   #nextOrigin = 1;
   #roundRobin = 0;
+  /** Accepted connections now in the table (see --max-connections). */
+  #acceptedOpen = 0;
+  #lastListenerError = 0;
+  /**
+   * Handles this process may hold at once: with `release` it still holds each accepted connection
+   * until its handle has gone (Node sends handles one at a time, each after the last one's
+   * acknowledgement), so a burst of connections can use up its files while the workers have room.
+   */
+  readonly #fileBudget = (readOpenFileLimit()?.soft ?? Number.POSITIVE_INFINITY) - RESERVED_FILES;
   /** What workers start with: the listen specs with their ports resolved. */
   #settings: ProxySettings | undefined;
 
@@ -111,14 +144,17 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
         server.listen({ host: streamSpec.host, port: streamSpec.port, backlog: 4096 }, () => {
           server.off('error', reject);
           // From now on an error (a failed accept) is reported, not an uncaught exception.
-          server.on('error', (error: Error) => this.#options.onEvent?.({ kind: 'listener-error', listener: `${protocol}:${streamSpec.host}:${streamSpec.port}`, message: error.message }));
+          server.on('error', (error: Error) => this.#listenerError(`${protocol}:${streamSpec.host}:${streamSpec.port}`, error));
           resolve();
         });
       });
       const port = (server.address() as net.AddressInfo).port;
       listen = listen.map((spec) => (spec === streamSpec ? { ...spec, port } : spec));
     }
-    cluster.setupPrimary({ exec: this.#options.workerExec ?? fileURLToPath(new URL('./worker-main.js', import.meta.url)), serialization: 'advanced' });
+    // Each worker gets a second way beside IPC: a socketpair at WORKER_STREAM_FD for framed bytes.
+    const stdio = ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'];
+    if (stdio[WORKER_STREAM_FD] !== 'pipe') throw new Error('the worker stream fd is not the pipe');
+    cluster.setupPrimary({ exec: this.#options.workerExec ?? fileURLToPath(new URL('./worker-main.js', import.meta.url)), serialization: 'advanced', stdio });
     // Replacements bind the UDP spec exactly as the first workers did: node:cluster shares a bound
     // handle by address and port as written (port 0 included), so they get the same socket.
     this.#settings = { ...settings, listen };
@@ -131,10 +167,30 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     }
   }
 
+  /**
+   * An accept that failed: out of files (EMFILE, ENFILE), libuv has already closed the waiting
+   * connection (it keeps a spare fd for that), so it is counted as refused. Reported at most once
+   * a second, so a flood of connections at the limit is not a flood of log lines.
+   */
+  #listenerError(listener: string, error: Error): void {
+    const code = (error as { code?: string }).code;
+    if (code === 'EMFILE' || code === 'ENFILE') this.counters.connectionsRefused++;
+    const now = Date.now();
+    if (now - this.#lastListenerError < 1000) return;
+    this.#lastListenerError = now;
+    this.#options.onEvent?.({ kind: 'listener-error', listener, message: error.message });
+  }
+
   protected override open(index: number, _replacement: boolean, handlers: ChannelHandlers<ToSupervisor, net.Socket>): ProcessChannel<ToWorker, ToSupervisor> {
-    const config: WorkerConfig = { slot: index, origin: this.#nextOrigin++, workers: this.#options.workers, fdCache: this.#options.fdCache, settings: this.#settings as ProxySettings };
+    const config: WorkerConfig = { slot: index, origin: this.#nextOrigin++, workers: this.#options.workers, fdCache: this.#keepHandles ? this.#options.fdCache : 0, supervisorHandles: this.#options.supervisorHandles ?? 'keep', settings: this.#settings as ProxySettings };
     this.#owned[index] = new Set();
-    return new ProcessChannel(cluster.fork({ SWITCHBOARD_WORKER: JSON.stringify(config) }), codec, handlers);
+    const worker = cluster.fork({ SWITCHBOARD_WORKER: JSON.stringify(config), SWITCHBOARD_WORKER_STREAM_FD: String(WORKER_STREAM_FD) });
+    const stream = worker.process.stdio?.[WORKER_STREAM_FD] as Duplex | null | undefined;
+    return new ProcessChannel(worker, stream ?? undefined, codec, handlers);
+  }
+
+  get #keepHandles(): boolean {
+    return (this.#options.supervisorHandles ?? 'keep') === 'keep';
   }
 
   protected override report(event: PoolEvent): void {
@@ -153,8 +209,13 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
 
   #accept(socket: net.Socket, protocol: StreamProtocol): void {
     const slot = this.#pick();
-    if (slot === undefined) {
-      socket.destroy();
+    const max = this.#options.maxConnections;
+    const full = (max !== undefined && this.#acceptedOpen >= max) || (!this.#keepHandles && this.#handlesInFlight() >= this.#fileBudget);
+    if (slot === undefined || full) {
+      if (slot !== undefined) this.counters.connectionsRefused++;
+      socket.on('error', () => undefined);
+      // A reset, not a FIN: the client learns at once, and no TIME_WAIT is left here.
+      socket.resetAndDestroy();
       return;
     }
     socket.on('error', () => {
@@ -162,11 +223,18 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     });
     const id = this.#nextId();
     const remoteKey = remoteKeyOf(socket.remoteAddress ?? '', socket.remotePort ?? 0);
-    // A TLS handle is of no use here once the worker has done the handshake: it is closed as soon
-    // as it is sent (keepOpen false), so the connection lives and dies with its worker.
-    const keep = protocol === 'tcp';
-    this.#file(id, protocol, remoteKey, { socket: keep ? socket : undefined, owner: slot.index });
+    // A TLS handle is of no use here once the worker has done the handshake, and with handles
+    // released a TCP one is not kept either: it is closed as soon as it is sent (keepOpen false),
+    // so the connection lives and dies with its worker.
+    const keep = protocol === 'tcp' && this.#keepHandles;
+    this.#acceptedOpen++;
+    this.#file(id, protocol, remoteKey, { socket: keep ? socket : undefined, owner: slot.index, accepted: true });
     this.send(slot, { t: 'adopt', id, protocol }, socket, keep);
+  }
+
+  /** Sends on the IPC channels not yet done (each may hold a handle). */
+  #handlesInFlight(): number {
+    return this.slots.reduce((sum, slot) => sum + slot.channel.pendingSends, 0);
   }
 
   #pick(): Slot | undefined {
@@ -188,7 +256,9 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     const entry = this.#table.remove(id);
     if (entry === undefined) return;
     this.#owned[entry.value.owner]?.delete(id);
+    if (entry.value.accepted) this.#acceptedOpen--;
     entry.value.socket?.destroy();
+    for (const waiter of entry.value.waiting ?? []) this.send(waiter.slot, { t: 'fd', request: waiter.request, id, found: false });
     if (this.#options.fdCache > 0) for (const slot of this.slots) if (slot.index !== except) this.send(slot, { t: 'invalidate', id });
   }
 
@@ -197,7 +267,9 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
       case 'fd-request': {
         this.counters.fdRequests++;
         const entry = message.id === undefined ? this.#table.lookup('tcp', message.remoteKey) : this.#table.get(message.id);
-        if (entry?.value.socket === undefined) {
+        if (entry !== undefined && entry.value.socket === undefined && entry.value.waiting !== undefined) {
+          entry.value.waiting.push({ slot, request: message.request });
+        } else if (entry?.value.socket === undefined) {
           this.counters.fdRequestsMissed++;
           this.send(slot, { t: 'fd', request: message.request, id: message.id ?? 0, found: false });
         } else {
@@ -208,14 +280,16 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
       case 'relay':
         this.#relay(slot, message);
         break;
-      case 'opened':
-        if (message.protocol === 'tls') {
-          this.#file(message.id, 'tls', message.remoteKey, { socket: undefined, owner: slot.index });
-          break;
-        }
-        if (handle === undefined) break;
-        borrowForWriting(handle);
-        this.#file(message.id, 'tcp', message.remoteKey, { socket: handle, owner: slot.index });
+      case 'opened': {
+        // A TCP connection's handle follows on the IPC channel (`handle`); until it comes, fd
+        // requests for it wait. With handles released none follows: writes are relayed.
+        const awaiting = message.protocol === 'tcp' && this.#keepHandles;
+        this.#file(message.id, message.protocol, message.remoteKey, { socket: undefined, owner: slot.index, accepted: false, ...(awaiting ? { waiting: [] } : {}) });
+        if (handle !== undefined) this.#adoptHandle(slot, message.id, handle);
+        break;
+      }
+      case 'handle':
+        if (handle !== undefined) this.#adoptHandle(slot, message.id, handle);
         break;
       case 'closed':
         this.#forget(message.id, slot.index);
@@ -239,24 +313,42 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     }
   }
 
+  /** The handle of a connection `slot` opened: kept, and given to the fd requests that waited for it; dropped when the connection is gone by now. */
+  #adoptHandle(slot: Slot, id: number, handle: net.Socket): void {
+    const entry = this.#table.get(id);
+    const waiting = entry?.value.waiting;
+    if (entry === undefined || entry.value.owner !== slot.index || waiting === undefined || !this.#keepHandles) {
+      handle.destroy();
+      return;
+    }
+    borrowForWriting(handle);
+    entry.value.socket = handle;
+    delete entry.value.waiting;
+    for (const waiter of waiting) this.send(waiter.slot, { t: 'fd', request: waiter.request, id, found: true }, handle);
+  }
+
   /**
-   * A write on a TLS connection the asking worker does not own: passed to the owner. By remote
+   * A write on a connection the asking worker does not own and cannot hold (TLS; TCP with handles
+   * released): passed to the owner. By remote
    * address, a connection the asker owns itself is one it has stopped using (its peer sent a
    * FIN), so that counts as none, and the asker opens a new one.
    */
   #relay(slot: Slot, message: Extract<ToSupervisor, { t: 'relay' }>): void {
-    const entry = message.id === undefined ? this.#table.lookup('tls', message.remoteKey) : this.#table.get(message.id);
+    const protocol = message.protocol;
+    const entry = message.id === undefined ? this.#table.lookup(protocol, message.remoteKey) : this.#table.get(message.id);
     const id = entry?.id ?? message.id;
     const owner = entry === undefined ? undefined : this.slots[entry.value.owner];
-    const usable = entry !== undefined && entry.protocol === 'tls' && owner !== undefined && owner.ready && !(message.id === undefined && owner === slot);
+    const usable = entry !== undefined && entry.protocol === protocol && owner !== undefined && owner.ready && !(message.id === undefined && owner === slot);
     if (!usable) {
-      this.counters.tlsRelaysMissed++;
-      this.send(slot, { t: 'relayed', request: message.request, id: id ?? 0, found: false });
+      if (protocol === 'tls') this.counters.tlsRelaysMissed++;
+      else this.counters.tcpRelaysMissed++;
+      this.send(slot, { t: 'relayed', request: message.request, id: id ?? 0, protocol, found: false });
       return;
     }
-    this.counters.tlsRelaysSent++;
-    this.send(owner, { t: 'write', id: entry.id, bytes: message.bytes });
-    if (message.request !== 0) this.send(slot, { t: 'relayed', request: message.request, id: entry.id, found: true });
+    if (protocol === 'tls') this.counters.tlsRelaysSent++;
+    else this.counters.tcpRelaysSent++;
+    this.send(owner, { t: 'write', id: entry.id, protocol, bytes: message.bytes });
+    if (message.request !== 0) this.send(slot, { t: 'relayed', request: message.request, id: entry.id, protocol, found: true });
   }
 
   /** A dead worker's connections are closed here, so their clients reconnect. */
@@ -296,5 +388,6 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     await this.stopWorkers();
     for (const entry of this.#table.values()) entry.value.socket?.destroy();
     this.#table.clear();
+    this.#acceptedOpen = 0;
   }
 }

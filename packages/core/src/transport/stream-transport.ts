@@ -24,6 +24,8 @@ export interface StreamTransportOptions {
   readonly nextConnectionId?: () => number;
   /** Connections of other workers (process-pool, thread-pool); absent in the event-loop model. */
   readonly directory?: ConnectionDirectory;
+  /** Accepted connections open at once on this listener; beyond it a new one is closed at once (`refused`). */
+  readonly maxConnections?: number;
 }
 
 /** Why a TLS handshake did not give a connection SIP could use. */
@@ -46,6 +48,11 @@ export type StreamTransportEvent =
   | { readonly kind: 'idle-timeout' | 'slow-message' | 'ping'; readonly connectionId: number; readonly remote: string }
   | { readonly kind: 'send-error'; readonly connectionId: number; readonly remote: string; readonly error: Error }
   | { readonly kind: 'idle-sweep'; readonly visited: number; readonly closed: number; readonly durationMs: number }
+  /**
+   * An incoming connection closed at once: at `maxConnections`, or an accept that failed for want
+   * of files (EMFILE, ENFILE: libuv closes the waiting connection with a spare fd it keeps).
+   */
+  | { readonly kind: 'refused'; readonly reason: 'max-connections' | 'no-files' | 'accept-error'; readonly detail: string }
   /** A TLS handshake finished (`side`: whether the proxy was the TLS server or client). */
   | { readonly kind: 'tls-handshake'; readonly connectionId: number; readonly remote: string; readonly side: 'server' | 'client'; readonly resumed: boolean; readonly version: string }
   | { readonly kind: 'tls-handshake-failed'; readonly connectionId: number; readonly remote: string; readonly side: 'server' | 'client'; readonly reason: TlsFailureReason; readonly detail: string }
@@ -158,6 +165,16 @@ export class StreamTransport {
       if (shared !== undefined) server.listen({ fd: shared.fd }, done);
       else server.listen({ host: this.#options.host, port: this.#options.port, backlog: 4096 }, done);
     });
+    // From now on a failed accept is counted, never an uncaught 'error' (it would end the process).
+    server.on('error', (error: Error & { code?: string }) => {
+      const reason = error.code === 'EMFILE' || error.code === 'ENFILE' ? 'no-files' : 'accept-error';
+      this.#options.onEvent?.({ kind: 'refused', reason, detail: error.message });
+    });
+    const max = this.#options.maxConnections;
+    if (max !== undefined) {
+      server.maxConnections = max;
+      server.on('drop', () => this.#options.onEvent?.({ kind: 'refused', reason: 'max-connections', detail: `${max} connections open` }));
+    }
     const bound = server.address() as net.AddressInfo;
     return { address: bound.address, port: bound.port };
   }
