@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { NonceMint, userCredentials, type Binding } from '@switchboard/core';
+import { transactionStoreConformance } from '@switchboard/core/transaction-store-conformance';
 import { startRedisCluster, type RedisTestCluster } from '@switchboard/testkit/redis-cluster';
 import { authStateConformance } from './auth-state-conformance.fixture.js';
 import { lapsedBindings, sharedBindings } from './location-store-conformance.fixture.js';
@@ -11,12 +12,13 @@ import { RedisAuthStateStore } from './redis-auth-state-store.js';
 import { RedisCredentialStore } from './redis-credential-store.js';
 import { redisKeys } from './redis-keys.js';
 import { RedisLocationStore } from './redis-location-store.js';
+import { RedisTransactionStore } from './redis-transaction-store.js';
 import { StateStoreError } from './state-store-error.js';
 import type { ProxySettings } from '../proxy-settings.js';
 
 /**
  * Every Redis store on a real Redis Cluster (three masters, three replicas, started by the
- * testkit): the conformance suites the single server passes, the key layout (one slot per AOR,
+ * testkit): the conformance suites the single server passes (location, auth state, transactions), the key layout (one slot per AOR,
  * nonce and source; keys spread over the masters), an unreachable cluster at start, and a master
  * killed under a store: calls fail fast and coded during the failover and the same store serves
  * again, its replicated bindings intact, once the replica is promoted.
@@ -37,6 +39,25 @@ test('location store conformance on a cluster: shared bindings, size over every 
 test('location store conformance on a cluster: lapsed bindings and key expiry', async () => {
   await lapsedBindings(cluster.url);
 });
+
+// The transaction store on the cluster: each transaction's hash and its bucket's lease index share
+// a hash tag, so every script runs in one slot; fewer random sequences than on one server (each
+// listing of lapsed leases is 256 scripts spread over the masters).
+const transactionPrefixes = new WeakMap<RedisTransactionStore, string>();
+let transactionStores = 0;
+transactionStoreConformance(
+  'Redis Cluster (several instances)',
+  {
+    open: async () => {
+      const prefix = `txc${transactionStores++}:`;
+      const store = await RedisTransactionStore.connect(cluster.url, { prefix });
+      transactionPrefixes.set(store, prefix);
+      return store;
+    },
+    peer: async (store) => RedisTransactionStore.connect(cluster.url, { prefix: transactionPrefixes.get(store as RedisTransactionStore) ?? '' }),
+  },
+  { runs: 15 },
+);
 
 test('auth state conformance on a cluster, and three connections racing for 150 nonce counts get each once', { timeout: 30_000 }, async () => {
   const store = await RedisAuthStateStore.connect(cluster.url, { prefix: 'conformance:' });
