@@ -199,3 +199,12 @@ test('the proxy settings workers get are the settings less what only the command
   for (const key of ['logLevel', 'metrics', 'model', 'workers', 'fdCache', 'assign']) assert.equal(key in proxy, false, key);
   assert.deepEqual([proxy.idleTimeoutMs, proxy.headerTimeoutMs, proxy.state, proxy.domains], [30_000, 10_000, 'local', ['example.com']]);
 });
+
+test('--transactions: owned by default, shared reaches the proxy settings, and shared with --stateless is refused', async () => {
+  const owned = await resolveServeSettings({ listen: ['udp:127.0.0.1:0'] }, new Set(['listen']));
+  assert.equal(owned.transactions, 'owned');
+  const shared = await resolveServeSettings({ listen: ['udp:127.0.0.1:0'], transactions: 'shared' }, new Set(['listen', 'transactions']));
+  assert.equal(proxySettingsOf(shared).transactions, 'shared');
+  await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], transactions: 'shared', stateless: true }, new Set(['listen', 'transactions', 'stateless'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--transactions: .*--stateless/));
+  await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], transactions: 'both' }, new Set(['listen', 'transactions'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--transactions:/));
+});

@@ -210,6 +210,9 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   const auth = await resolveAuth(read, v.domain, redisUrl);
   if (state !== 'redis' && redisUrl !== undefined && auth?.redisHash === undefined) fail(read.source('redis-url'), 'redis-url', `is only used with --state redis or --auth-redis-hash (state is ${state})`);
 
+  const transactions = v.transactions;
+  if (transactions === 'shared' && v.stateless) fail(read.source('transactions'), 'transactions', '--transactions shared keeps transactions in the store; --stateless keeps none');
+
   const tlsSettings = await resolveTls(read, listen.some((spec) => spec.protocol === 'tls'));
 
   return {
@@ -218,6 +221,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     fdCache,
     assign: v.assign,
     state,
+    transactions,
     redisUrl,
     idleStrategy: v['idle-strategy'],
     auth,

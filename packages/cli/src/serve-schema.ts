@@ -5,7 +5,7 @@
  */
 import { isSipUri, parseUri } from '@switchboard/sip';
 import { AUTH_MODES, DEFAULT_AUTH_ALGORITHMS, TLS_VERSIONS } from '@switchboard/core';
-import { MODELS, STATE_KINDS } from '@switchboard/cluster';
+import { MODELS, STATE_KINDS, TRANSACTIONS_MODES } from '@switchboard/cluster';
 import { BENCH_OPTIONS } from './bench-schema.js';
 import { renderOptionsReference, type OptionSpec } from './option-schema.js';
 
@@ -42,6 +42,7 @@ export const SERVE_OPTIONS = [
   { key: 'fd-cache', kind: 'optional-number', arg: 'size', integer: true, flagDefault: DEFAULT_FD_CACHE, scope: 'Concurrency model and state', doc: "process-pool: keep up to SIZE handles of other workers' connections per worker" },
   { key: 'assign', kind: 'choice', choices: ['round-robin', 'least-loaded'], default: 'round-robin', scope: 'Concurrency model and state', doc: 'process-pool: how accepted connections are given to workers' },
   { key: 'state', kind: 'choice', choices: STATE_KINDS, defaultText: 'local; sab for thread-pool; redis for process-pool', scope: 'Concurrency model and state', doc: 'where registrations and authentication state live' },
+  { key: 'transactions', kind: 'choice', choices: TRANSACTIONS_MODES, default: 'owned', scope: 'Concurrency model and state', doc: 'owned: each transaction lives in the worker that made it, and messages read by another worker are handed to it; shared: transactions are also kept in the --state store, so a retransmitted request is answered from it by whichever worker reads it (work in progress, see docs/architecture.md; not with --stateless)' },
   { key: 'redis-url', kind: 'text', arg: 'url', scope: 'Concurrency model and state', doc: 'Redis for --state redis and --auth-redis-hash, e.g. redis://127.0.0.1:6379', check: (url: string) => (/^rediss?:\/\//.test(url) ? undefined : 'must be a redis:// or rediss:// URL') },
   // ---- observability
   { key: 'log-level', kind: 'choice', choices: LOG_LEVELS, default: 'info', scope: 'Observability', doc: 'pino log level' },

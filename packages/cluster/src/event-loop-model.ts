@@ -1,8 +1,9 @@
-import { ProxyServer, type Listener } from '@switchboard/core';
+import { ProxyServer, type Listener, type TransactionStore } from '@switchboard/core';
 import { proxyServerOptions, type ProxySettings } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
 import { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
 import { openLocationStore } from './state/open-location-store.js';
+import { openTransactionStore, transactionOwnerId } from './state/open-transaction-store.js';
 import { TimedLocationStore } from './state/timed-location-store.js';
 import { LatencyHistogram, newModelCounters, type WorkerStats } from './worker-stats.js';
 
@@ -11,10 +12,12 @@ export class EventLoopModel implements RunningModel {
   readonly model = 'event-loop' as const;
   readonly server: ProxyServer;
   readonly #storeLatency: LatencyHistogram;
+  readonly #transactionStore: TransactionStore | undefined;
 
-  private constructor(server: ProxyServer, storeLatency: LatencyHistogram) {
+  private constructor(server: ProxyServer, storeLatency: LatencyHistogram, transactionStore: TransactionStore | undefined) {
     this.server = server;
     this.#storeLatency = storeLatency;
+    this.#transactionStore = transactionStore;
   }
 
   static async start(settings: ProxySettings): Promise<EventLoopModel> {
@@ -22,13 +25,17 @@ export class EventLoopModel implements RunningModel {
     const settled = await settleNonceSecret(settings);
     const store = new TimedLocationStore(await openLocationStore(settled), storeLatency);
     let authenticator;
+    let transactionStore;
     try {
       authenticator = await openAuthenticator(settled);
-      return new EventLoopModel(await ProxyServer.start({ ...proxyServerOptions(settled), store, authenticator }), storeLatency);
+      transactionStore = await openTransactionStore(settled);
+      const sharedTransactions = transactionStore === undefined ? {} : { sharedTransactions: { store: transactionStore, owner: transactionOwnerId(0) } };
+      return new EventLoopModel(await ProxyServer.start({ ...proxyServerOptions(settled), store, authenticator, ...sharedTransactions }), storeLatency, transactionStore);
     } catch (error) {
       // The start failure is what the caller needs; a failing close must not replace it.
       await store.close().catch(() => undefined);
       await authenticator?.close().catch(() => undefined);
+      await transactionStore?.close().catch(() => undefined);
       throw error;
     }
   }
@@ -58,7 +65,8 @@ export class EventLoopModel implements RunningModel {
     this.server.stopAccepting();
   }
 
-  close(): Promise<void> {
-    return this.server.close();
+  async close(): Promise<void> {
+    await this.server.close();
+    await this.#transactionStore?.close();
   }
 }

@@ -2,6 +2,7 @@ import type { SipLimits } from '@switchboard/sip';
 import type { DigestAuthenticator } from './auth/digest-authenticator.js';
 import type { Listener } from './proxy/listeners.js';
 import { ProxyCore } from './proxy/proxy-core.js';
+import type { SharedTransactionsOptions } from './proxy/shared-transactions.js';
 import type { LocationStore } from './registrar/location-store.js';
 import { MemoryLocationStore } from './registrar/location-store.js';
 import type { RegistrarOptions } from './registrar/registrar.js';
@@ -59,6 +60,8 @@ export interface ProxyServerOptions {
   readonly udpTransport?: (options: UdpTransportOptions) => DatagramTransport;
   readonly nextConnectionId?: () => number;
   readonly connectionDirectory?: ConnectionDirectory;
+  /** `--transactions shared`: see ProxyCoreOptions.sharedTransactions. */
+  readonly sharedTransactions?: SharedTransactionsOptions;
   /** See ProxyCoreOptions.branchTag and handOff. */
   readonly branchTag?: string;
   readonly handOff?: (message: SipMessage, bytes: Buffer, source: TransportAddress) => boolean;
@@ -237,6 +240,7 @@ export class ProxyServer {
       branchTag: options.branchTag,
       storeRetryAfterSeconds: options.storeRetryAfterSeconds,
       handOff: options.handOff,
+      ...(options.sharedTransactions === undefined ? {} : { sharedTransactions: options.sharedTransactions }),
       auth: options.authenticator,
       clientTransports: clientOnly,
       sender: {
