@@ -29,7 +29,7 @@ const PROXY_COUNTERS: Readonly<Record<keyof ProxyCounters, string>> = {
   largeRequestsUdpFallbacks: 'Of those, retried over UDP because the TCP connection was refused or reset.',
   internalErrors: 'Bugs caught at an entry point (a socket, timer or store callback): the message dropped, or answered 500 when it has a transaction.',
   stateStoreFailures: 'Requests answered 503 with Retry-After because a state store (location, auth state, credentials, transactions) failed.',
-  transactionStoreRoundTrips: '--transactions shared: transaction-store operations on the message path (one claim per new request, a lookup per CANCEL or ACK that matches no local transaction).',
+  transactionStoreRoundTrips: '--transactions shared: transaction-store operations on the message path: one claim per new request, a lookup per CANCEL or ACK that matches no local transaction, and the write-through of each server transaction (a transition per response sent and per ACK of a failure, a delete when it ends).',
   sharedRetransmissionsReplayed: '--transactions shared: retransmitted requests answered with the response stored for their transaction (whichever worker made it).',
   sharedRetransmissionsDropped: '--transactions shared: retransmitted requests dropped because their transaction had no response stored yet (the client retransmits).',
   authChallenges: '401/407 challenges sent, stale ones included.',

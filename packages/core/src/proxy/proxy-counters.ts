@@ -39,7 +39,7 @@ export interface ProxyCounters extends AuthCounters {
   /** Requests over 1300 bytes sent over TCP instead of UDP (RFC 3261 §18.1.1), and of those retried over UDP because the connection was refused or reset. */
   largeRequestsOverTcp: number;
   largeRequestsUdpFallbacks: number;
-  /** `--transactions shared`: operations sent to the transaction store on the message path (claims and lookups). */
+  /** `--transactions shared`: operations sent to the transaction store on the message path (claims, lookups, write-through). */
   transactionStoreRoundTrips: number;
   /** `--transactions shared`: retransmissions of a transaction in the store answered with its stored response. */
   sharedRetransmissionsReplayed: number;

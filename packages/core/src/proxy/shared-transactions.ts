@@ -61,7 +61,7 @@ export class SharedTransactions {
     this.#options = options;
     this.#deps = deps;
     this.#leaseMs = options.leaseMs ?? 5000;
-    this.mirror = new TransactionMirror({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, timers: deps.timers });
+    this.mirror = new TransactionMirror({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, timers: deps.timers, counters: deps.counters });
   }
 
   get owner(): string {
