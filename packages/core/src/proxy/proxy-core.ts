@@ -239,7 +239,11 @@ export class ProxyCore {
         }
         this.#route(request, source, server);
       })
-      .catch((error: unknown) => reportInternalError(this.counters, error));
+      .catch((error: unknown) => {
+        // As in #receive: a header that turns out malformed gets its SipError's answer; a bug is counted.
+        if (isSipError(error)) this.#reject(request, source, error.status, error.reason);
+        else reportInternalError(this.counters, error);
+      });
   }
 
   /** Walks the routing steps and carries out their decision, on `server` or (without one) statelessly. */
