@@ -217,3 +217,12 @@ test('--timing: event-loop only; its trace flags only with it; settings reach th
   assert.deepEqual(proxySettingsOf(timed).timing, { traceFile: '/tmp/t.jsonl', sampleRatio: 0.5 });
   assert.equal((await resolveServeSettings(base, given())).timing, undefined);
 });
+
+test('--transactions: owned by default, shared reaches the proxy settings, and shared with --stateless is refused', async () => {
+  const owned = await resolveServeSettings({ listen: ['udp:127.0.0.1:0'] }, new Set(['listen']));
+  assert.equal(owned.transactions, 'owned');
+  const shared = await resolveServeSettings({ listen: ['udp:127.0.0.1:0'], transactions: 'shared' }, new Set(['listen', 'transactions']));
+  assert.equal(proxySettingsOf(shared).transactions, 'shared');
+  await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], transactions: 'shared', stateless: true }, new Set(['listen', 'transactions', 'stateless'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--transactions: .*--stateless/));
+  await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], transactions: 'both' }, new Set(['listen', 'transactions'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--transactions:/));
+});

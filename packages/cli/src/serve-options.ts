@@ -217,6 +217,9 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   const auth = await resolveAuth(read, v.domain, redisUrl);
   if (state !== 'redis' && redisUrl !== undefined && auth?.redisHash === undefined) fail(read.source('redis-url'), 'redis-url', `is only used with --state redis or --auth-redis-hash (state is ${state})`);
 
+  const transactions = v.transactions;
+  if (transactions === 'shared' && v.stateless) fail(read.source('transactions'), 'transactions', '--transactions shared keeps transactions in the store; --stateless keeps none');
+
   const tlsSettings = await resolveTls(read, listen.some((spec) => spec.protocol === 'tls'));
   onlyWhen(read, v.timing, ['timing-trace', 'timing-sample'], 'is only used with --timing');
   if (v.timing && model !== 'event-loop') fail(read.source('timing'), 'timing', `is measured in the event-loop model only (a pool hands messages between workers); not with --model ${model}`);
@@ -230,6 +233,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     supervisorHandles,
     maxConnections: v['max-connections'],
     state,
+    transactions,
     redisUrl,
     idleStrategy: v['idle-strategy'],
     auth,

@@ -5,7 +5,7 @@
  */
 import { isSipUri, parseUri } from '@switchboard/sip';
 import { AUTH_MODES, DEFAULT_AUTH_ALGORITHMS, TLS_VERSIONS } from '@switchboard/core';
-import { MODELS, STATE_KINDS, parseRedisTarget } from '@switchboard/cluster';
+import { MODELS, STATE_KINDS, TRANSACTIONS_MODES, parseRedisTarget } from '@switchboard/cluster';
 import { BENCH_OPTIONS } from './bench-schema.js';
 import { renderOptionsReference, type OptionSpec } from './option-schema.js';
 
@@ -53,6 +53,7 @@ export const SERVE_OPTIONS = [
   { key: 'supervisor-handles', kind: 'choice', choices: ['keep', 'release'], default: 'keep', scope: 'Concurrency model and state', doc: "process-pool: keep the supervisor's own handle of each TCP connection it hands over (workers that ask get copies and write themselves; the supervisor holds one file per connection), or release it once handed over (other workers' writes are relayed through the owner, as TLS writes are; connections are then bounded by the workers' files, not the supervisor's); see docs/architecture.md" },
   { key: 'max-connections', kind: 'number', arg: 'n', integer: true, defaultText: 'what the open-file limit allows the model (logged at start)', scope: 'Concurrency model and state', doc: 'accepted TCP and TLS connections open at once (all workers together); beyond it a new one is reset at once and counted (connections_refused, tcp_connections_refused)' },
   { key: 'state', kind: 'choice', choices: STATE_KINDS, defaultText: 'local; sab for thread-pool; redis for process-pool', scope: 'Concurrency model and state', doc: 'where registrations and authentication state live' },
+  { key: 'transactions', kind: 'choice', choices: TRANSACTIONS_MODES, default: 'owned', scope: 'Concurrency model and state', doc: 'owned: each transaction lives in the worker that made it, and messages read by another worker are handed to it; shared: transactions are also kept in the --state store, so a retransmitted request is answered from it by whichever worker reads it (work in progress, see docs/architecture.md; not with --stateless)' },
   { key: 'redis-url', kind: 'text', arg: 'url', scope: 'Concurrency model and state', doc: 'Redis for --state redis and --auth-redis-hash: one server, redis://127.0.0.1:6379 (rediss:// for TLS), or a Redis Cluster, redis+cluster://10.0.0.1:7000,10.0.0.2:7000 (seed nodes, comma-separated; rediss+cluster:// for TLS; user:password@ before the first applies to every node)', check: (url: string) => redisUrlProblem(url) },
   // ---- observability
   { key: 'log-level', kind: 'choice', choices: LOG_LEVELS, default: 'info', scope: 'Observability', doc: 'pino log level' },

@@ -1,8 +1,9 @@
-import { MessageTimingRecorder, ProxyServer, type Listener } from '@switchboard/core';
+import { MessageTimingRecorder, ProxyServer, type Listener, type TransactionStore } from '@switchboard/core';
 import { proxyServerOptions, type ProxySettings } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
 import { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
 import { openLocationStore } from './state/open-location-store.js';
+import { openTransactionStore, transactionOwnerId } from './state/open-transaction-store.js';
 import { TimedLocationStore } from './state/timed-location-store.js';
 import { TraceFile } from './trace-file.js';
 import { LatencyHistogram, newModelCounters, type WorkerStats } from './worker-stats.js';
@@ -15,12 +16,14 @@ export class EventLoopModel implements RunningModel {
   readonly #storeLatency: LatencyHistogram;
   readonly #timing: MessageTimingRecorder | undefined;
   readonly #trace: TraceFile | undefined;
+  readonly #transactionStore: TransactionStore | undefined;
 
-  private constructor(server: ProxyServer, storeLatency: LatencyHistogram, timing: MessageTimingRecorder | undefined, trace: TraceFile | undefined) {
+  private constructor(server: ProxyServer, storeLatency: LatencyHistogram, timing: MessageTimingRecorder | undefined, trace: TraceFile | undefined, transactionStore: TransactionStore | undefined) {
     this.server = server;
     this.#storeLatency = storeLatency;
     this.#timing = timing;
     this.#trace = trace;
+    this.#transactionStore = transactionStore;
   }
 
   static async start(settings: ProxySettings): Promise<EventLoopModel> {
@@ -30,14 +33,18 @@ export class EventLoopModel implements RunningModel {
     let authenticator;
     const trace = settings.timing?.traceFile === undefined ? undefined : new TraceFile(settings.timing.traceFile);
     const timing = settings.timing === undefined ? undefined : new MessageTimingRecorder({ sampleRatio: settings.timing.sampleRatio, sink: trace?.sink });
+    let transactionStore;
     try {
       authenticator = await openAuthenticator(settled);
-      return new EventLoopModel(await ProxyServer.start({ ...proxyServerOptions(settled), store, authenticator, timing }), storeLatency, timing, trace);
+      transactionStore = await openTransactionStore(settled);
+      const sharedTransactions = transactionStore === undefined ? {} : { sharedTransactions: { store: transactionStore, owner: transactionOwnerId(0) } };
+      return new EventLoopModel(await ProxyServer.start({ ...proxyServerOptions(settled), store, authenticator, timing, ...sharedTransactions }), storeLatency, timing, trace, transactionStore);
     } catch (error) {
       await trace?.close();
       // The start failure is what the caller needs; a failing close must not replace it.
       await store.close().catch(() => undefined);
       await authenticator?.close().catch(() => undefined);
+      await transactionStore?.close().catch(() => undefined);
       throw error;
     }
   }
@@ -71,5 +78,6 @@ export class EventLoopModel implements RunningModel {
   async close(): Promise<void> {
     await this.server.close();
     await this.#trace?.close();
+    await this.#transactionStore?.close();
   }
 }

@@ -6,6 +6,7 @@ export { TimedLocationStore } from './state/timed-location-store.js';
 export { SabAuthStateStore, type SabAuthStateShared, type SabAuthStateOptions } from './state/sab-auth-state-store.js';
 export { RedisAuthStateStore } from './state/redis-auth-state-store.js';
 export { RedisCredentialStore } from './state/redis-credential-store.js';
+export { openTransactionStore, transactionOwnerId, ownerIdSlot } from './state/open-transaction-store.js';
 export { SabTransactionStore, type SabTransactionStoreShared, type SabTransactionStoreOptions } from './state/sab-transaction-store.js';
 export { RedisTransactionStore, TRANSACTION_BUCKETS, transactionBucket, type TransactionRedis } from './state/redis-transaction-store.js';
 export { connectRedis, closeRedis, redisCall, keyServers, REDIS_CALL_DEADLINE_MS, type RedisClient } from './state/redis-connection.js';
@@ -13,7 +14,7 @@ export { parseRedisTarget, redactRedisUrl, type RedisTarget } from './state/redi
 export { redisKeys, DEFAULT_REDIS_PREFIX } from './state/redis-keys.js';
 export { redisClientCounters, type RedisClientCounters } from './state/redis-client-counters.js';
 export { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
-export { MODELS, STATE_KINDS, STATE_FOR_MODEL, DEFAULT_STATE, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type ProxySettings, type AuthSettings, type TlsFileSettings, type TimingSettings } from './proxy-settings.js';
+export { MODELS, STATE_KINDS, TRANSACTIONS_MODES, STATE_FOR_MODEL, DEFAULT_STATE, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type TransactionsMode, type ProxySettings, type AuthSettings, type TlsFileSettings, type TimingSettings } from './proxy-settings.js';
 export { startModel, type ModelOptions } from './start-model.js';
 export type { RunningModel } from './running-model.js';
 export { EventLoopModel } from './event-loop-model.js';

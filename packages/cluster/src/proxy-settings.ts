@@ -7,6 +7,12 @@ export type Model = 'event-loop' | 'process-pool' | 'thread-pool';
 export type StateKind = 'local' | 'sab' | 'redis';
 export const MODELS: readonly Model[] = ['event-loop', 'process-pool', 'thread-pool'];
 export const STATE_KINDS: readonly StateKind[] = ['local', 'sab', 'redis'];
+/**
+ * Where transactions live (issue 16): `owned`, in the worker that made each one (messages read
+ * elsewhere are handed to it); `shared`, also in the `--state` store, where any worker reads them.
+ */
+export type TransactionsMode = 'owned' | 'shared';
+export const TRANSACTIONS_MODES: readonly TransactionsMode[] = ['owned', 'shared'];
 
 /** Which state stores each model can share registrations through. */
 export const STATE_FOR_MODEL: Readonly<Record<Model, readonly StateKind[]>> = {
@@ -39,6 +45,8 @@ export interface ProxySettings {
   readonly maxConnections?: number;
   readonly timers: TimerSettings;
   readonly state: StateKind;
+  /** `owned` when absent (see TransactionsMode). */
+  readonly transactions?: TransactionsMode;
   readonly redisUrl?: string;
   /** Key prefix in Redis (several deployments can share one server). */
   readonly redisPrefix?: string;

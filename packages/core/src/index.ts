@@ -34,6 +34,7 @@ export {
 export { MemoryTransactionStore } from './transaction/memory-transaction-store.js';
 export { LeaseKeeper, type LeaseKeeperOptions, type LeaseTick } from './transaction/lease-keeper.js';
 export { TransactionMirror, type TransactionMirrorOptions, type TransactionMirrorStats } from './proxy/transaction-mirror.js';
+export { SharedTransactions, type SharedTransactionsOptions, type Claim } from './proxy/shared-transactions.js';
 export { ClientTransaction, type ClientTransactionOptions, type ClientTransactionState } from './transaction/client-transaction.js';
 export { UdpTransport, type UdpTransportOptions, type DatagramTransport } from './transport/udp-transport.js';
 export {

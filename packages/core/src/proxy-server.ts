@@ -3,6 +3,7 @@ import type { DigestAuthenticator } from './auth/digest-authenticator.js';
 import type { Listener } from './proxy/listeners.js';
 import { ProxyCore } from './proxy/proxy-core.js';
 import type { MessageTimingRecorder } from './timing/message-timing.js';
+import type { SharedTransactionsOptions } from './proxy/shared-transactions.js';
 import type { LocationStore } from './registrar/location-store.js';
 import { MemoryLocationStore } from './registrar/location-store.js';
 import type { RegistrarOptions } from './registrar/registrar.js';
@@ -64,6 +65,8 @@ export interface ProxyServerOptions {
   readonly udpTransport?: (options: UdpTransportOptions) => DatagramTransport;
   readonly nextConnectionId?: () => number;
   readonly connectionDirectory?: ConnectionDirectory;
+  /** `--transactions shared`: see ProxyCoreOptions.sharedTransactions. */
+  readonly sharedTransactions?: SharedTransactionsOptions;
   /** See ProxyCoreOptions.branchTag and handOff. */
   readonly branchTag?: string;
   readonly handOff?: (message: SipMessage, bytes: Buffer, source: TransportAddress) => boolean;
@@ -246,6 +249,7 @@ export class ProxyServer {
       branchTag: options.branchTag,
       storeRetryAfterSeconds: options.storeRetryAfterSeconds,
       handOff: options.handOff,
+      ...(options.sharedTransactions === undefined ? {} : { sharedTransactions: options.sharedTransactions }),
       auth: options.authenticator,
       timing: options.timing,
       clientTransports: clientOnly,

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { after, test } from 'node:test';
-import { ProxyServer, type Binding } from '@switchboard/core';
+import { MemoryLocationStore, ProxyServer, type Binding } from '@switchboard/core';
 import { parseMessage, type SipMessage } from '@switchboard/sip';
 import { Redis } from 'ioredis';
 import { RedisLocationStore } from './redis-location-store.js';
+import { RedisTransactionStore } from './redis-transaction-store.js';
 import { startRedisServer, type RedisTestServer } from '@switchboard/testkit/redis-server';
 import { StateStoreError } from './state-store-error.js';
 
@@ -228,5 +229,44 @@ test('end to end over UDP: REGISTER 200 while Redis is up, 503 with Retry-After 
   } finally {
     await client.close();
     await proxy.close();
+  }
+});
+
+test('--transactions shared over UDP: REGISTER claimed in Redis while it is up, 503 with Retry-After while it is down, claimed again after it returns', { timeout: 30_000 }, async () => {
+  const server = await redis();
+  const transactions = await RedisTransactionStore.connect(server.url, { prefix: 'e2e-tx:' });
+  const proxy = await ProxyServer.start({
+    listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }],
+    domains: ['example.com'],
+    store: new MemoryLocationStore(),
+    sharedTransactions: { store: transactions, owner: 'w0.outage' },
+  });
+  const client = await sipClient((proxy.listeners[0] as { port: number }).port);
+  try {
+    let cseq = 1;
+    assert.equal((await client.register(cseq++)).message.status, 200);
+    const claims = proxy.core.counters.transactionStoreRoundTrips;
+    assert.ok(claims >= 1, 'claimed in the store');
+
+    await server.kill();
+    const down = await client.register(cseq++);
+    assert.equal(down.message.status, 503);
+    assert.equal(down.message.header('retry-after'), '5');
+    assert.ok(down.elapsedMs < 3_000, `503 after ${down.elapsedMs} ms`);
+    assert.equal(proxy.core.counters.stateStoreFailures, 1);
+    assert.equal(proxy.core.counters.internalErrors, 0);
+
+    await server.restart();
+    const back = await eventually(10_000, async () => {
+      const result = await client.register(cseq++);
+      if (result.message.status !== 200) throw new Error(`still ${result.message.status}`);
+      return result;
+    });
+    assert.equal(back.message.status, 200);
+    assert.ok(proxy.core.counters.transactionStoreRoundTrips > claims);
+  } finally {
+    await client.close();
+    await proxy.close();
+    await transactions.close();
   }
 });

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { StreamProtocol, TransportAddress } from '@switchboard/core';
 import type { SabAuthStateShared } from '../state/sab-auth-state-store.js';
 import type { SabLocationStoreShared } from '../state/sab-location-store.js';
+import type { SabTransactionStoreShared } from '../state/sab-transaction-store.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { WorkerStats } from '../worker-stats.js';
 
@@ -13,6 +14,8 @@ export interface ThreadConfig {
   readonly sharedState: SabLocationStoreShared | undefined;
   /** The auth state table (`--auth` with `--state sab`). */
   readonly sharedAuthState: SabAuthStateShared | undefined;
+  /** The transaction table (`--transactions shared` with `--state sab`). */
+  readonly sharedTransactions?: SabTransactionStoreShared | undefined;
   /** The UDP port the parent thread owns (datagrams are relayed through it). */
   readonly udpPort: number | undefined;
   /**

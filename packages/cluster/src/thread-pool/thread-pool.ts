@@ -6,6 +6,7 @@ import type { ProxySettings } from '../proxy-settings.js';
 import type { RunningModel } from '../running-model.js';
 import { SabAuthStateStore } from '../state/sab-auth-state-store.js';
 import { SabLocationStore } from '../state/sab-location-store.js';
+import { SabTransactionStore } from '../state/sab-transaction-store.js';
 import type { ChannelHandlers } from '../worker-pool/channel.js';
 import { ThreadChannel } from '../worker-pool/thread-channel.js';
 import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
@@ -51,6 +52,10 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
   #udpPort: number | undefined;
   #sabStore: SabLocationStore | undefined;
   #sabAuthState: SabAuthStateStore | undefined;
+  /** `--transactions shared` with `--state sab`: the transaction table every thread attaches to. */
+  #sabTransactions: SabTransactionStore | undefined;
+  /** Shared transactions: the next thread a request datagram goes to (any thread handles any request). */
+  #nextRequestSlot = 0;
   /** Slot 0's listening sockets, once it has bound them: every other thread accepts from them. */
   #listening: StreamListening | undefined;
 
@@ -73,6 +78,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     }
     if (settings.state === 'sab') this.#sabStore = SabLocationStore.create();
     if (settings.state === 'sab' && settings.auth !== undefined) this.#sabAuthState = SabAuthStateStore.create();
+    if (settings.state === 'sab' && settings.transactions === 'shared') this.#sabTransactions = SabTransactionStore.create();
     await this.startWorkers();
     const streamPorts = { tcp: this.#listening?.listeners.tcp?.port, tls: this.#listening?.listeners.tls?.port };
     for (const spec of settings.listen) {
@@ -89,7 +95,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
    */
   protected override open(slot: number, replacement: boolean, handlers: ChannelHandlers<ThreadMessage, Transfer>): ThreadChannel<ThreadMessage, ThreadMessage> {
     const { settings, workers } = this.#options;
-    const config: ThreadConfig = { slot, workers, settings, sharedState: this.#sabStore?.shared, sharedAuthState: this.#sabAuthState?.shared, udpPort: this.#udpPort, listening: replacement ? 'none' : undefined };
+    const config: ThreadConfig = { slot, workers, settings, sharedState: this.#sabStore?.shared, sharedAuthState: this.#sabAuthState?.shared, sharedTransactions: this.#sabTransactions?.shared, udpPort: this.#udpPort, listening: replacement ? 'none' : undefined };
     const channel = new ThreadChannel<ThreadMessage, ThreadMessage>(new Worker(new URL('./thread-main.js', import.meta.url), { workerData: config }), handlers);
     const ports: Array<MessagePort | undefined> = [];
     for (const other of this.slots) {
@@ -131,7 +137,9 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     let slot = 0;
     try {
       const message = parseMessage(bytes);
-      slot = ownerSlot(message, source, workers) ?? callIdHash(message.callId ?? '') % workers;
+      // Shared transactions: requests go round the threads, whichever transaction they belong to.
+      if (message.isRequest && this.#options.settings.transactions === 'shared') slot = this.#nextRequestSlot++ % workers;
+      else slot = ownerSlot(message, source, workers) ?? callIdHash(message.callId ?? '') % workers;
     } catch {
       // Unparseable: any thread answers it (400 or drop); thread 0 does.
     }

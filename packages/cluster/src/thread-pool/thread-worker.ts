@@ -79,6 +79,7 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
       },
       () => ({ t: 'ready' }),
       config.sharedState,
+      config.sharedTransactions,
     );
   }
 

@@ -1,4 +1,4 @@
-import type { ConnectionDirectory, LocationStore, ProxyServer, TransportAddress } from '@switchboard/core';
+import type { ConnectionDirectory, LocationStore, ProxyServer, TransactionStore, TransportAddress } from '@switchboard/core';
 import { connectionIdAllocator } from '../connection-ids.js';
 import { ownerSlot, workerTag } from '../message-owner.js';
 import { proxyServerOptions, type ProxySettings } from '../proxy-settings.js';
@@ -6,6 +6,8 @@ import { openAuthenticator } from '../state/open-authenticator.js';
 import type { SabAuthStateShared } from '../state/sab-auth-state-store.js';
 import type { SabLocationStoreShared } from '../state/sab-location-store.js';
 import { openLocationStore } from '../state/open-location-store.js';
+import { openTransactionStore, ownerIdSlot, transactionOwnerId } from '../state/open-transaction-store.js';
+import type { SabTransactionStoreShared } from '../state/sab-transaction-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
 import { startFailure } from '../worker-error.js';
 import { LatencyHistogram, newModelCounters, workerStats } from '../worker-stats.js';
@@ -38,6 +40,8 @@ export abstract class PoolWorker<Out, Attachment> {
   protected readonly port: WorkerPort<Out, Attachment>;
   readonly #exit: (code: number) => void;
   #server: ProxyServer | undefined;
+  /** `--transactions shared`: the store and this worker's lease owner id in it. */
+  #transactions: { readonly store: TransactionStore; readonly owner: string } | undefined;
 
   constructor(options: PoolWorkerOptions<Out, Attachment>) {
     this.slot = options.slot;
@@ -53,8 +57,10 @@ export abstract class PoolWorker<Out, Attachment> {
   }
 
   /** Starts the proxy with `store` (timed), then tells the pool; a failure is told as a coded record. */
-  protected async startWith(start: (store: LocationStore) => Promise<ProxyServer>, ready: (server: ProxyServer) => Out | LifecycleToPool, shared?: SabLocationStoreShared): Promise<void> {
+  protected async startWith(start: (store: LocationStore) => Promise<ProxyServer>, ready: (server: ProxyServer) => Out | LifecycleToPool, shared?: SabLocationStoreShared, sharedTransactions?: SabTransactionStoreShared): Promise<void> {
     try {
+      const transactionStore = await openTransactionStore(this.settings, sharedTransactions);
+      if (transactionStore !== undefined) this.#transactions = { store: transactionStore, owner: transactionOwnerId(this.slot) };
       const store = new TimedLocationStore(await openLocationStore(this.settings, shared), this.storeLatency);
       this.#server = await start(store);
     } catch (error) {
@@ -76,7 +82,9 @@ export abstract class PoolWorker<Out, Attachment> {
    * transactions handed over to them.
    */
   protected async proxyOptions(store: LocationStore, origin: number, sharedAuthState?: SabAuthStateShared) {
+    const transactions = this.#transactions;
     return {
+      ...(transactions === undefined ? {} : { sharedTransactions: { ...transactions, handOffTo: (owner: string, bytes: Uint8Array, source: TransportAddress) => this.#handOffTo(owner, bytes, source) } }),
       ...proxyServerOptions(this.settings),
       store,
       authenticator: await openAuthenticator(this.settings, sharedAuthState),
@@ -84,6 +92,9 @@ export abstract class PoolWorker<Out, Attachment> {
       connectionDirectory: this.directory,
       branchTag: workerTag(this.slot),
       handOff: (message: Parameters<typeof ownerSlot>[0], bytes: Uint8Array, source: TransportAddress): boolean => {
+        // Shared transactions: a request is handled where it is read (SharedTransactions finds its
+        // transaction in the store); only responses still go to the worker of their branch.
+        if (transactions !== undefined && message.isRequest) return false;
         const owner = ownerSlot(message, source, this.workers);
         if (owner === undefined || owner === this.slot) return false;
         this.counters.handOffsSent++;
@@ -91,6 +102,15 @@ export abstract class PoolWorker<Out, Attachment> {
         return true;
       },
     };
+  }
+
+  /** A CANCEL or ACK to the worker holding its INVITE's lease (shared transactions); false when that is no other worker. */
+  #handOffTo(owner: string, bytes: Uint8Array, source: TransportAddress): boolean {
+    const slot = ownerIdSlot(owner);
+    if (slot === undefined || slot === this.slot || slot >= this.workers) return false;
+    this.counters.handOffsSent++;
+    this.handOver(slot, bytes, source);
+    return true;
   }
 
   /** Acts on a lifecycle message; false for any other. */
@@ -103,7 +123,7 @@ export abstract class PoolWorker<Out, Attachment> {
     if (lifecycle.t === 'stop') {
       this.beforeStop();
       // Stopped either way: a close that fails must not leave the pool waiting.
-      (this.#server?.close() ?? Promise.resolve()).then(
+      (this.#server?.close() ?? Promise.resolve()).then(() => this.#transactions?.store.close()).then(
         () => this.#exit(0),
         () => this.#exit(1),
       );

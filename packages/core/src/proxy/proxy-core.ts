@@ -18,11 +18,13 @@ import { newRoutingContext, type RoutingContext } from './routing-context.js';
 import { routeRequest, type HeaderList, type NamedRoutingStep, type RoutingDecision } from './routing-step.js';
 import { ROUTING_STEPS } from './routing-steps.js';
 import { ServerTransactions } from './server-transactions.js';
+import { SharedTransactions, type SharedTransactionsOptions } from './shared-transactions.js';
 import type { TransactionMirror } from './transaction-mirror.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
 import { stampReceived } from './via-addressing.js';
 import type { MessageTimingRecorder } from '../timing/message-timing.js';
 import { timedSender, timedSteps } from '../timing/timed-pipeline.js';
+import { routedByOurRecordRoute } from './record-route.js';
 
 /** Sends messages and files Via aliases of stream connections (the transports behind it). */
 export interface ProxySender extends MessageSender {
@@ -72,6 +74,11 @@ export interface ProxyCoreOptions {
   readonly transactionMirror?: TransactionMirror;
   /** Per-message timing (`--timing`); absent, the only cost is one branch per message. */
   readonly timing?: MessageTimingRecorder;
+  /**
+   * `--transactions shared` (issue 16): server transactions live in this store too, and a request
+   * that matches none of this core's is claimed there first (shared-transactions.ts).
+   */
+  readonly sharedTransactions?: SharedTransactionsOptions;
 }
 
 function ignoreParsed(_message: SipMessage): void {}
@@ -100,6 +107,7 @@ export class ProxyCore {
   readonly #timing: MessageTimingRecorder | undefined;
   /** Told of each parsed message: the timing recorder, or a no-op. */
   readonly #afterParse: (message: SipMessage) => void;
+  readonly #shared: SharedTransactions | undefined;
 
   constructor(options: ProxyCoreOptions) {
     this.#options = options;
@@ -110,7 +118,9 @@ export class ProxyCore {
     this.#afterParse = timing === undefined ? ignoreParsed : (message) => timing.parsed(message);
     const sender = countingSender(timing === undefined ? options.sender : timedSender(options.sender, timing), counters);
     this.#sender = sender;
-    this.#server = new ServerTransactions({ sender, timers, counters, ...(options.transactionMirror === undefined ? {} : { mirror: options.transactionMirror }) });
+    this.#shared = options.sharedTransactions === undefined ? undefined : new SharedTransactions(options.sharedTransactions, { timers, sender, counters, storeRetryAfterSeconds: options.storeRetryAfterSeconds ?? 5 });
+    const mirror = this.#shared?.mirror ?? options.transactionMirror;
+    this.#server = new ServerTransactions({ sender, timers, counters, ...(mirror === undefined ? {} : { mirror }) });
     this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters });
     this.#routing = newRoutingContext({ ...options, counters });
     const steps = options.routingSteps ?? ROUTING_STEPS;
@@ -160,7 +170,7 @@ export class ProxyCore {
     this.#afterParse(message);
     if (!handedOff && this.#options.handOff !== undefined && worthHandingOff(message) && this.#options.handOff(message, bytes, source)) return;
     try {
-      if (message.isRequest) this.#onRequest(message, source);
+      if (message.isRequest) this.#onRequest(message, source, bytes, handedOff);
       else receiveResponse(message, this.#forwarder, this.#outbound);
     } catch (error) {
       // A lazily parsed header (From, To, Expires ...) that turns out malformed, or a request
@@ -170,7 +180,7 @@ export class ProxyCore {
     }
   }
 
-  #onRequest(request: SipMessage, source: TransportAddress): void {
+  #onRequest(request: SipMessage, source: TransportAddress, bytes: Buffer, handedOff: boolean): void {
     this.counters.requestsReceived++;
     const topVia = request.topVia;
     if (topVia === undefined) {
@@ -180,6 +190,10 @@ export class ProxyCore {
     stampReceived(request, topVia, source);
     if (source.connectionId !== undefined && this.#options.sender.addAlias !== undefined) {
       this.#options.sender.addAlias(source.connectionId, topVia.host.replace(/^\[|\]$/g, ''), topVia.port ?? 5060, source.protocol);
+    }
+    if (this.#shared !== undefined && this.#options.stateless !== true) {
+      this.#onSharedRequest(this.#shared, request, source, bytes, handedOff);
+      return;
     }
     if (request.method === 'ACK') {
       // The ACK of a 2xx is a request of its own, routed by its Route set (§16, §13.2.2.4).
@@ -204,6 +218,51 @@ export class ProxyCore {
       else server.respond(100, trying);
     }
     this.#route(request, source, server);
+  }
+
+  /**
+   * `--transactions shared`: as #onRequest, but a request that matches no local transaction is
+   * claimed in the store before its transaction is made (a conflict: a retransmission, answered
+   * from the store), and a CANCEL or an ACK of a failure whose INVITE is not here goes to the
+   * worker holding its lease (unless it was handed here already: then it is handled here).
+   */
+  #onSharedRequest(shared: SharedTransactions, request: SipMessage, source: TransportAddress, bytes: Buffer, handedOff: boolean): void {
+    const isAck = request.method === 'ACK';
+    if (isAck && this.#server.absorbAck(request)) return;
+    if (isAck && routedByOurRecordRoute(request)) {
+      this.#route(request, source, undefined);
+      return;
+    }
+    const key = serverTransactionKey(request);
+    if (!isAck && this.#server.absorbRetransmission(key)) return;
+    if (!isAck) validateRequest(request);
+    const elsewhere = !handedOff && (isAck || request.method === 'CANCEL') && this.#server.get(serverTransactionKey(request, 'INVITE')) === undefined;
+    const passed = elsewhere ? shared.handOffToHolder(request, bytes, source) : Promise.resolve(false);
+    passed
+      .then(async (gone) => {
+        if (gone) return;
+        if (isAck) {
+          this.#route(request, source, undefined);
+          return;
+        }
+        if ((await shared.claim(key, request, bytes, source)) !== 'created') return;
+        const server = this.#server.create(key, request, source, true);
+        if (request.method === 'CANCEL') {
+          this.#forwarder.receiveCancel(server, this.#server.get(serverTransactionKey(request, 'INVITE')));
+          return;
+        }
+        if (request.method === 'INVITE') {
+          const trying = generatedResponse(request, source, 100);
+          if (trying === undefined) this.counters.oversizedResponsesDropped++;
+          else server.respond(100, trying);
+        }
+        this.#route(request, source, server);
+      })
+      .catch((error: unknown) => {
+        // As in #receive: a header that turns out malformed gets its SipError's answer; a bug is counted.
+        if (isSipError(error)) this.#reject(request, source, error.status, error.reason);
+        else reportInternalError(this.counters, error);
+      });
   }
 
   /** Walks the routing steps and carries out their decision, on `server` or (without one) statelessly. */

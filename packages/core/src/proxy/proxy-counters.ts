@@ -39,6 +39,12 @@ export interface ProxyCounters extends AuthCounters {
   /** Requests over 1300 bytes sent over TCP instead of UDP (RFC 3261 §18.1.1), and of those retried over UDP because the connection was refused or reset. */
   largeRequestsOverTcp: number;
   largeRequestsUdpFallbacks: number;
+  /** `--transactions shared`: operations sent to the transaction store on the message path (claims, lookups, write-through). */
+  transactionStoreRoundTrips: number;
+  /** `--transactions shared`: retransmissions of a transaction in the store answered with its stored response. */
+  sharedRetransmissionsReplayed: number;
+  /** `--transactions shared`: retransmissions of a transaction in the store that has no response stored yet: dropped (the client retransmits). */
+  sharedRetransmissionsDropped: number;
   /** Bugs caught at an entry point (a socket, timer or store callback): the message is dropped, or answered 500 when it has a transaction. */
   internalErrors: number;
 }
@@ -66,6 +72,9 @@ export function newProxyCounters(): ProxyCounters {
     largeRequestsOverTcp: 0,
     largeRequestsUdpFallbacks: 0,
     internalErrors: 0,
+    transactionStoreRoundTrips: 0,
+    sharedRetransmissionsReplayed: 0,
+    sharedRetransmissionsDropped: 0,
     authChallenges: 0,
     authAccepted: 0,
     authRejected: 0,

@@ -46,8 +46,8 @@ export class ServerTransactions {
     return this.#byKey.get(key);
   }
 
-  /** A new server transaction for `request` under `key`. */
-  create(key: string, request: SipMessage, source: TransportAddress): ServerTransaction {
+  /** A new server transaction for `request` under `key`; `stored`: its record is in the mirror's store already (shared mode's claim). */
+  create(key: string, request: SipMessage, source: TransportAddress, stored = false): ServerTransaction {
     const transaction = new ServerTransaction({
       key,
       request,
@@ -61,7 +61,7 @@ export class ServerTransactions {
     });
     this.#byKey.set(key, transaction);
     this.#options.counters.serverTransactions++;
-    this.#options.mirror?.created(transaction);
+    if (!stored) this.#options.mirror?.created(transaction);
     return transaction;
   }
 

@@ -19,6 +19,8 @@ export interface TransactionMirrorOptions {
   /** How long a lease lasts before another worker may adopt the transaction (5000 ms by default). */
   readonly leaseMs?: number;
   readonly timers: TimerSettings;
+  /** Where each write is also counted (`--transactions shared`: the proxy's counters). */
+  readonly counters?: { transactionStoreRoundTrips: number };
 }
 
 /**
@@ -85,6 +87,7 @@ export class TransactionMirror {
     const previous = this.#pending.get(key) ?? Promise.resolve();
     const next = previous.then(async () => {
       this.stats.writes++;
+      if (this.#options.counters !== undefined) this.#options.counters.transactionStoreRoundTrips++;
       try {
         await write(this.#options.store);
       } catch {
