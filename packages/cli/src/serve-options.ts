@@ -211,6 +211,17 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   if (state !== 'redis' && redisUrl !== undefined && auth?.redisHash === undefined) fail(read.source('redis-url'), 'redis-url', `is only used with --state redis or --auth-redis-hash (state is ${state})`);
 
   const tlsSettings = await resolveTls(read, listen.some((spec) => spec.protocol === 'tls'));
+  onlyWhen(read, v.overload, serveKeysOf('Overload control').filter((key) => key !== 'overload'), 'is only used with --overload on');
+  const overload = v.overload
+    ? {
+        utilization: v['overload-utilization'],
+        lagMs: v['overload-lag'],
+        intervalMs: v['overload-interval'],
+        retryAfterSeconds: v['overload-retry-after'],
+        rejectRate: v['overload-reject-rate'],
+        ocValidityMs: v['overload-oc-validity'],
+      }
+    : undefined;
 
   return {
     model,
@@ -232,6 +243,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     logLevel: v['log-level'],
     metrics: v.metrics,
     tls: tlsSettings,
+    overload,
   };
 }
 

@@ -43,6 +43,14 @@ export const SERVE_OPTIONS = [
   { key: 'assign', kind: 'choice', choices: ['round-robin', 'least-loaded'], default: 'round-robin', scope: 'Concurrency model and state', doc: 'process-pool: how accepted connections are given to workers' },
   { key: 'state', kind: 'choice', choices: STATE_KINDS, defaultText: 'local; sab for thread-pool; redis for process-pool', scope: 'Concurrency model and state', doc: 'where registrations and authentication state live' },
   { key: 'redis-url', kind: 'text', arg: 'url', scope: 'Concurrency model and state', doc: 'Redis for --state redis and --auth-redis-hash, e.g. redis://127.0.0.1:6379', check: (url: string) => (/^rediss?:\/\//.test(url) ? undefined : 'must be a redis:// or rediss:// URL') },
+  // ---- overload control
+  { key: 'overload', kind: 'toggle', default: false, scope: 'Overload control', doc: 'shed new work (out-of-dialog INVITE, REGISTER, SUBSCRIBE ...) with 503 and Retry-After, before the parse, while a worker is overloaded; ACK, BYE, CANCEL, in-dialog requests and responses always go on; RFC 7339 oc toward clients and next hops that support it (see docs/architecture.md)' },
+  { key: 'overload-utilization', kind: 'number', arg: 'fraction', zero: true, max: 1, default: 0.9, scope: 'Overload control', doc: 'event-loop utilization (0 to 1) over one sample at or above which a worker is overloaded' },
+  { key: 'overload-lag', kind: 'number', arg: 'ms', default: 100, scope: 'Overload control', doc: 'event-loop lag at or above which a worker is overloaded' },
+  { key: 'overload-interval', kind: 'number', arg: 'ms', integer: true, default: 100, max: 10000, scope: 'Overload control', doc: 'how often each worker samples its event loop; the shed fraction moves by 10 points up or 5 down per sample' },
+  { key: 'overload-retry-after', kind: 'number', arg: 'seconds', integer: true, default: 2, max: 3600, scope: 'Overload control', doc: 'Retry-After of the 503s' },
+  { key: 'overload-reject-rate', kind: 'number', arg: 'per-second', default: 1000, scope: 'Overload control', doc: '503s a worker sends per second at most; requests shed beyond it are dropped (and counted)' },
+  { key: 'overload-oc-validity', kind: 'number', arg: 'ms', integer: true, zero: true, default: 500, max: 60000, scope: 'Overload control', doc: 'RFC 7339 oc-validity announced to clients whose Via carries oc' },
   // ---- observability
   { key: 'log-level', kind: 'choice', choices: LOG_LEVELS, default: 'info', scope: 'Observability', doc: 'pino log level' },
   { key: 'metrics', kind: 'host-port', arg: 'host:port', scope: 'Observability', doc: 'serve Prometheus metrics at http://HOST:PORT/metrics' },

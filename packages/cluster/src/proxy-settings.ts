@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AuthMode, IdleStrategy, ListenSpec, ProxyServerOptions, TimerSettings, TlsSettings, TlsVersion } from '@switchboard/core';
+import type { AuthMode, IdleStrategy, ListenSpec, OverloadSettings, ProxyServerOptions, TimerSettings, TlsSettings, TlsVersion } from '@switchboard/core';
 import type { DigestAlgorithm } from '@switchboard/sip';
 
 export type Model = 'event-loop' | 'process-pool' | 'thread-pool';
@@ -46,6 +46,8 @@ export interface ProxySettings {
   readonly auth?: AuthSettings;
   /** TLS credentials (as files, read by each worker) and choices; needed by a `tls` listener. */
   readonly tls?: TlsFileSettings;
+  /** Overload control (`--overload on` and its thresholds); absent: off. Each worker runs its own detector. */
+  readonly overload?: OverloadSettings;
 }
 
 /** The TLS part of the settings: file names rather than keys, so no key travels in IPC or env. */
@@ -125,6 +127,7 @@ export function proxyServerOptions(settings: ProxySettings): Omit<ProxyServerOpt
     headerTimeoutMs: settings.headerTimeoutMs,
     timers: settings.timers,
     storeRetryAfterSeconds: settings.storeRetryAfterSeconds,
+    overload: settings.overload,
     tls: settings.tls === undefined ? undefined : loadTlsSettings(settings.tls),
   };
 }

@@ -1,6 +1,7 @@
 import type { SipLimits } from '@switchboard/sip';
 import type { DigestAuthenticator } from './auth/digest-authenticator.js';
 import type { Listener } from './proxy/listeners.js';
+import type { OverloadSettings } from './overload/overload-control.js';
 import { ProxyCore } from './proxy/proxy-core.js';
 import type { LocationStore } from './registrar/location-store.js';
 import { MemoryLocationStore } from './registrar/location-store.js';
@@ -44,6 +45,8 @@ export interface ProxyServerOptions {
   readonly storeRetryAfterSeconds?: number;
   /** Digest authentication (`--auth`); closed with the server. */
   readonly authenticator?: DigestAuthenticator;
+  /** Overload control (`--overload on`), one detector per server (per worker). */
+  readonly overload?: OverloadSettings;
 
   // ---- hooks for the models that run several workers (packages/cluster) ----
   /**
@@ -238,6 +241,7 @@ export class ProxyServer {
       storeRetryAfterSeconds: options.storeRetryAfterSeconds,
       handOff: options.handOff,
       auth: options.authenticator,
+      overload: options.overload,
       clientTransports: clientOnly,
       sender: {
         send(target, bytes, onError) {

@@ -1,5 +1,6 @@
 import { isSipError, parseMessage, validateRequest, type SipLimits, type SipMessage } from '@switchboard/sip';
 import type { DigestAuthenticator } from '../auth/digest-authenticator.js';
+import { OverloadControl, type OverloadSettings } from '../overload/overload-control.js';
 import type { LocationStore } from '../registrar/location-store.js';
 import type { RegistrarOptions } from '../registrar/registrar.js';
 import { serverTransactionKey } from '../transaction/keys.js';
@@ -62,6 +63,8 @@ export interface ProxyCoreOptions {
   readonly clientTransports?: readonly TransportProtocol[];
   /** The routing pipeline (default ROUTING_STEPS), for steps of one's own; the last must decide. */
   readonly routingSteps?: readonly NamedRoutingStep[];
+  /** Overload control (`--overload on`): shed new work with 503 when this worker is overloaded, RFC 7339 both ways. */
+  readonly overload?: OverloadSettings;
 }
 
 /** The answer, without a transaction, when a routing step threw. */
@@ -85,6 +88,7 @@ export class ProxyCore {
   readonly #steps: readonly NamedRoutingStep[];
   /** What stateless forwarding and the response path need. */
   readonly #outbound: StatelessOptions;
+  readonly #overload: OverloadControl | undefined;
 
   constructor(options: ProxyCoreOptions) {
     this.#options = options;
@@ -93,7 +97,9 @@ export class ProxyCore {
     const sender = countingSender(options.sender, counters);
     this.#sender = sender;
     this.#server = new ServerTransactions({ sender, timers, counters });
-    this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters });
+    this.#overload = options.overload === undefined ? undefined : new OverloadControl(options.overload, counters, sender);
+    this.#overload?.start();
+    this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters, overload: this.#overload });
     this.#routing = newRoutingContext({ ...options, counters });
     this.#steps = options.routingSteps ?? ROUTING_STEPS;
     this.#outbound = { listeners: options.listeners, clientTransports: options.clientTransports, limits: options.limits, sender, counters };
@@ -104,8 +110,14 @@ export class ProxyCore {
     return this.#server.size + this.#forwarder.transactionCount;
   }
 
+  /** Overload control, when it is on (`--overload on`). */
+  get overload(): OverloadControl | undefined {
+    return this.#overload;
+  }
+
   /** Ends every transaction and its timers (shutdown). */
   close(): void {
+    this.#overload?.stop();
     this.#server.close();
     this.#forwarder.close();
   }
@@ -125,6 +137,8 @@ export class ProxyCore {
   }
 
   #receive(bytes: Buffer, source: TransportAddress, handedOff: boolean): void {
+    // Overload control sheds new work before the parse, where it was read (a hand-off passed it).
+    if (!handedOff && this.#overload !== undefined && this.#overload.shedOnArrival(bytes, source)) return;
     let message: SipMessage;
     try {
       message = parseMessage(bytes, { limits: this.#options.limits });
