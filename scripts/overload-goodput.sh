@@ -3,7 +3,8 @@
 # quota (cgroup v1 cpu, as root) and pinned to one CPU, SIPp (record-routed calls) offering
 # 2x, 4x and 8x its capacity for DURATION seconds each, then 0.8x for DURATION seconds (recovery),
 # with --overload off and on, over UDP and TCP. A call counts when its 200 arrives within 4 s
-# (SIPp response time 1, -trace_rtt). Bounded: every SIPp has a global timeout.
+# (SIPp response time 1, -trace_rtt, flushed per call). Bounded: every caller is killed 6 s after
+# its last call is due (SIPp's own -timeout does not stop a caller whose calls are stuck).
 # Usage: sudo scripts/overload-goodput.sh [QUOTA_CORES] [DURATION] [CAPACITY_UDP] [CAPACITY_TCP]
 # (capacities in calls/s; without them a short ladder measures each with --overload off).
 set -euo pipefail
@@ -13,6 +14,9 @@ DURATION=${2:-10}
 CAP_UDP=${3:-}
 CAP_TCP=${4:-}
 PROXY_CPU=${PROXY_CPU:-1}
+# On a machine shared with other jobs, NICE=-10 gives the proxy and SIPp precedence over them
+# (the quota still caps the proxy), so the figures measure the proxy rather than the neighbours.
+NICE=${NICE:-0}
 SIPP_CPU=${SIPP_CPU:-0}
 WORK=$(mktemp -d /tmp/overload-goodput.XXXXXX)
 GROUP=/sys/fs/cgroup/cpu/switchboard-overload-$$
@@ -34,11 +38,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_point() {
   local transport=$1 overload=$2
   UPORT=$(free_port); PPORT=$(free_port)
-  taskset -c "$SIPP_CPU" sipp -sf "$SCEN/uas-rr.xml" -i 127.0.0.1 -p "$UPORT" -t "$transport" -nostdin -bg -timeout 300s >/dev/null 2>&1 &
+  nice -n "$NICE" taskset -c "$SIPP_CPU" sipp -sf "$SCEN/uas-rr.xml" -i 127.0.0.1 -p "$UPORT" -t "$transport" -nostdin -bg -timeout 300s >/dev/null 2>&1 &
   sleep 0.3
   UAS=$(pgrep -n -f "sipp -sf $SCEN/uas-rr.xml -i 127.0.0.1 -p $UPORT" || true)
   [ -n "$UAS" ] && PIDS+=("$UAS")
-  taskset -c "$PROXY_CPU" node packages/cli/bin/switchboard.js serve --listen "udp:127.0.0.1:$PPORT" --listen "tcp:127.0.0.1:$PPORT" \
+  nice -n "$NICE" taskset -c "$PROXY_CPU" node packages/cli/bin/switchboard.js serve --listen "udp:127.0.0.1:$PPORT" --listen "tcp:127.0.0.1:$PPORT" \
     --default-route "sip:127.0.0.1:$UPORT;transport=$([ "$transport" = u1 ] && echo udp || echo tcp)" --overload "$overload" $([ "$overload" = on ] && echo "${OVERLOAD_FLAGS:-}") --log-level info > "$WORK/proxy-$PPORT.log" 2>&1 &
   disown
   PROXY=$!
@@ -60,7 +64,7 @@ offer() {
   local transport=$1 rate=$2 seconds=$3 tag=$4
   local calls; calls=$(python3 -c "print(max(1,int(round($rate*$seconds))))")
   mkdir -p "$WORK/$tag"
-  (cd "$WORK/$tag" && taskset -c "$SIPP_CPU" sipp -sf "$SCEN/uac-rr.xml" -i 127.0.0.1 -p "$(free_port)" -s bob -key target "127.0.0.1:$UPORT" \
+  (cd "$WORK/$tag" && timeout -s KILL "$((seconds + 6))" nice -n "$NICE" taskset -c "$SIPP_CPU" sipp -sf "$SCEN/uac-rr.xml" -i 127.0.0.1 -p "$(free_port)" -s bob -key target "127.0.0.1:$UPORT" \
     -t "$transport" -r "$rate" -m "$calls" -l 100000 -trace_rtt -rtt_freq 1 -nostdin -timeout "$((seconds + 12))s" -max_socket 1000 \
     "127.0.0.1:$PPORT" >/dev/null 2>&1 || true)
 }
