@@ -224,6 +224,17 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   onlyWhen(read, v.timing, ['timing-trace', 'timing-sample'], 'is only used with --timing');
   if (v.timing && model !== 'event-loop') fail(read.source('timing'), 'timing', `is measured in the event-loop model only (a pool hands messages between workers); not with --model ${model}`);
   const timing = v.timing ? { traceFile: v['timing-trace'], sampleRatio: v['timing-sample'] } : undefined;
+  onlyWhen(read, v.overload, serveKeysOf('Overload control').filter((key) => key !== 'overload'), 'is only used with --overload on');
+  const overload = v.overload
+    ? {
+        utilization: v['overload-utilization'],
+        lagMs: v['overload-lag'],
+        intervalMs: v['overload-interval'],
+        retryAfterSeconds: v['overload-retry-after'],
+        rejectRate: v['overload-reject-rate'],
+        ocValidityMs: v['overload-oc-validity'],
+      }
+    : undefined;
 
   return {
     model,
@@ -249,6 +260,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     metrics: v.metrics,
     tls: tlsSettings,
     timing,
+    overload,
   };
 }
 

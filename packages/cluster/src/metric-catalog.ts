@@ -40,6 +40,16 @@ const PROXY_COUNTERS: Readonly<Record<keyof ProxyCounters, string>> = {
   authReplays: 'Right response with a nonce count already used: a new challenge with stale=true.',
   authThrottled: 'Credentials not checked because the source failed too often (403 with Retry-After).',
   authMalformed: '400 for malformed credentials or a qop other than auth.',
+  overloadEntered: '--overload on: times a worker became overloaded (its event-loop utilization or lag crossed --overload-utilization or --overload-lag, so it started shedding new work).',
+  overloadLeft: 'Times a worker stopped shedding (its reduction fell back to 0).',
+  overloadMilliseconds: 'Time workers spent shedding new work, in milliseconds (summed over workers).',
+  overloadShed: 'New requests (out-of-dialog INVITE, REGISTER, SUBSCRIBE, OPTIONS ...) shed before the parse while overloaded: answered 503 or dropped.',
+  overloadRejected: 'Of those, answered 503 Service Unavailable with Retry-After (with RFC 7339 oc values in the top Via when it asked for them).',
+  overloadDropped: 'Of those, dropped unanswered: beyond --overload-reject-rate 503s per second, or with no way to answer (a header missing, or a 503 larger than the request over UDP).',
+  overloadAcksAbsorbed: 'ACKs of our overload 503s, absorbed before the parse.',
+  overloadAnnouncementsSent: 'Responses sent upstream with our RFC 7339 oc values in the top Via (the client supports oc and we are overloaded).',
+  overloadAnnouncementsReceived: 'RFC 7339 oc values taken from next hops\' responses (honoured until their oc-validity ends).',
+  overloadNextHopShed: 'New requests answered 503 Next Hop Overloaded here because their next hop announced an oc reduction (RFC 7339 loss algorithm).',
 };
 
 const TRANSPORT_COUNTERS: Readonly<Record<keyof TransportCounters, string>> = {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AuthMode, IdleStrategy, ListenSpec, ProxyServerOptions, TimerSettings, TlsSettings, TlsVersion } from '@switchboard/core';
+import type { AuthMode, IdleStrategy, ListenSpec, OverloadSettings, ProxyServerOptions, TimerSettings, TlsSettings, TlsVersion } from '@switchboard/core';
 import type { DigestAlgorithm } from '@switchboard/sip';
 
 export type Model = 'event-loop' | 'process-pool' | 'thread-pool';
@@ -56,6 +56,8 @@ export interface ProxySettings {
   readonly auth?: AuthSettings;
   /** TLS credentials (as files, read by each worker) and choices; needed by a `tls` listener. */
   readonly tls?: TlsFileSettings;
+  /** Overload control (`--overload on` and its thresholds); absent: off. Each worker runs its own detector. */
+  readonly overload?: OverloadSettings;
   /** Per-message timing (`--timing`, event-loop model): service-time histograms and a sampled trace. */
   readonly timing?: TimingSettings;
 }
@@ -145,6 +147,7 @@ export function proxyServerOptions(settings: ProxySettings): Omit<ProxyServerOpt
     maxConnections: settings.maxConnections,
     timers: settings.timers,
     storeRetryAfterSeconds: settings.storeRetryAfterSeconds,
+    overload: settings.overload,
     tls: settings.tls === undefined ? undefined : loadTlsSettings(settings.tls),
   };
 }

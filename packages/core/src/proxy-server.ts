@@ -1,6 +1,7 @@
 import type { SipLimits } from '@switchboard/sip';
 import type { DigestAuthenticator } from './auth/digest-authenticator.js';
 import type { Listener } from './proxy/listeners.js';
+import type { OverloadSettings } from './overload/overload-control.js';
 import { ProxyCore } from './proxy/proxy-core.js';
 import type { MessageTimingRecorder } from './timing/message-timing.js';
 import type { SharedTransactionsOptions } from './proxy/shared-transactions.js';
@@ -50,6 +51,8 @@ export interface ProxyServerOptions {
   readonly authenticator?: DigestAuthenticator;
   /** Per-message timing (`--timing`), passed to the core. */
   readonly timing?: MessageTimingRecorder;
+  /** Overload control (`--overload on`), one detector per server (per worker). */
+  readonly overload?: OverloadSettings;
 
   // ---- hooks for the models that run several workers (packages/cluster) ----
   /**
@@ -252,6 +255,7 @@ export class ProxyServer {
       ...(options.sharedTransactions === undefined ? {} : { sharedTransactions: options.sharedTransactions }),
       auth: options.authenticator,
       timing: options.timing,
+      overload: options.overload,
       clientTransports: clientOnly,
       sender: {
         send(target, bytes, onError) {

@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
-import { advertisedHost, UdpTransport, type Listener } from '@switchboard/core';
+import { advertisedHost, newProxyCounters, OverloadControl, UdpTransport, type Listener, type ProxyCounters } from '@switchboard/core';
 import { parseMessage } from '@switchboard/sip';
 import { callIdHash, ownerSlot } from '../message-owner.js';
 import type { ProxySettings } from '../proxy-settings.js';
@@ -58,6 +58,13 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
   #nextRequestSlot = 0;
   /** Slot 0's listening sockets, once it has bound them: every other thread accepts from them. */
   #listening: StreamListening | undefined;
+  /**
+   * Overload control of this thread, which reads every datagram (`--overload on`): it sheds new
+   * work before the parse that finds the owning thread, since under a flood that parse is this
+   * thread's own overload. Its counters are reported as the parent's.
+   */
+  #overload: OverloadControl | undefined;
+  readonly #parentCounters: ProxyCounters = newProxyCounters();
 
   private constructor(options: ThreadPoolOptions) {
     super({ workers: options.workers, startTimeoutMs: options.timeoutMs ?? 15_000, stopTimeoutMs: options.timeoutMs ?? 3000 });
@@ -75,6 +82,11 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     if (udpSpec !== undefined) {
       this.#udp = new UdpTransport({ host: udpSpec.host, port: udpSpec.port, onMessage: (bytes, source) => this.#relay(bytes, source) });
       this.#udpPort = (await this.#udp.listen()).port;
+      if (settings.overload !== undefined) {
+        const udp = this.#udp;
+        this.#overload = new OverloadControl(settings.overload, this.#parentCounters, { send: (target, bytes) => udp.send(target, bytes) });
+        this.#overload.start();
+      }
     }
     if (settings.state === 'sab') this.#sabStore = SabLocationStore.create();
     if (settings.state === 'sab' && settings.auth !== undefined) this.#sabAuthState = SabAuthStateStore.create();
@@ -133,6 +145,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
 
   /** A datagram goes to the thread owning its transaction (by Via branch tag or Call-ID). */
   #relay(bytes: Buffer, source: { protocol: 'udp' | 'tcp' | 'tls'; address: string; port: number }): void {
+    if (this.#overload !== undefined && this.#overload.shedOnArrival(bytes, source)) return;
     const workers = this.#options.workers;
     let slot = 0;
     try {
@@ -152,7 +165,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
   }
 
   async stats(timeoutMs = 2000): Promise<WorkerStats[]> {
-    return this.statsWithOwn('parent', timeoutMs);
+    return this.statsWithOwn('parent', timeoutMs, () => (this.#overload === undefined ? {} : { core: this.#parentCounters }));
   }
 
   /** Thread ids of the threads now running, by slot. */
@@ -173,6 +186,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
 
   override async close(): Promise<void> {
     this.stopReplacing();
+    this.#overload?.stop();
     await this.stopWorkers();
     await this.#udp?.close();
     await this.#sabStore?.close();

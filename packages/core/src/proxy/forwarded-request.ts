@@ -13,6 +13,8 @@ export interface ForwardedRequestSettings {
   readonly clientTransports?: readonly TransportProtocol[];
   readonly limits?: Partial<SipLimits>;
   readonly counters: ProxyCounters;
+  /** Further parameters of our Via (RFC 7339's `oc`, with overload control on). */
+  readonly viaParams?: ReadonlyArray<readonly [string, string | null]>;
 }
 
 /** A copy of a request made for one target, and where it goes; both change when a large request falls back to UDP. */
@@ -93,7 +95,7 @@ export function forwardedRequest(
     transport: outgoing.protocol.toUpperCase(),
     host: outgoing.host,
     port: outgoing.port,
-    params: new Map<string, string | null>([['branch', branchId], ['rport', null]]),
+    params: new Map<string, string | null>([['branch', branchId], ['rport', null], ...(settings.viaParams ?? [])]),
     branch: branchId,
     received: undefined,
     rport: null,

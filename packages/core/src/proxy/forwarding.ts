@@ -6,6 +6,7 @@ import type { TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
 import { formatBranchId, loopHash } from './branch-id.js';
 import { BRANCH_FAILURE_REASONS, countFailure, fallBackToUdp, forwardedRequest, type BranchFailure, type ForwardedRequest } from './forwarded-request.js';
+import type { OverloadControl } from '../overload/overload-control.js';
 import { guarded, reportInternalError } from './internal-errors.js';
 import type { Listener } from './listeners.js';
 import { answer } from './local-answers.js';
@@ -28,6 +29,8 @@ export interface ForwarderOptions {
   readonly sender: MessageSender;
   readonly timers: TimerSettings;
   readonly counters: ProxyCounters;
+  /** Overload control: RFC 7339 toward next hops (our Via says `oc`; their `oc` values are honoured). */
+  readonly overload?: OverloadControl;
 }
 
 /** One target's client transaction: the copy sent (ForwardedRequest, which §18.1.1 may move back to UDP) and its state. */
@@ -93,12 +96,20 @@ export class Forwarder {
     this.#forwardings.set(server, forwarding);
     const hash = loopHash(request, request.topVia);
     const recordRoute = this.#options.recordRoute;
-    let failure: BranchFailure | undefined;
+    const overload = this.#options.overload;
+    const settings = overload === undefined ? this.#options : { ...this.#options, viaParams: overload.clientViaParams };
+    const newWork = overload !== undefined && isNewWork(request);
+    let failure: BranchFailure | 'next-hop-overloaded' | undefined;
     for (const target of targets) {
       const branchId = formatBranchId(hash, this.#options.branchTag, ++this.#sequence);
-      const copy = forwardedRequest(request, source, target, branchId, recordRoute, this.#options);
+      const copy = forwardedRequest(request, source, target, branchId, recordRoute, settings);
       if (typeof copy === 'string') {
         failure ??= countFailure(this.#options.counters, copy);
+        continue;
+      }
+      if (newWork && overload.shedForNextHop(copy.target)) {
+        // RFC 7339 §6: the loss algorithm sheds this share of new work toward an overloaded next hop.
+        failure ??= 'next-hop-overloaded';
         continue;
       }
       forwarding.branches.push({
@@ -113,7 +124,7 @@ export class Forwarder {
       });
     }
     if (forwarding.branches.length === 0) {
-      answer(server, this.#options.counters, 503, BRANCH_FAILURE_REASONS[failure ?? 'no-route']);
+      answer(server, this.#options.counters, 503, failure === 'next-hop-overloaded' ? 'Next Hop Overloaded' : BRANCH_FAILURE_REASONS[failure ?? 'no-route']);
       return;
     }
     for (const branch of forwarding.branches) this.#startBranch(forwarding, branch);
@@ -179,7 +190,10 @@ export class Forwarder {
   #onBranchResponse(forwarding: Forwarding, branch: Branch, response: SipMessage): void {
     const status = response.status ?? 0;
     if (response.via.length < 2) return;
+    const overload = this.#options.overload;
+    overload?.observeNextHop(branch.target, response);
     response.removeTopVia();
+    overload?.announceUpstream(response);
     if (status < 200) {
       if (status === 100) return;
       branch.provisional = true;
@@ -245,6 +259,12 @@ export class Forwarder {
     this.#client.set(key, transaction);
     transaction.start();
   }
+}
+
+/** New work overload control may shed: an out-of-dialog request other than ACK, BYE, CANCEL and PRACK (see message-class.ts). */
+function isNewWork(request: SipMessage): boolean {
+  const method = request.method;
+  return method !== 'ACK' && method !== 'BYE' && method !== 'CANCEL' && method !== 'PRACK' && request.toTag === undefined;
 }
 
 /** §16.7 step 6: a 6xx if any; else the lowest class; within it, the first one. */

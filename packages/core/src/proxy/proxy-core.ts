@@ -1,5 +1,6 @@
 import { isSipError, parseMessage, validateRequest, type SipLimits, type SipMessage } from '@switchboard/sip';
 import type { DigestAuthenticator } from '../auth/digest-authenticator.js';
+import { OverloadControl, type OverloadSettings } from '../overload/overload-control.js';
 import type { LocationStore } from '../registrar/location-store.js';
 import type { RegistrarOptions } from '../registrar/registrar.js';
 import { serverTransactionKey } from '../transaction/keys.js';
@@ -79,6 +80,8 @@ export interface ProxyCoreOptions {
    * that matches none of this core's is claimed there first (shared-transactions.ts).
    */
   readonly sharedTransactions?: SharedTransactionsOptions;
+  /** Overload control (`--overload on`): shed new work with 503 when this worker is overloaded, RFC 7339 both ways. */
+  readonly overload?: OverloadSettings;
 }
 
 function ignoreParsed(_message: SipMessage): void {}
@@ -108,6 +111,7 @@ export class ProxyCore {
   /** Told of each parsed message: the timing recorder, or a no-op. */
   readonly #afterParse: (message: SipMessage) => void;
   readonly #shared: SharedTransactions | undefined;
+  readonly #overload: OverloadControl | undefined;
 
   constructor(options: ProxyCoreOptions) {
     this.#options = options;
@@ -121,7 +125,9 @@ export class ProxyCore {
     this.#shared = options.sharedTransactions === undefined ? undefined : new SharedTransactions(options.sharedTransactions, { timers, sender, counters, storeRetryAfterSeconds: options.storeRetryAfterSeconds ?? 5 });
     const mirror = this.#shared?.mirror ?? options.transactionMirror;
     this.#server = new ServerTransactions({ sender, timers, counters, ...(mirror === undefined ? {} : { mirror }) });
-    this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters });
+    this.#overload = options.overload === undefined ? undefined : new OverloadControl(options.overload, counters, sender);
+    this.#overload?.start();
+    this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters, overload: this.#overload });
     this.#routing = newRoutingContext({ ...options, counters });
     const steps = options.routingSteps ?? ROUTING_STEPS;
     this.#steps = timing === undefined ? steps : timedSteps(steps, timing);
@@ -133,8 +139,14 @@ export class ProxyCore {
     return this.#server.size + this.#forwarder.transactionCount;
   }
 
+  /** Overload control, when it is on (`--overload on`). */
+  get overload(): OverloadControl | undefined {
+    return this.#overload;
+  }
+
   /** Ends every transaction and its timers (shutdown). */
   close(): void {
+    this.#overload?.stop();
     this.#server.close();
     this.#forwarder.close();
   }
@@ -159,6 +171,8 @@ export class ProxyCore {
   }
 
   #receive(bytes: Buffer, source: TransportAddress, handedOff: boolean): void {
+    // Overload control sheds new work before the parse, where it was read (a hand-off passed it).
+    if (!handedOff && this.#overload !== undefined && this.#overload.shedOnArrival(bytes, source)) return;
     let message: SipMessage;
     try {
       message = parseMessage(bytes, { limits: this.#options.limits });

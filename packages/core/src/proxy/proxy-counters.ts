@@ -1,10 +1,12 @@
 import type { AuthCounters } from '../auth/digest-authenticator.js';
+import type { OverloadCounters } from '../overload/overload-control.js';
 
 /**
  * Counters the proxy keeps; the CLI exposes them on --metrics. Plain numbers, cheap to bump.
- * The digest authentication ones (`--auth`) are AuthCounters.
+ * The digest authentication ones (`--auth`) are AuthCounters, overload control's (`--overload`)
+ * OverloadCounters.
  */
-export interface ProxyCounters extends AuthCounters {
+export interface ProxyCounters extends AuthCounters, OverloadCounters {
   requestsReceived: number;
   responsesReceived: number;
   /** Requests answered with a 4xx/5xx because they could not be parsed or validated. */
@@ -83,5 +85,15 @@ export function newProxyCounters(): ProxyCounters {
     authReplays: 0,
     authThrottled: 0,
     authMalformed: 0,
+    overloadEntered: 0,
+    overloadLeft: 0,
+    overloadMilliseconds: 0,
+    overloadShed: 0,
+    overloadRejected: 0,
+    overloadDropped: 0,
+    overloadAcksAbsorbed: 0,
+    overloadAnnouncementsSent: 0,
+    overloadAnnouncementsReceived: 0,
+    overloadNextHopShed: 0,
   };
 }

@@ -1,0 +1,162 @@
+/**
+ * Overload control's look at a message before the full parse (study 004 §6, RFC 7339 §5): from
+ * the first line and the To and Call-ID headers alone, is it new work that may be shed, or work
+ * that must go on? New work: an out-of-dialog request (no To tag) other than ACK, BYE, CANCEL and
+ * PRACK: an initial INVITE, REGISTER, SUBSCRIBE, OPTIONS ... Must go on: every response, ACK,
+ * BYE, CANCEL, PRACK and every in-dialog request (To has a tag), since shedding them would waste
+ * the work already spent on the call and leave dialogs hanging.
+ *
+ * Every byte is hostile: on any doubt (no header end within SCAN_LIMIT, a folded or repeated To
+ * or Call-ID, an odd method token, a missing header) the answer is MUST_PROCESS, so the message
+ * takes the normal path and gets the parser's answer.
+ */
+
+/** Process normally: a response, ACK, BYE, CANCEL, PRACK, an in-dialog request, or anything in doubt. */
+export const MUST_PROCESS = -1;
+/** The ACK of a 503 overload control sent (its To tag starts with OVERLOAD_TAG_PREFIX): absorbed. */
+export const OVERLOAD_ACK = -2;
+
+/** The To tag prefix of the 503s overload control sends, so their ACKs are known before a parse. */
+export const OVERLOAD_TAG_PREFIX = 'sbol-';
+
+/** Header bytes read at most; a header section longer than this is processed normally. */
+export const SCAN_LIMIT = 8192;
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const HT = 0x09;
+const COLON = 0x3a;
+const SEMI = 0x3b;
+const EQUALS = 0x3d;
+const GT = 0x3e;
+
+/** RFC 3261 token characters (a method is a token). */
+const TOKEN = new Uint8Array(256);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`\'~') TOKEN[c.charCodeAt(0)] = 1;
+
+const ALWAYS = new Set(['BYE', 'CANCEL', 'PRACK']);
+
+/**
+ * MUST_PROCESS, OVERLOAD_ACK, or (new work) a 32-bit hash of the Call-ID's bytes, >= 0: the loss
+ * decision is taken on it, so a retransmission meets the same decision as its original while the
+ * reduction holds.
+ */
+export function classifyMessage(bytes: Buffer): number {
+  const limit = Math.min(bytes.length, SCAN_LIMIT);
+  let i = 0;
+  while (i < limit && (bytes[i] === CR || bytes[i] === LF)) i++;
+  // A response: "SIP/" (the parser checks the rest).
+  if (i + 4 <= limit && bytes[i] === 0x53 && bytes[i + 1] === 0x49 && bytes[i + 2] === 0x50 && bytes[i + 3] === 0x2f) return MUST_PROCESS;
+  const methodStart = i;
+  while (i < limit && TOKEN[bytes[i] as number] === 1 && i - methodStart <= 32) i++;
+  if (i === methodStart || i - methodStart > 32 || bytes[i] !== SP) return MUST_PROCESS;
+  const method = bytes.toString('latin1', methodStart, i);
+  if (ALWAYS.has(method)) return MUST_PROCESS;
+  const isAck = method === 'ACK';
+
+  // Past the request line.
+  while (i < limit && bytes[i] !== LF) i++;
+  i++;
+  let toTag: 'none' | 'ours' | 'other' | undefined;
+  let callIdHash = -1;
+  let last: 'to' | 'call-id' | 'other' = 'other';
+  for (;;) {
+    if (i >= limit) return MUST_PROCESS;
+    let end = i;
+    while (end < limit && bytes[end] !== LF) end++;
+    if (end >= limit) return MUST_PROCESS;
+    const lineEnd = end > i && bytes[end - 1] === CR ? end - 1 : end;
+    if (lineEnd === i) break; // the blank line: end of the headers
+    const first = bytes[i];
+    if (first === SP || first === HT) {
+      // A folded line: harmless unless it continues the To or the Call-ID.
+      if (last !== 'other') return MUST_PROCESS;
+    } else {
+      let colon = i;
+      while (colon < lineEnd && bytes[colon] !== COLON) colon++;
+      if (colon === lineEnd) return MUST_PROCESS;
+      let nameEnd = colon;
+      while (nameEnd > i && (bytes[nameEnd - 1] === SP || bytes[nameEnd - 1] === HT)) nameEnd--;
+      last = headerOfInterest(bytes, i, nameEnd);
+      if (last === 'to') {
+        if (toTag !== undefined) return MUST_PROCESS;
+        toTag = toTagOf(bytes, colon + 1, lineEnd);
+      } else if (last === 'call-id') {
+        if (callIdHash >= 0) return MUST_PROCESS;
+        callIdHash = hashValue(bytes, colon + 1, lineEnd);
+        if (callIdHash < 0) return MUST_PROCESS;
+      }
+    }
+    i = end + 1;
+  }
+  if (toTag === undefined || callIdHash < 0) return MUST_PROCESS;
+  if (isAck) return toTag === 'ours' ? OVERLOAD_ACK : MUST_PROCESS;
+  return toTag === 'none' ? callIdHash : MUST_PROCESS;
+}
+
+/** 'to' for To or t, 'call-id' for Call-ID or i (any case), else 'other'. */
+function headerOfInterest(bytes: Buffer, start: number, end: number): 'to' | 'call-id' | 'other' {
+  const length = end - start;
+  if (length === 1) {
+    const c = (bytes[start] as number) | 0x20;
+    return c === 0x74 ? 'to' : c === 0x69 ? 'call-id' : 'other';
+  }
+  if (length === 2) return ((bytes[start] as number) | 0x20) === 0x74 && ((bytes[start + 1] as number) | 0x20) === 0x6f ? 'to' : 'other';
+  if (length === 7) return bytes.toString('latin1', start, end).toLowerCase() === 'call-id' ? 'call-id' : 'other';
+  return 'other';
+}
+
+/**
+ * Whether a To value carries a tag parameter, and whether it is one of our overload 503s. The
+ * parameters are looked for after the last `>` (a tag inside the URI's brackets is a URI
+ * parameter, not the To tag).
+ */
+function toTagOf(bytes: Buffer, start: number, end: number): 'none' | 'ours' | 'other' {
+  let from = start;
+  for (let k = end - 1; k >= start; k--) {
+    if (bytes[k] === GT) {
+      from = k + 1;
+      break;
+    }
+  }
+  for (let k = from; k < end; k++) {
+    if (bytes[k] !== SEMI) continue;
+    let p = skipBlanks(bytes, k + 1, end);
+    if (p + 3 > end || ((bytes[p] as number) | 0x20) !== 0x74 || ((bytes[p + 1] as number) | 0x20) !== 0x61 || ((bytes[p + 2] as number) | 0x20) !== 0x67) continue;
+    p = skipBlanks(bytes, p + 3, end);
+    if (bytes[p] !== EQUALS) continue;
+    p = skipBlanks(bytes, p + 1, end);
+    const prefixEnd = p + OVERLOAD_TAG_PREFIX.length;
+    return prefixEnd <= end && bytes.toString('latin1', p, prefixEnd) === OVERLOAD_TAG_PREFIX ? 'ours' : 'other';
+  }
+  return 'none';
+}
+
+function skipBlanks(bytes: Buffer, at: number, end: number): number {
+  let p = at;
+  while (p < end && (bytes[p] === SP || bytes[p] === HT)) p++;
+  return p;
+}
+
+/** FNV-1a (finalised) of a header value without its surrounding blanks; -1 when it is empty. */
+function hashValue(bytes: Buffer, start: number, end: number): number {
+  let s = skipBlanks(bytes, start, end);
+  let e = end;
+  while (e > s && (bytes[e - 1] === SP || bytes[e - 1] === HT)) e--;
+  if (e === s) return -1;
+  let hash = 0x811c9dc5;
+  for (; s < e; s++) hash = Math.imul(hash ^ (bytes[s] as number), 0x01000193);
+  // murmur3's finaliser: Call-IDs that differ in a few bytes spread over the whole range.
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return hash >>> 0;
+}
+
+/** True when a new-work hash falls in the shed fraction `reduction` (0 to 1). */
+export function inShedFraction(callIdHash: number, reduction: number): boolean {
+  return callIdHash < reduction * 0x1_0000_0000;
+}

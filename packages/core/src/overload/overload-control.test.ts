@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseMessage } from '@switchboard/sip';
+import { newProxyCounters } from '../proxy/proxy-counters.js';
+import type { TransportAddress } from '../transport-address.js';
+import { OVERLOAD_TAG_PREFIX } from './message-class.js';
+import { DEFAULT_OVERLOAD_SETTINGS, OverloadControl } from './overload-control.js';
+
+const source: TransportAddress = { protocol: 'udp', address: '192.0.2.1', port: 5060 };
+
+function invite(callId: string, via = 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;rport'): Buffer {
+  return Buffer.from(
+    [
+      'INVITE sip:bob@example.com SIP/2.0',
+      `Via: ${via}`,
+      'Max-Forwards: 70',
+      'From: "Alice" <sip:alice@example.com>;tag=a1',
+      'To: <sip:bob@example.com>',
+      `Call-ID: ${callId}`,
+      'CSeq: 1 INVITE',
+      'Contact: <sip:alice@192.0.2.1>',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+function control(rejectRate = 1000): { control: OverloadControl; sent: Buffer[]; counters: ReturnType<typeof newProxyCounters> } {
+  const sent: Buffer[] = [];
+  const counters = newProxyCounters();
+  const oc = new OverloadControl({ ...DEFAULT_OVERLOAD_SETTINGS, rejectRate }, counters, { send: (_target, bytes) => sent.push(bytes) });
+  return { control: oc, sent, counters };
+}
+
+function overloadFully(oc: OverloadControl): void {
+  for (let n = 0; n < 10; n++) oc.detector.update(1, 0, 100);
+  assert.equal(oc.reduction, 1);
+}
+
+test('not overloaded: nothing is shed', () => {
+  const { control: oc, sent } = control();
+  assert.equal(oc.shedOnArrival(invite('c1'), source), false);
+  assert.equal(sent.length, 0);
+});
+
+test('overloaded: new work gets a 503 with Retry-After copied from its bytes; its ACK is absorbed', () => {
+  const { control: oc, sent, counters } = control();
+  overloadFully(oc);
+  assert.equal(oc.shedOnArrival(invite('c1'), source), true);
+  assert.equal(sent.length, 1);
+  const response = parseMessage(sent[0] as Buffer);
+  assert.equal(response.status, 503);
+  assert.equal(response.header('retry-after'), '2');
+  assert.equal(response.headerBytes('via'), 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;rport', 'Via copied exactly (no oc asked: none added)');
+  assert.equal(response.headerBytes('from'), '"Alice" <sip:alice@example.com>;tag=a1');
+  assert.equal(response.callId, 'c1');
+  assert.equal(response.headerBytes('cseq'), '1 INVITE');
+  assert.ok(response.toTag?.startsWith(OVERLOAD_TAG_PREFIX));
+  assert.equal(response.has('contact'), false);
+  assert.equal(counters.overloadShed, 1);
+  assert.equal(counters.overloadRejected, 1);
+
+  const ack = Buffer.from(`ACK sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\nFrom: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@example.com>;tag=${response.toTag}\r\nCall-ID: c1\r\nCSeq: 1 ACK\r\n\r\n`);
+  assert.equal(oc.shedOnArrival(ack, source), true);
+  assert.equal(counters.overloadAcksAbsorbed, 1);
+});
+
+test('overloaded: BYE, in-dialog requests and responses go on', () => {
+  const { control: oc, sent } = control();
+  overloadFully(oc);
+  const bye = Buffer.from('BYE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK2\r\nFrom: <sip:a@h>;tag=a\r\nTo: <sip:b@h>;tag=b\r\nCall-ID: c\r\nCSeq: 2 BYE\r\n\r\n');
+  assert.equal(oc.shedOnArrival(bye, source), false);
+  const reinvite = Buffer.from('INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK3\r\nFrom: <sip:a@h>;tag=a\r\nTo: <sip:b@h>;tag=b\r\nCall-ID: c\r\nCSeq: 3 INVITE\r\n\r\n');
+  assert.equal(oc.shedOnArrival(reinvite, source), false);
+  assert.equal(oc.shedOnArrival(Buffer.from('SIP/2.0 180 Ringing\r\n\r\n'), source), false);
+  assert.equal(sent.length, 0);
+});
+
+test('a client that supports RFC 7339 gets our reduction in the 503 top Via', () => {
+  const { control: oc, sent } = control();
+  overloadFully(oc);
+  oc.shedOnArrival(invite('c1', 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;oc;oc-algo="loss"'), source);
+  const via = parseMessage(sent[0] as Buffer).topVia;
+  assert.equal(via?.params.get('oc'), '100');
+  assert.equal(via?.params.get('oc-algo'), '"loss"');
+  assert.equal(via?.params.get('oc-validity'), '500');
+  assert.match(via?.params.get('oc-seq') ?? '', /^\d+\.\d{3}$/);
+});
+
+test('beyond the reject rate, shed requests are dropped and counted', () => {
+  const { control: oc, sent, counters } = control(10);
+  overloadFully(oc);
+  for (let n = 0; n < 50; n++) assert.equal(oc.shedOnArrival(invite(`c${n}`), source), true);
+  assert.equal(sent.length, 1, 'a burst of a tenth of a second: one 503 at 10/s');
+  assert.equal(counters.overloadShed, 50);
+  assert.equal(counters.overloadRejected, 1);
+  assert.equal(counters.overloadDropped, 49);
+});
+
+test('a request missing a header to answer with is dropped, never answered half', () => {
+  const { control: oc, sent, counters } = control();
+  overloadFully(oc);
+  const noCseq = Buffer.from('INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=a\r\nTo: <sip:b@h>\r\nCall-ID: c\r\n\r\n');
+  assert.equal(oc.shedOnArrival(noCseq, source), true);
+  assert.equal(sent.length, 0);
+  assert.equal(counters.overloadDropped, 1);
+});
+
+test('RFC 7339 as server on forwarded responses, and as client toward next hops', () => {
+  const { control: oc, counters } = control();
+  const upstream = parseMessage(Buffer.from('SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1;oc\r\nFrom: <sip:a@h>;tag=a\r\nTo: <sip:b@h>;tag=b\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n'));
+  oc.announceUpstream(upstream);
+  assert.equal(upstream.topVia?.params.get('oc'), null, 'not overloaded: left alone');
+  overloadFully(oc);
+  oc.announceUpstream(upstream);
+  assert.equal(upstream.topVia?.params.get('oc'), '100');
+  assert.equal(counters.overloadAnnouncementsSent, 1);
+
+  const hop: TransportAddress = { protocol: 'udp', address: '192.0.2.9', port: 5060 };
+  const fromDownstream = parseMessage(Buffer.from('SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK-sb-1;oc=100;oc-validity=10000;oc-seq=5\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=a\r\nTo: <sip:b@h>;tag=b\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n'));
+  assert.equal(oc.shedForNextHop(hop), false);
+  oc.observeNextHop(hop, fromDownstream);
+  assert.equal(counters.overloadAnnouncementsReceived, 1);
+  assert.equal(oc.shedForNextHop(hop), true, 'oc=100: every new request shed');
+  assert.equal(counters.overloadNextHopShed, 1);
+});

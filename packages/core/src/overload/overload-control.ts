@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import type { SipMessage } from '@switchboard/sip';
+import { ADDED_BYTES } from '../proxy/generated-response.js';
+import type { MessageSender, TransportAddress } from '../transport-address.js';
+import { classifyMessage, inShedFraction, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX } from './message-class.js';
+import { NextHopThrottle } from './next-hop-throttle.js';
+import { ocSeqNow, ocServerParams, OC_CLIENT_PARAMS, readOcAnnouncement } from './oc-params.js';
+import { DEFAULT_OVERLOAD_THRESHOLDS, OverloadDetector, type OverloadDetectorCounters, type OverloadThresholds } from './overload-detector.js';
+import { overloadResponse } from './overload-response.js';
+import { RejectionLimiter } from './rejection-limiter.js';
+
+/** `--overload on` and its thresholds, plain data (it crosses to every worker). */
+export interface OverloadSettings extends OverloadThresholds {
+  /** Retry-After of the 503s, in seconds. */
+  readonly retryAfterSeconds: number;
+  /** 503s a worker sends per second at most; shed requests beyond it are dropped. */
+  readonly rejectRate: number;
+  /** oc-validity announced to upstream clients that support RFC 7339, in ms. */
+  readonly ocValidityMs: number;
+}
+
+export const DEFAULT_OVERLOAD_SETTINGS: OverloadSettings = Object.freeze({
+  ...DEFAULT_OVERLOAD_THRESHOLDS,
+  retryAfterSeconds: 2,
+  rejectRate: 1000,
+  ocValidityMs: 500,
+});
+
+/** What overload control counts (kept in ProxyCounters, exposed on --metrics). */
+export interface OverloadCounters extends OverloadDetectorCounters {
+  /** New requests shed while overloaded (answered 503 or dropped). */
+  overloadShed: number;
+  overloadRejected: number;
+  overloadDropped: number;
+  overloadAcksAbsorbed: number;
+  /** Responses whose top Via got our `oc` values for an upstream client (RFC 7339 as server). */
+  overloadAnnouncementsSent: number;
+  /** `oc` values taken from next hops' responses (RFC 7339 as client). */
+  overloadAnnouncementsReceived: number;
+  /** New requests answered 503 here because their next hop asked for a reduction. */
+  overloadNextHopShed: number;
+}
+
+/**
+ * Overload control for one worker (study 004 §6, RFC 7339): its detector, the check every
+ * message meets before the full parse (`shedOnArrival`), and RFC 7339's parameters both ways.
+ * Never throws for anything a peer sent.
+ */
+export class OverloadControl {
+  readonly #settings: OverloadSettings;
+  readonly #counters: OverloadCounters;
+  readonly #sender: MessageSender;
+  readonly #detector: OverloadDetector;
+  readonly #limiter: RejectionLimiter;
+  readonly #nextHops = new NextHopThrottle();
+  readonly #tagBase = `${OVERLOAD_TAG_PREFIX}${randomBytes(4).toString('hex')}`;
+  #tags = 0;
+
+  constructor(settings: OverloadSettings, counters: OverloadCounters, sender: MessageSender) {
+    this.#settings = settings;
+    this.#counters = counters;
+    this.#sender = sender;
+    this.#detector = new OverloadDetector(settings, counters);
+    this.#limiter = new RejectionLimiter(settings.rejectRate, Date.now());
+  }
+
+  /** The Via parameters we add toward next hops (we support RFC 7339, loss-based). */
+  get clientViaParams(): ReadonlyArray<readonly [string, null | string]> {
+    return OC_CLIENT_PARAMS;
+  }
+
+  /** The fraction of new work shed now. */
+  get reduction(): number {
+    return this.#detector.reduction;
+  }
+
+  /** For tests and benchmarks: the detector (its `update` takes samples by hand). */
+  get detector(): OverloadDetector {
+    return this.#detector;
+  }
+
+  start(): void {
+    this.#detector.start();
+  }
+
+  stop(): void {
+    this.#detector.stop();
+  }
+
+  /**
+   * The check each message read from a socket meets first: true when it was taken care of here
+   * (new work shed with a 503 or dropped, or the ACK of one of our 503s absorbed). While the
+   * worker is not overloaded this is one comparison.
+   */
+  shedOnArrival(bytes: Buffer, source: TransportAddress): boolean {
+    const reduction = this.#detector.reduction;
+    if (reduction === 0) return false;
+    const kind = classifyMessage(bytes);
+    if (kind === MUST_PROCESS) return false;
+    if (kind === OVERLOAD_ACK) {
+      this.#counters.overloadAcksAbsorbed++;
+      return true;
+    }
+    if (!inShedFraction(kind, reduction)) return false;
+    this.#counters.overloadShed++;
+    if (!this.#limiter.tryTake(Date.now())) {
+      this.#counters.overloadDropped++;
+      return true;
+    }
+    const response = overloadResponse(bytes, {
+      toTag: `${this.#tagBase}${(++this.#tags).toString(36)}`,
+      retryAfterSeconds: this.#settings.retryAfterSeconds,
+      ocParams: ocServerParams(reduction * 100, this.#settings.ocValidityMs, ocSeqNow()),
+    });
+    // The size rule of generated responses (no reflection amplification over UDP).
+    if (response === undefined || (source.protocol === 'udp' && response.length > bytes.length + ADDED_BYTES)) {
+      this.#counters.overloadDropped++;
+      return true;
+    }
+    this.#counters.overloadRejected++;
+    this.#sender.send(source, response);
+    return true;
+  }
+
+  /**
+   * RFC 7339 as server: a response going upstream whose top Via (the client's) carries `oc` gets
+   * our reduction while we are overloaded.
+   */
+  announceUpstream(response: SipMessage): void {
+    const reduction = this.#detector.reduction;
+    if (reduction === 0) return;
+    const top = response.topVia;
+    if (top === undefined || !top.params.has('oc')) return;
+    try {
+      response.setTopViaParams(ocServerParams(reduction * 100, this.#settings.ocValidityMs, ocSeqNow()));
+      this.#counters.overloadAnnouncementsSent++;
+    } catch {
+      // A Via we cannot edit goes up as it is.
+    }
+  }
+
+  /** RFC 7339 as client: the `oc` values in our Via of a response from `target`. */
+  observeNextHop(target: TransportAddress, response: SipMessage): void {
+    const top = response.topVia;
+    if (top === undefined || !top.params.has('oc')) return;
+    const announcement = readOcAnnouncement(top.params);
+    if (announcement !== undefined && this.#nextHops.observe(target, announcement, Date.now())) this.#counters.overloadAnnouncementsReceived++;
+  }
+
+  /** RFC 7339 as client: whether new work for `target` is shed here (the loss algorithm's draw); counted. */
+  shedForNextHop(target: TransportAddress): boolean {
+    if (!this.#nextHops.shouldShed(target, Date.now())) return false;
+    this.#counters.overloadNextHopShed++;
+    return true;
+  }
+}
