@@ -11,12 +11,13 @@
  * seconds, and replicas sync at once (`repl-diskless-sync-delay 0`, not 5 s), so start-up does; `cluster-require-full-coverage no`, so keys of the other masters stay served while one
  * master's slots wait for its replica (the setting the docs recommend for Switchboard).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { endRedisProcess as end, spawnRedisProcess } from './redis-process.js';
 
 const run = promisify(execFile);
 
@@ -71,12 +72,6 @@ export interface RedisClusterOptions {
   readonly cpus?: string;
 }
 
-/** Nodes still running, killed if this process exits so none outlives its test. */
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 async function portIsFree(port: number): Promise<boolean> {
   const server = net.createServer();
   return new Promise<boolean>((resolve) => {
@@ -104,45 +99,7 @@ async function spawnNode(port: number, dir: string, nodeTimeoutMs: number, cpus:
     '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs),
     '--cluster-require-full-coverage', 'no', '--appendonly', 'no', '--save', '', '--repl-diskless-sync-delay', '0',
   ];
-  const child = cpus === undefined ? spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('taskset', ['-c', cpus, 'redis-server', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let output = '';
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server on port ${port} did not start within 10 s: ${output.slice(-300)}`)), 10_000);
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server could not be started (apt-get install redis-server): ${error.message}`));
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server on port ${port} exited with ${code}: ${output.slice(-500)}`));
-      });
-      let ready = false;
-      child.stdout?.on('data', (chunk: Buffer) => {
-        if (ready) return;
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          ready = true;
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.stderr?.resume();
-    });
-  } catch (error) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    throw error;
-  }
-  return child;
-}
-
-async function end(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  await exited;
+  return spawnRedisProcess(port, args, cpus, 10_000);
 }
 
 async function cli(port: number, ...args: string[]): Promise<string> {

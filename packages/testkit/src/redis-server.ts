@@ -4,8 +4,9 @@
  * as a crash or a lost host would) and `restart` starts a fresh, empty one on the same port, for
  * outage tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { endRedisProcess as end, spawnRedisProcess } from './redis-process.js';
 
 export interface RedisTestServer {
   readonly url: string;
@@ -28,53 +29,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Servers still running, killed if this process exits so none outlives its test or experiment. */
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-async function spawnRedis(port: number, cpus: string | undefined): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child: ChildProcess = cpus === undefined ? spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('taskset', ['-c', cpus, 'redis-server', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let output = '';
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('redis-server did not start within 5 s')), 5000);
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server could not be started (apt-get install redis-server): ${error.message}`));
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}: ${output.slice(-500)}`));
-      });
-      let ready = false;
-      child.stdout?.on('data', (chunk: Buffer) => {
-        if (ready) return;
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          ready = true;
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.stderr?.resume();
-    });
-  } catch (error) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    throw error;
-  }
-  return child;
-}
-
-async function end(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  await exited;
+function spawnRedis(port: number, cpus: string | undefined): Promise<ChildProcess> {
+  return spawnRedisProcess(port, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], cpus, 5000);
 }
 
 /** Starts a redis-server on `port` (default: a free one), on CPUs `cpus` (taskset) when given. */

@@ -221,7 +221,11 @@ export class ProxyCore {
     const key = serverTransactionKey(request);
     if (this.#server.absorbRetransmission(key)) return;
     validateRequest(request);
-    const server = this.#server.create(key, request, source);
+    this.#handleNew(this.#server.create(key, request, source), request, source);
+  }
+
+  /** A request with its new server transaction: a CANCEL cancels; an INVITE gets 100; then routing. */
+  #handleNew(server: ServerTransaction, request: SipMessage, source: TransportAddress): void {
     if (request.method === 'CANCEL') {
       this.#forwarder.receiveCancel(server, this.#server.get(serverTransactionKey(request, 'INVITE')));
       return;
@@ -260,17 +264,7 @@ export class ProxyCore {
           return;
         }
         if ((await shared.claim(key, request, bytes, source)) !== 'created') return;
-        const server = this.#server.create(key, request, source, true);
-        if (request.method === 'CANCEL') {
-          this.#forwarder.receiveCancel(server, this.#server.get(serverTransactionKey(request, 'INVITE')));
-          return;
-        }
-        if (request.method === 'INVITE') {
-          const trying = generatedResponse(request, source, 100);
-          if (trying === undefined) this.counters.oversizedResponsesDropped++;
-          else server.respond(100, trying);
-        }
-        this.#route(request, source, server);
+        this.#handleNew(this.#server.create(key, request, source, true), request, source);
       })
       .catch((error: unknown) => {
         // As in #receive: a header that turns out malformed gets its SipError's answer; a bug is counted.
