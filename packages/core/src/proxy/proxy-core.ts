@@ -84,8 +84,6 @@ export interface ProxyCoreOptions {
   readonly overload?: OverloadSettings;
 }
 
-function ignoreParsed(_message: SipMessage): void {}
-
 /** The answer, without a transaction, when a routing step threw. */
 const ROUTING_FAILED: RoutingDecision = Object.freeze({ kind: 'respond', status: 500 });
 
@@ -108,8 +106,6 @@ export class ProxyCore {
   /** What stateless forwarding and the response path need. */
   readonly #outbound: StatelessOptions;
   readonly #timing: MessageTimingRecorder | undefined;
-  /** Told of each parsed message: the timing recorder, or a no-op. */
-  readonly #afterParse: (message: SipMessage) => void;
   readonly #shared: SharedTransactions | undefined;
   readonly #overload: OverloadControl | undefined;
 
@@ -119,7 +115,6 @@ export class ProxyCore {
     const counters = this.counters;
     const timing = options.timing;
     this.#timing = timing;
-    this.#afterParse = timing === undefined ? ignoreParsed : (message) => timing.parsed(message);
     const sender = countingSender(timing === undefined ? options.sender : timedSender(options.sender, timing), counters);
     this.#sender = sender;
     this.#shared = options.sharedTransactions === undefined ? undefined : new SharedTransactions(options.sharedTransactions, { timers, sender, counters, storeRetryAfterSeconds: options.storeRetryAfterSeconds ?? 5 });
@@ -181,7 +176,7 @@ export class ProxyCore {
       answerUnparseable(this.#sender, this.counters, bytes, source, error);
       return;
     }
-    this.#afterParse(message);
+    this.#timing?.parsed(message);
     if (!handedOff && this.#options.handOff !== undefined && worthHandingOff(message) && this.#options.handOff(message, bytes, source)) return;
     try {
       if (message.isRequest) this.#onRequest(message, source, bytes, handedOff);
