@@ -129,18 +129,21 @@ export function runSipp(args: string[], timeoutSeconds = 60): { done: Promise<Si
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: SCENARIOS,
   });
-  let output = '';
+  // stdout and stderr kept apart: SIPp's final statistics screen is on stdout, and a burst of
+  // error lines on stderr at the end (failed calls) must not push it out of the tail kept.
+  let stdout = '';
+  let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
+    stdout = (stdout + chunk.toString()).slice(-20_000);
   });
   child.stderr?.on('data', (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
+    stderr = (stderr + chunk.toString()).slice(-20_000);
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), (timeoutSeconds + 10) * 1000);
   const done = new Promise<SippResult>((resolve) => {
     child.once('exit', (code) => {
       clearTimeout(killer);
-      resolve({ code, output });
+      resolve({ code, output: `${stdout}${stderr === '' ? '' : `\n${stderr}`}` });
     });
   });
   return { done, process: child };

@@ -229,7 +229,7 @@ test('a master killed under load through two instances: 503 with Retry-After whi
       `failover: master ${master.address} killed; cluster healthy again after ${healthyAt - killedAt} ms; probes failing for ${gapMs} ms (${failed.length} of ${afterKill.length} after the kill got 503); ` +
         `503s from the store: ${failuresAfter - failuresBefore}; calls ok/failed ${calls.map((c) => `${c.successful}/${c.failed}`).join(' and ')}; registrations ok/failed ${regs.successful}/${regs.failed}; failovers counted ${failovers}`,
     );
-    assert.ok(calls.every((c) => c.successful > 0));
+    assert.ok(calls.every((c) => c.successful > 0), callResults.map((result) => result.output.slice(-2500)).join('\n----\n'));
   } finally {
     probing = false;
     survivor.close();
