@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { startRedisServer } from '@switchboard/testkit/redis-server';
 import { machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
 import { treeCpuTimes, type CpuTimes } from './process-cpu.js';
+import { median } from './analysis/confidence-interval.js';
 import { freePort, runStep, startCallee, startProxy, stop } from './sipp-ladder.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -38,12 +39,7 @@ export interface EfficiencySample {
   readonly systemMicrosPerCall: number;
 }
 
-/** The median of a non-empty list. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
+export { median };
 
 /** CPU per successful call of one window, from the tree's CPU before and after it. */
 export function perCall(before: CpuTimes, after: CpuTimes, successful: number): { userMs: number; systemMs: number; micros: number; userMicros: number; systemMicros: number } {

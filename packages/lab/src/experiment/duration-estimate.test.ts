@@ -22,3 +22,9 @@ test('steps whose window would exceed window.max are not run', () => {
   // 1.5 × 500 × 1000 / (2 × rate) ≤ 60 needs rate ≥ 6250: only 6400 runs.
   assert.equal(estimateDuration(tcp, () => 20_000).measurements, 1);
 });
+
+test('later repeats start at the earlier peak: two steps and the bisections (none saved with seed: false)', () => {
+  const peak = { from: 100, to: 10_000, factor: 2, refine: 3 };
+  assert.equal(estimateDuration(config({ repeats: 3, peak }), () => 500).measurements, 7 + 2 * (2 + 3));
+  assert.equal(estimateDuration(config({ repeats: 3, peak: { ...peak, seed: false } }), () => 500).measurements, 3 * 7);
+});

@@ -33,6 +33,9 @@ export function estimateDuration(config: ExperimentConfig, guessCallsPerSecond: 
   const maxSeconds = Math.max(durationSeconds, config.window.maxSeconds);
   let perRepeat = 0;
   let measurements = 0;
+  // Later repeats of a peak point start at the earlier peak (`peak.seed`): two steps bracket it.
+  let laterSeconds = 0;
+  let laterMeasurements = 0;
   for (const point of points) {
     const phones = point.clients ?? config.bench.pairs;
     const operationsPerCall = point.extra?.auth !== undefined && point.extra.auth !== 'off' ? 3 : 2;
@@ -45,24 +48,37 @@ export function estimateDuration(config: ExperimentConfig, guessCallsPerSecond: 
     if (search === undefined) {
       perRepeat += overheadSeconds(point, phones) + warmupSeconds + durationSeconds;
       measurements++;
+      laterSeconds += overheadSeconds(point, phones) + warmupSeconds + durationSeconds;
+      laterMeasurements++;
       continue;
     }
     const peak = guessCallsPerSecond(point, pointKey(point)) ?? Math.sqrt(search.from * search.to);
     let rate = search.from;
+    let firstSeconds = 0;
+    let firstMeasurements = 0;
     for (; rate <= search.to * 1.0001; rate *= search.factor) {
       const seconds = stepSeconds(rate);
       if (seconds !== undefined) {
-        perRepeat += seconds;
-        measurements++;
+        firstSeconds += seconds;
+        firstMeasurements++;
       }
       if (rate > peak) break;
     }
     // The bisections lie between the peak and the rate that failed.
-    if (rate <= search.to * 1.0001) {
-      const seconds = stepSeconds(peak) ?? 0;
-      perRepeat += seconds * search.refine;
-      if (seconds > 0) measurements += search.refine;
+    const atPeak = stepSeconds(peak) ?? 0;
+    const bisections = rate <= search.to * 1.0001 && atPeak > 0 ? search.refine : 0;
+    firstSeconds += atPeak * bisections;
+    firstMeasurements += bisections;
+    perRepeat += firstSeconds;
+    measurements += firstMeasurements;
+    if (search.seed && atPeak > 0 && peak > search.from && rate <= search.to * 1.0001) {
+      laterSeconds += atPeak * (2 + search.refine);
+      laterMeasurements += 2 + search.refine;
+    } else {
+      laterSeconds += firstSeconds;
+      laterMeasurements += firstMeasurements;
     }
   }
-  return { id: config.id, points: points.length, runs: points.length * config.repeats, measurements: measurements * config.repeats, seconds: Math.round(perRepeat * config.repeats) };
+  const later = Math.max(0, config.repeats - 1);
+  return { id: config.id, points: points.length, runs: points.length * config.repeats, measurements: measurements + laterMeasurements * later, seconds: Math.round(perRepeat + laterSeconds * later) };
 }

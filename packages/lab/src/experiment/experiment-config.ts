@@ -25,6 +25,7 @@
  * repeats: 3                       # every point at least 3 times: medians and 95% intervals
  * budget: { proxy-cpus: "0", proxy-quota: 1, generator-cpus: "1" }   # the proxy's CPUs apart from the generator's
  * peak: { from: 200, to: 8000, factor: 1.5, refine: 2 }   # each point's throughput is its open-loop peak
+ *                                 # (seed: false makes every repeat climb from `from`)
  * window: { max: 60 }               # lengthen a window up to 60 s so connection lifetimes go round
  * tolerance: 1.5                    # "reproduced" = within a factor 1.5 of the published magnitude
  * quick: { duration: 2, warmup: 0.5, clients: [10], repeats: 1 }
@@ -147,7 +148,7 @@ const MATRIX_KEYS: Record<string, keyof ExperimentConfig['matrix']> = {
 const NUMERIC = new Set(['workers', 'fdCache', 'clients', 'rate']);
 const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick', 'workload']);
 const BUDGET_KEYS = new Set(['proxy-cpus', 'proxy-quota', 'generator-cpus']);
-const PEAK_KEYS = new Set(['from', 'to', 'factor', 'refine', 'success', 'achieved', 'arrivals']);
+const PEAK_KEYS = new Set(['from', 'to', 'factor', 'refine', 'success', 'achieved', 'arrivals', 'seed']);
 const QUICK_KEYS = new Set(['duration', 'warmup', 'clients', 'rate', 'repeats', 'peak']);
 const BENCH_KEYS = new Set(['duration', 'warmup', 'procs', 'timeout', 'hold', 'arrivals', 'pairs']);
 
@@ -263,7 +264,9 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
     if (!['exponential', 'deterministic', 'uniform', 'pareto'].includes(String(arrivals))) fail(`${key}.arrivals`, `must be exponential, deterministic, uniform or pareto, not ${String(arrivals)}`);
     const refine = positiveNumber(`${key}.refine`, raw.refine, DEFAULT_PEAK.refine, true);
     if (!Number.isInteger(refine)) fail(`${key}.refine`, `expected a whole number of bisections, not ${refine}`);
-    return { from, to, factor, refine, success: fraction('success', DEFAULT_PEAK.success), achieved: fraction('achieved', DEFAULT_PEAK.achieved), arrivals: arrivals as PeakSearch['arrivals'] };
+    const seed = raw.seed ?? DEFAULT_PEAK.seed;
+    if (typeof seed !== 'boolean') fail(`${key}.seed`, `expected true or false, not ${String(seed)}`);
+    return { from, to, factor, refine, success: fraction('success', DEFAULT_PEAK.success), achieved: fraction('achieved', DEFAULT_PEAK.achieved), arrivals: arrivals as PeakSearch['arrivals'], seed: seed as boolean };
   };
   const peak = peakOf('peak', top.peak);
   const quickPeak = peakOf('quick.peak', quickRaw.peak);

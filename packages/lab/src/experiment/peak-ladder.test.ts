@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { BenchResult } from '@switchboard/bench';
 import { searchPeak, type PeakSearch, type StepRun } from './peak-ladder.js';
 
-const SEARCH: PeakSearch = { from: 100, to: 1600, factor: 2, refine: 2, success: 0.999, achieved: 0.95, arrivals: 'deterministic' };
+const SEARCH: PeakSearch = { from: 100, to: 1600, factor: 2, refine: 2, success: 0.999, achieved: 0.95, arrivals: 'deterministic', seed: true };
 
 /** A proxy that carries up to `capacity` calls/s, and fails beyond. */
 function proxy(capacity: number, options: { invalidAbove?: number; skipBelow?: number } = {}): { runs: number[]; step: (rate: number) => Promise<StepRun> } {
@@ -50,4 +50,30 @@ test('steps whose window cannot contain the workload are skipped and the ladder 
   assert.equal(runs[0], 400);
   assert.equal(outcome.peakRate, 476);
   assert.match((await searchPeak(SEARCH, proxy(500, { skipBelow: 10_000 }).step)).invalid[0]!, /no rate of the ladder could be measured/);
+});
+
+test('a seeded ladder (a later repeat) starts at the seed: up while passing, down while failing', async () => {
+  const up = proxy(500);
+  const climbed = await searchPeak(SEARCH, up.step, { start: 300 });
+  assert.deepEqual(up.runs, [300, 600, 424, 504]);
+  assert.equal(climbed.peakRate, 424);
+  const down = proxy(500);
+  const descended = await searchPeak(SEARCH, down.step, { start: 1200 });
+  assert.deepEqual(down.runs, [1200, 600, 300, 424, 504]);
+  assert.equal(descended.peakRate, 424);
+  assert.deepEqual(descended.steps.map((s) => s.outcome), ['fail', 'fail', 'pass', 'pass', 'fail']);
+});
+
+test('a seeded ladder keeps the bounds: clamped to [from, to], nothing passed at from, the top passed', async () => {
+  const low = proxy(50);
+  assert.match((await searchPeak(SEARCH, low.step, { start: 300 })).invalid[0]!, /no rate passed/);
+  assert.deepEqual(low.runs, [300, 150, 100]);
+  const high = proxy(10_000);
+  assert.match((await searchPeak(SEARCH, high.step, { start: 5000 })).invalid[0]!, /top of the ladder \(1600 calls\/s\) still passed/);
+  assert.deepEqual(high.runs, [1600]);
+  const skipped = proxy(500, { skipBelow: 350 });
+  const outcome = await searchPeak(SEARCH, skipped.step, { start: 300 });
+  // 300 cannot be measured, 600 fails with nothing passed: the unseeded ladder follows.
+  assert.deepEqual(skipped.runs, [600, 400, 800, 566, 476]);
+  assert.equal(outcome.peakRate, 476);
 });

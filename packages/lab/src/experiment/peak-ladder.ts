@@ -6,6 +6,12 @@
  * ≥ `achieved` (95%) of the offered one. The peak is the highest rate that passed, with the run
  * there (throughput, latency, CPU).
  *
+ * With `start` (a later repeat of a point whose earlier repeats found their peaks), the ladder
+ * begins there instead of at `from`: upward by `factor` while steps pass, or downward by
+ * `factor` while they fail (never below `from`), until a pass and a failure one factor apart
+ * bracket the peak; the same bisections follow. The pass rule and the resolution are those of a
+ * ladder from `from`; only the steps far below the peak, which every repeat passes, are saved.
+ *
  * A step the runner must skip (its window could not contain the workload at that rate) is
  * neither pass nor fail: the ladder climbs on. A step that measured the generator or Redis
  * rather than the proxy ends the ladder, and the peak is then unknown (the point is invalid), as
@@ -21,9 +27,11 @@ export interface PeakSearch {
   readonly success: number;
   readonly achieved: number;
   readonly arrivals: 'exponential' | 'deterministic' | 'uniform' | 'pareto';
+  /** Later repeats of a point start their ladder at the median peak of its earlier repeats (see `start`). */
+  readonly seed: boolean;
 }
 
-export const DEFAULT_PEAK: Omit<PeakSearch, 'from' | 'to'> = { factor: 1.5, refine: 2, success: 0.999, achieved: 0.95, arrivals: 'deterministic' };
+export const DEFAULT_PEAK: Omit<PeakSearch, 'from' | 'to'> = { factor: 1.5, refine: 2, success: 0.999, achieved: 0.95, arrivals: 'deterministic', seed: true };
 
 export type StepRun =
   | { readonly kind: 'skipped'; readonly reason: string }
@@ -65,7 +73,7 @@ export function stepPasses(search: PeakSearch, rate: number, result: BenchResult
   return result.calls.successRatio >= search.success && result.calls.perSecond >= search.achieved * rate;
 }
 
-export async function searchPeak(search: PeakSearch, runStep: (rate: number) => Promise<StepRun>, options: { readonly signal?: AbortSignal; readonly onStep?: (step: LadderStep) => void } = {}): Promise<PeakOutcome> {
+export async function searchPeak(search: PeakSearch, runStep: (rate: number) => Promise<StepRun>, options: { readonly signal?: AbortSignal; readonly onStep?: (step: LadderStep) => void; readonly start?: number } = {}): Promise<PeakOutcome> {
   const { signal } = options;
   const steps: LadderStep[] = [];
   let best: { rate: number; result: BenchResult } | undefined;
@@ -87,15 +95,38 @@ export async function searchPeak(search: PeakSearch, runStep: (rate: number) => 
     return outcome;
   };
   const invalid: string[] = [];
-  for (let rate = search.from; rate <= search.to * 1.0001 && !signal?.aborted; rate = roundRate(rate * search.factor)) {
-    const outcome = await step(rate);
-    if (outcome === 'invalid') {
-      invalid.push(`peak: the step at ${rate} calls/s did not measure the proxy (${steps.at(-1)?.reasons?.join('; ')}); the peak is unknown`);
-      break;
+  const stop = (rate: number, outcome: 'pass' | 'fail' | 'invalid' | 'skipped'): boolean => {
+    if (outcome !== 'invalid') return false;
+    invalid.push(`peak: the step at ${rate} calls/s did not measure the proxy (${steps.at(-1)?.reasons?.join('; ')}); the peak is unknown`);
+    return true;
+  };
+  const start = options.start === undefined ? search.from : Math.min(Math.max(roundRate(options.start), search.from), search.to);
+  let climbFrom = start;
+  if (start > search.from) {
+    // Downward from the seed while steps fail; the first pass brackets the peak with the failure
+    // above it. A seed whose window cannot be measured climbs on, as the ladder from `from` would.
+    for (let rate = start; !signal?.aborted; rate = Math.max(search.from, roundRate(rate / search.factor))) {
+      const outcome = await step(rate);
+      if (stop(rate, outcome)) break;
+      if (outcome === 'pass' || (outcome === 'skipped' && failedAt === undefined)) {
+        climbFrom = roundRate(rate * search.factor);
+        break;
+      }
+      if (outcome === 'fail') failedAt = rate;
+      if (outcome === 'skipped' || rate <= search.from) {
+        climbFrom = Number.POSITIVE_INFINITY;
+        break;
+      }
     }
-    if (outcome === 'fail') {
-      failedAt = rate;
-      break;
+  }
+  if (invalid.length === 0 && failedAt === undefined) {
+    for (let rate = climbFrom; rate <= search.to * 1.0001 && !signal?.aborted; rate = roundRate(rate * search.factor)) {
+      const outcome = await step(rate);
+      if (stop(rate, outcome)) break;
+      if (outcome === 'fail') {
+        failedAt = rate;
+        break;
+      }
     }
   }
   if (invalid.length === 0 && failedAt !== undefined && best !== undefined) {
@@ -109,6 +140,12 @@ export async function searchPeak(search: PeakSearch, runStep: (rate: number) => 
       else if (outcome === 'fail') high = middle;
       else break;
     }
+  }
+  if (invalid.length === 0 && best === undefined && start > search.from && !steps.some((s) => s.rate <= search.from && s.outcome === 'fail') && !signal?.aborted) {
+    // The seed bracketed nothing (its steps failed or could not be measured before `from` was
+    // reached): the ladder from `from`, as if unseeded, after the steps made.
+    const fallback = await searchPeak(search, runStep, { ...options, start: search.from });
+    return { ...fallback, steps: [...steps, ...fallback.steps] };
   }
   if (invalid.length === 0) {
     if (best === undefined) invalid.push(steps.every((s) => s.outcome === 'skipped') ? 'peak: no rate of the ladder could be measured (every window too short for the workload)' : `peak: no rate passed (lowest measured ${steps.find((s) => s.outcome !== 'skipped')?.rate} calls/s); lower peak.from`);

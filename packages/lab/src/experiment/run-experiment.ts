@@ -27,6 +27,7 @@ import { experimentPoints, pointKey } from './experiment-matrix.js';
 import { CpuBudget, type AppliedBudget } from './cpu-budget.js';
 import { EXPERIMENT_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from './experiment-record.js';
 import { searchPeak, stepPasses, type LadderStep, type PeakSearch } from './peak-ladder.js';
+import { median } from '../analysis/confidence-interval.js';
 import { invalidReasons, isWindowReason, windowChecks, windowNeeded } from './run-validity.js';
 import { preparePointSecurity, type PointSecurity } from './point-security.js';
 import { EXPERIMENT_DOMAIN, startProxyUnderTest, type ProxyUnderTest } from './proxy-under-test.js';
@@ -71,8 +72,11 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
   return parseExperimentConfig(raw, file);
 }
 
-/** Runs already recorded with a result, as `pointKey#repeat`. */
-async function recordedRuns(file: string): Promise<Set<string>> {
+/**
+ * Runs already recorded with a result, as `pointKey#repeat`, and the peaks found so far per
+ * point (the seeds of later repeats' ladders).
+ */
+async function recordedRuns(file: string, peaks: Map<string, number[]>): Promise<Set<string>> {
   const done = new Set<string>();
   if (!existsSync(file)) return done;
   for (const line of (await readFile(file, 'utf8')).split('\n')) {
@@ -81,11 +85,17 @@ async function recordedRuns(file: string): Promise<Set<string>> {
       const record = JSON.parse(line) as ExperimentRecord;
       // Measured, or found invalid without a measurement (no ladder step could run): both final.
       if (record.result !== undefined || (record.invalid?.length ?? 0) > 0) done.add(`${record.pointKey}#${record.repeat}`);
+      notePeak(peaks, record);
     } catch {
       // A line cut short by an interruption: that run is simply run again.
     }
   }
   return done;
+}
+
+function notePeak(peaks: Map<string, number[]>, record: ExperimentRecord): void {
+  if (record.peak?.rate === undefined || (record.invalid?.length ?? 0) > 0 || record.quick) return;
+  peaks.set(record.pointKey, [...(peaks.get(record.pointKey) ?? []), record.peak.rate]);
 }
 
 export async function runExperiment(configFile: string, options: ExperimentRunOptions): Promise<{ outDir: string; records: number }> {
@@ -96,7 +106,8 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   await writeFile(join(outDir, 'experiment.yaml'), await readFile(configFile, 'utf8'));
   await writeFile(join(outDir, 'experiment.json'), `${JSON.stringify(config, null, 2)}\n`);
   const resultsFile = join(outDir, 'results.jsonl');
-  const done = await recordedRuns(resultsFile);
+  const peaks = new Map<string, number[]>();
+  const done = await recordedRuns(resultsFile, peaks);
   const points = experimentPoints(config, quick);
   const repeats = options.repeats ?? (quick ? config.quick.repeats : config.repeats);
   // The machine as it is, before this process is pinned (its facts read the CPUs allowed).
@@ -118,10 +129,12 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
       continue;
     }
     options.onEvent?.({ kind: 'run', index, runs: runs.length, key, repeat });
-    const record = await runPoint(config, point, repeat, quick, machine, options);
+    const earlier = peaks.get(key);
+    const record = await runPoint(config, point, repeat, quick, machine, options, earlier === undefined ? undefined : median(earlier));
     // A ladder cut short by the stop is not a result: it runs again on resume.
     if (options.signal?.aborted && record.peak !== undefined) break;
     await appendFile(resultsFile, `${JSON.stringify(record)}\n`);
+    notePeak(peaks, record);
     recorded++;
     options.onEvent?.({ kind: 'recorded', record });
   }
@@ -234,7 +247,7 @@ async function measureContained(config: ExperimentConfig, point: ExperimentPoint
   return { ...second, invalid: invalidReasons(point, second.result, config.window.lifetimes), lengthened: true };
 }
 
-async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, options: ExperimentRunOptions): Promise<ExperimentRecord> {
+async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, options: ExperimentRunOptions, seedRate: number | undefined): Promise<ExperimentRecord> {
   const base = {
     schema: EXPERIMENT_RECORD_SCHEMA,
     experiment: config.id,
@@ -282,7 +295,7 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
           }
           return { kind: 'run', result: measured.result, invalid: reasons.filter((reason) => !isWindowReason(reason)) };
         },
-        { ...(options.signal === undefined ? {} : { signal: options.signal }), onStep: (step) => options.onEvent?.({ kind: 'step', key: base.pointKey, repeat, step }) },
+        { ...(options.signal === undefined ? {} : { signal: options.signal }), ...(search.seed && seedRate !== undefined ? { start: seedRate } : {}), onStep: (step) => options.onEvent?.({ kind: 'step', key: base.pointKey, repeat, step }) },
       );
       const overloadPlan = config.workload?.kind === 'registration' ? config.workload.overload : undefined;
       // Multiples of an unknown capacity mean nothing: only a bracketed peak is overloaded (a smoke run exercises the steps anyway).
