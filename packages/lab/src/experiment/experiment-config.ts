@@ -98,6 +98,11 @@ export interface ExperimentConfig {
     readonly rate: readonly number[];
     readonly extra: Readonly<Record<string, readonly string[]>>;
   };
+  /**
+   * Extra flags implied by an extra value: `implies: { "transactions=shared": { fd-request-wait: "on" } }`
+   * gives every point with `transactions: shared` that flag too (unless its own extras set it).
+   */
+  readonly implies: ReadonlyArray<{ readonly key: string; readonly value: string; readonly flags: Readonly<Record<string, string>> }>;
   /** @deprecated read as `budget` (proxy-cpus, generator-cpus); kept so old configs still parse. */
   readonly pin?: { readonly proxy?: string; readonly generator?: string };
   /** The proxy's (and its Redis') CPU budget apart from the generator's. */
@@ -146,7 +151,7 @@ const MATRIX_KEYS: Record<string, keyof ExperimentConfig['matrix']> = {
   rate: 'rate',
 };
 const NUMERIC = new Set(['workers', 'fdCache', 'clients', 'rate']);
-const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick', 'workload']);
+const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick', 'workload', 'implies']);
 const BUDGET_KEYS = new Set(['proxy-cpus', 'proxy-quota', 'generator-cpus']);
 const PEAK_KEYS = new Set(['from', 'to', 'factor', 'refine', 'success', 'achieved', 'arrivals', 'seed']);
 const QUICK_KEYS = new Set(['duration', 'warmup', 'clients', 'rate', 'repeats', 'peak']);
@@ -217,6 +222,16 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
   const extraRaw = mapping('extra');
   const extra: Record<string, string[]> = {};
   for (const [key, value] of Object.entries(extraRaw)) extra[key] = (Array.isArray(value) ? value : [value]).map(String);
+
+  const implies: Array<{ key: string; value: string; flags: Record<string, string> }> = [];
+  for (const [condition, flags] of Object.entries(mapping('implies'))) {
+    const match = /^([a-z][a-z0-9-]*)=(.+)$/.exec(condition);
+    if (match === null) fail(`implies.${condition}`, 'expected an extra key and value, as "transactions=shared"');
+    const [, key, value] = match as unknown as [string, string, string];
+    if (!(extra[key] ?? []).includes(value)) fail(`implies.${condition}`, `extra.${key} has no value ${value}`);
+    if (flags === null || typeof flags !== 'object' || Array.isArray(flags)) fail(`implies.${condition}`, 'expected a mapping of serve flags to values');
+    implies.push({ key, value, flags: Object.fromEntries(Object.entries(flags as Record<string, unknown>).map(([flag, flagValue]) => [flag, String(flagValue)])) });
+  }
 
   const serve = mapping('serve') as Record<string, string | number | boolean>;
   for (const key of ['listen', 'model', 'workers', 'state', 'fd-cache', 'idle-strategy', 'metrics', 'redis-url', 'domain']) {
@@ -328,6 +343,7 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
       rate: list('rate', []),
       extra,
     },
+    implies,
     ...(pinRaw === undefined ? {} : { pin: { ...(pinRaw.proxy === undefined ? {} : { proxy: String(pinRaw.proxy) }), ...(pinRaw.generator === undefined ? {} : { generator: String(pinRaw.generator) }) } }),
     ...(budget === undefined ? {} : { budget }),
     ...(peak === undefined ? {} : { peak }),

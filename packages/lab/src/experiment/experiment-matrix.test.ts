@@ -88,3 +88,18 @@ test('published figures\' filters use the point\'s field names', () => {
   const parsed = config({ clients: [1] }, { published_figures: [{ label: 'a', value: 2, ours: { metric: 'operationsPerSecond', numerator: { 'fd-cache': 8 }, denominator: { 'idle-strategy': 'scan' } } }] });
   assert.deepEqual((parsed.publishedFigures[0] as unknown as { ours: unknown }).ours, { metric: 'operationsPerSecond', numerator: { fdCache: 8 }, denominator: { idleStrategy: 'scan' } });
 });
+
+test('implied flags join the points whose extra value implies them, and only the process-pool takes fd-request-wait', () => {
+  const points = experimentPoints(config(
+    { model: ['process-pool', 'thread-pool'], transport: ['tcp'], clients: [5] },
+    { extra: { transactions: ['owned', 'shared'] }, implies: { 'transactions=shared': { 'fd-request-wait': 'on' } } },
+  ));
+  assert.deepEqual(points.map((point) => `${point.model}/${JSON.stringify(point.extra)}`), [
+    'process-pool/{"transactions":"owned"}',
+    'process-pool/{"transactions":"shared","fd-request-wait":"on"}',
+    'thread-pool/{"transactions":"owned"}',
+    'thread-pool/{"transactions":"shared"}',
+  ]);
+  assert.throws(() => config({ clients: [5] }, { extra: { transactions: ['owned'] }, implies: { 'transactions=shared': { 'fd-request-wait': 'on' } } }), /extra.transactions has no value shared/);
+  assert.throws(() => config({ clients: [5] }, { implies: { shared: {} } }), /expected an extra key and value/);
+});

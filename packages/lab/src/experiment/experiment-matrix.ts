@@ -7,6 +7,9 @@
  * - TLS handshake options mean nothing where no handshake happens in the window: with persistent
  *   caller connections `tls-verify-client` (the callers' certificates) runs with its first value,
  *   and with persistent connections on both sides so does `tls-resumption`;
+ * - flags implied by an extra value (`implies`) join that point's extras;
+ * - a model whose workers must share their transactions (`SHARED_TRANSACTIONS_ONLY`: io-dispatch)
+ *   runs with `transactions: shared` only (added when the matrix does not vary it);
  * - `state: default` is the model's own (`DEFAULT_STATE`: event-loop local, thread-pool sab,
  *   process-pool redis), and a state a model cannot use (`STATE_FOR_MODEL`, the rule `serve`
  *   checks) is skipped.
@@ -17,7 +20,10 @@ import type { ExperimentPoint } from './experiment-record.js';
 
 
 /** Extra keys that only the process-pool's `serve` takes; other models' points run without them. */
-const PROCESS_POOL_ONLY = new Set(['supervisor-handles']);
+const PROCESS_POOL_ONLY = new Set(['supervisor-handles', 'fd-request-wait']);
+
+/** Models that need `--transactions shared` (serve refuses them otherwise). */
+const SHARED_TRANSACTIONS_ONLY = new Set<string>(['io-dispatch']);
 
 /** A stable text form of a point: the resume key and the report's grouping key. */
 export function pointKey(point: ExperimentPoint): string {
@@ -78,7 +84,13 @@ export function experimentPoints(config: ExperimentConfig, quick = false): Exper
       (key === 'tls-verify-client' && connection === 'persistent') ||
       (key === 'tls-resumption' && connection === 'persistent' && calleeConnection === 'persistent');
     // Keys of the process-pool alone (its supervisor's handles, poolipc) mean nothing elsewhere: dropped.
-    const entries = Object.entries(combination.extra as Record<string, string>).filter(([key]) => !(PROCESS_POOL_ONLY.has(key) && model !== 'process-pool'));
+    const chosen: Record<string, string> = { ...(combination.extra as Record<string, string>) };
+    if (SHARED_TRANSACTIONS_ONLY.has(model)) {
+      if ((chosen.transactions ?? 'shared') !== 'shared') continue;
+      chosen.transactions = 'shared';
+    }
+    for (const rule of config.implies) if (chosen[rule.key] === rule.value) for (const [flag, value] of Object.entries(rule.flags)) chosen[flag] ??= value;
+    const entries = Object.entries(chosen).filter(([key]) => !(PROCESS_POOL_ONLY.has(key) && model !== 'process-pool'));
     const extra = Object.fromEntries(entries.map(([key, value]) => [key, key.startsWith('tls-') && noHandshake(key) ? (matrix.extra[key]?.[0] ?? value) : value]));
     for (const load of loads) {
       const point: ExperimentPoint = {

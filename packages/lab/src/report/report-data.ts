@@ -88,6 +88,9 @@ export interface PointSummary {
   readonly countersMissing: boolean;
   /** fd requests per 1000 operations (process-pool). */
   readonly fdRequestsPer1000Operations?: number;
+  /** Transaction-store operations per call (`--transactions shared`), and messages handed to another worker per call. */
+  readonly storeRoundTripsPerCall?: number;
+  readonly handOffsPerCall?: number;
   /** fd-cache hits / (hits + misses). */
   readonly fdCacheHitRate?: number;
   /** Milliseconds in IPC code over the proxy's CPU milliseconds. */
@@ -232,6 +235,9 @@ export const RUN_METRICS: Record<string, (record: ExperimentRecord & { result: B
     return hits + misses === 0 ? undefined : hits / (hits + misses);
   },
   callSetupP99Ms: ({ result }) => result.latencyMs['invite-200']?.p99,
+  storeRoundTripsPerCall: ({ result }) => perCall(result, counter(result, 'transactionStoreRoundTrips')),
+  handOffsPerCall: ({ result }) => perCall(result, counter(result, 'handOffsSent')),
+  fdRequestsPerCall: ({ result }) => perCall(result, counter(result, 'fdRequests')),
   proxyCpuPercent: ({ result }) => result.proxy?.cpuPercentTotal,
   callsPerProxyCpuSecond: ({ result }) => (result.proxy === undefined || result.proxy.cpuPercentTotal <= 0 ? undefined : result.calls.perSecond / (result.proxy.cpuPercentTotal / 100)),
   operationsPerProxyCpuSecond: ({ result }) => (result.proxy === undefined || result.proxy.cpuPercentTotal <= 0 ? undefined : result.operations.perSecond / (result.proxy.cpuPercentTotal / 100)),
@@ -241,6 +247,12 @@ export const RUN_METRICS: Record<string, (record: ExperimentRecord & { result: B
 };
 
 type Measured = ExperimentRecord & { result: BenchResult };
+
+/** A counter over the window per successful call (undefined without the counter or a call). */
+function perCall(result: BenchResult, count: number | undefined): number | undefined {
+  const calls = result.calls.completed;
+  return count === undefined || !(calls > 0) ? undefined : count / calls;
+}
 
 /** Why a run is invalid: what the runner recorded, or (schema 1 records) what the rules say of its result. */
 export function recordInvalidReasons(record: Measured): readonly string[] {
@@ -277,6 +289,8 @@ function summarize(records: readonly Measured[], varying: readonly Dimension[], 
     return requests === undefined || r.operations.total === 0 ? undefined : (requests / r.operations.total) * 1000;
   });
   const hitRate = metricMedian('fdCacheHitRate');
+  const storeRoundTrips = metricMedian('storeRoundTripsPerCall');
+  const handOffs = metricMedian('handOffsPerCall');
   const ipcShare = metricMedian('ipcShare');
   const visited = medianOf(results, (r) => {
     const sweeps = counter(r, 'idleSweeps') ?? 0;
@@ -325,6 +339,8 @@ function summarize(records: readonly Measured[], varying: readonly Dimension[], 
     ...optional('redisCpuPercent', redis),
     countersMissing: results.some((r) => r.proxyCounters !== undefined && counter(r, 'requestsReceived') === undefined),
     ...optional('fdRequestsPer1000Operations', perThousand === undefined ? undefined : round(perThousand, 1)),
+    ...optional('storeRoundTripsPerCall', storeRoundTrips === undefined ? undefined : round(storeRoundTrips, 2)),
+    ...optional('handOffsPerCall', handOffs === undefined ? undefined : round(handOffs, 2)),
     ...optional('fdCacheHitRate', hitRate === undefined ? undefined : round(hitRate, 4)),
     ...optional('ipcShare', ipcShare === undefined ? undefined : round(ipcShare, 4)),
     ...optional('idleSweepVisitedPerSweep', visited === undefined ? undefined : round(visited, 1)),

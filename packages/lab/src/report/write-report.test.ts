@@ -51,7 +51,7 @@ function result(point: ExperimentPoint, repeat: number, saturated: boolean, stal
     latencyMs: { 'invite-200': { count: 10, min: 1, mean: 2, p50: 2 + repeat, p90: 4, p99: 8, p999: 9, max: 10 } },
     generator: { processes: [{ pid: 1, role: 'generator', cpuPercent: saturated ? 97 : 40, cpuPercentMax: 97, rssBytesMax: 1e8 }], saturated, thresholdPercent: 90 },
     proxy: { processes: [{ pid: 2, role: 'main', cpuPercent: 100, cpuPercentMax: 100, rssBytesMax: 2 ** 27 }], cpuPercentTotal: 100 },
-    proxyCounters: stalled ? { switchboard_worker_restarts_total: 0 } : { switchboard_requests_received_total: total * 2, switchboard_fd_requests_total: total / 10, switchboard_fd_cache_hits_total: point.fdCache > 0 ? 90 : 0, switchboard_fd_cache_misses_total: point.fdCache > 0 ? 10 : 0, switchboard_ipc_milliseconds_total: 100 },
+    proxyCounters: stalled ? { switchboard_worker_restarts_total: 0 } : { switchboard_requests_received_total: total * 2, switchboard_fd_requests_total: total / 10, switchboard_fd_cache_hits_total: point.fdCache > 0 ? 90 : 0, switchboard_fd_cache_misses_total: point.fdCache > 0 ? 10 : 0, switchboard_ipc_milliseconds_total: 100, switchboard_transaction_store_round_trips_total: total * 2, switchboard_hand_offs_sent_total: total / 4 },
   };
 }
 
@@ -139,6 +139,8 @@ test('TCP/UDP and fd-cache ratios divide the right medians', () => {
   const withCache = report.data.points.find((summary) => summary.point.fdCache === 8)!;
   assert.equal(withCache.fdCacheHitRate, 0.9);
   assert.equal(withCache.fdRequestsPer1000Operations, 100);
+  assert.equal(withCache.storeRoundTripsPerCall, 4, 'round trips per completed call');
+  assert.equal(withCache.handOffsPerCall, 0.5);
 });
 
 test('sections that do not apply are left out; caveats and published figures are there', async () => {
