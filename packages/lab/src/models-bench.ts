@@ -22,6 +22,8 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 interface Variant {
   readonly name: string;
   readonly args: (redisUrl: string) => string[];
+  /** Runs with `--transactions shared` only (io-dispatch). */
+  readonly sharedOnly?: boolean;
 }
 
 function variants(workers: number): Variant[] {
@@ -31,6 +33,22 @@ function variants(workers: number): Variant[] {
     { name: 'process-pool + fd cache', args: (url) => ['--model', 'process-pool', '--workers', String(workers), '--fd-cache', '8', '--redis-url', url] },
     { name: 'thread-pool', args: () => ['--model', 'thread-pool', '--workers', String(workers)] },
   ];
+}
+
+/**
+ * Each variant in each transaction design asked for (`--transactions owned,shared`); a shared run
+ * is named `<model> [shared]`. A variant that needs shared transactions runs only so.
+ */
+function withTransactions(chosen: readonly Variant[], modes: ReadonlyArray<'owned' | 'shared'>): Variant[] {
+  return chosen.flatMap((variant) => {
+    const sharedOnly = variant.sharedOnly === true;
+    const wanted = sharedOnly ? ['shared' as const] : modes;
+    return wanted.map((mode) => ({
+      ...variant,
+      name: mode === 'shared' && !sharedOnly ? `${variant.name} [shared]` : variant.name,
+      args: (url: string) => [...variant.args(url), '--transactions', mode],
+    }));
+  });
 }
 
 /** Counters summed over workers, from the Prometheus text. */
@@ -58,6 +76,7 @@ async function main(): Promise<void> {
       'report-only': { type: 'boolean', default: false },
       'tcp-connections': { type: 'string', default: 'one' },
       transports: { type: 'string', default: 'udp,tcp' },
+      transactions: { type: 'string', default: 'owned' },
     },
   });
   if (values['report-only'] === true) {
@@ -77,7 +96,9 @@ async function main(): Promise<void> {
   if (values['tcp-connections'] !== 'one' && values['tcp-connections'] !== 'per-call') throw new Error(`--tcp-connections must be one or per-call, got ${values['tcp-connections']}`);
   const transports = String(values.transports).split(',') as Array<'udp' | 'tcp'>;
   if (transports.some((transport) => transport !== 'udp' && transport !== 'tcp')) throw new Error(`--transports takes udp and/or tcp, got ${values.transports}`);
-  const chosen = values.models === undefined ? variants(workers) : variants(workers).filter((variant) => String(values.models).split(',').includes(variant.name));
+  const modes = String(values.transactions).split(',');
+  if (modes.some((mode) => mode !== 'owned' && mode !== 'shared')) throw new Error(`--transactions takes owned and/or shared, got ${values.transactions}`);
+  const chosen = withTransactions(values.models === undefined ? variants(workers) : variants(workers).filter((variant) => String(values.models).split(',').includes(variant.name)), modes as Array<'owned' | 'shared'>);
 
   const redis = await startRedisServer();
   const facts = machineFacts();
@@ -112,7 +133,7 @@ async function main(): Promise<void> {
   process.stdout.write(report);
 }
 
-const COUNTERS = ['fdRequests', 'fdCacheHits', 'fdCacheMisses', 'handOffsSent', 'remoteWrites', 'ipcMilliseconds', 'requestsForwarded'] as const satisfies readonly CounterName[];
+const COUNTERS = ['fdRequests', 'fdCacheHits', 'fdCacheMisses', 'handOffsSent', 'remoteWrites', 'ipcMilliseconds', 'requestsForwarded', 'transactionStoreRoundTrips'] as const satisfies readonly CounterName[];
 
 function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>, seconds: number, workers: number, tcpMode: 't1' | 'tn'): string {
   // The peak is the highest call rate achieved (not offered) at a step where at least 99.9% of
@@ -136,16 +157,20 @@ function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>
     const tcp = peak(model, 'tcp');
     lines.push(`| ${model} | ${udp} | ${tcp} | ${udp === 0 ? 'n/a' : `${((tcp / udp) * 100).toFixed(0)}%`} |`);
   }
-  const plain = peak('process-pool', 'tcp');
-  const cached = peak('process-pool + fd cache', 'tcp');
-  if (plain > 0 && cached > 0) lines.push('', `fd cache speedup (process-pool TCP peak with / without): ${(cached / plain).toFixed(2)}x.`);
-  lines.push('', '| model | transport | calls | fd requests | fd cache hits | hand-offs | writes via owner thread | IPC share of proxy CPU |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const design of ['', ' [shared]']) {
+    const plain = peak(`process-pool${design}`, 'tcp');
+    const cached = peak(`process-pool + fd cache${design}`, 'tcp');
+    if (plain > 0 && cached > 0) lines.push('', `fd cache speedup${design} (process-pool TCP peak with / without): ${(cached / plain).toFixed(2)}x.`);
+  }
+  lines.push('', '| model | transport | calls | fd requests | fd cache hits | hand-offs | writes via owner thread | store round trips | per call: fd req. / hand-offs / store trips / CPU µs | IPC share of proxy CPU |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const run of runs) {
     const calls = run.ladder.steps.reduce((sum, step) => sum + step.successful, 0);
     const share = run.cpuMs > 0 ? `${(((run.counters.ipcMilliseconds ?? 0) / run.cpuMs) * 100).toFixed(1)}%` : 'n/a';
-    lines.push(`| ${run.model} | ${run.ladder.transport} | ${calls} | ${run.counters.fdRequests ?? 0} | ${run.counters.fdCacheHits ?? 0} | ${run.counters.handOffsSent ?? 0} | ${run.counters.remoteWrites ?? 0} | ${share} |`);
+    const each = (count: number | undefined): string => (calls > 0 ? ((count ?? 0) / calls).toFixed(2) : 'n/a');
+    const cpu = calls > 0 ? ((run.cpuMs * 1000) / calls).toFixed(0) : 'n/a';
+    lines.push(`| ${run.model} | ${run.ladder.transport} | ${calls} | ${run.counters.fdRequests ?? 0} | ${run.counters.fdCacheHits ?? 0} | ${run.counters.handOffsSent ?? 0} | ${run.counters.remoteWrites ?? 0} | ${run.counters.transactionStoreRoundTrips ?? 0} | ${each(run.counters.fdRequests)} / ${each(run.counters.handOffsSent)} / ${each(run.counters.transactionStoreRoundTrips)} / ${cpu} | ${share} |`);
   }
-  lines.push('', 'Counters are totals over the whole ladder (all steps), summed over workers; the supervisor counts fd requests and hand-offs it relays too, so they appear twice in the process-pool rows. IPC share: time workers spent in IPC code (encoding, sending, decoding, wrapping handles) over the CPU time of the proxy process tree.');
+  lines.push('', 'Counters are totals over the whole ladder (all steps), summed over workers; the supervisor counts fd requests and hand-offs it relays too, so they appear twice in the process-pool rows. Per call: over the successful calls of the whole ladder; CPU µs is the proxy tree\'s CPU over the ladder (failed calls included) per successful call, so it rises past the peak: for CPU per call below saturation use `npm run bench:efficiency`. `[shared]`: `--transactions shared`. IPC share: time workers spent in IPC code (encoding, sending, decoding, wrapping handles) over the CPU time of the proxy process tree.');
   lines.push('', '| model | transport | rate | success | achieved | call setup (ms) |', '| --- | --- | ---: | ---: | ---: | ---: |');
   for (const run of runs) {
     for (const step of run.ladder.steps) lines.push(`| ${run.model} | ${run.ladder.transport} | ${step.rate} | ${(step.successRatio * 100).toFixed(2)}% | ${step.achievedCallsPerSecond.toFixed(0)} | ${step.callSetupMs?.toFixed(2) ?? '?'} |`);
