@@ -121,6 +121,8 @@ export interface ExperimentConfig {
     readonly repeats: number;
     /** A shorter ladder for the smoke run; without it a quick run of a peak experiment runs closed loop. */
     readonly peak?: PeakSearch;
+    /** Fewer values of some extra keys for the smoke run (each a subset of the matrix's). */
+    readonly extra?: Readonly<Record<string, readonly string[]>>;
   };
 }
 
@@ -154,7 +156,7 @@ const NUMERIC = new Set(['workers', 'fdCache', 'clients', 'rate']);
 const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick', 'workload', 'implies']);
 const BUDGET_KEYS = new Set(['proxy-cpus', 'proxy-quota', 'generator-cpus']);
 const PEAK_KEYS = new Set(['from', 'to', 'factor', 'refine', 'success', 'achieved', 'arrivals', 'seed']);
-const QUICK_KEYS = new Set(['duration', 'warmup', 'clients', 'rate', 'repeats', 'peak']);
+const QUICK_KEYS = new Set(['duration', 'warmup', 'clients', 'rate', 'repeats', 'peak', 'extra']);
 const BENCH_KEYS = new Set(['duration', 'warmup', 'procs', 'timeout', 'hold', 'arrivals', 'pairs']);
 
 /**
@@ -285,6 +287,16 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
   };
   const peak = peakOf('peak', top.peak);
   const quickPeak = peakOf('quick.peak', quickRaw.peak);
+  let quickExtra: Record<string, string[]> | undefined;
+  if (quickRaw.extra !== undefined) {
+    if (quickRaw.extra === null || typeof quickRaw.extra !== 'object' || Array.isArray(quickRaw.extra)) fail('quick.extra', 'expected a mapping of extra keys to values');
+    quickExtra = {};
+    for (const [key, value] of Object.entries(quickRaw.extra as Record<string, unknown>)) {
+      const values = (Array.isArray(value) ? value : [value]).map(String);
+      for (const one of values) if (!(extra[key] ?? []).includes(one)) fail(`quick.extra.${key}`, `extra.${key} has no value ${one}`);
+      quickExtra[key] = values;
+    }
+  }
   if ((peak !== undefined || quickPeak !== undefined) && matrixRaw.rate !== undefined) fail('peak', 'a peak search sets the rates itself; give matrix.clients (the phone pairs), not matrix.rate');
   const windowRaw = mapping('window');
   for (const key of Object.keys(windowRaw)) if (!['max', 'lifetimes'].includes(key)) fail(`window.${key}`, 'unknown key (known: max, lifetimes)');
@@ -356,6 +368,7 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
       ...(Array.isArray(quickRaw.clients) ? { clients: quickRaw.clients as number[] } : {}),
       ...(Array.isArray(quickRaw.rate) ? { rate: quickRaw.rate as number[] } : {}),
       repeats: positiveNumber('quick.repeats', quickRaw.repeats, 1),
+      ...(quickExtra === undefined ? {} : { extra: quickExtra }),
     },
   };
 }

@@ -103,3 +103,10 @@ test('implied flags join the points whose extra value implies them, and only the
   assert.throws(() => config({ clients: [5] }, { extra: { transactions: ['owned'] }, implies: { 'transactions=shared': { 'fd-request-wait': 'on' } } }), /extra.transactions has no value shared/);
   assert.throws(() => config({ clients: [5] }, { implies: { shared: {} } }), /expected an extra key and value/);
 });
+
+test('quick.extra narrows extra keys for the smoke run only', () => {
+  const withQuick = config({ model: ['process-pool'], transport: ['tcp'], clients: [5] }, { extra: { transactions: ['owned', 'shared'] }, quick: { clients: [2], extra: { transactions: ['shared'] } } });
+  assert.equal(experimentPoints(withQuick).length, 2);
+  assert.deepEqual(experimentPoints(withQuick, true).map((point) => point.extra?.transactions), ['shared']);
+  assert.throws(() => config({ clients: [5] }, { extra: { transactions: ['owned'] }, quick: { extra: { transactions: ['shared'] } } }), /quick.extra.transactions: extra.transactions has no value shared/);
+});

@@ -56,7 +56,7 @@ export function experimentPoints(config: ExperimentConfig, quick = false): Exper
   const clients = quick && config.quick.clients !== undefined ? config.quick.clients : matrix.clients;
   const rate = quick && config.quick.rate !== undefined ? config.quick.rate : matrix.rate;
   const loads: Array<{ clients?: number; rate?: number }> = clients.length > 0 ? clients.map((value) => ({ clients: value })) : rate.map((value) => ({ rate: value }));
-  const extras = product(matrix.extra);
+  const extras = product(quick && config.quick.extra !== undefined ? { ...matrix.extra, ...config.quick.extra } : matrix.extra);
   const points: ExperimentPoint[] = [];
   const seen = new Set<string>();
   for (const combination of product({
