@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { median, perCall, ratiosToKamailio, type EfficiencySample } from './efficiency-bench.js';
+import { median, perCall, ratiosToKamailio, sharingCosts, type EfficiencySample } from './efficiency-bench.js';
 
 const sample = (proxy: EfficiencySample['proxy'], transport: 'udp' | 'tcp', repeat: number, microsPerCall: number): EfficiencySample => ({
   repeat, proxy, transport, rate: 400, calls: 4000, successRatio: 1, userMs: 0, systemMs: 0, microsPerCall, userMicrosPerCall: 0, systemMicrosPerCall: 0,
@@ -17,4 +17,11 @@ test('ratios pair each Switchboard window with Kamailio\'s of the same repeat an
   assert.deepEqual(ratiosToKamailio(samples), [{ proxy: 'event-loop', transport: 'udp', ratios: [0.8, 1.5] }]);
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 2, 3]), 2.5);
+});
+
+test('the cost of sharing pairs each model/shared window with the owned one of the same repeat and transport', () => {
+  const samples = [sample('thread-pool', 'udp', 0, 1000), sample('thread-pool/shared', 'udp', 0, 1200), sample('thread-pool', 'udp', 1, 800), sample('thread-pool/shared', 'udp', 1, 1000), sample('process-pool/shared', 'tcp', 0, 2000)];
+  assert.deepEqual(sharingCosts(samples), [{ model: 'thread-pool', transport: 'udp', ratios: [1.2, 1.25] }]);
+  const withKamailio = [...samples, sample('kamailio', 'udp', 0, 500)];
+  assert.deepEqual(ratiosToKamailio(withKamailio).map((ratio) => ratio.proxy), ['thread-pool', 'thread-pool/shared'], 'shared designs get their Kamailio ratio too');
 });

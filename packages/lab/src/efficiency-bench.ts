@@ -21,8 +21,17 @@ import { freePort, runStep, startCallee, startProxy, stop } from './sipp-ladder.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SUCCESS_THRESHOLD = 0.999;
 
-type ProxyName = 'kamailio' | 'event-loop' | 'process-pool' | 'thread-pool';
-const PROXIES: readonly ProxyName[] = ['kamailio', 'event-loop', 'process-pool', 'thread-pool'];
+/**
+ * The proxies measured: Kamailio and each Switchboard model, in the owned transaction design
+ * (`event-loop`) or the shared one (`event-loop/shared`: `--transactions shared` in the model's
+ * own store, Map, SharedArrayBuffer or Redis).
+ */
+const SWITCHBOARD_MODELS = ['event-loop', 'process-pool', 'thread-pool'] as const;
+type ModelName = (typeof SWITCHBOARD_MODELS)[number];
+type ProxyName = 'kamailio' | ModelName | `${ModelName}/shared`;
+const PROXIES: readonly ProxyName[] = ['kamailio', ...SWITCHBOARD_MODELS, ...SWITCHBOARD_MODELS.map((model) => `${model}/shared` as const)];
+/** Measured unless `--proxies` says otherwise. */
+const DEFAULT_PROXIES: readonly ProxyName[] = ['kamailio', ...SWITCHBOARD_MODELS];
 
 export interface EfficiencySample {
   readonly repeat: number;
@@ -65,10 +74,30 @@ export function ratiosToKamailio(samples: readonly EfficiencySample[]): Array<{ 
   return out;
 }
 
+const modelOf = (proxy: ProxyName): ModelName | undefined => (proxy === 'kamailio' ? undefined : (proxy.split('/')[0] as ModelName));
+
 function switchboardArgs(proxy: ProxyName, workers: number, redisUrl: string | undefined): string[] {
-  if (proxy === 'process-pool') return ['--model', 'process-pool', '--workers', String(workers), '--redis-url', redisUrl ?? ''];
-  if (proxy === 'thread-pool') return ['--model', 'thread-pool', '--workers', String(workers)];
-  return [];
+  const model = modelOf(proxy);
+  const shared = proxy.endsWith('/shared') ? ['--transactions', 'shared'] : [];
+  if (model === 'process-pool') return ['--model', 'process-pool', '--workers', String(workers), '--redis-url', redisUrl ?? '', ...shared];
+  if (model === 'thread-pool') return ['--model', 'thread-pool', '--workers', String(workers), ...shared];
+  return shared;
+}
+
+/** Per model and transport with both designs measured: shared / owned CPU per call within each repeat (the cost of sharing). */
+export function sharingCosts(samples: readonly EfficiencySample[]): Array<{ model: ModelName; transport: 'udp' | 'tcp'; ratios: number[] }> {
+  const out: Array<{ model: ModelName; transport: 'udp' | 'tcp'; ratios: number[] }> = [];
+  for (const transport of ['udp', 'tcp'] as const) {
+    for (const model of SWITCHBOARD_MODELS) {
+      const ratios: number[] = [];
+      for (const shared of samples.filter((sample) => sample.proxy === `${model}/shared` && sample.transport === transport)) {
+        const owned = samples.find((sample) => sample.proxy === model && sample.transport === transport && sample.repeat === shared.repeat);
+        if (owned !== undefined && Number.isFinite(shared.microsPerCall) && owned.microsPerCall > 0) ratios.push(shared.microsPerCall / owned.microsPerCall);
+      }
+      if (ratios.length > 0) out.push({ model, transport, ratios });
+    }
+  }
+  return out;
 }
 
 interface Settings {
@@ -87,7 +116,7 @@ interface Settings {
 async function measure(settings: Settings, repeat: number, proxy: ProxyName, transport: 'udp' | 'tcp'): Promise<EfficiencySample> {
   const calleePort = await freePort();
   const callee = startCallee(calleePort, transport, settings.generatorCpus);
-  const redis = proxy === 'process-pool' ? await startRedisServer(undefined, { cpus: settings.proxyCpus }) : undefined;
+  const redis = modelOf(proxy) === 'process-pool' ? await startRedisServer(undefined, { cpus: settings.proxyCpus }) : undefined;
   const started = await startProxy(proxy === 'kamailio' ? 'kamailio' : 'switchboard', transport, calleePort, switchboardArgs(proxy, settings.workers, redis?.url), settings.proxyCpus);
   try {
     await runStep(started.port, calleePort, transport, settings.rate, settings.warmupSeconds, 't1', settings.generatorCpus);
@@ -151,6 +180,12 @@ export function efficiencyMarkdown(samples: readonly EfficiencySample[], facts: 
     for (const { proxy, transport, ratios: values } of ratios) lines.push(`| ${proxy} | ${transport} | ${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}) |`);
     lines.push('', 'A ratio is taken within one repeat (same transport, minutes apart), then summarised over repeats: below 1.00 Switchboard spends less CPU per call than Kamailio.');
   }
+  const costs = sharingCosts(samples);
+  if (costs.length > 0) {
+    lines.push('', '| model | transport | CPU per call, `--transactions shared` / owned: median (min–max) over repeats |', '| --- | --- | ---: |');
+    for (const { model, transport, ratios: values } of costs) lines.push(`| ${model} | ${transport} | ${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}) |`);
+    lines.push('', 'The cost of sharing transactions, within one repeat: `model/shared` keeps every transaction in the model\'s own store (the event-loop a Map, the thread-pool its SharedArrayBuffer table, the process-pool Redis, whose CPU is counted).');
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -165,7 +200,7 @@ async function main(): Promise<void> {
       'proxy-cpus': { type: 'string', default: '1' },
       'generator-cpus': { type: 'string', default: '0' },
       transports: { type: 'string', default: 'udp,tcp' },
-      proxies: { type: 'string', default: PROXIES.join(',') },
+      proxies: { type: 'string', default: DEFAULT_PROXIES.join(',') },
       out: { type: 'string', default: `${ROOT}experiments/efficiency` },
     },
   });
