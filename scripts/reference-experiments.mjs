@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { estimateDuration, loadExperimentConfig, loadReportData, verdictSummary } from '@switchboard/lab';
+import { estimateDuration, loadExperimentConfig, loadReportData, reusedPointKeys, verdictSummary } from '@switchboard/lab';
 
 const args = process.argv.slice(2);
 const fresh = args.includes('--fresh');
@@ -59,7 +59,8 @@ let total = 0;
 for (const id of ids) {
   const config = await loadExperimentConfig(join('configs', 'experiments', `${id}.yaml`));
   const earlier = new Map(records(join('experiments', id, 'results.jsonl')).filter((record) => record.result !== undefined).map((record) => [record.pointKey, record.result.calls.perSecond * (record.schema === 'switchboard-experiment/1' ? ONE_CPU_SCALE : 1)]));
-  const estimate = estimateDuration(config, (_point, key) => earlier.get(key));
+  const others = await Promise.all(config.reuse.map((other) => loadExperimentConfig(join('configs', 'experiments', `${other}.yaml`))));
+  const estimate = estimateDuration(config, (_point, key) => earlier.get(key), reusedPointKeys(config, others));
   total += estimate.seconds;
   console.error(`${id}: ${estimate.points} points × ${config.repeats} repeats, about ${estimate.measurements} measurements, about ${hours(estimate.seconds)}`);
 }

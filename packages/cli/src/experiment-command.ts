@@ -53,6 +53,8 @@ export function experimentCommand(): Command {
             else if (event.kind === 'run') log.info({ run: `${event.index + 1}/${event.runs}`, point: event.key, repeat: event.repeat }, 'running');
             else if (event.kind === 'step') log.info({ point: event.key, repeat: event.repeat, rate: event.step.rate, outcome: event.step.outcome, ...(event.step.successRatio === undefined ? {} : { success: event.step.successRatio, achieved: event.step.achievedCallsPerSecond }), ...(event.step.reasons === undefined ? {} : { reasons: event.step.reasons }) }, 'ladder step');
             else if (event.kind === 'recorded') log.info({ point: event.record.pointKey, repeat: event.record.repeat, ...summary(event.record) }, 'recorded');
+            else if (event.kind === 'reused') log.info({ point: event.key, repeat: event.repeat, from: event.from }, 'taken from an earlier experiment (same point and settings)');
+            else if (event.kind === 'reuse-refused') log.warn({ from: event.from, reason: event.reason }, 'reuse: measuring instead');
           },
         });
         log.info({ out: outDir, recorded: records }, `done: switchboard report ${outDir}`);

@@ -4,6 +4,7 @@ export { experimentPoints, pointKey } from './experiment/experiment-matrix.js';
 export { EXPERIMENT_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from './experiment/experiment-record.js';
 export { freeLoopbackPort } from './experiment/proxy-under-test.js';
 export { estimateDuration, type DurationEstimate } from './experiment/duration-estimate.js';
+export { reusedPointKeys } from './experiment/reused-runs.js';
 export { loadExperimentConfig, runExperiment, type ExperimentEvent, type ExperimentRunOptions } from './experiment/run-experiment.js';
 export { REPORT_ERROR_CODES, ReportError, type ReportErrorCode } from './report/report-error.js';
 export { loadReportData, median, type PointSummary, type Ratio, type ReportData } from './report/report-data.js';

@@ -6,7 +6,8 @@
  *
  * A peak ladder's length depends on where the peak lies, which is what the run is for; the
  * estimate takes a guess per point (`guessCallsPerSecond`, e.g. from an earlier run) and
- * otherwise assumes the geometric middle of the ladder.
+ * otherwise assumes the geometric middle of the ladder. Points whose key is in `reused` (runs
+ * taken from another experiment, `reuse:`) are left out.
  */
 import type { ExperimentConfig } from './experiment-config.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';
@@ -27,8 +28,10 @@ export function overheadSeconds(point: ExperimentPoint, phones: number): number 
   return 6 + phones / (point.transport === 'udp' ? 1000 : 400);
 }
 
-export function estimateDuration(config: ExperimentConfig, guessCallsPerSecond: (point: ExperimentPoint, key: string) => number | undefined = () => undefined): DurationEstimate {
-  const points = experimentPoints(config);
+export function estimateDuration(config: ExperimentConfig, guessCallsPerSecond: (point: ExperimentPoint, key: string) => number | undefined = () => undefined, reused: ReadonlySet<string> = new Set()): DurationEstimate {
+  // Points another experiment measures for this one (`reuse:`) cost nothing here.
+  const all = experimentPoints(config);
+  const points = all.filter((point) => !reused.has(pointKey(point)));
   const { durationSeconds, warmupSeconds } = config.bench;
   const maxSeconds = Math.max(durationSeconds, config.window.maxSeconds);
   let perRepeat = 0;
@@ -80,5 +83,5 @@ export function estimateDuration(config: ExperimentConfig, guessCallsPerSecond: 
     }
   }
   const later = Math.max(0, config.repeats - 1);
-  return { id: config.id, points: points.length, runs: points.length * config.repeats, measurements: measurements + laterMeasurements * later, seconds: Math.round(perRepeat + laterSeconds * later) };
+  return { id: config.id, points: all.length, runs: all.length * config.repeats, measurements: measurements + laterMeasurements * later, seconds: Math.round(perRepeat + laterSeconds * later) };
 }

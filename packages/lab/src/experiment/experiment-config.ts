@@ -103,6 +103,12 @@ export interface ExperimentConfig {
    * gives every point with `transactions: shared` that flag too (unless its own extras set it).
    */
   readonly implies: ReadonlyArray<{ readonly key: string; readonly value: string; readonly flags: Readonly<Record<string, string>> }>;
+  /**
+   * Experiments whose recorded runs this one takes instead of measuring them again: a run of the
+   * same point and repeat, made under the same settings (see `reusableSettings`), found in the
+   * sibling result directory of that experiment (`results/e1` beside `results/e2`).
+   */
+  readonly reuse: readonly string[];
   /** @deprecated read as `budget` (proxy-cpus, generator-cpus); kept so old configs still parse. */
   readonly pin?: { readonly proxy?: string; readonly generator?: string };
   /** The proxy's (and its Redis') CPU budget apart from the generator's. */
@@ -153,7 +159,7 @@ const MATRIX_KEYS: Record<string, keyof ExperimentConfig['matrix']> = {
   rate: 'rate',
 };
 const NUMERIC = new Set(['workers', 'fdCache', 'clients', 'rate']);
-const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick', 'workload', 'implies']);
+const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick', 'workload', 'implies', 'reuse']);
 const BUDGET_KEYS = new Set(['proxy-cpus', 'proxy-quota', 'generator-cpus']);
 const PEAK_KEYS = new Set(['from', 'to', 'factor', 'refine', 'success', 'achieved', 'arrivals', 'seed']);
 const QUICK_KEYS = new Set(['duration', 'warmup', 'clients', 'rate', 'repeats', 'peak', 'extra']);
@@ -234,6 +240,10 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
     if (flags === null || typeof flags !== 'object' || Array.isArray(flags)) fail(`implies.${condition}`, 'expected a mapping of serve flags to values');
     implies.push({ key, value, flags: Object.fromEntries(Object.entries(flags as Record<string, unknown>).map(([flag, flagValue]) => [flag, String(flagValue)])) });
   }
+
+  const reuseRaw = top.reuse ?? [];
+  if (!Array.isArray(reuseRaw) || reuseRaw.some((entry) => typeof entry !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(entry))) fail('reuse', 'expected a list of experiment ids, as [e1]');
+  const reuse = (reuseRaw as string[]).filter((entry) => entry !== id);
 
   const serve = mapping('serve') as Record<string, string | number | boolean>;
   for (const key of ['listen', 'model', 'workers', 'state', 'fd-cache', 'idle-strategy', 'metrics', 'redis-url', 'domain']) {
@@ -356,6 +366,7 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
       extra,
     },
     implies,
+    reuse,
     ...(pinRaw === undefined ? {} : { pin: { ...(pinRaw.proxy === undefined ? {} : { proxy: String(pinRaw.proxy) }), ...(pinRaw.generator === undefined ? {} : { generator: String(pinRaw.generator) }) } }),
     ...(budget === undefined ? {} : { budget }),
     ...(peak === undefined ? {} : { peak }),

@@ -68,4 +68,6 @@ export interface ExperimentRecord {
   /** The bench result, or why the point could not be measured. */
   readonly result?: BenchResult;
   readonly error?: { readonly code: string; readonly message: string };
+  /** The experiment whose run of the same point, settings and repeat this record is (`reuse:`), not measured again. */
+  readonly reusedFrom?: string;
 }

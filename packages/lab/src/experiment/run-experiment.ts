@@ -12,6 +12,8 @@
  *   run whose connection lifetimes did not go round is run once more with the window it needed,
  *   when that fits, and is otherwise recorded invalid.
  * - A run whose generator or Redis ran out of CPU is recorded invalid, with the reason.
+ * - With `reuse:`, a run another experiment already made under the same settings is copied
+ *   (`reusedFrom`), not measured again (reused-runs.ts).
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -33,6 +35,7 @@ import { preparePointSecurity, type PointSecurity } from './point-security.js';
 import { EXPERIMENT_DOMAIN, startProxyUnderTest, type ProxyUnderTest } from './proxy-under-test.js';
 import { capacityReason, runRegistrationPoint } from './registration-workload.js';
 import { runOverloadSteps } from './overload-steps.js';
+import { reusableRuns } from './reused-runs.js';
 
 export interface ExperimentRunOptions {
   /** The `switchboard` launcher (bin/switchboard.js) used to start each proxy. */
@@ -54,7 +57,9 @@ export type ExperimentEvent =
   | { readonly kind: 'run'; readonly index: number; readonly runs: number; readonly key: string; readonly repeat: number }
   | { readonly kind: 'step'; readonly key: string; readonly repeat: number; readonly step: LadderStep }
   | { readonly kind: 'recorded'; readonly record: ExperimentRecord }
-  | { readonly kind: 'skipped'; readonly key: string; readonly repeat: number };
+  | { readonly kind: 'skipped'; readonly key: string; readonly repeat: number }
+  | { readonly kind: 'reused'; readonly key: string; readonly repeat: number; readonly from: string }
+  | { readonly kind: 'reuse-refused'; readonly from: string; readonly reason: string };
 
 export async function loadExperimentConfig(file: string): Promise<ExperimentConfig> {
   let text: string;
@@ -109,6 +114,8 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   const peaks = new Map<string, number[]>();
   const done = await recordedRuns(resultsFile, peaks);
   const points = experimentPoints(config, quick);
+  const reusable = await reusableRuns(config, outDir, quick);
+  for (const { id, reason } of reusable.refused) options.onEvent?.({ kind: 'reuse-refused', from: id, reason });
   const repeats = options.repeats ?? (quick ? config.quick.repeats : config.repeats);
   // The machine as it is, before this process is pinned (its facts read the CPUs allowed).
   const machine = machineFacts();
@@ -126,6 +133,15 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
     const key = pointKey(point);
     if (done.has(`${key}#${repeat}`)) {
       options.onEvent?.({ kind: 'skipped', key, repeat });
+      continue;
+    }
+    const taken = reusable.runs.get(`${key}#${repeat}`);
+    if (taken !== undefined) {
+      const record: ExperimentRecord = { ...taken, experiment: config.id };
+      await appendFile(resultsFile, `${JSON.stringify(record)}\n`);
+      notePeak(peaks, record);
+      recorded++;
+      options.onEvent?.({ kind: 'reused', key, repeat, from: taken.reusedFrom ?? '' });
       continue;
     }
     options.onEvent?.({ kind: 'run', index, runs: runs.length, key, repeat });

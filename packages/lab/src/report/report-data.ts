@@ -155,6 +155,8 @@ export interface SetupFacts {
   readonly tolerance: number;
   readonly runs: number;
   readonly invalidRuns: number;
+  /** Runs taken from another experiment's (`reuse:`), by experiment. */
+  readonly reused: Readonly<Record<string, number>>;
 }
 
 export interface ReportData {
@@ -523,6 +525,7 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
     tolerance,
     runs: measured.length,
     invalidRuns: measured.filter((record) => recordInvalidReasons(record).length > 0).length,
+    reused: measured.reduce<Record<string, number>>((counts, record) => (record.reusedFrom === undefined ? counts : { ...counts, [record.reusedFrom]: (counts[record.reusedFrom] ?? 0) + 1 }), {}),
   };
   return {
     experiment,

@@ -58,6 +58,7 @@ export function setupSentences(data: ReportData): string[] {
   }
   const repeats = Math.max(...data.points.map((point) => point.repeats));
   items.push(`Repeats: ${setup.repeatsConfigured} per point; ${plural(setup.runs, 'run')} measured, ${setup.invalidRuns} of them invalid (left out). Figures are medians of the valid runs (up to ${repeats} per point) with a 95% interval [low–high] (spanning a percentile bootstrap of the median and Student's t on the logarithms; for ratios, Welch's t on the logarithms); ⚠ marks an interval wider than ±5%.`);
+  for (const [from, count] of Object.entries(setup.reused ?? {})) items.push(`${plural(count, 'run')} taken from ${from.toUpperCase()}'s result set: the same points, repeats and settings, measured once for both.`);
   return items;
 }
 
