@@ -90,13 +90,15 @@ export function serveCommand(): Command {
       }
     }
     let stopping = false;
-    const transactions = async (): Promise<number> => (await running.stats()).reduce((sum, worker) => sum + worker.transactions, 0);
+    // A graceful stop waits for transactions still owed a final response, not for the ones that
+    // only absorb retransmissions for Timers D, J and K (up to 32 s over UDP).
+    const transactions = async (): Promise<number> => (await running.stats()).reduce((sum, worker) => sum + (worker.pendingTransactions ?? worker.transactions), 0);
     const stop = async (signal: string): Promise<void> => {
       if (stopping) return;
       stopping = true;
       // At once, before anything is awaited: from here no worker that dies is replaced.
       running.stopAccepting();
-      log.info({ signal, transactions: await transactions() }, 'stopping');
+      log.info({ signal, pendingTransactions: await transactions() }, 'stopping');
       const deadline = Date.now() + DRAIN_MS;
       while (Date.now() < deadline && (await transactions()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
       const stats = await running.stats();

@@ -6,8 +6,7 @@ import { openLocationStore } from './state/open-location-store.js';
 import { openTransactionStore, transactionOwnerId } from './state/open-transaction-store.js';
 import { TimedLocationStore } from './state/timed-location-store.js';
 import { TraceFile } from './trace-file.js';
-import { LatencyHistogram, newModelCounters, type WorkerStats } from './worker-stats.js';
-import { redisClientCounters } from './state/redis-client-counters.js';
+import { LatencyHistogram, newModelCounters, workerStats, type WorkerStats } from './worker-stats.js';
 
 /** One process, one thread: the baseline every other model must beat per core. */
 export class EventLoopModel implements RunningModel {
@@ -54,21 +53,8 @@ export class EventLoopModel implements RunningModel {
   }
 
   async stats(): Promise<WorkerStats[]> {
-    return [
-      {
-        worker: '0',
-        pid: process.pid,
-        core: this.server.core.counters,
-        transport: this.server.transportCounters,
-        model: { ...newModelCounters(), ...redisClientCounters },
-        transactions: this.server.core.transactionCount,
-        tcpConnections: this.server.tcpConnections,
-        tlsConnections: this.server.tlsConnections,
-        ipcRoundTrip: new LatencyHistogram().snapshot(),
-        storeLatency: this.#storeLatency.snapshot(),
-        messageTiming: this.#timing?.snapshot(),
-      },
-    ];
+    const timing = this.#timing?.snapshot();
+    return [{ ...workerStats(0, this.server, newModelCounters(), new LatencyHistogram(), this.#storeLatency), ...(timing === undefined ? {} : { messageTiming: timing }) }];
   }
 
   stopAccepting(): void {

@@ -107,6 +107,8 @@ export interface WorkerStats {
   readonly transport: TransportCounters | undefined;
   readonly model: ModelCounters;
   readonly transactions: number;
+  /** Of those, the ones still waiting for a final response (what a graceful stop waits for). */
+  readonly pendingTransactions?: number;
   readonly tcpConnections: number;
   readonly tlsConnections: number;
   readonly ipcRoundTrip: HistogramSnapshot;
@@ -128,6 +130,7 @@ export function workerStats(slot: number, server: ProxyServer | undefined, model
     transport: server?.transportCounters,
     model: { ...model, ...redisClientCounters },
     transactions: server?.core.transactionCount ?? 0,
+    pendingTransactions: server?.core.pendingTransactionCount ?? 0,
     tcpConnections: server?.tcpConnections ?? 0,
     tlsConnections: server?.tlsConnections ?? 0,
     ipcRoundTrip: ipcRoundTrip.snapshot(),

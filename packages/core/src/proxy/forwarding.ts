@@ -73,6 +73,13 @@ export class Forwarder {
     return this.#client.size;
   }
 
+  /** Client transactions still waiting for a final response; scans. */
+  get pendingCount(): number {
+    let pending = 0;
+    for (const transaction of this.#client.values()) if (transaction.state === 'calling' || transaction.state === 'trying' || transaction.state === 'proceeding') pending++;
+    return pending;
+  }
+
   close(): void {
     for (const transaction of [...this.#client.values()]) transaction.terminate();
   }

@@ -130,6 +130,14 @@ export class ProxyCore {
   }
 
   /** Server and client transactions alive now. */
+  /**
+   * Transactions still waiting for a final response (server and client): what a graceful stop
+   * waits for. Those that only absorb retransmissions (Timers D, J, K) are not counted. Scans.
+   */
+  get pendingTransactionCount(): number {
+    return this.#server.pendingCount + this.#forwarder.pendingCount;
+  }
+
   get transactionCount(): number {
     return this.#server.size + this.#forwarder.transactionCount;
   }

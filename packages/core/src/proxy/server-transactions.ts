@@ -42,6 +42,13 @@ export class ServerTransactions {
     return this.#byKey.size;
   }
 
+  /** Transactions with no final response yet (not those only absorbing retransmissions); scans. */
+  get pendingCount(): number {
+    let pending = 0;
+    for (const transaction of this.#byKey.values()) if (transaction.state === 'trying' || transaction.state === 'proceeding') pending++;
+    return pending;
+  }
+
   get(key: string): ServerTransaction | undefined {
     return this.#byKey.get(key);
   }
