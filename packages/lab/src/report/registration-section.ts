@@ -21,6 +21,8 @@ const PUBLISHED_KNEE = 1600;
 
 const fmt = (value: number | undefined, digits = 0): string => (value === undefined || !Number.isFinite(value) ? '–' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const kb = (bytes: number | undefined): string => (bytes === undefined ? '–' : `${fmt(bytes / 1024, 1)} KB`);
+/** Kernel memory is a difference of machine-wide slab counts: other work can shrink them meanwhile. */
+const kernelKb = (bytes: number | undefined): string => (bytes !== undefined && bytes < 0 ? 'below noise (slabs shrank meanwhile)' : kb(bytes));
 
 function configuration(record: ExperimentRecord): string {
   const { point } = record;
@@ -76,7 +78,7 @@ function scaleBlocks(records: readonly ExperimentRecord[], fileLimit: number): B
         `${fmt(figures.heldAtEnd)}${(figures.reconnected ?? 0) > 0 ? ` (${fmt(figures.reconnected)} lost and reopened)` : ''}`,
         kb(figures.perConnection?.proxyRssBytes),
         kb(figures.perConnection?.proxyPssBytes),
-        kb(figures.perConnection?.kernelBytesPerSocket),
+        kernelKb(figures.perConnection?.kernelBytesPerSocket),
         `${fmt(figures.open?.perSecond)} (${fmt(figures.open?.proxyCpuMicrosPerConnection)})`,
         `${fmt(figures.close?.perSecond)} (${fmt(figures.close?.proxyCpuMicrosPerConnection)})`,
         ...probeRates.map((rate) => {
