@@ -104,6 +104,11 @@ export interface ExperimentConfig {
    */
   readonly implies: ReadonlyArray<{ readonly key: string; readonly value: string; readonly flags: Readonly<Record<string, string>> }>;
   /**
+   * Partial points left out of the product (as GitHub Actions' matrix `exclude`): a point matching
+   * every key of one entry (matrix words or extra keys) is not run.
+   */
+  readonly exclude: ReadonlyArray<Readonly<Record<string, string>>>;
+  /**
    * Experiments whose recorded runs this one takes instead of measuring them again: a run of the
    * same point and repeat, made under the same settings (see `reusableSettings`), found in the
    * sibling result directory of that experiment (`results/e1` beside `results/e2`).
@@ -159,7 +164,7 @@ const MATRIX_KEYS: Record<string, keyof ExperimentConfig['matrix']> = {
   rate: 'rate',
 };
 const NUMERIC = new Set(['workers', 'fdCache', 'clients', 'rate']);
-const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick', 'workload', 'implies', 'reuse']);
+const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick', 'workload', 'implies', 'reuse', 'exclude']);
 const BUDGET_KEYS = new Set(['proxy-cpus', 'proxy-quota', 'generator-cpus']);
 const PEAK_KEYS = new Set(['from', 'to', 'factor', 'refine', 'success', 'achieved', 'arrivals', 'seed']);
 const QUICK_KEYS = new Set(['duration', 'warmup', 'clients', 'rate', 'repeats', 'peak', 'extra']);
@@ -241,6 +246,14 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
     implies.push({ key, value, flags: Object.fromEntries(Object.entries(flags as Record<string, unknown>).map(([flag, flagValue]) => [flag, String(flagValue)])) });
   }
 
+  const excludeRaw = top.exclude ?? [];
+  if (!Array.isArray(excludeRaw)) fail('exclude', 'expected a list of partial points, as [{ transactions: shared, workers: 4 }]');
+  const exclude = (excludeRaw as unknown[]).map((entry, index) => {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return fail(`exclude[${index}]`, 'expected a mapping of matrix or extra keys to values');
+    const known = (key: string): boolean => MATRIX_KEYS[key] !== undefined || extra[key] !== undefined || implies.some((rule) => rule.flags[key] !== undefined);
+    for (const key of Object.keys(entry)) if (!known(key)) fail(`exclude[${index}].${key}`, 'not a matrix or extra key');
+    return Object.fromEntries(Object.entries(entry as Record<string, unknown>).map(([key, value]) => [MATRIX_KEYS[key] ?? key, String(value)]));
+  });
   const reuseRaw = top.reuse ?? [];
   if (!Array.isArray(reuseRaw) || reuseRaw.some((entry) => typeof entry !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(entry))) fail('reuse', 'expected a list of experiment ids, as [e1]');
   const reuse = (reuseRaw as string[]).filter((entry) => entry !== id);
@@ -366,6 +379,7 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
       extra,
     },
     implies,
+    exclude,
     reuse,
     ...(pinRaw === undefined ? {} : { pin: { ...(pinRaw.proxy === undefined ? {} : { proxy: String(pinRaw.proxy) }), ...(pinRaw.generator === undefined ? {} : { generator: String(pinRaw.generator) }) } }),
     ...(budget === undefined ? {} : { budget }),

@@ -110,3 +110,18 @@ test('quick.extra narrows extra keys for the smoke run only', () => {
   assert.deepEqual(experimentPoints(withQuick, true).map((point) => point.extra?.transactions), ['shared']);
   assert.throws(() => config({ clients: [5] }, { extra: { transactions: ['owned'] }, quick: { extra: { transactions: ['shared'] } } }), /quick.extra.transactions: extra.transactions has no value shared/);
 });
+
+test('exclude drops the points that match one of its entries on every key it names', () => {
+  const points = experimentPoints(config(
+    { model: ['event-loop', 'thread-pool'], workers: [1, 2, 4], transport: ['udp'], clients: [5] },
+    { extra: { transactions: ['owned', 'shared'] }, exclude: [{ transactions: 'shared', workers: 1 }, { transactions: 'shared', workers: 4 }] },
+  ));
+  assert.deepEqual(points.map((point) => `${point.model}/${point.workers}/${point.extra?.transactions}`), [
+    'event-loop/1/owned',
+    'thread-pool/1/owned',
+    'thread-pool/2/owned',
+    'thread-pool/2/shared',
+    'thread-pool/4/owned',
+  ], 'the event-loop has one worker, so its shared point is excluded with workers: 1');
+  assert.throws(() => config({ clients: [5] }, { exclude: [{ colour: 'red' }] }), /exclude\[0\]\.colour: not a matrix or extra key/);
+});

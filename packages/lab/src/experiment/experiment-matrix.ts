@@ -8,6 +8,7 @@
  *   caller connections `tls-verify-client` (the callers' certificates) runs with its first value,
  *   and with persistent connections on both sides so does `tls-resumption`;
  * - flags implied by an extra value (`implies`) join that point's extras;
+ * - a point matching an entry of `exclude` on every key it names is left out;
  * - a model whose workers must share their transactions (`SHARED_TRANSACTIONS_ONLY`: io-dispatch)
  *   runs with `transactions: shared` only (added when the matrix does not vary it);
  * - `state: default` is the model's own (`DEFAULT_STATE`: event-loop local, thread-pool sab,
@@ -24,6 +25,11 @@ const PROCESS_POOL_ONLY = new Set(['supervisor-handles', 'fd-request-wait']);
 
 /** Models that need `--transactions shared` (serve refuses them otherwise). */
 const SHARED_TRANSACTIONS_ONLY = new Set<string>(['io-dispatch']);
+
+/** The point has every value `entry` names (point fields in camelCase, or extras). */
+function excluded(point: ExperimentPoint, entry: Readonly<Record<string, string>>): boolean {
+  return Object.entries(entry).every(([key, value]) => String((point as unknown as Record<string, unknown>)[key] ?? point.extra?.[key]) === value);
+}
 
 /** A stable text form of a point: the resume key and the report's grouping key. */
 export function pointKey(point: ExperimentPoint): string {
@@ -105,6 +111,7 @@ export function experimentPoints(config: ExperimentConfig, quick = false): Exper
         ...load,
         ...(Object.keys(extra).length === 0 ? {} : { extra }),
       };
+      if (config.exclude.some((entry) => excluded(point, entry))) continue;
       const key = pointKey(point);
       if (seen.has(key)) continue;
       seen.add(key);
