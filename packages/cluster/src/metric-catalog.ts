@@ -93,6 +93,8 @@ const MODEL_COUNTERS: Readonly<Record<keyof ModelCounters, string>> = {
   tcpRelaysReceived: 'process-pool, --supervisor-handles release: relayed TCP writes carried out by the owner.',
   tcpRelaysMissed: 'process-pool, --supervisor-handles release: relayed TCP writes whose connection was gone.',
   connectionsRefused: 'Incoming connections closed at once: --max-connections reached, or the process out of files (EMFILE/ENFILE on accept).',
+  connectionsHandedOver: "process-pool (supervisor): connections of a dead worker handed to another worker, or kept for its replacement, with the supervisor's own handle (--supervisor-handles keep); their clients see nothing.",
+  connectionsLostWithWorker: 'process-pool (supervisor): connections closed because their worker died: TLS (the session keys died with it), TCP with --supervisor-handles release (no handle kept), or opened ones whose handle had not yet reached the supervisor.',
   ipcMilliseconds: 'Time spent in IPC code (encoding, sending, decoding, wrapping handles), in milliseconds.',
   redisCommandFailures: 'State store calls to Redis that failed or took longer than 2 s (each such call answered ERR_SWITCHBOARD_STATE_UNAVAILABLE, so 503 to its request).',
   redisClusterSlotRefreshes: 'Redis Cluster: slot maps fetched by the client (at start, and after each MOVED redirection, lost node or CLUSTERDOWN; ioredis follows MOVED and ASK without an event, so this is what counts them).',

@@ -34,6 +34,17 @@ export interface ModelCounters extends RedisClientCounters {
   /** Connections refused at --max-connections or because no file could be opened (EMFILE, ENFILE). */
   connectionsRefused: number;
   /**
+   * process-pool supervisor: connections of a worker that died handed to another worker (or kept
+   * for its replacement) with the supervisor's own handle, so their clients see nothing.
+   */
+  connectionsHandedOver: number;
+  /**
+   * process-pool supervisor: connections closed because their worker died: TLS ones (the session
+   * keys were in the dead worker), TCP ones with --supervisor-handles release (the supervisor holds
+   * no handle), or opened ones whose handle had not reached the supervisor yet.
+   */
+  connectionsLostWithWorker: number;
+  /**
    * Control messages that could not be decoded, were malformed or failed to send (process-pool),
    * or thread messages that failed to be handled (thread-pool); each is dropped, never fatal.
    */
@@ -58,6 +69,8 @@ export function newModelCounters(): ModelCounters {
     tcpRelaysReceived: 0,
     tcpRelaysMissed: 0,
     connectionsRefused: 0,
+    connectionsHandedOver: 0,
+    connectionsLostWithWorker: 0,
     ipcErrors: 0,
     ipcMilliseconds: 0,
     redisCommandFailures: 0,
