@@ -93,6 +93,7 @@ describe('process-pool failover over TCP: a dead worker\'s connections are hande
 
         const result = await caller.done;
         const calls = sippCalls(result.output);
+        t.diagnostic(`${calls.successful} of ${CALLS} calls completed; hand-offs given back (their worker gone): ${await supervisor('switchboard_hand_offs_returned_total')}`);
         assert.ok(calls.successful >= MIN_SUCCESSFUL, `successful ${calls.successful}, failed ${calls.failed} (at least ${MIN_SUCCESSFUL}):\n${result.output.slice(-3000)}`);
         assert.doesNotMatch(result.output, /broken pipe|remote peer|connection reset|connection closed|reconnect/i, 'SIPp saw its connection stay open');
         const exited = proxy.lines.map((line) => JSON.parse(line) as { msg?: string; worker?: number; pid?: number; connectionsHandedOver?: number }).find((entry) => entry.msg === 'worker-exited');

@@ -45,6 +45,15 @@ export interface ModelCounters extends RedisClientCounters {
    */
   connectionsLostWithWorker: number;
   /**
+   * process-pool supervisor: hand-offs to a worker that was not up (dead, or its replacement not
+   * yet ready), given back to the worker that read the message to handle there.
+   */
+  handOffsReturned: number;
+  /** process-pool with --fd-request-wait: messages a worker queued while one of its fd requests was outstanding. */
+  fdRequestWaitQueued: number;
+  /** process-pool with --fd-request-wait: fd requests a worker stopped waiting for after 2 s without an answer. */
+  fdRequestWaitExpired: number;
+  /**
    * Control messages that could not be decoded, were malformed or failed to send (process-pool),
    * or thread messages that failed to be handled (thread-pool); each is dropped, never fatal.
    */
@@ -71,6 +80,9 @@ export function newModelCounters(): ModelCounters {
     connectionsRefused: 0,
     connectionsHandedOver: 0,
     connectionsLostWithWorker: 0,
+    handOffsReturned: 0,
+    fdRequestWaitQueued: 0,
+    fdRequestWaitExpired: 0,
     ipcErrors: 0,
     ipcMilliseconds: 0,
     redisCommandFailures: 0,

@@ -315,7 +315,16 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
       case 'hand-off': {
         this.counters.handOffsSent++;
         const target = this.slots[message.to];
-        if (target !== undefined) this.send(target, { t: 'deliver', bytes: message.bytes, source: message.source });
+        if (target !== undefined && target.ready && target.channel.connected) {
+          this.send(target, { t: 'deliver', bytes: message.bytes, source: message.source });
+          break;
+        }
+        // Its worker is dead (or its replacement not yet up), and its transactions with it: the
+        // worker that read the message handles it as the replacement would, as one of no
+        // transaction here (a response goes on statelessly by its next Via, RFC 3261 §16.7),
+        // rather than it being dropped.
+        this.counters.handOffsReturned++;
+        this.send(slot, { t: 'deliver', bytes: message.bytes, source: message.source });
         break;
       }
       default:
