@@ -51,7 +51,7 @@ describe('process-pool failover over TCP: a dead worker\'s connections are hande
   });
 
   for (const victim of ['owner', 'other'] as const) {
-    test(`SIGKILL of the worker that is the ${victim === 'owner' ? "owner of the caller's connection" : "other one (not the caller's connection's owner)"}: >= 99.5% of ${CALLS} calls complete, the connection stays open, a replacement comes up`, async () => {
+    test(`SIGKILL of the worker that is the ${victim === 'owner' ? "owner of the caller's connection" : "other one (not the caller's connection's owner)"}: >= 99.5% of ${CALLS} calls complete, the connection stays open, a replacement comes up`, async (t) => {
       const calleePort = await freePort();
       const metricsPort = await freePort();
       const proxy: RunningProxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort};transport=tcp`, '--state', 'redis', '--transactions', 'shared', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args], 20_000);
