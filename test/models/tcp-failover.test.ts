@@ -64,7 +64,7 @@ describe('process-pool failover over TCP: a dead worker\'s connections are hande
         await new Promise((resolve) => setTimeout(resolve, 300));
         caller = runSipp([
           '-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 't1', '-key', 'target', `127.0.0.1:${calleePort}`,
-          '-s', 'bob', '-m', String(CALLS), '-r', String(RATE), '-l', '200', '-recv_timeout', '8000',
+          '-s', 'bob', '-m', String(CALLS), '-r', String(RATE), '-l', '200', '-recv_timeout', '5000',
           `127.0.0.1:${proxy.tcpPort}`,
         ], 30);
         await new Promise((resolve) => setTimeout(resolve, 2000));
