@@ -123,8 +123,14 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
           this.#tell({ t: 'closed', id: message.id });
           break;
         }
-        if (handle !== undefined && transport !== undefined) transport.adopt(handle, message.id);
-        else handle?.destroy();
+        if (handle !== undefined && transport !== undefined) {
+          transport.adopt(handle, message.id);
+          // A dead worker's connection: the names it was known by there (a TCP one is filed at once).
+          for (const alias of message.aliases ?? []) {
+            const colon = alias.lastIndexOf(':');
+            transport.addAlias(message.id, alias.slice(0, colon), Number(alias.slice(colon + 1)));
+          }
+        } else handle?.destroy();
         break;
       }
       case 'relayed':

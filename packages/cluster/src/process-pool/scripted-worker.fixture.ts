@@ -8,8 +8,9 @@
  * - `huge-frame`: slot 0 (not its replacement) announces a frame over the limit on its stream.
  * - `fail-replacements`: every replacement (an origin above the first workers') fails to start.
  * - `die-with-connections`: slot 0 files three connections to SCRIPTED_PORT (TCP with its handle,
- *   TLS, and TCP whose handle it never sends), then exits; a worker handed a connection writes
- *   `adopted by SLOT` on it and hands a message to slot 0 (dead by then).
+ *   TLS, and TCP whose handle it never sends; the first with an alias), then exits; a worker
+ *   handed a connection writes `adopted by SLOT as ALIASES` on it and hands a message to slot 0
+ *   (dead by then).
  */
 import { writeSync } from 'node:fs';
 import net from 'node:net';
@@ -63,6 +64,7 @@ async function dieWithConnectionsScript(): Promise<void> {
   tell({ t: 'opened', id: base + 1, remoteKey: `127.0.0.1:${port}`, protocol: 'tcp' });
   // The handle goes on the IPC channel, `opened` on the stream (corked until the next tick): it
   // follows later, as a real worker's does (after its connect).
+  tell({ t: 'alias', id: base + 1, key: 'phone.example.com:5060' });
   setTimeout(() => tell({ t: 'handle', id: base + 1 }, tcp), 50);
   tell({ t: 'opened', id: base + 2, remoteKey: `127.0.0.1:${tls.localPort}`, protocol: 'tls' });
   tell({ t: 'opened', id: base + 3, remoteKey: `127.0.0.1:${pending.localPort}`, protocol: 'tcp' });
@@ -103,7 +105,7 @@ function onMessage(raw: Uint8Array, handle: net.Socket | undefined): void {
     }
     stats(message.request);
   } else if (message.t === 'adopt' && script === 'die-with-connections') {
-    handle?.write(`adopted by ${config.slot}`);
+    handle?.write(`adopted by ${config.slot} as ${(message.aliases ?? []).join(',')}`);
     tell({ t: 'hand-off', to: 0, bytes: Buffer.from('for the dead'), source: { protocol: 'udp', address: '', port: 0 } });
   } else if (message.t === 'deliver') {
     tell({ t: 'fd-request', request: 1, id: undefined, remoteKey: Buffer.from(message.bytes).toString() });

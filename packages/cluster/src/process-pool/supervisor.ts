@@ -410,7 +410,9 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     this.#owned[to.index]?.add(id);
     // The new reader may hold a cached copy of it (it wrote on it before): its own is enough now.
     if (this.#options.fdCache > 0) this.send(to, { t: 'invalidate', id });
-    this.send(to, { t: 'adopt', id, protocol }, entry.socket, true);
+    // Its aliases (Via sent-bys it was reached by) go with it, so its new reader finds it by them too.
+    const aliases = [...(this.#table.get(id)?.aliases ?? [])];
+    this.send(to, { t: 'adopt', id, protocol, ...(aliases.length > 0 ? { aliases } : {}) }, entry.socket, true);
   }
 
   /** A worker said ready: connections of dead workers that waited for one go to it (and the rest of the pool). */
