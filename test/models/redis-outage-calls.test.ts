@@ -16,9 +16,9 @@ import { childPids } from './test-phones.js';
  * and the in-process proxy's 503 are tested in packages/cluster/src/state/redis-outage.test.ts.
  */
 
-const CALLS = 100;
+const CALLS = 80;
 const RATE = 20;
-const CALLS_AFTER = 40;
+const CALLS_AFTER = 20;
 
 /** A REGISTER over UDP (retransmitted every 500 ms, as a UAC does); resolves with its final response. */
 async function register(proxyPort: number, cseq: number, limitMs = 4000): Promise<SipMessage> {
@@ -84,7 +84,7 @@ test('Redis killed while shared transactions are in flight (process-pool, UDP SI
     assert.equal((await register(proxy.udpPort, cseq++)).status, 200, 'Redis up: registered');
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    caller = runSipp(['-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob', '-m', String(CALLS), '-r', String(RATE), '-recv_timeout', '5000', `127.0.0.1:${proxy.udpPort}`], 30);
+    caller = runSipp(['-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob', '-m', String(CALLS), '-r', String(RATE), '-recv_timeout', '3000', `127.0.0.1:${proxy.udpPort}`], 30);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await redis.kill();
 
@@ -115,7 +115,7 @@ test('Redis killed while shared transactions are in flight (process-pool, UDP SI
     assert.match(during.output, /SIP\/2\.0 503/, 'SIPp received 503s');
 
     // Service resumed: every new call completes.
-    caller = runSipp(['-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob', '-m', String(CALLS_AFTER), '-r', String(RATE), '-recv_timeout', '5000', `127.0.0.1:${proxy.udpPort}`], 30);
+    caller = runSipp(['-sf', 'uac-rr.xml', '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob', '-m', String(CALLS_AFTER), '-r', String(RATE), '-recv_timeout', '3000', `127.0.0.1:${proxy.udpPort}`], 30);
     const after = await caller.done;
     const afterCalls = sippCalls(after.output);
     assert.equal(afterCalls.successful, CALLS_AFTER, `after Redis returned:\n${after.output.slice(-3000)}`);
