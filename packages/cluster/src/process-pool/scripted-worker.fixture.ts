@@ -8,7 +8,8 @@
  * - `huge-frame`: slot 0 (not its replacement) announces a frame over the limit on its stream.
  * - `fail-replacements`: every replacement (an origin above the first workers') fails to start.
  * - `die-with-connections`: slot 0 files three connections to SCRIPTED_PORT (TCP with its handle,
- *   TLS, and TCP whose handle it never sends; the first with an alias), then exits; a worker
+ *   sent so it arrives before its `opened`; TLS; and TCP whose handle it never sends; the first
+ *   with an alias), then exits; a worker
  *   handed a connection writes `adopted by SLOT as ALIASES` on it and hands a message to slot 0
  *   (dead by then).
  */
@@ -62,10 +63,10 @@ async function dieWithConnectionsScript(): Promise<void> {
   const [tcp, tls, pending] = [await connect(), await connect(), await connect()];
   const base = config.origin * 2 ** 32;
   tell({ t: 'opened', id: base + 1, remoteKey: `127.0.0.1:${port}`, protocol: 'tcp' });
-  // The handle goes on the IPC channel, `opened` on the stream (corked until the next tick): it
-  // follows later, as a real worker's does (after its connect).
   tell({ t: 'alias', id: base + 1, key: 'phone.example.com:5060' });
-  setTimeout(() => tell({ t: 'handle', id: base + 1 }, tcp), 50);
+  // The handle goes on the IPC channel at once, `opened` on the stream (corked until the next
+  // tick): the handle arrives first, and the supervisor must keep it for its `opened`.
+  tell({ t: 'handle', id: base + 1 }, tcp);
   tell({ t: 'opened', id: base + 2, remoteKey: `127.0.0.1:${tls.localPort}`, protocol: 'tls' });
   tell({ t: 'opened', id: base + 3, remoteKey: `127.0.0.1:${pending.localPort}`, protocol: 'tcp' });
   // Long enough for the handle to reach the supervisor; then a crash.

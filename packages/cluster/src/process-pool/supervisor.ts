@@ -128,6 +128,11 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   #settings: ProxySettings | undefined;
   /** Dead workers' connections waiting for a worker to read them (none was up when they died). */
   readonly #orphans = new Set<number>();
+  /**
+   * Handles of connections a worker opened that came (on the IPC channel) before their `opened`
+   * (on the stream; the two are not ordered): kept, not reading, until it comes (5 s at most).
+   */
+  readonly #earlyHandles = new Map<number, { readonly slot: number; readonly handle: net.Socket; readonly timer: NodeJS.Timeout }>();
   /** Connections handed over at each slot's last exit, for its `worker-exited` event. */
   readonly #handedOverAtExit: number[] = [];
 
@@ -295,6 +300,13 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
         // requests for it wait. With handles released none follows: writes are relayed.
         const awaiting = message.protocol === 'tcp' && this.#keepHandles;
         this.#file(message.id, message.protocol, message.remoteKey, { socket: undefined, owner: slot.index, accepted: false, ...(awaiting ? { waiting: [] } : {}) });
+        const early = this.#earlyHandles.get(message.id);
+        if (early !== undefined) {
+          clearTimeout(early.timer);
+          this.#earlyHandles.delete(message.id);
+          if (early.slot === slot.index) this.#adoptHandle(slot, message.id, early.handle);
+          else early.handle.destroy();
+        }
         if (handle !== undefined) this.#adoptHandle(slot, message.id, handle);
         break;
       }
@@ -336,6 +348,17 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   #adoptHandle(slot: Slot, id: number, handle: net.Socket): void {
     const entry = this.#table.get(id);
     const waiting = entry?.value.waiting;
+    if (entry === undefined && this.#keepHandles && !this.#earlyHandles.has(id)) {
+      // Before its `opened`: kept for it (not reading: the worker reads the connection).
+      borrowForWriting(handle);
+      const timer = setTimeout(() => {
+        this.#earlyHandles.delete(id);
+        handle.destroy();
+      }, 5000);
+      timer.unref();
+      this.#earlyHandles.set(id, { slot: slot.index, handle, timer });
+      return;
+    }
     if (entry === undefined || entry.value.owner !== slot.index || waiting === undefined || !this.#keepHandles) {
       handle.destroy();
       return;
@@ -456,6 +479,11 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     for (const entry of this.#table.values()) entry.value.socket?.destroy();
     this.#table.clear();
     this.#orphans.clear();
+    for (const early of this.#earlyHandles.values()) {
+      clearTimeout(early.timer);
+      early.handle.destroy();
+    }
+    this.#earlyHandles.clear();
     this.#acceptedOpen = 0;
   }
 }
