@@ -327,7 +327,9 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
       case 'hand-off': {
         this.counters.handOffsSent++;
         const target = this.slots[message.to];
-        if (target !== undefined && target.ready && target.channel.connected) {
+        // No such worker (a bug in the sender): dropped, as before.
+        if (target === undefined) break;
+        if (target.ready && target.channel.connected) {
           this.send(target, { t: 'deliver', bytes: message.bytes, source: message.source });
           break;
         }
