@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, freePort, type RunningProxy } from '../interop/harness.js';
+import { MODEL_VARIANTS, prepareModel, proxyCounter, runSipp, sippCalls, startProxy, freePort, type RunningProxy } from '../interop/harness.js';
 import { childPids, fdCount, sipRequest, TcpPhone, UdpClient } from './test-phones.js';
 
 /**
@@ -184,13 +184,14 @@ describe('process-pool under faults', { concurrency: false, timeout: 240_000 }, 
     }
   });
 
-  test('SIGKILL of a worker under load: it is replaced, its connections close, other calls go on', async () => {
+  test('SIGKILL of a worker under load: it is replaced, its connections are handed to the survivor (supervisor handles kept), other calls go on', async () => {
     const calleePort = await freePort();
     const proxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort}`, '--domain', 'example.com', ...model.args]);
     try {
-      const workers = await childPids(proxy.process.pid as number);
+      // Forked in slot order: the lower pid is worker 0.
+      const workers = (await childPids(proxy.process.pid as number)).sort((a, b) => a - b);
       assert.equal(workers.length, 2);
-      // One connection per worker (round-robin), each answered before the kill.
+      // One connection per worker (round-robin: the first to worker 0), each answered before the kill.
       const phones = [await TcpPhone.connect(proxy.tcpPort), await TcpPhone.connect(proxy.tcpPort)];
       for (const [i, phone] of phones.entries()) assert.equal(await phone.register(`k${i}`, 'example.com'), 200);
 
@@ -204,11 +205,15 @@ describe('process-pool under faults', { concurrency: false, timeout: 240_000 }, 
       const victim = workers[1] as number;
       process.kill(victim, 'SIGKILL');
 
-      // The victim's connection is closed (its client must reconnect); the other one still works.
-      await waitFor(() => phones.some((phone) => phone.socket.destroyed || phone.socket.readableEnded), 'the dead worker\'s connection to close', 5000);
-      const survivor = phones.find((phone) => !phone.socket.destroyed && !phone.socket.readableEnded);
-      assert.ok(survivor, 'the other worker\'s connection stays open');
-      assert.equal(await survivor.register('k-again', 'example.com'), 200);
+      await waitFor(() => proxy.lines.some((line) => line.includes('"worker-exited"')), 'the supervisor to see the exit', 5000);
+      const exited = JSON.parse(proxy.lines.find((line) => line.includes('"worker-exited"')) as string) as { worker: number; connectionsHandedOver: number; connectionsClosed: number };
+      assert.equal(exited.worker, 1);
+      assert.equal(exited.connectionsHandedOver, 1, 'the victim\'s one connection was handed over, not closed');
+      assert.equal(exited.connectionsClosed, 0);
+      // Both connections stay open, and the victim's is read by the survivor now.
+      for (const phone of phones) assert.ok(!phone.socket.destroyed && !phone.socket.readableEnded, 'a connection stays open');
+      assert.equal(await phones[1]?.register('k-again', 'example.com'), 200, 'the dead worker\'s connection still carries requests');
+      assert.equal(await phones[0]?.register('k-other', 'example.com'), 200);
 
       await waitFor(async () => {
         const now = await childPids(proxy.process.pid as number);
@@ -220,7 +225,43 @@ describe('process-pool under faults', { concurrency: false, timeout: 240_000 }, 
       const calls = sippCalls(result.output);
       // Calls whose transactions the dead worker held fail; every other call completes.
       assert.ok(calls.successful >= 540, `successful ${calls.successful}, failed ${calls.failed}:\n${result.output.slice(-2500)}`);
-      assert.ok(proxy.lines.some((line) => line.includes('"worker-exited"')), 'the supervisor logged the exit');
+      for (const phone of phones) phone.close();
+    } finally {
+      assert.equal(await proxy.stop(), 0);
+    }
+  });
+
+  test('SIGKILL of the only worker: its connection waits in the supervisor and is handed to the replacement', async () => {
+    const metricsPort = await freePort();
+    const proxy = await startProxy(['--domain', 'example.com', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args, '--workers', '1']);
+    try {
+      const [worker] = await childPids(proxy.process.pid as number);
+      const phone = await TcpPhone.connect(proxy.tcpPort);
+      assert.equal(await phone.register('o1', 'example.com'), 200);
+      process.kill(worker as number, 'SIGKILL');
+      // Nobody reads it until the replacement is up: the request waits in the kernel, then is answered.
+      assert.equal(await phone.register('o1-again', 'example.com', 15_000), 200);
+      assert.ok(!(await childPids(proxy.process.pid as number)).includes(worker as number));
+      assert.equal(await proxyCounter(metricsPort, 'switchboard_connections_handed_over_total'), 1);
+      phone.close();
+    } finally {
+      assert.equal(await proxy.stop(), 0);
+    }
+  });
+
+  test('SIGKILL of a worker with --supervisor-handles release: the supervisor holds no handle, so its connections close (counted) and their clients must reconnect', async () => {
+    const metricsPort = await freePort();
+    const proxy = await startProxy(['--domain', 'example.com', '--supervisor-handles', 'release', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args]);
+    try {
+      const workers = (await childPids(proxy.process.pid as number)).sort((a, b) => a - b);
+      const phones = [await TcpPhone.connect(proxy.tcpPort), await TcpPhone.connect(proxy.tcpPort)];
+      for (const [i, phone] of phones.entries()) assert.equal(await phone.register(`r${i}`, 'example.com'), 200);
+      process.kill(workers[1] as number, 'SIGKILL');
+      await waitFor(() => phones[1]?.socket.destroyed === true || phones[1]?.socket.readableEnded === true, 'the dead worker\'s connection to close', 5000);
+      assert.ok(phones[0]?.socket.destroyed === false, 'the other worker\'s connection stays open');
+      assert.equal(await phones[0]?.register('r-again', 'example.com'), 200);
+      assert.equal(await proxyCounter(metricsPort, 'switchboard_connections_lost_with_worker_total'), 1);
+      assert.equal(await proxyCounter(metricsPort, 'switchboard_connections_handed_over_total'), 0);
       for (const phone of phones) phone.close();
     } finally {
       assert.equal(await proxy.stop(), 0);

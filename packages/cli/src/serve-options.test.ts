@@ -93,6 +93,11 @@ test('model, workers, state and fd cache: invalid combinations fail at start nam
   await assert.rejects(resolveServeSettings({ ...base, 'supervisor-handles': 'release' }, given('supervisor-handles')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--supervisor-handles: .*--model event-loop/));
   await assert.rejects(resolveServeSettings({ ...base, model: 'process-pool', 'supervisor-handles': 'release', 'fd-cache': true, 'redis-url': 'redis://127.0.0.1:6379' }, given('model', 'supervisor-handles', 'fd-cache', 'redis-url')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--fd-cache: .*release/));
   await assert.rejects(resolveServeSettings({ ...base, 'max-connections': '0' }, given('max-connections')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--max-connections:/));
+  const waiting = await resolveServeSettings({ ...base, model: 'process-pool', 'fd-request-wait': true, 'redis-url': 'redis://127.0.0.1:6379' }, given('model', 'fd-request-wait', 'redis-url'));
+  assert.equal(waiting.fdRequestWait, true);
+  assert.equal(pool.fdRequestWait, undefined, 'off unless asked for');
+  await assert.rejects(resolveServeSettings({ ...base, 'fd-request-wait': true }, given('fd-request-wait')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--fd-request-wait: .*--model event-loop/));
+  await assert.rejects(resolveServeSettings({ ...base, model: 'process-pool', 'supervisor-handles': 'release', 'fd-request-wait': true, 'redis-url': 'redis://127.0.0.1:6379' }, given('model', 'supervisor-handles', 'fd-request-wait', 'redis-url')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--fd-request-wait: .*release/));
   const threads = await resolveServeSettings({ ...base, model: 'thread-pool' }, given('model'));
   assert.equal(threads.state, 'sab');
   assert.ok(threads.workers >= 1);

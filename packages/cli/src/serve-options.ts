@@ -206,6 +206,9 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   const supervisorHandles = v['supervisor-handles'];
   if (supervisorHandles === 'release' && model !== 'process-pool') fail(read.source('supervisor-handles'), 'supervisor-handles', `only the process-pool has a supervisor; --model ${model} holds each connection once`);
   if (supervisorHandles === 'release' && fdCache > 0) fail(read.source('fd-cache'), 'fd-cache', 'with --supervisor-handles release there are no handles to ask for or cache (writes are relayed to the owner)');
+  const fdRequestWait = v['fd-request-wait'];
+  if (fdRequestWait && model !== 'process-pool') fail(read.source('fd-request-wait'), 'fd-request-wait', `only the process-pool makes fd requests; --model ${model} has none to wait for`);
+  if (fdRequestWait && supervisorHandles === 'release') fail(read.source('fd-request-wait'), 'fd-request-wait', 'with --supervisor-handles release there are no fd requests (writes are relayed to the owner)');
 
   const state = v.state ?? DEFAULT_STATE[model];
   if (!STATE_FOR_MODEL[model].includes(state)) {
@@ -245,6 +248,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     maxConnections: v['max-connections'],
     state,
     transactions,
+    ...(fdRequestWait ? { fdRequestWait: true } : {}),
     redisUrl,
     idleStrategy: v['idle-strategy'],
     auth,

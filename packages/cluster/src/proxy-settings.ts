@@ -47,6 +47,11 @@ export interface ProxySettings {
   readonly state: StateKind;
   /** `owned` when absent (see TransactionsMode). */
   readonly transactions?: TransactionsMode;
+  /**
+   * process-pool (`--fd-request-wait`, a lab knob): while a worker's fd request is outstanding it
+   * handles no other message, as OpenSER's blocking fd request did (see FdRequestGate).
+   */
+  readonly fdRequestWait?: boolean;
   readonly redisUrl?: string;
   /** Key prefix in Redis (several deployments can share one server). */
   readonly redisPrefix?: string;

@@ -34,6 +34,26 @@ export interface ModelCounters extends RedisClientCounters {
   /** Connections refused at --max-connections or because no file could be opened (EMFILE, ENFILE). */
   connectionsRefused: number;
   /**
+   * process-pool supervisor: connections of a worker that died handed to another worker (or kept
+   * for its replacement) with the supervisor's own handle, so their clients see nothing.
+   */
+  connectionsHandedOver: number;
+  /**
+   * process-pool supervisor: connections closed because their worker died: TLS ones (the session
+   * keys were in the dead worker), TCP ones with --supervisor-handles release (the supervisor holds
+   * no handle), or opened ones whose handle had not reached the supervisor yet.
+   */
+  connectionsLostWithWorker: number;
+  /**
+   * process-pool supervisor: hand-offs to a worker that was not up (dead, or its replacement not
+   * yet ready), given back to the worker that read the message to handle there.
+   */
+  handOffsReturned: number;
+  /** process-pool with --fd-request-wait: messages a worker queued while one of its fd requests was outstanding. */
+  fdRequestWaitQueued: number;
+  /** process-pool with --fd-request-wait: fd requests a worker stopped waiting for after 2 s without an answer. */
+  fdRequestWaitExpired: number;
+  /**
    * Control messages that could not be decoded, were malformed or failed to send (process-pool),
    * or thread messages that failed to be handled (thread-pool); each is dropped, never fatal.
    */
@@ -58,6 +78,11 @@ export function newModelCounters(): ModelCounters {
     tcpRelaysReceived: 0,
     tcpRelaysMissed: 0,
     connectionsRefused: 0,
+    connectionsHandedOver: 0,
+    connectionsLostWithWorker: 0,
+    handOffsReturned: 0,
+    fdRequestWaitQueued: 0,
+    fdRequestWaitExpired: 0,
     ipcErrors: 0,
     ipcMilliseconds: 0,
     redisCommandFailures: 0,

@@ -12,6 +12,8 @@ test('well-formed control messages decode as they were sent', () => {
   assert.deepEqual(decodeToSupervisor(encodeControl({ t: 'ready', udpPort: undefined })).t, 'ready');
   const relay = decodeToSupervisor(encodeControl({ t: 'relay', request: 0, id: 4, remoteKey: 'a:1', protocol: 'tcp', bytes: Buffer.from('x') }));
   assert.ok(relay.t === 'relay' && Buffer.from(relay.bytes).toString() === 'x');
+  assert.deepEqual(decodeToWorker(encodeControl({ t: 'adopt', id: 3, protocol: 'tcp' })), { t: 'adopt', id: 3, protocol: 'tcp' });
+  assert.deepEqual(decodeToWorker(encodeControl({ t: 'adopt', id: 3, protocol: 'tcp', aliases: ['phone.example.com:5060'] })), { t: 'adopt', id: 3, protocol: 'tcp', aliases: ['phone.example.com:5060'] });
 });
 
 test('bytes that are not a control message, or one of the other direction, throw a message naming the fault', () => {
@@ -22,6 +24,8 @@ test('bytes that are not a control message, or one of the other direction, throw
   assert.throws(() => decodeToWorker(encodeControl({ t: 'closed', id: 1 })), /unknown control message to a worker: "closed"/);
   assert.throws(() => decodeToSupervisor(encodeControl({ t: 'stop' })), /unknown control message/);
   assert.throws(() => decodeToWorker(packr.pack({ t: 'adopt', id: 1, protocol: 'udp' })), /adopt\.protocol/);
+  assert.throws(() => decodeToWorker(packr.pack({ t: 'adopt', id: 1, protocol: 'tcp', aliases: ['a:1', 2] })), /adopt\.aliases/);
+  assert.throws(() => decodeToWorker(packr.pack({ t: 'adopt', id: 1, protocol: 'tcp', aliases: 'a:1' })), /adopt\.aliases/);
   assert.throws(() => decodeToWorker(packr.pack({ t: 'write', id: 1, protocol: 'tcp', bytes: 'text' })), /write\.bytes/);
   assert.throws(() => decodeToSupervisor(packr.pack({ t: 'alias', id: 1 })), /alias\.key/);
   assert.throws(() => decodeToSupervisor(packr.pack({ t: 'closed', id: 'x' })), /closed\.id/);

@@ -14,7 +14,13 @@ export type ToWorker =
    * Take this accepted connection (handle attached); only you read it. A TLS one comes before its
    * handshake: you do the handshake and hold its keys, so only you can ever write on it.
    */
-  | { readonly t: 'adopt'; readonly id: number; readonly protocol: StreamProtocol }
+  | {
+      readonly t: 'adopt';
+      readonly id: number;
+      readonly protocol: StreamProtocol;
+      /** A dead worker's connection handed over: the other names (`host:port`) it was known by there. */
+      readonly aliases?: readonly string[];
+    }
   /** Answer to a relay: `found` false when no worker holds that connection (any more). */
   | { readonly t: 'relayed'; readonly request: number; readonly id: number; readonly protocol: StreamProtocol; readonly found: boolean }
   /** Write `bytes` on your connection `id` (TLS, or TCP when the supervisor keeps no handles), for another worker. */
@@ -58,10 +64,10 @@ export function encodeControl(message: ToWorker | ToSupervisor): Uint8Array {
 }
 
 /** What each field of a control message must hold (`?`: may be absent). */
-type FieldKind = 'number' | 'number?' | 'string' | 'boolean' | 'bytes' | 'protocol' | 'object';
+type FieldKind = 'number' | 'number?' | 'string' | 'strings?' | 'boolean' | 'bytes' | 'protocol' | 'object';
 
 const TO_WORKER: Record<ToWorker['t'], Record<string, FieldKind>> = {
-  adopt: { id: 'number', protocol: 'protocol' },
+  adopt: { id: 'number', protocol: 'protocol', aliases: 'strings?' },
   relayed: { request: 'number', id: 'number', protocol: 'protocol', found: 'boolean' },
   write: { id: 'number', protocol: 'protocol', bytes: 'bytes' },
   fd: { request: 'number', id: 'number', found: 'boolean' },
@@ -93,6 +99,8 @@ function fits(value: unknown, kind: FieldKind): boolean {
       return Number.isFinite(value);
     case 'string':
       return typeof value === 'string';
+    case 'strings?':
+      return value === undefined || value === null || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
     case 'boolean':
       return typeof value === 'boolean';
     case 'bytes':

@@ -11,10 +11,10 @@ import { ProcessWorker } from './process-worker.js';
 
 const settings: ProxySettings = { listen: [], domains: [], stateless: false, idleTimeoutMs: 120_000, idleStrategy: 'heap', headerTimeoutMs: 10_000, timers: DEFAULT_TIMERS, state: 'local' };
 
-function inProcess(fdCache = 0, supervisorHandles: 'keep' | 'release' = 'keep'): { worker: ProcessWorker; told: Array<ToSupervisor | LifecycleToPool>; exits: number[] } {
+function inProcess(fdCache = 0, supervisorHandles: 'keep' | 'release' = 'keep', workerSettings: ProxySettings = settings): { worker: ProcessWorker; told: Array<ToSupervisor | LifecycleToPool>; exits: number[] } {
   const told: Array<ToSupervisor | LifecycleToPool> = [];
   const exits: number[] = [];
-  const worker = new ProcessWorker({ slot: 1, origin: 2, workers: 2, fdCache, supervisorHandles, settings }, { port: { send: (message) => told.push(message) }, exit: (code) => exits.push(code) });
+  const worker = new ProcessWorker({ slot: 1, origin: 2, workers: 2, fdCache, supervisorHandles, settings: workerSettings }, { port: { send: (message) => told.push(message) }, exit: (code) => exits.push(code) });
   return { worker, told, exits };
 }
 
@@ -112,4 +112,59 @@ test('stats and stop are answered by the lifecycle', () => {
     assert.deepEqual(exits, [0]);
     resolve();
   }));
+});
+
+test('--fd-request-wait: while an fd request is outstanding, messages from the supervisor wait (stats do not), then are handled in order after the answer', () => {
+  const { worker, told } = inProcess(0, 'keep', { ...settings, fdRequestWait: true });
+  const source: TransportAddress = { protocol: 'udp', address: '192.0.2.9', port: 5060 };
+  const deliver = { t: 'deliver', bytes: new Uint8Array([1]), source } as const;
+  worker.receive(deliver, undefined);
+  assert.equal(worker.counters.handOffsReceived, 1, 'no request outstanding: handled at once');
+  worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('x'), undefined);
+  const request = told.find((message) => message.t === 'fd-request') as Extract<ToSupervisor, { t: 'fd-request' }>;
+  worker.receive(deliver, undefined);
+  worker.receive({ t: 'invalidate', id: 3 }, undefined);
+  worker.receive(deliver, undefined);
+  assert.equal(worker.counters.handOffsReceived, 1, 'blocked: nothing handled');
+  assert.equal(worker.counters.fdRequestWaitQueued, 3);
+  worker.receive({ t: 'stats-request', request: 1 }, undefined);
+  assert.ok(told.some((message) => message.t === 'stats'), 'stats are answered while blocked');
+  worker.receive({ t: 'fd', request: request.request, id: 7, found: false }, undefined);
+  assert.equal(worker.counters.handOffsReceived, 3, 'the answer let both through');
+  worker.receive(deliver, undefined);
+  assert.equal(worker.counters.handOffsReceived, 4);
+});
+
+test('without --fd-request-wait nothing waits for an fd answer', () => {
+  const { worker, told } = inProcess();
+  worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('x'), undefined);
+  assert.ok(told.some((message) => message.t === 'fd-request'));
+  worker.receive({ t: 'deliver', bytes: new Uint8Array([1]), source: { protocol: 'udp', address: '192.0.2.9', port: 5060 } }, undefined);
+  assert.equal(worker.counters.handOffsReceived, 1);
+  assert.equal(worker.counters.fdRequestWaitQueued, 0);
+});
+
+test('--fd-request-wait: SIP messages read from sockets wait behind an outstanding fd request too, then are handled in order', async () => {
+  const { worker, told, exits } = inProcess(0, 'keep', { ...settings, fdRequestWait: true });
+  await worker.start();
+  const server = worker.server;
+  assert.ok(server !== undefined);
+  try {
+    const source: TransportAddress = { protocol: 'udp', address: '192.0.2.9', port: 5060 };
+    const options = (n: number): Buffer => Buffer.from(`OPTIONS sip:192.0.2.50 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK-gate-${n}\r\nMax-Forwards: 70\r\nFrom: <sip:a@192.0.2.9>;tag=${n}\r\nTo: <sip:b@192.0.2.50>\r\nCall-ID: gate-${n}\r\nCSeq: ${n} OPTIONS\r\nContent-Length: 0\r\n\r\n`);
+    worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('x'), undefined);
+    const request = told.find((message) => message.t === 'fd-request') as Extract<ToSupervisor, { t: 'fd-request' }>;
+    // What a transport does with each message it reads.
+    server.core.receive(options(1), source);
+    server.core.receive(options(2), source);
+    assert.equal(server.core.counters.requestsReceived + worker.counters.handOffsSent, 0, 'blocked: not parsed, not answered');
+    worker.receive({ t: 'fd', request: request.request, id: 7, found: false }, undefined);
+    // Each handled here or handed to its owner by Call-ID (owned transactions): both parsed now.
+    assert.equal(server.core.counters.requestsReceived + worker.counters.handOffsSent, 2);
+    assert.equal(worker.counters.fdRequestWaitQueued, 2);
+  } finally {
+    worker.receive({ t: 'stop' }, undefined);
+    const deadline = Date.now() + 5000;
+    while (exits.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 });

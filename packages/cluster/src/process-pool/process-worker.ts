@@ -15,6 +15,7 @@ import { PoolWorker, type PoolWorkerOptions } from '../worker-pool/pool-worker.j
 import { borrowForWriting } from './borrowed-socket.js';
 import type { ToSupervisor, ToWorker } from './control-messages.js';
 import { FdCache } from './fd-cache.js';
+import { FdRequestGate } from './fd-request-gate.js';
 import type { WorkerConfig } from './supervisor.js';
 
 interface PendingSend {
@@ -36,11 +37,14 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   readonly #waiting = new PendingRequests<PendingSend>();
   /** Relays waiting for the supervisor's answer (by remote address only). */
   readonly #relaying = new PendingRequests<PendingSend>();
+  /** --fd-request-wait: what arrives while an fd request is outstanding waits for its answer. */
+  readonly #gate: FdRequestGate | undefined;
 
   constructor(config: WorkerConfig, options: Omit<PoolWorkerOptions<ToSupervisor, net.Socket>, 'slot' | 'workers' | 'settings'>) {
     super({ ...options, slot: config.slot, workers: config.workers, settings: config.settings });
     this.#config = config;
     this.#cache = config.fdCache > 0 && this.#keepHandles ? new FdCache(config.fdCache) : undefined;
+    this.#gate = config.settings.fdRequestWait === true ? new FdRequestGate({ counters: this.counters }) : undefined;
   }
 
   /** Whether the supervisor keeps a handle of every TCP connection (the default), to give to workers that ask. */
@@ -52,8 +56,24 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     const config = this.#config;
     await this.startWith(
       async (store) => ProxyServer.start({ ...(await this.proxyOptions(store, config.origin)), tcpListener: 'none', tlsListener: 'none' }),
-      (server) => ({ t: 'ready', udpPort: server.listeners.find((listener) => listener.protocol === 'udp')?.port }),
+      (server) => {
+        this.#gateReads(server);
+        return { t: 'ready', udpPort: server.listeners.find((listener) => listener.protocol === 'udp')?.port };
+      },
     );
+  }
+
+  /**
+   * --fd-request-wait: SIP messages read from this worker's sockets (UDP and its connections) go
+   * through the gate too. The transports call the core's `receive` at each message, so it is
+   * wrapped here, in this worker only.
+   */
+  #gateReads(server: ProxyServer): void {
+    const gate = this.#gate;
+    if (gate === undefined) return;
+    const core = server.core;
+    const receive = core.receive.bind(core);
+    core.receive = (bytes, source, handedOff) => gate.run(() => receive(bytes, source, handedOff));
   }
 
   protected override handOver(to: number, bytes: Uint8Array, source: TransportAddress): void {
@@ -66,8 +86,21 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     this.counters.ipcMilliseconds += performance.now() - started;
   }
 
-  /** A message from the supervisor; one this worker cannot act on is dropped and counted, never fatal. */
+  /**
+   * A message from the supervisor; one this worker cannot act on is dropped and counted, never
+   * fatal. With --fd-request-wait, it waits while an fd request is outstanding, unless it is an fd
+   * answer (what the worker waits for) or the pool's stats or stop (instruments, not traffic).
+   */
   receive(message: ToWorker, handle: net.Socket | undefined, started = performance.now()): void {
+    const gate = this.#gate;
+    if (gate !== undefined && message.t !== 'fd' && message.t !== 'stats-request' && message.t !== 'stop') {
+      gate.run(() => this.#receiveNow(message, handle, started));
+      return;
+    }
+    this.#receiveNow(message, handle, started);
+  }
+
+  #receiveNow(message: ToWorker, handle: net.Socket | undefined, started: number): void {
     try {
       this.#act(message, handle, started);
     } catch {
@@ -90,8 +123,14 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
           this.#tell({ t: 'closed', id: message.id });
           break;
         }
-        if (handle !== undefined && transport !== undefined) transport.adopt(handle, message.id);
-        else handle?.destroy();
+        if (handle !== undefined && transport !== undefined) {
+          transport.adopt(handle, message.id);
+          // A dead worker's connection: the names it was known by there (a TCP one is filed at once).
+          for (const alias of message.aliases ?? []) {
+            const colon = alias.lastIndexOf(':');
+            transport.addAlias(message.id, alias.slice(0, colon), Number(alias.slice(colon + 1)));
+          }
+        } else handle?.destroy();
         break;
       }
       case 'relayed':
@@ -120,6 +159,7 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
 
   protected override beforeStop(): void {
     this.#cache?.clear();
+    this.#gate?.clear();
   }
 
   override readonly directory: ConnectionDirectory = {
@@ -158,10 +198,20 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
       if (request === undefined) return;
       this.counters.fdRequests++;
       this.#tell({ t: 'fd-request', request, id: target.connectionId, remoteKey });
+      this.#gate?.hold(request);
     },
   };
 
+  /** An fd answer: the sends that waited for it go out, then (--fd-request-wait) what waited behind it is handled. */
   #onHandle(message: Extract<ToWorker, { t: 'fd' }>, handle: net.Socket | undefined): void {
+    try {
+      this.#sendWithHandle(message, handle);
+    } finally {
+      this.#gate?.release(message.request);
+    }
+  }
+
+  #sendWithHandle(message: Extract<ToWorker, { t: 'fd' }>, handle: net.Socket | undefined): void {
     const pending = this.#waiting.settle(message.request);
     if (pending === undefined) {
       handle?.destroy();

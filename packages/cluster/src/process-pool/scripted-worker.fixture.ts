@@ -7,6 +7,11 @@
  * - `garbage`: slot 0 sends malformed control messages.
  * - `huge-frame`: slot 0 (not its replacement) announces a frame over the limit on its stream.
  * - `fail-replacements`: every replacement (an origin above the first workers') fails to start.
+ * - `die-with-connections`: slot 0 files three connections to SCRIPTED_PORT (TCP with its handle,
+ *   sent so it arrives before its `opened`; TLS; and TCP whose handle it never sends; the first
+ *   with an alias), then exits; a worker
+ *   handed a connection writes `adopted by SLOT as ALIASES` on it and hands a message to slot 0
+ *   (dead by then).
  */
 import { writeSync } from 'node:fs';
 import net from 'node:net';
@@ -20,7 +25,7 @@ const config = JSON.parse(process.env.SWITCHBOARD_WORKER ?? '{}') as WorkerConfi
 const script = process.env.SCRIPTED_WORKER ?? '';
 let started = false;
 
-const link = openSupervisorLink({ message: (raw) => onMessage(raw), failed: () => undefined });
+const link = openSupervisorLink({ message: (raw, handle) => onMessage(raw, handle), failed: () => undefined });
 
 function tell(message: ToSupervisor, handle?: net.Socket): void {
   link.send(encodeControl(message), handle);
@@ -48,6 +53,26 @@ async function endedScript(): Promise<void> {
   ask('phone.example.com:5060');
 }
 
+async function dieWithConnectionsScript(): Promise<void> {
+  const port = Number(process.env.SCRIPTED_PORT);
+  const connect = async (): Promise<net.Socket> => {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    return socket;
+  };
+  const [tcp, tls, pending] = [await connect(), await connect(), await connect()];
+  const base = config.origin * 2 ** 32;
+  tell({ t: 'opened', id: base + 1, remoteKey: `127.0.0.1:${port}`, protocol: 'tcp' });
+  tell({ t: 'alias', id: base + 1, key: 'phone.example.com:5060' });
+  // The handle goes on the IPC channel at once, `opened` on the stream (corked until the next
+  // tick): the handle arrives first, and the supervisor must keep it for its `opened`.
+  tell({ t: 'handle', id: base + 1 }, tcp);
+  tell({ t: 'opened', id: base + 2, remoteKey: `127.0.0.1:${tls.localPort}`, protocol: 'tls' });
+  tell({ t: 'opened', id: base + 3, remoteKey: `127.0.0.1:${pending.localPort}`, protocol: 'tcp' });
+  // Long enough for the handle to reach the supervisor; then a crash.
+  setTimeout(() => process.exit(1), 300);
+}
+
 function garbageScript(): void {
   process.send?.(Buffer.from([0xc1, 0xc1, 0xc1]));
   process.send?.('not bytes at all');
@@ -69,7 +94,7 @@ function hugeFrameScript(): void {
   writeSync(WORKER_STREAM_FD, header);
 }
 
-function onMessage(raw: Uint8Array): void {
+function onMessage(raw: Uint8Array, handle: net.Socket | undefined): void {
   const message = decodeToWorker(raw);
   if (message.t === 'stats-request') {
     if (!started && config.slot === 0) {
@@ -77,8 +102,12 @@ function onMessage(raw: Uint8Array): void {
       if (script === 'ended') void endedScript();
       if (script === 'garbage') garbageScript();
       if (script === 'huge-frame' && config.origin <= config.workers) hugeFrameScript();
+      if (script === 'die-with-connections' && config.origin <= config.workers) void dieWithConnectionsScript();
     }
     stats(message.request);
+  } else if (message.t === 'adopt' && script === 'die-with-connections') {
+    handle?.write(`adopted by ${config.slot} as ${(message.aliases ?? []).join(',')}`);
+    tell({ t: 'hand-off', to: 0, bytes: Buffer.from('for the dead'), source: { protocol: 'udp', address: '', port: 0 } });
   } else if (message.t === 'deliver') {
     tell({ t: 'fd-request', request: 1, id: undefined, remoteKey: Buffer.from(message.bytes).toString() });
   } else if (message.t === 'stop') {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { DEFAULT_TIMERS } from '@switchboard/core';
@@ -147,4 +148,37 @@ test('replacements that fail to start are tried again later and later, not in a 
   }
   assert.equal(restartDelayMs(0), 0);
   assert.equal(restartDelayMs(20), 10_000, 'at most 10 s');
+});
+
+test('a dead worker: its TCP connection with a supervisor handle goes to the survivor (which reads and writes it), TLS and handle-less ones are closed and counted, a hand-off to it comes back', async () => {
+  const received: string[] = [];
+  const closed: number[] = [];
+  const server = net.createServer((socket) => {
+    socket.on('data', (chunk: Buffer) => received.push(chunk.toString()));
+    socket.on('close', () => closed.push(socket.remotePort ?? 0));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.env.SCRIPTED_PORT = String((server.address() as net.AddressInfo).port);
+  const events: SupervisorEvent[] = [];
+  const supervisor = await startScripted('die-with-connections', events);
+  try {
+    await supervisor.stats();
+    const model = await supervisorCounters(supervisor, (counters) => counters.handOffsReturned >= 1);
+    assert.equal(model.connectionsHandedOver, 1, 'the TCP connection whose handle the supervisor held');
+    assert.equal(model.connectionsLostWithWorker, 2, 'the TLS one, and the TCP one whose handle never came');
+    assert.equal(model.handOffsReturned, 1, "the survivor's hand-off to the dead worker came back to it");
+    const exited = events.find((event) => event.kind === 'worker-exited');
+    assert.ok(exited?.kind === 'worker-exited' && exited.worker === 0 && exited.connectionsHandedOver === 1 && exited.connectionsClosed === 2, JSON.stringify(exited));
+    const deadline = Date.now() + 5000;
+    while (received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(received, ['adopted by 1 as phone.example.com:5060'], 'the survivor holds the connection, knows its alias, and writes on it');
+    assert.equal(closed.length, 2, 'the two it could not hand over are closed');
+    const table = (await supervisor.stats()).find((own) => own.worker === 'supervisor');
+    assert.equal(table?.tcpConnections, 1, 'the handed-over connection stays in the table');
+  } finally {
+    delete process.env.SCRIPTED_PORT;
+    await supervisor.close();
+    server.close();
+  }
 });

@@ -48,8 +48,11 @@ type Exited = Extract<PoolEvent, { kind: 'exited' }>;
 
 export type SupervisorEvent =
   | { readonly kind: 'worker-started'; readonly worker: number; readonly pid: number }
-  /** A worker's exit (see PoolEvent `exited`), with the connections the supervisor closed for it. */
-  | ({ readonly kind: 'worker-exited'; readonly pid: number } & Omit<Exited, 'kind' | 'id'>)
+  /**
+   * A worker's exit (see PoolEvent `exited`), with the connections the supervisor closed for it
+   * and those it handed to other workers (or keeps for the replacement) instead.
+   */
+  | ({ readonly kind: 'worker-exited'; readonly pid: number; readonly connectionsHandedOver: number } & Omit<Exited, 'kind' | 'id'>)
   | Extract<PoolEvent, { kind: 'ipc-error' }>
   /** A listening socket failed after it was bound (an accept error such as EMFILE); it goes on listening. */
   | { readonly kind: 'listener-error'; readonly listener: string; readonly message: string };
@@ -78,7 +81,8 @@ interface Entry {
    * with handles released: none (writes are relayed to the owner).
    */
   socket: net.Socket | undefined;
-  readonly owner: number;
+  /** The worker reading it (changes when its worker dies and the connection is handed over). */
+  owner: number;
   /** Accepted here (counted against --max-connections), or opened by a worker. */
   readonly accepted: boolean;
   /** A worker's outgoing TCP connection whose handle has not arrived yet: fd requests for it wait here. */
@@ -90,7 +94,9 @@ interface Entry {
  * handle of each in a connection table, hands each to one worker process (round-robin or the
  * least loaded), and answers workers' requests for handles of connections they do not own. UDP
  * sockets are shared by all workers (cluster shares the bound handle). A worker that dies is
- * replaced; its connections are closed so their clients reconnect.
+ * replaced; the TCP connections it read are handed to the other workers (or, when none is up, to
+ * its replacement) with the supervisor's own handle of each, so their clients see nothing; those
+ * the supervisor holds no handle of (TLS, or TCP with handles released) die with it and are counted.
  *
  * TLS connections are handed over before their handshake and the supervisor keeps no handle: the
  * worker that does the handshake holds the session keys, so it alone can write on the
@@ -120,6 +126,15 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   readonly #fileBudget = (readOpenFileLimit()?.soft ?? Number.POSITIVE_INFINITY) - RESERVED_FILES;
   /** What workers start with: the listen specs with their ports resolved. */
   #settings: ProxySettings | undefined;
+  /** Dead workers' connections waiting for a worker to read them (none was up when they died). */
+  readonly #orphans = new Set<number>();
+  /**
+   * Handles of connections a worker opened that came (on the IPC channel) before their `opened`
+   * (on the stream; the two are not ordered): kept, not reading, until it comes (5 s at most).
+   */
+  readonly #earlyHandles = new Map<number, { readonly slot: number; readonly handle: net.Socket; readonly timer: NodeJS.Timeout }>();
+  /** Connections handed over at each slot's last exit, for its `worker-exited` event. */
+  readonly #handedOverAtExit: number[] = [];
 
   private constructor(options: ProcessPoolOptions) {
     super({ workers: options.workers, startTimeoutMs: options.timeoutMs ?? 15_000, stopTimeoutMs: options.timeoutMs ?? 5000 });
@@ -199,7 +214,7 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     if (event.kind === 'started') onEvent({ kind: 'worker-started', worker: event.worker, pid: event.id });
     else if (event.kind === 'exited') {
       const { kind: _kind, id, ...rest } = event;
-      onEvent({ kind: 'worker-exited', pid: id, ...rest });
+      onEvent({ kind: 'worker-exited', pid: id, ...rest, connectionsHandedOver: this.#handedOverAtExit[event.worker] ?? 0 });
     } else onEvent(event);
   }
 
@@ -238,7 +253,7 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   }
 
   #pick(): Slot | undefined {
-    const ready = this.slots.filter((slot) => slot.ready);
+    const ready = this.slots.filter((slot) => slot.ready && slot.channel.connected);
     if (ready.length === 0) return undefined;
     if (this.#options.assign === 'least-loaded') {
       const load = (slot: Slot): number => this.#owned[slot.index]?.size ?? 0;
@@ -285,6 +300,13 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
         // requests for it wait. With handles released none follows: writes are relayed.
         const awaiting = message.protocol === 'tcp' && this.#keepHandles;
         this.#file(message.id, message.protocol, message.remoteKey, { socket: undefined, owner: slot.index, accepted: false, ...(awaiting ? { waiting: [] } : {}) });
+        const early = this.#earlyHandles.get(message.id);
+        if (early !== undefined) {
+          clearTimeout(early.timer);
+          this.#earlyHandles.delete(message.id);
+          if (early.slot === slot.index) this.#adoptHandle(slot, message.id, early.handle);
+          else early.handle.destroy();
+        }
         if (handle !== undefined) this.#adoptHandle(slot, message.id, handle);
         break;
       }
@@ -305,7 +327,18 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
       case 'hand-off': {
         this.counters.handOffsSent++;
         const target = this.slots[message.to];
-        if (target !== undefined) this.send(target, { t: 'deliver', bytes: message.bytes, source: message.source });
+        // No such worker (a bug in the sender): dropped, as before.
+        if (target === undefined) break;
+        if (target.ready && target.channel.connected) {
+          this.send(target, { t: 'deliver', bytes: message.bytes, source: message.source });
+          break;
+        }
+        // Its worker is dead (or its replacement not yet up), and its transactions with it: the
+        // worker that read the message handles it as the replacement would, as one of no
+        // transaction here (a response goes on statelessly by its next Via, RFC 3261 §16.7),
+        // rather than it being dropped.
+        this.counters.handOffsReturned++;
+        this.send(slot, { t: 'deliver', bytes: message.bytes, source: message.source });
         break;
       }
       default:
@@ -317,6 +350,17 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   #adoptHandle(slot: Slot, id: number, handle: net.Socket): void {
     const entry = this.#table.get(id);
     const waiting = entry?.value.waiting;
+    if (entry === undefined && this.#keepHandles && !this.#earlyHandles.has(id)) {
+      // Before its `opened`: kept for it (not reading: the worker reads the connection).
+      borrowForWriting(handle);
+      const timer = setTimeout(() => {
+        this.#earlyHandles.delete(id);
+        handle.destroy();
+      }, 5000);
+      timer.unref();
+      this.#earlyHandles.set(id, { slot: slot.index, handle, timer });
+      return;
+    }
     if (entry === undefined || entry.value.owner !== slot.index || waiting === undefined || !this.#keepHandles) {
       handle.destroy();
       return;
@@ -351,11 +395,59 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     if (message.request !== 0) this.send(slot, { t: 'relayed', request: message.request, id: entry.id, protocol, found: true });
   }
 
-  /** A dead worker's connections are closed here, so their clients reconnect. */
+  /**
+   * A dead worker's connections: those the supervisor holds a handle of (TCP with handles kept)
+   * are handed to the workers still up, spread as new connections are, or kept for the next
+   * worker to say ready when none is up; the others (TLS: the session keys died with the worker;
+   * TCP with handles released; an opened one whose handle had not arrived) are closed, so their
+   * clients reconnect. Returns how many were closed. While the pool stops, all are closed.
+   */
   protected override onExit(slot: Slot): number {
     const owned = [...(this.#owned[slot.index] ?? [])];
-    for (const id of owned) this.#forget(id);
-    return owned.length;
+    this.#owned[slot.index]?.clear();
+    let closed = 0;
+    let handedOver = 0;
+    for (const id of owned) {
+      const entry = this.#table.get(id);
+      if (entry === undefined) continue;
+      if (entry.value.socket === undefined || this.stopping) {
+        this.#forget(id);
+        closed++;
+        continue;
+      }
+      handedOver++;
+      this.#handOver(id, entry.protocol, entry.value);
+    }
+    this.#handedOverAtExit[slot.index] = handedOver;
+    this.counters.connectionsHandedOver += handedOver;
+    this.counters.connectionsLostWithWorker += closed;
+    return closed;
+  }
+
+  /** Gives a dead worker's connection (its supervisor handle) to a worker that is up, or keeps it for the next one. */
+  #handOver(id: number, protocol: StreamProtocol, entry: Entry): void {
+    const to = this.#pick();
+    if (to === undefined) {
+      this.#orphans.add(id);
+      return;
+    }
+    entry.owner = to.index;
+    this.#owned[to.index]?.add(id);
+    // The new reader may hold a cached copy of it (it wrote on it before): its own is enough now.
+    if (this.#options.fdCache > 0) this.send(to, { t: 'invalidate', id });
+    // Its aliases (Via sent-bys it was reached by) go with it, so its new reader finds it by them too.
+    const aliases = [...(this.#table.get(id)?.aliases ?? [])];
+    this.send(to, { t: 'adopt', id, protocol, ...(aliases.length > 0 ? { aliases } : {}) }, entry.socket, true);
+  }
+
+  /** A worker said ready: connections of dead workers that waited for one go to it (and the rest of the pool). */
+  protected override onReady(_slot: Slot, _message: ToSupervisor): void {
+    const orphans = [...this.#orphans];
+    this.#orphans.clear();
+    for (const id of orphans) {
+      const entry = this.#table.get(id);
+      if (entry !== undefined && entry.value.socket !== undefined) this.#handOver(id, entry.protocol, entry.value);
+    }
   }
 
   /** Every worker's counters, plus the supervisor's own (worker `supervisor`). */
@@ -388,6 +480,12 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     await this.stopWorkers();
     for (const entry of this.#table.values()) entry.value.socket?.destroy();
     this.#table.clear();
+    this.#orphans.clear();
+    for (const early of this.#earlyHandles.values()) {
+      clearTimeout(early.timer);
+      early.handle.destroy();
+    }
+    this.#earlyHandles.clear();
     this.#acceptedOpen = 0;
   }
 }
