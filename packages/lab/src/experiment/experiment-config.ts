@@ -99,7 +99,7 @@ export interface ExperimentConfig {
     readonly extra: Readonly<Record<string, readonly string[]>>;
   };
   /**
-   * Extra flags implied by an extra value: `implies: { "transactions=shared": { fd-request-wait: "on" } }`
+   * Extra flags implied by an extra value: `implies: { "transactions=shared": { fd-request-wait: true } }`
    * gives every point with `transactions: shared` that flag too (unless its own extras set it).
    */
   readonly implies: ReadonlyArray<{ readonly key: string; readonly value: string; readonly flags: Readonly<Record<string, string>> }>;

@@ -92,15 +92,15 @@ test('published figures\' filters use the point\'s field names', () => {
 test('implied flags join the points whose extra value implies them, and only the process-pool takes fd-request-wait', () => {
   const points = experimentPoints(config(
     { model: ['process-pool', 'thread-pool'], transport: ['tcp'], clients: [5] },
-    { extra: { transactions: ['owned', 'shared'] }, implies: { 'transactions=shared': { 'fd-request-wait': 'on' } } },
+    { extra: { transactions: ['owned', 'shared'] }, implies: { 'transactions=shared': { 'fd-request-wait': true } } },
   ));
   assert.deepEqual(points.map((point) => `${point.model}/${JSON.stringify(point.extra)}`), [
     'process-pool/{"transactions":"owned"}',
-    'process-pool/{"transactions":"shared","fd-request-wait":"on"}',
+    'process-pool/{"transactions":"shared","fd-request-wait":"true"}',
     'thread-pool/{"transactions":"owned"}',
     'thread-pool/{"transactions":"shared"}',
   ]);
-  assert.throws(() => config({ clients: [5] }, { extra: { transactions: ['owned'] }, implies: { 'transactions=shared': { 'fd-request-wait': 'on' } } }), /extra.transactions has no value shared/);
+  assert.throws(() => config({ clients: [5] }, { extra: { transactions: ['owned'] }, implies: { 'transactions=shared': { 'fd-request-wait': true } } }), /extra.transactions has no value shared/);
   assert.throws(() => config({ clients: [5] }, { implies: { shared: {} } }), /expected an extra key and value/);
 });
 

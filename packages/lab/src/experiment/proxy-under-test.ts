@@ -61,10 +61,11 @@ export function serveArguments(point: ExperimentPoint, port: number, metricsPort
   if (point.model !== 'event-loop') args.push('--workers', String(point.workers));
   if (point.fdCache > 0) args.push('--fd-cache', String(point.fdCache));
   if (redisUrl !== undefined) args.push('--redis-url', redisUrl);
+  // A flag without a value (`--fd-request-wait`) is given as true (or "true", as extras are text).
   for (const [key, value] of Object.entries(extra)) {
-    if (value === false) continue;
+    if (value === false || value === 'false') continue;
     args.push(`--${key}`);
-    if (value !== true) args.push(String(value));
+    if (value !== true && value !== 'true') args.push(String(value));
   }
   return args;
 }
