@@ -97,6 +97,7 @@ const MODEL_COUNTERS: Readonly<Record<keyof ModelCounters, string>> = {
   ioMessagesDispatched: 'io-dispatch, I/O process: SIP messages sent to workers (to the least loaded, or to the worker a response\'s branch names), hand-offs included.',
   ioMessagesDropped: 'io-dispatch, I/O process: messages read while no worker was up to take them (dropped; the client retransmits).',
   ioResponsesRoutedByBranch: 'io-dispatch, I/O process: responses sent to the worker named in their branch (it holds their client transaction) instead of the least loaded.',
+  ioMessagesKeptWithCall: 'io-dispatch, I/O process: messages sent to the worker that still had messages of their call (by Call-ID) outstanding, instead of the least loaded, so a call\'s messages (an ACK and the BYE right behind it) are handled in order.',
   ioMessagesReceived: 'io-dispatch, workers: messages received from the I/O process; per worker, what the dispatcher gave it.',
   ioWrites: 'io-dispatch: writes the workers returned to the I/O process (workers), and writes it carried out for them (I/O process).',
   ioBytesWritten: 'io-dispatch, I/O process: bytes written for the workers (UDP, TCP and TLS payload).',

@@ -46,6 +46,8 @@ export interface ModelCounters extends RedisClientCounters {
   ioMessagesDropped: number;
   /** io-dispatch, I/O process: responses sent to the worker their branch names rather than the least loaded. */
   ioResponsesRoutedByBranch: number;
+  /** io-dispatch, I/O process: messages sent to the worker holding their call's outstanding messages rather than the least loaded. */
+  ioMessagesKeptWithCall: number;
   /** io-dispatch, workers: messages received from the I/O process (per worker: what it was dispatched). */
   ioMessagesReceived: number;
   /** io-dispatch, workers: writes returned to the I/O process; I/O process: writes it carried out. */
@@ -77,6 +79,7 @@ export function newModelCounters(): ModelCounters {
     ioMessagesDispatched: 0,
     ioMessagesDropped: 0,
     ioResponsesRoutedByBranch: 0,
+    ioMessagesKeptWithCall: 0,
     ioMessagesReceived: 0,
     ioWrites: 0,
     ioBytesWritten: 0,

@@ -20,7 +20,7 @@ interface Written {
   readonly bytes: Buffer;
 }
 
-function setup(workers: number, down: Set<number> = new Set()) {
+function setup(workers: number, down: Set<number> = new Set(), callLingerMs = 0) {
   const delivered: Array<{ slot: number; handedOff: boolean; bytes: Uint8Array }> = [];
   const written: Written[] = [];
   const open = new Set<number>([7]);
@@ -39,6 +39,7 @@ function setup(workers: number, down: Set<number> = new Set()) {
     deliver: (slot, bytes, _source, handedOff) => void delivered.push({ slot, handedOff, bytes }),
     transports,
     counters,
+    callLingerMs,
   });
   return { dispatcher, delivered, written, counters, open };
 }
@@ -92,6 +93,28 @@ test('a response goes to the worker its branch tag names while it is up, else to
   assert.equal(got[0]?.slot, 0);
 });
 
+test('a message of a call with messages outstanding joins them, however loaded that worker is', () => {
+  const { dispatcher, delivered, counters } = setup(2);
+  dispatcher.dispatch(request('call-1'), udpSource);
+  for (let i = 0; i < 3; i++) dispatcher.dispatch(request('call-1'), udpSource);
+  assert.deepEqual(delivered.map((entry) => entry.slot), [0, 0, 0, 0]);
+  assert.equal(counters.ioMessagesKeptWithCall, 3);
+  dispatcher.dispatch(request('call-2'), udpSource);
+  assert.equal(delivered.at(-1)?.slot, 1, 'another call goes to the least loaded');
+  dispatcher.done(0, 4);
+  dispatcher.done(1, 1);
+  dispatcher.dispatch(request('call-2'), udpSource);
+  dispatcher.dispatch(request('call-1'), udpSource);
+  assert.deepEqual(delivered.slice(-2).map((entry) => entry.slot), [0, 1], 'nothing outstanding: the load decides again');
+  // With the default linger a call stays with its worker after its messages are done.
+  const lingering = setup(2, new Set(), 4000);
+  lingering.dispatcher.dispatch(request('call-3'), udpSource);
+  lingering.dispatcher.done(0, 1);
+  lingering.dispatcher.board.sent(0);
+  lingering.dispatcher.dispatch(request('call-3'), udpSource);
+  assert.deepEqual(lingering.delivered.map((entry) => entry.slot), [0, 0]);
+});
+
 test('a hand-off goes to the worker named, or the least loaded when it is down; it arrives marked as handed off', () => {
   const { dispatcher, delivered, counters } = setup(2, new Set([1]));
   dispatcher.handOff(0, request('h'), udpSource);
@@ -111,8 +134,10 @@ test('writes go out by connection id or over UDP; a write for a closed connectio
   assert.equal(counters.ioWrites, 4);
   assert.equal(counters.ioBytesWritten, written.reduce((sum, entry) => sum + entry.bytes.length, 0));
   open.delete(7);
-  dispatcher.write({ protocol: 'tcp', address: '127.0.0.1', port: 40000, connectionId: 7 }, Buffer.from('SIP/2.0 180 Ringing\r\n\r\n'));
+  const failures: string[] = [];
+  dispatcher.write({ protocol: 'tcp', address: '127.0.0.1', port: 40000, connectionId: 7 }, Buffer.from('SIP/2.0 180 Ringing\r\n\r\n'), (error) => failures.push(error.message));
   assert.equal(written.length, 4, 'nothing written for the closed connection');
+  assert.deepEqual(failures, ['connection closed before the message was sent'], 'the worker that asked hears of it');
   assert.equal(counters.ioWritesDropped, 1);
   assert.equal(counters.ioWrites, 4);
   dispatcher.lost();

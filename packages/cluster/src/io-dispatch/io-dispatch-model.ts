@@ -166,9 +166,11 @@ export class IoDispatchModel extends WorkerPool<ToIoWorker, ToIoProcess, net.Soc
       case 'done':
         this.#dispatcher.done(slot.index, message.count);
         break;
-      case 'send':
-        this.#dispatcher.write(message.target, message.bytes);
+      case 'send': {
+        const ticket = message.ticket;
+        this.#dispatcher.write(message.target, message.bytes, ticket === 0 ? undefined : (error) => this.send(slot, { t: 'send-failed', ticket, message: error.message }));
         break;
+      }
       case 'alias':
         this.#streams[message.protocol]?.addAlias(message.id, message.host, message.port);
         break;

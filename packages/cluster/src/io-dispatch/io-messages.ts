@@ -13,6 +13,8 @@ export type ToIoWorker =
   | { readonly t: 'message'; readonly bytes: Uint8Array; readonly source: TransportAddress }
   /** A message another worker read that belongs to a transaction here (a hand-off). */
   | { readonly t: 'deliver'; readonly bytes: Uint8Array; readonly source: TransportAddress }
+  /** The send with this ticket failed (a bad port, a refused or reset connection, a closed one). */
+  | { readonly t: 'send-failed'; readonly ticket: number; readonly message: string }
   | { readonly t: 'stats-request'; readonly request: number }
   | { readonly t: 'stop' };
 
@@ -22,8 +24,11 @@ export type ToIoProcess =
   | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
   /** `count` more messages (and deliveries) handled since the last `done`: they are no longer outstanding. */
   | { readonly t: 'done'; readonly count: number }
-  /** Write `bytes` to `target`: on its connection (`connectionId`), over UDP, or on a connection to its address (opened if none). */
-  | { readonly t: 'send'; readonly target: TransportAddress; readonly bytes: Uint8Array }
+  /**
+   * Write `bytes` to `target`: on its connection (`connectionId`), over UDP, or on a connection to
+   * its address (opened if none). `ticket` (not 0) asks to hear of a failure as `send-failed`.
+   */
+  | { readonly t: 'send'; readonly target: TransportAddress; readonly bytes: Uint8Array; readonly ticket: number }
   /** `host:port` is another name of connection `id` (a Via sent-by), so requests there reuse it. */
   | { readonly t: 'alias'; readonly protocol: StreamProtocol; readonly id: number; readonly host: string; readonly port: number }
   /** Pass `bytes` to worker `to`, which holds its transaction. */
@@ -40,6 +45,7 @@ type FieldKind = 'number' | 'string' | 'bytes' | 'address' | 'protocol' | 'objec
 const TO_WORKER: Record<ToIoWorker['t'], Record<string, FieldKind>> = {
   message: { bytes: 'bytes', source: 'address' },
   deliver: { bytes: 'bytes', source: 'address' },
+  'send-failed': { ticket: 'number', message: 'string' },
   'stats-request': { request: 'number' },
   stop: {},
 };
@@ -49,7 +55,7 @@ const TO_PROCESS: Record<ToIoProcess['t'], Record<string, FieldKind>> = {
   'start-failed': { error: 'object' },
   stats: { request: 'number', stats: 'object' },
   done: { count: 'number' },
-  send: { target: 'address', bytes: 'bytes' },
+  send: { target: 'address', bytes: 'bytes', ticket: 'number' },
   alias: { protocol: 'protocol', id: 'number', host: 'string', port: 'number' },
   'hand-off': { to: 'number', bytes: 'bytes', source: 'address' },
 };

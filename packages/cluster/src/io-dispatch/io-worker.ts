@@ -11,6 +11,7 @@ import { ProxyServer, type ConnectionDirectory, type ProxySender, type Transport
 import type { DatagramTransport } from '@switchboard/core';
 import { PoolWorker, type PoolWorkerOptions } from '../worker-pool/pool-worker.js';
 import type { ToIoProcess, ToIoWorker } from './io-messages.js';
+import { SendTickets } from './send-tickets.js';
 
 /** What an io-dispatch worker process reads from SWITCHBOARD_IO_WORKER. */
 export interface IoWorkerConfig {
@@ -57,14 +58,18 @@ export class IoWorker extends PoolWorker<ToIoProcess, never> {
     );
   }
 
+  /** Error handlers of sends the I/O process carries out, until it reports their failure. */
+  readonly #tickets = new SendTickets();
+
   /**
-   * Every send leaves through the I/O process. A send's failure is not reported back (as with the
-   * process-pool's relayed writes): the I/O process counts it, and the transaction's timers end it.
+   * Every send leaves through the I/O process. A send with an error handler takes a ticket: the I/O
+   * process reports its failure (a refused connection, a bad port, a closed connection) by it, so
+   * the transaction fails over at once (§16.9) as it does where the worker writes itself.
    */
   readonly #sender: ProxySender = {
-    send: (target, bytes) => {
+    send: (target, bytes, onError) => {
       this.counters.ioWrites++;
-      this.#tell({ t: 'send', target, bytes });
+      this.#tell({ t: 'send', target, bytes, ticket: onError === undefined ? 0 : this.#tickets.open(onError) });
     },
     addAlias: (connectionId, host, port, protocol) => {
       if (protocol !== 'udp') this.#tell({ t: 'alias', protocol, id: connectionId, host, port });
@@ -113,6 +118,11 @@ export class IoWorker extends PoolWorker<ToIoProcess, never> {
       }
       return;
     }
+    if (message.t === 'send-failed') {
+      this.#tickets.fail(message.ticket, new Error(message.message));
+      return;
+    }
+    if (message.t === 'stop') this.#tickets.close();
     this.lifecycle(message);
   }
 
