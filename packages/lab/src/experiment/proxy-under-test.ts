@@ -61,6 +61,8 @@ export function serveArguments(point: ExperimentPoint, port: number, metricsPort
   if (point.model !== 'event-loop') args.push('--workers', String(point.workers));
   if (point.fdCache > 0) args.push('--fd-cache', String(point.fdCache));
   if (redisUrl !== undefined) args.push('--redis-url', redisUrl);
+  // io-dispatch runs only with shared transactions (any worker takes any message).
+  if (point.model === 'io-dispatch' && extra.transactions === undefined) args.push('--transactions', 'shared');
   for (const [key, value] of Object.entries(extra)) {
     if (value === false) continue;
     args.push(`--${key}`);
