@@ -36,6 +36,10 @@ type Slot = PoolSlot<ToIoWorker, net.Socket>;
 
 const codec: ProcessCodec<ToIoWorker, ToIoProcess> = { encode: encodeIoMessage, decode: decodeToIoProcess };
 
+/** Each worker's stdio: 0-2 shared, IPC at 3 (the ready handshake), its byte stream at WORKER_STREAM_FD. */
+const STDIO = ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'];
+const WORKER_EXEC = fileURLToPath(new URL('./io-worker-main.js', import.meta.url));
+
 /**
  * The fourth model, `--model io-dispatch` (OpenSIPS 4.0, Kamailio 6.1 `tcp_main_threads`): this
  * process owns every socket. It reads UDP, accepts and reads every TCP and TLS connection (TLS
@@ -132,15 +136,16 @@ export class IoDispatchModel extends WorkerPool<ToIoWorker, ToIoProcess, net.Soc
     // As a proxy may be a TCP or TLS client without listening there, so may this process.
     this.#streams.tcp ??= stream('tcp', '0.0.0.0', 0);
     if (server.tls !== undefined) this.#streams.tls ??= stream('tls', '0.0.0.0', 0);
-    const stdio = ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'];
-    if (stdio[WORKER_STREAM_FD] !== 'pipe') throw new Error('the worker stream fd is not the pipe');
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./io-worker-main.js', import.meta.url)), serialization: 'advanced', stdio });
+    if (STDIO[WORKER_STREAM_FD] !== 'pipe') throw new Error('the worker stream fd is not the pipe');
     this.#settings = { ...settings, listen };
     await this.startWorkers();
   }
 
   protected override open(index: number, _replacement: boolean, handlers: ChannelHandlers<ToIoProcess, net.Socket>): ProcessChannel<ToIoWorker, ToIoProcess> {
     const config: IoWorkerConfig = { slot: index, origin: this.#nextOrigin++, workers: this.#options.workers, udpPort: this.#udpPort, settings: this.#settings as ProxySettings };
+    // Set before every fork (replacements too): node:cluster's settings are global, and another
+    // pool in this process (a test's process-pool) may have set its own since.
+    cluster.setupPrimary({ exec: WORKER_EXEC, serialization: 'advanced', stdio: STDIO });
     const worker = cluster.fork({ SWITCHBOARD_IO_WORKER: JSON.stringify(config), SWITCHBOARD_WORKER_STREAM_FD: String(WORKER_STREAM_FD) });
     const stream = worker.process.stdio?.[WORKER_STREAM_FD] as Duplex | null | undefined;
     return new ProcessChannel(worker, stream ?? undefined, codec, handlers);
