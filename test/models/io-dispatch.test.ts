@@ -102,6 +102,9 @@ describe('SIPp through --model io-dispatch --transactions shared: UDP, TCP, TLS,
     assert.equal(await counter('internal_errors_total'), 0);
     assert.equal(await counter('state_store_failures_total'), 0);
     assert.equal(await counter('fd_requests_total'), 0, 'no fd passing at all');
+    const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+    assert.match(text, /^switchboard_io_queue_depth\{worker="0"\} \d+$/m, 'the queue depth of each worker');
+    assert.match(text, /^switchboard_io_queue_depth\{worker="1"\} \d+$/m);
   });
 
   test('record-routed calls over TCP, one connection per side (-t t1): all complete, every connection held by the I/O process', async () => {

@@ -146,6 +146,7 @@ export const OTHER_METRICS = {
   tcpConnections: { name: 'switchboard_tcp_connections', type: 'gauge', help: 'TCP connections each worker owns (the supervisor: its table).' },
   tlsConnections: { name: 'switchboard_tls_connections', type: 'gauge', help: 'TLS connections each worker owns, handshake done (the supervisor: its table).' },
   supervisorQueueDepth: { name: 'switchboard_supervisor_queue_depth', type: 'gauge', help: 'process-pool: IPC messages the supervisor has sent that are not yet flushed; io-dispatch: messages the I/O process has sent to workers that they have not yet handled.' },
+  ioQueueDepth: { name: 'switchboard_io_queue_depth', type: 'gauge', help: 'io-dispatch: messages the I/O process has sent each worker that it has not yet handled (what the least-loaded choice compares), per worker.' },
   workerRestarts: { name: 'switchboard_worker_restarts_total', type: 'counter', help: 'Workers replaced after they died.' },
   ipcRoundTrip: { name: 'switchboard_ipc_round_trip_seconds', type: 'histogram', help: 'process-pool: fd request round trips (request to handle), in seconds.' },
   storeLatency: { name: 'switchboard_state_store_seconds', type: 'histogram', help: 'State store call latency, in seconds.' },

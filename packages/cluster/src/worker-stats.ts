@@ -142,6 +142,8 @@ export interface WorkerStats {
    * workers not yet handled), connections in its table.
    */
   readonly supervisorQueueDepth?: number;
+  /** io-dispatch: messages the I/O process has sent this worker that it has not yet handled. */
+  readonly ioQueueDepth?: number;
   readonly supervisorConnections?: number;
   readonly workerRestarts?: number;
 }

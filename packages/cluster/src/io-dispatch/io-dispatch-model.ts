@@ -195,13 +195,15 @@ export class IoDispatchModel extends WorkerPool<ToIoWorker, ToIoProcess, net.Soc
 
   /** Every worker's counters, plus the I/O process's own (worker `supervisor`). */
   async stats(timeoutMs = 2000): Promise<WorkerStats[]> {
-    return this.statsWithOwn('supervisor', timeoutMs, () => ({
+    const stats = await this.statsWithOwn('supervisor', timeoutMs, () => ({
       transport: { ...this.transportCounters },
       tcpConnections: this.#streams.tcp?.connectionCount ?? 0,
       tlsConnections: this.#streams.tls?.connectionCount ?? 0,
       supervisorQueueDepth: this.#dispatcher.board.depth,
       supervisorConnections: (this.#streams.tcp?.connectionCount ?? 0) + (this.#streams.tls?.connectionCount ?? 0),
     }));
+    // Each worker's queue as the dispatcher sees it (what it has sent, not yet reported done).
+    return stats.map((entry) => (entry.worker === 'supervisor' ? entry : { ...entry, ioQueueDepth: this.#dispatcher.board.outstanding(Number(entry.worker)) }));
   }
 
   /** Messages sent to each worker slot since the start (replacements included). */
