@@ -1,7 +1,7 @@
 /**
  * `npm run bench:models`: the SIPp ladder (see sipp-ladder.ts) over UDP and over TCP with one
  * persistent connection per side, through Switchboard under each concurrency model: event-loop,
- * process-pool without and with the fd cache, thread-pool, and io-dispatch (one I/O process, shared
+ * process-pool without and with the fd cache, thread-pool, and io-dispatch (one I/O process; shared
  * transactions in Redis). Reports one table: peak calls/s
  * per model and transport, the TCP/UDP ratio, the fd cache's speedup, and the model's own
  * counters scraped from --metrics at the end of each ladder (fd requests, cache hits, hand-offs,
@@ -23,6 +23,8 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 interface Variant {
   readonly name: string;
   readonly args: (redisUrl: string) => string[];
+  /** Runs with `--transactions shared` only (io-dispatch). */
+  readonly sharedOnly?: boolean;
 }
 
 function variants(workers: number): Variant[] {
@@ -31,7 +33,7 @@ function variants(workers: number): Variant[] {
     { name: 'process-pool', args: (url) => ['--model', 'process-pool', '--workers', String(workers), '--redis-url', url] },
     { name: 'process-pool + fd cache', args: (url) => ['--model', 'process-pool', '--workers', String(workers), '--fd-cache', '8', '--redis-url', url] },
     { name: 'thread-pool', args: () => ['--model', 'thread-pool', '--workers', String(workers)] },
-    { name: 'io-dispatch', args: (url) => ['--model', 'io-dispatch', '--workers', String(workers), '--transactions', 'shared', '--redis-url', url] },
+    { name: 'io-dispatch', sharedOnly: true, args: (url) => ['--model', 'io-dispatch', '--workers', String(workers), '--transactions', 'shared', '--redis-url', url] },
   ];
 }
 
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
   process.stdout.write(report);
 }
 
-const COUNTERS = ['fdRequests', 'fdCacheHits', 'fdCacheMisses', 'handOffsSent', 'remoteWrites', 'ipcMilliseconds', 'requestsForwarded', 'ioMessagesDispatched', 'transactionStoreRoundTrips'] as const satisfies readonly CounterName[];
+const COUNTERS = ['fdRequests', 'fdCacheHits', 'fdCacheMisses', 'handOffsSent', 'remoteWrites', 'ipcMilliseconds', 'requestsForwarded'] as const satisfies readonly CounterName[];
 
 function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>, seconds: number, workers: number, tcpMode: 't1' | 'tn'): string {
   // The peak is the highest call rate achieved (not offered) at a step where at least 99.9% of
@@ -128,7 +130,7 @@ function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>
     '# Concurrency models: SIPp ladder peaks',
     '',
     `Machine: ${facts.cpu}, ${facts.cores} cores (allowed: ${facts.cpusAllowed}), ${facts.memoryGiB} GiB, Node ${facts.node}, ${facts.platform}; ${facts.date}.`,
-    `SIPp caller, proxy (${workers} workers for the pools) and SIPp callee share the cores; no pinning. ${seconds} s per step; record-routed calls; ${tcpMode === 't1' ? 'TCP is one persistent connection per side (SIPp -t t1)' : 'over TCP the caller opens one connection per call (SIPp -t tn), the callee keeps one'}. Process-pool and io-dispatch state in a local redis-server. Peak: the highest achieved call rate at a step with at least 99.9% of calls successful. One run.`,
+    `SIPp caller, proxy (${workers} workers for the pools) and SIPp callee share the cores; no pinning. ${seconds} s per step; record-routed calls; ${tcpMode === 't1' ? 'TCP is one persistent connection per side (SIPp -t t1)' : 'over TCP the caller opens one connection per call (SIPp -t tn), the callee keeps one'}. Process-pool state in a local redis-server. Peak: the highest achieved call rate at a step with at least 99.9% of calls successful. One run.`,
     '',
     '| model | UDP peak (calls/s) | TCP peak (calls/s) | TCP/UDP |',
     '| --- | ---: | ---: | ---: |',
@@ -141,13 +143,13 @@ function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>
   const plain = peak('process-pool', 'tcp');
   const cached = peak('process-pool + fd cache', 'tcp');
   if (plain > 0 && cached > 0) lines.push('', `fd cache speedup (process-pool TCP peak with / without): ${(cached / plain).toFixed(2)}x.`);
-  lines.push('', '| model | transport | calls | fd requests | fd cache hits | hand-offs | writes via owner thread | messages dispatched (io) | store round trips | IPC share of proxy CPU |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('', '| model | transport | calls | fd requests | fd cache hits | hand-offs | writes via owner thread | IPC share of proxy CPU |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const run of runs) {
     const calls = run.ladder.steps.reduce((sum, step) => sum + step.successful, 0);
     const share = run.cpuMs > 0 ? `${(((run.counters.ipcMilliseconds ?? 0) / run.cpuMs) * 100).toFixed(1)}%` : 'n/a';
-    lines.push(`| ${run.model} | ${run.ladder.transport} | ${calls} | ${run.counters.fdRequests ?? 0} | ${run.counters.fdCacheHits ?? 0} | ${run.counters.handOffsSent ?? 0} | ${run.counters.remoteWrites ?? 0} | ${run.counters.ioMessagesDispatched ?? 0} | ${run.counters.transactionStoreRoundTrips ?? 0} | ${share} |`);
+    lines.push(`| ${run.model} | ${run.ladder.transport} | ${calls} | ${run.counters.fdRequests ?? 0} | ${run.counters.fdCacheHits ?? 0} | ${run.counters.handOffsSent ?? 0} | ${run.counters.remoteWrites ?? 0} | ${share} |`);
   }
-  lines.push('', 'Counters are totals over the whole ladder (all steps), summed over workers; the supervisor counts fd requests and hand-offs it relays too, so they appear twice in the process-pool rows. io-dispatch: every message crosses IPC twice (the I/O process sends it to a worker, the worker sends back its writes); its transactions live in Redis (store round trips). IPC share: time workers spent in IPC code (encoding, sending, decoding, wrapping handles) over the CPU time of the proxy process tree.');
+  lines.push('', 'Counters are totals over the whole ladder (all steps), summed over workers; the supervisor counts fd requests and hand-offs it relays too, so they appear twice in the process-pool rows. IPC share: time workers spent in IPC code (encoding, sending, decoding, wrapping handles) over the CPU time of the proxy process tree.');
   lines.push('', '| model | transport | rate | success | achieved | call setup (ms) |', '| --- | --- | ---: | ---: | ---: | ---: |');
   for (const run of runs) {
     for (const step of run.ladder.steps) lines.push(`| ${run.model} | ${run.ladder.transport} | ${step.rate} | ${(step.successRatio * 100).toFixed(2)}% | ${step.achievedCallsPerSecond.toFixed(0)} | ${step.callSetupMs?.toFixed(2) ?? '?'} |`);

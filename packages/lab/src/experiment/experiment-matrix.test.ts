@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseExperimentConfig } from './experiment-config.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';
-import type { ExperimentPoint } from './experiment-record.js';
-import { serveArguments } from './proxy-under-test.js';
 
 const config = (matrix: Record<string, unknown>, extra: Record<string, unknown> = {}) => parseExperimentConfig({ id: 't1', title: 'test', matrix, ...extra }, 't1.yaml');
 
@@ -89,12 +87,4 @@ test('config errors name the file and the key', () => {
 test('published figures\' filters use the point\'s field names', () => {
   const parsed = config({ clients: [1] }, { published_figures: [{ label: 'a', value: 2, ours: { metric: 'operationsPerSecond', numerator: { 'fd-cache': 8 }, denominator: { 'idle-strategy': 'scan' } } }] });
   assert.deepEqual((parsed.publishedFigures[0] as unknown as { ours: unknown }).ours, { metric: 'operationsPerSecond', numerator: { fdCache: 8 }, denominator: { idleStrategy: 'scan' } });
-});
-
-test('model: io-dispatch is taken, with Redis as its only state; its proxy runs with --transactions shared', () => {
-  const points = experimentPoints(config({ model: ['io-dispatch'], workers: [2], state: ['default', 'local', 'sab'], 'fd-cache': [0, 8], transport: ['udp'], clients: [5] }));
-  assert.deepEqual(points.map((point) => `${point.model}/${point.workers}/${point.state}/${point.fdCache}`), ['io-dispatch/2/redis/0']);
-  const args = serveArguments(points[0] as ExperimentPoint, 5060, 9090, 'redis://127.0.0.1:6379', {});
-  assert.deepEqual(args.slice(args.indexOf('--transactions'), args.indexOf('--transactions') + 2), ['--transactions', 'shared']);
-  assert.equal(args[args.indexOf('--model') + 1], 'io-dispatch');
 });
