@@ -108,6 +108,18 @@ export const MODEL_VARIANTS: readonly ModelVariant[] = [
   { name: 'thread-pool', needsRedis: false, args: () => ['--model', 'thread-pool', '--workers', '2'] },
 ];
 
+/**
+ * The fourth model (issue 16 item 6): one I/O process reads every socket and dispatches each
+ * message to the least-loaded worker, so transactions must be shared (in Redis). Kept out of
+ * MODEL_VARIANTS, whose suites would take too long run once more; the suites that run it add it
+ * themselves (hostile-input, test/models/io-dispatch.test.ts).
+ */
+export const IO_DISPATCH_VARIANT: ModelVariant = {
+  name: 'io-dispatch',
+  needsRedis: true,
+  args: (url) => ['--model', 'io-dispatch', '--workers', '2', '--transactions', 'shared', '--redis-url', url ?? ''],
+};
+
 /** Starts what a variant needs (a real redis-server for process-pool); resolves its flags. */
 export async function prepareModel(variant: ModelVariant): Promise<{ args: string[]; stop(): Promise<void> }> {
   if (!variant.needsRedis) return { args: variant.args(undefined), stop: async () => {} };

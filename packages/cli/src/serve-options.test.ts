@@ -231,3 +231,16 @@ test('--transactions: owned by default, shared reaches the proxy settings, and s
   await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], transactions: 'shared', stateless: true }, new Set(['listen', 'transactions', 'stateless'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--transactions: .*--stateless/));
   await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], transactions: 'both' }, new Set(['listen', 'transactions'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--transactions:/));
 });
+
+test('--model io-dispatch: any worker takes any message, so transactions must be shared, and in Redis', async () => {
+  const given = (...flags: string[]): Set<string> => new Set(['listen', ...flags]);
+  const base = { listen: ['udp:127.0.0.1:0'] };
+  const redis = { 'redis-url': 'redis://127.0.0.1:6379' };
+  await assert.rejects(resolveServeSettings({ ...base, ...redis, model: 'io-dispatch' }, given('model', 'redis-url')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--transactions: --model io-dispatch needs --transactions shared/));
+  await assert.rejects(resolveServeSettings({ ...base, ...redis, model: 'io-dispatch', transactions: 'owned' }, given('model', 'redis-url', 'transactions')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--transactions: --model io-dispatch needs --transactions shared/));
+  await assert.rejects(resolveServeSettings({ ...base, model: 'io-dispatch', transactions: 'shared', state: 'sab' }, given('model', 'transactions', 'state')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--state: --model io-dispatch cannot run with --state sab/));
+  await assert.rejects(resolveServeSettings({ ...base, model: 'io-dispatch', transactions: 'shared' }, given('model', 'transactions')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /--model io-dispatch.*--redis-url/));
+  await assert.rejects(resolveServeSettings({ ...base, ...redis, model: 'io-dispatch', transactions: 'shared', 'fd-cache': true }, given('model', 'redis-url', 'transactions', 'fd-cache')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--fd-cache: .*--model io-dispatch/));
+  const dispatching = await resolveServeSettings({ ...base, ...redis, model: 'io-dispatch', transactions: 'shared', workers: '2' }, given('model', 'redis-url', 'transactions', 'workers'));
+  assert.deepEqual([dispatching.model, dispatching.state, dispatching.transactions, dispatching.workers], ['io-dispatch', 'redis', 'shared', 2]);
+});

@@ -212,16 +212,18 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
 
   const state = v.state ?? DEFAULT_STATE[model];
   if (!STATE_FOR_MODEL[model].includes(state)) {
-    const why = model === 'process-pool' ? 'worker processes share no memory, so registrations must live in Redis' : state === 'local' ? 'threads would each keep their own registrations' : 'a SharedArrayBuffer is shared by threads only';
+    const why = model === 'process-pool' || model === 'io-dispatch' ? 'worker processes share no memory, so registrations must live in Redis' : state === 'local' ? 'threads would each keep their own registrations' : 'a SharedArrayBuffer is shared by threads only';
     fail(read.source('state'), 'state', `--model ${model} cannot run with --state ${state}: ${why} (use --state ${STATE_FOR_MODEL[model].join(' or ')})`);
   }
   const redisUrl = v['redis-url'];
-  if (state === 'redis' && redisUrl === undefined) fail(read.source('state'), 'state', `--state redis${model === 'process-pool' ? ' (which --model process-pool needs)' : ''} needs --redis-url redis://HOST:PORT (or redis+cluster://HOST:PORT,...)`);
+  if (state === 'redis' && redisUrl === undefined) fail(read.source('state'), 'state', `--state redis${model === 'process-pool' || model === 'io-dispatch' ? ` (which --model ${model} needs)` : ''} needs --redis-url redis://HOST:PORT (or redis+cluster://HOST:PORT,...)`);
   const auth = await resolveAuth(read, v.domain, redisUrl);
   if (state !== 'redis' && redisUrl !== undefined && auth?.redisHash === undefined) fail(read.source('redis-url'), 'redis-url', `is only used with --state redis or --auth-redis-hash (state is ${state})`);
 
   const transactions = v.transactions;
   if (transactions === 'shared' && v.stateless) fail(read.source('transactions'), 'transactions', '--transactions shared keeps transactions in the store; --stateless keeps none');
+  // io-dispatch sends every message to the least-loaded worker: any worker must be able to handle it.
+  if (model === 'io-dispatch' && transactions !== 'shared') fail(read.source('transactions'), 'transactions', `--model io-dispatch needs --transactions shared: every message goes to the least-loaded worker, so every worker must find every transaction (in Redis); not --transactions ${transactions}`);
 
   const tlsSettings = await resolveTls(read, listen.some((spec) => spec.protocol === 'tls'));
   onlyWhen(read, v.timing, ['timing-trace', 'timing-sample'], 'is only used with --timing');

@@ -20,6 +20,7 @@ export type { RunningModel } from './running-model.js';
 export { EventLoopModel } from './event-loop-model.js';
 export { ProcessPoolSupervisor, SUPERVISOR_HANDLES, type AssignStrategy, type SupervisorHandles, type SupervisorEvent } from './process-pool/supervisor.js';
 export { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
+export { IoDispatchModel, type IoDispatchEvent, type IoDispatchOptions } from './io-dispatch/io-dispatch-model.js';
 export { LatencyHistogram, newModelCounters, type ModelCounters, type WorkerStats, type HistogramSnapshot } from './worker-stats.js';
 export { ownerSlot, callIdHash, workerTag, workerSlot } from './message-owner.js';
 export { COUNTER_METRICS, OTHER_METRICS, counterMetric, renderMetricsDoc, type CounterName, type CounterMetric, type CounterSection } from './metric-catalog.js';

@@ -56,7 +56,7 @@ export interface ConnectionCapacity {
 }
 
 /**
- * event-loop and thread-pool hold every connection in one process; the process-pool's supervisor
+ * event-loop, thread-pool and io-dispatch (its I/O process) hold every connection in one process; the process-pool's supervisor
  * holds one file per TCP connection with `keep`, so it bounds the pool whatever its worker count;
  * with `release` each worker holds its share (round-robin) and the bound grows with the workers.
  */

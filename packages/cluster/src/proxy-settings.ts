@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { AuthMode, IdleStrategy, ListenSpec, OverloadSettings, ProxyServerOptions, TimerSettings, TlsSettings, TlsVersion } from '@switchboard/core';
 import type { DigestAlgorithm } from '@switchboard/sip';
 
-export type Model = 'event-loop' | 'process-pool' | 'thread-pool';
+export type Model = 'event-loop' | 'process-pool' | 'thread-pool' | 'io-dispatch';
 export type StateKind = 'local' | 'sab' | 'redis';
-export const MODELS: readonly Model[] = ['event-loop', 'process-pool', 'thread-pool'];
+export const MODELS: readonly Model[] = ['event-loop', 'process-pool', 'thread-pool', 'io-dispatch'];
 export const STATE_KINDS: readonly StateKind[] = ['local', 'sab', 'redis'];
 /**
  * Where transactions live (issue 16): `owned`, in the worker that made each one (messages read
@@ -19,6 +19,7 @@ export const STATE_FOR_MODEL: Readonly<Record<Model, readonly StateKind[]>> = {
   'event-loop': ['local', 'redis'],
   'thread-pool': ['sab', 'redis'],
   'process-pool': ['redis'],
+  'io-dispatch': ['redis'],
 };
 
 /** The store a model uses when --state is not given. */
@@ -26,6 +27,7 @@ export const DEFAULT_STATE: Readonly<Record<Model, StateKind>> = {
   'event-loop': 'local',
   'thread-pool': 'sab',
   'process-pool': 'redis',
+  'io-dispatch': 'redis',
 };
 
 /**

@@ -1,4 +1,5 @@
 import { EventLoopModel } from './event-loop-model.js';
+import { IoDispatchModel, type IoDispatchEvent } from './io-dispatch/io-dispatch-model.js';
 import { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent, type SupervisorHandles } from './process-pool/supervisor.js';
 import { withSharedTicketKeys, type Model, type ProxySettings, type StateKind } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
@@ -17,7 +18,7 @@ export interface ModelOptions {
   readonly supervisorHandles?: SupervisorHandles;
   /** Accepted connections open at once (default: no cap). */
   readonly maxConnections?: number;
-  readonly onEvent?: (event: SupervisorEvent | ThreadPoolEvent) => void;
+  readonly onEvent?: (event: SupervisorEvent | ThreadPoolEvent | IoDispatchEvent) => void;
 }
 
 /** Settings whose listeners each take `max / acceptors` connections (rounded up), or as they are without a cap. */
@@ -37,5 +38,8 @@ export async function startModel(options: ModelOptions): Promise<RunningModel> {
     case 'thread-pool':
       // Every thread accepts from the shared listener on its own: each gets its share of the cap.
       return ThreadPool.start({ settings: capped(settings, options.maxConnections, options.workers), workers: options.workers, onEvent: options.onEvent });
+    case 'io-dispatch':
+      // One process accepts and holds every connection: the whole cap is its own.
+      return IoDispatchModel.start({ settings: capped(settings, options.maxConnections, 1), workers: options.workers, onEvent: options.onEvent });
   }
 }

@@ -60,6 +60,22 @@ export interface ModelCounters extends RedisClientCounters {
   ipcErrors: number;
   /** Time spent in IPC code (encoding, sending, decoding, wrapping handles), in milliseconds. */
   ipcMilliseconds: number;
+  /** io-dispatch, I/O process: messages sent to workers (hand-offs included). */
+  ioMessagesDispatched: number;
+  /** io-dispatch, I/O process: messages read with no worker up to take them (dropped; the client retransmits). */
+  ioMessagesDropped: number;
+  /** io-dispatch, I/O process: responses sent to the worker their branch names rather than the least loaded. */
+  ioResponsesRoutedByBranch: number;
+  /** io-dispatch, I/O process: messages sent to the worker holding their call's outstanding messages rather than the least loaded. */
+  ioMessagesKeptWithCall: number;
+  /** io-dispatch, workers: messages received from the I/O process (per worker: what it was dispatched). */
+  ioMessagesReceived: number;
+  /** io-dispatch, workers: writes returned to the I/O process; I/O process: writes it carried out. */
+  ioWrites: number;
+  /** io-dispatch, I/O process: bytes it wrote for the workers. */
+  ioBytesWritten: number;
+  /** io-dispatch, I/O process: writes for a connection that had closed (or with no transport), dropped. */
+  ioWritesDropped: number;
 }
 
 export function newModelCounters(): ModelCounters {
@@ -85,6 +101,14 @@ export function newModelCounters(): ModelCounters {
     fdRequestWaitExpired: 0,
     ipcErrors: 0,
     ipcMilliseconds: 0,
+    ioMessagesDispatched: 0,
+    ioMessagesDropped: 0,
+    ioResponsesRoutedByBranch: 0,
+    ioMessagesKeptWithCall: 0,
+    ioMessagesReceived: 0,
+    ioWrites: 0,
+    ioBytesWritten: 0,
+    ioWritesDropped: 0,
     redisCommandFailures: 0,
     redisClusterSlotRefreshes: 0,
     redisClusterNodeErrors: 0,
@@ -140,8 +164,13 @@ export interface WorkerStats {
   readonly storeLatency: HistogramSnapshot;
   /** Service time per message type, with `--timing`. */
   readonly messageTiming?: MessageTimingSnapshot;
-  /** Gauges only the supervisor has: IPC sends not yet flushed, connections in its table. */
+  /**
+   * Gauges only the supervisor has: IPC sends not yet flushed (io-dispatch: messages sent to
+   * workers not yet handled), connections in its table.
+   */
   readonly supervisorQueueDepth?: number;
+  /** io-dispatch: messages the I/O process has sent this worker that it has not yet handled. */
+  readonly ioQueueDepth?: number;
   readonly supervisorConnections?: number;
   readonly workerRestarts?: number;
 }

@@ -78,7 +78,7 @@ export { readOcAnnouncement, ocServerParams, withOcParams, OC_CLIENT_PARAMS, typ
 export { ADDED_BYTES, REGISTER_OK_UDP_BYTES, generatedResponse, generatedRejection } from './proxy/generated-response.js';
 export { UDP_REQUEST_SIZE_LIMIT } from './proxy/message-size.js';
 export { uriTarget } from './proxy/uri-target.js';
-export { ProxyServer, advertisedHost, newTransportCounters, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';
+export { ProxyServer, advertisedHost, newTransportCounters, countTransportEvent, type ProxyServerOptions, type ListenSpec, type TransportCounters } from './proxy-server.js';
 export { NonceMint, newNonceSecret, type NonceState } from './auth/nonce.js';
 export { MemoryAuthStateStore, type AttemptSlot, type AuthStateStore } from './auth/auth-state-store.js';
 export {

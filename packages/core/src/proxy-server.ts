@@ -2,7 +2,7 @@ import type { SipLimits } from '@switchboard/sip';
 import type { DigestAuthenticator } from './auth/digest-authenticator.js';
 import type { Listener } from './proxy/listeners.js';
 import type { OverloadSettings } from './overload/overload-control.js';
-import { ProxyCore } from './proxy/proxy-core.js';
+import { ProxyCore, type ProxySender } from './proxy/proxy-core.js';
 import type { MessageTimingRecorder } from './timing/message-timing.js';
 import type { SharedTransactionsOptions } from './proxy/shared-transactions.js';
 import type { LocationStore } from './registrar/location-store.js';
@@ -73,6 +73,11 @@ export interface ProxyServerOptions {
   /** See ProxyCoreOptions.branchTag and handOff. */
   readonly branchTag?: string;
   readonly handOff?: (message: SipMessage, bytes: Buffer, source: TransportAddress) => boolean;
+  /**
+   * Replaces the transports as the core's way out (io-dispatch: every send and alias goes to the
+   * I/O process, which owns every socket); the listeners are still made, for their addresses.
+   */
+  readonly sender?: ProxySender;
 }
 
 /** Transport counters kept beside the proxy's own. */
@@ -257,7 +262,7 @@ export class ProxyServer {
       timing: options.timing,
       overload: options.overload,
       clientTransports: clientOnly,
-      sender: {
+      sender: options.sender ?? {
         send(target, bytes, onError) {
           const transport = target.protocol === 'udp' ? udpTransport : streams[target.protocol];
           if (transport !== undefined) transport.send(target, bytes, onError);
@@ -325,7 +330,8 @@ const FAILURE_COUNTERS: Record<TlsFailureReason, keyof TransportCounters> = {
   aborted: 'tlsHandshakeFailuresAborted',
 };
 
-function countTransportEvent(counters: TransportCounters, event: StreamTransportEvent): void {
+/** Counts a stream transport event (io-dispatch's I/O process runs the transports without a ProxyServer). */
+export function countTransportEvent(counters: TransportCounters, event: StreamTransportEvent): void {
   switch (event.kind) {
     case 'accepted':
       if (event.protocol === 'tls') counters.tlsConnectionsAccepted++;

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:models`: the SIPp ladder (see sipp-ladder.ts) over UDP and over TCP with one
  * persistent connection per side, through Switchboard under each concurrency model: event-loop,
- * process-pool without and with the fd cache, and thread-pool. Reports one table: peak calls/s
+ * process-pool without and with the fd cache, thread-pool, and io-dispatch (one I/O process; shared
+ * transactions in Redis). Reports one table: peak calls/s
  * per model and transport, the TCP/UDP ratio, the fd cache's speedup, and the model's own
  * counters scraped from --metrics at the end of each ladder (fd requests, cache hits, hand-offs,
  * and the IPC share: time in IPC code over the proxy's CPU time). Results with machine facts go
@@ -32,6 +33,7 @@ function variants(workers: number): Variant[] {
     { name: 'process-pool', args: (url) => ['--model', 'process-pool', '--workers', String(workers), '--redis-url', url] },
     { name: 'process-pool + fd cache', args: (url) => ['--model', 'process-pool', '--workers', String(workers), '--fd-cache', '8', '--redis-url', url] },
     { name: 'thread-pool', args: () => ['--model', 'thread-pool', '--workers', String(workers)] },
+    { name: 'io-dispatch', sharedOnly: true, args: (url) => ['--model', 'io-dispatch', '--workers', String(workers), '--transactions', 'shared', '--redis-url', url] },
   ];
 }
 

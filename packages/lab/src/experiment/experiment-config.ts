@@ -222,7 +222,7 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
   const checkChoices = (field: string, key: string, allowed: readonly string[]): void => {
     for (const value of (matrix[field] ?? []) as string[]) if (!allowed.includes(value)) fail(`matrix.${key}`, `must be one of ${allowed.join(', ')}, not ${value}`);
   };
-  checkChoices('model', 'model', ['event-loop', 'process-pool', 'thread-pool']);
+  checkChoices('model', 'model', ['event-loop', 'process-pool', 'thread-pool', 'io-dispatch']);
   checkChoices('state', 'state', ['default', 'local', 'sab', 'redis']);
   checkChoices('idleStrategy', 'idle-strategy', ['scan', 'heap']);
   checkChoices('transport', 'transport', ['udp', 'tcp', 'tls']);

@@ -27,7 +27,7 @@ export const LEGACY_RECORD_SCHEMA = 'switchboard-experiment/1';
  * Exactly one of `clients` (closed loop) and `rate` (open loop, calls/s) is set.
  */
 export interface ExperimentPoint {
-  readonly model: 'event-loop' | 'process-pool' | 'thread-pool';
+  readonly model: 'event-loop' | 'process-pool' | 'thread-pool' | 'io-dispatch';
   readonly workers: number;
   readonly state: 'local' | 'sab' | 'redis';
   readonly fdCache: number;

@@ -57,6 +57,8 @@ export function serveArguments(point: ExperimentPoint, port: number, metricsPort
     '--idle-strategy', point.idleStrategy,
     '--metrics', `127.0.0.1:${metricsPort}`,
     '--log-level', 'info',
+    // io-dispatch runs only with shared transactions (any worker takes any message).
+    ...(point.model === 'io-dispatch' && extra.transactions === undefined ? ['--transactions', 'shared'] : []),
   ];
   if (point.model !== 'event-loop') args.push('--workers', String(point.workers));
   if (point.fdCache > 0) args.push('--fd-cache', String(point.fdCache));
