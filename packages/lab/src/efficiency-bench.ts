@@ -28,8 +28,9 @@ const SUCCESS_THRESHOLD = 0.999;
  */
 const SWITCHBOARD_MODELS = ['event-loop', 'process-pool', 'thread-pool'] as const;
 type ModelName = (typeof SWITCHBOARD_MODELS)[number];
-type ProxyName = 'kamailio' | ModelName | `${ModelName}/shared`;
-const PROXIES: readonly ProxyName[] = ['kamailio', ...SWITCHBOARD_MODELS, ...SWITCHBOARD_MODELS.map((model) => `${model}/shared` as const)];
+type ProxyName = 'kamailio' | ModelName | `${ModelName}/shared` | 'io-dispatch';
+/** io-dispatch exists in the shared design only (its workers share transactions in Redis). */
+const PROXIES: readonly ProxyName[] = ['kamailio', ...SWITCHBOARD_MODELS, ...SWITCHBOARD_MODELS.map((model) => `${model}/shared` as const), 'io-dispatch'];
 /** Measured unless `--proxies` says otherwise. */
 const DEFAULT_PROXIES: readonly ProxyName[] = ['kamailio', ...SWITCHBOARD_MODELS];
 
@@ -74,13 +75,15 @@ export function ratiosToKamailio(samples: readonly EfficiencySample[]): Array<{ 
   return out;
 }
 
-const modelOf = (proxy: ProxyName): ModelName | undefined => (proxy === 'kamailio' ? undefined : (proxy.split('/')[0] as ModelName));
+const modelOf = (proxy: ProxyName): ModelName | 'io-dispatch' | undefined => (proxy === 'kamailio' ? undefined : (proxy.split('/')[0] as ModelName | 'io-dispatch'));
+const needsRedis = (proxy: ProxyName): boolean => modelOf(proxy) === 'process-pool' || modelOf(proxy) === 'io-dispatch';
 
 function switchboardArgs(proxy: ProxyName, workers: number, redisUrl: string | undefined): string[] {
   const model = modelOf(proxy);
   const shared = proxy.endsWith('/shared') ? ['--transactions', 'shared'] : [];
   if (model === 'process-pool') return ['--model', 'process-pool', '--workers', String(workers), '--redis-url', redisUrl ?? '', ...shared];
   if (model === 'thread-pool') return ['--model', 'thread-pool', '--workers', String(workers), ...shared];
+  if (model === 'io-dispatch') return ['--model', 'io-dispatch', '--workers', String(workers), '--redis-url', redisUrl ?? '', '--transactions', 'shared'];
   return shared;
 }
 
@@ -116,7 +119,7 @@ interface Settings {
 async function measure(settings: Settings, repeat: number, proxy: ProxyName, transport: 'udp' | 'tcp'): Promise<EfficiencySample> {
   const calleePort = await freePort();
   const callee = startCallee(calleePort, transport, settings.generatorCpus);
-  const redis = modelOf(proxy) === 'process-pool' ? await startRedisServer(undefined, { cpus: settings.proxyCpus }) : undefined;
+  const redis = needsRedis(proxy) ? await startRedisServer(undefined, { cpus: settings.proxyCpus }) : undefined;
   const started = await startProxy(proxy === 'kamailio' ? 'kamailio' : 'switchboard', transport, calleePort, switchboardArgs(proxy, settings.workers, redis?.url), settings.proxyCpus);
   try {
     await runStep(started.port, calleePort, transport, settings.rate, settings.warmupSeconds, 't1', settings.generatorCpus);

@@ -125,3 +125,10 @@ test('exclude drops the points that match one of its entries on every key it nam
   ], 'the event-loop has one worker, so its shared point is excluded with workers: 1');
   assert.throws(() => config({ clients: [5] }, { exclude: [{ colour: 'red' }] }), /exclude\[0\]\.colour: not a matrix or extra key/);
 });
+
+test('io-dispatch runs with shared transactions only, added when the matrix does not vary them', () => {
+  const varied = experimentPoints(config({ model: ['io-dispatch'], transport: ['tcp'], clients: [5] }, { extra: { transactions: ['owned', 'shared'] } }));
+  assert.deepEqual(varied.map((point) => `${point.model}/${point.state}/${point.extra?.transactions}`), ['io-dispatch/redis/shared']);
+  const unvaried = experimentPoints(config({ model: ['io-dispatch', 'event-loop'], transport: ['udp'], clients: [5] }));
+  assert.deepEqual(unvaried.map((point) => point.extra?.transactions), ['shared', undefined]);
+});
