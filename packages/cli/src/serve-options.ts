@@ -219,6 +219,9 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
 
   const transactions = v.transactions;
   if (transactions === 'shared' && v.stateless) fail(read.source('transactions'), 'transactions', '--transactions shared keeps transactions in the store; --stateless keeps none');
+  onlyWhen(read, transactions === 'shared', ['transaction-lease-ms', 'transaction-lease-tick-ms'], 'is only used with --transactions shared');
+  if (v['transaction-lease-tick-ms'] >= v['transaction-lease-ms']) fail(read.source('transaction-lease-tick-ms'), 'transaction-lease-tick-ms', 'must be shorter than --transaction-lease-ms (a lease must be renewed before it lapses)');
+  const transactionLease = transactions === 'shared' ? { leaseMs: v['transaction-lease-ms'], tickMs: v['transaction-lease-tick-ms'] } : undefined;
 
   const tlsSettings = await resolveTls(read, listen.some((spec) => spec.protocol === 'tls'));
   onlyWhen(read, v.timing, ['timing-trace', 'timing-sample'], 'is only used with --timing');
@@ -245,6 +248,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     maxConnections: v['max-connections'],
     state,
     transactions,
+    ...(transactionLease === undefined ? {} : { transactionLease }),
     redisUrl,
     idleStrategy: v['idle-strategy'],
     auth,

@@ -31,6 +31,8 @@ export interface ForwarderOptions {
   readonly counters: ProxyCounters;
   /** Overload control: RFC 7339 toward next hops (our Via says `oc`; their `oc` values are honoured). */
   readonly overload?: OverloadControl;
+  /** `--transactions shared`: each branch as it starts (its client key and target), recorded in the server transaction's record. */
+  readonly onBranchStarted?: (server: ServerTransaction, branch: string, target: TransportAddress) => void;
 }
 
 /** One target's client transaction: the copy sent (ForwardedRequest, which §18.1.1 may move back to UDP) and its state. */
@@ -127,7 +129,11 @@ export class Forwarder {
       answer(server, this.#options.counters, 503, failure === 'next-hop-overloaded' ? 'Next Hop Overloaded' : BRANCH_FAILURE_REASONS[failure ?? 'no-route']);
       return;
     }
-    for (const branch of forwarding.branches) this.#startBranch(forwarding, branch);
+    const started = this.#options.onBranchStarted;
+    for (const branch of forwarding.branches) {
+      started?.(server, branch.key, branch.target);
+      this.#startBranch(forwarding, branch);
+    }
   }
 
   /**

@@ -22,7 +22,8 @@ import { ServerTransactions } from './server-transactions.js';
 import { SharedTransactions, type SharedTransactionsOptions } from './shared-transactions.js';
 import type { TransactionMirror } from './transaction-mirror.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
-import { stampReceived } from './via-addressing.js';
+import { stampReceived, viaTarget } from './via-addressing.js';
+import type { TransactionRecord } from '../transaction/transaction-store.js';
 import type { MessageTimingRecorder } from '../timing/message-timing.js';
 import { timedSender, timedSteps } from '../timing/timed-pipeline.js';
 import { routedByOurRecordRoute } from './record-route.js';
@@ -122,11 +123,52 @@ export class ProxyCore {
     this.#server = new ServerTransactions({ sender, timers, counters, ...(mirror === undefined ? {} : { mirror }) });
     this.#overload = options.overload === undefined ? undefined : new OverloadControl(options.overload, counters, sender);
     this.#overload?.start();
-    this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters, overload: this.#overload });
+    const shared = this.#shared;
+    const onBranchStarted = shared === undefined ? undefined : (server: ServerTransaction, branch: string, target: TransportAddress): void => shared.mirror.branchStarted(server, branch, `${target.protocol}:${target.address}:${target.port}`);
+    this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters, overload: this.#overload, ...(onBranchStarted === undefined ? {} : { onBranchStarted }) });
     this.#routing = newRoutingContext({ ...options, counters });
     const steps = options.routingSteps ?? ROUTING_STEPS;
     this.#steps = timing === undefined ? steps : timedSteps(steps, timing);
     this.#outbound = { listeners: options.listeners, clientTransports: options.clientTransports, limits: options.limits, sender, counters };
+    if (shared !== undefined && options.stateless !== true) shared.startLeases({ adopted: (record, now) => this.#adopt(record, now), lost: (key) => this.#server.forget(key) });
+  }
+
+  /** `--transactions shared`: one lease renewal and adoption round now (tests; the ticker runs them every --transaction-lease-tick-ms). */
+  async tickLeases(now?: number): Promise<void> {
+    await this.#shared?.tick(now);
+  }
+
+  /**
+   * `--transactions shared`: a server transaction this worker adopted (its worker died). One that
+   * was answered finally (completed, confirmed, accepted) is resumed from its record: the stored
+   * response replayed to retransmissions, its timers re-armed from the stored deadlines. One still
+   * waiting for its branches is resumed as it stands when a branch was recorded (the request went
+   * out; responses reach the caller along the Via), or routed again when none was (the worker
+   * died before forwarding it). The response target is the stored request's top Via (received
+   * and rport included), as the adopter has no socket address of its own for it.
+   */
+  #adopt(record: TransactionRecord, now: number): void {
+    if (record.side !== 'server' || record.request === undefined) return;
+    let request: SipMessage;
+    try {
+      request = parseMessage(record.request, { limits: this.#options.limits });
+    } catch (error) {
+      if (!isSipError(error)) throw error;
+      return;
+    }
+    const via = request.topVia;
+    if (via === undefined) return;
+    const source = viaTarget(via);
+    const server = this.#server.adopt(record.key, request, source, record, now);
+    if ((record.state === 'trying' || record.state === 'proceeding') && record.branches.length === 0) {
+      this.counters.transactionsAdoptedRerouted++;
+      try {
+        this.#handleNew(server, request, source);
+      } catch (error) {
+        if (isSipError(error)) answer(server, this.counters, error.status, error.reason);
+        else answerInternalError(server, this.counters, error);
+      }
+    }
   }
 
   /** Server and client transactions alive now. */
@@ -141,6 +183,7 @@ export class ProxyCore {
 
   /** Ends every transaction and its timers (shutdown). */
   close(): void {
+    this.#shared?.stopLeases();
     this.#overload?.stop();
     this.#server.close();
     this.#forwarder.close();

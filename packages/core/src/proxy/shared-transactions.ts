@@ -7,6 +7,9 @@ import { answerStatelessly } from './local-answers.js';
 import type { ProxyCounters } from './proxy-counters.js';
 import { TransactionMirror } from './transaction-mirror.js';
 import type { TimerSettings } from '../transaction/timers.js';
+import { LeaseKeeper } from '../transaction/lease-keeper.js';
+import type { TransactionRecord } from '../transaction/transaction-store.js';
+import { reportInternalError } from './internal-errors.js';
 
 /** Proxy timer C (§16.8) plus 64*T1: the longest a server INVITE record may live before its first write. */
 const TIMER_C = 181_000;
@@ -15,8 +18,10 @@ export interface SharedTransactionsOptions {
   readonly store: TransactionStore;
   /** This worker's lease owner id (unique among the workers sharing `store`). */
   readonly owner: string;
-  /** How long a lease lasts before another worker may adopt the transaction (5000 ms by default). */
+  /** How long a lease lasts before another worker may adopt the transaction (`--transaction-lease-ms`, 3000 ms by default). */
   readonly leaseMs?: number;
+  /** How often this worker renews its leases and looks for lapsed ones to adopt (`--transaction-lease-tick-ms`, 1000 ms by default). */
+  readonly leaseTickMs?: number;
   /**
    * Passes a message to the worker whose lease owner id is `owner`; false when no live worker has
    * that id (the message is then handled here, as in owned mode).
@@ -32,6 +37,18 @@ export interface SharedTransactionsDependencies {
   readonly counters: ProxyCounters;
   readonly storeRetryAfterSeconds: number;
 }
+
+/** What the lease ticker tells the proxy core. */
+export interface LeaseHandlers {
+  /** A transaction this worker has just adopted (its lease is ours now): run it from its record. */
+  adopted(record: TransactionRecord, now: number): void;
+  /** A transaction whose lease another worker took: stop its timers here, write nothing. */
+  lost(key: string): void;
+}
+
+/** Default lease length and tick (ms): a dead worker's transactions are adopted within about their sum. */
+export const DEFAULT_TRANSACTION_LEASE_MS = 3000;
+export const DEFAULT_TRANSACTION_LEASE_TICK_MS = 1000;
 
 /** What `claim` found. */
 export type Claim =
@@ -56,12 +73,71 @@ export class SharedTransactions {
   readonly #options: SharedTransactionsOptions;
   readonly #deps: SharedTransactionsDependencies;
   readonly #leaseMs: number;
+  readonly #leases: LeaseKeeper;
+  #ticker: NodeJS.Timeout | undefined;
+  #ticking = false;
 
   constructor(options: SharedTransactionsOptions, deps: SharedTransactionsDependencies) {
     this.#options = options;
     this.#deps = deps;
-    this.#leaseMs = options.leaseMs ?? 5000;
-    this.mirror = new TransactionMirror({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, timers: deps.timers, counters: deps.counters });
+    this.#leaseMs = options.leaseMs ?? DEFAULT_TRANSACTION_LEASE_MS;
+    this.#leases = new LeaseKeeper({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, adopt: (record) => this.#adopt(record) });
+    this.mirror = new TransactionMirror({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, timers: deps.timers, counters: deps.counters, leases: this.#leases });
+  }
+
+  #handlers: LeaseHandlers | undefined;
+
+  /**
+   * Starts the lease ticker: every `leaseTickMs` this worker renews the leases of the
+   * transactions it holds (those another worker took meanwhile are `lost`) and adopts those whose
+   * lease lapsed (`adopted`). One tick at a time; a tick the store fails is counted
+   * (`transaction_lease_failures`) and the next one tries again. Never throws to the event loop.
+   */
+  startLeases(handlers: LeaseHandlers): void {
+    this.#handlers = handlers;
+    if (this.#ticker !== undefined) return;
+    this.#ticker = setInterval(() => void this.tick(), this.#options.leaseTickMs ?? DEFAULT_TRANSACTION_LEASE_TICK_MS);
+    this.#ticker.unref?.();
+  }
+
+  stopLeases(): void {
+    if (this.#ticker !== undefined) clearInterval(this.#ticker);
+    this.#ticker = undefined;
+  }
+
+  /** Keys whose lease this worker holds (tests). */
+  get held(): ReadonlySet<string> {
+    return this.#leases.held;
+  }
+
+  /** One renewal and adoption round (the ticker's; tests call it directly). Never rejects. */
+  async tick(now = Date.now()): Promise<void> {
+    if (this.#ticking) return;
+    this.#ticking = true;
+    const counters = this.#deps.counters;
+    try {
+      const result = await this.#leases.tick(now);
+      counters.transactionLeasesRenewed += result.renewed;
+      counters.transactionLeasesLost += result.lost.length;
+      for (const key of result.lost) this.#guard(() => this.#handlers?.lost(key));
+    } catch {
+      counters.transactionLeaseFailures++;
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  #adopt(record: TransactionRecord): void {
+    this.#deps.counters.transactionsAdopted++;
+    this.#guard(() => this.#handlers?.adopted(record, Date.now()));
+  }
+
+  #guard(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      reportInternalError(this.#deps.counters, error);
+    }
   }
 
   get owner(): string {
@@ -94,7 +170,10 @@ export class SharedTransactions {
       answerStatelessly(this.#deps.sender, counters, request, source, 503, 'Service Unavailable (Transaction Store)', [['Retry-After', String(this.#deps.storeRetryAfterSeconds)]]);
       return 'failed';
     }
-    if (outcome.ok) return 'created';
+    if (outcome.ok) {
+      this.#leases.hold(key);
+      return 'created';
+    }
     counters.retransmissionsAbsorbed++;
     const stored = outcome.record?.response;
     if (stored === undefined) {

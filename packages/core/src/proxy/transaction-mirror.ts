@@ -21,16 +21,19 @@ export interface TransactionMirrorOptions {
   readonly timers: TimerSettings;
   /** Where each write is also counted (`--transactions shared`: the proxy's counters). */
   readonly counters?: { transactionStoreRoundTrips: number };
+  /** The leases this worker renews (`--transactions shared`): told of each transaction created here and of each that ends. */
+  readonly leases?: { hold(key: string): void; drop(key: string): void };
 }
 
 /**
  * The first step of `--transactions shared` (issue 16), behind the server-transaction layer: each
  * server transaction, still run by the worker that made it, is written through to a
  * TransactionStore as it changes: created with this worker's lease, its state, last response and
- * timer deadlines after every response it sends and after the ACK of a failure, and deleted when
- * it terminates. Writes of one transaction are chained, so each compare-and-set expects the state
- * the previous one wrote. Nothing reads the store yet (no other worker matches from it, nothing is
- * adopted); a failed write is counted and the call goes on as in owned mode.
+ * timer deadlines after every response it sends and after the ACK of a failure, each client branch
+ * as it goes out, and deleted when it terminates. Writes of one transaction are chained, so each
+ * compare-and-set expects the state the previous one wrote. Other workers replay the stored
+ * response to retransmissions and adopt the record when this worker's lease lapses
+ * (SharedTransactions); a failed write is counted and the call goes on as in owned mode.
  */
 export class TransactionMirror {
   readonly stats: TransactionMirrorStats = { writes: 0, failures: 0 };
@@ -50,6 +53,7 @@ export class TransactionMirror {
   }
 
   created(transaction: ServerTransaction): void {
+    this.#options.leases?.hold(transaction.key);
     const now = Date.now();
     const state: ServerTransactionState = transaction.isInvite ? 'proceeding' : 'trying';
     const { expiresAt } = this.#deadlines(transaction, state, now);
@@ -80,7 +84,18 @@ export class TransactionMirror {
   }
 
   terminated(transaction: ServerTransaction): void {
+    this.#options.leases?.drop(transaction.key);
     this.#queue(transaction.key, (store) => store.delete(transaction.key));
+  }
+
+  /**
+   * A client branch of `transaction` is about to go out (branch id and target): recorded in its
+   * record, so a worker that adopts the transaction knows the request was forwarded (and does not
+   * route it again). Queued behind the transaction's other writes, as they are.
+   */
+  branchStarted(transaction: ServerTransaction, branch: string, target: string): void {
+    const state = transaction.isInvite ? 'calling' : 'trying';
+    this.#queue(transaction.key, (store) => store.addBranch(transaction.key, { branch, target, state, status: 0 }));
   }
 
   #queue(key: string, write: (store: TransactionStore) => Promise<unknown>): void {

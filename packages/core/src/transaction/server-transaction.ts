@@ -122,6 +122,50 @@ export class ServerTransaction {
     this.#terminate('normal');
   }
 
+  /**
+   * `--transactions shared`: takes over a transaction another worker ran (it died; its lease
+   * lapsed) from its stored record: the state, the last response and its status, and the timers
+   * re-armed from their absolute deadlines (G retransmits from T1 again, H times out, I, J and L
+   * end it). A deadline already past fires at once. Call it before anything else on a new
+   * transaction; `respond` and the ACK work on from there.
+   */
+  resume(state: ServerTransactionState, status: number, response: Buffer | undefined, deadlines: Readonly<Record<string, number>>, now: number): void {
+    this.#state = state;
+    this.#lastStatus = status;
+    this.#lastResponse = response;
+    const after = (letter: string): number | undefined => {
+      const deadline = deadlines[letter];
+      return deadline === undefined ? undefined : Math.max(0, deadline - now);
+    };
+    if (state === 'completed' && this.isInvite) {
+      const g = after('G');
+      if (g !== undefined && !this.#reliable) {
+        // The stored deadline is the next retransmission; the interval is not stored, so it starts over at 2*T1.
+        this.#interval = Math.min(2 * this.#options.timers.t1, this.#options.timers.t2);
+        this.#timers.start('G', g, () => {
+          if (this.#state !== 'completed') return;
+          this.#transmit();
+          this.#scheduleG();
+        });
+      }
+      this.#timers.start('H', after('H') ?? 64 * this.#options.timers.t1, () => this.#terminate('timeout'));
+      return;
+    }
+    const ending = state === 'completed' ? 'J' : state === 'confirmed' ? 'I' : state === 'accepted' ? 'L' : undefined;
+    if (ending === undefined) return;
+    const wait = after(ending) ?? 0;
+    this.#timers.start(ending, wait, () => this.#terminate('normal'));
+  }
+
+  /**
+   * `--transactions shared`: another worker holds this transaction now (this one lost its lease):
+   * its timers stop here and nothing more is sent or reported (`onTerminated` is not called).
+   */
+  abandon(): void {
+    this.#state = 'terminated';
+    this.#timers.clearAll();
+  }
+
   #scheduleG(): void {
     this.#timers.start('G', this.#interval, () => {
       if (this.#state !== 'completed') return;
