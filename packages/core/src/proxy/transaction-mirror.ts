@@ -75,12 +75,29 @@ export class TransactionMirror {
     if (state === 'terminated') return;
     const { timers, expiresAt } = this.#deadlines(transaction, state, Date.now());
     this.#queue(transaction.key, (store) => store.transition(transaction.key, [before], { state, response: { status, bytes }, timers, expiresAt }));
+    this.#lingering(transaction, state, expiresAt);
   }
 
   acknowledged(transaction: ServerTransaction): void {
     if (transaction.state !== 'confirmed') return;
     const { timers, expiresAt } = this.#deadlines(transaction, 'confirmed', Date.now());
     this.#queue(transaction.key, (store) => store.transition(transaction.key, ['completed'], { state: 'confirmed', timers, expiresAt }));
+    this.#lingering(transaction, 'confirmed', expiresAt);
+  }
+
+  /**
+   * A transaction that only lingers now (Accepted, Confirmed, a completed non-INVITE: its timer
+   * L, I or J just ends it, and any worker replays its stored response) needs nobody to run its
+   * timers: its lease is extended to the record's end in one write and no longer renewed, so a
+   * worker renews only what waits for a response or retransmits one (Proceeding, Trying, a
+   * completed INVITE), and survivors adopt only that.
+   */
+  #lingering(transaction: ServerTransaction, state: ServerTransactionState, expiresAt: number): void {
+    const lingers = state === 'accepted' || state === 'confirmed' || (state === 'completed' && !transaction.isInvite);
+    const leases = this.#options.leases;
+    if (!lingers || leases === undefined) return;
+    leases.drop(transaction.key);
+    this.#queue(transaction.key, (store) => store.renewLease(transaction.key, this.#options.owner, expiresAt));
   }
 
   terminated(transaction: ServerTransaction): void {
@@ -91,11 +108,25 @@ export class TransactionMirror {
   /**
    * A client branch of `transaction` is about to go out (branch id and target): recorded in its
    * record, so a worker that adopts the transaction knows the request was forwarded (and does not
-   * route it again). Queued behind the transaction's other writes, as they are.
+   * route it again). Sent at once, not queued behind the transaction's other writes (it compares
+   * no state): the store call is written to its socket before the request leaves, so a worker
+   * killed right after forwarding has recorded the branch. Only for a record that exists already
+   * (shared mode's claim).
    */
   branchStarted(transaction: ServerTransaction, branch: string, target: string): void {
     const state = transaction.isInvite ? 'calling' : 'trying';
-    this.#queue(transaction.key, (store) => store.addBranch(transaction.key, { branch, target, state, status: 0 }));
+    this.stats.writes++;
+    if (this.#options.counters !== undefined) this.#options.counters.transactionStoreRoundTrips++;
+    let written: Promise<unknown>;
+    try {
+      written = this.#options.store.addBranch(transaction.key, { branch, target, state, status: 0 });
+    } catch {
+      this.stats.failures++;
+      return;
+    }
+    written.catch(() => {
+      this.stats.failures++;
+    });
   }
 
   #queue(key: string, write: (store: TransactionStore) => Promise<unknown>): void {

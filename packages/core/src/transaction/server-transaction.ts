@@ -38,6 +38,7 @@ export class ServerTransaction {
   #lastResponse: Buffer | undefined;
   #lastStatus = 0;
   #interval = 0;
+  #abandoned = false;
   readonly #options: ServerTransactionOptions;
   readonly #timers: TransactionTimers;
   readonly #reliable: boolean;
@@ -79,6 +80,12 @@ export class ServerTransaction {
 
   /** Sends a response (bytes built by the transaction user) and moves the state machine. */
   respond(status: number, bytes: Buffer): void {
+    if (this.#abandoned) {
+      // Another worker holds the transaction now; a response our client side still gets goes
+      // upstream as a stateless proxy would send it, so the caller gets it either way.
+      this.#options.sender.send(this.#options.responseTarget, bytes);
+      return;
+    }
     const before = this.#state;
     this.#respond(status, bytes);
     if (this.#lastResponse === bytes) this.#options.onResponded?.(this, status, bytes, before);
@@ -159,9 +166,12 @@ export class ServerTransaction {
 
   /**
    * `--transactions shared`: another worker holds this transaction now (this one lost its lease):
-   * its timers stop here and nothing more is sent or reported (`onTerminated` is not called).
+   * its timers stop here, nothing is reported (`onTerminated` is not called) and a response the
+   * transaction user still passes (from a client branch of this worker's) is sent upstream as is,
+   * without state.
    */
   abandon(): void {
+    this.#abandoned = true;
     this.#state = 'terminated';
     this.#timers.clearAll();
   }
