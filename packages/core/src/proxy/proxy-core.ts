@@ -3,7 +3,6 @@ import type { DigestAuthenticator } from '../auth/digest-authenticator.js';
 import { OverloadControl, type OverloadSettings } from '../overload/overload-control.js';
 import type { LocationStore } from '../registrar/location-store.js';
 import type { RegistrarOptions } from '../registrar/registrar.js';
-import { serverTransactionKey } from '../transaction/keys.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
@@ -24,6 +23,9 @@ import type { TransactionMirror } from './transaction-mirror.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
 import { stampReceived, viaTarget } from './via-addressing.js';
 import type { TransactionRecord } from '../transaction/transaction-store.js';
+import type { ClientTransactionState } from '../transaction/client-transaction.js';
+import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.js';
+import { BRANCH_ID_PREFIX } from './branch-id.js';
 import type { MessageTimingRecorder } from '../timing/message-timing.js';
 import { timedSender, timedSteps } from '../timing/timed-pipeline.js';
 import { routedByOurRecordRoute } from './record-route.js';
@@ -125,17 +127,36 @@ export class ProxyCore {
     this.#overload?.start();
     const shared = this.#shared;
     const onBranchStarted = shared === undefined ? undefined : (server: ServerTransaction, branch: string, target: TransportAddress): void => shared.mirror.branchStarted(server, branch, `${target.protocol}:${target.address}:${target.port}`);
-    this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters, overload: this.#overload, ...(onBranchStarted === undefined ? {} : { onBranchStarted }) });
+    const sharedClients = shared === undefined ? undefined : { started: shared.mirror.clientStarted.bind(shared.mirror), changed: shared.mirror.clientChanged.bind(shared.mirror) };
+    this.#forwarder = new Forwarder({
+      ...options,
+      sender,
+      recordRoute: options.recordRoute !== false,
+      timers,
+      counters,
+      overload: this.#overload,
+      ...(onBranchStarted === undefined ? {} : { onBranchStarted }),
+      ...(sharedClients === undefined ? {} : { sharedClients }),
+    });
     this.#routing = newRoutingContext({ ...options, counters });
     const steps = options.routingSteps ?? ROUTING_STEPS;
     this.#steps = timing === undefined ? steps : timedSteps(steps, timing);
     this.#outbound = { listeners: options.listeners, clientTransports: options.clientTransports, limits: options.limits, sender, counters };
-    if (shared !== undefined && options.stateless !== true) shared.startLeases({ adopted: (record, now) => this.#adopt(record, now), lost: (key) => this.#server.forget(key) });
+    if (shared !== undefined && options.stateless !== true) {
+      shared.startLeases({
+        adopted: (record, now) => (record.side === 'server' ? this.#adopt(record, now) : this.#adoptClient(shared, record, now)),
+        lost: (key) => {
+          this.#server.forget(key);
+          this.#forwarder.forgetClient(key);
+        },
+      });
+    }
   }
 
   /** `--transactions shared`: one lease renewal and adoption round now (tests; the ticker runs them every --transaction-lease-tick-ms). */
   async tickLeases(now?: number): Promise<void> {
     await this.#shared?.tick(now);
+    await this.#shared?.adoptions();
   }
 
   /**
@@ -147,17 +168,17 @@ export class ProxyCore {
    * died before forwarding it). The response target is the stored request's top Via (received
    * and rport included), as the adopter has no socket address of its own for it.
    */
-  #adopt(record: TransactionRecord, now: number): void {
-    if (record.side !== 'server' || record.request === undefined) return;
+  #adopt(record: TransactionRecord, now: number): boolean {
+    if (record.request === undefined) return false;
     let request: SipMessage;
     try {
       request = parseMessage(record.request, { limits: this.#options.limits });
     } catch (error) {
       if (!isSipError(error)) throw error;
-      return;
+      return false;
     }
     const via = request.topVia;
-    if (via === undefined) return;
+    if (via === undefined) return false;
     const source = viaTarget(via);
     const server = this.#server.adopt(record.key, request, source, record, now);
     if ((record.state === 'trying' || record.state === 'proceeding') && record.branches.length === 0) {
@@ -169,6 +190,38 @@ export class ProxyCore {
         else answerInternalError(server, this.counters, error);
       }
     }
+    return true;
+  }
+
+  /**
+   * `--transactions shared`: a client transaction this worker adopted. It runs here only beside
+   * its server transaction (adopted here too, in this tick or before): resumed from its record
+   * (Forwarder.adoptBranches), it retransmits its request over UDP, times out into a 408
+   * upstream, and gets the responses other workers hand it (handOffResponse). Its target is the
+   * one its parent's record holds for the branch. Resolves false otherwise (the lease is given up,
+   * so the parent's holder takes it); a client transaction whose parent record is gone is deleted.
+   */
+  async #adoptClient(shared: SharedTransactions, record: TransactionRecord, now: number): Promise<boolean> {
+    const parentKey = record.parent;
+    if (parentKey === undefined || record.request === undefined) return false;
+    const parent = this.#server.get(parentKey);
+    if (parent === undefined) {
+      if (!(await shared.record(parentKey))) shared.discard(record.key);
+      return false;
+    }
+    const parentRecord = await shared.record(parentKey);
+    const target = transportAddressFrom(parentRecord?.branches.find((branch) => branch.branch === record.key)?.target);
+    if (target === undefined) return false;
+    let sent: SipMessage;
+    try {
+      sent = parseMessage(record.request, { limits: this.#options.limits });
+    } catch (error) {
+      if (!isSipError(error)) throw error;
+      return false;
+    }
+    const state = record.state as ClientTransactionState;
+    this.#forwarder.adoptBranches(parent, [{ key: record.key, sent, target, state, deadlines: record.timers }], now);
+    return true;
   }
 
   /** Server and client transactions alive now. */
@@ -223,6 +276,7 @@ export class ProxyCore {
     if (!handedOff && this.#options.handOff !== undefined && worthHandingOff(message) && this.#options.handOff(message, bytes, source)) return;
     try {
       if (message.isRequest) this.#onRequest(message, source, bytes, handedOff);
+      else if (this.#shared?.handsOff === true && this.#sharedResponseElsewhere(this.#shared, message, bytes, source)) return;
       else receiveResponse(message, this.#forwarder, this.#outbound);
     } catch (error) {
       // A lazily parsed header (From, To, Expires ...) that turns out malformed, or a request
@@ -311,6 +365,26 @@ export class ProxyCore {
       });
   }
 
+  /**
+   * `--transactions shared`: a response of one of our branches that no client transaction here
+   * matches is looked up in the store (one `get`) and handed to the worker holding the branch's
+   * lease (the adopter, after a failover); when none does, it goes upstream by its Via as before.
+   * True when it went the asynchronous way.
+   */
+  #sharedResponseElsewhere(shared: SharedTransactions, response: SipMessage, bytes: Buffer, source: TransportAddress): boolean {
+    const branch = response.topVia?.branch;
+    if (branch === undefined || !branch.startsWith(BRANCH_ID_PREFIX)) return false;
+    const key = clientTransactionKey(branch, response.cseq?.method ?? '');
+    if (this.#forwarder.hasClient(key)) return false;
+    shared
+      .handOffResponse(key, bytes, source)
+      .then((gone) => {
+        if (!gone) receiveResponse(response, this.#forwarder, this.#outbound);
+      })
+      .catch((error: unknown) => reportInternalError(this.counters, error));
+    return true;
+  }
+
   /** Walks the routing steps and carries out their decision, on `server` or (without one) statelessly. */
   #route(request: SipMessage, source: TransportAddress, server: ServerTransaction | undefined): void {
     let decision;
@@ -392,4 +466,16 @@ function worthHandingOff(message: SipMessage): boolean {
     if (!isSipError(error)) throw error;
     return false;
   }
+}
+
+/** A branch target as the shared store records it (`udp:192.0.2.1:5060`, the address may hold colons), or undefined. */
+function transportAddressFrom(text: string | undefined): TransportAddress | undefined {
+  if (text === undefined) return undefined;
+  const first = text.indexOf(':');
+  const last = text.lastIndexOf(':');
+  const protocol = text.slice(0, first);
+  const port = Number(text.slice(last + 1));
+  if (first < 0 || last <= first || !Number.isInteger(port)) return undefined;
+  if (protocol !== 'udp' && protocol !== 'tcp' && protocol !== 'tls') return undefined;
+  return { protocol, address: text.slice(first + 1, last), port };
 }

@@ -25,14 +25,23 @@ afterEach(() => {
 });
 
 interface Worker {
+  readonly owner: string;
   readonly core: ProxyCore;
   readonly sent: Array<{ target: TransportAddress; message: SipMessage; bytes: Buffer }>;
   dead: boolean;
 }
 
-function worker(store: TransactionStore, owner: string, options: { defaultRoute?: string } = {}): Worker {
+function worker(store: TransactionStore, owner: string, options: { defaultRoute?: string } = {}, handOffTo?: (holder: string, bytes: Buffer, source: TransportAddress) => boolean): Worker {
   const sent: Worker['sent'] = [];
-  const self: { core?: ProxyCore; sent: Worker['sent']; dead: boolean } = { sent, dead: false };
+  const self: { owner: string; core?: ProxyCore; sent: Worker['sent']; dead: boolean } = { owner, sent, dead: false };
+  // A dead worker's store calls fail, as its sends do: its timers change nothing any more.
+  const view = new Proxy(store, {
+    get: (target, property) => {
+      const value = Reflect.get(target, property) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => (self.dead ? Promise.reject(new Error('dead')) : (value as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
   const core = new ProxyCore({
     listeners: [{ protocol: 'udp', host: '192.0.2.1', port: 5060 }],
     domains: ['example.com'],
@@ -45,7 +54,7 @@ function worker(store: TransactionStore, owner: string, options: { defaultRoute?
       },
     },
     // The ticker never runs by itself here: each test ticks by hand.
-    sharedTransactions: { store, owner, leaseMs: LEASE_MS, leaseTickMs: 3_600_000 },
+    sharedTransactions: { store: view, owner, leaseMs: LEASE_MS, leaseTickMs: 3_600_000, ...(handOffTo === undefined ? {} : { handOffTo }) },
   });
   cores.push(core);
   self.core = core;
@@ -166,12 +175,12 @@ test('an adopted request that was forwarded (a branch recorded) is not sent agai
   a.dead = true;
   await sleep(LEASE_MS + 20);
   await b.core.tickLeases();
-  assert.equal(b.core.counters.transactionsAdopted, 1);
+  assert.equal(b.core.counters.transactionsAdopted, 2, 'the server transaction and its client branch');
   assert.equal(b.core.counters.transactionsAdoptedRerouted, 0);
-  assert.equal(b.sent.length, 0, 'nothing sent on adoption');
+  const forwarded = a.sent.find((sent) => sent.message.method === 'INVITE')?.bytes;
+  assert.ok(b.sent.filter((sent) => sent.message.isRequest).every((sent) => sent.bytes.equals(forwarded as Buffer)), 'only the request as first sent (timer A), no new branch');
   b.core.receive(bytes, ALICE);
-  await until(() => b.sent.length === 1, 'the replayed 100');
-  assert.equal(b.sent[0]?.message.status, 100);
+  await until(() => finals(b, 100).length === 1, 'the replayed 100');
   assert.equal(b.core.counters.retransmissionsAbsorbed, 1);
 });
 
@@ -182,4 +191,83 @@ test('a store that fails a lease tick is counted and reaches nobody', async () =
   await a.core.tickLeases();
   assert.equal(a.core.counters.transactionLeaseFailures, 1);
   assert.equal(a.core.counters.internalErrors, 0);
+});
+
+test('a survivor adopts a forwarded INVITE’s client transaction: it retransmits the request as sent (timer A), takes the responses other workers hand it, and times out into a 408 upstream (timer B)', async () => {
+  const store = new MemoryTransactionStore();
+  const route = { defaultRoute: `sip:${BOB.address}:${BOB.port}` };
+  const byOwner = new Map<string, Worker>();
+  const handOffTo = (holder: string, bytes: Buffer, source: TransportAddress): boolean => {
+    const to = byOwner.get(holder);
+    if (to === undefined) return false;
+    to.core.receive(bytes, source, true);
+    return true;
+  };
+  const a = worker(store, 'w0.a', route, handOffTo);
+  const b = worker(store, 'w1.b', route, handOffTo);
+  const replacement = worker(store, 'w0.c', route, handOffTo);
+  for (const w of [a, b, replacement]) byOwner.set(w.owner, w);
+  const bytes = request('INVITE', 'sip:carol@elsewhere.org');
+  a.core.receive(bytes, ALICE);
+  await until(() => a.sent.some((sent) => sent.message.method === 'INVITE'), 'the INVITE forwarded');
+  const forwarded = a.sent.find((sent) => sent.message.method === 'INVITE') as Worker['sent'][number];
+  const branch = forwarded.message.topVia?.branch ?? '';
+  const clientKey = `${branch}|INVITE`;
+  await until(async () => (await store.get(clientKey))?.side === 'client', 'the client transaction in the store');
+  const stored = await store.get(clientKey);
+  assert.deepEqual(stored?.request, forwarded.bytes, 'the request as sent');
+  assert.equal(stored?.parent, serverTransactionKey(parseMessage(bytes)));
+  a.dead = true;
+  await sleep(LEASE_MS + 20);
+  await b.core.tickLeases();
+  assert.equal(b.core.counters.transactionsAdopted, 2, 'the server transaction and its client branch');
+  assert.equal(b.core.counters.transactionsAdoptedRerouted, 0);
+  await until(() => b.sent.filter((sent) => sent.message.method === 'INVITE').length >= 2, 'timer A retransmitting at the adopter');
+  for (const sent of b.sent.filter((each) => each.message.method === 'INVITE')) {
+    assert.deepEqual(sent.bytes, forwarded.bytes, 'the stored request, byte for byte');
+    assert.deepEqual(sent.target, BOB);
+  }
+  // A 180 read by another worker (the dead one's replacement) is matched through the store and handed to the adopter.
+  const ringing = Buffer.from(
+    [
+      'SIP/2.0 180 Ringing',
+      ...forwarded.message.headers('Via').map((via) => `Via: ${via}`),
+      'From: <sip:alice@example.com>;tag=a1',
+      'To: <sip:carol@elsewhere.org>;tag=c1',
+      'Call-ID: adopt-1',
+      'CSeq: 1 INVITE',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+  replacement.core.receive(ringing, BOB);
+  await until(() => finals(b, 180).length === 1, 'the 180 forwarded by the adopter');
+  assert.deepEqual(finals(b, 180)[0]?.target, ALICE);
+  assert.equal(replacement.sent.length, 0, 'the reader forwarded nothing itself');
+  const retransmissions = b.sent.filter((sent) => sent.message.method === 'INVITE').length;
+  await sleep(3 * TIMERS.t1);
+  assert.equal(b.sent.filter((sent) => sent.message.method === 'INVITE').length, retransmissions, 'timer A stops after the provisional');
+  assert.equal((await store.get(clientKey))?.state, 'proceeding', 'written through by the adopter');
+  await a.core.tickLeases();
+  assert.equal(a.core.counters.transactionLeasesRenewed, 0);
+});
+
+test('an adopted client transaction with no answer at all times out into a 408 upstream at the stored timer B deadline', async () => {
+  const store = new MemoryTransactionStore();
+  const route = { defaultRoute: `sip:${BOB.address}:${BOB.port}` };
+  const a = worker(store, 'w0.a', route);
+  const b = worker(store, 'w1.b', route);
+  const bytes = request('OPTIONS', 'sip:carol@elsewhere.org');
+  a.core.receive(bytes, ALICE);
+  await until(() => a.sent.some((sent) => sent.message.method === 'OPTIONS'), 'the OPTIONS forwarded');
+  await sleep(10);
+  a.dead = true;
+  await sleep(LEASE_MS + 20);
+  await b.core.tickLeases();
+  assert.equal(b.core.counters.transactionsAdopted, 2);
+  // Timer F is 64*T1 after the request first went out (3.2 s here), not after the adoption.
+  await until(() => finals(b, 408).length === 1, 'the 408');
+  assert.deepEqual(finals(b, 408)[0]?.target, ALICE);
+  assert.ok(b.sent.filter((sent) => sent.message.method === 'OPTIONS').length >= 2, 'timer E retransmitted the request meanwhile');
 });

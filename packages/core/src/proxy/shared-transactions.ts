@@ -40,8 +40,12 @@ export interface SharedTransactionsDependencies {
 
 /** What the lease ticker tells the proxy core. */
 export interface LeaseHandlers {
-  /** A transaction this worker has just adopted (its lease is ours now): run it from its record. */
-  adopted(record: TransactionRecord, now: number): void;
+  /**
+   * A transaction this worker has just adopted (its lease is ours now): run it from its record.
+   * Server transactions come first in each tick, then client ones. Resolves false when it cannot
+   * run it here (a client transaction whose parent is not here): its lease is given up again.
+   */
+  adopted(record: TransactionRecord, now: number): boolean | Promise<boolean>;
   /** A transaction whose lease another worker took: stop its timers here, write nothing. */
   lost(key: string): void;
 }
@@ -76,6 +80,7 @@ export class SharedTransactions {
   readonly #leases: LeaseKeeper;
   #ticker: NodeJS.Timeout | undefined;
   #ticking = false;
+  #renewing = false;
 
   constructor(options: SharedTransactionsOptions, deps: SharedTransactionsDependencies) {
     this.#options = options;
@@ -110,16 +115,46 @@ export class SharedTransactions {
     return this.#leases.held;
   }
 
-  /** One renewal and adoption round (the ticker's; tests call it directly). Never rejects. */
+  /**
+   * One renewal and adoption round (the ticker's; tests call it directly). Never rejects. The
+   * renewals and the search for lapsed leases run apart: a slow search (or a slow adoption) never
+   * holds back the next renewal of what this worker holds.
+   */
   async tick(now = Date.now()): Promise<void> {
+    await Promise.all([this.#renew(now), this.#adoptLapsed(now)]);
+  }
+
+  async #renew(now: number): Promise<void> {
+    if (this.#renewing) return;
+    this.#renewing = true;
+    const counters = this.#deps.counters;
+    try {
+      const result = await this.#leases.renew(now);
+      counters.transactionLeasesRenewed += result.renewed;
+      counters.transactionLeasesLost += result.lost.length;
+      for (const key of result.lost) this.#guard(() => this.#handlers?.lost(key));
+    } catch {
+      counters.transactionLeaseFailures++;
+    } finally {
+      this.#renewing = false;
+    }
+  }
+
+  async #adoptLapsed(now: number): Promise<void> {
     if (this.#ticking) return;
     this.#ticking = true;
     const counters = this.#deps.counters;
     try {
-      const result = await this.#leases.tick(now);
-      counters.transactionLeasesRenewed += result.renewed;
-      counters.transactionLeasesLost += result.lost.length;
-      for (const key of result.lost) this.#guard(() => this.#handlers?.lost(key));
+      const adopted: TransactionRecord[] = [];
+      this.#adoptedNow = adopted;
+      await this.#leases.adopt(now);
+      this.#adoptedNow = undefined;
+      // Parents first (the core runs them at once), so each client transaction finds its server
+      // one here; the client ones (a store read each) are not awaited by the tick, so a long
+      // adoption never delays the next renewal of what this worker holds.
+      const clients = adopted.filter((record) => record.side !== 'server');
+      const running = adopted.filter((record) => record.side === 'server').map((record) => this.#run(record));
+      this.#adopting = Promise.all([...running, ...clients.map((record) => this.#run(record))]).then(() => undefined);
     } catch {
       counters.transactionLeaseFailures++;
     } finally {
@@ -127,9 +162,70 @@ export class SharedTransactions {
     }
   }
 
+  #adoptedNow: TransactionRecord[] | undefined;
+  /** The adoptions the last tick started (tests wait for them). */
+  #adopting: Promise<void> = Promise.resolve();
+
+  /** Settles when the adoptions started by the last tick have run. */
+  adoptions(): Promise<void> {
+    return this.#adopting;
+  }
+
   #adopt(record: TransactionRecord): void {
-    this.#deps.counters.transactionsAdopted++;
-    this.#guard(() => this.#handlers?.adopted(record, Date.now()));
+    this.#adoptedNow?.push(record);
+  }
+
+  /** Runs one adopted record here, or gives its lease up again (and forgets it) when the core cannot. */
+  async #run(record: TransactionRecord): Promise<void> {
+    let kept: boolean;
+    try {
+      kept = (await this.#handlers?.adopted(record, Date.now())) ?? false;
+    } catch (error) {
+      reportInternalError(this.#deps.counters, error);
+      kept = false;
+    }
+    if (kept) {
+      this.#deps.counters.transactionsAdopted++;
+      return;
+    }
+    this.#leases.drop(record.key);
+    await this.#options.store.releaseLease(record.key, this.#options.owner).catch(() => undefined);
+  }
+
+  /**
+   * A response for a client transaction this worker does not run: handed to the worker holding
+   * its lease in the store (after a failover, the adopter of the dead worker's branch). Resolves
+   * false when it stays here (no record, ours, nobody's, no hand-off, or the store failed): it is
+   * then forwarded upstream by its Via as before.
+   */
+  async handOffResponse(clientKey: string, bytes: Buffer, source: TransportAddress): Promise<boolean> {
+    const handOffTo = this.#options.handOffTo;
+    if (handOffTo === undefined) return false;
+    this.#deps.counters.transactionStoreRoundTrips++;
+    let record;
+    try {
+      record = await this.#options.store.get(clientKey);
+    } catch {
+      return false;
+    }
+    const holder = record?.lease?.owner;
+    if (holder === undefined || holder === this.#options.owner || (record?.lease?.until ?? 0) <= Date.now()) return false;
+    return handOffTo(holder, bytes, source);
+  }
+
+  /** Reads a record (adoption of a client transaction needs its parent's branch target); undefined when the store fails. */
+  async record(key: string): Promise<TransactionRecord | undefined> {
+    try {
+      return await this.#options.store.get(key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Deletes a record (an orphaned client transaction); failures ignored (it expires). */
+  discard(key: string): void {
+    this.#leases.drop(key);
+    this.#options.store.delete(key).catch(() => undefined);
   }
 
   #guard(action: () => void): void {
@@ -142,6 +238,11 @@ export class SharedTransactions {
 
   get owner(): string {
     return this.#options.owner;
+  }
+
+  /** Whether messages can be handed to other workers (the pools; not the event-loop). */
+  get handsOff(): boolean {
+    return this.#options.handOffTo !== undefined;
   }
 
   /**

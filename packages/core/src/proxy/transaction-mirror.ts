@@ -1,5 +1,6 @@
 import { isReliable } from '../transport-address.js';
 import type { ServerTransaction, ServerTransactionState } from '../transaction/server-transaction.js';
+import type { ClientTransaction, ClientTransactionState } from '../transaction/client-transaction.js';
 import type { TimerSettings } from '../transaction/timers.js';
 import type { TransactionStore } from '../transaction/transaction-store.js';
 
@@ -129,9 +130,74 @@ export class TransactionMirror {
     });
   }
 
-  #queue(key: string, write: (store: TransactionStore) => Promise<unknown>): void {
-    const previous = this.#pending.get(key) ?? Promise.resolve();
-    const next = previous.then(async () => {
+  /**
+   * Client transactions (`--transactions shared`): created in the store as their request is about
+   * to leave (the call is written before the request is sent), with the request's bytes, the
+   * parent server transaction's key and this worker's lease; written through as they move;
+   * deleted when they end. A survivor adopts them from here (ProxyCore, Forwarder.adoptBranches).
+   */
+  clientStarted(parent: ServerTransaction, transaction: ClientTransaction, bytes: Buffer): void {
+    const now = Date.now();
+    const { t1 } = this.#options.timers;
+    const reliable = isReliable(transaction.target.protocol);
+    const invite = transaction.isInvite;
+    const timers: Record<string, number> = {};
+    if (!reliable) timers[invite ? 'A' : 'E'] = now + t1;
+    timers[invite ? 'B' : 'F'] = now + 64 * t1;
+    const key = transaction.key;
+    this.#options.leases?.hold(key);
+    this.#queue(
+      key,
+      (store) =>
+        store.create({
+          key,
+          side: 'client',
+          invite,
+          state: transaction.state,
+          branch: key.slice(0, key.lastIndexOf('|')),
+          request: bytes,
+          parent: parent.key,
+          timers,
+          lease: { owner: this.#options.owner, until: now + this.#leaseMs },
+          expiresAt: now + (invite ? TIMER_C : 0) + 64 * t1 + 1000,
+        }),
+      true,
+    );
+  }
+
+  clientChanged(transaction: ClientTransaction, before: ClientTransactionState): void {
+    const key = transaction.key;
+    const state = transaction.state;
+    if (state === 'terminated') {
+      this.#options.leases?.drop(key);
+      this.#queue(key, (store) => store.delete(key));
+      return;
+    }
+    const now = Date.now();
+    const { t1, t4 } = this.#options.timers;
+    const reliable = isReliable(transaction.target.protocol);
+    let timers: Record<string, number | null>;
+    let expiresAt: number;
+    if (state === 'proceeding') {
+      timers = transaction.isInvite ? { A: null, B: null, C: now + TIMER_C } : {};
+      expiresAt = now + (transaction.isInvite ? TIMER_C : 0) + 64 * t1 + 1000;
+    } else {
+      const linger = state === 'accepted' ? 64 * t1 : reliable ? 0 : transaction.isInvite ? 32_000 : t4;
+      timers = { A: null, B: null, C: null, E: null, F: null, [state === 'accepted' ? 'M' : transaction.isInvite ? 'D' : 'K']: now + linger };
+      expiresAt = now + linger + 1000;
+    }
+    const response = state === 'completed' || state === 'accepted' ? { response: { status: transaction.finalStatus } } : {};
+    this.#queue(key, (store) => store.transition(key, [before], { state, timers, expiresAt, ...response }));
+    if (state === 'completed' || state === 'accepted') {
+      // Lingering: nobody need run it elsewhere (see #lingering).
+      this.#options.leases?.drop(key);
+      this.#queue(key, (store) => store.renewLease(key, this.#options.owner, expiresAt));
+    }
+  }
+
+  #queue(key: string, write: (store: TransactionStore) => Promise<unknown>, atOnce = false): void {
+    const previous = this.#pending.get(key);
+    const run = async (): Promise<void> => {
       this.stats.writes++;
       if (this.#options.counters !== undefined) this.#options.counters.transactionStoreRoundTrips++;
       try {
@@ -139,7 +205,9 @@ export class TransactionMirror {
       } catch {
         this.stats.failures++;
       }
-    });
+    };
+    // At once (the store call issued before this returns) when nothing of this key is queued.
+    const next = previous === undefined && atOnce ? run() : (previous ?? Promise.resolve()).then(run);
     this.#pending.set(key, next);
     void next.then(() => {
       if (this.#pending.get(key) === next) this.#pending.delete(key);
