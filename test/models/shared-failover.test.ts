@@ -34,12 +34,15 @@ describe('process-pool --state redis --transactions shared: a worker SIGKILLed u
   test('600 calls at 100 calls/s, one of two workers killed 2 s in: every call completes, and its transactions are adopted', async (t) => {
     const calleePort = await freePort();
     const metricsPort = await freePort();
-    const proxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort}`, '--transactions', 'shared', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args], 20_000);
+    const proxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort}`, '--transactions', 'shared', '--t1', '1000', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args], 20_000);
     try {
       const workers = await childPids(proxy.process.pid as number);
       assert.equal(workers.length, 2);
       // A callee that rings for 300 ms before it answers, so each worker holds calls in
-      // Proceeding (with their client branches) when it dies.
+      // Proceeding (with their client branches) when it dies. T1 of 1 s: on a loaded machine a
+      // proxy whose 180 waits over 500 ms retransmits the INVITE (timer A), and SIPp's callee,
+      // getting it after its 200, aborts the call on the ACK, with or without a failover.
+
       const callee = runSipp(['-sf', 'uas-rr-ring.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1'], 60);
       await new Promise((resolve) => setTimeout(resolve, 300));
       const caller = runSipp([
