@@ -21,9 +21,8 @@ import { ServerTransactions } from './server-transactions.js';
 import { SharedTransactions, type SharedTransactionsOptions } from './shared-transactions.js';
 import type { TransactionMirror } from './transaction-mirror.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
-import { stampReceived, viaTarget } from './via-addressing.js';
-import type { TransactionRecord } from '../transaction/transaction-store.js';
-import type { ClientTransactionState } from '../transaction/client-transaction.js';
+import { stampReceived } from './via-addressing.js';
+import { TransactionAdoption } from './transaction-adoption.js';
 import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.js';
 import { BRANCH_ID_PREFIX } from './branch-id.js';
 import type { MessageTimingRecorder } from '../timing/message-timing.js';
@@ -143,13 +142,8 @@ export class ProxyCore {
     this.#steps = timing === undefined ? steps : timedSteps(steps, timing);
     this.#outbound = { listeners: options.listeners, clientTransports: options.clientTransports, limits: options.limits, sender, counters };
     if (shared !== undefined && options.stateless !== true) {
-      shared.startLeases({
-        adopted: (record, now) => (record.side === 'server' ? this.#adopt(record, now) : this.#adoptClient(shared, record, now)),
-        lost: (key) => {
-          this.#server.forget(key);
-          this.#forwarder.forgetClient(key);
-        },
-      });
+      const handleNew = (server: ServerTransaction, request: SipMessage, source: TransportAddress): void => this.#handleNew(server, request, source);
+      shared.startLeases(new TransactionAdoption({ shared, server: this.#server, forwarder: this.#forwarder, counters, limits: options.limits, handleNew }));
     }
   }
 
@@ -157,71 +151,6 @@ export class ProxyCore {
   async tickLeases(now?: number): Promise<void> {
     await this.#shared?.tick(now);
     await this.#shared?.adoptions();
-  }
-
-  /**
-   * `--transactions shared`: a server transaction this worker adopted (its worker died). One that
-   * was answered finally (completed, confirmed, accepted) is resumed from its record: the stored
-   * response replayed to retransmissions, its timers re-armed from the stored deadlines. One still
-   * waiting for its branches is resumed as it stands when a branch was recorded (the request went
-   * out; responses reach the caller along the Via), or routed again when none was (the worker
-   * died before forwarding it). The response target is the stored request's top Via (received
-   * and rport included), as the adopter has no socket address of its own for it.
-   */
-  #adopt(record: TransactionRecord, now: number): boolean {
-    if (record.request === undefined) return false;
-    let request: SipMessage;
-    try {
-      request = parseMessage(record.request, { limits: this.#options.limits });
-    } catch (error) {
-      if (!isSipError(error)) throw error;
-      return false;
-    }
-    const via = request.topVia;
-    if (via === undefined) return false;
-    const source = viaTarget(via);
-    const server = this.#server.adopt(record.key, request, source, record, now);
-    if ((record.state === 'trying' || record.state === 'proceeding') && record.branches.length === 0) {
-      this.counters.transactionsAdoptedRerouted++;
-      try {
-        this.#handleNew(server, request, source);
-      } catch (error) {
-        if (isSipError(error)) answer(server, this.counters, error.status, error.reason);
-        else answerInternalError(server, this.counters, error);
-      }
-    }
-    return true;
-  }
-
-  /**
-   * `--transactions shared`: a client transaction this worker adopted. It runs here only beside
-   * its server transaction (adopted here too, in this tick or before): resumed from its record
-   * (Forwarder.adoptBranches), it retransmits its request over UDP, times out into a 408
-   * upstream, and gets the responses other workers hand it (handOffResponse). Its target is the
-   * one its parent's record holds for the branch. Resolves false otherwise (the lease is given up,
-   * so the parent's holder takes it); a client transaction whose parent record is gone is deleted.
-   */
-  async #adoptClient(shared: SharedTransactions, record: TransactionRecord, now: number): Promise<boolean> {
-    const parentKey = record.parent;
-    if (parentKey === undefined || record.request === undefined) return false;
-    const parent = this.#server.get(parentKey);
-    if (parent === undefined) {
-      if (!(await shared.record(parentKey))) shared.discard(record.key);
-      return false;
-    }
-    const parentRecord = await shared.record(parentKey);
-    const target = transportAddressFrom(parentRecord?.branches.find((branch) => branch.branch === record.key)?.target);
-    if (target === undefined) return false;
-    let sent: SipMessage;
-    try {
-      sent = parseMessage(record.request, { limits: this.#options.limits });
-    } catch (error) {
-      if (!isSipError(error)) throw error;
-      return false;
-    }
-    const state = record.state as ClientTransactionState;
-    this.#forwarder.adoptBranches(parent, [{ key: record.key, sent, target, state, deadlines: record.timers }], now);
-    return true;
   }
 
   /** Server and client transactions alive now. */
@@ -466,16 +395,4 @@ function worthHandingOff(message: SipMessage): boolean {
     if (!isSipError(error)) throw error;
     return false;
   }
-}
-
-/** A branch target as the shared store records it (`udp:192.0.2.1:5060`, the address may hold colons), or undefined. */
-function transportAddressFrom(text: string | undefined): TransportAddress | undefined {
-  if (text === undefined) return undefined;
-  const first = text.indexOf(':');
-  const last = text.lastIndexOf(':');
-  const protocol = text.slice(0, first);
-  const port = Number(text.slice(last + 1));
-  if (first < 0 || last <= first || !Number.isInteger(port)) return undefined;
-  if (protocol !== 'udp' && protocol !== 'tcp' && protocol !== 'tls') return undefined;
-  return { protocol, address: text.slice(first + 1, last), port };
 }

@@ -213,13 +213,9 @@ export class SharedTransactions {
     return handOffTo(holder, bytes, source);
   }
 
-  /** Reads a record (adoption of a client transaction needs its parent's branch target); undefined when the store fails. */
-  async record(key: string): Promise<TransactionRecord | undefined> {
-    try {
-      return await this.#options.store.get(key);
-    } catch {
-      return undefined;
-    }
+  /** The store (adoption reads a client transaction's parent record from it). */
+  get store(): TransactionStore {
+    return this.#options.store;
   }
 
   /** Deletes a record (an orphaned client transaction); failures ignored (it expires). */
