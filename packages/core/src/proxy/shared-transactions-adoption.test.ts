@@ -17,7 +17,7 @@ import { ProxyCore } from './proxy-core.js';
 
 const ALICE: TransportAddress = { protocol: 'udp', address: '192.0.2.10', port: 5060 };
 const BOB: TransportAddress = { protocol: 'udp', address: '192.0.2.30', port: 5060 };
-const LEASE_MS = 100;
+const LEASE_MS = 500;
 const TIMERS = { t1: 50, t2: 400, t4: 500 };
 const cores: ProxyCore[] = [];
 afterEach(() => {
@@ -102,7 +102,7 @@ test('a survivor adopts a failed INVITE whose worker died: it retransmits the st
   // b ticks before the lease lapsed: nothing to adopt yet.
   await b.core.tickLeases();
   assert.equal(b.core.counters.transactionsAdopted, 0);
-  await sleep(LEASE_MS + 20);
+  await sleep(LEASE_MS + 50);
   await b.core.tickLeases();
   assert.equal(b.core.counters.transactionsAdopted, 1);
   assert.equal((await store.get(key))?.lease?.owner, 'w1.b');
@@ -128,7 +128,7 @@ test('a stalled worker that lost its lease drops its timers: nothing fires twice
   const key = serverTransactionKey(parseMessage(request('INVITE')));
   a.core.receive(request('INVITE'), ALICE);
   await until(async () => (await store.get(key))?.state === 'completed', 'the 404 in the store');
-  await sleep(LEASE_MS + 20);
+  await sleep(LEASE_MS + 50);
   await b.core.tickLeases();
   assert.equal(b.core.counters.transactionsAdopted, 1);
   // a wakes up: its renewal fails, so its transaction (and timer G) stop there.
@@ -173,7 +173,7 @@ test('an adopted request that was forwarded (a branch recorded) is not sent agai
   a.core.receive(bytes, ALICE);
   await until(async () => ((await store.get(key))?.branches.length ?? 0) === 1, 'the branch recorded');
   a.dead = true;
-  await sleep(LEASE_MS + 20);
+  await sleep(LEASE_MS + 50);
   await b.core.tickLeases();
   assert.equal(b.core.counters.transactionsAdopted, 2, 'the server transaction and its client branch');
   assert.equal(b.core.counters.transactionsAdoptedRerouted, 0);
@@ -218,7 +218,7 @@ test('a survivor adopts a forwarded INVITE’s client transaction: it retransmit
   assert.deepEqual(stored?.request, forwarded.bytes, 'the request as sent');
   assert.equal(stored?.parent, serverTransactionKey(parseMessage(bytes)));
   a.dead = true;
-  await sleep(LEASE_MS + 20);
+  await sleep(LEASE_MS + 50);
   await b.core.tickLeases();
   assert.equal(b.core.counters.transactionsAdopted, 2, 'the server transaction and its client branch');
   assert.equal(b.core.counters.transactionsAdoptedRerouted, 0);
@@ -263,7 +263,7 @@ test('an adopted client transaction with no answer at all times out into a 408 u
   await until(() => a.sent.some((sent) => sent.message.method === 'OPTIONS'), 'the OPTIONS forwarded');
   await sleep(10);
   a.dead = true;
-  await sleep(LEASE_MS + 20);
+  await sleep(LEASE_MS + 50);
   await b.core.tickLeases();
   assert.equal(b.core.counters.transactionsAdopted, 2);
   // Timer F is 64*T1 after the request first went out (3.2 s here), not after the adoption.
