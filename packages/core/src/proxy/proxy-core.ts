@@ -143,14 +143,14 @@ export class ProxyCore {
     this.#outbound = { listeners: options.listeners, clientTransports: options.clientTransports, limits: options.limits, sender, counters };
     if (shared !== undefined && options.stateless !== true) {
       const handleNew = (server: ServerTransaction, request: SipMessage, source: TransportAddress): void => this.#handleNew(server, request, source);
-      shared.startLeases(new TransactionAdoption({ shared, server: this.#server, forwarder: this.#forwarder, counters, limits: options.limits, handleNew }));
+      shared.leases.start(new TransactionAdoption({ shared, server: this.#server, forwarder: this.#forwarder, counters, limits: options.limits, handleNew }));
     }
   }
 
   /** `--transactions shared`: one lease renewal and adoption round now (tests; the ticker runs them every --transaction-lease-tick-ms). */
   async tickLeases(now?: number): Promise<void> {
-    await this.#shared?.tick(now);
-    await this.#shared?.adoptions();
+    await this.#shared?.leases.tick(now);
+    await this.#shared?.leases.adoptions();
   }
 
   /** Server and client transactions alive now. */
@@ -165,7 +165,7 @@ export class ProxyCore {
 
   /** Ends every transaction and its timers (shutdown). */
   close(): void {
-    this.#shared?.stopLeases();
+    this.#shared?.leases.stop();
     this.#overload?.stop();
     this.#server.close();
     this.#forwarder.close();

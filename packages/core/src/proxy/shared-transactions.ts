@@ -7,9 +7,7 @@ import { answerStatelessly } from './local-answers.js';
 import type { ProxyCounters } from './proxy-counters.js';
 import { TransactionMirror } from './transaction-mirror.js';
 import type { TimerSettings } from '../transaction/timers.js';
-import { LeaseKeeper } from '../transaction/lease-keeper.js';
-import type { TransactionRecord } from '../transaction/transaction-store.js';
-import { reportInternalError } from './internal-errors.js';
+import { DEFAULT_TRANSACTION_LEASE_MS, DEFAULT_TRANSACTION_LEASE_TICK_MS, LeaseTicker } from './lease-ticker.js';
 
 /** Proxy timer C (§16.8) plus 64*T1: the longest a server INVITE record may live before its first write. */
 const TIMER_C = 181_000;
@@ -38,22 +36,6 @@ export interface SharedTransactionsDependencies {
   readonly storeRetryAfterSeconds: number;
 }
 
-/** What the lease ticker tells the proxy core. */
-export interface LeaseHandlers {
-  /**
-   * A transaction this worker has just adopted (its lease is ours now): run it from its record.
-   * Server transactions come first in each tick, then client ones. Resolves false when it cannot
-   * run it here (a client transaction whose parent is not here): its lease is given up again.
-   */
-  adopted(record: TransactionRecord, now: number): boolean | Promise<boolean>;
-  /** A transaction whose lease another worker took: stop its timers here, write nothing. */
-  lost(key: string): void;
-}
-
-/** Default lease length and tick (ms): a dead worker's transactions are adopted within about their sum. */
-export const DEFAULT_TRANSACTION_LEASE_MS = 3000;
-export const DEFAULT_TRANSACTION_LEASE_TICK_MS = 1000;
-
 /** What `claim` found. */
 export type Claim =
   /** The request is new: this worker created its record (with its lease) and runs it. */
@@ -77,119 +59,15 @@ export class SharedTransactions {
   readonly #options: SharedTransactionsOptions;
   readonly #deps: SharedTransactionsDependencies;
   readonly #leaseMs: number;
-  readonly #leases: LeaseKeeper;
-  #ticker: NodeJS.Timeout | undefined;
-  #ticking = false;
-  #renewing = false;
+  /** This worker's lease ticker (renewal and adoption; the core starts it with its handlers). */
+  readonly leases: LeaseTicker;
 
   constructor(options: SharedTransactionsOptions, deps: SharedTransactionsDependencies) {
     this.#options = options;
     this.#deps = deps;
     this.#leaseMs = options.leaseMs ?? DEFAULT_TRANSACTION_LEASE_MS;
-    this.#leases = new LeaseKeeper({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, adopt: (record) => this.#adopt(record) });
-    this.mirror = new TransactionMirror({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, timers: deps.timers, counters: deps.counters, leases: this.#leases });
-  }
-
-  #handlers: LeaseHandlers | undefined;
-
-  /**
-   * Starts the lease ticker: every `leaseTickMs` this worker renews the leases of the
-   * transactions it holds (those another worker took meanwhile are `lost`) and adopts those whose
-   * lease lapsed (`adopted`). One tick at a time; a tick the store fails is counted
-   * (`transaction_lease_failures`) and the next one tries again. Never throws to the event loop.
-   */
-  startLeases(handlers: LeaseHandlers): void {
-    this.#handlers = handlers;
-    if (this.#ticker !== undefined) return;
-    this.#ticker = setInterval(() => void this.tick(), this.#options.leaseTickMs ?? DEFAULT_TRANSACTION_LEASE_TICK_MS);
-    this.#ticker.unref?.();
-  }
-
-  stopLeases(): void {
-    if (this.#ticker !== undefined) clearInterval(this.#ticker);
-    this.#ticker = undefined;
-  }
-
-  /** Keys whose lease this worker holds (tests). */
-  get held(): ReadonlySet<string> {
-    return this.#leases.held;
-  }
-
-  /**
-   * One renewal and adoption round (the ticker's; tests call it directly). Never rejects. The
-   * renewals and the search for lapsed leases run apart: a slow search (or a slow adoption) never
-   * holds back the next renewal of what this worker holds.
-   */
-  async tick(now = Date.now()): Promise<void> {
-    await Promise.all([this.#renew(now), this.#adoptLapsed(now)]);
-  }
-
-  async #renew(now: number): Promise<void> {
-    if (this.#renewing) return;
-    this.#renewing = true;
-    const counters = this.#deps.counters;
-    try {
-      const result = await this.#leases.renew(now);
-      counters.transactionLeasesRenewed += result.renewed;
-      counters.transactionLeasesLost += result.lost.length;
-      for (const key of result.lost) this.#guard(() => this.#handlers?.lost(key));
-    } catch {
-      counters.transactionLeaseFailures++;
-    } finally {
-      this.#renewing = false;
-    }
-  }
-
-  async #adoptLapsed(now: number): Promise<void> {
-    if (this.#ticking) return;
-    this.#ticking = true;
-    const counters = this.#deps.counters;
-    try {
-      const adopted: TransactionRecord[] = [];
-      this.#adoptedNow = adopted;
-      await this.#leases.adopt(now);
-      this.#adoptedNow = undefined;
-      // Parents first (the core runs them at once), so each client transaction finds its server
-      // one here; the client ones (a store read each) are not awaited by the tick, so a long
-      // adoption never delays the next renewal of what this worker holds.
-      const clients = adopted.filter((record) => record.side !== 'server');
-      const running = adopted.filter((record) => record.side === 'server').map((record) => this.#run(record));
-      this.#adopting = Promise.all([...running, ...clients.map((record) => this.#run(record))]).then(() => undefined);
-    } catch {
-      counters.transactionLeaseFailures++;
-    } finally {
-      this.#ticking = false;
-    }
-  }
-
-  #adoptedNow: TransactionRecord[] | undefined;
-  /** The adoptions the last tick started (tests wait for them). */
-  #adopting: Promise<void> = Promise.resolve();
-
-  /** Settles when the adoptions started by the last tick have run. */
-  adoptions(): Promise<void> {
-    return this.#adopting;
-  }
-
-  #adopt(record: TransactionRecord): void {
-    this.#adoptedNow?.push(record);
-  }
-
-  /** Runs one adopted record here, or gives its lease up again (and forgets it) when the core cannot. */
-  async #run(record: TransactionRecord): Promise<void> {
-    let kept: boolean;
-    try {
-      kept = (await this.#handlers?.adopted(record, Date.now())) ?? false;
-    } catch (error) {
-      reportInternalError(this.#deps.counters, error);
-      kept = false;
-    }
-    if (kept) {
-      this.#deps.counters.transactionsAdopted++;
-      return;
-    }
-    this.#leases.drop(record.key);
-    await this.#options.store.releaseLease(record.key, this.#options.owner).catch(() => undefined);
+    this.leases = new LeaseTicker({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, tickMs: options.leaseTickMs ?? DEFAULT_TRANSACTION_LEASE_TICK_MS, counters: deps.counters });
+    this.mirror = new TransactionMirror({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, timers: deps.timers, counters: deps.counters, leases: this.leases });
   }
 
   /**
@@ -220,16 +98,8 @@ export class SharedTransactions {
 
   /** Deletes a record (an orphaned client transaction); failures ignored (it expires). */
   discard(key: string): void {
-    this.#leases.drop(key);
+    this.leases.drop(key);
     this.#options.store.delete(key).catch(() => undefined);
-  }
-
-  #guard(action: () => void): void {
-    try {
-      action();
-    } catch (error) {
-      reportInternalError(this.#deps.counters, error);
-    }
   }
 
   get owner(): string {
@@ -268,7 +138,7 @@ export class SharedTransactions {
       return 'failed';
     }
     if (outcome.ok) {
-      this.#leases.hold(key);
+      this.leases.hold(key);
       return 'created';
     }
     counters.retransmissionsAbsorbed++;

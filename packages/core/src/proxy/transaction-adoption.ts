@@ -8,7 +8,8 @@ import { answerInternalError } from './internal-errors.js';
 import { answer } from './local-answers.js';
 import type { ProxyCounters } from './proxy-counters.js';
 import type { ServerTransactions } from './server-transactions.js';
-import type { LeaseHandlers, SharedTransactions } from './shared-transactions.js';
+import type { LeaseHandlers } from './lease-ticker.js';
+import type { SharedTransactions } from './shared-transactions.js';
 import { viaTarget } from './via-addressing.js';
 
 export interface TransactionAdoptionContext {
