@@ -75,30 +75,31 @@ export class TransactionMirror {
     const state = transaction.state;
     if (state === 'terminated') return;
     const { timers, expiresAt } = this.#deadlines(transaction, state, Date.now());
-    this.#queue(transaction.key, (store) => store.transition(transaction.key, [before], { state, response: { status, bytes }, timers, expiresAt }));
-    this.#lingering(transaction, state, expiresAt);
+    const lease = this.#lingering(transaction, state, expiresAt);
+    this.#queue(transaction.key, (store) => store.transition(transaction.key, [before], { state, response: { status, bytes }, timers, expiresAt, ...lease }));
   }
 
   acknowledged(transaction: ServerTransaction): void {
     if (transaction.state !== 'confirmed') return;
     const { timers, expiresAt } = this.#deadlines(transaction, 'confirmed', Date.now());
-    this.#queue(transaction.key, (store) => store.transition(transaction.key, ['completed'], { state: 'confirmed', timers, expiresAt }));
-    this.#lingering(transaction, 'confirmed', expiresAt);
+    const lease = this.#lingering(transaction, 'confirmed', expiresAt);
+    this.#queue(transaction.key, (store) => store.transition(transaction.key, ['completed'], { state: 'confirmed', timers, expiresAt, ...lease }));
   }
 
   /**
    * A transaction that only lingers now (Accepted, Confirmed, a completed non-INVITE: its timer
    * L, I or J just ends it, and any worker replays its stored response) needs nobody to run its
-   * timers: its lease is extended to the record's end in one write and no longer renewed, so a
-   * worker renews only what waits for a response or retransmits one (Proceeding, Trying, a
-   * completed INVITE), and survivors adopt only that.
+   * timers: its lease is extended to the record's end with the transition that makes it linger
+   * (no round trip of its own) and no longer renewed, so a worker renews only what waits for a
+   * response or retransmits one (Proceeding, Trying, a completed INVITE), and survivors adopt only
+   * that. Answers the lease to write with the transition, if any.
    */
-  #lingering(transaction: ServerTransaction, state: ServerTransactionState, expiresAt: number): void {
+  #lingering(transaction: ServerTransaction, state: ServerTransactionState, expiresAt: number): { lease?: { owner: string; until: number } } {
     const lingers = state === 'accepted' || state === 'confirmed' || (state === 'completed' && !transaction.isInvite);
     const leases = this.#options.leases;
-    if (!lingers || leases === undefined) return;
+    if (!lingers || leases === undefined) return {};
     leases.drop(transaction.key);
-    this.#queue(transaction.key, (store) => store.renewLease(transaction.key, this.#options.owner, expiresAt));
+    return { lease: { owner: this.#options.owner, until: expiresAt } };
   }
 
   terminated(transaction: ServerTransaction): void {
@@ -186,13 +187,11 @@ export class TransactionMirror {
       timers = { A: null, B: null, C: null, E: null, F: null, [state === 'accepted' ? 'M' : transaction.isInvite ? 'D' : 'K']: now + linger };
       expiresAt = now + linger + 1000;
     }
-    const response = state === 'completed' || state === 'accepted' ? { response: { status: transaction.finalStatus } } : {};
-    this.#queue(key, (store) => store.transition(key, [before], { state, timers, expiresAt, ...response }));
-    if (state === 'completed' || state === 'accepted') {
-      // Lingering: nobody need run it elsewhere (see #lingering).
-      this.#options.leases?.drop(key);
-      this.#queue(key, (store) => store.renewLease(key, this.#options.owner, expiresAt));
-    }
+    const final = state === 'completed' || state === 'accepted';
+    // A final state only lingers: nobody need run it elsewhere (see #lingering).
+    if (final) this.#options.leases?.drop(key);
+    const extra = final ? { response: { status: transaction.finalStatus }, lease: { owner: this.#options.owner, until: expiresAt } } : {};
+    this.#queue(key, (store) => store.transition(key, [before], { state, timers, expiresAt, ...extra }));
   }
 
   #queue(key: string, write: (store: TransactionStore) => Promise<unknown>, atOnce = false): void {
