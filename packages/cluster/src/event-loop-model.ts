@@ -3,7 +3,7 @@ import { proxyServerOptions, type ProxySettings } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
 import { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
 import { openLocationStore } from './state/open-location-store.js';
-import { openTransactionStore, transactionOwnerId } from './state/open-transaction-store.js';
+import { openTransactionStore, transactionLeaseOptions, transactionOwnerId } from './state/open-transaction-store.js';
 import { TimedLocationStore } from './state/timed-location-store.js';
 import { TraceFile } from './trace-file.js';
 import { LatencyHistogram, newModelCounters, workerStats, type WorkerStats } from './worker-stats.js';
@@ -36,7 +36,7 @@ export class EventLoopModel implements RunningModel {
     try {
       authenticator = await openAuthenticator(settled);
       transactionStore = await openTransactionStore(settled);
-      const sharedTransactions = transactionStore === undefined ? {} : { sharedTransactions: { store: transactionStore, owner: transactionOwnerId(0) } };
+      const sharedTransactions = transactionStore === undefined ? {} : { sharedTransactions: { store: transactionStore, owner: transactionOwnerId(0), ...transactionLeaseOptions(settled) } };
       return new EventLoopModel(await ProxyServer.start({ ...proxyServerOptions(settled), store, authenticator, timing, ...sharedTransactions }), storeLatency, timing, trace, transactionStore);
     } catch (error) {
       await trace?.close();

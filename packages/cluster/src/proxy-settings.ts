@@ -54,6 +54,8 @@ export interface ProxySettings {
    * handles no other message, as OpenSER's blocking fd request did (see FdRequestGate).
    */
   readonly fdRequestWait?: boolean;
+  /** `--transactions shared`: lease length and renewal tick (`--transaction-lease-ms`, `--transaction-lease-tick-ms`); absent: 3000 and 1000 ms. */
+  readonly transactionLease?: { readonly leaseMs: number; readonly tickMs: number };
   readonly redisUrl?: string;
   /** Key prefix in Redis (several deployments can share one server). */
   readonly redisPrefix?: string;

@@ -36,3 +36,9 @@ export function ownerIdSlot(owner: string): number | undefined {
   const match = /^w(\d{1,4})\./.exec(owner);
   return match === null ? undefined : Number(match[1]);
 }
+
+/** The lease length and renewal tick a worker's SharedTransactions run with (`--transaction-lease-ms`, `--transaction-lease-tick-ms`). */
+export function transactionLeaseOptions(settings: ProxySettings): { leaseMs?: number; leaseTickMs?: number } {
+  const lease = settings.transactionLease;
+  return lease === undefined ? {} : { leaseMs: lease.leaseMs, leaseTickMs: lease.tickMs };
+}

@@ -47,7 +47,9 @@ return result`;
 
 /**
  * ARGV: n, n expected states, state ('=' value or ''), status ('' keep), response ('=' bytes, or ''
- * none), expiresAt ('' keep), then letter/deadline pairs (deadline '' stops the timer).
+ * none), expiresAt ('' keep), lease owner ('' keep the lease), lease until, the key (lease index
+ * member), then letter/deadline pairs (deadline '' stops the timer). The lease is written only
+ * when its owner holds the current one.
  */
 export const TRANSITION = `${ANSWER}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, {}} end
@@ -59,10 +61,14 @@ if ARGV[i + 1] ~= '' then
   redis.call('HSET', KEYS[1], 'status', ARGV[i + 1])
   if ARGV[i + 2] ~= '' then redis.call('HSET', KEYS[1], 'resp', string.sub(ARGV[i + 2], 2)) else redis.call('HDEL', KEYS[1], 'resp') end
 end
-for j = i + 4, #ARGV, 2 do
+for j = i + 7, #ARGV, 2 do
   if ARGV[j + 1] == '' then redis.call('HDEL', KEYS[1], 't:' .. ARGV[j]) else redis.call('HSET', KEYS[1], 't:' .. ARGV[j], ARGV[j + 1]) end
 end
 if ARGV[i + 3] ~= '' then redis.call('HSET', KEYS[1], 'exp', ARGV[i + 3]) end
+if ARGV[i + 4] ~= '' and redis.call('HGET', KEYS[1], 'owner') == ARGV[i + 4] then
+  redis.call('HSET', KEYS[1], 'until', ARGV[i + 5])
+  redis.call('ZADD', KEYS[2], ARGV[i + 5], ARGV[i + 6])
+end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 local result = answer(1)
 if ARGV[i + 3] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[i + 3]) end

@@ -151,6 +151,9 @@ export class RedisTransactionStore implements TransactionStore {
         response === undefined ? '' : response.status,
         optional(response?.bytes),
         change.expiresAt ?? '',
+        change.lease?.owner ?? '',
+        change.lease?.until ?? '',
+        key,
         ...timers,
       ),
     );

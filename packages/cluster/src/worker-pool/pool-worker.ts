@@ -6,7 +6,7 @@ import { openAuthenticator } from '../state/open-authenticator.js';
 import type { SabAuthStateShared } from '../state/sab-auth-state-store.js';
 import type { SabLocationStoreShared } from '../state/sab-location-store.js';
 import { openLocationStore } from '../state/open-location-store.js';
-import { openTransactionStore, ownerIdSlot, transactionOwnerId } from '../state/open-transaction-store.js';
+import { openTransactionStore, ownerIdSlot, transactionLeaseOptions, transactionOwnerId } from '../state/open-transaction-store.js';
 import type { SabTransactionStoreShared } from '../state/sab-transaction-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
 import { startFailure } from '../worker-error.js';
@@ -41,7 +41,7 @@ export abstract class PoolWorker<Out, Attachment> {
   readonly #exit: (code: number) => void;
   #server: ProxyServer | undefined;
   /** `--transactions shared`: the store and this worker's lease owner id in it. */
-  #transactions: { readonly store: TransactionStore; readonly owner: string } | undefined;
+  #transactions: { readonly store: TransactionStore; readonly owner: string; readonly leaseMs?: number; readonly leaseTickMs?: number } | undefined;
 
   constructor(options: PoolWorkerOptions<Out, Attachment>) {
     this.slot = options.slot;
@@ -60,7 +60,7 @@ export abstract class PoolWorker<Out, Attachment> {
   protected async startWith(start: (store: LocationStore) => Promise<ProxyServer>, ready: (server: ProxyServer) => Out | LifecycleToPool, shared?: SabLocationStoreShared, sharedTransactions?: SabTransactionStoreShared): Promise<void> {
     try {
       const transactionStore = await openTransactionStore(this.settings, sharedTransactions);
-      if (transactionStore !== undefined) this.#transactions = { store: transactionStore, owner: transactionOwnerId(this.slot) };
+      if (transactionStore !== undefined) this.#transactions = { store: transactionStore, owner: transactionOwnerId(this.slot), ...transactionLeaseOptions(this.settings) };
       const store = new TimedLocationStore(await openLocationStore(this.settings, shared), this.storeLatency);
       this.#server = await start(store);
     } catch (error) {

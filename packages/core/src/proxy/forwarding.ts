@@ -1,5 +1,5 @@
 import { buildAckForFailure, buildCancel, type SipLimits, type SipMessage } from '@switchboard/sip';
-import { ClientTransaction } from '../transaction/client-transaction.js';
+import { ClientTransaction, type ClientTransactionState } from '../transaction/client-transaction.js';
 import { clientTransactionKey } from '../transaction/keys.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import type { TimerSettings } from '../transaction/timers.js';
@@ -31,6 +31,27 @@ export interface ForwarderOptions {
   readonly counters: ProxyCounters;
   /** Overload control: RFC 7339 toward next hops (our Via says `oc`; their `oc` values are honoured). */
   readonly overload?: OverloadControl;
+  /** `--transactions shared`: each branch as it starts (its client key and target), recorded in the server transaction's record. */
+  readonly onBranchStarted?: (server: ServerTransaction, branch: string, target: TransportAddress) => void;
+  /** `--transactions shared`: client transactions written through to the store (TransactionMirror). */
+  readonly sharedClients?: SharedClients;
+}
+
+/** Where `--transactions shared` keeps client transactions (TransactionMirror implements it). */
+export interface SharedClients {
+  /** A client transaction about to send its request (`bytes`) for the server transaction `parent`. */
+  started(parent: ServerTransaction, transaction: ClientTransaction, bytes: Buffer): void;
+  /** Its state machine moved. */
+  changed(transaction: ClientTransaction, before: ClientTransactionState): void;
+}
+
+/** A client transaction taken over from the store (`--transactions shared`): its request as sent, target and stored state. */
+export interface AdoptedBranch {
+  readonly key: string;
+  readonly sent: SipMessage;
+  readonly target: TransportAddress;
+  readonly state: ClientTransactionState;
+  readonly deadlines: Readonly<Record<string, number>>;
 }
 
 /** One target's client transaction: the copy sent (ForwardedRequest, which §18.1.1 may move back to UDP) and its state. */
@@ -84,6 +105,11 @@ export class Forwarder {
     for (const transaction of [...this.#client.values()]) transaction.terminate();
   }
 
+  /** Whether a client transaction of this worker has `key` (clientTransactionKey). */
+  hasClient(key: string): boolean {
+    return this.#client.has(key);
+  }
+
   /** Hands a response to the client transaction of its branch; false when there is none. */
   receiveResponse(response: SipMessage, branch: string): boolean {
     const transaction = this.#client.get(clientTransactionKey(branch, response.cseq?.method ?? ''));
@@ -134,7 +160,11 @@ export class Forwarder {
       answer(server, this.#options.counters, 503, failure === 'next-hop-overloaded' ? 'Next Hop Overloaded' : BRANCH_FAILURE_REASONS[failure ?? 'no-route']);
       return;
     }
-    for (const branch of forwarding.branches) this.#startBranch(forwarding, branch);
+    const started = this.#options.onBranchStarted;
+    for (const branch of forwarding.branches) {
+      started?.(server, branch.key, branch.target);
+      this.#startBranch(forwarding, branch);
+    }
   }
 
   /**
@@ -157,13 +187,41 @@ export class Forwarder {
     for (const branch of forwarding.branches) this.#cancelBranch(branch);
   }
 
+  /**
+   * `--transactions shared`: client transactions adopted from the store for the server
+   * transaction `server` (adopted here too): each resumed from its stored state and deadlines
+   * (retransmitting its request over UDP, timing out into a 408 upstream), and matched by the
+   * responses that reach this worker.
+   */
+  adoptBranches(server: ServerTransaction, adopted: readonly AdoptedBranch[], now: number): void {
+    let forwarding = this.#forwardings.get(server);
+    if (forwarding === undefined) {
+      forwarding = { request: server.request, server, branches: [], answered: server.lastStatus >= 200 };
+      this.#forwardings.set(server, forwarding);
+    }
+    for (const branch of adopted) {
+      if (this.#client.has(branch.key)) continue;
+      const added: Branch = { key: branch.key, sent: branch.sent, target: branch.target, udpFallback: undefined, provisional: branch.state === 'proceeding', cancelPending: false, cancelled: false, final: undefined };
+      forwarding.branches.push(added);
+      this.#newClient(forwarding, added, true).resume(branch.state, branch.deadlines, now);
+    }
+  }
+
   #startBranch(forwarding: Forwarding, branch: Branch, first = true): void {
+    const transaction = this.#newClient(forwarding, branch);
+    if (first) this.#options.counters.requestsForwarded++;
+    transaction.start();
+  }
+
+  #newClient(forwarding: Forwarding, branch: Branch, adopted = false): ClientTransaction {
     const method = branch.sent.method ?? '';
     const counters = this.#options.counters;
+    const shared = this.#options.sharedClients;
+    const bytes = branch.sent.serialize();
     const transaction = new ClientTransaction({
       key: branch.key,
       method,
-      bytes: branch.sent.serialize(),
+      bytes,
       target: branch.target,
       sender: this.#options.sender,
       timers: this.#options.timers,
@@ -187,11 +245,21 @@ export class Forwarder {
       onTerminated: (finished) => {
         if (this.#client.get(finished.key) === finished) this.#client.delete(finished.key);
       },
+      ...(shared === undefined ? {} : { onStateChanged: (changed: ClientTransaction, before: ClientTransactionState) => shared.changed(changed, before) }),
     });
     this.#client.set(branch.key, transaction);
     counters.clientTransactions++;
-    if (first) counters.requestsForwarded++;
-    transaction.start();
+    if (!adopted) shared?.started(forwarding.server, transaction, bytes);
+    return transaction;
+  }
+
+  /** `--transactions shared`: another worker holds this client transaction now: its timers stop here. */
+  forgetClient(key: string): boolean {
+    const transaction = this.#client.get(key);
+    if (transaction === undefined) return false;
+    this.#client.delete(key);
+    transaction.abandon();
+    return true;
   }
 
   #onBranchResponse(forwarding: Forwarding, branch: Branch, response: SipMessage): void {

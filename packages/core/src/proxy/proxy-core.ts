@@ -3,7 +3,6 @@ import type { DigestAuthenticator } from '../auth/digest-authenticator.js';
 import { OverloadControl, type OverloadSettings } from '../overload/overload-control.js';
 import type { LocationStore } from '../registrar/location-store.js';
 import type { RegistrarOptions } from '../registrar/registrar.js';
-import { serverTransactionKey } from '../transaction/keys.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import { DEFAULT_TIMERS, type TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
@@ -23,6 +22,9 @@ import { SharedTransactions, type SharedTransactionsOptions } from './shared-tra
 import type { TransactionMirror } from './transaction-mirror.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
 import { stampReceived } from './via-addressing.js';
+import { TransactionAdoption } from './transaction-adoption.js';
+import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.js';
+import { BRANCH_ID_PREFIX } from './branch-id.js';
 import type { MessageTimingRecorder } from '../timing/message-timing.js';
 import { timedSender, timedSteps } from '../timing/timed-pipeline.js';
 import { routedByOurRecordRoute } from './record-route.js';
@@ -122,11 +124,33 @@ export class ProxyCore {
     this.#server = new ServerTransactions({ sender, timers, counters, ...(mirror === undefined ? {} : { mirror }) });
     this.#overload = options.overload === undefined ? undefined : new OverloadControl(options.overload, counters, sender);
     this.#overload?.start();
-    this.#forwarder = new Forwarder({ ...options, sender, recordRoute: options.recordRoute !== false, timers, counters, overload: this.#overload });
+    const shared = this.#shared;
+    const onBranchStarted = shared === undefined ? undefined : (server: ServerTransaction, branch: string, target: TransportAddress): void => shared.mirror.branchStarted(server, branch, `${target.protocol}:${target.address}:${target.port}`);
+    const sharedClients = shared === undefined ? undefined : { started: shared.mirror.clientStarted.bind(shared.mirror), changed: shared.mirror.clientChanged.bind(shared.mirror) };
+    this.#forwarder = new Forwarder({
+      ...options,
+      sender,
+      recordRoute: options.recordRoute !== false,
+      timers,
+      counters,
+      overload: this.#overload,
+      ...(onBranchStarted === undefined ? {} : { onBranchStarted }),
+      ...(sharedClients === undefined ? {} : { sharedClients }),
+    });
     this.#routing = newRoutingContext({ ...options, counters });
     const steps = options.routingSteps ?? ROUTING_STEPS;
     this.#steps = timing === undefined ? steps : timedSteps(steps, timing);
     this.#outbound = { listeners: options.listeners, clientTransports: options.clientTransports, limits: options.limits, sender, counters };
+    if (shared !== undefined && options.stateless !== true) {
+      const handleNew = (server: ServerTransaction, request: SipMessage, source: TransportAddress): void => this.#handleNew(server, request, source);
+      shared.leases.start(new TransactionAdoption({ shared, server: this.#server, forwarder: this.#forwarder, counters, limits: options.limits, handleNew }));
+    }
+  }
+
+  /** `--transactions shared`: one lease renewal and adoption round now (tests; the ticker runs them every --transaction-lease-tick-ms). */
+  async tickLeases(now?: number): Promise<void> {
+    await this.#shared?.leases.tick(now);
+    await this.#shared?.leases.adoptions();
   }
 
   /** Server and client transactions alive now. */
@@ -149,6 +173,7 @@ export class ProxyCore {
 
   /** Ends every transaction and its timers (shutdown). */
   close(): void {
+    this.#shared?.leases.stop();
     this.#overload?.stop();
     this.#server.close();
     this.#forwarder.close();
@@ -188,6 +213,7 @@ export class ProxyCore {
     if (!handedOff && this.#options.handOff !== undefined && worthHandingOff(message) && this.#options.handOff(message, bytes, source)) return;
     try {
       if (message.isRequest) this.#onRequest(message, source, bytes, handedOff);
+      else if (this.#shared?.handsOff === true && this.#sharedResponseElsewhere(this.#shared, message, bytes, source)) return;
       else receiveResponse(message, this.#forwarder, this.#outbound);
     } catch (error) {
       // A lazily parsed header (From, To, Expires ...) that turns out malformed, or a request
@@ -274,6 +300,26 @@ export class ProxyCore {
         if (isSipError(error)) this.#reject(request, source, error.status, error.reason);
         else reportInternalError(this.counters, error);
       });
+  }
+
+  /**
+   * `--transactions shared`: a response of one of our branches that no client transaction here
+   * matches is looked up in the store (one `get`) and handed to the worker holding the branch's
+   * lease (the adopter, after a failover); when none does, it goes upstream by its Via as before.
+   * True when it went the asynchronous way.
+   */
+  #sharedResponseElsewhere(shared: SharedTransactions, response: SipMessage, bytes: Buffer, source: TransportAddress): boolean {
+    const branch = response.topVia?.branch;
+    if (branch === undefined || !branch.startsWith(BRANCH_ID_PREFIX)) return false;
+    const key = clientTransactionKey(branch, response.cseq?.method ?? '');
+    if (this.#forwarder.hasClient(key)) return false;
+    shared
+      .handOffResponse(key, bytes, source)
+      .then((gone) => {
+        if (!gone) receiveResponse(response, this.#forwarder, this.#outbound);
+      })
+      .catch((error: unknown) => reportInternalError(this.counters, error));
+    return true;
   }
 
   /** Walks the routing steps and carries out their decision, on `server` or (without one) statelessly. */

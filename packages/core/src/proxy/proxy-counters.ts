@@ -47,6 +47,16 @@ export interface ProxyCounters extends AuthCounters, OverloadCounters {
   sharedRetransmissionsReplayed: number;
   /** `--transactions shared`: retransmissions of a transaction in the store that has no response stored yet: dropped (the client retransmits). */
   sharedRetransmissionsDropped: number;
+  /** `--transactions shared`: transactions this worker adopted after their lease lapsed (their worker died or stalled). */
+  transactionsAdopted: number;
+  /** Of those, requests routed again because no branch of theirs had been recorded (the dead worker never forwarded them). */
+  transactionsAdoptedRerouted: number;
+  /** `--transactions shared`: lease renewals (one per held transaction per tick). */
+  transactionLeasesRenewed: number;
+  /** `--transactions shared`: held transactions whose lease another worker took (or whose record was gone): their timers stop here. */
+  transactionLeasesLost: number;
+  /** `--transactions shared`: lease ticks the store failed (nothing is dropped; the next tick tries again). */
+  transactionLeaseFailures: number;
   /** Bugs caught at an entry point (a socket, timer or store callback): the message is dropped, or answered 500 when it has a transaction. */
   internalErrors: number;
 }
@@ -77,6 +87,11 @@ export function newProxyCounters(): ProxyCounters {
     transactionStoreRoundTrips: 0,
     sharedRetransmissionsReplayed: 0,
     sharedRetransmissionsDropped: 0,
+    transactionsAdopted: 0,
+    transactionsAdoptedRerouted: 0,
+    transactionLeasesRenewed: 0,
+    transactionLeasesLost: 0,
+    transactionLeaseFailures: 0,
     authChallenges: 0,
     authAccepted: 0,
     authRejected: 0,

@@ -1,7 +1,8 @@
 import type { SipMessage } from '@switchboard/sip';
 import { responseTarget } from '../response-target.js';
 import { serverTransactionKey } from '../transaction/keys.js';
-import { ServerTransaction, type ServerTransactionOptions, type TerminationReason } from '../transaction/server-transaction.js';
+import { ServerTransaction, type ServerTransactionOptions, type ServerTransactionState, type TerminationReason } from '../transaction/server-transaction.js';
+import type { TransactionRecord } from '../transaction/transaction-store.js';
 import type { TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress } from '../transport-address.js';
 import { reportInternalError } from './internal-errors.js';
@@ -70,6 +71,27 @@ export class ServerTransactions {
     this.#options.counters.serverTransactions++;
     if (!stored) this.#options.mirror?.created(transaction);
     return transaction;
+  }
+
+  /**
+   * `--transactions shared`: a transaction adopted from the store (its worker died), made here in
+   * the stored `state` with the stored last response and its timers re-armed from the stored
+   * deadlines (ServerTransaction.resume). Its record is in the store already.
+   */
+  adopt(key: string, request: SipMessage, source: TransportAddress, record: TransactionRecord, now: number): ServerTransaction {
+    this.#byKey.get(key)?.abandon();
+    const transaction = this.create(key, request, source, true);
+    this.#options.counters.serverTransactions--;
+    transaction.resume(record.state as ServerTransactionState, record.status, record.response, record.timers, now);
+    return transaction;
+  }
+
+  /** `--transactions shared`: another worker took this transaction over: its timers stop here, and nothing is written. */
+  forget(key: string): void {
+    const transaction = this.#byKey.get(key);
+    if (transaction === undefined) return;
+    this.#byKey.delete(key);
+    transaction.abandon();
   }
 
   /** Hands a retransmitted request to its transaction; false when it is not a retransmission. */

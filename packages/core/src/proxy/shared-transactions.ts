@@ -7,6 +7,7 @@ import { answerStatelessly } from './local-answers.js';
 import type { ProxyCounters } from './proxy-counters.js';
 import { TransactionMirror } from './transaction-mirror.js';
 import type { TimerSettings } from '../transaction/timers.js';
+import { DEFAULT_TRANSACTION_LEASE_MS, DEFAULT_TRANSACTION_LEASE_TICK_MS, LeaseTicker } from './lease-ticker.js';
 
 /** Proxy timer C (§16.8) plus 64*T1: the longest a server INVITE record may live before its first write. */
 const TIMER_C = 181_000;
@@ -15,8 +16,10 @@ export interface SharedTransactionsOptions {
   readonly store: TransactionStore;
   /** This worker's lease owner id (unique among the workers sharing `store`). */
   readonly owner: string;
-  /** How long a lease lasts before another worker may adopt the transaction (5000 ms by default). */
+  /** How long a lease lasts before another worker may adopt the transaction (`--transaction-lease-ms`, 3000 ms by default). */
   readonly leaseMs?: number;
+  /** How often this worker renews its leases and looks for lapsed ones to adopt (`--transaction-lease-tick-ms`, 1000 ms by default). */
+  readonly leaseTickMs?: number;
   /**
    * Passes a message to the worker whose lease owner id is `owner`; false when no live worker has
    * that id (the message is then handled here, as in owned mode).
@@ -56,16 +59,56 @@ export class SharedTransactions {
   readonly #options: SharedTransactionsOptions;
   readonly #deps: SharedTransactionsDependencies;
   readonly #leaseMs: number;
+  /** This worker's lease ticker (renewal and adoption; the core starts it with its handlers). */
+  readonly leases: LeaseTicker;
 
   constructor(options: SharedTransactionsOptions, deps: SharedTransactionsDependencies) {
     this.#options = options;
     this.#deps = deps;
-    this.#leaseMs = options.leaseMs ?? 5000;
-    this.mirror = new TransactionMirror({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, timers: deps.timers, counters: deps.counters });
+    this.#leaseMs = options.leaseMs ?? DEFAULT_TRANSACTION_LEASE_MS;
+    this.leases = new LeaseTicker({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, tickMs: options.leaseTickMs ?? DEFAULT_TRANSACTION_LEASE_TICK_MS, counters: deps.counters });
+    this.mirror = new TransactionMirror({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, timers: deps.timers, counters: deps.counters, leases: this.leases });
+  }
+
+  /**
+   * A response for a client transaction this worker does not run: handed to the worker holding
+   * its lease in the store (after a failover, the adopter of the dead worker's branch). Resolves
+   * false when it stays here (no record, ours, nobody's, no hand-off, or the store failed): it is
+   * then forwarded upstream by its Via as before.
+   */
+  async handOffResponse(clientKey: string, bytes: Buffer, source: TransportAddress): Promise<boolean> {
+    const handOffTo = this.#options.handOffTo;
+    if (handOffTo === undefined) return false;
+    this.#deps.counters.transactionStoreRoundTrips++;
+    let record;
+    try {
+      record = await this.#options.store.get(clientKey);
+    } catch {
+      return false;
+    }
+    const holder = record?.lease?.owner;
+    if (holder === undefined || holder === this.#options.owner || (record?.lease?.until ?? 0) <= Date.now()) return false;
+    return handOffTo(holder, bytes, source);
+  }
+
+  /** The store (adoption reads a client transaction's parent record from it). */
+  get store(): TransactionStore {
+    return this.#options.store;
+  }
+
+  /** Deletes a record (an orphaned client transaction); failures ignored (it expires). */
+  discard(key: string): void {
+    this.leases.drop(key);
+    this.#options.store.delete(key).catch(() => undefined);
   }
 
   get owner(): string {
     return this.#options.owner;
+  }
+
+  /** Whether messages can be handed to other workers (the pools; not the event-loop). */
+  get handsOff(): boolean {
+    return this.#options.handOffTo !== undefined;
   }
 
   /**
@@ -94,7 +137,10 @@ export class SharedTransactions {
       answerStatelessly(this.#deps.sender, counters, request, source, 503, 'Service Unavailable (Transaction Store)', [['Retry-After', String(this.#deps.storeRetryAfterSeconds)]]);
       return 'failed';
     }
-    if (outcome.ok) return 'created';
+    if (outcome.ok) {
+      this.leases.hold(key);
+      return 'created';
+    }
     counters.retransmissionsAbsorbed++;
     const stored = outcome.record?.response;
     if (stored === undefined) {

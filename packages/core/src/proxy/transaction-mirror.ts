@@ -1,5 +1,6 @@
 import { isReliable } from '../transport-address.js';
 import type { ServerTransaction, ServerTransactionState } from '../transaction/server-transaction.js';
+import type { ClientTransaction, ClientTransactionState } from '../transaction/client-transaction.js';
 import type { TimerSettings } from '../transaction/timers.js';
 import type { TransactionStore } from '../transaction/transaction-store.js';
 
@@ -21,16 +22,19 @@ export interface TransactionMirrorOptions {
   readonly timers: TimerSettings;
   /** Where each write is also counted (`--transactions shared`: the proxy's counters). */
   readonly counters?: { transactionStoreRoundTrips: number };
+  /** The leases this worker renews (`--transactions shared`): told of each transaction created here and of each that ends. */
+  readonly leases?: { hold(key: string): void; drop(key: string): void };
 }
 
 /**
  * The first step of `--transactions shared` (issue 16), behind the server-transaction layer: each
  * server transaction, still run by the worker that made it, is written through to a
  * TransactionStore as it changes: created with this worker's lease, its state, last response and
- * timer deadlines after every response it sends and after the ACK of a failure, and deleted when
- * it terminates. Writes of one transaction are chained, so each compare-and-set expects the state
- * the previous one wrote. Nothing reads the store yet (no other worker matches from it, nothing is
- * adopted); a failed write is counted and the call goes on as in owned mode.
+ * timer deadlines after every response it sends and after the ACK of a failure, each client branch
+ * as it goes out, and deleted when it terminates. Writes of one transaction are chained, so each
+ * compare-and-set expects the state the previous one wrote. Other workers replay the stored
+ * response to retransmissions and adopt the record when this worker's lease lapses
+ * (SharedTransactions); a failed write is counted and the call goes on as in owned mode.
  */
 export class TransactionMirror {
   readonly stats: TransactionMirrorStats = { writes: 0, failures: 0 };
@@ -50,6 +54,7 @@ export class TransactionMirror {
   }
 
   created(transaction: ServerTransaction): void {
+    this.#options.leases?.hold(transaction.key);
     const now = Date.now();
     const state: ServerTransactionState = transaction.isInvite ? 'proceeding' : 'trying';
     const { expiresAt } = this.#deadlines(transaction, state, now);
@@ -70,22 +75,128 @@ export class TransactionMirror {
     const state = transaction.state;
     if (state === 'terminated') return;
     const { timers, expiresAt } = this.#deadlines(transaction, state, Date.now());
-    this.#queue(transaction.key, (store) => store.transition(transaction.key, [before], { state, response: { status, bytes }, timers, expiresAt }));
+    const lease = this.#lingering(transaction, state, expiresAt);
+    this.#queue(transaction.key, (store) => store.transition(transaction.key, [before], { state, response: { status, bytes }, timers, expiresAt, ...lease }));
   }
 
   acknowledged(transaction: ServerTransaction): void {
     if (transaction.state !== 'confirmed') return;
     const { timers, expiresAt } = this.#deadlines(transaction, 'confirmed', Date.now());
-    this.#queue(transaction.key, (store) => store.transition(transaction.key, ['completed'], { state: 'confirmed', timers, expiresAt }));
+    const lease = this.#lingering(transaction, 'confirmed', expiresAt);
+    this.#queue(transaction.key, (store) => store.transition(transaction.key, ['completed'], { state: 'confirmed', timers, expiresAt, ...lease }));
+  }
+
+  /**
+   * A transaction that only lingers now (Accepted, Confirmed, a completed non-INVITE: its timer
+   * L, I or J just ends it, and any worker replays its stored response) needs nobody to run its
+   * timers: its lease is extended to the record's end with the transition that makes it linger
+   * (no round trip of its own) and no longer renewed, so a worker renews only what waits for a
+   * response or retransmits one (Proceeding, Trying, a completed INVITE), and survivors adopt only
+   * that. Answers the lease to write with the transition, if any.
+   */
+  #lingering(transaction: ServerTransaction, state: ServerTransactionState, expiresAt: number): { lease?: { owner: string; until: number } } {
+    const lingers = state === 'accepted' || state === 'confirmed' || (state === 'completed' && !transaction.isInvite);
+    const leases = this.#options.leases;
+    if (!lingers || leases === undefined) return {};
+    leases.drop(transaction.key);
+    return { lease: { owner: this.#options.owner, until: expiresAt } };
   }
 
   terminated(transaction: ServerTransaction): void {
+    this.#options.leases?.drop(transaction.key);
     this.#queue(transaction.key, (store) => store.delete(transaction.key));
   }
 
-  #queue(key: string, write: (store: TransactionStore) => Promise<unknown>): void {
-    const previous = this.#pending.get(key) ?? Promise.resolve();
-    const next = previous.then(async () => {
+  /**
+   * A client branch of `transaction` is about to go out (branch id and target): recorded in its
+   * record, so a worker that adopts the transaction knows the request was forwarded (and does not
+   * route it again). Sent at once, not queued behind the transaction's other writes (it compares
+   * no state): the store call is written to its socket before the request leaves, so a worker
+   * killed right after forwarding has recorded the branch. Only for a record that exists already
+   * (shared mode's claim).
+   */
+  branchStarted(transaction: ServerTransaction, branch: string, target: string): void {
+    const state = transaction.isInvite ? 'calling' : 'trying';
+    this.stats.writes++;
+    if (this.#options.counters !== undefined) this.#options.counters.transactionStoreRoundTrips++;
+    let written: Promise<unknown>;
+    try {
+      written = this.#options.store.addBranch(transaction.key, { branch, target, state, status: 0 });
+    } catch {
+      this.stats.failures++;
+      return;
+    }
+    written.catch(() => {
+      this.stats.failures++;
+    });
+  }
+
+  /**
+   * Client transactions (`--transactions shared`): created in the store as their request is about
+   * to leave (the call is written before the request is sent), with the request's bytes, the
+   * parent server transaction's key and this worker's lease; written through as they move;
+   * deleted when they end. A survivor adopts them from here (ProxyCore, Forwarder.adoptBranches).
+   */
+  clientStarted(parent: ServerTransaction, transaction: ClientTransaction, bytes: Buffer): void {
+    const now = Date.now();
+    const { t1 } = this.#options.timers;
+    const reliable = isReliable(transaction.target.protocol);
+    const invite = transaction.isInvite;
+    const timers: Record<string, number> = {};
+    if (!reliable) timers[invite ? 'A' : 'E'] = now + t1;
+    timers[invite ? 'B' : 'F'] = now + 64 * t1;
+    const key = transaction.key;
+    this.#options.leases?.hold(key);
+    this.#queue(
+      key,
+      (store) =>
+        store.create({
+          key,
+          side: 'client',
+          invite,
+          state: transaction.state,
+          branch: key.slice(0, key.lastIndexOf('|')),
+          request: bytes,
+          parent: parent.key,
+          timers,
+          lease: { owner: this.#options.owner, until: now + this.#leaseMs },
+          expiresAt: now + (invite ? TIMER_C : 0) + 64 * t1 + 1000,
+        }),
+      true,
+    );
+  }
+
+  clientChanged(transaction: ClientTransaction, before: ClientTransactionState): void {
+    const key = transaction.key;
+    const state = transaction.state;
+    if (state === 'terminated') {
+      this.#options.leases?.drop(key);
+      this.#queue(key, (store) => store.delete(key));
+      return;
+    }
+    const now = Date.now();
+    const { t1, t4 } = this.#options.timers;
+    const reliable = isReliable(transaction.target.protocol);
+    let timers: Record<string, number | null>;
+    let expiresAt: number;
+    if (state === 'proceeding') {
+      timers = transaction.isInvite ? { A: null, B: null, C: now + TIMER_C } : {};
+      expiresAt = now + (transaction.isInvite ? TIMER_C : 0) + 64 * t1 + 1000;
+    } else {
+      const linger = state === 'accepted' ? 64 * t1 : reliable ? 0 : transaction.isInvite ? 32_000 : t4;
+      timers = { A: null, B: null, C: null, E: null, F: null, [state === 'accepted' ? 'M' : transaction.isInvite ? 'D' : 'K']: now + linger };
+      expiresAt = now + linger + 1000;
+    }
+    const final = state === 'completed' || state === 'accepted';
+    // A final state only lingers: nobody need run it elsewhere (see #lingering).
+    if (final) this.#options.leases?.drop(key);
+    const extra = final ? { response: { status: transaction.finalStatus }, lease: { owner: this.#options.owner, until: expiresAt } } : {};
+    this.#queue(key, (store) => store.transition(key, [before], { state, timers, expiresAt, ...extra }));
+  }
+
+  #queue(key: string, write: (store: TransactionStore) => Promise<unknown>, atOnce = false): void {
+    const previous = this.#pending.get(key);
+    const run = async (): Promise<void> => {
       this.stats.writes++;
       if (this.#options.counters !== undefined) this.#options.counters.transactionStoreRoundTrips++;
       try {
@@ -93,7 +204,9 @@ export class TransactionMirror {
       } catch {
         this.stats.failures++;
       }
-    });
+    };
+    // At once (the store call issued before this returns) when nothing of this key is queued.
+    const next = previous === undefined && atOnce ? run() : (previous ?? Promise.resolve()).then(run);
     this.#pending.set(key, next);
     void next.then(() => {
       if (this.#pending.get(key) === next) this.#pending.delete(key);

@@ -32,6 +32,8 @@ export interface ClientTransactionOptions {
   /** What a timer callback threw (a bug): counted by the TU, never thrown to the event loop. */
   readonly onInternalError?: (error: unknown) => void;
   readonly onTerminated: (transaction: ClientTransaction) => void;
+  /** The state machine moved (`--transactions shared`: written through to the store); `terminated` included. */
+  readonly onStateChanged?: (transaction: ClientTransaction, before: ClientTransactionState) => void;
 }
 
 /**
@@ -105,7 +107,7 @@ export class ClientTransaction {
             const timerC = this.#options.timerC;
             if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC, () => this.#timeOut());
           }
-          this.#state = 'proceeding';
+          this.#moveTo('proceeding');
           this.#options.onResponse(response, this);
           return;
         }
@@ -116,12 +118,12 @@ export class ClientTransaction {
         this.#timers.stop('F');
         this.#timers.stop('C');
         if (this.isInvite && status < 300) {
-          this.#state = 'accepted';
+          this.#moveTo('accepted');
           this.#options.onResponse(response, this);
           this.#linger('M', 64 * this.#options.timers.t1);
           return;
         }
-        this.#state = 'completed';
+        this.#moveTo('completed');
         if (this.isInvite) {
           this.#ack = this.#options.buildAck?.(response);
           if (this.#ack !== undefined) this.#send(this.#ack);
@@ -187,8 +189,53 @@ export class ClientTransaction {
 
   #terminate(): void {
     if (this.#state === 'terminated') return;
-    this.#state = 'terminated';
+    this.#moveTo('terminated');
     this.#timers.clearAll();
     this.#options.onTerminated(this);
+  }
+
+  #moveTo(state: ClientTransactionState): void {
+    const before = this.#state;
+    this.#state = state;
+    if (before !== state) this.#options.onStateChanged?.(this, before);
+  }
+
+  /**
+   * `--transactions shared`: takes over a client transaction another worker started (it died; its
+   * lease lapsed), instead of `start`: in the stored `state` (Calling, Trying or Proceeding), with
+   * its timers re-armed from the stored absolute deadlines: the request retransmitted over UDP
+   * (A, E; the interval starts over at T1, or T2 for a non-INVITE in Proceeding), and B, F or C
+   * timing it out. A deadline already past fires at once.
+   */
+  resume(state: ClientTransactionState, deadlines: Readonly<Record<string, number>>, now: number): void {
+    this.#state = state;
+    const after = (letter: string, otherwise: number): number => {
+      const deadline = deadlines[letter];
+      return deadline === undefined ? otherwise : Math.max(0, deadline - now);
+    };
+    const { t1, t2 } = this.#options.timers;
+    if (!this.#reliable && (state === 'calling' || (!this.isInvite && state !== 'completed'))) {
+      this.#interval = !this.isInvite && state === 'proceeding' ? t2 : t1;
+      const letter = this.isInvite ? 'A' : 'E';
+      this.#timers.start(letter, after(letter, 0), () => {
+        if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
+        if (this.isInvite && this.#state !== 'calling') return;
+        this.#send(this.#options.bytes);
+        this.#scheduleRetransmit();
+      });
+    }
+    if (this.isInvite && state === 'proceeding') {
+      const timerC = this.#options.timerC;
+      if (timerC !== undefined) this.#timers.start('C', after('C', timerC), () => this.#timeOut());
+      return;
+    }
+    const timeout = this.isInvite ? 'B' : 'F';
+    this.#timers.start(timeout, after(timeout, 64 * t1), () => this.#timeOut());
+  }
+
+  /** `--transactions shared`: another worker holds this transaction now: its timers stop here and nothing more is sent or reported. */
+  abandon(): void {
+    this.#state = 'terminated';
+    this.#timers.clearAll();
   }
 }

@@ -61,6 +61,13 @@ export class LeaseKeeper {
 
   /** Renews what it holds, then adopts what lapsed; rejects when the store does (nothing is dropped then). */
   async tick(now: number): Promise<LeaseTick> {
+    const { renewed, lost } = await this.renew(now);
+    const adopted = await this.adopt(now);
+    return { renewed, lost, adopted };
+  }
+
+  /** The renewal half of `tick`: renews what it holds and drops what it lost. */
+  async renew(now: number): Promise<{ renewed: number; lost: string[] }> {
     const { store, owner, leaseMs } = this.#options;
     const until = now + leaseMs;
     const held = [...this.#held];
@@ -72,6 +79,13 @@ export class LeaseKeeper {
       lost.push(key);
       this.#held.delete(key);
     });
+    return { renewed: held.length - lost.length, lost };
+  }
+
+  /** The adoption half of `tick`: acquires lapsed leases (up to `batch`), handing each adopted record to `adopt`. */
+  async adopt(now: number): Promise<string[]> {
+    const { store, owner, leaseMs } = this.#options;
+    const until = now + leaseMs;
     const adopted: string[] = [];
     const candidates = (await store.expiredLeases(now, this.#options.batch ?? 64)).filter((key) => !this.#held.has(key));
     const acquired = await Promise.all(candidates.map((key) => store.acquireLease(key, owner, until, now)));
@@ -81,6 +95,6 @@ export class LeaseKeeper {
       adopted.push(outcome.record.key);
       this.#options.adopt(outcome.record);
     });
-    return { renewed: held.length - lost.length, lost, adopted };
+    return adopted;
   }
 }

@@ -38,6 +38,7 @@ export class ServerTransaction {
   #lastResponse: Buffer | undefined;
   #lastStatus = 0;
   #interval = 0;
+  #abandoned = false;
   readonly #options: ServerTransactionOptions;
   readonly #timers: TransactionTimers;
   readonly #reliable: boolean;
@@ -79,6 +80,12 @@ export class ServerTransaction {
 
   /** Sends a response (bytes built by the transaction user) and moves the state machine. */
   respond(status: number, bytes: Buffer): void {
+    if (this.#abandoned) {
+      // Another worker holds the transaction now; a response our client side still gets goes
+      // upstream as a stateless proxy would send it, so the caller gets it either way.
+      this.#options.sender.send(this.#options.responseTarget, bytes);
+      return;
+    }
     const before = this.#state;
     this.#respond(status, bytes);
     if (this.#lastResponse === bytes) this.#options.onResponded?.(this, status, bytes, before);
@@ -120,6 +127,53 @@ export class ServerTransaction {
   /** Ends the transaction now (shutdown). */
   terminate(): void {
     this.#terminate('normal');
+  }
+
+  /**
+   * `--transactions shared`: takes over a transaction another worker ran (it died; its lease
+   * lapsed) from its stored record: the state, the last response and its status, and the timers
+   * re-armed from their absolute deadlines (G retransmits from T1 again, H times out, I, J and L
+   * end it). A deadline already past fires at once. Call it before anything else on a new
+   * transaction; `respond` and the ACK work on from there.
+   */
+  resume(state: ServerTransactionState, status: number, response: Buffer | undefined, deadlines: Readonly<Record<string, number>>, now: number): void {
+    this.#state = state;
+    this.#lastStatus = status;
+    this.#lastResponse = response;
+    const after = (letter: string): number | undefined => {
+      const deadline = deadlines[letter];
+      return deadline === undefined ? undefined : Math.max(0, deadline - now);
+    };
+    if (state === 'completed' && this.isInvite) {
+      const g = after('G');
+      if (g !== undefined && !this.#reliable) {
+        // The stored deadline is the next retransmission; the interval is not stored, so it starts over at 2*T1.
+        this.#interval = Math.min(2 * this.#options.timers.t1, this.#options.timers.t2);
+        this.#timers.start('G', g, () => {
+          if (this.#state !== 'completed') return;
+          this.#transmit();
+          this.#scheduleG();
+        });
+      }
+      this.#timers.start('H', after('H') ?? 64 * this.#options.timers.t1, () => this.#terminate('timeout'));
+      return;
+    }
+    const ending = state === 'completed' ? 'J' : state === 'confirmed' ? 'I' : state === 'accepted' ? 'L' : undefined;
+    if (ending === undefined) return;
+    const wait = after(ending) ?? 0;
+    this.#timers.start(ending, wait, () => this.#terminate('normal'));
+  }
+
+  /**
+   * `--transactions shared`: another worker holds this transaction now (this one lost its lease):
+   * its timers stop here, nothing is reported (`onTerminated` is not called) and a response the
+   * transaction user still passes (from a client branch of this worker's) is sent upstream as is,
+   * without state.
+   */
+  abandon(): void {
+    this.#abandoned = true;
+    this.#state = 'terminated';
+    this.#timers.clearAll();
   }
 
   #scheduleG(): void {

@@ -54,6 +54,7 @@ export function transitionMutation(current: TransactionRecord | undefined, from:
     response: change.response === undefined ? current.response : change.response.bytes,
     timers,
     expiresAt: change.expiresAt ?? current.expiresAt,
+    lease: change.lease !== undefined && current.lease?.owner === change.lease.owner ? { owner: change.lease.owner, until: change.lease.until } : current.lease,
   });
 }
 

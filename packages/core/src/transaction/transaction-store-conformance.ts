@@ -136,6 +136,22 @@ export function transactionStoreConformance(name: string, subject: ConformanceSu
       });
     });
 
+    test('a transition writes the lease with it only for the lease holder', async () => {
+      await withStore(subject, async (store) => {
+        const now = Date.now();
+        await store.create(invite('held', { lease: { owner: 'w0', until: now + 100 } }));
+        const other = await store.transition('held', ['proceeding'], { state: 'accepted', lease: { owner: 'w1', until: now + HOUR } });
+        assert.equal(other.ok, true, 'the transition is made');
+        assert.deepEqual(other.record?.lease, { owner: 'w0', until: now + 100 }, 'but not the lease of another owner');
+        const own = await store.transition('held', ['accepted'], { expiresAt: now + HOUR, lease: { owner: 'w0', until: now + HOUR } });
+        assert.deepEqual(own.record?.lease, { owner: 'w0', until: now + HOUR });
+        assert.deepEqual(await store.expiredLeases(now + 200, 10), [], 'extended: no longer adoptable when the old lease would have lapsed');
+        const refused = await store.transition('held', ['completed'], { lease: { owner: 'w0', until: now + 5 } });
+        assert.equal(refused.ok, false);
+        assert.equal(refused.record?.lease?.until, now + HOUR, 'a refused transition writes no lease');
+      });
+    });
+
     test('branches are added once, kept in order, and moved by compare-and-set', async () => {
       await withStore(subject, async (store) => {
         await store.create(invite('fork'));

@@ -96,6 +96,12 @@ export interface TransactionChange {
   /** Deadlines to set; `null` stops a timer. Other timers stay. */
   readonly timers?: Readonly<Record<string, number | null>>;
   readonly expiresAt?: number;
+  /**
+   * The lease to write with the transition, when `lease.owner` holds the current one (else the
+   * lease stays as it is and the transition is made all the same): a worker extends its lease to
+   * the record's end in the same round trip as the write that makes the transaction linger.
+   */
+  readonly lease?: TransactionLease;
 }
 
 /** A branch's transition. */
