@@ -11,6 +11,7 @@ import { ProcessChannel, type ProcessCodec } from '../worker-pool/process-channe
 import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
 import type { WorkerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
+import { answerFdRequest } from './fd-answer.js';
 import { decodeToSupervisor, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 import { WORKER_STREAM_FD } from './supervisor-link.js';
 import { readOpenFileLimit, RESERVED_FILES } from '../open-file-limit.js';
@@ -82,7 +83,7 @@ interface Entry {
   /** Accepted here (counted against --max-connections), or opened by a worker. */
   readonly accepted: boolean;
   /** A worker's outgoing TCP connection whose handle has not arrived yet: fd requests for it wait here. */
-  waiting?: Array<{ readonly slot: Slot; readonly request: number }>;
+  waiting?: Array<{ readonly slot: Slot; readonly request: number; readonly bytes: Uint8Array | undefined; readonly wantsHandle: boolean }>;
 }
 
 /**
@@ -268,12 +269,12 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
         this.counters.fdRequests++;
         const entry = message.id === undefined ? this.#table.lookup('tcp', message.remoteKey) : this.#table.get(message.id);
         if (entry !== undefined && entry.value.socket === undefined && entry.value.waiting !== undefined) {
-          entry.value.waiting.push({ slot, request: message.request });
+          entry.value.waiting.push({ slot, request: message.request, bytes: message.bytes ?? undefined, wantsHandle: message.wantsHandle === true });
         } else if (entry?.value.socket === undefined) {
           this.counters.fdRequestsMissed++;
           this.send(slot, { t: 'fd', request: message.request, id: message.id ?? 0, found: false });
         } else {
-          this.send(slot, { t: 'fd', request: message.request, id: entry.id, found: true }, entry.value.socket);
+          this.#answerFd(slot, message.request, entry.id, entry.value.socket, message.bytes ?? undefined, message.wantsHandle === true);
         }
         break;
       }
@@ -324,7 +325,15 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     borrowForWriting(handle);
     entry.value.socket = handle;
     delete entry.value.waiting;
-    for (const waiter of waiting) this.send(waiter.slot, { t: 'fd', request: waiter.request, id, found: true }, handle);
+    for (const waiter of waiting) this.#answerFd(waiter.slot, waiter.request, id, handle, waiter.bytes, waiter.wantsHandle);
+  }
+
+  /** A write on connection `id` for `slot`: done here on this process's handle, the handle passed only when it can go at once (fd-answer.ts). */
+  #answerFd(slot: Slot, request: number, id: number, socket: net.Socket, bytes: Uint8Array | undefined, wantsHandle: boolean): void {
+    const answer = answerFdRequest(socket, bytes, wantsHandle, slot.channel.pendingSends);
+    if (answer.written) this.counters.fdRequestsWritten++;
+    if (answer.passHandle) this.send(slot, { t: 'fd', request, id, found: true, written: answer.written }, socket);
+    else if (request !== 0) this.send(slot, { t: 'fd', request, id, found: true, written: answer.written });
   }
 
   /**
