@@ -7,6 +7,9 @@
  * - `garbage`: slot 0 sends malformed control messages.
  * - `huge-frame`: slot 0 (not its replacement) announces a frame over the limit on its stream.
  * - `fail-replacements`: every replacement (an origin above the first workers') fails to start.
+ * - `write-through`: slot 0 opens a TCP connection to SCRIPTED_TARGET_PORT and files it with its
+ *   handle, then tells slot 1 its id (by a hand-off); slot 1 asks for SCRIPTED_WRITES writes on it
+ *   (`fd-request` with bytes `w0;`, `w1;` …, wanting the handle, as a worker with an fd cache does).
  */
 import { writeSync } from 'node:fs';
 import net from 'node:net';
@@ -48,6 +51,22 @@ async function endedScript(): Promise<void> {
   ask('phone.example.com:5060');
 }
 
+async function writeThroughScript(): Promise<void> {
+  const socket = net.connect(Number(process.env.SCRIPTED_TARGET_PORT), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const id = config.origin * 2 ** 32 + 1;
+  tell({ t: 'opened', id, remoteKey: `127.0.0.1:${socket.remotePort}`, protocol: 'tcp' });
+  tell({ t: 'handle', id }, socket);
+  tell({ t: 'hand-off', to: 1, bytes: Buffer.from(String(id)), source: { protocol: 'udp', address: '', port: 0 } });
+}
+
+function writeThrough(id: number): void {
+  const writes = Number(process.env.SCRIPTED_WRITES ?? 100);
+  for (let index = 0; index < writes; index++) {
+    tell({ t: 'fd-request', request: index + 1, id, remoteKey: '', bytes: Buffer.from(`w${index};`), wantsHandle: true });
+  }
+}
+
 function garbageScript(): void {
   process.send?.(Buffer.from([0xc1, 0xc1, 0xc1]));
   process.send?.('not bytes at all');
@@ -76,9 +95,12 @@ function onMessage(raw: Uint8Array): void {
       started = true;
       if (script === 'ended') void endedScript();
       if (script === 'garbage') garbageScript();
+      if (script === 'write-through') void writeThroughScript();
       if (script === 'huge-frame' && config.origin <= config.workers) hugeFrameScript();
     }
     stats(message.request);
+  } else if (message.t === 'deliver' && script === 'write-through') {
+    writeThrough(Number(Buffer.from(message.bytes).toString()));
   } else if (message.t === 'deliver') {
     tell({ t: 'fd-request', request: 1, id: undefined, remoteKey: Buffer.from(message.bytes).toString() });
   } else if (message.t === 'stop') {

@@ -12,6 +12,7 @@ import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker
 import type { WorkerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
 import { answerFdRequest } from './fd-answer.js';
+import { EarlyHandles } from './early-handles.js';
 import { decodeToSupervisor, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 import { WORKER_STREAM_FD } from './supervisor-link.js';
 import { readOpenFileLimit, RESERVED_FILES } from '../open-file-limit.js';
@@ -108,6 +109,8 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   readonly #table = new ConnectionIndex<Entry>();
   readonly #nextId = connectionIdAllocator(0);
   readonly #servers: net.Server[] = [];
+  /** Handles of worker-opened connections that came before their `opened`. */
+  readonly #earlyHandles = new EarlyHandles();
   #nextOrigin = 1;
   #roundRobin = 0;
   /** Accepted connections now in the table (see --max-connections). */
@@ -286,13 +289,15 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
         // requests for it wait. With handles released none follows: writes are relayed.
         const awaiting = message.protocol === 'tcp' && this.#keepHandles;
         this.#file(message.id, message.protocol, message.remoteKey, { socket: undefined, owner: slot.index, accepted: false, ...(awaiting ? { waiting: [] } : {}) });
-        if (handle !== undefined) this.#adoptHandle(slot, message.id, handle);
+        const early = handle ?? this.#earlyHandles.take(message.id, slot.index);
+        if (early !== undefined) this.#adoptHandle(slot, message.id, early);
         break;
       }
       case 'handle':
         if (handle !== undefined) this.#adoptHandle(slot, message.id, handle);
         break;
       case 'closed':
+        this.#earlyHandles.drop(message.id);
         this.#forget(message.id, slot.index);
         break;
       case 'ended': {
@@ -318,6 +323,11 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   #adoptHandle(slot: Slot, id: number, handle: net.Socket): void {
     const entry = this.#table.get(id);
     const waiting = entry?.value.waiting;
+    if (entry === undefined && this.#keepHandles) {
+      // Its `opened` (on the stream) has not come yet: kept until it does.
+      this.#earlyHandles.keep(id, slot.index, handle);
+      return;
+    }
     if (entry === undefined || entry.value.owner !== slot.index || waiting === undefined || !this.#keepHandles) {
       handle.destroy();
       return;
@@ -397,6 +407,7 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     await this.stopWorkers();
     for (const entry of this.#table.values()) entry.value.socket?.destroy();
     this.#table.clear();
+    this.#earlyHandles.clear();
     this.#acceptedOpen = 0;
   }
 }
