@@ -86,6 +86,8 @@ export class PhoneFleet {
   readonly #callerLimit: number;
   readonly #calleeLimit: number;
   readonly #inbound = new Set<StreamLink>();
+  /** Where in its first connection's operations each phone starts (seeded, so runs repeat). */
+  readonly #phase: () => number;
   #stopped = false;
   #running = 0;
   #nextPair = 0;
@@ -93,6 +95,7 @@ export class PhoneFleet {
 
   constructor(options: FleetOptions) {
     this.#options = options;
+    this.#phase = seededRandom((options.seed ?? 1) + 0x5eed);
     this.#callerLimit = operationsPerConnection(options.callerConnection);
     this.#calleeLimit = operationsPerConnection(options.calleeConnection);
     this.#answerer = new CalleeAnswerer({ reliable: options.transport !== 'udp', timeoutMs: options.timeoutMs, inboundLimit: this.#calleeLimit });
@@ -140,6 +143,8 @@ export class PhoneFleet {
       return;
     }
     const limit = isCallee ? this.#calleeLimit : this.#callerLimit;
+    // Phones reconnect out of step, as a population of real ones does (see OutboundConnections).
+    const firstLimit = Number.isFinite(limit) ? 1 + Math.floor(this.#phase() * limit) : limit;
     phone.outbound = new OutboundConnections(limit, async () => {
       const link = await StreamLink.connect(transport, this.#options.proxy, this.#options.tls, phone.session, onMessage, this.errors, phone.localHost);
       this.connectionsOpened++;
@@ -149,7 +154,7 @@ export class PhoneFleet {
         });
       }
       return link;
-    });
+    }, firstLimit);
     if (isCallee && limit !== Number.POSITIVE_INFINITY) await this.#listen(phone);
   }
 
