@@ -148,6 +148,11 @@ export class PhoneFleet {
     phone.outbound = new OutboundConnections(limit, async () => {
       const link = await StreamLink.connect(transport, this.#options.proxy, this.#options.tls, phone.session, onMessage, this.errors, phone.localHost);
       this.connectionsOpened++;
+      // A persistent connection the proxy closed (its idle timeout: E3 closes after 10 s, and a
+      // long registration phase leaves early phones idle that long) leaves the phone's binding on
+      // a dead connection: the phone registers again on a new one, as phones recover a flow
+      // (RFC 5626 §4.4), after a short pause so a proxy that closes at once is not flooded.
+      if (limit === Number.POSITIVE_INFINITY) link.onClose(() => this.#registerAgain(phone));
       if (link.socket instanceof tls.TLSSocket) {
         link.socket.on('session', (session: Buffer) => {
           phone.session = session;
@@ -191,6 +196,14 @@ export class PhoneFleet {
       contactHost: phone.localHost,
       contactPort: phone.listenerPort ?? viaPort,
     };
+  }
+
+  #registerAgain(phone: Phone): void {
+    if (this.#stopped) return;
+    const timer = setTimeout(() => {
+      if (!this.#stopped) void this.#registerPhone(phone).catch(() => undefined);
+    }, 100 + Math.floor(this.#phase() * 100));
+    timer.unref();
   }
 
   async #registerPhone(phone: Phone): Promise<void> {
