@@ -122,6 +122,8 @@ export interface BenchResult {
   readonly proxy?: { readonly processes: readonly ProcessUsage[]; readonly cpuPercentTotal: number };
   /** Differences over the window of the proxy's Prometheus counters, summed over workers, when a metrics URL was given. */
   readonly proxyCounters?: Readonly<Record<string, number>>;
+  /** Why there are no proxyCounters although a metrics URL was given (the proxy did not answer a scrape in time). */
+  readonly proxyCountersError?: string;
   /** CPU and memory of other processes the run was told to watch (the proxy's Redis), by role. */
   readonly observed?: readonly ProcessUsage[];
   /** A registration run (E5 connection scale, E6 registration test): `calls` then counts REGISTERs. */

@@ -6,6 +6,7 @@
 import { interArrival, seededRandom } from './arrivals.js';
 import type { Arrivals } from './bench-result.js';
 import type { LoadSnapshot } from './load-stats.js';
+import { sendToParent } from './parent-channel.js';
 import { PhoneFleet, type FleetOptions } from './phone-fleet.js';
 
 export type LoadMode = { readonly kind: 'closed' } | { readonly kind: 'open'; readonly rate: number; readonly arrivals: Arrivals; readonly seed: number };
@@ -31,7 +32,7 @@ export type FromLoadProcess =
   | { readonly type: 'error'; readonly code: string; readonly message: string };
 
 function send(message: FromLoadProcess): void {
-  process.send?.(message);
+  sendToParent(message);
 }
 
 let fleet: PhoneFleet | undefined;

@@ -86,6 +86,8 @@ export class PhoneFleet {
   readonly #callerLimit: number;
   readonly #calleeLimit: number;
   readonly #inbound = new Set<StreamLink>();
+  /** Where in its first connection's operations each phone starts (seeded, so runs repeat). */
+  readonly #phase: () => number;
   #stopped = false;
   #running = 0;
   #nextPair = 0;
@@ -93,6 +95,7 @@ export class PhoneFleet {
 
   constructor(options: FleetOptions) {
     this.#options = options;
+    this.#phase = seededRandom((options.seed ?? 1) + 0x5eed);
     this.#callerLimit = operationsPerConnection(options.callerConnection);
     this.#calleeLimit = operationsPerConnection(options.calleeConnection);
     this.#answerer = new CalleeAnswerer({ reliable: options.transport !== 'udp', timeoutMs: options.timeoutMs, inboundLimit: this.#calleeLimit });
@@ -140,16 +143,23 @@ export class PhoneFleet {
       return;
     }
     const limit = isCallee ? this.#calleeLimit : this.#callerLimit;
+    // Phones reconnect out of step, as a population of real ones does (see OutboundConnections).
+    const firstLimit = Number.isFinite(limit) ? 1 + Math.floor(this.#phase() * limit) : limit;
     phone.outbound = new OutboundConnections(limit, async () => {
       const link = await StreamLink.connect(transport, this.#options.proxy, this.#options.tls, phone.session, onMessage, this.errors, phone.localHost);
       this.connectionsOpened++;
+      // A persistent connection the proxy closed (its idle timeout: E3 closes after 10 s, and a
+      // long registration phase leaves early phones idle that long) leaves the phone's binding on
+      // a dead connection: the phone registers again on a new one, as phones recover a flow
+      // (RFC 5626 §4.4), after a short pause so a proxy that closes at once is not flooded.
+      if (limit === Number.POSITIVE_INFINITY) link.onClose(() => this.#registerAgain(phone));
       if (link.socket instanceof tls.TLSSocket) {
         link.socket.on('session', (session: Buffer) => {
           phone.session = session;
         });
       }
       return link;
-    });
+    }, firstLimit);
     if (isCallee && limit !== Number.POSITIVE_INFINITY) await this.#listen(phone);
   }
 
@@ -186,6 +196,14 @@ export class PhoneFleet {
       contactHost: phone.localHost,
       contactPort: phone.listenerPort ?? viaPort,
     };
+  }
+
+  #registerAgain(phone: Phone): void {
+    if (this.#stopped) return;
+    const timer = setTimeout(() => {
+      if (!this.#stopped) void this.#registerPhone(phone).catch(() => undefined);
+    }, 100 + Math.floor(this.#phase() * 100));
+    timer.unref();
   }
 
   async #registerPhone(phone: Phone): Promise<void> {

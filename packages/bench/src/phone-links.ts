@@ -222,13 +222,29 @@ export function operationsPerConnection(lifetime: string): number {
 export class OutboundConnections {
   readonly #open: () => Promise<StreamLink>;
   readonly #limit: number;
+  /** Operations on the first connection (see the constructor). */
+  readonly #firstLimit: number;
   #current: StreamLink | undefined;
   #opening: Promise<StreamLink> | undefined;
+  /** Connections opened (the first one retires at #firstLimit). */
   opened = 0;
 
-  constructor(limit: number, open: () => Promise<StreamLink>) {
+  /**
+   * `firstLimit` (default `limit`) ends the first connection sooner: phones that start together
+   * and call in step (a closed loop) would otherwise all reconnect at the same moment, every
+   * `limit` operations, a burst of thousands of connects no population of real phones makes (at
+   * 1,000 clients per-ops:50 the process-pool took 1,000 connections within a second and timed out
+   * INVITEs behind them). A random first limit in [1, limit] spreads reconnections evenly from the
+   * start; every later connection carries `limit` operations.
+   */
+  constructor(limit: number, open: () => Promise<StreamLink>, firstLimit = limit) {
     this.#limit = limit;
+    this.#firstLimit = Math.min(limit, Math.max(1, firstLimit));
     this.#open = open;
+  }
+
+  get #currentLimit(): number {
+    return this.opened <= 1 ? this.#firstLimit : this.#limit;
   }
 
   /** A connection for one more operation (the caller must `release` it when the operation ends). */
@@ -252,7 +268,7 @@ export class OutboundConnections {
     }
     link.operationsStarted++;
     link.inFlight++;
-    if (link.operationsStarted >= this.#limit) link.retiring = true;
+    if (link.operationsStarted >= this.#currentLimit) link.retiring = true;
     return link;
   }
 
@@ -260,7 +276,7 @@ export class OutboundConnections {
   async current(): Promise<StreamLink> {
     const link = await this.acquire();
     link.operationsStarted--;
-    if (link.operationsStarted < this.#limit) link.retiring = false;
+    if (link.operationsStarted < this.#currentLimit) link.retiring = false;
     link.inFlight--;
     return link;
   }

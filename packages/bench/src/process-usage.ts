@@ -64,6 +64,8 @@ export class ProcessSampler {
     this.#timer = setInterval(() => {
       this.#sampling = this.#sample(false);
     }, intervalMs);
+    // A run that fails between start and stop must not be kept alive by its sampler.
+    this.#timer.unref();
   }
 
   async #sample(first: boolean): Promise<void> {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type net from 'node:net';
 import { test } from 'node:test';
-import { counterDeltas, sumCounters } from './proxy-counters.js';
+import { counterDeltas, countersOfWindow, scrapeCountersOrReason, sumCounters } from './proxy-counters.js';
 
 const TEXT = `# HELP switchboard_fd_requests_total Switchboard concurrency model: fdRequests
 # TYPE switchboard_fd_requests_total counter
@@ -24,4 +26,24 @@ test('deltas are taken over the window', () => {
   const before = sumCounters(TEXT);
   const after = sumCounters(TEXT.replace('{worker="0"} 10', '{worker="0"} 110'));
   assert.deepEqual(counterDeltas(before, after), { switchboard_fd_requests_total: 100, switchboard_worker_restarts_total: 0 });
+});
+
+test('a proxy that does not answer a scrape in time costs the run its counters and says why, never the run', async () => {
+  // A metrics endpoint that accepts and never answers (a proxy whose event loop holds a backlog).
+  const server = http.createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/metrics`;
+  try {
+    const before = await scrapeCountersOrReason(url, 200);
+    assert.equal(typeof before, 'string');
+    assert.match(before as string, /metrics/);
+    const fields = countersOfWindow(before, new Map([['switchboard_fd_requests_total', 1]]));
+    assert.equal(fields.proxyCounters, undefined);
+    assert.match(fields.proxyCountersError ?? '', /127\.0\.0\.1/);
+    assert.deepEqual(countersOfWindow(undefined, undefined), {}, 'no metrics URL: nothing to say');
+    assert.deepEqual(countersOfWindow(sumCounters(TEXT), sumCounters(TEXT)).proxyCounters?.switchboard_fd_requests_total, 0);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
 });

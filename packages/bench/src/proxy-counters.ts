@@ -22,10 +22,39 @@ export function sumCounters(text: string): Map<string, number> {
   return sums;
 }
 
-export async function scrapeCounters(url: string): Promise<Map<string, number>> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+/**
+ * How long a scrape may take. A proxy past saturation answers /metrics late (its event loop holds
+ * a backlog: the event-loop model at 2,000 closed-loop TCP clients took over 5 s at the window's
+ * start), and a late scrape costs nothing but a later window.
+ */
+export const SCRAPE_TIMEOUT_MS = 20_000;
+
+export async function scrapeCounters(url: string, timeoutMs = SCRAPE_TIMEOUT_MS): Promise<Map<string, number>> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   return sumCounters(await response.text());
+}
+
+/**
+ * A scrape that never fails a run: the counters, or the reason there are none (kept in the result
+ * as `proxyCountersError`). A run's calls are measured by the generator; the proxy's counters only
+ * explain them, so a proxy too busy to answer /metrics must not throw the run away.
+ */
+export async function scrapeCountersOrReason(url: string | undefined, timeoutMs = SCRAPE_TIMEOUT_MS): Promise<Map<string, number> | string | undefined> {
+  if (url === undefined) return undefined;
+  try {
+    return await scrapeCounters(url, timeoutMs);
+  } catch (error) {
+    return `${url}: ${(error as Error).message}`;
+  }
+}
+
+/** The result fields of a before and an after scrape (scrapeCountersOrReason). */
+export function countersOfWindow(before: Map<string, number> | string | undefined, after: Map<string, number> | string | undefined): { proxyCounters?: Record<string, number>; proxyCountersError?: string } {
+  if (typeof before === 'string') return { proxyCountersError: before };
+  if (typeof after === 'string') return { proxyCountersError: after };
+  if (before === undefined || after === undefined) return {};
+  return { proxyCounters: counterDeltas(before, after) };
 }
 
 export function counterDeltas(before: Map<string, number>, after: Map<string, number>): Record<string, number> {

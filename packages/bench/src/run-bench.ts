@@ -15,7 +15,7 @@ import type { FromLoadProcess, LoadProgress, ToLoadProcess } from './load-proces
 import { mergeSnapshots, type LoadSnapshot } from './load-stats.js';
 import { operationsPerConnection, type BenchTlsOptions } from './phone-links.js';
 import { cpuCount, descendants, ProcessSampler } from './process-usage.js';
-import { counterDeltas, scrapeCounters } from './proxy-counters.js';
+import { countersOfWindow, scrapeCountersOrReason } from './proxy-counters.js';
 
 export interface BenchOptions {
   /** The proxy under test, HOST:PORT. */
@@ -258,7 +258,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const proxySampler = new ProcessSampler(proxyProcesses);
     const observedSampler = new ProcessSampler(options.observe ?? []);
     await observedSampler.start();
-    const countersBefore = options.proxyMetricsUrl === undefined ? undefined : await scrapeCounters(options.proxyMetricsUrl);
+    const countersBefore = await scrapeCountersOrReason(options.proxyMetricsUrl);
     for (const load of processes) load.post({ type: 'window' });
     await proxySampler.start();
     const windowStart = performance.now();
@@ -279,7 +279,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const generatorResults = await Promise.all(results);
     const proxyUsage = await proxySampler.stop();
     const observedUsage = await observedSampler.stop();
-    const countersAfter = options.proxyMetricsUrl === undefined ? undefined : await scrapeCounters(options.proxyMetricsUrl);
+    const countersAfter = await scrapeCountersOrReason(options.proxyMetricsUrl);
 
     // Let calls in progress end, then stop the processes.
     report('drain', 0, 0);
@@ -332,7 +332,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         budgetCores,
       },
       ...(proxyUsage.length === 0 ? {} : { proxy: { processes: proxyUsage, cpuPercentTotal: Math.round(proxyUsage.reduce((sum, usage) => sum + usage.cpuPercent, 0) * 10) / 10 } }),
-      ...(countersBefore === undefined || countersAfter === undefined ? {} : { proxyCounters: counterDeltas(countersBefore, countersAfter) }),
+      ...countersOfWindow(countersBefore, countersAfter),
       ...(observedUsage.length === 0 ? {} : { observed: observedUsage }),
     };
   } finally {

@@ -86,6 +86,7 @@ const TRANSPORT_COUNTERS: Readonly<Record<keyof TransportCounters, string>> = {
 const MODEL_COUNTERS: Readonly<Record<keyof ModelCounters, string>> = {
   fdRequests: "process-pool: handles asked of the supervisor for connections another worker owns.",
   fdRequestsMissed: 'Of those, how many the supervisor no longer had (connection closed meanwhile).',
+  fdRequestsWritten: 'process-pool supervisor: of those, how many it wrote itself on its own handle instead of passing the handle (the worker keeps no fd cache, or a handle was already queued to it).',
   fdCacheHits: 'process-pool: sends on another worker\'s connection served from the --fd-cache.',
   fdCacheMisses: 'Sends on another worker\'s connection not in the cache (each an fd request).',
   handOffsSent: 'Messages handed to the worker that owns their transaction.',

@@ -7,6 +7,8 @@ export interface ModelCounters extends RedisClientCounters {
   fdRequests: number;
   /** Of those, how many the supervisor no longer had (connection closed meanwhile). */
   fdRequestsMissed: number;
+  /** Of those, how many the supervisor carried out itself on its own handle instead of passing it (fd-answer.ts). */
+  fdRequestsWritten: number;
   fdCacheHits: number;
   fdCacheMisses: number;
   /** Messages handed to the worker that owns their transaction, and received that way. */
@@ -82,6 +84,7 @@ export function newModelCounters(): ModelCounters {
   return {
     fdRequests: 0,
     fdRequestsMissed: 0,
+    fdRequestsWritten: 0,
     fdCacheHits: 0,
     fdCacheMisses: 0,
     handOffsSent: 0,

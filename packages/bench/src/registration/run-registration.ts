@@ -18,7 +18,7 @@ import { BENCH_RESULT_SCHEMA, type BenchResult, type BenchTransport, type Proces
 import { BenchError } from '../bench-error.js';
 import type { BenchTlsOptions } from '../phone-links.js';
 import { cpuCount, descendants, ProcessSampler } from '../process-usage.js';
-import { counterDeltas, scrapeCounters } from '../proxy-counters.js';
+import { countersOfWindow, scrapeCountersOrReason } from '../proxy-counters.js';
 import { summarizeLatencies } from './latency-summary.js';
 import { memorySnapshot, slabGrowth, type MemorySnapshot } from './memory-readers.js';
 import type { LoadCounts } from './register-load.js';
@@ -212,7 +212,7 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
     const generatorUsage: ProcessUsage[] = [];
     let proxyUsage: ProcessUsage[] = [];
     let observedUsage: ProcessUsage[] = [];
-    const countersBefore = options.proxyMetricsUrl === undefined ? undefined : await scrapeCounters(options.proxyMetricsUrl);
+    const countersBefore = await scrapeCountersOrReason(options.proxyMetricsUrl);
     for (const rate of loads) {
       const answers = generators.map((generator, index) => generator.ask({ type: 'load', plan: { rate: rate * share(index), seconds: options.durationSeconds, warmupSeconds, mode: loadMode } }, 'loaded', slowMs + (warmupSeconds + options.durationSeconds) * 1000 + timeoutMs));
       await sleep(warmupSeconds * 1000);
@@ -234,7 +234,7 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
         probes.push({ rate, held, attempted: merged.attempted, completed: merged.completed, failures: merged.failures, latency: summarizeLatencies(merged.latencies), proxyCpuPercent: round(usage.reduce((sum, process) => sum + process.cpuPercent, 0)) });
       }
     }
-    const countersAfter = options.proxyMetricsUrl === undefined ? undefined : await scrapeCounters(options.proxyMetricsUrl);
+    const countersAfter = await scrapeCountersOrReason(options.proxyMetricsUrl);
     if (options.workload === 'scale') {
       figures.probes = probes;
       figures.heldAtEnd = probes.at(-1)?.held ?? figures.held ?? 0;
@@ -271,7 +271,7 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
       latencyMs: all.latencies.length === 0 ? {} : { register: summarizeLatencies(all.latencies) },
       generator: { processes: generatorUsage, saturated: generatorUsage.some((usage) => usage.cpuPercent > cpuLimit) || generatorTotal > budgetCores * cpuLimit, thresholdPercent: cpuLimit, cpuPercentTotal: generatorTotal, budgetCores },
       ...(proxyUsage.length === 0 ? {} : { proxy: { processes: proxyUsage, cpuPercentTotal: round(proxyUsage.reduce((sum, usage) => sum + usage.cpuPercent, 0)) } }),
-      ...(countersBefore === undefined || countersAfter === undefined ? {} : { proxyCounters: counterDeltas(countersBefore, countersAfter) }),
+      ...countersOfWindow(countersBefore, countersAfter),
       ...(observedUsage.length === 0 ? {} : { observed: observedUsage }),
       registration: figures as RegistrationFigures,
     };

@@ -25,8 +25,12 @@ export type ToWorker =
   | { readonly t: 'relayed'; readonly request: number; readonly id: number; readonly protocol: StreamProtocol; readonly found: boolean }
   /** Write `bytes` on your connection `id` (TLS, or TCP when the supervisor keeps no handles), for another worker. */
   | { readonly t: 'write'; readonly id: number; readonly protocol: StreamProtocol; readonly bytes: Uint8Array }
-  /** Answer to an fd request: the handle is attached when `found`. */
-  | { readonly t: 'fd'; readonly request: number; readonly id: number; readonly found: boolean }
+  /**
+   * Answer to an fd request: `found` false when nobody has that connection (nothing was written).
+   * When found, `written` says the supervisor wrote the request's bytes itself on its own handle;
+   * the handle is attached only when one was wanted for the cache and none was queued to you.
+   */
+  | { readonly t: 'fd'; readonly request: number; readonly id: number; readonly found: boolean; readonly written?: boolean }
   /** Connection `id` closed: drop any cached handle of it. */
   | { readonly t: 'invalidate'; readonly id: number }
   /** A message another worker read that belongs to a transaction here. */
@@ -36,8 +40,15 @@ export type ToWorker =
 
 export type ToSupervisor =
   | { readonly t: 'ready'; readonly udpPort: number | undefined }
-  /** The handle of a connection another worker owns, by id or by remote address. */
-  | { readonly t: 'fd-request'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string }
+  /**
+   * A write on a TCP connection another worker owns, by id or by remote address (handles kept):
+   * the supervisor writes `bytes` on its own handle, and attaches the handle to its answer when
+   * `wantsHandle` (the worker has an fd cache) and no other handle is queued to this worker. Node
+   * sends handles one at a time, each after the last one's acknowledgement, so a handle per write
+   * would queue every answer behind the others. `request` 0 (by id only) wants an answer only if
+   * the connection is gone.
+   */
+  | { readonly t: 'fd-request'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string; readonly bytes?: Uint8Array; readonly wantsHandle?: boolean }
   /** This worker opened a connection; it owns and reads it. A TCP one's handle follows as `handle` (when the supervisor keeps handles). */
   | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string; readonly protocol: StreamProtocol }
   /** The handle (attached) of TCP connection `id` this worker opened and announced with `opened`. */
@@ -64,13 +75,13 @@ export function encodeControl(message: ToWorker | ToSupervisor): Uint8Array {
 }
 
 /** What each field of a control message must hold (`?`: may be absent). */
-type FieldKind = 'number' | 'number?' | 'string' | 'strings?' | 'boolean' | 'bytes' | 'protocol' | 'object';
+type FieldKind = 'number' | 'number?' | 'string' | 'strings?' | 'boolean' | 'boolean?' | 'bytes' | 'bytes?' | 'protocol' | 'object';
 
 const TO_WORKER: Record<ToWorker['t'], Record<string, FieldKind>> = {
   adopt: { id: 'number', protocol: 'protocol', aliases: 'strings?' },
   relayed: { request: 'number', id: 'number', protocol: 'protocol', found: 'boolean' },
   write: { id: 'number', protocol: 'protocol', bytes: 'bytes' },
-  fd: { request: 'number', id: 'number', found: 'boolean' },
+  fd: { request: 'number', id: 'number', found: 'boolean', written: 'boolean?' },
   invalidate: { id: 'number' },
   deliver: { bytes: 'bytes', source: 'object' },
   'stats-request': { request: 'number' },
@@ -79,7 +90,7 @@ const TO_WORKER: Record<ToWorker['t'], Record<string, FieldKind>> = {
 
 const TO_SUPERVISOR: Record<ToSupervisor['t'], Record<string, FieldKind>> = {
   ready: { udpPort: 'number?' },
-  'fd-request': { request: 'number', id: 'number?', remoteKey: 'string' },
+  'fd-request': { request: 'number', id: 'number?', remoteKey: 'string', bytes: 'bytes?', wantsHandle: 'boolean?' },
   opened: { id: 'number', remoteKey: 'string', protocol: 'protocol' },
   handle: { id: 'number' },
   relay: { request: 'number', id: 'number?', remoteKey: 'string', protocol: 'protocol', bytes: 'bytes' },
@@ -103,8 +114,12 @@ function fits(value: unknown, kind: FieldKind): boolean {
       return value === undefined || value === null || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
     case 'boolean':
       return typeof value === 'boolean';
+    case 'boolean?':
+      return value === undefined || value === null || typeof value === 'boolean';
     case 'bytes':
       return value instanceof Uint8Array;
+    case 'bytes?':
+      return value === undefined || value === null || value instanceof Uint8Array;
     case 'protocol':
       return value === 'tcp' || value === 'tls';
     case 'object':

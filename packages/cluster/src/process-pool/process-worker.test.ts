@@ -168,3 +168,52 @@ test('--fd-request-wait: SIP messages read from sockets wait behind an outstandi
     while (exits.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 });
+
+test('without a cache, a send by id goes to the supervisor with its bytes to be written there, and nothing waits for an answer', () => {
+  const { worker, told } = inProcess(0);
+  worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('a'), undefined);
+  worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('b'), undefined);
+  const requests = told.filter((message): message is Extract<ToSupervisor, { t: 'fd-request' }> => message.t === 'fd-request');
+  assert.deepEqual(requests.map((request) => [request.request, request.id, Buffer.from(request.bytes ?? []).toString(), request.wantsHandle]), [[0, 7, 'a', false], [0, 7, 'b', false]]);
+  assert.equal(worker.counters.fdRequests, 2);
+  // Gone by the time the supervisor read it: counted as missed (no transport here to report it to).
+  worker.receive({ t: 'fd', request: 0, id: 7, found: false }, undefined);
+  assert.equal(worker.counters.fdRequestsMissed, 1);
+});
+
+test('with a cache, an fd request carries its bytes and asks for the handle; answered "written" without one, the sends that joined it follow through the supervisor in order', () => {
+  const { worker, told } = inProcess(8);
+  for (const text of ['one', 'two', 'three']) worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from(text), undefined);
+  const first = told.filter((message): message is Extract<ToSupervisor, { t: 'fd-request' }> => message.t === 'fd-request');
+  assert.equal(first.length, 1, 'the later sends joined the first request');
+  assert.equal(Buffer.from(first[0]?.bytes ?? []).toString(), 'one');
+  assert.equal(first[0]?.wantsHandle, true);
+  worker.receive({ t: 'fd', request: first[0]?.request ?? -1, id: 7, found: true, written: true }, undefined);
+  const after = told.filter((message): message is Extract<ToSupervisor, { t: 'fd-request' }> => message.t === 'fd-request').slice(1);
+  assert.deepEqual(after.map((request) => [request.request, request.id, Buffer.from(request.bytes ?? []).toString()]), [[0, 7, 'two'], [0, 7, 'three']]);
+  assert.equal(worker.ipcRoundTrip.snapshot().count, 1);
+});
+
+test('an fd answer "written" with the handle attached caches it for later sends, and writes only the sends that joined', async () => {
+  const { worker, told } = inProcess(8);
+  const received: Buffer[] = [];
+  const server = net.createServer((socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const handle = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await new Promise((resolve) => handle.once('connect', resolve));
+  try {
+    worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('one;'), undefined);
+    worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('two;'), undefined);
+    const request = told.find((message) => message.t === 'fd-request') as Extract<ToSupervisor, { t: 'fd-request' }>;
+    worker.receive({ t: 'fd', request: request.request, id: 7, found: true, written: true }, handle);
+    worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('three;'), undefined);
+    assert.equal(worker.counters.fdCacheHits, 1, 'the handle was cached');
+    const deadline = Date.now() + 5000;
+    while (Buffer.concat(received).toString() !== 'two;three;' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(Buffer.concat(received).toString(), 'two;three;', '"one;" was the supervisor\'s to write');
+  } finally {
+    worker.receive({ t: 'stop' }, undefined);
+    handle.destroy();
+    server.close();
+  }
+});

@@ -194,13 +194,26 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
       }
       if (this.#cache !== undefined) this.counters.fdCacheMisses++;
       const key = target.connectionId === undefined ? `r:${remoteKey}` : `i:${target.connectionId}`;
+      if (this.#cache === undefined && this.#gate === undefined && target.connectionId !== undefined && !this.#waiting.has(key)) {
+        // No cache and a connection named by id: the supervisor writes it, and answers only if
+        // the connection is gone; nothing waits here. (With --fd-request-wait the worker asks and
+        // waits for every such send, as OpenSER's did: the round trip is what that knob measures.)
+        this.#writeThroughSupervisor(target.connectionId, remoteKey, bytes);
+        return;
+      }
       const request = this.#waiting.open(key, { target, bytes, openHere });
       if (request === undefined) return;
       this.counters.fdRequests++;
-      this.#tell({ t: 'fd-request', request, id: target.connectionId, remoteKey });
+      this.#tell({ t: 'fd-request', request, id: target.connectionId, remoteKey, bytes, wantsHandle: this.#cache !== undefined });
       this.#gate?.hold(request);
     },
   };
+
+  /** A write the supervisor carries out on its own handle of connection `id`, unanswered unless the connection is gone. */
+  #writeThroughSupervisor(id: number, remoteKey: string, bytes: Buffer): void {
+    this.counters.fdRequests++;
+    this.#tell({ t: 'fd-request', request: 0, id, remoteKey, bytes, wantsHandle: false });
+  }
 
   /** An fd answer: the sends that waited for it go out, then (--fd-request-wait) what waited behind it is handled. */
   #onHandle(message: Extract<ToWorker, { t: 'fd' }>, handle: net.Socket | undefined): void {
@@ -212,14 +225,26 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   }
 
   #sendWithHandle(message: Extract<ToWorker, { t: 'fd' }>, handle: net.Socket | undefined): void {
-    const pending = this.#waiting.settle(message.request);
+    const tcp = this.server?.tcpTransport;
+    // Request 0 is a write the supervisor carried out unanswered; it answers only when the connection is gone.
+    const pending = message.request === 0 ? undefined : this.#waiting.settle(message.request);
     if (pending === undefined) {
       handle?.destroy();
+      if (message.request === 0 && !message.found) {
+        this.counters.fdRequestsMissed++;
+        tcp?.reportLostConnection({ protocol: 'tcp', address: '', port: 0, connectionId: message.id });
+      }
       return;
     }
     this.ipcRoundTrip.observe(performance.now() - pending.started);
-    const tcp = this.server?.tcpTransport;
-    const sends = pending.items;
+    const written = message.found && message.written === true;
+    // The supervisor wrote the first send; the rest go as it did, in order, or on the handle it attached.
+    const sends = written ? pending.items.slice(1) : pending.items;
+    if (written && handle === undefined) {
+      const remoteKey = (pending.key ?? '').startsWith('r:') ? (pending.key ?? '').slice(2) : '';
+      for (const send of sends) this.#writeThroughSupervisor(message.id, remoteKey, send.bytes);
+      return;
+    }
     if (!message.found || handle === undefined) {
       this.counters.fdRequestsMissed++;
       // Nobody has a connection there: open one here (once; the rest reuse it), or, for a
@@ -243,6 +268,7 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
       for (const send of sends) socket.write(send.bytes);
       return;
     }
+    if (sends.length === 0) socket.destroy();
     sends.forEach((send, index) => {
       if (index < sends.length - 1) socket.write(send.bytes);
       // This copy is closed once the last write is flushed; `end` would shut the connection down.

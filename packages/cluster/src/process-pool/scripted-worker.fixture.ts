@@ -12,6 +12,9 @@
  *   with an alias), then exits; a worker
  *   handed a connection writes `adopted by SLOT as ALIASES` on it and hands a message to slot 0
  *   (dead by then).
+ * - `write-through`: slot 0 opens a TCP connection to SCRIPTED_TARGET_PORT and files it with its
+ *   handle, then tells slot 1 its id (by a hand-off); slot 1 asks for SCRIPTED_WRITES writes on it
+ *   (`fd-request` with bytes `w0;`, `w1;` …, wanting the handle, as a worker with an fd cache does).
  */
 import { writeSync } from 'node:fs';
 import net from 'node:net';
@@ -73,6 +76,22 @@ async function dieWithConnectionsScript(): Promise<void> {
   setTimeout(() => process.exit(1), 300);
 }
 
+async function writeThroughScript(): Promise<void> {
+  const socket = net.connect(Number(process.env.SCRIPTED_TARGET_PORT), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const id = config.origin * 2 ** 32 + 1;
+  tell({ t: 'opened', id, remoteKey: `127.0.0.1:${socket.remotePort}`, protocol: 'tcp' });
+  tell({ t: 'handle', id }, socket);
+  tell({ t: 'hand-off', to: 1, bytes: Buffer.from(String(id)), source: { protocol: 'udp', address: '', port: 0 } });
+}
+
+function writeThrough(id: number): void {
+  const writes = Number(process.env.SCRIPTED_WRITES ?? 100);
+  for (let index = 0; index < writes; index++) {
+    tell({ t: 'fd-request', request: index + 1, id, remoteKey: '', bytes: Buffer.from(`w${index};`), wantsHandle: true });
+  }
+}
+
 function garbageScript(): void {
   process.send?.(Buffer.from([0xc1, 0xc1, 0xc1]));
   process.send?.('not bytes at all');
@@ -101,6 +120,7 @@ function onMessage(raw: Uint8Array, handle: net.Socket | undefined): void {
       started = true;
       if (script === 'ended') void endedScript();
       if (script === 'garbage') garbageScript();
+      if (script === 'write-through') void writeThroughScript();
       if (script === 'huge-frame' && config.origin <= config.workers) hugeFrameScript();
       if (script === 'die-with-connections' && config.origin <= config.workers) void dieWithConnectionsScript();
     }
@@ -108,6 +128,8 @@ function onMessage(raw: Uint8Array, handle: net.Socket | undefined): void {
   } else if (message.t === 'adopt' && script === 'die-with-connections') {
     handle?.write(`adopted by ${config.slot} as ${(message.aliases ?? []).join(',')}`);
     tell({ t: 'hand-off', to: 0, bytes: Buffer.from('for the dead'), source: { protocol: 'udp', address: '', port: 0 } });
+  } else if (message.t === 'deliver' && script === 'write-through') {
+    writeThrough(Number(Buffer.from(message.bytes).toString()));
   } else if (message.t === 'deliver') {
     tell({ t: 'fd-request', request: 1, id: undefined, remoteKey: Buffer.from(message.bytes).toString() });
   } else if (message.t === 'stop') {

@@ -182,3 +182,31 @@ test('a dead worker: its TCP connection with a supervisor handle goes to the sur
     server.close();
   }
 });
+
+test('writes asked of the supervisor on a connection another worker owns are all written there, in order, without a handle per write', async () => {
+  // A worker with an fd cache asks 400 writes at once. Node passes handles one at a time, each
+  // after the receiver's acknowledgement: answering each with its handle queued them for seconds
+  // under load. The supervisor writes them itself on the handle it keeps.
+  const writes = 400;
+  const received: Buffer[] = [];
+  const target = net.createServer((socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)));
+  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+  process.env.SCRIPTED_TARGET_PORT = String((target.address() as net.AddressInfo).port);
+  process.env.SCRIPTED_WRITES = String(writes);
+  const expected = Array.from({ length: writes }, (_, index) => `w${index};`).join('');
+  const supervisor = await startScripted('write-through', [], 8);
+  try {
+    const model = await supervisorCounters(supervisor, (counters) => counters.fdRequestsWritten >= writes);
+    const deadline = Date.now() + 20_000;
+    while (Buffer.concat(received).length < expected.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(Buffer.concat(received).toString(), expected, 'every write arrived, in the order asked');
+    assert.equal(model.fdRequests, writes);
+    assert.equal(model.fdRequestsWritten, writes, 'each written by the supervisor');
+    assert.equal(model.fdRequestsMissed, 0);
+  } finally {
+    await supervisor.close();
+    target.close();
+    delete process.env.SCRIPTED_TARGET_PORT;
+    delete process.env.SCRIPTED_WRITES;
+  }
+});

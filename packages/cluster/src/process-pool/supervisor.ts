@@ -11,6 +11,8 @@ import { ProcessChannel, type ProcessCodec } from '../worker-pool/process-channe
 import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
 import type { WorkerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
+import { answerFdRequest } from './fd-answer.js';
+import { EarlyHandles } from './early-handles.js';
 import { decodeToSupervisor, encodeControl, type ToSupervisor, type ToWorker } from './control-messages.js';
 import { WORKER_STREAM_FD } from './supervisor-link.js';
 import { readOpenFileLimit, RESERVED_FILES } from '../open-file-limit.js';
@@ -86,7 +88,7 @@ interface Entry {
   /** Accepted here (counted against --max-connections), or opened by a worker. */
   readonly accepted: boolean;
   /** A worker's outgoing TCP connection whose handle has not arrived yet: fd requests for it wait here. */
-  waiting?: Array<{ readonly slot: Slot; readonly request: number }>;
+  waiting?: Array<{ readonly slot: Slot; readonly request: number; readonly bytes: Uint8Array | undefined; readonly wantsHandle: boolean }>;
 }
 
 /**
@@ -113,6 +115,8 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   readonly #table = new ConnectionIndex<Entry>();
   readonly #nextId = connectionIdAllocator(0);
   readonly #servers: net.Server[] = [];
+  /** Handles of worker-opened connections that came before their `opened`. */
+  readonly #earlyHandles = new EarlyHandles();
   #nextOrigin = 1;
   #roundRobin = 0;
   /** Accepted connections now in the table (see --max-connections). */
@@ -128,11 +132,6 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   #settings: ProxySettings | undefined;
   /** Dead workers' connections waiting for a worker to read them (none was up when they died). */
   readonly #orphans = new Set<number>();
-  /**
-   * Handles of connections a worker opened that came (on the IPC channel) before their `opened`
-   * (on the stream; the two are not ordered): kept, not reading, until it comes (5 s at most).
-   */
-  readonly #earlyHandles = new Map<number, { readonly slot: number; readonly handle: net.Socket; readonly timer: NodeJS.Timeout }>();
   /** Connections handed over at each slot's last exit, for its `worker-exited` event. */
   readonly #handedOverAtExit: number[] = [];
 
@@ -283,12 +282,12 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
         this.counters.fdRequests++;
         const entry = message.id === undefined ? this.#table.lookup('tcp', message.remoteKey) : this.#table.get(message.id);
         if (entry !== undefined && entry.value.socket === undefined && entry.value.waiting !== undefined) {
-          entry.value.waiting.push({ slot, request: message.request });
+          entry.value.waiting.push({ slot, request: message.request, bytes: message.bytes ?? undefined, wantsHandle: message.wantsHandle === true });
         } else if (entry?.value.socket === undefined) {
           this.counters.fdRequestsMissed++;
           this.send(slot, { t: 'fd', request: message.request, id: message.id ?? 0, found: false });
         } else {
-          this.send(slot, { t: 'fd', request: message.request, id: entry.id, found: true }, entry.value.socket);
+          this.#answerFd(slot, message.request, entry.id, entry.value.socket, message.bytes ?? undefined, message.wantsHandle === true);
         }
         break;
       }
@@ -300,20 +299,15 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
         // requests for it wait. With handles released none follows: writes are relayed.
         const awaiting = message.protocol === 'tcp' && this.#keepHandles;
         this.#file(message.id, message.protocol, message.remoteKey, { socket: undefined, owner: slot.index, accepted: false, ...(awaiting ? { waiting: [] } : {}) });
-        const early = this.#earlyHandles.get(message.id);
-        if (early !== undefined) {
-          clearTimeout(early.timer);
-          this.#earlyHandles.delete(message.id);
-          if (early.slot === slot.index) this.#adoptHandle(slot, message.id, early.handle);
-          else early.handle.destroy();
-        }
-        if (handle !== undefined) this.#adoptHandle(slot, message.id, handle);
+        const early = handle ?? this.#earlyHandles.take(message.id, slot.index);
+        if (early !== undefined) this.#adoptHandle(slot, message.id, early);
         break;
       }
       case 'handle':
         if (handle !== undefined) this.#adoptHandle(slot, message.id, handle);
         break;
       case 'closed':
+        this.#earlyHandles.drop(message.id);
         this.#forget(message.id, slot.index);
         break;
       case 'ended': {
@@ -350,15 +344,11 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   #adoptHandle(slot: Slot, id: number, handle: net.Socket): void {
     const entry = this.#table.get(id);
     const waiting = entry?.value.waiting;
-    if (entry === undefined && this.#keepHandles && !this.#earlyHandles.has(id)) {
-      // Before its `opened`: kept for it (not reading: the worker reads the connection).
+    if (entry === undefined && this.#keepHandles) {
+      // Its `opened` (on the stream) has not come yet: kept until it does, not reading (the
+      // worker reads the connection).
       borrowForWriting(handle);
-      const timer = setTimeout(() => {
-        this.#earlyHandles.delete(id);
-        handle.destroy();
-      }, 5000);
-      timer.unref();
-      this.#earlyHandles.set(id, { slot: slot.index, handle, timer });
+      this.#earlyHandles.keep(id, slot.index, handle);
       return;
     }
     if (entry === undefined || entry.value.owner !== slot.index || waiting === undefined || !this.#keepHandles) {
@@ -368,7 +358,15 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     borrowForWriting(handle);
     entry.value.socket = handle;
     delete entry.value.waiting;
-    for (const waiter of waiting) this.send(waiter.slot, { t: 'fd', request: waiter.request, id, found: true }, handle);
+    for (const waiter of waiting) this.#answerFd(waiter.slot, waiter.request, id, handle, waiter.bytes, waiter.wantsHandle);
+  }
+
+  /** A write on connection `id` for `slot`: done here on this process's handle, the handle passed only when it can go at once (fd-answer.ts). */
+  #answerFd(slot: Slot, request: number, id: number, socket: net.Socket, bytes: Uint8Array | undefined, wantsHandle: boolean): void {
+    const answer = answerFdRequest(socket, bytes, wantsHandle, slot.channel.pendingSends);
+    if (answer.written) this.counters.fdRequestsWritten++;
+    if (answer.passHandle) this.send(slot, { t: 'fd', request, id, found: true, written: answer.written }, socket);
+    else if (request !== 0) this.send(slot, { t: 'fd', request, id, found: true, written: answer.written });
   }
 
   /**
@@ -481,10 +479,6 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     for (const entry of this.#table.values()) entry.value.socket?.destroy();
     this.#table.clear();
     this.#orphans.clear();
-    for (const early of this.#earlyHandles.values()) {
-      clearTimeout(early.timer);
-      early.handle.destroy();
-    }
     this.#earlyHandles.clear();
     this.#acceptedOpen = 0;
   }

@@ -33,6 +33,11 @@ export class PendingRequests<T> {
     return request;
   }
 
+  /** Whether a request is waiting under `key`. */
+  has(key: string): boolean {
+    return this.#byKey.has(key);
+  }
+
   get(request: number): PendingRequest<T> | undefined {
     return this.#byRequest.get(request);
   }

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PhoneFleet } from './phone-fleet.js';
+
+const BIN = fileURLToPath(new URL('../../cli/bin/switchboard.js', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('phones whose persistent connections the proxy closed as idle register again on new ones, so their calls still complete', async () => {
+  // E3 closes connections idle for 10 s, and a long registration phase leaves early phones idle
+  // that long before any call: callees must not stay bound to dead connections.
+  const port = await freePort();
+  const proxy = spawn(process.execPath, [BIN, 'serve', '--listen', `tcp:127.0.0.1:${port}`, '--listen', `udp:127.0.0.1:${port}`, '--domain', 'example.com', '--idle-timeout', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      proxy.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('"msg":"ready"')) resolve();
+      });
+      proxy.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
+    });
+    proxy.stdout?.resume();
+    const fleet = new PhoneFleet({ proxy: { host: '127.0.0.1', port }, domain: 'example.com', transport: 'tcp', firstPair: 0, pairs: 5, callerConnection: 'persistent', calleeConnection: 'persistent', holdMs: 0, timeoutMs: 5000, localHosts: 1 });
+    await fleet.register();
+    assert.equal(fleet.stats.registrationsCompleted, 10);
+    // Idle for longer than the proxy's timeout (its sweep runs at least every second): every connection is closed.
+    const deadline = Date.now() + 20_000;
+    while (fleet.stats.registrationsCompleted < 20 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(fleet.stats.registrationsCompleted, 20, 'every phone registered again after its connection closed');
+    fleet.stats.startWindow();
+    const loop = fleet.closedLoop();
+    while (fleet.stats.callsCompleted < 20 && Date.now() < deadline + 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    fleet.stop();
+    await loop;
+    fleet.close();
+    assert.ok(fleet.stats.callsCompleted >= 20, `calls completed: ${fleet.stats.callsCompleted}, failed: ${fleet.stats.callsFailed} ${JSON.stringify(fleet.stats.snapshot().failures)}`);
+    assert.equal(fleet.stats.callsFailed, 0, 'no call failed');
+  } finally {
+    proxy.kill('SIGKILL');
+  }
+});
