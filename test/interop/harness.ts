@@ -120,6 +120,16 @@ export const IO_DISPATCH_VARIANT: ModelVariant = {
   args: (url) => ['--model', 'io-dispatch', '--workers', '2', '--transactions', 'shared', '--redis-url', url ?? ''],
 };
 
+/**
+ * The pools with `--transactions shared` (issue 16: every interop and hostile-input suite passes
+ * with shared transactions): the thread-pool's in a SharedArrayBuffer table, the process-pool's in
+ * Redis. Run by the proxy-interop and hostile-input suites beside MODEL_VARIANTS.
+ */
+export const SHARED_TRANSACTION_VARIANTS: readonly ModelVariant[] = [
+  { name: 'process-pool --transactions shared', needsRedis: true, args: (url) => ['--model', 'process-pool', '--workers', '2', '--transactions', 'shared', '--redis-url', url ?? ''] },
+  { name: 'thread-pool --transactions shared', needsRedis: false, args: () => ['--model', 'thread-pool', '--workers', '2', '--transactions', 'shared'] },
+];
+
 /** Starts what a variant needs (a real redis-server for process-pool); resolves its flags. */
 export async function prepareModel(variant: ModelVariant): Promise<{ args: string[]; stop(): Promise<void> }> {
   if (!variant.needsRedis) return { args: variant.args(undefined), stop: async () => {} };
