@@ -34,8 +34,16 @@ export interface ForwarderOptions {
 }
 
 /** One target's client transaction: the copy sent (ForwardedRequest, which §18.1.1 may move back to UDP) and its state. */
-interface Branch extends ForwardedRequest {
+interface Branch {
   readonly key: string;
+  readonly isInvite: boolean;
+  /**
+   * The copy and where it goes, until the branch has its final response: then released, so a
+   * transaction that lingers (timers D, K, M: up to 32 s) keeps no parsed message alive.
+   */
+  copy: ForwardedRequest | undefined;
+  /** Where the copy went (kept after `copy` is released, for the responses still to come). */
+  target: TransportAddress;
   provisional: boolean;
   cancelPending: boolean;
   cancelled: boolean;
@@ -45,7 +53,7 @@ interface Branch extends ForwardedRequest {
 
 /** One request forwarded statefully: its server transaction and a branch per target. */
 interface Forwarding {
-  readonly request: SipMessage;
+  readonly isInvite: boolean;
   readonly server: ServerTransaction;
   readonly branches: Branch[];
   answered: boolean;
@@ -92,7 +100,9 @@ export class Forwarder {
       return;
     }
     const request = server.request;
-    const forwarding: Forwarding = { request, server, branches: [], answered: false };
+    // Answered already (a final response while routing decided): nothing is left to forward.
+    if (request === undefined) return;
+    const forwarding: Forwarding = { isInvite: request.method === 'INVITE', server, branches: [], answered: false };
     this.#forwardings.set(server, forwarding);
     const hash = loopHash(request, request.topVia);
     const recordRoute = this.#options.recordRoute;
@@ -114,9 +124,9 @@ export class Forwarder {
       }
       forwarding.branches.push({
         key: clientTransactionKey(branchId, copy.sent.cseq?.method ?? copy.sent.method ?? ''),
-        sent: copy.sent,
+        isInvite: copy.sent.method === 'INVITE',
+        copy,
         target: copy.target,
-        udpFallback: copy.udpFallback,
         provisional: false,
         cancelPending: false,
         cancelled: false,
@@ -151,17 +161,21 @@ export class Forwarder {
   }
 
   #startBranch(forwarding: Forwarding, branch: Branch, first = true): void {
-    const method = branch.sent.method ?? '';
+    const copy = branch.copy;
+    if (copy === undefined) return;
+    const method = copy.sent.method ?? '';
     const counters = this.#options.counters;
+    branch.target = copy.target;
     const transaction = new ClientTransaction({
       key: branch.key,
       method,
-      bytes: branch.sent.serialize(),
-      target: branch.target,
+      bytes: copy.sent.serialize(),
+      target: copy.target,
       sender: this.#options.sender,
       timers: this.#options.timers,
       timerC: method === 'INVITE' ? TIMER_C : undefined,
-      buildAck: (response) => buildAckForFailure(branch.sent, response),
+      // Called on the final response, before the branch releases its copy.
+      buildAck: (response) => (branch.copy === undefined ? undefined : buildAckForFailure(branch.copy.sent, response)),
       onResponse: (response) => this.#onBranchResponse(forwarding, branch, response),
       // A timeout's 408 is built only if it is the response sent upstream (then within the UDP size rule).
       onTimeout: () =>
@@ -172,7 +186,7 @@ export class Forwarder {
       // §16.9: a transport error is a 503 from that branch, at once rather than at timer B or F.
       onTransportError: (_failed, error) =>
         guarded(forwarding.server, counters, () => {
-          if (fallBackToUdp(branch, error, counters)) this.#startBranch(forwarding, branch, false);
+          if (branch.copy !== undefined && fallBackToUdp(branch.copy, error, counters)) this.#startBranch(forwarding, branch, false);
           else this.#onBranchFinal(forwarding, branch, 503, undefined);
         }),
       onInternalError: (error) => reportInternalError(counters, error),
@@ -203,10 +217,13 @@ export class Forwarder {
     }
     if (status < 300) {
       // Every 2xx goes upstream at once, retransmissions included (§16.7 step 5).
-      branch.final ??= { status, bytes: Buffer.alloc(0) };
+      if (branch.final === undefined) {
+        branch.final = { status, bytes: Buffer.alloc(0) };
+        branch.copy = undefined;
+      }
       forwarding.answered = true;
       this.#forwardUpstream(forwarding, status, response.serialize());
-      if (forwarding.request.method === 'INVITE') for (const other of forwarding.branches) if (other !== branch) this.#cancelBranch(other);
+      if (forwarding.isInvite) for (const other of forwarding.branches) if (other !== branch) this.#cancelBranch(other);
       return;
     }
     this.#onBranchFinal(forwarding, branch, status, response.serialize());
@@ -215,6 +232,7 @@ export class Forwarder {
   #onBranchFinal(forwarding: Forwarding, branch: Branch, status: number, bytes: Buffer | undefined): void {
     if (branch.final !== undefined) return;
     branch.final = { status, bytes };
+    branch.copy = undefined;
     if (status >= 600) for (const other of forwarding.branches) if (other !== branch) this.#cancelBranch(other);
     if (forwarding.answered || forwarding.branches.some((candidate) => candidate.final === undefined)) return;
     const best = bestResponse(forwarding.branches.map((candidate) => candidate.final).filter((final) => final !== undefined));
@@ -237,17 +255,18 @@ export class Forwarder {
 
   /** CANCELs one branch (§16.10): only after it has sent a provisional response (§9.1). */
   #cancelBranch(branch: Branch): void {
-    if (branch.final !== undefined || branch.cancelled || branch.sent.method !== 'INVITE') return;
+    if (branch.final !== undefined || branch.cancelled || !branch.isInvite || branch.copy === undefined) return;
     if (!branch.provisional) {
       branch.cancelPending = true;
       return;
     }
     branch.cancelled = true;
-    const key = clientTransactionKey(branch.sent.topVia?.branch ?? '', 'CANCEL');
+    const sent = branch.copy.sent;
+    const key = clientTransactionKey(sent.topVia?.branch ?? '', 'CANCEL');
     const transaction = new ClientTransaction({
       key,
       method: 'CANCEL',
-      bytes: buildCancel(branch.sent),
+      bytes: buildCancel(sent),
       target: branch.target,
       sender: this.#options.sender,
       timers: this.#options.timers,
