@@ -71,6 +71,12 @@ export class Forwarder {
   /** INVITEs cancelled before routing decided where they go. */
   readonly #cancelledEarly = new WeakSet<ServerTransaction>();
   #sequence = 0;
+  /** Callbacks every client transaction shares (one each, not one per transaction). */
+  readonly #onInternalError = (error: unknown): void => reportInternalError(this.#options.counters, error);
+  /** A UDP retry has taken the key over already. */
+  readonly #onTerminated = (finished: ClientTransaction): void => {
+    if (this.#client.get(finished.key) === finished) this.#client.delete(finished.key);
+  };
 
   constructor(options: ForwarderOptions) {
     this.#options = options;
@@ -189,11 +195,8 @@ export class Forwarder {
           if (branch.copy !== undefined && fallBackToUdp(branch.copy, error, counters)) this.#startBranch(forwarding, branch, false);
           else this.#onBranchFinal(forwarding, branch, 503, undefined);
         }),
-      onInternalError: (error) => reportInternalError(counters, error),
-      // A UDP retry has taken the key over already.
-      onTerminated: (finished) => {
-        if (this.#client.get(finished.key) === finished) this.#client.delete(finished.key);
-      },
+      onInternalError: this.#onInternalError,
+      onTerminated: this.#onTerminated,
     });
     this.#client.set(branch.key, transaction);
     counters.clientTransactions++;
@@ -272,8 +275,8 @@ export class Forwarder {
       timers: this.#options.timers,
       onResponse: () => undefined,
       onTimeout: () => undefined,
-      onInternalError: (error) => reportInternalError(this.#options.counters, error),
-      onTerminated: (finished) => this.#client.delete(finished.key),
+      onInternalError: this.#onInternalError,
+      onTerminated: this.#onTerminated,
     });
     this.#client.set(key, transaction);
     transaction.start();
