@@ -42,3 +42,20 @@ test('timers: what a callback throws goes to onError, and the other timers still
   assert.deepEqual(fired, ['H']);
   assert.equal(timers.isRunning('G') || timers.isRunning('H'), false);
 });
+
+test('timers: more than two at once (the third and later kept apart) run, stop and clear like the first two', () => {
+  const timers = new TransactionTimers();
+  const fired: string[] = [];
+  for (const [letter, at] of [['A', 100], ['B', 200], ['C', 300], ['D', 400], ['E', 500]] as const) timers.start(letter, at, () => fired.push(letter));
+  timers.stop('D');
+  timers.stop('A');
+  timers.start('F', 50, () => fired.push('F'));
+  assert.ok(['B', 'C', 'E', 'F'].every((letter) => timers.isRunning(letter)));
+  assert.equal(timers.isRunning('A') || timers.isRunning('D'), false);
+  mock.timers.tick(350);
+  assert.deepEqual(fired, ['F', 'B', 'C']);
+  assert.ok(timers.isRunning('E'));
+  timers.clearAll();
+  mock.timers.tick(1000);
+  assert.deepEqual(fired, ['F', 'B', 'C']);
+});

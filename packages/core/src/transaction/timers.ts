@@ -14,12 +14,17 @@ export const DEFAULT_TIMERS: TimerSettings = Object.freeze({ t1: 500, t2: 4000, 
  * One transaction's timers by letter. Every timer is unref'd, so pending transactions never keep
  * a process alive on their own, and `clearAll` stops them when the transaction ends.
  *
- * A transaction runs two or three timers at once at most, and there is one of these per
- * transaction, thousands alive at a time (they linger up to 32 s): the running ones are kept as
- * letter, handle pairs in one small array, scanned, rather than in a Map of their own.
+ * There is one of these per transaction, thousands alive at a time (they linger up to 32 s), and
+ * a transaction runs two timers at once (A and B, E and F, G and H), rarely three: two are held in
+ * fields of their own, any further in an array made when needed, rather than a Map each.
  */
 export class TransactionTimers {
-  readonly #running: Array<string | NodeJS.Timeout> = [];
+  #letter0: string | undefined;
+  #handle0: NodeJS.Timeout | undefined;
+  #letter1: string | undefined;
+  #handle1: NodeJS.Timeout | undefined;
+  /** Letter, handle pairs beyond the first two. */
+  #more: Array<string | NodeJS.Timeout> | undefined;
   readonly #onError: ((error: unknown) => void) | undefined;
 
   /**
@@ -33,7 +38,7 @@ export class TransactionTimers {
   start(letter: string, milliseconds: number, fire: () => void): void {
     this.stop(letter);
     const handle = setTimeout(() => {
-      this.#forget(handle);
+      this.#forget(letter, handle);
       try {
         fire();
       } catch (error) {
@@ -41,50 +46,61 @@ export class TransactionTimers {
       }
     }, milliseconds);
     handle.unref?.();
-    this.#running.push(letter, handle);
-  }
-
-  stop(letter: string): void {
-    const running = this.#running;
-    for (let i = 0; i < running.length; i += 2) {
-      if (running[i] === letter) {
-        clearTimeout(running[i + 1] as NodeJS.Timeout);
-        removePair(running, i);
-        return;
-      }
+    if (this.#letter0 === undefined) {
+      this.#letter0 = letter;
+      this.#handle0 = handle;
+    } else if (this.#letter1 === undefined) {
+      this.#letter1 = letter;
+      this.#handle1 = handle;
+    } else {
+      (this.#more ??= []).push(letter, handle);
     }
   }
 
+  stop(letter: string): void {
+    const handle = this.#forget(letter, undefined);
+    if (handle !== undefined) clearTimeout(handle);
+  }
+
   isRunning(letter: string): boolean {
-    const running = this.#running;
-    for (let i = 0; i < running.length; i += 2) if (running[i] === letter) return true;
+    if (this.#letter0 === letter || this.#letter1 === letter) return true;
+    const more = this.#more;
+    if (more !== undefined) for (let i = 0; i < more.length; i += 2) if (more[i] === letter) return true;
     return false;
   }
 
   clearAll(): void {
-    const running = this.#running;
-    for (let i = 1; i < running.length; i += 2) clearTimeout(running[i] as NodeJS.Timeout);
-    running.length = 0;
+    if (this.#handle0 !== undefined) clearTimeout(this.#handle0);
+    if (this.#handle1 !== undefined) clearTimeout(this.#handle1);
+    const more = this.#more;
+    if (more !== undefined) for (let i = 1; i < more.length; i += 2) clearTimeout(more[i] as NodeJS.Timeout);
+    this.#letter0 = this.#handle0 = this.#letter1 = this.#handle1 = this.#more = undefined;
   }
 
-  /** A timer that fired is no longer running. */
-  #forget(handle: NodeJS.Timeout): void {
-    const running = this.#running;
-    for (let i = 1; i < running.length; i += 2) {
-      if (running[i] === handle) {
-        removePair(running, i - 1);
-        return;
+  /**
+   * Drops the timer of `letter` (only if its handle is `only`, when given) from the running ones;
+   * returns its handle, undefined when none was running.
+   */
+  #forget(letter: string, only: NodeJS.Timeout | undefined): NodeJS.Timeout | undefined {
+    const handle0 = this.#handle0;
+    if (this.#letter0 === letter && (only === undefined || only === handle0)) {
+      this.#letter0 = this.#handle0 = undefined;
+      return handle0;
+    }
+    const handle1 = this.#handle1;
+    if (this.#letter1 === letter && (only === undefined || only === handle1)) {
+      this.#letter1 = this.#handle1 = undefined;
+      return handle1;
+    }
+    const more = this.#more;
+    if (more === undefined) return undefined;
+    for (let i = 0; i < more.length; i += 2) {
+      const handle = more[i + 1] as NodeJS.Timeout;
+      if (more[i] === letter && (only === undefined || only === handle)) {
+        more.splice(i, 2);
+        return handle;
       }
     }
+    return undefined;
   }
-}
-
-/** Removes the pair at `index` (order does not matter): the last pair moves into its place. */
-function removePair(pairs: Array<string | NodeJS.Timeout>, index: number): void {
-  const last = pairs.length - 2;
-  if (index !== last) {
-    pairs[index] = pairs[last] as string;
-    pairs[index + 1] = pairs[last + 1] as NodeJS.Timeout;
-  }
-  pairs.length = last;
 }
