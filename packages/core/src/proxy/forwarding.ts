@@ -16,6 +16,9 @@ import type { ForwardTarget } from './routing-step.js';
 /** Proxy timer C (§16.8): longer than 3 minutes. */
 const TIMER_C = 181_000;
 
+/** The `final` bytes of a branch whose 2xx went upstream as it came (one shared empty Buffer, not one per call kept 32 s). */
+const FORWARDED_AT_ONCE = Buffer.alloc(0);
+
 export interface ForwarderOptions {
   readonly listeners: readonly Listener[];
   /** Record-route dialog-creating requests. */
@@ -221,7 +224,7 @@ export class Forwarder {
     if (status < 300) {
       // Every 2xx goes upstream at once, retransmissions included (§16.7 step 5).
       if (branch.final === undefined) {
-        branch.final = { status, bytes: Buffer.alloc(0) };
+        branch.final = { status, bytes: FORWARDED_AT_ONCE };
         branch.copy = undefined;
       }
       forwarding.answered = true;
