@@ -23,6 +23,7 @@ export { parseCSeq, MAX_CSEQ, type CSeq } from './cseq.js';
 export type { RoutingHeaders } from './eager-headers.js';
 export { SipMessage, type HeaderField, type StartLine, type MessageLayout } from './message.js';
 export { parseMessage, type ParseOptions } from './parser.js';
+export { detachedString } from './detached-string.js';
 export { StreamFramer, findContentLength, type FrameEvent, type FramerOptions } from './framer.js';
 export { validateRequest, validateResponse, type ValidateOptions } from './validate.js';
 export { buildResponse, buildResponseWithin, rejectionResponse, reasonPhrase, newTag, REASON_PHRASES, type RejectionOptions, type ResponseOptions } from './response.js';

@@ -512,6 +512,11 @@ export class SipMessage {
         : findLastIndex(this.#fields, (field) => field.name === name);
     const field = this.#fields[index];
     if (field === undefined) throw new SipError('ERR_SIP_INVALID_EDIT', `The message has no ${writtenHeaderName(name)}`);
+    if (!mayHoldSeveral(field, this.#layout.input)) {
+      // No comma: one value (the usual Via line of a response), so the whole field goes.
+      this.#fields.splice(index, 1);
+      return;
+    }
     // Cut as bytes: the values left keep every byte they arrived with.
     const value = this.fieldBytes(field);
     const items = splitList(value);
@@ -637,6 +642,13 @@ export class SipMessage {
   toString(): string {
     return this.serialize().toString('utf8');
   }
+}
+
+/** False when a field's value has no comma, so cannot hold more than one list value. */
+function mayHoldSeveral(field: HeaderField, input: Buffer): boolean {
+  if (field.text !== undefined) return field.text.indexOf(',', field.text.indexOf(':') + 1) >= 0;
+  const comma = input.indexOf(0x2c, field.valueStart);
+  return comma >= 0 && comma < field.valueEnd;
 }
 
 function addedField(name: string, value: string): HeaderField {

@@ -16,6 +16,9 @@ import type { ForwardTarget } from './routing-step.js';
 /** Proxy timer C (§16.8): longer than 3 minutes. */
 const TIMER_C = 181_000;
 
+/** The `final` bytes of a branch whose 2xx went upstream as it came (one shared empty Buffer, not one per call kept 32 s). */
+const FORWARDED_AT_ONCE = Buffer.alloc(0);
+
 export interface ForwarderOptions {
   readonly listeners: readonly Listener[];
   /** Record-route dialog-creating requests. */
@@ -55,8 +58,16 @@ export interface AdoptedBranch {
 }
 
 /** One target's client transaction: the copy sent (ForwardedRequest, which §18.1.1 may move back to UDP) and its state. */
-interface Branch extends ForwardedRequest {
+interface Branch {
   readonly key: string;
+  readonly isInvite: boolean;
+  /**
+   * The copy and where it goes, until the branch has its final response: then released, so a
+   * transaction that lingers (timers D, K, M: up to 32 s) keeps no parsed message alive.
+   */
+  copy: ForwardedRequest | undefined;
+  /** Where the copy went (kept after `copy` is released, for the responses still to come). */
+  target: TransportAddress;
   provisional: boolean;
   cancelPending: boolean;
   cancelled: boolean;
@@ -66,7 +77,7 @@ interface Branch extends ForwardedRequest {
 
 /** One request forwarded statefully: its server transaction and a branch per target. */
 interface Forwarding {
-  readonly request: SipMessage;
+  readonly isInvite: boolean;
   readonly server: ServerTransaction;
   readonly branches: Branch[];
   answered: boolean;
@@ -84,6 +95,14 @@ export class Forwarder {
   /** INVITEs cancelled before routing decided where they go. */
   readonly #cancelledEarly = new WeakSet<ServerTransaction>();
   #sequence = 0;
+  /** Callbacks every client transaction shares (one each, not one per transaction). */
+  readonly #onInternalError = (error: unknown): void => reportInternalError(this.#options.counters, error);
+  /** A UDP retry has taken the key over already. */
+  readonly #onTerminated = (finished: ClientTransaction): void => {
+    if (this.#client.get(finished.key) === finished) this.#client.delete(finished.key);
+  };
+  /** `--transactions shared`: each state change written through. */
+  readonly #onStateChanged = (changed: ClientTransaction, before: ClientTransactionState): void => this.#options.sharedClients?.changed(changed, before);
 
   constructor(options: ForwarderOptions) {
     this.#options = options;
@@ -125,7 +144,9 @@ export class Forwarder {
       return;
     }
     const request = server.request;
-    const forwarding: Forwarding = { request, server, branches: [], answered: false };
+    // Answered already (a final response while routing decided): nothing is left to forward.
+    if (request === undefined) return;
+    const forwarding: Forwarding = { isInvite: request.method === 'INVITE', server, branches: [], answered: false };
     this.#forwardings.set(server, forwarding);
     const hash = loopHash(request, request.topVia);
     const recordRoute = this.#options.recordRoute;
@@ -147,9 +168,9 @@ export class Forwarder {
       }
       forwarding.branches.push({
         key: clientTransactionKey(branchId, copy.sent.cseq?.method ?? copy.sent.method ?? ''),
-        sent: copy.sent,
+        isInvite: copy.sent.method === 'INVITE',
+        copy,
         target: copy.target,
-        udpFallback: copy.udpFallback,
         provisional: false,
         cancelPending: false,
         cancelled: false,
@@ -196,37 +217,52 @@ export class Forwarder {
   adoptBranches(server: ServerTransaction, adopted: readonly AdoptedBranch[], now: number): void {
     let forwarding = this.#forwardings.get(server);
     if (forwarding === undefined) {
-      forwarding = { request: server.request, server, branches: [], answered: server.lastStatus >= 200 };
+      forwarding = { isInvite: server.isInvite, server, branches: [], answered: server.lastStatus >= 200 };
       this.#forwardings.set(server, forwarding);
     }
     for (const branch of adopted) {
       if (this.#client.has(branch.key)) continue;
-      const added: Branch = { key: branch.key, sent: branch.sent, target: branch.target, udpFallback: undefined, provisional: branch.state === 'proceeding', cancelPending: false, cancelled: false, final: undefined };
+      const added: Branch = {
+        key: branch.key,
+        isInvite: branch.sent.method === 'INVITE',
+        copy: { sent: branch.sent, target: branch.target, udpFallback: undefined },
+        target: branch.target,
+        provisional: branch.state === 'proceeding',
+        cancelPending: false,
+        cancelled: false,
+        final: undefined,
+      };
       forwarding.branches.push(added);
-      this.#newClient(forwarding, added, true).resume(branch.state, branch.deadlines, now);
+      this.#newClient(forwarding, added, true)?.resume(branch.state, branch.deadlines, now);
     }
   }
 
   #startBranch(forwarding: Forwarding, branch: Branch, first = true): void {
     const transaction = this.#newClient(forwarding, branch);
+    if (transaction === undefined) return;
     if (first) this.#options.counters.requestsForwarded++;
     transaction.start();
   }
 
-  #newClient(forwarding: Forwarding, branch: Branch, adopted = false): ClientTransaction {
-    const method = branch.sent.method ?? '';
+  /** The client transaction of `branch` (none once the branch has released its copy). */
+  #newClient(forwarding: Forwarding, branch: Branch, adopted = false): ClientTransaction | undefined {
+    const copy = branch.copy;
+    if (copy === undefined) return undefined;
+    const method = copy.sent.method ?? '';
     const counters = this.#options.counters;
     const shared = this.#options.sharedClients;
-    const bytes = branch.sent.serialize();
+    branch.target = copy.target;
+    const bytes = copy.sent.serialize();
     const transaction = new ClientTransaction({
       key: branch.key,
       method,
       bytes,
-      target: branch.target,
+      target: copy.target,
       sender: this.#options.sender,
       timers: this.#options.timers,
       timerC: method === 'INVITE' ? TIMER_C : undefined,
-      buildAck: (response) => buildAckForFailure(branch.sent, response),
+      // Called on the final response, before the branch releases its copy.
+      buildAck: (response) => (branch.copy === undefined ? undefined : buildAckForFailure(branch.copy.sent, response)),
       onResponse: (response) => this.#onBranchResponse(forwarding, branch, response),
       // A timeout's 408 is built only if it is the response sent upstream (then within the UDP size rule).
       onTimeout: () =>
@@ -237,15 +273,12 @@ export class Forwarder {
       // §16.9: a transport error is a 503 from that branch, at once rather than at timer B or F.
       onTransportError: (_failed, error) =>
         guarded(forwarding.server, counters, () => {
-          if (fallBackToUdp(branch, error, counters)) this.#startBranch(forwarding, branch, false);
+          if (branch.copy !== undefined && fallBackToUdp(branch.copy, error, counters)) this.#startBranch(forwarding, branch, false);
           else this.#onBranchFinal(forwarding, branch, 503, undefined);
         }),
-      onInternalError: (error) => reportInternalError(counters, error),
-      // A UDP retry has taken the key over already.
-      onTerminated: (finished) => {
-        if (this.#client.get(finished.key) === finished) this.#client.delete(finished.key);
-      },
-      ...(shared === undefined ? {} : { onStateChanged: (changed: ClientTransaction, before: ClientTransactionState) => shared.changed(changed, before) }),
+      onInternalError: this.#onInternalError,
+      onTerminated: this.#onTerminated,
+      ...(shared === undefined ? {} : { onStateChanged: this.#onStateChanged }),
     });
     this.#client.set(branch.key, transaction);
     counters.clientTransactions++;
@@ -278,10 +311,13 @@ export class Forwarder {
     }
     if (status < 300) {
       // Every 2xx goes upstream at once, retransmissions included (§16.7 step 5).
-      branch.final ??= { status, bytes: Buffer.alloc(0) };
+      if (branch.final === undefined) {
+        branch.final = { status, bytes: FORWARDED_AT_ONCE };
+        branch.copy = undefined;
+      }
       forwarding.answered = true;
       this.#forwardUpstream(forwarding, status, response.serialize());
-      if (forwarding.request.method === 'INVITE') for (const other of forwarding.branches) if (other !== branch) this.#cancelBranch(other);
+      if (forwarding.isInvite) for (const other of forwarding.branches) if (other !== branch) this.#cancelBranch(other);
       return;
     }
     this.#onBranchFinal(forwarding, branch, status, response.serialize());
@@ -290,6 +326,7 @@ export class Forwarder {
   #onBranchFinal(forwarding: Forwarding, branch: Branch, status: number, bytes: Buffer | undefined): void {
     if (branch.final !== undefined) return;
     branch.final = { status, bytes };
+    branch.copy = undefined;
     if (status >= 600) for (const other of forwarding.branches) if (other !== branch) this.#cancelBranch(other);
     if (forwarding.answered || forwarding.branches.some((candidate) => candidate.final === undefined)) return;
     const best = bestResponse(forwarding.branches.map((candidate) => candidate.final).filter((final) => final !== undefined));
@@ -312,24 +349,25 @@ export class Forwarder {
 
   /** CANCELs one branch (§16.10): only after it has sent a provisional response (§9.1). */
   #cancelBranch(branch: Branch): void {
-    if (branch.final !== undefined || branch.cancelled || branch.sent.method !== 'INVITE') return;
+    if (branch.final !== undefined || branch.cancelled || !branch.isInvite || branch.copy === undefined) return;
     if (!branch.provisional) {
       branch.cancelPending = true;
       return;
     }
     branch.cancelled = true;
-    const key = clientTransactionKey(branch.sent.topVia?.branch ?? '', 'CANCEL');
+    const sent = branch.copy.sent;
+    const key = clientTransactionKey(sent.topVia?.branch ?? '', 'CANCEL');
     const transaction = new ClientTransaction({
       key,
       method: 'CANCEL',
-      bytes: buildCancel(branch.sent),
+      bytes: buildCancel(sent),
       target: branch.target,
       sender: this.#options.sender,
       timers: this.#options.timers,
       onResponse: () => undefined,
       onTimeout: () => undefined,
-      onInternalError: (error) => reportInternalError(this.#options.counters, error),
-      onTerminated: (finished) => this.#client.delete(finished.key),
+      onInternalError: this.#onInternalError,
+      onTerminated: this.#onTerminated,
     });
     this.#client.set(key, transaction);
     transaction.start();

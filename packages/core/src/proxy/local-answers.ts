@@ -9,9 +9,12 @@ import type { HeaderList } from './routing-step.js';
 /**
  * A response of our own on a request's server transaction, within the UDP size rule
  * (generated-response.ts); when even its minimal form is too large, none, and the transaction ends.
+ * Nothing once the transaction has sent its final response (it has released its request).
  */
 export function answer(server: ServerTransaction, counters: ProxyCounters, status: number, reason?: string, headers?: HeaderList): void {
-  const bytes = generatedResponse(server.request, server.source, status, { reason, headers });
+  const request = server.request;
+  if (request === undefined) return;
+  const bytes = generatedResponse(request, server.source, status, { reason, headers });
   if (bytes !== undefined) {
     server.respond(status, bytes);
     return;

@@ -1,4 +1,4 @@
-import type { SipMessage } from '@switchboard/sip';
+import { detachedString, type SipMessage } from '@switchboard/sip';
 import { responseTarget } from '../response-target.js';
 import { serverTransactionKey } from '../transaction/keys.js';
 import { ServerTransaction, type ServerTransactionOptions, type ServerTransactionState, type TerminationReason } from '../transaction/server-transaction.js';
@@ -57,7 +57,9 @@ export class ServerTransactions {
   /** A new server transaction for `request` under `key`; `stored`: its record is in the mirror's store already (shared mode's claim). */
   create(key: string, request: SipMessage, source: TransportAddress, stored = false): ServerTransaction {
     const transaction = new ServerTransaction({
-      key,
+      // Kept as long as the transaction (32 s after a final response over UDP): detached from
+      // the request's text, which it would otherwise keep alive (detached-string.ts).
+      key: detachedString(key),
       request,
       source,
       responseTarget: responseTarget(request, source),
@@ -67,7 +69,7 @@ export class ServerTransactions {
       onInternalError: this.#onInternalError,
       ...(this.#onResponded === undefined ? {} : { onResponded: this.#onResponded }),
     });
-    this.#byKey.set(key, transaction);
+    this.#byKey.set(transaction.key, transaction);
     this.#options.counters.serverTransactions++;
     if (!stored) this.#options.mirror?.created(transaction);
     return transaction;

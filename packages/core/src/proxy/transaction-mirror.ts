@@ -58,13 +58,15 @@ export class TransactionMirror {
     const now = Date.now();
     const state: ServerTransactionState = transaction.isInvite ? 'proceeding' : 'trying';
     const { expiresAt } = this.#deadlines(transaction, state, now);
+    // Read now: the transaction releases its request at its final response, maybe before this write.
+    const branch = transaction.request?.topVia?.branch ?? '';
     this.#queue(transaction.key, (store) =>
       store.create({
         key: transaction.key,
         side: 'server',
         invite: transaction.isInvite,
         state,
-        branch: transaction.request.topVia?.branch ?? '',
+        branch,
         lease: { owner: this.#options.owner, until: now + this.#leaseMs },
         expiresAt,
       }),

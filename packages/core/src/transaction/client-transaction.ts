@@ -13,8 +13,8 @@ export interface ClientTransactionOptions {
   readonly target: TransportAddress;
   readonly sender: MessageSender;
   readonly timers: TimerSettings;
-  /** Builds the ACK for a non-2xx final response to an INVITE (§17.1.1.3). */
-  readonly buildAck?: (response: SipMessage) => Buffer;
+  /** Builds the ACK for a non-2xx final response to an INVITE (§17.1.1.3); undefined: none to send. */
+  readonly buildAck?: (response: SipMessage) => Buffer | undefined;
   /** A response for the transaction user (provisional, final, and 2xx retransmissions). */
   readonly onResponse: (response: SipMessage, transaction: ClientTransaction) => void;
   /**
@@ -50,12 +50,15 @@ export class ClientTransaction {
   #interval: number;
   #ack: Buffer | undefined;
   #finalStatus = 0;
-  readonly #options: ClientTransactionOptions;
+  /** The request to (re)send; released at the final response, as the transaction may linger 32 s. */
+  #bytes: Buffer | undefined;
+  readonly #options: Omit<ClientTransactionOptions, 'bytes'>;
   readonly #timers: TransactionTimers;
   readonly #reliable: boolean;
 
-  constructor(options: ClientTransactionOptions) {
+  constructor({ bytes, ...options }: ClientTransactionOptions) {
     this.#options = options;
+    this.#bytes = bytes;
     this.#timers = new TransactionTimers(options.onInternalError);
     this.key = options.key;
     this.method = options.method;
@@ -80,7 +83,7 @@ export class ClientTransaction {
 
   /** Sends the request and starts the timers. */
   start(): void {
-    this.#send(this.#options.bytes);
+    if (this.#bytes !== undefined) this.#send(this.#bytes);
     const { t1 } = this.#options.timers;
     if (!this.#reliable) this.#scheduleRetransmit();
     this.#timers.start(this.isInvite ? 'B' : 'F', 64 * t1, () => this.#timeOut());
@@ -112,6 +115,7 @@ export class ClientTransaction {
           return;
         }
         this.#finalStatus = status;
+        this.#bytes = undefined;
         this.#timers.stop('A');
         this.#timers.stop('E');
         this.#timers.stop('B');
@@ -170,7 +174,7 @@ export class ClientTransaction {
     this.#timers.start(letter, this.#interval, () => {
       if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
       if (this.isInvite && this.#state !== 'calling') return;
-      this.#send(this.#options.bytes);
+      if (this.#bytes !== undefined) this.#send(this.#bytes);
       // INVITE doubles without bound (timer A); non-INVITE caps at T2, and at T2 at once once
       // a provisional response has come (timer E, §17.1.2.2).
       this.#interval = this.isInvite
@@ -190,6 +194,7 @@ export class ClientTransaction {
   #terminate(): void {
     if (this.#state === 'terminated') return;
     this.#moveTo('terminated');
+    this.#bytes = undefined;
     this.#timers.clearAll();
     this.#options.onTerminated(this);
   }
@@ -220,7 +225,7 @@ export class ClientTransaction {
       this.#timers.start(letter, after(letter, 0), () => {
         if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
         if (this.isInvite && this.#state !== 'calling') return;
-        this.#send(this.#options.bytes);
+        if (this.#bytes !== undefined) this.#send(this.#bytes);
         this.#scheduleRetransmit();
       });
     }

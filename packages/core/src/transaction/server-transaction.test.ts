@@ -111,3 +111,14 @@ test('keys: ACK matches its INVITE, CANCEL does not; RFC 2543 requests are keyed
   const old = parseMessage(sipRequest('INVITE', '1234'));
   assert.match(serverTransactionKey(old), /^2543\|/);
 });
+
+test('the request is released at the final response (a lingering transaction keeps no parsed message), not before', () => {
+  for (const [method, status] of [['INVITE', 200], ['INVITE', 486], ['BYE', 200]] as const) {
+    const { transaction } = serverTransaction(method, UDP);
+    transaction.respond(180, response(180));
+    assert.equal(transaction.request?.method, method, 'kept while provisional');
+    transaction.respond(status, response(status));
+    assert.equal(transaction.request, undefined, `${method} ${status}`);
+    transaction.terminate();
+  }
+});

@@ -31,7 +31,6 @@ export interface ServerTransactionOptions {
  */
 export class ServerTransaction {
   readonly key: string;
-  readonly request: SipMessage;
   readonly source: TransportAddress;
   readonly isInvite: boolean;
   #state: ServerTransactionState;
@@ -39,23 +38,33 @@ export class ServerTransaction {
   #lastStatus = 0;
   #interval = 0;
   #abandoned = false;
-  readonly #options: ServerTransactionOptions;
+  #request: SipMessage | undefined;
+  readonly #options: Omit<ServerTransactionOptions, 'request'>;
   readonly #timers: TransactionTimers;
   readonly #reliable: boolean;
 
-  constructor(options: ServerTransactionOptions) {
+  constructor({ request, ...options }: ServerTransactionOptions) {
     this.#options = options;
     this.#timers = new TransactionTimers(options.onInternalError);
     this.key = options.key;
-    this.request = options.request;
+    this.#request = request;
     this.source = options.source;
-    this.isInvite = options.request.method === 'INVITE';
+    this.isInvite = request.method === 'INVITE';
     this.#state = this.isInvite ? 'proceeding' : 'trying';
     this.#reliable = isReliable(options.responseTarget.protocol);
   }
 
   get state(): ServerTransactionState {
     return this.#state;
+  }
+
+  /**
+   * The request, until the final response has been sent: then undefined (nothing more can be
+   * answered on it), so a transaction that lingers (timers J and L: 32 s over UDP) keeps no
+   * parsed message alive.
+   */
+  get request(): SipMessage | undefined {
+    return this.#request;
   }
 
   /** Status of the last response sent, 0 before any. */
@@ -87,16 +96,16 @@ export class ServerTransaction {
       return;
     }
     const before = this.#state;
-    this.#respond(status, bytes);
-    if (this.#lastResponse === bytes) this.#options.onResponded?.(this, status, bytes, before);
+    if (this.#respond(status, bytes)) this.#options.onResponded?.(this, status, bytes, before);
   }
 
-  #respond(status: number, bytes: Buffer): void {
-    if (this.#state === 'terminated' || this.#state === 'completed' || this.#state === 'confirmed') return;
+  /** True when `bytes` became the last response (sent and recorded). */
+  #respond(status: number, bytes: Buffer): boolean {
+    if (this.#state === 'terminated' || this.#state === 'completed' || this.#state === 'confirmed') return false;
     if (this.#state === 'accepted') {
       // RFC 6026: further 2xx from the TU are passed on; anything else is dropped.
       if (status >= 200 && status < 300) this.#options.sender.send(this.#options.responseTarget, bytes);
-      return;
+      return false;
     }
     this.#lastResponse = bytes;
     this.#lastStatus = status;
@@ -104,13 +113,16 @@ export class ServerTransaction {
     const { t1 } = this.#options.timers;
     if (status < 200) {
       if (this.#state === 'trying') this.#state = 'proceeding';
-      return;
+      return true;
     }
+    this.#request = undefined;
     if (this.isInvite) {
       if (status < 300) {
+        // Accepted answers no retransmission (RFC 6026 §7.1): the 2xx need not be kept.
+        this.#lastResponse = undefined;
         this.#state = 'accepted';
         this.#wait('L', 64 * t1);
-        return;
+        return true;
       }
       this.#state = 'completed';
       if (!this.#reliable) {
@@ -118,10 +130,11 @@ export class ServerTransaction {
         this.#scheduleG();
       }
       this.#timers.start('H', 64 * t1, () => this.#terminate('timeout'));
-      return;
+      return true;
     }
     this.#state = 'completed';
     this.#wait('J', this.#reliable ? 0 : 64 * t1);
+    return true;
   }
 
   /** Ends the transaction now (shutdown). */
@@ -197,6 +210,8 @@ export class ServerTransaction {
   #terminate(reason: TerminationReason): void {
     if (this.#state === 'terminated') return;
     this.#state = 'terminated';
+    this.#request = undefined;
+    this.#lastResponse = undefined;
     this.#timers.clearAll();
     this.#options.onTerminated(this, reason);
   }
