@@ -90,18 +90,21 @@ export class OverloadControl {
   /**
    * The check each message read from a socket meets first: true when it was taken care of here
    * (new work shed with a 503 or dropped, or the ACK of one of our 503s absorbed). While the
-   * worker is not overloaded this is one comparison.
+   * worker is not limiting new work this is one comparison; while it is, every new request is
+   * counted (the admission rate is steered by them).
    */
   shedOnArrival(bytes: Buffer, source: TransportAddress): boolean {
-    const reduction = this.#detector.reduction;
-    if (reduction === 0) return false;
+    const detector = this.#detector;
+    if (!detector.limiting) return false;
     const kind = classifyMessage(bytes);
     if (kind === MUST_PROCESS) return false;
     if (kind === OVERLOAD_ACK) {
       this.#counters.overloadAcksAbsorbed++;
       return true;
     }
-    if (!inShedFraction(kind, reduction)) return false;
+    const admitted = !inShedFraction(kind, detector.reduction);
+    detector.noteNewWork(admitted);
+    if (admitted) return false;
     this.#counters.overloadShed++;
     if (!this.#limiter.tryTake(Date.now())) {
       this.#counters.overloadDropped++;
@@ -110,7 +113,7 @@ export class OverloadControl {
     const response = overloadResponse(bytes, {
       toTag: `${this.#tagBase}${(++this.#tags).toString(36)}`,
       retryAfterSeconds: this.#settings.retryAfterSeconds,
-      ocParams: ocServerParams(reduction * 100, this.#settings.ocValidityMs, ocSeqNow()),
+      ocParams: ocServerParams(detector.reduction * 100, this.#settings.ocValidityMs, ocSeqNow()),
     });
     // The size rule of generated responses (no reflection amplification over UDP).
     if (response === undefined || (source.protocol === 'udp' && response.length > bytes.length + ADDED_BYTES)) {
