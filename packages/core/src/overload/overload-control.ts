@@ -113,7 +113,7 @@ export class OverloadControl {
     const response = overloadResponse(bytes, {
       toTag: `${this.#tagBase}${(++this.#tags).toString(36)}`,
       retryAfterSeconds: this.#settings.retryAfterSeconds,
-      ocParams: ocServerParams(detector.reduction * 100, this.#settings.ocValidityMs, ocSeqNow()),
+      ocParams: () => ocServerParams(detector.reduction * 100, this.#settings.ocValidityMs, ocSeqNow()),
     });
     // The size rule of generated responses (no reflection amplification over UDP).
     if (response === undefined || (source.protocol === 'udp' && response.length > bytes.length + ADDED_BYTES)) {
