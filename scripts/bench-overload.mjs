@@ -86,9 +86,15 @@ function cleanup() {
       process.kill(child.pid, 'SIGKILL');
     } catch {}
   }
-  try {
-    fs.rmdirSync(group.dir);
-  } catch {}
+  // The group can be removed once the killed processes have left it.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      fs.rmdirSync(group.dir);
+      return;
+    } catch {
+      execFileSync('sleep', ['0.1']);
+    }
+  }
 }
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));

@@ -25,10 +25,14 @@ test('overloaded: the rate falls from what was really admitted, and the share fo
   admission.update(overloaded(100, 50));
   assert.equal(admission.rate, 500 * DECREASE);
   assert.equal(admission.reduction, 0.6);
-  // A rate above what was admitted is not trusted: 20 admitted (200/s) -> 160/s.
+  // The admitted rate is a moving average (0.3 of the newest): 20 admitted (200/s) makes it
+  // 410/s, above the rate, so the rate itself falls: 320/s.
   admission.update(overloaded(100, 20));
-  assert.equal(admission.rate, 200 * DECREASE);
-  assert.equal(admission.reduction, 0.84);
+  assert.equal(admission.rate, 400 * DECREASE);
+  assert.equal(admission.reduction, 0.68);
+  // A rate above what is really admitted is not trusted: the average falls to 0.7 x 410 = 287/s.
+  admission.update(overloaded(100, 0));
+  assert.equal(Math.round(admission.rate ?? 0), Math.round(0.7 * 410 * DECREASE));
 });
 
 test('the rate never falls below MIN_RATE, and the share stays below 100% until the load is far above it', () => {

@@ -7,7 +7,7 @@
  * INVITE read, a 503 sent, its ACK read), so past a few times capacity a loop that sheds every new
  * request is still busy all the time; a fraction that climbs while the loop is busy then sticks
  * at 100% and nothing is admitted (what the first measurements showed). A rate is what the
- * worker can finish: it falls by DECREASE from what was really admitted while the worker is
+ * worker can finish: it falls by DECREASE from what was really admitted (a moving average) while the worker is
  * overloaded, climbs by INCREASE (plus INCREASE_ADD) while it is calm, and holds in between, so
  * it settles where the admitted calls plus the refusals of the rest just fit, whatever the
  * offered load. When the rate has covered everything offered for RELEASE_SAMPLES samples the
@@ -40,14 +40,16 @@ export const INCREASE_ADD = 2;
 export const MIN_RATE = 1;
 /** Calm samples whose rate covered the whole offered load after which limiting ends. */
 export const RELEASE_SAMPLES = 10;
-/** Weight of the newest sample in the offered rate's moving average. */
+/** Weight of the newest sample in the offered and admitted rates' moving averages. */
 const OFFERED_WEIGHT = 0.5;
+const ADMITTED_WEIGHT = 0.3;
 
 export class AdmissionRate {
   #limiting = false;
   /** Admitted new requests per second; undefined until a sample while limiting has measured one. */
   #rate: number | undefined;
   #offeredRate = 0;
+  #admittedRate = 0;
   #covered = 0;
   #reduction = 0;
 
@@ -74,6 +76,7 @@ export class AdmissionRate {
       this.#limiting = true;
       this.#rate = undefined;
       this.#offeredRate = 0;
+      this.#admittedRate = 0;
       this.#covered = 0;
       this.#reduction = INITIAL_REDUCTION;
       return;
@@ -81,10 +84,13 @@ export class AdmissionRate {
     const seconds = Math.max(sample.elapsedMs, 1) / 1000;
     const offeredRate = sample.offered / seconds;
     const admittedRate = sample.admitted / seconds;
-    this.#offeredRate = this.#rate === undefined ? offeredRate : OFFERED_WEIGHT * offeredRate + (1 - OFFERED_WEIGHT) * this.#offeredRate;
+    const first = this.#rate === undefined;
+    this.#offeredRate = first ? offeredRate : OFFERED_WEIGHT * offeredRate + (1 - OFFERED_WEIGHT) * this.#offeredRate;
+    this.#admittedRate = first ? admittedRate : ADMITTED_WEIGHT * admittedRate + (1 - ADMITTED_WEIGHT) * this.#admittedRate;
     if (sample.overloaded) {
-      // A rate above what was really admitted says nothing about what fits: start from the latter.
-      const base = this.#rate === undefined ? admittedRate : Math.min(this.#rate, admittedRate);
+      // A rate above what was really admitted says nothing about what fits: start from the latter
+      // (a moving average, so that one short interval does not undo seconds of climbing).
+      const base = first ? admittedRate : Math.min(this.#rate as number, this.#admittedRate);
       this.#rate = Math.max(MIN_RATE, base * DECREASE);
       this.#covered = 0;
     } else {

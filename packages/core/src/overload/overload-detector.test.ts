@@ -12,21 +12,31 @@ function note(d: OverloadDetector, offered: number, admitted: number): void {
   for (let n = 0; n < offered; n++) d.noteNewWork(n < admitted);
 }
 
-test('utilization at the threshold starts limiting; the noted new work steers the share; calm samples end it', () => {
+test('utilization at the threshold for two samples starts limiting; the noted new work steers the share; calm samples end it', () => {
   const { detector: d, counters } = detector();
   d.update(0.5, 0, 100);
   assert.equal(d.limiting, false, 'calm');
+  d.update(0.95, 0, 100);
+  d.update(0.95, 0, 100);
+  assert.equal(d.limiting, false, 'two busy samples are a burst');
+  d.update(0.5, 0, 100);
+  d.update(0.95, 0, 100);
+  d.update(0.95, 0, 100);
+  assert.equal(d.limiting, false, 'not three in a row');
   d.update(0.95, 0, 100);
   assert.equal(d.limiting, true);
   assert.equal(d.reduction, INITIAL_REDUCTION);
   assert.equal(counters.overloadEntered, 1);
   note(d, 100, 50);
   d.update(0.95, 0, 100);
-  assert.equal(d.admittedRate, 400, '500/s admitted, overloaded: 80% of it');
+  assert.equal(d.admittedRate, 400, '500/s admitted, still overloaded: 80% of it');
   assert.equal(d.reduction, 0.6, '400 of 1000/s offered');
   note(d, 100, 40);
   d.update(0.85, 0, 100);
   assert.equal(d.admittedRate, 400, 'between the thresholds: held');
+  note(d, 100, 40);
+  d.update(0.95, 0, 100);
+  assert.equal(d.admittedRate, 400, 'a busy sample after a calmer one: held');
   for (let n = 0; n < 40 && d.limiting; n++) {
     note(d, 10, 10);
     d.update(0.2, 0, 100);
@@ -37,8 +47,11 @@ test('utilization at the threshold starts limiting; the noted new work steers th
   assert.ok(counters.overloadMilliseconds >= 1200, 'time counted for every sample that began limiting');
 });
 
-test('lag alone makes a worker overloaded (one long turn of the loop)', () => {
+test('lag alone makes a worker overloaded (long turns of the loop)', () => {
   const { detector: d } = detector();
+  d.update(0.1, 150, 250);
+  d.update(0.1, 150, 250);
+  assert.equal(d.limiting, false, 'two long turns');
   d.update(0.1, 150, 250);
   assert.equal(d.limiting, true);
 });

@@ -1,4 +1,5 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { AdmissionGate } from './admission-gate.js';
 import { AdmissionRate } from './admission-rate.js';
 
 /** When a worker counts as overloaded, and how often it looks (`--overload-*`). */
@@ -24,13 +25,16 @@ export interface OverloadDetectorCounters {
  * under `utilization - CALM_MARGIN` and lag under half of `lagMs`. In between, the rate holds. */
 const CALM_MARGIN = 0.1;
 
+/** Busy samples in a row (utilization or lag at or above its threshold) that make an overload. */
+export const BUSY_SAMPLES = 3;
+
 /**
  * One per worker (process or thread): samples its own event loop every `intervalMs`, the
  * utilization (performance.eventLoopUtilization: the share of the interval the loop was busy,
  * which reaches 1 when messages arrive faster than it handles them, whatever queue they wait in:
  * the socket's buffer, a framed TCP chunk, a hand-off port) and the lag (how late the sampling
- * timer fired: a loop held up by one long turn). A sample at or above either threshold is
- * overloaded. From the samples and the new work counted while limiting (`noteNewWork`) an
+ * timer fired: a loop held up by long turns). A sample at or above either threshold is busy;
+ * BUSY_SAMPLES busy samples in a row are an overload. From the samples and the new work counted while limiting (`noteNewWork`) an
  * AdmissionRate keeps `reduction`, the fraction of new work to shed (RFC 7339's loss algorithm
  * on the server's side, and the `oc` value it announces). Reading `limiting` and `reduction` is a
  * field load: the per message check costs nothing while the worker is not limiting.
@@ -39,8 +43,11 @@ export class OverloadDetector {
   readonly #thresholds: OverloadThresholds;
   readonly #counters: OverloadDetectorCounters;
   readonly #admission = new AdmissionRate();
+  readonly #gate = new AdmissionGate();
   #offered = 0;
   #admitted = 0;
+  /** Busy samples in a row so far. */
+  #busyRun = 0;
   #timer: NodeJS.Timeout | undefined;
   #lastElu: EventLoopUtilization | undefined;
   #lastTick = 0;
@@ -69,6 +76,13 @@ export class OverloadDetector {
   noteNewWork(admitted: boolean): void {
     this.#offered++;
     if (admitted) this.#admitted++;
+  }
+
+  /** While limiting: whether the new request with this Call-ID hash goes on (and it is noted). */
+  admit(callIdHash: number, nowMs: number): boolean {
+    const admitted = this.#gate.admit(callIdHash, this.#admission.rate, this.#admission.reduction, nowMs);
+    this.noteNewWork(admitted);
+    return admitted;
   }
 
   /** Starts sampling (an unref'd timer: it never keeps the process alive). */
@@ -102,7 +116,12 @@ export class OverloadDetector {
   update(utilization: number, lagMs: number, elapsedMs: number): void {
     const wasLimiting = this.#admission.limiting;
     const thresholds = this.#thresholds;
-    const overloaded = utilization >= thresholds.utilization || lagMs >= thresholds.lagMs;
+    // Busy for BUSY_SAMPLES samples in a row: one or two busy samples are a burst (or, under a
+    // CPU quota, periods whose quota ran out), which the queue absorbs; a run of them is a load
+    // the worker is not keeping up with.
+    const busy = utilization >= thresholds.utilization || lagMs >= thresholds.lagMs;
+    this.#busyRun = busy ? this.#busyRun + 1 : 0;
+    const overloaded = this.#busyRun >= BUSY_SAMPLES;
     const calm = !overloaded && utilization < thresholds.utilization - CALM_MARGIN && lagMs < thresholds.lagMs / 2;
     this.#admission.update({ overloaded, calm, offered: this.#offered, admitted: this.#admitted, elapsedMs });
     this.#offered = 0;
