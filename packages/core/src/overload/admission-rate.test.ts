@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AdmissionRate, DECREASE, INCREASE, INCREASE_ADD, INITIAL_REDUCTION, MIN_RATE, RELEASE_SAMPLES } from './admission-rate.js';
+import { AdmissionRate, DECREASE, DECREASE_HOLD_SAMPLES, INCREASE, INCREASE_ADD, INITIAL_REDUCTION, MIN_RATE, RELEASE_SAMPLES } from './admission-rate.js';
 
 const INTERVAL = 100;
 const overloaded = (offered: number, admitted: number) => ({ overloaded: true, calm: false, offered, admitted, elapsedMs: INTERVAL });
@@ -25,14 +25,18 @@ test('overloaded: the rate falls from what was really admitted, and the share fo
   admission.update(overloaded(100, 50));
   assert.equal(admission.rate, 500 * DECREASE);
   assert.equal(admission.reduction, 0.6);
-  // The admitted rate is a moving average (0.3 of the newest): 20 admitted (200/s) makes it
-  // 410/s, above the rate, so the rate itself falls: 320/s.
+  // No second cut for DECREASE_HOLD_SAMPLES samples (the queue drains meanwhile).
+  for (let n = 1; n < DECREASE_HOLD_SAMPLES; n++) admission.update(overloaded(100, 50));
+  assert.equal(admission.rate, 400);
+  // The admitted rate is a moving average (0.3 of the newest), now 500/s; 20 admitted (200/s)
+  // makes it 410/s, above the rate, so the rate itself falls: 320/s.
   admission.update(overloaded(100, 20));
   assert.equal(admission.rate, 400 * DECREASE);
   assert.equal(admission.reduction, 0.68);
-  // A rate above what is really admitted is not trusted: the average falls to 0.7 x 410 = 287/s.
-  admission.update(overloaded(100, 0));
-  assert.equal(Math.round(admission.rate ?? 0), Math.round(0.7 * 410 * DECREASE));
+  // A rate above what is really admitted is not trusted: with nothing admitted the average falls
+  // to 0.7^3 x 410 by the next cut.
+  for (let n = 0; n < DECREASE_HOLD_SAMPLES; n++) admission.update(overloaded(100, 0));
+  assert.equal(Math.round(admission.rate ?? 0), Math.round(0.7 ** 3 * 410 * DECREASE));
 });
 
 test('the rate never falls below MIN_RATE, and the share stays below 100% until the load is far above it', () => {

@@ -8,7 +8,7 @@
  * request is still busy all the time; a fraction that climbs while the loop is busy then sticks
  * at 100% and nothing is admitted (what the first measurements showed). A rate is what the
  * worker can finish: it falls by DECREASE from what was really admitted (a moving average) while the worker is
- * overloaded, climbs by INCREASE (plus INCREASE_ADD) while it is calm, and holds in between, so
+ * overloaded (at most once per DECREASE_HOLD_SAMPLES samples), climbs by INCREASE (plus INCREASE_ADD) while it is calm, and holds in between, so
  * it settles where the admitted calls plus the refusals of the rest just fit, whatever the
  * offered load. When the rate has covered everything offered for RELEASE_SAMPLES samples the
  * worker stops limiting (reduction 0, nothing counted per message).
@@ -36,6 +36,8 @@ export const DECREASE = 0.8;
 /** Factor and addend (new requests per second) on the rate per calm sample. */
 export const INCREASE = 1.1;
 export const INCREASE_ADD = 2;
+/** Samples after a decrease during which the rate is not decreased again. */
+export const DECREASE_HOLD_SAMPLES = 3;
 /** The rate never falls below this (new requests per second), so it can climb again. */
 export const MIN_RATE = 1;
 /** Calm samples whose rate covered the whole offered load after which limiting ends. */
@@ -51,6 +53,7 @@ export class AdmissionRate {
   #offeredRate = 0;
   #admittedRate = 0;
   #covered = 0;
+  #sinceDecrease = 0;
   #reduction = 0;
 
   /** Whether the worker is limiting new work now. */
@@ -78,6 +81,7 @@ export class AdmissionRate {
       this.#offeredRate = 0;
       this.#admittedRate = 0;
       this.#covered = 0;
+      this.#sinceDecrease = DECREASE_HOLD_SAMPLES;
       this.#reduction = INITIAL_REDUCTION;
       return;
     }
@@ -87,11 +91,18 @@ export class AdmissionRate {
     const first = this.#rate === undefined;
     this.#offeredRate = first ? offeredRate : OFFERED_WEIGHT * offeredRate + (1 - OFFERED_WEIGHT) * this.#offeredRate;
     this.#admittedRate = first ? admittedRate : ADMITTED_WEIGHT * admittedRate + (1 - ADMITTED_WEIGHT) * this.#admittedRate;
+    if (this.#sinceDecrease < DECREASE_HOLD_SAMPLES) this.#sinceDecrease++;
     if (sample.overloaded) {
       // A rate above what was really admitted says nothing about what fits: start from the latter
-      // (a moving average, so that one short interval does not undo seconds of climbing).
-      const base = first ? admittedRate : Math.min(this.#rate as number, this.#admittedRate);
-      this.#rate = Math.max(MIN_RATE, base * DECREASE);
+      // (a moving average, so that one short interval does not undo seconds of climbing). After
+      // a decrease the queue needs a few samples to drain before its effect shows: no second cut
+      // before then (as CoDel waits an interval), or the rate falls to nothing while the backlog
+      // of the overload's first moments is worked off.
+      if (this.#rate === undefined || this.#sinceDecrease >= DECREASE_HOLD_SAMPLES) {
+        const base = this.#rate === undefined ? admittedRate : Math.min(this.#rate, this.#admittedRate);
+        this.#rate = Math.max(MIN_RATE, base * DECREASE);
+        this.#sinceDecrease = 0;
+      }
       this.#covered = 0;
     } else {
       if (this.#rate === undefined) this.#rate = Math.max(MIN_RATE, admittedRate);
