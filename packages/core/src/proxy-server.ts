@@ -1,7 +1,7 @@
 import type { SipLimits } from '@switchboard/sip';
 import type { DigestAuthenticator } from './auth/digest-authenticator.js';
 import type { Listener } from './proxy/listeners.js';
-import type { OverloadSettings } from './overload/overload-control.js';
+import { OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, type OverloadSettings } from './overload/overload-control.js';
 import { ProxyCore, type ProxySender } from './proxy/proxy-core.js';
 import type { MessageTimingRecorder } from './timing/message-timing.js';
 import type { SharedTransactionsOptions } from './proxy/shared-transactions.js';
@@ -209,6 +209,7 @@ export class ProxyServer {
             host: spec.host,
             port: spec.port,
             onMessage: deliver,
+            ...(options.overload === undefined ? {} : { receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES }),
             onSendError: () => {
               const c = counters();
               if (c) c.sendErrors++;

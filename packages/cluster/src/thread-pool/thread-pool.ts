@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
-import { advertisedHost, newProxyCounters, OverloadControl, UdpTransport, type Listener, type ProxyCounters } from '@switchboard/core';
+import { advertisedHost, newProxyCounters, OverloadControl, OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, UdpTransport, type Listener, type ProxyCounters } from '@switchboard/core';
 import { parseMessage } from '@switchboard/sip';
 import { callIdHash, ownerSlot } from '../message-owner.js';
 import type { ProxySettings } from '../proxy-settings.js';
@@ -80,7 +80,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     const { settings } = this.#options;
     const udpSpec = settings.listen.find((spec) => spec.protocol === 'udp');
     if (udpSpec !== undefined) {
-      this.#udp = new UdpTransport({ host: udpSpec.host, port: udpSpec.port, onMessage: (bytes, source) => this.#relay(bytes, source) });
+      this.#udp = new UdpTransport({ host: udpSpec.host, port: udpSpec.port, onMessage: (bytes, source) => this.#relay(bytes, source), ...(settings.overload === undefined ? {} : { receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES }) });
       this.#udpPort = (await this.#udp.listen()).port;
       if (settings.overload !== undefined) {
         const udp = this.#udp;

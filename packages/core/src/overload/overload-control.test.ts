@@ -33,8 +33,11 @@ function control(rejectRate = 1000): { control: OverloadControl; sent: Buffer[];
   return { control: oc, sent, counters };
 }
 
+/** Drives the detector by hand: overloaded, then 1,000 new requests a second offered and none admitted: 100% shed. */
 function overloadFully(oc: OverloadControl): void {
-  for (let n = 0; n < 10; n++) oc.detector.update(1, 0, 100);
+  for (let n = 0; n < 3; n++) oc.detector.update(1, 0, 100);
+  for (let n = 0; n < 100; n++) oc.detector.noteNewWork(false);
+  oc.detector.update(1, 0, 100);
   assert.equal(oc.reduction, 1);
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SipMessage } from '@switchboard/sip';
 import { ADDED_BYTES } from '../proxy/generated-response.js';
 import type { MessageSender, TransportAddress } from '../transport-address.js';
-import { classifyMessage, inShedFraction, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX } from './message-class.js';
+import { classifyMessage, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX } from './message-class.js';
 import { NextHopThrottle } from './next-hop-throttle.js';
 import { ocSeqNow, ocServerParams, OC_CLIENT_PARAMS, readOcAnnouncement } from './oc-params.js';
 import { DEFAULT_OVERLOAD_THRESHOLDS, OverloadDetector, type OverloadDetectorCounters, type OverloadThresholds } from './overload-detector.js';
@@ -19,10 +19,20 @@ export interface OverloadSettings extends OverloadThresholds {
   readonly ocValidityMs: number;
 }
 
+/**
+ * The UDP socket's receive buffer (SO_RCVBUF asked for; the kernel doubles it) under
+ * `--overload on`, instead of 4 MiB: about 450 datagrams of a SIP call (2.3 KB each as the
+ * kernel counts them), a fraction of a second of work. A deeper queue hides the overload from the
+ * worker until its messages are seconds old and every client has retransmitted them; a bounded
+ * one keeps what is read fresh, and what does not fit is dropped by the kernel at no cost to the
+ * worker.
+ */
+export const OVERLOAD_UDP_RECEIVE_BUFFER_BYTES = 512 * 1024;
+
 export const DEFAULT_OVERLOAD_SETTINGS: OverloadSettings = Object.freeze({
   ...DEFAULT_OVERLOAD_THRESHOLDS,
   retryAfterSeconds: 2,
-  rejectRate: 1000,
+  rejectRate: 10_000,
   ocValidityMs: 500,
 });
 
@@ -90,18 +100,19 @@ export class OverloadControl {
   /**
    * The check each message read from a socket meets first: true when it was taken care of here
    * (new work shed with a 503 or dropped, or the ACK of one of our 503s absorbed). While the
-   * worker is not overloaded this is one comparison.
+   * worker is not limiting new work this is one comparison; while it is, every new request is
+   * counted (the admission rate is steered by them).
    */
   shedOnArrival(bytes: Buffer, source: TransportAddress): boolean {
-    const reduction = this.#detector.reduction;
-    if (reduction === 0) return false;
+    const detector = this.#detector;
+    if (!detector.limiting) return false;
     const kind = classifyMessage(bytes);
     if (kind === MUST_PROCESS) return false;
     if (kind === OVERLOAD_ACK) {
       this.#counters.overloadAcksAbsorbed++;
       return true;
     }
-    if (!inShedFraction(kind, reduction)) return false;
+    if (detector.admit(kind, Date.now())) return false;
     this.#counters.overloadShed++;
     if (!this.#limiter.tryTake(Date.now())) {
       this.#counters.overloadDropped++;
@@ -110,7 +121,7 @@ export class OverloadControl {
     const response = overloadResponse(bytes, {
       toTag: `${this.#tagBase}${(++this.#tags).toString(36)}`,
       retryAfterSeconds: this.#settings.retryAfterSeconds,
-      ocParams: ocServerParams(reduction * 100, this.#settings.ocValidityMs, ocSeqNow()),
+      ocParams: () => ocServerParams(detector.reduction * 100, this.#settings.ocValidityMs, ocSeqNow()),
     });
     // The size rule of generated responses (no reflection amplification over UDP).
     if (response === undefined || (source.protocol === 'udp' && response.length > bytes.length + ADDED_BYTES)) {

@@ -1,4 +1,6 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { AdmissionGate } from './admission-gate.js';
+import { AdmissionRate } from './admission-rate.js';
 
 /** When a worker counts as overloaded, and how often it looks (`--overload-*`). */
 export interface OverloadThresholds {
@@ -19,26 +21,33 @@ export interface OverloadDetectorCounters {
   overloadMilliseconds: number;
 }
 
-/** Reduction added per interval found overloaded, and taken off per interval found not. */
-const STEP_UP = 0.1;
-const STEP_DOWN = 0.05;
+/** A sample counts as calm (room to admit more) below the thresholds by this margin: utilization
+ * under `utilization - CALM_MARGIN` and lag under half of `lagMs`. In between, the rate holds. */
+const CALM_MARGIN = 0.1;
+
+/** Busy samples in a row (utilization or lag at or above its threshold) that make an overload. */
+export const BUSY_SAMPLES = 3;
 
 /**
  * One per worker (process or thread): samples its own event loop every `intervalMs`, the
  * utilization (performance.eventLoopUtilization: the share of the interval the loop was busy,
  * which reaches 1 when messages arrive faster than it handles them, whatever queue they wait in:
  * the socket's buffer, a framed TCP chunk, a hand-off port) and the lag (how late the sampling
- * timer fired: a loop held up by one long turn). From them it keeps `reduction`, the fraction of
- * new work to shed (RFC 7339's loss algorithm on the server's side, and the `oc` value it
- * announces): up by STEP_UP each overloaded interval, down by STEP_DOWN each calm one, so it
- * settles where the admitted load just keeps the loop under the threshold, and after an overload
- * it is back to 0 within 2 s (20 calm intervals). Reading `reduction` is a field load: the per
- * message check costs nothing while it is 0.
+ * timer fired: a loop held up by long turns). A sample at or above either threshold is busy;
+ * BUSY_SAMPLES busy samples in a row are an overload. From the samples and the new work counted while limiting (`noteNewWork`) an
+ * AdmissionRate keeps `reduction`, the fraction of new work to shed (RFC 7339's loss algorithm
+ * on the server's side, and the `oc` value it announces). Reading `limiting` and `reduction` is a
+ * field load: the per message check costs nothing while the worker is not limiting.
  */
 export class OverloadDetector {
   readonly #thresholds: OverloadThresholds;
   readonly #counters: OverloadDetectorCounters;
-  #reduction = 0;
+  readonly #admission = new AdmissionRate();
+  readonly #gate = new AdmissionGate();
+  #offered = 0;
+  #admitted = 0;
+  /** Busy samples in a row so far. */
+  #busyRun = 0;
   #timer: NodeJS.Timeout | undefined;
   #lastElu: EventLoopUtilization | undefined;
   #lastTick = 0;
@@ -48,9 +57,32 @@ export class OverloadDetector {
     this.#counters = counters;
   }
 
+  /** Whether new work is being limited now (then every new request must be noted). */
+  get limiting(): boolean {
+    return this.#admission.limiting;
+  }
+
   /** The fraction of new work to shed now, 0 to 1. */
   get reduction(): number {
-    return this.#reduction;
+    return this.#admission.reduction;
+  }
+
+  /** The admitted rate (new requests per second) while limiting, once measured. */
+  get admittedRate(): number | undefined {
+    return this.#admission.rate;
+  }
+
+  /** One new request seen while limiting, admitted or shed. */
+  noteNewWork(admitted: boolean): void {
+    this.#offered++;
+    if (admitted) this.#admitted++;
+  }
+
+  /** While limiting: whether the new request with this Call-ID hash goes on (and it is noted). */
+  admit(callIdHash: number, nowMs: number): boolean {
+    const admitted = this.#gate.admit(callIdHash, this.#admission.rate, this.#admission.reduction, nowMs);
+    this.noteNewWork(admitted);
+    return admitted;
   }
 
   /** Starts sampling (an unref'd timer: it never keeps the process alive). */
@@ -77,15 +109,25 @@ export class OverloadDetector {
     this.update(utilization, Math.max(0, elapsed - this.#thresholds.intervalMs), elapsed);
   }
 
-  /** One sample: utilization (0 to 1) and lag (ms) over an interval of `elapsedMs`. Public for tests. */
+  /**
+   * One sample: utilization (0 to 1) and lag (ms) over an interval of `elapsedMs`, with the new
+   * work noted since the last sample. Public for tests.
+   */
   update(utilization: number, lagMs: number, elapsedMs: number): void {
-    const before = this.#reduction;
-    const overloaded = utilization >= this.#thresholds.utilization || lagMs >= this.#thresholds.lagMs;
-    // Rounded to whole percents (what `oc` carries), so repeated steps land on 0 exactly.
-    const next = overloaded ? Math.min(1, before + STEP_UP) : Math.max(0, before - STEP_DOWN);
-    this.#reduction = Math.round(next * 100) / 100;
-    if (before > 0) this.#counters.overloadMilliseconds += Math.round(elapsedMs);
-    if (before === 0 && this.#reduction > 0) this.#counters.overloadEntered++;
-    else if (before > 0 && this.#reduction === 0) this.#counters.overloadLeft++;
+    const wasLimiting = this.#admission.limiting;
+    const thresholds = this.#thresholds;
+    // Busy for BUSY_SAMPLES samples in a row: one or two busy samples are a burst (or, under a
+    // CPU quota, periods whose quota ran out), which the queue absorbs; a run of them is a load
+    // the worker is not keeping up with.
+    const busy = utilization >= thresholds.utilization || lagMs >= thresholds.lagMs;
+    this.#busyRun = busy ? this.#busyRun + 1 : 0;
+    const overloaded = this.#busyRun >= BUSY_SAMPLES;
+    const calm = !overloaded && utilization < thresholds.utilization - CALM_MARGIN && lagMs < thresholds.lagMs / 2;
+    this.#admission.update({ overloaded, calm, offered: this.#offered, admitted: this.#admitted, elapsedMs });
+    this.#offered = 0;
+    this.#admitted = 0;
+    if (wasLimiting) this.#counters.overloadMilliseconds += Math.round(elapsedMs);
+    if (!wasLimiting && this.#admission.limiting) this.#counters.overloadEntered++;
+    else if (wasLimiting && !this.#admission.limiting) this.#counters.overloadLeft++;
   }
 }

@@ -199,8 +199,11 @@ export class ProxyCore {
   }
 
   #receive(bytes: Buffer, source: TransportAddress, handedOff: boolean): void {
-    // Overload control sheds new work before the parse, where it was read (a hand-off passed it).
-    if (!handedOff && this.#overload !== undefined && this.#overload.shedOnArrival(bytes, source)) return;
+    // Overload control sheds new work before the parse where it was read, and, for a stream
+    // connection, again where it was handed to (the worker that reads a connection is not always
+    // the one its calls overload; datagrams are shed by whoever reads them, which under load is
+    // loaded as well, and a second cut in series would shed twice).
+    if (this.#overload !== undefined && (!handedOff || source.protocol !== 'udp') && this.#overload.shedOnArrival(bytes, source)) return;
     let message: SipMessage;
     try {
       message = parseMessage(bytes, { limits: this.#options.limits });

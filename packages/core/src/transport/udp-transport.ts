@@ -10,6 +10,8 @@ export interface UdpTransportOptions {
   readonly onMessage: (bytes: Buffer, source: TransportAddress) => void;
   /** A send failed (unreachable host, buffer full): counted by the owner, never thrown. */
   readonly onSendError?: (error: Error, target: TransportAddress) => void;
+  /** SO_RCVBUF to ask for (the kernel doubles it); default 4 MiB. Overload control asks for less. */
+  readonly receiveBufferBytes?: number;
 }
 
 /** What the proxy needs of its datagram side; a thread-pool worker relays through its parent. */
@@ -32,7 +34,7 @@ export class UdpTransport implements DatagramTransport {
   /** Binds the socket; resolves with the bound address and port. */
   async listen(): Promise<{ address: string; port: number }> {
     const type = this.#options.host.includes(':') ? 'udp6' : 'udp4';
-    const socket = dgram.createSocket({ type, recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024, lookup: literalFirstLookup });
+    const socket = dgram.createSocket({ type, recvBufferSize: this.#options.receiveBufferBytes ?? 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024, lookup: literalFirstLookup });
     this.#socket = socket;
     socket.on('message', (bytes, remote) => {
       this.#options.onMessage(bytes, { protocol: 'udp', address: remote.address, port: remote.port });

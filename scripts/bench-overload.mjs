@@ -1,0 +1,363 @@
+#!/usr/bin/env node
+// Goodput under overload (issue 17 item 4; a benchmark, not a test): `npm run bench:overload`.
+//
+// The proxy (any model) runs in a cgroup CPU quota (--quota cores, default 0.15) pinned to one CPU;
+// SIPp (record-routed calls, uac-rr.xml / uas-rr.xml) on another. Per model and transport: the
+// capacity (a 5 s ladder with --overload off, the highest rate whose calls >= 97% got their 200
+// within 500 ms, unless given with --capacity), then for each --overload mode and each factor (2x, 4x, 8x): a fresh
+// proxy, --duration seconds at factor x capacity, then --duration seconds at 0.8x capacity
+// (recovery). A call is good when its 200 arrives within 4 s of its first INVITE (SIPp
+// -trace_rtt). Goodput = good calls started in the overload phase per second, over capacity.
+// Recovery = seconds after the overload ends until every later second of the 0.8x phase has
+// >= 90% of its calls good. Prints one markdown table and the machine facts; raw SIPp files stay
+// in the printed directory. Needs root (cgroups, nice). Bounded: every SIPp is killed 6 s after
+// its last call is due; every process it starts is ended by its id.
+//
+// Usage: node scripts/bench-overload.mjs [--models event-loop,thread-pool,process-pool]
+//   [--transports udp,tcp] [--overload off,on] [--factors 2,4,8] [--quota 0.15] [--duration 8]
+//   [--capacity event-loop:udp=250,event-loop:tcp=300] [--root DIR] [--repeat 1]
+//   [--proxy-cpu 1] [--sipp-cpu 0] [--nice -10] [--flags "--overload-... ..."]
+import { spawn, execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+
+function parseArgs(argv) {
+  const options = {
+    models: 'event-loop,thread-pool,process-pool',
+    transports: 'udp,tcp',
+    overload: 'off,on',
+    factors: '2,4,8',
+    quota: '0.15',
+    duration: '8',
+    capacity: '',
+    root: repo,
+    repeat: '1',
+    'proxy-cpu': '1',
+    'sipp-cpu': '0',
+    nice: '-10',
+    flags: '',
+    workers: '2',
+  };
+  for (let n = 2; n < argv.length; n++) {
+    const key = argv[n].replace(/^--/, '');
+    if (!(key in options)) throw new Error(`unknown option ${argv[n]}`);
+    options[key] = argv[++n] ?? '';
+  }
+  return options;
+}
+
+const opts = parseArgs(process.argv);
+const QUOTA = Number(opts.quota);
+const DURATION = Number(opts.duration);
+const ROOT = path.resolve(opts.root);
+const SCEN = path.join(repo, 'test/interop/scenarios');
+const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-overload-'));
+const started = new Set();
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---- cgroup (v1 cpu controller, or v2)
+function makeGroup() {
+  const v1 = '/sys/fs/cgroup/cpu';
+  if (fs.existsSync(path.join(v1, 'cpu.cfs_quota_us'))) {
+    const dir = path.join(v1, `switchboard-overload-${process.pid}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'cpu.cfs_period_us'), '100000');
+    fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), String(Math.round(QUOTA * 100000)));
+    return { dir, stat: () => fs.readFileSync(path.join(dir, 'cpu.stat'), 'utf8') };
+  }
+  const dir = `/sys/fs/cgroup/switchboard-overload-${process.pid}`;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'cpu.max'), `${Math.round(QUOTA * 100000)} 100000`);
+  return { dir, stat: () => fs.readFileSync(path.join(dir, 'cpu.stat'), 'utf8') };
+}
+const group = makeGroup();
+
+function cleanup() {
+  for (const child of started) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {}
+  }
+  // The group can be removed once the killed processes have left it.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      fs.rmdirSync(group.dir);
+      return;
+    } catch {
+      execFileSync('sleep', ['0.1']);
+    }
+  }
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
+function track(child) {
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  return child;
+}
+
+async function kill(child) {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    process.kill(child.pid, 'SIGKILL');
+  } catch {}
+  await Promise.race([exited, sleep(3000)]);
+}
+
+async function freePort() {
+  for (;;) {
+    const server = net.createServer();
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = server.address().port;
+    const udp = dgram.createSocket('udp4');
+    const free = await new Promise((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise((resolve) => server.close(resolve));
+    if (free) await new Promise((resolve) => udp.close(resolve));
+    else continue;
+    return port;
+  }
+}
+
+// ---- processes
+function sipp(args, cwd) {
+  fs.mkdirSync(cwd, { recursive: true });
+  return track(spawn('taskset', ['-c', opts['sipp-cpu'], 'nice', '-n', opts.nice, 'sipp', ...args, '-nostdin'], { cwd, stdio: 'ignore' }));
+}
+
+const sipTransport = (transport) => (transport === 'udp' ? 'u1' : 't1');
+
+async function startPoint(model, transport, overload, redisUrl) {
+  const uasPort = await freePort();
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const uas = sipp(['-sf', path.join(SCEN, 'uas-rr.xml'), '-i', '127.0.0.1', '-p', String(uasPort), '-t', sipTransport(transport), '-timeout', '600s', '-max_socket', '1000'], path.join(WORK, 'uas'));
+  const modelArgs = ['--model', model];
+  if (model !== 'event-loop') modelArgs.push('--workers', opts.workers);
+  if (model === 'process-pool') modelArgs.push('--redis-url', redisUrl);
+  const args = [
+    path.join(ROOT, 'packages/cli/bin/switchboard.js'), 'serve', ...modelArgs,
+    '--listen', `udp:127.0.0.1:${port}`, '--listen', `tcp:127.0.0.1:${port}`,
+    '--default-route', `sip:127.0.0.1:${uasPort};transport=${transport}`,
+    '--metrics', `127.0.0.1:${metricsPort}`,
+    '--overload', overload, ...(overload === 'on' && opts.flags !== '' ? opts.flags.split(/\s+/) : []),
+    '--log-level', 'info',
+  ];
+  const log = path.join(WORK, `proxy-${port}.log`);
+  const out = fs.openSync(log, 'w');
+  // The shell joins the cgroup first, so every process and thread the proxy starts is in it.
+  const script = `echo $$ > ${group.dir}/cgroup.procs && exec taskset -c ${opts['proxy-cpu']} nice -n ${opts.nice} node "$@"`;
+  const proxy = track(spawn('sh', ['-c', script, 'sh', ...args], { stdio: ['ignore', out, out] }));
+  fs.closeSync(out);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (fs.readFileSync(log, 'utf8').includes('"msg":"ready"')) break;
+    if (proxy.exitCode !== null) throw new Error(`proxy exited: ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
+    await sleep(100);
+  }
+  await sleep(1000);
+  return { uas, proxy, port, uasPort, metricsPort };
+}
+
+async function stopPoint(point) {
+  await kill(point.proxy);
+  await kill(point.uas);
+}
+
+/** One SIPp caller at `rate` for `seconds`; resolves when it has ended (killed 6 s after its last call is due). */
+async function offer(point, transport, rate, seconds, tag) {
+  const calls = Math.max(1, Math.round(rate * seconds));
+  const dir = path.join(WORK, tag);
+  const callerPort = await freePort();
+  const startMs = Date.now();
+  const caller = sipp([
+    '-sf', path.join(SCEN, 'uac-rr.xml'), '-i', '127.0.0.1', '-p', String(callerPort), '-s', 'bob', '-key', 'target', `127.0.0.1:${point.uasPort}`,
+    '-t', sipTransport(transport), '-r', String(rate), '-m', String(calls), '-l', '100000', '-trace_rtt', '-rtt_freq', '1',
+    '-trace_stat', '-fd', '1', '-timeout', `${seconds + 12}s`, '-max_socket', '1000', `127.0.0.1:${point.port}`,
+  ], dir);
+  const ended = new Promise((resolve) => caller.once('exit', resolve));
+  const timer = setTimeout(() => void kill(caller), (seconds + 6) * 1000);
+  return { startMs, dir, done: ended.then(() => clearTimeout(timer)) };
+}
+
+/** Call start times (ms since epoch) of the good calls (200 within `withinMs`, 4 s) of a caller started at `baseMs`. */
+function goodStarts(dir, baseMs, withinMs = 4000) {
+  const starts = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.endsWith('_rtt.csv')) continue;
+    for (const line of fs.readFileSync(path.join(dir, name), 'utf8').split('\n')) {
+      const [date, rtt] = line.split(';');
+      const at = Number(date);
+      const ms = Number(rtt);
+      if (!Number.isFinite(at) || !Number.isFinite(ms) || date === '' || ms > withinMs) continue;
+      // SIPp's Date_ms counts from its own start.
+      starts.push(baseMs + at - ms);
+    }
+  }
+  return starts;
+}
+
+/** Calls SIPp created (its statistics file), for the offered rate it really reached. */
+function created(dir) {
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.endsWith('_.csv')) continue;
+    const lines = fs.readFileSync(path.join(dir, name), 'utf8').trim().split('\n');
+    const header = lines[0].split(';');
+    const last = lines[lines.length - 1].split(';');
+    const column = header.indexOf('OutgoingCall(C)');
+    if (column >= 0) return Number(last[column]);
+  }
+  return NaN;
+}
+
+async function metrics(point) {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${point.metricsPort}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+    const pick = {};
+    for (const name of ['overload_shed_total', 'overload_rejected_total', 'overload_dropped_total', 'overload_entered_total', 'overload_left_total', 'requests_received_total']) {
+      let sum = 0;
+      for (const line of text.split('\n')) if (line.startsWith(`switchboard_${name}`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      pick[name.replace(/_total$/, '')] = sum;
+    }
+    return pick;
+  } catch {
+    return {};
+  }
+}
+
+async function capacity(model, transport, redisUrl) {
+  const point = await startPoint(model, transport, 'off', redisUrl);
+  let best = 0;
+  try {
+    // Warm-up (not counted): a fresh proxy's first seconds run cold code.
+    await (await offer(point, transport, 20, 3, `warm-${model}-${transport}`)).done;
+    for (let rate = 25; rate <= 1200; rate = Math.round(rate * 1.25)) {
+      const run = await offer(point, transport, rate, 5, `cap-${model}-${transport}-${rate}`);
+      await run.done;
+      // Sustained, not absorbed: within 500 ms (under SIPp's first retransmission), since with a
+      // 4 s allowance a 5 s step passes at up to about twice the rate the proxy can keep up with.
+      const good = goodStarts(run.dir, run.startMs, 500).length / 5;
+      process.stderr.write(`  capacity ladder ${model} ${transport}: offered ${rate}/s -> good ${good.toFixed(1)}/s\n`);
+      if (good >= 0.97 * rate) best = rate;
+      else break;
+    }
+  } finally {
+    await stopPoint(point);
+  }
+  return best;
+}
+
+/** One overload point: factor x capacity for DURATION s, then 0.8x for DURATION s. */
+async function overloadPoint(model, transport, overload, factor, cap, redisUrl, repeat) {
+  const point = await startPoint(model, transport, overload, redisUrl);
+  try {
+    const tag = `${model}-${transport}-${overload}-${factor}x-${repeat}`;
+    const heavy = await offer(point, transport, cap * factor, DURATION, tag);
+    await sleep(DURATION * 1000);
+    const endMs = heavy.startMs + DURATION * 1000;
+    const during = await metrics(point);
+    const recoveryRate = cap * 0.8;
+    const light = await offer(point, transport, recoveryRate, DURATION, `${tag}-recovery`);
+    await Promise.all([heavy.done, light.done]);
+    const after = await metrics(point);
+    const good = goodStarts(heavy.dir, heavy.startMs).filter((at) => at < endMs).length;
+    const offered = created(heavy.dir);
+    // Per second of the 0.8x phase: good calls started in it over the calls offered in it.
+    const perSecond = [];
+    const starts = goodStarts(light.dir, light.startMs);
+    for (let s = 0; s < DURATION - 1; s++) perSecond.push(starts.filter((at) => at >= endMs + s * 1000 && at < endMs + (s + 1) * 1000).length / recoveryRate);
+    let recovered = perSecond.length;
+    while (recovered > 0 && perSecond[recovered - 1] >= 0.9) recovered--;
+    return {
+      goodput: good / DURATION / cap,
+      offeredPerSecond: offered / DURATION,
+      recovery: recovered >= perSecond.length ? undefined : recovered,
+      perSecond,
+      counters: { during, after },
+    };
+  } finally {
+    await stopPoint(point);
+  }
+}
+
+function capacities() {
+  const given = new Map();
+  for (const item of opts.capacity.split(',').filter(Boolean)) {
+    const [key, value] = item.split('=');
+    given.set(key, Number(value));
+  }
+  return given;
+}
+
+function machineFacts() {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  let sippVersion = '';
+  try {
+    sippVersion = execFileSync('sipp', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).match(/v[\d.]+/)?.[0] ?? '';
+  } catch (error) {
+    sippVersion = String(error.stdout ?? '').match(/v[\d.]+/)?.[0] ?? '';
+  }
+  return `${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, SIPp ${sippVersion}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+}
+
+async function main() {
+  const models = opts.models.split(',');
+  const transports = opts.transports.split(',');
+  const modes = opts.overload.split(',');
+  const factors = opts.factors.split(',').map(Number);
+  const given = capacities();
+  console.log(`# bench:overload ${new Date().toISOString()}`);
+  console.log(`machine: ${machineFacts()}`);
+  console.log(`proxy tree ${ROOT}; quota ${QUOTA} core on CPU ${opts['proxy-cpu']}, SIPp on CPU ${opts['sipp-cpu']}, nice ${opts.nice}; ${DURATION} s per phase; flags with --overload on: ${opts.flags || '(defaults)'}`);
+  const rows = [];
+  let redis;
+  try {
+    if (models.includes('process-pool')) {
+      const { startRedisServer } = await import(path.join(repo, 'packages/testkit/dist/redis-server.js'));
+      redis = await startRedisServer(undefined, { cpus: opts['sipp-cpu'] });
+    }
+    for (const model of models) {
+      for (const transport of transports) {
+        const cap = given.get(`${model}:${transport}`) ?? (await capacity(model, transport, redis?.url));
+        console.log(`capacity ${model} ${transport}: ${cap} calls/s`);
+        if (cap <= 0) continue;
+        for (const overload of modes) {
+          for (let repeat = 1; repeat <= Number(opts.repeat); repeat++) {
+            const cells = [];
+            for (const factor of factors) {
+              const result = await overloadPoint(model, transport, overload, factor, cap, redis?.url, repeat);
+              console.log(JSON.stringify({ model, transport, overload, factor, cap, repeat, ...result, perSecond: result.perSecond.map((x) => Number(x.toFixed(2))) }));
+              cells.push(result);
+            }
+            rows.push(`| ${model} | ${transport.toUpperCase()} | ${cap} | ${overload} | ${cells.map((c) => c.goodput.toFixed(2)).join(' | ')} | ${cells.map((c) => (c.recovery === undefined ? `>${DURATION - 1}` : String(c.recovery))).join(' / ')} |`);
+          }
+        }
+      }
+    }
+  } finally {
+    await redis?.stop();
+  }
+  console.log('');
+  console.log(`| model | transport | capacity (calls/s) | --overload | ${opts.factors.split(',').map((f) => `${f}x`).join(' | ')} | recovery s (after ${opts.factors.split(',').map((f) => `${f}x`).join(' / ')}) |`);
+  console.log(`| --- | --- | ---: | --- | ${opts.factors.split(',').map(() => '---:').join(' | ')} | ---: |`);
+  for (const row of rows) console.log(row);
+  console.log(`raw SIPp files: ${WORK}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
