@@ -37,7 +37,11 @@ export interface SabTransactionStoreShared {
 export interface SabTransactionStoreOptions {
   /** Slots, one transaction each (16384 by default): transactions alive at once, with room to spare. */
   readonly capacity?: number;
-  /** Bytes of one record at most, the last response included (4096 by default). */
+  /**
+   * Bytes of one record at most, its request and last response included (32768 by default: a
+   * 12 KB request and an answer its size fit; 16384 slots of it are 512 MiB of address space, of
+   * which only the bytes records use become resident).
+   */
   readonly recordBytes?: number;
   /** Lock wait limit (2000 ms by default). */
   readonly lockWaitMs?: number;
@@ -139,7 +143,7 @@ export class SabTransactionStore implements TransactionStore {
   /** Allocates an empty table. */
   static create(options: SabTransactionStoreOptions = {}): SabTransactionStore {
     const capacity = positiveInteger('capacity', options.capacity ?? 16_384);
-    const recordBytes = positiveInteger('recordBytes', options.recordBytes ?? 4096);
+    const recordBytes = positiveInteger('recordBytes', options.recordBytes ?? 32_768);
     const lockWaitMs = positiveInteger('lockWaitMs', options.lockWaitMs ?? 2000);
     return new SabTransactionStore({ control: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT), ...allocateSlotMemory(SHAPE, capacity, recordBytes), lockWaitMs });
   }
