@@ -162,8 +162,11 @@ export function runSipp(args: string[], timeoutSeconds = 60): { done: Promise<Si
     stderr = (stderr + chunk.toString()).slice(-20_000);
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), (timeoutSeconds + 10) * 1000);
+  // 'close', not 'exit': 'exit' can come before the last of stdout is read (SIPp writes its
+  // final statistics screen as it exits), and a run parsed before it had "0 successful calls"
+  // although SIPp exited 0. 'close' comes once the process has exited and its pipes are drained.
   const done = new Promise<SippResult>((resolve) => {
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       clearTimeout(killer);
       resolve({ code, output: `${stdout}${stderr === '' ? '' : `\n${stderr}`}` });
     });
