@@ -11,7 +11,7 @@ import { StateStoreError } from './state-store-error.js';
 transactionStoreConformance(
   'SharedArrayBuffer table (thread-pool)',
   {
-    open: async () => SabTransactionStore.create({ capacity: 64, recordBytes: 1024 }),
+    open: async () => SabTransactionStore.create({ capacity: 64, recordBytes: 1024, largeCapacity: 8, largeRecordBytes: 8192 }),
     peer: async (store) => SabTransactionStore.attach((store as SabTransactionStore).shared),
   },
   { runs: 200 },
@@ -19,8 +19,8 @@ transactionStoreConformance(
 
 const expiresAt = (): number => Date.now() + 600_000;
 
-test('a record larger than a slot is refused with a coded error and leaves the slot as it was', async () => {
-  const store = SabTransactionStore.create({ capacity: 8, recordBytes: 512 });
+test('a record larger than the largest slot is refused with a coded error and leaves the slot as it was', async () => {
+  const store = SabTransactionStore.create({ capacity: 8, recordBytes: 512, largeRecordBytes: 512 });
   await store.create({ key: 'k', side: 'server', invite: false, state: 'trying', branch: 'b', expiresAt: expiresAt() });
   await assert.rejects(store.transition('k', ['trying'], { state: 'completed', response: { status: 200, bytes: Buffer.alloc(600, 0x41) } }), (error: StateStoreError) => error.code === 'ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE');
   const record = await store.get('k');
@@ -28,6 +28,26 @@ test('a record larger than a slot is refused with a coded error and leaves the s
   assert.equal(record?.version, 1);
   const fits = await store.transition('k', ['trying'], { state: 'completed', response: { status: 200, bytes: Buffer.alloc(300, 0x41) } });
   assert.equal(fits.ok, true);
+});
+
+test('a record that outgrows an ordinary slot moves to the table of large ones, and back when it shrinks, keeping its key, version and lease', async () => {
+  const store = SabTransactionStore.create({ capacity: 8, recordBytes: 512, largeCapacity: 2, largeRecordBytes: 4096 });
+  await store.create({ key: 'k', side: 'server', invite: true, state: 'proceeding', branch: 'b', request: Buffer.alloc(200, 0x52), lease: { owner: 'w0', until: Date.now() + 60_000 }, expiresAt: expiresAt() });
+  const grown = await store.transition('k', ['proceeding'], { state: 'completed', response: { status: 486, bytes: Buffer.alloc(3000, 0x41) } });
+  assert.equal(grown.ok, true);
+  const large = await store.get('k');
+  assert.equal(large?.response?.length, 3000);
+  assert.equal(large?.request?.length, 200);
+  assert.equal(large?.version, 2);
+  assert.deepEqual(await store.expiredLeases(Date.now() + 120_000, 10), ['k'], 'leases are found in the large table too');
+  assert.equal(await store.size(), 1, 'in one table only');
+  const shrunk = await store.transition('k', ['completed'], { state: 'confirmed', response: { status: 486, bytes: Buffer.alloc(10, 0x41) } });
+  assert.equal(shrunk.ok, true);
+  assert.equal((await store.get('k'))?.response?.length, 10);
+  assert.equal(await store.size(), 1);
+  assert.equal(await store.delete('k'), true);
+  assert.equal(await store.get('k'), undefined);
+  await assert.rejects(store.create({ key: 'huge', side: 'server', invite: false, state: 'trying', branch: 'b', request: Buffer.alloc(5000), expiresAt: expiresAt() }), (error: StateStoreError) => error.code === 'ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE');
 });
 
 test('a full table is a coded error; expired records are swept to make room', async () => {

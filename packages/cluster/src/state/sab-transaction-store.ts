@@ -16,7 +16,7 @@ import {
   type TransactionStore,
 } from '@switchboard/core';
 import { SabLock, positiveInteger } from './sab-lock.js';
-import { SabSlotTable, allocateSlotMemory, hashBytes, type SabSlotShape } from './sab-slot-table.js';
+import { SabSlotTable, allocateSlotMemory, hashBytes, type SabSlotMemory, type SabSlotShape } from './sab-slot-table.js';
 import { StateStoreError } from './state-store-error.js';
 
 /** The memory of a SabTransactionStore: plain data (structured-cloneable), posted to the threads that attach to it. */
@@ -31,18 +31,27 @@ export interface SabTransactionStoreShared {
   readonly records: SharedArrayBuffer;
   readonly capacity: number;
   readonly recordBytes: number;
+  /** A second table of fewer, larger slots for the records that outgrow the first (a long request or response). */
+  readonly large: SabSlotMemory;
   readonly lockWaitMs: number;
 }
 
 export interface SabTransactionStoreOptions {
-  /** Slots, one transaction each (16384 by default): transactions alive at once, with room to spare. */
-  readonly capacity?: number;
   /**
-   * Bytes of one record at most, its request and last response included (32768 by default: a
-   * 12 KB request and an answer its size fit; 16384 slots of it are 512 MiB of address space, of
-   * which only the bytes records use become resident).
+   * Slots, one transaction each (65536 by default): transactions alive at once, lingering ones
+   * included (over UDP a call leaves about three for 32 s: 400 calls/s hold about 38,000).
    */
+  readonly capacity?: number;
+  /** Bytes of a record in those slots, its request and last response included (4096 by default: an ordinary call's). */
   readonly recordBytes?: number;
+  /** Slots of the table for larger records (1024 by default). */
+  readonly largeCapacity?: number;
+  /**
+   * Bytes of a record at most (65536 by default: a 12 KB request and an answer its size fit).
+   * Together the defaults are 320 MiB of address space, of which only the bytes records use
+   * become resident.
+   */
+  readonly largeRecordBytes?: number;
   /** Lock wait limit (2000 ms by default). */
   readonly lockWaitMs?: number;
 }
@@ -119,9 +128,11 @@ function decodeRecord(key: string, fieldsText: string, response: Buffer | undefi
  * SabLocationStore's: fixed slots of `recordBytes` each, a slot's header (key hash and lengths, the
  * expiry and the lease's until as floats) read without decoding, backward-shift deletion (no
  * tombstones). A record past its expiresAt (wall clock) is deleted where an operation meets it;
- * `create` sweeps the whole table once before declaring it full (ERR_SWITCHBOARD_STATE_FULL); a
- * record larger than a slot (a long request or response, many branches) is ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE
- * and leaves the slot as it was.
+ * `create` sweeps the whole table once before declaring it full (ERR_SWITCHBOARD_STATE_FULL).
+ * Slots are of two sizes, in two tables under the one lock: a record that outgrows an ordinary
+ * slot (a long request or response, many branches) moves to the table of large ones, and back
+ * when it shrinks; one larger than a large slot is ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE and
+ * leaves the record as it was.
  *
  * Each operation decodes the record under the lock, applies the contract's pure mutation
  * (transaction-mutations.ts in core) and writes the result back before releasing it, so racing
@@ -132,20 +143,28 @@ export class SabTransactionStore implements TransactionStore {
   /** Post this to a thread, which calls `SabTransactionStore.attach` on it. */
   readonly shared: SabTransactionStoreShared;
   readonly #lock: SabLock;
-  readonly #table: SabSlotTable;
+  /** The table of ordinary records, then the one of large records; a record lives in one of them. */
+  readonly #tables: readonly [SabSlotTable, SabSlotTable];
 
   private constructor(shared: SabTransactionStoreShared) {
     this.shared = shared;
     this.#lock = new SabLock(shared.control, shared.lockWaitMs, WHAT);
-    this.#table = new SabSlotTable(SHAPE, shared);
+    this.#tables = [new SabSlotTable(SHAPE, shared), new SabSlotTable(SHAPE, shared.large)];
   }
 
   /** Allocates an empty table. */
   static create(options: SabTransactionStoreOptions = {}): SabTransactionStore {
-    const capacity = positiveInteger('capacity', options.capacity ?? 16_384);
-    const recordBytes = positiveInteger('recordBytes', options.recordBytes ?? 32_768);
+    const capacity = positiveInteger('capacity', options.capacity ?? 65_536);
+    const recordBytes = positiveInteger('recordBytes', options.recordBytes ?? 4096);
+    const largeCapacity = positiveInteger('largeCapacity', options.largeCapacity ?? 1024);
+    const largeRecordBytes = positiveInteger('largeRecordBytes', Math.max(options.largeRecordBytes ?? 65_536, recordBytes));
     const lockWaitMs = positiveInteger('lockWaitMs', options.lockWaitMs ?? 2000);
-    return new SabTransactionStore({ control: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT), ...allocateSlotMemory(SHAPE, capacity, recordBytes), lockWaitMs });
+    return new SabTransactionStore({
+      control: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
+      ...allocateSlotMemory(SHAPE, capacity, recordBytes),
+      large: allocateSlotMemory(SHAPE, largeCapacity, largeRecordBytes),
+      lockWaitMs,
+    });
   }
 
   /** A store over the memory of another thread's store (its `shared`). */
@@ -160,8 +179,8 @@ export class SabTransactionStore implements TransactionStore {
   async get(key: string): Promise<TransactionRecord | undefined> {
     const keyBytes = encoder.encode(key);
     return this.#lock.locked(() => {
-      const slot = this.#find(keyBytes, hashBytes(keyBytes), Date.now());
-      return slot < 0 ? undefined : this.#read(slot, key);
+      const found = this.#find(keyBytes, hashBytes(keyBytes), Date.now());
+      return found === undefined ? undefined : this.#read(found.table, found.slot, key);
     });
   }
 
@@ -192,11 +211,12 @@ export class SabTransactionStore implements TransactionStore {
   async expiredLeases(now: number, limit: number): Promise<string[]> {
     return this.#lock.locked(() => {
       const clock = Date.now();
-      const table = this.#table;
       const keys: string[] = [];
-      for (let slot = 0; slot < table.capacity && keys.length < limit; slot++) {
-        if (!table.isUsed(slot) || table.expiresAt(slot) <= clock || table.numberAt(slot, LEASE_UNTIL) > now) continue;
-        keys.push(this.#keyAt(slot));
+      for (const table of this.#tables) {
+        for (let slot = 0; slot < table.capacity && keys.length < limit; slot++) {
+          if (!table.isUsed(slot) || table.expiresAt(slot) <= clock || table.numberAt(slot, LEASE_UNTIL) > now) continue;
+          keys.push(this.#keyAt(table, slot));
+        }
       }
       return keys;
     });
@@ -205,9 +225,9 @@ export class SabTransactionStore implements TransactionStore {
   async delete(key: string): Promise<boolean> {
     const keyBytes = encoder.encode(key);
     return this.#lock.locked(() => {
-      const slot = this.#find(keyBytes, hashBytes(keyBytes), Date.now());
-      if (slot < 0) return false;
-      this.#table.delete(slot);
+      const found = this.#find(keyBytes, hashBytes(keyBytes), Date.now());
+      if (found === undefined) return false;
+      found.table.delete(found.slot);
       return true;
     });
   }
@@ -215,8 +235,13 @@ export class SabTransactionStore implements TransactionStore {
   /** Reclaims every record past its expiry and counts the others. */
   async size(): Promise<number> {
     return this.#lock.locked(() => {
-      this.#table.sweep(Date.now());
-      return this.#table.countUsed();
+      const clock = Date.now();
+      let used = 0;
+      for (const table of this.#tables) {
+        table.sweep(clock);
+        used += table.countUsed();
+      }
+      return used;
     });
   }
 
@@ -229,40 +254,49 @@ export class SabTransactionStore implements TransactionStore {
     const hash = hashBytes(keyBytes);
     return this.#lock.locked(() => {
       const clock = Date.now();
-      const slot = this.#find(keyBytes, hash, clock);
-      const mutation = mutate(slot < 0 ? undefined : this.#read(slot, key));
+      const found = this.#find(keyBytes, hash, clock);
+      const mutation = mutate(found === undefined ? undefined : this.#read(found.table, found.slot, key));
       if (mutation.write && mutation.record !== undefined) {
         const fields = encodeFields(mutation.record);
         const { response, request } = mutation.record;
         const length = keyBytes.length + fields.length + (response?.length ?? 0) + (request?.length ?? 0);
-        if (length > this.#table.recordBytes) {
-          throw new StateStoreError('ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE', `transaction ${key} takes ${length} bytes; a slot of the transaction table holds ${this.#table.recordBytes}`);
+        const [ordinary, large] = this.#tables;
+        const table = length <= ordinary.recordBytes ? ordinary : length <= large.recordBytes ? large : undefined;
+        if (table === undefined) {
+          throw new StateStoreError('ERR_SWITCHBOARD_STATE_RECORD_TOO_LARGE', `transaction ${key} takes ${length} bytes; the largest slot of the transaction table holds ${large.recordBytes}`);
         }
-        // An empty slot ending the run of `hash` (#find found no record there), sweeping once when the table is full.
-        const target = slot >= 0 ? slot : this.#table.claim(hash, clock);
-        this.#write(target, hash, keyBytes, fields, response, request, mutation.record);
+        if (found !== undefined && found.table === table) this.#write(table, found.slot, hash, keyBytes, fields, response, request, mutation.record);
+        else {
+          // New, or moving between the tables (grown past an ordinary slot, or shrunk back):
+          // claimed in its table first (sweeping once when full), so a full table leaves the record where it was.
+          const target = table.claim(hash, clock);
+          this.#write(table, target, hash, keyBytes, fields, response, request, mutation.record);
+          if (found !== undefined) found.table.delete(found.slot);
+        }
       }
       return { ok: mutation.ok, record: mutation.record };
     });
   }
 
-  /** The slot holding `keyBytes` live at `clock`, or -1; lapsed records met on the way are deleted. */
-  #find(keyBytes: Uint8Array, hash: number, clock: number): number {
-    const table = this.#table;
-    return table.find(hash, clock, (slot) => table.slots[table.header(slot) + KEY_LENGTH] === keyBytes.length && table.recordStartsWith(slot, keyBytes));
+  /** The table and slot holding `keyBytes` live at `clock`; lapsed records met on the way are deleted. */
+  #find(keyBytes: Uint8Array, hash: number, clock: number): { table: SabSlotTable; slot: number } | undefined {
+    for (const table of this.#tables) {
+      const slot = table.find(hash, clock, (candidate) => table.slots[table.header(candidate) + KEY_LENGTH] === keyBytes.length && table.recordStartsWith(candidate, keyBytes));
+      if (slot >= 0) return { table, slot };
+    }
+    return undefined;
   }
 
-  #keyAt(slot: number): string {
-    const table = this.#table;
+  #keyAt(table: SabSlotTable, slot: number): string {
     const start = table.recordStart(slot);
     // Copied out first: TextDecoder does not read shared memory in every Node version.
     return decoder.decode(table.records.slice(start, start + table.slots[table.header(slot) + KEY_LENGTH]!));
   }
 
-  #read(slot: number, key: string): TransactionRecord {
-    const { slots, records } = this.#table;
-    const header = this.#table.header(slot);
-    const fieldsStart = this.#table.recordStart(slot) + slots[header + KEY_LENGTH]!;
+  #read(table: SabSlotTable, slot: number, key: string): TransactionRecord {
+    const { slots, records } = table;
+    const header = table.header(slot);
+    const fieldsStart = table.recordStart(slot) + slots[header + KEY_LENGTH]!;
     const fieldsEnd = fieldsStart + slots[header + FIELDS_LENGTH]!;
     const responseLength = slots[header + RESPONSE_LENGTH]!;
     const response = responseLength === NONE ? undefined : Buffer.from(records.slice(fieldsEnd, fieldsEnd + responseLength));
@@ -272,8 +306,7 @@ export class SabTransactionStore implements TransactionStore {
     return decodeRecord(key, decoder.decode(records.slice(fieldsStart, fieldsEnd)), response, request);
   }
 
-  #write(slot: number, hash: number, keyBytes: Uint8Array, fields: Uint8Array, response: Buffer | undefined, request: Buffer | undefined, record: TransactionRecord): void {
-    const table = this.#table;
+  #write(table: SabSlotTable, slot: number, hash: number, keyBytes: Uint8Array, fields: Uint8Array, response: Buffer | undefined, request: Buffer | undefined, record: TransactionRecord): void {
     const { slots, records } = table;
     const header = table.header(slot);
     const start = table.recordStart(slot);
