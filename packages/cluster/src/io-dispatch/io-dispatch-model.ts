@@ -10,6 +10,7 @@ import type { RunningModel } from '../running-model.js';
 import type { ChannelHandlers } from '../worker-pool/channel.js';
 import { ProcessChannel, type ProcessCodec } from '../worker-pool/process-channel.js';
 import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
+import { processWorkerEvent, type ProcessWorkerEvent } from '../worker-pool/process-worker-event.js';
 import type { WorkerStats } from '../worker-stats.js';
 import { Dispatcher } from './dispatcher.js';
 import { decodeToIoProcess, encodeIoMessage, type ToIoProcess, type ToIoWorker } from './io-messages.js';
@@ -24,13 +25,8 @@ export interface IoDispatchOptions {
   readonly onEvent?: (event: IoDispatchEvent) => void;
 }
 
-type Exited = Extract<PoolEvent, { kind: 'exited' }>;
-
 /** The process-pool's events (the CLI logs both alike). */
-export type IoDispatchEvent =
-  | { readonly kind: 'worker-started'; readonly worker: number; readonly pid: number }
-  | ({ readonly kind: 'worker-exited'; readonly pid: number } & Omit<Exited, 'kind' | 'id'>)
-  | Extract<PoolEvent, { kind: 'ipc-error' }>;
+export type IoDispatchEvent = ProcessWorkerEvent;
 
 type Slot = PoolSlot<ToIoWorker, net.Socket>;
 
@@ -152,13 +148,8 @@ export class IoDispatchModel extends WorkerPool<ToIoWorker, ToIoProcess, net.Soc
   }
 
   protected override report(event: PoolEvent): void {
-    const onEvent = this.#options.onEvent;
-    if (onEvent === undefined || event.kind === 'crashed') return;
-    if (event.kind === 'started') onEvent({ kind: 'worker-started', worker: event.worker, pid: event.id });
-    else if (event.kind === 'exited') {
-      const { kind: _kind, id, ...rest } = event;
-      onEvent({ kind: 'worker-exited', pid: id, ...rest });
-    } else onEvent(event);
+    const reported = processWorkerEvent(event);
+    if (reported !== undefined) this.#options.onEvent?.(reported);
   }
 
   protected override discard(handle: net.Socket | undefined): void {

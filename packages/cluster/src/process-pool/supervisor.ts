@@ -9,6 +9,7 @@ import type { RunningModel } from '../running-model.js';
 import type { ChannelHandlers } from '../worker-pool/channel.js';
 import { ProcessChannel, type ProcessCodec } from '../worker-pool/process-channel.js';
 import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
+import { processWorkerEvent } from '../worker-pool/process-worker-event.js';
 import type { WorkerStats } from '../worker-stats.js';
 import { borrowForWriting } from './borrowed-socket.js';
 import { answerFdRequest } from './fd-answer.js';
@@ -208,13 +209,9 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
   }
 
   protected override report(event: PoolEvent): void {
-    const onEvent = this.#options.onEvent;
-    if (onEvent === undefined || event.kind === 'crashed') return;
-    if (event.kind === 'started') onEvent({ kind: 'worker-started', worker: event.worker, pid: event.id });
-    else if (event.kind === 'exited') {
-      const { kind: _kind, id, ...rest } = event;
-      onEvent({ kind: 'worker-exited', pid: id, ...rest, connectionsHandedOver: this.#handedOverAtExit[event.worker] ?? 0 });
-    } else onEvent(event);
+    const reported = processWorkerEvent(event);
+    if (reported === undefined) return;
+    this.#options.onEvent?.(reported.kind === 'worker-exited' ? { ...reported, connectionsHandedOver: this.#handedOverAtExit[reported.worker] ?? 0 } : reported);
   }
 
   protected override discard(handle: net.Socket | undefined): void {
