@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import type { ExperimentConfig } from './experiment-config.js';
 import { EXPERIMENT_RECORD_SCHEMA, type ExperimentRecord } from './experiment-record.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';
+import { isFinalRecord, readResultsFile } from './results-file.js';
 
 /** What two experiments must share for a run of one to stand for a run of the other. */
 export function reusableSettings(config: ExperimentConfig, quick: boolean): string {
@@ -63,16 +64,8 @@ export async function reusableRuns(config: ExperimentConfig, outDir: string, qui
       refused.push({ id, reason: `${id} was run under other settings (bench, serve, budget, window, implies, workload or peak differ)` });
       continue;
     }
-    for (const line of (await readFile(join(dir, 'results.jsonl'), 'utf8')).split('\n')) {
-      if (line.trim() === '') continue;
-      let record: ExperimentRecord;
-      try {
-        record = JSON.parse(line) as ExperimentRecord;
-      } catch {
-        continue;
-      }
-      const final = record.result !== undefined || (record.invalid?.length ?? 0) > 0;
-      if (record.schema !== EXPERIMENT_RECORD_SCHEMA || record.quick !== quick || !final || record.reusedFrom !== undefined) continue;
+    for (const record of await readResultsFile(join(dir, 'results.jsonl'))) {
+      if (record.schema !== EXPERIMENT_RECORD_SCHEMA || record.quick !== quick || !isFinalRecord(record) || record.reusedFrom !== undefined) continue;
       const key = `${record.pointKey}#${record.repeat}`;
       if (!runs.has(key)) runs.set(key, { ...record, reusedFrom: id });
     }

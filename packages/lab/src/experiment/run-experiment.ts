@@ -16,7 +16,6 @@
  *   (`reusedFrom`), not measured again (reused-runs.ts).
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { spawnSync } from 'node:child_process';
@@ -36,6 +35,7 @@ import { EXPERIMENT_DOMAIN, startProxyUnderTest, type ProxyUnderTest } from './p
 import { capacityReason, runRegistrationPoint } from './registration-workload.js';
 import { runOverloadSteps } from './overload-steps.js';
 import { reusableRuns } from './reused-runs.js';
+import { isFinalRecord, readResultsFile } from './results-file.js';
 
 export interface ExperimentRunOptions {
   /** The `switchboard` launcher (bin/switchboard.js) used to start each proxy. */
@@ -83,17 +83,9 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
  */
 async function recordedRuns(file: string, peaks: Map<string, number[]>): Promise<Set<string>> {
   const done = new Set<string>();
-  if (!existsSync(file)) return done;
-  for (const line of (await readFile(file, 'utf8')).split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const record = JSON.parse(line) as ExperimentRecord;
-      // Measured, or found invalid without a measurement (no ladder step could run): both final.
-      if (record.result !== undefined || (record.invalid?.length ?? 0) > 0) done.add(`${record.pointKey}#${record.repeat}`);
-      notePeak(peaks, record);
-    } catch {
-      // A line cut short by an interruption: that run is simply run again.
-    }
+  for (const record of await readResultsFile(file)) {
+    if (isFinalRecord(record)) done.add(`${record.pointKey}#${record.repeat}`);
+    notePeak(peaks, record);
   }
   return done;
 }

@@ -5,12 +5,12 @@
  * goodput under overload, each beside study 004's figures. The prose says how the runs were
  * spread and scaled from the settings they recorded. Empty for other experiments.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchResult } from '@switchboard/bench';
 import type { ExperimentRecord } from '../experiment/experiment-record.js';
 import type { Block } from './report-document.js';
+import { readResultsFile } from '../experiment/results-file.js';
 
 type Measured = ExperimentRecord & { result: BenchResult };
 
@@ -31,20 +31,6 @@ function configuration(record: ExperimentRecord): string {
   return [point.model, point.model === 'event-loop' ? '' : `${point.workers} workers`, point.transport, mode !== undefined && point.transport !== 'udp' ? mode : '', ...extra].filter(Boolean).join(', ');
 }
 
-export async function readRecords(resultsDir: string): Promise<ExperimentRecord[]> {
-  const file = join(resultsDir, 'results.jsonl');
-  if (!existsSync(file)) return [];
-  const records: ExperimentRecord[] = [];
-  for (const line of (await readFile(file, 'utf8')).split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      records.push(JSON.parse(line) as ExperimentRecord);
-    } catch {
-      // a line cut short by an interruption
-    }
-  }
-  return records;
-}
 
 /** The lowest rate whose p99 is more than twice the p99 at the lowest rate measured (study 004: "gaps grow sharply"). */
 export function ladderKnee(steps: ReadonlyArray<{ rate: number; p99Ms?: number; outcome: string }>): number | undefined {
@@ -148,7 +134,7 @@ function registrationBlocks(records: readonly ExperimentRecord[]): Block[] {
 
 /** The registration section of `resultsDir`'s report (no blocks for other experiments). */
 export async function registrationSection(resultsDir: string): Promise<Block[]> {
-  const records = await readRecords(resultsDir);
+  const records = await readResultsFile(join(resultsDir, 'results.jsonl'));
   let fileLimit = 20_000;
   try {
     const config = JSON.parse(await readFile(join(resultsDir, 'experiment.json'), 'utf8')) as { workload?: { fileLimit?: number } };

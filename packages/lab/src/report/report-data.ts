@@ -27,6 +27,7 @@ import type { PeakSearch } from '../experiment/peak-ladder.js';
 import { invalidReasons } from '../experiment/run-validity.js';
 import { REGISTRATION_METRICS } from './registration-metrics.js';
 import { ReportError } from './report-error.js';
+import { readResultsFile } from '../experiment/results-file.js';
 
 export { median };
 
@@ -437,15 +438,7 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
     throw new ReportError('ERR_SWITCHBOARD_REPORT_NO_RESULTS', `${resultsDir}: no experiment.json and results.jsonl here; run \`switchboard experiment run\` first`);
   }
   const experiment = JSON.parse(await readFile(configFile, 'utf8')) as ExperimentConfig;
-  const records: ExperimentRecord[] = [];
-  for (const line of (await readFile(resultsFile, 'utf8')).split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      records.push(JSON.parse(line) as ExperimentRecord);
-    } catch {
-      // A line cut short by an interrupted run.
-    }
-  }
+  const records = await readResultsFile(resultsFile);
   // The last record of a run wins (a failed run that was resumed and then succeeded).
   const latest = new Map<string, ExperimentRecord>();
   for (const record of records) latest.set(`${record.pointKey}#${record.repeat}`, record);
