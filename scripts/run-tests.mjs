@@ -7,7 +7,7 @@
 // fewer than the CPUs, so one on a 2-core machine): most of the time goes to SIPp calls at
 // modest rates, timers and process start-ups, which overlap well. Every test listens on port 0
 // (or a port it was just given), names its temporary files and cgroups uniquely and asserts no
-// timing, so two files never meet.
+// timing, so two files never meet; the worker-kill failover tests run alone at the end (below).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,5 +37,14 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   console.error(`run-tests: SWITCHBOARD_TEST_CONCURRENCY must be a whole number of files, not ${process.env.SWITCHBOARD_TEST_CONCURRENCY}`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...process.argv.slice(2), ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+// Worker-kill failover tests run alone, after the rest: they assert that every call of a load
+// survives a SIGKILL, and a second file's load beside them made a call's retransmissions run out
+// (one lost call of 600 in one CI run of five; the adopt helper saw 3 of 29 runs lose 1-2 under
+// load without it: a known, unexplained loss, see docs/architecture.md).
+const ALONE = [join('models', 'shared-failover.test.js'), join('models', 'tcp-failover.test.js')];
+const alone = files.filter((file) => ALONE.some((name) => file.endsWith(name)));
+const together = files.filter((file) => !alone.includes(file));
+const run = (chosen, width) => spawnSync(process.execPath, ['--test', `--test-concurrency=${width}`, ...process.argv.slice(2), ...chosen], { stdio: 'inherit' }).status ?? 1;
+const first = run(together, concurrency);
+const second = alone.length === 0 ? 0 : run(alone, 1);
+process.exit(first !== 0 ? first : second);
