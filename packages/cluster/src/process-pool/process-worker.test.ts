@@ -217,3 +217,39 @@ test('an fd answer "written" with the handle attached caches it for later sends,
     server.close();
   }
 });
+
+test('a relayed write that fails reaches the writer: a relay by id carries a ticket, and its send-failed (or a "not found" answer) calls the send\'s error handler', async () => {
+  const { worker, told } = inProcess(0, 'release');
+  const errors: string[] = [];
+  worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('a'), undefined, (error) => errors.push(`a: ${error.message}`));
+  worker.directory.sendElsewhere(target(8), '192.0.2.1:5060', Buffer.from('b'), undefined, (error) => errors.push(`b: ${error.message}`));
+  const relays = told.filter((message): message is Extract<ToSupervisor, { t: 'relay' }> => message.t === 'relay');
+  assert.equal(relays.length, 2);
+  const [a, b] = relays.map((relay) => relay.ticket ?? 0);
+  assert.ok(a !== 0 && b !== 0 && a !== b, 'each send with an error handler has its own ticket');
+  worker.receive({ t: 'send-failed', ticket: a as number, message: 'write EPIPE' }, undefined);
+  worker.receive({ t: 'relayed', request: 0, id: 8, protocol: 'tcp', found: false, ticket: b }, undefined);
+  worker.receive({ t: 'send-failed', ticket: a as number, message: 'again' }, undefined);
+  assert.deepEqual(errors, ['a: write EPIPE', 'b: connection closed before the message was sent'], 'each once');
+  worker.receive({ t: 'stop' }, undefined);
+});
+
+test('a write relayed to the owner of a connection it no longer holds goes back to its writer as write-failed', () => {
+  const { worker, told } = inProcess(0, 'release');
+  worker.receive({ t: 'write', id: 7, protocol: 'tls', bytes: new Uint8Array([1]), from: 0, ticket: 42 }, undefined);
+  worker.receive({ t: 'write', id: 7, protocol: 'tls', bytes: new Uint8Array([1]) }, undefined);
+  const failed = told.filter((message) => message.t === 'write-failed');
+  assert.deepEqual(failed, [{ t: 'write-failed', to: 0, ticket: 42, message: 'connection closed before the message was sent' }], 'only the write that asked');
+  worker.receive({ t: 'stop' }, undefined);
+});
+
+test('with handles kept, a write through the supervisor carries a ticket, and a "gone" answer fails it', () => {
+  const { worker, told } = inProcess(0);
+  const errors: Error[] = [];
+  worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('a'), undefined, (error) => errors.push(error));
+  const request = told.find((message) => message.t === 'fd-request') as Extract<ToSupervisor, { t: 'fd-request' }>;
+  assert.ok(request.ticket !== undefined && request.ticket !== 0);
+  worker.receive({ t: 'fd', request: 0, id: 7, found: false, ticket: request.ticket }, undefined);
+  assert.equal(errors.length, 1);
+  worker.receive({ t: 'stop' }, undefined);
+});

@@ -49,9 +49,12 @@ export type ThreadMessage =
   /**
    * Send on connection `connectionId`, which the receiving thread owns. `target` is the send as
    * asked: without a connection id it was by address, and the owner re-routes it by address when
-   * that connection's peer has ended it meanwhile.
+   * that connection's peer has ended it meanwhile. A failure goes back to thread `from` as
+   * `send-failed` when `ticket` is not 0.
    */
-  | { readonly t: 'write'; readonly bytes: Uint8Array; readonly target: TransportAddress; readonly connectionId: number }
+  | { readonly t: 'write'; readonly bytes: Uint8Array; readonly target: TransportAddress; readonly connectionId: number; readonly from?: number; readonly ticket?: number }
+  /** A `write` of yours (with this `ticket`) failed where it was carried out: its error handler hears of it. */
+  | { readonly t: 'send-failed'; readonly ticket: number; readonly message: string }
   | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string; readonly protocol: StreamProtocol }
   | { readonly t: 'closed'; readonly id: number }
   | { readonly t: 'alias'; readonly id: number; readonly key: string; readonly protocol: StreamProtocol }

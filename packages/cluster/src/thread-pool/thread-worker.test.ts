@@ -49,3 +49,23 @@ test('a write for a connection a peer owns goes to that peer; a replaced peer\'s
   second.port2.close();
   first.port2.close();
 });
+
+test('a write posted to the owner of a connection it no longer holds fails back to the writer, whose send hears of it once', async () => {
+  const config = { workers: 2, settings, sharedState: undefined, sharedAuthState: undefined, udpPort: undefined, listening: undefined };
+  const exit = { port: { send: () => undefined }, exit: () => undefined };
+  const writer = new ThreadWorker({ slot: 0, ...config }, exit);
+  const owner = new ThreadWorker({ slot: 1, ...config }, exit);
+  const channel = new MessageChannel();
+  writer.fromParent({ t: 'peers', ports: [undefined, channel.port1] });
+  owner.fromParent({ t: 'peers', ports: [channel.port2, undefined] });
+  try {
+    const id = connectionIdAllocator(2)();
+    const failed = new Promise<Error>((resolve) => {
+      writer.directory.sendElsewhere({ protocol: 'tls', address: '192.0.2.7', port: 5061, connectionId: id }, '192.0.2.7:5061', Buffer.from('INVITE'), undefined, resolve);
+    });
+    assert.equal((await failed).message, 'connection closed before the message was sent');
+  } finally {
+    channel.port1.close();
+    channel.port2.close();
+  }
+});
