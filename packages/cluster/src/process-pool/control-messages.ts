@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import type { StreamProtocol, TransportAddress } from '@switchboard/core';
+import type { InternalErrorRecord } from '../internal-error-reports.js';
 import type { WorkerStats } from '../worker-stats.js';
 
 /**
@@ -74,7 +75,8 @@ export type ToSupervisor =
   | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
   /** The peer of connection `id` sent its FIN: no worker is given it for an address any more. */
   | { readonly t: 'ended'; readonly id: number }
-  | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } };
+  | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } }
+  | { readonly t: 'internal-error'; readonly error: InternalErrorRecord };
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -110,6 +112,7 @@ const TO_SUPERVISOR: Record<ToSupervisor['t'], Record<string, FieldKind>> = {
   stats: { request: 'number', stats: 'object' },
   ended: { id: 'number' },
   'start-failed': { error: 'object' },
+  'internal-error': { error: 'object' },
 };
 
 function fits(value: unknown, kind: FieldKind): boolean {

@@ -56,7 +56,7 @@ export type SupervisorEvent =
    * and those it handed to other workers (or keeps for the replacement) instead.
    */
   | ({ readonly kind: 'worker-exited'; readonly pid: number; readonly connectionsHandedOver: number } & Omit<Exited, 'kind' | 'id'>)
-  | Extract<PoolEvent, { kind: 'ipc-error' }>
+  | Extract<PoolEvent, { kind: 'ipc-error' | 'internal-error' }>
   /** A listening socket failed after it was bound (an accept error such as EMFILE); it goes on listening. */
   | { readonly kind: 'listener-error'; readonly listener: string; readonly message: string };
 

@@ -4,6 +4,7 @@ import type { SabAuthStateShared } from '../state/sab-auth-state-store.js';
 import type { SabLocationStoreShared } from '../state/sab-location-store.js';
 import type { SabTransactionStoreShared } from '../state/sab-transaction-store.js';
 import type { ProxySettings } from '../proxy-settings.js';
+import type { InternalErrorRecord } from '../internal-error-reports.js';
 import type { WorkerStats } from '../worker-stats.js';
 
 /** What a thread of the pool starts with (`workerData`); its ports come in the first message. */
@@ -60,6 +61,7 @@ export type ThreadMessage =
   | { readonly t: 'alias'; readonly id: number; readonly key: string; readonly protocol: StreamProtocol }
   | { readonly t: 'stats-request'; readonly request: number }
   | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
+  | { readonly t: 'internal-error'; readonly error: InternalErrorRecord }
   /** The first step of a stop: accept no new connections. */
   | { readonly t: 'stop-accepting' }
   | { readonly t: 'stop' };
