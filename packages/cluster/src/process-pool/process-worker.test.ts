@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { DEFAULT_TIMERS, type TransportAddress } from '@switchboard/core';
+import type { TransportAddress } from '@switchboard/core';
 import type { ProxySettings } from '../proxy-settings.js';
+import { testSettings } from '../worker-pool/test-settings.fixture.js';
 import type { LifecycleToPool } from '../worker-pool/channel.js';
 import type { ToSupervisor } from './control-messages.js';
 import { ProcessWorker } from './process-worker.js';
 
 /** A process-pool worker in this process, its supervisor a list of what it was told: nothing is spawned, no proxy runs. */
 
-const settings: ProxySettings = { listen: [], domains: [], stateless: false, idleTimeoutMs: 120_000, idleStrategy: 'heap', headerTimeoutMs: 10_000, timers: DEFAULT_TIMERS, state: 'local' };
+const settings = testSettings();
 
 function inProcess(fdCache = 0, supervisorHandles: 'keep' | 'release' = 'keep', workerSettings: ProxySettings = settings): { worker: ProcessWorker; told: Array<ToSupervisor | LifecycleToPool>; exits: number[] } {
   const told: Array<ToSupervisor | LifecycleToPool> = [];

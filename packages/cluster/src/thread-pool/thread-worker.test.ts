@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { DEFAULT_TIMERS } from '@switchboard/core';
 import { connectionIdAllocator } from '../connection-ids.js';
-import type { ProxySettings } from '../proxy-settings.js';
+import { testSettings } from '../worker-pool/test-settings.fixture.js';
 import type { ThreadMessage } from './thread-messages.js';
 import { ThreadWorker } from './thread-worker.js';
 
 /** A thread-pool thread's worker in this thread, its peers MessageChannels of the test's own: no thread, no proxy. */
 
-const settings: ProxySettings = { listen: [], domains: [], stateless: false, idleTimeoutMs: 120_000, idleStrategy: 'heap', headerTimeoutMs: 10_000, timers: DEFAULT_TIMERS, state: 'sab' };
+const settings = testSettings({ state: 'sab' });
 
 function nextMessage(port: MessagePort): Promise<ThreadMessage> {
   return new Promise((resolve) => port.once('message', resolve));
