@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { test } from 'node:test';
 import type { TransportAddress } from '@switchboard/core';
 import type { ProxySettings } from '../proxy-settings.js';
 import { testSettings } from '../worker-pool/test-settings.fixture.js';
 import type { LifecycleToPool } from '../worker-pool/channel.js';
 import type { ToSupervisor } from './control-messages.js';
+import { loopbackPeer } from './loopback-peer.fixture.js';
 import { ProcessWorker } from './process-worker.js';
 
 /** A process-pool worker in this process, its supervisor a list of what it was told: nothing is spawned, no proxy runs. */
@@ -23,11 +23,8 @@ const target = (connectionId?: number): TransportAddress => ({ protocol: 'tcp', 
 
 test('sends to one place while its handle is asked for make one fd request; the handle carries them all', async () => {
   const { worker, told } = inProcess();
-  const received: Buffer[] = [];
-  const server = net.createServer((socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const handle = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  await new Promise((resolve) => handle.once('connect', resolve));
+  const peer = await loopbackPeer();
+  const handle = peer.socket;
   try {
     worker.directory.sendElsewhere(target(), '192.0.2.1:5060', Buffer.from('one;'), () => assert.fail('not opened here'));
     worker.directory.sendElsewhere(target(), '192.0.2.1:5060', Buffer.from('two;'), () => assert.fail('not opened here'));
@@ -37,16 +34,13 @@ test('sends to one place while its handle is asked for make one fd request; the 
     assert.equal(worker.counters.fdRequests, 2);
     const byAddress = requests[0] as Extract<ToSupervisor, { t: 'fd-request' }>;
     worker.receive({ t: 'fd', request: byAddress.request, id: 7, found: true }, handle);
-    const deadline = Date.now() + 2000;
-    while (Buffer.concat(received).toString() !== 'one;two;' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    assert.equal(Buffer.concat(received).toString(), 'one;two;');
+    assert.equal(await peer.receivedBy('one;two;'), 'one;two;');
     // Answered: the next send to that address asks again.
     worker.directory.sendElsewhere(target(), '192.0.2.1:5060', Buffer.from('three'), () => undefined);
     assert.equal(told.filter((message) => message.t === 'fd-request').length, 3);
     assert.equal(worker.ipcRoundTrip.snapshot().count, 1);
   } finally {
-    handle.destroy();
-    server.close();
+    peer.close();
   }
 });
 
@@ -84,10 +78,8 @@ test('with the supervisor keeping no handles, TCP sends elsewhere are relayed to
 
 test('a handle that arrives after its connection was invalidated is used once and not cached', async () => {
   const { worker, told } = inProcess(8);
-  const server = net.createServer(() => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const handle = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  await new Promise((resolve) => handle.once('connect', resolve));
+  const peer = await loopbackPeer();
+  const handle = peer.socket;
   try {
     worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('x'), undefined);
     const request = told.find((message) => message.t === 'fd-request') as Extract<ToSupervisor, { t: 'fd-request' }>;
@@ -98,8 +90,7 @@ test('a handle that arrives after its connection was invalidated is used once an
     assert.equal(worker.counters.fdCacheHits, 0, 'not served from the cache');
     assert.equal(told.filter((message) => message.t === 'fd-request').length, 2, 'asked again');
   } finally {
-    handle.destroy();
-    server.close();
+    peer.close();
   }
 });
 
@@ -197,11 +188,8 @@ test('with a cache, an fd request carries its bytes and asks for the handle; ans
 
 test('an fd answer "written" with the handle attached caches it for later sends, and writes only the sends that joined', async () => {
   const { worker, told } = inProcess(8);
-  const received: Buffer[] = [];
-  const server = net.createServer((socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const handle = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  await new Promise((resolve) => handle.once('connect', resolve));
+  const peer = await loopbackPeer();
+  const handle = peer.socket;
   try {
     worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('one;'), undefined);
     worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('two;'), undefined);
@@ -209,13 +197,10 @@ test('an fd answer "written" with the handle attached caches it for later sends,
     worker.receive({ t: 'fd', request: request.request, id: 7, found: true, written: true }, handle);
     worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('three;'), undefined);
     assert.equal(worker.counters.fdCacheHits, 1, 'the handle was cached');
-    const deadline = Date.now() + 5000;
-    while (Buffer.concat(received).toString() !== 'two;three;' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    assert.equal(Buffer.concat(received).toString(), 'two;three;', '"one;" was the supervisor\'s to write');
+    assert.equal(await peer.receivedBy('two;three;'), 'two;three;', '"one;" was the supervisor\'s to write');
   } finally {
     worker.receive({ t: 'stop' }, undefined);
-    handle.destroy();
-    server.close();
+    peer.close();
   }
 });
 
