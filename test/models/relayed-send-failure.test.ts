@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { MODEL_VARIANTS, prepareModel, startProxy } from '../interop/harness.js';
+import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, startProxy } from '../interop/harness.js';
 import { childPids, sipRequest, TcpPhone } from './test-phones.js';
 
 /**
@@ -46,7 +46,8 @@ describe('a relayed write that fails reaches the transaction that wrote it', { c
 
   test('process-pool, --supervisor-handles release: an INVITE relayed to a connection that was reset is a 500 at once, not a 408 after timer B', async () => {
     // T1 100 ms: timer B is 6.4 s, so a caller left to time out learns it within the test.
-    const proxy = await startProxy(['--domain', 'example.com', '--supervisor-handles', 'release', '--assign', 'round-robin', '--t1', '100', '--t2', '400', ...model.args]);
+    const metricsPort = await freePort();
+    const proxy = await startProxy(['--domain', 'example.com', '--supervisor-handles', 'release', '--assign', 'round-robin', '--t1', '100', '--t2', '400', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args]);
     // Round-robin: bob's connection goes to one worker, alice's to the other.
     const bob = await TcpPhone.connect(proxy.tcpPort);
     const alice = await TcpPhone.connect(proxy.tcpPort);
@@ -64,8 +65,11 @@ describe('a relayed write that fails reaches the transaction that wrote it', { c
       await new Promise((resolve) => setTimeout(resolve, 200));
       // Handled by the worker reading alice's connection: the INVITE for bob is relayed to the stopped owner.
       alice.socket.write(sipRequest('INVITE', 'sip:bob@example.com', { via: `SIP/2.0/TCP 127.0.0.1:${alice.socket.localPort}`, extra: [`Contact: <sip:alice@127.0.0.1:${alice.socket.localPort};transport=tcp>`] }));
-      // Time for the location lookup and the relay to reach the stopped owner's stream.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Until the supervisor has passed the relay on to the stopped owner (the writer counts it
+      // asked, the supervisor passed on: 2; the stopped worker's stats time out and count nothing).
+      const relayedBy = Date.now() + 15_000;
+      while ((await proxyCounter(metricsPort, 'switchboard_tcp_relays_sent_total')) < 2 && Date.now() < relayedBy) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok((await proxyCounter(metricsPort, 'switchboard_tcp_relays_sent_total')) >= 2, 'the INVITE was relayed to the stopped owner');
       process.kill(stopped, 'SIGCONT');
       stopped = undefined;
       await alice.until(() => alice.responses.length > 0, 15_000);
