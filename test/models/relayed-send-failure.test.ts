@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import net from 'node:net';
+import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
-import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, startProxy } from '../interop/harness.js';
+import { createTestCertificates, type TestCertificates } from '@switchboard/testkit/certificates';
+import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, startProxy, type RunningProxy } from '../interop/harness.js';
 import { childPids, sipRequest, TcpPhone } from './test-phones.js';
 
 /**
  * A write relayed to the worker that owns a connection (process-pool with --supervisor-handles
  * release; TLS in every process-pool) that fails there must fail the transaction that wrote it, as
  * a local failed write does (RFC 3261 §18.4, §16.9): the caller gets its 500 at once, not a 408
- * when timer B runs out. Real proxy processes and a real redis-server.
+ * when timer B runs out. Over TCP and over TLS, on one proxy. Real proxy processes and a real
+ * redis-server.
  *
  * The failure is made certain by stopping the owner (SIGSTOP) while its connection's peer resets
  * it and a request for that peer is relayed to it: when the owner resumes, the connection is gone
@@ -35,51 +40,94 @@ async function ownerOf(workers: readonly number[], proxyPort: number, peerPort: 
   return undefined;
 }
 
-describe('a relayed write that fails reaches the transaction that wrote it', { concurrency: false, timeout: 60_000 }, () => {
+/** bob: a phone on one TCP or TLS connection that registers as `user`; its raw TCP socket, to reset it. */
+async function bobOn(protocol: 'tcp' | 'tls', port: number, ca: string | undefined, user: string): Promise<{ raw: net.Socket; localPort: number; register(): Promise<boolean> }> {
+  const raw = net.connect({ port, host: '127.0.0.1' });
+  await once(raw, 'connect');
+  raw.on('error', () => undefined);
+  let socket: net.Socket = raw;
+  if (protocol === 'tls') {
+    const secure = tls.connect({ socket: raw, ca, servername: 'localhost' });
+    secure.on('error', () => undefined);
+    await once(secure, 'secureConnect');
+    socket = secure;
+  }
+  let read = '';
+  socket.on('data', (chunk: Buffer) => {
+    read += chunk.toString();
+  });
+  const local = `127.0.0.1:${raw.localPort}`;
+  return {
+    raw,
+    localPort: raw.localPort as number,
+    async register() {
+      socket.write(sipRequest('REGISTER', 'sip:example.com', { via: `SIP/2.0/${protocol.toUpperCase()} ${local}`, from: `sip:${user}@example.com`, to: `sip:${user}@example.com`, extra: [`Contact: <sip:${user}@${local};transport=${protocol}>`, 'Expires: 300'] }));
+      const deadline = Date.now() + 5000;
+      while (!read.startsWith('SIP/2.0 200') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      return read.startsWith('SIP/2.0 200');
+    },
+  };
+}
+
+describe('a relayed write that fails reaches the transaction that wrote it', { concurrency: false, timeout: 90_000 }, () => {
   let model: { args: string[]; stop(): Promise<void> };
+  let certs: TestCertificates;
+  let proxy: RunningProxy;
+  let metricsPort: number;
   before(async () => {
     model = await prepareModel(processPool);
+    certs = await createTestCertificates();
+    metricsPort = await freePort();
+    // TCP with handles released (its writes on another worker's connection are relayed), TLS
+    // (always relayed). T1 100 ms: timer B is 6.4 s, so a caller left to time out learns it here.
+    proxy = await startProxy(['--domain', 'example.com', '--supervisor-handles', 'release', '--listen', 'tls:127.0.0.1:0', '--tls-cert', certs.server.certFile, '--tls-key', certs.server.keyFile, '--assign', 'round-robin', '--t1', '100', '--t2', '400', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args]);
   });
   after(async () => {
+    await proxy.stop();
     await model.stop();
+    await certs.remove();
   });
 
-  test('process-pool, --supervisor-handles release: an INVITE relayed to a connection that was reset is a 500 at once, not a 408 after timer B', async () => {
-    // T1 100 ms: timer B is 6.4 s, so a caller left to time out learns it within the test.
-    const metricsPort = await freePort();
-    const proxy = await startProxy(['--domain', 'example.com', '--supervisor-handles', 'release', '--assign', 'round-robin', '--t1', '100', '--t2', '400', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args]);
-    // Round-robin: bob's connection goes to one worker, alice's to the other.
-    const bob = await TcpPhone.connect(proxy.tcpPort);
-    const alice = await TcpPhone.connect(proxy.tcpPort);
-    let stopped: number | undefined;
-    try {
-      assert.equal(await bob.register('bob', 'example.com'), 200);
-      const workers = await childPids(proxy.process.pid as number);
-      assert.equal(workers.length, 2);
-      stopped = await ownerOf(workers, proxy.tcpPort, bob.socket.localPort as number);
-      assert.ok(stopped !== undefined, "found the worker holding bob's connection");
-      assert.notEqual(await ownerOf(workers, proxy.tcpPort, alice.socket.localPort as number), stopped, "alice's connection is read by the other worker");
-      process.kill(stopped, 'SIGSTOP');
-      // The owner cannot notice: the supervisor still names it as the connection's owner.
-      bob.socket.resetAndDestroy();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      // Handled by the worker reading alice's connection: the INVITE for bob is relayed to the stopped owner.
-      alice.socket.write(sipRequest('INVITE', 'sip:bob@example.com', { via: `SIP/2.0/TCP 127.0.0.1:${alice.socket.localPort}`, extra: [`Contact: <sip:alice@127.0.0.1:${alice.socket.localPort};transport=tcp>`] }));
-      // Until the supervisor has passed the relay on to the stopped owner (the writer counts it
-      // asked, the supervisor passed on: 2; the stopped worker's stats time out and count nothing).
-      const relayedBy = Date.now() + 15_000;
-      while ((await proxyCounter(metricsPort, 'switchboard_tcp_relays_sent_total')) < 2 && Date.now() < relayedBy) await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.ok((await proxyCounter(metricsPort, 'switchboard_tcp_relays_sent_total')) >= 2, 'the INVITE was relayed to the stopped owner');
-      process.kill(stopped, 'SIGCONT');
-      stopped = undefined;
-      await alice.until(() => alice.responses.length > 0, 15_000);
-      const final = alice.responses[0]?.status;
-      assert.equal(final, 500, `the branch failed at once (§16.9), not by timer B (408); got ${final}`);
-    } finally {
-      if (stopped !== undefined) process.kill(stopped, 'SIGCONT');
-      bob.close();
-      alice.close();
-      await proxy.stop();
-    }
-  });
+  for (const protocol of ['tcp', 'tls'] as const) {
+    const how = protocol === 'tcp' ? 'TCP with --supervisor-handles release' : 'TLS (always relayed)';
+    test(`process-pool, ${how}: an INVITE relayed to a connection that was reset is a 500 at once, not a 408 after timer B`, async () => {
+      const user = `bob-${protocol}`;
+      const bobPort = protocol === 'tcp' ? proxy.tcpPort : proxy.tlsPort;
+      // Round-robin: bob's connection goes to one worker, alice's to the other.
+      const bob = await bobOn(protocol, bobPort, certs.ca.cert, user);
+      const alice = await TcpPhone.connect(proxy.tcpPort);
+      let stopped: number | undefined;
+      try {
+        assert.ok(await bob.register(), `${user} registered`);
+        const workers = await childPids(proxy.process.pid as number);
+        assert.equal(workers.length, 2);
+        stopped = await ownerOf(workers, bobPort, bob.localPort);
+        assert.ok(stopped !== undefined, "found the worker holding bob's connection");
+        assert.notEqual(await ownerOf(workers, proxy.tcpPort, alice.socket.localPort as number), stopped, "alice's connection is read by the other worker");
+        const relays = `switchboard_${protocol}_relays_sent_total`;
+        const relaysBefore = await proxyCounter(metricsPort, relays);
+        process.kill(stopped, 'SIGSTOP');
+        // The owner cannot notice: the supervisor still names it as the connection's owner.
+        bob.raw.resetAndDestroy();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        // Handled by the worker reading alice's connection: the INVITE for bob is relayed to the stopped owner.
+        alice.socket.write(sipRequest('INVITE', `sip:${user}@example.com`, { via: `SIP/2.0/TCP 127.0.0.1:${alice.socket.localPort}`, extra: [`Contact: <sip:alice@127.0.0.1:${alice.socket.localPort};transport=tcp>`] }));
+        // Until the supervisor has passed the relay on to the stopped owner (the writer counts it
+        // asked, the supervisor passed on: 2 more; the stopped worker's stats time out and count nothing).
+        const relayed = async (): Promise<boolean> => (await proxyCounter(metricsPort, relays)) >= relaysBefore + 2;
+        const relayedBy = Date.now() + 15_000;
+        while (!(await relayed()) && Date.now() < relayedBy) await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.ok(await relayed(), 'the INVITE was relayed to the stopped owner');
+        process.kill(stopped, 'SIGCONT');
+        stopped = undefined;
+        await alice.until(() => alice.responses.length > 0, 15_000);
+        const final = alice.responses[0]?.status;
+        assert.equal(final, 500, `the branch failed at once (§16.9), not by timer B (408); got ${final}`);
+      } finally {
+        if (stopped !== undefined) process.kill(stopped, 'SIGCONT');
+        bob.raw.destroy();
+        alice.close();
+      }
+    });
+  }
 });
