@@ -33,7 +33,7 @@ async function corruptBindings(redis: Redis, user: string): Promise<number> {
   return corrupted;
 }
 
-describe('internal errors are logged by serve in every model', { concurrency: false, timeout: 120_000 }, () => {
+describe('internal errors are logged by serve in every model', { concurrency: false, timeout: 180_000 }, () => {
   let server: RedisTestServer;
   let redis: Redis;
   before(async () => {
@@ -47,7 +47,7 @@ describe('internal errors are logged by serve in every model', { concurrency: fa
 
   for (const model of MODELS) {
     test(`${model.name}: the request is answered 500 and the bug logged at error level with its stack`, async () => {
-      const proxy = await startProxy(['--domain', 'example.com', '--state', 'redis', '--redis-url', server.url, ...model.args]);
+      const proxy = await startProxy(['--domain', 'example.com', '--state', 'redis', '--redis-url', server.url, ...model.args], 30_000);
       const client = new UdpClient();
       await client.open();
       const statuses: number[] = [];

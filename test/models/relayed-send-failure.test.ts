@@ -80,7 +80,7 @@ describe('a relayed write that fails reaches the transaction that wrote it', { c
     metricsPort = await freePort();
     // TCP with handles released (its writes on another worker's connection are relayed), TLS
     // (always relayed). T1 100 ms: timer B is 6.4 s, so a caller left to time out learns it here.
-    proxy = await startProxy(['--domain', 'example.com', '--supervisor-handles', 'release', '--listen', 'tls:127.0.0.1:0', '--tls-cert', certs.server.certFile, '--tls-key', certs.server.keyFile, '--assign', 'round-robin', '--t1', '100', '--t2', '400', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args]);
+    proxy = await startProxy(['--domain', 'example.com', '--supervisor-handles', 'release', '--listen', 'tls:127.0.0.1:0', '--tls-cert', certs.server.certFile, '--tls-key', certs.server.keyFile, '--assign', 'round-robin', '--t1', '100', '--t2', '400', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args], 30_000);
   });
   after(async () => {
     await proxy.stop();
