@@ -79,8 +79,9 @@ describe('a relayed write that fails reaches the transaction that wrote it', { c
     certs = await createTestCertificates();
     metricsPort = await freePort();
     // TCP with handles released (its writes on another worker's connection are relayed), TLS
-    // (always relayed). T1 100 ms: timer B is 6.4 s, so a caller left to time out learns it here.
-    proxy = await startProxy(['--domain', 'example.com', '--supervisor-handles', 'release', '--listen', 'tls:127.0.0.1:0', '--tls-cert', certs.server.certFile, '--tls-key', certs.server.keyFile, '--assign', 'round-robin', '--t1', '100', '--t2', '400', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args], 30_000);
+    // (always relayed). T1 250 ms: timer B is 16 s, so a caller left to time out learns it within
+    // the test, and a loaded machine has seconds to spare before it.
+    proxy = await startProxy(['--domain', 'example.com', '--supervisor-handles', 'release', '--listen', 'tls:127.0.0.1:0', '--tls-cert', certs.server.certFile, '--tls-key', certs.server.keyFile, '--assign', 'round-robin', '--t1', '250', '--t2', '1000', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args], 30_000);
   });
   after(async () => {
     await proxy.stop();
@@ -120,7 +121,7 @@ describe('a relayed write that fails reaches the transaction that wrote it', { c
         assert.ok(await relayed(), 'the INVITE was relayed to the stopped owner');
         process.kill(stopped, 'SIGCONT');
         stopped = undefined;
-        await alice.until(() => alice.responses.length > 0, 15_000);
+        await alice.until(() => alice.responses.length > 0, 30_000);
         const final = alice.responses[0]?.status;
         assert.equal(final, 500, `the branch failed at once (§16.9), not by timer B (408); got ${final}`);
       } finally {
