@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, startProxy, type RunningProxy } from '../interop/harness.js';
 import { childPids, fdCount, sipRequest, TcpPhone, UdpClient } from './test-phones.js';
+import { waitFor } from './wait-for.js';
 
 /**
  * The process-pool's capacity: messages not held behind handle transfers, the supervisor that
@@ -16,14 +17,6 @@ import { childPids, fdCount, sipRequest, TcpPhone, UdpClient } from './test-phon
 const processPool = MODEL_VARIANTS.find((variant) => variant.name === 'process-pool');
 if (processPool === undefined) throw new Error('no process-pool variant');
 const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));
-
-async function waitFor(condition: () => Promise<boolean> | boolean, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** MESSAGEs over UDP to registered users, retransmitted every 500 ms until answered (a UAC does so every T1). */
 async function messagesAnswered(client: UdpClient, proxyPort: number, users: readonly string[], perUser: number, ms: number): Promise<Map<string, number>> {

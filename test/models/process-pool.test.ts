@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { MODEL_VARIANTS, prepareModel, proxyCounter, runSipp, sippCalls, startProxy, freePort, type RunningProxy } from '../interop/harness.js';
 import { childPids, fdCount, sipRequest, TcpPhone, UdpClient } from './test-phones.js';
+import { waitFor } from './wait-for.js';
 
 /**
  * The process-pool's failure behaviour: no fd leak, no deadlock between supervisor and workers,
@@ -15,14 +16,6 @@ import { childPids, fdCount, sipRequest, TcpPhone, UdpClient } from './test-phon
 
 const processPool = MODEL_VARIANTS.find((variant) => variant.name === 'process-pool');
 if (processPool === undefined) throw new Error('no process-pool variant');
-
-async function waitFor(condition: () => Promise<boolean> | boolean, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function totalFds(proxy: RunningProxy): Promise<number> {
   const pids = [proxy.process.pid as number, ...(await childPids(proxy.process.pid as number))];

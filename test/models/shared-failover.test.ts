@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, runSipp, sippCalls, startProxy } from '../interop/harness.js';
 import { childPids } from './test-phones.js';
+import { waitFor } from './wait-for.js';
 
 /**
  * `--transactions shared` failover over UDP (issue 16, item 3): one of the process-pool's two
@@ -13,14 +14,6 @@ import { childPids } from './test-phones.js';
 
 const processPool = MODEL_VARIANTS.find((variant) => variant.name === 'process-pool');
 if (processPool === undefined) throw new Error('no process-pool variant');
-
-async function waitFor(condition: () => Promise<boolean> | boolean, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('process-pool --state redis --transactions shared: a worker SIGKILLed under UDP load', { concurrency: false, timeout: 120_000 }, () => {
   let model: { args: string[]; stop(): Promise<void> };

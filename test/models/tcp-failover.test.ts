@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { freePort, MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from '../interop/harness.js';
 import { childPids } from './test-phones.js';
+import { waitFor } from './wait-for.js';
 
 /**
  * Failover over TCP (issue 16 item 4): SIGKILL one of two process-pool workers 2 s into 600 SIPp
@@ -31,14 +32,6 @@ async function byWorker(metricsPort: number, name: string): Promise<Map<string, 
     if (match !== null) values.set(match[1] as string, Number(match[2]));
   }
   return values;
-}
-
-async function waitFor(condition: () => Promise<boolean> | boolean, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('process-pool failover over TCP: a dead worker\'s connections are handed to the survivor', { concurrency: false, timeout: 120_000 }, () => {
@@ -84,7 +77,7 @@ describe('process-pool failover over TCP: a dead worker\'s connections are hande
           const restarts = await byWorker(metricsPort, 'switchboard_tcp_connections');
           const now = await childPids(proxy.process.pid as number);
           return now.length === 2 && !now.includes(pid) && restarts.has('0') && restarts.has('1');
-        }, 'the replacement worker', 15_000);
+        }, 'the replacement worker', 15_000, 100);
         // Both connections still open: none was closed with the worker, nor opened again.
         const supervisor = async (name: string): Promise<number | undefined> => (await byWorker(metricsPort, name)).get('supervisor');
         assert.equal(await supervisor('switchboard_tcp_connections'), 2, 'the supervisor still holds the same two connections');

@@ -4,6 +4,7 @@ import type { ListenSpec } from '@switchboard/core';
 import { connectionCapacity, readOpenFileLimit, startModel, type RunningModel } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 import { modelRegistry, startMetricsServer } from './metrics-server.js';
+import { logModelEvent } from './model-event-log.js';
 import { addSchemaOptions, commandValues } from './option-schema.js';
 import { proxySettingsOf, resolveServeSettings, type RawServeOptions } from './serve-options.js';
 import { SERVE_OPTIONS } from './serve-schema.js';
@@ -61,12 +62,7 @@ export function serveCommand(): Command {
         supervisorHandles: settings.supervisorHandles,
         ...(maxConnections === undefined ? {} : { maxConnections }),
         settings: proxySettingsOf(settings),
-        onEvent: (event) => {
-          if (event.kind === 'worker-started' || event.kind === 'thread-started') log.debug(event, 'worker started');
-          // Workers the supervisor (or the pool) is stopping exit as told: no cause for alarm.
-          else if ((event.kind === 'worker-exited' || event.kind === 'thread-exited') && event.expected) log.info(event, event.kind);
-          else log.warn(event, event.kind);
-        },
+        onEvent: (event) => logModelEvent(log, event),
       });
     } catch (error) {
       // The model has already closed whatever of it had started.

@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import { DIGEST_ALGORITHMS, digestAlgorithm, type DigestAlgorithm } from '@switchboard/sip';
 import { AuthConfigError, loadUsersFile, TLS_VERSIONS, type ListenSpec } from '@switchboard/core';
-import { DEFAULT_STATE, STATE_FOR_MODEL, type AssignStrategy, type SupervisorHandles, type AuthSettings, type Model, type ProxySettings, type TlsFileSettings } from '@switchboard/cluster';
+import { DEFAULT_STATE, STATE_FOR_MODEL, TRANSACTIONS_FOR_MODEL, type AssignStrategy, type SupervisorHandles, type AuthSettings, type Model, type ProxySettings, type TlsFileSettings } from '@switchboard/cluster';
 import { SwitchboardError } from './errors.js';
 import { checkConfigKeys, optionError, readSchemaValues, type ReadValues, type ValueSource } from './option-schema.js';
 import { SERVE_OPTIONS, serveKeysOf, type ServeOptionKey } from './serve-schema.js';
@@ -223,7 +223,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   const transactions = v.transactions;
   if (transactions === 'shared' && v.stateless) fail(read.source('transactions'), 'transactions', '--transactions shared keeps transactions in the store; --stateless keeps none');
   // io-dispatch sends every message to the least-loaded worker: any worker must be able to handle it.
-  if (model === 'io-dispatch' && transactions !== 'shared') fail(read.source('transactions'), 'transactions', `--model io-dispatch needs --transactions shared: every message goes to the least-loaded worker, so every worker must find every transaction (in Redis); not --transactions ${transactions}`);
+  if (!TRANSACTIONS_FOR_MODEL[model].includes(transactions)) fail(read.source('transactions'), 'transactions', `--model ${model} needs --transactions ${TRANSACTIONS_FOR_MODEL[model].join(' or ')}: every message goes to the least-loaded worker, so every worker must find every transaction (in Redis); not --transactions ${transactions}`);
   onlyWhen(read, transactions === 'shared', ['transaction-lease-ms', 'transaction-lease-tick-ms'], 'is only used with --transactions shared');
   if (v['transaction-lease-tick-ms'] >= v['transaction-lease-ms']) fail(read.source('transaction-lease-tick-ms'), 'transaction-lease-tick-ms', 'must be shorter than --transaction-lease-ms (a lease must be renewed before it lapses)');
   const transactionLease = transactions === 'shared' ? { leaseMs: v['transaction-lease-ms'], tickMs: v['transaction-lease-tick-ms'] } : undefined;

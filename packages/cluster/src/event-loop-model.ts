@@ -1,4 +1,5 @@
 import { MessageTimingRecorder, ProxyServer, type Listener, type TransactionStore } from '@switchboard/core';
+import { InternalErrorReports, type InternalErrorRecord } from './internal-error-reports.js';
 import { proxyServerOptions, type ProxySettings } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
 import { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
@@ -8,6 +9,9 @@ import { TimedLocationStore } from './state/timed-location-store.js';
 import { TraceFile } from './trace-file.js';
 import { LatencyHistogram, newModelCounters, workerStats, type WorkerStats } from './worker-stats.js';
 
+/** What the event-loop reports for the CLI's log: a bug its core caught (as the pools' workers report theirs). */
+export type EventLoopEvent = { readonly kind: 'internal-error'; readonly worker: number; readonly error: InternalErrorRecord };
+
 /** One process, one thread: the baseline every other model must beat per core. */
 export class EventLoopModel implements RunningModel {
   readonly model = 'event-loop' as const;
@@ -16,6 +20,7 @@ export class EventLoopModel implements RunningModel {
   readonly #timing: MessageTimingRecorder | undefined;
   readonly #trace: TraceFile | undefined;
   readonly #transactionStore: TransactionStore | undefined;
+  #internalErrors: InternalErrorReports | undefined;
 
   private constructor(server: ProxyServer, storeLatency: LatencyHistogram, timing: MessageTimingRecorder | undefined, trace: TraceFile | undefined, transactionStore: TransactionStore | undefined) {
     this.server = server;
@@ -25,7 +30,14 @@ export class EventLoopModel implements RunningModel {
     this.#transactionStore = transactionStore;
   }
 
-  static async start(settings: ProxySettings): Promise<EventLoopModel> {
+  /** `onEvent` hears of the bugs the core catches (rate-limited, see InternalErrorReports). */
+  static async start(settings: ProxySettings, onEvent?: (event: EventLoopEvent) => void): Promise<EventLoopModel> {
+    const model = await EventLoopModel.#start(settings);
+    if (onEvent !== undefined) model.#internalErrors = new InternalErrorReports((error) => onEvent({ kind: 'internal-error', worker: 0, error })).subscribe();
+    return model;
+  }
+
+  static async #start(settings: ProxySettings): Promise<EventLoopModel> {
     const storeLatency = new LatencyHistogram();
     const settled = await settleNonceSecret(settings);
     const store = new TimedLocationStore(await openLocationStore(settled), storeLatency);
@@ -62,6 +74,7 @@ export class EventLoopModel implements RunningModel {
   }
 
   async close(): Promise<void> {
+    this.#internalErrors?.unsubscribe();
     await this.server.close();
     await this.#trace?.close();
     await this.#transactionStore?.close();

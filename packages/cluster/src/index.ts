@@ -14,10 +14,11 @@ export { parseRedisTarget, redactRedisUrl, type RedisTarget } from './state/redi
 export { redisKeys, DEFAULT_REDIS_PREFIX } from './state/redis-keys.js';
 export { redisClientCounters, type RedisClientCounters } from './state/redis-client-counters.js';
 export { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
-export { MODELS, STATE_KINDS, TRANSACTIONS_MODES, STATE_FOR_MODEL, DEFAULT_STATE, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type TransactionsMode, type ProxySettings, type AuthSettings, type TlsFileSettings, type TimingSettings } from './proxy-settings.js';
-export { startModel, type ModelOptions } from './start-model.js';
+export { MODELS, STATE_KINDS, TRANSACTIONS_MODES, STATE_FOR_MODEL, TRANSACTIONS_FOR_MODEL, DEFAULT_STATE, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type TransactionsMode, type ProxySettings, type AuthSettings, type TlsFileSettings, type TimingSettings } from './proxy-settings.js';
+export { startModel, type ModelOptions, type ModelEvent } from './start-model.js';
+export { InternalErrorReports, internalErrorRecord, INTERNAL_ERROR_CHANNEL, type InternalErrorRecord } from './internal-error-reports.js';
 export type { RunningModel } from './running-model.js';
-export { EventLoopModel } from './event-loop-model.js';
+export { EventLoopModel, type EventLoopEvent } from './event-loop-model.js';
 export { ProcessPoolSupervisor, SUPERVISOR_HANDLES, type AssignStrategy, type SupervisorHandles, type SupervisorEvent } from './process-pool/supervisor.js';
 export { ThreadPool, type ThreadPoolEvent } from './thread-pool/thread-pool.js';
 export { IoDispatchModel, type IoDispatchEvent, type IoDispatchOptions } from './io-dispatch/io-dispatch-model.js';

@@ -22,6 +22,17 @@ export const STATE_FOR_MODEL: Readonly<Record<Model, readonly StateKind[]>> = {
   'io-dispatch': ['redis'],
 };
 
+/**
+ * Which transaction designs each model can run: io-dispatch sends every message to the
+ * least-loaded worker, so every worker must find every transaction (in Redis): shared only.
+ */
+export const TRANSACTIONS_FOR_MODEL: Readonly<Record<Model, readonly TransactionsMode[]>> = {
+  'event-loop': ['owned', 'shared'],
+  'thread-pool': ['owned', 'shared'],
+  'process-pool': ['owned', 'shared'],
+  'io-dispatch': ['shared'],
+};
+
 /** The store a model uses when --state is not given. */
 export const DEFAULT_STATE: Readonly<Record<Model, StateKind>> = {
   'event-loop': 'local',

@@ -1,4 +1,4 @@
-import { EventLoopModel } from './event-loop-model.js';
+import { EventLoopModel, type EventLoopEvent } from './event-loop-model.js';
 import { IoDispatchModel, type IoDispatchEvent } from './io-dispatch/io-dispatch-model.js';
 import { ProcessPoolSupervisor, type AssignStrategy, type SupervisorEvent, type SupervisorHandles } from './process-pool/supervisor.js';
 import { withSharedTicketKeys, type Model, type ProxySettings, type StateKind } from './proxy-settings.js';
@@ -18,8 +18,11 @@ export interface ModelOptions {
   readonly supervisorHandles?: SupervisorHandles;
   /** Accepted connections open at once (default: no cap). */
   readonly maxConnections?: number;
-  readonly onEvent?: (event: SupervisorEvent | ThreadPoolEvent | IoDispatchEvent) => void;
+  readonly onEvent?: (event: ModelEvent) => void;
 }
+
+/** What a running model reports for the CLI's log. */
+export type ModelEvent = SupervisorEvent | ThreadPoolEvent | IoDispatchEvent | EventLoopEvent;
 
 /** Settings whose listeners each take `max / acceptors` connections (rounded up), or as they are without a cap. */
 function capped(settings: ProxySettings, max: number | undefined, acceptors: number): ProxySettings {
@@ -32,7 +35,7 @@ export async function startModel(options: ModelOptions): Promise<RunningModel> {
   const settings = withSharedTicketKeys(await settleNonceSecret(options.settings));
   switch (options.model) {
     case 'event-loop':
-      return EventLoopModel.start(capped(settings, options.maxConnections, 1));
+      return EventLoopModel.start(capped(settings, options.maxConnections, 1), options.onEvent);
     case 'process-pool':
       return ProcessPoolSupervisor.start({ settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, supervisorHandles: options.supervisorHandles, maxConnections: options.maxConnections, onEvent: options.onEvent });
     case 'thread-pool':

@@ -30,7 +30,7 @@ export type SendErrorHandler = (error: Error) => void;
 /**
  * Sends bytes; the transport layer behind it owns sockets and connections. `send` never throws:
  * a failure, synchronous or not, goes to `onError` (RFC 3261 §18.4: the transport layer tells
- * the transaction layer). Sends handed to another worker report no error back.
+ * the transaction layer), stream sends another worker or process carries out included.
  */
 export interface MessageSender {
   send(target: TransportAddress, bytes: Buffer, onError?: SendErrorHandler): void;

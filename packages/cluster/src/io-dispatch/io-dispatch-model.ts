@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type net from 'node:net';
-import { advertisedHost, countTransportEvent, newTransportCounters, TcpTransport, TlsTransport, UdpTransport, type ConnectionDirectory, type Listener, type StreamProtocol, type StreamTransport, type StreamTransportEvent, type TransportAddress } from '@switchboard/core';
+import { advertisedHost, countTransportEvent, newTransportCounters, reportSendError, TcpTransport, TlsTransport, UdpTransport, type ConnectionDirectory, type Listener, type StreamProtocol, type StreamTransport, type StreamTransportEvent, type TransportAddress } from '@switchboard/core';
 import { connectionIdAllocator } from '../connection-ids.js';
 import { WORKER_STREAM_FD } from '../process-pool/supervisor-link.js';
 import { proxyServerOptions, type ProxySettings } from '../proxy-settings.js';
@@ -88,10 +88,14 @@ export class IoDispatchModel extends WorkerPool<ToIoWorker, ToIoProcess, net.Soc
       closed: () => undefined,
       ended: () => undefined,
       aliased: () => undefined,
-      // No connection here for a send: open one when the send names an address, else it is lost.
-      sendElsewhere: (_target, _remoteKey, _bytes, openHere) => {
+      // No connection here for a send: open one when the send names an address, else it is lost
+      // (and its transaction hears of it, as the worker asked by its ticket).
+      sendElsewhere: (_target, _remoteKey, _bytes, openHere, onError) => {
         if (openHere !== undefined) openHere();
-        else this.#dispatcher.lost();
+        else {
+          this.#dispatcher.lost();
+          reportSendError(onError, new Error('connection closed before the message was sent'));
+        }
       },
     };
     const stream = (protocol: StreamProtocol, host: string, port: number): StreamTransport => {

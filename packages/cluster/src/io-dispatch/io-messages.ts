@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import type { StreamProtocol, TransportAddress } from '@switchboard/core';
+import type { InternalErrorRecord } from '../internal-error-reports.js';
 import type { WorkerStats } from '../worker-stats.js';
 
 /**
@@ -22,6 +23,7 @@ export type ToIoProcess =
   | { readonly t: 'ready' }
   | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } }
   | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
+  | { readonly t: 'internal-error'; readonly error: InternalErrorRecord }
   /** `count` more messages (and deliveries) handled since the last `done`: they are no longer outstanding. */
   | { readonly t: 'done'; readonly count: number }
   /**
@@ -54,6 +56,7 @@ const TO_PROCESS: Record<ToIoProcess['t'], Record<string, FieldKind>> = {
   ready: {},
   'start-failed': { error: 'object' },
   stats: { request: 'number', stats: 'object' },
+  'internal-error': { error: 'object' },
   done: { count: 'number' },
   send: { target: 'address', bytes: 'bytes', ticket: 'number' },
   alias: { protocol: 'protocol', id: 'number', host: 'string', port: 'number' },

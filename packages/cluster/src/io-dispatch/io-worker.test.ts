@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_TIMERS, type TransportAddress } from '@switchboard/core';
-import type { ProxySettings } from '../proxy-settings.js';
+import type { TransportAddress } from '@switchboard/core';
+import { testSettings } from '../worker-pool/test-settings.fixture.js';
 import type { LifecycleToPool } from '../worker-pool/channel.js';
 import type { ToIoProcess } from './io-messages.js';
 import { IoWorker } from './io-worker.js';
@@ -12,20 +12,14 @@ import { IoWorker } from './io-worker.js';
  * (Shared transactions in a local Map: the worker's send path is the same whatever its store.)
  */
 
-const settings: ProxySettings = {
+const settings = testSettings({
   listen: [
     { protocol: 'udp', host: '127.0.0.1', port: 5999 },
     { protocol: 'tcp', host: '127.0.0.1', port: 5999 },
   ],
   domains: ['example.com'],
-  stateless: false,
-  idleTimeoutMs: 120_000,
-  idleStrategy: 'heap',
-  headerTimeoutMs: 10_000,
-  timers: DEFAULT_TIMERS,
-  state: 'local',
   transactions: 'shared',
-};
+});
 
 function options(via: string, callId: string, uri = 'sip:127.0.0.1:5999'): Buffer {
   return Buffer.from([`OPTIONS ${uri} SIP/2.0`, `Via: ${via};branch=z9hG4bK-${callId}`, 'Max-Forwards: 70', 'From: <sip:a@example.com>;tag=1', `To: <${uri}>`, `Call-ID: ${callId}`, 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'));

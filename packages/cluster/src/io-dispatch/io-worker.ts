@@ -11,7 +11,7 @@ import { ProxyServer, type ConnectionDirectory, type ProxySender, type Transport
 import type { DatagramTransport } from '@switchboard/core';
 import { PoolWorker, type PoolWorkerOptions } from '../worker-pool/pool-worker.js';
 import type { ToIoProcess, ToIoWorker } from './io-messages.js';
-import { SendTickets } from './send-tickets.js';
+import { SendTickets } from '../worker-pool/send-tickets.js';
 
 /** What an io-dispatch worker process reads from SWITCHBOARD_IO_WORKER. */
 export interface IoWorkerConfig {
@@ -92,7 +92,7 @@ export class IoWorker extends PoolWorker<ToIoProcess, never> {
     closed: () => undefined,
     ended: () => undefined,
     aliased: () => undefined,
-    sendElsewhere: (target, _remoteKey, bytes) => this.#sender.send(target, bytes),
+    sendElsewhere: (target, _remoteKey, bytes, _openHere, onError) => this.#sender.send(target, bytes, onError),
   };
 
   /** A message from the I/O process; one this worker cannot act on is dropped and counted, never fatal. */

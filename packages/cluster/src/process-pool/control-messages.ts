@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import type { StreamProtocol, TransportAddress } from '@switchboard/core';
+import type { InternalErrorRecord } from '../internal-error-reports.js';
 import type { WorkerStats } from '../worker-stats.js';
 
 /**
@@ -21,16 +22,22 @@ export type ToWorker =
       /** A dead worker's connection handed over: the other names (`host:port`) it was known by there. */
       readonly aliases?: readonly string[];
     }
-  /** Answer to a relay: `found` false when no worker holds that connection (any more). */
-  | { readonly t: 'relayed'; readonly request: number; readonly id: number; readonly protocol: StreamProtocol; readonly found: boolean }
-  /** Write `bytes` on your connection `id` (TLS, or TCP when the supervisor keeps no handles), for another worker. */
-  | { readonly t: 'write'; readonly id: number; readonly protocol: StreamProtocol; readonly bytes: Uint8Array }
+  /** Answer to a relay: `found` false when no worker holds that connection (any more); `ticket`: the relay's. */
+  | { readonly t: 'relayed'; readonly request: number; readonly id: number; readonly protocol: StreamProtocol; readonly found: boolean; readonly ticket?: number }
+  /**
+   * Write `bytes` on your connection `id` (TLS, or TCP when the supervisor keeps no handles), for
+   * worker `from`; a failure (the connection gone, a failed write) goes back as `write-failed` when
+   * `ticket` is not 0.
+   */
+  | { readonly t: 'write'; readonly id: number; readonly protocol: StreamProtocol; readonly bytes: Uint8Array; readonly from?: number; readonly ticket?: number }
+  /** A write of yours carried out elsewhere (relayed, or written by the supervisor) failed: its `ticket`'s error handler hears of it. */
+  | { readonly t: 'send-failed'; readonly ticket: number; readonly message: string }
   /**
    * Answer to an fd request: `found` false when nobody has that connection (nothing was written).
    * When found, `written` says the supervisor wrote the request's bytes itself on its own handle;
    * the handle is attached only when one was wanted for the cache and none was queued to you.
    */
-  | { readonly t: 'fd'; readonly request: number; readonly id: number; readonly found: boolean; readonly written?: boolean }
+  | { readonly t: 'fd'; readonly request: number; readonly id: number; readonly found: boolean; readonly written?: boolean; readonly ticket?: number }
   /** Connection `id` closed: drop any cached handle of it. */
   | { readonly t: 'invalidate'; readonly id: number }
   /** A message another worker read that belongs to a transaction here. */
@@ -46,9 +53,9 @@ export type ToSupervisor =
    * `wantsHandle` (the worker has an fd cache) and no other handle is queued to this worker. Node
    * sends handles one at a time, each after the last one's acknowledgement, so a handle per write
    * would queue every answer behind the others. `request` 0 (by id only) wants an answer only if
-   * the connection is gone.
+   * the connection is gone. `ticket` (not 0) asks to hear of a failed write of `bytes` as `send-failed`.
    */
-  | { readonly t: 'fd-request'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string; readonly bytes?: Uint8Array; readonly wantsHandle?: boolean }
+  | { readonly t: 'fd-request'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string; readonly bytes?: Uint8Array; readonly wantsHandle?: boolean; readonly ticket?: number }
   /** This worker opened a connection; it owns and reads it. A TCP one's handle follows as `handle` (when the supervisor keeps handles). */
   | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string; readonly protocol: StreamProtocol }
   /** The handle (attached) of TCP connection `id` this worker opened and announced with `opened`. */
@@ -56,9 +63,11 @@ export type ToSupervisor =
   /**
    * Pass `bytes` to the worker owning a connection (TLS; TCP when the supervisor keeps no handles),
    * by id or by remote address. `request` 0 wants an answer only if the connection is gone; any
-   * other number always gets one.
+   * other number always gets one. `ticket` (not 0) asks to hear of a failed write as `send-failed`.
    */
-  | { readonly t: 'relay'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string; readonly protocol: StreamProtocol; readonly bytes: Uint8Array }
+  | { readonly t: 'relay'; readonly request: number; readonly id: number | undefined; readonly remoteKey: string; readonly protocol: StreamProtocol; readonly bytes: Uint8Array; readonly ticket?: number }
+  /** A write relayed here for worker `to` failed (its connection gone, or the write itself): passed on to it as `send-failed`. */
+  | { readonly t: 'write-failed'; readonly to: number; readonly ticket: number; readonly message: string }
   | { readonly t: 'closed'; readonly id: number }
   | { readonly t: 'alias'; readonly id: number; readonly key: string }
   /** Pass `bytes` to worker `to`, which owns its transaction. */
@@ -66,7 +75,8 @@ export type ToSupervisor =
   | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
   /** The peer of connection `id` sent its FIN: no worker is given it for an address any more. */
   | { readonly t: 'ended'; readonly id: number }
-  | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } };
+  | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } }
+  | { readonly t: 'internal-error'; readonly error: InternalErrorRecord };
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -79,9 +89,10 @@ type FieldKind = 'number' | 'number?' | 'string' | 'strings?' | 'boolean' | 'boo
 
 const TO_WORKER: Record<ToWorker['t'], Record<string, FieldKind>> = {
   adopt: { id: 'number', protocol: 'protocol', aliases: 'strings?' },
-  relayed: { request: 'number', id: 'number', protocol: 'protocol', found: 'boolean' },
-  write: { id: 'number', protocol: 'protocol', bytes: 'bytes' },
-  fd: { request: 'number', id: 'number', found: 'boolean', written: 'boolean?' },
+  relayed: { request: 'number', id: 'number', protocol: 'protocol', found: 'boolean', ticket: 'number?' },
+  write: { id: 'number', protocol: 'protocol', bytes: 'bytes', from: 'number?', ticket: 'number?' },
+  'send-failed': { ticket: 'number', message: 'string' },
+  fd: { request: 'number', id: 'number', found: 'boolean', written: 'boolean?', ticket: 'number?' },
   invalidate: { id: 'number' },
   deliver: { bytes: 'bytes', source: 'object' },
   'stats-request': { request: 'number' },
@@ -90,16 +101,18 @@ const TO_WORKER: Record<ToWorker['t'], Record<string, FieldKind>> = {
 
 const TO_SUPERVISOR: Record<ToSupervisor['t'], Record<string, FieldKind>> = {
   ready: { udpPort: 'number?' },
-  'fd-request': { request: 'number', id: 'number?', remoteKey: 'string', bytes: 'bytes?', wantsHandle: 'boolean?' },
+  'fd-request': { request: 'number', id: 'number?', remoteKey: 'string', bytes: 'bytes?', wantsHandle: 'boolean?', ticket: 'number?' },
   opened: { id: 'number', remoteKey: 'string', protocol: 'protocol' },
   handle: { id: 'number' },
-  relay: { request: 'number', id: 'number?', remoteKey: 'string', protocol: 'protocol', bytes: 'bytes' },
+  relay: { request: 'number', id: 'number?', remoteKey: 'string', protocol: 'protocol', bytes: 'bytes', ticket: 'number?' },
+  'write-failed': { to: 'number', ticket: 'number', message: 'string' },
   closed: { id: 'number' },
   alias: { id: 'number', key: 'string' },
   'hand-off': { to: 'number', bytes: 'bytes', source: 'object' },
   stats: { request: 'number', stats: 'object' },
   ended: { id: 'number' },
   'start-failed': { error: 'object' },
+  'internal-error': { error: 'object' },
 };
 
 function fits(value: unknown, kind: FieldKind): boolean {

@@ -17,9 +17,14 @@ export interface FdAnswer {
   readonly passHandle: boolean;
 }
 
-export function answerFdRequest(socket: net.Socket, bytes: Uint8Array | undefined | null, wantsHandle: boolean, handlesQueued: number): FdAnswer {
+/** `onWriteError` hears of a write of `bytes` here that fails (the asking worker's transaction must). */
+export function answerFdRequest(socket: net.Socket, bytes: Uint8Array | undefined | null, wantsHandle: boolean, handlesQueued: number, onWriteError?: (error: Error) => void): FdAnswer {
   const written = bytes !== undefined && bytes !== null;
-  if (written && !socket.destroyed) socket.write(bytes);
+  if (written && !socket.destroyed) {
+    socket.write(bytes, (error) => {
+      if (error) onWriteError?.(error);
+    });
+  }
   // A request without bytes (an older worker) can only be answered with the handle.
   return { written: written && !socket.destroyed, passHandle: !written || (wantsHandle && handlesQueued === 0) };
 }

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { test } from 'node:test';
-import { DEFAULT_TIMERS, type TransportAddress } from '@switchboard/core';
+import type { TransportAddress } from '@switchboard/core';
 import type { ProxySettings } from '../proxy-settings.js';
+import { testSettings } from '../worker-pool/test-settings.fixture.js';
 import type { LifecycleToPool } from '../worker-pool/channel.js';
 import type { ToSupervisor } from './control-messages.js';
+import { loopbackPeer } from './loopback-peer.fixture.js';
 import { ProcessWorker } from './process-worker.js';
 
 /** A process-pool worker in this process, its supervisor a list of what it was told: nothing is spawned, no proxy runs. */
 
-const settings: ProxySettings = { listen: [], domains: [], stateless: false, idleTimeoutMs: 120_000, idleStrategy: 'heap', headerTimeoutMs: 10_000, timers: DEFAULT_TIMERS, state: 'local' };
+const settings = testSettings();
 
 function inProcess(fdCache = 0, supervisorHandles: 'keep' | 'release' = 'keep', workerSettings: ProxySettings = settings): { worker: ProcessWorker; told: Array<ToSupervisor | LifecycleToPool>; exits: number[] } {
   const told: Array<ToSupervisor | LifecycleToPool> = [];
@@ -22,11 +23,8 @@ const target = (connectionId?: number): TransportAddress => ({ protocol: 'tcp', 
 
 test('sends to one place while its handle is asked for make one fd request; the handle carries them all', async () => {
   const { worker, told } = inProcess();
-  const received: Buffer[] = [];
-  const server = net.createServer((socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const handle = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  await new Promise((resolve) => handle.once('connect', resolve));
+  const peer = await loopbackPeer();
+  const handle = peer.socket;
   try {
     worker.directory.sendElsewhere(target(), '192.0.2.1:5060', Buffer.from('one;'), () => assert.fail('not opened here'));
     worker.directory.sendElsewhere(target(), '192.0.2.1:5060', Buffer.from('two;'), () => assert.fail('not opened here'));
@@ -36,16 +34,13 @@ test('sends to one place while its handle is asked for make one fd request; the 
     assert.equal(worker.counters.fdRequests, 2);
     const byAddress = requests[0] as Extract<ToSupervisor, { t: 'fd-request' }>;
     worker.receive({ t: 'fd', request: byAddress.request, id: 7, found: true }, handle);
-    const deadline = Date.now() + 2000;
-    while (Buffer.concat(received).toString() !== 'one;two;' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    assert.equal(Buffer.concat(received).toString(), 'one;two;');
+    assert.equal(await peer.receivedBy('one;two;'), 'one;two;');
     // Answered: the next send to that address asks again.
     worker.directory.sendElsewhere(target(), '192.0.2.1:5060', Buffer.from('three'), () => undefined);
     assert.equal(told.filter((message) => message.t === 'fd-request').length, 3);
     assert.equal(worker.ipcRoundTrip.snapshot().count, 1);
   } finally {
-    handle.destroy();
-    server.close();
+    peer.close();
   }
 });
 
@@ -83,10 +78,8 @@ test('with the supervisor keeping no handles, TCP sends elsewhere are relayed to
 
 test('a handle that arrives after its connection was invalidated is used once and not cached', async () => {
   const { worker, told } = inProcess(8);
-  const server = net.createServer(() => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const handle = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  await new Promise((resolve) => handle.once('connect', resolve));
+  const peer = await loopbackPeer();
+  const handle = peer.socket;
   try {
     worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('x'), undefined);
     const request = told.find((message) => message.t === 'fd-request') as Extract<ToSupervisor, { t: 'fd-request' }>;
@@ -97,8 +90,7 @@ test('a handle that arrives after its connection was invalidated is used once an
     assert.equal(worker.counters.fdCacheHits, 0, 'not served from the cache');
     assert.equal(told.filter((message) => message.t === 'fd-request').length, 2, 'asked again');
   } finally {
-    handle.destroy();
-    server.close();
+    peer.close();
   }
 });
 
@@ -196,11 +188,8 @@ test('with a cache, an fd request carries its bytes and asks for the handle; ans
 
 test('an fd answer "written" with the handle attached caches it for later sends, and writes only the sends that joined', async () => {
   const { worker, told } = inProcess(8);
-  const received: Buffer[] = [];
-  const server = net.createServer((socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const handle = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  await new Promise((resolve) => handle.once('connect', resolve));
+  const peer = await loopbackPeer();
+  const handle = peer.socket;
   try {
     worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('one;'), undefined);
     worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('two;'), undefined);
@@ -208,12 +197,45 @@ test('an fd answer "written" with the handle attached caches it for later sends,
     worker.receive({ t: 'fd', request: request.request, id: 7, found: true, written: true }, handle);
     worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('three;'), undefined);
     assert.equal(worker.counters.fdCacheHits, 1, 'the handle was cached');
-    const deadline = Date.now() + 5000;
-    while (Buffer.concat(received).toString() !== 'two;three;' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    assert.equal(Buffer.concat(received).toString(), 'two;three;', '"one;" was the supervisor\'s to write');
+    assert.equal(await peer.receivedBy('two;three;'), 'two;three;', '"one;" was the supervisor\'s to write');
   } finally {
     worker.receive({ t: 'stop' }, undefined);
-    handle.destroy();
-    server.close();
+    peer.close();
   }
+});
+
+test('a relayed write that fails reaches the writer: a relay by id carries a ticket, and its send-failed (or a "not found" answer) calls the send\'s error handler', async () => {
+  const { worker, told } = inProcess(0, 'release');
+  const errors: string[] = [];
+  worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('a'), undefined, (error) => errors.push(`a: ${error.message}`));
+  worker.directory.sendElsewhere(target(8), '192.0.2.1:5060', Buffer.from('b'), undefined, (error) => errors.push(`b: ${error.message}`));
+  const relays = told.filter((message): message is Extract<ToSupervisor, { t: 'relay' }> => message.t === 'relay');
+  assert.equal(relays.length, 2);
+  const [a, b] = relays.map((relay) => relay.ticket ?? 0);
+  assert.ok(a !== 0 && b !== 0 && a !== b, 'each send with an error handler has its own ticket');
+  worker.receive({ t: 'send-failed', ticket: a as number, message: 'write EPIPE' }, undefined);
+  worker.receive({ t: 'relayed', request: 0, id: 8, protocol: 'tcp', found: false, ticket: b }, undefined);
+  worker.receive({ t: 'send-failed', ticket: a as number, message: 'again' }, undefined);
+  assert.deepEqual(errors, ['a: write EPIPE', 'b: connection closed before the message was sent'], 'each once');
+  worker.receive({ t: 'stop' }, undefined);
+});
+
+test('a write relayed to the owner of a connection it no longer holds goes back to its writer as write-failed', () => {
+  const { worker, told } = inProcess(0, 'release');
+  worker.receive({ t: 'write', id: 7, protocol: 'tls', bytes: new Uint8Array([1]), from: 0, ticket: 42 }, undefined);
+  worker.receive({ t: 'write', id: 7, protocol: 'tls', bytes: new Uint8Array([1]) }, undefined);
+  const failed = told.filter((message) => message.t === 'write-failed');
+  assert.deepEqual(failed, [{ t: 'write-failed', to: 0, ticket: 42, message: 'connection closed before the message was sent' }], 'only the write that asked');
+  worker.receive({ t: 'stop' }, undefined);
+});
+
+test('with handles kept, a write through the supervisor carries a ticket, and a "gone" answer fails it', () => {
+  const { worker, told } = inProcess(0);
+  const errors: Error[] = [];
+  worker.directory.sendElsewhere(target(7), '192.0.2.1:5060', Buffer.from('a'), undefined, (error) => errors.push(error));
+  const request = told.find((message) => message.t === 'fd-request') as Extract<ToSupervisor, { t: 'fd-request' }>;
+  assert.ok(request.ticket !== undefined && request.ticket !== 0);
+  worker.receive({ t: 'fd', request: 0, id: 7, found: false, ticket: request.ticket }, undefined);
+  assert.equal(errors.length, 1);
+  worker.receive({ t: 'stop' }, undefined);
 });

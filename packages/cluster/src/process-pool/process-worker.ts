@@ -7,11 +7,12 @@
  * worker-main.ts runs one in each process the supervisor forks; tests run one in-process.
  */
 import type net from 'node:net';
-import type { StreamProtocol } from '@switchboard/core';
+import type { SendErrorHandler, StreamProtocol } from '@switchboard/core';
 import { performance } from 'node:perf_hooks';
 import { ProxyServer, type ConnectionDirectory, type TransportAddress } from '@switchboard/core';
 import { PendingRequests } from '../worker-pool/pending-requests.js';
 import { PoolWorker, type PoolWorkerOptions } from '../worker-pool/pool-worker.js';
+import { SendTickets } from '../worker-pool/send-tickets.js';
 import { borrowForWriting } from './borrowed-socket.js';
 import type { ToSupervisor, ToWorker } from './control-messages.js';
 import { FdCache } from './fd-cache.js';
@@ -22,7 +23,11 @@ interface PendingSend {
   readonly target: TransportAddress;
   readonly bytes: Buffer;
   readonly openHere: (() => void) | undefined;
+  readonly onError: SendErrorHandler | undefined;
 }
+
+/** What a send whose connection is gone fails with, here or where it was relayed to. */
+const CONNECTION_GONE = 'connection closed before the message was sent';
 
 /** Whether a socket received over IPC came with its descriptor (at EMFILE it comes without). */
 function hasDescriptor(handle: net.Socket | undefined): boolean {
@@ -39,6 +44,11 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   readonly #relaying = new PendingRequests<PendingSend>();
   /** --fd-request-wait: what arrives while an fd request is outstanding waits for its answer. */
   readonly #gate: FdRequestGate | undefined;
+  /**
+   * Error handlers of writes carried out elsewhere (relayed to a connection's owner, or written by
+   * the supervisor on its handle), until a failure comes back for them as `send-failed`.
+   */
+  readonly #tickets = new SendTickets();
 
   constructor(config: WorkerConfig, options: Omit<PoolWorkerOptions<ToSupervisor, net.Socket>, 'slot' | 'workers' | 'settings'>) {
     super({ ...options, slot: config.slot, workers: config.workers, settings: config.settings });
@@ -139,6 +149,9 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
       case 'write':
         this.#onRelayedWrite(message);
         break;
+      case 'send-failed':
+        this.#tickets.fail(message.ticket, new Error(message.message));
+        break;
       case 'fd':
         this.#onHandle(message, handle);
         break;
@@ -160,6 +173,7 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   protected override beforeStop(): void {
     this.#cache?.clear();
     this.#gate?.clear();
+    this.#tickets.close();
   }
 
   override readonly directory: ConnectionDirectory = {
@@ -181,15 +195,15 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     closed: (id) => this.#tell({ t: 'closed', id }),
     ended: (id) => this.#tell({ t: 'ended', id }),
     aliased: (id, key) => this.#tell({ t: 'alias', id, key }),
-    sendElsewhere: (target, remoteKey, bytes, openHere) => {
+    sendElsewhere: (target, remoteKey, bytes, openHere, onError) => {
       if (target.protocol === 'tls' || !this.#keepHandles) {
-        this.#relay(target, remoteKey, bytes, openHere);
+        this.#relay(target, remoteKey, bytes, openHere, onError);
         return;
       }
       const cached = this.#cache?.get(target.connectionId, remoteKey);
       if (cached !== undefined) {
         this.counters.fdCacheHits++;
-        cached.write(bytes);
+        writeReporting(cached, bytes, onError);
         return;
       }
       if (this.#cache !== undefined) this.counters.fdCacheMisses++;
@@ -198,21 +212,26 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
         // No cache and a connection named by id: the supervisor writes it, and answers only if
         // the connection is gone; nothing waits here. (With --fd-request-wait the worker asks and
         // waits for every such send, as OpenSER's did: the round trip is what that knob measures.)
-        this.#writeThroughSupervisor(target.connectionId, remoteKey, bytes);
+        this.#writeThroughSupervisor(target.connectionId, remoteKey, bytes, onError);
         return;
       }
-      const request = this.#waiting.open(key, { target, bytes, openHere });
+      const request = this.#waiting.open(key, { target, bytes, openHere, onError });
       if (request === undefined) return;
       this.counters.fdRequests++;
-      this.#tell({ t: 'fd-request', request, id: target.connectionId, remoteKey, bytes, wantsHandle: this.#cache !== undefined });
+      this.#tell({ t: 'fd-request', request, id: target.connectionId, remoteKey, bytes, wantsHandle: this.#cache !== undefined, ...this.#ticket(onError) });
       this.#gate?.hold(request);
     },
   };
 
-  /** A write the supervisor carries out on its own handle of connection `id`, unanswered unless the connection is gone. */
-  #writeThroughSupervisor(id: number, remoteKey: string, bytes: Buffer): void {
+  /** A write the supervisor carries out on its own handle of connection `id`, unanswered unless the connection is gone or the write fails. */
+  #writeThroughSupervisor(id: number, remoteKey: string, bytes: Buffer, onError: SendErrorHandler | undefined): void {
     this.counters.fdRequests++;
-    this.#tell({ t: 'fd-request', request: 0, id, remoteKey, bytes, wantsHandle: false });
+    this.#tell({ t: 'fd-request', request: 0, id, remoteKey, bytes, wantsHandle: false, ...this.#ticket(onError) });
+  }
+
+  /** A ticket for a send carried out elsewhere whose failure `onError` must hear of. */
+  #ticket(onError: SendErrorHandler | undefined): { ticket?: number } {
+    return onError === undefined ? {} : { ticket: this.#tickets.open(onError) };
   }
 
   /** An fd answer: the sends that waited for it go out, then (--fd-request-wait) what waited behind it is handled. */
@@ -233,6 +252,7 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
       if (message.request === 0 && !message.found) {
         this.counters.fdRequestsMissed++;
         tcp?.reportLostConnection({ protocol: 'tcp', address: '', port: 0, connectionId: message.id });
+        if (message.ticket !== undefined) this.#tickets.fail(message.ticket, new Error(CONNECTION_GONE));
       }
       return;
     }
@@ -242,7 +262,7 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     const sends = written ? pending.items.slice(1) : pending.items;
     if (written && handle === undefined) {
       const remoteKey = (pending.key ?? '').startsWith('r:') ? (pending.key ?? '').slice(2) : '';
-      for (const send of sends) this.#writeThroughSupervisor(message.id, remoteKey, send.bytes);
+      for (const send of sends) this.#writeThroughSupervisor(message.id, remoteKey, send.bytes, send.onError);
       return;
     }
     if (!message.found || handle === undefined) {
@@ -252,11 +272,14 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
       const [first, ...rest] = sends;
       if (first === undefined || tcp === undefined) return;
       if (first.openHere === undefined) {
-        for (const send of sends) tcp.reportLostConnection(send.target);
+        for (const send of sends) {
+          tcp.reportLostConnection(send.target);
+          send.onError?.(new Error(CONNECTION_GONE));
+        }
         return;
       }
       first.openHere();
-      for (const send of rest) tcp.send(send.target, send.bytes);
+      for (const send of rest) tcp.send(send.target, send.bytes, send.onError);
       return;
     }
     const socket = borrowForWriting(handle);
@@ -265,14 +288,18 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     // have overtaken this answer, and a closed connection's handle must not be cached.
     if (this.#cache !== undefined && !this.#cache.wasInvalidated(message.id)) {
       this.#cache.put(message.id, key.startsWith('r:') ? key.slice(2) : `${socket.remoteAddress?.toLowerCase()}:${socket.remotePort}`, socket);
-      for (const send of sends) socket.write(send.bytes);
+      for (const send of sends) writeReporting(socket, send.bytes, send.onError);
       return;
     }
     if (sends.length === 0) socket.destroy();
     sends.forEach((send, index) => {
-      if (index < sends.length - 1) socket.write(send.bytes);
+      if (index < sends.length - 1) writeReporting(socket, send.bytes, send.onError);
       // This copy is closed once the last write is flushed; `end` would shut the connection down.
-      else socket.write(send.bytes, () => socket.destroy());
+      else
+        socket.write(send.bytes, (error) => {
+          if (error) send.onError?.(error);
+          socket.destroy();
+        });
     });
   }
 
@@ -282,17 +309,17 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
    * waits; by remote address, the answer says whether a connection exists or this worker must open
    * one, and later sends to the same address wait for it.
    */
-  #relay(target: TransportAddress, remoteKey: string, bytes: Buffer, openHere: (() => void) | undefined): void {
+  #relay(target: TransportAddress, remoteKey: string, bytes: Buffer, openHere: (() => void) | undefined, onError: SendErrorHandler | undefined): void {
     const protocol = target.protocol as StreamProtocol;
     if (openHere === undefined) {
       this.#countRelaySent(protocol);
-      this.#tell({ t: 'relay', request: 0, id: target.connectionId, remoteKey, protocol, bytes });
+      this.#tell({ t: 'relay', request: 0, id: target.connectionId, remoteKey, protocol, bytes, ...this.#ticket(onError) });
       return;
     }
-    const request = this.#relaying.open(`${protocol}:${remoteKey}`, { target, bytes, openHere });
+    const request = this.#relaying.open(`${protocol}:${remoteKey}`, { target, bytes, openHere, onError });
     if (request === undefined) return;
     this.#countRelaySent(protocol);
-    this.#tell({ t: 'relay', request, id: undefined, remoteKey, protocol, bytes });
+    this.#tell({ t: 'relay', request, id: undefined, remoteKey, protocol, bytes, ...this.#ticket(onError) });
   }
 
   #countRelaySent(protocol: StreamProtocol): void {
@@ -305,19 +332,22 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     // Request 0 is an unanswered relay by id, told only that its connection is gone.
     const pending = message.request === 0 ? undefined : this.#relaying.settle(message.request);
     if (pending === undefined) {
-      if (!message.found) transport?.reportLostConnection({ protocol: message.protocol, address: '', port: 0, connectionId: message.id });
+      if (message.found) return;
+      transport?.reportLostConnection({ protocol: message.protocol, address: '', port: 0, connectionId: message.id });
+      if (message.ticket !== undefined) this.#tickets.fail(message.ticket, new Error(CONNECTION_GONE));
       return;
     }
     const [first, ...rest] = pending.items;
     if (message.found) {
       // The first one went with the question; the rest follow it by id.
       const remoteKey = (pending.key ?? '').slice(message.protocol.length + 1);
-      for (const send of rest) this.#relay({ ...send.target, connectionId: message.id }, remoteKey, send.bytes, undefined);
+      for (const send of rest) this.#relay({ ...send.target, connectionId: message.id }, remoteKey, send.bytes, undefined, send.onError);
       return;
     }
+    // None there: the first opens one here (its own send reports its failure), the rest follow it.
     if (first === undefined || transport === undefined) return;
     first.openHere?.();
-    for (const send of rest) transport.send(send.target, send.bytes);
+    for (const send of rest) transport.send(send.target, send.bytes, send.onError);
   }
 
   /** Bytes another worker relayed for a connection held here. */
@@ -326,7 +356,23 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
     else this.counters.tcpRelaysReceived++;
     const transport = this.server?.streamTransport(message.protocol);
     const target: TransportAddress = { protocol: message.protocol, address: '', port: 0, connectionId: message.id };
-    if (transport?.has(message.id) === true) transport.send(target, Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
-    else transport?.reportLostConnection(target);
+    // The writer's transaction hears of a failure here as of its own (RFC 3261 §18.4).
+    const { from, ticket } = message;
+    const failed = from === undefined || ticket === undefined || ticket === 0 ? undefined : (error: Error) => this.#tell({ t: 'write-failed', to: from, ticket, message: error.message });
+    if (transport?.has(message.id) === true) {
+      transport.send(target, Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength), failed);
+      return;
+    }
+    transport?.reportLostConnection(target);
+    failed?.(new Error(CONNECTION_GONE));
   }
+}
+
+/** Writes on a socket of another worker's connection; a failed write goes to `onError`. */
+function writeReporting(socket: net.Socket, bytes: Buffer, onError: SendErrorHandler | undefined): void {
+  if (onError === undefined) socket.write(bytes);
+  else
+    socket.write(bytes, (error) => {
+      if (error) onError(error);
+    });
 }

@@ -2,23 +2,13 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { DEFAULT_TIMERS } from '@switchboard/core';
-import type { ProxySettings } from '../proxy-settings.js';
+import { testSettings } from '../worker-pool/test-settings.fixture.js';
 import { WorkerError } from '../worker-error.js';
 import { ProcessPoolSupervisor, restartDelayMs, type SupervisorEvent } from './supervisor.js';
 
 /** The supervisor against scripted workers (scripted-worker.fixture.ts): no proxy runs. */
 
-const settings: ProxySettings = {
-  listen: [],
-  domains: [],
-  stateless: false,
-  idleTimeoutMs: 120_000,
-  idleStrategy: 'heap',
-  headerTimeoutMs: 10_000,
-  timers: DEFAULT_TIMERS,
-  state: 'local',
-};
+const settings = testSettings();
 
 async function startScripted(script: string, events: SupervisorEvent[] = [], fdCache = 0): Promise<ProcessPoolSupervisor> {
   process.env.SCRIPTED_WORKER = script;

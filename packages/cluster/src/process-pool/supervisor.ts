@@ -56,7 +56,7 @@ export type SupervisorEvent =
    * and those it handed to other workers (or keeps for the replacement) instead.
    */
   | ({ readonly kind: 'worker-exited'; readonly pid: number; readonly connectionsHandedOver: number } & Omit<Exited, 'kind' | 'id'>)
-  | Extract<PoolEvent, { kind: 'ipc-error' }>
+  | Extract<PoolEvent, { kind: 'ipc-error' | 'internal-error' }>
   /** A listening socket failed after it was bound (an accept error such as EMFILE); it goes on listening. */
   | { readonly kind: 'listener-error'; readonly listener: string; readonly message: string };
 
@@ -75,6 +75,11 @@ export { restartDelayMs } from '../worker-pool/worker-pool.js';
 
 type Slot = PoolSlot<ToWorker, net.Socket>;
 
+/** A send's ticket for an answer, when it has one (0: the sender wants to hear of no failure). */
+function ticketOf(ticket: number): { ticket?: number } {
+  return ticket === 0 ? {} : { ticket };
+}
+
 const codec: ProcessCodec<ToWorker, ToSupervisor> = { encode: encodeControl, decode: decodeToSupervisor };
 
 /** What the supervisor keeps of each connection beside its addresses. */
@@ -89,7 +94,7 @@ interface Entry {
   /** Accepted here (counted against --max-connections), or opened by a worker. */
   readonly accepted: boolean;
   /** A worker's outgoing TCP connection whose handle has not arrived yet: fd requests for it wait here. */
-  waiting?: Array<{ readonly slot: Slot; readonly request: number; readonly bytes: Uint8Array | undefined; readonly wantsHandle: boolean }>;
+  waiting?: Array<{ readonly slot: Slot; readonly request: number; readonly bytes: Uint8Array | undefined; readonly wantsHandle: boolean; readonly ticket: number }>;
 }
 
 /**
@@ -269,7 +274,7 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     this.#owned[entry.value.owner]?.delete(id);
     if (entry.value.accepted) this.#acceptedOpen--;
     entry.value.socket?.destroy();
-    for (const waiter of entry.value.waiting ?? []) this.send(waiter.slot, { t: 'fd', request: waiter.request, id, found: false });
+    for (const waiter of entry.value.waiting ?? []) this.send(waiter.slot, { t: 'fd', request: waiter.request, id, found: false, ...ticketOf(waiter.ticket) });
     if (this.#options.fdCache > 0) for (const slot of this.slots) if (slot.index !== except) this.send(slot, { t: 'invalidate', id });
   }
 
@@ -278,19 +283,26 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
       case 'fd-request': {
         this.counters.fdRequests++;
         const entry = message.id === undefined ? this.#table.lookup('tcp', message.remoteKey) : this.#table.get(message.id);
+        const ticket = message.ticket ?? 0;
         if (entry !== undefined && entry.value.socket === undefined && entry.value.waiting !== undefined) {
-          entry.value.waiting.push({ slot, request: message.request, bytes: message.bytes ?? undefined, wantsHandle: message.wantsHandle === true });
+          entry.value.waiting.push({ slot, request: message.request, bytes: message.bytes ?? undefined, wantsHandle: message.wantsHandle === true, ticket });
         } else if (entry?.value.socket === undefined) {
           this.counters.fdRequestsMissed++;
-          this.send(slot, { t: 'fd', request: message.request, id: message.id ?? 0, found: false });
+          this.send(slot, { t: 'fd', request: message.request, id: message.id ?? 0, found: false, ...ticketOf(ticket) });
         } else {
-          this.#answerFd(slot, message.request, entry.id, entry.value.socket, message.bytes ?? undefined, message.wantsHandle === true);
+          this.#answerFd(slot, message.request, entry.id, entry.value.socket, message.bytes ?? undefined, message.wantsHandle === true, ticket);
         }
         break;
       }
       case 'relay':
         this.#relay(slot, message);
         break;
+      case 'write-failed': {
+        // A relayed write failed at its connection's owner: the worker that wrote it hears of it.
+        const writer = this.slots[message.to];
+        if (writer !== undefined) this.send(writer, { t: 'send-failed', ticket: message.ticket, message: message.message });
+        break;
+      }
       case 'opened': {
         // A TCP connection's handle follows on the IPC channel (`handle`); until it comes, fd
         // requests for it wait. With handles released none follows: writes are relayed.
@@ -355,12 +367,13 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     borrowForWriting(handle);
     entry.value.socket = handle;
     delete entry.value.waiting;
-    for (const waiter of waiting) this.#answerFd(waiter.slot, waiter.request, id, handle, waiter.bytes, waiter.wantsHandle);
+    for (const waiter of waiting) this.#answerFd(waiter.slot, waiter.request, id, handle, waiter.bytes, waiter.wantsHandle, waiter.ticket);
   }
 
   /** A write on connection `id` for `slot`: done here on this process's handle, the handle passed only when it can go at once (fd-answer.ts). */
-  #answerFd(slot: Slot, request: number, id: number, socket: net.Socket, bytes: Uint8Array | undefined, wantsHandle: boolean): void {
-    const answer = answerFdRequest(socket, bytes, wantsHandle, slot.channel.pendingSends);
+  #answerFd(slot: Slot, request: number, id: number, socket: net.Socket, bytes: Uint8Array | undefined, wantsHandle: boolean, ticket: number): void {
+    const failed = ticket === 0 ? undefined : (error: Error) => this.send(slot, { t: 'send-failed', ticket, message: error.message });
+    const answer = answerFdRequest(socket, bytes, wantsHandle, slot.channel.pendingSends, failed);
     if (answer.written) this.counters.fdRequestsWritten++;
     if (answer.passHandle) this.send(slot, { t: 'fd', request, id, found: true, written: answer.written }, socket);
     else if (request !== 0) this.send(slot, { t: 'fd', request, id, found: true, written: answer.written });
@@ -381,12 +394,13 @@ export class ProcessPoolSupervisor extends WorkerPool<ToWorker, ToSupervisor, ne
     if (!usable) {
       if (protocol === 'tls') this.counters.tlsRelaysMissed++;
       else this.counters.tcpRelaysMissed++;
-      this.send(slot, { t: 'relayed', request: message.request, id: id ?? 0, protocol, found: false });
+      this.send(slot, { t: 'relayed', request: message.request, id: id ?? 0, protocol, found: false, ...ticketOf(message.ticket ?? 0) });
       return;
     }
     if (protocol === 'tls') this.counters.tlsRelaysSent++;
     else this.counters.tcpRelaysSent++;
-    this.send(owner, { t: 'write', id: entry.id, protocol, bytes: message.bytes });
+    const ticket = message.ticket ?? 0;
+    this.send(owner, { t: 'write', id: entry.id, protocol, bytes: message.bytes, ...(ticket === 0 ? {} : { from: slot.index, ticket }) });
     if (message.request !== 0) this.send(slot, { t: 'relayed', request: message.request, id: entry.id, protocol, found: true });
   }
 

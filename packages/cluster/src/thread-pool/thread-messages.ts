@@ -4,6 +4,7 @@ import type { SabAuthStateShared } from '../state/sab-auth-state-store.js';
 import type { SabLocationStoreShared } from '../state/sab-location-store.js';
 import type { SabTransactionStoreShared } from '../state/sab-transaction-store.js';
 import type { ProxySettings } from '../proxy-settings.js';
+import type { InternalErrorRecord } from '../internal-error-reports.js';
 import type { WorkerStats } from '../worker-stats.js';
 
 /** What a thread of the pool starts with (`workerData`); its ports come in the first message. */
@@ -49,14 +50,18 @@ export type ThreadMessage =
   /**
    * Send on connection `connectionId`, which the receiving thread owns. `target` is the send as
    * asked: without a connection id it was by address, and the owner re-routes it by address when
-   * that connection's peer has ended it meanwhile.
+   * that connection's peer has ended it meanwhile. A failure goes back to thread `from` as
+   * `send-failed` when `ticket` is not 0.
    */
-  | { readonly t: 'write'; readonly bytes: Uint8Array; readonly target: TransportAddress; readonly connectionId: number }
+  | { readonly t: 'write'; readonly bytes: Uint8Array; readonly target: TransportAddress; readonly connectionId: number; readonly from?: number; readonly ticket?: number }
+  /** A `write` of yours (with this `ticket`) failed where it was carried out: its error handler hears of it. */
+  | { readonly t: 'send-failed'; readonly ticket: number; readonly message: string }
   | { readonly t: 'opened'; readonly id: number; readonly remoteKey: string; readonly protocol: StreamProtocol }
   | { readonly t: 'closed'; readonly id: number }
   | { readonly t: 'alias'; readonly id: number; readonly key: string; readonly protocol: StreamProtocol }
   | { readonly t: 'stats-request'; readonly request: number }
   | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
+  | { readonly t: 'internal-error'; readonly error: InternalErrorRecord }
   /** The first step of a stop: accept no new connections. */
   | { readonly t: 'stop-accepting' }
   | { readonly t: 'stop' };

@@ -28,7 +28,8 @@ export type ThreadPoolEvent =
    * `expected`: the pool was stopping (it is not replaced); otherwise the thread died, taking its
    * connections with it, and is replaced after `restartInMs`.
    */
-  | { readonly kind: 'thread-exited'; readonly worker: number; readonly code: number; readonly expected: boolean; readonly restartInMs?: number };
+  | { readonly kind: 'thread-exited'; readonly worker: number; readonly code: number; readonly expected: boolean; readonly restartInMs?: number }
+  | Extract<PoolEvent, { kind: 'internal-error' }>;
 
 type Transfer = readonly TransferListItem[];
 type Slot = PoolSlot<ThreadMessage, Transfer>;
@@ -140,6 +141,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     if (onEvent === undefined) return;
     if (event.kind === 'started') onEvent({ kind: 'thread-started', worker: event.worker, threadId: event.id });
     else if (event.kind === 'exited') onEvent({ kind: 'thread-exited', worker: event.worker, code: event.code ?? 1, expected: event.expected, ...(event.restartInMs === undefined ? {} : { restartInMs: event.restartInMs }) });
+    else if (event.kind === 'internal-error') onEvent(event);
     else onEvent({ kind: 'thread-error', worker: event.worker, message: event.message });
   }
 

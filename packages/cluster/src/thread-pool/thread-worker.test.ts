@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { DEFAULT_TIMERS } from '@switchboard/core';
 import { connectionIdAllocator } from '../connection-ids.js';
-import type { ProxySettings } from '../proxy-settings.js';
+import { testSettings } from '../worker-pool/test-settings.fixture.js';
 import type { ThreadMessage } from './thread-messages.js';
 import { ThreadWorker } from './thread-worker.js';
 
 /** A thread-pool thread's worker in this thread, its peers MessageChannels of the test's own: no thread, no proxy. */
 
-const settings: ProxySettings = { listen: [], domains: [], stateless: false, idleTimeoutMs: 120_000, idleStrategy: 'heap', headerTimeoutMs: 10_000, timers: DEFAULT_TIMERS, state: 'sab' };
+const settings = testSettings({ state: 'sab' });
 
 function nextMessage(port: MessagePort): Promise<ThreadMessage> {
   return new Promise((resolve) => port.once('message', resolve));
@@ -48,4 +47,24 @@ test('a write for a connection a peer owns goes to that peer; a replaced peer\'s
   assert.ok(told.some((message) => message.t === 'stats' && message.request === 3 && message.stats.model.remoteWrites === 1));
   second.port2.close();
   first.port2.close();
+});
+
+test('a write posted to the owner of a connection it no longer holds fails back to the writer, whose send hears of it once', async () => {
+  const config = { workers: 2, settings, sharedState: undefined, sharedAuthState: undefined, udpPort: undefined, listening: undefined };
+  const exit = { port: { send: () => undefined }, exit: () => undefined };
+  const writer = new ThreadWorker({ slot: 0, ...config }, exit);
+  const owner = new ThreadWorker({ slot: 1, ...config }, exit);
+  const channel = new MessageChannel();
+  writer.fromParent({ t: 'peers', ports: [undefined, channel.port1] });
+  owner.fromParent({ t: 'peers', ports: [channel.port2, undefined] });
+  try {
+    const id = connectionIdAllocator(2)();
+    const failed = new Promise<Error>((resolve) => {
+      writer.directory.sendElsewhere({ protocol: 'tls', address: '192.0.2.7', port: 5061, connectionId: id }, '192.0.2.7:5061', Buffer.from('INVITE'), undefined, resolve);
+    });
+    assert.equal((await failed).message, 'connection closed before the message was sent');
+  } finally {
+    channel.port1.close();
+    channel.port2.close();
+  }
 });

@@ -8,9 +8,10 @@
  */
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { ConnectionIndex, ProxyServer, type ConnectionDirectory, type DatagramTransport, type StreamProtocol, type StreamTransport, type TransportAddress, type UdpTransportOptions } from '@switchboard/core';
+import { ConnectionIndex, ProxyServer, reportSendError, type ConnectionDirectory, type DatagramTransport, type StreamProtocol, type StreamTransport, type TransportAddress, type UdpTransportOptions } from '@switchboard/core';
 import { originOf } from '../connection-ids.js';
 import { PoolWorker, type PoolWorkerOptions } from '../worker-pool/pool-worker.js';
+import { SendTickets } from '../worker-pool/send-tickets.js';
 import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
 
 type Transfer = readonly TransferListItem[];
@@ -26,6 +27,8 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
   readonly #peers: Array<MessagePort | undefined> = [];
   /** Connections other threads own, by protocol, remote address and alias (the owner is in the id). */
   readonly #remote = new ConnectionIndex();
+  /** Error handlers of writes posted to their connection's owner, until it reports a failure (`send-failed`). */
+  readonly #tickets = new SendTickets();
   #onDatagram: UdpTransportOptions['onMessage'] | undefined;
   #starting = false;
 
@@ -150,13 +153,23 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
         break;
       case 'write': {
         const stream = this.#streamOf(message.target);
+        // The writer's transaction hears of a failure here as of its own (RFC 3261 §18.4).
+        const { from, ticket } = message;
+        const port = from === undefined ? undefined : this.#peers[from];
+        const failed = port === undefined || ticket === undefined || ticket === 0 ? undefined : (error: Error) => this.#post(port, { t: 'send-failed', ticket, message: error.message });
         // By address: this thread's own index decides, so a connection whose peer sent its FIN
         // after the sender looked it up is not written to; a new one is opened instead.
-        if (message.target.connectionId === undefined) stream?.send(message.target, asBuffer(message.bytes));
-        else if (stream !== undefined && stream.has(message.connectionId)) stream.send(message.target, asBuffer(message.bytes));
-        else stream?.reportLostConnection(message.target);
+        if (message.target.connectionId === undefined) stream?.send(message.target, asBuffer(message.bytes), failed);
+        else if (stream !== undefined && stream.has(message.connectionId)) stream.send(message.target, asBuffer(message.bytes), failed);
+        else {
+          stream?.reportLostConnection(message.target);
+          failed?.(new Error('connection closed before the message was sent'));
+        }
         break;
       }
+      case 'send-failed':
+        this.#tickets.fail(message.ticket, new Error(message.message));
+        break;
       case 'opened':
         this.#remote.add(message.id, message.protocol, message.remoteKey, undefined);
         break;
@@ -175,6 +188,10 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
     }
   }
 
+  protected override beforeStop(): void {
+    this.#tickets.close();
+  }
+
   /** The TCP or TLS transport a stream target is for. */
   #streamOf(target: TransportAddress): StreamTransport | undefined {
     return target.protocol === 'udp' ? undefined : this.server?.streamTransport(target.protocol);
@@ -186,18 +203,22 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
     // Peers keep only an address index: dropping its entries is all an ended connection needs.
     ended: (id) => this.#broadcast({ t: 'closed', id }),
     aliased: (id, key, protocol) => this.#broadcast({ t: 'alias', id, key, protocol }),
-    sendElsewhere: (target, remoteKey, bytes, openHere) => {
+    sendElsewhere: (target, remoteKey, bytes, openHere, onError) => {
       const id = target.connectionId ?? this.#remote.lookup(target.protocol === 'tls' ? 'tls' : 'tcp', remoteKey)?.id;
       const owner = id === undefined ? undefined : ownerOf(id);
       const port = owner === undefined ? undefined : this.#peers[owner];
       if (id !== undefined && owner !== this.#config.slot && port !== undefined) {
         this.counters.remoteWrites++;
         const copy = detachedCopy(bytes);
-        this.#post(port, { t: 'write', bytes: copy, target, connectionId: id }, copy);
+        const ticket = onError === undefined ? {} : { from: this.#config.slot, ticket: this.#tickets.open(onError) };
+        this.#post(port, { t: 'write', bytes: copy, target, connectionId: id, ...ticket }, copy);
         return;
       }
       if (openHere !== undefined) openHere();
-      else this.#streamOf(target)?.reportLostConnection(target);
+      else {
+        this.#streamOf(target)?.reportLostConnection(target);
+        reportSendError(onError, new Error('connection closed before the message was sent'));
+      }
     },
   };
 

@@ -1,3 +1,4 @@
+import type { InternalErrorRecord } from '../internal-error-reports.js';
 import type { WorkerStats } from '../worker-stats.js';
 
 /** What the pool tells every worker, whatever the channel. */
@@ -7,7 +8,9 @@ export type LifecycleToWorker = { readonly t: 'stats-request'; readonly request:
 export type LifecycleToPool =
   | { readonly t: 'ready' }
   | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } }
-  | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats };
+  | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
+  /** A bug the worker's core caught at an entry point (rate-limited at the worker), for the pool's log. */
+  | { readonly t: 'internal-error'; readonly error: InternalErrorRecord };
 
 /** What a channel reports to the pool that opened it. */
 export interface ChannelHandlers<In, Attachment> {

@@ -9,6 +9,7 @@ import { openLocationStore } from '../state/open-location-store.js';
 import { openTransactionStore, ownerIdSlot, transactionLeaseOptions, transactionOwnerId } from '../state/open-transaction-store.js';
 import type { SabTransactionStoreShared } from '../state/sab-transaction-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
+import { InternalErrorReports } from '../internal-error-reports.js';
 import { startFailure } from '../worker-error.js';
 import { LatencyHistogram, newModelCounters, workerStats } from '../worker-stats.js';
 import type { LifecycleToPool, LifecycleToWorker, WorkerPort } from './channel.js';
@@ -42,6 +43,8 @@ export abstract class PoolWorker<Out, Attachment> {
   #server: ProxyServer | undefined;
   /** `--transactions shared`: the store and this worker's lease owner id in it. */
   #transactions: { readonly store: TransactionStore; readonly owner: string; readonly leaseMs?: number; readonly leaseTickMs?: number } | undefined;
+  /** Bugs this worker's core catches, passed to the pool for its log (the counter is the core's). */
+  readonly #internalErrors = new InternalErrorReports((error) => this.port.send({ t: 'internal-error', error }));
 
   constructor(options: PoolWorkerOptions<Out, Attachment>) {
     this.slot = options.slot;
@@ -58,12 +61,14 @@ export abstract class PoolWorker<Out, Attachment> {
 
   /** Starts the proxy with `store` (timed), then tells the pool; a failure is told as a coded record. */
   protected async startWith(start: (store: LocationStore) => Promise<ProxyServer>, ready: (server: ProxyServer) => Out | LifecycleToPool, shared?: SabLocationStoreShared, sharedTransactions?: SabTransactionStoreShared): Promise<void> {
+    this.#internalErrors.subscribe();
     try {
       const transactionStore = await openTransactionStore(this.settings, sharedTransactions);
       if (transactionStore !== undefined) this.#transactions = { store: transactionStore, owner: transactionOwnerId(this.slot), ...transactionLeaseOptions(this.settings) };
       const store = new TimedLocationStore(await openLocationStore(this.settings, shared), this.storeLatency);
       this.#server = await start(store);
     } catch (error) {
+      this.#internalErrors.unsubscribe();
       this.port.send({ t: 'start-failed', error: startFailure(error) });
       throw error;
     }
@@ -122,6 +127,7 @@ export abstract class PoolWorker<Out, Attachment> {
     }
     if (lifecycle.t === 'stop') {
       this.beforeStop();
+      this.#internalErrors.unsubscribe();
       // Stopped either way: a close that fails must not leave the pool waiting.
       (this.#server?.close() ?? Promise.resolve()).then(() => this.#transactions?.store.close()).then(
         () => this.#exit(0),

@@ -6,7 +6,7 @@ type Exited = Extract<PoolEvent, { kind: 'exited' }>;
 export type ProcessWorkerEvent =
   | { readonly kind: 'worker-started'; readonly worker: number; readonly pid: number }
   | ({ readonly kind: 'worker-exited'; readonly pid: number } & Omit<Exited, 'kind' | 'id'>)
-  | Extract<PoolEvent, { kind: 'ipc-error' }>;
+  | Extract<PoolEvent, { kind: 'ipc-error' | 'internal-error' }>;
 
 /** The pool's event as reported, or undefined for a crash (its exit, which follows, is reported). */
 export function processWorkerEvent(event: PoolEvent): ProcessWorkerEvent | undefined {

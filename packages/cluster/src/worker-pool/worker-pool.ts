@@ -1,3 +1,4 @@
+import type { InternalErrorRecord } from '../internal-error-reports.js';
 import { reviveStartFailure, WorkerError } from '../worker-error.js';
 import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
 import type { Channel, ChannelHandlers, LifecycleToPool } from './channel.js';
@@ -20,7 +21,9 @@ export type PoolEvent =
    */
   | { readonly kind: 'exited'; readonly worker: number; readonly id: number; readonly code: number | null; readonly signal: string | null; readonly connectionsClosed: number; readonly expected: boolean; readonly restartInMs?: number }
   | { readonly kind: 'ipc-error'; readonly worker: number; readonly message: string }
-  | { readonly kind: 'crashed'; readonly worker: number; readonly message: string };
+  | { readonly kind: 'crashed'; readonly worker: number; readonly message: string }
+  /** A bug a worker's core caught and counted (`internal_errors`), passed on for the log. */
+  | { readonly kind: 'internal-error'; readonly worker: number; readonly error: InternalErrorRecord };
 
 /** Delay before replacing a worker after `failures` replacements in a row failed to start. */
 export function restartDelayMs(failures: number): number {
@@ -145,6 +148,8 @@ export abstract class WorkerPool<Out extends { readonly t: string }, In extends 
             reject(reviveStartFailure(lifecycle.error));
           } else if (lifecycle.t === 'stats') {
             this.#statsArrived(lifecycle.request, lifecycle.stats);
+          } else if (lifecycle.t === 'internal-error') {
+            this.report({ kind: 'internal-error', worker: index, error: lifecycle.error });
           } else {
             try {
               this.onWorkerMessage(slot, message, attachment);

@@ -1,6 +1,7 @@
 import { buildAckForFailure, buildCancel, type SipLimits, type SipMessage } from '@switchboard/sip';
 import { ClientTransaction, type ClientTransactionState } from '../transaction/client-transaction.js';
 import { clientTransactionKey } from '../transaction/keys.js';
+import { PendingTally } from '../transaction/pending-tally.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import type { TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress, TransportProtocol } from '../transport-address.js';
@@ -95,6 +96,7 @@ export class Forwarder {
   /** INVITEs cancelled before routing decided where they go. */
   readonly #cancelledEarly = new WeakSet<ServerTransaction>();
   #sequence = 0;
+  readonly #pending = new PendingTally();
   /** Callbacks every client transaction shares (one each, not one per transaction). */
   readonly #onInternalError = (error: unknown): void => reportInternalError(this.#options.counters, error);
   /** A UDP retry has taken the key over already. */
@@ -113,11 +115,9 @@ export class Forwarder {
     return this.#client.size;
   }
 
-  /** Client transactions still waiting for a final response; scans. */
+  /** Client transactions still waiting for a final response; kept as they change state. */
   get pendingCount(): number {
-    let pending = 0;
-    for (const transaction of this.#client.values()) if (transaction.state === 'calling' || transaction.state === 'trying' || transaction.state === 'proceeding') pending++;
-    return pending;
+    return this.#pending.count;
   }
 
   close(): void {
@@ -278,6 +278,7 @@ export class Forwarder {
         }),
       onInternalError: this.#onInternalError,
       onTerminated: this.#onTerminated,
+      onPendingChanged: this.#pending.changed,
       ...(shared === undefined ? {} : { onStateChanged: this.#onStateChanged }),
     });
     this.#client.set(branch.key, transaction);
@@ -368,6 +369,7 @@ export class Forwarder {
       onTimeout: () => undefined,
       onInternalError: this.#onInternalError,
       onTerminated: this.#onTerminated,
+      onPendingChanged: this.#pending.changed,
     });
     this.#client.set(key, transaction);
     transaction.start();

@@ -156,7 +156,8 @@ export class ProxyCore {
   /** Server and client transactions alive now. */
   /**
    * Transactions still waiting for a final response (server and client): what a graceful stop
-   * waits for. Those that only absorb retransmissions (Timers D, J, K) are not counted. Scans.
+   * waits for. Those that only absorb retransmissions (Timers D, J, K) are not counted. Kept as
+   * transactions change state (PendingTally), so asking costs nothing.
    */
   get pendingTransactionCount(): number {
     return this.#server.pendingCount + this.#forwarder.pendingCount;

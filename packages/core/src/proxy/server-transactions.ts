@@ -2,6 +2,7 @@ import { detachedString, type SipMessage } from '@switchboard/sip';
 import { responseTarget } from '../response-target.js';
 import { serverTransactionKey } from '../transaction/keys.js';
 import { ServerTransaction, type ServerTransactionOptions, type ServerTransactionState, type TerminationReason } from '../transaction/server-transaction.js';
+import { PendingTally } from '../transaction/pending-tally.js';
 import type { TransactionRecord } from '../transaction/transaction-store.js';
 import type { TimerSettings } from '../transaction/timers.js';
 import type { MessageSender, TransportAddress } from '../transport-address.js';
@@ -25,6 +26,7 @@ export interface ServerTransactionsOptions {
 export class ServerTransactions {
   readonly #options: ServerTransactionsOptions;
   readonly #byKey = new Map<string, ServerTransaction>();
+  readonly #pending = new PendingTally();
   readonly #onTerminated = (transaction: ServerTransaction, reason: TerminationReason): void => {
     this.#byKey.delete(transaction.key);
     this.#options.mirror?.terminated(transaction);
@@ -43,11 +45,9 @@ export class ServerTransactions {
     return this.#byKey.size;
   }
 
-  /** Transactions with no final response yet (not those only absorbing retransmissions); scans. */
+  /** Transactions with no final response yet (not those only absorbing retransmissions); kept as they change state. */
   get pendingCount(): number {
-    let pending = 0;
-    for (const transaction of this.#byKey.values()) if (transaction.state === 'trying' || transaction.state === 'proceeding') pending++;
-    return pending;
+    return this.#pending.count;
   }
 
   get(key: string): ServerTransaction | undefined {
@@ -67,6 +67,7 @@ export class ServerTransactions {
       timers: this.#options.timers,
       onTerminated: this.#onTerminated,
       onInternalError: this.#onInternalError,
+      onPendingChanged: this.#pending.changed,
       ...(this.#onResponded === undefined ? {} : { onResponded: this.#onResponded }),
     });
     this.#byKey.set(transaction.key, transaction);

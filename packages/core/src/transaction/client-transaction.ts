@@ -1,6 +1,7 @@
 import type { SipMessage } from '@switchboard/sip';
 import { isReliable, type MessageSender, type TransportAddress } from '../transport-address.js';
 import { TransactionTimers, type TimerSettings } from './timers.js';
+import { isClientPending } from './pending-tally.js';
 
 export type ClientTransactionState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
 
@@ -34,6 +35,8 @@ export interface ClientTransactionOptions {
   readonly onTerminated: (transaction: ClientTransaction) => void;
   /** The state machine moved (`--transactions shared`: written through to the store); `terminated` included. */
   readonly onStateChanged?: (transaction: ClientTransaction, before: ClientTransactionState) => void;
+  /** `true` when made (Calling or Trying), `false` once when it leaves the pending states (see PendingTally). */
+  readonly onPendingChanged?: (pending: boolean) => void;
 }
 
 /**
@@ -46,7 +49,16 @@ export class ClientTransaction {
   readonly key: string;
   readonly method: string;
   readonly target: TransportAddress;
-  #state: ClientTransactionState;
+  #stateNow!: ClientTransactionState;
+  /** Every change of state goes through here, so the pending tally sees each (PendingTally). */
+  get #state(): ClientTransactionState {
+    return this.#stateNow;
+  }
+  set #state(state: ClientTransactionState) {
+    const was = this.#stateNow !== undefined && isClientPending(this.#stateNow);
+    this.#stateNow = state;
+    if (was !== isClientPending(state)) this.#options.onPendingChanged?.(!was);
+  }
   #interval: number;
   #ack: Buffer | undefined;
   #finalStatus = 0;

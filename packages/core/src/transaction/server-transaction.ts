@@ -1,6 +1,7 @@
 import type { SipMessage } from '@switchboard/sip';
 import { isReliable, type MessageSender, type TransportAddress } from '../transport-address.js';
 import { TransactionTimers, type TimerSettings } from './timers.js';
+import { isServerPending } from './pending-tally.js';
 
 export type ServerTransactionState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
 
@@ -20,6 +21,8 @@ export interface ServerTransactionOptions {
   readonly onInternalError?: (error: unknown) => void;
   /** A response was sent and recorded (`before`: the state it was sent in), for a shared transaction store. */
   readonly onResponded?: (transaction: ServerTransaction, status: number, bytes: Buffer, before: ServerTransactionState) => void;
+  /** `true` when made (Trying or Proceeding), `false` once when it leaves them (see PendingTally). */
+  readonly onPendingChanged?: (pending: boolean) => void;
 }
 
 /**
@@ -33,7 +36,16 @@ export class ServerTransaction {
   readonly key: string;
   readonly source: TransportAddress;
   readonly isInvite: boolean;
-  #state: ServerTransactionState;
+  #stateNow!: ServerTransactionState;
+  /** Every change of state goes through here, so the pending tally sees each (PendingTally). */
+  get #state(): ServerTransactionState {
+    return this.#stateNow;
+  }
+  set #state(state: ServerTransactionState) {
+    const was = this.#stateNow !== undefined && isServerPending(this.#stateNow);
+    this.#stateNow = state;
+    if (was !== isServerPending(state)) this.#options.onPendingChanged?.(!was);
+  }
   #lastResponse: Buffer | undefined;
   #lastStatus = 0;
   #interval = 0;

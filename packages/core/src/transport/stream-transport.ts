@@ -81,9 +81,10 @@ export interface ConnectionDirectory {
   /**
    * Sends on a connection another worker holds (`target.protocol` says which transport).
    * `openHere` (absent when the target names a connection id) opens a new connection in this
-   * worker when no worker has one.
+   * worker when no worker has one. `onError` hears of a send that fails where it is carried out,
+   * or finds no connection, as a local failed write does (RFC 3261 §18.4); never before this returns.
    */
-  sendElsewhere(target: TransportAddress, remoteKey: string, bytes: Buffer, openHere: (() => void) | undefined): void;
+  sendElsewhere(target: TransportAddress, remoteKey: string, bytes: Buffer, openHere: (() => void) | undefined, onError?: SendErrorHandler): void;
 }
 
 /**
@@ -208,7 +209,7 @@ export class StreamTransport {
   /**
    * Sends on a connection to `target`, opening one when none exists. Never throws: a port that
    * cannot be connected to, a refused or reset connection and a failed write are reported as a
-   * `send-error` event and to `onError` (once). Sends another worker carries report no error here.
+   * `send-error` event and to `onError` (once), sends another worker carries too (by the directory).
    */
   send(target: TransportAddress, bytes: Buffer, onError?: SendErrorHandler): void {
     const failed = once(onError);
@@ -238,7 +239,7 @@ export class StreamTransport {
           }
         : undefined;
     if (this.#options.directory !== undefined) {
-      this.#options.directory.sendElsewhere(target, remoteKey, bytes, openHere);
+      this.#options.directory.sendElsewhere(target, remoteKey, bytes, openHere, onError);
       return;
     }
     if (openHere === undefined) {

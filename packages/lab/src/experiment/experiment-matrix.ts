@@ -9,22 +9,19 @@
  *   and with persistent connections on both sides so does `tls-resumption`;
  * - flags implied by an extra value (`implies`) join that point's extras;
  * - a point matching an entry of `exclude` on every key it names is left out;
- * - a model whose workers must share their transactions (`SHARED_TRANSACTIONS_ONLY`: io-dispatch)
+ * - a model whose workers must share their transactions (`TRANSACTIONS_FOR_MODEL`, the rule `serve` checks: io-dispatch)
  *   runs with `transactions: shared` only (added when the matrix does not vary it);
  * - `state: default` is the model's own (`DEFAULT_STATE`: event-loop local, thread-pool sab,
  *   process-pool redis), and a state a model cannot use (`STATE_FOR_MODEL`, the rule `serve`
  *   checks) is skipped.
  */
-import { DEFAULT_STATE, STATE_FOR_MODEL, type StateKind } from '@switchboard/cluster';
+import { DEFAULT_STATE, STATE_FOR_MODEL, TRANSACTIONS_FOR_MODEL, type StateKind } from '@switchboard/cluster';
 import type { ExperimentConfig } from './experiment-config.js';
 import type { ExperimentPoint } from './experiment-record.js';
 
 
 /** Extra keys that only the process-pool's `serve` takes; other models' points run without them. */
 const PROCESS_POOL_ONLY = new Set(['supervisor-handles', 'fd-request-wait']);
-
-/** Models that need `--transactions shared` (serve refuses them otherwise). */
-const SHARED_TRANSACTIONS_ONLY = new Set<string>(['io-dispatch']);
 
 /** The point has every value `entry` names (point fields in camelCase, or extras). */
 function excluded(point: ExperimentPoint, entry: Readonly<Record<string, string>>): boolean {
@@ -91,7 +88,7 @@ export function experimentPoints(config: ExperimentConfig, quick = false): Exper
       (key === 'tls-resumption' && connection === 'persistent' && calleeConnection === 'persistent');
     // Keys of the process-pool alone (its supervisor's handles, poolipc) mean nothing elsewhere: dropped.
     const chosen: Record<string, string> = { ...(combination.extra as Record<string, string>) };
-    if (SHARED_TRANSACTIONS_ONLY.has(model)) {
+    if (!TRANSACTIONS_FOR_MODEL[model].includes('owned')) {
       if ((chosen.transactions ?? 'shared') !== 'shared') continue;
       chosen.transactions = 'shared';
     }

@@ -1,8 +1,9 @@
 import type { SendErrorHandler } from '@switchboard/core';
 
 /**
- * The error handlers of a worker's sends that the I/O process carries out, by ticket number, until
- * it reports a failure. Success is never reported, so tickets are forgotten by age: every
+ * The error handlers of a worker's sends that another process carries out (io-dispatch's I/O
+ * process; in the process-pool, the worker owning the connection a write is relayed to), by ticket
+ * number, until it reports a failure. Success is never reported, so tickets are forgotten by age: every
  * `rotateMs` the newest generation becomes the old one and the old one is dropped, so a ticket
  * lives between one and two periods. A failure reported later than that finds no handler (the
  * transaction's timers end the send's transaction instead).
