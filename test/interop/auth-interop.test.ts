@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { answerDigestChallenge, formatDigestCredentials, parseDigestChallenges, parseMessage, type DigestAlgorithm, type SipMessage } from '@switchboard/sip';
-import { freePort, MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
+import { EVERY_VARIANT, freePort, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
 
 /**
  * Digest authentication against real SIPp, in every model: REGISTER (401, then 200) and INVITE
@@ -159,7 +159,7 @@ async function counter(metricsPort: number, name: string): Promise<number> {
   return [...(await perWorker(metricsPort, name)).values()].reduce((sum, value) => sum + value, 0);
 }
 
-for (const variant of MODEL_VARIANTS) {
+for (const variant of EVERY_VARIANT) {
   describe(`digest authentication with SIPp, --model ${variant.name}`, { concurrency: false, timeout: 120_000 }, () => {
     let proxy: RunningProxy;
     let model: { args: string[]; stop(): Promise<void> };

@@ -111,8 +111,8 @@ export const MODEL_VARIANTS: readonly ModelVariant[] = [
 /**
  * The fourth model (issue 16 item 6): one I/O process reads every socket and dispatches each
  * message to the least-loaded worker, so transactions must be shared (in Redis). Kept out of
- * MODEL_VARIANTS, whose suites would take too long run once more; the suites that run it add it
- * themselves (hostile-input, test/models/io-dispatch.test.ts).
+ * MODEL_VARIANTS (the model suites such as overload and capacity do not run it); the interop and
+ * hostile-input suites run it through SHARED_VARIANTS, and test/models/io-dispatch.test.ts alone.
  */
 export const IO_DISPATCH_VARIANT: ModelVariant = {
   name: 'io-dispatch',
@@ -123,12 +123,22 @@ export const IO_DISPATCH_VARIANT: ModelVariant = {
 /**
  * The pools with `--transactions shared` (issue 16: every interop and hostile-input suite passes
  * with shared transactions): the thread-pool's in a SharedArrayBuffer table, the process-pool's in
- * Redis. Run by the proxy-interop and hostile-input suites beside MODEL_VARIANTS.
+ * Redis. Run by every interop and hostile-input suite through SHARED_VARIANTS.
  */
 export const SHARED_TRANSACTION_VARIANTS: readonly ModelVariant[] = [
   { name: 'process-pool --transactions shared', needsRedis: true, args: (url) => ['--model', 'process-pool', '--workers', '2', '--transactions', 'shared', '--redis-url', url ?? ''] },
   { name: 'thread-pool --transactions shared', needsRedis: false, args: () => ['--model', 'thread-pool', '--workers', '2', '--transactions', 'shared'] },
 ];
+
+/**
+ * What every interop and hostile-input suite runs beside MODEL_VARIANTS (issue 16: they all pass
+ * with `--transactions shared` in the pools and in io-dispatch): the pools with shared
+ * transactions, then io-dispatch.
+ */
+export const SHARED_VARIANTS: readonly ModelVariant[] = [...SHARED_TRANSACTION_VARIANTS, IO_DISPATCH_VARIANT];
+
+/** Every variant an interop suite runs: the three models, then the shared variants. */
+export const EVERY_VARIANT: readonly ModelVariant[] = [...MODEL_VARIANTS, ...SHARED_VARIANTS];
 
 /** Starts what a variant needs (a real redis-server for process-pool); resolves its flags. */
 export async function prepareModel(variant: ModelVariant): Promise<{ args: string[]; stop(): Promise<void> }> {

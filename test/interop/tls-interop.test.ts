@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createTestCertificates, type TestCertificates } from '@switchboard/testkit/certificates';
-import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, runSipp, sippCalls, startProxy } from './harness.js';
+import { EVERY_VARIANT, freePort, prepareModel, proxyCounter, runSipp, sippCalls, startProxy } from './harness.js';
 import { sClient, startStunnel } from './tls-peers.js';
 
 /**
@@ -57,7 +57,7 @@ after(async () => {
   await rm(sessionDir, { recursive: true, force: true });
 });
 
-for (const variant of MODEL_VARIANTS) {
+for (const variant of EVERY_VARIANT) {
   describe(`SIP over TLS with stunnel and openssl, --model ${variant.name}`, { concurrency: false, timeout: 120_000 }, () => {
     let model: { args: string[]; stop(): Promise<void> };
     before(async () => {
