@@ -43,10 +43,12 @@ export interface RunningProxy {
 /**
  * Starts `switchboard serve` on UDP and TCP (free ports), plus whatever listeners `extraArgs` add
  * (`--listen tls:127.0.0.1:0`), and resolves at its `ready` line. A proxy not ready within
- * `readyTimeoutMs` is killed, so that no test leaves one behind. `host` is the listeners' address
+ * `readyTimeoutMs` is killed, so that no test leaves one behind. The default is generous: a pool
+ * or io-dispatch takes 2-5 s to be ready on the loaded 2-core machine, and an io-dispatch proxy
+ * with TLS once took more than 10 s with two test files running. `host` is the listeners' address
  * (another loopback address, 127.0.0.2, stands for another host).
  */
-export async function startProxy(extraArgs: string[], readyTimeoutMs = 10_000, host = '127.0.0.1'): Promise<RunningProxy> {
+export async function startProxy(extraArgs: string[], readyTimeoutMs = 30_000, host = '127.0.0.1'): Promise<RunningProxy> {
   const child = spawn(process.execPath, [BIN, 'serve', '--listen', `udp:${host}:0`, '--listen', `tcp:${host}:0`, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
