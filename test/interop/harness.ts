@@ -196,6 +196,21 @@ export async function proxyCounter(metricsPort: number, name: string): Promise<n
   return sum;
 }
 
+/**
+ * A counter (as proxyCounter) once it satisfies `ok`, or its value after `waitMs`: a pool gathers
+ * counters from its workers, and one may still be short by the message whose answer the test has
+ * just read.
+ */
+export async function settledCounter(metricsPort: number, name: string, ok: (value: number) => boolean, waitMs = 3000): Promise<number> {
+  const deadline = Date.now() + waitMs;
+  let value = await proxyCounter(metricsPort, name);
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await proxyCounter(metricsPort, name);
+  }
+  return value;
+}
+
 /** The last statistics SIPp printed: successful and failed call counts. */
 export function sippCalls(output: string): { successful: number; failed: number } {
   const successful = [...output.matchAll(/Successful call\s+\|\s+\d+\s+\|\s+(\d+)/g)].pop()?.[1];

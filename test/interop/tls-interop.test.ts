@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createTestCertificates, type TestCertificates } from '@switchboard/testkit/certificates';
-import { EVERY_VARIANT, freePort, prepareModel, proxyCounter, runSipp, sippCalls, startProxy } from './harness.js';
+import { EVERY_VARIANT, freePort, prepareModel, proxyCounter, runSipp, settledCounter, sippCalls, startProxy } from './harness.js';
 import { sClient, startStunnel } from './tls-peers.js';
 
 /**
@@ -71,16 +71,8 @@ for (const variant of EVERY_VARIANT) {
       const metrics = await freePort();
       const proxy = await startProxy([...tlsArgs(), '--tls-verify-client', '--domain', 'example.com', '--metrics', `127.0.0.1:${metrics}`, ...model.args]);
       const counter = (name: string): Promise<number> => proxyCounter(metrics, `switchboard_${name}`);
-      /** A counter once it satisfies `ok` (pools gather counters from their workers, and scrapes are cached for 100 ms). */
-      const settled = async (name: string, ok: (value: number) => boolean): Promise<number> => {
-        const deadline = Date.now() + 3000;
-        let value = await counter(name);
-        while (!ok(value) && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          value = await counter(name);
-        }
-        return value;
-      };
+      /** A counter once it satisfies `ok` (see settledCounter). */
+      const settled = (name: string, ok: (value: number) => boolean): Promise<number> => settledCounter(metrics, `switchboard_${name}`, ok);
       let stunnel: Awaited<ReturnType<typeof startStunnel>> | undefined;
       try {
         const [callerSide, calleeSide, calleePort] = [await freePort(), await freePort(), await freePort()];
