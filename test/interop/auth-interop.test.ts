@@ -254,7 +254,8 @@ for (const variant of EVERY_VARIANT) {
     });
 
     test('the auth counters reach --metrics from every worker', async () => {
-      // Settled: a pool's counter may still lack the message whose answer the test just read.
+      // Settled: the replay test's scrapes may have left stats from before the forged nonce in
+      // --metrics' 100 ms cache.
       const settled = (name: string, least: number): Promise<number> => settledCounter(metricsPort, `switchboard_auth_${name}_total`, (value) => value >= least);
       assert.equal(await settled('forged_nonces', 1), 1, 'the forged nonce');
       assert.ok((await settled('challenges', 12)) >= 12, 'challenges');

@@ -197,9 +197,9 @@ export async function proxyCounter(metricsPort: number, name: string): Promise<n
 }
 
 /**
- * A counter (as proxyCounter) once it satisfies `ok`, or its value after `waitMs`: a pool gathers
- * counters from its workers, and one may still be short by the message whose answer the test has
- * just read.
+ * A counter (as proxyCounter) once it satisfies `ok`, or its value after `waitMs`: `--metrics`
+ * gathers the workers' stats at most once per 100 ms (packages/cli/src/metrics-server.ts), so a
+ * scrape soon after another reads counters from before the messages sent in between.
  */
 export async function settledCounter(metricsPort: number, name: string, ok: (value: number) => boolean, waitMs = 3000): Promise<number> {
   const deadline = Date.now() + waitMs;
