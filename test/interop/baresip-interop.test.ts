@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { Baresip } from './baresip-peer.js';
-import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, startProxy, type RunningProxy } from './harness.js';
+import { EVERY_VARIANT, freePort, prepareModel, proxyCounter, startProxy, type RunningProxy } from './harness.js';
 
 /**
  * Digest authentication with a real phone: two baresip 1.0.0 (Debian's, libre) register as alice
@@ -34,7 +34,7 @@ after(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-for (const variant of MODEL_VARIANTS) {
+for (const variant of EVERY_VARIANT) {
   describe(`baresip registers and calls with digest, --model ${variant.name}`, { concurrency: false, timeout: 240_000 }, () => {
     let proxy: RunningProxy | undefined;
     let model: { args: string[]; stop(): Promise<void> } | undefined;

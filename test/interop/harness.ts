@@ -43,10 +43,12 @@ export interface RunningProxy {
 /**
  * Starts `switchboard serve` on UDP and TCP (free ports), plus whatever listeners `extraArgs` add
  * (`--listen tls:127.0.0.1:0`), and resolves at its `ready` line. A proxy not ready within
- * `readyTimeoutMs` is killed, so that no test leaves one behind. `host` is the listeners' address
+ * `readyTimeoutMs` is killed, so that no test leaves one behind. The default is generous: a pool
+ * or io-dispatch takes 2-5 s to be ready on the loaded 2-core machine, and an io-dispatch proxy
+ * with TLS once took more than 10 s with two test files running. `host` is the listeners' address
  * (another loopback address, 127.0.0.2, stands for another host).
  */
-export async function startProxy(extraArgs: string[], readyTimeoutMs = 10_000, host = '127.0.0.1'): Promise<RunningProxy> {
+export async function startProxy(extraArgs: string[], readyTimeoutMs = 30_000, host = '127.0.0.1'): Promise<RunningProxy> {
   const child = spawn(process.execPath, [BIN, 'serve', '--listen', `udp:${host}:0`, '--listen', `tcp:${host}:0`, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -111,8 +113,8 @@ export const MODEL_VARIANTS: readonly ModelVariant[] = [
 /**
  * The fourth model (issue 16 item 6): one I/O process reads every socket and dispatches each
  * message to the least-loaded worker, so transactions must be shared (in Redis). Kept out of
- * MODEL_VARIANTS, whose suites would take too long run once more; the suites that run it add it
- * themselves (hostile-input, test/models/io-dispatch.test.ts).
+ * MODEL_VARIANTS (the model suites such as overload and capacity do not run it); the interop and
+ * hostile-input suites run it through SHARED_VARIANTS, and test/models/io-dispatch.test.ts alone.
  */
 export const IO_DISPATCH_VARIANT: ModelVariant = {
   name: 'io-dispatch',
@@ -123,12 +125,22 @@ export const IO_DISPATCH_VARIANT: ModelVariant = {
 /**
  * The pools with `--transactions shared` (issue 16: every interop and hostile-input suite passes
  * with shared transactions): the thread-pool's in a SharedArrayBuffer table, the process-pool's in
- * Redis. Run by the proxy-interop and hostile-input suites beside MODEL_VARIANTS.
+ * Redis. Run by every interop and hostile-input suite through SHARED_VARIANTS.
  */
 export const SHARED_TRANSACTION_VARIANTS: readonly ModelVariant[] = [
   { name: 'process-pool --transactions shared', needsRedis: true, args: (url) => ['--model', 'process-pool', '--workers', '2', '--transactions', 'shared', '--redis-url', url ?? ''] },
   { name: 'thread-pool --transactions shared', needsRedis: false, args: () => ['--model', 'thread-pool', '--workers', '2', '--transactions', 'shared'] },
 ];
+
+/**
+ * What every interop and hostile-input suite runs beside MODEL_VARIANTS (issue 16: they all pass
+ * with `--transactions shared` in the pools and in io-dispatch): the pools with shared
+ * transactions, then io-dispatch.
+ */
+export const SHARED_VARIANTS: readonly ModelVariant[] = [...SHARED_TRANSACTION_VARIANTS, IO_DISPATCH_VARIANT];
+
+/** Every variant an interop suite runs: the three models, then the shared variants. */
+export const EVERY_VARIANT: readonly ModelVariant[] = [...MODEL_VARIANTS, ...SHARED_VARIANTS];
 
 /** Starts what a variant needs (a real redis-server for process-pool); resolves its flags. */
 export async function prepareModel(variant: ModelVariant): Promise<{ args: string[]; stop(): Promise<void> }> {
@@ -182,6 +194,21 @@ export async function proxyCounter(metricsPort: number, name: string): Promise<n
     if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
+}
+
+/**
+ * A counter (as proxyCounter) once it satisfies `ok`, or its value after `waitMs`: `--metrics`
+ * gathers the workers' stats at most once per 100 ms (packages/cli/src/metrics-server.ts), so a
+ * scrape soon after another reads counters from before the messages sent in between.
+ */
+export async function settledCounter(metricsPort: number, name: string, ok: (value: number) => boolean, waitMs = 3000): Promise<number> {
+  const deadline = Date.now() + waitMs;
+  let value = await proxyCounter(metricsPort, name);
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await proxyCounter(metricsPort, name);
+  }
+  return value;
 }
 
 /** The last statistics SIPp printed: successful and failed call counts. */

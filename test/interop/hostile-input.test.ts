@@ -4,7 +4,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { ADDED_BYTES } from '@switchboard/core';
-import { freePort, IO_DISPATCH_VARIANT, MODEL_VARIANTS, SHARED_TRANSACTION_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
+import { EVERY_VARIANT, freePort, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
 
 /**
  * Hostile input over UDP and TCP while real calls go through the proxy: every malformed request
@@ -47,7 +47,7 @@ async function udpExchange(port: number, bytes: Buffer, waitMs = 400): Promise<s
 
 const statusOf = (text: string | undefined): string | undefined => text?.slice(0, text.indexOf('\r\n'));
 
-for (const variant of [...MODEL_VARIANTS, ...SHARED_TRANSACTION_VARIANTS, IO_DISPATCH_VARIANT]) {
+for (const variant of EVERY_VARIANT) {
   describe(`hostile input, --model ${variant.name}`, { concurrency: false, timeout: 120_000 }, () => {
     let proxy: RunningProxy;
     let calleePort: number;

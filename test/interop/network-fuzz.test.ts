@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createTestCertificates, type TestCertificates } from '@switchboard/testkit/certificates';
-import { freePort, MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
+import { EVERY_VARIANT, freePort, MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
 import { checkAgainstRequests, classify, frameMessages, generateCases, hex, sendCase, startSink, type Exchange, type FuzzCase, type FuzzTransport, type SendOptions } from './network-fuzz.js';
 
 /**
@@ -15,8 +15,12 @@ import { checkAgainstRequests, classify, frameMessages, generateCases, hex, send
  * proxy generated must copy the request's Via, From, To, Call-ID and CSeq bytes exactly, and over
  * UDP no response may be larger than the request that drew it.
  *
- * FUZZ_SEED (default below) replays a run, FUZZ_COUNT sets the cases per model (`npm run
- * fuzz:network` runs 20,000), FUZZ_MODELS narrows the models (comma-separated names),
+ * Every model runs, and the shared-transaction variants (the pools with `--transactions shared`,
+ * io-dispatch) beside them, with fewer cases by default to keep `npm test` short.
+ *
+ * FUZZ_SEED (default below) replays a run, FUZZ_COUNT sets the cases per model and variant (`npm
+ * run fuzz:network` runs 20,000 for each), FUZZ_MODELS narrows the models (comma-separated names,
+ * e.g. `thread-pool --transactions shared,io-dispatch`),
  * FUZZ_SKIP_MUTATIONS leaves out the cases of named mutations (e.g. `via-port-0`, to see past a
  * known crash). Failures print the seed, the case and its bytes in hex; every offending input is
  * also written to a directory named in the output. A crash stops that model's run; each input
@@ -25,11 +29,13 @@ import { checkAgainstRequests, classify, frameMessages, generateCases, hex, send
  */
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5b0a2d) >>> 0;
+/** Cases per model by default: 300 for the three models, 100 for each shared variant (the CI budget). */
 const COUNT = Number(process.env.FUZZ_COUNT ?? 300);
+const SHARED_COUNT = Number(process.env.FUZZ_COUNT ?? 100);
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 32);
 /** Long enough for an answer on a loaded machine: a late answer is a missed check, never a false one. */
 const WINDOW_MS = Number(process.env.FUZZ_WINDOW_MS ?? 700);
-const MODELS = process.env.FUZZ_MODELS?.split(',') ?? MODEL_VARIANTS.map((variant) => variant.name);
+const MODELS = process.env.FUZZ_MODELS?.split(',') ?? EVERY_VARIANT.map((variant) => variant.name);
 /** Mutations whose cases are left out (to look past a known crash while its fix is pending). */
 const SKIP = process.env.FUZZ_SKIP_MUTATIONS?.split(',') ?? [];
 /** SIPp calls per batch and calls/s: a trickle that lasts as long as the fuzz does. */
@@ -40,7 +46,7 @@ const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 60_000;
 const REPORT_DIR = join(tmpdir(), `switchboard-network-fuzz-${SEED}`);
 
-console.log(`network fuzz: FUZZ_SEED=${SEED} FUZZ_COUNT=${COUNT}${SKIP.length > 0 ? ` FUZZ_SKIP_MUTATIONS=${SKIP.join(',')}` : ''} (reproducers, if any: ${REPORT_DIR})`);
+console.log(`network fuzz: FUZZ_SEED=${SEED} FUZZ_COUNT=${COUNT} (shared variants ${SHARED_COUNT})${SKIP.length > 0 ? ` FUZZ_SKIP_MUTATIONS=${SKIP.join(',')}` : ''} (reproducers, if any: ${REPORT_DIR})`);
 
 let certs: TestCertificates;
 before(async () => {
@@ -118,9 +124,10 @@ async function answersOptions(port: number): Promise<boolean> {
   }
 }
 
-for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candidate.name))) {
-  describe(`network fuzz, --model ${variant.name}`, { concurrency: false, timeout: Math.max(240_000, COUNT * 100) }, () => {
-    test(`${COUNT} seeded mutated requests and responses over UDP, TCP and TLS with SIPp calls in flight`, async () => {
+for (const variant of EVERY_VARIANT.filter((candidate) => MODELS.includes(candidate.name))) {
+  const count = MODEL_VARIANTS.includes(variant) ? COUNT : SHARED_COUNT;
+  describe(`network fuzz, --model ${variant.name}`, { concurrency: false, timeout: Math.max(240_000, count * 100) }, () => {
+    test(`${count} seeded mutated requests and responses over UDP, TCP and TLS with SIPp calls in flight`, async () => {
       const model = await prepareModel(variant);
       const sink = await startSink(HOST);
       const proxyArgs = [
@@ -177,7 +184,7 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => MODELS.includes(candi
         })();
 
         // The fuzz: CONCURRENCY cases in flight, each from its own socket or connection.
-        const cases = generateCases(SEED, COUNT).filter((fuzzCase) => !fuzzCase.mutations.some((name) => SKIP.includes(name)));
+        const cases = generateCases(SEED, count).filter((fuzzCase) => !fuzzCase.mutations.some((name) => SKIP.includes(name)));
         const sentLog: Array<{ fuzzCase: FuzzCase; sent: Buffer; at: number }> = [];
         const options: SendOptions = {
           host: HOST,

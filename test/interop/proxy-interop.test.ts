@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { freePort, IO_DISPATCH_VARIANT, MODEL_VARIANTS, SHARED_TRANSACTION_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
+import { EVERY_VARIANT, freePort, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from './harness.js';
 
 /**
  * SIPp caller -> Switchboard -> SIPp callee, for real, on loopback. Each test starts its own
@@ -36,7 +36,7 @@ async function callThrough(options: { transport: 'u1' | 't1' | 'tn'; calls: numb
   }
 }
 
-for (const variant of [...MODEL_VARIANTS, ...SHARED_TRANSACTION_VARIANTS, IO_DISPATCH_VARIANT]) {
+for (const variant of EVERY_VARIANT) {
   describe(`SIPp interop through the proxy, --model ${variant.name}`, { concurrency: false, timeout: 300_000 }, () => {
     let model: { args: string[]; stop(): Promise<void> };
     before(async () => {
@@ -68,7 +68,7 @@ for (const variant of [...MODEL_VARIANTS, ...SHARED_TRANSACTION_VARIANTS, IO_DIS
   });
 }
 
-for (const variant of MODEL_VARIANTS) {
+for (const variant of EVERY_VARIANT) {
   describe(`registrar and location service with SIPp, --model ${variant.name}`, { concurrency: false, timeout: 120_000 }, () => {
     let proxy: RunningProxy;
     let model: { args: string[]; stop(): Promise<void> };
