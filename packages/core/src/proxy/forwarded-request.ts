@@ -3,7 +3,7 @@ import type { TransportAddress, TransportProtocol } from '../transport-address.j
 import { listenerFor, outgoingFor, type Listener } from './listeners.js';
 import { isConnectionRefusal, mustLeaveUdp, viaForTcp } from './message-size.js';
 import type { ProxyCounters } from './proxy-counters.js';
-import { DIALOG_CREATING, recordRouteEntry, type RecordRouteEntry } from './record-route.js';
+import { DIALOG_CREATING, recordRouteValue } from './record-route.js';
 import type { ForwardTarget } from './routing-step.js';
 import { uriTarget } from './uri-target.js';
 
@@ -82,12 +82,12 @@ export function forwardedRequest(
     const sips = copy.requestUri?.scheme === 'sips' || copy.route[0]?.uri.scheme === 'sips';
     if (outgoing.clientOnly === true) {
       // Nothing listens on the outgoing transport: the callee reaches us where the caller did.
-      if (incoming !== undefined) prependRecordRoute(copy, recordRouteEntry(incoming, sips));
+      if (incoming !== undefined) copy.prependRecordRoute(recordRouteValue(incoming, sips));
     } else {
       // Double record-routing when the transport changes, so each side reaches us over its
       // own (RFC 5658): the callee's entry on top, the caller's below it.
-      if (incoming !== undefined && incoming.protocol !== outgoing.protocol) prependRecordRoute(copy, recordRouteEntry(incoming, sips));
-      prependRecordRoute(copy, recordRouteEntry(outgoing, sips));
+      if (incoming !== undefined && incoming.protocol !== outgoing.protocol) copy.prependRecordRoute(recordRouteValue(incoming, sips));
+      copy.prependRecordRoute(recordRouteValue(outgoing, sips));
     }
   }
   copy.prependVia({
@@ -103,10 +103,6 @@ export function forwardedRequest(
   const forwarded: ForwardedRequest = { sent: copy, target: nextHop, udpFallback: undefined };
   moveLargeRequestToTcp(forwarded, settings);
   return forwarded;
-}
-
-function prependRecordRoute(copy: SipMessage, entry: RecordRouteEntry): void {
-  copy.prependRecordRoute(entry.text, entry.parsed);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { isSipUri, parseNameAddr, type NameAddr, type SipMessage } from '@switchboard/sip';
+import { isSipUri, type SipMessage } from '@switchboard/sip';
 import type { Listener } from './listeners.js';
 
 /**
@@ -26,33 +26,4 @@ export function recordRouteValue(listener: Listener, sips: boolean): string {
   if (sips && listener.protocol === 'tls') return `<sips:${host}:${listener.port};lr;${DIALOG_ROUTE_MARK}>`;
   const transport = listener.protocol === 'udp' ? '' : `;transport=${listener.protocol}`;
   return `<sip:${host}:${listener.port}${transport};lr;${DIALOG_ROUTE_MARK}>`;
-}
-
-/** Our Record-Route entry as written and as parsed (parsed values are shared, never changed: message.ts). */
-export interface RecordRouteEntry {
-  readonly text: string;
-  readonly parsed: NameAddr;
-}
-
-/** Per listener: its entry without and with SIPS, made on first use. */
-const entries = new WeakMap<Listener, [RecordRouteEntry | undefined, RecordRouteEntry | undefined]>();
-
-/**
- * recordRouteValue, written and parsed once per listener (and SIPS choice) instead of on every
- * dialog-creating request.
- */
-export function recordRouteEntry(listener: Listener, sips: boolean): RecordRouteEntry {
-  let pair = entries.get(listener);
-  if (pair === undefined) {
-    pair = [undefined, undefined];
-    entries.set(listener, pair);
-  }
-  const index = sips ? 1 : 0;
-  let entry = pair[index];
-  if (entry === undefined) {
-    const text = recordRouteValue(listener, sips);
-    entry = { text, parsed: parseNameAddr(text) };
-    pair[index] = entry;
-  }
-  return entry;
 }
