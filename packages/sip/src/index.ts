@@ -24,6 +24,7 @@ export type { RoutingHeaders } from './eager-headers.js';
 export { SipMessage, type HeaderField, type StartLine, type MessageLayout } from './message.js';
 export { parseMessage, type ParseOptions } from './parser.js';
 export { detachedString } from './detached-string.js';
+export { detachedBuffer } from './detached-buffer.js';
 export { StreamFramer, findContentLength, type FrameEvent, type FramerOptions } from './framer.js';
 export { validateRequest, validateResponse, type ValidateOptions } from './validate.js';
 export { buildResponse, buildResponseWithin, rejectionResponse, reasonPhrase, newTag, REASON_PHRASES, type RejectionOptions, type ResponseOptions } from './response.js';

@@ -64,6 +64,24 @@ test('removing the top value of a comma-separated Via rewrites that field only',
   assert.throws(() => message.removeTopVia(), { code: 'ERR_SIP_INVALID_EDIT' });
 });
 
+test('removing the first value of a list as it arrived: commas quoted or bracketed are not separators, folding is undone', () => {
+  const quoted = parseMessage(crlf(['SIP/2.0 200 OK', 'Via: SIP/2.0/UDP a;branch=z9hG4bK1;x="p,q" ,\r\n  SIP/2.0/UDP b;branch=z9hG4bK2,SIP/2.0/UDP c;branch=z9hG4bK3', 'Content-Length: 0', '', '']));
+  assert.equal(quoted.removeTopVia().branch, 'z9hG4bK1');
+  assert.match(quoted.serialize().toString(), /\r\nVia: SIP\/2\.0\/UDP b;branch=z9hG4bK2,SIP\/2\.0\/UDP c;branch=z9hG4bK3\r\n/);
+  assert.deepEqual(parseMessage(quoted.serialize()).via.map((via) => via.branch), ['z9hG4bK2', 'z9hG4bK3']);
+  const folded = parseMessage(crlf(['SIP/2.0 200 OK', 'Via: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2;\r\n x=1', 'Content-Length: 0', '', '']));
+  folded.removeTopVia();
+  assert.deepEqual(folded.headers('via'), ['SIP/2.0/UDP b;branch=z9hG4bK2; x=1']);
+  assert.equal(parseMessage(folded.serialize()).via[0]?.params.get('x'), '1');
+  const bracketed = parseMessage(crlf(['BYE sip:bob@b SIP/2.0', 'Route: <sip:a,b@p1;lr>, <sip:p2;lr>', 'Content-Length: 0', '', '']));
+  assert.equal(bracketed.removeFirstRoute().uriText, 'sip:a,b@p1;lr');
+  assert.deepEqual(parseMessage(bracketed.serialize()).route.map((hop) => hop.uriText), ['sip:p2;lr']);
+  const only = parseMessage(crlf(['BYE sip:bob@b SIP/2.0', 'Route: <sip:a,b@p1;lr>', 'Content-Length: 0', '', '']));
+  only.removeFirstRoute();
+  assert.equal(only.route.length, 0);
+  assert.doesNotMatch(only.serialize().toString(), /Route:/);
+});
+
 test('Route edits for loose and strict routing', () => {
   const message = parseMessage(
     crlf(['BYE sip:bob@b SIP/2.0', 'Route: <sip:p1;lr>, <sip:p2;lr>', 'r: x', 'Route: <sip:p3>', 'Content-Length: 0', '', '']),

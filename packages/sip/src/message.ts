@@ -517,6 +517,13 @@ export class SipMessage {
       this.#fields.splice(index, 1);
       return;
     }
+    if (which === 'first' && field.text === undefined) {
+      // A field as it arrived (a response's `Via: ours, theirs` from a UA that joins its Vias in
+      // one line): the values after the first are cut from the bytes at the first separating
+      // comma, without splitting and trimming every value of the list.
+      this.#removeFirstArrivedValue(index, field);
+      return;
+    }
     // Cut as bytes: the values left keep every byte they arrived with.
     const value = this.fieldBytes(field);
     const items = splitList(value);
@@ -529,6 +536,21 @@ export class SipMessage {
         ? value.slice(items[1]?.start ?? 0)
         : value.slice(0, items[items.length - 1]?.start ?? value.length).replace(/\s*,\s*$/, '');
     this.#fields[index] = { ...addedField(name, kept), text: `${this.#writtenName(field)}: ${kept}`, latin1: true };
+  }
+
+  /** #removeListValue for the first value of a field read from the input (`field.text` unset). */
+  #removeFirstArrivedValue(index: number, field: HeaderField): void {
+    const input = this.#layout.input;
+    const comma = firstListComma(input, field.valueStart, field.valueEnd);
+    let rest = comma + 1;
+    while (rest < field.valueEnd && isLinearWhitespace(input[rest] as number)) rest++;
+    if (comma < 0 || rest >= field.valueEnd) {
+      // One value after all (the comma was quoted or bracketed), or nothing after it: as splitList would, the field goes.
+      this.#fields.splice(index, 1);
+      return;
+    }
+    const kept = unfold(input.toString('latin1', rest, field.valueEnd));
+    this.#fields[index] = { name: field.name, routing: field.routing, start: -1, end: -1, valueStart: -1, valueEnd: -1, text: `${this.#writtenName(field)}: ${kept}`, latin1: true };
   }
 
   /** The name of a field as it was written on the wire (compact forms kept). */
@@ -649,6 +671,35 @@ function mayHoldSeveral(field: HeaderField, input: Buffer): boolean {
   if (field.text !== undefined) return field.text.indexOf(',', field.text.indexOf(':') + 1) >= 0;
   const comma = input.indexOf(0x2c, field.valueStart);
   return comma >= 0 && comma < field.valueEnd;
+}
+
+/**
+ * Index of the first comma in `input[from, to)` that separates list values: not inside a quoted
+ * string or `<...>` (as splitList reads a list); -1 when there is none, or when a quoted string
+ * is not closed (splitList stops there too).
+ */
+function firstListComma(input: Buffer, from: number, to: number): number {
+  let inAngle = false;
+  for (let i = from; i < to; i++) {
+    const code = input[i] as number;
+    if (code === 0x22) {
+      i++;
+      while (i < to && input[i] !== 0x22) i += input[i] === 0x5c ? 2 : 1;
+      if (i >= to) return -1;
+    } else if (code === 0x3c) {
+      inAngle = true;
+    } else if (code === 0x3e) {
+      inAngle = false;
+    } else if (code === 0x2c && !inAngle) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/** SP, HTAB, or the CR and LF of a folded line. */
+function isLinearWhitespace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0a;
 }
 
 function addedField(name: string, value: string): HeaderField {

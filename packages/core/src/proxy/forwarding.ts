@@ -1,4 +1,5 @@
 import { buildAckForFailure, buildCancel, type SipLimits, type SipMessage } from '@switchboard/sip';
+import { keptFinal } from './kept-final.js';
 import { ClientTransaction, type ClientTransactionState } from '../transaction/client-transaction.js';
 import { clientTransactionKey } from '../transaction/keys.js';
 import { PendingTally } from '../transaction/pending-tally.js';
@@ -345,7 +346,7 @@ export class Forwarder {
 
   #forwardUpstream(forwarding: Forwarding, status: number, bytes: Buffer): void {
     this.#options.counters.responsesForwarded++;
-    forwarding.server.respond(status, bytes);
+    forwarding.server.respond(status, keptFinal(forwarding.isInvite, status, bytes));
   }
 
   /** CANCELs one branch (§16.10): only after it has sent a provisional response (§9.1). */

@@ -3,6 +3,7 @@ import { responseTarget } from '../response-target.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import type { MessageSender, TransportAddress } from '../transport-address.js';
 import { generatedRejection, generatedResponse } from './generated-response.js';
+import { keptFinal } from './kept-final.js';
 import type { ProxyCounters } from './proxy-counters.js';
 import type { HeaderList } from './routing-step.js';
 
@@ -16,7 +17,7 @@ export function answer(server: ServerTransaction, counters: ProxyCounters, statu
   if (request === undefined) return;
   const bytes = generatedResponse(request, server.source, status, { reason, headers });
   if (bytes !== undefined) {
-    server.respond(status, bytes);
+    server.respond(status, keptFinal(server.isInvite, status, bytes));
     return;
   }
   counters.oversizedResponsesDropped++;
