@@ -46,6 +46,10 @@ export interface SharedClients {
   started(parent: ServerTransaction, transaction: ClientTransaction, bytes: Buffer): void;
   /** Its state machine moved. */
   changed(transaction: ClientTransaction, before: ClientTransactionState): void;
+  /** The state its record holds (undefined: gone): read before one of its timers acts. */
+  storedState(transaction: ClientTransaction): Promise<string | undefined>;
+  /** A timer found it finished by another worker: it stopped here. */
+  movedOn(transaction: ClientTransaction): void;
 }
 
 /** A client transaction taken over from the store (`--transactions shared`): its request as sent, target and stored state. */
@@ -103,6 +107,13 @@ export class Forwarder {
   };
   /** `--transactions shared`: each state change written through. */
   readonly #onStateChanged = (changed: ClientTransaction, before: ClientTransactionState): void => this.#options.sharedClients?.changed(changed, before);
+  /** `--transactions shared`: the stored state, read before a timer acts. */
+  readonly #storedState = (transaction: ClientTransaction): Promise<string | undefined> => this.#options.sharedClients?.storedState(transaction) ?? Promise.resolve(transaction.state);
+  /** `--transactions shared`: another worker finished it (a timer found out): it is no longer matched here. */
+  readonly #onMovedOn = (transaction: ClientTransaction): void => {
+    if (this.#client.get(transaction.key) === transaction) this.#client.delete(transaction.key);
+    this.#options.sharedClients?.movedOn(transaction);
+  };
 
   constructor(options: ForwarderOptions) {
     this.#options = options;
@@ -127,6 +138,11 @@ export class Forwarder {
   /** Whether a client transaction of this worker has `key` (clientTransactionKey). */
   hasClient(key: string): boolean {
     return this.#client.has(key);
+  }
+
+  /** `--transactions shared`: the client transaction `key` of this worker, if any (its state is compared with the store's). */
+  client(key: string): ClientTransaction | undefined {
+    return this.#client.get(key);
   }
 
   /** Hands a response to the client transaction of its branch; false when there is none. */
@@ -278,7 +294,7 @@ export class Forwarder {
         }),
       onInternalError: this.#onInternalError,
       onTerminated: this.#onTerminated,
-      ...(shared === undefined ? {} : { onStateChanged: this.#onStateChanged }),
+      ...(shared === undefined ? {} : { onStateChanged: this.#onStateChanged, storedState: this.#storedState, onMovedOn: this.#onMovedOn }),
     });
     this.#client.set(branch.key, transaction);
     counters.clientTransactions++;

@@ -7,6 +7,7 @@ import { answerStatelessly } from './local-answers.js';
 import type { ProxyCounters } from './proxy-counters.js';
 import { TransactionMirror } from './transaction-mirror.js';
 import type { TimerSettings } from '../transaction/timers.js';
+import type { ClientTransaction } from '../transaction/client-transaction.js';
 import { DEFAULT_TRANSACTION_LEASE_MS, DEFAULT_TRANSACTION_LEASE_TICK_MS, LeaseTicker } from './lease-ticker.js';
 
 /** Proxy timer C (§16.8) plus 64*T1: the longest a server INVITE record may live before its first write. */
@@ -70,25 +71,21 @@ export class SharedTransactions {
     this.mirror = new TransactionMirror({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, timers: deps.timers, counters: deps.counters, leases: this.leases });
   }
 
-  /**
-   * A response for a client transaction this worker does not run: handed to the worker holding
-   * its lease in the store (after a failover, the adopter of the dead worker's branch). Resolves
-   * false when it stays here (no record, ours, nobody's, no hand-off, or the store failed): it is
-   * then forwarded upstream by its Via as before.
-   */
-  async handOffResponse(clientKey: string, bytes: Buffer, source: TransportAddress): Promise<boolean> {
-    const handOffTo = this.#options.handOffTo;
-    if (handOffTo === undefined) return false;
+  /** Passes `bytes` to the worker whose lease owner id is `holder`; false when that is not possible (no pool, no such live worker). */
+  handOff(holder: string, bytes: Buffer, source: TransportAddress): boolean {
+    return this.#options.handOffTo?.(holder, bytes, source) ?? false;
+  }
+
+  /** The state a client transaction's record holds (undefined: gone), read before one of its timers acts (one round trip). */
+  storedState(transaction: ClientTransaction): Promise<string | undefined> {
     this.#deps.counters.transactionStoreRoundTrips++;
-    let record;
-    try {
-      record = await this.#options.store.get(clientKey);
-    } catch {
-      return false;
-    }
-    const holder = record?.lease?.owner;
-    if (holder === undefined || holder === this.#options.owner || (record?.lease?.until ?? 0) <= Date.now()) return false;
-    return handOffTo(holder, bytes, source);
+    return this.#options.store.get(transaction.key).then((record) => record?.state);
+  }
+
+  /** A client transaction a timer found finished by another worker: no longer renewed here. */
+  movedOn(transaction: ClientTransaction): void {
+    this.#deps.counters.sharedTransactionsMovedOn++;
+    this.leases.drop(transaction.key);
   }
 
   /** The store (adoption reads a client transaction's parent record from it). */

@@ -12,6 +12,9 @@ import type { LeaseHandlers } from './lease-ticker.js';
 import type { SharedTransactions } from './shared-transactions.js';
 import { viaTarget } from './via-addressing.js';
 
+/** The states in which a client transaction still waits for its final response. */
+const WAITING: readonly string[] = ['calling', 'trying', 'proceeding'];
+
 export interface TransactionAdoptionContext {
   readonly shared: SharedTransactions;
   readonly server: ServerTransactions;
@@ -36,6 +39,49 @@ export class TransactionAdoption implements LeaseHandlers {
 
   adopted(record: TransactionRecord, now: number): boolean | Promise<boolean> {
     return record.side === 'server' ? this.#adoptServer(record, now) : this.#adoptClient(record, now);
+  }
+
+  /**
+   * A transaction this worker runs, as the store holds it at its lease renewal. Another worker
+   * may have moved it on meanwhile (it read a response: shared-responses.ts): a client
+   * transaction Proceeding there stops timers A and B here; one finished there stops here; a
+   * server transaction answered there is resumed here from its record (the stored response
+   * replayed to retransmissions, G and H re-armed for a failed INVITE), and no longer renewed
+   * when it only lingers.
+   */
+  renewed(record: TransactionRecord, now: number): void {
+    const { server, forwarder, counters } = this.#context;
+    if (record.side === 'client') {
+      const local = forwarder.client(record.key);
+      if (local === undefined || !WAITING.includes(local.state) || local.state === record.state) return;
+      if (record.state === 'proceeding') {
+        local.advance('proceeding');
+        return;
+      }
+      if (WAITING.includes(record.state)) return;
+      forwarder.forgetClient(record.key);
+      counters.sharedTransactionsMovedOn++;
+      this.#linger(record);
+      return;
+    }
+    const local = server.get(record.key);
+    if (local === undefined || (local.state !== 'trying' && local.state !== 'proceeding')) return;
+    if (record.state === 'trying' || record.state === 'proceeding') return;
+    counters.sharedTransactionsMovedOn++;
+    if (!this.#adoptServer(record, now)) {
+      server.forget(record.key);
+      this.#linger(record);
+      return;
+    }
+    if (record.state !== 'completed' || !record.invite) this.#linger(record);
+  }
+
+  /** A transaction that only lingers now: no longer renewed, its lease extended to its record's end (one write), so nobody adopts it. */
+  #linger(record: TransactionRecord): void {
+    const { shared, counters } = this.#context;
+    shared.leases.drop(record.key);
+    counters.transactionStoreRoundTrips++;
+    shared.store.renewLease(record.key, shared.owner, record.expiresAt).catch(() => undefined);
   }
 
   /** Another worker holds `key` now: its timers stop here and nothing more is written. */
