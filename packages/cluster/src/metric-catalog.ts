@@ -41,6 +41,7 @@ const PROXY_COUNTERS: Readonly<Record<keyof ProxyCounters, string>> = {
   sharedResponseHandOffs: '--transactions shared: responses handed to the worker holding their transaction all the same: a final response of a request forked to several targets (best-response selection, §16.7, is not run across workers). Zero for unforked calls.',
   sharedFinalsAbsorbed: '--transactions shared: final responses not forwarded because another worker (or an earlier copy) won their compare-and-set first; an INVITE failure is acknowledged again.',
   sharedTransactionsMovedOn: "--transactions shared: a worker's transactions found finished or moved on by another worker (by a timer's store read or a lease renewal): their timers stop there, or resume from the record.",
+  sharedCancelsSent: '--transactions shared: CANCELs a worker sent downstream for a CANCEL it read, built from the INVITE branches stored (whichever worker runs them, or ran them before it died): no hand-off.',
   authChallenges: '401/407 challenges sent, stale ones included.',
   authAccepted: 'Requests whose credentials were verified.',
   authRejected: '403 for wrong credentials, an unknown user, or a user who may not use the identity.',

@@ -371,13 +371,22 @@ export class Forwarder {
       return;
     }
     branch.cancelled = true;
-    const sent = branch.copy.sent;
+    this.sendCancel(branch.copy.sent, branch.target);
+  }
+
+  /**
+   * Sends a CANCEL for the INVITE `sent` (as it went to `target`) on a client transaction of its
+   * own, which absorbs its 200. `--transactions shared` calls it for a branch whose INVITE another
+   * worker sent (its bytes read from the store: shared-cancel.ts).
+   */
+  sendCancel(sent: SipMessage, target: TransportAddress): void {
     const key = clientTransactionKey(sent.topVia?.branch ?? '', 'CANCEL');
+    if (this.#client.has(key)) return;
     const transaction = new ClientTransaction({
       key,
       method: 'CANCEL',
       bytes: buildCancel(sent),
-      target: branch.target,
+      target,
       sender: this.#options.sender,
       timers: this.#options.timers,
       onResponse: () => undefined,

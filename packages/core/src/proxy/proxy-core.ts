@@ -20,6 +20,7 @@ import { ROUTING_STEPS } from './routing-steps.js';
 import { ServerTransactions } from './server-transactions.js';
 import { SharedTransactions, type SharedTransactionsOptions } from './shared-transactions.js';
 import { SharedResponses } from './shared-responses.js';
+import { SharedCancel } from './shared-cancel.js';
 import type { TransactionMirror } from './transaction-mirror.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
 import { stampReceived } from './via-addressing.js';
@@ -110,6 +111,7 @@ export class ProxyCore {
   readonly #timing: MessageTimingRecorder | undefined;
   readonly #shared: SharedTransactions | undefined;
   readonly #sharedResponses: SharedResponses | undefined;
+  readonly #sharedCancel: SharedCancel | undefined;
   readonly #overload: OverloadControl | undefined;
 
   constructor(options: ProxyCoreOptions) {
@@ -143,7 +145,9 @@ export class ProxyCore {
     this.#steps = timing === undefined ? steps : timedSteps(steps, timing);
     this.#outbound = { listeners: options.listeners, clientTransports: options.clientTransports, limits: options.limits, sender, counters };
     // In the pools, any worker handles any response (no hand-off): shared-responses.ts.
-    this.#sharedResponses = shared?.handsOff === true && options.stateless !== true ? new SharedResponses({ shared, forwarder: this.#forwarder, outbound: this.#outbound, timers, limits: options.limits }) : undefined;
+    const pooled = shared?.handsOff === true && options.stateless !== true ? shared : undefined;
+    this.#sharedResponses = pooled === undefined ? undefined : new SharedResponses({ shared: pooled, forwarder: this.#forwarder, outbound: this.#outbound, timers, limits: options.limits });
+    this.#sharedCancel = pooled === undefined ? undefined : new SharedCancel({ shared: pooled, forwarder: this.#forwarder, counters, timers, limits: options.limits });
     if (shared !== undefined && options.stateless !== true) {
       const handleNew = (server: ServerTransaction, request: SipMessage, source: TransportAddress): void => this.#handleNew(server, request, source);
       shared.leases.start(new TransactionAdoption({ shared, server: this.#server, forwarder: this.#forwarder, counters, limits: options.limits, handleNew }));
@@ -262,7 +266,9 @@ export class ProxyCore {
   /** A request with its new server transaction: a CANCEL cancels; an INVITE gets 100; then routing. */
   #handleNew(server: ServerTransaction, request: SipMessage, source: TransportAddress): void {
     if (request.method === 'CANCEL') {
-      this.#forwarder.receiveCancel(server, this.#server.get(serverTransactionKey(request, 'INVITE')));
+      const inviteKey = serverTransactionKey(request, 'INVITE');
+      if (this.#sharedCancel === undefined) this.#forwarder.receiveCancel(server, this.#server.get(inviteKey));
+      else this.#sharedCancel.cancel(server, inviteKey).catch((error: unknown) => answerInternalError(server, this.counters, error));
       return;
     }
     if (request.method === 'INVITE') {
@@ -289,7 +295,9 @@ export class ProxyCore {
     const key = serverTransactionKey(request);
     if (!isAck && this.#server.absorbRetransmission(key)) return;
     if (!isAck) validateRequest(request);
-    const elsewhere = !handedOff && (isAck || request.method === 'CANCEL') && this.#server.get(serverTransactionKey(request, 'INVITE')) === undefined;
+    // In the pools a CANCEL is carried out where it is read (shared-cancel.ts); the ACK of a failure still goes to its INVITE's holder.
+    const handsOffCancel = request.method === 'CANCEL' && this.#sharedCancel === undefined;
+    const elsewhere = !handedOff && (isAck || handsOffCancel) && this.#server.get(serverTransactionKey(request, 'INVITE')) === undefined;
     const passed = elsewhere ? shared.handOffToHolder(request, bytes, source) : Promise.resolve(false);
     passed
       .then(async (gone) => {

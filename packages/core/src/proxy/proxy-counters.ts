@@ -65,6 +65,8 @@ export interface ProxyCounters extends AuthCounters, OverloadCounters {
   sharedFinalsAbsorbed: number;
   /** `--transactions shared`: transactions of this worker found finished or moved on by another worker (by a timer's store read or a lease renewal): stopped here. */
   sharedTransactionsMovedOn: number;
+  /** `--transactions shared`: CANCELs sent by the worker that read the caller's CANCEL, built from the INVITE's stored branches (no hand-off). */
+  sharedCancelsSent: number;
   /** Bugs caught at an entry point (a socket, timer or store callback): the message is dropped, or answered 500 when it has a transaction. */
   internalErrors: number;
 }
@@ -104,6 +106,7 @@ export function newProxyCounters(): ProxyCounters {
     sharedResponseHandOffs: 0,
     sharedFinalsAbsorbed: 0,
     sharedTransactionsMovedOn: 0,
+    sharedCancelsSent: 0,
     authChallenges: 0,
     authAccepted: 0,
     authRejected: 0,

@@ -75,6 +75,12 @@ export class SharedResponses {
       receiveResponse(response, forwarder, outbound);
       return;
     }
+    if (method === 'CANCEL') {
+      // The answer to a CANCEL another worker sent (not stored: it has nothing to forward upstream).
+      outbound.counters.responsesReceived++;
+      outbound.counters.messagesDropped++;
+      return;
+    }
     const handled = local ? this.#finalHere(response, key, status) : status < 200 ? this.#provisionalElsewhere(response, key, status) : this.#finalElsewhere(response, bytes, source, key, status);
     handled.catch((error: unknown) => reportInternalError(outbound.counters, error));
   }

@@ -3,7 +3,7 @@ import { afterEach, test } from 'node:test';
 import { parseMessage } from '@switchboard/sip';
 import { serverTransactionKey } from '../transaction/keys.js';
 import { MemoryTransactionStore } from '../transaction/memory-transaction-store.js';
-import { ALICE, BOB, closeWorkers, request, statuses, until, workers } from './shared-test-workers.js';
+import { ALICE, closeWorkers, request, statuses, until, workers } from './shared-test-workers.js';
 
 afterEach(closeWorkers);
 
@@ -64,34 +64,6 @@ test('a retransmission that arrives before any response is stored is dropped and
   await until(() => b.core.counters.sharedRetransmissionsDropped === 1, 'the drop');
   assert.equal(b.sent.length, 0);
   assert.equal(a.sent.length, 0);
-});
-
-test('a CANCEL read by the other worker reaches the INVITE at its lease holder, which cancels the branch', async () => {
-  const store = new MemoryTransactionStore();
-  const [a, b] = workers(store, { defaultRoute: `sip:${BOB.address}:${BOB.port}` });
-  const inviteKey = serverTransactionKey(parseMessage(request('INVITE', { uri: 'sip:carol@elsewhere.org' })));
-  a.core.receive(request('INVITE', { uri: 'sip:carol@elsewhere.org' }), ALICE);
-  await until(() => a.sent.some((sent) => sent.message.method === 'INVITE'), 'the INVITE forwarded');
-  await until(async () => (await store.get(inviteKey))?.status === 100, 'the 100 in the store');
-  b.core.receive(request('CANCEL', { uri: 'sip:carol@elsewhere.org' }), ALICE);
-  await until(() => statuses(a).includes('200 CANCEL'), 'the holder answering the CANCEL');
-  assert.deepEqual(b.handedOff, ['w0.a']);
-  assert.equal(b.sent.length, 0);
-  // The branch had no provisional response yet: its CANCEL goes out once one comes (§9.1).
-  const forwarded = a.sent.find((sent) => sent.message.method === 'INVITE')?.message;
-  const ringing = [
-    'SIP/2.0 180 Ringing',
-    ...(forwarded?.headers('Via') ?? []).map((via) => `Via: ${via}`),
-    'From: <sip:alice@example.com>;tag=a1',
-    'To: <sip:carol@elsewhere.org>;tag=c1',
-    'Call-ID: shared-1',
-    'CSeq: 1 INVITE',
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n');
-  a.core.receive(Buffer.from(ringing), BOB);
-  await until(() => a.sent.some((sent) => sent.message.method === 'CANCEL'), 'the CANCEL forwarded');
 });
 
 test('a store that fails answers a new request 503 with Retry-After', async () => {
