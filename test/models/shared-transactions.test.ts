@@ -138,6 +138,10 @@ for (const variant of SHARED_VARIANTS) {
         callee.process.kill('SIGKILL');
         await callee.done;
         const calls = sippCalls(result.output);
+        if (process.env.SHARED_DEBUG !== undefined && result.code !== 0) {
+          const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+          console.log(text.split('\n').filter((line) => /shared|transaction|timeout|hand_off|adopt|internal|dropped|absorbed/.test(line) && !line.startsWith('#') && !line.endsWith(' 0')).join('\n'));
+        }
         assert.equal(result.code, 0, `caller failed (${calls.successful} ok, ${calls.failed} failed):\n${result.output.slice(-3000)}`);
         assert.equal(calls.successful, scenario.calls);
         const claims = (await proxyCounter(metricsPort, 'switchboard_transaction_store_round_trips_total')) - claimsBefore;

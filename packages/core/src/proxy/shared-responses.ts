@@ -111,7 +111,7 @@ export class SharedResponses {
     const target = transaction?.target;
     if (forwarder.forgetClient(key)) {
       outbound.counters.sharedTransactionsMovedOn++;
-      shared.leases.drop(key);
+      shared.lingers(key, record.expiresAt);
     }
     if (invite && status >= 300 && record.state === 'completed' && target !== undefined) this.#acknowledge(record, response, target);
   }

@@ -82,10 +82,22 @@ export class SharedTransactions {
     return this.#options.store.get(transaction.key).then((record) => record?.state);
   }
 
-  /** A client transaction a timer found finished by another worker: no longer renewed here. */
+  /**
+   * A client transaction a timer found finished by another worker: no longer renewed here, and its
+   * lease extended past the longest a finished client record lingers (timer D's 32 s, or M's
+   * 64*T1), in one write, so that nobody adopts what only lingers.
+   */
   movedOn(transaction: ClientTransaction): void {
     this.#deps.counters.sharedTransactionsMovedOn++;
-    this.leases.drop(transaction.key);
+    this.lingers(transaction.key, Date.now() + Math.max(32_000, 64 * this.#deps.timers.t1) + 1000);
+  }
+
+  /** A transaction this worker holds that only lingers now (finished by another worker): not renewed, its lease extended to `expiresAt`. */
+  lingers(key: string, expiresAt: number | undefined): void {
+    this.leases.drop(key);
+    if (expiresAt === undefined) return;
+    this.#deps.counters.transactionStoreRoundTrips++;
+    this.#options.store.renewLease(key, this.#options.owner, expiresAt).catch(() => undefined);
   }
 
   /** The store (adoption reads a client transaction's parent record from it). */

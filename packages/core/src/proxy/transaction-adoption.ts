@@ -50,7 +50,9 @@ export class TransactionAdoption implements LeaseHandlers {
    * when it only lingers.
    */
   renewed(record: TransactionRecord, now: number): void {
-    const { server, forwarder, counters } = this.#context;
+    const { server, forwarder, counters, shared } = this.#context;
+    // This worker's own write may be what moved it (its state machine follows in a moment).
+    if (shared.mirror.writing(record.key)) return;
     if (record.side === 'client') {
       const local = forwarder.client(record.key);
       if (local === undefined || !WAITING.includes(local.state) || local.state === record.state) return;
@@ -78,10 +80,7 @@ export class TransactionAdoption implements LeaseHandlers {
 
   /** A transaction that only lingers now: no longer renewed, its lease extended to its record's end (one write), so nobody adopts it. */
   #linger(record: TransactionRecord): void {
-    const { shared, counters } = this.#context;
-    shared.leases.drop(record.key);
-    counters.transactionStoreRoundTrips++;
-    shared.store.renewLease(record.key, shared.owner, record.expiresAt).catch(() => undefined);
+    this.#context.shared.lingers(record.key, record.expiresAt);
   }
 
   /** Another worker holds `key` now: its timers stop here and nothing more is written. */
@@ -130,6 +129,11 @@ export class TransactionAdoption implements LeaseHandlers {
     const { shared, server, forwarder } = this.#context;
     const parentKey = record.parent;
     if (parentKey === undefined) return false;
+    // Finished (by another worker, whose lease it never held): it only lingers; nothing to run.
+    if (!WAITING.includes(record.state)) {
+      this.#linger(record);
+      return true;
+    }
     let parentRecord: TransactionRecord | undefined;
     try {
       parentRecord = await shared.store.get(parentKey);

@@ -50,6 +50,11 @@ export class TransactionMirror {
     this.#leaseMs = options.leaseMs ?? 5000;
   }
 
+  /** Whether a write of `key` is queued or in flight here (its record may show this worker's own change before its state machine does). */
+  writing(key: string): boolean {
+    return this.#pending.has(key);
+  }
+
   /** Settles once every write queued so far has (tests, shutdown). */
   async settled(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all([...this.#pending.values()]);
