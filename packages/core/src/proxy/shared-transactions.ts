@@ -52,8 +52,9 @@ export type Claim =
  * transaction of this worker is claimed in the store with one `create` (lease and request bytes
  * included) before it is routed. A conflict means another worker (or an earlier copy here) holds
  * it: the request is a retransmission, answered with the stored last response (none stored yet:
- * dropped, the client retransmits). A CANCEL and the ACK of a failure that match no local
- * transaction are handed to the worker holding their INVITE's lease, found in the store.
+ * dropped, the client retransmits). The ACK of a failure that matches no local transaction is
+ * handed to the worker holding its INVITE's lease, found in the store; in the pools, responses
+ * and CANCELs are handled where they are read (shared-responses.ts, shared-cancel.ts).
  */
 export class SharedTransactions {
   readonly mirror: TransactionMirror;
@@ -162,8 +163,8 @@ export class SharedTransactions {
   }
 
   /**
-   * A CANCEL, or an ACK that is no request of its own, that matches no local transaction: handed
-   * to the worker holding its INVITE's lease, when that is another live worker. Resolves true
+   * An ACK that is no request of its own (or, outside the pools, a CANCEL) that matches no local
+   * transaction: handed to the worker holding its INVITE's lease, when that is another live worker. Resolves true
    * when it was handed off; false: handle it here (no record, our own, or the store failed).
    */
   async handOffToHolder(request: SipMessage, bytes: Buffer, source: TransportAddress): Promise<boolean> {

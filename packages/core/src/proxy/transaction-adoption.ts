@@ -120,8 +120,8 @@ export class TransactionAdoption implements LeaseHandlers {
   /**
    * A client transaction. It runs here only beside its server transaction (adopted here too, in
    * this tick or before): resumed from its record (Forwarder.adoptBranches), it retransmits its
-   * request over UDP, times out into a 408 upstream, and gets the responses other workers hand it
-   * (SharedTransactions.handOffResponse). Its target is the one its parent's record holds for the
+   * request over UDP, times out into a 408 upstream, and takes the responses this worker reads
+   * (those read elsewhere move its record: its timers read it before they act). Its target is the one its parent's record holds for the
    * branch. False otherwise (SharedTransactions gives the lease up, so the parent's holder takes
    * it); a client transaction whose parent record is gone is deleted.
    */
