@@ -2,7 +2,7 @@ import { buildAckForFailure, isSipError, parseMessage, type SipLimits, type SipM
 import type { ClientTransactionState } from '../transaction/client-transaction.js';
 import { clientTransactionKey } from '../transaction/keys.js';
 import type { TimerSettings } from '../transaction/timers.js';
-import type { TransactionRecord } from '../transaction/transaction-store.js';
+import type { TransactionOutcome, TransactionRecord } from '../transaction/transaction-store.js';
 import { isReliable, type TransportAddress } from '../transport-address.js';
 import { BRANCH_ID_PREFIX } from './branch-id.js';
 import type { Forwarder } from './forwarding.js';
@@ -81,39 +81,48 @@ export class SharedResponses {
       outbound.counters.messagesDropped++;
       return;
     }
-    const handled = local ? this.#finalHere(response, key, status) : status < 200 ? this.#provisionalElsewhere(response, key, status) : this.#finalElsewhere(response, bytes, source, key, status);
-    handled.catch((error: unknown) => reportInternalError(outbound.counters, error));
+    if (local) this.#finalHere(response, key, status);
+    else if (status >= 200) this.#finalElsewhere(response, bytes, source, key, status);
+    else this.#provisionalElsewhere(response, key, status).catch((error: unknown) => reportInternalError(outbound.counters, error));
   }
 
   /** A final response of a client transaction that runs here: acted on once this worker has won its record's compare-and-set. */
-  async #finalHere(response: SipMessage, key: string, status: number): Promise<void> {
+  #finalHere(response: SipMessage, key: string, status: number): void {
     const { shared, forwarder, outbound, timers } = this.#context;
     const transaction = forwarder.client(key);
     const invite = transaction?.isInvite ?? response.cseq?.method === 'INVITE';
     const state: ClientTransactionState = invite && status < 300 ? 'accepted' : 'completed';
     const reliable = isReliable(transaction?.target.protocol ?? 'udp');
-    let outcome;
-    try {
-      outcome = await shared.mirror.claimClientFinal(key, clientTransactionChange(invite, reliable, state, status, Date.now(), timers), true);
-    } catch {
-      // The store failed: acted on here, as in owned mode.
-      receiveResponse(response, forwarder, outbound);
-      return;
-    }
-    const record = outcome.record;
-    // Won; a retransmitted 2xx of an INVITE (forwarded again); or no record (its writes failed): handled here.
-    if (outcome.ok || record === undefined || (invite && status < 300 && record.state === 'accepted')) {
+    const change = clientTransactionChange(invite, reliable, state, status, Date.now(), timers);
+    shared.mirror.claimClientFinal(key, change, true, (outcome) => this.#guard(() => this.#afterClaimHere(response, key, status, invite, outcome)));
+  }
+
+  #afterClaimHere(response: SipMessage, key: string, status: number, invite: boolean, outcome: TransactionOutcome | undefined): void {
+    const { shared, forwarder, outbound } = this.#context;
+    const record = outcome?.record;
+    // Won; a retransmitted 2xx of an INVITE (forwarded again); the store failed or holds no record (its writes failed): handled here, as in owned mode.
+    if (outcome === undefined || outcome.ok || record === undefined || (invite && status < 300 && record.state === 'accepted')) {
       receiveResponse(response, forwarder, outbound);
       return;
     }
     outbound.counters.responsesReceived++;
     outbound.counters.sharedFinalsAbsorbed++;
-    const target = transaction?.target;
+    const target = forwarder.client(key)?.target;
     if (forwarder.forgetClient(key)) {
       outbound.counters.sharedTransactionsMovedOn++;
       shared.lingers(key, record.expiresAt);
     }
     if (invite && status >= 300 && record.state === 'completed' && target !== undefined) this.#acknowledge(record, response, target);
+  }
+
+  /** Runs `action`; a bug in it is counted, never thrown into the store's write chain. */
+  #guard(action: () => void | Promise<void>): void {
+    try {
+      const result = action();
+      if (result instanceof Promise) result.catch((error: unknown) => reportInternalError(this.#context.outbound.counters, error));
+    } catch (error) {
+      reportInternalError(this.#context.outbound.counters, error);
+    }
   }
 
   /** A provisional response of a client transaction another worker runs. */
@@ -154,17 +163,22 @@ export class SharedResponses {
   }
 
   /** A final response of a client transaction another worker runs: the first final wins. */
-  async #finalElsewhere(response: SipMessage, bytes: Buffer, source: TransportAddress, key: string, status: number): Promise<void> {
+  #finalElsewhere(response: SipMessage, bytes: Buffer, source: TransportAddress, key: string, status: number): void {
     const { shared, outbound, timers } = this.#context;
     const counters = outbound.counters;
     counters.responsesReceived++;
     const invite = response.cseq?.method === 'INVITE';
     const state: ClientTransactionState = invite && status < 300 ? 'accepted' : 'completed';
     const now = Date.now();
-    let outcome;
-    try {
-      outcome = await shared.mirror.claimClientFinal(key, clientTransactionChange(invite, isReliable(source.protocol), state, status, now, timers), false);
-    } catch {
+    const change = clientTransactionChange(invite, isReliable(source.protocol), state, status, now, timers);
+    shared.mirror.claimClientFinal(key, change, false, (outcome) => this.#guard(() => this.#afterClaimElsewhere(response, bytes, source, key, status, state, now, outcome)));
+  }
+
+  async #afterClaimElsewhere(response: SipMessage, bytes: Buffer, source: TransportAddress, key: string, status: number, state: ClientTransactionState, now: number, outcome: TransactionOutcome | undefined): Promise<void> {
+    const { shared, outbound, timers } = this.#context;
+    const counters = outbound.counters;
+    const invite = response.cseq?.method === 'INVITE';
+    if (outcome === undefined) {
       this.#forwardUpstream(response);
       return;
     }

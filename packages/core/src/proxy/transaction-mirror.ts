@@ -198,37 +198,40 @@ export class TransactionMirror {
    * `--transactions shared`: a final response for the client transaction `key`, read by this
    * worker: its compare-and-set (from Calling, Trying or Proceeding to `change`'s final state),
    * queued behind the transaction's earlier writes here. Exactly one worker wins it for a given
-   * transaction: the first final response wins, wherever it was read. When this worker runs the
-   * transaction (`local`) and wins, the transition its state machine then reports is not written
-   * again (it is this one). Resolves with the store's answer; rejects when the store fails.
+   * transaction: the first final response wins, wherever it was read. `act` runs with the store's
+   * answer (undefined: the store failed) before the write counts as done here, so that nothing
+   * (a lease renewal's resync) sees the record moved while this worker has not acted on it yet.
+   * When this worker runs the transaction (`local`) and wins, the transition its state machine
+   * then reports is not written again (it is this one).
    */
-  claimClientFinal(key: string, change: TransactionChange, local: boolean): Promise<TransactionOutcome> {
+  claimClientFinal(key: string, change: TransactionChange, local: boolean, act: (outcome: TransactionOutcome | undefined) => void): void {
     const lease = { lease: { owner: this.#options.owner, until: change.expiresAt ?? 0 } };
-    let outcome: Promise<TransactionOutcome> | undefined;
-    const wrote = this.#queue(key, (store) => {
-      outcome = store.transition(key, ['calling', 'trying', 'proceeding'], { ...change, ...lease });
-      return outcome;
-    }, true, true);
-    return wrote.then(() => {
-      if (outcome === undefined) throw new Error('transaction store write failed');
-      return outcome.then((answer) => {
-        if (local && (answer.ok || answer.record?.state === 'accepted')) this.#prewritten.add(key);
-        return answer;
-      });
-    });
+    this.#queue(
+      key,
+      async (store) => {
+        let outcome: TransactionOutcome | undefined;
+        try {
+          outcome = await store.transition(key, ['calling', 'trying', 'proceeding'], { ...change, ...lease });
+        } catch (error) {
+          act(undefined);
+          throw error;
+        }
+        if (local && (outcome.ok || outcome.record?.state === 'accepted')) this.#prewritten.add(key);
+        act(outcome);
+      },
+      true,
+    );
   }
 
-  #queue(key: string, write: (store: TransactionStore) => Promise<unknown>, atOnce = false, rethrow = false): Promise<void> {
+  #queue(key: string, write: (store: TransactionStore) => Promise<unknown>, atOnce = false): void {
     const previous = this.#pending.get(key);
-    let failed: unknown;
     const run = async (): Promise<void> => {
       this.stats.writes++;
       if (this.#options.counters !== undefined) this.#options.counters.transactionStoreRoundTrips++;
       try {
         await write(this.#options.store);
-      } catch (error) {
+      } catch {
         this.stats.failures++;
-        failed = error ?? new Error('transaction store write failed');
       }
     };
     // At once (the store call issued before this returns) when nothing of this key is queued.
@@ -237,11 +240,6 @@ export class TransactionMirror {
     void next.then(() => {
       if (this.#pending.get(key) === next) this.#pending.delete(key);
     });
-    return rethrow
-      ? next.then(() => {
-          if (failed !== undefined) throw failed;
-        })
-      : next;
   }
 
   /** The deadlines of the timers a server transaction runs in `state` (serverTransactionDeadlines). */
