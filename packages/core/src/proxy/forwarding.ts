@@ -377,9 +377,11 @@ export class Forwarder {
   /**
    * Sends a CANCEL for the INVITE `sent` (as it went to `target`) on a client transaction of its
    * own, which absorbs its 200. `--transactions shared` calls it for a branch whose INVITE another
-   * worker sent (its bytes read from the store: shared-cancel.ts).
+   * worker sent (its bytes read from the store: shared-cancel.ts), with `inviteState`, the stored
+   * state of that INVITE's client transaction: the CANCEL's 200 may be read by another worker, so
+   * before it retransmits the CANCEL reads it, and stops once the INVITE has its final response.
    */
-  sendCancel(sent: SipMessage, target: TransportAddress): void {
+  sendCancel(sent: SipMessage, target: TransportAddress, inviteState?: () => Promise<string | undefined>): void {
     const key = clientTransactionKey(sent.topVia?.branch ?? '', 'CANCEL');
     if (this.#client.has(key)) return;
     const transaction = new ClientTransaction({
@@ -393,10 +395,16 @@ export class Forwarder {
       onTimeout: () => undefined,
       onInternalError: this.#onInternalError,
       onTerminated: this.#onTerminated,
+      ...(inviteState === undefined ? {} : { storedState: inviteState, onMovedOn: this.#onCancelDone }),
     });
     this.#client.set(key, transaction);
     transaction.start();
   }
+
+  /** A CANCEL whose INVITE has its final response (read by any worker): no longer matched here. */
+  readonly #onCancelDone = (transaction: ClientTransaction): void => {
+    if (this.#client.get(transaction.key) === transaction) this.#client.delete(transaction.key);
+  };
 }
 
 /** New work overload control may shed: an out-of-dialog request other than ACK, BYE, CANCEL and PRACK (see message-class.ts). */

@@ -29,7 +29,10 @@ const FINAL = ['completed', 'confirmed', 'accepted', 'terminated'];
  * when the INVITE has no record). A branch that has had no provisional response yet is not
  * cancelled until it has one (§9.1), nor is an INVITE whose branches are not recorded yet (its
  * routing is still deciding): the records are read again every T1 until then, for 64*T1 at most.
- * The 487 the callee then sends is a response like any other (shared-responses.ts).
+ * The 487 the callee then sends is a response like any other (shared-responses.ts). The CANCEL's
+ * own 200 may be read by another worker, where it is dropped (it has no Via to go up by): before
+ * it retransmits over UDP, the CANCEL reads its INVITE's client record and stops once that has its
+ * final response (CANCEL client transactions are not stored themselves).
  */
 export class SharedCancel {
   readonly #context: SharedCancelContext;
@@ -86,7 +89,12 @@ export class SharedCancel {
       return;
     }
     this.#context.counters.sharedCancelsSent++;
-    this.#context.forwarder.sendCancel(sent, to);
+    // Its 200 may be read by another worker: before it retransmits, the CANCEL reads its INVITE's state (a 487 there ends it).
+    this.#context.forwarder.sendCancel(sent, to, async () => {
+      const record = await this.#get(client.key);
+      if (record === 'failed') throw new Error('transaction store unavailable');
+      return record?.state === 'proceeding' || record?.state === 'calling' ? 'trying' : record?.state;
+    });
   }
 
   async #get(key: string): Promise<TransactionRecord | undefined | 'failed'> {
