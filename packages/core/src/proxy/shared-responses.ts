@@ -71,12 +71,12 @@ export class SharedResponses {
     const key = clientTransactionKey(branch, method);
     const status = response.status ?? 0;
     const local = forwarder.hasClient(key);
-    if (handedOff || (local && status < 200)) {
+    // A CANCEL's client transaction is not stored: its answer is absorbed where it runs, dropped elsewhere (it has nothing to go upstream by).
+    if (handedOff || (local && (status < 200 || method === 'CANCEL'))) {
       receiveResponse(response, forwarder, outbound);
       return;
     }
     if (method === 'CANCEL') {
-      // The answer to a CANCEL another worker sent (not stored: it has nothing to forward upstream).
       outbound.counters.responsesReceived++;
       outbound.counters.messagesDropped++;
       return;
