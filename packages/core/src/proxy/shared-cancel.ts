@@ -1,4 +1,5 @@
 import { isSipError, parseMessage, type SipLimits } from '@switchboard/sip';
+import { WAITING_STATES } from '../transaction/client-transaction.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import type { TimerSettings } from '../transaction/timers.js';
 import type { TransactionRecord } from '../transaction/transaction-store.js';
@@ -16,8 +17,6 @@ export interface SharedCancelContext {
   readonly limits: Partial<SipLimits> | undefined;
 }
 
-/** The states in which a client transaction still waits for its final response. */
-const WAITING = ['calling', 'trying', 'proceeding'];
 const FINAL = ['completed', 'confirmed', 'accepted', 'terminated'];
 
 /**
@@ -62,7 +61,7 @@ export class SharedCancel {
         if (done.has(branch.branch)) continue;
         const client = await this.#get(branch.branch);
         if (client === 'failed') continue;
-        if (client === undefined || !WAITING.includes(client.state)) {
+        if (client === undefined || !WAITING_STATES.includes(client.state)) {
           done.add(branch.branch);
           continue;
         }

@@ -1,5 +1,5 @@
 import { buildAckForFailure, isSipError, parseMessage, type SipLimits, type SipMessage } from '@switchboard/sip';
-import type { ClientTransactionState } from '../transaction/client-transaction.js';
+import { WAITING_STATES, type ClientTransactionState } from '../transaction/client-transaction.js';
 import { clientTransactionKey } from '../transaction/keys.js';
 import type { TimerSettings } from '../transaction/timers.js';
 import type { TransactionOutcome, TransactionRecord } from '../transaction/transaction-store.js';
@@ -23,8 +23,6 @@ export interface SharedResponsesContext {
   readonly limits: Partial<SipLimits> | undefined;
 }
 
-/** The states in which a client transaction still waits for its final response. */
-const WAITING = ['calling', 'trying', 'proceeding'];
 
 /**
  * `--transactions shared` in the pools (issue 16, "any worker handles any message"): a response
@@ -145,7 +143,7 @@ export class SharedResponses {
       this.#forwardUpstream(response);
       return;
     }
-    if (!WAITING.includes(record.state)) return;
+    if (!WAITING_STATES.includes(record.state)) return;
     const forwarded = this.#stripOurVia(response);
     if (forwarded === undefined) return;
     if (record.parent !== undefined) {
@@ -201,7 +199,7 @@ export class SharedResponses {
     counters.transactionStoreRoundTrips++;
     let parent: TransactionRecord | undefined;
     try {
-      parent = (await shared.store.updateBranch(parentKey, key, WAITING, { state, status })).record;
+      parent = (await shared.store.updateBranch(parentKey, key, WAITING_STATES, { state, status })).record;
     } catch {
       parent = undefined;
     }

@@ -1,5 +1,5 @@
 import { isSipError, parseMessage, type SipLimits, type SipMessage } from '@switchboard/sip';
-import type { ClientTransactionState } from '../transaction/client-transaction.js';
+import { WAITING_STATES, type ClientTransactionState } from '../transaction/client-transaction.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import type { TransactionRecord } from '../transaction/transaction-store.js';
 import type { TransportAddress } from '../transport-address.js';
@@ -12,8 +12,6 @@ import type { LeaseHandlers } from './lease-ticker.js';
 import type { SharedTransactions } from './shared-transactions.js';
 import { viaTarget } from './via-addressing.js';
 
-/** The states in which a client transaction still waits for its final response. */
-const WAITING: readonly string[] = ['calling', 'trying', 'proceeding'];
 
 export interface TransactionAdoptionContext {
   readonly shared: SharedTransactions;
@@ -55,12 +53,12 @@ export class TransactionAdoption implements LeaseHandlers {
     if (shared.mirror.writing(record.key)) return;
     if (record.side === 'client') {
       const local = forwarder.client(record.key);
-      if (local === undefined || !WAITING.includes(local.state) || local.state === record.state) return;
+      if (local === undefined || !WAITING_STATES.includes(local.state) || local.state === record.state) return;
       if (record.state === 'proceeding') {
         local.advance('proceeding');
         return;
       }
-      if (WAITING.includes(record.state)) return;
+      if (WAITING_STATES.includes(record.state)) return;
       forwarder.forgetClient(record.key);
       counters.sharedTransactionsMovedOn++;
       this.#linger(record);
@@ -130,7 +128,7 @@ export class TransactionAdoption implements LeaseHandlers {
     const parentKey = record.parent;
     if (parentKey === undefined) return false;
     // Finished (by another worker, whose lease it never held): it only lingers; nothing to run.
-    if (!WAITING.includes(record.state)) {
+    if (!WAITING_STATES.includes(record.state)) {
       this.#linger(record);
       return true;
     }

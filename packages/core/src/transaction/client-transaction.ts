@@ -4,6 +4,9 @@ import { TransactionTimers, type TimerSettings } from './timers.js';
 
 export type ClientTransactionState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
 
+/** The states in which a client transaction still waits for its final response (as stored: `--transactions shared`). */
+export const WAITING_STATES: readonly string[] = ['calling', 'trying', 'proceeding'];
+
 export interface ClientTransactionOptions {
   readonly key: string;
   /** INVITE, BYE, CANCEL ... : the CSeq method of the request. */
