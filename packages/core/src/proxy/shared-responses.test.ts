@@ -38,7 +38,7 @@ test('a 180 and a 200 read by the worker that does not run the client transactio
   b.core.receive(responseTo(forwarded, 180, 'Ringing'), BOB);
   await until(() => upstream(b, 180).length === 1, 'the 180 forwarded by b');
   assert.equal((await store.get(clientKey))?.state, 'proceeding');
-  assert.equal((await store.get(parentKey))?.status, 180, "the parent's last response, for a retransmitted INVITE");
+  await until(async () => (await store.get(parentKey))?.status === 180, "the parent's last response, for a retransmitted INVITE");
   b.core.receive(responseTo(forwarded, 200, 'OK'), BOB);
   await until(() => upstream(b, 200).length === 1, 'the 200 forwarded by b');
   const parent = await store.get(parentKey);

@@ -31,9 +31,10 @@ export interface SharedResponsesContext {
  *
  * - A provisional read where its client transaction does not run moves the record to Proceeding
  *   (one round trip; the holder's timers A and B read the store before they act and stop), and,
- *   unless it is a 100, is forwarded upstream once the parent's record has taken it as its last
- *   response (a second round trip, the write the holder would have made; refused once the parent
- *   has its final response, §16.7).
+ *   unless it is a 100, is forwarded upstream unless its branch has its final response already,
+ *   then written as the parent's last response (a second round trip, the write the holder would
+ *   have made, for a retransmitted request). A provisional of one branch after another branch's
+ *   final response is not held back (§16.7 across workers is not built).
  * - A final response, wherever it is read (here or not), is acted on only by the worker that wins
  *   the record's move from Calling/Trying/Proceeding to Completed/Accepted: the first final wins.
  *   Where the client transaction runs, that compare-and-set replaces the write-through it would
@@ -143,21 +144,18 @@ export class SharedResponses {
       this.#forwardUpstream(response);
       return;
     }
+    // Its branch has its final response already (read by any worker): not forwarded after it.
     if (!WAITING_STATES.includes(record.state)) return;
     const forwarded = this.#stripOurVia(response);
     if (forwarded === undefined) return;
-    if (record.parent !== undefined) {
-      const { timers: deadlines, expiresAt } = serverTransactionDeadlines(invite, true, 'proceeding', now, timers);
-      counters.transactionStoreRoundTrips++;
-      try {
-        const parent = await shared.store.transition(record.parent, ['trying', 'proceeding'], { state: 'proceeding', response: { status, bytes: forwarded.bytes }, timers: deadlines, expiresAt });
-        // The request has its final response already: no provisional after it (§16.7 step 5).
-        if (!parent.ok && parent.record !== undefined) return;
-      } catch {
-        // Forwarded all the same: a retransmitted request is answered with an older response meanwhile.
-      }
-    }
+    // Sent at once, one round trip after it was read: waiting for the parent's write as well let the
+    // 200 its callee sent after it overtake it (read and forwarded by the worker running the branch).
     this.#send(forwarded);
+    if (record.parent === undefined) return;
+    // The parent's last response, for a retransmitted request (refused once it has its final one).
+    const { timers: deadlines, expiresAt } = serverTransactionDeadlines(invite, true, 'proceeding', now, timers);
+    counters.transactionStoreRoundTrips++;
+    await shared.store.transition(record.parent, ['trying', 'proceeding'], { state: 'proceeding', response: { status, bytes: forwarded.bytes }, timers: deadlines, expiresAt }).catch(() => undefined);
   }
 
   /** A final response of a client transaction another worker runs: the first final wins. */
