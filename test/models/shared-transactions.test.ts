@@ -110,7 +110,11 @@ for (const variant of SHARED_VARIANTS) {
       model = await prepareModel(variant);
       calleePort = await freePort();
       metricsPort = await freePort();
-      proxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort}`, '--transactions', 'shared', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args], 20_000);
+      // --t1 1000, as in shared-failover.test.ts: on a loaded machine a proxy that has not taken the
+      // callee's 180 within 500 ms retransmits the INVITE (timer A); SIPp's callee, which has
+      // answered already, aborts that call and so stops one call early, leaving the caller's last
+      // call unanswered (a 408 at timer B). Seen once in the TCP case here.
+      proxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort}`, '--transactions', 'shared', '--t1', '1000', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args], 20_000);
     });
     after(async () => {
       assert.equal(await proxy.stop(), 0, 'the proxy exits 0 on SIGTERM');
@@ -138,10 +142,6 @@ for (const variant of SHARED_VARIANTS) {
         callee.process.kill('SIGKILL');
         await callee.done;
         const calls = sippCalls(result.output);
-        if (process.env.SHARED_DEBUG !== undefined && result.code !== 0) {
-          const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-          console.log(text.split('\n').filter((line) => /shared|transaction|timeout|hand_off|adopt|internal|dropped|absorbed/.test(line) && !line.startsWith('#') && !line.endsWith(' 0')).join('\n'));
-        }
         assert.equal(result.code, 0, `caller failed (${calls.successful} ok, ${calls.failed} failed):\n${result.output.slice(-3000)}`);
         assert.equal(calls.successful, scenario.calls);
         const claims = (await proxyCounter(metricsPort, 'switchboard_transaction_store_round_trips_total')) - claimsBefore;
