@@ -189,6 +189,9 @@ export class SharedResponses {
       if (invite && status >= 300 && record.state === 'completed') this.#acknowledge(record, response, source);
       return;
     }
+    // Finished here, its holder's lease runs on to the record's end: nobody adopts what only lingers
+    // (the holder, if alive, learns at its renewal; a dead holder's would lapse and clog adoption).
+    this.#extendHolderLease(record, record?.expiresAt);
     const parentKey = record?.parent;
     if (parentKey === undefined) {
       this.#forwardUpstream(response);
@@ -219,13 +222,24 @@ export class SharedResponses {
     counters.transactionStoreRoundTrips++;
     let written = true;
     try {
-      written = (await shared.store.transition(parentKey, ['trying', 'proceeding'], { state: parentState, response: { status, bytes: forwarded.bytes }, timers: deadlines, expiresAt })).ok;
+      const answered = await shared.store.transition(parentKey, ['trying', 'proceeding'], { state: parentState, response: { status, bytes: forwarded.bytes }, timers: deadlines, expiresAt });
+      written = answered.ok;
+      // A completed INVITE still has work (G, H, the ACK): its holder, or an adopter, runs it. What only lingers is not adopted.
+      if (written && !(invite && parentState === 'completed')) this.#extendHolderLease(answered.record, expiresAt);
     } catch {
       written = true;
     }
     // The parent answered already (a CANCEL's 487, a timeout's 408): only a 2xx of an INVITE still goes up (§16.7 step 5).
     if (written || (invite && status < 300)) this.#send(forwarded);
     else counters.sharedFinalsAbsorbed++;
+  }
+
+  /** Extends the lease of the record's holder (another worker, maybe dead) to `until`: one write, not awaited. */
+  #extendHolderLease(record: TransactionRecord | undefined, until: number | undefined): void {
+    const holder = record?.lease?.owner;
+    if (record === undefined || holder === undefined || until === undefined || holder === this.#context.shared.owner) return;
+    this.#context.outbound.counters.transactionStoreRoundTrips++;
+    this.#context.shared.store.renewLease(record.key, holder, until).catch(() => undefined);
   }
 
   /** Acknowledges a failure of an INVITE (§17.1.1.3) from the request as its client transaction sent it. */
