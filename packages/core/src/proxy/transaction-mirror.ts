@@ -44,6 +44,8 @@ export class TransactionMirror {
   readonly #pending = new Map<string, Promise<void>>();
   /** Client transactions whose final transition was written by claimClientFinal before their state machine made it. */
   readonly #prewritten = new Set<string>();
+  /** Client transactions with a final response's compare-and-set in flight here (claimClientFinal). */
+  readonly #claiming = new Map<string, number>();
 
   constructor(options: TransactionMirrorOptions) {
     this.#options = options;
@@ -52,7 +54,7 @@ export class TransactionMirror {
 
   /** Whether a write of `key` is queued or in flight here (its record may show this worker's own change before its state machine does). */
   writing(key: string): boolean {
-    return this.#pending.has(key);
+    return this.#pending.has(key) || this.#claiming.has(key);
   }
 
   /** Settles once every write queued so far has (tests, shutdown). */
@@ -196,8 +198,7 @@ export class TransactionMirror {
 
   /**
    * `--transactions shared`: a final response for the client transaction `key`, read by this
-   * worker: its compare-and-set (from Calling, Trying or Proceeding to `change`'s final state),
-   * queued behind the transaction's earlier writes here. Exactly one worker wins it for a given
+   * worker: its compare-and-set (from Calling, Trying or Proceeding to `change`'s final state). Exactly one worker wins it for a given
    * transaction: the first final response wins, wherever it was read. `act` runs with the store's
    * answer (undefined: the store failed) before the write counts as done here, so that nothing
    * (a lease renewal's resync) sees the record moved while this worker has not acted on it yet.
@@ -206,20 +207,39 @@ export class TransactionMirror {
    */
   claimClientFinal(key: string, change: TransactionChange, local: boolean, act: (outcome: TransactionOutcome | undefined) => void): void {
     const lease = { lease: { owner: this.#options.owner, until: change.expiresAt ?? 0 } };
-    this.#queue(
-      key,
-      async (store) => {
-        let outcome: TransactionOutcome | undefined;
-        try {
-          outcome = await store.transition(key, ['calling', 'trying', 'proceeding'], { ...change, ...lease });
-        } catch (error) {
-          act(undefined);
-          throw error;
-        }
+    // Issued at once, not behind this transaction's earlier writes (a Proceeding queued behind a
+    // final would only fail): the final goes up one round trip after it was read.
+    this.#claiming.set(key, (this.#claiming.get(key) ?? 0) + 1);
+    this.stats.writes++;
+    if (this.#options.counters !== undefined) this.#options.counters.transactionStoreRoundTrips++;
+    const done = (): void => {
+      const left = (this.#claiming.get(key) ?? 1) - 1;
+      if (left > 0) this.#claiming.set(key, left);
+      else this.#claiming.delete(key);
+    };
+    let written: Promise<TransactionOutcome>;
+    try {
+      written = this.#options.store.transition(key, ['calling', 'trying', 'proceeding'], { ...change, ...lease });
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    written.then(
+      (outcome) => {
         if (local && (outcome.ok || outcome.record?.state === 'accepted')) this.#prewritten.add(key);
-        act(outcome);
+        try {
+          act(outcome);
+        } finally {
+          done();
+        }
       },
-      true,
+      () => {
+        this.stats.failures++;
+        try {
+          act(undefined);
+        } finally {
+          done();
+        }
+      },
     );
   }
 
