@@ -97,9 +97,9 @@ export abstract class PoolWorker<Out, Attachment> {
       connectionDirectory: this.directory,
       branchTag: workerTag(this.slot),
       handOff: (message: Parameters<typeof ownerSlot>[0], bytes: Uint8Array, source: TransportAddress): boolean => {
-        // Shared transactions: any message is handled where it is read (the core finds its
-        // transaction in the store: shared-transactions.ts, shared-responses.ts).
-        if (transactions !== undefined) return false;
+        // Shared transactions: a request is handled where it is read (SharedTransactions finds its
+        // transaction in the store); only responses still go to the worker of their branch.
+        if (transactions !== undefined && message.isRequest) return false;
         const owner = ownerSlot(message, source, this.workers);
         if (owner === undefined || owner === this.slot) return false;
         this.counters.handOffsSent++;

@@ -48,10 +48,6 @@ export interface SharedClients {
   started(parent: ServerTransaction, transaction: ClientTransaction, bytes: Buffer): void;
   /** Its state machine moved. */
   changed(transaction: ClientTransaction, before: ClientTransactionState): void;
-  /** The state its record holds (undefined: gone): read before one of its timers acts. */
-  storedState(transaction: ClientTransaction): Promise<string | undefined>;
-  /** A timer found it finished by another worker: it stopped here. */
-  movedOn(transaction: ClientTransaction): void;
 }
 
 /** A client transaction taken over from the store (`--transactions shared`): its request as sent, target and stored state. */
@@ -110,13 +106,6 @@ export class Forwarder {
   };
   /** `--transactions shared`: each state change written through. */
   readonly #onStateChanged = (changed: ClientTransaction, before: ClientTransactionState): void => this.#options.sharedClients?.changed(changed, before);
-  /** `--transactions shared`: the stored state, read before a timer acts. */
-  readonly #storedState = (transaction: ClientTransaction): Promise<string | undefined> => this.#options.sharedClients?.storedState(transaction) ?? Promise.resolve(transaction.state);
-  /** `--transactions shared`: another worker finished it (a timer found out): it is no longer matched here. */
-  readonly #onMovedOn = (transaction: ClientTransaction): void => {
-    if (this.#client.get(transaction.key) === transaction) this.#client.delete(transaction.key);
-    this.#options.sharedClients?.movedOn(transaction);
-  };
 
   constructor(options: ForwarderOptions) {
     this.#options = options;
@@ -139,11 +128,6 @@ export class Forwarder {
   /** Whether a client transaction of this worker has `key` (clientTransactionKey). */
   hasClient(key: string): boolean {
     return this.#client.has(key);
-  }
-
-  /** `--transactions shared`: the client transaction `key` of this worker, if any (its state is compared with the store's). */
-  client(key: string): ClientTransaction | undefined {
-    return this.#client.get(key);
   }
 
   /** Hands a response to the client transaction of its branch; false when there is none. */
@@ -296,7 +280,7 @@ export class Forwarder {
       onInternalError: this.#onInternalError,
       onTerminated: this.#onTerminated,
       onPendingChanged: this.#pending.changed,
-      ...(shared === undefined ? {} : { onStateChanged: this.#onStateChanged, storedState: this.#storedState, onMovedOn: this.#onMovedOn }),
+      ...(shared === undefined ? {} : { onStateChanged: this.#onStateChanged }),
     });
     this.#client.set(branch.key, transaction);
     counters.clientTransactions++;
@@ -373,24 +357,13 @@ export class Forwarder {
       return;
     }
     branch.cancelled = true;
-    this.sendCancel(branch.copy.sent, branch.target);
-  }
-
-  /**
-   * Sends a CANCEL for the INVITE `sent` (as it went to `target`) on a client transaction of its
-   * own, which absorbs its 200. `--transactions shared` calls it for a branch whose INVITE another
-   * worker sent (its bytes read from the store: shared-cancel.ts), with `inviteState`, the stored
-   * state of that INVITE's client transaction: the CANCEL's 200 may be read by another worker, so
-   * before it retransmits the CANCEL reads it, and stops once the INVITE has its final response.
-   */
-  sendCancel(sent: SipMessage, target: TransportAddress, inviteState?: () => Promise<string | undefined>): void {
+    const sent = branch.copy.sent;
     const key = clientTransactionKey(sent.topVia?.branch ?? '', 'CANCEL');
-    if (this.#client.has(key)) return;
     const transaction = new ClientTransaction({
       key,
       method: 'CANCEL',
       bytes: buildCancel(sent),
-      target,
+      target: branch.target,
       sender: this.#options.sender,
       timers: this.#options.timers,
       onResponse: () => undefined,
@@ -398,16 +371,10 @@ export class Forwarder {
       onInternalError: this.#onInternalError,
       onTerminated: this.#onTerminated,
       onPendingChanged: this.#pending.changed,
-      ...(inviteState === undefined ? {} : { storedState: inviteState, onMovedOn: this.#onCancelDone }),
     });
     this.#client.set(key, transaction);
     transaction.start();
   }
-
-  /** A CANCEL whose INVITE has its final response (read by any worker): no longer matched here. */
-  readonly #onCancelDone = (transaction: ClientTransaction): void => {
-    if (this.#client.get(transaction.key) === transaction) this.#client.delete(transaction.key);
-  };
 }
 
 /** New work overload control may shed: an out-of-dialog request other than ACK, BYE, CANCEL and PRACK (see message-class.ts). */

@@ -18,8 +18,6 @@ export interface LeaseHandlers {
   adopted(record: TransactionRecord, now: number): boolean | Promise<boolean>;
   /** A transaction whose lease another worker took: stop its timers here, write nothing. */
   lost(key: string): void;
-  /** A transaction whose lease this worker renewed, as its record stands: another worker may have moved it on. */
-  renewed?(record: TransactionRecord, now: number): void;
 }
 
 export interface LeaseTickerOptions {
@@ -101,7 +99,6 @@ export class LeaseTicker {
       counters.transactionLeasesRenewed += result.renewed;
       counters.transactionLeasesLost += result.lost.length;
       for (const key of result.lost) this.#guard(() => this.#handlers?.lost(key));
-      for (const record of result.records) this.#guard(() => this.#handlers?.renewed?.(record, now));
     } catch {
       counters.transactionLeaseFailures++;
     } finally {

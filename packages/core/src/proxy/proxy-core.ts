@@ -19,13 +19,12 @@ import { routeRequest, type HeaderList, type NamedRoutingStep, type RoutingDecis
 import { ROUTING_STEPS } from './routing-steps.js';
 import { ServerTransactions } from './server-transactions.js';
 import { SharedTransactions, type SharedTransactionsOptions } from './shared-transactions.js';
-import { SharedResponses } from './shared-responses.js';
-import { SharedCancel } from './shared-cancel.js';
 import type { TransactionMirror } from './transaction-mirror.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
 import { stampReceived } from './via-addressing.js';
 import { TransactionAdoption } from './transaction-adoption.js';
-import { serverTransactionKey } from '../transaction/keys.js';
+import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.js';
+import { BRANCH_ID_PREFIX } from './branch-id.js';
 import type { MessageTimingRecorder } from '../timing/message-timing.js';
 import { timedSender, timedSteps } from '../timing/timed-pipeline.js';
 import { routedByOurRecordRoute } from './record-route.js';
@@ -110,8 +109,6 @@ export class ProxyCore {
   readonly #outbound: StatelessOptions;
   readonly #timing: MessageTimingRecorder | undefined;
   readonly #shared: SharedTransactions | undefined;
-  readonly #sharedResponses: SharedResponses | undefined;
-  readonly #sharedCancel: SharedCancel | undefined;
   readonly #overload: OverloadControl | undefined;
 
   constructor(options: ProxyCoreOptions) {
@@ -129,7 +126,7 @@ export class ProxyCore {
     this.#overload?.start();
     const shared = this.#shared;
     const onBranchStarted = shared === undefined ? undefined : (server: ServerTransaction, branch: string, target: TransportAddress): void => shared.mirror.branchStarted(server, branch, `${target.protocol}:${target.address}:${target.port}`);
-    const sharedClients = shared === undefined ? undefined : { started: shared.mirror.clientStarted.bind(shared.mirror), changed: shared.mirror.clientChanged.bind(shared.mirror), storedState: shared.storedState.bind(shared), movedOn: shared.movedOn.bind(shared) };
+    const sharedClients = shared === undefined ? undefined : { started: shared.mirror.clientStarted.bind(shared.mirror), changed: shared.mirror.clientChanged.bind(shared.mirror) };
     this.#forwarder = new Forwarder({
       ...options,
       sender,
@@ -144,10 +141,6 @@ export class ProxyCore {
     const steps = options.routingSteps ?? ROUTING_STEPS;
     this.#steps = timing === undefined ? steps : timedSteps(steps, timing);
     this.#outbound = { listeners: options.listeners, clientTransports: options.clientTransports, limits: options.limits, sender, counters };
-    // In the pools, any worker handles any response (no hand-off): shared-responses.ts.
-    const pooled = shared?.handsOff === true && options.stateless !== true ? shared : undefined;
-    this.#sharedResponses = pooled === undefined ? undefined : new SharedResponses({ shared: pooled, forwarder: this.#forwarder, outbound: this.#outbound, timers, limits: options.limits });
-    this.#sharedCancel = pooled === undefined ? undefined : new SharedCancel({ shared: pooled, forwarder: this.#forwarder, counters, timers, limits: options.limits });
     if (shared !== undefined && options.stateless !== true) {
       const handleNew = (server: ServerTransaction, request: SipMessage, source: TransportAddress): void => this.#handleNew(server, request, source);
       shared.leases.start(new TransactionAdoption({ shared, server: this.#server, forwarder: this.#forwarder, counters, limits: options.limits, handleNew }));
@@ -224,7 +217,7 @@ export class ProxyCore {
     if (!handedOff && this.#options.handOff !== undefined && worthHandingOff(message) && this.#options.handOff(message, bytes, source)) return;
     try {
       if (message.isRequest) this.#onRequest(message, source, bytes, handedOff);
-      else if (this.#sharedResponses !== undefined) this.#sharedResponses.receive(message, bytes, source, handedOff);
+      else if (this.#shared?.handsOff === true && this.#sharedResponseElsewhere(this.#shared, message, bytes, source)) return;
       else receiveResponse(message, this.#forwarder, this.#outbound);
     } catch (error) {
       // A lazily parsed header (From, To, Expires ...) that turns out malformed, or a request
@@ -267,9 +260,7 @@ export class ProxyCore {
   /** A request with its new server transaction: a CANCEL cancels; an INVITE gets 100; then routing. */
   #handleNew(server: ServerTransaction, request: SipMessage, source: TransportAddress): void {
     if (request.method === 'CANCEL') {
-      const inviteKey = serverTransactionKey(request, 'INVITE');
-      if (this.#sharedCancel === undefined) this.#forwarder.receiveCancel(server, this.#server.get(inviteKey));
-      else this.#sharedCancel.cancel(server, inviteKey).catch((error: unknown) => answerInternalError(server, this.counters, error));
+      this.#forwarder.receiveCancel(server, this.#server.get(serverTransactionKey(request, 'INVITE')));
       return;
     }
     if (request.method === 'INVITE') {
@@ -296,9 +287,7 @@ export class ProxyCore {
     const key = serverTransactionKey(request);
     if (!isAck && this.#server.absorbRetransmission(key)) return;
     if (!isAck) validateRequest(request);
-    // In the pools a CANCEL is carried out where it is read (shared-cancel.ts); the ACK of a failure still goes to its INVITE's holder.
-    const handsOffCancel = request.method === 'CANCEL' && this.#sharedCancel === undefined;
-    const elsewhere = !handedOff && (isAck || handsOffCancel) && this.#server.get(serverTransactionKey(request, 'INVITE')) === undefined;
+    const elsewhere = !handedOff && (isAck || request.method === 'CANCEL') && this.#server.get(serverTransactionKey(request, 'INVITE')) === undefined;
     const passed = elsewhere ? shared.handOffToHolder(request, bytes, source) : Promise.resolve(false);
     passed
       .then(async (gone) => {
@@ -315,6 +304,26 @@ export class ProxyCore {
         if (isSipError(error)) this.#reject(request, source, error.status, error.reason);
         else reportInternalError(this.counters, error);
       });
+  }
+
+  /**
+   * `--transactions shared`: a response of one of our branches that no client transaction here
+   * matches is looked up in the store (one `get`) and handed to the worker holding the branch's
+   * lease (the adopter, after a failover); when none does, it goes upstream by its Via as before.
+   * True when it went the asynchronous way.
+   */
+  #sharedResponseElsewhere(shared: SharedTransactions, response: SipMessage, bytes: Buffer, source: TransportAddress): boolean {
+    const branch = response.topVia?.branch;
+    if (branch === undefined || !branch.startsWith(BRANCH_ID_PREFIX)) return false;
+    const key = clientTransactionKey(branch, response.cseq?.method ?? '');
+    if (this.#forwarder.hasClient(key)) return false;
+    shared
+      .handOffResponse(key, bytes, source)
+      .then((gone) => {
+        if (!gone) receiveResponse(response, this.#forwarder, this.#outbound);
+      })
+      .catch((error: unknown) => reportInternalError(this.counters, error));
+    return true;
   }
 
   /** Walks the routing steps and carries out their decision, on `server` or (without one) statelessly. */

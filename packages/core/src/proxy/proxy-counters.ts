@@ -57,16 +57,6 @@ export interface ProxyCounters extends AuthCounters, OverloadCounters {
   transactionLeasesLost: number;
   /** `--transactions shared`: lease ticks the store failed (nothing is dropped; the next tick tries again). */
   transactionLeaseFailures: number;
-  /** `--transactions shared`: responses this worker matched through the store and forwarded although another worker runs their client transaction (no hand-off). */
-  sharedResponsesForwarded: number;
-  /** `--transactions shared`: responses handed to another worker all the same (a final of a request forked to several targets: §16.7 is not run across workers). */
-  sharedResponseHandOffs: number;
-  /** `--transactions shared`: final responses whose compare-and-set another worker (or an earlier copy) won first: not forwarded again. */
-  sharedFinalsAbsorbed: number;
-  /** `--transactions shared`: transactions of this worker found finished or moved on by another worker (by a timer's store read or a lease renewal): stopped here. */
-  sharedTransactionsMovedOn: number;
-  /** `--transactions shared`: CANCELs sent by the worker that read the caller's CANCEL, built from the INVITE's stored branches (no hand-off). */
-  sharedCancelsSent: number;
   /** Bugs caught at an entry point (a socket, timer or store callback): the message is dropped, or answered 500 when it has a transaction. */
   internalErrors: number;
 }
@@ -102,11 +92,6 @@ export function newProxyCounters(): ProxyCounters {
     transactionLeasesRenewed: 0,
     transactionLeasesLost: 0,
     transactionLeaseFailures: 0,
-    sharedResponsesForwarded: 0,
-    sharedResponseHandOffs: 0,
-    sharedFinalsAbsorbed: 0,
-    sharedTransactionsMovedOn: 0,
-    sharedCancelsSent: 0,
     authChallenges: 0,
     authAccepted: 0,
     authRejected: 0,

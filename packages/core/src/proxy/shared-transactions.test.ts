@@ -1,11 +1,90 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { parseMessage } from '@switchboard/sip';
+import { parseMessage, type SipMessage } from '@switchboard/sip';
+import { MemoryLocationStore } from '../registrar/location-store.js';
 import { serverTransactionKey } from '../transaction/keys.js';
 import { MemoryTransactionStore } from '../transaction/memory-transaction-store.js';
-import { ALICE, closeWorkers, request, statuses, until, workers } from './shared-test-workers.js';
+import type { TransactionStore } from '../transaction/transaction-store.js';
+import type { TransportAddress } from '../transport-address.js';
+import { ProxyCore } from './proxy-core.js';
 
-afterEach(closeWorkers);
+/**
+ * `--transactions shared`: two ProxyCores stand for two workers sharing one MemoryTransactionStore;
+ * `handOffTo` between them stands for the pool's IPC.
+ */
+
+const ALICE: TransportAddress = { protocol: 'udp', address: '192.0.2.10', port: 5060 };
+const BOB: TransportAddress = { protocol: 'udp', address: '192.0.2.30', port: 5060 };
+const cores: ProxyCore[] = [];
+afterEach(() => {
+  for (const core of cores.splice(0)) core.close();
+});
+
+interface Worker {
+  readonly core: ProxyCore;
+  readonly sent: Array<{ target: TransportAddress; message: SipMessage; bytes: Buffer }>;
+  readonly handedOff: string[];
+}
+
+function workers(store: TransactionStore, options: { defaultRoute?: string } = {}): [Worker, Worker] {
+  const byOwner = new Map<string, Worker>();
+  const make = (owner: string): Worker => {
+    const sent: Worker['sent'] = [];
+    const handedOff: string[] = [];
+    const core = new ProxyCore({
+      listeners: [{ protocol: 'udp', host: '192.0.2.1', port: 5060 }],
+      domains: ['example.com'],
+      ...options,
+      store: new MemoryLocationStore(0),
+      sender: { send: (target, bytes) => sent.push({ target, message: parseMessage(bytes), bytes }) },
+      sharedTransactions: {
+        store,
+        owner,
+        handOffTo: (holder, bytes, source) => {
+          const to = byOwner.get(holder);
+          if (to === undefined) return false;
+          handedOff.push(holder);
+          to.core.receive(bytes, source, true);
+          return true;
+        },
+      },
+    });
+    cores.push(core);
+    const worker = { core, sent, handedOff };
+    byOwner.set(owner, worker);
+    return worker;
+  };
+  return [make('w0.a'), make('w1.b')];
+}
+
+function request(method: string, options: { branch?: string; uri?: string; cseqMethod?: string } = {}): Buffer {
+  const uri = options.uri ?? 'sip:nobody@example.com';
+  return Buffer.from(
+    [
+      `${method} ${uri} SIP/2.0`,
+      `Via: SIP/2.0/UDP ${ALICE.address}:${ALICE.port};branch=${options.branch ?? 'z9hG4bKshared1'}`,
+      'Max-Forwards: 70',
+      'From: <sip:alice@example.com>;tag=a1',
+      `To: <${uri}>`,
+      'Call-ID: shared-1',
+      `CSeq: 1 ${options.cseqMethod ?? method}`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+/** Waits (generously) until `condition` holds: store operations settle in microtasks or, for the cluster stores, round trips. */
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+const statuses = (worker: Worker): string[] => worker.sent.filter((sent) => !sent.message.isRequest).map((sent) => `${sent.message.status} ${sent.message.cseq?.method}`);
 
 test('a retransmission read by the other worker is answered from the store, with the bytes the first worker sent', async () => {
   const store = new MemoryTransactionStore();
@@ -64,6 +143,34 @@ test('a retransmission that arrives before any response is stored is dropped and
   await until(() => b.core.counters.sharedRetransmissionsDropped === 1, 'the drop');
   assert.equal(b.sent.length, 0);
   assert.equal(a.sent.length, 0);
+});
+
+test('a CANCEL read by the other worker reaches the INVITE at its lease holder, which cancels the branch', async () => {
+  const store = new MemoryTransactionStore();
+  const [a, b] = workers(store, { defaultRoute: `sip:${BOB.address}:${BOB.port}` });
+  const inviteKey = serverTransactionKey(parseMessage(request('INVITE', { uri: 'sip:carol@elsewhere.org' })));
+  a.core.receive(request('INVITE', { uri: 'sip:carol@elsewhere.org' }), ALICE);
+  await until(() => a.sent.some((sent) => sent.message.method === 'INVITE'), 'the INVITE forwarded');
+  await until(async () => (await store.get(inviteKey))?.status === 100, 'the 100 in the store');
+  b.core.receive(request('CANCEL', { uri: 'sip:carol@elsewhere.org' }), ALICE);
+  await until(() => statuses(a).includes('200 CANCEL'), 'the holder answering the CANCEL');
+  assert.deepEqual(b.handedOff, ['w0.a']);
+  assert.equal(b.sent.length, 0);
+  // The branch had no provisional response yet: its CANCEL goes out once one comes (§9.1).
+  const forwarded = a.sent.find((sent) => sent.message.method === 'INVITE')?.message;
+  const ringing = [
+    'SIP/2.0 180 Ringing',
+    ...(forwarded?.headers('Via') ?? []).map((via) => `Via: ${via}`),
+    'From: <sip:alice@example.com>;tag=a1',
+    'To: <sip:carol@elsewhere.org>;tag=c1',
+    'Call-ID: shared-1',
+    'CSeq: 1 INVITE',
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+  a.core.receive(Buffer.from(ringing), BOB);
+  await until(() => a.sent.some((sent) => sent.message.method === 'CANCEL'), 'the CANCEL forwarded');
 });
 
 test('a store that fails answers a new request 503 with Retry-After', async () => {

@@ -7,7 +7,6 @@ import { answerStatelessly } from './local-answers.js';
 import type { ProxyCounters } from './proxy-counters.js';
 import { TransactionMirror } from './transaction-mirror.js';
 import type { TimerSettings } from '../transaction/timers.js';
-import type { ClientTransaction } from '../transaction/client-transaction.js';
 import { DEFAULT_TRANSACTION_LEASE_MS, DEFAULT_TRANSACTION_LEASE_TICK_MS, LeaseTicker } from './lease-ticker.js';
 
 /** Proxy timer C (§16.8) plus 64*T1: the longest a server INVITE record may live before its first write. */
@@ -52,9 +51,8 @@ export type Claim =
  * transaction of this worker is claimed in the store with one `create` (lease and request bytes
  * included) before it is routed. A conflict means another worker (or an earlier copy here) holds
  * it: the request is a retransmission, answered with the stored last response (none stored yet:
- * dropped, the client retransmits). The ACK of a failure that matches no local transaction is
- * handed to the worker holding its INVITE's lease, found in the store; in the pools, responses
- * and CANCELs are handled where they are read (shared-responses.ts, shared-cancel.ts).
+ * dropped, the client retransmits). A CANCEL and the ACK of a failure that match no local
+ * transaction are handed to the worker holding their INVITE's lease, found in the store.
  */
 export class SharedTransactions {
   readonly mirror: TransactionMirror;
@@ -72,33 +70,25 @@ export class SharedTransactions {
     this.mirror = new TransactionMirror({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, timers: deps.timers, counters: deps.counters, leases: this.leases });
   }
 
-  /** Passes `bytes` to the worker whose lease owner id is `holder`; false when that is not possible (no pool, no such live worker). */
-  handOff(holder: string, bytes: Buffer, source: TransportAddress): boolean {
-    return this.#options.handOffTo?.(holder, bytes, source) ?? false;
-  }
-
-  /** The state a client transaction's record holds (undefined: gone), read before one of its timers acts (one round trip). */
-  storedState(transaction: ClientTransaction): Promise<string | undefined> {
-    this.#deps.counters.transactionStoreRoundTrips++;
-    return this.#options.store.get(transaction.key).then((record) => record?.state);
-  }
-
   /**
-   * A client transaction a timer found finished by another worker: no longer renewed here, and its
-   * lease extended past the longest a finished client record lingers (timer D's 32 s, or M's
-   * 64*T1), in one write, so that nobody adopts what only lingers.
+   * A response for a client transaction this worker does not run: handed to the worker holding
+   * its lease in the store (after a failover, the adopter of the dead worker's branch). Resolves
+   * false when it stays here (no record, ours, nobody's, no hand-off, or the store failed): it is
+   * then forwarded upstream by its Via as before.
    */
-  movedOn(transaction: ClientTransaction): void {
-    this.#deps.counters.sharedTransactionsMovedOn++;
-    this.lingers(transaction.key, Date.now() + Math.max(32_000, 64 * this.#deps.timers.t1) + 1000);
-  }
-
-  /** A transaction this worker holds that only lingers now (finished by another worker): not renewed, its lease extended to `expiresAt`. */
-  lingers(key: string, expiresAt: number | undefined): void {
-    this.leases.drop(key);
-    if (expiresAt === undefined) return;
+  async handOffResponse(clientKey: string, bytes: Buffer, source: TransportAddress): Promise<boolean> {
+    const handOffTo = this.#options.handOffTo;
+    if (handOffTo === undefined) return false;
     this.#deps.counters.transactionStoreRoundTrips++;
-    this.#options.store.renewLease(key, this.#options.owner, expiresAt).catch(() => undefined);
+    let record;
+    try {
+      record = await this.#options.store.get(clientKey);
+    } catch {
+      return false;
+    }
+    const holder = record?.lease?.owner;
+    if (holder === undefined || holder === this.#options.owner || (record?.lease?.until ?? 0) <= Date.now()) return false;
+    return handOffTo(holder, bytes, source);
   }
 
   /** The store (adoption reads a client transaction's parent record from it). */
@@ -163,8 +153,8 @@ export class SharedTransactions {
   }
 
   /**
-   * An ACK that is no request of its own (or, outside the pools, a CANCEL) that matches no local
-   * transaction: handed to the worker holding its INVITE's lease, when that is another live worker. Resolves true
+   * A CANCEL, or an ACK that is no request of its own, that matches no local transaction: handed
+   * to the worker holding its INVITE's lease, when that is another live worker. Resolves true
    * when it was handed off; false: handle it here (no record, our own, or the store failed).
    */
   async handOffToHolder(request: SipMessage, bytes: Buffer, source: TransportAddress): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { isSipError, parseMessage, type SipLimits, type SipMessage } from '@switchboard/sip';
-import { WAITING_STATES, type ClientTransactionState } from '../transaction/client-transaction.js';
+import type { ClientTransactionState } from '../transaction/client-transaction.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
 import type { TransactionRecord } from '../transaction/transaction-store.js';
 import type { TransportAddress } from '../transport-address.js';
@@ -11,7 +11,6 @@ import type { ServerTransactions } from './server-transactions.js';
 import type { LeaseHandlers } from './lease-ticker.js';
 import type { SharedTransactions } from './shared-transactions.js';
 import { viaTarget } from './via-addressing.js';
-
 
 export interface TransactionAdoptionContext {
   readonly shared: SharedTransactions;
@@ -37,48 +36,6 @@ export class TransactionAdoption implements LeaseHandlers {
 
   adopted(record: TransactionRecord, now: number): boolean | Promise<boolean> {
     return record.side === 'server' ? this.#adoptServer(record, now) : this.#adoptClient(record, now);
-  }
-
-  /**
-   * A transaction this worker runs, as the store holds it at its lease renewal. Another worker
-   * may have moved it on meanwhile (it read a response: shared-responses.ts): a client
-   * transaction Proceeding there stops timers A and B here; one finished there stops here; a
-   * server transaction answered there is resumed here from its record (the stored response
-   * replayed to retransmissions, G and H re-armed for a failed INVITE), and no longer renewed
-   * when it only lingers.
-   */
-  renewed(record: TransactionRecord, now: number): void {
-    const { server, forwarder, counters, shared } = this.#context;
-    // This worker's own write may be what moved it (its state machine follows in a moment).
-    if (shared.mirror.writing(record.key)) return;
-    if (record.side === 'client') {
-      const local = forwarder.client(record.key);
-      if (local === undefined || !WAITING_STATES.includes(local.state) || local.state === record.state) return;
-      if (record.state === 'proceeding') {
-        local.advance('proceeding');
-        return;
-      }
-      if (WAITING_STATES.includes(record.state)) return;
-      forwarder.forgetClient(record.key);
-      counters.sharedTransactionsMovedOn++;
-      this.#linger(record);
-      return;
-    }
-    const local = server.get(record.key);
-    if (local === undefined || (local.state !== 'trying' && local.state !== 'proceeding')) return;
-    if (record.state === 'trying' || record.state === 'proceeding') return;
-    counters.sharedTransactionsMovedOn++;
-    if (!this.#adoptServer(record, now)) {
-      server.forget(record.key);
-      this.#linger(record);
-      return;
-    }
-    if (record.state !== 'completed' || !record.invite) this.#linger(record);
-  }
-
-  /** A transaction that only lingers now: no longer renewed, its lease extended to its record's end (one write), so nobody adopts it. */
-  #linger(record: TransactionRecord): void {
-    this.#context.shared.lingers(record.key, record.expiresAt);
   }
 
   /** Another worker holds `key` now: its timers stop here and nothing more is written. */
@@ -118,8 +75,8 @@ export class TransactionAdoption implements LeaseHandlers {
   /**
    * A client transaction. It runs here only beside its server transaction (adopted here too, in
    * this tick or before): resumed from its record (Forwarder.adoptBranches), it retransmits its
-   * request over UDP, times out into a 408 upstream, and takes the responses this worker reads
-   * (those read elsewhere move its record: its timers read it before they act). Its target is the one its parent's record holds for the
+   * request over UDP, times out into a 408 upstream, and gets the responses other workers hand it
+   * (SharedTransactions.handOffResponse). Its target is the one its parent's record holds for the
    * branch. False otherwise (SharedTransactions gives the lease up, so the parent's holder takes
    * it); a client transaction whose parent record is gone is deleted.
    */
@@ -127,11 +84,6 @@ export class TransactionAdoption implements LeaseHandlers {
     const { shared, server, forwarder } = this.#context;
     const parentKey = record.parent;
     if (parentKey === undefined) return false;
-    // Finished (by another worker, whose lease it never held): it only lingers; nothing to run.
-    if (!WAITING_STATES.includes(record.state)) {
-      this.#linger(record);
-      return true;
-    }
     let parentRecord: TransactionRecord | undefined;
     try {
       parentRecord = await shared.store.get(parentKey);

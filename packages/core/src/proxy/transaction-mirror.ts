@@ -2,7 +2,7 @@ import { isReliable } from '../transport-address.js';
 import type { ServerTransaction, ServerTransactionState } from '../transaction/server-transaction.js';
 import type { ClientTransaction, ClientTransactionState } from '../transaction/client-transaction.js';
 import type { TimerSettings } from '../transaction/timers.js';
-import type { TransactionChange, TransactionOutcome, TransactionStore } from '../transaction/transaction-store.js';
+import type { TransactionStore } from '../transaction/transaction-store.js';
 
 /** Proxy timer C (§16.8), the longest a server INVITE may wait in Proceeding for its branches. */
 const TIMER_C = 181_000;
@@ -42,19 +42,10 @@ export class TransactionMirror {
   readonly #leaseMs: number;
   /** The last write queued per transaction key. */
   readonly #pending = new Map<string, Promise<void>>();
-  /** Client transactions whose final transition was written by claimClientFinal before their state machine made it. */
-  readonly #prewritten = new Set<string>();
-  /** Client transactions with a final response's compare-and-set in flight here (claimClientFinal). */
-  readonly #claiming = new Map<string, number>();
 
   constructor(options: TransactionMirrorOptions) {
     this.#options = options;
     this.#leaseMs = options.leaseMs ?? 5000;
-  }
-
-  /** Whether a write of `key` is queued or in flight here (its record may show this worker's own change before its state machine does). */
-  writing(key: string): boolean {
-    return this.#pending.has(key) || this.#claiming.has(key);
   }
 
   /** Settles once every write queued so far has (tests, shutdown). */
@@ -181,66 +172,28 @@ export class TransactionMirror {
     const key = transaction.key;
     const state = transaction.state;
     if (state === 'terminated') {
-      this.#prewritten.delete(key);
       this.#options.leases?.drop(key);
       this.#queue(key, (store) => store.delete(key));
       return;
     }
+    const now = Date.now();
+    const { t1, t4 } = this.#options.timers;
+    const reliable = isReliable(transaction.target.protocol);
+    let timers: Record<string, number | null>;
+    let expiresAt: number;
+    if (state === 'proceeding') {
+      timers = transaction.isInvite ? { A: null, B: null, C: now + TIMER_C } : {};
+      expiresAt = now + (transaction.isInvite ? TIMER_C : 0) + 64 * t1 + 1000;
+    } else {
+      const linger = state === 'accepted' ? 64 * t1 : reliable ? 0 : transaction.isInvite ? 32_000 : t4;
+      timers = { A: null, B: null, C: null, E: null, F: null, [state === 'accepted' ? 'M' : transaction.isInvite ? 'D' : 'K']: now + linger };
+      expiresAt = now + linger + 1000;
+    }
     const final = state === 'completed' || state === 'accepted';
     // A final state only lingers: nobody need run it elsewhere (see #lingering).
     if (final) this.#options.leases?.drop(key);
-    // Written already, by the compare-and-set that let this worker act on the final response (claimClientFinal).
-    if (this.#prewritten.delete(key)) return;
-    const change = clientTransactionChange(transaction.isInvite, isReliable(transaction.target.protocol), state, transaction.finalStatus, Date.now(), this.#options.timers);
-    const lease = final ? { lease: { owner: this.#options.owner, until: change.expiresAt ?? 0 } } : {};
-    this.#queue(key, (store) => store.transition(key, [before], { ...change, ...lease }));
-  }
-
-  /**
-   * `--transactions shared`: a final response for the client transaction `key`, read by this
-   * worker: its compare-and-set (from Calling, Trying or Proceeding to `change`'s final state). Exactly one worker wins it for a given
-   * transaction: the first final response wins, wherever it was read. `act` runs with the store's
-   * answer (undefined: the store failed) before the write counts as done here, so that nothing
-   * (a lease renewal's resync) sees the record moved while this worker has not acted on it yet.
-   * When this worker runs the transaction (`local`) and wins, the transition its state machine
-   * then reports is not written again (it is this one).
-   */
-  claimClientFinal(key: string, change: TransactionChange, local: boolean, act: (outcome: TransactionOutcome | undefined) => void): void {
-    const lease = { lease: { owner: this.#options.owner, until: change.expiresAt ?? 0 } };
-    // Issued at once, not behind this transaction's earlier writes (a Proceeding queued behind a
-    // final would only fail): the final goes up one round trip after it was read.
-    this.#claiming.set(key, (this.#claiming.get(key) ?? 0) + 1);
-    this.stats.writes++;
-    if (this.#options.counters !== undefined) this.#options.counters.transactionStoreRoundTrips++;
-    const done = (): void => {
-      const left = (this.#claiming.get(key) ?? 1) - 1;
-      if (left > 0) this.#claiming.set(key, left);
-      else this.#claiming.delete(key);
-    };
-    let written: Promise<TransactionOutcome>;
-    try {
-      written = this.#options.store.transition(key, ['calling', 'trying', 'proceeding'], { ...change, ...lease });
-    } catch (error) {
-      written = Promise.reject(error);
-    }
-    written.then(
-      (outcome) => {
-        if (local && (outcome.ok || outcome.record?.state === 'accepted')) this.#prewritten.add(key);
-        try {
-          act(outcome);
-        } finally {
-          done();
-        }
-      },
-      () => {
-        this.stats.failures++;
-        try {
-          act(undefined);
-        } finally {
-          done();
-        }
-      },
-    );
+    const extra = final ? { response: { status: transaction.finalStatus }, lease: { owner: this.#options.owner, until: expiresAt } } : {};
+    this.#queue(key, (store) => store.transition(key, [before], { state, timers, expiresAt, ...extra }));
   }
 
   #queue(key: string, write: (store: TransactionStore) => Promise<unknown>, atOnce = false): void {
@@ -262,50 +215,29 @@ export class TransactionMirror {
     });
   }
 
-  /** The deadlines of the timers a server transaction runs in `state` (serverTransactionDeadlines). */
+  /**
+   * The deadlines of the timers a server transaction runs in `state` (§17.2, RFC 6026), as the
+   * transaction set them: what an adopting worker re-arms. The record expires with the longest.
+   */
   #deadlines(transaction: ServerTransaction, state: ServerTransactionState, now: number): { timers: Record<string, number | null>; expiresAt: number } {
-    return serverTransactionDeadlines(transaction.isInvite, isReliable(transaction.source.protocol), state, now, this.#options.timers);
+    const { t1 } = this.#options.timers;
+    const reliable = isReliable(transaction.source.protocol);
+    const timers: Record<string, number | null> = {};
+    let longest = now + 64 * t1;
+    if (state === 'proceeding' && transaction.isInvite) longest = now + TIMER_C + 64 * t1;
+    if (state === 'completed' && transaction.isInvite) {
+      if (!reliable) timers.G = now + t1;
+      timers.H = now + 64 * t1;
+    } else if (state === 'completed') {
+      if (!reliable) timers.J = now + 64 * t1;
+    } else if (state === 'accepted') {
+      timers.L = now + 64 * t1;
+    } else if (state === 'confirmed') {
+      timers.G = null;
+      timers.H = null;
+      if (!reliable) timers.I = now + this.#options.timers.t4;
+    }
+    for (const deadline of Object.values(timers)) if (deadline !== null && deadline > longest) longest = deadline;
+    return { timers, expiresAt: longest + 1000 };
   }
-}
-
-/**
- * The deadlines of the timers a server transaction runs in `state` (§17.2, RFC 6026), as the
- * transaction sets them: what an adopting worker re-arms. The record expires with the longest.
- */
-export function serverTransactionDeadlines(invite: boolean, reliable: boolean, state: string, now: number, settings: TimerSettings): { timers: Record<string, number | null>; expiresAt: number } {
-  const { t1 } = settings;
-  const timers: Record<string, number | null> = {};
-  let longest = now + 64 * t1;
-  if (state === 'proceeding' && invite) longest = now + TIMER_C + 64 * t1;
-  if (state === 'completed' && invite) {
-    if (!reliable) timers.G = now + t1;
-    timers.H = now + 64 * t1;
-  } else if (state === 'completed') {
-    if (!reliable) timers.J = now + 64 * t1;
-  } else if (state === 'accepted') {
-    timers.L = now + 64 * t1;
-  } else if (state === 'confirmed') {
-    timers.G = null;
-    timers.H = null;
-    if (!reliable) timers.I = now + settings.t4;
-  }
-  for (const deadline of Object.values(timers)) if (deadline !== null && deadline > longest) longest = deadline;
-  return { timers, expiresAt: longest + 1000 };
-}
-
-/**
- * What a client transaction's record becomes in `state` (not Terminated): its timers (A/B stop
- * and C starts in an INVITE's Proceeding; D, K or M in a final state), its expiry and, in a final
- * state, the final status. The lease is the caller's to add.
- */
-export function clientTransactionChange(invite: boolean, reliable: boolean, state: ClientTransactionState, finalStatus: number, now: number, settings: TimerSettings): TransactionChange {
-  const { t1, t4 } = settings;
-  if (state === 'calling' || state === 'trying' || state === 'proceeding') {
-    if (state !== 'proceeding') return { state };
-    const timers: Record<string, number | null> = invite ? { A: null, B: null, C: now + TIMER_C } : {};
-    return { state, timers, expiresAt: now + (invite ? TIMER_C : 0) + 64 * t1 + 1000 };
-  }
-  const linger = state === 'accepted' ? 64 * t1 : reliable ? 0 : invite ? 32_000 : t4;
-  const timers = { A: null, B: null, C: null, E: null, F: null, [state === 'accepted' ? 'M' : invite ? 'D' : 'K']: now + linger };
-  return { state, timers, expiresAt: now + linger + 1000, response: { status: finalStatus } };
 }

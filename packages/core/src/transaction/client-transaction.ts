@@ -5,9 +5,6 @@ import { isClientPending } from './pending-tally.js';
 
 export type ClientTransactionState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
 
-/** The states in which a client transaction still waits for its final response (as stored: `--transactions shared`). */
-export const WAITING_STATES: readonly string[] = ['calling', 'trying', 'proceeding'];
-
 export interface ClientTransactionOptions {
   readonly key: string;
   /** INVITE, BYE, CANCEL ... : the CSeq method of the request. */
@@ -40,14 +37,6 @@ export interface ClientTransactionOptions {
   readonly onStateChanged?: (transaction: ClientTransaction, before: ClientTransactionState) => void;
   /** `true` when made (Calling or Trying), `false` once when it leaves the pending states (see PendingTally). */
   readonly onPendingChanged?: (pending: boolean) => void;
-  /**
-   * `--transactions shared`: the state the store holds for this transaction (undefined: its record
-   * is gone), read before timer A, B, C, E or F acts, since another worker may have taken a
-   * response of it meanwhile. A rejection (the store failed) lets the timer act as in owned mode.
-   */
-  readonly storedState?: (transaction: ClientTransaction) => Promise<string | undefined>;
-  /** `--transactions shared`: a timer found the transaction finished by another worker: it has stopped here (nothing sent, nothing reported). */
-  readonly onMovedOn?: (transaction: ClientTransaction) => void;
 }
 
 /**
@@ -109,56 +98,7 @@ export class ClientTransaction {
     if (this.#bytes !== undefined) this.#send(this.#bytes);
     const { t1 } = this.#options.timers;
     if (!this.#reliable) this.#scheduleRetransmit();
-    const timeout = this.isInvite ? 'B' : 'F';
-    this.#timers.start(timeout, 64 * t1, () => this.#checked(() => this.#timeOut()));
-  }
-
-  /**
-   * Runs a timer's `act` when the store still holds the transaction in a state where
-   * the timer acts (always without `storedState`: owned mode). Another worker moved it on: to
-   * Proceeding (a provisional it read: A and B stop here, C starts), or to a final state or away
-   * (it forwarded the final response): the transaction stops here.
-   */
-  #checked(act: () => void): void {
-    const storedState = this.#options.storedState;
-    if (storedState === undefined) {
-      act();
-      return;
-    }
-    const local = this.#state;
-    storedState(this)
-      .then(
-        (stored) => {
-          if (this.#state !== local) return;
-          const waiting = stored === 'calling' || stored === 'trying' || stored === 'proceeding';
-          if (!waiting) {
-            this.abandon();
-            this.#options.onMovedOn?.(this);
-            return;
-          }
-          // Proceeding elsewhere while Calling or Trying here: A and B stop (an INVITE); E and F go on (a non-INVITE).
-          const advanced = stored === 'proceeding' && local !== 'proceeding';
-          if (advanced) this.advance('proceeding');
-          if (!advanced || !this.isInvite) act();
-        },
-        () => act(),
-      )
-      .catch((error: unknown) => this.#options.onInternalError?.(error));
-  }
-
-  /**
-   * `--transactions shared`: another worker read a provisional response of this transaction
-   * (the store says Proceeding): moves to Proceeding here without reporting it (it is stored
-   * already): an INVITE stops timers A and B and starts timer C.
-   */
-  advance(state: 'proceeding'): void {
-    if (this.#state !== 'calling' && this.#state !== 'trying') return;
-    this.#state = state;
-    if (!this.isInvite) return;
-    this.#timers.stop('A');
-    this.#timers.stop('B');
-    const timerC = this.#options.timerC;
-    if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC, () => this.#checked(() => this.#timeOut()));
+    this.#timers.start(this.isInvite ? 'B' : 'F', 64 * t1, () => this.#timeOut());
   }
 
   #timeOut(): void {
@@ -180,7 +120,7 @@ export class ClientTransaction {
             this.#timers.stop('A');
             this.#timers.stop('B');
             const timerC = this.#options.timerC;
-            if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC, () => this.#checked(() => this.#timeOut()));
+            if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC, () => this.#timeOut());
           }
           this.#moveTo('proceeding');
           this.#options.onResponse(response, this);
@@ -243,11 +183,7 @@ export class ClientTransaction {
 
   #scheduleRetransmit(): void {
     const letter = this.isInvite ? 'A' : 'E';
-    this.#timers.start(letter, this.#interval, () => this.#checked(() => this.#retransmit()));
-  }
-
-  #retransmit(): void {
-    {
+    this.#timers.start(letter, this.#interval, () => {
       if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
       if (this.isInvite && this.#state !== 'calling') return;
       if (this.#bytes !== undefined) this.#send(this.#bytes);
@@ -259,7 +195,7 @@ export class ClientTransaction {
           ? this.#options.timers.t2
           : Math.min(2 * this.#interval, this.#options.timers.t2);
       this.#scheduleRetransmit();
-    }
+    });
   }
 
   #linger(letter: string, milliseconds: number): void {
@@ -298,22 +234,20 @@ export class ClientTransaction {
     if (!this.#reliable && (state === 'calling' || (!this.isInvite && state !== 'completed'))) {
       this.#interval = !this.isInvite && state === 'proceeding' ? t2 : t1;
       const letter = this.isInvite ? 'A' : 'E';
-      this.#timers.start(letter, after(letter, 0), () =>
-        this.#checked(() => {
-          if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
-          if (this.isInvite && this.#state !== 'calling') return;
-          if (this.#bytes !== undefined) this.#send(this.#bytes);
-          this.#scheduleRetransmit();
-        }),
-      );
+      this.#timers.start(letter, after(letter, 0), () => {
+        if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
+        if (this.isInvite && this.#state !== 'calling') return;
+        if (this.#bytes !== undefined) this.#send(this.#bytes);
+        this.#scheduleRetransmit();
+      });
     }
     if (this.isInvite && state === 'proceeding') {
       const timerC = this.#options.timerC;
-      if (timerC !== undefined) this.#timers.start('C', after('C', timerC), () => this.#checked(() => this.#timeOut()));
+      if (timerC !== undefined) this.#timers.start('C', after('C', timerC), () => this.#timeOut());
       return;
     }
     const timeout = this.isInvite ? 'B' : 'F';
-    this.#timers.start(timeout, after(timeout, 64 * t1), () => this.#checked(() => this.#timeOut()));
+    this.#timers.start(timeout, after(timeout, 64 * t1), () => this.#timeOut());
   }
 
   /** `--transactions shared`: another worker holds this transaction now: its timers stop here and nothing more is sent or reported. */

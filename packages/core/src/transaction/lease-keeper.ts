@@ -66,25 +66,20 @@ export class LeaseKeeper {
     return { renewed, lost, adopted };
   }
 
-  /** The renewal half of `tick`: renews what it holds and drops what it lost; answers the records renewed, as they stand. */
-  async renew(now: number): Promise<{ renewed: number; lost: string[]; records: TransactionRecord[] }> {
+  /** The renewal half of `tick`: renews what it holds and drops what it lost. */
+  async renew(now: number): Promise<{ renewed: number; lost: string[] }> {
     const { store, owner, leaseMs } = this.#options;
     const until = now + leaseMs;
     const held = [...this.#held];
     const renewals = await Promise.all(held.map((key) => store.renewLease(key, owner, until)));
     const lost: string[] = [];
-    const records: TransactionRecord[] = [];
     renewals.forEach((outcome, i) => {
-      if (outcome.ok) {
-        // As the store holds it now: another worker may have moved it on (a response it read).
-        if (outcome.record !== undefined) records.push(outcome.record);
-        return;
-      }
+      if (outcome.ok) return;
       const key = held[i] as string;
       lost.push(key);
       this.#held.delete(key);
     });
-    return { renewed: held.length - lost.length, lost, records };
+    return { renewed: held.length - lost.length, lost };
   }
 
   /** The adoption half of `tick`: acquires lapsed leases (up to `batch`), handing each adopted record to `adopt`. */
