@@ -181,7 +181,9 @@ test('thread-pool, a new connection per call on both sides: calls keep flowing w
   const pool = await startProxy(['--model', 'thread-pool', '--workers', '2']);
   try {
     const result = await runBench({ proxy: pool.address, transport: 'tcp', clients: 20, callerConnection: 'per-ops:2', calleeConnection: 'per-ops:2', durationSeconds: 2, warmupSeconds: 0.3 });
-    assert.ok(result.calls.completed >= 200, `calls completed: ${result.calls.completed} (${JSON.stringify(result.failures)})`);
+    // Stalled callers (the bug) would complete a few calls each before a 5 s timeout, about 40 in
+    // all; a working pool completes 200-400 here, and fewer only when the machine is busy.
+    assert.ok(result.calls.completed >= 100, `calls completed: ${result.calls.completed} (${JSON.stringify(result.failures)})`);
     assert.ok(result.calls.successRatio >= 0.98, `success ${result.calls.successRatio}: ${JSON.stringify(result.failures)}`);
   } finally {
     await stop(pool);
