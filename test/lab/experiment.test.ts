@@ -82,6 +82,7 @@ test('experiment run --quick, then report: the report shows the raw results\' nu
     const html = await readFile(join(out, 'report.html'), 'utf8');
     assert.match(html, /Quick run/);
     assert.match(html, /CPU budget: the proxy and its Redis on CPU 0/);
+    assert.match(html, /Machine speed: a fixed CPU workload on the proxy&#39;s CPUs|Machine speed: a fixed CPU workload on the proxy's CPUs/, 'every run records a speed probe');
     assert.match(html, /<svg /);
     const markdown = await readFile(join(out, 'report.md'), 'utf8');
     for (const point of data.points) assert.ok(markdown.includes(point.configuration), point.configuration);

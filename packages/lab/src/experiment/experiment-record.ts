@@ -51,6 +51,8 @@ export interface ExperimentRecord {
   readonly repeat: number;
   readonly quick: boolean;
   readonly machine: MachineFacts;
+  /** Milliseconds of the fixed CPU workload on the proxy's CPUs, timed before this run (speed-probe.ts). */
+  readonly speedProbeMs?: number;
   /** CPU lists given to taskset, when pinned (version 1 records). */
   readonly pinning?: { readonly proxy?: string; readonly generator?: string };
   /** The CPU budget really applied to the proxy, its Redis and the generator. */

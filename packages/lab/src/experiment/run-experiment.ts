@@ -23,6 +23,7 @@ import net from 'node:net';
 import { cpuCount, runBench, type BenchProgress, type BenchResult } from '@switchboard/bench';
 import { startRedisServer, type RedisTestServer } from '@switchboard/testkit/redis-server';
 import { machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
+import { probeSpeed } from './speed-probe.js';
 import { ExperimentError, parseExperimentConfig, type ExperimentConfig } from './experiment-config.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';
 import { CpuBudget, type AppliedBudget } from './cpu-budget.js';
@@ -255,6 +256,8 @@ async function measureContained(config: ExperimentConfig, point: ExperimentPoint
   return { ...second, invalid: invalidReasons(point, second.result, config.window.lifetimes), lengthened: true };
 }
 
+const optionalProbe = (ms: number | undefined): { speedProbeMs?: number } => (ms === undefined ? {} : { speedProbeMs: ms });
+
 async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, options: ExperimentRunOptions, seedRate: number | undefined): Promise<ExperimentRecord> {
   const base = {
     schema: EXPERIMENT_RECORD_SCHEMA,
@@ -264,6 +267,8 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
     repeat,
     quick,
     machine: { ...machine, date: new Date().toISOString() },
+    // Timed before the run, on the proxy's CPUs: how fast the machine was for this run (speed-probe.ts).
+    ...optionalProbe(probeSpeed(config.budget?.proxyCpus)),
   } as const;
   let serveArgs: readonly string[] = [];
   let budget: AppliedBudget | undefined;

@@ -12,6 +12,7 @@
  * comparison. Records of schema version 1 (made before these rules) are read too, and the report
  * then says that the result set predates them.
  */
+import { speedSpread } from '../experiment/speed-probe.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -158,6 +159,8 @@ export interface SetupFacts {
   readonly invalidRuns: number;
   /** Runs taken from another experiment's (`reuse:`), by experiment. */
   readonly reused: Readonly<Record<string, number>>;
+  /** The speed probes of the runs that recorded one (ms of a fixed CPU workload on the proxy's CPUs) and their spread. */
+  readonly speed?: { readonly min: number; readonly max: number; readonly spread: number; readonly runs: number };
 }
 
 export interface ReportData {
@@ -506,7 +509,10 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
   const windows = measured.map((record) => record.result.windowSeconds);
   const settings = (measured[0] as Measured).result.settings;
   const peak = measured.find((record) => record.peak !== undefined)?.peak?.search;
+  const probes = measured.flatMap((record) => (record.speedProbeMs === undefined ? [] : [record.speedProbeMs]));
+  const spread = speedSpread(probes);
   const setup: SetupFacts = {
+    ...(spread === undefined ? {} : { speed: { ...spread, runs: probes.length } }),
     legacy,
     budgets: [...budgets.values()],
     runsWithoutBudget: measured.filter((record) => record.budget === undefined).length,

@@ -34,6 +34,9 @@ function ratioTable(ratios: readonly Ratio[], loadTitle: string, what: string): 
   };
 }
 
+/** A spread of the speed probes above which the report warns (a shared host's speed drifts by hours). */
+const SPEED_SPREAD_WARNING = 0.1;
+
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 /** The setup in sentences, each written from what the records say was done. */
@@ -58,6 +61,11 @@ export function setupSentences(data: ReportData): string[] {
   }
   const repeats = Math.max(...data.points.map((point) => point.repeats));
   items.push(`Repeats: ${setup.repeatsConfigured} per point; ${plural(setup.runs, 'run')} measured, ${setup.invalidRuns} of them invalid (left out). Figures are medians of the valid runs (up to ${repeats} per point) with a 95% interval [low–high] (spanning a percentile bootstrap of the median and Student's t on the logarithms; for ratios, Welch's t on the logarithms); ⚠ marks an interval wider than ±5%.`);
+  if (setup.speed !== undefined) {
+    const { min, max, spread, runs } = setup.speed;
+    const warn = spread > SPEED_SPREAD_WARNING ? ` ⚠ The machine's speed moved by more than ${(SPEED_SPREAD_WARNING * 100).toFixed(0)}% while the set was measured: compare figures taken at different times with care; ratios of runs measured side by side hold better.` : '';
+    items.push(`Machine speed: a fixed CPU workload on the proxy's CPUs, timed before each of ${plural(runs, 'run')}, took ${number(min, 1)}–${number(max, 1)} ms (the slowest ${(spread * 100).toFixed(0)}% above the fastest).${warn}`);
+  }
   for (const [from, count] of Object.entries(setup.reused ?? {})) items.push(`${plural(count, 'run')} taken from ${from.toUpperCase()}'s result set: the same points, repeats and settings, measured once for both.`);
   return items;
 }

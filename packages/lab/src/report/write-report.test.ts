@@ -64,7 +64,7 @@ before(async () => {
   const points = experimentPoints(config);
   for (let repeat = 0; repeat < 3; repeat++) {
     for (const point of points) {
-      const base = { schema: 'switchboard-experiment/2' as const, experiment: 'synthetic', pointKey: pointKey(point), point, repeat, quick: false, machine: MACHINE, serveArgs: ['serve'] };
+      const base = { schema: 'switchboard-experiment/2' as const, experiment: 'synthetic', pointKey: pointKey(point), point, repeat, quick: false, machine: MACHINE, serveArgs: ['serve'], speedProbeMs: 100 + repeat * 30 };
       const failing = point.transport === 'tcp' && point.fdCache === 0 && point.clients === 10 && repeat === 2;
       records.push(failing ? { ...base, error: { code: 'ERR_SWITCHBOARD_BENCH_PROCESS', message: 'generator died' } } : { ...base, result: result(point, repeat, point.transport === 'udp' && point.clients === 20 && repeat === 1, point.transport === 'tcp' && point.fdCache === 8 && point.clients === 10 && repeat === 0) });
     }
@@ -156,6 +156,7 @@ test('sections that do not apply are left out; caveats and published figures are
   assert.doesNotMatch(markdown, /predates the lab's rules/);
   assert.match(markdown, /CPU budget: none recorded: the proxy, its Redis and the generator shared the 2 cores allowed \(0-1\)\./, 'the setup is written from the records');
   assert.doesNotMatch(markdown, /both cores/);
+  assert.match(markdown, /Machine speed: a fixed CPU workload on the proxy's CPUs, timed before each of \d+ runs, took 100\.0–160\.0 ms \(the slowest 60% above the fastest\)\. ⚠/, 'the speed probes\' spread, with a warning past 10%');
   assert.match(markdown, /> \*\*Published \(study 002 Fig\. 4\)\.\*\* TCP rises to \*\*66–78%\*\* of UDP\./);
   const [withOurs, without] = report.data.published;
   const expected = Math.round((expectedMedian((p) => p.transport === 'tcp' && p.fdCache === 8 && p.clients === 20) / expectedMedian((p) => p.transport === 'udp' && p.fdCache === 0 && p.clients === 20)) * 10000) / 10000;
