@@ -36,6 +36,24 @@ test('achieved below 95% of the offered rate fails the step even at full success
   assert.ok(outcome.peakRate! >= 200 && outcome.peakRate! < 400);
 });
 
+test('with p99-ms, a step whose call set-up p99 is above the bound fails; an unmeasured p99 does not pass', async () => {
+  // Full success and the offered rate achieved everywhere, but set-up time grows with the rate.
+  const latencyAt = (rate: number): number => rate * 0.5;
+  const runs: number[] = [];
+  const step = async (rate: number): Promise<StepRun> => {
+    runs.push(rate);
+    const result = { calls: { perSecond: rate, successRatio: 1 }, operations: { perSecond: rate * 2 }, windowSeconds: 8, latencyMs: { 'invite-200': { p99: latencyAt(rate) } } } as unknown as BenchResult;
+    return { kind: 'run', result, invalid: [] };
+  };
+  const bounded = await searchPeak({ ...SEARCH, p99Ms: 150 }, step);
+  assert.deepEqual(bounded.steps.map((s) => [s.rate, s.outcome, s.p99Ms]), [[100, 'pass', 50], [200, 'pass', 100], [400, 'fail', 200], [283, 'pass', 141.5], [336, 'fail', 168]]);
+  assert.equal(bounded.peakRate, 283);
+  const unbounded = await searchPeak(SEARCH, step);
+  assert.equal(unbounded.invalid[0], 'peak: the top of the ladder (1600 calls/s) still passed; the peak lies above it (raise peak.to)');
+  const unmeasured = await searchPeak({ ...SEARCH, p99Ms: 250 }, proxy(500).step);
+  assert.match(unmeasured.invalid[0]!, /no rate passed/);
+});
+
 test('no peak: nothing passed, the top passed, or the generator ran out first', async () => {
   assert.match((await searchPeak(SEARCH, proxy(50).step)).invalid[0]!, /no rate passed/);
   assert.match((await searchPeak(SEARCH, proxy(10_000).step)).invalid[0]!, /top of the ladder \(1600 calls\/s\) still passed/);

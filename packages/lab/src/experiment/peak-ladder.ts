@@ -3,7 +3,9 @@
  * ladder of offered call rates, `from` upward by `factor` to `to`, stopping at the first rate that
  * fails, then `refine` bisections (geometric) between the last rate that passed and the first that
  * failed. A rate passes when its calls succeed at ≥ `success` (99.9%) and the achieved rate is
- * ≥ `achieved` (95%) of the offered one. The peak is the highest rate that passed, with the run
+ * ≥ `achieved` (95%) of the offered one and, with `p99Ms`, the 99th percentile of call set-up
+ * (or REGISTER) time is at most that bound: a proxy that answers everything in seconds is past
+ * its peak however few calls it loses. The peak is the highest rate that passed, with the run
  * there (throughput, latency, CPU).
  *
  * With `start` (a later repeat of a point whose earlier repeats found their peaks), the ladder
@@ -29,6 +31,8 @@ export interface PeakSearch {
   readonly arrivals: 'exponential' | 'deterministic' | 'uniform' | 'pareto';
   /** Later repeats of a point start their ladder at the median peak of its earlier repeats (see `start`). */
   readonly seed: boolean;
+  /** A bound on the 99th percentile of call set-up (REGISTER) time, in ms, that a passing step must keep. */
+  readonly p99Ms?: number;
 }
 
 export const DEFAULT_PEAK: Omit<PeakSearch, 'from' | 'to'> = { factor: 1.5, refine: 2, success: 0.999, achieved: 0.95, arrivals: 'deterministic', seed: true };
@@ -51,8 +55,11 @@ export interface LadderStep {
   readonly proxyRssBytes?: number;
 }
 
+/** The response time a step is judged by: REGISTER's for registration runs, call set-up (INVITE to 200) otherwise. */
+const stepLatency = (result: BenchResult): { readonly p99: number } | undefined => result.latencyMs?.register ?? result.latencyMs?.['invite-200'];
+
 function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPercent' | 'proxyRssBytes'> {
-  const latency = result.latencyMs?.register ?? result.latencyMs?.['invite-200'];
+  const latency = stepLatency(result);
   const rss = result.proxy?.processes?.reduce((sum, usage) => sum + usage.rssBytesMax, 0);
   return { ...(latency === undefined ? {} : { p99Ms: latency.p99 }), ...(result.proxy === undefined ? {} : { proxyCpuPercent: result.proxy.cpuPercentTotal }), ...(rss === undefined ? {} : { proxyRssBytes: rss }) };
 }
@@ -69,8 +76,12 @@ export interface PeakOutcome {
 
 const roundRate = (rate: number): number => (rate >= 100 ? Math.round(rate) : Math.round(rate * 10) / 10);
 
+/** A step passes on success and achieved rate and, with a latency bound, a p99 inside it (an unmeasured p99 does not pass). */
 export function stepPasses(search: PeakSearch, rate: number, result: BenchResult): boolean {
-  return result.calls.successRatio >= search.success && result.calls.perSecond >= search.achieved * rate;
+  if (!(result.calls.successRatio >= search.success && result.calls.perSecond >= search.achieved * rate)) return false;
+  if (search.p99Ms === undefined) return true;
+  const p99 = stepLatency(result)?.p99;
+  return p99 !== undefined && p99 <= search.p99Ms;
 }
 
 export async function searchPeak(search: PeakSearch, runStep: (rate: number) => Promise<StepRun>, options: { readonly signal?: AbortSignal; readonly onStep?: (step: LadderStep) => void; readonly start?: number } = {}): Promise<PeakOutcome> {

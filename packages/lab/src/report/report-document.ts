@@ -53,7 +53,7 @@ export function setupSentences(data: ReportData): string[] {
   items.push(`Generator: ${plural(generator.procs, 'process')}; measured windows of ${windows}${lengthened}${limit}, after ${generator.warmupSeconds} s of warm-up; ${generator.timeoutMs / 1000} s transaction timeout.`);
   if (setup.peak !== undefined) {
     const p = setup.peak;
-    items.push(`Throughput is each point's peak: an open-loop ladder of offered rates from ${p.from} calls/s up by ×${p.factor} to ${p.to}, then ${plural(p.refine, 'bisection')}, ${p.arrivals} arrivals, a fresh proxy per step; the peak is the highest offered rate whose calls succeeded at ≥ ${(p.success * 100).toFixed(1)}% with an achieved rate ≥ ${(p.achieved * 100).toFixed(0)}% of the offered one. Latency and CPU are those of the run at the peak.`);
+    items.push(`Throughput is each point's peak: an open-loop ladder of offered rates from ${p.from} calls/s up by ×${p.factor} to ${p.to}, then ${plural(p.refine, 'bisection')}, ${p.arrivals} arrivals, a fresh proxy per step; the peak is the highest offered rate whose calls succeeded at ≥ ${(p.success * 100).toFixed(1)}% with an achieved rate ≥ ${(p.achieved * 100).toFixed(0)}% of the offered one${p.p99Ms === undefined ? ' (no bound on latency: a peak may carry set-up times of seconds)' : ` and a 99th-percentile response time (call set-up; REGISTER in registration runs) ≤ ${p.p99Ms} ms`}. Latency and CPU are those of the run at the peak.`);
   } else if (data.loadKind === 'clients') {
     items.push('Load: closed loop, each caller calling again as soon as its call ends (no think time). Success is near 100% by construction and the figures are throughput at that concurrency, not a searched peak.');
   } else {
