@@ -5,6 +5,7 @@
  */
 import type { MachineFacts } from '@switchboard/sip/machine-facts';
 import type { RegistrationFigures } from './registration/registration-result.js';
+import type { CpuBusy } from './cpu-busy.js';
 
 export const BENCH_RESULT_SCHEMA = 'switchboard-bench/1';
 
@@ -126,6 +127,8 @@ export interface BenchResult {
   readonly proxyCountersError?: string;
   /** CPU and memory of other processes the run was told to watch (the proxy's Redis), by role. */
   readonly observed?: readonly ProcessUsage[];
+  /** How busy every CPU of the machine was over the window, and how much the host stole (cpu-busy.ts; Linux). */
+  readonly cpus?: CpuBusy;
   /** A registration run (E5 connection scale, E6 registration test): `calls` then counts REGISTERs. */
   readonly registration?: RegistrationFigures;
 }

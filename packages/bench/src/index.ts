@@ -4,7 +4,8 @@ export { BENCH_ERROR_CODES, BenchError, type BenchErrorCode } from './bench-erro
 export { ARRIVALS, interArrival, seededRandom } from './arrivals.js';
 export { benchSettings, runBench, type BenchOptions, type BenchProgress } from './run-bench.js';
 export { operationsPerConnection, type BenchTlsOptions } from './phone-links.js';
-export { cpuCount, descendants } from './process-usage.js';
+export { cpuCount, cpuNumbers, descendants } from './process-usage.js';
+export { cpuBusyBetween, parseCpuTimes, readCpuTimes, type CpuBusy, type CpuTimesSnapshot } from './cpu-busy.js';
 export { runRegistration, type RegistrationRunOptions } from './registration/run-registration.js';
 export { REGISTRATION_MODES, type RegistrationMode } from './registration/registering-clients.js';
 export type { RegistrationFigures, RegistrationWorkload, ProbeResult, PhaseCost, MemoryPerConnection } from './registration/registration-result.js';

@@ -28,15 +28,21 @@ export async function descendants(pid: number): Promise<number[]> {
   return found;
 }
 
-/** The CPUs of a taskset list ("0-2,5" → 4); undefined when it cannot be read. */
-export function cpuCount(list: string): number | undefined {
-  let count = 0;
+/** The CPU numbers of a taskset list ("0-2,5" → [0, 1, 2, 5]); undefined when it cannot be read. */
+export function cpuNumbers(list: string): number[] | undefined {
+  const numbers: number[] = [];
   for (const part of list.split(',').map((item) => item.trim()).filter(Boolean)) {
     const match = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (match === null) return undefined;
-    count += (match[2] === undefined ? Number(match[1]) : Number(match[2])) - Number(match[1]) + 1;
+    const last = match[2] === undefined ? Number(match[1]) : Number(match[2]);
+    for (let cpu = Number(match[1]); cpu <= last; cpu++) numbers.push(cpu);
   }
-  return count > 0 ? count : undefined;
+  return numbers.length > 0 ? numbers : undefined;
+}
+
+/** The CPUs of a taskset list ("0-2,5" → 4); undefined when it cannot be read. */
+export function cpuCount(list: string): number | undefined {
+  return cpuNumbers(list)?.length;
 }
 
 interface Track {

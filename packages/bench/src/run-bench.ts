@@ -14,6 +14,7 @@ import { BenchError } from './bench-error.js';
 import type { FromLoadProcess, LoadProgress, ToLoadProcess } from './load-process.js';
 import { mergeSnapshots, type LoadSnapshot } from './load-stats.js';
 import { operationsPerConnection, type BenchTlsOptions } from './phone-links.js';
+import { cpuBusyBetween, readCpuTimes } from './cpu-busy.js';
 import { cpuCount, descendants, ProcessSampler } from './process-usage.js';
 import { countersOfWindow, scrapeCountersOrReason } from './proxy-counters.js';
 
@@ -260,6 +261,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     await observedSampler.start();
     const countersBefore = await scrapeCountersOrReason(options.proxyMetricsUrl);
     for (const load of processes) load.post({ type: 'window' });
+    const cpuTimesBefore = await readCpuTimes();
     await proxySampler.start();
     const windowStart = performance.now();
     const ended = (): boolean => {
@@ -279,6 +281,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const generatorResults = await Promise.all(results);
     const proxyUsage = await proxySampler.stop();
     const observedUsage = await observedSampler.stop();
+    const cpuTimesAfter = await readCpuTimes();
     const countersAfter = await scrapeCountersOrReason(options.proxyMetricsUrl);
 
     // Let calls in progress end, then stop the processes.
@@ -334,6 +337,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       ...(proxyUsage.length === 0 ? {} : { proxy: { processes: proxyUsage, cpuPercentTotal: Math.round(proxyUsage.reduce((sum, usage) => sum + usage.cpuPercent, 0) * 10) / 10 } }),
       ...countersOfWindow(countersBefore, countersAfter),
       ...(observedUsage.length === 0 ? {} : { observed: observedUsage }),
+      ...(cpuTimesBefore === undefined || cpuTimesAfter === undefined ? {} : { cpus: cpuBusyBetween(cpuTimesBefore, cpuTimesAfter) }),
     };
   } finally {
     for (const load of processes) if (load.child.connected) load.child.disconnect();

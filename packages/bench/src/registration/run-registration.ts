@@ -17,6 +17,7 @@ import { machineFacts } from '@switchboard/sip/machine-facts';
 import { BENCH_RESULT_SCHEMA, type BenchResult, type BenchTransport, type ProcessUsage } from '../bench-result.js';
 import { BenchError } from '../bench-error.js';
 import type { BenchTlsOptions } from '../phone-links.js';
+import { cpuBusyBetween, readCpuTimes, type CpuBusy } from '../cpu-busy.js';
 import { cpuCount, descendants, ProcessSampler } from '../process-usage.js';
 import { countersOfWindow, scrapeCountersOrReason } from '../proxy-counters.js';
 import { summarizeLatencies } from './latency-summary.js';
@@ -212,16 +213,21 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
     const generatorUsage: ProcessUsage[] = [];
     let proxyUsage: ProcessUsage[] = [];
     let observedUsage: ProcessUsage[] = [];
+    let cpus: CpuBusy | undefined;
     const countersBefore = await scrapeCountersOrReason(options.proxyMetricsUrl);
     for (const rate of loads) {
       const answers = generators.map((generator, index) => generator.ask({ type: 'load', plan: { rate: rate * share(index), seconds: options.durationSeconds, warmupSeconds, mode: loadMode } }, 'loaded', slowMs + (warmupSeconds + options.durationSeconds) * 1000 + timeoutMs));
       await sleep(warmupSeconds * 1000);
       const sampler = new ProcessSampler(roles);
       const observed = new ProcessSampler(options.observe ?? []);
+      const cpuTimesBefore = await readCpuTimes();
       await Promise.all([sampler.start(250), observed.start(500)]);
       await sleep(options.durationSeconds * 1000);
       const usage = await sampler.stop();
       observedUsage = await observed.stop();
+      const cpuTimesAfter = await readCpuTimes();
+      // The last window's, as proxyUsage is (the peak ladder runs one rate per measurement).
+      cpus = cpuTimesBefore === undefined || cpuTimesAfter === undefined ? undefined : cpuBusyBetween(cpuTimesBefore, cpuTimesAfter);
       const loaded = await Promise.all(answers);
       const merged = mergeCounts(loaded.map((answer) => answer.counts));
       windows.push(merged);
@@ -273,6 +279,7 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
       ...(proxyUsage.length === 0 ? {} : { proxy: { processes: proxyUsage, cpuPercentTotal: round(proxyUsage.reduce((sum, usage) => sum + usage.cpuPercent, 0)) } }),
       ...countersOfWindow(countersBefore, countersAfter),
       ...(observedUsage.length === 0 ? {} : { observed: observedUsage }),
+      ...(cpus === undefined ? {} : { cpus }),
       registration: figures as RegistrationFigures,
     };
   } finally {

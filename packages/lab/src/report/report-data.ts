@@ -13,6 +13,7 @@
  * then says that the result set predates them.
  */
 import { speedSpread } from '../experiment/speed-probe.js';
+import { foreignLoad, type ForeignLoad } from './foreign-load.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -161,6 +162,8 @@ export interface SetupFacts {
   readonly reused: Readonly<Record<string, number>>;
   /** The speed probes of the runs that recorded one (ms of a fixed CPU workload on the proxy's CPUs) and their spread. */
   readonly speed?: { readonly min: number; readonly max: number; readonly spread: number; readonly runs: number };
+  /** What else kept the proxy's CPUs busy during the measured windows (foreign-load.ts). */
+  readonly foreignLoad?: ForeignLoad;
 }
 
 export interface ReportData {
@@ -511,8 +514,10 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
   const peak = measured.find((record) => record.peak !== undefined)?.peak?.search;
   const probes = measured.flatMap((record) => (record.speedProbeMs === undefined ? [] : [record.speedProbeMs]));
   const spread = speedSpread(probes);
+  const foreign = foreignLoad(measured);
   const setup: SetupFacts = {
     ...(spread === undefined ? {} : { speed: { ...spread, runs: probes.length } }),
+    ...(foreign === undefined ? {} : { foreignLoad: foreign }),
     legacy,
     budgets: [...budgets.values()],
     runsWithoutBudget: measured.filter((record) => record.budget === undefined).length,

@@ -37,6 +37,9 @@ function ratioTable(ratios: readonly Ratio[], loadTitle: string, what: string): 
 /** A spread of the speed probes above which the report warns (a shared host's speed drifts by hours). */
 const SPEED_SPREAD_WARNING = 0.1;
 
+/** Percent of a core of other load on the proxy's CPUs above which the report warns. */
+const FOREIGN_LOAD_WARNING = 5;
+
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 /** The setup in sentences, each written from what the records say was done. */
@@ -65,6 +68,11 @@ export function setupSentences(data: ReportData): string[] {
     const { min, max, spread, runs } = setup.speed;
     const warn = spread > SPEED_SPREAD_WARNING ? ` ⚠ The machine's speed moved by more than ${(SPEED_SPREAD_WARNING * 100).toFixed(0)}% while the set was measured: compare figures taken at different times with care; ratios of runs measured side by side hold better.` : '';
     items.push(`Machine speed: a fixed CPU workload on the proxy's CPUs, timed before each of ${plural(runs, 'run')}, took ${number(min, 1)}–${number(max, 1)} ms (the slowest ${(spread * 100).toFixed(0)}% above the fastest).${warn}`);
+  }
+  if (setup.foreignLoad !== undefined) {
+    const f = setup.foreignLoad;
+    const warn = f.maxPercent > FOREIGN_LOAD_WARNING ? ` ⚠ Above ${FOREIGN_LOAD_WARNING}% of a core in some runs: the proxy did not have its CPUs to itself there.` : '';
+    items.push(`Other load on the proxy's CPUs (${f.proxyCpus}) during the measured windows, from the kernel's CPU accounting: beyond the proxy's processes and its Redis they were busy a median ${number(f.medianPercent, 1)}% of a core, at most ${number(f.maxPercent, 1)}%, over ${plural(f.runs, 'run')} (other processes, or kernel work no process is charged for, such as softirqs); the host stole at most ${number(f.maxStealPercent, 1)}% of any CPU.${warn}`);
   }
   for (const [from, count] of Object.entries(setup.reused ?? {})) items.push(`${plural(count, 'run')} taken from ${from.toUpperCase()}'s result set: the same points, repeats and settings, measured once for both.`);
   return items;
