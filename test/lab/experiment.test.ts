@@ -58,7 +58,7 @@ test('experiment run --quick, then report: the report shows the raw results\' nu
     }
 
     const every500 = records.find((record) => record.point.connection === 'per-ops:500')!;
-    assert.match(every500.invalid?.join(' ') ?? '', /^window: caller per-ops:500 over 20 phones/, 'a 1.5 s window cannot contain 500 operations per phone');
+    assert.match(every500.invalid?.join(' ') ?? '', /^window: caller per-ops:500 over 20 phones needs 50 reconnections/, 'a 1.5 s window cannot imply 50 reconnections of 500 operations each');
 
     const report = await switchboard(['report', out], 60_000);
     assert.equal(report.code, 0, report.stderr);

@@ -19,8 +19,11 @@ test('a ladder climbs past the guessed peak, then bisects', () => {
 
 test('steps whose window would exceed window.max are not run', () => {
   const tcp = parseExperimentConfig({ id: 'd', title: 'd', matrix: { model: ['event-loop'], transport: ['tcp'], connection: ['per-ops:500'], clients: [1000] }, window: { max: 60 }, peak: { from: 100, to: 10_000, factor: 2, refine: 0 } }, 'd.yaml');
-  // 1.5 × 500 × 1000 / (2 × rate) ≤ 60 needs rate ≥ 6250: only 6400 runs.
-  assert.equal(estimateDuration(tcp, () => 20_000).measurements, 1);
+  // 50 reconnections × 500 operations / (2 × rate) ≤ 60 needs rate ≥ 209: 100 and 200 are not run; 400 to 6400 are.
+  assert.equal(estimateDuration(tcp, () => 20_000).measurements, 5);
+  const strict = parseExperimentConfig({ id: 'd', title: 'd', matrix: { model: ['event-loop'], transport: ['tcp'], connection: ['per-ops:500'], clients: [1000] }, window: { max: 60, reconnections: 1000 }, peak: { from: 100, to: 10_000, factor: 2, refine: 0 } }, 'd.yaml');
+  // 1000 × 500 / (2 × rate) ≤ 60 needs rate ≥ 4167: only 6400 runs.
+  assert.equal(estimateDuration(strict, () => 20_000).measurements, 1);
 });
 
 test('later repeats start at the earlier peak: two steps and the bisections (none saved with seed: false)', () => {

@@ -43,7 +43,7 @@ export function estimateDuration(config: ExperimentConfig, guessCallsPerSecond: 
     const phones = point.clients ?? config.bench.pairs;
     const operationsPerCall = point.extra?.auth !== undefined && point.extra.auth !== 'off' ? 3 : 2;
     const stepSeconds = (rate: number): number | undefined => {
-      const needed = Math.ceil(windowNeeded(point, phones, rate, operationsPerCall, config.window.lifetimes));
+      const needed = Math.ceil(windowNeeded(point, rate, operationsPerCall, config.window.reconnections));
       if (needed > maxSeconds) return undefined;
       return overheadSeconds(point, phones) + warmupSeconds + Math.max(durationSeconds, needed);
     };

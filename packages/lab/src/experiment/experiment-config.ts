@@ -26,7 +26,7 @@
  * budget: { proxy-cpus: "0", proxy-quota: 1, generator-cpus: "1" }   # the proxy's CPUs apart from the generator's
  * peak: { from: 200, to: 8000, factor: 1.5, refine: 2 }   # each point's throughput is its open-loop peak
  *                                 # (seed: false makes every repeat climb from `from`)
- * window: { max: 60 }               # lengthen a window up to 60 s so connection lifetimes go round
+ * window: { max: 60 }               # lengthen a window up to 60 s so connection lifetimes churn (reconnections: 50)
  * tolerance: 1.5                    # "reproduced" = within a factor 1.5 of the published magnitude
  * quick: { duration: 2, warmup: 0.5, clients: [10], repeats: 1 }
  * ```
@@ -34,6 +34,7 @@
 import { CodedError } from '@switchboard/sip';
 import type { BudgetConfig } from './cpu-budget.js';
 import { DEFAULT_PEAK, type PeakSearch } from './peak-ladder.js';
+import { DEFAULT_RECONNECTIONS } from './run-validity.js';
 import { parseWorkload, type WorkloadConfig } from './workload-config.js';
 
 export interface PublishedFigure {
@@ -120,8 +121,8 @@ export interface ExperimentConfig {
   readonly budget?: BudgetConfig;
   /** When set, a point's throughput is its open-loop peak (clients are then the phone pairs). */
   readonly peak?: PeakSearch;
-  /** Windows are lengthened up to `maxSeconds` so each phone's connection lifetime goes round `lifetimes` times. */
-  readonly window: { readonly maxSeconds: number; readonly lifetimes: number };
+  /** Windows are lengthened up to `maxSeconds` so their operations imply `reconnections` reconnections per side with a lifetime. */
+  readonly window: { readonly maxSeconds: number; readonly reconnections: number };
   /** The factor (log scale) within which a published magnitude counts as reproduced. */
   readonly tolerance: number;
   readonly quick: {
@@ -323,7 +324,7 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
   }
   if ((peak !== undefined || quickPeak !== undefined) && matrixRaw.rate !== undefined) fail('peak', 'a peak search sets the rates itself; give matrix.clients (the phone pairs), not matrix.rate');
   const windowRaw = mapping('window');
-  for (const key of Object.keys(windowRaw)) if (!['max', 'lifetimes'].includes(key)) fail(`window.${key}`, 'unknown key (known: max, lifetimes)');
+  for (const key of Object.keys(windowRaw)) if (!['max', 'reconnections'].includes(key)) fail(`window.${key}`, 'unknown key (known: max, reconnections)');
   const tolerance = positiveNumber('tolerance', top.tolerance, 1.5);
   if (tolerance <= 1) fail('tolerance', `a factor above 1, not ${tolerance}`);
   const figuresRaw = top.published_figures ?? [];
@@ -385,7 +386,7 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
     ...(pinRaw === undefined ? {} : { pin: { ...(pinRaw.proxy === undefined ? {} : { proxy: String(pinRaw.proxy) }), ...(pinRaw.generator === undefined ? {} : { generator: String(pinRaw.generator) }) } }),
     ...(budget === undefined ? {} : { budget }),
     ...(peak === undefined ? {} : { peak }),
-    window: { maxSeconds: positiveNumber('window.max', windowRaw.max, 60), lifetimes: positiveNumber('window.lifetimes', windowRaw.lifetimes, 1.5) },
+    window: { maxSeconds: positiveNumber('window.max', windowRaw.max, 60), reconnections: positiveNumber('window.reconnections', windowRaw.reconnections, DEFAULT_RECONNECTIONS) },
     tolerance,
     quick: {
       ...(quickPeak === undefined ? {} : { peak: quickPeak }),

@@ -51,7 +51,7 @@ test('budget, peak, window and tolerance keys; pin reads as a budget', () => {
   const parsed = config({ clients: [100] }, { repeats: 3, budget: { 'proxy-cpus': '0', 'proxy-quota': 1, 'generator-cpus': '1' }, peak: { from: 100, to: 800 }, window: { max: 30 }, tolerance: 2 });
   assert.deepEqual(parsed.budget, { proxyCpus: '0', proxyQuota: 1, generatorCpus: '1' });
   assert.deepEqual(parsed.peak, { from: 100, to: 800, factor: 1.5, refine: 2, success: 0.999, achieved: 0.95, arrivals: 'deterministic', seed: true });
-  assert.deepEqual(parsed.window, { maxSeconds: 30, lifetimes: 1.5 });
+  assert.deepEqual(parsed.window, { maxSeconds: 30, reconnections: 50 });
   assert.equal(parsed.tolerance, 2);
   assert.deepEqual(config({ clients: [1] }, { pin: { proxy: '0', generator: '1' } }).budget, { proxyCpus: '0', generatorCpus: '1' });
   assert.equal(config({ clients: [1] }).tolerance, 1.5);

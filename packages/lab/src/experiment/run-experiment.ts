@@ -248,12 +248,12 @@ async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat:
  */
 async function measureContained(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, load: Parameters<typeof measure>[4], durationSeconds: number, maxSeconds: number, options: ExperimentRunOptions, onServe: Parameters<typeof measure>[7]): Promise<Measured & { invalid: string[]; lengthened: boolean }> {
   const first = await measure(config, point, repeat, quick, load, durationSeconds, options, onServe);
-  const reasons = invalidReasons(point, first.result, config.window.lifetimes);
+  const reasons = invalidReasons(point, first.result, config.window.reconnections);
   if (reasons.length === 0 || !reasons.every(isWindowReason)) return { ...first, invalid: reasons, lengthened: false };
-  const needed = Math.max(...windowChecks(point, first.result, config.window.lifetimes).filter((check) => !check.contains).map((check) => check.neededSeconds));
+  const needed = Math.max(...windowChecks(point, first.result, config.window.reconnections).filter((check) => !check.contains).map((check) => check.neededSeconds));
   if (!(needed > durationSeconds && needed <= maxSeconds)) return { ...first, invalid: reasons.map((reason) => `${reason}; above the ${maxSeconds} s limit (${quick ? 'a quick run never lengthens its window' : 'window.max'})`), lengthened: false };
   const second = await measure(config, point, repeat, quick, load, needed, options, onServe);
-  return { ...second, invalid: invalidReasons(point, second.result, config.window.lifetimes), lengthened: true };
+  return { ...second, invalid: invalidReasons(point, second.result, config.window.reconnections), lengthened: true };
 }
 
 const optionalProbe = (ms: number | undefined): { speedProbeMs?: number } => (ms === undefined ? {} : { speedProbeMs: ms });
@@ -289,20 +289,20 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
       const outcome = await searchPeak(
         search,
         async (rate) => {
-          const needed = config.workload !== undefined ? 0 : Math.ceil(windowNeeded(point, pairs, rate, operationsPerCall, config.window.lifetimes));
-          if (needed > maxSeconds) return { kind: 'skipped', reason: `window: at ${rate} calls/s each of ${pairs} phones needs ${needed} s to go through its connection lifetime ${config.window.lifetimes} times, above the ${maxSeconds} s limit (${quick ? 'a quick run never lengthens its window' : 'window.max'})` };
+          const needed = config.workload !== undefined ? 0 : Math.ceil(windowNeeded(point, rate, operationsPerCall, config.window.reconnections));
+          if (needed > maxSeconds) return { kind: 'skipped', reason: `window: at ${rate} calls/s the connection lifetimes need ${needed} s for ${config.window.reconnections} reconnections per side, above the ${maxSeconds} s limit (${quick ? 'a quick run never lengthens its window' : 'window.max'})` };
           const load = { rate, pairs, arrivals: search.arrivals };
           let duration = Math.max(durationSeconds, needed);
           let measured = await measure(config, point, repeat, quick, load, duration, options, onServe);
-          let reasons = invalidReasons(point, measured.result, config.window.lifetimes);
+          let reasons = invalidReasons(point, measured.result, config.window.reconnections);
           // A step that failed failed, however many reconnections its window held; a step that
           // passed must have contained its workload: lengthen it once, or it measured nothing.
           if (stepPasses(search, rate, measured.result) && reasons.length > 0 && reasons.every(isWindowReason)) {
-            const longer = Math.max(...windowChecks(point, measured.result, config.window.lifetimes).filter((check) => !check.contains).map((check) => check.neededSeconds));
+            const longer = Math.max(...windowChecks(point, measured.result, config.window.reconnections).filter((check) => !check.contains).map((check) => check.neededSeconds));
             if (longer > duration && longer <= maxSeconds) {
               duration = longer;
               measured = await measure(config, point, repeat, quick, load, duration, options, onServe);
-              reasons = invalidReasons(point, measured.result, config.window.lifetimes);
+              reasons = invalidReasons(point, measured.result, config.window.reconnections);
             }
             if (stepPasses(search, rate, measured.result) && reasons.length > 0 && reasons.every(isWindowReason)) return { kind: 'skipped', reason: `${reasons.join('; ')}; above the ${maxSeconds} s limit` };
           }
@@ -315,7 +315,7 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
       const overload = overloadPlan === undefined || outcome.peakRate === undefined || (!quick && outcome.invalid.length > 0) || options.signal?.aborted
         ? undefined
         : await runOverloadSteps(overloadPlan.factors, outcome.peakRate, async (rate) => (await measure(config, point, repeat, quick, { rate, pairs, arrivals: search.arrivals }, quick ? durationSeconds : overloadPlan.durationSeconds, options, () => undefined)).result, options.signal);
-      const peakWindow = outcome.result === undefined ? undefined : { durationSeconds: outcome.result.settings.durationSeconds, lengthened: outcome.result.settings.durationSeconds > durationSeconds, checks: windowChecks(point, outcome.result, config.window.lifetimes) };
+      const peakWindow = outcome.result === undefined ? undefined : { durationSeconds: outcome.result.settings.durationSeconds, lengthened: outcome.result.settings.durationSeconds > durationSeconds, checks: windowChecks(point, outcome.result, config.window.reconnections) };
       return {
         ...base,
         serveArgs,
@@ -333,7 +333,7 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
       ...base,
       serveArgs,
       budget: measured.budget,
-      window: { durationSeconds: measured.result.settings.durationSeconds, lengthened: measured.lengthened, checks: windowChecks(point, measured.result, config.window.lifetimes) },
+      window: { durationSeconds: measured.result.settings.durationSeconds, lengthened: measured.lengthened, checks: windowChecks(point, measured.result, config.window.reconnections) },
       result: measured.result,
       invalid: measured.invalid,
     };

@@ -19,17 +19,20 @@ function result(options: { operations: number; accepted?: number; generator?: nu
   } as unknown as BenchResult;
 }
 
-test('per-ops:500 at 1000 clients in an 8 s window: not contained, with the window it needed', () => {
-  const [check] = windowChecks(POINT, result({ operations: 80_000, accepted: 0 }));
-  assert.equal(check?.expected, 160);
+test('per-ops:500 in an 8 s window of 10,000 operations: 20 reconnections implied, not contained, with the window it needed', () => {
+  const [check] = windowChecks(POINT, result({ operations: 10_000, accepted: 0 }));
+  assert.equal(check?.expected, 20);
   assert.equal(check?.contains, false);
-  assert.equal(check?.neededSeconds, 75, '8 s × 1.5 × 1000 / 160');
-  assert.match(invalidReasons(POINT, result({ operations: 80_000, accepted: 0 }))[0]!, /^window: caller per-ops:500 over 1000 phones needs 1000 reconnections/);
+  assert.equal(check?.neededSeconds, 20, '8 s × 50 / 20');
+  assert.match(invalidReasons(POINT, result({ operations: 10_000, accepted: 0 }))[0]!, /^window: caller per-ops:500 over 1000 phones needs 50 reconnections and at least half of them counted by the proxy; the window's operations imply 20 and the proxy counted 0/);
+  assert.equal(windowChecks(POINT, result({ operations: 10_000 }), 10)[0]?.contains, true, 'a smaller minimum from the config');
 });
 
-test('contained when every phone reconnected and the proxy saw the accepts', () => {
-  assert.deepEqual(invalidReasons(POINT, result({ operations: 1_000_000, accepted: 1990 })), []);
-  assert.match(invalidReasons(POINT, result({ operations: 1_000_000, accepted: 10 }))[0]!, /the proxy counted 10/);
+test('contained when the operations imply enough reconnections and the proxy saw half of them, however many phones', () => {
+  // 80,000 operations at per-ops:500: 160 reconnections, far fewer than the 1,000 phones.
+  assert.deepEqual(invalidReasons(POINT, result({ operations: 80_000, accepted: 150 })), []);
+  assert.deepEqual(invalidReasons(POINT, result({ operations: 80_000, accepted: 80 })), [], 'half is enough');
+  assert.match(invalidReasons(POINT, result({ operations: 80_000, accepted: 79 }))[0]!, /the proxy counted 79/);
   assert.deepEqual(windowChecks({ ...POINT, transport: 'udp' }, result({ operations: 10 })), []);
   assert.deepEqual(windowChecks({ ...POINT, connection: 'persistent' }, result({ operations: 10 })), []);
 });
@@ -41,8 +44,10 @@ test('the generator is held against its budget summed over its processes; Redis 
   assert.match(invalidReasons({ ...POINT, connection: 'persistent' }, result({ operations: 1, redis: 97 }))[0]!, /redis: 97%/);
 });
 
-test('an open-loop step knows its window in advance', () => {
-  assert.equal(windowNeeded(POINT, 1000, 2000, 2), 187.5);
-  assert.equal(windowNeeded({ ...POINT, connection: 'per-ops:50' }, 100, 1000, 2), 3.75);
-  assert.equal(windowNeeded({ ...POINT, connection: 'persistent' }, 100, 1000, 2), 0);
+test('an open-loop step knows its window in advance, whatever the number of phones', () => {
+  // 50 reconnections × 500 operations each / 4,000 operations a second.
+  assert.equal(windowNeeded(POINT, 2000, 2), 6.25);
+  assert.equal(windowNeeded({ ...POINT, connection: 'per-ops:50' }, 100, 2), 12.5);
+  assert.equal(windowNeeded({ ...POINT, connection: 'per-ops:50' }, 100, 2, 20), 5);
+  assert.equal(windowNeeded({ ...POINT, connection: 'persistent' }, 100, 2), 0);
 });

@@ -51,7 +51,7 @@ export function setupSentences(data: ReportData): string[] {
   for (const budget of setup.budgets) items.push(`CPU budget: ${describeBudget(budget)}.`);
   if (setup.budgets.length > 0 && setup.runsWithoutBudget > 0) items.push(`${plural(setup.runsWithoutBudget, 'run')} recorded no budget.`);
   const windows = setup.windowSeconds.min === setup.windowSeconds.max ? `${setup.windowSeconds.min} s` : `${setup.windowSeconds.min}–${setup.windowSeconds.max} s`;
-  const lengthened = setup.windowsLengthened > 0 ? `; ${plural(setup.windowsLengthened, 'window')} lengthened so that connection lifetimes went round` : '';
+  const lengthened = setup.windowsLengthened > 0 ? `; ${plural(setup.windowsLengthened, 'window')} lengthened so that connection lifetimes churned within them` : '';
   const limit = setup.windowLimitSeconds === undefined ? '' : ` (limit ${setup.windowLimitSeconds} s)`;
   items.push(`Generator: ${plural(generator.procs, 'process')}; measured windows of ${windows}${lengthened}${limit}, after ${generator.warmupSeconds} s of warm-up; ${generator.timeoutMs / 1000} s transaction timeout.`);
   if (setup.peak !== undefined) {
