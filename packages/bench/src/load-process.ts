@@ -76,13 +76,15 @@ async function handle(message: ToLoadProcess): Promise<void> {
       const running = fleet;
       if (running === undefined) return;
       running.stats.measuring = false;
-      const snapshot = running.stats.snapshot();
       let cpuPercent = 0;
       if (windowStart !== undefined) {
         const used = process.cpuUsage(windowStart.cpu);
         const elapsedMs = performance.now() - windowStart.at;
         cpuPercent = elapsedMs > 0 ? Math.round(((used.user + used.system) / 1000 / elapsedMs) * 1000) / 10 : 0;
       }
+      // The calls started in the window count to their end (load-stats.ts).
+      await running.windowCallsEnded();
+      const snapshot = running.stats.snapshot();
       rssBytesMax = Math.max(rssBytesMax, process.memoryUsage.rss());
       send({ type: 'window-result', snapshot, cpuPercent, rssBytesMax, unmatched: running.unmatchedResponses, unparsable: running.errors.unparsable });
       return;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LoadStats, mergeSnapshots } from './load-stats.js';
+import { LoadStats, mergeSnapshots, windowCallsLimitMs } from './load-stats.js';
 
 test('counts before the window are dropped; counts in it add up across processes', () => {
   const a = new LoadStats();
@@ -47,4 +47,28 @@ test('merged latency percentiles are those of all samples together', () => {
   assert.ok(Math.abs(setup.max - 1000) <= 1, `max ${setup.max}`);
   assert.ok(Math.abs(setup.min - 1) <= 0.01, `min ${setup.min}`);
   assert.equal(latencyMs['bye-200'], undefined, 'kinds never seen are left out');
+});
+
+test('a call that started in the window counts after the window ends; one that started before it does not', () => {
+  const stats = new LoadStats();
+  const before = performance.now() - 5;
+  const warmupCall = stats.measuring;
+  stats.startWindow();
+  const windowCall = stats.measuring;
+  stats.measuring = false;
+  // Both end after the window: only the one started in it is recorded.
+  stats.latency('invite-200', before, warmupCall);
+  stats.failure('timeout:BYE', warmupCall);
+  stats.latency('invite-200', before, windowCall);
+  stats.failure('status:500', windowCall);
+  stats.latency('register', before, false);
+  const { totals, latencyMs } = mergeSnapshots([stats.snapshot()]);
+  assert.equal(latencyMs['invite-200']?.count, 1);
+  assert.equal(latencyMs.register?.count, 1, 'registrations always count');
+  assert.deepEqual(totals.failures, { 'status:500': 1 });
+});
+
+test('the wait for the window\'s calls is bounded by what a call can take', () => {
+  assert.equal(windowCallsLimitMs({ timeoutMs: 5000, holdMs: 0 }), 21_000);
+  assert.equal(windowCallsLimitMs({ timeoutMs: 300, holdMs: 2000 }), 4200);
 });

@@ -12,7 +12,7 @@ import { isSipUri, uriUser, type SipMessage } from '@switchboard/sip';
 import type { BenchTransport, ConnectionLifetime } from './bench-result.js';
 import { CalleeAnswerer } from './callee-phone.js';
 import { clientExchange, ResponseRouter, type ExchangeOutcome } from './client-exchange.js';
-import { LoadStats } from './load-stats.js';
+import { LoadStats, windowCallsLimitMs } from './load-stats.js';
 import { seededRandom } from './arrivals.js';
 import {
   ackFor2xx,
@@ -90,6 +90,9 @@ export class PhoneFleet {
   readonly #phase: () => number;
   #stopped = false;
   #running = 0;
+  /** Calls started in the window and not yet ended, and who waits for them (`windowCallsEnded`). */
+  #windowCallsRunning = 0;
+  readonly #windowCallsSettled: Array<() => void> = [];
   #nextPair = 0;
   connectionsOpened = 0;
 
@@ -288,25 +291,47 @@ export class PhoneFleet {
     const caller = this.#callers[index % this.#callers.length] as Phone;
     const calleeUser = `callee${caller.user.slice('caller'.length)}`;
     const stats = this.stats;
-    const measuredAtStart = stats.measuring;
-    if (measuredAtStart) stats.callsAttempted++;
+    // A call started in the window counts, all of it, however long after the window it ends.
+    const counted = stats.measuring;
+    if (counted) {
+      stats.callsAttempted++;
+      this.#windowCallsRunning++;
+    }
     this.#running++;
     try {
-      const failure = await this.#placeCall(caller, calleeUser);
+      const failure = await this.#placeCall(caller, calleeUser, counted);
       if (failure === undefined) {
-        if (stats.measuring) stats.callsCompleted++;
+        if (counted) stats.callsCompleted++;
         return true;
       }
-      stats.failure(failure);
-      if (stats.measuring) stats.callsFailed++;
+      stats.failure(failure, counted);
+      if (counted) stats.callsFailed++;
       return false;
     } finally {
       this.#running--;
+      if (counted && --this.#windowCallsRunning === 0) for (const settled of this.#windowCallsSettled.splice(0)) settled();
     }
   }
 
+  /**
+   * Resolves when every call started in the window has ended. Each of its exchanges ends by its
+   * timeout, so a call cannot outlast four of them (INVITE and BYE, each once more with
+   * credentials) and its hold; past that, something is wrong and the snapshot goes anyway.
+   */
+  windowCallsEnded(): Promise<void> {
+    if (this.#windowCallsRunning === 0) return Promise.resolve();
+    const limitMs = windowCallsLimitMs(this.#options);
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, limitMs);
+      this.#windowCallsSettled.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /** The call's failure kind, or undefined when it completed. */
-  async #placeCall(caller: Phone, calleeUser: string): Promise<string | undefined> {
+  async #placeCall(caller: Phone, calleeUser: string, counted: boolean): Promise<string | undefined> {
     let call: OutgoingCall = {
       callId: `call-${uniqueToken()}`,
       fromTag: uniqueToken(),
@@ -326,14 +351,14 @@ export class PhoneFleet {
     try {
       // One call setup: a 100 or 180 to the challenged INVITE and one to its retry count once.
       const provisionals = { seen100: false, seen180: false };
-      let outcome = await this.#invite(call, address, calleeUser, '', send, inviteLink, startedAt, provisionals);
+      let outcome = await this.#invite(call, address, calleeUser, '', send, inviteLink, startedAt, provisionals, counted);
       const credentials = this.#credentials(outcome.result, caller.user, 'INVITE', call.calleeAor);
       if (credentials !== undefined && outcome.result.kind === 'final') {
         // Challenged (RFC 3261 §22.3): ACK the 407, then the same INVITE again with credentials.
-        if (this.stats.measuring) this.stats.inviteOperations++;
+        if (counted) this.stats.inviteOperations++;
         send(ackForFailure(address, call, outcome.result.response));
         call = { ...call, inviteBranch: newBranch(), inviteCseq: 2 };
-        outcome = await this.#invite(call, address, calleeUser, credentials, send, inviteLink, startedAt, provisionals);
+        outcome = await this.#invite(call, address, calleeUser, credentials, send, inviteLink, startedAt, provisionals, counted);
       }
       const result = outcome.result;
       if (result.kind !== 'final') {
@@ -341,27 +366,27 @@ export class PhoneFleet {
         return `${result.kind}:INVITE`;
       }
       const status = result.response.status ?? 0;
-      if (this.stats.measuring) this.stats.inviteOperations++;
+      if (counted) this.stats.inviteOperations++;
       if (status >= 300) {
         send(ackForFailure(address, call, result.response));
         inviteLink?.release();
         return `status:${status}`;
       }
-      this.stats.latency('invite-200', startedAt);
+      this.stats.latency('invite-200', startedAt, counted);
       const dialog = dialogFromResponse(result.response);
       const ack = ackFor2xx(address, call, dialog);
       outcome.setAck(ack);
       send(ack);
       inviteLink?.release();
       if (this.#options.holdMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#options.holdMs));
-      return await this.#hangUp(caller, call, dialog);
+      return await this.#hangUp(caller, call, dialog, counted);
     } finally {
       this.#router.off(inviteKey);
     }
   }
 
   /** One INVITE transaction of a call; `setAck` arms the ACK that answers retransmitted 2xx (UDP). */
-  async #invite(call: OutgoingCall, address: PhoneAddress, calleeUser: string, credentials: string, send: (text: string) => void, link: StreamLink | undefined, startedAt: number, provisionals: { seen100: boolean; seen180: boolean }): Promise<{ result: ExchangeOutcome; setAck: (ack: string) => void }> {
+  async #invite(call: OutgoingCall, address: PhoneAddress, calleeUser: string, credentials: string, send: (text: string) => void, link: StreamLink | undefined, startedAt: number, provisionals: { seen100: boolean; seen180: boolean }, counted: boolean): Promise<{ result: ExchangeOutcome; setAck: (ack: string) => void }> {
     const stats = this.stats;
     const invite = inviteRequest(address, calleeUser, call, credentials);
     let ack: string | undefined;
@@ -377,10 +402,10 @@ export class PhoneFleet {
       onProvisional: (response) => {
         if (response.status === 100 && !provisionals.seen100) {
           provisionals.seen100 = true;
-          stats.latency('invite-100', startedAt);
+          stats.latency('invite-100', startedAt, counted);
         } else if (response.status === 180 && !provisionals.seen180) {
           provisionals.seen180 = true;
-          stats.latency('invite-180', startedAt);
+          stats.latency('invite-180', startedAt, counted);
         }
       },
       // A retransmitted 2xx (UDP) means our ACK was lost: send it again.
@@ -391,7 +416,7 @@ export class PhoneFleet {
     return { result, setAck: (text) => (ack = text) };
   }
 
-  async #hangUp(caller: Phone, call: OutgoingCall, dialog: ReturnType<typeof dialogFromResponse>): Promise<string | undefined> {
+  async #hangUp(caller: Phone, call: OutgoingCall, dialog: ReturnType<typeof dialogFromResponse>, counted: boolean): Promise<string | undefined> {
     let byeLink: StreamLink | undefined;
     try {
       byeLink = await caller.outbound?.acquire();
@@ -417,15 +442,15 @@ export class PhoneFleet {
       });
       const answer = this.#credentials(outcome, caller.user, 'BYE', dialog.remoteTarget);
       if (answer === undefined) break;
-      if (this.stats.measuring) this.stats.byeOperations++;
+      if (counted) this.stats.byeOperations++;
       credentials = answer;
     }
     byeLink?.release();
     if (outcome === undefined || outcome.kind !== 'final') return `${outcome?.kind ?? 'timeout'}:BYE`;
-    if (this.stats.measuring) this.stats.byeOperations++;
+    if (counted) this.stats.byeOperations++;
     const status = outcome.response.status ?? 0;
     if (status >= 300) return `status:${status}`;
-    this.stats.latency('bye-200', startedAt);
+    this.stats.latency('bye-200', startedAt, counted);
     return undefined;
   }
 

@@ -12,7 +12,7 @@ import { ARRIVALS } from './arrivals.js';
 import { BENCH_RESULT_SCHEMA, type Arrivals, type BenchResult, type BenchSettings, type BenchTransport, type ConnectionLifetime, type ProcessUsage } from './bench-result.js';
 import { BenchError } from './bench-error.js';
 import type { FromLoadProcess, LoadProgress, ToLoadProcess } from './load-process.js';
-import { mergeSnapshots, type LoadSnapshot } from './load-stats.js';
+import { mergeSnapshots, windowCallsLimitMs, type LoadSnapshot } from './load-stats.js';
 import { operationsPerConnection, type BenchTlsOptions } from './phone-links.js';
 import { cpuBusyBetween, readCpuTimes } from './cpu-busy.js';
 import { cpuCount, descendants, ProcessSampler } from './process-usage.js';
@@ -260,10 +260,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const observedSampler = new ProcessSampler(options.observe ?? []);
     await observedSampler.start();
     const countersBefore = await scrapeCountersOrReason(options.proxyMetricsUrl);
+    // The window is timed from the moment the phones start counting: taken after the samplers
+    // start (pidusage's first call runs getconf, hundreds of ms on a loaded machine), it came out
+    // short and every rate 2-10% above the offered one.
     for (const load of processes) load.post({ type: 'window' });
+    const windowStart = performance.now();
     const cpuTimesBefore = await readCpuTimes();
     await proxySampler.start();
-    const windowStart = performance.now();
     const ended = (): boolean => {
       const elapsed = performance.now() - windowStart;
       if (elapsed >= settings.durationSeconds * 1000) return true;
@@ -274,15 +277,19 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       report('window', (performance.now() - windowStart) / 1000, settings.durationSeconds);
       await sleep(Math.max(1, Math.min(250, settings.durationSeconds * 1000 - (performance.now() - windowStart))));
     }
-    const results = processes.map((load) => load.expect('window-result', 10_000));
+    // Each process answers once the calls it started in the window have ended.
+    const results = processes.map((load) => load.expect('window-result', windowCallsLimitMs(settings) + 10_000));
     for (const load of processes) load.post({ type: 'end-window' });
     // Rounded once, so every rate in the result divides by the window it reports.
     const windowSeconds = Math.round(performance.now() - windowStart) / 1000;
-    const generatorResults = await Promise.all(results);
+    // The proxy's side (CPU, counters) is the window's interval; the phones' answers wait for the
+    // calls started in it to end, while later calls (not counted) keep the load on.
     const proxyUsage = await proxySampler.stop();
     const observedUsage = await observedSampler.stop();
     const cpuTimesAfter = await readCpuTimes();
     const countersAfter = await scrapeCountersOrReason(options.proxyMetricsUrl);
+    report('drain', 0, 0);
+    const generatorResults = await Promise.all(results);
 
     // Let calls in progress end, then stop the processes.
     report('drain', 0, 0);
