@@ -155,8 +155,9 @@ return found`;
 
 /**
  * KEYS[1]: a bucket's lease index. ARGV: owner, limit, the bucket's hash key prefix. Answers the
- * keys of live transactions whose lease `owner` holds, lapsed or not (a dead worker's, at its death
- * notice): every leased entry of the index is read (HGET owner), so it costs what the bucket
+ * keys of live transactions whose lease `owner` holds, lapsed or not, and ends before the record
+ * (a dead worker's, at its death notice; a lease to the record's end is a lingering transaction's,
+ * left alone): every leased entry of the index is read (HMGET owner until exp), so it costs what the bucket
  * holds; it runs once per bucket per death, never on the message path. Entries whose hash is gone
  * are dropped.
  */
@@ -164,10 +165,13 @@ export const LEASES_HELD_BY = `
 local found = {}
 local limit = tonumber(ARGV[2])
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(-inf', '+inf')) do
-  local owner = redis.call('HGET', ARGV[3] .. member, 'owner')
+  local fields = redis.call('HMGET', ARGV[3] .. member, 'owner', 'until', 'exp')
+  local owner = fields[1]
   if owner == ARGV[1] then
-    table.insert(found, member)
-    if #found >= limit then break end
+    if tonumber(fields[2]) < tonumber(fields[3]) then
+      table.insert(found, member)
+      if #found >= limit then break end
+    end
   elseif not owner and redis.call('EXISTS', ARGV[3] .. member) == 0 then
     redis.call('ZREM', KEYS[1], member)
   end

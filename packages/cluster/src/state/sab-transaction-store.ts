@@ -229,7 +229,8 @@ export class SabTransactionStore implements TransactionStore {
       const keys: string[] = [];
       for (const table of this.#tables) {
         for (let slot = 0; slot < table.capacity && keys.length < limit; slot++) {
-          if (!table.isUsed(slot) || table.expiresAt(slot) <= clock || table.numberAt(slot, LEASE_UNTIL) === -Infinity) continue;
+          // No lease, or one to the record's end (a lingering transaction's: nothing to take over).
+          if (!table.isUsed(slot) || table.expiresAt(slot) <= clock || table.numberAt(slot, LEASE_UNTIL) === -Infinity || table.numberAt(slot, LEASE_UNTIL) >= table.expiresAt(slot)) continue;
           const key = this.#keyAt(table, slot);
           if (this.#read(table, slot, key).lease?.owner === owner) keys.push(key);
         }

@@ -10,7 +10,7 @@ import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
 const HOUR = 3_600_000;
 
 function transaction(key: string, owner: string, until: number, extra: Partial<NewTransaction> = {}): NewTransaction {
-  return { key, side: 'server', invite: true, state: 'proceeding', branch: `z9hG4bK-${key}`, expiresAt: Date.now() + HOUR, lease: { owner, until }, ...extra };
+  return { key, side: 'server', invite: true, state: 'proceeding', branch: `z9hG4bK-${key}`, expiresAt: Date.now() + 2 * HOUR, lease: { owner, until }, ...extra };
 }
 
 /** Handlers that keep every record they are given (a client one only when its parent was adopted here first). */

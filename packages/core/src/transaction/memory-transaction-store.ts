@@ -80,7 +80,8 @@ export class MemoryTransactionStore implements TransactionStore {
     const keys: string[] = [];
     for (const key of [...this.#records.keys()]) {
       if (keys.length >= limit) break;
-      if (this.#live(key)?.lease?.owner === owner) keys.push(key);
+      const record = this.#live(key);
+      if (record?.lease?.owner === owner && record.lease.until < record.expiresAt) keys.push(key);
     }
     return Promise.resolve(keys);
   }

@@ -144,10 +144,12 @@ export interface TransactionStore {
   /** Keys of up to `limit` live transactions whose lease lapsed at `now`, or that have none: to adopt. */
   expiredLeases(now: number, limit: number): Promise<string[]>;
   /**
-   * Keys of up to `limit` live transactions whose lease `owner` holds, lapsed or not: a dead
-   * worker's, taken over with `acquireLease(..., from)` at its death notice. A scan (a death is
-   * rare), never the message path; optional, for a store that cannot list them (adoption then
-   * waits for the leases to lapse).
+   * Keys of up to `limit` live transactions whose lease `owner` holds, lapsed or not, and ends
+   * before the record does: a dead worker's, taken over with `acquireLease(..., from)` at its
+   * death notice. A lease that runs to its record's end is left out: it is what a transaction that
+   * only lingers is given (TransactionMirror), with no timer to run but its end, so nobody need
+   * hold it. A scan (a death is rare), never the message path; optional, for a store that cannot
+   * list them (adoption then waits for the leases to lapse).
    */
   leasesHeldBy?(owner: string, limit: number): Promise<string[]>;
   /** Removes a record; true when there was a live one. */
