@@ -6,8 +6,9 @@ import { waitFor } from './wait-for.js';
 
 /**
  * `--transactions shared` failover over UDP (issue 16, item 3): one of the process-pool's two
- * workers is SIGKILLed 2 s into 600 SIPp calls at 100 calls/s. The survivor (and the replacement
- * worker) adopt the dead worker's transactions once their leases lapse, and every call completes:
+ * workers is SIGKILLed 2 s into 600 SIPp calls at 100 calls/s. The supervisor tells the survivor
+ * (and the replacement worker) of the death, and they take the dead worker's transactions over at
+ * once, before their leases lapse (transactions_taken_over), and every call completes:
  * SIPp's retransmissions carry the calls over the gap. Real proxy processes, a real
  * redis-server, real SIPp.
  */
@@ -56,11 +57,15 @@ describe('process-pool --state redis --transactions shared: a worker SIGKILLed u
       const calls = sippCalls(result.output);
       const counters = async (name: string): Promise<number> => proxyCounter(metricsPort, `switchboard_${name}_total`);
       const adopted = await counters('transactions_adopted');
-      const report = `successful ${calls.successful}, failed ${calls.failed}; adopted ${adopted} (re-routed ${await counters('transactions_adopted_rerouted')}), leases lost ${await counters('transaction_leases_lost')}, lease failures ${await counters('transaction_lease_failures')}, replayed ${await counters('shared_retransmissions_replayed')}, dropped ${await counters('shared_retransmissions_dropped')}`;
+      const takenOver = await counters('transactions_taken_over');
+      const report = `successful ${calls.successful}, failed ${calls.failed}; adopted ${adopted} (taken over at the death notice ${takenOver}, re-routed ${await counters('transactions_adopted_rerouted')}), leases lost ${await counters('transaction_leases_lost')}, lease failures ${await counters('transaction_lease_failures')}, replayed ${await counters('shared_retransmissions_replayed')}, dropped ${await counters('shared_retransmissions_dropped')}`;
       t.diagnostic(report);
       assert.equal(calls.successful, 600, `${report}\n${result.output.slice(-2500)}`);
       assert.equal(calls.failed, 0, report);
       assert.ok(adopted > 0, `the survivors adopted the dead worker's transactions (${report})`);
+      // Counted only for leases taken from a dead owner named by the supervisor's notice (a lapsed
+      // lease found by the 10 s sweep is not), so this is the notice at work.
+      assert.ok(takenOver > 0, `taken over at the death notice, not when the leases lapsed (${report})`);
       assert.equal(await counters('internal_errors'), 0, report);
       assert.ok(proxy.lines.some((line) => line.includes('"worker-exited"')), 'the supervisor logged the exit');
     } finally {

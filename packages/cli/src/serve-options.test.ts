@@ -232,6 +232,15 @@ test('--transactions: owned by default, shared reaches the proxy settings, and s
   await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], transactions: 'both' }, new Set(['listen', 'transactions'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--transactions:/));
 });
 
+test('--transaction-adoption-sweep-ms: absent by default (ten lease ticks in the worker), reaches the proxy settings when given, and only with --transactions shared', async () => {
+  const listen = { listen: ['udp:127.0.0.1:0'] };
+  const plain = await resolveServeSettings({ ...listen, transactions: 'shared' }, new Set(['listen', 'transactions']));
+  assert.deepEqual(proxySettingsOf(plain).transactionLease, { leaseMs: 3000, tickMs: 1000 });
+  const swept = await resolveServeSettings({ ...listen, transactions: 'shared', 'transaction-adoption-sweep-ms': '30000' }, new Set(['listen', 'transactions', 'transaction-adoption-sweep-ms']));
+  assert.deepEqual(proxySettingsOf(swept).transactionLease, { leaseMs: 3000, tickMs: 1000, sweepMs: 30_000 });
+  await assert.rejects(resolveServeSettings({ ...listen, 'transaction-adoption-sweep-ms': '30000' }, new Set(['listen', 'transaction-adoption-sweep-ms'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--transaction-adoption-sweep-ms: is only used with --transactions shared/));
+});
+
 test('--model io-dispatch: any worker takes any message, so transactions must be shared, and in Redis', async () => {
   const given = (...flags: string[]): Set<string> => new Set(['listen', ...flags]);
   const base = { listen: ['udp:127.0.0.1:0'] };

@@ -224,9 +224,10 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   if (transactions === 'shared' && v.stateless) fail(read.source('transactions'), 'transactions', '--transactions shared keeps transactions in the store; --stateless keeps none');
   // io-dispatch sends every message to the least-loaded worker: any worker must be able to handle it.
   if (!TRANSACTIONS_FOR_MODEL[model].includes(transactions)) fail(read.source('transactions'), 'transactions', `--model ${model} needs --transactions ${TRANSACTIONS_FOR_MODEL[model].join(' or ')}: every message goes to the least-loaded worker, so every worker must find every transaction (in Redis); not --transactions ${transactions}`);
-  onlyWhen(read, transactions === 'shared', ['transaction-lease-ms', 'transaction-lease-tick-ms'], 'is only used with --transactions shared');
+  onlyWhen(read, transactions === 'shared', ['transaction-lease-ms', 'transaction-lease-tick-ms', 'transaction-adoption-sweep-ms'], 'is only used with --transactions shared');
   if (v['transaction-lease-tick-ms'] >= v['transaction-lease-ms']) fail(read.source('transaction-lease-tick-ms'), 'transaction-lease-tick-ms', 'must be shorter than --transaction-lease-ms (a lease must be renewed before it lapses)');
-  const transactionLease = transactions === 'shared' ? { leaseMs: v['transaction-lease-ms'], tickMs: v['transaction-lease-tick-ms'] } : undefined;
+  const sweepMs = v['transaction-adoption-sweep-ms'];
+  const transactionLease = transactions === 'shared' ? { leaseMs: v['transaction-lease-ms'], tickMs: v['transaction-lease-tick-ms'], ...(sweepMs === undefined ? {} : { sweepMs }) } : undefined;
 
   const tlsSettings = await resolveTls(read, listen.some((spec) => spec.protocol === 'tls'));
   onlyWhen(read, v.timing, ['timing-trace', 'timing-sample'], 'is only used with --timing');

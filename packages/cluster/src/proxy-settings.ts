@@ -65,8 +65,11 @@ export interface ProxySettings {
    * handles no other message, as OpenSER's blocking fd request did (see FdRequestGate).
    */
   readonly fdRequestWait?: boolean;
-  /** `--transactions shared`: lease length and renewal tick (`--transaction-lease-ms`, `--transaction-lease-tick-ms`); absent: 3000 and 1000 ms. */
-  readonly transactionLease?: { readonly leaseMs: number; readonly tickMs: number };
+  /**
+   * `--transactions shared`: lease length, renewal tick and adoption sweep (`--transaction-lease-ms`,
+   * `--transaction-lease-tick-ms`, `--transaction-adoption-sweep-ms`); absent: 3000 ms, 1000 ms and ten ticks.
+   */
+  readonly transactionLease?: { readonly leaseMs: number; readonly tickMs: number; readonly sweepMs?: number };
   readonly redisUrl?: string;
   /** Key prefix in Redis (several deployments can share one server). */
   readonly redisPrefix?: string;

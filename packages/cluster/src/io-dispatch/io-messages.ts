@@ -17,10 +17,13 @@ export type ToIoWorker =
   /** The send with this ticket failed (a bad port, a refused or reset connection, a closed one). */
   | { readonly t: 'send-failed'; readonly ticket: number; readonly message: string }
   | { readonly t: 'stats-request'; readonly request: number }
+  /** The worker with this lease owner id died; take its transactions over now. */
+  | { readonly t: 'worker-died'; readonly owner: string }
   | { readonly t: 'stop' };
 
 export type ToIoProcess =
-  | { readonly t: 'ready' }
+  /** `owner`: the worker's lease owner id, for the death notice (checked by the pool). */
+  | { readonly t: 'ready'; readonly owner?: string }
   | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } }
   | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
   | { readonly t: 'internal-error'; readonly error: InternalErrorRecord }
@@ -49,6 +52,7 @@ const TO_WORKER: Record<ToIoWorker['t'], Record<string, FieldKind>> = {
   deliver: { bytes: 'bytes', source: 'address' },
   'send-failed': { ticket: 'number', message: 'string' },
   'stats-request': { request: 'number' },
+  'worker-died': { owner: 'string' },
   stop: {},
 };
 

@@ -39,7 +39,9 @@ test('a message from the I/O process is answered with a send back (by connection
   const worker = new IoWorker({ slot: 0, origin: 1, workers: 2, udpPort: 5999, settings }, { port: { send: (message) => void told.push(message) }, exit: (code) => void exits.push(code) });
   await worker.start();
   try {
-    assert.deepEqual(told.shift(), { t: 'ready' });
+    const ready = told.shift() as { t: string; owner?: string } | undefined;
+    assert.equal(ready?.t, 'ready');
+    assert.match(ready?.owner ?? '', /^w0\./, 'with its lease owner id, for the death notice');
     const udp: TransportAddress = { protocol: 'udp', address: '127.0.0.1', port: 40000 };
     const tcp: TransportAddress = { protocol: 'tcp', address: '127.0.0.1', port: 40001, connectionId: 2 ** 32 + 3 };
     worker.receive({ t: 'message', bytes: options('SIP/2.0/UDP 127.0.0.1:40000;rport', 'u1'), source: udp });

@@ -43,10 +43,13 @@ export type ToWorker =
   /** A message another worker read that belongs to a transaction here. */
   | { readonly t: 'deliver'; readonly bytes: Uint8Array; readonly source: TransportAddress }
   | { readonly t: 'stats-request'; readonly request: number }
+  /** `--transactions shared`: the worker with this lease owner id died; take its transactions over now. */
+  | { readonly t: 'worker-died'; readonly owner: string }
   | { readonly t: 'stop' };
 
 export type ToSupervisor =
-  | { readonly t: 'ready'; readonly udpPort: number | undefined }
+  /** `owner`: the worker's lease owner id (`--transactions shared`), for the death notice. */
+  | { readonly t: 'ready'; readonly udpPort: number | undefined; readonly owner?: string }
   /**
    * A write on a TCP connection another worker owns, by id or by remote address (handles kept):
    * the supervisor writes `bytes` on its own handle, and attaches the handle to its answer when
@@ -85,7 +88,7 @@ export function encodeControl(message: ToWorker | ToSupervisor): Uint8Array {
 }
 
 /** What each field of a control message must hold (`?`: may be absent). */
-type FieldKind = 'number' | 'number?' | 'string' | 'strings?' | 'boolean' | 'boolean?' | 'bytes' | 'bytes?' | 'protocol' | 'object';
+type FieldKind = 'number' | 'number?' | 'string' | 'string?' | 'strings?' | 'boolean' | 'boolean?' | 'bytes' | 'bytes?' | 'protocol' | 'object';
 
 const TO_WORKER: Record<ToWorker['t'], Record<string, FieldKind>> = {
   adopt: { id: 'number', protocol: 'protocol', aliases: 'strings?' },
@@ -96,11 +99,12 @@ const TO_WORKER: Record<ToWorker['t'], Record<string, FieldKind>> = {
   invalidate: { id: 'number' },
   deliver: { bytes: 'bytes', source: 'object' },
   'stats-request': { request: 'number' },
+  'worker-died': { owner: 'string' },
   stop: {},
 };
 
 const TO_SUPERVISOR: Record<ToSupervisor['t'], Record<string, FieldKind>> = {
-  ready: { udpPort: 'number?' },
+  ready: { udpPort: 'number?', owner: 'string?' },
   'fd-request': { request: 'number', id: 'number?', remoteKey: 'string', bytes: 'bytes?', wantsHandle: 'boolean?', ticket: 'number?' },
   opened: { id: 'number', remoteKey: 'string', protocol: 'protocol' },
   handle: { id: 'number' },
@@ -123,6 +127,8 @@ function fits(value: unknown, kind: FieldKind): boolean {
       return Number.isFinite(value);
     case 'string':
       return typeof value === 'string';
+    case 'string?':
+      return value === undefined || value === null || typeof value === 'string';
     case 'strings?':
       return value === undefined || value === null || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
     case 'boolean':

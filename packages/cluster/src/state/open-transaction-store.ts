@@ -37,8 +37,9 @@ export function ownerIdSlot(owner: string): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
-/** The lease length and renewal tick a worker's SharedTransactions run with (`--transaction-lease-ms`, `--transaction-lease-tick-ms`). */
-export function transactionLeaseOptions(settings: ProxySettings): { leaseMs?: number; leaseTickMs?: number } {
+/** The lease length, renewal tick and adoption sweep a worker's SharedTransactions run with (`--transaction-lease-ms`, `--transaction-lease-tick-ms`, `--transaction-adoption-sweep-ms`). */
+export function transactionLeaseOptions(settings: ProxySettings): { leaseMs?: number; leaseTickMs?: number; adoptionSweepMs?: number } {
   const lease = settings.transactionLease;
-  return lease === undefined ? {} : { leaseMs: lease.leaseMs, leaseTickMs: lease.tickMs };
+  if (lease === undefined) return {};
+  return { leaseMs: lease.leaseMs, leaseTickMs: lease.tickMs, ...(lease.sweepMs === undefined ? {} : { adoptionSweepMs: lease.sweepMs }) };
 }

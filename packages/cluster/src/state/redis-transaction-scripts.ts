@@ -98,11 +98,14 @@ redis.call('HSET', KEYS[1], field, cjson.encode(branch))
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 return answer(1)`;
 
-/** ARGV: owner, until, now, member. Granted when free, lapsed at now, or held by owner. */
+/**
+ * ARGV: owner, until, now, member, from ('' none). Granted when free, lapsed at now, held by
+ * owner, or held by from (a dead worker's lease taken over).
+ */
 export const ACQUIRE_LEASE = `${ANSWER}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, {}} end
 local owner = redis.call('HGET', KEYS[1], 'owner')
-if owner and owner ~= ARGV[1] and tonumber(redis.call('HGET', KEYS[1], 'until')) > tonumber(ARGV[3]) then return answer(0) end
+if owner and owner ~= ARGV[1] and owner ~= ARGV[5] and tonumber(redis.call('HGET', KEYS[1], 'until')) > tonumber(ARGV[3]) then return answer(0) end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'until', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'v', 1)
@@ -144,6 +147,32 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'L
   if redis.call('EXISTS', ARGV[4] .. member) == 1 then
     if #found < limit then table.insert(found, member) end
   else
+    redis.call('ZREM', KEYS[1], member)
+  end
+end
+return found`;
+
+
+/**
+ * KEYS[1]: a bucket's lease index. ARGV: owner, limit, the bucket's hash key prefix. Answers the
+ * keys of live transactions whose lease `owner` holds, lapsed or not, and ends before the record
+ * (a dead worker's, at its death notice; a lease to the record's end is a lingering transaction's,
+ * left alone): every leased entry of the index is read (HMGET owner until exp), so it costs what the bucket
+ * holds; it runs once per bucket per death, never on the message path. Entries whose hash is gone
+ * are dropped.
+ */
+export const LEASES_HELD_BY = `
+local found = {}
+local limit = tonumber(ARGV[2])
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(-inf', '+inf')) do
+  local fields = redis.call('HMGET', ARGV[3] .. member, 'owner', 'until', 'exp')
+  local owner = fields[1]
+  if owner == ARGV[1] then
+    if tonumber(fields[2]) < tonumber(fields[3]) then
+      table.insert(found, member)
+      if #found >= limit then break end
+    end
+  elseif not owner and redis.call('EXISTS', ARGV[3] .. member) == 0 then
     redis.call('ZREM', KEYS[1], member)
   end
 end

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { BranchChange, BranchRecord, NewTransaction, TransactionChange, TransactionOutcome, TransactionRecord, TransactionStore } from '@switchboard/core';
 import { connectRedis, redisCall } from './redis-connection.js';
-import { ACQUIRE_LEASE, ADD_BRANCH, CREATE, DELETE, EXPIRED_LEASES, RELEASE_LEASE, RENEW_LEASE, TRANSITION, UPDATE_BRANCH } from './redis-transaction-scripts.js';
+import { ACQUIRE_LEASE, ADD_BRANCH, CREATE, DELETE, EXPIRED_LEASES, LEASES_HELD_BY, RELEASE_LEASE, RENEW_LEASE, TRANSITION, UPDATE_BRANCH } from './redis-transaction-scripts.js';
 
 /** A single Redis server or a Redis Cluster: the store's scripts touch one slot each, so either works. */
 export type TransactionRedis = Redis | Cluster;
@@ -24,6 +24,7 @@ type Scripted = {
   releaseTransactionLeaseBuffer(hash: string, index: string, ...args: Argument[]): Promise<ScriptAnswer>;
   deleteTransaction(hash: string, index: string, member: string): Promise<number>;
   expiredTransactionLeases(index: string, now: number, limit: number, window: number, hashPrefix: string): Promise<string[]>;
+  transactionLeasesHeldBy(index: string, owner: string, limit: number, hashPrefix: string): Promise<string[]>;
 };
 
 const SCRIPTS: ReadonlyArray<[name: string, keys: number, lua: string]> = [
@@ -36,6 +37,7 @@ const SCRIPTS: ReadonlyArray<[name: string, keys: number, lua: string]> = [
   ['releaseTransactionLease', 2, RELEASE_LEASE],
   ['deleteTransaction', 2, DELETE],
   ['expiredTransactionLeases', 1, EXPIRED_LEASES],
+  ['transactionLeasesHeldBy', 1, LEASES_HELD_BY],
 ];
 
 /** FNV-1a over the key's UTF-8 bytes: the same bucket in every process. */
@@ -91,7 +93,8 @@ function decode(key: string, flat: Buffer[]): TransactionRecord | undefined {
  * the sorted set `<prefix>txlease:{<bucket>}`. The bucket (FNV-1a of the key, mod 256) is the hash
  * tag: a transaction and its index entry share a Cluster slot, so every operation is one Lua
  * compare-and-set script in one slot, one round trip, and the layout works unchanged on Redis
- * Cluster. Listing lapsed leases visits the 256 indexes (adoption only, never the message path).
+ * Cluster. Listing lapsed leases (the adoption sweep) or a dead owner's (its death notice) visits
+ * the 256 indexes: adoption only, never the message path.
  */
 export class RedisTransactionStore implements TransactionStore {
   readonly #redis: TransactionRedis;
@@ -167,8 +170,8 @@ export class RedisTransactionStore implements TransactionStore {
     return this.#run(key, (hash, index) => this.#scripted.updateTransactionBranchBuffer(hash, index, branch, change.state, change.status ?? '', from.length, ...from));
   }
 
-  acquireLease(key: string, owner: string, until: number, now: number): Promise<TransactionOutcome> {
-    return this.#run(key, (hash, index) => this.#scripted.acquireTransactionLeaseBuffer(hash, index, owner, until, now, key));
+  acquireLease(key: string, owner: string, until: number, now: number, from?: string): Promise<TransactionOutcome> {
+    return this.#run(key, (hash, index) => this.#scripted.acquireTransactionLeaseBuffer(hash, index, owner, until, now, key, from ?? ''));
   }
 
   renewLease(key: string, owner: string, until: number): Promise<TransactionOutcome> {
@@ -184,6 +187,16 @@ export class RedisTransactionStore implements TransactionStore {
       const window = limit + 64;
       const found = await Promise.all(
         Array.from({ length: TRANSACTION_BUCKETS }, (_, bucket) => this.#scripted.expiredTransactionLeases(`${this.#prefix}txlease:{${bucket}}`, now, limit, window, `${this.#prefix}tx:{${bucket}}:`)),
+      );
+      return found.flat().slice(0, limit);
+    });
+  }
+
+  /** One script per bucket (256), each reading its leased entries: a death notice's search, not the message path's. */
+  leasesHeldBy(owner: string, limit: number): Promise<string[]> {
+    return redisCall(async () => {
+      const found = await Promise.all(
+        Array.from({ length: TRANSACTION_BUCKETS }, (_, bucket) => this.#scripted.transactionLeasesHeldBy(`${this.#prefix}txlease:{${bucket}}`, owner, limit, `${this.#prefix}tx:{${bucket}}:`)),
       );
       return found.flat().slice(0, limit);
     });

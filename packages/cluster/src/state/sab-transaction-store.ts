@@ -196,8 +196,8 @@ export class SabTransactionStore implements TransactionStore {
     return this.#apply(key, (current) => updateBranchMutation(current, branch, from, change));
   }
 
-  async acquireLease(key: string, owner: string, until: number, now: number): Promise<TransactionOutcome> {
-    return this.#apply(key, (current) => acquireLeaseMutation(current, owner, until, now));
+  async acquireLease(key: string, owner: string, until: number, now: number, from?: string): Promise<TransactionOutcome> {
+    return this.#apply(key, (current) => acquireLeaseMutation(current, owner, until, now, from));
   }
 
   async renewLease(key: string, owner: string, until: number): Promise<TransactionOutcome> {
@@ -216,6 +216,23 @@ export class SabTransactionStore implements TransactionStore {
         for (let slot = 0; slot < table.capacity && keys.length < limit; slot++) {
           if (!table.isUsed(slot) || table.expiresAt(slot) <= clock || table.numberAt(slot, LEASE_UNTIL) > now) continue;
           keys.push(this.#keyAt(table, slot));
+        }
+      }
+      return keys;
+    });
+  }
+
+  /** A scan of every slot with a lease (its record decoded to read the owner): a death notice's, not the message path's. */
+  async leasesHeldBy(owner: string, limit: number): Promise<string[]> {
+    return this.#lock.locked(() => {
+      const clock = Date.now();
+      const keys: string[] = [];
+      for (const table of this.#tables) {
+        for (let slot = 0; slot < table.capacity && keys.length < limit; slot++) {
+          // No lease, or one to the record's end (a lingering transaction's: nothing to take over).
+          if (!table.isUsed(slot) || table.expiresAt(slot) <= clock || table.numberAt(slot, LEASE_UNTIL) === -Infinity || table.numberAt(slot, LEASE_UNTIL) >= table.expiresAt(slot)) continue;
+          const key = this.#keyAt(table, slot);
+          if (this.#read(table, slot, key).lease?.owner === owner) keys.push(key);
         }
       }
       return keys;

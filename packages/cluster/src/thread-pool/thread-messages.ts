@@ -41,7 +41,10 @@ export type ThreadMessage =
    * from (a TLS listener is a plain TCP one; each thread does the handshakes of what it accepts).
    */
   | { readonly t: 'stream-listening'; readonly listeners: Partial<Record<StreamProtocol, { readonly fd: number; readonly port: number }>> }
-  | { readonly t: 'ready' }
+  /** `owner`: the thread's lease owner id (`--transactions shared`), for the death notice. */
+  | { readonly t: 'ready'; readonly owner?: string }
+  /** `--transactions shared`: the thread with this lease owner id died; take its transactions over now. */
+  | { readonly t: 'worker-died'; readonly owner: string }
   | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } }
   | { readonly t: 'datagram'; readonly bytes: Uint8Array; readonly source: TransportAddress }
   | { readonly t: 'send-datagram'; readonly bytes: Uint8Array; readonly target: TransportAddress }

@@ -2,11 +2,19 @@ import type { InternalErrorRecord } from '../internal-error-reports.js';
 import type { WorkerStats } from '../worker-stats.js';
 
 /** What the pool tells every worker, whatever the channel. */
-export type LifecycleToWorker = { readonly t: 'stats-request'; readonly request: number } | { readonly t: 'stop' };
+export type LifecycleToWorker =
+  | { readonly t: 'stats-request'; readonly request: number }
+  | { readonly t: 'stop' }
+  /**
+   * `--transactions shared`: the worker whose lease owner id is `owner` died (its process or thread
+   * exited): take its transactions over now rather than when their leases lapse.
+   */
+  | { readonly t: 'worker-died'; readonly owner: string };
 
 /** What every worker tells its pool, whatever the channel. */
 export type LifecycleToPool =
-  | { readonly t: 'ready' }
+  /** `owner`: the worker's lease owner id (`--transactions shared`), for the death notice the pool sends if it dies. */
+  | { readonly t: 'ready'; readonly owner?: string }
   | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } }
   | { readonly t: 'stats'; readonly request: number; readonly stats: WorkerStats }
   /** A bug the worker's core caught at an entry point (rate-limited at the worker), for the pool's log. */

@@ -42,7 +42,7 @@ export abstract class PoolWorker<Out, Attachment> {
   readonly #exit: (code: number) => void;
   #server: ProxyServer | undefined;
   /** `--transactions shared`: the store and this worker's lease owner id in it. */
-  #transactions: { readonly store: TransactionStore; readonly owner: string; readonly leaseMs?: number; readonly leaseTickMs?: number } | undefined;
+  #transactions: { readonly store: TransactionStore; readonly owner: string; readonly leaseMs?: number; readonly leaseTickMs?: number; readonly adoptionSweepMs?: number } | undefined;
   /** Bugs this worker's core catches, passed to the pool for its log (the counter is the core's). */
   readonly #internalErrors = new InternalErrorReports((error) => this.port.send({ t: 'internal-error', error }));
 
@@ -72,7 +72,10 @@ export abstract class PoolWorker<Out, Attachment> {
       this.port.send({ t: 'start-failed', error: startFailure(error) });
       throw error;
     }
-    this.port.send(ready(this.#server));
+    const message = ready(this.#server);
+    const owner = this.#transactions?.owner;
+    // The lease owner id rides on ready: the pool tells the others if this worker dies.
+    this.port.send(owner === undefined ? message : ({ ...message, owner } as typeof message));
   }
 
   /** Where the proxy's transports report connections and send on connections other workers hold. */
@@ -123,6 +126,11 @@ export abstract class PoolWorker<Out, Attachment> {
     const lifecycle = message as LifecycleToWorker;
     if (lifecycle.t === 'stats-request') {
       this.port.send({ t: 'stats', request: lifecycle.request, stats: workerStats(this.slot, this.#server, this.counters, this.ipcRoundTrip, this.storeLatency) });
+      return true;
+    }
+    if (lifecycle.t === 'worker-died') {
+      // Never rejects (LeaseTicker.ownerDied counts what fails).
+      void this.#server?.core.leaseOwnerDied(lifecycle.owner);
       return true;
     }
     if (lifecycle.t === 'stop') {

@@ -195,3 +195,19 @@ test('a message the pool cannot act on is counted as an ipc error, never fatal',
   assert.equal((await pool.stats()).length, 1);
   await pool.close();
 });
+
+test('a worker that dies is announced to the others by its lease owner id (worker-died), and to the worker that replaces it; an expected stop is not', async () => {
+  const owned = (slot: number, replacement: boolean): Script => ({ ...healthy, opened: (channel) => channel.reply({ t: 'ready', owner: `w${slot}.${replacement ? 'new' : 'old'}` }) });
+  const pool = new TestPool(3, owned);
+  await pool.start();
+  const [first, second, third] = pool.channels;
+  second?.die(null, 'SIGKILL');
+  await until(() => pool.channels.length === 4 && pool.channels[3]?.sent.some((message) => message.t === 'worker-died') === true);
+  const notices = (channel: FakeChannel | undefined): Out[] => channel?.sent.filter((message) => message.t === 'worker-died') ?? [];
+  assert.deepEqual(notices(first), [{ t: 'worker-died', owner: 'w1.old' }], 'each survivor is told at once');
+  assert.deepEqual(notices(third), [{ t: 'worker-died', owner: 'w1.old' }]);
+  assert.deepEqual(notices(second), [], 'not the dead one');
+  assert.deepEqual(notices(pool.channels[3]), [{ t: 'worker-died', owner: 'w1.old' }], 'its replacement hears of it once ready');
+  await pool.close();
+  assert.equal(pool.channels.flatMap((channel) => notices(channel)).length, 3, 'workers stopped with the pool are no deaths to announce');
+});

@@ -38,6 +38,17 @@ export interface PoolSlot<Out, Attachment> {
   started: boolean;
   /** Whether its process or thread has exited. */
   exited: boolean;
+  /** Its lease owner id, as its ready message told (`--transactions shared`). */
+  owner?: string;
+}
+
+/** Dead workers' lease owner ids the pool remembers, to tell the workers that start after them. */
+const DEAD_OWNERS_KEPT = 8;
+
+/** A lease owner id from a ready message, when it carries a plausible one. */
+function ownerIn(message: unknown): string | undefined {
+  const owner = (message as { readonly owner?: unknown }).owner;
+  return typeof owner === 'string' && owner.length > 0 && owner.length <= 200 ? owner : undefined;
 }
 
 type StatsWaiter = { readonly stats: WorkerStats[]; readonly expected: number; readonly resolve: (stats: WorkerStats[]) => void };
@@ -58,6 +69,8 @@ export abstract class WorkerPool<Out extends { readonly t: string }, In extends 
   readonly #restartTimers = new Set<NodeJS.Timeout>();
   readonly #stats = new PendingRequests<StatsWaiter>();
   readonly #exitWaiters = new Map<PoolSlot<Out, Attachment>, () => void>();
+  /** Lease owner ids of the last workers that died, newest last. */
+  readonly #deadOwners: string[] = [];
   /** Model counters of the pool's own process (ipc errors are counted here). */
   protected readonly counters = newModelCounters();
   #running = false;
@@ -140,6 +153,9 @@ export abstract class WorkerPool<Out extends { readonly t: string }, In extends 
             slot.ready = true;
             slot.started = true;
             this.#failedStarts[index] = 0;
+            slot.owner = ownerIn(message);
+            // A replacement hears of the deaths before it too: it takes over what nobody did.
+            for (const owner of this.#deadOwners) channel.send({ t: 'worker-died', owner });
             this.onReady(slot, message);
             this.report({ kind: 'started', worker: index, id: channel.id });
             resolve(message);
@@ -203,6 +219,7 @@ export abstract class WorkerPool<Out extends { readonly t: string }, In extends 
     slot.ready = false;
     const connectionsClosed = this.onExit(slot);
     const expected = this.#stopping;
+    if (!expected && this.#running) this.#tellDeath(slot);
     const exited = { kind: 'exited', worker: slot.index, id: slot.channel.id, code, signal, connectionsClosed, expected } as const;
     // A worker dying while the pool stops (a signal sent to the whole process group, say) is not
     // replaced: the pool is stopping it anyway. Nor is one of the first workers.
@@ -223,6 +240,22 @@ export abstract class WorkerPool<Out extends { readonly t: string }, In extends 
       this.#start(slot.index, true).catch((error: Error) => this.report({ kind: 'ipc-error', worker: slot.index, message: `replacement failed: ${error.message}` }));
     }, delay);
     this.#restartTimers.add(timer);
+  }
+
+  /**
+   * A worker died (`--transactions shared`): every worker that is up is told its lease owner id, so
+   * it takes over the dead one's transactions at once (LeaseTicker.ownerDied) instead of waiting
+   * for their leases to lapse; of several survivors exactly one takes each. Remembered for the
+   * workers that start later (its replacement).
+   */
+  #tellDeath(dead: PoolSlot<Out, Attachment>): void {
+    const owner = dead.owner;
+    if (owner === undefined) return;
+    this.#deadOwners.push(owner);
+    if (this.#deadOwners.length > DEAD_OWNERS_KEPT) this.#deadOwners.shift();
+    for (const slot of this.#slots) {
+      if (slot !== dead && slot.ready && slot.channel.connected) slot.channel.send({ t: 'worker-died', owner });
+    }
   }
 
   /** Every worker's stats, from the workers that are up, by slot; those that do not answer in time are left out. */

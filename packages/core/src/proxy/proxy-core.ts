@@ -153,6 +153,15 @@ export class ProxyCore {
     await this.#shared?.leases.adoptions();
   }
 
+  /**
+   * `--transactions shared`: the worker whose lease owner id is `owner` died (its pool saw it
+   * exit): its transactions are taken over now (LeaseTicker.ownerDied). Never rejects.
+   */
+  async leaseOwnerDied(owner: string): Promise<void> {
+    await this.#shared?.leases.ownerDied(owner);
+    await this.#shared?.leases.adoptions();
+  }
+
   /** Server and client transactions alive now. */
   /**
    * Transactions still waiting for a final response (server and client): what a graceful stop

@@ -51,6 +51,12 @@ export interface ProxyCounters extends AuthCounters, OverloadCounters {
   transactionsAdopted: number;
   /** Of those, requests routed again because no branch of theirs had been recorded (the dead worker never forwarded them). */
   transactionsAdoptedRerouted: number;
+  /** Of the adopted, those taken over at their worker's death notice (before their lease lapsed). */
+  transactionsTakenOver: number;
+  /** `--transactions shared`: death notices of sibling workers this worker acted on (the pool saw them exit). */
+  transactionOwnerDeaths: number;
+  /** `--transactions shared`: searches for lapsed leases of any owner (the sweep, and every tick for a while after a death notice). */
+  transactionAdoptionSearches: number;
   /** `--transactions shared`: lease renewals (one per held transaction per tick). */
   transactionLeasesRenewed: number;
   /** `--transactions shared`: held transactions whose lease another worker took (or whose record was gone): their timers stop here. */
@@ -89,6 +95,9 @@ export function newProxyCounters(): ProxyCounters {
     sharedRetransmissionsDropped: 0,
     transactionsAdopted: 0,
     transactionsAdoptedRerouted: 0,
+    transactionsTakenOver: 0,
+    transactionOwnerDeaths: 0,
+    transactionAdoptionSearches: 0,
     transactionLeasesRenewed: 0,
     transactionLeasesLost: 0,
     transactionLeaseFailures: 0,

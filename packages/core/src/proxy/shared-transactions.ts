@@ -18,8 +18,10 @@ export interface SharedTransactionsOptions {
   readonly owner: string;
   /** How long a lease lasts before another worker may adopt the transaction (`--transaction-lease-ms`, 3000 ms by default). */
   readonly leaseMs?: number;
-  /** How often this worker renews its leases and looks for lapsed ones to adopt (`--transaction-lease-tick-ms`, 1000 ms by default). */
+  /** How often this worker renews its leases (`--transaction-lease-tick-ms`, 1000 ms by default). */
   readonly leaseTickMs?: number;
+  /** How often this worker searches for lapsed leases of any owner (`--transaction-adoption-sweep-ms`; ten lease ticks by default). */
+  readonly adoptionSweepMs?: number;
   /**
    * Passes a message to the worker whose lease owner id is `owner`; false when no live worker has
    * that id (the message is then handled here, as in owned mode).
@@ -66,7 +68,7 @@ export class SharedTransactions {
     this.#options = options;
     this.#deps = deps;
     this.#leaseMs = options.leaseMs ?? DEFAULT_TRANSACTION_LEASE_MS;
-    this.leases = new LeaseTicker({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, tickMs: options.leaseTickMs ?? DEFAULT_TRANSACTION_LEASE_TICK_MS, counters: deps.counters });
+    this.leases = new LeaseTicker({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, tickMs: options.leaseTickMs ?? DEFAULT_TRANSACTION_LEASE_TICK_MS, sweepMs: options.adoptionSweepMs, counters: deps.counters });
     this.mirror = new TransactionMirror({ store: options.store, owner: options.owner, leaseMs: this.#leaseMs, timers: deps.timers, counters: deps.counters, leases: this.leases });
   }
 

@@ -97,4 +97,32 @@ export class LeaseKeeper {
     });
     return adopted;
   }
+
+  /**
+   * Takes over the leases `from` holds, lapsed or not (its worker died): acquired with
+   * `acquireLease(..., from)`, so of several survivors told of the death exactly one takes each,
+   * and one that `from` no longer holds (another survivor's now) is left alone. Up to `limit`
+   * listed per call (`listed`): the caller calls again while a call lists that many. Nothing when
+   * the store cannot list by owner (`leasesHeldBy`): the leases are then adopted when they lapse.
+   */
+  async takeOver(from: string, now: number, limit = this.batch): Promise<{ listed: number; taken: string[] }> {
+    const { store, owner, leaseMs } = this.#options;
+    if (store.leasesHeldBy === undefined || from === owner) return { listed: 0, taken: [] };
+    const until = now + leaseMs;
+    const candidates = await store.leasesHeldBy(from, limit);
+    const acquired = await Promise.all(candidates.map((key) => store.acquireLease(key, owner, until, now, from)));
+    const taken: string[] = [];
+    acquired.forEach((outcome) => {
+      if (!outcome.ok || outcome.record === undefined) return;
+      this.#held.add(outcome.record.key);
+      taken.push(outcome.record.key);
+      this.#options.adopt(outcome.record);
+    });
+    return { listed: candidates.length, taken };
+  }
+
+  /** Transactions adopted per call of `adopt` or `takeOver` at most. */
+  get batch(): number {
+    return this.#options.batch ?? 64;
+  }
 }

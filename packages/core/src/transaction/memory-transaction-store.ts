@@ -54,8 +54,8 @@ export class MemoryTransactionStore implements TransactionStore {
     return this.#apply(key, (current) => updateBranchMutation(current, branch, from, change));
   }
 
-  acquireLease(key: string, owner: string, until: number, now: number): Promise<TransactionOutcome> {
-    return this.#apply(key, (current) => acquireLeaseMutation(current, owner, until, now));
+  acquireLease(key: string, owner: string, until: number, now: number, from?: string): Promise<TransactionOutcome> {
+    return this.#apply(key, (current) => acquireLeaseMutation(current, owner, until, now, from));
   }
 
   renewLease(key: string, owner: string, until: number): Promise<TransactionOutcome> {
@@ -72,6 +72,16 @@ export class MemoryTransactionStore implements TransactionStore {
       if (keys.length >= limit) break;
       const record = this.#live(key);
       if (record !== undefined && leaseLapsed(record, now)) keys.push(key);
+    }
+    return Promise.resolve(keys);
+  }
+
+  leasesHeldBy(owner: string, limit: number): Promise<string[]> {
+    const keys: string[] = [];
+    for (const key of [...this.#records.keys()]) {
+      if (keys.length >= limit) break;
+      const record = this.#live(key);
+      if (record?.lease?.owner === owner && record.lease.until < record.expiresAt) keys.push(key);
     }
     return Promise.resolve(keys);
   }

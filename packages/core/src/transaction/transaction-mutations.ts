@@ -74,10 +74,10 @@ export function updateBranchMutation(current: TransactionRecord | undefined, bra
   return written({ ...current, version: current.version + 1, branches });
 }
 
-export function acquireLeaseMutation(current: TransactionRecord | undefined, owner: string, until: number, now: number): Mutation {
+export function acquireLeaseMutation(current: TransactionRecord | undefined, owner: string, until: number, now: number, from?: string): Mutation {
   if (current === undefined) return refused(current);
   const lease = current.lease;
-  if (lease !== undefined && lease.owner !== owner && lease.until > now) return refused(current);
+  if (lease !== undefined && lease.owner !== owner && lease.owner !== from && lease.until > now) return refused(current);
   return written({ ...current, version: current.version + 1, lease: { owner, until } });
 }
 

@@ -205,6 +205,39 @@ export function transactionStoreConformance(name: string, subject: ConformanceSu
       });
     });
 
+    test('a dead owner\'s leases are listed by owner, lapsed or not, and taken over once each (acquireLease from)', async () => {
+      await withStore(subject, async (store) => {
+        const now = 1_000_000;
+        await store.create(invite('live', { lease: { owner: 'dead', until: now + HOUR } }));
+        await store.create(invite('lapsed', { lease: { owner: 'dead', until: now - 10 } }));
+        await store.create(invite('other', { lease: { owner: 'alive', until: now + HOUR } }));
+        await store.create(invite('free'));
+        const end = Date.now() + HOUR;
+        await store.create(invite('lingers', { expiresAt: end, lease: { owner: 'dead', until: end } }));
+        assert.ok(store.leasesHeldBy !== undefined, 'every store of the suite lists leases by owner');
+        assert.deepEqual((await store.leasesHeldBy('dead', 10)).sort(), ['lapsed', 'live'], 'not a lease to its record\'s end (a lingering transaction\'s)');
+        assert.equal((await store.leasesHeldBy('dead', 1)).length, 1, 'no more than the limit');
+        assert.deepEqual(await store.leasesHeldBy('nobody', 10), []);
+        assert.equal((await store.acquireLease('live', 'w2', now + 500, now)).ok, false, 'not lapsed: no plain adoption');
+        assert.equal((await store.acquireLease('other', 'w2', now + 500, now, 'dead')).ok, false, 'from names a holder it is not');
+        const taken = await store.acquireLease('live', 'w2', now + 500, now, 'dead');
+        assert.deepEqual(taken.record?.lease, { owner: 'w2', until: now + 500 }, 'taken over from its dead holder');
+        assert.equal((await store.acquireLease('live', 'w3', now + 500, now, 'dead')).ok, false, 'once: a second survivor finds it held by the first');
+        assert.equal((await store.acquireLease('free', 'w2', now + 500, now, 'dead')).ok, true, 'a free lease is granted as before');
+        assert.deepEqual(await store.leasesHeldBy('dead', 10), ['lapsed']);
+        assert.deepEqual((await store.leasesHeldBy('w2', 10)).sort(), ['free', 'live']);
+        // Survivors told of one death race for each lease: exactly one takes it.
+        const handles = [store, ...(subject.peer === undefined ? [store, store] : [await subject.peer(store), await subject.peer(store)])];
+        try {
+          await store.create(invite('raced', { lease: { owner: 'dead', until: now + HOUR } }));
+          const raced = await Promise.all(handles.map((handle, i) => handle.acquireLease('raced', `s${i}`, now + 500, now, 'dead')));
+          assert.equal(raced.filter((outcome) => outcome.ok).length, 1, 'one survivor takes it');
+        } finally {
+          for (const handle of handles.slice(1)) if (handle !== store) await handle.close();
+        }
+      });
+    });
+
     test('delete removes a record; operations on a removed key find nothing', async () => {
       await withStore(subject, async (store) => {
         await store.create(invite('d', { lease: { owner: 'w', until: 1 } }));

@@ -133,15 +133,25 @@ export interface TransactionStore {
   /**
    * Takes the lease for `owner` until `until` when nobody holds it, when its holder's lapsed at
    * `now` (adoption), or when `owner` holds it already (renewal). Exactly one of several racing
-   * owners wins.
+   * owners wins. With `from`, also when `from` holds it, lapsed or not: a survivor takes over the
+   * leases of a worker it was told died (exactly one of several survivors wins each).
    */
-  acquireLease(key: string, owner: string, until: number, now: number): Promise<TransactionOutcome>;
+  acquireLease(key: string, owner: string, until: number, now: number, from?: string): Promise<TransactionOutcome>;
   /** Extends `owner`'s lease to `until`; fails when another owner holds it or nobody does. */
   renewLease(key: string, owner: string, until: number): Promise<TransactionOutcome>;
   /** Gives the lease up (the transaction is adoptable at once); fails unless `owner` holds it. */
   releaseLease(key: string, owner: string): Promise<TransactionOutcome>;
   /** Keys of up to `limit` live transactions whose lease lapsed at `now`, or that have none: to adopt. */
   expiredLeases(now: number, limit: number): Promise<string[]>;
+  /**
+   * Keys of up to `limit` live transactions whose lease `owner` holds, lapsed or not, and ends
+   * before the record does: a dead worker's, taken over with `acquireLease(..., from)` at its
+   * death notice. A lease that runs to its record's end is left out: it is what a transaction that
+   * only lingers is given (TransactionMirror), with no timer to run but its end, so nobody need
+   * hold it. A scan (a death is rare), never the message path; optional, for a store that cannot
+   * list them (adoption then waits for the leases to lapse).
+   */
+  leasesHeldBy?(owner: string, limit: number): Promise<string[]>;
   /** Removes a record; true when there was a live one. */
   delete(key: string): Promise<boolean>;
   /** Live records (a scan: for tests and metrics, not the message path). */
