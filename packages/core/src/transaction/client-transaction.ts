@@ -1,6 +1,7 @@
 import type { SipMessage } from '@switchboard/sip';
 import { isReliable, type MessageSender, type TransportAddress } from '../transport-address.js';
-import { TransactionTimers, type TimerSettings } from './timers.js';
+import { TransactionTimers, type TimerHandler, type TimerSettings } from './timers.js';
+import type { TimerQueue } from './timer-queue.js';
 import { isClientPending } from './pending-tally.js';
 
 export type ClientTransactionState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
@@ -37,6 +38,8 @@ export interface ClientTransactionOptions {
   readonly onStateChanged?: (transaction: ClientTransaction, before: ClientTransactionState) => void;
   /** `true` when made (Calling or Trying), `false` once when it leaves the pending states (see PendingTally). */
   readonly onPendingChanged?: (pending: boolean) => void;
+  /** Where its timers run: the thread's `transactionTimerQueue` by default (tests pass their own). */
+  readonly timerQueue?: TimerQueue;
 }
 
 /**
@@ -65,13 +68,18 @@ export class ClientTransaction {
   /** The request to (re)send; released at the final response, as the transaction may linger 32 s. */
   #bytes: Buffer | undefined;
   readonly #options: Omit<ClientTransactionOptions, 'bytes'>;
-  readonly #timers: TransactionTimers;
+  readonly #timers: TransactionTimers<ClientTransaction>;
   readonly #reliable: boolean;
+  /** Set by `resume`: the first retransmission after it keeps the interval (no doubling). */
+  #resumedRetransmit = false;
+
+  /** Every ClientTransaction's timers fire here: one function, not a closure per timer. */
+  static readonly #onTimer: TimerHandler<ClientTransaction> = (transaction, letter) => transaction.#timerFired(letter);
 
   constructor({ bytes, ...options }: ClientTransactionOptions) {
     this.#options = options;
     this.#bytes = bytes;
-    this.#timers = new TransactionTimers(options.onInternalError);
+    this.#timers = new TransactionTimers<ClientTransaction>(this, ClientTransaction.#onTimer, options.onInternalError, options.timerQueue);
     this.key = options.key;
     this.method = options.method;
     this.target = options.target;
@@ -98,7 +106,24 @@ export class ClientTransaction {
     if (this.#bytes !== undefined) this.#send(this.#bytes);
     const { t1 } = this.#options.timers;
     if (!this.#reliable) this.#scheduleRetransmit();
-    this.#timers.start(this.isInvite ? 'B' : 'F', 64 * t1, () => this.#timeOut());
+    this.#timers.start(this.isInvite ? 'B' : 'F', 64 * t1);
+  }
+
+  #timerFired(letter: string): void {
+    switch (letter) {
+      case 'A':
+      case 'E':
+        this.#retransmit();
+        return;
+      case 'B':
+      case 'F':
+      case 'C':
+        this.#timeOut();
+        return;
+      default:
+        // D, K, M: the lingering is over.
+        this.#terminate();
+    }
   }
 
   #timeOut(): void {
@@ -120,7 +145,7 @@ export class ClientTransaction {
             this.#timers.stop('A');
             this.#timers.stop('B');
             const timerC = this.#options.timerC;
-            if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC, () => this.#timeOut());
+            if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC);
           }
           this.#moveTo('proceeding');
           this.#options.onResponse(response, this);
@@ -182,11 +207,18 @@ export class ClientTransaction {
   }
 
   #scheduleRetransmit(): void {
-    const letter = this.isInvite ? 'A' : 'E';
-    this.#timers.start(letter, this.#interval, () => {
-      if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
-      if (this.isInvite && this.#state !== 'calling') return;
-      if (this.#bytes !== undefined) this.#send(this.#bytes);
+    this.#timers.start(this.isInvite ? 'A' : 'E', this.#interval);
+  }
+
+  /** Timer A or E fired. */
+  #retransmit(): void {
+    if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
+    if (this.isInvite && this.#state !== 'calling') return;
+    if (this.#bytes !== undefined) this.#send(this.#bytes);
+    if (this.#resumedRetransmit) {
+      // The first one after `resume`: the interval starts over where resume set it.
+      this.#resumedRetransmit = false;
+    } else {
       // INVITE doubles without bound (timer A); non-INVITE caps at T2, and at T2 at once once
       // a provisional response has come (timer E, §17.1.2.2).
       this.#interval = this.isInvite
@@ -194,13 +226,13 @@ export class ClientTransaction {
         : this.#state === 'proceeding'
           ? this.#options.timers.t2
           : Math.min(2 * this.#interval, this.#options.timers.t2);
-      this.#scheduleRetransmit();
-    });
+    }
+    this.#scheduleRetransmit();
   }
 
   #linger(letter: string, milliseconds: number): void {
     if (milliseconds === 0) this.#terminate();
-    else this.#timers.start(letter, milliseconds, () => this.#terminate());
+    else this.#timers.start(letter, milliseconds);
   }
 
   #terminate(): void {
@@ -234,20 +266,16 @@ export class ClientTransaction {
     if (!this.#reliable && (state === 'calling' || (!this.isInvite && state !== 'completed'))) {
       this.#interval = !this.isInvite && state === 'proceeding' ? t2 : t1;
       const letter = this.isInvite ? 'A' : 'E';
-      this.#timers.start(letter, after(letter, 0), () => {
-        if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
-        if (this.isInvite && this.#state !== 'calling') return;
-        if (this.#bytes !== undefined) this.#send(this.#bytes);
-        this.#scheduleRetransmit();
-      });
+      this.#resumedRetransmit = true;
+      this.#timers.start(letter, after(letter, 0));
     }
     if (this.isInvite && state === 'proceeding') {
       const timerC = this.#options.timerC;
-      if (timerC !== undefined) this.#timers.start('C', after('C', timerC), () => this.#timeOut());
+      if (timerC !== undefined) this.#timers.start('C', after('C', timerC));
       return;
     }
     const timeout = this.isInvite ? 'B' : 'F';
-    this.#timers.start(timeout, after(timeout, 64 * t1), () => this.#timeOut());
+    this.#timers.start(timeout, after(timeout, 64 * t1));
   }
 
   /** `--transactions shared`: another worker holds this transaction now: its timers stop here and nothing more is sent or reported. */
