@@ -6,6 +6,9 @@ import { isClientPending } from './pending-tally.js';
 
 export type ClientTransactionState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
 
+/** The options that are closures of one transaction's own (released as it lingers). */
+type ClientTransactionUserCallbacks = 'buildAck' | 'onResponse' | 'onTimeout' | 'onTransportError';
+
 export interface ClientTransactionOptions {
   readonly key: string;
   /** INVITE, BYE, CANCEL ... : the CSeq method of the request. */
@@ -67,7 +70,16 @@ export class ClientTransaction {
   #finalStatus = 0;
   /** The request to (re)send; released at the final response, as the transaction may linger 32 s. */
   #bytes: Buffer | undefined;
-  readonly #options: Omit<ClientTransactionOptions, 'bytes'>;
+  readonly #options: Omit<ClientTransactionOptions, 'bytes' | ClientTransactionUserCallbacks>;
+  /**
+   * The transaction user's callbacks of this transaction alone (closures over its forwarding
+   * state): released once the transaction lingers (after the final response, timers D, K, M: up
+   * to 32 s), all but `onResponse` in Accepted (2xx retransmissions go on to the TU).
+   */
+  #buildAck: ClientTransactionOptions['buildAck'];
+  #onResponse: ClientTransactionOptions['onResponse'] | undefined;
+  #onTimeout: ClientTransactionOptions['onTimeout'] | undefined;
+  #onTransportError: ClientTransactionOptions['onTransportError'];
   readonly #timers: TransactionTimers<ClientTransaction>;
   readonly #reliable: boolean;
   /** Set by `resume`: the first retransmission after it keeps the interval (no doubling). */
@@ -76,8 +88,13 @@ export class ClientTransaction {
   /** Every ClientTransaction's timers fire here: one function, not a closure per timer. */
   static readonly #onTimer: TimerHandler<ClientTransaction> = (transaction, letter) => transaction.#timerFired(letter);
 
-  constructor({ bytes, ...options }: ClientTransactionOptions) {
+  constructor({ bytes, buildAck, onResponse, onTimeout, onTransportError, ...options }: ClientTransactionOptions) {
     this.#options = options;
+    this.#buildAck = buildAck;
+    this.#onResponse = onResponse;
+    this.#onTimeout = onTimeout;
+    this.#onTransportError = onTransportError;
+    this.#onSendError = (error: Error): void => this.#transportFailed(error);
     this.#bytes = bytes;
     this.#timers = new TransactionTimers<ClientTransaction>(this, ClientTransaction.#onTimer, options.onInternalError, options.timerQueue);
     this.key = options.key;
@@ -128,7 +145,7 @@ export class ClientTransaction {
 
   #timeOut(): void {
     if (this.#state === 'calling' || this.#state === 'trying' || this.#state === 'proceeding') {
-      this.#options.onTimeout(this);
+      this.#onTimeout?.(this);
       this.#terminate();
     }
   }
@@ -148,7 +165,7 @@ export class ClientTransaction {
             if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC);
           }
           this.#moveTo('proceeding');
-          this.#options.onResponse(response, this);
+          this.#onResponse?.(response, this);
           return;
         }
         this.#finalStatus = status;
@@ -160,16 +177,19 @@ export class ClientTransaction {
         this.#timers.stop('C');
         if (this.isInvite && status < 300) {
           this.#moveTo('accepted');
-          this.#options.onResponse(response, this);
+          this.#releaseCallbacks(true);
+          this.#onResponse?.(response, this);
           this.#linger('M', 64 * this.#options.timers.t1);
           return;
         }
         this.#moveTo('completed');
         if (this.isInvite) {
-          this.#ack = this.#options.buildAck?.(response);
+          this.#ack = this.#buildAck?.(response);
           if (this.#ack !== undefined) this.#send(this.#ack);
         }
-        this.#options.onResponse(response, this);
+        const onResponse = this.#onResponse;
+        this.#releaseCallbacks(false);
+        onResponse?.(response, this);
         if (this.isInvite) this.#linger('D', this.#reliable ? 0 : 32_000);
         else this.#linger('K', this.#reliable ? 0 : this.#options.timers.t4);
         return;
@@ -179,7 +199,7 @@ export class ClientTransaction {
         return;
       case 'accepted':
         // RFC 6026: retransmitted 2xx go to the TU, which forwards them (a proxy) or re-ACKs.
-        if (status >= 200 && status < 300) this.#options.onResponse(response, this);
+        if (status >= 200 && status < 300) this.#onResponse?.(response, this);
         return;
       default:
         return;
@@ -195,14 +215,24 @@ export class ClientTransaction {
     this.#options.sender.send(this.target, bytes, this.#onSendError);
   }
 
-  /** One handler for every send of this transaction (not a closure per datagram). */
-  readonly #onSendError = (error: Error): void => this.#transportFailed(error);
+  /** One handler for every send of this transaction (not a closure per datagram); released with the callbacks. */
+  #onSendError: ((error: Error) => void) | undefined;
+
+  /** The transaction lingers: what only a pending transaction needs goes (`onResponse` stays in Accepted). */
+  #releaseCallbacks(keepOnResponse: boolean): void {
+    this.#buildAck = undefined;
+    this.#onTimeout = undefined;
+    this.#onTransportError = undefined;
+    this.#onSendError = undefined;
+    if (!keepOnResponse) this.#onResponse = undefined;
+  }
 
   /** §17.1.4: a transport error before the final response fails the transaction; later ones (an ACK) do not. */
   #transportFailed(error: Error): void {
     if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
-    if (this.#options.onTransportError === undefined) return;
-    this.#options.onTransportError(this, error);
+    const onTransportError = this.#onTransportError;
+    if (onTransportError === undefined) return;
+    onTransportError(this, error);
     this.#terminate();
   }
 
@@ -239,6 +269,7 @@ export class ClientTransaction {
     if (this.#state === 'terminated') return;
     this.#moveTo('terminated');
     this.#bytes = undefined;
+    this.#releaseCallbacks(false);
     this.#timers.clearAll();
     this.#options.onTerminated(this);
   }

@@ -8,7 +8,7 @@ afterEach(() => mock.timers.reset());
 
 /** An entry that records when it expired, and may reschedule itself. */
 class Entry implements QueuedTimer {
-  dueAt = Infinity;
+  dueAt = -1;
   queueIndex = -1;
   readonly expiredAt: number[] = [];
   constructor(

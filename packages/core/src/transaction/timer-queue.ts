@@ -6,7 +6,7 @@ export type Clock = () => number;
  * the entry itself, so queueing, moving and cancelling allocate nothing.
  */
 export interface QueuedTimer {
-  /** When it is due (the queue's clock); Infinity when not queued. Written by the queue only. */
+  /** When it is due (the queue's clock, whole milliseconds best: they stay small integers); NOT_QUEUED when not queued. Written by the queue only. */
   dueAt: number;
   /** Its index in the queue's heap, -1 when not queued. Written by the queue only. */
   queueIndex: number;
@@ -16,6 +16,9 @@ export interface QueuedTimer {
    */
   expire(limit: number): void;
 }
+
+/** An entry's `dueAt` when it is not queued. */
+export const NOT_QUEUED = -1;
 
 /** An entry rescheduled, while expiring, to a time already come fires this much later (as setTimeout(fn, 0) does). */
 const AGAIN_AFTER_MS = 1;
@@ -67,7 +70,7 @@ export class TimerQueue {
 
   /** Queues `entry` to expire at `dueAt`, or moves it there if it is queued already. */
   schedule(entry: QueuedTimer, dueAt: number): void {
-    if (dueAt <= this.#limit) dueAt = this.#limit + AGAIN_AFTER_MS;
+    if (dueAt <= this.#limit) dueAt = Math.floor(this.#limit) + AGAIN_AFTER_MS;
     const heap = this.#heap;
     if (entry.queueIndex < 0) {
       entry.dueAt = dueAt;
@@ -96,7 +99,7 @@ export class TimerQueue {
       this.#siftDown(last.queueIndex);
     }
     entry.queueIndex = -1;
-    entry.dueAt = Infinity;
+    entry.dueAt = NOT_QUEUED;
     // The Node timer stays armed: it wakes, finds nothing due and arms for what is next.
   }
 

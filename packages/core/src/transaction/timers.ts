@@ -1,4 +1,7 @@
-import { transactionTimerQueue, type QueuedTimer, type TimerQueue } from './timer-queue.js';
+import { NOT_QUEUED, transactionTimerQueue, type QueuedTimer, type TimerQueue } from './timer-queue.js';
+
+/** A timer slot's deadline when nothing runs in it. */
+const NONE = -1;
 
 /** RFC 3261 §17 timer base values (Table 4), in milliseconds. */
 export interface TimerSettings {
@@ -25,12 +28,13 @@ export type TimerHandler<Owner> = (owner: Owner, letter: string) => void;
  * the event loop. Nothing here keeps the process alive (the queue's one timer is unref'd).
  */
 export class TransactionTimers<Owner = unknown> implements QueuedTimer {
-  dueAt = Infinity;
+  dueAt = NOT_QUEUED;
   queueIndex = -1;
+  /** Deadlines are whole milliseconds (small integers, stored in place: no heap number per field); NONE when not running. */
   #letter0: string | undefined = undefined;
-  #due0 = Infinity;
+  #due0 = NONE;
   #letter1: string | undefined = undefined;
-  #due1 = Infinity;
+  #due1 = NONE;
   /** True while `expire` runs: starts and stops then requeue once, at its end. */
   #expiring = false;
   readonly #owner: Owner;
@@ -47,7 +51,8 @@ export class TransactionTimers<Owner = unknown> implements QueuedTimer {
 
   /** (Re)starts the timer `letter`, due in `milliseconds`. */
   start(letter: string, milliseconds: number): void {
-    const due = this.#queue.now() + milliseconds;
+    // Rounded up: never early.
+    const due = Math.ceil(this.#queue.now() + milliseconds);
     if (this.#letter0 === letter || (this.#letter0 === undefined && this.#letter1 !== letter)) {
       this.#letter0 = letter;
       this.#due0 = due;
@@ -82,7 +87,7 @@ export class TransactionTimers<Owner = unknown> implements QueuedTimer {
   expire(limit: number): void {
     this.#expiring = true;
     try {
-      const first0 = this.#due0 <= this.#due1;
+      const first0 = this.#due1 === NONE || (this.#due0 !== NONE && this.#due0 <= this.#due1);
       this.#fireIfDue(first0 ? 0 : 1, limit);
       this.#fireIfDue(first0 ? 1 : 0, limit);
     } finally {
@@ -105,18 +110,20 @@ export class TransactionTimers<Owner = unknown> implements QueuedTimer {
 
   #clear0(): void {
     this.#letter0 = undefined;
-    this.#due0 = Infinity;
+    this.#due0 = NONE;
   }
 
   #clear1(): void {
     this.#letter1 = undefined;
-    this.#due1 = Infinity;
+    this.#due1 = NONE;
   }
 
   #requeue(): void {
     if (this.#expiring) return;
-    const due = this.#due0 < this.#due1 ? this.#due0 : this.#due1;
-    if (due === Infinity) this.#queue.cancel(this);
+    const due0 = this.#due0;
+    const due1 = this.#due1;
+    const due = due0 === NONE ? due1 : due1 === NONE || due0 < due1 ? due0 : due1;
+    if (due === NONE) this.#queue.cancel(this);
     else if (due !== this.dueAt || this.queueIndex < 0) this.#queue.schedule(this, due);
   }
 }
