@@ -23,7 +23,7 @@ export type TimerHandler<Owner> = (owner: Owner, letter: string) => void;
  * `transactionTimerQueue` unless told otherwise): no Timeout and no closure per timer. There are
  * thousands of these alive at a time (transactions linger up to 32 s over UDP), so it holds two
  * letters and their deadlines in fields of its own: a transaction runs at most two timers at
- * once (A and B, E and F, G and H; C alone or with A on adoption). Starting a third throws (a
+ * once (A and B, E and F, G and H; C alone; one of D, K, M, I, J, L). Starting a third throws (a
  * bug). A fired timer calls `fire(owner, letter)`; what that throws goes to `onError`, never to
  * the event loop. Nothing here keeps the process alive (the queue's one timer is unref'd).
  */
@@ -56,7 +56,6 @@ export class TransactionTimers<Owner = unknown> implements QueuedTimer {
     if (this.#letter0 === letter || (this.#letter0 === undefined && this.#letter1 !== letter)) {
       this.#letter0 = letter;
       this.#due0 = due;
-      if (this.#letter1 === letter) this.#clear1();
     } else if (this.#letter1 === letter || this.#letter1 === undefined) {
       this.#letter1 = letter;
       this.#due1 = due;
