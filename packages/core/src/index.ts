@@ -1,7 +1,8 @@
 /** @switchboard/core: transports, transactions, proxy core and registrar. */
 export { isReliable, formatAddress, reportSendError, type TransportAddress, type TransportProtocol, type MessageSender, type SendErrorHandler } from './transport-address.js';
 export { responseTarget } from './response-target.js';
-export { DEFAULT_TIMERS, TransactionTimers, type TimerSettings } from './transaction/timers.js';
+export { DEFAULT_TIMERS, TransactionTimers, type TimerHandler, type TimerSettings } from './transaction/timers.js';
+export { TimerQueue, transactionTimerQueue, type Clock, type QueuedTimer } from './transaction/timer-queue.js';
 export { serverTransactionKey, clientTransactionKey, rfc2543Key } from './transaction/keys.js';
 export {
   ServerTransaction,

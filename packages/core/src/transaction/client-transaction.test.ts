@@ -4,13 +4,18 @@ import { parseMessage, type SipMessage } from '@switchboard/sip';
 import type { TransportAddress } from '../transport-address.js';
 import { ClientTransaction } from './client-transaction.js';
 import { clientTransactionKey } from './keys.js';
-import { RecordingSender, sipRequest, sipResponse } from './test-support.js';
+import { RecordingSender, sipRequest, sipResponse, mockedTimerQueue } from './test-support.js';
 import { DEFAULT_TIMERS } from './timers.js';
 
 const UDP: TransportAddress = { protocol: 'udp', address: '198.51.100.9', port: 5060 };
 const TCP: TransportAddress = { protocol: 'tcp', address: '198.51.100.9', port: 5060 };
 
-beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+/** The transactions' timers run on a queue of their own, on the mocked clock. */
+let timerQueue = mockedTimerQueue();
+beforeEach(() => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  timerQueue = mockedTimerQueue();
+});
 afterEach(() => mock.timers.reset());
 
 function clientTransaction(method: string, target: TransportAddress) {
@@ -24,6 +29,7 @@ function clientTransaction(method: string, target: TransportAddress) {
     target,
     sender,
     timers: DEFAULT_TIMERS,
+    timerQueue,
     buildAck: (response: SipMessage) => Buffer.from(`ACK for ${response.status}\r\n`),
     onResponse: (response) => responses.push(response.status ?? 0),
     onTimeout: () => events.push('timeout'),
@@ -98,6 +104,7 @@ test('INVITE: a proxy timer C bounds Proceeding', () => {
     target: UDP,
     sender,
     timers: DEFAULT_TIMERS,
+    timerQueue,
     timerC: 181_000,
     onResponse: () => undefined,
     onTimeout: () => events.push('timeout'),
@@ -126,6 +133,7 @@ test('a transport error ends the transaction at once and tells the TU, without w
       },
     },
     timers: DEFAULT_TIMERS,
+    timerQueue,
     onResponse: () => undefined,
     onTimeout: () => events.push('timeout'),
     onTransportError: (_transaction, error) => events.push(`transport error: ${error.message}`),
@@ -149,6 +157,7 @@ test('a throwing timer callback goes to onInternalError, not to the event loop',
     target: TCP,
     sender: new RecordingSender(),
     timers: DEFAULT_TIMERS,
+    timerQueue,
     onResponse: () => undefined,
     onTimeout: () => {
       throw new TypeError('a bug in the TU');

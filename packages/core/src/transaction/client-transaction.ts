@@ -1,9 +1,13 @@
 import type { SipMessage } from '@switchboard/sip';
 import { isReliable, type MessageSender, type TransportAddress } from '../transport-address.js';
-import { TransactionTimers, type TimerSettings } from './timers.js';
+import { TransactionTimers, type TimerHandler, type TimerSettings } from './timers.js';
+import type { TimerQueue } from './timer-queue.js';
 import { isClientPending } from './pending-tally.js';
 
 export type ClientTransactionState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
+
+/** The options that are closures of one transaction's own (released as it lingers). */
+type ClientTransactionUserCallbacks = 'buildAck' | 'onResponse' | 'onTimeout' | 'onTransportError';
 
 export interface ClientTransactionOptions {
   readonly key: string;
@@ -37,6 +41,8 @@ export interface ClientTransactionOptions {
   readonly onStateChanged?: (transaction: ClientTransaction, before: ClientTransactionState) => void;
   /** `true` when made (Calling or Trying), `false` once when it leaves the pending states (see PendingTally). */
   readonly onPendingChanged?: (pending: boolean) => void;
+  /** Where its timers run: the thread's `transactionTimerQueue` by default (tests pass their own). */
+  readonly timerQueue?: TimerQueue;
 }
 
 /**
@@ -64,14 +70,33 @@ export class ClientTransaction {
   #finalStatus = 0;
   /** The request to (re)send; released at the final response, as the transaction may linger 32 s. */
   #bytes: Buffer | undefined;
-  readonly #options: Omit<ClientTransactionOptions, 'bytes'>;
-  readonly #timers: TransactionTimers;
+  readonly #options: Omit<ClientTransactionOptions, 'bytes' | ClientTransactionUserCallbacks>;
+  /**
+   * The transaction user's callbacks of this transaction alone (closures over its forwarding
+   * state): released once the transaction lingers (after the final response, timers D, K, M: up
+   * to 32 s), all but `onResponse` in Accepted (2xx retransmissions go on to the TU).
+   */
+  #buildAck: ClientTransactionOptions['buildAck'];
+  #onResponse: ClientTransactionOptions['onResponse'] | undefined;
+  #onTimeout: ClientTransactionOptions['onTimeout'] | undefined;
+  #onTransportError: ClientTransactionOptions['onTransportError'];
+  readonly #timers: TransactionTimers<ClientTransaction>;
   readonly #reliable: boolean;
+  /** Set by `resume`: the first retransmission after it keeps the interval (no doubling). */
+  #resumedRetransmit = false;
 
-  constructor({ bytes, ...options }: ClientTransactionOptions) {
+  /** Every ClientTransaction's timers fire here: one function, not a closure per timer. */
+  static readonly #onTimer: TimerHandler<ClientTransaction> = (transaction, letter) => transaction.#timerFired(letter);
+
+  constructor({ bytes, buildAck, onResponse, onTimeout, onTransportError, ...options }: ClientTransactionOptions) {
     this.#options = options;
+    this.#buildAck = buildAck;
+    this.#onResponse = onResponse;
+    this.#onTimeout = onTimeout;
+    this.#onTransportError = onTransportError;
+    this.#onSendError = (error: Error): void => this.#transportFailed(error);
     this.#bytes = bytes;
-    this.#timers = new TransactionTimers(options.onInternalError);
+    this.#timers = new TransactionTimers<ClientTransaction>(this, ClientTransaction.#onTimer, options.onInternalError, options.timerQueue);
     this.key = options.key;
     this.method = options.method;
     this.target = options.target;
@@ -98,12 +123,29 @@ export class ClientTransaction {
     if (this.#bytes !== undefined) this.#send(this.#bytes);
     const { t1 } = this.#options.timers;
     if (!this.#reliable) this.#scheduleRetransmit();
-    this.#timers.start(this.isInvite ? 'B' : 'F', 64 * t1, () => this.#timeOut());
+    this.#timers.start(this.isInvite ? 'B' : 'F', 64 * t1);
+  }
+
+  #timerFired(letter: string): void {
+    switch (letter) {
+      case 'A':
+      case 'E':
+        this.#retransmit();
+        return;
+      case 'B':
+      case 'F':
+      case 'C':
+        this.#timeOut();
+        return;
+      default:
+        // D, K, M: the lingering is over.
+        this.#terminate();
+    }
   }
 
   #timeOut(): void {
     if (this.#state === 'calling' || this.#state === 'trying' || this.#state === 'proceeding') {
-      this.#options.onTimeout(this);
+      this.#onTimeout?.(this);
       this.#terminate();
     }
   }
@@ -120,10 +162,10 @@ export class ClientTransaction {
             this.#timers.stop('A');
             this.#timers.stop('B');
             const timerC = this.#options.timerC;
-            if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC, () => this.#timeOut());
+            if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC);
           }
           this.#moveTo('proceeding');
-          this.#options.onResponse(response, this);
+          this.#onResponse?.(response, this);
           return;
         }
         this.#finalStatus = status;
@@ -135,16 +177,19 @@ export class ClientTransaction {
         this.#timers.stop('C');
         if (this.isInvite && status < 300) {
           this.#moveTo('accepted');
-          this.#options.onResponse(response, this);
+          this.#releaseCallbacks(true);
+          this.#onResponse?.(response, this);
           this.#linger('M', 64 * this.#options.timers.t1);
           return;
         }
         this.#moveTo('completed');
         if (this.isInvite) {
-          this.#ack = this.#options.buildAck?.(response);
+          this.#ack = this.#buildAck?.(response);
           if (this.#ack !== undefined) this.#send(this.#ack);
         }
-        this.#options.onResponse(response, this);
+        const onResponse = this.#onResponse;
+        this.#releaseCallbacks(false);
+        onResponse?.(response, this);
         if (this.isInvite) this.#linger('D', this.#reliable ? 0 : 32_000);
         else this.#linger('K', this.#reliable ? 0 : this.#options.timers.t4);
         return;
@@ -154,7 +199,7 @@ export class ClientTransaction {
         return;
       case 'accepted':
         // RFC 6026: retransmitted 2xx go to the TU, which forwards them (a proxy) or re-ACKs.
-        if (status >= 200 && status < 300) this.#options.onResponse(response, this);
+        if (status >= 200 && status < 300) this.#onResponse?.(response, this);
         return;
       default:
         return;
@@ -170,23 +215,40 @@ export class ClientTransaction {
     this.#options.sender.send(this.target, bytes, this.#onSendError);
   }
 
-  /** One handler for every send of this transaction (not a closure per datagram). */
-  readonly #onSendError = (error: Error): void => this.#transportFailed(error);
+  /** One handler for every send of this transaction (not a closure per datagram); released with the callbacks. */
+  #onSendError: ((error: Error) => void) | undefined;
+
+  /** The transaction lingers: what only a pending transaction needs goes (`onResponse` stays in Accepted). */
+  #releaseCallbacks(keepOnResponse: boolean): void {
+    this.#buildAck = undefined;
+    this.#onTimeout = undefined;
+    this.#onTransportError = undefined;
+    this.#onSendError = undefined;
+    if (!keepOnResponse) this.#onResponse = undefined;
+  }
 
   /** §17.1.4: a transport error before the final response fails the transaction; later ones (an ACK) do not. */
   #transportFailed(error: Error): void {
     if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
-    if (this.#options.onTransportError === undefined) return;
-    this.#options.onTransportError(this, error);
+    const onTransportError = this.#onTransportError;
+    if (onTransportError === undefined) return;
+    onTransportError(this, error);
     this.#terminate();
   }
 
   #scheduleRetransmit(): void {
-    const letter = this.isInvite ? 'A' : 'E';
-    this.#timers.start(letter, this.#interval, () => {
-      if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
-      if (this.isInvite && this.#state !== 'calling') return;
-      if (this.#bytes !== undefined) this.#send(this.#bytes);
+    this.#timers.start(this.isInvite ? 'A' : 'E', this.#interval);
+  }
+
+  /** Timer A or E fired. */
+  #retransmit(): void {
+    if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
+    if (this.isInvite && this.#state !== 'calling') return;
+    if (this.#bytes !== undefined) this.#send(this.#bytes);
+    if (this.#resumedRetransmit) {
+      // The first one after `resume`: the interval starts over where resume set it.
+      this.#resumedRetransmit = false;
+    } else {
       // INVITE doubles without bound (timer A); non-INVITE caps at T2, and at T2 at once once
       // a provisional response has come (timer E, §17.1.2.2).
       this.#interval = this.isInvite
@@ -194,19 +256,20 @@ export class ClientTransaction {
         : this.#state === 'proceeding'
           ? this.#options.timers.t2
           : Math.min(2 * this.#interval, this.#options.timers.t2);
-      this.#scheduleRetransmit();
-    });
+    }
+    this.#scheduleRetransmit();
   }
 
   #linger(letter: string, milliseconds: number): void {
     if (milliseconds === 0) this.#terminate();
-    else this.#timers.start(letter, milliseconds, () => this.#terminate());
+    else this.#timers.start(letter, milliseconds);
   }
 
   #terminate(): void {
     if (this.#state === 'terminated') return;
     this.#moveTo('terminated');
     this.#bytes = undefined;
+    this.#releaseCallbacks(false);
     this.#timers.clearAll();
     this.#options.onTerminated(this);
   }
@@ -234,20 +297,16 @@ export class ClientTransaction {
     if (!this.#reliable && (state === 'calling' || (!this.isInvite && state !== 'completed'))) {
       this.#interval = !this.isInvite && state === 'proceeding' ? t2 : t1;
       const letter = this.isInvite ? 'A' : 'E';
-      this.#timers.start(letter, after(letter, 0), () => {
-        if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
-        if (this.isInvite && this.#state !== 'calling') return;
-        if (this.#bytes !== undefined) this.#send(this.#bytes);
-        this.#scheduleRetransmit();
-      });
+      this.#resumedRetransmit = true;
+      this.#timers.start(letter, after(letter, 0));
     }
     if (this.isInvite && state === 'proceeding') {
       const timerC = this.#options.timerC;
-      if (timerC !== undefined) this.#timers.start('C', after('C', timerC), () => this.#timeOut());
+      if (timerC !== undefined) this.#timers.start('C', after('C', timerC));
       return;
     }
     const timeout = this.isInvite ? 'B' : 'F';
-    this.#timers.start(timeout, after(timeout, 64 * t1), () => this.#timeOut());
+    this.#timers.start(timeout, after(timeout, 64 * t1));
   }
 
   /** `--transactions shared`: another worker holds this transaction now: its timers stop here and nothing more is sent or reported. */

@@ -5,10 +5,15 @@ import type { MessageSender, SendErrorHandler, TransportAddress } from '../trans
 import { ClientTransaction, type ClientTransactionState } from './client-transaction.js';
 import { isClientPending, isServerPending, PendingTally } from './pending-tally.js';
 import { ServerTransaction, type ServerTransactionState } from './server-transaction.js';
-import { sipRequest, sipResponse } from './test-support.js';
+import { sipRequest, sipResponse, mockedTimerQueue } from './test-support.js';
 import { DEFAULT_TIMERS } from './timers.js';
 
-beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+/** The transactions' timers run on a queue of their own, on the mocked clock. */
+let timerQueue = mockedTimerQueue();
+beforeEach(() => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  timerQueue = mockedTimerQueue();
+});
 afterEach(() => mock.timers.reset());
 
 /** mulberry32: a small seeded generator, so a failure replays. */
@@ -49,13 +54,13 @@ for (const seed of [1, 7, 42, 2026]) {
         const method = pick(['INVITE', 'OPTIONS', 'BYE']);
         const target = pick([UDP, TCP]);
         const request = parseMessage(sipRequest(method, `z9hG4bK-s${++sequence}`));
-        const server = new ServerTransaction({ key: `s${sequence}`, request, source: target, responseTarget: target, sender, timers: DEFAULT_TIMERS, onTerminated: () => undefined, onPendingChanged: tally.changed });
+        const server = new ServerTransaction({ key: `s${sequence}`, request, source: target, responseTarget: target, sender, timers: DEFAULT_TIMERS, timerQueue, onTerminated: () => undefined, onPendingChanged: tally.changed });
         // Shared mode's adoption: a new transaction resumed in a stored state.
         if (random() < 0.1) server.resume(pick(SERVER_STATES), 486, Buffer.from('SIP/2.0 486 Busy\r\n\r\n'), { H: Date.now() + 1000, J: Date.now() + 500, I: Date.now() + 200, L: Date.now() + 800 }, Date.now());
         servers.push(server);
       } else if (roll < 0.3) {
         const method = pick(['INVITE', 'OPTIONS']);
-        const client = new ClientTransaction({ key: `c${++sequence}`, method, bytes: sipRequest(method, `z9hG4bK-c${sequence}`), target: pick([UDP, TCP]), sender, timers: DEFAULT_TIMERS, timerC: method === 'INVITE' ? 180_000 : undefined, onResponse: () => undefined, onTimeout: () => undefined, onTransportError: () => undefined, onTerminated: () => undefined, onPendingChanged: tally.changed });
+        const client = new ClientTransaction({ key: `c${++sequence}`, method, bytes: sipRequest(method, `z9hG4bK-c${sequence}`), target: pick([UDP, TCP]), sender, timers: DEFAULT_TIMERS, timerQueue, timerC: method === 'INVITE' ? 180_000 : undefined, onResponse: () => undefined, onTimeout: () => undefined, onTransportError: () => undefined, onTerminated: () => undefined, onPendingChanged: tally.changed });
         if (random() < 0.1) client.resume(pick(CLIENT_STATES), { B: Date.now() + 1000, F: Date.now() + 1000, C: Date.now() + 2000 }, Date.now());
         else client.start();
         clients.push(client);

@@ -4,13 +4,18 @@ import { parseMessage } from '@switchboard/sip';
 import type { TransportAddress } from '../transport-address.js';
 import { serverTransactionKey } from './keys.js';
 import { ServerTransaction, type TerminationReason } from './server-transaction.js';
-import { RecordingSender, sipRequest } from './test-support.js';
+import { RecordingSender, sipRequest, mockedTimerQueue } from './test-support.js';
 import { DEFAULT_TIMERS } from './timers.js';
 
 const UDP: TransportAddress = { protocol: 'udp', address: '192.0.2.1', port: 5060 };
 const TCP: TransportAddress = { protocol: 'tcp', address: '192.0.2.1', port: 40000, connectionId: 7 };
 
-beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+/** The transactions' timers run on a queue of their own, on the mocked clock. */
+let timerQueue = mockedTimerQueue();
+beforeEach(() => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  timerQueue = mockedTimerQueue();
+});
 afterEach(() => mock.timers.reset());
 
 function serverTransaction(method: string, target: TransportAddress) {
@@ -24,6 +29,7 @@ function serverTransaction(method: string, target: TransportAddress) {
     responseTarget: target,
     sender,
     timers: DEFAULT_TIMERS,
+    timerQueue,
     onTerminated: (_tx, reason) => ended.push(reason),
   });
   return { sender, ended, transaction };

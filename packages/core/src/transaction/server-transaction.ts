@@ -1,6 +1,7 @@
 import type { SipMessage } from '@switchboard/sip';
 import { isReliable, type MessageSender, type TransportAddress } from '../transport-address.js';
-import { TransactionTimers, type TimerSettings } from './timers.js';
+import { TransactionTimers, type TimerHandler, type TimerSettings } from './timers.js';
+import type { TimerQueue } from './timer-queue.js';
 import { isServerPending } from './pending-tally.js';
 
 export type ServerTransactionState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
@@ -23,6 +24,8 @@ export interface ServerTransactionOptions {
   readonly onResponded?: (transaction: ServerTransaction, status: number, bytes: Buffer, before: ServerTransactionState) => void;
   /** `true` when made (Trying or Proceeding), `false` once when it leaves them (see PendingTally). */
   readonly onPendingChanged?: (pending: boolean) => void;
+  /** Where its timers run: the thread's `transactionTimerQueue` by default (tests pass their own). */
+  readonly timerQueue?: TimerQueue;
 }
 
 /**
@@ -52,12 +55,17 @@ export class ServerTransaction {
   #abandoned = false;
   #request: SipMessage | undefined;
   readonly #options: Omit<ServerTransactionOptions, 'request'>;
-  readonly #timers: TransactionTimers;
+  readonly #timers: TransactionTimers<ServerTransaction>;
   readonly #reliable: boolean;
+  /** Set by `resume`: the first retransmission of G after it keeps the interval (no doubling). */
+  #resumedRetransmit = false;
+
+  /** Every ServerTransaction's timers fire here: one function, not a closure per timer. */
+  static readonly #onTimer: TimerHandler<ServerTransaction> = (transaction, letter) => transaction.#timerFired(letter);
 
   constructor({ request, ...options }: ServerTransactionOptions) {
     this.#options = options;
-    this.#timers = new TransactionTimers(options.onInternalError);
+    this.#timers = new TransactionTimers<ServerTransaction>(this, ServerTransaction.#onTimer, options.onInternalError, options.timerQueue);
     this.key = options.key;
     this.#request = request;
     this.source = options.source;
@@ -141,7 +149,7 @@ export class ServerTransaction {
         this.#interval = t1;
         this.#scheduleG();
       }
-      this.#timers.start('H', 64 * t1, () => this.#terminate('timeout'));
+      this.#timers.start('H', 64 * t1);
       return true;
     }
     this.#state = 'completed';
@@ -174,19 +182,16 @@ export class ServerTransaction {
       if (g !== undefined && !this.#reliable) {
         // The stored deadline is the next retransmission; the interval is not stored, so it starts over at 2*T1.
         this.#interval = Math.min(2 * this.#options.timers.t1, this.#options.timers.t2);
-        this.#timers.start('G', g, () => {
-          if (this.#state !== 'completed') return;
-          this.#transmit();
-          this.#scheduleG();
-        });
+        this.#resumedRetransmit = true;
+        this.#timers.start('G', g);
       }
-      this.#timers.start('H', after('H') ?? 64 * this.#options.timers.t1, () => this.#terminate('timeout'));
+      this.#timers.start('H', after('H') ?? 64 * this.#options.timers.t1);
       return;
     }
     const ending = state === 'completed' ? 'J' : state === 'confirmed' ? 'I' : state === 'accepted' ? 'L' : undefined;
     if (ending === undefined) return;
     const wait = after(ending) ?? 0;
-    this.#timers.start(ending, wait, () => this.#terminate('normal'));
+    this.#timers.start(ending, wait);
   }
 
   /**
@@ -201,18 +206,30 @@ export class ServerTransaction {
     this.#timers.clearAll();
   }
 
+  #timerFired(letter: string): void {
+    if (letter === 'G') this.#retransmitG();
+    else if (letter === 'H') this.#terminate('timeout');
+    // I, J, L: the waiting is over.
+    else this.#terminate('normal');
+  }
+
   #scheduleG(): void {
-    this.#timers.start('G', this.#interval, () => {
-      if (this.#state !== 'completed') return;
-      this.#transmit();
-      this.#interval = Math.min(2 * this.#interval, this.#options.timers.t2);
-      this.#scheduleG();
-    });
+    this.#timers.start('G', this.#interval);
+  }
+
+  /** Timer G fired: the final response again, the interval doubled up to T2. */
+  #retransmitG(): void {
+    if (this.#state !== 'completed') return;
+    this.#transmit();
+    // The first one after `resume` keeps the interval resume set.
+    if (this.#resumedRetransmit) this.#resumedRetransmit = false;
+    else this.#interval = Math.min(2 * this.#interval, this.#options.timers.t2);
+    this.#scheduleG();
   }
 
   #wait(letter: string, milliseconds: number): void {
     if (milliseconds === 0) this.#terminate('normal');
-    else this.#timers.start(letter, milliseconds, () => this.#terminate('normal'));
+    else this.#timers.start(letter, milliseconds);
   }
 
   #transmit(): void {

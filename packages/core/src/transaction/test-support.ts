@@ -1,4 +1,5 @@
 import type { MessageSender, TransportAddress } from '../transport-address.js';
+import { TimerQueue } from './timer-queue.js';
 
 /** A MessageSender that records what was sent (tests of this package only). */
 export class RecordingSender implements MessageSender {
@@ -46,4 +47,12 @@ export function sipResponse(status: number, method: string, branch: string, toTa
       '',
     ].join('\r\n'),
   );
+}
+
+/**
+ * A TimerQueue on the clock of `mock.timers` (enabled with apis setTimeout AND Date): transactions
+ * given it as `timerQueue` fire their timers as the test ticks.
+ */
+export function mockedTimerQueue(): TimerQueue {
+  return new TimerQueue(() => Date.now());
 }

@@ -1,61 +1,93 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, mock, test } from 'node:test';
+import { mockedTimerQueue } from './test-support.js';
+import type { TimerQueue } from './timer-queue.js';
 import { TransactionTimers } from './timers.js';
 
-beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+let queue: TimerQueue;
+beforeEach(() => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  queue = mockedTimerQueue();
+});
 afterEach(() => mock.timers.reset());
 
-test('timers: each letter fires once at its time; a restart replaces the running one; stop and clearAll cancel', () => {
-  const timers = new TransactionTimers();
+/** Timers whose owner records each letter fired (and the time it fired at); `throwing`: letters whose handling throws. */
+function recorded(throwing: readonly string[] = []) {
   const fired: string[] = [];
-  timers.start('A', 500, () => fired.push('A'));
-  timers.start('B', 1000, () => fired.push('B'));
-  timers.start('C', 2000, () => fired.push('C'));
-  timers.start('A', 700, () => fired.push('A2'));
-  assert.ok(timers.isRunning('A') && timers.isRunning('B') && timers.isRunning('C'));
+  const at: number[] = [];
+  const errors: unknown[] = [];
+  const owner = { fired, at };
+  const timers = new TransactionTimers(
+    owner,
+    (who, letter) => {
+      who.fired.push(letter);
+      who.at.push(Date.now());
+      if (throwing.includes(letter)) throw new Error(`bug in ${letter}`);
+    },
+    (error) => errors.push(error),
+    queue,
+  );
+  return { timers, fired, at, errors };
+}
+
+test('timers: each letter fires once at its time; a restart replaces the running one; stop and clearAll cancel', () => {
+  const { timers, fired, at } = recorded();
+  timers.start('A', 500);
+  timers.start('B', 1000);
+  timers.start('A', 700);
+  assert.ok(timers.isRunning('A') && timers.isRunning('B'));
   mock.timers.tick(600);
   assert.equal(fired.length, 0, 'the first A was replaced');
   mock.timers.tick(100);
-  assert.deepEqual(fired, ['A2']);
+  assert.deepEqual(fired, ['A']);
+  assert.deepEqual(at, [700], 'on time to the millisecond');
   assert.equal(timers.isRunning('A'), false, 'a fired timer is no longer running');
-  assert.ok(timers.isRunning('B') && timers.isRunning('C'));
+  assert.ok(timers.isRunning('B'));
   timers.stop('B');
   assert.equal(timers.isRunning('B'), false);
-  assert.ok(timers.isRunning('C'));
-  timers.start('D', 100, () => fired.push('D'));
+  assert.equal(queue.size, 0, 'nothing running: out of the queue');
+  timers.start('C', 2000);
+  timers.start('D', 100);
   timers.clearAll();
+  assert.equal(queue.size, 0);
   mock.timers.tick(5000);
-  assert.deepEqual(fired, ['A2']);
+  assert.deepEqual(fired, ['A']);
   assert.equal(timers.isRunning('C') || timers.isRunning('D'), false);
 });
 
-test('timers: what a callback throws goes to onError, and the other timers still run', () => {
-  const errors: unknown[] = [];
-  const timers = new TransactionTimers((error) => errors.push(error));
+test('timers: two running fire in due order; a handler may restart its own letter', () => {
   const fired: string[] = [];
-  timers.start('G', 100, () => {
-    throw new Error('bug');
-  });
-  timers.start('H', 200, () => fired.push('H'));
+  const timers: TransactionTimers<{ restarts: number }> = new TransactionTimers(
+    { restarts: 0 },
+    (owner, letter) => {
+      fired.push(`${letter}@${Date.now()}`);
+      if (letter === 'G' && owner.restarts++ < 2) timers.start('G', 400);
+    },
+    undefined,
+    queue,
+  );
+  timers.start('H', 1000);
+  timers.start('G', 500);
+  for (let now = 0; now < 2000; now += 100) mock.timers.tick(100);
+  assert.deepEqual(fired, ['G@500', 'G@900', 'H@1000', 'G@1300']);
+  assert.equal(queue.size, 0);
+});
+
+test('timers: what a handler throws goes to onError, and the other timer still fires', () => {
+  const { timers, fired, errors } = recorded(['G']);
+  timers.start('G', 100);
+  timers.start('H', 200);
   mock.timers.tick(300);
-  assert.equal((errors[0] as Error).message, 'bug');
-  assert.deepEqual(fired, ['H']);
+  assert.equal((errors[0] as Error).message, 'bug in G');
+  assert.deepEqual(fired, ['G', 'H']);
   assert.equal(timers.isRunning('G') || timers.isRunning('H'), false);
 });
 
-test('timers: more than two at once (the third and later kept apart) run, stop and clear like the first two', () => {
-  const timers = new TransactionTimers();
-  const fired: string[] = [];
-  for (const [letter, at] of [['A', 100], ['B', 200], ['C', 300], ['D', 400], ['E', 500]] as const) timers.start(letter, at, () => fired.push(letter));
-  timers.stop('D');
-  timers.stop('A');
-  timers.start('F', 50, () => fired.push('F'));
-  assert.ok(['B', 'C', 'E', 'F'].every((letter) => timers.isRunning(letter)));
-  assert.equal(timers.isRunning('A') || timers.isRunning('D'), false);
-  mock.timers.tick(350);
-  assert.deepEqual(fired, ['F', 'B', 'C']);
-  assert.ok(timers.isRunning('E'));
-  timers.clearAll();
-  mock.timers.tick(1000);
-  assert.deepEqual(fired, ['F', 'B', 'C']);
+test('timers: a third timer at once is a bug and says so; the two running are kept', () => {
+  const { timers, fired } = recorded();
+  timers.start('A', 100);
+  timers.start('B', 200);
+  assert.throws(() => timers.start('C', 300), RangeError);
+  mock.timers.tick(300);
+  assert.deepEqual(fired, ['A', 'B']);
 });
