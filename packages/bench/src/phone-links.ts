@@ -122,6 +122,8 @@ export class StreamLink implements KeptAliveLink {
         socket.destroy();
         return;
       }
+      // A pong right behind a message in one chunk ends it, and the framer holds it (see #takePong).
+      if (this.pingSentAt !== undefined && this.#framer.bufferedBytes === 2 && chunk.length >= 2 && chunk[chunk.length - 2] === 13 && chunk[chunk.length - 1] === 10) this.#keepAlive?.pong(this);
       for (const event of events) {
         if (event.kind === 'ping') {
           socket.write('\r\n');
