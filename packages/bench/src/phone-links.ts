@@ -97,7 +97,7 @@ export class UdpLink {
  */
 export class StreamLink implements KeptAliveLink {
   readonly socket: net.Socket;
-  readonly #framer = new StreamFramer();
+  #framer = new StreamFramer();
   readonly #closeListeners = new Set<() => void>();
   #keepAlive: KeepAliveSweeper | undefined;
   operationsStarted = 0;
@@ -122,8 +122,13 @@ export class StreamLink implements KeptAliveLink {
         socket.destroy();
         return;
       }
-      // A pong right behind a message in one chunk ends it, and the framer holds it (see #takePong).
-      if (this.pingSentAt !== undefined && this.#framer.bufferedBytes === 2 && chunk.length >= 2 && chunk[chunk.length - 2] === 13 && chunk[chunk.length - 1] === 10) this.#keepAlive?.pong(this);
+      // A pong right behind a message in one chunk ends it, and the framer holds it (see
+      // #takePong): it is the pong, and the framer, holding nothing else, starts afresh (a CRLF
+      // left in it would make the next pong half of a ping).
+      if (this.pingSentAt !== undefined && this.#framer.bufferedBytes === 2 && chunk.length >= 2 && chunk[chunk.length - 2] === 13 && chunk[chunk.length - 1] === 10) {
+        this.#keepAlive?.pong(this);
+        this.#framer = new StreamFramer();
+      }
       for (const event of events) {
         if (event.kind === 'ping') {
           socket.write('\r\n');
