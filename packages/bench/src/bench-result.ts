@@ -59,7 +59,10 @@ export interface PhoneConnections {
   readonly opened: number;
   /** REGISTERs sent: a persistent phone whose connection closed registers again on a new one. */
   readonly registrations: number;
-  /** With keep-alives: pings sent, pongs received, pings whose pong did not come within 10 s (each closed its connection). */
+  /**
+   * With keep-alives: pings sent, pongs received, pings whose pong did not come within 10 s (each
+   * closed its connection). A pong in the window may answer a ping sent just before it.
+   */
   readonly keepalive?: { readonly pingsSent: number; readonly pongsReceived: number; readonly pongsMissing: number };
 }
 
