@@ -49,6 +49,21 @@ export interface BenchSettings {
   readonly tlsClientCert?: boolean;
   /** The phones answered Digest challenges (a challenged INVITE or BYE counts as an operation too). */
   readonly auth?: boolean;
+  /** RFC 5626 CRLF keep-alives: a connection a phone opened is pinged after this many idle seconds. */
+  readonly keepaliveSeconds?: number;
+}
+
+/** What happened over the window to the connections the phones opened (TCP and TLS). */
+export interface PhoneConnections {
+  /** Connections opened: reconnections after the proxy closed one, or new ones under per-ops lifetimes. */
+  readonly opened: number;
+  /** REGISTERs sent: a persistent phone whose connection closed registers again on a new one. */
+  readonly registrations: number;
+  /**
+   * With keep-alives: pings sent, pongs received, pings whose pong did not come within 10 s (each
+   * closed its connection). A pong in the window may answer a ping sent just before it.
+   */
+  readonly keepalive?: { readonly pingsSent: number; readonly pongsReceived: number; readonly pongsMissing: number };
 }
 
 /** Latency of one kind of exchange, in milliseconds, from an HDR histogram (1 µs resolution). */
@@ -129,6 +144,8 @@ export interface BenchResult {
   readonly observed?: readonly ProcessUsage[];
   /** How busy every CPU of the machine was over the window, and how much the host stole (cpu-busy.ts; Linux). */
   readonly cpus?: CpuBusy;
+  /** Stream transports: the phones' reconnections, re-registrations and keep-alives over the window. */
+  readonly phoneConnections?: PhoneConnections;
   /** A registration run (E5 connection scale, E6 registration test): `calls` then counts REGISTERs. */
   readonly registration?: RegistrationFigures;
 }

@@ -6,6 +6,7 @@
 import { interArrival, seededRandom } from './arrivals.js';
 import type { Arrivals } from './bench-result.js';
 import type { LoadSnapshot } from './load-stats.js';
+import { emptyKeepAliveCounts, type KeepAliveCounts } from './keep-alive.js';
 import { sendToParent } from './parent-channel.js';
 import { PhoneFleet, type FleetOptions } from './phone-fleet.js';
 
@@ -24,10 +25,19 @@ export interface LoadProgress {
   readonly running: number;
 }
 
+/** What happened to the phones' own connections over the window. */
+export interface WindowChurn {
+  readonly keepAlive: KeepAliveCounts;
+  /** Connections the phones opened (reconnections after a close, or per-ops lifetimes). */
+  readonly connectionsOpened: number;
+  /** REGISTERs sent (a phone whose connection closed registers again on a new one). */
+  readonly registrations: number;
+}
+
 export type FromLoadProcess =
   | { readonly type: 'registered'; readonly attempted: number; readonly completed: number; readonly failed: number; readonly connections: number; readonly failure?: string }
   | { readonly type: 'progress'; readonly progress: LoadProgress }
-  | { readonly type: 'window-result'; readonly snapshot: LoadSnapshot; readonly cpuPercent: number; readonly rssBytesMax: number; readonly unmatched: number; readonly unparsable: number }
+  | { readonly type: 'window-result'; readonly snapshot: LoadSnapshot; readonly cpuPercent: number; readonly rssBytesMax: number; readonly unmatched: number; readonly unparsable: number; readonly window: WindowChurn }
   | { readonly type: 'stopped' }
   | { readonly type: 'error'; readonly code: string; readonly message: string };
 
@@ -41,6 +51,24 @@ let loop: Promise<void> | undefined;
 let progressTimer: NodeJS.Timeout | undefined;
 let windowStart: { cpu: NodeJS.CpuUsage; at: number } | undefined;
 let rssBytesMax = 0;
+let churnAtStart: WindowChurn = { keepAlive: emptyKeepAliveCounts(), connectionsOpened: 0, registrations: 0 };
+
+function churn(): WindowChurn {
+  return { keepAlive: fleet?.keepAliveCounts ?? emptyKeepAliveCounts(), connectionsOpened: fleet?.connectionsOpened ?? 0, registrations: fleet?.stats.registrationsAttempted ?? 0 };
+}
+
+function churnSince(start: WindowChurn): WindowChurn {
+  const now = churn();
+  return {
+    keepAlive: {
+      pingsSent: now.keepAlive.pingsSent - start.keepAlive.pingsSent,
+      pongsReceived: now.keepAlive.pongsReceived - start.keepAlive.pongsReceived,
+      pongsMissing: now.keepAlive.pongsMissing - start.keepAlive.pongsMissing,
+    },
+    connectionsOpened: now.connectionsOpened - start.connectionsOpened,
+    registrations: now.registrations - start.registrations,
+  };
+}
 
 function progress(): LoadProgress {
   const stats = fleet?.stats;
@@ -71,6 +99,7 @@ async function handle(message: ToLoadProcess): Promise<void> {
       fleet?.stats.startWindow();
       windowStart = { cpu: process.cpuUsage(), at: performance.now() };
       rssBytesMax = process.memoryUsage.rss();
+      churnAtStart = churn();
       return;
     case 'end-window': {
       const running = fleet;
@@ -82,11 +111,12 @@ async function handle(message: ToLoadProcess): Promise<void> {
         const elapsedMs = performance.now() - windowStart.at;
         cpuPercent = elapsedMs > 0 ? Math.round(((used.user + used.system) / 1000 / elapsedMs) * 1000) / 10 : 0;
       }
-      // The calls started in the window count to their end (load-stats.ts).
+      // Connections and keep-alives over the window's interval; the calls started in the window count to their end (load-stats.ts).
+      const churn = churnSince(churnAtStart);
       await running.windowCallsEnded();
       const snapshot = running.stats.snapshot();
       rssBytesMax = Math.max(rssBytesMax, process.memoryUsage.rss());
-      send({ type: 'window-result', snapshot, cpuPercent, rssBytesMax, unmatched: running.unmatchedResponses, unparsable: running.errors.unparsable });
+      send({ type: 'window-result', snapshot, cpuPercent, rssBytesMax, unmatched: running.unmatchedResponses, unparsable: running.errors.unparsable, window: churn });
       return;
     }
     case 'stop': {

@@ -28,6 +28,7 @@ import {
   type PhoneAddress,
 } from './phone-messages.js';
 import { CHALLENGE_STATUSES, credentialsFor } from './phone-credentials.js';
+import { KeepAliveSweeper, emptyKeepAliveCounts, type KeepAliveCounts } from './keep-alive.js';
 import { OutboundConnections, operationsPerConnection, StreamLink, UdpLink, type BenchTlsOptions, type LinkErrors, type MessageHandler, type ProxyTarget } from './phone-links.js';
 
 export interface FleetOptions {
@@ -50,6 +51,8 @@ export interface FleetOptions {
   readonly registerConcurrency?: number;
   /** Seeds the order in which phones come up. */
   readonly seed?: number;
+  /** RFC 5626 CRLF keep-alives: ping a connection the phone opened after this long without traffic. */
+  readonly keepaliveMs?: number;
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {
@@ -86,6 +89,7 @@ export class PhoneFleet {
   readonly #callerLimit: number;
   readonly #calleeLimit: number;
   readonly #inbound = new Set<StreamLink>();
+  readonly #keepAlive: KeepAliveSweeper | undefined;
   /** Where in its first connection's operations each phone starts (seeded, so runs repeat). */
   readonly #phase: () => number;
   #stopped = false;
@@ -101,6 +105,7 @@ export class PhoneFleet {
     this.#phase = seededRandom((options.seed ?? 1) + 0x5eed);
     this.#callerLimit = operationsPerConnection(options.callerConnection);
     this.#calleeLimit = operationsPerConnection(options.calleeConnection);
+    if (options.keepaliveMs !== undefined) this.#keepAlive = new KeepAliveSweeper({ intervalMs: options.keepaliveMs });
     this.#answerer = new CalleeAnswerer({ reliable: options.transport !== 'udp', timeoutMs: options.timeoutMs, inboundLimit: this.#calleeLimit });
     for (let i = 0; i < options.pairs; i++) {
       const index = options.firstPair + i;
@@ -151,6 +156,7 @@ export class PhoneFleet {
     phone.outbound = new OutboundConnections(limit, async () => {
       const link = await StreamLink.connect(transport, this.#options.proxy, this.#options.tls, phone.session, onMessage, this.errors, phone.localHost);
       this.connectionsOpened++;
+      if (this.#keepAlive !== undefined) link.keepAlive(this.#keepAlive);
       // A persistent connection the proxy closed (its idle timeout: E3 closes after 10 s, and a
       // long registration phase leaves early phones idle that long) leaves the phone's binding on
       // a dead connection: the phone registers again on a new one, as phones recover a flow
@@ -488,6 +494,11 @@ export class PhoneFleet {
     this.#stopped = true;
   }
 
+  /** Keep-alive pings and pongs so far (all zero without keep-alives). */
+  get keepAliveCounts(): KeepAliveCounts {
+    return { ...(this.#keepAlive?.counts ?? emptyKeepAliveCounts()) };
+  }
+
   get unmatchedResponses(): number {
     return this.#router.unmatched;
   }
@@ -499,6 +510,7 @@ export class PhoneFleet {
   close(): void {
     this.#stopped = true;
     this.#answerer.close();
+    this.#keepAlive?.close();
     for (const phone of [...this.#callers, ...this.#callees]) {
       phone.udp?.close();
       phone.outbound?.close();

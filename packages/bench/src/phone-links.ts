@@ -9,6 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { parseMessage, StreamFramer, type SipMessage } from '@switchboard/sip';
 import type { BenchTransport } from './bench-result.js';
+import type { KeepAliveSweeper, KeptAliveLink } from './keep-alive.js';
 
 /** Writes an answer back the way a message came (the same socket, to the same peer). */
 export type Reply = (text: string) => void;
@@ -94,19 +95,25 @@ export class UdpLink {
  * bookkeeping of connection lifetimes: how many operations started on it, how many are still in
  * flight, and whether it is retiring (no new operations; closed when the last one ends).
  */
-export class StreamLink {
+export class StreamLink implements KeptAliveLink {
   readonly socket: net.Socket;
-  readonly #framer = new StreamFramer();
+  #framer = new StreamFramer();
   readonly #closeListeners = new Set<() => void>();
+  #keepAlive: KeepAliveSweeper | undefined;
   operationsStarted = 0;
   inFlight = 0;
   retiring = false;
   closed = false;
+  lastActivityAt = performance.now();
+  pingSentAt: number | undefined;
 
   constructor(socket: net.Socket, onMessage: MessageHandler, errors: LinkErrors) {
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
+    socket.on('data', (data: Buffer) => {
+      this.lastActivityAt = performance.now();
+      let chunk = data;
+      if (this.pingSentAt !== undefined) chunk = this.#takePong(chunk);
       let events;
       try {
         events = this.#framer.push(chunk);
@@ -115,9 +122,20 @@ export class StreamLink {
         socket.destroy();
         return;
       }
+      // A pong right behind a message in one chunk ends it, and the framer holds it (see
+      // #takePong): it is the pong, and the framer, holding nothing else, starts afresh (a CRLF
+      // left in it would make the next pong half of a ping).
+      if (this.pingSentAt !== undefined && this.#framer.bufferedBytes === 2 && chunk.length >= 2 && chunk[chunk.length - 2] === 13 && chunk[chunk.length - 1] === 10) {
+        this.#keepAlive?.pong(this);
+        this.#framer = new StreamFramer();
+      }
       for (const event of events) {
         if (event.kind === 'ping') {
           socket.write('\r\n');
+          continue;
+        }
+        if (event.kind === 'pong') {
+          this.#keepAlive?.pong(this);
           continue;
         }
         if (event.kind !== 'message') continue;
@@ -176,7 +194,37 @@ export class StreamLink {
   }
 
   send(text: string): void {
-    if (!this.closed && this.socket.writable) this.socket.write(text);
+    if (this.closed || !this.socket.writable) return;
+    this.lastActivityAt = performance.now();
+    this.socket.write(text);
+  }
+
+  /** Keeps this link alive with CRLF pings (RFC 5626 §4.4.1) until it closes. */
+  keepAlive(sweeper: KeepAliveSweeper): void {
+    if (this.closed) return;
+    this.#keepAlive = sweeper;
+    sweeper.watch(this);
+    this.onClose(() => sweeper.forget(this));
+  }
+
+  ping(): void {
+    if (!this.closed && this.socket.writable) this.socket.write('\r\n\r\n');
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /**
+   * A pong is a lone CRLF; the framer holds a CRLF that ends a chunk until the next byte says
+   * whether it is a pong or half a ping, which would hold our pong until the next message. The
+   * proxy never pings us, so with a ping outstanding a CRLF between messages is the pong.
+   */
+  #takePong(chunk: Buffer): Buffer {
+    if (this.#framer.bufferedBytes !== 0 || chunk.length < 2 || chunk[0] !== 13 || chunk[1] !== 10) return chunk;
+    if (chunk.length > 2 && chunk[2] === 13) return chunk;
+    this.#keepAlive?.pong(this);
+    return chunk.subarray(2);
   }
 
   onClose(listener: () => void): () => void {

@@ -9,9 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { machineFacts } from '@switchboard/sip/machine-facts';
 import { ARRIVALS } from './arrivals.js';
-import { BENCH_RESULT_SCHEMA, type Arrivals, type BenchResult, type BenchSettings, type BenchTransport, type ConnectionLifetime, type ProcessUsage } from './bench-result.js';
+import { BENCH_RESULT_SCHEMA, type Arrivals, type BenchResult, type BenchSettings, type BenchTransport, type ConnectionLifetime, type PhoneConnections, type ProcessUsage } from './bench-result.js';
 import { BenchError } from './bench-error.js';
-import type { FromLoadProcess, LoadProgress, ToLoadProcess } from './load-process.js';
+import type { FromLoadProcess, LoadProgress, ToLoadProcess, WindowChurn } from './load-process.js';
 import { mergeSnapshots, windowCallsLimitMs, type LoadSnapshot } from './load-stats.js';
 import { operationsPerConnection, type BenchTlsOptions } from './phone-links.js';
 import { cpuBusyBetween, readCpuTimes } from './cpu-busy.js';
@@ -42,6 +42,8 @@ export interface BenchOptions {
   readonly tls?: Partial<BenchTlsOptions>;
   /** Digest authentication: the password of every phone (callerN, calleeN); challenges are answered once. */
   readonly authPassword?: string;
+  /** RFC 5626 CRLF keep-alives on the phones' connections after this many idle seconds (default: none). */
+  readonly keepaliveSeconds?: number;
   readonly seed?: number;
   /** The proxy's pid: its CPU and memory (and its descendants') go into the result. */
   readonly proxyPid?: number;
@@ -86,6 +88,8 @@ export function benchSettings(options: BenchOptions): BenchSettings {
   positive(options.procs, '--procs');
   positive(options.timeoutMs, '--timeout', false);
   positive(options.localHosts, '--local-hosts');
+  positive(options.keepaliveSeconds, '--keepalive', false);
+  if (options.keepaliveSeconds !== undefined && options.transport === 'udp') throw new BenchError('ERR_SWITCHBOARD_BENCH_OPTION', '--keepalive: CRLF keep-alives are for TCP and TLS connections, not --transport udp');
   if (options.localHosts !== undefined && options.localHosts > 254) throw new BenchError('ERR_SWITCHBOARD_BENCH_OPTION', `--local-hosts: at most 254, not ${options.localHosts}`);
   if (options.warmupSeconds !== undefined && !(options.warmupSeconds >= 0)) throw new BenchError('ERR_SWITCHBOARD_BENCH_OPTION', `--warmup: must be 0 or more seconds, not ${options.warmupSeconds}`);
   if (options.holdMs !== undefined && !(options.holdMs >= 0)) throw new BenchError('ERR_SWITCHBOARD_BENCH_OPTION', `--hold: must be 0 or more milliseconds, not ${options.holdMs}`);
@@ -122,6 +126,7 @@ export function benchSettings(options: BenchOptions): BenchSettings {
     procs,
     ...(options.transport === 'tls' ? { tlsResume: options.tls?.resume ?? false, tlsClientCert: options.tls?.clientCertificate ?? false } : {}),
     ...(options.authPassword === undefined ? {} : { auth: true }),
+    ...(options.keepaliveSeconds === undefined ? {} : { keepaliveSeconds: options.keepaliveSeconds }),
   };
 }
 
@@ -232,6 +237,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           localHosts,
           seed: (options.seed ?? 1) * 1000 + index,
           ...(options.authPassword === undefined ? {} : { authPassword: options.authPassword }),
+          ...(settings.keepaliveSeconds === undefined ? {} : { keepaliveMs: settings.keepaliveSeconds * 1000 }),
           ...(settings.transport === 'tls' ? { tls: { ...options.tls, resume: options.tls?.resume ?? false, clientCertificate: options.tls?.clientCertificate ?? false } } : {}),
         },
         mode: settings.rate === undefined ? { kind: 'closed' } : { kind: 'open', rate: settings.rate / settings.procs, arrivals: settings.arrivals ?? 'exponential', seed: (options.seed ?? 1) + index },
@@ -312,6 +318,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const unparsable = generatorResults.reduce((sum, answer) => sum + answer.unparsable, 0);
     if (unparsable > 0) failures.unparsable = unparsable;
     if (unmatched > 0) failures['unmatched-response'] = unmatched;
+    const churn = generatorResults.map((answer) => answer.window);
+    const churnSum = (pick: (window: WindowChurn) => number): number => churn.reduce((sum, window) => sum + pick(window), 0);
+    const phoneConnections: PhoneConnections = {
+      opened: churnSum((window) => window.connectionsOpened),
+      registrations: churnSum((window) => window.registrations),
+      ...(settings.keepaliveSeconds === undefined
+        ? {}
+        : { keepalive: { pingsSent: churnSum((window) => window.keepAlive.pingsSent), pongsReceived: churnSum((window) => window.keepAlive.pongsReceived), pongsMissing: churnSum((window) => window.keepAlive.pongsMissing) } }),
+    };
     const ended_ = totals.callsCompleted + totals.callsFailed;
     const operations = totals.inviteOperations + totals.byeOperations;
     const machine = machineFacts();
@@ -342,6 +357,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         budgetCores,
       },
       ...(proxyUsage.length === 0 ? {} : { proxy: { processes: proxyUsage, cpuPercentTotal: Math.round(proxyUsage.reduce((sum, usage) => sum + usage.cpuPercent, 0) * 10) / 10 } }),
+      ...(settings.transport === 'udp' ? {} : { phoneConnections }),
       ...countersOfWindow(countersBefore, countersAfter),
       ...(observedUsage.length === 0 ? {} : { observed: observedUsage }),
       ...(cpuTimesBefore === undefined || cpuTimesAfter === undefined ? {} : { cpus: cpuBusyBetween(cpuTimesBefore, cpuTimesAfter) }),

@@ -45,6 +45,7 @@ export function benchOptions(v: BenchValues): BenchOptions {
       clientCertificate: v['tls-client-cert'],
     },
     authPassword: v['auth-password'],
+    keepaliveSeconds: v.keepalive,
     seed: v.seed,
     proxyPid: v['proxy-pid'],
     proxyMetricsUrl: v['proxy-metrics'],
@@ -58,6 +59,7 @@ export function registrationOptions(v: BenchValues): RegistrationRunOptions {
   const common = benchOptions(v);
   const probeRates = v['probe-rates'].split(',').map((rate) => Number(rate.trim()));
   if (!probeRates.every((rate) => rate > 0)) throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_FLAG', `--probe-rates: expected positive REGISTER rates separated by commas, not ${v['probe-rates']}`, 2);
+  if (v.keepalive !== undefined) throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_FLAG', '--keepalive: only --workload calls sends keep-alives so far', 2);
   if (!['persistent', 'persistent-open', 'per-transaction'].includes(v.conn)) throw new SwitchboardError('ERR_SWITCHBOARD_INVALID_FLAG', `--conn: a registration workload takes persistent, persistent-open or per-transaction, not ${v.conn}`, 2);
   return {
     proxy: common.proxy,
@@ -113,6 +115,11 @@ export function benchSummary(result: BenchResult): string {
     `  ${operations.perSecond} operations/s, ${calls.perSecond} calls/s, success ${(calls.successRatio * 100).toFixed(2)}% (${calls.completed} completed, ${calls.failed} failed)`,
   ];
   if (setup !== undefined) lines.push(`  call setup (INVITE to 200): p50 ${setup.p50} ms, p99 ${setup.p99} ms, max ${setup.max} ms`);
+  const phones = result.phoneConnections;
+  if (phones !== undefined) {
+    const keepalive = phones.keepalive === undefined ? 'no keep-alives' : `keep-alive every ${settings.keepaliveSeconds} s idle: ${phones.keepalive.pingsSent} pings, ${phones.keepalive.pongsReceived} pongs, ${phones.keepalive.pongsMissing} missing`;
+    lines.push(`  phones in the window: ${phones.opened} connections opened, ${phones.registrations} REGISTERs; ${keepalive}`);
+  }
   const failures = Object.entries(result.failures);
   if (failures.length > 0) lines.push(`  failures: ${failures.map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
   if (result.proxy !== undefined) lines.push(`  proxy CPU ${result.proxy.cpuPercentTotal}% of one core over ${result.proxy.processes.length} process(es)`);

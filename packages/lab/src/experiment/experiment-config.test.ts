@@ -15,3 +15,10 @@ test('model: io-dispatch is taken, with Redis as its only state; its proxy runs 
   assert.equal(args[args.indexOf('--model') + 1], 'io-dispatch');
   assert.throws(() => config({ model: ['io-pool'], clients: [5] }), /matrix\.model: must be one of event-loop, process-pool, thread-pool, io-dispatch, not io-pool/);
 });
+
+test('bench.keepalive: phones\' CRLF keep-alive seconds, absent unless given (so configs without it keep their settings)', () => {
+  const parse = (bench: Record<string, unknown>) => parseExperimentConfig({ id: 't1', title: 'test', bench, matrix: { clients: [5] } }, 't1.yaml');
+  assert.equal(parse({ keepalive: 7 }).bench.keepaliveSeconds, 7);
+  assert.equal('keepaliveSeconds' in parse({}).bench, false);
+  assert.throws(() => parse({ keepalive: 0 }), /bench\.keepalive: expected a positive number/);
+});

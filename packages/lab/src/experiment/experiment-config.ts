@@ -10,7 +10,7 @@
  * published_figures:                # optional numbers the report tabulates beside ours
  *   - { label: "UDP / TCP persistent, 100 clients", value: 2.0 }
  * repeats: 1
- * bench: { duration: 10, warmup: 2, procs: 1, timeout: 5, hold: 0 }
+ * bench: { duration: 10, warmup: 2, procs: 1, timeout: 5, hold: 0 }   # keepalive: N = phones' CRLF pings (TCP, TLS)
  * serve: { idle-timeout: 10 }       # extra `switchboard serve` flags for every point
  * matrix:                           # every combination is one point; invalid ones are skipped
  *   model: [process-pool]
@@ -84,6 +84,8 @@ export interface ExperimentConfig {
     readonly arrivals: 'exponential' | 'deterministic' | 'uniform' | 'pareto';
     /** Phone pairs for open-loop points. */
     readonly pairs: number;
+    /** RFC 5626 CRLF keep-alives on TCP and TLS points: phones ping after this many idle seconds (absent: none). */
+    readonly keepaliveSeconds?: number;
   };
   readonly serve: Readonly<Record<string, string | number | boolean>>;
   readonly matrix: {
@@ -169,7 +171,7 @@ const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figure
 const BUDGET_KEYS = new Set(['proxy-cpus', 'proxy-quota', 'generator-cpus']);
 const PEAK_KEYS = new Set(['from', 'to', 'factor', 'refine', 'success', 'achieved', 'arrivals', 'seed', 'p99-ms']);
 const QUICK_KEYS = new Set(['duration', 'warmup', 'clients', 'rate', 'repeats', 'peak', 'extra']);
-const BENCH_KEYS = new Set(['duration', 'warmup', 'procs', 'timeout', 'hold', 'arrivals', 'pairs']);
+const BENCH_KEYS = new Set(['duration', 'warmup', 'procs', 'timeout', 'hold', 'arrivals', 'pairs', 'keepalive']);
 
 /**
  * Reads `configs/experiments/<id>.yaml` (already parsed from YAML into `raw`). Every error names
@@ -365,6 +367,7 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
       holdMs: positiveNumber('bench.hold', bench.hold, 0, true),
       arrivals: arrivals as ExperimentConfig['bench']['arrivals'],
       pairs: positiveNumber('bench.pairs', bench.pairs, 100),
+      ...(bench.keepalive === undefined ? {} : { keepaliveSeconds: positiveNumber('bench.keepalive', bench.keepalive, 0) }),
     },
     serve,
     matrix: {

@@ -225,6 +225,7 @@ async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat:
       holdMs: config.bench.holdMs,
       timeoutMs: config.bench.timeoutMs,
       procs: config.bench.procs,
+      ...(config.bench.keepaliveSeconds === undefined || point.transport === 'udp' ? {} : { keepaliveSeconds: config.bench.keepaliveSeconds }),
       seed: repeat + 1,
       ...security.bench,
       proxyPid: proxy.pid,
