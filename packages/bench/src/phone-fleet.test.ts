@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -15,21 +15,26 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Resolves when the proxy logs that it is ready (its log goes on being drained). */
+async function proxyReady(proxy: ChildProcess): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    proxy.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('"msg":"ready"')) resolve();
+    });
+    proxy.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
+  });
+  proxy.stdout?.resume();
+}
+
 test('phones whose persistent connections the proxy closed as idle register again on new ones, so their calls still complete', async () => {
   // E3 closes connections idle for 10 s, and a long registration phase leaves early phones idle
   // that long before any call: callees must not stay bound to dead connections.
   const port = await freePort();
   const proxy = spawn(process.execPath, [BIN, 'serve', '--listen', `tcp:127.0.0.1:${port}`, '--listen', `udp:127.0.0.1:${port}`, '--domain', 'example.com', '--idle-timeout', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      proxy.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('"msg":"ready"')) resolve();
-      });
-      proxy.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
-    });
-    proxy.stdout?.resume();
+    await proxyReady(proxy);
     const fleet = new PhoneFleet({ proxy: { host: '127.0.0.1', port }, domain: 'example.com', transport: 'tcp', firstPair: 0, pairs: 5, callerConnection: 'persistent', calleeConnection: 'persistent', holdMs: 0, timeoutMs: 5000, localHosts: 1 });
     await fleet.register();
     assert.equal(fleet.stats.registrationsCompleted, 10);
@@ -63,15 +68,7 @@ test('phones that send CRLF keep-alives keep their connections past the proxy\'s
   const proxy = spawn(process.execPath, [BIN, 'serve', '--listen', `tcp:127.0.0.1:${port}`, '--domain', 'example.com', '--idle-timeout', '3', '--metrics', `127.0.0.1:${metricsPort}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const fleets: PhoneFleet[] = [];
   try {
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      proxy.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('"msg":"ready"')) resolve();
-      });
-      proxy.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
-    });
-    proxy.stdout?.resume();
+    await proxyReady(proxy);
     const options = { proxy: { host: '127.0.0.1', port }, domain: 'example.com', transport: 'tcp' as const, pairs: 1, callerConnection: 'persistent' as const, calleeConnection: 'persistent' as const, holdMs: 0, timeoutMs: 5000, localHosts: 1 };
     const kept = new PhoneFleet({ ...options, firstPair: 0, keepaliveMs: 500 });
     const silent = new PhoneFleet({ ...options, firstPair: 1 });
