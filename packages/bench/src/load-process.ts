@@ -112,11 +112,11 @@ async function handle(message: ToLoadProcess): Promise<void> {
         cpuPercent = elapsedMs > 0 ? Math.round(((used.user + used.system) / 1000 / elapsedMs) * 1000) / 10 : 0;
       }
       // Connections and keep-alives over the window's interval; the calls started in the window count to their end (load-stats.ts).
-      const churn = churnSince(churnAtStart);
+      const windowChurn = churnSince(churnAtStart);
       await running.windowCallsEnded();
       const snapshot = running.stats.snapshot();
       rssBytesMax = Math.max(rssBytesMax, process.memoryUsage.rss());
-      send({ type: 'window-result', snapshot, cpuPercent, rssBytesMax, unmatched: running.unmatchedResponses, unparsable: running.errors.unparsable, window: churn });
+      send({ type: 'window-result', snapshot, cpuPercent, rssBytesMax, unmatched: running.unmatchedResponses, unparsable: running.errors.unparsable, window: windowChurn });
       return;
     }
     case 'stop': {
