@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { runExperiment, type ExperimentRecord } from '@switchboard/lab';
+import { describeCodeVersion, runExperiment, type ExperimentRecord } from '@switchboard/lab';
 import { SwitchboardError } from './errors.js';
 
 const SWITCHBOARD_BIN = fileURLToPath(new URL('../bin/switchboard.js', import.meta.url));
@@ -49,8 +49,10 @@ export function experimentCommand(): Command {
           ...(repeats === undefined ? {} : { repeats }),
           signal: abort.signal,
           onEvent: (event) => {
-            if (event.kind === 'start') log.info({ experiment: event.id, out: event.outDir, runs: event.runs, alreadyRecorded: event.done }, 'experiment');
-            else if (event.kind === 'run') log.info({ run: `${event.index + 1}/${event.runs}`, point: event.key, repeat: event.repeat }, 'running');
+            if (event.kind === 'start') {
+              log.info({ experiment: event.id, out: event.outDir, runs: event.runs, alreadyRecorded: event.done, ...(event.code === undefined ? {} : { code: describeCodeVersion(event.code) }) }, 'experiment');
+              if (event.recordedCode !== undefined) log.warn({ recordedCode: event.recordedCode.map(describeCodeVersion), code: event.code === undefined ? 'unknown' : describeCodeVersion(event.code) }, 'resuming runs recorded with other code: the report will say so; compare their figures only if the code they exercise is the same (--fresh starts over)');
+            } else if (event.kind === 'run') log.info({ run: `${event.index + 1}/${event.runs}`, point: event.key, repeat: event.repeat }, 'running');
             else if (event.kind === 'step') log.info({ point: event.key, repeat: event.repeat, rate: event.step.rate, outcome: event.step.outcome, ...(event.step.successRatio === undefined ? {} : { success: event.step.successRatio, achieved: event.step.achievedCallsPerSecond }), ...(event.step.reasons === undefined ? {} : { reasons: event.step.reasons }) }, 'ladder step');
             else if (event.kind === 'recorded') log.info({ point: event.record.pointKey, repeat: event.record.repeat, ...summary(event.record) }, 'recorded');
             else if (event.kind === 'reused') log.info({ point: event.key, repeat: event.repeat, from: event.from }, 'taken from an earlier experiment (same point and settings)');

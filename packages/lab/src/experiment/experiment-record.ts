@@ -8,6 +8,7 @@
 import type { BenchResult } from '@switchboard/bench';
 import type { MachineFacts } from '@switchboard/sip/machine-facts';
 import type { AppliedBudget } from './cpu-budget.js';
+import type { CodeVersion } from './code-version.js';
 import type { LadderStep, PeakSearch } from './peak-ladder.js';
 import type { WindowCheck } from './run-validity.js';
 import type { OverloadStep } from './overload-steps.js';
@@ -51,6 +52,8 @@ export interface ExperimentRecord {
   readonly repeat: number;
   readonly quick: boolean;
   readonly machine: MachineFacts;
+  /** The code the run measured (absent in records made before it was recorded). */
+  readonly code?: CodeVersion;
   /** Milliseconds of the fixed CPU workload on the proxy's CPUs, timed before this run (speed-probe.ts). */
   readonly speedProbeMs?: number;
   /** CPU lists given to taskset, when pinned (version 1 records). */

@@ -24,6 +24,7 @@ import { cpuCount, runBench, type BenchProgress, type BenchResult } from '@switc
 import { startRedisServer, type RedisTestServer } from '@switchboard/testkit/redis-server';
 import { machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
 import { probeSpeed } from './speed-probe.js';
+import { codeVersion, distinctCodeVersions, type CodeVersion } from './code-version.js';
 import { ExperimentError, parseExperimentConfig, type ExperimentConfig } from './experiment-config.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';
 import { CpuBudget, type AppliedBudget } from './cpu-budget.js';
@@ -54,7 +55,8 @@ export interface ExperimentRunOptions {
 }
 
 export type ExperimentEvent =
-  | { readonly kind: 'start'; readonly id: string; readonly outDir: string; readonly runs: number; readonly done: number }
+  /** `code`: the code this sitting measures; `recordedCode`: the versions of the runs already recorded, when any differs from it. */
+  | { readonly kind: 'start'; readonly id: string; readonly outDir: string; readonly runs: number; readonly done: number; readonly code?: CodeVersion; readonly recordedCode?: readonly CodeVersion[] }
   | { readonly kind: 'run'; readonly index: number; readonly runs: number; readonly key: string; readonly repeat: number }
   | { readonly kind: 'step'; readonly key: string; readonly repeat: number; readonly step: LadderStep }
   | { readonly kind: 'recorded'; readonly record: ExperimentRecord }
@@ -106,6 +108,9 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   const resultsFile = join(outDir, 'results.jsonl');
   const peaks = new Map<string, number[]>();
   const done = await recordedRuns(resultsFile, peaks);
+  const code = codeVersion();
+  const recordedCode = distinctCodeVersions((await readResultsFile(resultsFile)).filter(isFinalRecord)).versions;
+  const codeDiffers = recordedCode.some((version) => version.commit !== code?.commit || version.modified || code.modified);
   const points = experimentPoints(config, quick);
   const reusable = await reusableRuns(config, outDir, quick);
   for (const { id, reason } of reusable.refused) options.onEvent?.({ kind: 'reuse-refused', from: id, reason });
@@ -118,7 +123,7 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   if (config.budget?.generatorCpus !== undefined && config.budget.proxyCpus !== undefined) pinSelf(config.budget.generatorCpus);
   const runs: Array<{ point: ExperimentPoint; repeat: number }> = [];
   for (let repeat = 0; repeat < repeats; repeat++) for (const point of points) runs.push({ point, repeat });
-  options.onEvent?.({ kind: 'start', id: config.id, outDir, runs: runs.length, done: runs.filter((run) => done.has(`${pointKey(run.point)}#${run.repeat}`)).length });
+  options.onEvent?.({ kind: 'start', id: config.id, outDir, runs: runs.length, done: runs.filter((run) => done.has(`${pointKey(run.point)}#${run.repeat}`)).length, ...(code === undefined ? {} : { code }), ...(codeDiffers ? { recordedCode } : {}) });
 
   let recorded = 0;
   for (const [index, { point, repeat }] of runs.entries()) {
@@ -139,7 +144,7 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
     }
     options.onEvent?.({ kind: 'run', index, runs: runs.length, key, repeat });
     const earlier = peaks.get(key);
-    const record = await runPoint(config, point, repeat, quick, machine, options, earlier === undefined ? undefined : median(earlier));
+    const record = await runPoint(config, point, repeat, quick, machine, code, options, earlier === undefined ? undefined : median(earlier));
     // A ladder cut short by the stop is not a result: it runs again on resume.
     if (options.signal?.aborted && record.peak !== undefined) break;
     await appendFile(resultsFile, `${JSON.stringify(record)}\n`);
@@ -259,7 +264,7 @@ async function measureContained(config: ExperimentConfig, point: ExperimentPoint
 
 const optionalProbe = (ms: number | undefined): { speedProbeMs?: number } => (ms === undefined ? {} : { speedProbeMs: ms });
 
-async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, options: ExperimentRunOptions, seedRate: number | undefined): Promise<ExperimentRecord> {
+async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, code: CodeVersion | undefined, options: ExperimentRunOptions, seedRate: number | undefined): Promise<ExperimentRecord> {
   const base = {
     schema: EXPERIMENT_RECORD_SCHEMA,
     experiment: config.id,
@@ -268,6 +273,7 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
     repeat,
     quick,
     machine: { ...machine, date: new Date().toISOString() },
+    ...(code === undefined ? {} : { code }),
     // Timed before the run, on the proxy's CPUs: how fast the machine was for this run (speed-probe.ts).
     ...optionalProbe(probeSpeed(config.budget?.proxyCpus)),
   } as const;

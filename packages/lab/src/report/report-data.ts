@@ -29,7 +29,9 @@ import type { PeakSearch } from '../experiment/peak-ladder.js';
 import { invalidReasons } from '../experiment/run-validity.js';
 import { REGISTRATION_METRICS } from './registration-metrics.js';
 import { ReportError } from './report-error.js';
-import { readResultsFile } from '../experiment/results-file.js';
+import { isFinalRecord, readResultsFile } from '../experiment/results-file.js';
+import { distinctCodeVersions, describeCodeVersion, type CodeVersion } from '../experiment/code-version.js';
+import { experimentPoints } from '../experiment/experiment-matrix.js';
 
 export { median };
 
@@ -164,6 +166,10 @@ export interface SetupFacts {
   readonly speed?: { readonly min: number; readonly max: number; readonly spread: number; readonly runs: number };
   /** What else kept the proxy's CPUs busy during the measured windows (foreign-load.ts). */
   readonly foreignLoad?: ForeignLoad;
+  /** The code the runs measured (distinct versions), and how many runs recorded none. */
+  readonly code: { readonly versions: readonly CodeVersion[]; readonly unknown: number };
+  /** Runs finished (measured, failed or found invalid) against the runs the matrix and repeats ask for; absent for legacy sets. */
+  readonly completeness?: { readonly finished: number; readonly expected: number };
 }
 
 export interface ReportData {
@@ -464,6 +470,7 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
   const at = (summary: PointSummary): string => `${summary.configuration} at ${summary.load}`;
 
   const legacy = measured.some((record) => record.schema === LEGACY_RECORD_SCHEMA);
+  const quick = measured.some((record) => record.quick);
   const caveats: string[] = [];
   if (legacy) caveats.push('**This result set predates the lab\'s rules** (records of schema 1): no CPU budget between the proxy and the generator, no check that windows contained their workload, no peak search, and as many repeats as were run. The intervals and verdicts below apply the rules to it as far as its records allow; rerun the experiment for figures that meet them.');
   for (const failed of failedRuns) caveats.push(`Run failed (${failed.code}): ${failed.key}, repeat ${failed.repeat}.`);
@@ -475,9 +482,14 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
     if (summary.countersMissing) caveats.push(`No per-worker counters in the proxy's metrics: ${at(summary)} (in at least one run the scrape held none), so fd requests, cache hits and IPC share are unknown there.`);
     if (!summary.meetsSuccess) caveats.push(`Call success ${(summary.successRatio * 100).toFixed(2)}% (< 99.9%), never compared with a published figure: ${at(summary)} (${Object.entries(summary.failures).map(([kind, count]) => `${kind} ${count}`).join(', ')}).`);
   }
+  const finished = [...latest.values()].filter(isFinalRecord);
+  const code = distinctCodeVersions(finished);
+  if (code.versions.length > 1) caveats.push(`**Runs of different code:** this result set was recorded with ${code.versions.length} code versions (${code.versions.map(describeCodeVersion).join(', ')}); its figures compare only as far as the code they exercise was the same.`);
+  else if (code.versions.some((version) => version.modified)) caveats.push('**Modified code:** runs were recorded from a checkout with uncommitted changes to the proxy or generator, so the commit named does not say exactly what was measured.');
+  const completeness = legacy ? undefined : expectedRuns(experiment, quick, setupRepeats(latest.values(), experiment, quick), finished.length);
+  if (completeness !== undefined && completeness.finished < completeness.expected) caveats.push(`**Incomplete result set:** ${completeness.finished} of ${completeness.expected} runs finished; the figures and verdicts below are from what has been measured so far (resume with \`switchboard experiment run\` and the same config and output directory).`);
   const widePoints = points.filter((summary) => summary.wide.length > 0);
   if (widePoints.length > 0) caveats.push(`Intervals wider than ±5% at ${widePoints.length} of ${points.length} point(s): ${widePoints.map((summary) => `${at(summary)} (${summary.wide.join(', ')})`).join('; ')}.`);
-  const quick = measured.some((record) => record.quick);
 
   const sweepConfigurations = new Map<string, Map<number, number>>();
   if (varying.includes('workers')) {
@@ -521,7 +533,9 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
     legacy,
     budgets: [...budgets.values()],
     runsWithoutBudget: measured.filter((record) => record.budget === undefined).length,
-    repeatsConfigured: Math.max(...[...latest.values()].map((record) => record.repeat)) + 1,
+    repeatsConfigured: setupRepeats(latest.values(), experiment, quick),
+    code,
+    ...(completeness === undefined ? {} : { completeness }),
     windowSeconds: { min: Math.min(...windows), max: Math.max(...windows) },
     windowsLengthened: measured.filter((record) => record.window?.lengthened === true).length,
     ...(experiment.window === undefined ? {} : { windowLimitSeconds: quick ? (experiment.quick?.durationSeconds ?? settings.durationSeconds) : experiment.window.maxSeconds }),
@@ -550,4 +564,19 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
     published,
     setup,
   };
+}
+
+/** Repeats per point: the config's (its quick ones for a quick set), or more when more were recorded (`--repeats`). */
+function setupRepeats(records: Iterable<ExperimentRecord>, experiment: ExperimentConfig, quick: boolean): number {
+  const asked = quick ? experiment.quick?.repeats : experiment.repeats;
+  return Math.max(asked ?? 1, ...[...records].map((record) => record.repeat + 1));
+}
+
+/** The runs the matrix asks for against those finished; undefined when the config cannot be expanded (an older experiment.json). */
+function expectedRuns(experiment: ExperimentConfig, quick: boolean, repeats: number, finished: number): { finished: number; expected: number } | undefined {
+  try {
+    return { finished, expected: experimentPoints(experiment, quick).length * repeats };
+  } catch {
+    return undefined;
+  }
 }

@@ -5,6 +5,7 @@
  */
 import { isWide, type Interval } from '../analysis/confidence-interval.js';
 import { describeBudget } from '../experiment/cpu-budget.js';
+import { describeCodeVersion, type CodeVersion } from '../experiment/code-version.js';
 import type { Chart } from './report-charts.js';
 import type { PointSummary, Ratio, ReportData } from './report-data.js';
 
@@ -64,6 +65,9 @@ export function setupSentences(data: ReportData): string[] {
   }
   const repeats = Math.max(...data.points.map((point) => point.repeats));
   items.push(`Repeats: ${setup.repeatsConfigured} per point; ${plural(setup.runs, 'run')} measured, ${setup.invalidRuns} of them invalid (left out). Figures are medians of the valid runs (up to ${repeats} per point) with a 95% interval [low–high] (spanning a percentile bootstrap of the median and Student's t on the logarithms; for ratios, Welch's t on the logarithms); ⚠ marks an interval wider than ±5%.`);
+  if (setup.completeness !== undefined && setup.completeness.finished < setup.completeness.expected) items.push(`⚠ Incomplete: ${setup.completeness.finished} of the ${setup.completeness.expected} runs the matrix and repeats ask for have finished.`);
+  const { versions, unknown } = setup.code;
+  if (versions.length > 0) items.push(`Code measured: ${versions.length === 1 ? `commit ${describeCodeVersion(versions[0] as CodeVersion)}` : `${versions.length} versions, ${versions.map(describeCodeVersion).join(', ')} ⚠`}${unknown > 0 ? `; ${plural(unknown, 'run')} recorded none` : ''}.`);
   if (setup.speed !== undefined) {
     const { min, max, spread, runs } = setup.speed;
     const warn = spread > SPEED_SPREAD_WARNING ? ` ⚠ The machine's speed moved by more than ${(SPEED_SPREAD_WARNING * 100).toFixed(0)}% while the set was measured: compare figures taken at different times with care; ratios of runs measured side by side hold better.` : '';

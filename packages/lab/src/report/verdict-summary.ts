@@ -46,6 +46,8 @@ export function verdictSummary(reports: ReadonlyArray<{ readonly id: string; rea
   for (const { id, data } of reports) {
     lines.push(`## ${id.toUpperCase()}: ${data.experiment.title}`, '');
     if (data.setup.legacy) lines.push('**This result set predates the rules** (not rerun yet).', '');
+    const completeness = data.setup.completeness;
+    if (completeness !== undefined && completeness.finished < completeness.expected) lines.push(`**Incomplete:** ${completeness.finished} of ${completeness.expected} runs finished; these verdicts may change when the set is finished.`, '');
     lines.push(`Tolerance ×/÷ ${data.setup.tolerance}. ${data.setup.runs} runs, ${data.setup.invalidRuns} invalid.`, '');
     lines.push('| figure | kind | published | ours [95% interval] | verdict | earlier: ours, same shape | change |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     data.published.forEach((row, index) => {

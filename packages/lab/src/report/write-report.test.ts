@@ -183,6 +183,45 @@ test('a result set of schema 1 (before the rules) is still read, and the report 
   }
 });
 
+test('an unfinished set says how many runs are missing; runs of different code are named', async () => {
+  const partial = await mkdtemp(join(tmpdir(), 'report-partial-'));
+  try {
+    const first = { commit: '1'.repeat(40), modified: false };
+    const second = { commit: '2'.repeat(40), modified: false };
+    // The first repeat of every point and one run of the second, from two commits; the failed run is not finished.
+    const chosen = records.filter((record) => record.repeat === 0 || (record.repeat === 1 && record === records.find((other) => other.repeat === 1)));
+    const coded = chosen.map((record) => ({ ...record, code: record.repeat === 0 ? first : second }));
+    await writeFile(join(partial, 'experiment.json'), JSON.stringify({ ...config, repeats: 3 }));
+    await writeFile(join(partial, 'results.jsonl'), `${coded.map((record) => JSON.stringify(record)).join('\n')}\n`);
+    const written = await writeReport(partial);
+    assert.deepEqual(written.data.setup.completeness, { finished: 9, expected: 24 });
+    assert.deepEqual(written.data.setup.code, { versions: [first, second], unknown: 0 });
+    const markdown = await readFile(written.markdown, 'utf8');
+    assert.match(markdown, /Incomplete result set:\*\* 9 of 24 runs finished/);
+    assert.match(markdown, /recorded with 2 code versions \(1111111, 2222222\)/);
+    assert.match(markdown, /Code measured: 2 versions, 1111111, 2222222 ⚠/);
+  } finally {
+    await rm(partial, { recursive: true, force: true });
+  }
+});
+
+test('a finished set of one commit has no completeness or code caveat', async () => {
+  const whole = await mkdtemp(join(tmpdir(), 'report-whole-'));
+  try {
+    const code = { commit: 'a'.repeat(40), modified: false };
+    const finished = records.map((record) => (record.result === undefined ? { ...record, error: undefined, invalid: ['generator: out of its budget'] } : record));
+    await writeFile(join(whole, 'experiment.json'), JSON.stringify(config));
+    await writeFile(join(whole, 'results.jsonl'), `${finished.map((record) => JSON.stringify({ ...record, code })).join('\n')}\n`);
+    const written = await writeReport(whole);
+    assert.deepEqual(written.data.setup.completeness, { finished: 24, expected: 24 });
+    const markdown = await readFile(written.markdown, 'utf8');
+    assert.doesNotMatch(markdown, /Incomplete|code versions|Modified code/);
+    assert.match(markdown, /Code measured: commit aaaaaaa\./);
+  } finally {
+    await rm(whole, { recursive: true, force: true });
+  }
+});
+
 test('charts: numeric load axes, error bars, a published chart', async () => {
   const throughput = await readFile(report.charts.find((file) => file.endsWith('throughput.svg'))!, 'utf8');
   const ticks = [...throughput.matchAll(/<text[^>]*>(\d+)<\/text>/g)].map((match) => Number(match[1]));
