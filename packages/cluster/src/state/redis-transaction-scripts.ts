@@ -5,8 +5,8 @@
  * lease's until, -inf without a lease); both carry the bucket's hash tag, so each script touches
  * one Redis Cluster slot. A record script answers {won (1/0), HGETALL of the hash after it}.
  *
- * Hash fields: side, invite (1/0), state, branch, req (the request's bytes) and parent (a client
- * transaction's server key), both absent when not given, v (version), status, resp (the last response's
+ * Hash fields: side, invite (1/0), state, branch, req (the request's bytes), parent (a client
+ * transaction's server key) and rto (a server transaction's response target), absent when not given, v (version), status, resp (the last response's
  * bytes, absent without one), exp (expiresAt, also the key's PEXPIREAT), owner and until (absent
  * without a lease), bn (branches added so far), `t:<letter>` (a timer's deadline) and `b:<branch>`
  * (a branch as JSON: [order, target, state, status]).
@@ -28,7 +28,7 @@ local function isOneOf(value, first, last)
 end
 `;
 
-/** ARGV: side, invite, state, branch, expiresAt, owner ('' none), until, member, request, parent (optional), then letter/deadline pairs. */
+/** ARGV: side, invite, state, branch, expiresAt, owner ('' none), until, member, request, parent, respondTo (optional), then letter/deadline pairs. */
 export const CREATE = `${ANSWER}
 if redis.call('EXISTS', KEYS[1]) == 1 then return answer(0) end
 redis.call('HSET', KEYS[1], 'side', ARGV[1], 'invite', ARGV[2], 'state', ARGV[3], 'branch', ARGV[4], 'v', 1, 'status', 0, 'exp', ARGV[5], 'bn', 0)
@@ -40,7 +40,8 @@ else
 end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'req', string.sub(ARGV[9], 2)) end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'parent', string.sub(ARGV[10], 2)) end
-for i = 11, #ARGV, 2 do redis.call('HSET', KEYS[1], 't:' .. ARGV[i], ARGV[i + 1]) end
+if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'rto', string.sub(ARGV[11], 2)) end
+for i = 12, #ARGV, 2 do redis.call('HSET', KEYS[1], 't:' .. ARGV[i], ARGV[i + 1]) end
 local result = answer(1)
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
 return result`;
@@ -48,8 +49,9 @@ return result`;
 /**
  * ARGV: n, n expected states, state ('=' value or ''), status ('' keep), response ('=' bytes, or ''
  * none), expiresAt ('' keep), lease owner ('' keep the lease), lease until, the key (lease index
- * member), then letter/deadline pairs (deadline '' stops the timer). The lease is written only
- * when its owner holds the current one.
+ * member), take ('1': write the lease whoever holds the current one), then letter/deadline pairs
+ * (deadline '' stops the timer). Without take the lease is written only when its owner holds the
+ * current one.
  */
 export const TRANSITION = `${ANSWER}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, {}} end
@@ -61,12 +63,12 @@ if ARGV[i + 1] ~= '' then
   redis.call('HSET', KEYS[1], 'status', ARGV[i + 1])
   if ARGV[i + 2] ~= '' then redis.call('HSET', KEYS[1], 'resp', string.sub(ARGV[i + 2], 2)) else redis.call('HDEL', KEYS[1], 'resp') end
 end
-for j = i + 7, #ARGV, 2 do
+for j = i + 8, #ARGV, 2 do
   if ARGV[j + 1] == '' then redis.call('HDEL', KEYS[1], 't:' .. ARGV[j]) else redis.call('HSET', KEYS[1], 't:' .. ARGV[j], ARGV[j + 1]) end
 end
 if ARGV[i + 3] ~= '' then redis.call('HSET', KEYS[1], 'exp', ARGV[i + 3]) end
-if ARGV[i + 4] ~= '' and redis.call('HGET', KEYS[1], 'owner') == ARGV[i + 4] then
-  redis.call('HSET', KEYS[1], 'until', ARGV[i + 5])
+if ARGV[i + 4] ~= '' and (ARGV[i + 7] == '1' or redis.call('HGET', KEYS[1], 'owner') == ARGV[i + 4]) then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[i + 4], 'until', ARGV[i + 5])
   redis.call('ZADD', KEYS[2], ARGV[i + 5], ARGV[i + 6])
 end
 redis.call('HINCRBY', KEYS[1], 'v', 1)

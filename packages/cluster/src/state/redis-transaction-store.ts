@@ -76,6 +76,7 @@ function decode(key: string, flat: Buffer[]): TransactionRecord | undefined {
     branch: text('branch'),
     request: fields.get('req'),
     parent: fields.has('parent') ? text('parent') : undefined,
+    respondTo: fields.has('rto') ? text('rto') : undefined,
     version: Number(text('v')),
     status: Number(text('status')),
     response: fields.get('resp'),
@@ -132,7 +133,7 @@ export class RedisTransactionStore implements TransactionStore {
     const { lease } = transaction;
     const timers = Object.entries(transaction.timers ?? {}).flatMap(([letter, deadline]) => [letter, deadline]);
     return this.#run(transaction.key, (hash, index) =>
-      this.#scripted.createTransactionBuffer(hash, index, transaction.side, transaction.invite ? 1 : 0, transaction.state, transaction.branch, transaction.expiresAt, lease?.owner ?? '', lease?.until ?? 0, transaction.key, optional(transaction.request), optional(transaction.parent), ...timers),
+      this.#scripted.createTransactionBuffer(hash, index, transaction.side, transaction.invite ? 1 : 0, transaction.state, transaction.branch, transaction.expiresAt, lease?.owner ?? '', lease?.until ?? 0, transaction.key, optional(transaction.request), optional(transaction.parent), optional(transaction.respondTo), ...timers),
     );
   }
 
@@ -143,6 +144,7 @@ export class RedisTransactionStore implements TransactionStore {
 
   transition(key: string, from: readonly string[], change: TransactionChange): Promise<TransactionOutcome> {
     const response = change.response;
+    const lease = change.takeLease ?? change.lease;
     const timers = Object.entries(change.timers ?? {}).flatMap(([letter, deadline]) => [letter, deadline === null ? '' : deadline]);
     return this.#run(key, (hash, index) =>
       this.#scripted.transitionTransactionBuffer(
@@ -154,9 +156,10 @@ export class RedisTransactionStore implements TransactionStore {
         response === undefined ? '' : response.status,
         optional(response?.bytes),
         change.expiresAt ?? '',
-        change.lease?.owner ?? '',
-        change.lease?.until ?? '',
+        lease?.owner ?? '',
+        lease?.until ?? '',
         key,
+        change.takeLease === undefined ? '' : '1',
         ...timers,
       ),
     );

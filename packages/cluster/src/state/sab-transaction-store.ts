@@ -77,7 +77,7 @@ function recordLength(slots: Int32Array, header: number): number {
 const SHAPE: SabSlotShape = { slotWords: 6, numbersPerSlot: 2, expiryNumber: EXPIRES, recordLength, what: WHAT };
 
 /** A record's fields but its key and response, as a JSON array (shorter than an object). */
-type EncodedFields = [side: 0 | 1, invite: 0 | 1, state: string, branch: string, version: number, status: number, branches: Array<[string, string, string, number]>, timers: Record<string, number>, owner: string | null, until: number | null, expiresAt: number, parent: string | null];
+type EncodedFields = [side: 0 | 1, invite: 0 | 1, state: string, branch: string, version: number, status: number, branches: Array<[string, string, string, number]>, timers: Record<string, number>, owner: string | null, until: number | null, expiresAt: number, parent: string | null, respondTo: string | null];
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -96,12 +96,13 @@ function encodeFields(record: TransactionRecord): Uint8Array {
     record.lease?.until ?? null,
     record.expiresAt,
     record.parent ?? null,
+    record.respondTo ?? null,
   ];
   return encoder.encode(JSON.stringify(fields));
 }
 
 function decodeRecord(key: string, fieldsText: string, response: Buffer | undefined, request: Buffer | undefined): TransactionRecord {
-  const [side, invite, state, branch, version, status, branches, timers, owner, until, expiresAt, parent] = JSON.parse(fieldsText) as EncodedFields;
+  const [side, invite, state, branch, version, status, branches, timers, owner, until, expiresAt, parent, respondTo] = JSON.parse(fieldsText) as EncodedFields;
   return {
     key,
     side: side === 0 ? 'server' : 'client',
@@ -110,6 +111,7 @@ function decodeRecord(key: string, fieldsText: string, response: Buffer | undefi
     branch,
     request,
     parent: parent ?? undefined,
+    respondTo: respondTo ?? undefined,
     version,
     status,
     response,

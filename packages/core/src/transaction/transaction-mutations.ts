@@ -29,6 +29,7 @@ export function createMutation(current: TransactionRecord | undefined, transacti
     branch: transaction.branch,
     request: transaction.request,
     parent: transaction.parent,
+    respondTo: transaction.respondTo,
     version: 1,
     status: 0,
     response: undefined,
@@ -54,7 +55,12 @@ export function transitionMutation(current: TransactionRecord | undefined, from:
     response: change.response === undefined ? current.response : change.response.bytes,
     timers,
     expiresAt: change.expiresAt ?? current.expiresAt,
-    lease: change.lease !== undefined && current.lease?.owner === change.lease.owner ? { owner: change.lease.owner, until: change.lease.until } : current.lease,
+    lease:
+      change.takeLease !== undefined
+        ? { owner: change.takeLease.owner, until: change.takeLease.until }
+        : change.lease !== undefined && current.lease?.owner === change.lease.owner
+          ? { owner: change.lease.owner, until: change.lease.until }
+          : current.lease,
   });
 }
 

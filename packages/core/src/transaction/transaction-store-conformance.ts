@@ -66,6 +66,7 @@ export function transactionStoreConformance(name: string, subject: ConformanceSu
           branch: 'z9hG4bK-k1',
           request: undefined,
           parent: undefined,
+          respondTo: undefined,
           version: 1,
           status: 0,
           response: undefined,
@@ -91,11 +92,14 @@ export function transactionStoreConformance(name: string, subject: ConformanceSu
         const moved = await store.transition('c1', ['trying'], { state: 'completed', response: { status: 200, bytes: Buffer.from('SIP/2.0 200 OK\r\n\r\n') } });
         assert.deepEqual(moved.record?.request, sent, 'kept by transitions');
         assert.equal(moved.record?.parent, 'k1');
+        const answered = await store.create(invite('k2', { respondTo: 'tls|192.0.2.7|5061|4294967297' }));
+        assert.equal(answered.record?.respondTo, 'tls|192.0.2.7|5061|4294967297', 'a server transaction\'s response target');
+        assert.equal((await store.transition('k2', ['proceeding'], { state: 'accepted' })).record?.respondTo, 'tls|192.0.2.7|5061|4294967297', 'kept by transitions');
         assert.equal(client.record?.side, 'client');
         assert.equal(client.record?.invite, false);
         assert.equal(client.record?.lease, undefined);
         assert.deepEqual(client.record?.timers, {});
-        assert.equal(await store.size(), 2);
+        assert.equal(await store.size(), 3);
       });
     });
 
@@ -149,6 +153,24 @@ export function transactionStoreConformance(name: string, subject: ConformanceSu
         const refused = await store.transition('held', ['completed'], { lease: { owner: 'w0', until: now + 5 } });
         assert.equal(refused.ok, false);
         assert.equal(refused.record?.lease?.until, now + HOUR, 'a refused transition writes no lease');
+      });
+    });
+
+    test('a transition takes the lease with it whoever holds it (takeLease), and only when it is made', async () => {
+      await withStore(subject, async (store) => {
+        const now = Date.now();
+        await store.create(invite('moved', { lease: { owner: 'w0', until: now + HOUR } }));
+        const refused = await store.transition('moved', ['trying'], { state: 'accepted', takeLease: { owner: 'w1', until: now + 2 * HOUR } });
+        assert.equal(refused.ok, false);
+        assert.deepEqual(refused.record?.lease, { owner: 'w0', until: now + HOUR }, 'a refused transition takes nothing');
+        const taken = await store.transition('moved', ['proceeding'], { state: 'accepted', lease: { owner: 'w2', until: now + 5 }, takeLease: { owner: 'w1', until: now + 2 * HOUR }, expiresAt: now + 2 * HOUR });
+        assert.equal(taken.ok, true);
+        assert.deepEqual(taken.record?.lease, { owner: 'w1', until: now + 2 * HOUR }, 'taken from w0, and it wins over lease');
+        assert.equal((await store.renewLease('moved', 'w0', now + HOUR)).ok, false, 'the old holder\'s renewal finds it lost');
+        if (store.leasesHeldBy !== undefined) assert.deepEqual(await store.leasesHeldBy('w1', 10), [], 'a lease to the record\'s end is a lingering one: nobody takes it over');
+        await store.create(invite('free'));
+        const unowned = await store.transition('free', ['proceeding'], { takeLease: { owner: 'w3', until: now + HOUR } });
+        assert.deepEqual(unowned.record?.lease, { owner: 'w3', until: now + HOUR }, 'and taken where nobody held one');
       });
     });
 
@@ -355,9 +377,9 @@ const BRANCHES = ['x', 'y', 'z'];
 const EPOCH = 1_000_000;
 
 type Operation =
-  | { readonly op: 'create'; readonly key: string; readonly state: string; readonly owner?: string; readonly leaseFor: number; readonly request?: string; readonly parent?: string }
+  | { readonly op: 'create'; readonly key: string; readonly state: string; readonly owner?: string; readonly leaseFor: number; readonly request?: string; readonly parent?: string; readonly respondTo?: string }
   | { readonly op: 'get'; readonly key: string }
-  | { readonly op: 'transition'; readonly key: string; readonly from: string[]; readonly state?: string; readonly status?: number; readonly body?: string; readonly timer?: string; readonly deadline: number | null }
+  | { readonly op: 'transition'; readonly key: string; readonly from: string[]; readonly state?: string; readonly status?: number; readonly body?: string; readonly timer?: string; readonly deadline: number | null; readonly take?: string; readonly leaseFor: number }
   | { readonly op: 'addBranch'; readonly key: string; readonly branch: string; readonly state: string }
   | { readonly op: 'updateBranch'; readonly key: string; readonly branch: string; readonly from: string[]; readonly state: string; readonly status?: number }
   | { readonly op: 'acquire' | 'renew' | 'release'; readonly key: string; readonly owner: string; readonly leaseFor: number }
@@ -372,7 +394,7 @@ const states = fc.subarray(STATES, { minLength: 1 });
 const owner = fc.constantFrom(...OWNERS);
 const leaseFor = fc.integer({ min: 1, max: 300 });
 const operation: fc.Arbitrary<Operation> = fc.oneof(
-  fc.record({ op: fc.constant('create' as const), key, state, owner, leaseFor, request: fc.string({ maxLength: 30 }), parent: key }, { requiredKeys: ['op', 'key', 'state', 'leaseFor'] }),
+  fc.record({ op: fc.constant('create' as const), key, state, owner, leaseFor, request: fc.string({ maxLength: 30 }), parent: key, respondTo: fc.constantFrom('udp|192.0.2.1|5060|', 'tcp|[2001:db8::1]|5060|7') }, { requiredKeys: ['op', 'key', 'state', 'leaseFor'] }),
   fc.record({ op: fc.constant('get' as const), key }),
   fc.record(
     {
@@ -384,8 +406,10 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
       body: fc.string({ maxLength: 40 }),
       timer: fc.constantFrom('A', 'B', 'G', 'H'),
       deadline: fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: null }),
+      take: owner,
+      leaseFor,
     },
-    { requiredKeys: ['op', 'key', 'from', 'deadline'] },
+    { requiredKeys: ['op', 'key', 'from', 'deadline', 'leaseFor'] },
   ),
   fc.record({ op: fc.constant('addBranch' as const), key, branch: fc.constantFrom(...BRANCHES), state }),
   fc.record({ op: fc.constant('updateBranch' as const), key, branch: fc.constantFrom(...BRANCHES), from: states, state, status: fc.constantFrom(180, 200, 486) }, { requiredKeys: ['op', 'key', 'branch', 'from', 'state'] }),
@@ -403,6 +427,7 @@ interface ModelRecord {
   branch: string;
   request: Buffer | undefined;
   parent: string | undefined;
+  respondTo: string | undefined;
   version: number;
   status: number;
   response: Buffer | undefined;
@@ -445,6 +470,7 @@ class ReferenceModel {
           branch: `br-${op.key}`,
           request: op.request === undefined ? undefined : Buffer.from(op.request),
           parent: op.parent,
+          respondTo: op.respondTo,
           version: 1,
           status: 0,
           response: undefined,
@@ -465,6 +491,7 @@ class ReferenceModel {
           if (op.deadline === null) delete record.timers[op.timer];
           else record.timers[op.timer] = op.deadline;
         }
+        if (op.take !== undefined) record.lease = { owner: op.take, until: this.now + op.leaseFor };
         record.version++;
         return this.outcome(true, op.key);
       case 'addBranch':
@@ -545,6 +572,7 @@ function run(store: TransactionStore, model: ReferenceModel, op: Operation): Pro
         branch: `br-${op.key}`,
         ...(op.request === undefined ? {} : { request: Buffer.from(op.request) }),
         ...(op.parent === undefined ? {} : { parent: op.parent }),
+        ...(op.respondTo === undefined ? {} : { respondTo: op.respondTo }),
         ...(op.owner === undefined ? {} : { lease: { owner: op.owner, until: model.now + op.leaseFor } }),
         expiresAt: model.expiresAt,
       });
@@ -553,6 +581,7 @@ function run(store: TransactionStore, model: ReferenceModel, op: Operation): Pro
         ...(op.state === undefined ? {} : { state: op.state }),
         ...(op.status === undefined ? {} : { response: op.body === undefined ? { status: op.status } : { status: op.status, bytes: Buffer.from(op.body) } }),
         ...(op.timer === undefined ? {} : { timers: { [op.timer]: op.deadline } }),
+        ...(op.take === undefined ? {} : { takeLease: { owner: op.take, until: model.now + op.leaseFor } }),
       });
     case 'addBranch':
       return store.addBranch(op.key, { branch: op.branch, target: `to-${op.branch}`, state: op.state, status: 0 });

@@ -58,6 +58,11 @@ export interface TransactionRecord {
   readonly request: Buffer | undefined;
   /** A client transaction's server transaction key: where a response read by any worker is forwarded. */
   readonly parent: string | undefined;
+  /**
+   * A server transaction's response target (§18.2.2: the connection or address its request came
+   * from; formatRespondTo), so that any worker can answer on it; undefined when not given.
+   */
+  readonly respondTo: string | undefined;
   /** Raised by every successful write: a record read twice with one version did not change. */
   readonly version: number;
   /** Status of the last response sent (server) or received (client); 0 before any. */
@@ -82,6 +87,7 @@ export interface NewTransaction {
   readonly branch: string;
   readonly request?: Buffer;
   readonly parent?: string;
+  readonly respondTo?: string;
   readonly timers?: Readonly<Record<string, number>>;
   /** The creator's lease, taken in the same round trip. */
   readonly lease?: TransactionLease;
@@ -102,6 +108,13 @@ export interface TransactionChange {
    * the record's end in the same round trip as the write that makes the transaction linger.
    */
   readonly lease?: TransactionLease;
+  /**
+   * A lease to write with the transition whoever holds the current one: a worker that moves
+   * another worker's transaction to its end (a response read where the transaction is not run,
+   * `--transactions shared`) takes it over in the same round trip, so the holder's next renewal
+   * finds it lost and its timers stop there. Wins over `lease`.
+   */
+  readonly takeLease?: TransactionLease;
 }
 
 /** A branch's transition. */
