@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_TIMERS } from '@switchboard/core';
 import { ThreadPool, type ProxySettings, type WorkerStats } from '@switchboard/cluster';
 import { parseMessage, type SipMessage } from '@switchboard/sip';
-import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, runSipp, sippCalls, startProxy, type RunningProxy } from '../interop/harness.js';
+import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, runSipp, settledCounter, sippCalls, startProxy, type RunningProxy } from '../interop/harness.js';
 
 /**
  * `--transactions shared` (issue 16 step 2) over the wire: a retransmission read by another
@@ -88,8 +92,42 @@ test('thread-pool, --transactions shared: a retransmission read by the other thr
 
 const SHARED_VARIANTS = MODEL_VARIANTS.filter((variant) => variant.name !== 'event-loop');
 
-for (const variant of SHARED_VARIANTS) {
-  describe(`SIPp over UDP through --model ${variant.name} --transactions shared`, { concurrency: false, timeout: 180_000 }, () => {
+/**
+ * Where responses are handled where they are read, two workers may send a call's provisional and
+ * its final response at once, and the provisional may reach the caller second: legal reordering
+ * (RFC 3261 §17.1.1.2: a late provisional is ignored), which SIPp would abort the call for. The
+ * caller then runs with unexpected messages logged, not fatal, and `unexpectedFinals` reads the
+ * log: anything unexpected but a provisional fails the test.
+ */
+const LATE_PROVISIONALS_TOLERATED = (errorFile: string): string[] => ['-default_behaviors', 'all,-abortunexp', '-trace_err', '-error_file', errorFile];
+
+/** The unexpected messages of SIPp's error log other than provisional responses (their first lines). */
+function unexpectedFinals(errorFile: string): string[] {
+  if (!existsSync(errorFile)) return [];
+  const found: string[] = [];
+  for (const match of readFileSync(errorFile, 'latin1').matchAll(/unexpected message[^\n]*?received '([^\r\n]*)/g)) {
+    const first = match[1] ?? '';
+    if (!/^SIP\/2\.0 1\d\d /.test(first)) found.push(first);
+  }
+  return found;
+}
+
+/** Messages the workers handed to each other (not what the thread-pool's parent deals out as it reads datagrams). */
+async function workerHandOffs(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (/^switchboard_hand_offs_sent_total\{worker="\d+"\} /.test(line)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+/** Responses handled by the lease holder (the default) and, in the pools, where they are read. */
+const RESPONSE_MODES = [
+  { name: '', args: [] as string[], whereRead: false },
+  { name: ' --shared-responses where-read', args: ['--shared-responses', 'where-read'], whereRead: true },
+];
+
+for (const variant of SHARED_VARIANTS) for (const responses of RESPONSE_MODES) {
+  describe(`SIPp over UDP through --model ${variant.name} --transactions shared${responses.name}`, { concurrency: false, timeout: 180_000 }, () => {
     let model: { args: string[]; stop(): Promise<void> };
     let proxy: RunningProxy;
     let calleePort: number;
@@ -98,7 +136,7 @@ for (const variant of SHARED_VARIANTS) {
       model = await prepareModel(variant);
       calleePort = await freePort();
       metricsPort = await freePort();
-      proxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort}`, '--transactions', 'shared', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args], 20_000);
+      proxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort}`, '--transactions', 'shared', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args, ...responses.args], 20_000);
     });
     after(async () => {
       assert.equal(await proxy.stop(), 0, 'the proxy exits 0 on SIGTERM');
@@ -108,13 +146,18 @@ for (const variant of SHARED_VARIANTS) {
       { name: 'record-routed calls', caller: 'uac-rr.xml', callee: 'uas-rr.xml', calls: 60 },
       { name: 'a callee that answers 486 (ACK of the failure)', caller: 'uac-failure.xml', callee: 'uas-failure.xml', calls: 20 },
       { name: 'CANCEL before answer', caller: 'uac-cancel.xml', callee: 'uas-cancel.xml', calls: 20 },
+      // Responses read by one worker and written on the caller's connection, which another may hold (an fd request).
+      ...(responses.whereRead ? [{ name: 'record-routed calls, the caller over one TCP connection', caller: 'uac-rr.xml', callee: 'uas-rr.xml', calls: 60, callerOverTcp: true }] : []),
     ];
     for (const scenario of cases) {
       test(`${scenario.name}: ${scenario.calls} calls, all succeed, transactions claimed in the store`, async () => {
         const claimsBefore = await proxyCounter(metricsPort, 'switchboard_transaction_store_round_trips_total');
+        const handOffsBefore = await workerHandOffs(metricsPort);
+        const handledHereBefore = await proxyCounter(metricsPort, 'switchboard_shared_responses_handled_here_total');
         const callee = runSipp(['-sf', scenario.callee, '-i', '127.0.0.1', '-p', String(calleePort), '-t', 'u1', '-m', String(scenario.calls)]);
         await new Promise((resolve) => setTimeout(resolve, 300));
-        const caller = runSipp(['-sf', scenario.caller, '-i', '127.0.0.1', '-p', '0', '-t', 'u1', '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob', '-m', String(scenario.calls), '-r', '50', '-l', '200', `127.0.0.1:${proxy.udpPort}`]);
+        const errors = join(await mkdtemp(join(tmpdir(), 'sipp-errors-')), 'caller.err');
+        const caller = runSipp(['-sf', scenario.caller, '-i', '127.0.0.1', '-p', '0', ...('callerOverTcp' in scenario ? [] : ['-t', 'u1']), '-key', 'target', `127.0.0.1:${calleePort}`, '-s', 'bob', '-m', String(scenario.calls), '-r', '50', '-l', '200', ...(responses.whereRead ? LATE_PROVISIONALS_TOLERATED(errors) : []), ...('callerOverTcp' in scenario ? ['-t', 't1', `127.0.0.1:${proxy.tcpPort}`] : [`127.0.0.1:${proxy.udpPort}`])]);
         const result = await caller.done;
         // The caller's verdict is the test's (the callee's exit code is flaky under load in owned mode too).
         callee.process.kill('SIGKILL');
@@ -126,6 +169,12 @@ for (const variant of SHARED_VARIANTS) {
         assert.ok(claims >= scenario.calls, `at least a claim per INVITE (${claims})`);
         assert.equal(await proxyCounter(metricsPort, 'switchboard_internal_errors_total'), 0);
         assert.equal(await proxyCounter(metricsPort, 'switchboard_state_store_failures_total'), 0);
+        if (responses.whereRead) assert.deepEqual(unexpectedFinals(errors), [], 'no final response the caller did not expect');
+        if (responses.whereRead && scenario.caller === 'uac-rr.xml') {
+          // Every response of these calls is a provisional or a 2xx: none is handed to another worker.
+          assert.equal((await workerHandOffs(metricsPort)) - handOffsBefore, 0, 'no hand-off between workers');
+          assert.ok((await settledCounter(metricsPort, 'switchboard_shared_responses_handled_here_total', (value) => value > handledHereBefore)) - handledHereBefore > 0, 'responses handled where they were read');
+        }
       });
     }
   });

@@ -241,6 +241,17 @@ test('--transaction-adoption-sweep-ms: absent by default (ten lease ticks in the
   await assert.rejects(resolveServeSettings({ ...listen, 'transaction-adoption-sweep-ms': '30000' }, new Set(['listen', 'transaction-adoption-sweep-ms'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--transaction-adoption-sweep-ms: is only used with --transactions shared/));
 });
 
+test('--shared-responses: by-holder unless where-read is asked for, and only with shared transactions in the pools', async () => {
+  const listen = { listen: ['udp:127.0.0.1:0'], 'redis-url': 'redis://127.0.0.1:6379' };
+  const plain = await resolveServeSettings({ ...listen, model: 'process-pool', transactions: 'shared' }, new Set(['listen', 'redis-url', 'model', 'transactions']));
+  assert.equal(proxySettingsOf(plain).sharedResponses, undefined, 'by-holder: nothing to tell the workers');
+  const whereRead = await resolveServeSettings({ ...listen, model: 'process-pool', transactions: 'shared', 'shared-responses': 'where-read' }, new Set(['listen', 'redis-url', 'model', 'transactions', 'shared-responses']));
+  assert.equal(proxySettingsOf(whereRead).sharedResponses, 'where-read');
+  await assert.rejects(resolveServeSettings({ ...listen, model: 'process-pool', 'shared-responses': 'where-read' }, new Set(['listen', 'redis-url', 'model', 'shared-responses'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--shared-responses: is only used with --transactions shared/));
+  await assert.rejects(resolveServeSettings({ listen: ['udp:127.0.0.1:0'], transactions: 'shared', 'shared-responses': 'where-read' }, new Set(['listen', 'transactions', 'shared-responses'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--shared-responses: .*the event-loop has one worker/));
+  await assert.rejects(resolveServeSettings({ ...listen, model: 'process-pool', transactions: 'shared', 'shared-responses': 'anywhere' }, new Set(['listen', 'redis-url', 'model', 'transactions', 'shared-responses'])), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--shared-responses:/));
+});
+
 test('--model io-dispatch: any worker takes any message, so transactions must be shared, and in Redis', async () => {
   const given = (...flags: string[]): Set<string> => new Set(['listen', ...flags]);
   const base = { listen: ['udp:127.0.0.1:0'] };

@@ -226,6 +226,8 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
   if (!TRANSACTIONS_FOR_MODEL[model].includes(transactions)) fail(read.source('transactions'), 'transactions', `--model ${model} needs --transactions ${TRANSACTIONS_FOR_MODEL[model].join(' or ')}: every message goes to the least-loaded worker, so every worker must find every transaction (in Redis); not --transactions ${transactions}`);
   onlyWhen(read, transactions === 'shared', ['transaction-lease-ms', 'transaction-lease-tick-ms', 'transaction-adoption-sweep-ms'], 'is only used with --transactions shared');
   if (v['transaction-lease-tick-ms'] >= v['transaction-lease-ms']) fail(read.source('transaction-lease-tick-ms'), 'transaction-lease-tick-ms', 'must be shorter than --transaction-lease-ms (a lease must be renewed before it lapses)');
+  const sharedResponses = v['shared-responses'];
+  onlyWhen(read, transactions === 'shared' && (model === 'process-pool' || model === 'thread-pool'), ['shared-responses'], 'is only used with --transactions shared in the process-pool and the thread-pool (the event-loop has one worker; io-dispatch sends each response to a worker from its I/O process)');
   const sweepMs = v['transaction-adoption-sweep-ms'];
   const transactionLease = transactions === 'shared' ? { leaseMs: v['transaction-lease-ms'], tickMs: v['transaction-lease-tick-ms'], ...(sweepMs === undefined ? {} : { sweepMs }) } : undefined;
 
@@ -256,6 +258,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     transactions,
     ...(fdRequestWait ? { fdRequestWait: true } : {}),
     ...(transactionLease === undefined ? {} : { transactionLease }),
+    ...(sharedResponses === 'where-read' ? { sharedResponses } : {}),
     redisUrl,
     idleStrategy: v['idle-strategy'],
     auth,

@@ -14,7 +14,7 @@ export { parseRedisTarget, redactRedisUrl, type RedisTarget } from './state/redi
 export { redisKeys, DEFAULT_REDIS_PREFIX } from './state/redis-keys.js';
 export { redisClientCounters, type RedisClientCounters } from './state/redis-client-counters.js';
 export { openAuthenticator, settleNonceSecret } from './state/open-authenticator.js';
-export { MODELS, STATE_KINDS, TRANSACTIONS_MODES, STATE_FOR_MODEL, TRANSACTIONS_FOR_MODEL, DEFAULT_STATE, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type TransactionsMode, type ProxySettings, type AuthSettings, type TlsFileSettings, type TimingSettings } from './proxy-settings.js';
+export { MODELS, STATE_KINDS, TRANSACTIONS_MODES, SHARED_RESPONSES, STATE_FOR_MODEL, TRANSACTIONS_FOR_MODEL, DEFAULT_STATE, proxyServerOptions, withSharedTicketKeys, loadTlsSettings, type Model, type StateKind, type TransactionsMode, type SharedResponses, type ProxySettings, type AuthSettings, type TlsFileSettings, type TimingSettings } from './proxy-settings.js';
 export { startModel, type ModelOptions, type ModelEvent } from './start-model.js';
 export { InternalErrorReports, internalErrorRecord, INTERNAL_ERROR_CHANNEL, type InternalErrorRecord } from './internal-error-reports.js';
 export type { RunningModel } from './running-model.js';

@@ -32,6 +32,8 @@ const PROXY_COUNTERS: Readonly<Record<keyof ProxyCounters, string>> = {
   transactionStoreRoundTrips: '--transactions shared: transaction-store operations on the message path: one claim per new request, a lookup per CANCEL or ACK that matches no local transaction, and the write-through of each server transaction (a transition per response sent and per ACK of a failure, a delete when it ends).',
   sharedRetransmissionsReplayed: '--transactions shared: retransmitted requests answered with the response stored for their transaction (whichever worker made it).',
   sharedRetransmissionsDropped: '--transactions shared: retransmitted requests dropped because their transaction had no response stored yet (the client retransmits).',
+  sharedResponsesHandledHere: '--shared-responses where-read: provisional and 2xx responses a worker sent upstream itself for a transaction another worker ran (no hand-off: two store round trips).',
+  sharedLateProvisionalsDropped: '--shared-responses where-read: provisional responses dropped because the store said another worker had sent the final one (RFC 3261 §16.7 step 5).',
   transactionsAdopted: '--transactions shared: transactions a worker adopted after their lease lapsed (their worker died or stalled), timers re-armed from the stored deadlines.',
   transactionsAdoptedRerouted: '--transactions shared: of the adopted, requests routed again because no branch of theirs was recorded (their worker died before forwarding them).',
   transactionsTakenOver: '--transactions shared: of the adopted, transactions taken over at their worker\'s death notice (the pool saw it exit), before their lease lapsed.',

@@ -13,6 +13,14 @@ export const STATE_KINDS: readonly StateKind[] = ['local', 'sab', 'redis'];
  */
 export type TransactionsMode = 'owned' | 'shared';
 export const TRANSACTIONS_MODES: readonly TransactionsMode[] = ['owned', 'shared'];
+/**
+ * `--transactions shared` in the pools: who handles a response read by a worker that does not run
+ * its client transaction: `by-holder`, handed to the worker holding the transaction's lease (one
+ * store lookup and one IPC message); `where-read`, the reader itself for provisionals and 2xx
+ * (two store round trips, no hand-off; ResponsesWhereRead in packages/core).
+ */
+export type SharedResponses = 'by-holder' | 'where-read';
+export const SHARED_RESPONSES: readonly SharedResponses[] = ['by-holder', 'where-read'];
 
 /** Which state stores each model can share registrations through. */
 export const STATE_FOR_MODEL: Readonly<Record<Model, readonly StateKind[]>> = {
@@ -70,6 +78,8 @@ export interface ProxySettings {
    * `--transaction-lease-tick-ms`, `--transaction-adoption-sweep-ms`); absent: 3000 ms, 1000 ms and ten ticks.
    */
   readonly transactionLease?: { readonly leaseMs: number; readonly tickMs: number; readonly sweepMs?: number };
+  /** `--shared-responses` (pools with `--transactions shared`); `by-holder` when absent. */
+  readonly sharedResponses?: SharedResponses;
   readonly redisUrl?: string;
   /** Key prefix in Redis (several deployments can share one server). */
   readonly redisPrefix?: string;

@@ -152,8 +152,10 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     let slot = 0;
     try {
       const message = parseMessage(bytes);
-      // Shared transactions: requests go round the threads, whichever transaction they belong to.
-      if (message.isRequest && this.#options.settings.transactions === 'shared') slot = this.#nextRequestSlot++ % workers;
+      // Shared transactions: requests go round the threads, whichever transaction they belong to;
+      // responses too with --shared-responses where-read (the thread that gets one handles it).
+      const settings = this.#options.settings;
+      if ((message.isRequest || settings.sharedResponses === 'where-read') && settings.transactions === 'shared') slot = this.#nextRequestSlot++ % workers;
       else slot = ownerSlot(message, source, workers) ?? callIdHash(message.callId ?? '') % workers;
     } catch {
       // Unparseable: any thread answers it (400 or drop); thread 0 does.

@@ -42,7 +42,7 @@ export abstract class PoolWorker<Out, Attachment> {
   readonly #exit: (code: number) => void;
   #server: ProxyServer | undefined;
   /** `--transactions shared`: the store and this worker's lease owner id in it. */
-  #transactions: { readonly store: TransactionStore; readonly owner: string; readonly leaseMs?: number; readonly leaseTickMs?: number; readonly adoptionSweepMs?: number } | undefined;
+  #transactions: { readonly store: TransactionStore; readonly owner: string; readonly leaseMs?: number; readonly leaseTickMs?: number; readonly adoptionSweepMs?: number; readonly responsesWhereRead?: boolean } | undefined;
   /** Bugs this worker's core catches, passed to the pool for its log (the counter is the core's). */
   readonly #internalErrors = new InternalErrorReports((error) => this.port.send({ t: 'internal-error', error }));
 
@@ -64,7 +64,7 @@ export abstract class PoolWorker<Out, Attachment> {
     this.#internalErrors.subscribe();
     try {
       const transactionStore = await openTransactionStore(this.settings, sharedTransactions);
-      if (transactionStore !== undefined) this.#transactions = { store: transactionStore, owner: transactionOwnerId(this.slot), ...transactionLeaseOptions(this.settings) };
+      if (transactionStore !== undefined) this.#transactions = { store: transactionStore, owner: transactionOwnerId(this.slot), ...transactionLeaseOptions(this.settings), ...(this.settings.sharedResponses === 'where-read' ? { responsesWhereRead: true } : {}) };
       const store = new TimedLocationStore(await openLocationStore(this.settings, shared), this.storeLatency);
       this.#server = await start(store);
     } catch (error) {
@@ -101,8 +101,9 @@ export abstract class PoolWorker<Out, Attachment> {
       branchTag: workerTag(this.slot),
       handOff: (message: Parameters<typeof ownerSlot>[0], bytes: Uint8Array, source: TransportAddress): boolean => {
         // Shared transactions: a request is handled where it is read (SharedTransactions finds its
-        // transaction in the store); only responses still go to the worker of their branch.
-        if (transactions !== undefined && message.isRequest) return false;
+        // transaction in the store); a response too with --shared-responses where-read (the core
+        // hands a failure to the lease holder itself); otherwise responses go to the worker of their branch.
+        if (transactions !== undefined && (message.isRequest || transactions.responsesWhereRead === true)) return false;
         const owner = ownerSlot(message, source, this.workers);
         if (owner === undefined || owner === this.slot) return false;
         this.counters.handOffsSent++;

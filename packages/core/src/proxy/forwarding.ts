@@ -40,6 +40,22 @@ export interface ForwarderOptions {
   readonly onBranchStarted?: (server: ServerTransaction, branch: string, target: TransportAddress) => void;
   /** `--transactions shared`: client transactions written through to the store (TransactionMirror). */
   readonly sharedClients?: SharedClients;
+  /**
+   * `--transactions shared` with responses handled where read (SharedTransactions): a response
+   * goes upstream only once the store has taken it as the server transaction's last response
+   * (TransactionMirror.admit), which it refuses when another worker has sent a final one meanwhile:
+   * no provisional after the final (§16.7 step 5), no failure after a 2xx; a 2xx goes all the
+   * same. Resolves whether to send it; it is then not written again.
+   */
+  readonly admitResponse?: (server: ServerTransaction, status: number, bytes: Buffer) => Promise<boolean>;
+  /** The same mode: each client transaction's timers act only once the store confirms them (ClientTransactionOptions.confirm). */
+  readonly confirmClientTimer?: (transaction: ClientTransaction, letter: string) => void;
+  /**
+   * The same mode: whether the store says the client transaction `key` got a provisional response
+   * another worker read (it is in Proceeding there): asked before a CANCEL is held back for want
+   * of one here (§9.1).
+   */
+  readonly provisionalElsewhere?: (key: string) => Promise<boolean>;
 }
 
 /** Where `--transactions shared` keeps client transactions (TransactionMirror implements it). */
@@ -281,6 +297,7 @@ export class Forwarder {
       onTerminated: this.#onTerminated,
       onPendingChanged: this.#pending.changed,
       ...(shared === undefined ? {} : { onStateChanged: this.#onStateChanged }),
+      ...(this.#options.confirmClientTimer === undefined ? {} : { confirm: this.#options.confirmClientTimer, onProceededElsewhere: () => this.#provisionalSeenElsewhere(branch) }),
     });
     this.#client.set(branch.key, transaction);
     counters.clientTransactions++;
@@ -345,8 +362,28 @@ export class Forwarder {
   }
 
   #forwardUpstream(forwarding: Forwarding, status: number, bytes: Buffer): void {
-    this.#options.counters.responsesForwarded++;
-    forwarding.server.respond(status, keptFinal(forwarding.isInvite, status, bytes));
+    const admit = this.#options.admitResponse;
+    const kept = keptFinal(forwarding.isInvite, status, bytes);
+    if (admit === undefined) {
+      this.#options.counters.responsesForwarded++;
+      forwarding.server.respond(status, kept);
+      return;
+    }
+    admit(forwarding.server, status, kept).then(
+      (admitted) => {
+        // A provisional admitted while a final was forwarded here waits no more.
+        if (!admitted || (status < 200 && forwarding.server.lastStatus >= 200)) return;
+        this.#options.counters.responsesForwarded++;
+        forwarding.server.respond(status, kept, true);
+      },
+      this.#onInternalError,
+    );
+  }
+
+  /** `--shared-responses where-read`: another worker read a provisional of `branch`: a CANCEL held back for one goes now. */
+  #provisionalSeenElsewhere(branch: Branch): void {
+    branch.provisional = true;
+    if (branch.cancelPending) this.#cancelBranch(branch);
   }
 
   /** CANCELs one branch (§16.10): only after it has sent a provisional response (§9.1). */
@@ -354,6 +391,10 @@ export class Forwarder {
     if (branch.final !== undefined || branch.cancelled || !branch.isInvite || branch.copy === undefined) return;
     if (!branch.provisional) {
       branch.cancelPending = true;
+      // Its provisional may have reached another worker (--shared-responses where-read).
+      this.#options.provisionalElsewhere?.(branch.key).then((seen) => {
+        if (seen && !branch.provisional) this.#provisionalSeenElsewhere(branch);
+      }, this.#onInternalError);
       return;
     }
     branch.cancelled = true;

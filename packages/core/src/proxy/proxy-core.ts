@@ -10,7 +10,7 @@ import { countingSender } from './counting-sender.js';
 import { Forwarder } from './forwarding.js';
 import { generatedResponse } from './generated-response.js';
 import { answerInternalError, reportInternalError } from './internal-errors.js';
-import type { Listener } from './listeners.js';
+import { isOurSentBy, type Listener } from './listeners.js';
 import { answer, answerStatelessly, answerUnparseable } from './local-answers.js';
 import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
 import { receiveResponse } from './response-path.js';
@@ -19,9 +19,10 @@ import { routeRequest, type HeaderList, type NamedRoutingStep, type RoutingDecis
 import { ROUTING_STEPS } from './routing-steps.js';
 import { ServerTransactions } from './server-transactions.js';
 import { SharedTransactions, type SharedTransactionsOptions } from './shared-transactions.js';
+import { ResponsesWhereRead } from './responses-where-read.js';
 import type { TransactionMirror } from './transaction-mirror.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
-import { stampReceived } from './via-addressing.js';
+import { stampReceived, viaTarget } from './via-addressing.js';
 import { TransactionAdoption } from './transaction-adoption.js';
 import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.js';
 import { BRANCH_ID_PREFIX } from './branch-id.js';
@@ -109,6 +110,8 @@ export class ProxyCore {
   readonly #outbound: StatelessOptions;
   readonly #timing: MessageTimingRecorder | undefined;
   readonly #shared: SharedTransactions | undefined;
+  /** `--shared-responses where-read`: responses of other workers' transactions handled here. */
+  readonly #whereRead: ResponsesWhereRead | undefined;
   readonly #overload: OverloadControl | undefined;
 
   constructor(options: ProxyCoreOptions) {
@@ -127,6 +130,12 @@ export class ProxyCore {
     const shared = this.#shared;
     const onBranchStarted = shared === undefined ? undefined : (server: ServerTransaction, branch: string, target: TransportAddress): void => shared.mirror.branchStarted(server, branch, `${target.protocol}:${target.address}:${target.port}`);
     const sharedClients = shared === undefined ? undefined : { started: shared.mirror.clientStarted.bind(shared.mirror), changed: shared.mirror.clientChanged.bind(shared.mirror) };
+    let adoption: TransactionAdoption | undefined;
+    const whereRead =
+      shared?.responsesWhereRead === true && options.stateless !== true
+        ? new ResponsesWhereRead({ store: shared.store, owner: shared.owner, timers, counters, lost: (key) => adoption?.lost(key) })
+        : undefined;
+    this.#whereRead = whereRead;
     this.#forwarder = new Forwarder({
       ...options,
       sender,
@@ -136,6 +145,7 @@ export class ProxyCore {
       overload: this.#overload,
       ...(onBranchStarted === undefined ? {} : { onBranchStarted }),
       ...(sharedClients === undefined ? {} : { sharedClients }),
+      ...(whereRead === undefined || shared === undefined ? {} : { admitResponse: shared.mirror.admit.bind(shared.mirror), confirmClientTimer: whereRead.confirmTimer.bind(whereRead), provisionalElsewhere: whereRead.provisionalElsewhere.bind(whereRead) }),
     });
     this.#routing = newRoutingContext({ ...options, counters });
     const steps = options.routingSteps ?? ROUTING_STEPS;
@@ -143,7 +153,8 @@ export class ProxyCore {
     this.#outbound = { listeners: options.listeners, clientTransports: options.clientTransports, limits: options.limits, sender, counters };
     if (shared !== undefined && options.stateless !== true) {
       const handleNew = (server: ServerTransaction, request: SipMessage, source: TransportAddress): void => this.#handleNew(server, request, source);
-      shared.leases.start(new TransactionAdoption({ shared, server: this.#server, forwarder: this.#forwarder, counters, limits: options.limits, handleNew }));
+      adoption = new TransactionAdoption({ shared, server: this.#server, forwarder: this.#forwarder, counters, limits: options.limits, handleNew });
+      shared.leases.start(adoption);
     }
   }
 
@@ -324,8 +335,15 @@ export class ProxyCore {
   #sharedResponseElsewhere(shared: SharedTransactions, response: SipMessage, bytes: Buffer, source: TransportAddress): boolean {
     const branch = response.topVia?.branch;
     if (branch === undefined || !branch.startsWith(BRANCH_ID_PREFIX)) return false;
-    const key = clientTransactionKey(branch, response.cseq?.method ?? '');
+    const method = response.cseq?.method ?? '';
+    const key = clientTransactionKey(branch, method);
     if (this.#forwarder.hasClient(key)) return false;
+    const whereRead = this.#whereRead;
+    const status = response.status ?? 0;
+    if (whereRead !== undefined && status >= 100 && status < 300) {
+      this.#respondWhereRead(whereRead, shared, key, method, response, bytes, source);
+      return true;
+    }
     shared
       .handOffResponse(key, bytes, source)
       .then((gone) => {
@@ -333,6 +351,56 @@ export class ProxyCore {
       })
       .catch((error: unknown) => reportInternalError(this.counters, error));
     return true;
+  }
+
+  /**
+   * `--shared-responses where-read`: a provisional or 2xx response of another worker's client
+   * transaction, sent upstream from here when the store says so (ResponsesWhereRead); one it has
+   * no record for goes to the lease holder or by its Via, as before. A store that fails: the
+   * response goes on by its Via (a stateless proxy's answer, as when there is no record).
+   */
+  #respondWhereRead(whereRead: ResponsesWhereRead, shared: SharedTransactions, key: string, method: string, response: SipMessage, bytes: Buffer, source: TransportAddress): void {
+    const counters = this.counters;
+    const top = response.topVia;
+    if (response.via.length < 2 || top === undefined || !isOurSentBy(this.#options.listeners, top)) {
+      counters.responsesReceived++;
+      counters.messagesDropped++;
+      return;
+    }
+    const status = response.status ?? 0;
+    const overload = this.#overload;
+    overload?.observeNextHop(source, response);
+    // A 100 goes no further (§16.7 step 4): nothing to build for upstream.
+    if (status !== 100) {
+      response.removeTopVia();
+      overload?.announceUpstream(response);
+    }
+    const next = status === 100 ? undefined : response.topVia;
+    const upstream = status === 100 ? NOTHING_UPSTREAM : response.serialize();
+    const byVia = (): void => {
+      if (next === undefined) return;
+      counters.responsesForwarded++;
+      this.#sender.send(viaTarget(next), upstream);
+    };
+    whereRead
+      .decide(key, method, status, upstream)
+      .then(async (decision) => {
+        counters.responsesReceived++;
+        if (decision.kind === 'drop') return;
+        if (decision.kind === 'send') {
+          if (decision.target === undefined) byVia();
+          else {
+            counters.responsesForwarded++;
+            this.#sender.send(decision.target, upstream);
+          }
+          return;
+        }
+        if (!(await shared.handOffResponse(key, bytes, source))) byVia();
+      })
+      .catch(() => {
+        counters.stateStoreFailures++;
+        byVia();
+      });
   }
 
   /** Walks the routing steps and carries out their decision, on `server` or (without one) statelessly. */
@@ -402,6 +470,9 @@ export class ProxyCore {
     answerStatelessly(this.#sender, this.counters, request, source, status, reason, headers);
   }
 }
+
+/** The upstream bytes of a 100 read where its transaction is not run: none (it is not forwarded). */
+const NOTHING_UPSTREAM = Buffer.alloc(0);
 
 /**
  * A request that will only be rejected is rejected where it was read: hostile input then costs

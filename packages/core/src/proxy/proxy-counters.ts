@@ -47,6 +47,10 @@ export interface ProxyCounters extends AuthCounters, OverloadCounters {
   sharedRetransmissionsReplayed: number;
   /** `--transactions shared`: retransmissions of a transaction in the store that has no response stored yet: dropped (the client retransmits). */
   sharedRetransmissionsDropped: number;
+  /** `--shared-responses where-read`: responses sent upstream by the worker that read them, for a transaction another worker ran. */
+  sharedResponsesHandledHere: number;
+  /** `--shared-responses where-read`: provisional responses dropped because the store says another worker sent the final one (§16.7 step 5). */
+  sharedLateProvisionalsDropped: number;
   /** `--transactions shared`: transactions this worker adopted after their lease lapsed (their worker died or stalled). */
   transactionsAdopted: number;
   /** Of those, requests routed again because no branch of theirs had been recorded (the dead worker never forwarded them). */
@@ -93,6 +97,8 @@ export function newProxyCounters(): ProxyCounters {
     transactionStoreRoundTrips: 0,
     sharedRetransmissionsReplayed: 0,
     sharedRetransmissionsDropped: 0,
+    sharedResponsesHandledHere: 0,
+    sharedLateProvisionalsDropped: 0,
     transactionsAdopted: 0,
     transactionsAdoptedRerouted: 0,
     transactionsTakenOver: 0,

@@ -7,6 +7,7 @@ import { answerStatelessly } from './local-answers.js';
 import type { ProxyCounters } from './proxy-counters.js';
 import { TransactionMirror } from './transaction-mirror.js';
 import type { TimerSettings } from '../transaction/timers.js';
+import { formatStoredTarget } from './stored-response-target.js';
 import { DEFAULT_TRANSACTION_LEASE_MS, DEFAULT_TRANSACTION_LEASE_TICK_MS, LeaseTicker } from './lease-ticker.js';
 
 /** Proxy timer C (§16.8) plus 64*T1: the longest a server INVITE record may live before its first write. */
@@ -27,6 +28,12 @@ export interface SharedTransactionsOptions {
    * that id (the message is then handled here, as in owned mode).
    */
   readonly handOffTo?: (owner: string, bytes: Buffer, source: TransportAddress) => boolean;
+  /**
+   * `--shared-responses where-read`: a provisional or 2xx response read by a worker that does not
+   * run its client transaction is handled there (ResponsesWhereRead) instead of handed to the
+   * lease holder. Off (`by-holder`) by default.
+   */
+  readonly responsesWhereRead?: boolean;
 }
 
 /** Store round trips and what they found (ProxyCounters keeps the ones exposed as metrics). */
@@ -108,6 +115,11 @@ export class SharedTransactions {
     return this.#options.owner;
   }
 
+  /** Whether provisional and 2xx responses are handled by the worker that reads them (`--shared-responses where-read`). */
+  get responsesWhereRead(): boolean {
+    return this.#options.responsesWhereRead === true && this.#options.handOffTo !== undefined;
+  }
+
   /** Whether messages can be handed to other workers (the pools; not the event-loop). */
   get handsOff(): boolean {
     return this.#options.handOffTo !== undefined;
@@ -131,6 +143,7 @@ export class SharedTransactions {
         state: invite ? 'proceeding' : 'trying',
         branch: request.topVia?.branch ?? '',
         request: bytes,
+        respondTo: formatStoredTarget(responseTarget(request, source)),
         lease: { owner: this.#options.owner, until: now + this.#leaseMs },
         expiresAt: now + (invite ? TIMER_C : 0) + 64 * this.#deps.timers.t1 + 1000,
       });

@@ -20,8 +20,8 @@ export interface TransactionMirrorOptions {
   /** How long a lease lasts before another worker may adopt the transaction (5000 ms by default). */
   readonly leaseMs?: number;
   readonly timers: TimerSettings;
-  /** Where each write is also counted (`--transactions shared`: the proxy's counters). */
-  readonly counters?: { transactionStoreRoundTrips: number };
+  /** Where each write is also counted (`--transactions shared`: the proxy's counters); and, with `admit`, the provisionals it refused. */
+  readonly counters?: { transactionStoreRoundTrips: number; sharedLateProvisionalsDropped?: number };
   /** The leases this worker renews (`--transactions shared`): told of each transaction created here and of each that ends. */
   readonly leases?: { hold(key: string): void; drop(key: string): void };
 }
@@ -79,6 +79,36 @@ export class TransactionMirror {
     const { timers, expiresAt } = this.#deadlines(transaction, state, Date.now());
     const lease = this.#lingering(transaction, state, expiresAt);
     this.#queue(transaction.key, (store) => store.transition(transaction.key, [before], { state, response: { status, bytes }, timers, expiresAt, ...lease }));
+  }
+
+  /**
+   * `--shared-responses where-read`: the response `status` (`bytes`) the server transaction is
+   * about to send, written first (queued behind its other writes, as `responded` would write it
+   * after the send); resolves whether to send it: yes when the store took it, or when a 2xx
+   * found a final one there already (every 2xx goes upstream); no when another worker sent a
+   * final response meanwhile (no provisional after a final, §16.7 step 5; no failure after a
+   * 2xx). A store that fails, or holds no record, lets it go, as in owned mode. The caller then
+   * sends it with `respond(..., stored)`, so it is not written twice.
+   */
+  admit(transaction: ServerTransaction, status: number, bytes: Buffer): Promise<boolean> {
+    const state: ServerTransactionState = status < 200 ? 'proceeding' : transaction.isInvite && status < 300 ? 'accepted' : 'completed';
+    const { timers, expiresAt } = this.#deadlines(transaction, state, Date.now());
+    const lease = this.#lingering(transaction, state, expiresAt);
+    return new Promise((resolve) => {
+      this.#queue(transaction.key, async (store) => {
+        let outcome;
+        try {
+          outcome = await store.transition(transaction.key, ['trying', 'proceeding'], { state, response: { status, bytes }, timers, expiresAt, ...lease });
+        } catch (error) {
+          resolve(true);
+          throw error;
+        }
+        const admitted = outcome.ok || outcome.record === undefined || (status >= 200 && status < 300);
+        const counters = this.#options.counters;
+        if (!admitted && status < 200 && counters?.sharedLateProvisionalsDropped !== undefined) counters.sharedLateProvisionalsDropped++;
+        resolve(admitted);
+      });
+    });
   }
 
   acknowledged(transaction: ServerTransaction): void {
@@ -215,29 +245,32 @@ export class TransactionMirror {
     });
   }
 
-  /**
-   * The deadlines of the timers a server transaction runs in `state` (§17.2, RFC 6026), as the
-   * transaction set them: what an adopting worker re-arms. The record expires with the longest.
-   */
   #deadlines(transaction: ServerTransaction, state: ServerTransactionState, now: number): { timers: Record<string, number | null>; expiresAt: number } {
-    const { t1 } = this.#options.timers;
-    const reliable = isReliable(transaction.source.protocol);
-    const timers: Record<string, number | null> = {};
-    let longest = now + 64 * t1;
-    if (state === 'proceeding' && transaction.isInvite) longest = now + TIMER_C + 64 * t1;
-    if (state === 'completed' && transaction.isInvite) {
-      if (!reliable) timers.G = now + t1;
-      timers.H = now + 64 * t1;
-    } else if (state === 'completed') {
-      if (!reliable) timers.J = now + 64 * t1;
-    } else if (state === 'accepted') {
-      timers.L = now + 64 * t1;
-    } else if (state === 'confirmed') {
-      timers.G = null;
-      timers.H = null;
-      if (!reliable) timers.I = now + this.#options.timers.t4;
-    }
-    for (const deadline of Object.values(timers)) if (deadline !== null && deadline > longest) longest = deadline;
-    return { timers, expiresAt: longest + 1000 };
+    return serverDeadlines(transaction.isInvite, isReliable(transaction.source.protocol), state, now, this.#options.timers);
   }
+}
+
+/**
+ * The deadlines of the timers a server transaction runs in `state` (§17.2, RFC 6026), as the
+ * transaction sets them: what an adopting worker re-arms. The record expires with the longest.
+ */
+export function serverDeadlines(isInvite: boolean, reliable: boolean, state: string, now: number, settings: TimerSettings): { timers: Record<string, number | null>; expiresAt: number } {
+  const { t1 } = settings;
+  const timers: Record<string, number | null> = {};
+  let longest = now + 64 * t1;
+  if (state === 'proceeding' && isInvite) longest = now + TIMER_C + 64 * t1;
+  if (state === 'completed' && isInvite) {
+    if (!reliable) timers.G = now + t1;
+    timers.H = now + 64 * t1;
+  } else if (state === 'completed') {
+    if (!reliable) timers.J = now + 64 * t1;
+  } else if (state === 'accepted') {
+    timers.L = now + 64 * t1;
+  } else if (state === 'confirmed') {
+    timers.G = null;
+    timers.H = null;
+    if (!reliable) timers.I = now + settings.t4;
+  }
+  for (const deadline of Object.values(timers)) if (deadline !== null && deadline > longest) longest = deadline;
+  return { timers, expiresAt: longest + 1000 };
 }

@@ -41,6 +41,16 @@ export interface ClientTransactionOptions {
   readonly onStateChanged?: (transaction: ClientTransaction, before: ClientTransactionState) => void;
   /** `true` when made (Calling or Trying), `false` once when it leaves the pending states (see PendingTally). */
   readonly onPendingChanged?: (pending: boolean) => void;
+  /**
+   * `--transactions shared` with responses handled where read: before a timer acts (A or E
+   * retransmits, B, F or C times out), the store is asked whether this worker still runs the
+   * transaction (another worker may have handled its final response); `act` is called only if
+   * it does: by calling the transaction's `confirmedTimer(letter)`. The check may also move the
+   * transaction (`proceedElsewhere`) or drop it here.
+   */
+  readonly confirm?: (transaction: ClientTransaction, letter: string) => void;
+  /** The same mode: `proceedElsewhere` moved the transaction (its TU may have a CANCEL waiting for a provisional, §9.1). */
+  readonly onProceededElsewhere?: (transaction: ClientTransaction) => void;
   /** Where its timers run: the thread's `transactionTimerQueue` by default (tests pass their own). */
   readonly timerQueue?: TimerQueue;
 }
@@ -130,17 +140,39 @@ export class ClientTransaction {
     switch (letter) {
       case 'A':
       case 'E':
-        this.#retransmit();
-        return;
       case 'B':
       case 'F':
       case 'C':
-        this.#timeOut();
+        if (this.#options.confirm === undefined) this.confirmedTimer(letter);
+        else this.#options.confirm(this, letter);
         return;
       default:
         // D, K, M: the lingering is over.
         this.#terminate();
     }
+  }
+
+  /** Timer A or E retransmits, B, F or C times out: at once, or once `confirm` found the transaction still this worker's. */
+  confirmedTimer(letter: string): void {
+    if (letter === 'A' || letter === 'E') this.#retransmit();
+    else this.#timeOut();
+  }
+
+  /**
+   * `--transactions shared`: a provisional response reached another worker, which recorded the
+   * transaction in Proceeding: as `receiveResponse` does for a provisional, without one to pass
+   * on (timer A and B stop; the proxy's timer C starts for an INVITE).
+   */
+  proceedElsewhere(): void {
+    if (this.#state !== 'calling' && this.#state !== 'trying') return;
+    if (this.isInvite) {
+      this.#timers.stop('A');
+      this.#timers.stop('B');
+      const timerC = this.#options.timerC;
+      if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC);
+    }
+    this.#moveTo('proceeding');
+    this.#options.onProceededElsewhere?.(this);
   }
 
   #timeOut(): void {

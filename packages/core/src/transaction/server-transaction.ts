@@ -107,8 +107,13 @@ export class ServerTransaction {
     this.#wait('I', this.#reliable ? 0 : this.#options.timers.t4);
   }
 
-  /** Sends a response (bytes built by the transaction user) and moves the state machine. */
-  respond(status: number, bytes: Buffer): void {
+  /**
+   * Sends a response (bytes built by the transaction user) and moves the state machine. `stored`:
+   * the response is in the transaction's store record already (`--transactions shared`, a
+   * provisional that had to win a compare-and-set there before it went out), so `onResponded`
+   * is not told.
+   */
+  respond(status: number, bytes: Buffer, stored = false): void {
     if (this.#abandoned) {
       // Another worker holds the transaction now; a response our client side still gets goes
       // upstream as a stateless proxy would send it, so the caller gets it either way.
@@ -116,7 +121,7 @@ export class ServerTransaction {
       return;
     }
     const before = this.#state;
-    if (this.#respond(status, bytes)) this.#options.onResponded?.(this, status, bytes, before);
+    if (this.#respond(status, bytes) && !stored) this.#options.onResponded?.(this, status, bytes, before);
   }
 
   /** True when `bytes` became the last response (sent and recorded). */
