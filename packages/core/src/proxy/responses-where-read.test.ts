@@ -1,63 +1,26 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { parseMessage, type SipMessage } from '@switchboard/sip';
-import { MemoryLocationStore } from '../registrar/location-store.js';
 import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.js';
 import { MemoryTransactionStore } from '../transaction/memory-transaction-store.js';
 import type { TimerSettings } from '../transaction/timers.js';
 import type { TransportAddress } from '../transport-address.js';
-import { ProxyCore } from './proxy-core.js';
+import { closeAll, sharedWorkers, until, type SharedWorker } from './shared-workers.fixture.js';
 
 /**
  * `--shared-responses where-read`: two ProxyCores stand for two workers sharing one
- * MemoryTransactionStore; `handOffTo` between them stands for the pool's IPC (and is counted, so
- * a test sees when a response was not handled where it was read).
+ * MemoryTransactionStore (shared-workers.fixture.ts); their hand-offs are recorded, so a test sees
+ * when a response was not handled where it was read.
  */
 
 const ALICE: TransportAddress = { protocol: 'udp', address: '192.0.2.10', port: 5060 };
 const BOB: TransportAddress = { protocol: 'udp', address: '192.0.2.30', port: 5060 };
-const cores: ProxyCore[] = [];
-afterEach(() => {
-  for (const core of cores.splice(0)) core.close();
-});
+afterEach(closeAll);
 
-interface Worker {
-  readonly core: ProxyCore;
-  readonly sent: Array<{ target: TransportAddress; message: SipMessage; bytes: Buffer }>;
-  readonly handedOff: string[];
-}
+type Worker = SharedWorker;
 
 function workers(store: MemoryTransactionStore, timers?: TimerSettings): [Worker, Worker] {
-  const byOwner = new Map<string, Worker>();
-  const make = (owner: string): Worker => {
-    const sent: Worker['sent'] = [];
-    const handedOff: string[] = [];
-    const core = new ProxyCore({
-      listeners: [{ protocol: 'udp', host: '192.0.2.1', port: 5060 }],
-      domains: ['example.com'],
-      defaultRoute: `sip:${BOB.address}:${BOB.port}`,
-      ...(timers === undefined ? {} : { timers }),
-      store: new MemoryLocationStore(0),
-      sender: { send: (target, bytes) => sent.push({ target, message: parseMessage(bytes), bytes }) },
-      sharedTransactions: {
-        store,
-        owner,
-        responsesWhereRead: true,
-        handOffTo: (holder, bytes, source) => {
-          const to = byOwner.get(holder);
-          if (to === undefined) return false;
-          handedOff.push(holder);
-          to.core.receive(bytes, source, true);
-          return true;
-        },
-      },
-    });
-    cores.push(core);
-    const worker = { core, sent, handedOff };
-    byOwner.set(owner, worker);
-    return worker;
-  };
-  return [make('w0.a'), make('w1.b')];
+  return sharedWorkers(store, { defaultRoute: `sip:${BOB.address}:${BOB.port}`, ...(timers === undefined ? {} : { timers }) }, { responsesWhereRead: true });
 }
 
 function invite(via = `SIP/2.0/UDP ${ALICE.address}:${ALICE.port};branch=z9hG4bKwhere1`): Buffer {
@@ -92,14 +55,6 @@ function answer(forwarded: SipMessage, status: number, reason: string): Buffer {
       '',
     ].join('\r\n'),
   );
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
 }
 
 const responses = (worker: Worker, status?: number): Worker['sent'] => worker.sent.filter((sent) => !sent.message.isRequest && (status === undefined || sent.message.status === status));

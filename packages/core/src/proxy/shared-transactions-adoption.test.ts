@@ -7,6 +7,7 @@ import { MemoryTransactionStore } from '../transaction/memory-transaction-store.
 import type { TransactionStore } from '../transaction/transaction-store.js';
 import type { TransportAddress } from '../transport-address.js';
 import { ProxyCore } from './proxy-core.js';
+import { until } from './shared-workers.fixture.js';
 
 /**
  * `--transactions shared`, adoption (issue 16 item 3): two ProxyCores stand for two workers
@@ -76,14 +77,6 @@ function request(method: string, uri = 'sip:nobody@example.com'): Buffer {
       '',
     ].join('\r\n'),
   );
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

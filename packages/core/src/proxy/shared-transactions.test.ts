@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { parseMessage, type SipMessage } from '@switchboard/sip';
-import { MemoryLocationStore } from '../registrar/location-store.js';
+import { parseMessage } from '@switchboard/sip';
 import { serverTransactionKey } from '../transaction/keys.js';
 import { MemoryTransactionStore } from '../transaction/memory-transaction-store.js';
 import type { TransactionStore } from '../transaction/transaction-store.js';
 import type { TransportAddress } from '../transport-address.js';
-import { ProxyCore } from './proxy-core.js';
+import { closeAll, sharedWorkers, until, type SharedWorker } from './shared-workers.fixture.js';
 
 /**
  * `--transactions shared`: two ProxyCores stand for two workers sharing one MemoryTransactionStore;
@@ -15,46 +14,12 @@ import { ProxyCore } from './proxy-core.js';
 
 const ALICE: TransportAddress = { protocol: 'udp', address: '192.0.2.10', port: 5060 };
 const BOB: TransportAddress = { protocol: 'udp', address: '192.0.2.30', port: 5060 };
-const cores: ProxyCore[] = [];
-afterEach(() => {
-  for (const core of cores.splice(0)) core.close();
-});
+afterEach(closeAll);
 
-interface Worker {
-  readonly core: ProxyCore;
-  readonly sent: Array<{ target: TransportAddress; message: SipMessage; bytes: Buffer }>;
-  readonly handedOff: string[];
-}
+type Worker = SharedWorker;
 
 function workers(store: TransactionStore, options: { defaultRoute?: string } = {}): [Worker, Worker] {
-  const byOwner = new Map<string, Worker>();
-  const make = (owner: string): Worker => {
-    const sent: Worker['sent'] = [];
-    const handedOff: string[] = [];
-    const core = new ProxyCore({
-      listeners: [{ protocol: 'udp', host: '192.0.2.1', port: 5060 }],
-      domains: ['example.com'],
-      ...options,
-      store: new MemoryLocationStore(0),
-      sender: { send: (target, bytes) => sent.push({ target, message: parseMessage(bytes), bytes }) },
-      sharedTransactions: {
-        store,
-        owner,
-        handOffTo: (holder, bytes, source) => {
-          const to = byOwner.get(holder);
-          if (to === undefined) return false;
-          handedOff.push(holder);
-          to.core.receive(bytes, source, true);
-          return true;
-        },
-      },
-    });
-    cores.push(core);
-    const worker = { core, sent, handedOff };
-    byOwner.set(owner, worker);
-    return worker;
-  };
-  return [make('w0.a'), make('w1.b')];
+  return sharedWorkers(store, options);
 }
 
 function request(method: string, options: { branch?: string; uri?: string; cseqMethod?: string } = {}): Buffer {
@@ -73,15 +38,6 @@ function request(method: string, options: { branch?: string; uri?: string; cseqM
       '',
     ].join('\r\n'),
   );
-}
-
-/** Waits (generously) until `condition` holds: store operations settle in microtasks or, for the cluster stores, round trips. */
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
 }
 
 const statuses = (worker: Worker): string[] => worker.sent.filter((sent) => !sent.message.isRequest).map((sent) => `${sent.message.status} ${sent.message.cseq?.method}`);

@@ -165,14 +165,20 @@ export class ClientTransaction {
    */
   proceedElsewhere(): void {
     if (this.#state !== 'calling' && this.#state !== 'trying') return;
+    this.#enterProceeding();
+    this.#options.onProceededElsewhere?.(this);
+  }
+
+  /** A provisional response came (here or, by the store, elsewhere): to Proceeding. */
+  #enterProceeding(): void {
     if (this.isInvite) {
+      // Timer B covers Calling only (§17.1.1.2); a proxy's timer C covers Proceeding.
       this.#timers.stop('A');
       this.#timers.stop('B');
       const timerC = this.#options.timerC;
       if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC);
     }
     this.#moveTo('proceeding');
-    this.#options.onProceededElsewhere?.(this);
   }
 
   #timeOut(): void {
@@ -189,14 +195,7 @@ export class ClientTransaction {
       case 'trying':
       case 'proceeding':
         if (status < 200) {
-          if (this.isInvite) {
-            // Timer B covers Calling only (§17.1.1.2); a proxy's timer C covers Proceeding.
-            this.#timers.stop('A');
-            this.#timers.stop('B');
-            const timerC = this.#options.timerC;
-            if (timerC !== undefined && !this.#timers.isRunning('C')) this.#timers.start('C', timerC);
-          }
-          this.#moveTo('proceeding');
+          this.#enterProceeding();
           this.#onResponse?.(response, this);
           return;
         }
