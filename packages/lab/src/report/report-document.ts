@@ -41,7 +41,7 @@ const SPEED_SPREAD_WARNING = 0.1;
 /** Percent of a core of other load on the proxy's CPUs above which the report warns. */
 const FOREIGN_LOAD_WARNING = 5;
 
-const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
 
 /** The setup in sentences, each written from what the records say was done. */
 export function setupSentences(data: ReportData): string[] {
