@@ -340,6 +340,17 @@ export class ProxyCore {
     if (this.#forwarder.hasClient(key)) return false;
     const whereRead = this.#whereRead;
     const status = response.status ?? 0;
+    if (whereRead !== undefined && method === 'CANCEL') {
+      // A response to a CANCEL of ours: hop by hop, absorbed by that CANCEL's client transaction,
+      // which the INVITE's lease holder runs (it is in no record of its own).
+      shared
+        .handOffResponse(clientTransactionKey(branch, 'INVITE'), bytes, source)
+        .then((gone) => {
+          if (!gone) receiveResponse(response, this.#forwarder, this.#outbound);
+        })
+        .catch((error: unknown) => reportInternalError(this.counters, error));
+      return true;
+    }
     if (whereRead !== undefined && status >= 100 && status < 300) {
       this.#respondWhereRead(whereRead, shared, key, method, response, bytes, source);
       return true;

@@ -204,3 +204,34 @@ test('a 100 read where the INVITE is not run moves its record to Proceeding and 
   assert.deepEqual(b.handedOff, [], 'nothing handed off');
   assert.equal(b.core.counters.messagesDropped, 0);
 });
+
+test('the holder writes its own client transaction ahead from any pending state: a record another worker moved keeps its lease extended, never left to lapse', async () => {
+  const store = new MemoryTransactionStore();
+  const [a, b] = workers(store, { t1: 10_000, t2: 40_000, t4: 50_000 });
+  const { forwarded, clientKey } = await forwardedBy(a, store);
+  // b records the 180 (the holder, a, still sees Calling); then a reads the 200 itself.
+  b.core.receive(answer(forwarded, 180, 'Ringing'), BOB);
+  await until(() => responses(b, 180).length === 1, 'the 180 from b');
+  a.core.receive(answer(forwarded, 200, 'OK'), BOB);
+  await until(async () => (await store.get(clientKey))?.state === 'accepted', 'the client record accepted by the holder');
+  const record = await store.get(clientKey);
+  assert.equal(record?.lease?.owner, 'w0.a');
+  assert.equal(record?.lease?.until, record?.expiresAt, 'its lease runs to the record\'s end: nothing to adopt');
+  assert.deepEqual(await store.expiredLeases(Date.now() + 10_000, 10), [], 'no lapsed lease after the old one would have ended');
+});
+
+test('a response to a CANCEL of ours read by the other worker goes to the INVITE\'s lease holder, which absorbs it', async () => {
+  const store = new MemoryTransactionStore();
+  const [a, b] = workers(store, { t1: 10_000, t2: 40_000, t4: 50_000 });
+  const { forwarded } = await forwardedBy(a, store);
+  a.core.receive(answer(forwarded, 180, 'Ringing'), BOB);
+  const cancel = Buffer.from(invite().toString('latin1').replace('INVITE sip:', 'CANCEL sip:').replace('CSeq: 1 INVITE', 'CSeq: 1 CANCEL'));
+  a.core.receive(cancel, ALICE);
+  await until(() => a.sent.some((sent) => sent.message.method === 'CANCEL'), 'the CANCEL forwarded');
+  const ourCancel = a.sent.find((sent) => sent.message.method === 'CANCEL')?.message as SipMessage;
+  const ok = Buffer.from(answer(ourCancel, 200, 'OK').toString('latin1').replace('CSeq: 1 INVITE', 'CSeq: 1 CANCEL'));
+  b.core.receive(ok, BOB);
+  await until(() => b.handedOff.length === 1, 'the 200 handed to the holder');
+  assert.equal(b.core.counters.messagesDropped + a.core.counters.messagesDropped, 0, 'absorbed, not dropped');
+  assert.equal(responses(a, 200).filter((sent) => sent.message.cseq?.method === 'CANCEL' && sent.target.address === ALICE.address).length, 1, 'only the holder\'s own 200 to the caller\'s CANCEL went upstream');
+});

@@ -4,6 +4,9 @@ import type { ClientTransaction, ClientTransactionState } from '../transaction/c
 import type { TimerSettings } from '../transaction/timers.js';
 import type { TransactionStore } from '../transaction/transaction-store.js';
 
+/** Client transaction states that still wait for a final response. */
+const PENDING_CLIENT_STATES: readonly ClientTransactionState[] = ['calling', 'trying', 'proceeding'];
+
 /** Proxy timer C (§16.8), the longest a server INVITE may wait in Proceeding for its branches. */
 const TIMER_C = 181_000;
 
@@ -223,7 +226,11 @@ export class TransactionMirror {
     // A final state only lingers: nobody need run it elsewhere (see #lingering).
     if (final) this.#options.leases?.drop(key);
     const extra = final ? { response: { status: transaction.finalStatus }, lease: { owner: this.#options.owner, until: expiresAt } } : {};
-    this.#queue(key, (store) => store.transition(key, [before], { state, timers, expiresAt, ...extra }));
+    // From any pending state, not only the one this worker saw last: with --shared-responses
+    // where-read another worker may have moved the record ahead (a provisional it read), and a
+    // refused write would leave the lease unextended and no longer renewed, to lapse and be adopted.
+    const from = state === 'proceeding' || final ? PENDING_CLIENT_STATES : [before];
+    this.#queue(key, (store) => store.transition(key, from, { state, timers, expiresAt, ...extra }));
   }
 
   #queue(key: string, write: (store: TransactionStore) => Promise<unknown>, atOnce = false): void {
