@@ -235,3 +235,40 @@ test('a response to a CANCEL of ours read by the other worker goes to the INVITE
   assert.equal(b.core.counters.messagesDropped + a.core.counters.messagesDropped, 0, 'absorbed, not dropped');
   assert.equal(responses(a, 200).filter((sent) => sent.message.cseq?.method === 'CANCEL' && sent.target.address === ALICE.address).length, 1, 'only the holder\'s own 200 to the caller\'s CANCEL went upstream');
 });
+
+test('a response that overtakes its client record\'s creation (two connections to the store) is tried once more, not handed off', async () => {
+  const store = new MemoryTransactionStore();
+  let land: (() => void) | undefined;
+  // Client records are created late: once the reader's first transition has missed.
+  const late = new Proxy(store, {
+    get: (target, property) => {
+      const value = Reflect.get(target, property) as unknown;
+      if (typeof value !== 'function') return value;
+      if (property === 'create') {
+        return async (transaction: Parameters<MemoryTransactionStore['create']>[0]) => {
+          if (transaction.side === 'client') await new Promise<void>((resolve) => (land = resolve));
+          return target.create(transaction);
+        };
+      }
+      if (property === 'transition') {
+        return async (...args: Parameters<MemoryTransactionStore['transition']>) => {
+          const outcome = await target.transition(...args);
+          if (outcome.record === undefined && land !== undefined) {
+            land();
+            land = undefined;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          return outcome;
+        };
+      }
+      return (value as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+  const [a, b] = sharedWorkers(late, { defaultRoute: `sip:${BOB.address}:${BOB.port}` }, { responsesWhereRead: true });
+  a.core.receive(invite(), ALICE);
+  await until(() => invites(a) === 1, 'the INVITE forwarded');
+  const forwarded = a.sent.find((sent) => sent.message.method === 'INVITE')?.message as SipMessage;
+  b.core.receive(answer(forwarded, 180, 'Ringing'), BOB);
+  await until(() => responses(b, 180).length === 1, 'the 180 from b');
+  assert.deepEqual(b.handedOff, [], 'tried again, not handed off');
+});

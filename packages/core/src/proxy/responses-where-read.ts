@@ -82,9 +82,19 @@ export class ResponsesWhereRead {
     } else {
       clientChange = invite ? { state: 'proceeding', timers: { A: null, B: null, C: now + TIMER_C }, expiresAt: now + TIMER_C + 64 * t1 + 1000 } : { state: 'proceeding' };
     }
+    const from = final ? PENDING : BEFORE_PROVISIONAL;
     counters.transactionStoreRoundTrips++;
-    const client = await store.transition(clientKey, final ? PENDING : BEFORE_PROVISIONAL, clientChange);
+    let client = await store.transition(clientKey, from, clientChange);
+    if (client.record === undefined) {
+      // The holder writes the record as its request leaves, on a connection of its own: an answer
+      // at once (a 100) can reach the store first. One more try, a round trip later.
+      counters.transactionStoreRoundTrips++;
+      client = await store.transition(clientKey, from, clientChange);
+    }
     const record = client.record;
+    // Still none: a 100 is dropped (the holder's retransmission brings another answer); anything
+    // else goes to the lease holder, or by its Via.
+    if (record === undefined && status === 100) return { kind: 'drop' };
     if (record === undefined || record.side !== 'client' || record.parent === undefined) return { kind: 'elsewhere' };
     // A 100 goes no further (§16.7 step 4): it has moved the record to Proceeding, or found it there or beyond.
     if (status === 100) return { kind: 'drop' };
