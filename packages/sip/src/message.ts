@@ -4,7 +4,7 @@ import { applyRoutingHeader, emptyRoutingHeaders, type RoutingHeaders } from './
 import { SipError } from './errors.js';
 import { canonicalHeaderName, isListHeader, isRoutingHeader, writtenHeaderName } from './header-names.js';
 import { isToken, parseDecimal, splitList, unfold } from './lexer.js';
-import { parseNameAddr, type NameAddr, type TaggedAddress } from './name-addr.js';
+import { parseNameAddr, parseNameAddrMemoized, type NameAddr, type TaggedAddress } from './name-addr.js';
 import type { Uri } from './uri.js';
 import { formatVia, parseVia, type Via } from './via.js';
 
@@ -413,7 +413,7 @@ export class SipMessage {
   }
 
   /** Adds a Record-Route value on top (§16.6 step 4). */
-  prependRecordRoute(text: string, parsed: NameAddr = parseNameAddr(text)): void {
+  prependRecordRoute(text: string, parsed: NameAddr = parseNameAddrMemoized(text)): void {
     this.#insertField('record-route', text, 'first');
     this.recordRoute.unshift(parsed);
   }
@@ -437,7 +437,7 @@ export class SipMessage {
   }
 
   /** Adds a Route value at the end (strict-router interop, §16.6 step 7). */
-  appendRoute(text: string, parsed: NameAddr = parseNameAddr(text)): void {
+  appendRoute(text: string, parsed: NameAddr = parseNameAddrMemoized(text)): void {
     this.#insertField('route', text, 'last');
     this.route.push(parsed);
   }

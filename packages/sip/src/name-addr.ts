@@ -1,6 +1,7 @@
 import { SipError } from './errors.js';
 import { quote, scanQuotedString, scanToken, skipWhitespace, unquote, isToken } from './lexer.js';
 import { formatParams, scanHeaderParams, splitCheckedParams, type Params } from './params.js';
+import { memoizedParse } from './parse-memo.js';
 import { parseUri, type Uri } from './uri.js';
 
 /**
@@ -25,6 +26,12 @@ function invalid(text: string, why: string, offset: number, at: number): SipErro
 export function parseNameAddr(text: string, offset = -1): NameAddr {
   return fastNameAddr(text) ?? parseNameAddrStrictly(text, offset);
 }
+
+/**
+ * parseNameAddr for values that recur (Route, Record-Route, Contact; see parse-memo.ts): the same
+ * result for the same text, parsed once.
+ */
+export const parseNameAddrMemoized: (text: string, offset?: number) => NameAddr = memoizedParse(parseNameAddr);
 
 /**
  * The common shape `"Display" <URI>;tag=x` or `Display <URI>;tag=x` with no blanks inside the

@@ -5,7 +5,7 @@ import { headerNameFromWire } from './header-names.js';
 import { isToken, unfold } from './lexer.js';
 import { resolveLimits, type SipLimits } from './limits.js';
 import { SipMessage, type HeaderField, type StartLine } from './message.js';
-import { isSipUri, parseUri } from './uri.js';
+import { isSipUri, parseUriMemoized } from './uri.js';
 
 export interface ParseOptions {
   /** Size limits; unset ones take DEFAULT_LIMITS. */
@@ -121,7 +121,7 @@ function parseStartLine(line: string, start: number): StartLine {
   if (requestUriText.startsWith('<')) {
     throw new SipError('ERR_SIP_INVALID_URI', 'The Request-URI must not be enclosed in <>', uriOffset);
   }
-  const requestUri = parseUri(requestUriText, uriOffset);
+  const requestUri = parseUriMemoized(requestUriText, uriOffset);
   if (isSipUri(requestUri) && requestUri.headers.length > 0) {
     throw new SipError('ERR_SIP_INVALID_URI', 'A Request-URI must not carry URI headers (RFC 3261 §19.1.5)', uriOffset);
   }
