@@ -81,7 +81,8 @@ export class SipMessage {
   #requestUriText: string | undefined;
   #requestUri: Uri | undefined;
   #startLineEdited = false;
-  #body: Buffer;
+  /** Cut from the input when first asked for (a proxy forwards most bodies without reading them). */
+  #body: Buffer | undefined;
   #bodyEdited = false;
   /** What `serialize()` gave since the last edit. */
   #serialized: Buffer | undefined;
@@ -94,7 +95,6 @@ export class SipMessage {
     this.#requestUriText = startLine.requestUriText;
     this.#requestUri = startLine.requestUri;
     this.#fields = fields;
-    this.#body = layout.input.subarray(layout.bodyStart, layout.end);
     this.via = routing.via;
     this.#from = routing.from;
     this.#to = routing.to;
@@ -136,6 +136,7 @@ export class SipMessage {
   }
 
   get body(): Buffer {
+    this.#body ??= this.#layout.input.subarray(this.#layout.bodyStart, this.#layout.end);
     return this.#body;
   }
 
@@ -619,7 +620,7 @@ export class SipMessage {
       }
       if (expected === bodyStart - 2 && length === bodyStart - 2 - start) return input.subarray(start, end);
     }
-    length += this.#bodyEdited ? 2 + this.#body.length : end - (bodyStart - 2);
+    length += this.#bodyEdited ? 2 + this.body.length : end - (bodyStart - 2);
     const out = Buffer.allocUnsafe(length);
     let at = 0;
     let runStart = -1;
@@ -651,7 +652,7 @@ export class SipMessage {
       if (runStart >= 0) at += input.copy(out, at, runStart, runEnd);
       out[at++] = 0x0d;
       out[at++] = 0x0a;
-      at += this.#body.copy(out, at);
+      at += this.body.copy(out, at);
     } else if (runStart >= 0 && runEnd === bodyStart - 2) {
       at += input.copy(out, at, runStart, end);
     } else {

@@ -1,7 +1,6 @@
-import { isAscii } from 'node:buffer';
 import { applyRoutingHeader, emptyRoutingHeaders } from './eager-headers.js';
 import { SipError } from './errors.js';
-import { headerNameFromWire } from './header-names.js';
+import { headerNameAt } from './header-names.js';
 import { isToken, unfold } from './lexer.js';
 import { resolveLimits, type SipLimits } from './limits.js';
 import { SipMessage, type HeaderField, type StartLine } from './message.js';
@@ -16,6 +15,8 @@ const SP = 0x20;
 const HT = 0x09;
 const CR = 0x0d;
 const LF = 0x0a;
+/** A character of the latin1 header section that stands for a byte outside ASCII. */
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * Parses one SIP message from `input` (a datagram, or one frame cut by the stream framer).
@@ -45,7 +46,7 @@ export function parseMessage(input: Buffer, options: ParseOptions = {}): SipMess
   }
   const head = text.length === terminator + 4 ? text : text.slice(0, terminator + 4);
   const bodyStart = start + terminator + 4;
-  const ascii = isAscii(input.subarray(start, bodyStart));
+  const ascii = !NON_ASCII.test(head);
   const startLineEnd = head.indexOf('\r\n');
   if (startLineEnd > limits.maxLineLength) {
     throw new SipError('ERR_SIP_LINE_TOO_LONG', `Start line exceeds ${limits.maxLineLength} bytes`, start);
@@ -159,10 +160,9 @@ function scanHeaderFields(head: string, base: number, from: number, to: number, 
     }
     let nameEnd = colon;
     while (nameEnd > fieldStart && (head.charCodeAt(nameEnd - 1) === SP || head.charCodeAt(nameEnd - 1) === HT)) nameEnd--;
-    const spelling = head.slice(fieldStart, nameEnd);
-    const known = headerNameFromWire(spelling);
+    const known = headerNameAt(head, fieldStart, nameEnd);
     if (known === undefined) {
-      throw new SipError('ERR_SIP_INVALID_HEADER', `Header name "${spelling}" is not a token`, base + fieldStart);
+      throw new SipError('ERR_SIP_INVALID_HEADER', `Header name "${head.slice(fieldStart, nameEnd)}" is not a token`, base + fieldStart);
     }
     let valueStart = colon + 1;
     for (;;) {
