@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { applyRoutingHeader, emptyRoutingHeaders } from './eager-headers.js';
 import { SipError } from './errors.js';
 import { headerNameAt } from './header-names.js';
@@ -46,7 +47,8 @@ export function parseMessage(input: Buffer, options: ParseOptions = {}): SipMess
   }
   const head = text.length === terminator + 4 ? text : text.slice(0, terminator + 4);
   const bodyStart = start + terminator + 4;
-  const ascii = !NON_ASCII.test(head);
+  // The whole input at once when it is ASCII, as nearly every message is (one native check).
+  const ascii = isAscii(input) || !NON_ASCII.test(head);
   const startLineEnd = head.indexOf('\r\n');
   if (startLineEnd > limits.maxLineLength) {
     throw new SipError('ERR_SIP_LINE_TOO_LONG', `Start line exceeds ${limits.maxLineLength} bytes`, start);
