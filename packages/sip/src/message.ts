@@ -685,8 +685,10 @@ export class SipMessage {
 /** False when a field's value has no comma, so cannot hold more than one list value. */
 function mayHoldSeveral(field: HeaderField, input: Buffer): boolean {
   if (field.text !== undefined) return field.text.indexOf(',', field.text.indexOf(':') + 1) >= 0;
-  const comma = input.indexOf(0x2c, field.valueStart);
-  return comma >= 0 && comma < field.valueEnd;
+  // A loop over the value rather than Buffer.indexOf, which is a native call and searches on to
+  // the end of the input.
+  for (let i = field.valueStart; i < field.valueEnd; i++) if (input[i] === 0x2c) return true;
+  return false;
 }
 
 /**
