@@ -1,7 +1,7 @@
 import { parseCSeq, type CSeq } from './cseq.js';
 import { SipError } from './errors.js';
-import { parseDecimal, splitList } from './lexer.js';
-import { parseNameAddr, scanTaggedAddress, type NameAddr, type TaggedAddress } from './name-addr.js';
+import { isWhitespace, parseDecimal, splitList } from './lexer.js';
+import { parseNameAddrMemoized, scanTaggedAddress, type NameAddr, type TaggedAddress } from './name-addr.js';
 import { parseVia, type Via } from './via.js';
 
 /**
@@ -45,14 +45,19 @@ function duplicate(name: string, offset: number): SipError {
   return new SipError('ERR_SIP_DUPLICATE_HEADER', `Header ${name} appears more than once`, offset);
 }
 
-function listOf<T>(value: string, offset: number, parse: (text: string, offset: number) => T, code: 'ERR_SIP_INVALID_VIA' | 'ERR_SIP_INVALID_NAME_ADDR'): T[] {
-  const items = splitList(value);
-  const parsed: T[] = [];
-  for (const item of items) {
-    if (item.text.length === 0) throw new SipError(code, `Empty element in list "${value}"`, offset + item.start);
-    parsed.push(parse(item.text, offset + item.start));
+/**
+ * Parses each element of a comma-separated value into `into`. A value without a comma (the usual
+ * case) is one element: the value itself, already trimmed by the parser.
+ */
+function parseListInto<T>(into: T[], value: string, offset: number, parse: (text: string, offset: number) => T, code: 'ERR_SIP_INVALID_VIA' | 'ERR_SIP_INVALID_NAME_ADDR'): void {
+  if (value.length > 0 && value.indexOf(',') < 0 && !isWhitespace(value.charCodeAt(0)) && !isWhitespace(value.charCodeAt(value.length - 1))) {
+    into.push(parse(value, offset));
+    return;
   }
-  return parsed;
+  for (const item of splitList(value)) {
+    if (item.text.length === 0) throw new SipError(code, `Empty element in list "${value}"`, offset + item.start);
+    into.push(parse(item.text, offset + item.start));
+  }
 }
 
 /**
@@ -62,7 +67,7 @@ function listOf<T>(value: string, offset: number, parse: (text: string, offset: 
 export function applyRoutingHeader(into: RoutingHeaders, name: string, value: string, offset: number): void {
   switch (name) {
     case 'via':
-      for (const via of listOf(value, offset, parseVia, 'ERR_SIP_INVALID_VIA')) into.via.push(via);
+      parseListInto(into.via, value, offset, parseVia, 'ERR_SIP_INVALID_VIA');
       return;
     case 'from':
       if (into.from !== undefined) throw duplicate('From', offset);
@@ -93,10 +98,10 @@ export function applyRoutingHeader(into: RoutingHeaders, name: string, value: st
       return;
     }
     case 'route':
-      for (const hop of listOf(value, offset, parseNameAddr, 'ERR_SIP_INVALID_NAME_ADDR')) into.route.push(hop);
+      parseListInto(into.route, value, offset, parseNameAddrMemoized, 'ERR_SIP_INVALID_NAME_ADDR');
       return;
     case 'record-route':
-      for (const hop of listOf(value, offset, parseNameAddr, 'ERR_SIP_INVALID_NAME_ADDR')) into.recordRoute.push(hop);
+      parseListInto(into.recordRoute, value, offset, parseNameAddrMemoized, 'ERR_SIP_INVALID_NAME_ADDR');
       return;
     case 'contact':
       if (value === '*') {
@@ -105,7 +110,7 @@ export function applyRoutingHeader(into: RoutingHeaders, name: string, value: st
         return;
       }
       if (into.contactStar) throw duplicate('Contact: *', offset);
-      for (const contact of listOf(value, offset, parseNameAddr, 'ERR_SIP_INVALID_NAME_ADDR')) into.contact.push(contact);
+      parseListInto(into.contact, value, offset, parseNameAddrMemoized, 'ERR_SIP_INVALID_NAME_ADDR');
       return;
     case 'content-length': {
       if (into.contentLength !== undefined) throw duplicate('Content-Length', offset);

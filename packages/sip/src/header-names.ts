@@ -1,3 +1,4 @@
+import { detachedString } from './detached-string.js';
 import { isToken } from './lexer.js';
 
 /**
@@ -125,6 +126,34 @@ export function headerNameFromWire(spelling: string): WireHeaderName | undefined
   const name = canonicalHeaderName(spelling);
   const known = { name, routing: ROUTING_HEADERS.has(name) };
   if (wireNames.size < 4096) wireNames.set(spelling, known);
+  return known;
+}
+
+/** Spellings seen before, by length and first character (see headerNameAt). */
+const spellingsByShape: Array<Array<{ readonly spelling: string; readonly known: WireHeaderName }> | undefined> = [];
+let spellingsRemembered = 0;
+const LONGEST_REMEMBERED = 64;
+
+/**
+ * headerNameFromWire for the name at `text[start, end)`, without cutting it out of `text`: a
+ * spelling seen before is found by its length and first character and compared in place, so the
+ * usual header costs neither a string nor a hash of one.
+ */
+export function headerNameAt(text: string, start: number, end: number): WireHeaderName | undefined {
+  const length = end - start;
+  const first = text.charCodeAt(start);
+  const shape = length <= LONGEST_REMEMBERED && first < 128 ? (length << 7) | first : -1;
+  const candidates = shape < 0 ? undefined : spellingsByShape[shape];
+  if (candidates !== undefined) {
+    for (const candidate of candidates) if (text.startsWith(candidate.spelling, start)) return candidate.known;
+  }
+  const known = headerNameFromWire(text.slice(start, end));
+  if (known !== undefined && shape >= 0 && spellingsRemembered < 4096) {
+    const entry = { spelling: detachedString(text.slice(start, end)), known };
+    if (candidates === undefined) spellingsByShape[shape] = [entry];
+    else candidates.push(entry);
+    spellingsRemembered++;
+  }
   return known;
 }
 

@@ -5,7 +5,8 @@ import { isUtf8 } from 'node:buffer';
  * All work on strings holding one header value whose folding has been undone.
  */
 
-function charTable(chars: string, ranges: Array<[string, string]> = []): Uint8Array {
+/** A table of 256 flags: 1 for each character of `chars` and of the inclusive `ranges`. */
+export function charTable(chars: string, ranges: Array<[string, string]> = []): Uint8Array {
   const table = new Uint8Array(256);
   for (const ch of chars) table[ch.charCodeAt(0)] = 1;
   for (const [from, to] of ranges) {

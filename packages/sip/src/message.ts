@@ -4,7 +4,7 @@ import { applyRoutingHeader, emptyRoutingHeaders, type RoutingHeaders } from './
 import { SipError } from './errors.js';
 import { canonicalHeaderName, isListHeader, isRoutingHeader, writtenHeaderName } from './header-names.js';
 import { isToken, parseDecimal, splitList, unfold } from './lexer.js';
-import { parseNameAddr, type NameAddr, type TaggedAddress } from './name-addr.js';
+import { parseNameAddr, parseNameAddrMemoized, type NameAddr, type TaggedAddress } from './name-addr.js';
 import type { Uri } from './uri.js';
 import { formatVia, parseVia, type Via } from './via.js';
 
@@ -81,7 +81,8 @@ export class SipMessage {
   #requestUriText: string | undefined;
   #requestUri: Uri | undefined;
   #startLineEdited = false;
-  #body: Buffer;
+  /** Cut from the input when first asked for (a proxy forwards most bodies without reading them). */
+  #body: Buffer | undefined;
   #bodyEdited = false;
   /** What `serialize()` gave since the last edit. */
   #serialized: Buffer | undefined;
@@ -94,7 +95,6 @@ export class SipMessage {
     this.#requestUriText = startLine.requestUriText;
     this.#requestUri = startLine.requestUri;
     this.#fields = fields;
-    this.#body = layout.input.subarray(layout.bodyStart, layout.end);
     this.via = routing.via;
     this.#from = routing.from;
     this.#to = routing.to;
@@ -136,6 +136,7 @@ export class SipMessage {
   }
 
   get body(): Buffer {
+    this.#body ??= this.#layout.input.subarray(this.#layout.bodyStart, this.#layout.end);
     return this.#body;
   }
 
@@ -210,6 +211,21 @@ export class SipMessage {
       return field.latin1 === true ? value : byteString(value);
     }
     return unfold(this.#layout.input.toString('latin1', field.valueStart, field.valueEnd));
+  }
+
+  /**
+   * Copies the value of one field, as `fieldBytes` gives it, into `target` at `at`, straight from
+   * the input; returns the number of bytes written, or -1 (nothing written) when the value was
+   * edited or is folded over several lines: then `fieldBytes` is the way. Needs
+   * `field.valueEnd - field.valueStart` bytes of room.
+   */
+  copyFieldValue(field: HeaderField, target: Buffer, at: number): number {
+    if (field.text !== undefined) return -1;
+    const input = this.#layout.input;
+    for (let i = field.valueStart; i < field.valueEnd; i++) if (input[i] === 0x0d) return -1;
+    // A byte at a time: these values are short, and Buffer.copy of a range makes a view per call.
+    for (let i = field.valueStart; i < field.valueEnd; i++) target[at++] = input[i] as number;
+    return field.valueEnd - field.valueStart;
   }
 
   /** The first field of this header as a byte string (see fieldBytes), or undefined. */
@@ -413,7 +429,7 @@ export class SipMessage {
   }
 
   /** Adds a Record-Route value on top (§16.6 step 4). */
-  prependRecordRoute(text: string, parsed: NameAddr = parseNameAddr(text)): void {
+  prependRecordRoute(text: string, parsed: NameAddr = parseNameAddrMemoized(text)): void {
     this.#insertField('record-route', text, 'first');
     this.recordRoute.unshift(parsed);
   }
@@ -437,7 +453,7 @@ export class SipMessage {
   }
 
   /** Adds a Route value at the end (strict-router interop, §16.6 step 7). */
-  appendRoute(text: string, parsed: NameAddr = parseNameAddr(text)): void {
+  appendRoute(text: string, parsed: NameAddr = parseNameAddrMemoized(text)): void {
     this.#insertField('route', text, 'last');
     this.route.push(parsed);
   }
@@ -619,7 +635,7 @@ export class SipMessage {
       }
       if (expected === bodyStart - 2 && length === bodyStart - 2 - start) return input.subarray(start, end);
     }
-    length += this.#bodyEdited ? 2 + this.#body.length : end - (bodyStart - 2);
+    length += this.#bodyEdited ? 2 + this.body.length : end - (bodyStart - 2);
     const out = Buffer.allocUnsafe(length);
     let at = 0;
     let runStart = -1;
@@ -651,7 +667,7 @@ export class SipMessage {
       if (runStart >= 0) at += input.copy(out, at, runStart, runEnd);
       out[at++] = 0x0d;
       out[at++] = 0x0a;
-      at += this.#body.copy(out, at);
+      at += this.body.copy(out, at);
     } else if (runStart >= 0 && runEnd === bodyStart - 2) {
       at += input.copy(out, at, runStart, end);
     } else {
@@ -669,8 +685,10 @@ export class SipMessage {
 /** False when a field's value has no comma, so cannot hold more than one list value. */
 function mayHoldSeveral(field: HeaderField, input: Buffer): boolean {
   if (field.text !== undefined) return field.text.indexOf(',', field.text.indexOf(':') + 1) >= 0;
-  const comma = input.indexOf(0x2c, field.valueStart);
-  return comma >= 0 && comma < field.valueEnd;
+  // A loop over the value rather than Buffer.indexOf, which is a native call and searches on to
+  // the end of the input.
+  for (let i = field.valueStart; i < field.valueEnd; i++) if (input[i] === 0x2c) return true;
+  return false;
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatNameAddr, parseNameAddr, tagOf } from './name-addr.js';
+import fc from 'fast-check';
+import { formatNameAddr, parseNameAddr, scanTaggedAddress, tagOf } from './name-addr.js';
 
 test('quoted display names keep escaped quotes and backslashes', () => {
   const value = parseNameAddr('"J Rosenberg \\\\\\""       <sip:jdrosen@example.com>  ;  tag = 98asjd8');
@@ -50,4 +51,28 @@ test('formatNameAddr quotes display names that are not tokens', () => {
   assert.equal(formatNameAddr({ displayName: 'Bob', uriText: 'sip:bob@b' }), 'Bob <sip:bob@b>');
   assert.equal(formatNameAddr({ displayName: 'Bob "B"', uriText: 'sip:bob@b' }), '"Bob \\"B\\"" <sip:bob@b>');
   assert.equal(formatNameAddr({ uriText: 'sip:bob@b', params: new Map([['tag', '1']]) }), '<sip:bob@b>;tag=1');
+});
+
+// scanTaggedAddress read the tag with this expression over the text after the URI until a scan
+// without the cut replaced it: both must find the same tag.
+const TAG_EXPRESSION = /;[ \t]*tag[ \t]*=[ \t]*([^;\s]+)/i;
+
+test('scanTaggedAddress finds the tag the expression it replaced found', () => {
+  const char = fc.constantFrom(...'tagTAGx=; \t\r\n\u00a0\u2003\ufeff1é"'.split(''));
+  const params = fc.array(char, { maxLength: 30 }).map((chars) => chars.join(''));
+  fc.assert(
+    fc.property(params, (tail) => {
+      const text = `<sip:bob@example.com>${tail}`;
+      let tag: string | undefined;
+      try {
+        tag = scanTaggedAddress(text).tag;
+      } catch {
+        return;
+      }
+      assert.equal(tag, TAG_EXPRESSION.exec(text.slice(text.indexOf('>') + 1))?.[1], JSON.stringify(text));
+    }),
+    { numRuns: 5000 },
+  );
+  assert.equal(scanTaggedAddress('<sip:a@b>;Tag = x1 ;tag=x2').tag, 'x1');
+  assert.equal(scanTaggedAddress('<sip:a@b>;tagx=1;tag=\u00a0;tag=ok').tag, 'ok');
 });

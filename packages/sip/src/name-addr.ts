@@ -1,6 +1,7 @@
 import { SipError } from './errors.js';
 import { quote, scanQuotedString, scanToken, skipWhitespace, unquote, isToken } from './lexer.js';
 import { formatParams, scanHeaderParams, splitCheckedParams, type Params } from './params.js';
+import { memoizedParse } from './parse-memo.js';
 import { parseUri, type Uri } from './uri.js';
 
 /**
@@ -25,6 +26,12 @@ function invalid(text: string, why: string, offset: number, at: number): SipErro
 export function parseNameAddr(text: string, offset = -1): NameAddr {
   return fastNameAddr(text) ?? parseNameAddrStrictly(text, offset);
 }
+
+/**
+ * parseNameAddr for values that recur (Route, Record-Route, Contact; see parse-memo.ts): the same
+ * result for the same text, parsed once.
+ */
+export const parseNameAddrMemoized: (text: string, offset?: number) => NameAddr = memoizedParse(parseNameAddr);
 
 /**
  * The common shape `"Display" <URI>;tag=x` or `Display <URI>;tag=x` with no blanks inside the
@@ -145,8 +152,6 @@ export interface TaggedAddress {
   readonly tag: string | undefined;
 }
 
-const TAG_PARAM = /;[ \t]*tag[ \t]*=[ \t]*([^;\s]+)/i;
-
 /**
  * Reads the tag of a From or To value and checks the outline the tag depends on: a closed quoted
  * display name, a closed `<URI>`, the parameters after it. Everything else is checked when the
@@ -169,8 +174,38 @@ export function scanTaggedAddress(text: string, offset = -1): TaggedAddress {
     paramsStart = text.indexOf(';', at >= 0 ? at : i);
     if (paramsStart < 0) paramsStart = text.length;
   }
-  const match = paramsStart < text.length ? TAG_PARAM.exec(text.slice(paramsStart)) : null;
-  return { text, offset, tag: match === null ? undefined : match[1] };
+  return { text, offset, tag: tagAfter(text, paramsStart) };
+}
+
+/**
+ * The value of the first `;tag=` parameter at or after `from`, as the regular expression
+ * `/;[ \t]*tag[ \t]*=[ \t]*([^;\s]+)/i` finds it in `text.slice(from)`, without the slice.
+ */
+function tagAfter(text: string, from: number): string | undefined {
+  for (let semi = text.indexOf(';', from); semi >= 0; semi = text.indexOf(';', semi + 1)) {
+    let i = skipBlanks(text, semi + 1);
+    if ((text.charCodeAt(i) | 0x20) !== 0x74 || (text.charCodeAt(i + 1) | 0x20) !== 0x61 || (text.charCodeAt(i + 2) | 0x20) !== 0x67) continue;
+    i = skipBlanks(text, i + 3);
+    if (text.charCodeAt(i) !== 0x3d) continue;
+    const valueStart = skipBlanks(text, i + 1);
+    let valueEnd = valueStart;
+    while (valueEnd < text.length && !endsTag(text.charCodeAt(valueEnd))) valueEnd++;
+    if (valueEnd > valueStart) return text.slice(valueStart, valueEnd);
+  }
+  return undefined;
+}
+
+/** SP and HTAB only (the expression's `[ \t]*`). */
+function skipBlanks(text: string, index: number): number {
+  while (text.charCodeAt(index) === 0x20 || text.charCodeAt(index) === 0x09) index++;
+  return index;
+}
+
+/** `;` or a character of JavaScript's `\s` class: where a tag value ends. */
+function endsTag(code: number): boolean {
+  if (code === 0x3b || code === 0x20 || (code >= 0x09 && code <= 0x0d)) return true;
+  if (code < 0xa0) return false;
+  return code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff;
 }
 
 /** The `tag` parameter of a From or To value. */

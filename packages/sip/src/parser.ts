@@ -1,11 +1,11 @@
 import { isAscii } from 'node:buffer';
 import { applyRoutingHeader, emptyRoutingHeaders } from './eager-headers.js';
 import { SipError } from './errors.js';
-import { headerNameFromWire } from './header-names.js';
+import { headerNameAt } from './header-names.js';
 import { isToken, unfold } from './lexer.js';
 import { resolveLimits, type SipLimits } from './limits.js';
 import { SipMessage, type HeaderField, type StartLine } from './message.js';
-import { isSipUri, parseUri } from './uri.js';
+import { isSipUri, parseUriMemoized } from './uri.js';
 
 export interface ParseOptions {
   /** Size limits; unset ones take DEFAULT_LIMITS. */
@@ -16,6 +16,8 @@ const SP = 0x20;
 const HT = 0x09;
 const CR = 0x0d;
 const LF = 0x0a;
+/** A character of the latin1 header section that stands for a byte outside ASCII. */
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * Parses one SIP message from `input` (a datagram, or one frame cut by the stream framer).
@@ -45,7 +47,8 @@ export function parseMessage(input: Buffer, options: ParseOptions = {}): SipMess
   }
   const head = text.length === terminator + 4 ? text : text.slice(0, terminator + 4);
   const bodyStart = start + terminator + 4;
-  const ascii = isAscii(input.subarray(start, bodyStart));
+  // The whole input at once when it is ASCII, as nearly every message is (one native check).
+  const ascii = isAscii(input) || !NON_ASCII.test(head);
   const startLineEnd = head.indexOf('\r\n');
   if (startLineEnd > limits.maxLineLength) {
     throw new SipError('ERR_SIP_LINE_TOO_LONG', `Start line exceeds ${limits.maxLineLength} bytes`, start);
@@ -121,7 +124,7 @@ function parseStartLine(line: string, start: number): StartLine {
   if (requestUriText.startsWith('<')) {
     throw new SipError('ERR_SIP_INVALID_URI', 'The Request-URI must not be enclosed in <>', uriOffset);
   }
-  const requestUri = parseUri(requestUriText, uriOffset);
+  const requestUri = parseUriMemoized(requestUriText, uriOffset);
   if (isSipUri(requestUri) && requestUri.headers.length > 0) {
     throw new SipError('ERR_SIP_INVALID_URI', 'A Request-URI must not carry URI headers (RFC 3261 §19.1.5)', uriOffset);
   }
@@ -159,10 +162,9 @@ function scanHeaderFields(head: string, base: number, from: number, to: number, 
     }
     let nameEnd = colon;
     while (nameEnd > fieldStart && (head.charCodeAt(nameEnd - 1) === SP || head.charCodeAt(nameEnd - 1) === HT)) nameEnd--;
-    const spelling = head.slice(fieldStart, nameEnd);
-    const known = headerNameFromWire(spelling);
+    const known = headerNameAt(head, fieldStart, nameEnd);
     if (known === undefined) {
-      throw new SipError('ERR_SIP_INVALID_HEADER', `Header name "${spelling}" is not a token`, base + fieldStart);
+      throw new SipError('ERR_SIP_INVALID_HEADER', `Header name "${head.slice(fieldStart, nameEnd)}" is not a token`, base + fieldStart);
     }
     let valueStart = colon + 1;
     for (;;) {

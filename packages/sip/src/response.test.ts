@@ -68,3 +68,25 @@ test('rejectionResponse unfolds a folded line the way the parser does: the fold 
   const error = new SipError('ERR_SIP_UNSUPPORTED_VERSION', 'bad', 0);
   assert.match(rejectionResponse(input, error)?.toString('latin1') ?? '', /\r\nCSeq: 3 INFO\r\n/);
 });
+
+test('buildResponse without options writes the bytes the general way writes (folded, compact, edited, non-UTF-8 and tagged fields)', () => {
+  const requests = [
+    INVITE,
+    crlf(['OPTIONS sip:a@b SIP/2.0', 'v: SIP/2.0/UDP h:5060;branch=z9hG4bK1', 'Via: SIP/2.0/TCP g;branch=z9hG4bK2,', '  SIP/2.0/UDP k;branch=z9hG4bK3', 'f: "Al\xe9" <sip:c@d>;tag=1', 't: <sip:a@b>', 'i: c1', 'CSeq: 1 OPTIONS', 'l: 0', '', '']),
+    crlf(['BYE sip:a@b SIP/2.0', 'Via: SIP/2.0/UDP h:5060;branch=z9hG4bK1', 'From: <sip:c@d>;tag=1', 'To:', '  <sip:a@b>;tag=2', 'Call-ID: c2', 'CSeq: 2 BYE', 'Record-Route: <sip:p;lr>', 'Content-Length: 0', '', '']),
+  ];
+  for (const bytes of requests) {
+    const request = parseMessage(Buffer.from(bytes.toString('latin1'), 'latin1'));
+    const edited = request.clone();
+    edited.setTopViaParams([['received', '192.0.2.9']]);
+    for (const message of [request, edited]) {
+      for (const status of [100, 180, 408, 487, 503]) {
+        for (const options of [{}, { toTag: 'x1' }, { reason: 'Caf\u00e9' }]) {
+          // A fresh To tag is random: both ways must add one, of the same form.
+          const fresh = (bytes: Buffer): string => bytes.toString('latin1').replace(/;tag=[0-9a-f]{12}\r\n/, ';tag=(fresh)\r\n');
+          assert.equal(fresh(buildResponse(message, status, options)), fresh(buildResponse(message, status, { ...options, headers: [] })), `${status} ${JSON.stringify(options)}`);
+        }
+      }
+    }
+  }
+});

@@ -89,6 +89,10 @@ const COPIED = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
  * 100 Trying). Reason and further header values are text, written as UTF-8.
  */
 export function buildResponse(request: SipMessage, status: number, options: ResponseOptions = {}): Buffer {
+  if (options.headers === undefined && options.body === undefined && options.contentType === undefined && options.copyRecordRoute !== true) {
+    const copied = copiedResponse(request, status, options);
+    if (copied !== undefined) return copied;
+  }
   const lines = [`SIP/2.0 ${status} ${byteString(options.reason ?? reasonPhrase(status))}`];
   for (const field of request.fields) {
     const copy = COPIED.has(field.name) || (options.copyRecordRoute === true && field.name === 'record-route');
@@ -98,6 +102,44 @@ export function buildResponse(request: SipMessage, status: number, options: Resp
     lines.push(`${writtenHeaderName(field.name)}: ${value}`);
   }
   return finishMessage(lines, options);
+}
+
+const CONTENT_LENGTH_ZERO = 'Content-Length: 0\r\n\r\n';
+
+/**
+ * buildResponse without further headers or body (100 Trying and most of the proxy's own answers),
+ * written straight into one Buffer: the same bytes, without a string per line. Undefined when a
+ * copied field was edited or is folded (copyFieldValue), for the general way.
+ */
+function copiedResponse(request: SipMessage, status: number, options: ResponseOptions): Buffer | undefined {
+  const statusLine = `SIP/2.0 ${status} ${byteString(options.reason ?? reasonPhrase(status))}\r\n`;
+  let length = statusLine.length + CONTENT_LENGTH_ZERO.length;
+  let toTag: string | undefined;
+  for (const field of request.fields) {
+    if (!COPIED.has(field.name)) continue;
+    if (field.text !== undefined) return undefined;
+    length += writtenHeaderName(field.name).length + 4 + field.valueEnd - field.valueStart;
+    if (field.name === 'to' && status > 100 && request.toTag === undefined) {
+      toTag ??= `;tag=${byteString(options.toTag ?? newTag())}`;
+      length += toTag.length;
+    }
+  }
+  const out = Buffer.allocUnsafe(length);
+  let at = out.write(statusLine, 0, 'latin1');
+  for (const field of request.fields) {
+    if (!COPIED.has(field.name)) continue;
+    at += out.write(writtenHeaderName(field.name), at, 'latin1');
+    out[at++] = 0x3a;
+    out[at++] = 0x20;
+    const copied = request.copyFieldValue(field, out, at);
+    if (copied < 0) return undefined;
+    at += copied;
+    if (field.name === 'to' && toTag !== undefined) at += out.write(toTag, at, 'latin1');
+    out[at++] = 0x0d;
+    out[at++] = 0x0a;
+  }
+  at += out.write(CONTENT_LENGTH_ZERO, at, 'latin1');
+  return at === length ? out : out.subarray(0, at);
 }
 
 /**

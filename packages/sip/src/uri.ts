@@ -11,6 +11,7 @@ import {
   unescape,
 } from './lexer.js';
 import { formatParams, scanUriParams, splitCheckedParams, type Params } from './params.js';
+import { memoizedParse } from './parse-memo.js';
 
 /** A `sip:` or `sips:` URI (RFC 3261 §19.1). Parts keep their escapes as written. */
 export interface SipUri {
@@ -68,6 +69,9 @@ export function parseUri(text: string, offset = -1): Uri {
   const fast = text.charCodeAt(0) === 0x73 ? fastSipUri(text) : undefined;
   return fast ?? parseUriStrictly(text, offset);
 }
+
+/** parseUri for URIs that recur (the Request-URI of in-dialog requests; see parse-memo.ts). */
+export const parseUriMemoized: (text: string, offset?: number) => Uri = memoizedParse(parseUri);
 
 /**
  * The common shape `sip:user:password@host:port;params` with no escapes, headers or unusual

@@ -1,6 +1,6 @@
 import { SipError } from './errors.js';
-import { HOST_CHARS, parseDecimal, scanChars, scanToken, skipWhitespace, isToken } from './lexer.js';
-import { formatParams, scanHeaderParams, splitCheckedParams, type Params } from './params.js';
+import { GEN_VALUE_CHARS, HOST_CHARS, TOKEN_CHARS, charTable, parseDecimal, scanChars, scanToken, skipWhitespace, isToken } from './lexer.js';
+import { formatParams, scanHeaderParams, type Params } from './params.js';
 import { isIpv6Address } from './uri.js';
 
 /** One Via value (RFC 3261 §20.42, RFC 3581). */
@@ -34,20 +34,64 @@ function expectSlash(text: string, index: number, offset: number): number {
 
 /** Parses one Via value (one item of a comma-separated Via header). */
 export function parseVia(text: string, offset = -1): Via {
-  const match = FAST_VIA.exec(text);
-  if (match === null) return parseViaStrictly(text, offset);
-  const portText = match[3];
-  const port = portText === undefined ? undefined : parseDecimal(portText, 65535);
-  if (port === -1) return parseViaStrictly(text, offset);
-  return checkedVia(text, offset, 'SIP/2.0', (match[1] as string).toUpperCase(), match[2] as string, port, splitCheckedParams(match[4] as string));
+  return fastVia(text, offset) ?? parseViaStrictly(text, offset);
 }
 
+const ALPHA = charTable('', [['a', 'z'], ['A', 'Z']]);
+const IPV6_REFERENCE_CHARS = charTable(':.', [['0', '9'], ['a', 'f'], ['A', 'F']]);
+const DIGIT = charTable('', [['0', '9']]);
+
 /**
- * The common shape `SIP/2.0/UDP host:port;params` without blanks or quoted values, read by one
- * regular expression; anything else goes to the full scanner.
+ * The common shape `SIP/2.0/UDP host:port;params` without blanks or quoted values, read in one
+ * pass without a regular expression (the language of
+ * `^SIP\/2\.0\/([A-Za-z]+) ([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?((?:;token(?:=gen-value-chars)?)*)$`,
+ * parameter values being token, host or IPv6 characters); undefined sends anything else, a port
+ * above 65535 included, to the full scanner.
  */
-const FAST_VIA =
-  /^SIP\/2\.0\/([A-Za-z]+) ([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?((?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~:[\]]+)?)*)$/;
+function fastVia(text: string, offset: number): Via | undefined {
+  const length = text.length;
+  if (!text.startsWith('SIP/2.0/')) return undefined;
+  const transportEnd = scanChars(text, 8, ALPHA);
+  if (transportEnd === 8 || text.charCodeAt(transportEnd) !== 0x20) return undefined;
+  const hostStart = transportEnd + 1;
+  let i: number;
+  if (text.charCodeAt(hostStart) === 0x5b) {
+    i = scanChars(text, hostStart + 1, IPV6_REFERENCE_CHARS);
+    if (i === hostStart + 1 || text.charCodeAt(i) !== 0x5d) return undefined;
+    i++;
+  } else {
+    i = scanChars(text, hostStart, HOST_CHARS);
+    if (i === hostStart) return undefined;
+  }
+  const host = text.slice(hostStart, i);
+  let port: number | undefined;
+  if (text.charCodeAt(i) === 0x3a) {
+    const portEnd = scanChars(text, i + 1, DIGIT);
+    if (portEnd === i + 1 || portEnd - i - 1 > 5) return undefined;
+    let value = 0;
+    for (let k = i + 1; k < portEnd; k++) value = value * 10 + text.charCodeAt(k) - 0x30;
+    if (value > 65535) return undefined;
+    port = value;
+    i = portEnd;
+  }
+  const params: Params = new Map();
+  while (i < length) {
+    if (text.charCodeAt(i) !== 0x3b) return undefined;
+    const nameEnd = scanChars(text, i + 1, TOKEN_CHARS);
+    if (nameEnd === i + 1) return undefined;
+    const name = text.slice(i + 1, nameEnd).toLowerCase();
+    if (text.charCodeAt(nameEnd) === 0x3d) {
+      const valueEnd = scanChars(text, nameEnd + 1, GEN_VALUE_CHARS);
+      if (valueEnd === nameEnd + 1) return undefined;
+      params.set(name, text.slice(nameEnd + 1, valueEnd));
+      i = valueEnd;
+    } else {
+      params.set(name, null);
+      i = nameEnd;
+    }
+  }
+  return checkedVia(text, offset, 'SIP/2.0', text.slice(8, transportEnd).toUpperCase(), host, port, params);
+}
 
 /** Parses one Via value with the full scanner, which also says what is wrong. */
 export function parseViaStrictly(text: string, offset = -1): Via {

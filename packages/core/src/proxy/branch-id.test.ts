@@ -42,3 +42,22 @@ test('branch ids: the stateless hash is the same for a retransmission, different
   assert.equal(statelessHash(request('sip:bob@example.com')), statelessHash(request('sip:bob@example.com')));
   assert.notEqual(statelessHash(request('sip:bob@example.com')), statelessHash(request('sip:bob@example.com', 'z9hG4bKa2')));
 });
+
+test('branch ids: the hashes are FNV-1a of the fields joined by "|", as the branch ids already on the wire were made', () => {
+  const fnv1a = (text: string): string => {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    return hash.toString(36);
+  };
+  const message = parseMessage(
+    Buffer.from(
+      ['INVITE sip:bob@example.com SIP/2.0', 'Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bKa1', 'From: <sip:a@x>;tag=1', 'To: <sip:b@x>;tag=2', 'Call-ID: c1', 'CSeq: 17 INVITE', 'Proxy-Require: foo', 'Content-Length: 0', '', ''].join('\r\n'),
+    ),
+  );
+  assert.equal(loopHash(message, message.topVia), fnv1a('2|1|c1|17|sip:bob@example.com|z9hG4bKa1|foo'));
+  assert.equal(loopHash(message, undefined), fnv1a('2|1|c1|17|sip:bob@example.com||foo'));
+  assert.equal(statelessHash(message), fnv1a('z9hG4bKa1|192.0.2.10|5070|c1|17'));
+  const bare = request('sip:bob@example.com');
+  assert.equal(loopHash(bare, bare.topVia), fnv1a('|1|c1|1|sip:bob@example.com|z9hG4bKa1|'));
+  assert.equal(statelessHash(bare), fnv1a('z9hG4bKa1|192.0.2.10||c1|1'));
+});

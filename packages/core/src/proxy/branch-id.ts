@@ -80,19 +80,32 @@ export function hasLoopHash(branch: string, loopHash: string): boolean {
  * (a new Request-URI) is a spiral.
  */
 export function loopHash(request: SipMessage, topVia: Via | undefined): string {
-  return fnv1a(
-    `${request.toTag ?? ''}|${request.fromTag ?? ''}|${request.callId ?? ''}|${request.cseq?.seq ?? ''}|${request.requestUriText ?? ''}|${topVia?.branch ?? ''}|${request.header('proxy-require') ?? ''}`,
-  );
+  // fnv1a of the fields joined by `|`, hashed one after the other rather than joined first.
+  let hash = fnv1a(FNV_OFFSET, request.toTag ?? '');
+  hash = fnv1a(fnv1a(hash, '|'), request.fromTag ?? '');
+  hash = fnv1a(fnv1a(hash, '|'), request.callId ?? '');
+  hash = fnv1a(fnv1a(hash, '|'), request.cseq === undefined ? '' : String(request.cseq.seq));
+  hash = fnv1a(fnv1a(hash, '|'), request.requestUriText ?? '');
+  hash = fnv1a(fnv1a(hash, '|'), topVia?.branch ?? '');
+  hash = fnv1a(fnv1a(hash, '|'), request.header('proxy-require') ?? '');
+  return hash.toString(36);
 }
 
 /** The request hash of a stateless branch: the same for retransmissions and for the CANCEL of an INVITE (§16.11). */
 export function statelessHash(request: SipMessage): string {
   const via = request.topVia;
-  return fnv1a(`${via?.branch ?? ''}|${via?.host ?? ''}|${via?.port ?? ''}|${request.callId ?? ''}|${request.cseq?.seq ?? ''}`);
+  let hash = fnv1a(FNV_OFFSET, via?.branch ?? '');
+  hash = fnv1a(fnv1a(hash, '|'), via?.host ?? '');
+  hash = fnv1a(fnv1a(hash, '|'), via?.port === undefined ? '' : String(via.port));
+  hash = fnv1a(fnv1a(hash, '|'), request.callId ?? '');
+  hash = fnv1a(fnv1a(hash, '|'), request.cseq === undefined ? '' : String(request.cseq.seq));
+  return hash.toString(36);
 }
 
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
+const FNV_OFFSET = 0x811c9dc5;
+
+/** 32-bit FNV-1a of the UTF-16 code units of `text`, continuing from `hash`. */
+function fnv1a(hash: number, text: string): number {
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return hash.toString(36);
+  return hash;
 }

@@ -17,6 +17,9 @@ export interface ForwardedRequestSettings {
   readonly viaParams?: ReadonlyArray<readonly [string, string | null]>;
 }
 
+/** The transport of our Via for each protocol (RFC 3261 §20.42: upper case). */
+const VIA_TRANSPORTS: Readonly<Record<TransportProtocol, string>> = Object.freeze({ udp: 'UDP', tcp: 'TCP', tls: 'TLS' });
+
 /** A copy of a request made for one target, and where it goes; both change when a large request falls back to UDP. */
 export interface ForwardedRequest {
   sent: SipMessage;
@@ -90,12 +93,16 @@ export function forwardedRequest(
       copy.prependRecordRoute(recordRouteValue(outgoing, sips));
     }
   }
+  const params = new Map<string, string | null>();
+  params.set('branch', branchId);
+  params.set('rport', null);
+  if (settings.viaParams !== undefined) for (const [name, value] of settings.viaParams) params.set(name, value);
   copy.prependVia({
     protocol: 'SIP/2.0',
-    transport: outgoing.protocol.toUpperCase(),
+    transport: VIA_TRANSPORTS[outgoing.protocol],
     host: outgoing.host,
     port: outgoing.port,
-    params: new Map<string, string | null>([['branch', branchId], ['rport', null], ...(settings.viaParams ?? [])]),
+    params,
     branch: branchId,
     received: undefined,
     rport: null,

@@ -101,6 +101,11 @@ interface Forwarding {
   answered: boolean;
 }
 
+/** The forwarding of a server transaction's request, kept in its `userState` by `forward`. */
+function forwardingOf(server: ServerTransaction): Forwarding | undefined {
+  return server.userState as Forwarding | undefined;
+}
+
 /**
  * Stateful forwarding (RFC 3261 §16.6-16.10): a client transaction per target (forking), the
  * responses that go upstream and the best final one (§16.7), CANCEL of pending branches (§16.10)
@@ -109,7 +114,6 @@ interface Forwarding {
 export class Forwarder {
   readonly #options: ForwarderOptions;
   readonly #client = new Map<string, ClientTransaction>();
-  readonly #forwardings = new WeakMap<ServerTransaction, Forwarding>();
   /** INVITEs cancelled before routing decided where they go. */
   readonly #cancelledEarly = new WeakSet<ServerTransaction>();
   #sequence = 0;
@@ -164,7 +168,7 @@ export class Forwarder {
     // Answered already (a final response while routing decided): nothing is left to forward.
     if (request === undefined) return;
     const forwarding: Forwarding = { isInvite: request.method === 'INVITE', server, branches: [], answered: false };
-    this.#forwardings.set(server, forwarding);
+    server.userState = forwarding;
     const hash = loopHash(request, request.topVia);
     const recordRoute = this.#options.recordRoute;
     const overload = this.#options.overload;
@@ -217,7 +221,7 @@ export class Forwarder {
     }
     answer(server, this.#options.counters, 200);
     if (invite.lastStatus >= 200) return;
-    const forwarding = this.#forwardings.get(invite);
+    const forwarding = forwardingOf(invite);
     if (forwarding === undefined) {
       this.#cancelledEarly.add(invite);
       return;
@@ -232,10 +236,10 @@ export class Forwarder {
    * responses that reach this worker.
    */
   adoptBranches(server: ServerTransaction, adopted: readonly AdoptedBranch[], now: number): void {
-    let forwarding = this.#forwardings.get(server);
+    let forwarding = forwardingOf(server);
     if (forwarding === undefined) {
       forwarding = { isInvite: server.isInvite, server, branches: [], answered: server.lastStatus >= 200 };
-      this.#forwardings.set(server, forwarding);
+      server.userState = forwarding;
     }
     for (const branch of adopted) {
       if (this.#client.has(branch.key)) continue;
