@@ -84,9 +84,9 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
  * Runs already recorded with a result, as `pointKey#repeat`, and the peaks found so far per
  * point (the seeds of later repeats' ladders).
  */
-async function recordedRuns(file: string, peaks: Map<string, number[]>): Promise<Set<string>> {
+function recordedRuns(records: readonly ExperimentRecord[], peaks: Map<string, number[]>): Set<string> {
   const done = new Set<string>();
-  for (const record of await readResultsFile(file)) {
+  for (const record of records) {
     if (isFinalRecord(record)) done.add(`${record.pointKey}#${record.repeat}`);
     notePeak(peaks, record);
   }
@@ -107,9 +107,10 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   await writeFile(join(outDir, 'experiment.json'), `${JSON.stringify(config, null, 2)}\n`);
   const resultsFile = join(outDir, 'results.jsonl');
   const peaks = new Map<string, number[]>();
-  const done = await recordedRuns(resultsFile, peaks);
+  const earlierRecords = await readResultsFile(resultsFile);
+  const done = recordedRuns(earlierRecords, peaks);
   const code = codeVersion();
-  const recordedCode = distinctCodeVersions((await readResultsFile(resultsFile)).filter(isFinalRecord)).versions;
+  const recordedCode = distinctCodeVersions(earlierRecords.filter(isFinalRecord)).versions;
   const codeDiffers = recordedCode.some((version) => version.commit !== code?.commit || version.modified || code.modified);
   const points = experimentPoints(config, quick);
   const reusable = await reusableRuns(config, outDir, quick);

@@ -486,7 +486,8 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
   const code = distinctCodeVersions(finished);
   if (code.versions.length > 1) caveats.push(`**Runs of different code:** this result set was recorded with ${code.versions.length} code versions (${code.versions.map(describeCodeVersion).join(', ')}); its figures compare only as far as the code they exercise was the same.`);
   else if (code.versions.some((version) => version.modified)) caveats.push('**Modified code:** runs were recorded from a checkout with uncommitted changes to the proxy or generator, so the commit named does not say exactly what was measured.');
-  const completeness = legacy ? undefined : expectedRuns(experiment, quick, setupRepeats(latest.values(), experiment, quick), finished.length);
+  const repeatsConfigured = setupRepeats(latest.values(), experiment, quick);
+  const completeness = legacy ? undefined : expectedRuns(experiment, quick, repeatsConfigured, finished.length);
   if (completeness !== undefined && completeness.finished < completeness.expected) caveats.push(`**Incomplete result set:** ${completeness.finished} of ${completeness.expected} runs finished; the figures and verdicts below are from what has been measured so far (resume with \`switchboard experiment run\` and the same config and output directory).`);
   const widePoints = points.filter((summary) => summary.wide.length > 0);
   if (widePoints.length > 0) caveats.push(`Intervals wider than ±5% at ${widePoints.length} of ${points.length} point(s): ${widePoints.map((summary) => `${at(summary)} (${summary.wide.join(', ')})`).join('; ')}.`);
@@ -533,7 +534,7 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
     legacy,
     budgets: [...budgets.values()],
     runsWithoutBudget: measured.filter((record) => record.budget === undefined).length,
-    repeatsConfigured: setupRepeats(latest.values(), experiment, quick),
+    repeatsConfigured,
     code,
     ...(completeness === undefined ? {} : { completeness }),
     windowSeconds: { min: Math.min(...windows), max: Math.max(...windows) },
