@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 const args = process.argv.slice(2);
 const intervalIndex = args.indexOf('--interval-ms');
 const intervalMs = intervalIndex >= 0 ? Number(args[intervalIndex + 1]) : 1000;
-const positional = args.filter((arg, index) => !arg.startsWith('--') && index !== intervalIndex + 1);
+const positional = args.filter((arg, index) => !arg.startsWith('--') && (intervalIndex < 0 || index !== intervalIndex + 1));
 const cpus = positional[0] ?? String(availableParallelism() - 1);
 const MARK = 'SWITCHBOARD_REFERENCE=1';
 const roots = { cpu: '/sys/fs/cgroup/cpu', cpuset: '/sys/fs/cgroup/cpuset' };
