@@ -44,9 +44,9 @@ export interface ClientTransactionOptions {
   /**
    * `--transactions shared` with responses handled where read: before a timer acts (A or E
    * retransmits, B, F or C times out), the store is asked whether this worker still runs the
-   * transaction (another worker may have handled its final response); `act` is called only if
-   * it does: by calling the transaction's `confirmedTimer(letter)`. The check may also move the
-   * transaction (`proceedElsewhere`) or drop it here.
+   * transaction (another worker may have handled its final response); only if it does, `confirm`
+   * calls the transaction's `confirmedTimer(letter)`. The check may also move the transaction
+   * (`proceedElsewhere`) or drop it here.
    */
   readonly confirm?: (transaction: ClientTransaction, letter: string) => void;
   /** The same mode: `proceedElsewhere` moved the transaction (its TU may have a CANCEL waiting for a provisional, §9.1). */

@@ -115,9 +115,9 @@ export class ServerTransaction {
 
   /**
    * Sends a response (bytes built by the transaction user) and moves the state machine. `stored`:
-   * the response is in the transaction's store record already (`--transactions shared`, a
-   * provisional that had to win a compare-and-set there before it went out), so `onResponded`
-   * is not told.
+   * the response is in the transaction's store record already (`--shared-responses where-read`:
+   * it had to be admitted there by a compare-and-set before it went out), so `onResponded` is
+   * not told.
    */
   respond(status: number, bytes: Buffer, stored = false): void {
     if (this.#abandoned) {
