@@ -13,7 +13,7 @@ import { answerInternalError, reportInternalError } from './internal-errors.js';
 import { isOurSentBy, type Listener } from './listeners.js';
 import { answer, answerStatelessly, answerUnparseable } from './local-answers.js';
 import { newProxyCounters, type ProxyCounters } from './proxy-counters.js';
-import { receiveResponse } from './response-path.js';
+import { receiveResponse, sendByVia } from './response-path.js';
 import { newRoutingContext, type RoutingContext } from './routing-context.js';
 import { routeRequest, type HeaderList, type NamedRoutingStep, type RoutingDecision } from './routing-step.js';
 import { ROUTING_STEPS } from './routing-steps.js';
@@ -22,7 +22,7 @@ import { SharedTransactions, type SharedTransactionsOptions } from './shared-tra
 import { ResponsesWhereRead } from './responses-where-read.js';
 import type { TransactionMirror } from './transaction-mirror.js';
 import { forwardStatelessly, type StatelessOptions } from './stateless.js';
-import { stampReceived, viaTarget } from './via-addressing.js';
+import { stampReceived } from './via-addressing.js';
 import { TransactionAdoption } from './transaction-adoption.js';
 import { clientTransactionKey, serverTransactionKey } from '../transaction/keys.js';
 import { BRANCH_ID_PREFIX } from './branch-id.js';
@@ -389,9 +389,7 @@ export class ProxyCore {
     const next = status === 100 ? undefined : response.topVia;
     const upstream = status === 100 ? NOTHING_UPSTREAM : response.serialize();
     const byVia = (): void => {
-      if (next === undefined) return;
-      counters.responsesForwarded++;
-      this.#sender.send(viaTarget(next), upstream);
+      if (next !== undefined) sendByVia(next, upstream, this.#outbound);
     };
     whereRead
       .decide(key, method, status, upstream)

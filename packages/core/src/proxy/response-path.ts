@@ -1,4 +1,4 @@
-import type { SipMessage } from '@switchboard/sip';
+import type { SipMessage, Via } from '@switchboard/sip';
 import type { MessageSender } from '../transport-address.js';
 import type { Forwarder } from './forwarding.js';
 import { isOurSentBy, type Listener } from './listeners.js';
@@ -30,6 +30,11 @@ export function receiveResponse(response: SipMessage, forwarder: Forwarder, opti
     options.counters.messagesDropped++;
     return;
   }
+  sendByVia(next, response.serialize(), options);
+}
+
+/** A response sent upstream as a stateless proxy sends it (§16.11): to `next`, the Via below ours. */
+export function sendByVia(next: Via, bytes: Buffer, options: Pick<ResponsePathOptions, 'sender' | 'counters'>): void {
   options.counters.responsesForwarded++;
-  options.sender.send(viaTarget(next), response.serialize());
+  options.sender.send(viaTarget(next), bytes);
 }
