@@ -15,7 +15,8 @@ function serverOptions(connectTimeoutMs: number): RedisOptions {
     connectTimeout: connectTimeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
-    commandTimeout: 1000,
+    // No `commandTimeout`: ioredis arms it as a plain timer, which fires before a reply already
+    // in the socket is read (see withDeadline); every call is bounded by redisCall instead.
     retryStrategy: (times) => Math.min(50 * times, 1000),
   };
 }
@@ -53,10 +54,15 @@ function clusterOptions(connectTimeoutMs: number, target: { username?: string; p
   };
 }
 
-/** Resolves with `work`, or rejects after `ms` (the work's own outcome is then ignored). */
+/**
+ * Resolves with `work`, or rejects after `ms` (the work's own outcome is then ignored). The
+ * rejection waits for the next check phase of the event loop: timers run before the poll phase
+ * reads the sockets, so a process that was not scheduled for `ms` (a loaded machine; a long
+ * garbage collection) would otherwise fail a call whose reply is already waiting to be read.
+ */
 function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    const timer = setTimeout(() => setImmediate(() => reject(new Error(`${what} took longer than ${ms} ms`))), ms);
     work.then(
       (value) => {
         clearTimeout(timer);
@@ -74,7 +80,8 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
  * A Redis connection for a state store: connected and answering PING, or a StateStoreError
  * (ERR_SWITCHBOARD_STATE_UNAVAILABLE) naming the URL (password hidden). For one server, while
  * disconnected commands fail at once (no offline queue), a command in flight when the server dies
- * fails within a second, and ioredis keeps reconnecting by itself, with backoff capped at 1 s. For
+ * fails when its connection closes, or at the call deadline (REDIS_CALL_DEADLINE_MS) if the server
+ * hangs, and ioredis keeps reconnecting by itself, with backoff capped at 1 s. For
  * a cluster, the client must reach a seed node, learn the slot map and find the cluster ok
  * (`CLUSTER INFO`) within twice the connect timeout and a second; see `clusterOptions` for what
  * it does afterwards.
@@ -104,9 +111,9 @@ export async function connectRedis(url: string, connectTimeoutMs = 2000): Promis
       await withDeadline(client.connect(), 2 * connectTimeoutMs + 1000, 'connecting');
       await withDeadline(client.ping(), connectTimeoutMs, 'PING');
     } else {
-      // One server: the connect timeout bounds the connection, the command timeout the PING.
+      // One server: the connect timeout bounds the connection, the deadline the PING.
       await client.connect();
-      await client.ping();
+      await withDeadline(client.ping(), connectTimeoutMs, 'PING');
     }
   } catch (error) {
     client.disconnect();
