@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { MODEL_VARIANTS, prepareModel, proxyCounter, runSipp, sippCalls, startProxy, freePort, type RunningProxy } from '../interop/harness.js';
-import { childPids, fdCount, sipRequest, TcpPhone, UdpClient } from './test-phones.js';
+import { childPids, fdCount, sipRequest, TcpPhone, UdpClient, workerPidsBySlot } from './test-phones.js';
 import { waitFor } from './wait-for.js';
 
 /**
@@ -181,8 +181,7 @@ describe('process-pool under faults', { concurrency: false, timeout: 240_000 }, 
     const calleePort = await freePort();
     const proxy = await startProxy(['--default-route', `sip:127.0.0.1:${calleePort}`, '--domain', 'example.com', ...model.args]);
     try {
-      // Forked in slot order: the lower pid is worker 0.
-      const workers = (await childPids(proxy.process.pid as number)).sort((a, b) => a - b);
+      const workers = await workerPidsBySlot(proxy.process.pid as number);
       assert.equal(workers.length, 2);
       // One connection per worker (round-robin: the first to worker 0), each answered before the kill.
       const phones = [await TcpPhone.connect(proxy.tcpPort), await TcpPhone.connect(proxy.tcpPort)];
@@ -246,7 +245,7 @@ describe('process-pool under faults', { concurrency: false, timeout: 240_000 }, 
     const metricsPort = await freePort();
     const proxy = await startProxy(['--domain', 'example.com', '--supervisor-handles', 'release', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args]);
     try {
-      const workers = (await childPids(proxy.process.pid as number)).sort((a, b) => a - b);
+      const workers = await workerPidsBySlot(proxy.process.pid as number);
       const phones = [await TcpPhone.connect(proxy.tcpPort), await TcpPhone.connect(proxy.tcpPort)];
       for (const [i, phone] of phones.entries()) assert.equal(await phone.register(`r${i}`, 'example.com'), 200);
       process.kill(workers[1] as number, 'SIGKILL');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { freePort, MODEL_VARIANTS, prepareModel, runSipp, sippCalls, startProxy, type RunningProxy } from '../interop/harness.js';
-import { childPids } from './test-phones.js';
+import { childPids, workerPidsBySlot } from './test-phones.js';
 import { waitFor } from './wait-for.js';
 
 /**
@@ -51,8 +51,7 @@ describe('process-pool failover over TCP: a dead worker\'s connections are hande
       const callee = runSipp(['-sf', 'uas-rr.xml', '-i', '127.0.0.1', '-p', String(calleePort), '-t', 't1'], 30);
       let caller: ReturnType<typeof runSipp> | undefined;
       try {
-        // Forked in slot order at start-up: the lower pid is worker 0.
-        const workers = (await childPids(proxy.process.pid as number)).sort((a, b) => a - b);
+        const workers = await workerPidsBySlot(proxy.process.pid as number);
         assert.equal(workers.length, 2);
         await new Promise((resolve) => setTimeout(resolve, 300));
         caller = runSipp([

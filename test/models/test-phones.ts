@@ -135,3 +135,21 @@ export async function childPids(pid: number): Promise<number[]> {
   const children = await Promise.all(tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')));
   return children.join(' ').split(/\s+/).filter(Boolean).map(Number);
 }
+
+/**
+ * The process-pool's worker pids by slot (index = slot), from the SWITCHBOARD_WORKER config each
+ * worker was forked with. Not by sorting pids: they wrap (pid_max is 32768 here), so a worker
+ * forked later can have the lower pid.
+ */
+export async function workerPidsBySlot(pid: number): Promise<number[]> {
+  const { readFile } = await import('node:fs/promises');
+  const bySlot: number[] = [];
+  for (const child of await childPids(pid)) {
+    const environ = await readFile(`/proc/${child}/environ`, 'utf8').catch(() => '');
+    const config = environ.split('\0').find((entry) => entry.startsWith('SWITCHBOARD_WORKER='));
+    if (config === undefined) continue;
+    const { slot } = JSON.parse(config.slice('SWITCHBOARD_WORKER='.length)) as { slot: number };
+    bySlot[slot] = child;
+  }
+  return bySlot;
+}
