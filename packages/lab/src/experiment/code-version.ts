@@ -1,9 +1,11 @@
 /**
- * The code a run measured: the git commit checked out where the experiment runs and whether the
- * sources the proxy and generator are built from (packages/, configs/, the lockfile) differed
- * from it. Every experiment record carries it, so a result set finished over several sittings
- * shows whether all its runs measured the same code, and a report can say which code it was.
+ * The code a run measured: the git commit checked out where the experiment runs, the identity of
+ * the sources the proxy and generator are built from (packages/, configs/, the lockfile) at that
+ * commit, and whether the checkout differed from them. Every experiment record carries it, so a
+ * result set finished over several sittings shows whether all its runs measured the same code
+ * (commits that differ only in docs or results do), and a report can say which code it was.
  */
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 
 export interface CodeVersion {
@@ -11,6 +13,11 @@ export interface CodeVersion {
   readonly commit: string;
   /** The proxy's or generator's sources had changes not in `commit`. */
   readonly modified: boolean;
+  /**
+   * The measured sources at `commit`: a hash of the git object ids of MEASURED_PATHS (12 hex
+   * digits). Equal for two commits that differ only elsewhere. Absent in records made before it.
+   */
+  readonly sources?: string;
 }
 
 /** Paths whose changes alter what a run measures (results and reports under experiments/ do not). */
@@ -21,7 +28,19 @@ export function codeVersion(cwd: string = process.cwd()): CodeVersion | undefine
   const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd, encoding: 'utf8' });
   if (head.status !== 0 || !/^[0-9a-f]{40}$/.test(head.stdout.trim())) return undefined;
   const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ...MEASURED_PATHS], { cwd, encoding: 'utf8' });
-  return { commit: head.stdout.trim(), modified: status.status !== 0 || status.stdout.trim() !== '' };
+  const objects = spawnSync('git', ['ls-tree', 'HEAD', '--', ...MEASURED_PATHS], { cwd, encoding: 'utf8' });
+  const sources = objects.status === 0 ? createHash('sha1').update(objects.stdout).digest('hex').slice(0, 12) : undefined;
+  return { commit: head.stdout.trim(), modified: status.status !== 0 || status.stdout.trim() !== '', ...(sources === undefined ? {} : { sources }) };
+}
+
+/** Two versions name the same code: the same commit, or the same measured sources where both recorded them, and the same modified flag. */
+function sameVersion(a: CodeVersion, b: CodeVersion): boolean {
+  return a.modified === b.modified && (a.commit === b.commit || (a.sources !== undefined && a.sources === b.sources));
+}
+
+/** Two runs measured the same code: the same version, neither from a modified checkout (whose changes are unknown). */
+export function sameCode(a: CodeVersion, b: CodeVersion): boolean {
+  return !a.modified && !b.modified && sameVersion(a, b);
 }
 
 /** The short form of a code version for prose: `1234abc`, `1234abc (modified)`. */
@@ -29,13 +48,22 @@ export function describeCodeVersion(code: CodeVersion): string {
   return `${code.commit.slice(0, 7)}${code.modified ? ' (modified)' : ''}`;
 }
 
-/** The distinct code versions of some records, in the order first seen; records without one are counted apart. */
+/**
+ * The distinct code versions of some records, in the order first seen (commits with the same
+ * measured sources are one version: the first seen names it); records without one are counted apart.
+ */
 export function distinctCodeVersions(records: ReadonlyArray<{ readonly code?: CodeVersion }>): { readonly versions: readonly CodeVersion[]; readonly unknown: number } {
-  const versions = new Map<string, CodeVersion>();
+  const versions: CodeVersion[] = [];
   let unknown = 0;
   for (const record of records) {
     if (record.code === undefined) unknown++;
-    else versions.set(`${record.code.commit}${record.code.modified ? '+' : ''}`, record.code);
+    else {
+      const code = record.code;
+      const index = versions.findIndex((version) => sameVersion(version, code));
+      if (index < 0) versions.push(code);
+      // A record made before versions had sources learns them from a later run of its commit.
+      else if (versions[index]?.sources === undefined && code.sources !== undefined && versions[index]?.commit === code.commit) versions[index] = { ...(versions[index] as CodeVersion), sources: code.sources };
+    }
   }
-  return { versions: [...versions.values()], unknown };
+  return { versions, unknown };
 }

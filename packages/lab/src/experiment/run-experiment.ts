@@ -24,7 +24,7 @@ import { cpuCount, runBench, type BenchProgress, type BenchResult } from '@switc
 import { startRedisServer, type RedisTestServer } from '@switchboard/testkit/redis-server';
 import { machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
 import { probeSpeed } from './speed-probe.js';
-import { codeVersion, distinctCodeVersions, type CodeVersion } from './code-version.js';
+import { codeVersion, distinctCodeVersions, sameCode, type CodeVersion } from './code-version.js';
 import { ExperimentError, parseExperimentConfig, type ExperimentConfig } from './experiment-config.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';
 import { CpuBudget, type AppliedBudget } from './cpu-budget.js';
@@ -111,7 +111,7 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   const done = recordedRuns(earlierRecords, peaks);
   const code = codeVersion();
   const recordedCode = distinctCodeVersions(earlierRecords.filter(isFinalRecord)).versions;
-  const codeDiffers = recordedCode.some((version) => version.commit !== code?.commit || version.modified || code.modified);
+  const codeDiffers = recordedCode.some((version) => code === undefined || !sameCode(version, code));
   const points = experimentPoints(config, quick);
   const reusable = await reusableRuns(config, outDir, quick);
   for (const { id, reason } of reusable.refused) options.onEvent?.({ kind: 'reuse-refused', from: id, reason });
