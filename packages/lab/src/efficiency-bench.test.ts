@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { median, perCall, ratiosToKamailio, sharingCosts, type EfficiencySample } from './efficiency-bench.js';
+import { median, perCall, ratiosToKamailio, sharingCosts, whereReadCosts, type EfficiencySample } from './efficiency-bench.js';
 
 const sample = (proxy: EfficiencySample['proxy'], transport: 'udp' | 'tcp', repeat: number, microsPerCall: number): EfficiencySample => ({
   repeat, proxy, transport, rate: 400, calls: 4000, successRatio: 1, userMs: 0, systemMs: 0, microsPerCall, userMicrosPerCall: 0, systemMicrosPerCall: 0,
@@ -24,4 +24,13 @@ test('the cost of sharing pairs each model/shared window with the owned one of t
   assert.deepEqual(sharingCosts(samples), [{ model: 'thread-pool', transport: 'udp', ratios: [1.2, 1.25] }]);
   const withKamailio = [...samples, sample('kamailio', 'udp', 0, 500)];
   assert.deepEqual(ratiosToKamailio(withKamailio).map((ratio) => ratio.proxy), ['thread-pool', 'thread-pool/shared'], 'shared designs get their Kamailio ratio too');
+});
+
+test('the cost of where-read pairs each pool/where-read window with the pool/shared (by-holder) one of the same repeat and transport', () => {
+  const samples = [
+    sample('process-pool/shared', 'udp', 0, 1000), sample('process-pool/where-read', 'udp', 0, 1100),
+    sample('process-pool/shared', 'udp', 1, 1000), sample('process-pool/where-read', 'udp', 1, 900),
+    sample('process-pool', 'udp', 0, 800), sample('thread-pool/where-read', 'tcp', 0, 700),
+  ];
+  assert.deepEqual(whereReadCosts(samples), [{ model: 'process-pool', transport: 'udp', ratios: [1.1, 0.9] }], 'not against the owned design, and not without a by-holder window');
 });

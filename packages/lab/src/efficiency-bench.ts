@@ -24,13 +24,17 @@ const SUCCESS_THRESHOLD = 0.999;
 /**
  * The proxies measured: Kamailio and each Switchboard model, in the owned transaction design
  * (`event-loop`) or the shared one (`event-loop/shared`: `--transactions shared` in the model's
- * own store, Map, SharedArrayBuffer or Redis).
+ * own store, Map, SharedArrayBuffer or Redis); the pools also with responses handled where they
+ * are read (`process-pool/where-read`: shared, `--shared-responses where-read`).
  */
 const SWITCHBOARD_MODELS = ['event-loop', 'process-pool', 'thread-pool'] as const;
 type ModelName = (typeof SWITCHBOARD_MODELS)[number];
-type ProxyName = 'kamailio' | ModelName | `${ModelName}/shared` | 'io-dispatch';
+/** The models with more than one worker, where a response can be read by a worker that does not hold its transaction. */
+const POOL_MODELS = ['process-pool', 'thread-pool'] as const;
+type PoolModelName = (typeof POOL_MODELS)[number];
+type ProxyName = 'kamailio' | ModelName | `${ModelName}/shared` | `${PoolModelName}/where-read` | 'io-dispatch';
 /** io-dispatch exists in the shared design only (its workers share transactions in Redis). */
-const PROXIES: readonly ProxyName[] = ['kamailio', ...SWITCHBOARD_MODELS, ...SWITCHBOARD_MODELS.map((model) => `${model}/shared` as const), 'io-dispatch'];
+const PROXIES: readonly ProxyName[] = ['kamailio', ...SWITCHBOARD_MODELS, ...SWITCHBOARD_MODELS.map((model) => `${model}/shared` as const), ...POOL_MODELS.map((model) => `${model}/where-read` as const), 'io-dispatch'];
 /** Measured unless `--proxies` says otherwise. */
 const DEFAULT_PROXIES: readonly ProxyName[] = ['kamailio', ...SWITCHBOARD_MODELS];
 
@@ -59,16 +63,22 @@ export function perCall(before: CpuTimes, after: CpuTimes, successful: number): 
   return { userMs, systemMs, micros: per(userMs + systemMs), userMicros: per(userMs), systemMicros: per(systemMs) };
 }
 
+/** `numerator`'s CPU per call over `denominator`'s, within each repeat both ran (same transport). */
+function pairedRatios(samples: readonly EfficiencySample[], numerator: ProxyName, denominator: ProxyName, transport: 'udp' | 'tcp'): number[] {
+  const ratios: number[] = [];
+  for (const sample of samples.filter((candidate) => candidate.proxy === numerator && candidate.transport === transport)) {
+    const anchor = samples.find((candidate) => candidate.proxy === denominator && candidate.transport === transport && candidate.repeat === sample.repeat);
+    if (anchor !== undefined && Number.isFinite(sample.microsPerCall) && Number.isFinite(anchor.microsPerCall) && anchor.microsPerCall > 0) ratios.push(sample.microsPerCall / anchor.microsPerCall);
+  }
+  return ratios;
+}
+
 /** Per proxy and transport: each Switchboard sample divided by Kamailio's of the same repeat. */
 export function ratiosToKamailio(samples: readonly EfficiencySample[]): Array<{ proxy: ProxyName; transport: 'udp' | 'tcp'; ratios: number[] }> {
   const out: Array<{ proxy: ProxyName; transport: 'udp' | 'tcp'; ratios: number[] }> = [];
   for (const transport of ['udp', 'tcp'] as const) {
     for (const proxy of PROXIES.filter((name) => name !== 'kamailio')) {
-      const ratios: number[] = [];
-      for (const sample of samples.filter((candidate) => candidate.proxy === proxy && candidate.transport === transport)) {
-        const anchor = samples.find((candidate) => candidate.proxy === 'kamailio' && candidate.transport === transport && candidate.repeat === sample.repeat);
-        if (anchor !== undefined && Number.isFinite(sample.microsPerCall) && Number.isFinite(anchor.microsPerCall) && anchor.microsPerCall > 0) ratios.push(sample.microsPerCall / anchor.microsPerCall);
-      }
+      const ratios = pairedRatios(samples, proxy, 'kamailio', transport);
       if (ratios.length > 0) out.push({ proxy, transport, ratios });
     }
   }
@@ -80,7 +90,8 @@ const needsRedis = (proxy: ProxyName): boolean => modelOf(proxy) === 'process-po
 
 function switchboardArgs(proxy: ProxyName, workers: number, redisUrl: string | undefined): string[] {
   const model = modelOf(proxy);
-  const shared = proxy.endsWith('/shared') ? ['--transactions', 'shared'] : [];
+  const whereRead = proxy.endsWith('/where-read');
+  const shared = proxy.endsWith('/shared') || whereRead ? ['--transactions', 'shared', ...(whereRead ? ['--shared-responses', 'where-read'] : [])] : [];
   if (model === 'process-pool') return ['--model', 'process-pool', '--workers', String(workers), '--redis-url', redisUrl ?? '', ...shared];
   if (model === 'thread-pool') return ['--model', 'thread-pool', '--workers', String(workers), ...shared];
   if (model === 'io-dispatch') return ['--model', 'io-dispatch', '--workers', String(workers), '--redis-url', redisUrl ?? '', '--transactions', 'shared'];
@@ -92,11 +103,19 @@ export function sharingCosts(samples: readonly EfficiencySample[]): Array<{ mode
   const out: Array<{ model: ModelName; transport: 'udp' | 'tcp'; ratios: number[] }> = [];
   for (const transport of ['udp', 'tcp'] as const) {
     for (const model of SWITCHBOARD_MODELS) {
-      const ratios: number[] = [];
-      for (const shared of samples.filter((sample) => sample.proxy === `${model}/shared` && sample.transport === transport)) {
-        const owned = samples.find((sample) => sample.proxy === model && sample.transport === transport && sample.repeat === shared.repeat);
-        if (owned !== undefined && Number.isFinite(shared.microsPerCall) && owned.microsPerCall > 0) ratios.push(shared.microsPerCall / owned.microsPerCall);
-      }
+      const ratios = pairedRatios(samples, `${model}/shared`, model, transport);
+      if (ratios.length > 0) out.push({ model, transport, ratios });
+    }
+  }
+  return out;
+}
+
+/** Per pool and transport with both measured: where-read / by-holder (`model/shared`) CPU per call within each repeat. */
+export function whereReadCosts(samples: readonly EfficiencySample[]): Array<{ model: PoolModelName; transport: 'udp' | 'tcp'; ratios: number[] }> {
+  const out: Array<{ model: PoolModelName; transport: 'udp' | 'tcp'; ratios: number[] }> = [];
+  for (const transport of ['udp', 'tcp'] as const) {
+    for (const model of POOL_MODELS) {
+      const ratios = pairedRatios(samples, `${model}/where-read`, `${model}/shared`, transport);
       if (ratios.length > 0) out.push({ model, transport, ratios });
     }
   }
@@ -188,6 +207,12 @@ export function efficiencyMarkdown(samples: readonly EfficiencySample[], facts: 
     lines.push('', '| model | transport | CPU per call, `--transactions shared` / owned: median (min–max) over repeats |', '| --- | --- | ---: |');
     for (const { model, transport, ratios: values } of costs) lines.push(`| ${model} | ${transport} | ${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}) |`);
     lines.push('', 'The cost of sharing transactions, within one repeat: `model/shared` keeps every transaction in the model\'s own store (the event-loop a Map, the thread-pool its SharedArrayBuffer table, the process-pool Redis, whose CPU is counted).');
+  }
+  const whereRead = whereReadCosts(samples);
+  if (whereRead.length > 0) {
+    lines.push('', '| model | transport | CPU per call, `--shared-responses where-read` / `by-holder`: median (min–max) over repeats |', '| --- | --- | ---: |');
+    for (const { model, transport, ratios: values } of whereRead) lines.push(`| ${model} | ${transport} | ${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}) |`);
+    lines.push('', 'Both with shared transactions, within one repeat: `model/where-read` handles a response in the worker that read it (two store round trips, no hand-off), `model/shared` hands it to the worker holding the transaction.');
   }
   return `${lines.join('\n')}\n`;
 }
