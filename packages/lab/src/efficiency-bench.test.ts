@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { median, perCall, ratiosToKamailio, sharingCosts, whereReadCosts, type EfficiencySample } from './efficiency-bench.js';
+import { aboveNodeFloor, median, perCall, ratiosToKamailio, sharingCosts, whereReadCosts, type EfficiencySample } from './efficiency-bench.js';
 
 const sample = (proxy: EfficiencySample['proxy'], transport: 'udp' | 'tcp', repeat: number, microsPerCall: number): EfficiencySample => ({
   repeat, proxy, transport, rate: 400, calls: 4000, successRatio: 1, userMs: 0, systemMs: 0, microsPerCall, userMicrosPerCall: 0, systemMicrosPerCall: 0,
@@ -33,4 +33,10 @@ test('the cost of where-read pairs each pool/where-read window with the pool/sha
     sample('process-pool', 'udp', 0, 800), sample('thread-pool/where-read', 'tcp', 0, 700),
   ];
   assert.deepEqual(whereReadCosts(samples), [{ model: 'process-pool', transport: 'udp', ratios: [1.1, 0.9] }], 'not against the owned design, and not without a by-holder window');
+});
+
+test('the floor: each model window minus the node-relay window of the same repeat and transport, user and system apart', () => {
+  const withParts = (proxy: EfficiencySample['proxy'], repeat: number, user: number, system: number): EfficiencySample => ({ ...sample(proxy, 'udp', repeat, user + system), userMicrosPerCall: user, systemMicrosPerCall: system });
+  const samples = [withParts('node-relay', 0, 300, 100), withParts('event-loop', 0, 700, 90), withParts('event-loop', 1, 650, 80), withParts('kamailio', 0, 450, 200)];
+  assert.deepEqual(aboveNodeFloor(samples), [{ proxy: 'event-loop', transport: 'udp', micros: [390], userMicros: [400], systemMicros: [-10] }], 'no floor in repeat 1, and Kamailio is not ours');
 });

@@ -25,16 +25,18 @@ const SUCCESS_THRESHOLD = 0.999;
  * The proxies measured: Kamailio and each Switchboard model, in the owned transaction design
  * (`event-loop`) or the shared one (`event-loop/shared`: `--transactions shared` in the model's
  * own store, Map, SharedArrayBuffer or Redis); the pools also with responses handled where they
- * are read (`process-pool/where-read`: shared, `--shared-responses where-read`).
+ * are read (`process-pool/where-read`: shared, `--shared-responses where-read`). `node-relay` is the
+ * floor beneath them, no proxy: the same calls' bytes relayed by Node's sockets alone
+ * (node-relay.ts), so a model's CPU per call above it is the proxy's own work.
  */
 const SWITCHBOARD_MODELS = ['event-loop', 'process-pool', 'thread-pool'] as const;
 type ModelName = (typeof SWITCHBOARD_MODELS)[number];
 /** The models with more than one worker, where a response can be read by a worker that does not hold its transaction. */
 const POOL_MODELS = ['process-pool', 'thread-pool'] as const;
 type PoolModelName = (typeof POOL_MODELS)[number];
-type ProxyName = 'kamailio' | ModelName | `${ModelName}/shared` | `${PoolModelName}/where-read` | 'io-dispatch';
+type ProxyName = 'kamailio' | 'node-relay' | ModelName | `${ModelName}/shared` | `${PoolModelName}/where-read` | 'io-dispatch';
 /** io-dispatch exists in the shared design only (its workers share transactions in Redis). */
-const PROXIES: readonly ProxyName[] = ['kamailio', ...SWITCHBOARD_MODELS, ...SWITCHBOARD_MODELS.map((model) => `${model}/shared` as const), ...POOL_MODELS.map((model) => `${model}/where-read` as const), 'io-dispatch'];
+const PROXIES: readonly ProxyName[] = ['kamailio', 'node-relay', ...SWITCHBOARD_MODELS, ...SWITCHBOARD_MODELS.map((model) => `${model}/shared` as const), ...POOL_MODELS.map((model) => `${model}/where-read` as const), 'io-dispatch'];
 /** Measured unless `--proxies` says otherwise. */
 const DEFAULT_PROXIES: readonly ProxyName[] = ['kamailio', ...SWITCHBOARD_MODELS];
 
@@ -85,7 +87,7 @@ export function ratiosToKamailio(samples: readonly EfficiencySample[]): Array<{ 
   return out;
 }
 
-const modelOf = (proxy: ProxyName): ModelName | 'io-dispatch' | undefined => (proxy === 'kamailio' ? undefined : (proxy.split('/')[0] as ModelName | 'io-dispatch'));
+const modelOf = (proxy: ProxyName): ModelName | 'io-dispatch' | undefined => (proxy === 'kamailio' || proxy === 'node-relay' ? undefined : (proxy.split('/')[0] as ModelName | 'io-dispatch'));
 const needsRedis = (proxy: ProxyName): boolean => modelOf(proxy) === 'process-pool' || modelOf(proxy) === 'io-dispatch';
 
 function switchboardArgs(proxy: ProxyName, workers: number, redisUrl: string | undefined): string[] {
@@ -122,6 +124,25 @@ export function whereReadCosts(samples: readonly EfficiencySample[]): Array<{ mo
   return out;
 }
 
+/** Per Switchboard proxy and transport with the relay measured: its CPU per call minus `node-relay`'s (user and system apart) within each repeat. */
+export function aboveNodeFloor(samples: readonly EfficiencySample[]): Array<{ proxy: ProxyName; transport: 'udp' | 'tcp'; micros: number[]; userMicros: number[]; systemMicros: number[] }> {
+  const out: Array<{ proxy: ProxyName; transport: 'udp' | 'tcp'; micros: number[]; userMicros: number[]; systemMicros: number[] }> = [];
+  for (const transport of ['udp', 'tcp'] as const) {
+    for (const proxy of PROXIES.filter((name) => modelOf(name) !== undefined)) {
+      const entry = { proxy, transport, micros: [] as number[], userMicros: [] as number[], systemMicros: [] as number[] };
+      for (const sample of samples.filter((candidate) => candidate.proxy === proxy && candidate.transport === transport)) {
+        const floor = samples.find((candidate) => candidate.proxy === 'node-relay' && candidate.transport === transport && candidate.repeat === sample.repeat);
+        if (floor === undefined || !Number.isFinite(sample.microsPerCall) || !Number.isFinite(floor.microsPerCall)) continue;
+        entry.micros.push(sample.microsPerCall - floor.microsPerCall);
+        entry.userMicros.push(sample.userMicrosPerCall - floor.userMicrosPerCall);
+        entry.systemMicros.push(sample.systemMicrosPerCall - floor.systemMicrosPerCall);
+      }
+      if (entry.micros.length > 0) out.push(entry);
+    }
+  }
+  return out;
+}
+
 interface Settings {
   readonly rate: number;
   readonly seconds: number;
@@ -139,7 +160,7 @@ async function measure(settings: Settings, repeat: number, proxy: ProxyName, tra
   const calleePort = await freePort();
   const callee = startCallee(calleePort, transport, settings.generatorCpus);
   const redis = needsRedis(proxy) ? await startRedisServer(undefined, { cpus: settings.proxyCpus }) : undefined;
-  const started = await startProxy(proxy === 'kamailio' ? 'kamailio' : 'switchboard', transport, calleePort, switchboardArgs(proxy, settings.workers, redis?.url), settings.proxyCpus);
+  const started = await startProxy(proxy === 'kamailio' || proxy === 'node-relay' ? proxy : 'switchboard', transport, calleePort, switchboardArgs(proxy, settings.workers, redis?.url), settings.proxyCpus);
   try {
     await runStep(started.port, calleePort, transport, settings.rate, settings.warmupSeconds, 't1', settings.generatorCpus);
     const pids = [started.child.pid as number, ...(redis?.pid === undefined ? [] : [redis.pid])];
@@ -198,7 +219,7 @@ export function efficiencyMarkdown(samples: readonly EfficiencySample[], facts: 
   }
   const ratios = ratiosToKamailio(samples);
   if (ratios.length > 0) {
-    lines.push('', '| Switchboard model | transport | CPU per call / Kamailio\'s: median (min–max) over repeats |', '| --- | --- | ---: |');
+    lines.push('', '| proxy | transport | CPU per call / Kamailio\'s: median (min–max) over repeats |', '| --- | --- | ---: |');
     for (const { proxy, transport, ratios: values } of ratios) lines.push(`| ${proxy} | ${transport} | ${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}) |`);
     lines.push('', 'A ratio is taken within one repeat (same transport, minutes apart), then summarised over repeats: below 1.00 Switchboard spends less CPU per call than Kamailio.');
   }
@@ -213,6 +234,14 @@ export function efficiencyMarkdown(samples: readonly EfficiencySample[], facts: 
     lines.push('', '| model | transport | CPU per call, `--shared-responses where-read` / `by-holder`: median (min–max) over repeats |', '| --- | --- | ---: |');
     for (const { model, transport, ratios: values } of whereRead) lines.push(`| ${model} | ${transport} | ${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}) |`);
     lines.push('', 'Both with shared transactions, within one repeat: `model/where-read` handles a response in the worker that read it (two store round trips, no hand-off), `model/shared` hands it to the worker holding the transaction.');
+  }
+  const floors = aboveNodeFloor(samples);
+  if (floors.length > 0) {
+    lines.push('', '| Switchboard model | transport | µs per call above `node-relay`: median (min–max) over repeats | user µs | system µs |', '| --- | --- | ---: | ---: | ---: |');
+    for (const { proxy, transport, micros, userMicros, systemMicros } of floors) {
+      lines.push(`| ${proxy} | ${transport} | ${round(median(micros))} (${round(Math.min(...micros))}–${round(Math.max(...micros))}) | ${round(median(userMicros))} | ${round(median(systemMicros))} |`);
+    }
+    lines.push('', 'Within one repeat: the model\'s CPU per call minus that of `node-relay`, the same calls\' bytes relayed by Node\'s sockets with no SIP in between (6 datagrams in and 6 out per call over UDP, where a proxy also sends a 100; a byte pipe per connection over TCP). What is left is the proxy\'s own work.');
   }
   return `${lines.join('\n')}\n`;
 }

@@ -21,6 +21,7 @@ import { DEFAULT_PEAK } from './experiment/peak-ladder.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCENARIOS = `${ROOT}test/interop/scenarios/`;
 const BIN = `${ROOT}packages/cli/bin/switchboard.js`;
+const NODE_RELAY = fileURLToPath(new URL('./node-relay.js', import.meta.url));
 const KAMAILIO_CFG = `${ROOT}configs/anchors/kamailio.cfg`;
 const SUCCESS_THRESHOLD = DEFAULT_PEAK.success;
 const ACHIEVED_THRESHOLD = DEFAULT_PEAK.achieved;
@@ -73,8 +74,24 @@ export function pinned(cpus: string | undefined, command: string, args: readonly
   return cpus === undefined ? [command, [...args]] : ['taskset', ['-c', cpus, command, ...args]];
 }
 
-/** Starts the proxy under test on free ports (on `cpus` when given); resolves with its SIP port and process. */
-export async function startProxy(kind: 'switchboard' | 'kamailio', transport: 'udp' | 'tcp', calleePort: number, switchboardArgs: readonly string[], cpus?: string): Promise<{ port: number; child: ChildProcess }> {
+/** The port of `transport` from the JSON `ready` line a Switchboard process (or the Node relay) prints. */
+function readyPort(child: ChildProcess, transport: 'udp' | 'tcp', name: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as { msg?: string; listeners?: string[] };
+      if (entry.msg !== 'ready') return;
+      const listener = entry.listeners?.find((candidate) => candidate.startsWith(`${transport}:`));
+      resolve(Number(listener?.split(':').pop()));
+    });
+  });
+}
+
+/**
+ * Starts the proxy under test on free ports (on `cpus` when given); resolves with its SIP port and
+ * process. `node-relay` is no proxy: bytes relayed by Node's sockets alone (node-relay.ts).
+ */
+export async function startProxy(kind: 'switchboard' | 'kamailio' | 'node-relay', transport: 'udp' | 'tcp', calleePort: number, switchboardArgs: readonly string[], cpus?: string): Promise<{ port: number; child: ChildProcess }> {
   const route = `sip:127.0.0.1:${calleePort}${transport === 'tcp' ? ';transport=tcp' : ''}`;
   if (kind === 'kamailio') {
     const port = await freePort();
@@ -86,19 +103,14 @@ export async function startProxy(kind: 'switchboard' | 'kamailio', transport: 'u
     if (child.exitCode !== null) throw new Error('kamailio did not start (is it installed? apt-get install kamailio)');
     return { port, child };
   }
+  if (kind === 'node-relay') {
+    const child = spawn(...pinned(cpus, process.execPath, [NODE_RELAY, '--callee-port', String(calleePort)]), { stdio: ['ignore', 'pipe', 'inherit'] });
+    return { port: await readyPort(child, transport, 'node-relay'), child };
+  }
   const child = spawn(...pinned(cpus, process.execPath, [BIN, 'serve', '--listen', 'udp:127.0.0.1:0', '--listen', 'tcp:127.0.0.1:0', '--default-route', route, '--log-level', 'info', ...switchboardArgs]), {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`switchboard exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; listeners?: string[] };
-      if (entry.msg !== 'ready') return;
-      const listener = entry.listeners?.find((candidate) => candidate.startsWith(`${transport}:`));
-      resolve(Number(listener?.split(':').pop()));
-    });
-  });
-  return { port, child };
+  return { port: await readyPort(child, transport, 'switchboard'), child };
 }
 
 /** SIPp's "HH:MM:SS:uuuuuu" (or "HH:MM:SS") as milliseconds. */
