@@ -9,9 +9,15 @@
  * after every GC, v8.GCProfiler) and user CPU µs per call (process.cpuUsage): figures that hold
  * on a machine shared with other load, unlike wall-clock time. Both include the harness's own
  * message building (a few strings and one Buffer per message), the same for every build.
+ *
+ * Then the heap a finished call leaves behind while its transactions linger (the INVITE's
+ * Accepted states and the BYE's Completed state last up to 32 s over UDP, so at 400 calls/s about
+ * 12,800 calls' worth stays in the old generation, which every major GC marks): the heap after a
+ * full GC with every call of the run lingering, less the heap before the first call, per call.
  */
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
+import vm from 'node:vm';
 import { MemoryLocationStore } from '../registrar/location-store.js';
 import type { TransportAddress } from '../transport-address.js';
 import { ProxyCore } from '../proxy/proxy-core.js';
@@ -165,7 +171,11 @@ async function main(): Promise<void> {
   if (!Number.isInteger(calls) || calls < 1) throw new Error(`--calls must be a positive integer, got ${values.calls}`);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${values.rounds}`);
 
+  v8.setFlagsFromString('--expose-gc');
+  const fullGc = vm.runInNewContext('gc') as () => void;
   const sent: Array<{ target: TransportAddress; bytes: Buffer }> = [];
+  fullGc();
+  const heapBefore = v8.getHeapStatistics().used_heap_size;
   const core = new ProxyCore({
     listeners: [{ protocol: 'udp', host: PROXY.address, port: PROXY.port }],
     defaultRoute: `sip:${CALLEE.address}:${CALLEE.port}`,
@@ -183,6 +193,8 @@ async function main(): Promise<void> {
     measured.push(measureRound(core, sent, next, calls));
     next += calls;
   }
+  fullGc();
+  const retainedBytesPerCall = (v8.getHeapStatistics().used_heap_size - heapBefore) / (next - 1);
   core.close();
   const heap = measured.map((round) => round.heapBytesPerCall);
   const user = measured.map((round) => round.userMicrosPerCall);
@@ -191,6 +203,7 @@ async function main(): Promise<void> {
     rounds,
     heapBytesPerCall: { median: median(heap), min: Math.min(...heap), max: Math.max(...heap) },
     userMicrosPerCall: { median: median(user), min: Math.min(...user), max: Math.max(...user) },
+    retainedBytesPerLingeringCall: retainedBytesPerCall,
     measured,
   };
   if (values.json) {
@@ -202,6 +215,7 @@ async function main(): Promise<void> {
   console.log(`${rounds} rounds of ${calls} record-routed calls (6 messages in, 7 out per call), median (min-max):`);
   console.log(`heap bytes allocated per call: ${range(summary.heapBytesPerCall, 0)}`);
   console.log(`user CPU µs per call:          ${range(summary.userMicrosPerCall, 1)}`);
+  console.log(`heap bytes retained per lingering call: ${retainedBytesPerCall.toFixed(0)} (${next - 1} calls lingering, after a full GC)`);
 }
 
 await main();
