@@ -95,10 +95,6 @@ function readyPort(child: ChildProcess, transport: 'udp' | 'tcp', name: string):
   });
 }
 
-/**
- * Starts the proxy under test on free ports (on `cpus` when given); resolves with its SIP port and
- * process. `node-relay` is no proxy: bytes relayed by Node's sockets alone (node-relay.ts).
- */
 /** ERROR lines a proxy wrote to stderr so far, and the last of them. */
 export interface ErrorLines {
   count: number;
@@ -120,6 +116,11 @@ function countErrorLines(child: ChildProcess): ErrorLines {
   return errors;
 }
 
+/**
+ * Starts the proxy under test on free ports (on `cpus` when given); resolves with its SIP port and
+ * process, and for Kamailio the count of ERROR lines it logs. `node-relay` is no proxy: bytes
+ * relayed by Node's sockets alone (node-relay.ts).
+ */
 export async function startProxy(kind: 'switchboard' | 'kamailio' | 'node-relay', transport: 'udp' | 'tcp', calleePort: number, switchboardArgs: readonly string[], cpus?: string): Promise<{ port: number; child: ChildProcess; errors?: ErrorLines }> {
   const route = `sip:127.0.0.1:${calleePort}${transport === 'tcp' ? ';transport=tcp' : ''}`;
   if (kind === 'kamailio') {
