@@ -140,6 +140,13 @@ export interface BenchResult {
   readonly proxyCounters?: Readonly<Record<string, number>>;
   /** Why there are no proxyCounters although a metrics URL was given (the proxy did not answer a scrape in time). */
   readonly proxyCountersError?: string;
+  /**
+   * How much longer than the window the counters' interval can be, in ms: the proxy read its
+   * counters between a scrape's request and its answer, so at most `beforeWindow` (first request
+   * to the window's start) and `afterWindow` (the window's end to the second answer). Calls set up
+   * in these edges are counted by the proxy and not by the phones (absent in older results).
+   */
+  readonly proxyCountersOverhangMs?: { readonly beforeWindow: number; readonly afterWindow: number };
   /** CPU and memory of other processes the run was told to watch (the proxy's Redis), by role. */
   readonly observed?: readonly ProcessUsage[];
   /** How busy every CPU of the machine was over the window, and how much the host stole (cpu-busy.ts; Linux). */

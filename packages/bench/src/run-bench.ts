@@ -265,6 +265,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const proxySampler = new ProcessSampler(proxyProcesses);
     const observedSampler = new ProcessSampler(options.observe ?? []);
     await observedSampler.start();
+    const countersAsked = performance.now();
     const countersBefore = await scrapeCountersOrReason(options.proxyMetricsUrl);
     // The window is timed from the moment the phones start counting: taken after the samplers
     // start (pidusage's first call runs getconf, hundreds of ms on a loaded machine), it came out
@@ -286,14 +287,16 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     // Each process answers once the calls it started in the window have ended.
     const results = processes.map((load) => load.expect('window-result', windowCallsLimitMs(settings) + 10_000));
     for (const load of processes) load.post({ type: 'end-window' });
+    const windowEnd = performance.now();
     // Rounded once, so every rate in the result divides by the window it reports.
-    const windowSeconds = Math.round(performance.now() - windowStart) / 1000;
+    const windowSeconds = Math.round(windowEnd - windowStart) / 1000;
     // The proxy's side (CPU, counters) is the window's interval; the phones' answers wait for the
-    // calls started in it to end, while later calls (not counted) keep the load on.
-    const proxyUsage = await proxySampler.stop();
-    const observedUsage = await observedSampler.stop();
-    const cpuTimesAfter = await readCpuTimes();
-    const countersAfter = await scrapeCountersOrReason(options.proxyMetricsUrl);
+    // calls started in it to end, while later calls (not counted) keep the load on. The counters
+    // are asked for at once, beside the samplers' stops: asked after them, they took in calls set
+    // up after the window.
+    const countersAfterPending = scrapeCountersOrReason(options.proxyMetricsUrl).then((counters) => ({ counters, answered: performance.now() }));
+    const [proxyUsage, observedUsage, cpuTimesAfter] = await Promise.all([proxySampler.stop(), observedSampler.stop(), readCpuTimes()]);
+    const { counters: countersAfter, answered: countersAnswered } = await countersAfterPending;
     report('drain', 0, 0);
     const generatorResults = await Promise.all(results);
 
@@ -359,6 +362,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       ...(proxyUsage.length === 0 ? {} : { proxy: { processes: proxyUsage, cpuPercentTotal: Math.round(proxyUsage.reduce((sum, usage) => sum + usage.cpuPercent, 0) * 10) / 10 } }),
       ...(settings.transport === 'udp' ? {} : { phoneConnections }),
       ...countersOfWindow(countersBefore, countersAfter),
+      ...(options.proxyMetricsUrl === undefined ? {} : { proxyCountersOverhangMs: { beforeWindow: Math.round(windowStart - countersAsked), afterWindow: Math.round(countersAnswered - windowEnd) } }),
       ...(observedUsage.length === 0 ? {} : { observed: observedUsage }),
       ...(cpuTimesBefore === undefined || cpuTimesAfter === undefined ? {} : { cpus: cpuBusyBetween(cpuTimesBefore, cpuTimesAfter) }),
     };
