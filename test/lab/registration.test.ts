@@ -16,6 +16,7 @@ const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', im
 
 let proxy: ChildProcess;
 let address: string;
+let metricsUrl: string;
 
 before(async () => {
   const port = await freeLoopbackPort();
@@ -31,6 +32,7 @@ before(async () => {
   });
   proxy.stdout?.resume();
   address = `127.0.0.1:${port}`;
+  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
 });
 
 after(async () => {
@@ -41,7 +43,7 @@ after(async () => {
 });
 
 test('scale: 2,000 TCP connections over 2 source addresses and 2 processes, all registered and held; the probe gets 200s', { timeout: 60_000 }, async () => {
-  const result = await runRegistration({ proxy: address, domain: 'example.com', transport: 'tcp', workload: 'scale', clients: 2000, minAddresses: 2, procs: 2, probeRates: [100], durationSeconds: 1, openRate: 4000, timeoutMs: 10_000, proxyPid: proxy.pid as number });
+  const result = await runRegistration({ proxy: address, domain: 'example.com', transport: 'tcp', workload: 'scale', clients: 2000, minAddresses: 2, procs: 2, probeRates: [100], durationSeconds: 1, openRate: 4000, timeoutMs: 10_000, proxyPid: proxy.pid as number, proxyMetricsUrl: metricsUrl });
   const figures = result.registration!;
   assert.equal(figures.sourceAddresses, 2);
   assert.equal(figures.generatorProcesses, 2);
@@ -62,6 +64,14 @@ test('scale: 2,000 TCP connections over 2 source addresses and 2 processes, all 
   assert.equal(figures.close?.connections, 2000);
   assert.ok((figures.open?.perSecond ?? 0) > 0 && (figures.close?.perSecond ?? 0) > 0);
   assert.ok(figures.open?.proxyCpuSeconds !== undefined, 'proxy CPU of the open phase read');
+  // The proxy's counters are the probe's window, not the 2,000 REGISTERs that opened the
+  // connections: the window and the generators' own probe agree to within a second of probing
+  // (they are timed apart) and the scrapes' measured overhang.
+  const received = result.proxyCounters?.switchboard_requests_received_total;
+  const overhang = result.proxyCountersOverhangMs;
+  assert.ok(received !== undefined && overhang !== undefined, JSON.stringify(result.proxyCountersError));
+  const slack = 100 * (1 + (overhang.beforeWindow + overhang.afterWindow) / 1000);
+  assert.ok(Math.abs(received - probe.attempted) <= slack, `${received} requests counted by the proxy for ${probe.attempted} probe REGISTERs (overhang ${JSON.stringify(overhang)})`);
 });
 
 test('registration: connect-per-REGISTER TCP, opening persistent TCP and UDP all answered at a small rate', { timeout: 60_000 }, async () => {

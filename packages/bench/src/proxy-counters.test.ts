@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type net from 'node:net';
 import { test } from 'node:test';
-import { counterDeltas, countersOfWindow, scrapeCountersOrReason, sumCounters } from './proxy-counters.js';
+import { addedWindows, counterDeltas, countersOfWindow, scrapeCountersOrReason, sumCounters } from './proxy-counters.js';
 
 const TEXT = `# HELP switchboard_fd_requests_total Switchboard concurrency model: fdRequests
 # TYPE switchboard_fd_requests_total counter
@@ -46,4 +46,13 @@ test('a proxy that does not answer a scrape in time costs the run its counters a
     server.closeAllConnections();
     server.close();
   }
+});
+
+test('windows are added up counter by counter; one window without counters leaves the run without them, with its reason', () => {
+  const first = { proxyCounters: { a_total: 2, b_total: 1.5 } };
+  const second = { proxyCounters: { a_total: 3 } };
+  assert.deepEqual(addedWindows([first, second]), { proxyCounters: { a_total: 5, b_total: 1.5 } });
+  assert.deepEqual(addedWindows([first, { proxyCountersError: 'http://127.0.0.1:1/metrics: timed out' }]), { proxyCountersError: 'http://127.0.0.1:1/metrics: timed out' });
+  assert.deepEqual(addedWindows([first, {}]), {});
+  assert.deepEqual(addedWindows([]), {});
 });

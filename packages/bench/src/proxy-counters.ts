@@ -57,6 +57,18 @@ export function countersOfWindow(before: Map<string, number> | string | undefine
   return { proxyCounters: counterDeltas(before, after) };
 }
 
+/** The counters of several windows added up (a registration run's probes), or the first window's reason for having none. */
+export function addedWindows(windows: ReadonlyArray<ReturnType<typeof countersOfWindow>>): ReturnType<typeof countersOfWindow> {
+  const failed = windows.find((window) => window.proxyCountersError !== undefined);
+  if (failed !== undefined) return { proxyCountersError: failed.proxyCountersError as string };
+  if (windows.length === 0 || windows.some((window) => window.proxyCounters === undefined)) return {};
+  const sums: Record<string, number> = {};
+  for (const { proxyCounters } of windows) {
+    for (const [name, value] of Object.entries(proxyCounters ?? {})) sums[name] = Math.round(((sums[name] ?? 0) + value) * 1000) / 1000;
+  }
+  return { proxyCounters: sums };
+}
+
 export function counterDeltas(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
   const deltas: Record<string, number> = {};
   for (const [name, value] of after) deltas[name] = Math.round((value - (before.get(name) ?? 0)) * 1000) / 1000;

@@ -19,7 +19,7 @@ import { BenchError } from '../bench-error.js';
 import type { BenchTlsOptions } from '../phone-links.js';
 import { cpuBusyBetween, readCpuTimes, type CpuBusy } from '../cpu-busy.js';
 import { cpuCount, descendants, ProcessSampler } from '../process-usage.js';
-import { countersOfWindow, scrapeCountersOrReason } from '../proxy-counters.js';
+import { addedWindows, countersOfWindow, scrapeCountersOrReason } from '../proxy-counters.js';
 import { summarizeLatencies } from './latency-summary.js';
 import { memorySnapshot, slabGrowth, type MemorySnapshot } from './memory-readers.js';
 import type { LoadCounts } from './register-load.js';
@@ -214,7 +214,9 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
     let proxyUsage: ProcessUsage[] = [];
     let observedUsage: ProcessUsage[] = [];
     let cpus: CpuBusy | undefined;
-    const countersBefore = await scrapeCountersOrReason(options.proxyMetricsUrl);
+    // The proxy's counters, read around each measured window (not its warm-up) and added up.
+    const counterWindows: Array<ReturnType<typeof countersOfWindow>> = [];
+    const overhangMs = { beforeWindow: 0, afterWindow: 0 };
     for (const rate of loads) {
       const answers = generators.map((generator, index) => generator.ask({ type: 'load', plan: { rate: rate * share(index), seconds: options.durationSeconds, warmupSeconds, mode: loadMode } }, 'loaded', slowMs + (warmupSeconds + options.durationSeconds) * 1000 + timeoutMs));
       await sleep(warmupSeconds * 1000);
@@ -222,10 +224,18 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
       const observed = new ProcessSampler(options.observe ?? []);
       const cpuTimesBefore = await readCpuTimes();
       await Promise.all([sampler.start(250), observed.start(500)]);
+      const countersAsked = performance.now();
+      const countersBefore = await scrapeCountersOrReason(options.proxyMetricsUrl);
+      const windowStart = performance.now();
       await sleep(options.durationSeconds * 1000);
-      const usage = await sampler.stop();
-      observedUsage = await observed.stop();
-      const cpuTimesAfter = await readCpuTimes();
+      const windowEnd = performance.now();
+      const countersAfterPending = scrapeCountersOrReason(options.proxyMetricsUrl).then((counters) => ({ counters, answered: performance.now() }));
+      const [usage, observedNow, cpuTimesAfter] = await Promise.all([sampler.stop(), observed.stop(), readCpuTimes()]);
+      observedUsage = observedNow;
+      const { counters: countersAfter, answered } = await countersAfterPending;
+      counterWindows.push(countersOfWindow(countersBefore, countersAfter));
+      overhangMs.beforeWindow += Math.round(windowStart - countersAsked);
+      overhangMs.afterWindow += Math.round(answered - windowEnd);
       // The last window's, as proxyUsage is (the peak ladder runs one rate per measurement).
       cpus = cpuTimesBefore === undefined || cpuTimesAfter === undefined ? undefined : cpuBusyBetween(cpuTimesBefore, cpuTimesAfter);
       const loaded = await Promise.all(answers);
@@ -240,7 +250,6 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
         probes.push({ rate, held, attempted: merged.attempted, completed: merged.completed, failures: merged.failures, latency: summarizeLatencies(merged.latencies), proxyCpuPercent: round(usage.reduce((sum, process) => sum + process.cpuPercent, 0)) });
       }
     }
-    const countersAfter = await scrapeCountersOrReason(options.proxyMetricsUrl);
     if (options.workload === 'scale') {
       figures.probes = probes;
       figures.heldAtEnd = probes.at(-1)?.held ?? figures.held ?? 0;
@@ -277,7 +286,8 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
       latencyMs: all.latencies.length === 0 ? {} : { register: summarizeLatencies(all.latencies) },
       generator: { processes: generatorUsage, saturated: generatorUsage.some((usage) => usage.cpuPercent > cpuLimit) || generatorTotal > budgetCores * cpuLimit, thresholdPercent: cpuLimit, cpuPercentTotal: generatorTotal, budgetCores },
       ...(proxyUsage.length === 0 ? {} : { proxy: { processes: proxyUsage, cpuPercentTotal: round(proxyUsage.reduce((sum, usage) => sum + usage.cpuPercent, 0)) } }),
-      ...countersOfWindow(countersBefore, countersAfter),
+      ...addedWindows(counterWindows),
+      ...(options.proxyMetricsUrl === undefined ? {} : { proxyCountersOverhangMs: overhangMs }),
       ...(observedUsage.length === 0 ? {} : { observed: observedUsage }),
       ...(cpus === undefined ? {} : { cpus }),
       registration: figures as RegistrationFigures,
