@@ -15,6 +15,7 @@ import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { descendants } from '@switchboard/bench';
 import { machineFacts } from '@switchboard/sip/machine-facts';
 import { DEFAULT_PEAK } from './experiment/peak-ladder.js';
 
@@ -69,11 +70,30 @@ function waitExit(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-export async function stop(child: ChildProcess): Promise<void> {
+/** SIGKILL to `pid` and every process under it, read while it still holds them. */
+async function killTree(pid: number): Promise<void> {
+  const family = await descendants(pid);
+  for (const member of [pid, ...family]) {
+    try {
+      process.kill(member, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
+/**
+ * Stops `child`: SIGTERM, and after `graceMs` SIGKILL to it and every process under it. A SIGKILL to
+ * Kamailio's main process alone left its forked workers running, holding the port and a CPU for
+ * the next measurement.
+ */
+export async function stop(child: ChildProcess, graceMs = 8000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = waitExit(child);
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+  const timer = setTimeout(() => {
+    if (child.pid !== undefined) void killTree(child.pid);
+  }, graceMs);
   await exited;
   clearTimeout(timer);
 }
