@@ -141,10 +141,11 @@ export interface BenchResult {
   /** Why there are no proxyCounters although a metrics URL was given (the proxy did not answer a scrape in time). */
   readonly proxyCountersError?: string;
   /**
-   * How much longer than the window the counters' interval can be, in ms: the proxy read its
-   * counters between a scrape's request and its answer, so at most `beforeWindow` (first request
-   * to the window's start) and `afterWindow` (the window's end to the second answer). Calls set up
-   * in these edges are counted by the proxy and not by the phones (absent in older results).
+   * How far the counters' interval can be from the window at each end, in ms: the proxy read its
+   * counters at some moment between a scrape's request and its answer, so its first reading lies
+   * within `beforeWindow` of the window's start and its last within `afterWindow` of its end
+   * (summed over a registration run's probe windows). Calls set up in these edges may be counted
+   * by one side and not the other (absent in older results).
    */
   readonly proxyCountersOverhangMs?: { readonly beforeWindow: number; readonly afterWindow: number };
   /** CPU and memory of other processes the run was told to watch (the proxy's Redis), by role. */

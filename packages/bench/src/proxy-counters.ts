@@ -49,6 +49,12 @@ export async function scrapeCountersOrReason(url: string | undefined, timeoutMs 
   }
 }
 
+/** A scrape (scrapeCountersOrReason) and when its answer came: the proxy read its counters before then. */
+export async function timedScrape(url: string | undefined): Promise<{ counters: Awaited<ReturnType<typeof scrapeCountersOrReason>>; answered: number }> {
+  const counters = await scrapeCountersOrReason(url);
+  return { counters, answered: performance.now() };
+}
+
 /** The result fields of a before and an after scrape (scrapeCountersOrReason). */
 export function countersOfWindow(before: Map<string, number> | string | undefined, after: Map<string, number> | string | undefined): { proxyCounters?: Record<string, number>; proxyCountersError?: string } {
   if (typeof before === 'string') return { proxyCountersError: before };

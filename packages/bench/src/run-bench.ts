@@ -16,7 +16,7 @@ import { mergeSnapshots, windowCallsLimitMs, type LoadSnapshot } from './load-st
 import { operationsPerConnection, type BenchTlsOptions } from './phone-links.js';
 import { cpuBusyBetween, readCpuTimes } from './cpu-busy.js';
 import { cpuCount, descendants, ProcessSampler } from './process-usage.js';
-import { countersOfWindow, scrapeCountersOrReason } from './proxy-counters.js';
+import { countersOfWindow, scrapeCountersOrReason, timedScrape } from './proxy-counters.js';
 
 export interface BenchOptions {
   /** The proxy under test, HOST:PORT. */
@@ -294,7 +294,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     // calls started in it to end, while later calls (not counted) keep the load on. The counters
     // are asked for at once, beside the samplers' stops: asked after them, they took in calls set
     // up after the window.
-    const countersAfterPending = scrapeCountersOrReason(options.proxyMetricsUrl).then((counters) => ({ counters, answered: performance.now() }));
+    const countersAfterPending = timedScrape(options.proxyMetricsUrl);
     const [proxyUsage, observedUsage, cpuTimesAfter] = await Promise.all([proxySampler.stop(), observedSampler.stop(), readCpuTimes()]);
     const { counters: countersAfter, answered: countersAnswered } = await countersAfterPending;
     report('drain', 0, 0);

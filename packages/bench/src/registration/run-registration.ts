@@ -19,7 +19,7 @@ import { BenchError } from '../bench-error.js';
 import type { BenchTlsOptions } from '../phone-links.js';
 import { cpuBusyBetween, readCpuTimes, type CpuBusy } from '../cpu-busy.js';
 import { cpuCount, descendants, ProcessSampler } from '../process-usage.js';
-import { addedWindows, countersOfWindow, scrapeCountersOrReason } from '../proxy-counters.js';
+import { addedWindows, countersOfWindow, timedScrape } from '../proxy-counters.js';
 import { summarizeLatencies } from './latency-summary.js';
 import { memorySnapshot, slabGrowth, type MemorySnapshot } from './memory-readers.js';
 import type { LoadCounts } from './register-load.js';
@@ -223,19 +223,22 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
       const sampler = new ProcessSampler(roles);
       const observed = new ProcessSampler(options.observe ?? []);
       const cpuTimesBefore = await readCpuTimes();
-      await Promise.all([sampler.start(250), observed.start(500)]);
+      // The generators time their own windows, so nothing here may wait for the proxy's answer to
+      // a scrape: an overloaded proxy answers /metrics seconds late, and the CPU samplers would
+      // start that much after the generators' window.
       const countersAsked = performance.now();
-      const countersBefore = await scrapeCountersOrReason(options.proxyMetricsUrl);
+      const countersBeforePending = timedScrape(options.proxyMetricsUrl);
+      await Promise.all([sampler.start(250), observed.start(500)]);
       const windowStart = performance.now();
       await sleep(options.durationSeconds * 1000);
       const windowEnd = performance.now();
-      const countersAfterPending = scrapeCountersOrReason(options.proxyMetricsUrl).then((counters) => ({ counters, answered: performance.now() }));
+      const countersAfterPending = timedScrape(options.proxyMetricsUrl);
       const [usage, observedNow, cpuTimesAfter] = await Promise.all([sampler.stop(), observed.stop(), readCpuTimes()]);
       observedUsage = observedNow;
-      const { counters: countersAfter, answered } = await countersAfterPending;
-      counterWindows.push(countersOfWindow(countersBefore, countersAfter));
-      overhangMs.beforeWindow += Math.round(windowStart - countersAsked);
-      overhangMs.afterWindow += Math.round(answered - windowEnd);
+      const [before, after] = await Promise.all([countersBeforePending, countersAfterPending]);
+      counterWindows.push(countersOfWindow(before.counters, after.counters));
+      overhangMs.beforeWindow += Math.round(Math.max(windowStart - countersAsked, before.answered - windowStart));
+      overhangMs.afterWindow += Math.round(after.answered - windowEnd);
       // The last window's, as proxyUsage is (the peak ladder runs one rate per measurement).
       cpus = cpuTimesBefore === undefined || cpuTimesAfter === undefined ? undefined : cpuBusyBetween(cpuTimesBefore, cpuTimesAfter);
       const loaded = await Promise.all(answers);
