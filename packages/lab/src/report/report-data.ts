@@ -292,8 +292,12 @@ function summarize(records: readonly Measured[], varying: readonly Dimension[], 
   const runs = validRuns.length > 0 ? validRuns : records;
   const results = runs.map((record) => record.result);
   const words = varying.filter((dimension) => !(point.transport === 'udp' && (dimension === 'connection' || dimension === 'calleeConnection' || dimension === 'idleStrategy'))).map((dimension) => describe(dimension, point));
-  // TLS choices say nothing about a UDP or TCP point.
-  for (const key of extraVarying) if (!(key.startsWith('tls-') && point.transport !== 'tls')) words.push(`${key} ${point.extra?.[key] ?? ''}`);
+  // TLS choices say nothing about a UDP or TCP point; a key only other points carry (set by
+  // `implies:` for them) says nothing about this one.
+  for (const key of extraVarying) {
+    const value = point.extra?.[key];
+    if (value !== undefined && !(key.startsWith('tls-') && point.transport !== 'tls')) words.push(`${key} ${value}`);
+  }
   const metricMedian = (metric: string): number | undefined => {
     const found = values(runs, metric);
     return found.length === 0 ? undefined : median(found);

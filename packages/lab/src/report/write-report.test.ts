@@ -205,6 +205,25 @@ test('an unfinished set says how many runs are missing; runs of different code a
   }
 });
 
+test('configuration labels name an extra key only where the point has it (keys `implies:` sets for other points)', async () => {
+  const implied = await mkdtemp(join(tmpdir(), 'report-implied-'));
+  try {
+    // At 20 clients the transactions are shared, which implies fd-request-wait; at 10 they are owned.
+    const withExtra = records.map((record) => {
+      const extra: Record<string, string> = record.point.clients === 20 ? { transactions: 'shared', 'fd-request-wait': 'true' } : { transactions: 'owned' };
+      const point = { ...record.point, extra };
+      return { ...record, point, pointKey: pointKey(point) };
+    });
+    await writeFile(join(implied, 'experiment.json'), JSON.stringify(config));
+    await writeFile(join(implied, 'results.jsonl'), `${withExtra.map((record) => JSON.stringify(record)).join('\n')}\n`);
+    const written = await writeReport(implied);
+    const labels = new Set(written.data.points.map((summary) => summary.configuration.replace(/^.*?(transactions)/, '$1')));
+    assert.deepEqual([...labels].sort(), ['transactions owned', 'transactions shared, fd-request-wait true']);
+  } finally {
+    await rm(implied, { recursive: true, force: true });
+  }
+});
+
 test('a finished set of one commit has no completeness or code caveat', async () => {
   const whole = await mkdtemp(join(tmpdir(), 'report-whole-'));
   try {
