@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedisServer } from '@switchboard/testkit/redis-server';
-import { machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
+import { describeMachine, machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
 import { treeCpuTimes, type CpuTimes } from './process-cpu.js';
 import { median } from './analysis/confidence-interval.js';
 import { freePort, runStep, startCallee, startProxy, stop } from './sipp-ladder.js';
@@ -198,7 +198,7 @@ export function efficiencyMarkdown(samples: readonly EfficiencySample[], facts: 
   const lines = [
     '# CPU per proxied call: Switchboard beside Kamailio',
     '',
-    `Machine: ${facts.cpu}, ${facts.cores} cores (allowed: ${facts.cpusAllowed}), ${facts.memoryGiB} GiB, Node ${facts.node}, ${facts.platform}; ${facts.date}.`,
+    `Machine: ${describeMachine(facts)}.`,
     `SIPp record-routed calls at ${settings.rate} calls/s for ${settings.seconds} s per window after ${settings.warmupSeconds} s of the same load not measured, ${settings.repeats} repeats, proxies in rotated order each repeat. ` +
       (settings.proxyCpus === undefined ? 'No CPU pinning: proxy and SIPp share the cores. ' : `Proxy tree (and the process-pool's redis-server) on CPUs ${settings.proxyCpus}, SIPp on ${settings.generatorCpus ?? 'the rest'}. `) +
       `Pools run ${settings.workers} workers; TCP is one persistent connection per side. CPU = user + system time of the proxy's process tree over the window (/proc), per successful call; a window below ${SUCCESS_THRESHOLD * 100}% success is marked.`,

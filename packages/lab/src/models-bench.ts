@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { counterMetric, type CounterName } from '@switchboard/cluster';
 import { startRedisServer } from '@switchboard/testkit/redis-server';
-import { machineFacts } from '@switchboard/sip/machine-facts';
+import { describeMachine, machineFacts } from '@switchboard/sip/machine-facts';
 import { treeCpuTimes } from './process-cpu.js';
 import { freePort, runLadder, type LadderResult } from './sipp-ladder.js';
 
@@ -148,7 +148,7 @@ function modelsMarkdown(runs: ModelRun[], facts: ReturnType<typeof machineFacts>
   const lines = [
     '# Concurrency models: SIPp ladder peaks',
     '',
-    `Machine: ${facts.cpu}, ${facts.cores} cores (allowed: ${facts.cpusAllowed}), ${facts.memoryGiB} GiB, Node ${facts.node}, ${facts.platform}; ${facts.date}.`,
+    `Machine: ${describeMachine(facts)}.`,
     `SIPp caller, proxy (${workers} workers for the pools) and SIPp callee share the cores; no pinning. ${seconds} s per step; record-routed calls; ${tcpMode === 't1' ? 'TCP is one persistent connection per side (SIPp -t t1)' : 'over TCP the caller opens one connection per call (SIPp -t tn), the callee keeps one'}. Process-pool state in a local redis-server. Peak: the highest achieved call rate at a step with at least 99.9% of calls successful. One run.`,
     '',
     '| model | UDP peak (calls/s) | TCP peak (calls/s) | TCP/UDP |',

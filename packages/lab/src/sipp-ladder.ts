@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { descendants } from '@switchboard/bench';
-import { machineFacts } from '@switchboard/sip/machine-facts';
+import { describeMachine, machineFacts } from '@switchboard/sip/machine-facts';
 import { DEFAULT_PEAK } from './experiment/peak-ladder.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -275,7 +275,7 @@ function markdown(results: LadderResult[], facts: ReturnType<typeof machineFacts
   const lines = [
     `# SIPp ladder: Switchboard (event-loop) and Kamailio`,
     '',
-    `Machine: ${facts.cpu}, ${facts.cores} cores (allowed: ${facts.cpusAllowed}), ${facts.memoryGiB} GiB, Node ${facts.node}, ${facts.platform}; ${facts.date}.`,
+    `Machine: ${describeMachine(facts)}.`,
     `Every process (SIPp caller, proxy, SIPp callee) shares the same cores; no pinning. ${seconds} s per step; record-routed calls (INVITE, 180, 200, ACK, BYE, 200).`,
     '',
     '| proxy | transport | rate (calls/s) | success | achieved (calls/s) | call setup (ms) | retransmissions |',

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeMachine } from '@switchboard/sip/machine-facts';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { breakdown, fitRows, type FitRow } from './queueing-fit.js';
@@ -159,7 +160,7 @@ export async function writeQueueingReport(dir: string, options: QueueingReportOp
     '',
     String(config.published).trim(),
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores (allowed: ${machine.cpusAllowed}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; ${machine.date}.`,
+    `Machine: ${describeMachine(machine)}.`,
     `Setup: one event-loop proxy over UDP with \`--timing\` (trace of ${String(config.traceSample)} of the calls, by Call-ID), ${first.budget === undefined ? 'no CPU budget' : `proxy CPUs ${first.budget.proxy.cpus ?? 'any'}${first.budget.proxy.quotaCores === undefined ? '' : `, quota ${first.budget.proxy.quotaCores} core`} (${first.budget.method}), generator and tcpdump on CPU ${first.budget.generator.cpus ?? 'any'}`}; open-loop calls from ${String(config.pairs)} phone pairs, ${first.windowSeconds} s windows${first.quick ? ' (quick run)' : ''}; tcpdump on \`lo\` for arrivals and departures.`,
     '',
     ...(options.note === undefined ? [] : [options.note.trim(), '']),

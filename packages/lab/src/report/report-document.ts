@@ -3,6 +3,7 @@
  * result), written out as Markdown and as self-contained HTML, so both say the same thing.
  * Text is a small Markdown subset: paragraphs and **bold**.
  */
+import { describeCpus } from '@switchboard/sip/machine-facts';
 import { isWide, type Interval } from '../analysis/confidence-interval.js';
 import { describeBudget } from '../experiment/cpu-budget.js';
 import { describeCodeVersion, type CodeVersion } from '../experiment/code-version.js';
@@ -95,8 +96,8 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
     {
       kind: 'list',
       items: [
-        `Machine: ${data.machine.cpu}, ${data.machine.cores} cores, ${data.machine.memoryGiB} GiB, ${data.machine.platform}`,
-        `Node ${data.machine.node}; CPUs allowed: ${data.machine.cpusAllowed}`,
+        `Machine: ${data.machine.cpu}, ${describeCpus(data.machine)}, ${data.machine.memoryGiB} GiB, ${data.machine.platform}`,
+        `Node ${data.machine.node}`,
         `Run: ${data.machine.date}`,
         ...setupSentences(data),
       ],
@@ -183,7 +184,7 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
     { kind: 'heading', level: 2, text: 'Cost: CPU, memory and the proxy\'s counters' },
     {
       kind: 'text',
-      text: `Efficiency is first-class: operations per CPU-second of the proxy and the proxy's CPU milliseconds per call hold up where raw throughput depends on the budget. CPU is percent of one core summed over the processes (100% = one core; this machine allows ${data.machine.cores}; ${data.setup.budgets.length === 0 ? 'no budget was recorded' : data.setup.budgets.map((budget) => `budget: ${describeBudget(budget)}`).join('; ')}). The generator's CPU is summed over its processes; Redis' is its one process. The fd requests, fd-cache hit rate and IPC share come from the proxy's own counters over the window (supervisor relays not counted twice); the IPC share is the milliseconds spent in IPC code over the proxy's CPU milliseconds; store round trips (\`--transactions shared\`) and hand-offs to another worker are per completed call. RSS is the peak summed over the proxy's processes; it includes garbage not yet collected and, over UDP, every transaction of the last 32 s, which RFC 3261 keeps for retransmissions (Timers D, J and K).`,
+      text: `Efficiency is first-class: operations per CPU-second of the proxy and the proxy's CPU milliseconds per call hold up where raw throughput depends on the budget. CPU is percent of one core summed over the processes (100% = one core; ${data.machine.cpusOnline === undefined ? '' : `this machine has ${data.machine.cpusOnline}; `}${data.setup.budgets.length === 0 ? 'no budget was recorded' : data.setup.budgets.map((budget) => `budget: ${describeBudget(budget)}`).join('; ')}). The generator's CPU is summed over its processes; Redis' is its one process. The fd requests, fd-cache hit rate and IPC share come from the proxy's own counters over the window (supervisor relays not counted twice); the IPC share is the milliseconds spent in IPC code over the proxy's CPU milliseconds; store round trips (\`--transactions shared\`) and hand-offs to another worker are per completed call. RSS is the peak summed over the proxy's processes; it includes garbage not yet collected and, over UDP, every transaction of the last 32 s, which RFC 3261 keeps for retransmissions (Timers D, J and K).`,
     },
     ...chart('efficiency'),
     {
