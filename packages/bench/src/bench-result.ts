@@ -6,6 +6,7 @@
 import type { MachineFacts } from '@switchboard/sip/machine-facts';
 import type { RegistrationFigures } from './registration/registration-result.js';
 import type { CpuBusy } from './cpu-busy.js';
+import type { UdpCounters } from './udp-drops.js';
 
 export const BENCH_RESULT_SCHEMA = 'switchboard-bench/1';
 
@@ -152,6 +153,8 @@ export interface BenchResult {
   readonly observed?: readonly ProcessUsage[];
   /** How busy every CPU of the machine was over the window, and how much the host stole (cpu-busy.ts; Linux). */
   readonly cpus?: CpuBusy;
+  /** Datagrams the kernel dropped over the window, machine-wide: at full receive buffers, and to closed ports (udp-drops.ts; Linux). */
+  readonly udpDrops?: UdpCounters;
   /** Stream transports: the phones' reconnections, re-registrations and keep-alives over the window. */
   readonly phoneConnections?: PhoneConnections;
   /** A registration run (E5 connection scale, E6 registration test): `calls` then counts REGISTERs. */

@@ -17,6 +17,7 @@ import { operationsPerConnection, type BenchTlsOptions } from './phone-links.js'
 import { cpuBusyBetween, readCpuTimes } from './cpu-busy.js';
 import { cpuCount, descendants, ProcessSampler } from './process-usage.js';
 import { countersOfWindow, scrapeCountersOrReason, timedScrape } from './proxy-counters.js';
+import { readUdpCounters, udpDropsBetween } from './udp-drops.js';
 
 export interface BenchOptions {
   /** The proxy under test, HOST:PORT. */
@@ -272,7 +273,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     // short and every rate 2-10% above the offered one.
     for (const load of processes) load.post({ type: 'window' });
     const windowStart = performance.now();
-    const cpuTimesBefore = await readCpuTimes();
+    const [cpuTimesBefore, udpBefore] = await Promise.all([readCpuTimes(), readUdpCounters()]);
     await proxySampler.start();
     const ended = (): boolean => {
       const elapsed = performance.now() - windowStart;
@@ -295,7 +296,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     // are asked for at once, beside the samplers' stops: asked after them, they took in calls set
     // up after the window.
     const countersAfterPending = timedScrape(options.proxyMetricsUrl);
-    const [proxyUsage, observedUsage, cpuTimesAfter] = await Promise.all([proxySampler.stop(), observedSampler.stop(), readCpuTimes()]);
+    const [proxyUsage, observedUsage, cpuTimesAfter, udpAfter] = await Promise.all([proxySampler.stop(), observedSampler.stop(), readCpuTimes(), readUdpCounters()]);
+    const udpDrops = udpDropsBetween(udpBefore, udpAfter);
     const { counters: countersAfter, answered: countersAnswered } = await countersAfterPending;
     report('drain', 0, 0);
     const generatorResults = await Promise.all(results);
@@ -365,6 +367,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       ...(options.proxyMetricsUrl === undefined ? {} : { proxyCountersOverhangMs: { beforeWindow: Math.round(windowStart - countersAsked), afterWindow: Math.round(countersAnswered - windowEnd) } }),
       ...(observedUsage.length === 0 ? {} : { observed: observedUsage }),
       ...(cpuTimesBefore === undefined || cpuTimesAfter === undefined ? {} : { cpus: cpuBusyBetween(cpuTimesBefore, cpuTimesAfter) }),
+      ...(udpDrops === undefined ? {} : { udpDrops }),
     };
   } finally {
     for (const load of processes) if (load.child.connected) load.child.disconnect();

@@ -95,3 +95,12 @@ test('a seeded ladder keeps the bounds: clamped to [from, to], nothing passed at
   assert.deepEqual(skipped.runs, [600, 400, 800, 566, 476]);
   assert.equal(outcome.peakRate, 476);
 });
+
+test('a step records what explains its response time: retransmissions the proxy absorbed and datagrams the kernel dropped', async () => {
+  const outcome = await searchPeak({ ...SEARCH, to: 200 }, async (rate) => {
+    const drops = rate > 100 ? { receiveBufferErrors: 37, noPorts: 0 } : { receiveBufferErrors: 0, noPorts: 0 };
+    const result = { calls: { perSecond: rate, successRatio: rate > 100 ? 0.99 : 1 }, operations: { perSecond: rate * 2 }, windowSeconds: 8, proxyCounters: { switchboard_retransmissions_absorbed_total: rate > 100 ? 41 : 0 }, udpDrops: drops } as unknown as BenchResult;
+    return { kind: 'run', result, invalid: [] };
+  });
+  assert.deepEqual(outcome.steps.slice(0, 2).map((s) => [s.rate, s.outcome, s.retransmissionsAbsorbed, s.udpReceiveBufferErrors]), [[100, 'pass', 0, 0], [200, 'fail', 41, 37]]);
+});

@@ -19,6 +19,7 @@
  * rather than the proxy ends the ladder, and the peak is then unknown (the point is invalid), as
  * it is when no rate passed or when the top rate still passed (the peak lies above `to`).
  */
+import { counterMetric } from '@switchboard/cluster';
 import type { BenchResult } from '@switchboard/bench';
 
 export interface PeakSearch {
@@ -53,15 +54,29 @@ export interface LadderStep {
   readonly p99Ms?: number;
   readonly proxyCpuPercent?: number;
   readonly proxyRssBytes?: number;
+  /**
+   * Why a step's response time jumped: requests the proxy answered again from a transaction
+   * (the phones retransmitted), and datagrams the kernel dropped at a full receive buffer over the
+   * window (machine-wide).
+   */
+  readonly retransmissionsAbsorbed?: number;
+  readonly udpReceiveBufferErrors?: number;
 }
 
 /** The response time a step is judged by: REGISTER's for registration runs, call set-up (INVITE to 200) otherwise. */
 const stepLatency = (result: BenchResult): { readonly p99: number } | undefined => result.latencyMs?.register ?? result.latencyMs?.['invite-200'];
 
-function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPercent' | 'proxyRssBytes'> {
+function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPercent' | 'proxyRssBytes' | 'retransmissionsAbsorbed' | 'udpReceiveBufferErrors'> {
   const latency = stepLatency(result);
   const rss = result.proxy?.processes?.reduce((sum, usage) => sum + usage.rssBytesMax, 0);
-  return { ...(latency === undefined ? {} : { p99Ms: latency.p99 }), ...(result.proxy === undefined ? {} : { proxyCpuPercent: result.proxy.cpuPercentTotal }), ...(rss === undefined ? {} : { proxyRssBytes: rss }) };
+  const absorbed = result.proxyCounters?.[counterMetric('retransmissionsAbsorbed')];
+  return {
+    ...(latency === undefined ? {} : { p99Ms: latency.p99 }),
+    ...(result.proxy === undefined ? {} : { proxyCpuPercent: result.proxy.cpuPercentTotal }),
+    ...(rss === undefined ? {} : { proxyRssBytes: rss }),
+    ...(absorbed === undefined ? {} : { retransmissionsAbsorbed: absorbed }),
+    ...(result.udpDrops === undefined ? {} : { udpReceiveBufferErrors: result.udpDrops.receiveBufferErrors }),
+  };
 }
 
 export interface PeakOutcome {
