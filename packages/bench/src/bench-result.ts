@@ -153,7 +153,7 @@ export interface BenchResult {
   readonly observed?: readonly ProcessUsage[];
   /** How busy every CPU of the machine was over the window, and how much the host stole (cpu-busy.ts; Linux). */
   readonly cpus?: CpuBusy;
-  /** Datagrams the kernel dropped over the window, machine-wide: at full receive buffers, and to closed ports (udp-drops.ts; Linux). */
+  /** Datagrams the kernel dropped over the window (summed over a registration run's probe windows), machine-wide: at full receive buffers, and to closed ports (udp-drops.ts; Linux). */
   readonly udpDrops?: UdpCounters;
   /** Stream transports: the phones' reconnections, re-registrations and keep-alives over the window. */
   readonly phoneConnections?: PhoneConnections;

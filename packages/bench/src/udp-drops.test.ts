@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
-import { parseUdpCounters, readUdpCounters, udpDropsBetween } from './udp-drops.js';
+import { addDrops, parseUdpCounters, readUdpCounters, udpDropsBetween } from './udp-drops.js';
 
 const SNMP = `Ip: Forwarding DefaultTTL
 Ip: 1 64
@@ -17,6 +17,9 @@ test('the Udp line is read by its header names, not UdpLite\'s', () => {
   assert.equal(parseUdpCounters('Udp: InDatagrams NoPorts\nUdp: 1 2\n'), undefined, 'no RcvbufErrors column');
   assert.deepEqual(udpDropsBetween({ receiveBufferErrors: 5, noPorts: 1 }, { receiveBufferErrors: 9, noPorts: 1 }), { receiveBufferErrors: 4, noPorts: 0 });
   assert.equal(udpDropsBetween(undefined, { receiveBufferErrors: 9, noPorts: 1 }), undefined);
+  assert.deepEqual(addDrops({ receiveBufferErrors: 1, noPorts: 2 }, { receiveBufferErrors: 3, noPorts: 4 }), { receiveBufferErrors: 4, noPorts: 6 });
+  assert.deepEqual(addDrops(undefined, { receiveBufferErrors: 3, noPorts: 4 }), { receiveBufferErrors: 3, noPorts: 4 });
+  assert.deepEqual(addDrops({ receiveBufferErrors: 1, noPorts: 2 }, undefined), { receiveBufferErrors: 1, noPorts: 2 });
 });
 
 test('a datagram to a closed loopback port counts in NoPorts (Linux)', { skip: process.platform !== 'linux' }, async () => {

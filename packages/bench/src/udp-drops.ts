@@ -41,3 +41,10 @@ export function udpDropsBetween(before: UdpCounters | undefined, after: UdpCount
   if (before === undefined || after === undefined) return undefined;
   return { receiveBufferErrors: after.receiveBufferErrors - before.receiveBufferErrors, noPorts: after.noPorts - before.noPorts };
 }
+
+/** Two windows' drops added up (a registration run's probes); a window without a reading adds nothing. */
+export function addDrops(sum: UdpCounters | undefined, window: UdpCounters | undefined): UdpCounters | undefined {
+  if (window === undefined) return sum;
+  if (sum === undefined) return window;
+  return { receiveBufferErrors: sum.receiveBufferErrors + window.receiveBufferErrors, noPorts: sum.noPorts + window.noPorts };
+}

@@ -20,6 +20,7 @@ import type { BenchTlsOptions } from '../phone-links.js';
 import { cpuBusyBetween, readCpuTimes, type CpuBusy } from '../cpu-busy.js';
 import { cpuCount, descendants, ProcessSampler } from '../process-usage.js';
 import { addedWindows, countersOfWindow, timedScrape } from '../proxy-counters.js';
+import { addDrops, readUdpCounters, udpDropsBetween, type UdpCounters } from '../udp-drops.js';
 import { summarizeLatencies } from './latency-summary.js';
 import { memorySnapshot, slabGrowth, type MemorySnapshot } from './memory-readers.js';
 import type { LoadCounts } from './register-load.js';
@@ -214,6 +215,8 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
     let proxyUsage: ProcessUsage[] = [];
     let observedUsage: ProcessUsage[] = [];
     let cpus: CpuBusy | undefined;
+    // Summed over the probe windows, as the counters are.
+    let udpDrops: UdpCounters | undefined;
     // The proxy's counters, read around each measured window (not its warm-up) and added up.
     const counterWindows: Array<ReturnType<typeof countersOfWindow>> = [];
     const overhangMs = { beforeWindow: 0, afterWindow: 0 };
@@ -222,7 +225,7 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
       await sleep(warmupSeconds * 1000);
       const sampler = new ProcessSampler(roles);
       const observed = new ProcessSampler(options.observe ?? []);
-      const cpuTimesBefore = await readCpuTimes();
+      const [cpuTimesBefore, udpBefore] = await Promise.all([readCpuTimes(), readUdpCounters()]);
       // The generators time their own windows, so nothing here may wait for the proxy's answer to
       // a scrape: an overloaded proxy answers /metrics seconds late, and the CPU samplers would
       // start that much after the generators' window.
@@ -233,7 +236,8 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
       await sleep(options.durationSeconds * 1000);
       const windowEnd = performance.now();
       const countersAfterPending = timedScrape(options.proxyMetricsUrl);
-      const [usage, observedNow, cpuTimesAfter] = await Promise.all([sampler.stop(), observed.stop(), readCpuTimes()]);
+      const [usage, observedNow, cpuTimesAfter, udpAfter] = await Promise.all([sampler.stop(), observed.stop(), readCpuTimes(), readUdpCounters()]);
+      udpDrops = addDrops(udpDrops, udpDropsBetween(udpBefore, udpAfter));
       observedUsage = observedNow;
       const [before, after] = await Promise.all([countersBeforePending, countersAfterPending]);
       counterWindows.push(countersOfWindow(before.counters, after.counters));
@@ -293,6 +297,7 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
       ...(options.proxyMetricsUrl === undefined ? {} : { proxyCountersOverhangMs: overhangMs }),
       ...(observedUsage.length === 0 ? {} : { observed: observedUsage }),
       ...(cpus === undefined ? {} : { cpus }),
+      ...(udpDrops === undefined ? {} : { udpDrops }),
       registration: figures as RegistrationFigures,
     };
   } finally {
