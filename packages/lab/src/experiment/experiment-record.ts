@@ -66,7 +66,7 @@ export interface ExperimentRecord {
   readonly overload?: readonly OverloadStep[];
   /** The measured window (seconds), whether the runner lengthened it, and the lifetime checks of `result`. */
   readonly window?: { readonly durationSeconds: number; readonly lengthened: boolean; readonly checks: readonly WindowCheck[] };
-  /** Why this run does not measure the proxy (generator or Redis out of budget, window, no peak); absent or empty when valid. */
+  /** Why this run does not measure the proxy (generator or Redis out of budget, other load on its CPUs, window, no peak); absent or empty when valid. */
   readonly invalid?: readonly string[];
   /** The `switchboard serve` arguments used. */
   readonly serveArgs: readonly string[];

@@ -29,9 +29,9 @@ import { ExperimentError, parseExperimentConfig, type ExperimentConfig } from '.
 import { experimentPoints, pointKey } from './experiment-matrix.js';
 import { CpuBudget, type AppliedBudget } from './cpu-budget.js';
 import { EXPERIMENT_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from './experiment-record.js';
-import { searchPeak, stepPasses, type LadderStep, type PeakSearch } from './peak-ladder.js';
+import { searchPeak, stepPasses, type LadderStep, type PeakOutcome, type PeakSearch } from './peak-ladder.js';
 import { median } from '../analysis/confidence-interval.js';
-import { invalidReasons, isWindowReason, windowChecks, windowNeeded } from './run-validity.js';
+import { foreignLoadReason, invalidReasons, isWindowReason, windowChecks, windowNeeded } from './run-validity.js';
 import { preparePointSecurity, type PointSecurity } from './point-security.js';
 import { EXPERIMENT_DOMAIN, startProxyUnderTest, type ProxyUnderTest } from './proxy-under-test.js';
 import { capacityReason, runRegistrationPoint } from './registration-workload.js';
@@ -250,17 +250,30 @@ async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat:
 }
 
 /**
+ * The proxy's CPUs to judge other load on: none in a quick smoke run, which shares its CPUs by
+ * design. A peak ladder judges it on the run at the peak only: a step past the peak may load the
+ * kernel in ways no process is charged for (drops), and that must not end the ladder.
+ */
+const judgedCpus = (quick: boolean, budget: AppliedBudget | undefined): string | undefined => (quick ? undefined : budget?.proxy.cpus);
+
+/** Why a searched point is invalid: the ladder's reasons, and other load on the proxy's CPUs in the run at the peak. */
+function peakInvalidReasons(outcome: PeakOutcome, proxyCpus: string | undefined): readonly string[] {
+  const foreign = outcome.result === undefined ? undefined : foreignLoadReason(outcome.result, proxyCpus);
+  return foreign === undefined ? outcome.invalid : [...outcome.invalid, foreign];
+}
+
+/**
  * A measurement whose window must contain its workload: when only the window makes it invalid
  * and the window it needed fits under the limit, it is measured once more with that window.
  */
 async function measureContained(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, load: Parameters<typeof measure>[4], durationSeconds: number, maxSeconds: number, options: ExperimentRunOptions, onServe: Parameters<typeof measure>[7]): Promise<Measured & { invalid: string[]; lengthened: boolean }> {
   const first = await measure(config, point, repeat, quick, load, durationSeconds, options, onServe);
-  const reasons = invalidReasons(point, first.result, config.window.reconnections);
+  const reasons = invalidReasons(point, first.result, config.window.reconnections, judgedCpus(quick, first.budget));
   if (reasons.length === 0 || !reasons.every(isWindowReason)) return { ...first, invalid: reasons, lengthened: false };
   const needed = Math.max(...windowChecks(point, first.result, config.window.reconnections).filter((check) => !check.contains).map((check) => check.neededSeconds));
   if (!(needed > durationSeconds && needed <= maxSeconds)) return { ...first, invalid: reasons.map((reason) => `${reason}; above the ${maxSeconds} s limit (${quick ? 'a quick run never lengthens its window' : 'window.max'})`), lengthened: false };
   const second = await measure(config, point, repeat, quick, load, needed, options, onServe);
-  return { ...second, invalid: invalidReasons(point, second.result, config.window.reconnections), lengthened: true };
+  return { ...second, invalid: invalidReasons(point, second.result, config.window.reconnections, judgedCpus(quick, second.budget)), lengthened: true };
 }
 
 const optionalProbe = (ms: number | undefined): { speedProbeMs?: number } => (ms === undefined ? {} : { speedProbeMs: ms });
@@ -332,7 +345,7 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
         ...(peakWindow === undefined ? {} : { window: peakWindow }),
         ...(outcome.result === undefined ? {} : { result: outcome.result }),
         ...(overload === undefined ? {} : { overload }),
-        invalid: outcome.invalid,
+        invalid: peakInvalidReasons(outcome, judgedCpus(quick, budget)),
       };
     }
     const load = point.clients === undefined ? { rate: point.rate ?? 0, pairs: config.bench.pairs, arrivals: config.bench.arrivals } : { clients: point.clients };

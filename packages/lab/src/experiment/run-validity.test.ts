@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BenchResult } from '@switchboard/bench';
 import type { ExperimentPoint } from './experiment-record.js';
-import { invalidReasons, windowChecks, windowNeeded } from './run-validity.js';
+import { FOREIGN_LOAD_LIMIT_PERCENT, foreignLoadReason, invalidReasons, runForeignPercent, windowChecks, windowNeeded } from './run-validity.js';
 
 const POINT: ExperimentPoint = { model: 'process-pool', workers: 2, state: 'redis', fdCache: 0, idleStrategy: 'heap', transport: 'tcp', connection: 'per-ops:500', calleeConnection: 'persistent', clients: 1000 };
 
@@ -50,4 +50,33 @@ test('an open-loop step knows its window in advance, whatever the number of phon
   assert.equal(windowNeeded({ ...POINT, connection: 'per-ops:50' }, 100, 2), 12.5);
   assert.equal(windowNeeded({ ...POINT, connection: 'per-ops:50' }, 100, 2, 20), 5);
   assert.equal(windowNeeded({ ...POINT, connection: 'persistent' }, 100, 2), 0);
+});
+
+/** A result whose CPUs were busy as given, the proxy and its Redis using what is given. */
+function cpuRun(busy: Record<string, number>, proxy: number, redis: number): BenchResult {
+  return { cpus: { busyPercent: busy, stealPercent: {} }, proxy: { processes: [], cpuPercentTotal: proxy }, observed: [{ pid: 1, role: 'redis', cpuPercent: redis, cpuPercentMax: redis, rssBytesMax: 0 }] } as unknown as BenchResult;
+}
+
+test('what the proxy and Redis do not account for on the proxy CPUs is foreign; the generator CPUs do not count', () => {
+  assert.equal(runForeignPercent(cpuRun({ 0: 95, 1: 100 }, 80, 12), '0'), 3);
+  assert.equal(runForeignPercent(cpuRun({ 0: 60, 1: 40 }, 50, 0), '0-1'), 50, 'a list sums its CPUs');
+  assert.equal(runForeignPercent(cpuRun({ 0: 90, 1: 0 }, 90.4, 0.2), '0'), 0, 'sampling jitter below zero reads as none');
+});
+
+test('no foreign figure without the CPUs, the budget or the proxy', () => {
+  assert.equal(runForeignPercent(cpuRun({ 1: 50 }, 10, 0), '0'), undefined, 'the proxy CPU was not recorded');
+  assert.equal(runForeignPercent(cpuRun({ 0: 50 }, 10, 0), undefined), undefined);
+  assert.equal(runForeignPercent({ proxy: { processes: [], cpuPercentTotal: 1 } } as unknown as BenchResult, '0'), undefined, 'an older record');
+});
+
+test('other load on the proxy CPUs above the limit makes a run invalid, only where the proxy CPUs are given', () => {
+  // E2's contaminated runs: CPU 0 95% busy, the proxy 36% and its Redis 18%.
+  const contaminated = { ...result({ operations: 80_000 }), ...cpuRun({ 0: 94.9, 1: 33 }, 35.8, 18) } as BenchResult;
+  const persistent = { ...POINT, connection: 'persistent' };
+  assert.match(foreignLoadReason(contaminated, '0')!, /^foreign load: the proxy's CPUs \(0\) were 41% of a core busy beyond the proxy and its Redis \(limit 10%\)/);
+  assert.deepEqual(invalidReasons(persistent, contaminated, undefined, '0'), [foreignLoadReason(contaminated, '0')]);
+  assert.deepEqual(invalidReasons(persistent, contaminated), [], 'a run without a budget (or a quick one) shares its CPUs by design');
+  const atLimit = { ...result({ operations: 80_000 }), ...cpuRun({ 0: 70 + FOREIGN_LOAD_LIMIT_PERCENT, 1: 33 }, 60, 10) } as BenchResult;
+  assert.equal(foreignLoadReason(atLimit, '0'), undefined, 'the limit itself is allowed');
+  assert.match(foreignLoadReason({ ...atLimit, cpus: { busyPercent: { 0: 80.5, 1: 33 }, stealPercent: {} } } as BenchResult, '0')!, /were 11% of a core/, 'just above it is not');
 });

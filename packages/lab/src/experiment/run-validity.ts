@@ -14,11 +14,13 @@
  *   gives each phone's first connection a random share of its lifetime (phone-links.ts), so
  *   connections retire at the steady rate operations / N from the first call on, whatever the
  *   number of phones.
+ * - other work kept the proxy's CPUs busy above FOREIGN_LOAD_LIMIT_PERCENT of a core in the window
+ *   (judged when the proxy's CPU list is given): the proxy did not have its budget to itself.
  * Calls below 99.9% success do not make a run invalid, but such points never feed a published
  * comparison (see report-data.ts).
  */
 import type { BenchResult } from '@switchboard/bench';
-import { cpuCount } from '@switchboard/bench';
+import { cpuCount, cpuNumbers } from '@switchboard/bench';
 import { counterMetric } from '@switchboard/cluster';
 import type { ExperimentPoint } from './experiment-record.js';
 
@@ -81,8 +83,43 @@ export function windowChecks(point: ExperimentPoint, result: BenchResult, reconn
   return checks;
 }
 
-/** Why a run does not measure the proxy (empty when it does). */
-export function invalidReasons(point: ExperimentPoint, result: BenchResult, reconnections = DEFAULT_RECONNECTIONS): string[] {
+/**
+ * Busy percent of the proxy's CPUs beyond the proxy and Redis in one run (from /proc/stat: other
+ * processes, or kernel work no process is charged for, such as softirqs), or undefined when it
+ * cannot be told.
+ */
+export function runForeignPercent(result: BenchResult, proxyCpus: string | undefined): number | undefined {
+  if (result.cpus === undefined || proxyCpus === undefined || result.proxy === undefined) return undefined;
+  const cpus = cpuNumbers(proxyCpus);
+  if (cpus === undefined || cpus.some((cpu) => result.cpus?.busyPercent[cpu] === undefined)) return undefined;
+  const busy = cpus.reduce((sum, cpu) => sum + (result.cpus?.busyPercent[cpu] ?? 0), 0);
+  const accounted = result.proxy.cpuPercentTotal + (result.observed ?? []).reduce((sum, usage) => sum + usage.cpuPercent, 0);
+  // Sampling instants differ by a few ms, so what is left can dip just below zero.
+  return Math.max(0, busy - accounted);
+}
+
+/**
+ * Percent of a core of other load on the proxy's CPUs above which a run is invalid. The committed
+ * reference runs saw at most 7% (E7's TLS, softirqs); a second experiment started by mistake beside
+ * E2's reference run put 20–40% there.
+ */
+export const FOREIGN_LOAD_LIMIT_PERCENT = 10;
+
+/** Other load on the proxy's CPUs above the limit, as a reason (undefined when below it or unknown). */
+export function foreignLoadReason(result: BenchResult, proxyCpus: string | undefined): string | undefined {
+  const percent = runForeignPercent(result, proxyCpus);
+  if (percent === undefined || percent <= FOREIGN_LOAD_LIMIT_PERCENT) return undefined;
+  return `foreign load: the proxy's CPUs (${proxyCpus}) were ${percent.toFixed(0)}% of a core busy beyond the proxy and its Redis (limit ${FOREIGN_LOAD_LIMIT_PERCENT}%); the figure is not the proxy's alone`;
+}
+
+export const isForeignLoadReason = (reason: string): boolean => reason.startsWith('foreign load:');
+
+/**
+ * Why a run does not measure the proxy (empty when it does). Other load on the proxy's CPUs is
+ * judged only when `proxyCpus` (its budget's CPU list) is given: a quick smoke run, or one
+ * without a budget, shares its CPUs by design.
+ */
+export function invalidReasons(point: ExperimentPoint, result: BenchResult, reconnections = DEFAULT_RECONNECTIONS, proxyCpus?: string): string[] {
   const reasons: string[] = [];
   const { generator } = result;
   const limit = generator.thresholdPercent;
@@ -98,6 +135,8 @@ export function invalidReasons(point: ExperimentPoint, result: BenchResult, reco
     if (check.contains) continue;
     reasons.push(`window: ${check.side} ${check.lifetime} over ${check.phones} phones needs ${reconnections} reconnections and at least half of them counted by the proxy; the window's operations imply ${check.expected}${check.observed === undefined ? '' : ` and the proxy counted ${check.observed}`} (a ${check.neededSeconds} s window would contain it)`);
   }
+  const foreign = foreignLoadReason(result, proxyCpus);
+  if (foreign !== undefined) reasons.push(foreign);
   return reasons;
 }
 

@@ -5,9 +5,10 @@
  * processes on those CPUs, or kernel work no process is charged for (softirqs, mostly: loopback
  * packets received in interrupt context). Host steal is given beside it.
  */
-import { cpuNumbers, type BenchResult } from '@switchboard/bench';
+import type { BenchResult } from '@switchboard/bench';
 import { median } from '../analysis/confidence-interval.js';
 import type { AppliedBudget } from '../experiment/cpu-budget.js';
+import { runForeignPercent } from '../experiment/run-validity.js';
 
 export interface ForeignLoad {
   /** Percent of one core, over the runs that could be judged. */
@@ -20,17 +21,6 @@ export interface ForeignLoad {
 }
 
 const round = (value: number): number => Math.round(value * 10) / 10;
-
-/** Busy percent of the proxy's CPUs beyond the proxy and Redis in one run, or undefined when it cannot be told. */
-export function runForeignPercent(result: BenchResult, proxyCpus: string | undefined): number | undefined {
-  if (result.cpus === undefined || proxyCpus === undefined || result.proxy === undefined) return undefined;
-  const cpus = cpuNumbers(proxyCpus);
-  if (cpus === undefined || cpus.some((cpu) => result.cpus?.busyPercent[cpu] === undefined)) return undefined;
-  const busy = cpus.reduce((sum, cpu) => sum + (result.cpus?.busyPercent[cpu] ?? 0), 0);
-  const accounted = result.proxy.cpuPercentTotal + (result.observed ?? []).reduce((sum, usage) => sum + usage.cpuPercent, 0);
-  // Sampling instants differ by a few ms, so what is left can dip just below zero.
-  return Math.max(0, busy - accounted);
-}
 
 export function foreignLoad(records: ReadonlyArray<{ readonly result: BenchResult; readonly budget?: AppliedBudget }>): ForeignLoad | undefined {
   const judged = records.flatMap((record) => {

@@ -26,7 +26,7 @@ import type { AppliedBudget } from '../experiment/cpu-budget.js';
 import type { ExperimentConfig, PublishedFigure } from '../experiment/experiment-config.js';
 import { LEGACY_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from '../experiment/experiment-record.js';
 import type { PeakSearch } from '../experiment/peak-ladder.js';
-import { invalidReasons } from '../experiment/run-validity.js';
+import { foreignLoadReason, invalidReasons, isForeignLoadReason } from '../experiment/run-validity.js';
 import { REGISTRATION_METRICS } from './registration-metrics.js';
 import { ReportError } from './report-error.js';
 import { isFinalRecord, readResultsFile } from '../experiment/results-file.js';
@@ -269,9 +269,15 @@ function perCall(result: BenchResult, count: number | undefined): number | undef
   return count === undefined || !(calls > 0) ? undefined : count / calls;
 }
 
-/** Why a run is invalid: what the runner recorded, or (schema 1 records) what the rules say of its result. */
+/**
+ * Why a run is invalid: what the runner recorded, or (schema 1 records) what the rules say of its
+ * result; and, in a run that is not a quick smoke run, other load on the proxy's CPUs in its
+ * window (judged here too, so that runs recorded before the runner judged it are held to it).
+ */
 export function recordInvalidReasons(record: Measured): readonly string[] {
-  return record.invalid ?? invalidReasons(record.point, record.result);
+  const reasons = record.invalid ?? invalidReasons(record.point, record.result);
+  const foreign = record.quick || reasons.some(isForeignLoadReason) ? undefined : foreignLoadReason(record.result, record.budget?.proxy.cpus);
+  return foreign === undefined ? reasons : [...reasons, foreign];
 }
 
 interface PointGroup {

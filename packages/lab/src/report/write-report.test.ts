@@ -241,6 +241,28 @@ test('a finished set of one commit has no completeness or code caveat', async ()
   }
 });
 
+test('a run whose proxy CPUs carried other load is left out, even when recorded before the runner judged it', async () => {
+  const foreign = await mkdtemp(join(tmpdir(), 'report-foreign-'));
+  try {
+    const budget = { method: 'cgroup', proxy: { cpus: '0', quotaCores: 1 }, generator: { cpus: '1' }, generatorCores: 1 };
+    const isTarget = (record: ExperimentRecord): boolean => record.point.transport === 'udp' && record.point.fdCache === 8 && record.point.clients === 10;
+    // The proxy used 60% of CPU 0, which was 95% busy: 35% of a core was someone else's.
+    const judged = (quick: boolean) => records.map((record) => (record.result === undefined ? record : { ...record, quick, budget, result: { ...record.result, cpus: { busyPercent: { 0: isTarget(record) && record.repeat === 1 ? 95 : 61, 1: 40 }, stealPercent: {} }, proxy: { ...record.result.proxy!, cpuPercentTotal: 60 } } }));
+    await writeFile(join(foreign, 'experiment.json'), JSON.stringify(config));
+    await writeFile(join(foreign, 'results.jsonl'), `${judged(false).map((record) => JSON.stringify(record)).join('\n')}\n`);
+    const written = await writeReport(foreign);
+    const target = written.data.points.find((summary) => summary.point.transport === 'udp' && summary.point.fdCache === 8 && summary.point.clients === 10)!;
+    assert.equal(target.validRepeats, 2);
+    assert.match(target.invalidReasons.join(), /^foreign load: the proxy's CPUs \(0\) were 35% of a core busy/);
+    assert.ok(written.data.points.every((summary) => summary.key === target.key || !summary.invalidReasons.join().includes('foreign load')), 'CPU 0 at 61% beside a proxy at 60% is no foreign load');
+    await writeFile(join(foreign, 'results.jsonl'), `${judged(true).map((record) => JSON.stringify(record)).join('\n')}\n`);
+    const quick = await writeReport(foreign);
+    assert.deepEqual(quick.data.points.find((summary) => summary.key === target.key)!.invalidReasons, [], 'a quick smoke run shares its CPUs by design');
+  } finally {
+    await rm(foreign, { recursive: true, force: true });
+  }
+});
+
 test('charts: numeric load axes, error bars, a published chart', async () => {
   const throughput = await readFile(report.charts.find((file) => file.endsWith('throughput.svg'))!, 'utf8');
   const ticks = [...throughput.matchAll(/<text[^>]*>(\d+)<\/text>/g)].map((match) => Number(match[1]));
