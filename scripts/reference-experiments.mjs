@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run experiments:reference [-- e1 e3 ...] [-- --fresh] [-- --estimate]`: the committed
+// `npm run experiments:reference [-- e1 e3 ...] [-- --fresh] [-- --estimate] [-- --summary]`: the committed
 // reference runs. Runs each experiment config (default: every configs/experiments/*.yaml) into
 // experiments/<id>/ and writes its report there.
 //
@@ -13,12 +13,16 @@
 // - Closing note: experiments/verdicts.md lists every published figure of every experiment with
 //   our interval and verdict beside the earlier runs' answer (experiments/earlier-verdicts.json)
 //   and what changed; it is rewritten after the runs, or alone with `--summary`.
+// - One at a time: it refuses to start while another experiment run is measuring on the machine
+//   (two would share the CPUs each budgets for itself), and an unknown flag or experiment is an
+//   error, never a run of everything (`--help` prints this).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { estimateDuration, loadExperimentConfig, loadReportData, reusedPointKeys, verdictSummary } from '@switchboard/lab';
 
 const args = process.argv.slice(2);
+const FLAGS = ['--fresh', '--estimate', '--summary', '--help'];
 const fresh = args.includes('--fresh');
 const estimateOnly = args.includes('--estimate');
 const summaryOnly = args.includes('--summary');
@@ -26,6 +30,42 @@ const chosen = args.filter((arg) => !arg.startsWith('--'));
 // Configs with `runner: model` (E9) are run by `switchboard model run`, not here.
 const allIds = readdirSync('configs/experiments').filter((file) => file.endsWith('.yaml') && !/^runner: model$/m.test(readFileSync(join('configs/experiments', file), 'utf8'))).map((file) => file.replace(/\.yaml$/, '')).sort();
 const ids = chosen.length > 0 ? chosen : allIds;
+
+/** The comment at the head of this file. */
+function usage() {
+  const lines = readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
+  return lines.slice(0, lines.findIndex((line) => !line.startsWith('//'))).map((line) => line.replace(/^\/\/ ?/, '')).join('\n');
+}
+const unknownFlags = args.filter((arg) => arg.startsWith('--') && !FLAGS.includes(arg));
+const unknownIds = chosen.filter((id) => !allIds.includes(id));
+if (args.includes('--help') || unknownFlags.length > 0 || unknownIds.length > 0) {
+  if (unknownFlags.length > 0 || unknownIds.length > 0) console.error(`unknown ${[...unknownFlags.map((flag) => `flag ${flag}`), ...unknownIds.map((id) => `experiment ${id} (configs/experiments has ${allIds.join(', ')})`)].join('; ')}\n`);
+  console.error(usage());
+  process.exit(args.includes('--help') && unknownFlags.length === 0 && unknownIds.length === 0 ? 0 : 2);
+}
+
+/** Other experiment runs measuring on this machine: `switchboard experiment run` or this script, with their pid and directory. */
+function otherExperimentRuns() {
+  if (!existsSync('/proc')) return [];
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid && Number(entry) !== process.ppid).flatMap((pid) => {
+    let argv;
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      return [];
+    }
+    const script = argv.findIndex((arg) => arg.endsWith('switchboard.js'));
+    const running = argv.some((arg) => arg.endsWith('reference-experiments.mjs')) || (script >= 0 && argv[script + 1] === 'experiment' && argv[script + 2] === 'run');
+    if (!running) return [];
+    let cwd = '?';
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      // Ended meanwhile, or not ours to read.
+    }
+    return [`pid ${pid} in ${cwd}`];
+  });
+}
 
 async function writeSummary() {
   const reports = [];
@@ -66,6 +106,11 @@ for (const id of ids) {
 }
 console.error(`total: about ${hours(total)}`);
 if (estimateOnly) process.exit(0);
+const others = otherExperimentRuns();
+if (others.length > 0) {
+  console.error(`another experiment run is measuring on this machine (${others.join('; ')}): two runs would share the CPUs each gives its proxy and generator. Stop it first (it finishes its run in progress on SIGINT).`);
+  process.exit(1);
+}
 
 for (const id of ids) {
   const out = join('experiments', id);
