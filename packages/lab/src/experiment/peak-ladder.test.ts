@@ -104,3 +104,13 @@ test('a step records what explains its response time: retransmissions the proxy 
   });
   assert.deepEqual(outcome.steps.slice(0, 2).map((s) => [s.rate, s.outcome, s.retransmissionsAbsorbed, s.udpReceiveBufferErrors]), [[100, 'pass', 0, 0], [200, 'fail', 41, 37]]);
 });
+
+test('a step records what else spent the budget: the Redis of the proxy and the busy share of every CPU', async () => {
+  const outcome = await searchPeak({ ...SEARCH, to: 200 }, async (rate) => {
+    const result = { calls: { perSecond: rate, successRatio: 1 }, operations: { perSecond: rate * 2 }, windowSeconds: 8, proxy: { processes: [], cpuPercentTotal: 80 }, observed: [{ pid: 7, role: 'redis', cpuPercent: 18, cpuPercentMax: 25, rssBytesMax: 0 }], cpus: { busyPercent: { 0: 99, 1: 30 }, stealPercent: { 0: 0, 1: 0 } } } as unknown as BenchResult;
+    return { kind: 'run', result, invalid: [] };
+  });
+  assert.deepEqual(outcome.steps.map((s) => [s.proxyCpuPercent, s.redisCpuPercent, s.cpusBusyPercent]), [[80, 18, { 0: 99, 1: 30 }], [80, 18, { 0: 99, 1: 30 }]]);
+  const bare = await searchPeak({ ...SEARCH, to: 100 }, async (rate) => ({ kind: 'run', result: { calls: { perSecond: rate, successRatio: 1 }, operations: { perSecond: rate * 2 }, windowSeconds: 8 } as unknown as BenchResult, invalid: [] }));
+  assert.equal('redisCpuPercent' in bare.steps[0]! || 'cpusBusyPercent' in bare.steps[0]!, false, 'nothing recorded, nothing claimed');
+});

@@ -55,6 +55,13 @@ export interface LadderStep {
   readonly proxyCpuPercent?: number;
   readonly proxyRssBytes?: number;
   /**
+   * What else spent the budget: the proxy's Redis (it shares the proxy's CPUs and quota, so a
+   * step can fail with the proxy's own processes well below a core), and how busy every CPU was
+   * (percent, by CPU number, from /proc/stat).
+   */
+  readonly redisCpuPercent?: number;
+  readonly cpusBusyPercent?: Readonly<Record<string, number>>;
+  /**
    * Why a step's response time jumped: requests the proxy answered again from a transaction
    * (the phones retransmitted), and datagrams the kernel dropped at a full receive buffer over the
    * window (machine-wide).
@@ -66,14 +73,17 @@ export interface LadderStep {
 /** The response time a step is judged by: REGISTER's for registration runs, call set-up (INVITE to 200) otherwise. */
 const stepLatency = (result: BenchResult): { readonly p99: number } | undefined => result.latencyMs?.register ?? result.latencyMs?.['invite-200'];
 
-function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPercent' | 'proxyRssBytes' | 'retransmissionsAbsorbed' | 'udpReceiveBufferErrors'> {
+function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPercent' | 'proxyRssBytes' | 'redisCpuPercent' | 'cpusBusyPercent' | 'retransmissionsAbsorbed' | 'udpReceiveBufferErrors'> {
   const latency = stepLatency(result);
   const rss = result.proxy?.processes?.reduce((sum, usage) => sum + usage.rssBytesMax, 0);
+  const redis = result.observed?.filter((usage) => usage.role === 'redis');
   const absorbed = result.proxyCounters?.[counterMetric('retransmissionsAbsorbed')];
   return {
     ...(latency === undefined ? {} : { p99Ms: latency.p99 }),
     ...(result.proxy === undefined ? {} : { proxyCpuPercent: result.proxy.cpuPercentTotal }),
     ...(rss === undefined ? {} : { proxyRssBytes: rss }),
+    ...(redis === undefined || redis.length === 0 ? {} : { redisCpuPercent: redis.reduce((sum, usage) => sum + usage.cpuPercent, 0) }),
+    ...(result.cpus === undefined ? {} : { cpusBusyPercent: result.cpus.busyPercent }),
     ...(absorbed === undefined ? {} : { retransmissionsAbsorbed: absorbed }),
     ...(result.udpDrops === undefined ? {} : { udpReceiveBufferErrors: result.udpDrops.receiveBufferErrors }),
   };
