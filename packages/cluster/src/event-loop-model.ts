@@ -1,4 +1,5 @@
 import { MessageTimingRecorder, ProxyServer, type Listener, type TransactionStore } from '@switchboard/core';
+import { EventLoopHealth } from './event-loop-health.js';
 import { InternalErrorReports, type InternalErrorRecord } from './internal-error-reports.js';
 import { proxyServerOptions, type ProxySettings } from './proxy-settings.js';
 import type { RunningModel } from './running-model.js';
@@ -20,6 +21,9 @@ export class EventLoopModel implements RunningModel {
   readonly #timing: MessageTimingRecorder | undefined;
   readonly #trace: TraceFile | undefined;
   readonly #transactionStore: TransactionStore | undefined;
+  /** The one event loop's health (its counters are the model counters this model reports). */
+  readonly #counters = newModelCounters();
+  readonly #health = new EventLoopHealth(this.#counters);
   #internalErrors: InternalErrorReports | undefined;
 
   private constructor(server: ProxyServer, storeLatency: LatencyHistogram, timing: MessageTimingRecorder | undefined, trace: TraceFile | undefined, transactionStore: TransactionStore | undefined) {
@@ -28,6 +32,7 @@ export class EventLoopModel implements RunningModel {
     this.#timing = timing;
     this.#trace = trace;
     this.#transactionStore = transactionStore;
+    this.#health.start();
   }
 
   /** `onEvent` hears of the bugs the core catches (rate-limited, see InternalErrorReports). */
@@ -66,7 +71,7 @@ export class EventLoopModel implements RunningModel {
 
   async stats(): Promise<WorkerStats[]> {
     const timing = this.#timing?.snapshot();
-    return [{ ...workerStats(0, this.server, newModelCounters(), new LatencyHistogram(), this.#storeLatency), ...(timing === undefined ? {} : { messageTiming: timing }) }];
+    return [{ ...workerStats(0, this.server, this.#counters, new LatencyHistogram(), this.#storeLatency), ...(timing === undefined ? {} : { messageTiming: timing }) }];
   }
 
   stopAccepting(): void {
@@ -75,6 +80,7 @@ export class EventLoopModel implements RunningModel {
 
   async close(): Promise<void> {
     this.#internalErrors?.unsubscribe();
+    this.#health.stop();
     await this.server.close();
     await this.#trace?.close();
     await this.#transactionStore?.close();

@@ -1,8 +1,9 @@
 import type { MessageTimingSnapshot, ProxyCounters, ProxyServer, TransportCounters } from '@switchboard/core';
+import type { EventLoopHealthCounters } from './event-loop-health.js';
 import { redisClientCounters, type RedisClientCounters } from './state/redis-client-counters.js';
 
-/** Counters of the concurrency model itself, and of this process's Redis clients (state/). */
-export interface ModelCounters extends RedisClientCounters {
+/** Counters of the concurrency model itself, of this process's Redis clients (state/), and of its event loop's health. */
+export interface ModelCounters extends RedisClientCounters, EventLoopHealthCounters {
   /** Handles asked of the supervisor for connections another worker owns (process-pool). */
   fdRequests: number;
   /** Of those, how many the supervisor no longer had (connection closed meanwhile). */
@@ -112,6 +113,11 @@ export function newModelCounters(): ModelCounters {
     ioWrites: 0,
     ioBytesWritten: 0,
     ioWritesDropped: 0,
+    eventLoopStalls: 0,
+    eventLoopStallMilliseconds: 0,
+    gcPauses: 0,
+    gcPauseMilliseconds: 0,
+    gcLongPauses: 0,
     redisCommandFailures: 0,
     redisClusterSlotRefreshes: 0,
     redisClusterNodeErrors: 0,

@@ -9,6 +9,7 @@ import { openLocationStore } from '../state/open-location-store.js';
 import { openTransactionStore, ownerIdSlot, transactionLeaseOptions, transactionOwnerId } from '../state/open-transaction-store.js';
 import type { SabTransactionStoreShared } from '../state/sab-transaction-store.js';
 import { TimedLocationStore } from '../state/timed-location-store.js';
+import { EventLoopHealth } from '../event-loop-health.js';
 import { InternalErrorReports } from '../internal-error-reports.js';
 import { startFailure } from '../worker-error.js';
 import { LatencyHistogram, newModelCounters, workerStats } from '../worker-stats.js';
@@ -32,6 +33,8 @@ export interface PoolWorkerOptions<Out, Attachment> {
  */
 export abstract class PoolWorker<Out, Attachment> {
   readonly counters = newModelCounters();
+  /** This worker's event loop and collections, counted from its start to its stop. */
+  readonly #health = new EventLoopHealth(this.counters);
   /** fd request round trips (process-pool). */
   readonly ipcRoundTrip = new LatencyHistogram();
   readonly storeLatency = new LatencyHistogram();
@@ -62,6 +65,7 @@ export abstract class PoolWorker<Out, Attachment> {
   /** Starts the proxy with `store` (timed), then tells the pool; a failure is told as a coded record. */
   protected async startWith(start: (store: LocationStore) => Promise<ProxyServer>, ready: (server: ProxyServer) => Out | LifecycleToPool, shared?: SabLocationStoreShared, sharedTransactions?: SabTransactionStoreShared): Promise<void> {
     this.#internalErrors.subscribe();
+    this.#health.start();
     try {
       const transactionStore = await openTransactionStore(this.settings, sharedTransactions);
       if (transactionStore !== undefined) this.#transactions = { store: transactionStore, owner: transactionOwnerId(this.slot), ...transactionLeaseOptions(this.settings), ...(this.settings.sharedResponses === 'where-read' ? { responsesWhereRead: true } : {}) };
@@ -69,6 +73,7 @@ export abstract class PoolWorker<Out, Attachment> {
       this.#server = await start(store);
     } catch (error) {
       this.#internalErrors.unsubscribe();
+      this.#health.stop();
       this.port.send({ t: 'start-failed', error: startFailure(error) });
       throw error;
     }
@@ -137,6 +142,7 @@ export abstract class PoolWorker<Out, Attachment> {
     if (lifecycle.t === 'stop') {
       this.beforeStop();
       this.#internalErrors.unsubscribe();
+      this.#health.stop();
       // Stopped either way: a close that fails must not leave the pool waiting.
       (this.#server?.close() ?? Promise.resolve()).then(() => this.#transactions?.store.close()).then(
         () => this.#exit(0),

@@ -1,3 +1,4 @@
+import { EventLoopHealth } from '../event-loop-health.js';
 import type { InternalErrorRecord } from '../internal-error-reports.js';
 import { reviveStartFailure, WorkerError } from '../worker-error.js';
 import { LatencyHistogram, newModelCounters, type WorkerStats } from '../worker-stats.js';
@@ -73,6 +74,8 @@ export abstract class WorkerPool<Out extends { readonly t: string }, In extends 
   readonly #deadOwners: string[] = [];
   /** Model counters of the pool's own process (ipc errors are counted here). */
   protected readonly counters = newModelCounters();
+  /** The pool's own event loop (the supervisor's, the I/O process's, the thread-pool's main thread), from its workers' start to their stop. */
+  readonly #health = new EventLoopHealth(this.counters);
   #running = false;
   #stopping = false;
   #restarts = 0;
@@ -134,6 +137,7 @@ export abstract class WorkerPool<Out extends { readonly t: string }, In extends 
 
   /** Starts every worker and waits for each to be ready; the pool is then running. */
   protected async startWorkers(): Promise<In[]> {
+    this.#health.start();
     const ready: Array<Promise<In>> = [];
     for (let index = 0; index < this.#pool.workers; index++) ready.push(this.#start(index, false));
     const messages = await Promise.all(ready);
@@ -290,6 +294,7 @@ export abstract class WorkerPool<Out extends { readonly t: string }, In extends 
   /** Tells every worker to stop and waits for each to exit; one that does not in time is killed. */
   protected async stopWorkers(): Promise<void> {
     this.stopReplacing();
+    this.#health.stop();
     const limit = this.#pool.stopTimeoutMs ?? 5000;
     await Promise.all(
       this.#slots.map(

@@ -68,16 +68,24 @@ export interface LadderStep {
    */
   readonly retransmissionsAbsorbed?: number;
   readonly udpReceiveBufferErrors?: number;
+  /**
+   * The proxy's event loops over the window (every process and worker thread): the lateness of
+   * their stalls (a 50 ms timer 50 ms or more late) and their garbage-collection pauses, summed, ms.
+   */
+  readonly eventLoopStallMilliseconds?: number;
+  readonly gcPauseMilliseconds?: number;
 }
 
 /** The response time a step is judged by: REGISTER's for registration runs, call set-up (INVITE to 200) otherwise. */
 const stepLatency = (result: BenchResult): { readonly p99: number } | undefined => result.latencyMs?.register ?? result.latencyMs?.['invite-200'];
 
-function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPercent' | 'proxyRssBytes' | 'redisCpuPercent' | 'cpusBusyPercent' | 'retransmissionsAbsorbed' | 'udpReceiveBufferErrors'> {
+function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPercent' | 'proxyRssBytes' | 'redisCpuPercent' | 'cpusBusyPercent' | 'retransmissionsAbsorbed' | 'udpReceiveBufferErrors' | 'eventLoopStallMilliseconds' | 'gcPauseMilliseconds'> {
   const latency = stepLatency(result);
   const rss = result.proxy?.processes?.reduce((sum, usage) => sum + usage.rssBytesMax, 0);
   const redis = result.observed?.filter((usage) => usage.role === 'redis');
   const absorbed = result.proxyCounters?.[counterMetric('retransmissionsAbsorbed')];
+  const stalls = result.proxyCounters?.[counterMetric('eventLoopStallMilliseconds')];
+  const collections = result.proxyCounters?.[counterMetric('gcPauseMilliseconds')];
   return {
     ...(latency === undefined ? {} : { p99Ms: latency.p99 }),
     ...(result.proxy === undefined ? {} : { proxyCpuPercent: result.proxy.cpuPercentTotal }),
@@ -86,6 +94,8 @@ function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPerc
     ...(result.cpus === undefined ? {} : { cpusBusyPercent: result.cpus.busyPercent }),
     ...(absorbed === undefined ? {} : { retransmissionsAbsorbed: absorbed }),
     ...(result.udpDrops === undefined ? {} : { udpReceiveBufferErrors: result.udpDrops.receiveBufferErrors }),
+    ...(stalls === undefined ? {} : { eventLoopStallMilliseconds: Math.round(stalls) }),
+    ...(collections === undefined ? {} : { gcPauseMilliseconds: Math.round(collections) }),
   };
 }
 
