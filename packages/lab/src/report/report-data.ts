@@ -102,6 +102,12 @@ export interface PointSummary {
   readonly ipcShare?: number;
   /** Connections visited per idle sweep. */
   readonly idleSweepVisitedPerSweep?: number;
+  /**
+   * The proxy's event loops (every process and worker thread, summed) per second of the window:
+   * how late their 50 ms timers fired in stalls, and their garbage-collection pauses, in ms.
+   */
+  readonly eventLoopStallMsPerSecond?: number;
+  readonly gcPauseMsPerSecond?: number;
   readonly failures: Readonly<Record<string, number>>;
 }
 
@@ -253,6 +259,8 @@ export const RUN_METRICS: Record<string, (record: ExperimentRecord & { result: B
   storeRoundTripsPerCall: ({ result }) => perCall(result, counter(result, 'transactionStoreRoundTrips')),
   handOffsPerCall: ({ result }) => perCall(result, counter(result, 'handOffsSent')),
   fdRequestsPerCall: ({ result }) => perCall(result, counter(result, 'fdRequests')),
+  eventLoopStallMsPerSecond: ({ result }) => perWindowSecond(result, counter(result, 'eventLoopStallMilliseconds')),
+  gcPauseMsPerSecond: ({ result }) => perWindowSecond(result, counter(result, 'gcPauseMilliseconds')),
   proxyCpuPercent: ({ result }) => result.proxy?.cpuPercentTotal,
   callsPerProxyCpuSecond: ({ result }) => (result.proxy === undefined || result.proxy.cpuPercentTotal <= 0 ? undefined : result.calls.perSecond / (result.proxy.cpuPercentTotal / 100)),
   operationsPerProxyCpuSecond: ({ result }) => (result.proxy === undefined || result.proxy.cpuPercentTotal <= 0 ? undefined : result.operations.perSecond / (result.proxy.cpuPercentTotal / 100)),
@@ -262,6 +270,11 @@ export const RUN_METRICS: Record<string, (record: ExperimentRecord & { result: B
 };
 
 type Measured = ExperimentRecord & { result: BenchResult };
+
+/** A counter over the window per second of it (undefined without the counter). */
+function perWindowSecond(result: BenchResult, count: number | undefined): number | undefined {
+  return count === undefined || !(result.windowSeconds > 0) ? undefined : count / result.windowSeconds;
+}
 
 /** A counter over the window per successful call (undefined without the counter or a call). */
 function perCall(result: BenchResult, count: number | undefined): number | undefined {
@@ -317,6 +330,8 @@ function summarize(records: readonly Measured[], varying: readonly Dimension[], 
   const storeRoundTrips = metricMedian('storeRoundTripsPerCall');
   const handOffs = metricMedian('handOffsPerCall');
   const ipcShare = metricMedian('ipcShare');
+  const stalls = metricMedian('eventLoopStallMsPerSecond');
+  const collections = metricMedian('gcPauseMsPerSecond');
   const visited = medianOf(results, (r) => {
     const sweeps = counter(r, 'idleSweeps') ?? 0;
     return sweeps === 0 ? undefined : (counter(r, 'idleSweepVisited') ?? 0) / sweeps;
@@ -369,6 +384,8 @@ function summarize(records: readonly Measured[], varying: readonly Dimension[], 
     ...optional('fdCacheHitRate', hitRate === undefined ? undefined : round(hitRate, 4)),
     ...optional('ipcShare', ipcShare === undefined ? undefined : round(ipcShare, 4)),
     ...optional('idleSweepVisitedPerSweep', visited === undefined ? undefined : round(visited, 1)),
+    ...optional('eventLoopStallMsPerSecond', stalls === undefined ? undefined : round(stalls, 1)),
+    ...optional('gcPauseMsPerSecond', collections === undefined ? undefined : round(collections, 1)),
     failures,
   };
   return { summary, runs };

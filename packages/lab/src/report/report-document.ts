@@ -184,12 +184,12 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
     { kind: 'heading', level: 2, text: 'Cost: CPU, memory and the proxy\'s counters' },
     {
       kind: 'text',
-      text: `Efficiency is first-class: operations per CPU-second of the proxy and the proxy's CPU milliseconds per call hold up where raw throughput depends on the budget. CPU is percent of one core summed over the processes (100% = one core; ${data.machine.cpusOnline === undefined ? '' : `this machine has ${data.machine.cpusOnline}; `}${data.setup.budgets.length === 0 ? 'no budget was recorded' : data.setup.budgets.map((budget) => `budget: ${describeBudget(budget)}`).join('; ')}). The generator's CPU is summed over its processes; Redis' is its one process. The fd requests, fd-cache hit rate and IPC share come from the proxy's own counters over the window (supervisor relays not counted twice); the IPC share is the milliseconds spent in IPC code over the proxy's CPU milliseconds; store round trips (\`--transactions shared\`) and hand-offs to another worker are per completed call. RSS is the peak summed over the proxy's processes; it includes garbage not yet collected and, over UDP, every transaction of the last 32 s, which RFC 3261 keeps for retransmissions (Timers D, J and K).`,
+      text: `Efficiency is first-class: operations per CPU-second of the proxy and the proxy's CPU milliseconds per call hold up where raw throughput depends on the budget. CPU is percent of one core summed over the processes (100% = one core; ${data.machine.cpusOnline === undefined ? '' : `this machine has ${data.machine.cpusOnline}; `}${data.setup.budgets.length === 0 ? 'no budget was recorded' : data.setup.budgets.map((budget) => `budget: ${describeBudget(budget)}`).join('; ')}). The generator's CPU is summed over its processes; Redis' is its one process. The fd requests, fd-cache hit rate and IPC share come from the proxy's own counters over the window (supervisor relays not counted twice); the IPC share is the milliseconds spent in IPC code over the proxy's CPU milliseconds; store round trips (\`--transactions shared\`) and hand-offs to another worker are per completed call; loop stalls and GC are milliseconds per second of the window, summed over the proxy's processes and worker threads: how late their 50 ms timers fired when 50 ms or more late, and their garbage-collection pauses (– for runs made before the proxy counted them). RSS is the peak summed over the proxy's processes; it includes garbage not yet collected and, over UDP, every transaction of the last 32 s, which RFC 3261 keeps for retransmissions (Timers D, J and K).`,
     },
     ...chart('efficiency'),
     {
       kind: 'table',
-      header: ['configuration', loadTitle, 'proxy CPU', 'ops per proxy CPU-s [95%]', 'proxy CPU ms per call [95%]', 'proxy RSS MB', 'Redis CPU', 'generator CPU (summed)', 'fd req. / 1000 ops', 'fd-cache hits', 'IPC share', 'store round trips / call', 'hand-offs / call', 'sweep visits'],
+      header: ['configuration', loadTitle, 'proxy CPU', 'ops per proxy CPU-s [95%]', 'proxy CPU ms per call [95%]', 'proxy RSS MB', 'Redis CPU', 'generator CPU (summed)', 'fd req. / 1000 ops', 'fd-cache hits', 'IPC share', 'store round trips / call', 'hand-offs / call', 'sweep visits', 'loop stalls ms/s', 'GC ms/s'],
       rows: data.points.map((point) => [
         point.configuration,
         String(point.load),
@@ -205,6 +205,8 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
         number(point.storeRoundTripsPerCall, 2),
         number(point.handOffsPerCall, 2),
         number(point.idleSweepVisitedPerSweep, 1),
+        number(point.eventLoopStallMsPerSecond, 1),
+        number(point.gcPauseMsPerSecond, 1),
       ]),
     },
   );

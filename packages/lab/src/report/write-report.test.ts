@@ -51,7 +51,7 @@ function result(point: ExperimentPoint, repeat: number, saturated: boolean, stal
     latencyMs: { 'invite-200': { count: 10, min: 1, mean: 2, p50: 2 + repeat, p90: 4, p99: 8, p999: 9, max: 10 } },
     generator: { processes: [{ pid: 1, role: 'generator', cpuPercent: saturated ? 97 : 40, cpuPercentMax: 97, rssBytesMax: 1e8 }], saturated, thresholdPercent: 90 },
     proxy: { processes: [{ pid: 2, role: 'main', cpuPercent: 100, cpuPercentMax: 100, rssBytesMax: 2 ** 27 }], cpuPercentTotal: 100 },
-    proxyCounters: stalled ? { switchboard_worker_restarts_total: 0 } : { switchboard_requests_received_total: total * 2, switchboard_fd_requests_total: total / 10, switchboard_fd_cache_hits_total: point.fdCache > 0 ? 90 : 0, switchboard_fd_cache_misses_total: point.fdCache > 0 ? 10 : 0, switchboard_ipc_milliseconds_total: 100, switchboard_transaction_store_round_trips_total: total * 2, switchboard_hand_offs_sent_total: total / 4 },
+    proxyCounters: stalled ? { switchboard_worker_restarts_total: 0 } : { switchboard_requests_received_total: total * 2, switchboard_fd_requests_total: total / 10, switchboard_fd_cache_hits_total: point.fdCache > 0 ? 90 : 0, switchboard_fd_cache_misses_total: point.fdCache > 0 ? 10 : 0, switchboard_ipc_milliseconds_total: 100, switchboard_transaction_store_round_trips_total: total * 2, switchboard_hand_offs_sent_total: total / 4, switchboard_event_loop_stall_milliseconds_total: 100 * (repeat + 1), switchboard_gc_pause_milliseconds_total: 30 },
   };
 }
 
@@ -123,6 +123,16 @@ test('the embedded numbers are report.json and the medians of the raw records', 
     assert.equal(interval.estimate, summary.operationsPerSecond, summary.key);
     assert.ok(interval.low! <= interval.estimate && interval.high! >= interval.estimate, summary.key);
   }
+});
+
+test('event-loop stalls and GC pauses are medians per second of the window, and shown in the cost table', async () => {
+  const point = report.data.points.find((summary) => summary.point.transport === 'tcp' && summary.point.fdCache === 8 && summary.point.clients === 20)!;
+  assert.equal(point.validRepeats, 3);
+  // 100, 200 and 300 ms of stalls in 2 s windows; 30 ms of GC in each.
+  assert.equal(point.eventLoopStallMsPerSecond, 100);
+  assert.equal(point.gcPauseMsPerSecond, 15);
+  const markdown = await readFile(report.markdown, 'utf8');
+  assert.match(markdown, /\| loop stalls ms\/s \| GC ms\/s \|/);
 });
 
 test('TCP/UDP and fd-cache ratios divide the right medians', () => {
