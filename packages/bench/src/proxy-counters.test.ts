@@ -10,6 +10,9 @@ switchboard_fd_requests_total{worker="0"} 10
 switchboard_fd_requests_total{worker="1"} 5
 switchboard_fd_requests_total{worker="supervisor"} 15
 switchboard_worker_restarts_total 2
+switchboard_event_loop_stall_milliseconds_total{worker="0"} 120.5
+switchboard_event_loop_stall_milliseconds_total{worker="supervisor"} 400
+switchboard_gc_pauses_total{worker="parent"} 3
 switchboard_transactions{worker="0"} 7
 switchboard_ipc_round_trip_seconds_bucket{worker="0",le="0.001"} 3
 `;
@@ -20,12 +23,14 @@ test('counters are summed over workers, without the supervisor\'s relayed counts
   assert.equal(sums.get('switchboard_worker_restarts_total'), 2);
   assert.equal(sums.has('switchboard_transactions'), false);
   assert.equal(sums.has('switchboard_ipc_round_trip_seconds_bucket'), false);
+  assert.equal(sums.get('switchboard_event_loop_stall_milliseconds_total'), 520.5, "every process's own event loop counts, the supervisor's too");
+  assert.equal(sums.get('switchboard_gc_pauses_total'), 3);
 });
 
 test('deltas are taken over the window', () => {
   const before = sumCounters(TEXT);
   const after = sumCounters(TEXT.replace('{worker="0"} 10', '{worker="0"} 110'));
-  assert.deepEqual(counterDeltas(before, after), { switchboard_fd_requests_total: 100, switchboard_worker_restarts_total: 0 });
+  assert.deepEqual(counterDeltas(before, after), { switchboard_fd_requests_total: 100, switchboard_worker_restarts_total: 0, switchboard_event_loop_stall_milliseconds_total: 0, switchboard_gc_pauses_total: 0 });
 });
 
 test('a proxy that does not answer a scrape in time costs the run its counters and says why, never the run', async () => {

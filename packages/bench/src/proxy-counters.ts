@@ -2,9 +2,12 @@
  * The proxy's own counters over a window: its Prometheus text (`serve --metrics`) is read at the
  * start and at the end, and the difference of every `*_total` counter is kept, summed over the
  * workers. Samples of the process that runs a pool (`worker="supervisor"`, `worker="parent"`)
- * are left out: it counts again what it relays for the workers.
+ * are left out: it counts again what it relays for the workers. Except the counters each
+ * process keeps of itself alone (its event loop's stalls, its collections): a stalled supervisor
+ * holds up every worker's relayed messages, so they are summed over every process.
  */
 const RELAYING_PROCESSES = new Set(['supervisor', 'parent']);
+const OWN_PROCESS_COUNTERS = /^switchboard_(event_loop_|gc_)/;
 
 export function sumCounters(text: string): Map<string, number> {
   const sums = new Map<string, number>();
@@ -15,7 +18,7 @@ export function sumCounters(text: string): Map<string, number> {
     const [, name, labels, value] = match as unknown as [string, string, string | undefined, string];
     if (!name.endsWith('_total')) continue;
     const worker = labels === undefined ? undefined : /worker="([^"]*)"/.exec(labels)?.[1];
-    if (worker !== undefined && RELAYING_PROCESSES.has(worker)) continue;
+    if (worker !== undefined && RELAYING_PROCESSES.has(worker) && !OWN_PROCESS_COUNTERS.test(name)) continue;
     const number = Number(value);
     if (Number.isFinite(number)) sums.set(name, (sums.get(name) ?? 0) + number);
   }
