@@ -101,7 +101,7 @@ export function runForeignPercent(result: BenchResult, proxyCpus: string | undef
 /**
  * Percent of a core of other load on the proxy's CPUs above which a run is invalid. The committed
  * reference runs saw at most 7% (E7's TLS, softirqs); a second experiment started by mistake beside
- * E2's reference run put 20–40% there.
+ * E2's reference run put 22–58% there in five runs.
  */
 export const FOREIGN_LOAD_LIMIT_PERCENT = 10;
 
