@@ -2,10 +2,10 @@
  * How well one event loop (a process's, or a worker thread's) kept time, for the metrics: a timer
  * every HEALTH_SAMPLE_MS measures how late it fired, and a lateness of STALL_MS or more is a stall,
  * counted with its lateness; V8's garbage-collection pauses are counted from perf_hooks `gc`
- * entries. Always on: a timer a few times a second and an observer called once per collection
- * cost nothing beside a message's handling, and a latency tail whose cause is a stalled loop (a
- * long collection, a long turn, a process starved of its CPU) shows in the counters of the window
- * it spoiled.
+ * entries. Always on, off the message path: a timer (20 wake-ups a second per loop) and an
+ * observer called once per collection; their cost has not been measured apart from the rest. A
+ * latency tail whose cause is a stalled loop (a long collection, a long turn, a process starved
+ * of its CPU) then shows in the counters of the window it spoiled.
  */
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 

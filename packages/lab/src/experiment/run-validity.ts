@@ -100,8 +100,8 @@ export function runForeignPercent(result: BenchResult, proxyCpus: string | undef
 
 /**
  * Percent of a core of other load on the proxy's CPUs above which a run is invalid. The committed
- * reference runs saw at most 7% (E7's TLS, softirqs); a second experiment started by mistake beside
- * E2's reference run put 22–58% there in five runs.
+ * reference runs saw at most 7% (E7's TLS); a second experiment started by mistake beside E2's
+ * reference run put 22–58% there in five runs (experiments/diagnostics/e2-contaminated-runs.jsonl).
  */
 export const FOREIGN_LOAD_LIMIT_PERCENT = 10;
 
