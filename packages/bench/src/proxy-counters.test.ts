@@ -25,12 +25,26 @@ test('counters are summed over workers, without the supervisor\'s relayed counts
   assert.equal(sums.has('switchboard_ipc_round_trip_seconds_bucket'), false);
   assert.equal(sums.get('switchboard_event_loop_stall_milliseconds_total'), 520.5, "every process's own event loop counts, the supervisor's too");
   assert.equal(sums.get('switchboard_gc_pauses_total'), 3);
+  assert.equal(sums.get('switchboard_event_loop_stall_milliseconds_total{worker="supervisor"}'), 400, 'and kept per process');
+  assert.equal(sums.get('switchboard_event_loop_stall_milliseconds_total{worker="0"}'), 120.5);
+  assert.equal(sums.get('switchboard_gc_pauses_total{worker="parent"}'), 3);
+  assert.equal(sums.has('switchboard_fd_requests_total{worker="0"}'), false, 'counters of the work are summed only');
 });
 
 test('deltas are taken over the window', () => {
   const before = sumCounters(TEXT);
   const after = sumCounters(TEXT.replace('{worker="0"} 10', '{worker="0"} 110'));
-  assert.deepEqual(counterDeltas(before, after), { switchboard_fd_requests_total: 100, switchboard_worker_restarts_total: 0, switchboard_event_loop_stall_milliseconds_total: 0, switchboard_gc_pauses_total: 0 });
+  const after2 = sumCounters(TEXT.replace('{worker="0"} 10', '{worker="0"} 110').replace('{worker="supervisor"} 400', '{worker="supervisor"} 455'));
+  assert.deepEqual(counterDeltas(before, after), {
+    switchboard_fd_requests_total: 100,
+    switchboard_worker_restarts_total: 0,
+    switchboard_event_loop_stall_milliseconds_total: 0,
+    'switchboard_event_loop_stall_milliseconds_total{worker="0"}': 0,
+    'switchboard_event_loop_stall_milliseconds_total{worker="supervisor"}': 0,
+    switchboard_gc_pauses_total: 0,
+    'switchboard_gc_pauses_total{worker="parent"}': 0,
+  });
+  assert.equal(counterDeltas(before, after2)['switchboard_event_loop_stall_milliseconds_total{worker="supervisor"}'], 55);
 });
 
 test('a proxy that does not answer a scrape in time costs the run its counters and says why, never the run', async () => {

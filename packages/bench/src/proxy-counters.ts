@@ -4,7 +4,9 @@
  * workers. Samples of the process that runs a pool (`worker="supervisor"`, `worker="parent"`)
  * are left out: it counts again what it relays for the workers. Except the counters each
  * process keeps of itself alone (its event loop's stalls, its collections): a stalled supervisor
- * holds up every worker's relayed messages, so they are summed over every process.
+ * holds up every worker's relayed messages, so they are summed over every process, and kept per
+ * process as well (`name{worker="1"}`, `name{worker="supervisor"}`), so a record says which
+ * process stalled or collected.
  */
 const RELAYING_PROCESSES = new Set(['supervisor', 'parent']);
 const OWN_PROCESS_COUNTERS = /^switchboard_(event_loop_|gc_)/;
@@ -18,9 +20,12 @@ export function sumCounters(text: string): Map<string, number> {
     const [, name, labels, value] = match as unknown as [string, string, string | undefined, string];
     if (!name.endsWith('_total')) continue;
     const worker = labels === undefined ? undefined : /worker="([^"]*)"/.exec(labels)?.[1];
-    if (worker !== undefined && RELAYING_PROCESSES.has(worker) && !OWN_PROCESS_COUNTERS.test(name)) continue;
+    const ownProcess = OWN_PROCESS_COUNTERS.test(name);
+    if (worker !== undefined && RELAYING_PROCESSES.has(worker) && !ownProcess) continue;
     const number = Number(value);
-    if (Number.isFinite(number)) sums.set(name, (sums.get(name) ?? 0) + number);
+    if (!Number.isFinite(number)) continue;
+    sums.set(name, (sums.get(name) ?? 0) + number);
+    if (ownProcess && worker !== undefined) sums.set(`${name}{worker="${worker}"}`, number);
   }
   return sums;
 }

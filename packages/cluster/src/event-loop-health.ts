@@ -7,7 +7,7 @@
  * latency tail whose cause is a stalled loop (a long collection, a long turn, a process starved
  * of its CPU) then shows in the counters of the window it spoiled.
  */
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants, performance, type PerformanceEntry } from 'node:perf_hooks';
 
 export interface EventLoopHealthCounters {
   /** Samples whose timer fired STALL_MS or more late. */
@@ -18,6 +18,12 @@ export interface EventLoopHealthCounters {
   gcPauseMilliseconds: number;
   /** Collections that paused the loop for STALL_MS or more. */
   gcLongPauses: number;
+  /**
+   * Of gcPauseMilliseconds, the pauses of full (mark-compact) collections: the old generation's,
+   * which a larger young generation makes rarer only if it keeps short-lived objects from being
+   * promoted; the rest are scavenges, incremental marking steps and weak-callback processing.
+   */
+  gcMajorPauseMilliseconds: number;
 }
 
 export const HEALTH_SAMPLE_MS = 50;
@@ -44,7 +50,7 @@ export class EventLoopHealth {
     }, HEALTH_SAMPLE_MS);
     this.#timer.unref();
     this.#observer = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) this.noteGcPause(entry.duration);
+      for (const entry of list.getEntries()) this.noteGcPause(entry.duration, (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
     });
     this.#observer.observe({ entryTypes: ['gc'] });
     return this;
@@ -64,10 +70,11 @@ export class EventLoopHealth {
     this.#counters.eventLoopStallMilliseconds += milliseconds;
   }
 
-  /** One collection's pause, in ms. Public for tests. */
-  noteGcPause(milliseconds: number): void {
+  /** One collection's pause, in ms, and whether it was a full (mark-compact) one. Public for tests. */
+  noteGcPause(milliseconds: number, major = false): void {
     this.#counters.gcPauses++;
     this.#counters.gcPauseMilliseconds += milliseconds;
+    if (major) this.#counters.gcMajorPauseMilliseconds += milliseconds;
     if (milliseconds >= STALL_MS) this.#counters.gcLongPauses++;
   }
 }

@@ -115,6 +115,7 @@ const MODEL_COUNTERS: Readonly<Record<keyof ModelCounters, string>> = {
   gcPauses: 'Garbage collections (V8, every process and worker thread).',
   gcPauseMilliseconds: 'Their pauses, summed, in milliseconds.',
   gcLongPauses: 'Collections that paused their loop for 50 ms or more.',
+  gcMajorPauseMilliseconds: 'Of their pauses, those of full (mark-compact) collections of the old generation, summed, in milliseconds.',
   ioMessagesDispatched: 'io-dispatch, I/O process: SIP messages sent to workers (to the least loaded, or to the worker a response\'s branch names), hand-offs included.',
   ioMessagesDropped: 'io-dispatch, I/O process: messages read while no worker was up to take them (dropped; the client retransmits).',
   ioResponsesRoutedByBranch: 'io-dispatch, I/O process: responses sent to the worker named in their branch (it holds their client transaction) instead of the least loaded.',

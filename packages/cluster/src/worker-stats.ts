@@ -118,6 +118,7 @@ export function newModelCounters(): ModelCounters {
     gcPauses: 0,
     gcPauseMilliseconds: 0,
     gcLongPauses: 0,
+    gcMajorPauseMilliseconds: 0,
     redisCommandFailures: 0,
     redisClusterSlotRefreshes: 0,
     redisClusterNodeErrors: 0,
