@@ -10,6 +10,9 @@ switchboard_fd_requests_total{worker="0"} 10
 switchboard_fd_requests_total{worker="1"} 5
 switchboard_fd_requests_total{worker="supervisor"} 15
 switchboard_worker_restarts_total 2
+switchboard_fd_requests_written_total{worker="supervisor"} 4
+switchboard_hand_offs_sent_total{worker="0"} 6
+switchboard_hand_offs_sent_total{worker="parent"} 6
 switchboard_event_loop_stall_milliseconds_total{worker="0"} 120.5
 switchboard_event_loop_stall_milliseconds_total{worker="supervisor"} 400
 switchboard_gc_pauses_total{worker="parent"} 3
@@ -19,7 +22,9 @@ switchboard_ipc_round_trip_seconds_bucket{worker="0",le="0.001"} 3
 
 test('counters are summed over workers, without the supervisor\'s relayed counts, gauges and buckets left out', () => {
   const sums = sumCounters(TEXT);
-  assert.equal(sums.get('switchboard_fd_requests_total'), 15);
+  assert.equal(sums.get('switchboard_fd_requests_total'), 15, 'the fd requests the supervisor answered are the workers\' again');
+  assert.equal(sums.get('switchboard_hand_offs_sent_total'), 6);
+  assert.equal(sums.get('switchboard_fd_requests_written_total'), 4, 'what the supervisor alone counts is kept');
   assert.equal(sums.get('switchboard_worker_restarts_total'), 2);
   assert.equal(sums.has('switchboard_transactions'), false);
   assert.equal(sums.has('switchboard_ipc_round_trip_seconds_bucket'), false);
@@ -38,6 +43,8 @@ test('deltas are taken over the window', () => {
   assert.deepEqual(counterDeltas(before, after), {
     switchboard_fd_requests_total: 100,
     switchboard_worker_restarts_total: 0,
+    switchboard_fd_requests_written_total: 0,
+    switchboard_hand_offs_sent_total: 0,
     switchboard_event_loop_stall_milliseconds_total: 0,
     'switchboard_event_loop_stall_milliseconds_total{worker="0"}': 0,
     'switchboard_event_loop_stall_milliseconds_total{worker="supervisor"}': 0,

@@ -1,14 +1,17 @@
 /**
  * The proxy's own counters over a window: its Prometheus text (`serve --metrics`) is read at the
  * start and at the end, and the difference of every `*_total` counter is kept, summed over the
- * workers. Samples of the process that runs a pool (`worker="supervisor"`, `worker="parent"`)
- * are left out: it counts again what it relays for the workers. Except the counters each
- * process keeps of itself alone (its event loop's stalls, its collections): a stalled supervisor
- * holds up every worker's relayed messages, so they are summed over every process, and kept per
- * process as well (`name{worker="1"}`, `name{worker="supervisor"}`), so a record says which
- * process stalled or collected.
+ * processes. The process that runs a pool (`worker="supervisor"`, `worker="parent"`) counts again
+ * some of what it relays for the workers (the fd requests, hand-offs and TLS/TCP relays it passes
+ * on, which the workers count as they ask); those of its samples are left out. What it alone
+ * counts is kept: the fd requests it carried out itself, connections it refused or handed over,
+ * the io-dispatch I/O process's reads and writes, the thread-pool parent's overload answers.
+ * The counters each process keeps of itself alone (its event loop's stalls, its collections) are
+ * kept per process as well (`name{worker="1"}`, `name{worker="supervisor"}`), so a record says
+ * which process stalled or collected.
  */
 const RELAYING_PROCESSES = new Set(['supervisor', 'parent']);
+const RELAYED_COUNTERS = new Set(['switchboard_fd_requests_total', 'switchboard_hand_offs_sent_total', 'switchboard_tls_relays_sent_total', 'switchboard_tcp_relays_sent_total']);
 const OWN_PROCESS_COUNTERS = /^switchboard_(event_loop_|gc_)/;
 
 export function sumCounters(text: string): Map<string, number> {
@@ -21,7 +24,7 @@ export function sumCounters(text: string): Map<string, number> {
     if (!name.endsWith('_total')) continue;
     const worker = labels === undefined ? undefined : /worker="([^"]*)"/.exec(labels)?.[1];
     const ownProcess = OWN_PROCESS_COUNTERS.test(name);
-    if (worker !== undefined && RELAYING_PROCESSES.has(worker) && !ownProcess) continue;
+    if (worker !== undefined && RELAYING_PROCESSES.has(worker) && RELAYED_COUNTERS.has(name)) continue;
     const number = Number(value);
     if (!Number.isFinite(number)) continue;
     sums.set(name, (sums.get(name) ?? 0) + number);
