@@ -239,6 +239,18 @@ export function describe(dimension: Dimension, point: ExperimentPoint): string {
   }
 }
 
+/**
+ * The machine facts of a result set: its first run's, with the CPUs online taken from the per-CPU
+ * busy shares (/proc/stat lists the online CPUs) where the run predates recording them, so a
+ * report never reads as if the machine had only the CPUs its recording process was allowed.
+ */
+export function machineOfSet(measured: ReadonlyArray<{ readonly machine: MachineFacts; readonly result: BenchResult }>): MachineFacts {
+  const machine = (measured[0] as { readonly machine: MachineFacts }).machine;
+  if (machine.cpusOnline !== undefined) return machine;
+  const online = Math.max(0, ...measured.map((record) => Object.keys(record.result.cpus?.busyPercent ?? {}).length));
+  return online > 0 ? { ...machine, cpusOnline: online } : machine;
+}
+
 /** The figures of one run, by name (the metrics a published figure can name). */
 export const RUN_METRICS: Record<string, (record: ExperimentRecord & { result: BenchResult }) => number | undefined> = {
   operationsPerSecond: ({ result }) => result.operations.perSecond,
@@ -576,7 +588,7 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
   return {
     experiment,
     generator: { procs: settings.procs, durationSeconds: settings.durationSeconds, warmupSeconds: settings.warmupSeconds, timeoutMs: settings.timeoutMs },
-    machine: (measured[0] as Measured).machine,
+    machine: machineOfSet(measured),
     quick,
     records: records.length,
     loadKind: allPoints.some((point) => point.clients !== undefined) ? 'clients' : 'rate',

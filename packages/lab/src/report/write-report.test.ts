@@ -294,3 +294,13 @@ test('no results: a coded error, for an empty results.jsonl and for a missing di
     await rm(empty, { recursive: true, force: true });
   }
 });
+
+test('a set recorded before the CPUs online were says how many /proc/stat listed, not only those its recorder was allowed', async () => {
+  const { machineOfSet } = await import('./report-data.js');
+  const record = records.find((candidate) => candidate.result !== undefined) as ExperimentRecord & { result: BenchResult };
+  const withCpus = { ...record, result: { ...record.result, cpus: { busyPercent: { '0': 90, '1': 20 }, stealPercent: { '0': 0, '1': 0 } } } };
+  assert.equal(machineOfSet([record]).cpusOnline, undefined, 'nothing to tell it from');
+  assert.equal(machineOfSet([record, withCpus]).cpusOnline, 2);
+  const recorded = { ...withCpus, machine: { ...MACHINE, cpusOnline: 4 } };
+  assert.equal(machineOfSet([recorded]).cpusOnline, 4, 'a recorded count is kept');
+});
