@@ -21,6 +21,7 @@
  */
 import { counterMetric } from '@switchboard/cluster';
 import type { BenchResult } from '@switchboard/bench';
+import { redisCpuPercent } from './redis-cpu.js';
 
 export interface PeakSearch {
   readonly from: number;
@@ -82,7 +83,7 @@ const stepLatency = (result: BenchResult): { readonly p99: number } | undefined 
 function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPercent' | 'proxyRssBytes' | 'redisCpuPercent' | 'cpusBusyPercent' | 'retransmissionsAbsorbed' | 'udpReceiveBufferErrors' | 'eventLoopStallMilliseconds' | 'gcPauseMilliseconds'> {
   const latency = stepLatency(result);
   const rss = result.proxy?.processes?.reduce((sum, usage) => sum + usage.rssBytesMax, 0);
-  const redis = result.observed?.filter((usage) => usage.role === 'redis');
+  const redis = redisCpuPercent(result);
   const absorbed = result.proxyCounters?.[counterMetric('retransmissionsAbsorbed')];
   const stalls = result.proxyCounters?.[counterMetric('eventLoopStallMilliseconds')];
   const collections = result.proxyCounters?.[counterMetric('gcPauseMilliseconds')];
@@ -90,7 +91,7 @@ function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPerc
     ...(latency === undefined ? {} : { p99Ms: latency.p99 }),
     ...(result.proxy === undefined ? {} : { proxyCpuPercent: result.proxy.cpuPercentTotal }),
     ...(rss === undefined ? {} : { proxyRssBytes: rss }),
-    ...(redis === undefined || redis.length === 0 ? {} : { redisCpuPercent: redis.reduce((sum, usage) => sum + usage.cpuPercent, 0) }),
+    ...(redis === undefined ? {} : { redisCpuPercent: redis }),
     ...(result.cpus === undefined ? {} : { cpusBusyPercent: result.cpus.busyPercent }),
     ...(absorbed === undefined ? {} : { retransmissionsAbsorbed: absorbed }),
     ...(result.udpDrops === undefined ? {} : { udpReceiveBufferErrors: result.udpDrops.receiveBufferErrors }),

@@ -28,6 +28,7 @@ import { LEGACY_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } fro
 import type { PeakSearch } from '../experiment/peak-ladder.js';
 import { foreignLoadReason, invalidReasons, isForeignLoadReason } from '../experiment/run-validity.js';
 import { REGISTRATION_METRICS } from './registration-metrics.js';
+import { redisCpuPercent } from '../experiment/redis-cpu.js';
 import { ReportError } from './report-error.js';
 import { isFinalRecord, readResultsFile } from '../experiment/results-file.js';
 import { distinctCodeVersions, describeCodeVersion, type CodeVersion } from '../experiment/code-version.js';
@@ -300,10 +301,17 @@ function perCall(result: BenchResult, count: number | undefined): number | undef
  * window (judged here too, so that runs recorded before the runner judged it are held to it).
  */
 export function recordInvalidReasons(record: Measured): readonly string[] {
+  const known = judged.get(record);
+  if (known !== undefined) return known;
   const reasons = record.invalid ?? invalidReasons(record.point, record.result);
   const foreign = record.quick || reasons.some(isForeignLoadReason) ? undefined : foreignLoadReason(record.result, record.budget?.proxy.cpus);
-  return foreign === undefined ? reasons : [...reasons, foreign];
+  const all = foreign === undefined ? reasons : [...reasons, foreign];
+  judged.set(record, all);
+  return all;
 }
+
+/** Each record's reasons, judged once (a report asks for them per point, per set and per flag). */
+const judged = new WeakMap<Measured, readonly string[]>();
 
 interface PointGroup {
   readonly summary: PointSummary;
@@ -361,7 +369,7 @@ function summarize(records: readonly Measured[], varying: readonly Dimension[], 
   const efficiency = metricMedian('operationsPerProxyCpuSecond');
   const cpuPerCall = metricMedian('proxyCpuMsPerCall');
   const peak = metricMedian('peakCallsPerSecond');
-  const redis = medianOf(results, (r) => r.observed?.find((usage) => usage.role === 'redis')?.cpuPercent);
+  const redis = medianOf(results, redisCpuPercent);
   const summary: PointSummary = {
     key: first.pointKey,
     point,
