@@ -36,6 +36,7 @@ import type { BudgetConfig } from './cpu-budget.js';
 import { DEFAULT_PEAK, type PeakSearch } from './peak-ladder.js';
 import { DEFAULT_RECONNECTIONS } from './run-validity.js';
 import { parseWorkload, type WorkloadConfig } from './workload-config.js';
+import { parseNodeFlags } from './proxy-node-flags.js';
 
 export interface PublishedFigure {
   readonly label: string;
@@ -238,6 +239,10 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
   const extraRaw = mapping('extra');
   const extra: Record<string, string[]> = {};
   for (const [key, value] of Object.entries(extraRaw)) extra[key] = (Array.isArray(value) ? value : [value]).map(String);
+  for (const flags of extra['node-flags'] ?? []) {
+    const parsed = parseNodeFlags(flags);
+    if ('problem' in parsed) fail('extra.node-flags', parsed.problem);
+  }
 
   const implies: Array<{ key: string; value: string; flags: Record<string, string> }> = [];
   for (const [condition, flags] of Object.entries(mapping('implies'))) {

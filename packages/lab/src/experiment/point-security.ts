@@ -34,6 +34,8 @@ export interface PointSecurity {
 
 const BOOLEAN_FLAGS = new Set(['tls-verify-client']);
 const GENERATOR_ONLY = new Set(['tls-key']);
+/** Extra keys for the launcher, not `serve` flags: `node-flags` (proxy-node-flags.ts). */
+const LAUNCHER_ONLY = new Set(['node-flags']);
 
 export async function preparePointSecurity(point: ExperimentPoint, pairs: number): Promise<PointSecurity> {
   const extra = point.extra ?? {};
@@ -45,7 +47,7 @@ export async function preparePointSecurity(point: ExperimentPoint, pairs: number
   };
   try {
     for (const [key, value] of Object.entries(extra)) {
-      if (key === 'auth' || GENERATOR_ONLY.has(key)) continue;
+      if (key === 'auth' || GENERATOR_ONLY.has(key) || LAUNCHER_ONLY.has(key)) continue;
       if (key.startsWith('tls-') && point.transport !== 'tls') continue;
       serve[key] = BOOLEAN_FLAGS.has(key) ? value === 'on' : value;
     }

@@ -2,7 +2,7 @@
  * The proxy of one experiment point: `switchboard serve` started as its own process on a free
  * loopback port for UDP and TCP, with its metrics on another, ready when it logs `ready`, stopped
  * with SIGTERM (SIGKILL after a grace period). The runner puts it under the point's CPU budget
- * (cpu-budget.ts) once it runs.
+ * (cpu-budget.ts) once it runs. Its `node` takes the point's `node-flags` (proxy-node-flags.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
@@ -10,6 +10,7 @@ import dgram from 'node:dgram';
 import { descendants } from '@switchboard/bench';
 import { ExperimentError } from './experiment-config.js';
 import type { ExperimentPoint } from './experiment-record.js';
+import { parseNodeFlags } from './proxy-node-flags.js';
 
 export const EXPERIMENT_DOMAIN = 'bench.test';
 
@@ -88,7 +89,9 @@ export async function startProxyUnderTest(options: {
   const metricsPort = await freeLoopbackPort();
   const tcpPort = options.point.transport === 'tls' ? await freeLoopbackPort() : port;
   const args = serveArguments(options.point, port, metricsPort, options.redisUrl, options.serve, tcpPort);
-  const child: ChildProcess = spawn(process.execPath, [options.switchboardBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const nodeFlags = parseNodeFlags(options.point.extra?.['node-flags']);
+  if ('problem' in nodeFlags) throw new ExperimentError('ERR_SWITCHBOARD_EXPERIMENT_CONFIG', `node-flags: ${nodeFlags.problem}`);
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags.flags, options.switchboardBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let output = '';
