@@ -29,6 +29,7 @@ import type { PeakSearch } from '../experiment/peak-ladder.js';
 import { foreignLoadReason, invalidReasons, isForeignLoadReason } from '../experiment/run-validity.js';
 import { REGISTRATION_METRICS } from './registration-metrics.js';
 import { redisCpuPercent } from '../experiment/redis-cpu.js';
+import { peakWithinBound, T1_MS, type BoundedPeak } from '../experiment/peak-within-bound.js';
 import { ReportError } from './report-error.js';
 import { isFinalRecord, readResultsFile } from '../experiment/results-file.js';
 import { distinctCodeVersions, describeCodeVersion, type CodeVersion } from '../experiment/code-version.js';
@@ -74,6 +75,11 @@ export interface PointSummary {
   readonly wide: readonly string[];
   /** Peak points: the offered rate at the peak (median over runs), calls/s. */
   readonly peakCallsPerSecond?: number;
+  /**
+   * Peak points whose ladder allowed a p99 beyond one T1: the rates bracketing the peak at a p99
+   * of one T1 (500 ms), from the ladder's own steps (peak-within-bound.ts), medians over runs.
+   */
+  readonly peakAtT1?: BoundedPeak;
   readonly operationsPerSecond: number;
   readonly callsPerSecond: number;
   readonly successRatio: number;
@@ -370,6 +376,11 @@ function summarize(records: readonly Measured[], varying: readonly Dimension[], 
   const cpuPerCall = metricMedian('proxyCpuMsPerCall');
   const peak = metricMedian('peakCallsPerSecond');
   const redis = medianOf(results, redisCpuPercent);
+  const atT1 = runs.flatMap((record) => (record.peak === undefined || (record.peak.search.p99Ms ?? Number.POSITIVE_INFINITY) <= T1_MS ? [] : [peakWithinBound(record.peak.steps, T1_MS)]));
+  const bracketMedian = (side: keyof BoundedPeak): number | undefined => {
+    const found = atT1.map((bracket) => bracket[side]).filter((value): value is number => value !== undefined);
+    return found.length === 0 ? undefined : round(median(found), 1);
+  };
   const summary: PointSummary = {
     key: first.pointKey,
     point,
@@ -384,6 +395,7 @@ function summarize(records: readonly Measured[], varying: readonly Dimension[], 
     intervals,
     wide: Object.entries(intervals).filter(([, interval]) => isWide(interval)).map(([metric]) => metric),
     ...optional('peakCallsPerSecond', peak === undefined ? undefined : round(peak, 1)),
+    ...optional('peakAtT1', atT1.length === 0 ? undefined : { ...optional('atLeast', bracketMedian('atLeast')), ...optional('below', bracketMedian('below')) }),
     operationsPerSecond: round(operations, 1),
     callsPerSecond: round(metricMedian('callsPerSecond') ?? 0, 1),
     successRatio,

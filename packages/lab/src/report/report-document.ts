@@ -6,6 +6,7 @@
 import { describeCpus } from '@switchboard/sip/machine-facts';
 import { isWide, type Interval } from '../analysis/confidence-interval.js';
 import { describeBudget } from '../experiment/cpu-budget.js';
+import { T1_MS } from '../experiment/peak-within-bound.js';
 import { describeCodeVersion, type CodeVersion } from '../experiment/code-version.js';
 import type { Chart } from './report-charts.js';
 import type { PointSummary, Ratio, ReportData } from './report-data.js';
@@ -121,14 +122,23 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
     },
   );
   if (data.setup.peak !== undefined) {
+    // A ladder that allowed a p99 beyond one T1: the bracket at one T1 beside its peak (peak-within-bound.ts).
+    const atT1 = data.points.some((point) => point.peakAtT1 !== undefined);
+    const bracket = (point: PointSummary): string => (point.peakAtT1 === undefined ? '–' : `${point.peakAtT1.atLeast === undefined ? 'none passed' : `≥ ${number(point.peakAtT1.atLeast, 0)}`}${point.peakAtT1.below === undefined ? '' : `, < ${number(point.peakAtT1.below, 0)}`}`);
     blocks.push(
       { kind: 'heading', level: 3, text: 'Peaks' },
       {
         kind: 'table',
-        header: ['configuration', loadTitle, 'peak offered calls/s', 'ops/s at the peak', 'ops per proxy CPU-s there', 'call setup p50 / p99 ms there', 'valid runs'],
-        rows: data.points.map((point) => [point.configuration, String(point.load), withInterval(point.intervals.peakCallsPerSecond), withInterval(point.intervals.operationsPerSecond), withInterval(point.intervals.operationsPerProxyCpuSecond), `${number(point.callSetupMs?.p50, 1)} / ${number(point.callSetupMs?.p99, 1)}`, `${point.validRepeats} of ${point.runs}`]),
+        header: ['configuration', loadTitle, 'peak offered calls/s', ...(atT1 ? [`with p99 ≤ ${T1_MS} ms (one T1)`] : []), 'ops/s at the peak', 'ops per proxy CPU-s there', 'call setup p50 / p99 ms there', 'valid runs'],
+        rows: data.points.map((point) => [point.configuration, String(point.load), withInterval(point.intervals.peakCallsPerSecond), ...(atT1 ? [bracket(point)] : []), withInterval(point.intervals.operationsPerSecond), withInterval(point.intervals.operationsPerProxyCpuSecond), `${number(point.callSetupMs?.p50, 1)} / ${number(point.callSetupMs?.p99, 1)}`, `${point.validRepeats} of ${point.runs}`]),
       },
     );
+    if (atT1) {
+      blocks.push({
+        kind: 'text',
+        text: `The ladder's latency bound (p99 ≤ ${number(data.setup.peak.p99Ms, 0)} ms) lets a saturated proxy keep a queue standing in TCP's socket buffers, where over UDP the same queue overflows or sets off retransmissions after one T1 (${T1_MS} ms). "With p99 ≤ ${T1_MS} ms" holds every transport to that: the highest rate of the ladder's steps that passed with a p99 within one T1, and the lowest above it that did not, medians over the runs. It is read from the steps the ladder made (they bisect near its own bound), so it is a range as coarse as those steps, not a peak searched for.`,
+      });
+    }
   }
 
   if (data.published.length > 0) {

@@ -304,3 +304,35 @@ test('a set recorded before the CPUs online were says how many /proc/stat listed
   const recorded = { ...withCpus, machine: { ...MACHINE, cpusOnline: 4 } };
   assert.equal(machineOfSet([recorded]).cpusOnline, 4, 'a recorded count is kept');
 });
+
+test('a ladder run to a bound beyond one T1: the Peaks table brackets each point at p99 <= 500 ms from its steps, medians over runs', async () => {
+  const laddered = await mkdtemp(join(tmpdir(), 'report-t1-'));
+  try {
+    const search = { from: 100, to: 9000, factor: 1.5, refine: 3, success: 0.999, achieved: 0.95, arrivals: 'deterministic' as const, seed: true, p99Ms: 2000 };
+    const step = (rate: number, p99Ms: number, outcome: 'pass' | 'fail' = 'pass') => ({ rate, outcome, p99Ms });
+    // TCP: a standing queue past 761 calls/s (p99 over one T1 from 1142 on); UDP keeps the bound to its peak.
+    const withLadders = records.map((record) => {
+      const tcp = record.point.transport === 'tcp';
+      const steps = tcp ? [step(507, 12), step(761, 78 + record.repeat), step(1142, 762), step(1713, 2515, 'fail'), step(1628, 1321)] : [step(507, 5), step(761, 6), step(981, 38 + record.repeat), step(1142, 4968, 'fail')];
+      return { ...record, peak: { search, rate: tcp ? 1628 : 981, steps } };
+    });
+    await writeFile(join(laddered, 'experiment.json'), JSON.stringify({ ...config, peak: search }));
+    await writeFile(join(laddered, 'results.jsonl'), `${withLadders.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const written = await writeReport(laddered);
+    const tcp = written.data.points.find((summary) => summary.point.transport === 'tcp' && summary.point.clients === 20);
+    const udp = written.data.points.find((summary) => summary.point.transport === 'udp' && summary.point.clients === 20);
+    assert.deepEqual(tcp?.peakAtT1, { atLeast: 761, below: 1142 });
+    assert.deepEqual(udp?.peakAtT1, { atLeast: 981, below: 1142 });
+    const markdown = await readFile(written.markdown, 'utf8');
+    assert.match(markdown, /\| with p99 ≤ 500 ms \(one T1\) \|/);
+    assert.match(markdown, /\| ≥ 761, < 1,142 \|/);
+    assert.match(markdown, /lets a saturated proxy keep a queue standing in TCP's socket buffers/);
+  } finally {
+    await rm(laddered, { recursive: true, force: true });
+  }
+});
+
+test('a ladder bound of one T1 or less: no bracket column', async () => {
+  assert.equal(report.data.points.every((summary) => summary.peakAtT1 === undefined), true);
+  assert.doesNotMatch(await readFile(report.markdown, 'utf8'), /one T1\)/);
+});
