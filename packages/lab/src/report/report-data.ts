@@ -170,6 +170,11 @@ export interface SetupFacts {
   readonly windowLimitSeconds?: number;
   /** The ladder, when the experiment's throughput is a peak. */
   readonly peak?: PeakSearch;
+  /**
+   * When the set's ladders did not all start from the same `from` (the config's lowest rate was
+   * lowered between sittings for points that passed no rate): each `from` with its runs.
+   */
+  readonly peakStarts?: ReadonlyArray<{ readonly from: number; readonly runs: number }>;
   readonly tolerance: number;
   readonly runs: number;
   readonly invalidRuns: number;
@@ -584,6 +589,8 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
   const windows = measured.map((record) => record.result.windowSeconds);
   const settings = (measured[0] as Measured).result.settings;
   const peak = measured.find((record) => record.peak !== undefined)?.peak?.search;
+  const starts = new Map<number, number>();
+  for (const record of measured) if (record.peak !== undefined) starts.set(record.peak.search.from, (starts.get(record.peak.search.from) ?? 0) + 1);
   const probes = measured.flatMap((record) => (record.speedProbeMs === undefined ? [] : [record.speedProbeMs]));
   const spread = speedSpread(probes);
   const foreign = foreignLoad(measured);
@@ -600,6 +607,7 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
     windowsLengthened: measured.filter((record) => record.window?.lengthened === true).length,
     ...(experiment.window === undefined ? {} : { windowLimitSeconds: quick ? (experiment.quick?.durationSeconds ?? settings.durationSeconds) : experiment.window.maxSeconds }),
     ...(peak === undefined ? {} : { peak }),
+    ...(starts.size > 1 ? { peakStarts: [...starts].map(([from, runs]) => ({ from, runs })).sort((a, b) => b.runs - a.runs) } : {}),
     tolerance,
     runs: measured.length,
     invalidRuns: measured.filter((record) => recordInvalidReasons(record).length > 0).length,

@@ -327,6 +327,14 @@ test('a ladder run to a bound beyond one T1: the Peaks table brackets each point
     assert.match(markdown, /\| with p99 ≤ 500 ms \(one T1\) \|/);
     assert.match(markdown, /\| ≥ 761, < 1,142 \|/);
     assert.match(markdown, /lets a saturated proxy keep a queue standing in TCP's socket buffers/);
+    assert.equal(written.data.setup.peakStarts, undefined, 'one lowest rate: said once');
+    assert.match(markdown, /offered rates from 100 calls\/s up by/);
+    // The lowest rate lowered between sittings for the points that passed none: both said, with their runs.
+    const lowered = withLadders.map((record, index) => (index < 3 ? { ...record, peak: { ...record.peak, search: { ...search, from: 25 } } } : record));
+    await writeFile(join(laddered, 'results.jsonl'), `${lowered.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const mixed = await writeReport(laddered);
+    assert.deepEqual(mixed.data.setup.peakStarts, [{ from: 100, runs: withLadders.filter((r) => r.result !== undefined).length - 3 }, { from: 25, runs: 3 }]);
+    assert.match(await readFile(mixed.markdown, 'utf8'), /offered rates from 100 or 25 calls\/s \(100 in \d+ runs, 25 in 3 runs: the lowest rate was lowered between sittings/);
   } finally {
     await rm(laddered, { recursive: true, force: true });
   }
