@@ -5,10 +5,10 @@
  * (E4's 2 s, for a proxy under a half-core quota) bisects near that bound, so the bracket at the
  * tighter one is as coarse as the steps that happen to lie there; it is a range, not a peak.
  *
- * Why: over TCP a saturated proxy keeps every call and lets a queue stand in the socket buffers
- * (call set-up p50 of hundreds of ms at the peak), while over UDP the same queue overflows or
- * sets off retransmissions after one T1 (500 ms). At a bound of one T1 both transports are held to
- * the latency UDP's own timers allow.
+ * Why: a saturated proxy can keep every call and let a queue stand in its socket buffers, TCP's
+ * or the UDP socket's 4 MiB receive buffer (call set-up p50 of hundreds of ms at E4's event-loop
+ * peaks over both), while a UAC over UDP retransmits after one T1 (500 ms). At a bound of one T1
+ * both transports are held to the latency UDP's own timers allow.
  */
 import type { LadderStep } from './peak-ladder.js';
 

@@ -136,7 +136,7 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
     if (atT1) {
       blocks.push({
         kind: 'text',
-        text: `The ladder's latency bound (p99 ≤ ${number(data.setup.peak.p99Ms, 0)} ms) lets a saturated proxy keep a queue standing in TCP's socket buffers, where over UDP the same queue overflows or sets off retransmissions after one T1 (${T1_MS} ms). "With p99 ≤ ${T1_MS} ms" holds every transport to that: the highest rate of the ladder's steps that passed with a p99 within one T1, and the lowest above it that did not, medians over the runs. It is read from the steps the ladder made (they bisect near its own bound), so it is a range as coarse as those steps, not a peak searched for.`,
+        text: `The ladder's latency bound (p99 ≤ ${number(data.setup.peak.p99Ms, 0)} ms) lets a saturated proxy keep a queue standing in its socket buffers (TCP's, or the UDP socket's receive buffer, 4 MiB by default), with call set-up times of hundreds of milliseconds, where a UAC over UDP starts retransmitting after one T1 (${T1_MS} ms). "With p99 ≤ ${T1_MS} ms" holds every transport to that: the highest rate of the ladder's steps that passed with a p99 within one T1, and the lowest above it that did not, medians over the runs. It is read from the steps the ladder made (they bisect near its own bound), so it is a range as coarse as those steps, not a peak searched for.`,
       });
     }
   }
