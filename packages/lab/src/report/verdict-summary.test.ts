@@ -8,6 +8,7 @@ test('what became of an earlier "same shape" answer', () => {
   assert.equal(change({ index: 0, label: 'a', reproduces: 'yes' }, 'direction only'), 'weakened: right side of 1, magnitude outside the band');
   assert.equal(change({ index: 0, label: 'a', reproduces: 'yes' }, 'not reproduced'), 'reversed');
   assert.equal(change({ index: 0, label: 'a', reproduces: 'yes' }, 'inconclusive'), 'no longer supported: the interval spans 1, or one run gives none');
+  assert.equal(change({ index: 0, label: 'a', reproduces: 'yes' }, 'inconclusive', 'the target 0.9'), 'no longer supported: the interval spans the target 0.9, or one run gives none');
   assert.equal(change({ index: 0, label: 'a', reproduces: 'no' }, 'reproduced'), 'reversed: now supported');
   assert.equal(change({ index: 0, label: 'a', reproduces: 'no' }, 'not reproduced'), 'held');
   assert.equal(change(undefined, 'reproduced'), 'new');

@@ -16,15 +16,18 @@ export interface EarlierVerdict {
   readonly reproduces?: 'yes' | 'no' | 'n/a';
 }
 
-/** What became of an earlier conclusion under the rules. */
-export function change(earlier: EarlierVerdict | undefined, now: string): string {
+/**
+ * What became of an earlier conclusion under the rules. `line` is what an inconclusive interval
+ * spans: 1 for a study's ratio, the value itself for a target of our own (`the target 0.9`).
+ */
+export function change(earlier: EarlierVerdict | undefined, now: string, line = '1'): string {
   if (earlier === undefined || earlier.reproduces === undefined || earlier.reproduces === 'n/a') return 'new';
   const supported = now === 'reproduced' || now === 'target met';
   if (earlier.reproduces === 'yes') {
     if (supported) return 'held';
     if (now === 'direction only') return 'weakened: right side of 1, magnitude outside the band';
     if (now === 'not reproduced' || now === 'target missed') return 'reversed';
-    if (now === 'inconclusive') return 'no longer supported: the interval spans 1, or one run gives none';
+    if (now === 'inconclusive') return `no longer supported: the interval spans ${line}, or one run gives none`;
     if (now === 'no valid data') return 'no longer supported: no valid point';
     return 'changed';
   }
@@ -52,7 +55,7 @@ export function verdictSummary(reports: ReadonlyArray<{ readonly id: string; rea
     lines.push('| figure | kind | published | ours [95% interval] | verdict | earlier: ours, same shape | change |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     data.published.forEach((row, index) => {
       const before = earlier[id]?.find((entry) => entry.index === index);
-      const what = change(before, row.verdict);
+      const what = change(before, row.verdict, row.kind === 'target' && row.published !== undefined ? `the target ${row.published}` : '1');
       counts.set(row.verdict, (counts.get(row.verdict) ?? 0) + 1);
       if (what !== 'held' && what !== 'new') changed.push(`${id.toUpperCase()} "${row.label}": earlier ${before?.ours ?? '–'} (${before?.reproduces ?? '–'}), now ${withInterval(row.ours, 3)}: ${row.verdict} (${what}).`);
       const published = row.published === undefined ? '–' : row.range === undefined ? String(row.published) : `${row.range[0]}–${row.range[1]}`;
