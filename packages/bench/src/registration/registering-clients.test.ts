@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
 import { RegisteringClients } from './registering-clients.js';
@@ -23,6 +24,8 @@ function answer(request: string, status = '200 OK'): string {
 interface FakeRegistrar {
   readonly port: number;
   readonly remotes: Set<string>;
+  /** Every connection's remote `address:port`, in the order accepted. */
+  readonly peers: string[];
   registers: number;
   connections: number;
   closed: number;
@@ -33,11 +36,12 @@ interface FakeRegistrar {
 
 async function fakeTcpRegistrar(reply: (request: string, socket: net.Socket) => void = (request, socket) => socket.write(answer(request))): Promise<FakeRegistrar> {
   const sockets = new Set<net.Socket>();
-  const state = { registers: 0, connections: 0, closed: 0, remotes: new Set<string>() };
+  const state = { registers: 0, connections: 0, closed: 0, remotes: new Set<string>(), peers: [] as string[] };
   const server = net.createServer((socket) => {
     sockets.add(socket);
     state.connections++;
     state.remotes.add(socket.remoteAddress ?? '');
+    state.peers.push(`${socket.remoteAddress}:${socket.remotePort}`);
     let buffered = '';
     socket.on('data', (chunk) => {
       buffered += chunk.toString('latin1');
@@ -91,6 +95,38 @@ test('TCP: every client opens its own connection from its source address, regist
     assert.equal(clients.reconnected, 0);
   } finally {
     clients.close();
+    await registrar.close();
+  }
+});
+
+test('held connections bind their explicit source ports in order per address; a port a listener holds, and a reconnect, take the kernel\'s', { timeout: 20_000 }, async () => {
+  const registrar = await fakeTcpRegistrar();
+  // A block below the ephemeral range, away from other tests' ports; a listener on every address
+  // holds its second port, as a service would.
+  const first = 12_000 + Math.floor(Math.random() * 18_000);
+  const listener = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(first + 1, '0.0.0.0', resolve);
+  });
+  const clients = new RegisteringClients({ ...options(registrar.port, 6), sourcePorts: { first, count: 100 } });
+  try {
+    const opened = await clients.openAll(1000, 1);
+    assert.deepEqual(opened.failures, {});
+    assert.equal(clients.held, 6);
+    const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const explicit = registrar.peers.filter((peer) => Number(peer.split(':')[1]) < ephemeralLow);
+    assert.deepEqual(explicit.sort(), [`127.0.0.2:${first}`, `127.0.0.2:${first + 2}`, `127.0.0.3:${first}`, `127.0.0.3:${first + 2}`].sort(), 'clients 0-5 take ports first, first, first+1 (held: kernel), ..., first+2');
+    assert.equal(registrar.peers.length, 6, 'the two clients whose port a listener holds connected all the same');
+    registrar.drop();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    registrar.peers.length = 0;
+    for (let offset = 0; offset < 6; offset++) assert.equal((await clients.register(offset, 'persistent')).ok, true);
+    assert.equal(clients.reconnected, 6);
+    assert.ok(registrar.peers.every((peer) => Number(peer.split(':')[1]) >= ephemeralLow), `reconnects take the kernel's ports: ${registrar.peers.join(', ')}`);
+  } finally {
+    clients.close();
+    listener.close();
     await registrar.close();
   }
 });

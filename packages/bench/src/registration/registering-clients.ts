@@ -19,7 +19,7 @@ import { StreamFramer } from '@switchboard/sip';
 import type { BenchTransport } from '../bench-result.js';
 import type { BenchTlsOptions, ProxyTarget } from '../phone-links.js';
 import { registerRequest, uniqueToken, type PhoneAddress } from '../phone-messages.js';
-import { addressOf } from './source-addresses.js';
+import { addressOf, heldSourcePort, type SourcePorts } from './source-addresses.js';
 
 export type RegistrationMode = 'persistent' | 'persistent-open' | 'per-transaction' | 'udp';
 export const REGISTRATION_MODES: readonly RegistrationMode[] = ['per-transaction', 'persistent-open', 'persistent', 'udp'];
@@ -33,6 +33,12 @@ export interface RegisteringClientsOptions {
   readonly firstIndex: number;
   readonly count: number;
   readonly addresses: readonly string[];
+  /**
+   * Explicit source ports for each client's first kept connection (source-addresses.ts,
+   * heldSourcePorts); without them, and for reconnects and per-transaction connections, the
+   * kernel picks. A port something else holds (a listener) falls back to the kernel's choice.
+   */
+  readonly sourcePorts?: SourcePorts;
   readonly expiresSeconds: number;
   readonly timeoutMs: number;
 }
@@ -46,6 +52,8 @@ export interface RegisterOutcome {
 interface Client {
   readonly index: number;
   readonly address: string;
+  /** The explicit source port of its first kept connection (undefined: the kernel picks). */
+  readonly localPort?: number;
   readonly callId: string;
   cseq: number;
   socket?: net.Socket;
@@ -89,7 +97,8 @@ export class RegisteringClients {
     this.#options = options;
     this.#clients = Array.from({ length: options.count }, (_, offset) => {
       const index = options.firstIndex + offset;
-      return { index, address: addressOf(index, options.addresses), callId: `reg-${index}-${uniqueToken()}`, cseq: 0, registered: false };
+      const localPort = heldSourcePort(index, options.addresses.length, options.sourcePorts);
+      return { index, address: addressOf(index, options.addresses), ...(localPort === undefined ? {} : { localPort }), callId: `reg-${index}-${uniqueToken()}`, cseq: 0, registered: false };
     });
   }
 
@@ -137,9 +146,26 @@ export class RegisteringClients {
     if (keep && client.connecting !== undefined) return client.connecting;
     // A kept connection that is gone (closed by the proxy, reset) is opened again, and counted.
     if (keep && client.socket !== undefined && !this.#closed) this.reconnected++;
+    const localPort = keep && client.socket === undefined ? client.localPort : undefined;
+    const connecting =
+      localPort === undefined
+        ? this.#open(client, keep, undefined)
+        : this.#open(client, keep, localPort).catch((error: unknown) => {
+            if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+            return this.#open(client, keep, undefined);
+          });
+    if (!keep) return connecting;
+    client.connecting = connecting.finally(() => {
+      client.connecting = undefined;
+    });
+    return client.connecting;
+  }
+
+  /** One connection of `client` from its address (and `localPort`, else the kernel's choice), handshaken over TLS. */
+  #open(client: Client, keep: boolean, localPort: number | undefined): Promise<net.Socket> {
     const { proxy, transport } = this.#options;
-    const connecting = new Promise<net.Socket>((resolve, reject) => {
-      const plain = net.connect({ host: proxy.host, port: proxy.port, localAddress: client.address });
+    return new Promise<net.Socket>((resolve, reject) => {
+      const plain = net.connect({ host: proxy.host, port: proxy.port, localAddress: client.address, ...(localPort === undefined ? {} : { localPort }) });
       const socket: net.Socket =
         transport === 'tls'
           ? tls.connect({
@@ -181,11 +207,6 @@ export class RegisteringClients {
         resolve(socket);
       });
     });
-    if (!keep) return connecting;
-    client.connecting = connecting.finally(() => {
-      client.connecting = undefined;
-    });
-    return client.connecting;
   }
 
   #onResponse(text: string): void {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { addressOf, localPortsPerAddress, sourceAddress, spreadConnections } from './source-addresses.js';
+import { addressOf, heldSourcePort, heldSourcePorts, localPortsPerAddress, sourceAddress, spreadConnections } from './source-addresses.js';
 
 test('source addresses start at 127.0.0.2, skip .0 and .255 and never repeat', () => {
   assert.equal(sourceAddress(0), '127.0.0.2');
@@ -41,4 +42,24 @@ test('round robin: neighbouring connections use different addresses, each addres
 test('the local port range is read from the kernel', () => {
   const ports = localPortsPerAddress();
   assert.ok(ports > 1000 && ports < 65536, String(ports));
+});
+
+test('held connections\' explicit source ports: below the ephemeral range, one address and port per connection over every process', () => {
+  const ports = heldSourcePorts();
+  if (ports !== undefined) {
+    assert.equal(ports.first, 10_000);
+    const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    assert.ok(ports.count >= 1000, String(ports.count));
+    assert.equal(ports.first + ports.count, ephemeralLow, 'the block ends where the ephemeral range begins');
+  }
+  const block = { first: 10_000, count: 22_768 };
+  const addresses = ['127.0.0.2', '127.0.0.3'];
+  const pairs = new Set<string>();
+  for (let index = 0; index < 38_000; index++) pairs.add(`${addressOf(index, addresses)}:${heldSourcePort(index, addresses.length, block)}`);
+  assert.equal(pairs.size, 38_000, 'no two connections share an address and port');
+  assert.equal(heldSourcePort(0, 2, block), 10_000);
+  assert.equal(heldSourcePort(1, 2, block), 10_000);
+  assert.equal(heldSourcePort(2, 2, block), 10_001);
+  assert.equal(heldSourcePort(2 * 22_768, 2, block), undefined, 'past the block the kernel picks');
+  assert.equal(heldSourcePort(5, 2, undefined), undefined);
 });

@@ -13,15 +13,58 @@ export function sourceAddress(index: number): string {
   return `127.0.${Math.floor(n / 254)}.${(n % 254) + 1}`;
 }
 
-/** Local ports one address offers (`ip_local_port_range`), 28,232 when it cannot be read. */
-export function localPortsPerAddress(): number {
+/** The kernel's ephemeral port range (`ip_local_port_range`), 32768–60999 when it cannot be read. */
+function ephemeralPortRange(): readonly [number, number] {
   try {
     const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low !== undefined && high !== undefined && high > low) return high - low + 1;
+    if (low !== undefined && high !== undefined && high > low) return [low, high];
   } catch {
     // not Linux
   }
-  return 60999 - 32768 + 1;
+  return [32768, 60999];
+}
+
+/** Local ports one address offers (`ip_local_port_range`), 28,232 when it cannot be read. */
+export function localPortsPerAddress(): number {
+  const [low, high] = ephemeralPortRange();
+  return high - low + 1;
+}
+
+/** Held connections' explicit source ports start here: below lie the services most machines run (SIP's 5060, Redis' 6379). */
+export const HELD_SOURCE_PORT_FLOOR = 10_000;
+
+export interface SourcePorts {
+  readonly first: number;
+  readonly count: number;
+}
+
+/**
+ * The ports a held connection binds explicitly, below the kernel's ephemeral range (10000–32767
+ * on the lab machines), or undefined when fewer than 1,000 lie there. Why not port 0: a port the
+ * kernel picks for a bind() keeps its number from every connect() on the machine, whatever the
+ * address (a connect skips ports that bind() holds), and keeps it in TIME_WAIT for 60 s after
+ * the close. Held connections spread over addresses with port 0 took up to the whole ephemeral
+ * range, so the runner's scrape of the proxy's /metrics could not connect ("fetch failed", E5 at
+ * 19,000 held), and the 15,000 ports a point left in TIME_WAIT on 127.0.0.2 kept the next point
+ * from opening more than 13,232 of its 19,000. Explicit ports leave the ephemeral range to
+ * everybody else, and a port in TIME_WAIT from an earlier run binds again (libuv sets
+ * SO_REUSEADDR).
+ */
+export function heldSourcePorts(): SourcePorts | undefined {
+  const [low] = ephemeralPortRange();
+  const count = low - HELD_SOURCE_PORT_FLOOR;
+  return count >= 1000 ? { first: HELD_SOURCE_PORT_FLOOR, count } : undefined;
+}
+
+/**
+ * The explicit source port of the whole generator's `globalIndex`-th held connection: the
+ * connections of one address take its ports in order, so no two share an address and port (over
+ * processes too). Undefined past the block (or with no block): the kernel picks.
+ */
+export function heldSourcePort(globalIndex: number, addressCount: number, ports: SourcePorts | undefined): number | undefined {
+  if (ports === undefined) return undefined;
+  const slot = Math.floor(globalIndex / addressCount);
+  return slot < ports.count ? ports.first + slot : undefined;
 }
 
 export interface SpreadOptions {
