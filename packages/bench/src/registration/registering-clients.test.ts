@@ -131,6 +131,21 @@ test('held connections bind their explicit source ports in order per address; a 
   }
 });
 
+test('connections per REGISTER take this process\'s churn ports of each address in turn', { timeout: 20_000 }, async () => {
+  const registrar = await fakeTcpRegistrar();
+  const first = 12_000 + Math.floor(Math.random() * 18_000);
+  const clients = new RegisteringClients({ ...options(registrar.port, 4), churnPorts: { first, count: 3 } });
+  try {
+    for (let i = 0; i < 8; i++) assert.equal((await clients.register(i, 'per-transaction')).ok, true);
+    // Clients 0, 2 are on 127.0.0.2 and 1, 3 on 127.0.0.3: each address takes first, first+1, first+2, first, ...
+    const onTwo = registrar.peers.filter((peer) => peer.startsWith('127.0.0.2:')).map((peer) => Number(peer.split(':')[1]));
+    assert.deepEqual(onTwo, [first, first + 1, first + 2, first], 'a port reused in turn after its TIME_WAIT pair (loopback) or, if refused, the kernel\'s');
+  } finally {
+    clients.close();
+    await registrar.close();
+  }
+});
+
 test('a connection per transaction is closed after its answer; a held connection the server closes is reopened and counted', { timeout: 20_000 }, async () => {
   const registrar = await fakeTcpRegistrar();
   const clients = new RegisteringClients(options(registrar.port, 5));

@@ -34,11 +34,14 @@ export interface RegisteringClientsOptions {
   readonly count: number;
   readonly addresses: readonly string[];
   /**
-   * Explicit source ports for each client's first kept connection (source-addresses.ts,
-   * heldSourcePorts); without them, and for reconnects and per-transaction connections, the
-   * kernel picks. A port something else holds (a listener) falls back to the kernel's choice.
+   * Explicit source ports (source-addresses.ts, generatorSourcePorts): `sourcePorts` for each
+   * client's first kept connection, by its index; `churnPorts`, this process's share, for the
+   * connections opened per REGISTER, each address's in turn. Without them, and for reconnects,
+   * the kernel picks; a port something else holds (a listener, a pair in use) falls back to the
+   * kernel's choice.
    */
   readonly sourcePorts?: SourcePorts;
+  readonly churnPorts?: SourcePorts;
   readonly expiresSeconds: number;
   readonly timeoutMs: number;
 }
@@ -86,6 +89,8 @@ export class RegisteringClients {
   readonly #clients: Client[];
   readonly #pending = new Map<string, Pending>();
   readonly #udp = new Map<string, dgram.Socket>();
+  /** Per source address, how many connections per REGISTER it has opened (the next churn port). */
+  readonly #churned = new Map<string, number>();
   #refreshTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Responses no pending REGISTER matched (late retransmissions, answers after a timeout). */
@@ -146,12 +151,13 @@ export class RegisteringClients {
     if (keep && client.connecting !== undefined) return client.connecting;
     // A kept connection that is gone (closed by the proxy, reset) is opened again, and counted.
     if (keep && client.socket !== undefined && !this.#closed) this.reconnected++;
-    const localPort = keep && client.socket === undefined ? client.localPort : undefined;
+    const localPort = keep ? (client.socket === undefined ? client.localPort : undefined) : this.#churnPort(client.address);
     const connecting =
       localPort === undefined
         ? this.#open(client, keep, undefined)
         : this.#open(client, keep, localPort).catch((error: unknown) => {
-            if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+            const code = (error as NodeJS.ErrnoException).code;
+            if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL') throw error;
             return this.#open(client, keep, undefined);
           });
     if (!keep) return connecting;
@@ -159,6 +165,15 @@ export class RegisteringClients {
       client.connecting = undefined;
     });
     return client.connecting;
+  }
+
+  /** The next of this process's churn ports on `address`, or undefined (the kernel picks). */
+  #churnPort(address: string): number | undefined {
+    const ports = this.#options.churnPorts;
+    if (ports === undefined) return undefined;
+    const opened = this.#churned.get(address) ?? 0;
+    this.#churned.set(address, opened + 1);
+    return ports.first + (opened % ports.count);
   }
 
   /** One connection of `client` from its address (and `localPort`, else the kernel's choice), handshaken over TLS. */

@@ -27,7 +27,7 @@ import type { LoadCounts } from './register-load.js';
 import type { RegistrationMode } from './registering-clients.js';
 import type { MemoryPerConnection, PhaseCost, ProbeResult, RegistrationFigures, RegistrationWorkload } from './registration-result.js';
 import { RegistrationProcess } from './registration-processes.js';
-import { heldSourcePorts, localPortsPerAddress, spreadConnections } from './source-addresses.js';
+import { generatorSourcePorts, localPortsPerAddress, processShareOfPorts, spreadConnections } from './source-addresses.js';
 
 export interface RegistrationRunOptions {
   /** The proxy, HOST:PORT. */
@@ -136,12 +136,13 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
   const timeoutMs = options.timeoutMs ?? 32_000;
   const expiresSeconds = options.expiresSeconds ?? 3600;
   const fileLimit = options.fileLimit ?? 20_000;
-  // Held connections bind explicit ports below the ephemeral range (source-addresses.ts); a
-  // connection per REGISTER takes the kernel's, which then linger in TIME_WAIT.
-  const sourcePorts = mode === 'per-transaction' ? undefined : heldSourcePorts();
+  // TCP and TLS connections bind explicit ports below the ephemeral range (source-addresses.ts):
+  // held ones by client index, connections per REGISTER from each process's share in turn (closed
+  // ones sit in TIME_WAIT, so their addresses are counted at 85% of the block).
+  const sourcePorts = transport === 'udp' ? undefined : generatorSourcePorts();
   const portsPerAddress = sourcePorts?.count ?? localPortsPerAddress();
   const socketsOverRun = mode === 'per-transaction' ? Math.ceil((options.rate ?? 0) * (warmupSeconds + options.durationSeconds + 60)) : options.clients;
-  const spread = spreadConnections(options.clients, { fileLimit, portsPerAddress, ...(sourcePorts === undefined ? {} : { portShare: 1 }), socketsOverRun, minAddresses: options.minAddresses ?? 1, minProcesses: Math.min(options.procs ?? 1, options.clients) });
+  const spread = spreadConnections(options.clients, { fileLimit, portsPerAddress, ...(sourcePorts !== undefined && mode !== 'per-transaction' ? { portShare: 1 } : {}), socketsOverRun, minAddresses: options.minAddresses ?? 1, minProcesses: Math.min(options.procs ?? 1, options.clients) });
   const processes = spread.perProcess.length;
   const portsNote = sourcePorts === undefined ? `${portsPerAddress} local ports each` : `source ports ${sourcePorts.first}–${sourcePorts.first + sourcePorts.count - 1} bound explicitly`;
   const spreadNote = `${options.clients} clients over ${processes} generator process${processes === 1 ? '' : 'es'} (at most ${fileLimit - 256} files each) and ${spread.addresses.length} source address${spread.addresses.length === 1 ? '' : 'es'} (${portsNote}${mode === 'per-transaction' ? `, ${socketsOverRun} connections opened over the run` : ''})`;
@@ -172,7 +173,7 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
         const count = spread.perProcess[index] as number;
         const firstIndex = first;
         first += count;
-        return generator.ask({ type: 'init', clients: { proxy: proxyAddress, domain: settings.domain, transport, ...(options.tls === undefined ? {} : { tls: options.tls }), firstIndex, count, addresses: spread.addresses, ...(sourcePorts === undefined ? {} : { sourcePorts }), expiresSeconds, timeoutMs } }, 'ready', 30_000);
+        return generator.ask({ type: 'init', clients: { proxy: proxyAddress, domain: settings.domain, transport, ...(options.tls === undefined ? {} : { tls: options.tls }), firstIndex, count, addresses: spread.addresses, ...(sourcePorts === undefined ? {} : { sourcePorts, churnPorts: processShareOfPorts(sourcePorts, index, processes) }), expiresSeconds, timeoutMs } }, 'ready', 30_000);
       }),
     );
     const share = (index: number): number => (spread.perProcess[index] as number) / options.clients;

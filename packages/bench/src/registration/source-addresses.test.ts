@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { addressOf, heldSourcePort, heldSourcePorts, localPortsPerAddress, sourceAddress, spreadConnections } from './source-addresses.js';
+import { addressOf, generatorSourcePorts, heldSourcePort, localPortsPerAddress, processShareOfPorts, sourceAddress, spreadConnections } from './source-addresses.js';
 
 test('source addresses start at 127.0.0.2, skip .0 and .255 and never repeat', () => {
   assert.equal(sourceAddress(0), '127.0.0.2');
@@ -44,8 +44,8 @@ test('the local port range is read from the kernel', () => {
   assert.ok(ports > 1000 && ports < 65536, String(ports));
 });
 
-test('held connections\' explicit source ports: below the ephemeral range, one address and port per connection over every process', () => {
-  const ports = heldSourcePorts();
+test('explicit source ports: below the ephemeral range; one address and port per held connection over every process, wherever the indices start; a share per process', () => {
+  const ports = generatorSourcePorts();
   if (ports !== undefined) {
     assert.equal(ports.first, 10_000);
     const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
@@ -54,12 +54,21 @@ test('held connections\' explicit source ports: below the ephemeral range, one a
   }
   const block = { first: 10_000, count: 22_768 };
   const addresses = ['127.0.0.2', '127.0.0.3'];
-  const pairs = new Set<string>();
-  for (let index = 0; index < 38_000; index++) pairs.add(`${addressOf(index, addresses)}:${heldSourcePort(index, addresses.length, block)}`);
-  assert.equal(pairs.size, 38_000, 'no two connections share an address and port');
+  for (const start of [0, 30_000]) {
+    const pairs = new Set<string>();
+    for (let index = start; index < start + 38_000; index++) {
+      const port = heldSourcePort(index, addresses.length, block) as number;
+      assert.ok(port >= 10_000 && port < 32_768, String(port));
+      pairs.add(`${addressOf(index, addresses)}:${port}`);
+    }
+    assert.equal(pairs.size, 38_000, `no two connections share an address and port (indices from ${start})`);
+  }
   assert.equal(heldSourcePort(0, 2, block), 10_000);
   assert.equal(heldSourcePort(1, 2, block), 10_000);
   assert.equal(heldSourcePort(2, 2, block), 10_001);
-  assert.equal(heldSourcePort(2 * 22_768, 2, block), undefined, 'past the block the kernel picks');
+  assert.equal(heldSourcePort(2 * 22_768, 2, block), 10_000, 'the block is taken in turn');
   assert.equal(heldSourcePort(5, 2, undefined), undefined);
+  const shares = [0, 1, 2].map((index) => processShareOfPorts(block, index, 3));
+  assert.deepEqual(shares, [{ first: 10_000, count: 7589 }, { first: 17_589, count: 7589 }, { first: 25_178, count: 7589 }]);
+  assert.ok((shares[2] as { first: number; count: number }).first + 7589 <= 32_768, 'the shares do not overlap and stay in the block');
 });

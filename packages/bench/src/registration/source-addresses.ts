@@ -39,18 +39,20 @@ export interface SourcePorts {
 }
 
 /**
- * The ports a held connection binds explicitly, below the kernel's ephemeral range (10000–32767
- * on the lab machines), or undefined when fewer than 1,000 lie there. Why not port 0: a port the
+ * The ports the generator's TCP and TLS connections bind explicitly, below the kernel's ephemeral
+ * range (10000–32767 on the lab machines), or undefined when fewer than 1,000 lie there. Why not
+ * port 0: a port the
  * kernel picks for a bind() keeps its number from every connect() on the machine, whatever the
  * address (a connect skips ports that bind() holds), and keeps it in TIME_WAIT for 60 s after
  * the close. Held connections spread over addresses with port 0 took up to the whole ephemeral
  * range, so the runner's scrape of the proxy's /metrics could not connect ("fetch failed", E5 at
  * 19,000 held), and the 15,000 ports a point left in TIME_WAIT on 127.0.0.2 kept the next point
- * from opening more than 13,232 of its 19,000. Explicit ports leave the ephemeral range to
- * everybody else, and a port in TIME_WAIT from an earlier run binds again (libuv sets
- * SO_REUSEADDR).
+ * from opening more than 13,232 of its 19,000; a connection per REGISTER at E6's rates fills
+ * the range within seconds the same way. Explicit ports leave the ephemeral range to everybody
+ * else; a port in TIME_WAIT binds again (libuv sets SO_REUSEADDR), and on loopback Linux lets a
+ * connect reuse a TIME_WAIT pair (tcp_tw_reuse's default, 2).
  */
-export function heldSourcePorts(): SourcePorts | undefined {
+export function generatorSourcePorts(): SourcePorts | undefined {
   const [low] = ephemeralPortRange();
   const count = low - HELD_SOURCE_PORT_FLOOR;
   return count >= 1000 ? { first: HELD_SOURCE_PORT_FLOOR, count } : undefined;
@@ -58,13 +60,23 @@ export function heldSourcePorts(): SourcePorts | undefined {
 
 /**
  * The explicit source port of the whole generator's `globalIndex`-th held connection: the
- * connections of one address take its ports in order, so no two share an address and port (over
- * processes too). Undefined past the block (or with no block): the kernel picks.
+ * connections of one address take its ports in turn, so as long as an address holds no more
+ * than the block (spreadConnections sees to it) no two share an address and port, over
+ * processes too, wherever the run's indices start. Undefined with no block: the kernel picks.
  */
 export function heldSourcePort(globalIndex: number, addressCount: number, ports: SourcePorts | undefined): number | undefined {
   if (ports === undefined) return undefined;
-  const slot = Math.floor(globalIndex / addressCount);
-  return slot < ports.count ? ports.first + slot : undefined;
+  return ports.first + (Math.floor(globalIndex / addressCount) % ports.count);
+}
+
+/**
+ * Generator process `index` of `processes`: its own share of the block, for the connections it
+ * opens and closes per REGISTER (each address's taken in turn), so no two processes bind one
+ * address and port.
+ */
+export function processShareOfPorts(ports: SourcePorts, index: number, processes: number): SourcePorts {
+  const count = Math.floor(ports.count / processes);
+  return { first: ports.first + index * count, count };
 }
 
 export interface SpreadOptions {
