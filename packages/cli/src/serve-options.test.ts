@@ -82,6 +82,11 @@ test('model, workers, state and fd cache: invalid combinations fail at start nam
   await assert.rejects(resolveServeSettings({ ...base, 'redis-url': 'http://x' }, given('redis-url')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--redis-url:/));
   await assert.rejects(resolveServeSettings({ ...base, 'idle-strategy': 'wheel' }, given('idle-strategy')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--idle-strategy:/));
 
+  const sized = await resolveServeSettings({ ...base, model: 'thread-pool', 'sab-bindings': '300000' }, given('model', 'sab-bindings'));
+  assert.deepEqual([sized.state, sized.sabBindings], ['sab', 300000]);
+  assert.equal((await resolveServeSettings({ ...base, model: 'thread-pool' }, given('model'))).sabBindings, 65536, 'the default');
+  assert.equal((await resolveServeSettings(base, given())).sabBindings, undefined, 'no SharedArrayBuffer table without --state sab');
+  await assert.rejects(resolveServeSettings({ ...base, model: 'thread-pool', 'sab-bindings': '2000000' }, given('model', 'sab-bindings')), rejects('ERR_SWITCHBOARD_INVALID_FLAG', /^--sab-bindings:/));
   const pool = await resolveServeSettings({ ...base, model: 'process-pool', workers: '3', 'fd-cache': true, 'redis-url': 'redis://127.0.0.1:6379' }, given('model', 'workers', 'fd-cache', 'redis-url'));
   assert.equal(pool.state, 'redis');
   assert.equal(pool.workers, 3);

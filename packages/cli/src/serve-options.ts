@@ -255,6 +255,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
     supervisorHandles,
     maxConnections: v['max-connections'],
     state,
+    ...(state === 'sab' ? { sabBindings: v['sab-bindings'] } : {}),
     transactions,
     ...(fdRequestWait ? { fdRequestWait: true } : {}),
     ...(transactionLease === undefined ? {} : { transactionLease }),

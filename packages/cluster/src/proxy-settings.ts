@@ -66,6 +66,8 @@ export interface ProxySettings {
   readonly maxConnections?: number;
   readonly timers: TimerSettings;
   readonly state: StateKind;
+  /** --state sab: registrations the SharedArrayBuffer location table holds (SabLocationStore's default when absent). */
+  readonly sabBindings?: number;
   /** `owned` when absent (see TransactionsMode). */
   readonly transactions?: TransactionsMode;
   /**

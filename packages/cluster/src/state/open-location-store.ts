@@ -12,7 +12,7 @@ export async function openLocationStore(settings: ProxySettings, shared?: SabLoc
     case 'local':
       return new MemoryLocationStore();
     case 'sab':
-      return shared === undefined ? SabLocationStore.create() : SabLocationStore.attach(shared);
+      return shared === undefined ? SabLocationStore.create(settings.sabBindings === undefined ? {} : { capacity: settings.sabBindings }) : SabLocationStore.attach(shared);
     case 'redis':
       if (settings.redisUrl === undefined) throw new Error('--state redis needs --redis-url');
       return RedisLocationStore.connect(settings.redisUrl, { prefix: settings.redisPrefix });

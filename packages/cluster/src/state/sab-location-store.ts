@@ -24,7 +24,7 @@ export interface SabLocationStoreShared {
 
 /** Sizes of a new table. */
 export interface SabLocationStoreOptions {
-  /** Slots, one binding each (16384 by default). */
+  /** Slots, one binding each (65536 by default, as `--sab-bindings`). */
   readonly capacity?: number;
   /** Bytes of one encoded binding at most (512 by default). */
   readonly recordBytes?: number;
@@ -89,7 +89,7 @@ export class SabLocationStore implements LocationStore {
 
   /** Allocates an empty table. */
   static create(options: SabLocationStoreOptions = {}): SabLocationStore {
-    const capacity = positiveInteger('capacity', options.capacity ?? 16_384);
+    const capacity = positiveInteger('capacity', options.capacity ?? 65_536);
     const recordBytes = positiveInteger('recordBytes', options.recordBytes ?? 512);
     const lockWaitMs = positiveInteger('lockWaitMs', options.lockWaitMs ?? 2000);
     const { slots, numbers, records } = allocateSlotMemory(SHAPE, capacity, recordBytes);

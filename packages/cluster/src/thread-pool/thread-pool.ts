@@ -89,7 +89,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
         this.#overload.start();
       }
     }
-    if (settings.state === 'sab') this.#sabStore = SabLocationStore.create();
+    if (settings.state === 'sab') this.#sabStore = SabLocationStore.create(settings.sabBindings === undefined ? {} : { capacity: settings.sabBindings });
     if (settings.state === 'sab' && settings.auth !== undefined) this.#sabAuthState = SabAuthStateStore.create();
     if (settings.state === 'sab' && settings.transactions === 'shared') this.#sabTransactions = SabTransactionStore.create();
     await this.startWorkers();
