@@ -43,14 +43,14 @@ test('an unknown option is named in the error', () => {
   assert.match(result.stderr, /--bogus/);
 });
 
-test('switchboard serve logs ready, serves metrics, and exits 0 on SIGTERM', async () => {
-  const { startProxy, freePort } = await import('./interop/harness.js');
-  const metricsPort = await freePort();
-  const proxy = await startProxy(['--metrics', `127.0.0.1:${metricsPort}`]);
+test('switchboard serve logs ready, serves metrics on the port it logs (port 0: a free one), and exits 0 on SIGTERM', async () => {
+  const { startProxy } = await import('./interop/harness.js');
+  const proxy = await startProxy(['--metrics', '127.0.0.1:0']);
   try {
-    const ready = JSON.parse(proxy.lines.find((line) => line.includes('"ready"')) ?? '{}') as { listeners?: string[] };
+    const ready = JSON.parse(proxy.lines.find((line) => line.includes('"ready"')) ?? '{}') as { listeners?: string[]; metrics?: string };
     assert.equal(ready.listeners?.length, 2);
-    const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.match(ready.metrics ?? '', /^http:\/\/127\.0\.0\.1:[1-9]\d*\/metrics$/, 'the bound port, not 0');
+    const response = await fetch(ready.metrics as string);
     const text = await response.text();
     assert.match(text, /^switchboard_requests_received_total{worker="0"} 0$/m);
     assert.match(text, /^switchboard_tcp_connections{worker="0"} 0$/m);

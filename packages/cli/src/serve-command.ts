@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { ListenSpec } from '@switchboard/core';
 import { connectionCapacity, readOpenFileLimit, startModel, type RunningModel } from '@switchboard/cluster';
@@ -122,7 +123,8 @@ export function serveCommand(): Command {
         ...(settings.model === 'process-pool' ? { supervisorHandles: settings.supervisorHandles } : {}),
         maxConnections: maxConnections ?? 'none',
         state: settings.state,
-        metrics: metrics === undefined ? undefined : `http://${settings.metrics?.host}:${settings.metrics?.port}/metrics`,
+        // The port bound, not the one asked for: `--metrics HOST:0` takes a free one.
+        metrics: metrics === undefined ? undefined : `http://${settings.metrics?.host}:${(metrics.address() as AddressInfo).port}/metrics`,
         domains: settings.domains,
         defaultRoute: settings.defaultRoute,
         stateless: settings.stateless,
