@@ -146,6 +146,18 @@ test('connections per REGISTER take this process\'s churn ports of each address 
   }
 });
 
+test('a connect the generator\'s own side fails (an address not on this host) is counted as connect:<code>, not as the proxy\'s', { timeout: 20_000 }, async () => {
+  const registrar = await fakeTcpRegistrar();
+  const clients = new RegisteringClients({ ...options(registrar.port, 1), addresses: ['192.0.2.1'] });
+  try {
+    assert.equal((await clients.register(0, 'persistent')).failure, 'connect:EADDRNOTAVAIL');
+    assert.equal(registrar.connections, 0);
+  } finally {
+    clients.close();
+    await registrar.close();
+  }
+});
+
 test('a connection per transaction is closed after its answer; a held connection the server closes is reopened and counted', { timeout: 20_000 }, async () => {
   const registrar = await fakeTcpRegistrar();
   const clients = new RegisteringClients(options(registrar.port, 5));

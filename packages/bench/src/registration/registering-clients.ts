@@ -3,6 +3,7 @@
  * test (E6): each client is a SIP user agent `reg<index>` with its own TCP or TLS connection
  * (bound to its source address before connect) or, over UDP, a share of one socket per source
  * address. Responses are matched by Via branch; a REGISTER fails as `timeout`, `connect`,
+ * `connect:<code>` (the generator's own side failed: EADDRNOTAVAIL, EMFILE, ...),
  * `timeout:connect` (no connection within the timeout), `closed` or `status:<code>`. Over UDP a REGISTER is retransmitted as RFC 3261 §17.1.2.2 says
  * (Timer E from T1 = 500 ms doubling to T2 = 4 s) until its timeout (Timer F).
  *
@@ -82,6 +83,11 @@ class ConnectTimeout extends Error {
 }
 const T1_MS = 500;
 const UDP_ADDRESS = '127.0.0.1';
+/**
+ * Errors of a connect that the generator's own side raised (no local port or address pair left,
+ * no file): such a failure says nothing of the proxy, so it is counted as `connect:<code>`.
+ */
+const GENERATOR_SIDE_CONNECT_ERRORS = new Set(['EADDRNOTAVAIL', 'EADDRINUSE', 'EMFILE', 'ENFILE', 'ENOBUFS']);
 const T2_MS = 4000;
 
 export class RegisteringClients {
@@ -270,7 +276,8 @@ export class RegisteringClients {
     try {
       socket = await this.#connect(client, keep);
     } catch (error) {
-      return { ok: false, ms: performance.now() - startedAt, failure: error instanceof ConnectTimeout ? 'timeout:connect' : 'connect' };
+      const code = (error as NodeJS.ErrnoException).code;
+      return { ok: false, ms: performance.now() - startedAt, failure: error instanceof ConnectTimeout ? 'timeout:connect' : code !== undefined && GENERATOR_SIDE_CONNECT_ERRORS.has(code) ? `connect:${code}` : 'connect' };
     }
     const outcome = await this.#exchange(client, startedAt, client.address, socket.localPort ?? 0, (text) => {
       if (socket.writable) socket.write(text);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BenchResult } from '@switchboard/bench';
 import type { ExperimentPoint } from './experiment-record.js';
-import { FOREIGN_LOAD_LIMIT_PERCENT, foreignLoadReason, invalidReasons, runForeignPercent, windowChecks, windowNeeded } from './run-validity.js';
+import { FOREIGN_LOAD_LIMIT_PERCENT, foreignLoadReason, generatorSideFailures, invalidReasons, runForeignPercent, windowChecks, windowNeeded } from './run-validity.js';
 
 const POINT: ExperimentPoint = { model: 'process-pool', workers: 2, state: 'redis', fdCache: 0, idleStrategy: 'heap', transport: 'tcp', connection: 'per-ops:500', calleeConnection: 'persistent', clients: 1000 };
 
@@ -79,4 +79,17 @@ test('other load on the proxy CPUs above the limit makes a run invalid, only whe
   const atLimit = { ...result({ operations: 80_000 }), ...cpuRun({ 0: 70 + FOREIGN_LOAD_LIMIT_PERCENT, 1: 33 }, 60, 10) } as BenchResult;
   assert.equal(foreignLoadReason(atLimit, '0'), undefined, 'the limit itself is allowed');
   assert.match(foreignLoadReason({ ...atLimit, cpus: { busyPercent: { 0: 80.5, 1: 33 }, stealPercent: {} } } as BenchResult, '0')!, /were 11% of a core/, 'just above it is not');
+});
+
+test('a registration run whose connections failed on the generator\'s own side is invalid; the proxy\'s refusals are not', () => {
+  const scale: ExperimentPoint = { ...POINT, connection: 'persistent', clients: 19000 };
+  const run = (openFailures: Record<string, number>, failures: Record<string, number> = {}): BenchResult => ({ ...result({ operations: 1000 }), failures, registration: { workload: 'scale', openFailures, probes: [] } }) as unknown as BenchResult;
+  // E5's first sitting: 5,768 of 19,000 connects failed for want of local ports, and nobody said.
+  const starved = run({ 'connect:EADDRNOTAVAIL': 5768 }, { 'connect:EADDRNOTAVAIL': 3 });
+  assert.deepEqual(generatorSideFailures(starved), { total: 5771, codes: ['EADDRNOTAVAIL: 5771'] });
+  assert.ok(invalidReasons(scale, starved).some((reason) => /^generator: 5771 connection\(s\) failed on the generator's own side \(EADDRNOTAVAIL: 5771\)/.test(reason)));
+  // The thread-pool's full table (503) and connections the proxy closed or refused are the proxy's.
+  const proxyLimited = run({ 'status:503': 2192, closed: 424, connect: 10 });
+  assert.equal(generatorSideFailures(proxyLimited).total, 0);
+  assert.deepEqual(invalidReasons(scale, proxyLimited), []);
 });

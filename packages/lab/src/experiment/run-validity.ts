@@ -14,6 +14,9 @@
  *   gives each phone's first connection a random share of its lifetime (phone-links.ts), so
  *   connections retire at the steady rate operations / N from the first call on, whatever the
  *   number of phones.
+ * - a registration run's connections failed on the generator's own side (`connect:<code>`:
+ *   EADDRNOTAVAIL, EADDRINUSE, EMFILE, ...): what it held or how fast it opened would be the
+ *   generator's limit (E5's first sitting held 13,232 of 19,000 that way and was not told);
  * - other work kept the proxy's CPUs busy above FOREIGN_LOAD_LIMIT_PERCENT of a core in the window
  *   (judged when the proxy's CPU list is given): the proxy did not have its budget to itself.
  * Calls below 99.9% success do not make a run invalid, but such points never feed a published
@@ -137,8 +140,26 @@ export function invalidReasons(point: ExperimentPoint, result: BenchResult, reco
   }
   const foreign = foreignLoadReason(result, proxyCpus);
   if (foreign !== undefined) reasons.push(foreign);
+  const ownSide = generatorSideFailures(result);
+  if (ownSide.total > 0) reasons.push(`generator: ${ownSide.total} connection(s) failed on the generator's own side (${ownSide.codes.join(', ')}): out of local ports or files, not the proxy`);
   return reasons;
 }
 
 /** Only the window's reasons (a longer window can cure those). */
 export const isWindowReason = (reason: string): boolean => reason.startsWith('window:');
+
+/** A registration run's connect failures the generator's own side raised (`connect:<code>`), over its open phase and its windows (a scale run's probes, the registration test's load). */
+export function generatorSideFailures(result: BenchResult): { total: number; codes: string[] } {
+  const registration = result.registration;
+  if (registration === undefined) return { total: 0, codes: [] };
+  const byCode = new Map<string, number>();
+  for (const failures of [registration.openFailures ?? {}, result.failures]) {
+    for (const [kind, count] of Object.entries(failures)) {
+      if (!kind.startsWith('connect:')) continue;
+      byCode.set(kind.slice('connect:'.length), (byCode.get(kind.slice('connect:'.length)) ?? 0) + count);
+    }
+  }
+  let total = 0;
+  for (const count of byCode.values()) total += count;
+  return { total, codes: [...byCode].map(([code, count]) => `${code}: ${count}`) };
+}
