@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, startProxy, type RunningProxy } from '../interop/harness.js';
-import { childPids, fdCount, sipRequest, TcpPhone, UdpClient } from './test-phones.js';
+import { childPids, fdCount, registerMany, sipRequest, TcpPhone, UdpClient } from './test-phones.js';
 import { waitFor } from './wait-for.js';
 
 /**
@@ -39,32 +39,6 @@ async function messagesAnswered(client: UdpClient, proxyPort: number, users: rea
     return missing.length === 0;
   }, `${sent.size} MESSAGEs answered`, ms);
   return new Map([...sent.keys()].map((id) => [id, client.finals.get(id) as number]));
-}
-
-/** Opens `count` phones in batches, each registering; resolves with those that got 200 and how many did not. */
-async function registerMany(port: number, count: number, prefix: string, sources: readonly string[] = ['127.0.0.1'], batch = 200, ms = 30_000): Promise<{ phones: TcpPhone[]; refused: number }> {
-  const phones: TcpPhone[] = [];
-  let refused = 0;
-  for (let start = 0; start < count; start += batch) {
-    await Promise.all(
-      Array.from({ length: Math.min(batch, count - start) }, async (_, offset) => {
-        const index = start + offset;
-        let phone: TcpPhone | undefined;
-        try {
-          phone = await TcpPhone.connect(port, sources[index % sources.length]);
-          if ((await phone.register(`${prefix}${index}`, 'example.com', ms)) === 200) {
-            phones.push(phone);
-            return;
-          }
-        } catch {
-          // Reset or closed by the proxy (refused), or no answer: counted below.
-        }
-        phone?.close();
-        refused++;
-      }),
-    );
-  }
-  return { phones, refused };
 }
 
 describe('process-pool capacity', { concurrency: false, timeout: 600_000 }, () => {

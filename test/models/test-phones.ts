@@ -153,3 +153,29 @@ export async function workerPidsBySlot(pid: number): Promise<number[]> {
   }
   return bySlot;
 }
+
+/** Opens `count` phones in batches, each registering; resolves with those that got 200 and how many did not. */
+export async function registerMany(port: number, count: number, prefix: string, sources: readonly string[] = ['127.0.0.1'], batch = 200, ms = 30_000): Promise<{ phones: TcpPhone[]; refused: number }> {
+  const phones: TcpPhone[] = [];
+  let refused = 0;
+  for (let start = 0; start < count; start += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, count - start) }, async (_, offset) => {
+        const index = start + offset;
+        let phone: TcpPhone | undefined;
+        try {
+          phone = await TcpPhone.connect(port, sources[index % sources.length]);
+          if ((await phone.register(`${prefix}${index}`, 'example.com', ms)) === 200) {
+            phones.push(phone);
+            return;
+          }
+        } catch {
+          // Reset or closed by the proxy (refused), or no answer: counted below.
+        }
+        phone?.close();
+        refused++;
+      }),
+    );
+  }
+  return { phones, refused };
+}

@@ -40,7 +40,8 @@ export async function startModel(options: ModelOptions): Promise<RunningModel> {
       return ProcessPoolSupervisor.start({ settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, supervisorHandles: options.supervisorHandles, maxConnections: options.maxConnections, onEvent: options.onEvent });
     case 'thread-pool':
       // Every thread accepts from the shared listener on its own: each gets its share of the cap.
-      return ThreadPool.start({ settings: capped(settings, options.maxConnections, options.workers), workers: options.workers, onEvent: options.onEvent });
+      // One cap shared by the threads (shared-connection-quota.ts), not a share each.
+      return ThreadPool.start({ settings: capped(settings, options.maxConnections, 1), workers: options.workers, onEvent: options.onEvent });
     case 'io-dispatch':
       // One process accepts and holds every connection: the whole cap is its own.
       return IoDispatchModel.start({ settings: capped(settings, options.maxConnections, 1), workers: options.workers, onEvent: options.onEvent });

@@ -49,6 +49,7 @@ export {
   type TlsFailureReason,
 } from './transport/stream-transport.js';
 export { ConnectionIndex, type IndexedConnection } from './transport/connection-index.js';
+export type { ConnectionQuota } from './transport/connection-quota.js';
 export { TcpTransport, type TcpTransportOptions } from './transport/tcp-transport.js';
 export { TlsTransport, TLS_VERSIONS, tlsFailureReason, type TlsTransportOptions, type TlsSettings, type TlsVersion } from './transport/tls-transport.js';
 export { TlsSessionCache } from './transport/tls-session-cache.js';

@@ -11,6 +11,7 @@ import type { RegistrarOptions } from './registrar/registrar.js';
 import type { TimerSettings } from './transaction/timers.js';
 import type { SipMessage } from '@switchboard/sip';
 import type { IdleStrategy } from './transport/idle-connections.js';
+import type { ConnectionQuota } from './transport/connection-quota.js';
 import type { ConnectionDirectory, StreamProtocol, StreamTransport, StreamTransportEvent, TlsFailureReason } from './transport/stream-transport.js';
 import { TcpTransport } from './transport/tcp-transport.js';
 import { TlsTransport, type TlsSettings } from './transport/tls-transport.js';
@@ -36,6 +37,8 @@ export interface ProxyServerOptions {
   readonly headerTimeoutMs?: number;
   /** Accepted connections open at once per stream listener of this server (default: no cap). */
   readonly maxConnections?: number;
+  /** A cap on accepted connections shared with other servers (the thread-pool's threads), over every stream listener. */
+  readonly connectionQuota?: ConnectionQuota;
   readonly timers?: TimerSettings;
   readonly registrar?: RegistrarOptions;
   readonly limits?: Partial<SipLimits>;
@@ -188,6 +191,7 @@ export class ProxyServer {
         idleStrategy: options.idleStrategy,
         headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
         ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
+        ...(options.connectionQuota === undefined ? {} : { connectionQuota: options.connectionQuota }),
         nextConnectionId,
         directory: options.connectionDirectory,
         onMessage: deliver,

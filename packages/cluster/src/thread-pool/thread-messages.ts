@@ -3,6 +3,7 @@ import type { StreamProtocol, TransportAddress } from '@switchboard/core';
 import type { SabAuthStateShared } from '../state/sab-auth-state-store.js';
 import type { SabLocationStoreShared } from '../state/sab-location-store.js';
 import type { SabTransactionStoreShared } from '../state/sab-transaction-store.js';
+import type { SharedConnectionQuotaMemory } from './shared-connection-quota.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { InternalErrorRecord } from '../internal-error-reports.js';
 import type { WorkerStats } from '../worker-stats.js';
@@ -17,6 +18,8 @@ export interface ThreadConfig {
   readonly sharedAuthState: SabAuthStateShared | undefined;
   /** The transaction table (`--transactions shared` with `--state sab`). */
   readonly sharedTransactions?: SabTransactionStoreShared | undefined;
+  /** `--max-connections`: the cap every thread takes from (the settings' own cap is then not applied per thread). */
+  readonly connectionQuota?: SharedConnectionQuotaMemory | undefined;
   /** The UDP port the parent thread owns (datagrams are relayed through it). */
   readonly udpPort: number | undefined;
   /**

@@ -7,6 +7,7 @@ import type { RunningModel } from '../running-model.js';
 import { SabAuthStateStore } from '../state/sab-auth-state-store.js';
 import { SabLocationStore } from '../state/sab-location-store.js';
 import { SabTransactionStore } from '../state/sab-transaction-store.js';
+import { allocateConnectionQuota, releaseThreadPlaces, type SharedConnectionQuotaMemory } from './shared-connection-quota.js';
 import type { ChannelHandlers } from '../worker-pool/channel.js';
 import { ThreadChannel } from '../worker-pool/thread-channel.js';
 import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
@@ -52,6 +53,8 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
   #udp: UdpTransport | undefined;
   #udpPort: number | undefined;
   #sabStore: SabLocationStore | undefined;
+  /** `--max-connections`, over every thread (shared-connection-quota.ts). */
+  #connectionQuota: SharedConnectionQuotaMemory | undefined;
   #sabAuthState: SabAuthStateStore | undefined;
   /** `--transactions shared` with `--state sab`: the transaction table every thread attaches to. */
   #sabTransactions: SabTransactionStore | undefined;
@@ -89,6 +92,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
         this.#overload.start();
       }
     }
+    if (settings.maxConnections !== undefined) this.#connectionQuota = allocateConnectionQuota(settings.maxConnections, this.#options.workers);
     if (settings.state === 'sab') this.#sabStore = SabLocationStore.create(settings.sabBindings === undefined ? {} : { capacity: settings.sabBindings });
     if (settings.state === 'sab' && settings.auth !== undefined) this.#sabAuthState = SabAuthStateStore.create();
     if (settings.state === 'sab' && settings.transactions === 'shared') this.#sabTransactions = SabTransactionStore.create();
@@ -108,7 +112,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
    */
   protected override open(slot: number, replacement: boolean, handlers: ChannelHandlers<ThreadMessage, Transfer>): ThreadChannel<ThreadMessage, ThreadMessage> {
     const { settings, workers } = this.#options;
-    const config: ThreadConfig = { slot, workers, settings, sharedState: this.#sabStore?.shared, sharedAuthState: this.#sabAuthState?.shared, sharedTransactions: this.#sabTransactions?.shared, udpPort: this.#udpPort, listening: replacement ? 'none' : undefined };
+    const config: ThreadConfig = { slot, workers, settings, sharedState: this.#sabStore?.shared, sharedAuthState: this.#sabAuthState?.shared, sharedTransactions: this.#sabTransactions?.shared, connectionQuota: this.#connectionQuota, udpPort: this.#udpPort, listening: replacement ? 'none' : undefined };
     const channel = new ThreadChannel<ThreadMessage, ThreadMessage>(new Worker(new URL('./thread-main.js', import.meta.url), { workerData: config }), handlers);
     const ports: Array<MessagePort | undefined> = [];
     for (const other of this.slots) {
@@ -132,6 +136,8 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
 
   /** The live threads drop their channel to a dead one and what they knew of its connections. */
   protected override onExit(slot: Slot): number {
+    // Its connections closed with it: their places go back to the others.
+    if (this.#connectionQuota !== undefined) releaseThreadPlaces(this.#connectionQuota, slot.index);
     for (const other of this.slots) if (other.index !== slot.index && !other.exited) other.channel.send({ t: 'peer', slot: slot.index, port: undefined });
     return 0;
   }

@@ -12,6 +12,7 @@ import { ConnectionIndex, ProxyServer, reportSendError, type ConnectionDirectory
 import { originOf } from '../connection-ids.js';
 import { PoolWorker, type PoolWorkerOptions } from '../worker-pool/pool-worker.js';
 import { SendTickets } from '../worker-pool/send-tickets.js';
+import { SharedConnectionQuota } from './shared-connection-quota.js';
 import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
 
 type Transfer = readonly TransferListItem[];
@@ -64,8 +65,11 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
     };
     await this.startWith(
       async (store) => {
+        const options = await this.proxyOptions(store, config.slot + 1, config.sharedAuthState);
         const server = await ProxyServer.start({
-          ...(await this.proxyOptions(store, config.slot + 1, config.sharedAuthState)),
+          ...options,
+          // The pool's --max-connections is shared by every thread, not split into shares.
+          ...(config.connectionQuota === undefined ? {} : { maxConnections: undefined, connectionQuota: new SharedConnectionQuota(config.connectionQuota, config.slot) }),
           tcpListener: listener('tcp'),
           tlsListener: listener('tls'),
           udpTransport: (options) => new RelayedDatagrams(this, options),

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { StreamFramer, type SipError, type SipLimits } from '@switchboard/sip';
 import { reportSendError, type SendErrorHandler, type TransportAddress } from '../transport-address.js';
 import { ConnectionIndex, remoteKeyOf, type StreamProtocol } from './connection-index.js';
+import type { ConnectionQuota } from './connection-quota.js';
 import { createIdleTracker, type IdleConnectionTracker, type IdleStrategy } from './idle-connections.js';
 
 export { remoteKeyOf, type StreamProtocol } from './connection-index.js';
@@ -26,6 +27,8 @@ export interface StreamTransportOptions {
   readonly directory?: ConnectionDirectory;
   /** Accepted connections open at once on this listener; beyond it a new one is closed at once (`refused`). */
   readonly maxConnections?: number;
+  /** A cap shared with other listeners (the thread-pool's threads): a new connection past it is closed at once (`refused`). */
+  readonly connectionQuota?: ConnectionQuota;
 }
 
 /** Why a TLS handshake did not give a connection SIP could use. */
@@ -153,7 +156,16 @@ export class StreamTransport {
    * stream transport: the layer makes what it accepts ready for SIP.
    */
   async listen(shared?: { fd: number }): Promise<{ address: string; port: number }> {
+    const quota = this.#options.connectionQuota;
     const server = net.createServer({ noDelay: true }, (socket) => {
+      if (quota !== undefined) {
+        if (!quota.tryTake()) {
+          socket.destroy();
+          this.#options.onEvent?.({ kind: 'refused', reason: 'max-connections', detail: 'the connection cap shared by the threads is reached' });
+          return;
+        }
+        socket.once('close', () => quota.give());
+      }
       this.adopt(socket);
     });
     this.#server = server;
