@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, startProxy, type RunningProxy } from '../interop/harness.js';
+import { checkConnectionCap } from './connection-cap.js';
 import { childPids, fdCount, registerMany, sipRequest, TcpPhone, UdpClient } from './test-phones.js';
 import { waitFor } from './wait-for.js';
 
@@ -111,18 +112,9 @@ describe('process-pool capacity', { concurrency: false, timeout: 600_000 }, () =
   test('--max-connections: past the cap new connections are reset and counted, held ones keep working, and room frees up as they close', async () => {
     const metricsPort = await freePort();
     const proxy = await startProxy(['--domain', 'example.com', '--max-connections', '60', '--metrics', `127.0.0.1:${metricsPort}`, ...model.args], 60_000);
-    let phones: TcpPhone[] = [];
     try {
-      const first = await registerMany(proxy.tcpPort, 60, 'cap');
-      phones = first.phones;
-      assert.equal(phones.length, 60);
-      const over = await registerMany(proxy.tcpPort, 40, 'over');
-      assert.equal(over.phones.length, 0, 'none past the cap');
-      assert.equal(await proxyCounter(metricsPort, 'switchboard_connections_refused_total'), 40);
-      for (const phone of phones.splice(0, 10)) phone.close();
-      await waitFor(async () => (await registerMany(proxy.tcpPort, 1, 'room')).phones.length === 1, 'room for a new connection', 10_000);
+      await checkConnectionCap(proxy.tcpPort, metricsPort, 'switchboard_connections_refused_total', 60, 40);
     } finally {
-      for (const phone of phones) phone.close();
       assert.equal(await proxy.stop(), 0);
     }
   });

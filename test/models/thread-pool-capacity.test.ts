@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { freePort, proxyCounter, startProxy } from '../interop/harness.js';
-import { registerMany, type TcpPhone } from './test-phones.js';
-import { waitFor } from './wait-for.js';
+import { freePort, startProxy } from '../interop/harness.js';
+import { checkConnectionCap } from './connection-cap.js';
 
 /**
  * The thread-pool's --max-connections is one cap its threads share, not a share each: the kernel
@@ -14,18 +13,9 @@ import { waitFor } from './wait-for.js';
 test('thread-pool, 4 threads, --max-connections 60: all 60 held whichever threads accept them, the next refused and counted, room frees as they close', { timeout: 120_000 }, async () => {
   const metricsPort = await freePort();
   const proxy = await startProxy(['--model', 'thread-pool', '--workers', '4', '--domain', 'example.com', '--max-connections', '60', '--metrics', `127.0.0.1:${metricsPort}`]);
-  let phones: TcpPhone[] = [];
   try {
-    const first = await registerMany(proxy.tcpPort, 60, 'cap', ['127.0.0.1'], 60);
-    phones = first.phones;
-    assert.equal(phones.length, 60, `${first.refused} of 60 refused under a cap of 60`);
-    const over = await registerMany(proxy.tcpPort, 20, 'over');
-    assert.equal(over.phones.length, 0, 'none past the cap');
-    assert.equal(await proxyCounter(metricsPort, 'switchboard_tcp_connections_refused_total'), 20);
-    for (const phone of phones.splice(0, 10)) phone.close();
-    await waitFor(async () => (await registerMany(proxy.tcpPort, 1, 'room')).phones.length === 1, 'room for a new connection', 10_000);
+    await checkConnectionCap(proxy.tcpPort, metricsPort, 'switchboard_tcp_connections_refused_total', 60, 20);
   } finally {
-    for (const phone of phones) phone.close();
     assert.equal(await proxy.stop(), 0);
   }
 });
