@@ -24,9 +24,9 @@ export interface ModelOptions {
 /** What a running model reports for the CLI's log. */
 export type ModelEvent = SupervisorEvent | ThreadPoolEvent | IoDispatchEvent | EventLoopEvent;
 
-/** Settings whose listeners each take `max / acceptors` connections (rounded up), or as they are without a cap. */
-function capped(settings: ProxySettings, max: number | undefined, acceptors: number): ProxySettings {
-  return max === undefined ? settings : { ...settings, maxConnections: Math.ceil(max / Math.max(1, acceptors)) };
+/** Settings with the whole cap, or as they are without one. */
+function capped(settings: ProxySettings, max: number | undefined): ProxySettings {
+  return max === undefined ? settings : { ...settings, maxConnections: max };
 }
 
 export async function startModel(options: ModelOptions): Promise<RunningModel> {
@@ -35,15 +35,15 @@ export async function startModel(options: ModelOptions): Promise<RunningModel> {
   const settings = withSharedTicketKeys(await settleNonceSecret(options.settings));
   switch (options.model) {
     case 'event-loop':
-      return EventLoopModel.start(capped(settings, options.maxConnections, 1), options.onEvent);
+      return EventLoopModel.start(capped(settings, options.maxConnections), options.onEvent);
     case 'process-pool':
       return ProcessPoolSupervisor.start({ settings, workers: options.workers, fdCache: options.fdCache, assign: options.assign, supervisorHandles: options.supervisorHandles, maxConnections: options.maxConnections, onEvent: options.onEvent });
     case 'thread-pool':
-      // Every thread accepts from the shared listener on its own: each gets its share of the cap.
-      // One cap shared by the threads (shared-connection-quota.ts), not a share each.
-      return ThreadPool.start({ settings: capped(settings, options.maxConnections, 1), workers: options.workers, onEvent: options.onEvent });
+      // Every thread accepts from the shared listener on its own, all taking from one cap
+      // (shared-connection-quota.ts), not a share each.
+      return ThreadPool.start({ settings: capped(settings, options.maxConnections), workers: options.workers, onEvent: options.onEvent });
     case 'io-dispatch':
       // One process accepts and holds every connection: the whole cap is its own.
-      return IoDispatchModel.start({ settings: capped(settings, options.maxConnections, 1), workers: options.workers, onEvent: options.onEvent });
+      return IoDispatchModel.start({ settings: capped(settings, options.maxConnections), workers: options.workers, onEvent: options.onEvent });
   }
 }

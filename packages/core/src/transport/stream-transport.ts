@@ -161,7 +161,7 @@ export class StreamTransport {
       if (quota !== undefined) {
         if (!quota.tryTake()) {
           socket.destroy();
-          this.#options.onEvent?.({ kind: 'refused', reason: 'max-connections', detail: 'the connection cap shared by the threads is reached' });
+          this.#options.onEvent?.({ kind: 'refused', reason: 'max-connections', detail: 'the shared connection cap is reached' });
           return;
         }
         socket.once('close', () => quota.give());

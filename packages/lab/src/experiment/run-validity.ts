@@ -155,8 +155,8 @@ export function generatorSideFailures(result: BenchResult): { total: number; cod
   const byCode = new Map<string, number>();
   for (const failures of [registration.openFailures ?? {}, result.failures]) {
     for (const [kind, count] of Object.entries(failures)) {
-      if (!kind.startsWith('connect:')) continue;
-      byCode.set(kind.slice('connect:'.length), (byCode.get(kind.slice('connect:'.length)) ?? 0) + count);
+      const code = /^connect:(.+)$/.exec(kind)?.[1];
+      if (code !== undefined) byCode.set(code, (byCode.get(code) ?? 0) + count);
     }
   }
   let total = 0;
