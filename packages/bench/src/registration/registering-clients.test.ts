@@ -139,7 +139,7 @@ test('connections per REGISTER take this process\'s churn ports of each address 
     for (let i = 0; i < 8; i++) assert.equal((await clients.register(i, 'per-transaction')).ok, true);
     // Clients 0, 2 are on 127.0.0.2 and 1, 3 on 127.0.0.3: each address takes first, first+1, first+2, first, ...
     const onTwo = registrar.peers.filter((peer) => peer.startsWith('127.0.0.2:')).map((peer) => Number(peer.split(':')[1]));
-    assert.deepEqual(onTwo, [first, first + 1, first + 2, first], 'a port reused in turn after its TIME_WAIT pair (loopback) or, if refused, the kernel\'s');
+    assert.deepEqual(onTwo, [first, first + 1, first + 2, first], 'each address takes its ports in turn, the fourth reusing the first (its TIME_WAIT pair, which loopback allows)');
   } finally {
     clients.close();
     await registrar.close();
