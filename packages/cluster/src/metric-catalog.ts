@@ -68,7 +68,7 @@ const TRANSPORT_COUNTERS: Readonly<Record<keyof TransportCounters, string>> = {
   tcpFramingErrors: 'TCP and TLS connections closed because their stream could not be framed.',
   tcpIdleClosed: 'TCP and TLS connections closed after --idle-timeout without traffic.',
   tcpSlowMessagesClosed: 'TCP and TLS connections closed because a message took longer than --header-timeout to arrive.',
-  tcpConnectionsRefused: "Incoming TCP and TLS connections a worker's own listener closed at once: --max-connections reached, or out of files (EMFILE/ENFILE on accept). The process-pool's supervisor counts its own as connections_refused.",
+  tcpConnectionsRefused: "Incoming TCP and TLS connections a worker's own listener closed at once: --max-connections reached, out of files (EMFILE/ENFILE on accept), or a thread-pool stopping (its threads keep the listener they share open until they stop). The process-pool's supervisor counts its own as connections_refused.",
   tlsConnectionsAccepted: 'TCP connections accepted on a TLS listener.',
   tlsConnectionsOpened: 'TLS connections the proxy opened (toward callees).',
   tlsHandshakes: 'TLS handshakes finished as server.',

@@ -311,6 +311,12 @@ export class ProxyServer {
     this.#streams.tls?.stopAccepting();
   }
 
+  /** As `stopAccepting`, for listeners whose fd other threads share: they stay open until `close` and refuse (StreamTransport.refuseNewConnections). */
+  refuseNewConnections(): void {
+    this.#streams.tcp?.refuseNewConnections();
+    this.#streams.tls?.refuseNewConnections();
+  }
+
   async close(): Promise<void> {
     this.core.close();
     await Promise.all([this.#udp?.close(), this.#streams.tcp?.close(), this.#streams.tls?.close()]);

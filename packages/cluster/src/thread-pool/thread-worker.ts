@@ -184,7 +184,8 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
         this.#remote.remove(message.id);
         break;
       case 'stop-accepting':
-        server?.stopAccepting();
+        // Every thread's listener wraps slot 0's fd: none closes it before the threads stop.
+        server?.refuseNewConnections();
         break;
       default:
         this.lifecycle(message);

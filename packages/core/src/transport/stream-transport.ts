@@ -55,7 +55,7 @@ export type StreamTransportEvent =
    * An incoming connection closed at once: at `maxConnections`, or an accept that failed for want
    * of files (EMFILE, ENFILE: libuv closes the waiting connection with a spare fd it keeps).
    */
-  | { readonly kind: 'refused'; readonly reason: 'max-connections' | 'no-files' | 'accept-error'; readonly detail: string }
+  | { readonly kind: 'refused'; readonly reason: 'max-connections' | 'no-files' | 'accept-error' | 'stopping'; readonly detail: string }
   /** A TLS handshake finished (`side`: whether the proxy was the TLS server or client). */
   | { readonly kind: 'tls-handshake'; readonly connectionId: number; readonly remote: string; readonly side: 'server' | 'client'; readonly resumed: boolean; readonly version: string }
   | { readonly kind: 'tls-handshake-failed'; readonly connectionId: number; readonly remote: string; readonly side: 'server' | 'client'; readonly reason: TlsFailureReason; readonly detail: string }
@@ -134,6 +134,8 @@ export class StreamTransport {
   readonly #idle: IdleConnectionTracker;
   readonly #sweepTimer: NodeJS.Timeout;
   #server: net.Server | undefined;
+  /** Set by refuseNewConnections: connections accepted from then on are closed at once. */
+  #refusing = false;
   #nextId = 1;
 
   constructor(options: StreamTransportOptions, layer: StreamLayer) {
@@ -158,6 +160,11 @@ export class StreamTransport {
   async listen(shared?: { fd: number }): Promise<{ address: string; port: number }> {
     const quota = this.#options.connectionQuota;
     const server = net.createServer({ noDelay: true }, (socket) => {
+      if (this.#refusing) {
+        socket.destroy();
+        this.#options.onEvent?.({ kind: 'refused', reason: 'stopping', detail: 'the proxy is stopping' });
+        return;
+      }
       if (quota !== undefined) {
         if (!quota.tryTake()) {
           socket.destroy();
@@ -178,6 +185,10 @@ export class StreamTransport {
       if (shared !== undefined) server.listen({ fd: shared.fd }, done);
       else server.listen({ host: this.#options.host, port: this.#options.port, backlog: 4096 }, done);
     });
+    // A shared fd is registered with this thread's epoll in the loop's next poll phase: wait for
+    // it (setImmediate runs after that phase), so no other thread can close the fd before it, a
+    // registration libuv would answer by aborting the process.
+    if (shared !== undefined) await new Promise((resolve) => setImmediate(resolve));
     // From now on a failed accept is counted, never an uncaught 'error' (it would end the process).
     server.on('error', (error: Error & { code?: string }) => {
       const reason = error.code === 'EMFILE' || error.code === 'ENFILE' ? 'no-files' : 'accept-error';
@@ -201,6 +212,17 @@ export class StreamTransport {
   /** Stops accepting; existing connections stay until `close`. */
   stopAccepting(): void {
     this.#server?.close();
+  }
+
+  /**
+   * Stops taking connections but keeps the listening socket open until `close`: each one accepted
+   * from now on is closed at once (`refused`, reason `stopping`). For a listener whose fd other
+   * threads' listeners wrap too (the thread-pool): closing it in one thread would leave the others
+   * a stale fd number that their own close closes again, and during a drain that number may by
+   * then name a connection another thread has just opened.
+   */
+  refuseNewConnections(): void {
+    this.#refusing = true;
   }
 
   /**

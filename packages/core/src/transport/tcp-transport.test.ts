@@ -139,3 +139,26 @@ test('sends never throw: a bad port and a refused connection go to onError once,
     await client.tcp.close();
   }
 });
+
+test('refuseNewConnections: the listener stays open, each new connection is closed at once and counted, open ones keep working', async () => {
+  const server = transport();
+  const { port } = await server.tcp.listen();
+  const open = net.connect(port, '127.0.0.1');
+  try {
+    await once(open, 'connect');
+    open.write(MESSAGE);
+    await until(() => server.received.length === 1, 'the first request');
+    server.tcp.refuseNewConnections();
+    const late = net.connect(port, '127.0.0.1');
+    await once(late, 'connect');
+    late.write(MESSAGE);
+    await once(late, 'close');
+    assert.deepEqual(server.events.filter((event) => event.kind === 'refused'), [{ kind: 'refused', reason: 'stopping', detail: 'the proxy is stopping' }]);
+    open.write(MESSAGE);
+    await until(() => server.received.length === 2, 'a request on the open connection');
+    assert.equal(server.received.length, 2, 'nothing read from the refused connection');
+  } finally {
+    open.destroy();
+    await server.tcp.close();
+  }
+});
