@@ -114,7 +114,7 @@ test('a busy --listen port: exit 1 with a coded error naming that --listen', asy
 test('a clean stop logs the workers\' exits at info, nothing at warn or above', async () => {
   const { startProxy } = await import('./interop/harness.js');
   const proxy = await startProxy(['--model', 'thread-pool', '--workers', '2']);
-  assert.equal(await proxy.stop(), 0);
+  assert.equal(await proxy.stop(), 0, `ended by ${proxy.process.signalCode ?? 'no signal'}\n${proxy.lines.join('\n')}`);
   await new Promise((resolve) => setImmediate(resolve));
   const entries = proxy.lines.map((line) => JSON.parse(line) as { level: number; msg: string });
   assert.equal(entries.filter((entry) => entry.msg === 'thread-exited').length, 2, proxy.lines.join('\n'));
