@@ -52,8 +52,9 @@ export type StreamTransportEvent =
   | { readonly kind: 'send-error'; readonly connectionId: number; readonly remote: string; readonly error: Error }
   | { readonly kind: 'idle-sweep'; readonly visited: number; readonly closed: number; readonly durationMs: number }
   /**
-   * An incoming connection closed at once: at `maxConnections`, or an accept that failed for want
-   * of files (EMFILE, ENFILE: libuv closes the waiting connection with a spare fd it keeps).
+   * An incoming connection closed at once: at `maxConnections`, an accept that failed for want
+   * of files (EMFILE, ENFILE: libuv closes the waiting connection with a spare fd it keeps), or
+   * one accepted after `refuseNewConnections` (`stopping`).
    */
   | { readonly kind: 'refused'; readonly reason: 'max-connections' | 'no-files' | 'accept-error' | 'stopping'; readonly detail: string }
   /** A TLS handshake finished (`side`: whether the proxy was the TLS server or client). */
