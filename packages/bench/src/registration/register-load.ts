@@ -1,8 +1,12 @@
 /**
  * An open-loop stream of REGISTERs over a process's clients: `rate` per second on a fixed
  * schedule (deterministic arrivals; late ticks catch up, so a slow proxy never slows the offered
- * load), cycling through the clients. Only REGISTERs started inside the window are counted; the
- * window's result waits for each of them to end (2xx, failure or timeout).
+ * load), cycling through the clients and passing over those whose previous REGISTER is still in
+ * flight (a phone waits for its final response, RFC 3261 §10.2). When every client is waiting,
+ * the REGISTER is not sent and counts as CLIENTS_BUSY, a failure of the generator (too few
+ * clients for the rate and the response time), not of the proxy. Only REGISTERs started inside
+ * the window are counted; the window's result waits for each of them to end (2xx, failure or
+ * timeout).
  */
 import type { RegisteringClients, RegistrationMode } from './registering-clients.js';
 
@@ -26,6 +30,18 @@ export interface LoadPlan {
 
 const TICK_MS = 4;
 
+/** The failure kind of a REGISTER not sent because every client had one in flight. */
+export const CLIENTS_BUSY = 'generator:clients-busy';
+
+/** The first client from `offset` on with no REGISTER in flight, or -1 when all have one. */
+function nextIdleClient(clients: RegisteringClients, offset: number): number {
+  for (let probe = 0; probe < clients.size; probe++) {
+    const candidate = (offset + probe) % clients.size;
+    if (clients.idle(candidate)) return candidate;
+  }
+  return -1;
+}
+
 export async function registerOpenLoop(clients: RegisteringClients, plan: LoadPlan): Promise<LoadCounts & { nextOffset: number }> {
   const startedAt = performance.now();
   const windowStart = startedAt + plan.warmupSeconds * 1000;
@@ -45,7 +61,9 @@ export async function registerOpenLoop(clients: RegisteringClients, plan: LoadPl
         const at = startedAt + (sent / plan.rate) * 1000;
         sent++;
         const counted = at >= windowStart && at < end;
-        const attempt = clients.register(offset++ % clients.size, plan.mode);
+        const chosen = nextIdleClient(clients, offset);
+        offset = (chosen < 0 ? offset : chosen) + 1;
+        const attempt = chosen < 0 ? Promise.resolve({ ok: false, ms: 0, failure: CLIENTS_BUSY }) : clients.register(chosen, plan.mode);
         if (!counted) continue;
         attempted++;
         measured.push(

@@ -63,6 +63,8 @@ interface Client {
   socket?: net.Socket;
   connecting?: Promise<net.Socket>;
   registered: boolean;
+  /** A REGISTER of this client awaits its final response (or timeout). */
+  inFlight: boolean;
 }
 
 interface Pending {
@@ -109,7 +111,7 @@ export class RegisteringClients {
     this.#clients = Array.from({ length: options.count }, (_, offset) => {
       const index = options.firstIndex + offset;
       const localPort = heldSourcePort(index, options.addresses.length, options.sourcePorts);
-      return { index, address: addressOf(index, options.addresses), ...(localPort === undefined ? {} : { localPort }), callId: `reg-${index}-${uniqueToken()}`, cseq: 0, registered: false };
+      return { index, address: addressOf(index, options.addresses), ...(localPort === undefined ? {} : { localPort }), callId: `reg-${index}-${uniqueToken()}`, cseq: 0, registered: false, inFlight: false };
     });
   }
 
@@ -261,9 +263,27 @@ export class RegisteringClients {
     return { user: `reg${client.index}`, domain: this.#options.domain, transport, viaHost: host, viaPort: port, contactHost: host, contactPort: port };
   }
 
+  /**
+   * Whether client `offset` may send a REGISTER now: not while its previous one awaits a final
+   * response or its timeout (RFC 3261 §10.2; a registrar answers a REGISTER that overtook an
+   * earlier one of the same Call-ID with 500, out-of-order CSeq).
+   */
+  idle(offset: number): boolean {
+    return !(this.#clients[offset % this.#clients.length] as Client).inFlight;
+  }
+
   /** One REGISTER of client `offset` (0-based within this process); never rejects. */
   async register(offset: number, mode: RegistrationMode): Promise<RegisterOutcome> {
     const client = this.#clients[offset % this.#clients.length] as Client;
+    client.inFlight = true;
+    try {
+      return await this.#register(client, mode);
+    } finally {
+      client.inFlight = false;
+    }
+  }
+
+  async #register(client: Client, mode: RegistrationMode): Promise<RegisterOutcome> {
     const startedAt = performance.now();
     if (this.#closed) return { ok: false, ms: 0, failure: 'closed' };
     if (mode === 'udp') {
