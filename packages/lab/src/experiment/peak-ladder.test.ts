@@ -96,13 +96,14 @@ test('a seeded ladder keeps the bounds: clamped to [from, to], nothing passed at
   assert.equal(outcome.peakRate, 476);
 });
 
-test('a step records what explains its response time: retransmissions the proxy absorbed, datagrams the kernel dropped, stalls of its event loops and their collections', async () => {
+test('a step records what explains its response time and its failures: retransmissions the proxy absorbed, datagrams the kernel dropped, stalls of its event loops and their collections, what the failed transactions got', async () => {
   const outcome = await searchPeak({ ...SEARCH, to: 200 }, async (rate) => {
     const drops = rate > 100 ? { receiveBufferErrors: 37, noPorts: 0 } : { receiveBufferErrors: 0, noPorts: 0 };
-    const result = { calls: { perSecond: rate, successRatio: rate > 100 ? 0.99 : 1 }, operations: { perSecond: rate * 2 }, windowSeconds: 8, proxyCounters: { switchboard_retransmissions_absorbed_total: rate > 100 ? 41 : 0, switchboard_event_loop_stall_milliseconds_total: rate > 100 ? 812.4 : 0, switchboard_gc_pause_milliseconds_total: 35.6 }, udpDrops: drops } as unknown as BenchResult;
+    const failures = rate > 100 ? { '503': 3, timeout: 1 } : {};
+    const result = { calls: { perSecond: rate, successRatio: rate > 100 ? 0.99 : 1 }, operations: { perSecond: rate * 2 }, windowSeconds: 8, failures, proxyCounters: { switchboard_retransmissions_absorbed_total: rate > 100 ? 41 : 0, switchboard_event_loop_stall_milliseconds_total: rate > 100 ? 812.4 : 0, switchboard_gc_pause_milliseconds_total: 35.6 }, udpDrops: drops } as unknown as BenchResult;
     return { kind: 'run', result, invalid: [] };
   });
-  assert.deepEqual(outcome.steps.slice(0, 2).map((s) => [s.rate, s.outcome, s.retransmissionsAbsorbed, s.udpReceiveBufferErrors, s.eventLoopStallMilliseconds, s.gcPauseMilliseconds]), [[100, 'pass', 0, 0, 0, 36], [200, 'fail', 41, 37, 812, 36]]);
+  assert.deepEqual(outcome.steps.slice(0, 2).map((s) => [s.rate, s.outcome, s.retransmissionsAbsorbed, s.udpReceiveBufferErrors, s.eventLoopStallMilliseconds, s.gcPauseMilliseconds, s.failures]), [[100, 'pass', 0, 0, 0, 36, undefined], [200, 'fail', 41, 37, 812, 36, { '503': 3, timeout: 1 }]]);
 });
 
 test('a step records what else spent the budget: the Redis of the proxy and the busy share of every CPU', async () => {

@@ -75,12 +75,14 @@ export interface LadderStep {
    */
   readonly eventLoopStallMilliseconds?: number;
   readonly gcPauseMilliseconds?: number;
+  /** What the failed transactions got, by kind (e.g. `503`, `timeout`), when any failed. */
+  readonly failures?: Readonly<Record<string, number>>;
 }
 
 /** The response time a step is judged by: REGISTER's for registration runs, call set-up (INVITE to 200) otherwise. */
 const stepLatency = (result: BenchResult): { readonly p99: number } | undefined => result.latencyMs?.register ?? result.latencyMs?.['invite-200'];
 
-function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPercent' | 'proxyRssBytes' | 'redisCpuPercent' | 'cpusBusyPercent' | 'retransmissionsAbsorbed' | 'udpReceiveBufferErrors' | 'eventLoopStallMilliseconds' | 'gcPauseMilliseconds'> {
+function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPercent' | 'proxyRssBytes' | 'redisCpuPercent' | 'cpusBusyPercent' | 'retransmissionsAbsorbed' | 'udpReceiveBufferErrors' | 'eventLoopStallMilliseconds' | 'gcPauseMilliseconds' | 'failures'> {
   const latency = stepLatency(result);
   const rss = result.proxy?.processes?.reduce((sum, usage) => sum + usage.rssBytesMax, 0);
   const redis = redisCpuPercent(result);
@@ -97,6 +99,7 @@ function stepLoad(result: BenchResult): Pick<LadderStep, 'p99Ms' | 'proxyCpuPerc
     ...(result.udpDrops === undefined ? {} : { udpReceiveBufferErrors: result.udpDrops.receiveBufferErrors }),
     ...(stalls === undefined ? {} : { eventLoopStallMilliseconds: Math.round(stalls) }),
     ...(collections === undefined ? {} : { gcPauseMilliseconds: Math.round(collections) }),
+    ...(Object.keys(result.failures ?? {}).length === 0 ? {} : { failures: result.failures }),
   };
 }
 
