@@ -31,3 +31,10 @@ test('later repeats start at the earlier peak: two steps and the bisections (non
   assert.equal(estimateDuration(config({ repeats: 3, peak }), () => 500).measurements, 7 + 2 * (2 + 3));
   assert.equal(estimateDuration(config({ repeats: 3, peak: { ...peak, seed: false } }), () => 500).measurements, 3 * 7);
 });
+
+test('overload steps follow each ladder; a point that takes its capacity from another runs only them', () => {
+  const peak = { from: 100, to: 10_000, factor: 2, refine: 3 };
+  const workload = (capacityOf?: Record<string, string>) => ({ kind: 'registration', overload: { factors: [1, 2, 4, 8], duration: 10, ...(capacityOf === undefined ? {} : { 'capacity-of': capacityOf }) } });
+  assert.equal(estimateDuration(config({ repeats: 1, peak, workload: workload(), extra: { overload: ['off', 'on'] } }), () => 500).measurements, 2 * (7 + 4));
+  assert.equal(estimateDuration(config({ repeats: 1, peak, workload: workload({ overload: 'off' }), extra: { overload: ['off', 'on'] } }), () => 500).measurements, 7 + 4 + 4);
+});

@@ -9,6 +9,7 @@
  * otherwise assumes the geometric middle of the ladder. Points whose key is in `reused` (runs
  * taken from another experiment, `reuse:`) are left out.
  */
+import { capacitySourceKey } from './capacity-source.js';
 import type { ExperimentConfig } from './experiment-config.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';
 import type { ExperimentPoint } from './experiment-record.js';
@@ -48,6 +49,17 @@ export function estimateDuration(config: ExperimentConfig, guessCallsPerSecond: 
       return overheadSeconds(point, phones) + warmupSeconds + Math.max(durationSeconds, needed);
     };
     const search = config.peak;
+    // E6's overload steps after the ladder; a point that takes its capacity from another runs them alone.
+    const overload = config.workload?.kind === 'registration' ? config.workload.overload : undefined;
+    const overloadSeconds = overload === undefined ? 0 : overload.factors.length * (overheadSeconds(point, phones) + (overload.warmupSeconds ?? warmupSeconds) + overload.durationSeconds);
+    const overloadMeasurements = overload?.factors.length ?? 0;
+    if (search !== undefined && overload !== undefined && capacitySourceKey(point, overload.capacityOf) !== undefined) {
+      perRepeat += overloadSeconds;
+      measurements += overloadMeasurements;
+      laterSeconds += overloadSeconds;
+      laterMeasurements += overloadMeasurements;
+      continue;
+    }
     if (search === undefined) {
       perRepeat += overheadSeconds(point, phones) + warmupSeconds + durationSeconds;
       measurements++;
@@ -72,8 +84,8 @@ export function estimateDuration(config: ExperimentConfig, guessCallsPerSecond: 
     const bisections = rate <= search.to * 1.0001 && atPeak > 0 ? search.refine : 0;
     firstSeconds += atPeak * bisections;
     firstMeasurements += bisections;
-    perRepeat += firstSeconds;
-    measurements += firstMeasurements;
+    perRepeat += firstSeconds + overloadSeconds;
+    measurements += firstMeasurements + overloadMeasurements;
     if (search.seed && atPeak > 0 && peak > search.from && rate <= search.to * 1.0001) {
       laterSeconds += atPeak * (2 + search.refine);
       laterMeasurements += 2 + search.refine;
@@ -81,6 +93,8 @@ export function estimateDuration(config: ExperimentConfig, guessCallsPerSecond: 
       laterSeconds += firstSeconds;
       laterMeasurements += firstMeasurements;
     }
+    laterSeconds += overloadSeconds;
+    laterMeasurements += overloadMeasurements;
   }
   const later = Math.max(0, config.repeats - 1);
   return { id: config.id, points: all.length, runs: all.length * config.repeats, measurements: measurements + laterMeasurements * later, seconds: Math.round(perRepeat + laterSeconds * later) };

@@ -356,6 +356,8 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
   });
   const list = <T>(field: string, fallback: T[]): T[] => (matrix[field] as T[] | undefined) ?? fallback;
   const workload = parseWorkload(top.workload, fail);
+  const capacityOf = workload?.kind === 'registration' ? workload.overload?.capacityOf : undefined;
+  for (const [key, value] of Object.entries(capacityOf ?? {})) if (!(extra[key] ?? []).includes(value)) fail('workload.overload.capacity-of', `${key}: ${value} is not a value of the extra key ${key} (extra: ${JSON.stringify(extra)})`);
   return {
     id,
     ...(workload === undefined ? {} : { workload }),

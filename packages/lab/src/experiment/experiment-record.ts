@@ -64,6 +64,12 @@ export interface ExperimentRecord {
   readonly peak?: { readonly search: PeakSearch; readonly rate?: number; readonly steps: readonly LadderStep[] };
   /** A registration point's overload steps past its peak (E6): goodput at multiples of the capacity. */
   readonly overload?: readonly OverloadStep[];
+  /**
+   * A point that ran no ladder of its own (`workload.overload.capacity-of`): the capacity its
+   * overload steps multiplied, the peak of point `of` in the same repeat. `result` is then the
+   * run at the first factor.
+   */
+  readonly capacity?: { readonly rate: number; readonly of: string };
   /** The measured window (seconds), whether the runner lengthened it, and the lifetime checks of `result`. */
   readonly window?: { readonly durationSeconds: number; readonly lengthened: boolean; readonly checks: readonly WindowCheck[] };
   /** Why this run does not measure the proxy (generator or Redis out of budget, other load on its CPUs, window, no peak); absent or empty when valid. */

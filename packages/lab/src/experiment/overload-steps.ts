@@ -1,8 +1,11 @@
 /**
  * Overload past a point's capacity (E6, study 004 §6; the issue's targets): once the peak ladder
- * found the highest REGISTER rate at 100% success, the point is offered `factors` × that rate,
- * each on a fresh proxy, and goodput is what succeeded within the RFC timers (a REGISTER whose
- * 2xx arrived before its timeout, bench.timeout), per second and as a share of the capacity.
+ * found the highest REGISTER rate at 100% success (this point's, or with `capacity-of` its source
+ * point's), the point is offered `factors` × that rate, each on a fresh proxy, and goodput is
+ * what succeeded within the RFC timers (a REGISTER whose 2xx arrived before its timeout,
+ * bench.timeout), per second and as a share of the capacity. A step whose generator could not
+ * offer the load (out of CPU or files) keeps its figures with the reasons: it did not measure
+ * the proxy.
  */
 import type { BenchResult } from '@switchboard/bench';
 
@@ -18,16 +21,24 @@ export interface OverloadStep {
   readonly failures: Readonly<Record<string, number>>;
   readonly registerP99Ms?: number;
   readonly proxyCpuPercent?: number;
+  /** Why the step did not measure the proxy (see run-validity.ts); absent when it did. */
+  readonly invalid?: readonly string[];
   readonly error?: string;
 }
 
-export async function runOverloadSteps(factors: readonly number[], capacity: number, measureAt: (rate: number) => Promise<BenchResult>, signal?: AbortSignal): Promise<OverloadStep[]> {
+/** One overload step's measurement and why it does not measure the proxy, if it does not. */
+export interface OverloadMeasurement {
+  readonly result: BenchResult;
+  readonly invalid: readonly string[];
+}
+
+export async function runOverloadSteps(factors: readonly number[], capacity: number, measureAt: (rate: number) => Promise<OverloadMeasurement>, signal?: AbortSignal): Promise<OverloadStep[]> {
   const steps: OverloadStep[] = [];
   for (const factor of factors) {
     if (signal?.aborted) break;
     const offeredRate = Math.round(capacity * factor);
     try {
-      const result = await measureAt(offeredRate);
+      const { result, invalid } = await measureAt(offeredRate);
       const goodput = result.calls.completed / result.windowSeconds;
       steps.push({
         factor,
@@ -40,6 +51,7 @@ export async function runOverloadSteps(factors: readonly number[], capacity: num
         failures: result.failures,
         ...(result.latencyMs.register === undefined ? {} : { registerP99Ms: result.latencyMs.register.p99 }),
         ...(result.proxy === undefined ? {} : { proxyCpuPercent: result.proxy.cpuPercentTotal }),
+        ...(invalid.length === 0 ? {} : { invalid }),
       });
     } catch (error) {
       steps.push({ factor, offeredRate, attempted: 0, completed: 0, goodputPerSecond: 0, goodputRatio: 0, successRatio: 0, failures: {}, error: (error as Error).message });

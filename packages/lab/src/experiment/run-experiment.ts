@@ -35,7 +35,9 @@ import { foreignLoadReason, invalidReasons, isWindowReason, windowChecks, window
 import { preparePointSecurity, type PointSecurity } from './point-security.js';
 import { EXPERIMENT_DOMAIN, startProxyUnderTest, type ProxyUnderTest } from './proxy-under-test.js';
 import { capacityReason, runRegistrationPoint } from './registration-workload.js';
-import { runOverloadSteps } from './overload-steps.js';
+import { runOverloadSteps, type OverloadMeasurement } from './overload-steps.js';
+import type { RegistrationWorkloadConfig } from './workload-config.js';
+import { CapacityBook, capacitySourceKey } from './capacity-source.js';
 import { reusableRuns } from './reused-runs.js';
 import { isFinalRecord, readResultsFile } from './results-file.js';
 
@@ -84,11 +86,12 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
  * Runs already recorded with a result, as `pointKey#repeat`, and the peaks found so far per
  * point (the seeds of later repeats' ladders).
  */
-function recordedRuns(records: readonly ExperimentRecord[], peaks: Map<string, number[]>): Set<string> {
+function recordedRuns(records: readonly ExperimentRecord[], peaks: Map<string, number[]>, capacities: CapacityBook): Set<string> {
   const done = new Set<string>();
   for (const record of records) {
     if (isFinalRecord(record)) done.add(`${record.pointKey}#${record.repeat}`);
     notePeak(peaks, record);
+    capacities.note(record);
   }
   return done;
 }
@@ -108,7 +111,8 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   const resultsFile = join(outDir, 'results.jsonl');
   const peaks = new Map<string, number[]>();
   const earlierRecords = await readResultsFile(resultsFile);
-  const done = recordedRuns(earlierRecords, peaks);
+  const capacities = new CapacityBook();
+  const done = recordedRuns(earlierRecords, peaks, capacities);
   const code = codeVersion();
   const recordedCode = distinctCodeVersions(earlierRecords.filter(isFinalRecord)).versions;
   const codeDiffers = recordedCode.some((version) => code === undefined || !sameCode(version, code));
@@ -139,17 +143,19 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
       const record: ExperimentRecord = { ...taken, experiment: config.id };
       await appendFile(resultsFile, `${JSON.stringify(record)}\n`);
       notePeak(peaks, record);
+      capacities.note(record);
       recorded++;
       options.onEvent?.({ kind: 'reused', key, repeat, from: taken.reusedFrom ?? '' });
       continue;
     }
     options.onEvent?.({ kind: 'run', index, runs: runs.length, key, repeat });
     const earlier = peaks.get(key);
-    const record = await runPoint(config, point, repeat, quick, machine, code, options, earlier === undefined ? undefined : median(earlier));
-    // A ladder cut short by the stop is not a result: it runs again on resume.
-    if (options.signal?.aborted && record.peak !== undefined) break;
+    const record = await runPoint(config, point, repeat, quick, machine, code, options, earlier === undefined ? undefined : median(earlier), capacities);
+    // A ladder (or overload steps) cut short by the stop is not a result: it runs again on resume.
+    if (options.signal?.aborted && (record.peak !== undefined || record.capacity !== undefined)) break;
     await appendFile(resultsFile, `${JSON.stringify(record)}\n`);
     notePeak(peaks, record);
+    capacities.note(record);
     recorded++;
     options.onEvent?.({ kind: 'recorded', record });
   }
@@ -190,7 +196,8 @@ interface Measured {
 let budgetSerial = 0;
 
 /** One measurement: Redis and the proxy under the budget, the generator on its CPUs, then all stopped. */
-async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, load: { clients: number } | { rate: number; pairs: number; arrivals: PeakSearch['arrivals'] }, durationSeconds: number, options: ExperimentRunOptions, onServe: (args: readonly string[], budget: AppliedBudget) => void): Promise<Measured> {
+async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, load: { clients: number } | { rate: number; pairs: number; arrivals: PeakSearch['arrivals'] }, durationSeconds: number, options: ExperimentRunOptions, onServe: (args: readonly string[], budget: AppliedBudget) => void, warmupOverride?: number): Promise<Measured> {
+  const warmupSeconds = warmupOverride ?? (quick ? config.quick.warmupSeconds : config.bench.warmupSeconds);
   let redis: RedisTestServer | undefined;
   let proxy: ProxyUnderTest | undefined;
   let security: PointSecurity | undefined;
@@ -210,7 +217,7 @@ async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat:
     await budget.enter(proxy.pid);
     onServe(proxy.args, budget.applied);
     const result = config.workload !== undefined
-      ? await runRegistrationPoint(config, point, load, durationSeconds, quick ? config.quick.warmupSeconds : config.bench.warmupSeconds, {
+      ? await runRegistrationPoint(config, point, load, durationSeconds, warmupSeconds, {
           proxy: proxy.address,
           domain: EXPERIMENT_DOMAIN,
           ...(security.bench.tls === undefined ? {} : { tls: security.bench.tls }),
@@ -227,7 +234,7 @@ async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat:
       callerConnection: point.connection as never,
       calleeConnection: point.calleeConnection as never,
       durationSeconds,
-      warmupSeconds: quick ? config.quick.warmupSeconds : config.bench.warmupSeconds,
+      warmupSeconds,
       holdMs: config.bench.holdMs,
       timeoutMs: config.bench.timeoutMs,
       procs: config.bench.procs,
@@ -276,9 +283,22 @@ async function measureContained(config: ExperimentConfig, point: ExperimentPoint
   return { ...second, invalid: invalidReasons(point, second.result, config.window.reconnections, judgedCpus(quick, second.budget)), lengthened: true };
 }
 
+/**
+ * One overload step (E6): `rate` REGISTERs/s for the overload's warm-up and window, on a fresh
+ * proxy. It did not measure the proxy when its generator ran out of CPU or files; other load on
+ * the proxy's CPUs is not judged there, as on a ladder's steps past the peak: an overload loads
+ * the kernel in ways no process is charged for (drops).
+ */
+async function measureOverloadStep(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, rate: number, arrivals: PeakSearch['arrivals'], options: ExperimentRunOptions, onMeasured: (measured: Measured) => void): Promise<OverloadMeasurement> {
+  const plan = (config.workload as RegistrationWorkloadConfig).overload as NonNullable<RegistrationWorkloadConfig['overload']>;
+  const measured = await measure(config, point, repeat, quick, { rate, pairs: point.clients ?? config.bench.pairs, arrivals }, quick ? config.quick.durationSeconds : plan.durationSeconds, options, () => undefined, quick ? undefined : plan.warmupSeconds);
+  onMeasured(measured);
+  return { result: measured.result, invalid: invalidReasons(point, measured.result, config.window.reconnections).filter((reason) => !isWindowReason(reason)) };
+}
+
 const optionalProbe = (ms: number | undefined): { speedProbeMs?: number } => (ms === undefined ? {} : { speedProbeMs: ms });
 
-async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, code: CodeVersion | undefined, options: ExperimentRunOptions, seedRate: number | undefined): Promise<ExperimentRecord> {
+async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, code: CodeVersion | undefined, options: ExperimentRunOptions, seedRate: number | undefined, capacities: CapacityBook): Promise<ExperimentRecord> {
   const base = {
     schema: EXPERIMENT_RECORD_SCHEMA,
     experiment: config.id,
@@ -304,6 +324,27 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
   try {
     const unable = capacityReason(config.workload, point);
     if (unable !== undefined) return { ...base, serveArgs, invalid: [unable] };
+    const overloadPlan = config.workload?.kind === 'registration' ? config.workload.overload : undefined;
+    const sourceKey = search === undefined ? undefined : capacitySourceKey(point, overloadPlan?.capacityOf);
+    if (search !== undefined && overloadPlan !== undefined && sourceKey !== undefined) {
+      // No ladder: the multiples of the capacity its source point found in this repeat.
+      const rate = capacities.rate(sourceKey, repeat);
+      if (rate === undefined) return { ...base, serveArgs, invalid: [`capacity: ${sourceKey} has no valid peak in repeat ${repeat} (workload.overload.capacity-of), so there is nothing to overload`] };
+      let first: Measured | undefined;
+      const steps = await runOverloadSteps(overloadPlan.factors, rate, (offered) => measureOverloadStep(config, point, repeat, quick, offered, search.arrivals, options, (measured) => {
+        first ??= measured;
+        onServe(measured.serveArgs, measured.budget);
+      }), options.signal);
+      return {
+        ...base,
+        serveArgs,
+        ...(budget === undefined ? {} : { budget }),
+        capacity: { rate, of: sourceKey },
+        ...(first === undefined ? {} : { result: first.result }),
+        overload: steps,
+        invalid: [],
+      };
+    }
     if (search !== undefined) {
       const pairs = point.clients ?? config.bench.pairs;
       const operationsPerCall = point.extra?.auth !== undefined && point.extra.auth !== 'off' ? 3 : 2;
@@ -331,11 +372,10 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
         },
         { ...(options.signal === undefined ? {} : { signal: options.signal }), ...(search.seed && seedRate !== undefined ? { start: seedRate } : {}), onStep: (step) => options.onEvent?.({ kind: 'step', key: base.pointKey, repeat, step }) },
       );
-      const overloadPlan = config.workload?.kind === 'registration' ? config.workload.overload : undefined;
       // Multiples of an unknown capacity mean nothing: only a bracketed peak is overloaded (a smoke run exercises the steps anyway).
       const overload = overloadPlan === undefined || outcome.peakRate === undefined || (!quick && outcome.invalid.length > 0) || options.signal?.aborted
         ? undefined
-        : await runOverloadSteps(overloadPlan.factors, outcome.peakRate, async (rate) => (await measure(config, point, repeat, quick, { rate, pairs, arrivals: search.arrivals }, quick ? durationSeconds : overloadPlan.durationSeconds, options, () => undefined)).result, options.signal);
+        : await runOverloadSteps(overloadPlan.factors, outcome.peakRate, (rate) => measureOverloadStep(config, point, repeat, quick, rate, search.arrivals, options, () => undefined), options.signal);
       const peakWindow = outcome.result === undefined ? undefined : { durationSeconds: outcome.result.settings.durationSeconds, lengthened: outcome.result.settings.durationSeconds > durationSeconds, checks: windowChecks(point, outcome.result, config.window.reconnections) };
       return {
         ...base,

@@ -32,6 +32,13 @@ function configuration(record: ExperimentRecord): string {
 }
 
 
+/** The settings of the point a capacity came from that differ from this record's (e.g. `overload off`). */
+function capacitySource(record: ExperimentRecord): string {
+  const own = new Set(pointKeyParts(record.pointKey));
+  return pointKeyParts(record.capacity?.of ?? '').filter((part) => !own.has(part)).map((part) => part.replace('=', ' ')).join(', ');
+}
+const pointKeyParts = (key: string): string[] => key.split(';').filter(Boolean);
+
 /** The lowest rate whose p99 is more than twice the p99 at the lowest rate measured (study 004: "gaps grow sharply"). */
 export function ladderKnee(steps: ReadonlyArray<{ rate: number; p99Ms?: number; outcome: string }>): number | undefined {
   const measured = steps.filter((step) => step.p99Ms !== undefined && step.outcome !== 'skipped' && step.outcome !== 'invalid').sort((a, b) => a.rate - b.rate);
@@ -116,16 +123,17 @@ function registrationBlocks(records: readonly ExperimentRecord[]): Block[] {
       const mode = record.result.registration?.mode ?? '';
       const steps = record.peak?.steps ?? [];
       const rss = record.result.proxy?.processes.reduce((sum, usage) => sum + usage.rssBytesMax, 0);
-      return [configuration(record), `${fmt(record.peak?.rate)} (${fmt(PUBLISHED_REGISTER_RATES[mode])})`, `${fmt(record.result.latencyMs.register?.p50, 2)} / ${fmt(record.result.latencyMs.register?.p99, 2)}`, fmt(record.result.proxy?.cpuPercentTotal, 1), rss === undefined ? '–' : `${fmt(rss / 1048576, 1)} MiB`, fmt(ladderKnee(steps))];
+      const peak = record.capacity === undefined ? fmt(record.peak?.rate) : `no ladder: ${fmt(record.capacity.rate)} of ${capacitySource(record)}, figures at ${fmt(record.overload?.[0]?.factor)}x`;
+      return [configuration(record), `${peak} (${fmt(PUBLISHED_REGISTER_RATES[mode])})`, `${fmt(record.result.latencyMs.register?.p50, 2)} / ${fmt(record.result.latencyMs.register?.p99, 2)}`, fmt(record.result.proxy?.cpuPercentTotal, 1), rss === undefined ? '–' : `${fmt(rss / 1048576, 1)} MiB`, fmt(ladderKnee(steps))];
     }),
   });
   const ladderRows = measured.flatMap((record) => (record.peak?.steps ?? []).map((step) => [configuration(record), fmt(step.rate), step.outcome, step.successRatio === undefined ? '–' : `${fmt(step.successRatio * 100, 2)}%`, fmt(step.achievedCallsPerSecond), fmt(step.p99Ms, 2), fmt(step.proxyCpuPercent, 1), step.proxyRssBytes === undefined ? '–' : fmt(step.proxyRssBytes / 1048576, 1)]));
   if (ladderRows.length > 0) blocks.push({ kind: 'heading', level: 3, text: 'Response time, CPU and memory against the offered rate' }, { kind: 'table', header: ['configuration', 'offered /s', 'outcome', 'success', 'achieved /s', 'p99 ms', 'proxy CPU %', 'proxy RSS MiB'], rows: ladderRows });
-  const overloadRows = measured.flatMap((record) => (record.overload ?? []).map((step) => [configuration(record), `${step.factor}x`, fmt(step.offeredRate), fmt(step.goodputPerSecond), fmt(step.goodputRatio, 3), `${fmt(step.successRatio * 100, 1)}%`, fmt(step.registerP99Ms, 1), step.error ?? Object.entries(step.failures).map(([kind, count]) => `${kind} ${count}`).join(', ')]));
+  const overloadRows = measured.flatMap((record) => (record.overload ?? []).map((step) => [configuration(record), `${step.factor}x`, fmt(step.offeredRate), fmt(step.goodputPerSecond), fmt(step.goodputRatio, 3), `${fmt(step.successRatio * 100, 1)}%`, fmt(step.registerP99Ms, 1), step.error ?? [...Object.entries(step.failures).map(([kind, count]) => `${kind} ${count}`), ...(step.invalid ?? []).map((reason) => `invalid: ${reason}`)].join(', ')]));
   if (overloadRows.length > 0) {
     blocks.push(
       { kind: 'heading', level: 3, text: 'Goodput under overload' },
-      { kind: 'text', text: 'Offered load at multiples of each configuration\'s peak, on a fresh proxy each; goodput counts REGISTERs whose 2xx arrived within bench.timeout (the RFC\'s Timer F when 32 s). Target (issue 17): goodput ≥ 0.9 of capacity at 2x, 4x and 8x with overload control on. Published (study 004): without control TCP dropped 83% of requests, UDP 10–28%.' },
+      { kind: 'text', text: 'Offered load at multiples of each configuration\'s peak (or, for a configuration that ran no ladder, of the peak its capacity source found in the same repeat: workload.overload.capacity-of), on a fresh proxy each; a step marked invalid did not measure the proxy (its generator could not offer the load). Goodput counts REGISTERs whose 2xx arrived within bench.timeout (the RFC\'s Timer F when 32 s). Target (issue 17): goodput ≥ 0.9 of capacity at 2x, 4x and 8x with overload control on. Published (study 004): without control TCP dropped 83% of requests, UDP 10–28%.' },
       { kind: 'table', header: ['configuration', 'factor', 'offered /s', 'goodput /s', 'goodput / capacity', 'success', 'p99 ms', 'failures'], rows: overloadRows },
     );
   }
