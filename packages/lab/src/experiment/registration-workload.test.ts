@@ -32,16 +32,25 @@ test('e5.yaml: a scale workload over every model, TCP and TLS, up to 38,000 conn
   assert.equal(config.quick.repeats, 1);
 });
 
-test('e6.yaml: four registration modes (UDP, and TCP per transaction, with open, persistent), overload off and on, a 100% success ladder', async () => {
+test('e6.yaml: four registration modes (UDP, and TCP per transaction, with open, persistent), a 100% success ladder on a whole core', async () => {
   const config = await load('e6');
   assert.equal(config.workload?.kind, 'registration');
-  assert.deepEqual(config.workload?.kind === 'registration' ? config.workload.overload : undefined, { factors: [2, 4, 8], durationSeconds: 10 });
+  assert.equal(config.workload?.kind === 'registration' ? config.workload.overload : undefined, undefined, 'overload is e6-overload.yaml');
   assert.equal(config.peak?.success, 1);
+  assert.equal(config.budget?.proxyQuota, 1);
   const points = experimentPoints(config).filter((point) => point.model === 'event-loop');
   assert.deepEqual([...new Set(points.map(registrationMode))].sort(), ['per-transaction', 'persistent', 'persistent-open', 'udp']);
-  assert.equal(points.length, 8, '4 modes x overload off/on');
-  assert.ok(points.every((point) => point.extra?.overload === 'on' || point.extra?.overload === 'off'), 'overload reaches serve as --overload');
+  assert.equal(points.length, 4);
   assert.ok(config.quick.peak !== undefined && config.quick.peak.to <= 400, 'the smoke run has a short ladder');
+});
+
+test('e6-overload.yaml: UDP and persistent TCP, overload off and on, control on taking the capacity control off found', async () => {
+  const config = await load('e6-overload');
+  const overload = config.workload?.kind === 'registration' ? config.workload.overload : undefined;
+  assert.deepEqual(overload, { factors: [2, 4, 8], durationSeconds: 10, warmupSeconds: 35, capacityOf: { overload: 'off' } });
+  const points = experimentPoints(config).filter((point) => point.model === 'event-loop');
+  assert.deepEqual(points.map((point) => `${registrationMode(point)} ${point.extra?.overload}`), ['udp off', 'udp on', 'persistent off', 'persistent on'], 'each control-off point runs before its twin');
+  assert.ok(config.budget !== undefined && config.budget.proxyQuota !== undefined && config.budget.proxyQuota < 0.5, 'a quota one generator CPU can overload 8x');
 });
 
 test('a bad workload is refused with its key named; persistent-open only for registration', () => {
@@ -49,6 +58,8 @@ test('a bad workload is refused with its key named; persistent-open only for reg
   assert.throws(() => parseExperimentConfig({ ...base, workload: { kind: 'held' } }, 'x.yaml'), /workload\.kind: must be calls, scale or registration/);
   assert.throws(() => parseExperimentConfig({ ...base, workload: { kind: 'scale', 'probe-rates': [] } }, 'x.yaml'), /workload\.probe-rates/);
   assert.throws(() => parseExperimentConfig({ ...base, workload: { kind: 'registration', overload: { factors: [0.5] } } }, 'x.yaml'), /workload\.overload/);
+  assert.throws(() => parseExperimentConfig({ ...base, workload: { kind: 'registration', overload: { factors: [2], 'capacity-of': { overload: 'off' } } } }, 'x.yaml'), /capacity-of: overload: off is not a value of the extra key/);
+  assert.throws(() => parseExperimentConfig({ ...base, workload: { kind: 'registration', overload: { factors: [2], capacity: 3 } } }, 'x.yaml'), /workload\.overload\.capacity: unknown key/);
   assert.throws(() => parseExperimentConfig({ ...base, workload: { kind: 'scale', hold: 3 } }, 'x.yaml'), /workload\.hold: unknown key/);
   assert.throws(() => parseExperimentConfig({ ...base, matrix: { clients: [10], connection: ['persistent-open'] } }, 'x.yaml'), /matrix\.connection/);
   assert.equal(parseExperimentConfig({ ...base, workload: { kind: 'registration' }, matrix: { clients: [10], connection: ['persistent-open'] } }, 'x.yaml').matrix.connection[0], 'persistent-open');
