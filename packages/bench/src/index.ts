@@ -9,6 +9,5 @@ export { cpuBusyBetween, parseCpuTimes, readCpuTimes, type CpuBusy, type CpuTime
 export type { UdpCounters } from './udp-drops.js';
 export { runRegistration, type RegistrationRunOptions } from './registration/run-registration.js';
 export { REGISTRATION_MODES, type RegistrationMode } from './registration/registering-clients.js';
-export { CLIENTS_BUSY } from './registration/register-load.js';
 export type { RegistrationFigures, RegistrationWorkload, ProbeResult, PhaseCost, MemoryPerConnection } from './registration/registration-result.js';
 export { spreadConnections, sourceAddress, localPortsPerAddress } from './registration/source-addresses.js';

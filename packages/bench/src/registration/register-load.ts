@@ -3,8 +3,9 @@
  * schedule (deterministic arrivals; late ticks catch up, so a slow proxy never slows the offered
  * load), cycling through the clients and passing over those whose previous REGISTER is still in
  * flight (a phone waits for its final response, RFC 3261 §10.2). When every client is waiting,
- * the REGISTER is not sent and counts as CLIENTS_BUSY, a failure of the generator (too few
- * clients for the rate and the response time), not of the proxy. Only REGISTERs started inside
+ * the REGISTER is not sent and fails as CLIENTS_WAITING: the phones could not register because
+ * the proxy had not answered them (with `clients` phones and response time R, at most
+ * clients / R REGISTERs/s can be sent). Only REGISTERs started inside
  * the window are counted; the window's result waits for each of them to end (2xx, failure or
  * timeout).
  */
@@ -31,7 +32,7 @@ export interface LoadPlan {
 const TICK_MS = 4;
 
 /** The failure kind of a REGISTER not sent because every client had one in flight. */
-export const CLIENTS_BUSY = 'generator:clients-busy';
+export const CLIENTS_WAITING = 'not-sent:clients-waiting';
 
 /** The first client from `offset` on with no REGISTER in flight, or -1 when all have one. */
 function nextIdleClient(clients: RegisteringClients, offset: number): number {
@@ -63,7 +64,7 @@ export async function registerOpenLoop(clients: RegisteringClients, plan: LoadPl
         const counted = at >= windowStart && at < end;
         const chosen = nextIdleClient(clients, offset);
         offset = (chosen < 0 ? offset : chosen) + 1;
-        const attempt = chosen < 0 ? Promise.resolve({ ok: false, ms: 0, failure: CLIENTS_BUSY }) : clients.register(chosen, plan.mode);
+        const attempt = chosen < 0 ? Promise.resolve({ ok: false, ms: 0, failure: CLIENTS_WAITING }) : clients.register(chosen, plan.mode);
         if (!counted) continue;
         attempted++;
         measured.push(

@@ -23,7 +23,7 @@
  * comparison (see report-data.ts).
  */
 import type { BenchResult } from '@switchboard/bench';
-import { CLIENTS_BUSY, cpuCount, cpuNumbers } from '@switchboard/bench';
+import { cpuCount, cpuNumbers } from '@switchboard/bench';
 import { counterMetric } from '@switchboard/cluster';
 import type { ExperimentPoint } from './experiment-record.js';
 
@@ -142,8 +142,6 @@ export function invalidReasons(point: ExperimentPoint, result: BenchResult, reco
   if (foreign !== undefined) reasons.push(foreign);
   const ownSide = generatorSideFailures(result);
   if (ownSide.total > 0) reasons.push(`generator: ${ownSide.total} connection(s) failed on the generator's own side (${ownSide.codes.join(', ')}): out of local ports or files, not the proxy`);
-  const busy = result.registration === undefined ? 0 : (result.failures[CLIENTS_BUSY] ?? 0);
-  if (busy > 0) reasons.push(`generator: ${busy} REGISTER(s) not sent, every client having one in flight: too few clients for the rate and the response time, not the proxy`);
   return reasons;
 }
 
