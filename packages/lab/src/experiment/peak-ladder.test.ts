@@ -115,3 +115,19 @@ test('a step records what else spent the budget: the Redis of the proxy and the 
   const bare = await searchPeak({ ...SEARCH, to: 100 }, async (rate) => ({ kind: 'run', result: { calls: { perSecond: rate, successRatio: 1 }, operations: { perSecond: rate * 2 }, windowSeconds: 8 } as unknown as BenchResult, invalid: [] }));
   assert.equal('redisCpuPercent' in bare.steps[0]! || 'cpusBusyPercent' in bare.steps[0]!, false, 'nothing recorded, nothing claimed');
 });
+
+test('a passing seed climbs to the rate that failed above the earlier peaks when it is nearer than a factor', async () => {
+  // The earlier repeat peaked at 476 and failed at 566; a whole factor above the seed (952) is
+  // where this generator runs out.
+  const bracketed = proxy(500, { invalidAbove: 800 });
+  const outcome = await searchPeak(SEARCH, bracketed.step, { start: 476, above: 566 });
+  assert.deepEqual(bracketed.runs, [476, 566, 519, 497], 'the seed, the bracket, two bisections');
+  assert.equal(outcome.peakRate, 497);
+  assert.deepEqual(outcome.invalid, []);
+  const unbracketed = proxy(500, { invalidAbove: 800 });
+  assert.match((await searchPeak(SEARCH, unbracketed.step, { start: 476 })).invalid[0]!, /did not measure the proxy/, 'without it the climb lands on the generator\'s limit');
+  const passed = proxy(700);
+  const climbed = await searchPeak(SEARCH, passed.step, { start: 476, above: 566 });
+  assert.deepEqual(passed.runs.slice(0, 3), [476, 566, 1132], 'a bracket that passes climbs on by the factor');
+  assert.ok(climbed.peakRate !== undefined && climbed.peakRate >= 566);
+});

@@ -123,7 +123,7 @@ export function stepPasses(search: PeakSearch, rate: number, result: BenchResult
   return p99 !== undefined && p99 <= search.p99Ms;
 }
 
-export async function searchPeak(search: PeakSearch, runStep: (rate: number) => Promise<StepRun>, options: { readonly signal?: AbortSignal; readonly onStep?: (step: LadderStep) => void; readonly start?: number } = {}): Promise<PeakOutcome> {
+export async function searchPeak(search: PeakSearch, runStep: (rate: number) => Promise<StepRun>, options: { readonly signal?: AbortSignal; readonly onStep?: (step: LadderStep) => void; readonly start?: number; readonly above?: number } = {}): Promise<PeakOutcome> {
   const { signal } = options;
   const steps: LadderStep[] = [];
   let best: { rate: number; result: BenchResult } | undefined;
@@ -159,7 +159,12 @@ export async function searchPeak(search: PeakSearch, runStep: (rate: number) => 
       const outcome = await step(rate);
       if (stop(rate, outcome)) break;
       if (outcome === 'pass' || (outcome === 'skipped' && failedAt === undefined)) {
-        climbFrom = roundRate(rate * search.factor);
+        // A passing seed climbs to the rate that failed just above the earlier peaks (`above`)
+        // when that is nearer than a whole factor: a factor past a peak can lie where the
+        // generator, not the proxy, runs out (E6's second repeat: 8,702 passed, 13,053 was the
+        // generator's, where the first repeat had failed at 9,630).
+        const climb = roundRate(rate * search.factor);
+        climbFrom = outcome === 'pass' && options.above !== undefined && options.above > rate && options.above < climb ? roundRate(options.above) : climb;
         break;
       }
       if (outcome === 'fail') failedAt = rate;

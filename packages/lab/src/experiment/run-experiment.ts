@@ -86,7 +86,7 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
  * Runs already recorded with a result, as `pointKey#repeat`, and the peaks found so far per
  * point (the seeds of later repeats' ladders).
  */
-function recordedRuns(records: readonly ExperimentRecord[], peaks: Map<string, number[]>, capacities: CapacityBook): Set<string> {
+function recordedRuns(records: readonly ExperimentRecord[], peaks: Map<string, EarlierPeak[]>, capacities: CapacityBook): Set<string> {
   const done = new Set<string>();
   for (const record of records) {
     if (isFinalRecord(record)) done.add(`${record.pointKey}#${record.repeat}`);
@@ -96,9 +96,17 @@ function recordedRuns(records: readonly ExperimentRecord[], peaks: Map<string, n
   return done;
 }
 
-function notePeak(peaks: Map<string, number[]>, record: ExperimentRecord): void {
+/** An earlier repeat's peak and the lowest rate that failed above it. */
+interface EarlierPeak {
+  readonly rate: number;
+  readonly above?: number;
+}
+
+function notePeak(peaks: Map<string, EarlierPeak[]>, record: ExperimentRecord): void {
   if (record.peak?.rate === undefined || (record.invalid?.length ?? 0) > 0 || record.quick) return;
-  peaks.set(record.pointKey, [...(peaks.get(record.pointKey) ?? []), record.peak.rate]);
+  const peak = record.peak.rate;
+  const failedAbove = record.peak.steps.filter((step) => step.outcome === 'fail' && step.rate > peak).map((step) => step.rate);
+  peaks.set(record.pointKey, [...(peaks.get(record.pointKey) ?? []), { rate: peak, ...(failedAbove.length === 0 ? {} : { above: Math.min(...failedAbove) }) }]);
 }
 
 export async function runExperiment(configFile: string, options: ExperimentRunOptions): Promise<{ outDir: string; records: number }> {
@@ -109,7 +117,7 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   await writeFile(join(outDir, 'experiment.yaml'), await readFile(configFile, 'utf8'));
   await writeFile(join(outDir, 'experiment.json'), `${JSON.stringify(config, null, 2)}\n`);
   const resultsFile = join(outDir, 'results.jsonl');
-  const peaks = new Map<string, number[]>();
+  const peaks = new Map<string, EarlierPeak[]>();
   const earlierRecords = await readResultsFile(resultsFile);
   const capacities = new CapacityBook();
   const done = recordedRuns(earlierRecords, peaks, capacities);
@@ -150,7 +158,9 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
     }
     options.onEvent?.({ kind: 'run', index, runs: runs.length, key, repeat });
     const earlier = peaks.get(key);
-    const record = await runPoint(config, point, repeat, quick, machine, code, options, earlier === undefined ? undefined : median(earlier), capacities);
+    const aboves = (earlier ?? []).flatMap((peak) => (peak.above === undefined ? [] : [peak.above]));
+    const seed = earlier === undefined ? undefined : { rate: median(earlier.map((peak) => peak.rate)), ...(aboves.length === 0 ? {} : { above: median(aboves) }) };
+    const record = await runPoint(config, point, repeat, quick, machine, code, options, seed, capacities);
     // A ladder (or overload steps) cut short by the stop is not a result: it runs again on resume.
     if (options.signal?.aborted && (record.peak !== undefined || record.capacity !== undefined)) break;
     await appendFile(resultsFile, `${JSON.stringify(record)}\n`);
@@ -298,7 +308,7 @@ async function measureOverloadStep(config: ExperimentConfig, point: ExperimentPo
 
 const optionalProbe = (ms: number | undefined): { speedProbeMs?: number } => (ms === undefined ? {} : { speedProbeMs: ms });
 
-async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, code: CodeVersion | undefined, options: ExperimentRunOptions, seedRate: number | undefined, capacities: CapacityBook): Promise<ExperimentRecord> {
+async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, code: CodeVersion | undefined, options: ExperimentRunOptions, seed: EarlierPeak | undefined, capacities: CapacityBook): Promise<ExperimentRecord> {
   const base = {
     schema: EXPERIMENT_RECORD_SCHEMA,
     experiment: config.id,
@@ -370,7 +380,7 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
           }
           return { kind: 'run', result: measured.result, invalid: reasons.filter((reason) => !isWindowReason(reason)) };
         },
-        { ...(options.signal === undefined ? {} : { signal: options.signal }), ...(search.seed && seedRate !== undefined ? { start: seedRate } : {}), onStep: (step) => options.onEvent?.({ kind: 'step', key: base.pointKey, repeat, step }) },
+        { ...(options.signal === undefined ? {} : { signal: options.signal }), ...(search.seed && seed !== undefined ? { start: seed.rate, ...(seed.above === undefined ? {} : { above: seed.above }) } : {}), onStep: (step) => options.onEvent?.({ kind: 'step', key: base.pointKey, repeat, step }) },
       );
       // Multiples of an unknown capacity mean nothing: only a bracketed peak is overloaded (a smoke run exercises the steps anyway).
       const overload = overloadPlan === undefined || outcome.peakRate === undefined || (!quick && outcome.invalid.length > 0) || options.signal?.aborted
