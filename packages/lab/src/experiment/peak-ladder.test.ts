@@ -131,3 +131,17 @@ test('a passing seed climbs to the rate that failed above the earlier peaks when
   assert.deepEqual(passed.runs.slice(0, 3), [476, 566, 1132], 'a bracket that passes climbs on by the factor');
   assert.ok(climbed.peakRate !== undefined && climbed.peakRate >= 566);
 });
+
+test('a climb whose next rung lies past `to` tries `to` itself', async () => {
+  // E6's second repeat: the seed and its bracket passed, and a factor on (29,368) lay past `to`
+  // (22,000): the ladder ended "the top still passed" without trying 22,000.
+  const search = { ...SEARCH, to: 1000 };
+  const seeded = proxy(900);
+  const outcome = await searchPeak(search, seeded.step, { start: 700, above: 800 });
+  assert.deepEqual(seeded.runs.slice(0, 3), [700, 800, 1000]);
+  assert.ok(outcome.peakRate !== undefined && outcome.peakRate >= 800 && outcome.peakRate < 1000);
+  assert.deepEqual(outcome.invalid, []);
+  const top = proxy(5000);
+  assert.match((await searchPeak(search, top.step)).invalid[0]!, /top of the ladder \(1000 calls\/s\) still passed/);
+  assert.deepEqual(top.runs, [100, 200, 400, 800, 1000]);
+});

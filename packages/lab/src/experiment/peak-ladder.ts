@@ -151,6 +151,9 @@ export async function searchPeak(search: PeakSearch, runStep: (rate: number) => 
     return true;
   };
   const start = options.start === undefined ? search.from : Math.min(Math.max(roundRate(options.start), search.from), search.to);
+  // The next rate up: a factor higher, but `to` itself when the factor would pass it (a seeded
+  // ladder starts between the factor's rungs, and its next rung can lie beyond `to`).
+  const up = (rate: number): number => (rate < search.to ? Math.min(roundRate(rate * search.factor), search.to) : Number.POSITIVE_INFINITY);
   let climbFrom = start;
   if (start > search.from) {
     // Downward from the seed while steps fail; the first pass brackets the peak with the failure
@@ -163,7 +166,7 @@ export async function searchPeak(search: PeakSearch, runStep: (rate: number) => 
         // when that is nearer than a whole factor: a factor past a peak can lie where the
         // generator, not the proxy, runs out (E6's second repeat: 8,702 passed, 13,053 was the
         // generator's, where the first repeat had failed at 9,630).
-        const climb = roundRate(rate * search.factor);
+        const climb = up(rate);
         climbFrom = outcome === 'pass' && options.above !== undefined && options.above > rate && options.above < climb ? roundRate(options.above) : climb;
         break;
       }
@@ -175,7 +178,7 @@ export async function searchPeak(search: PeakSearch, runStep: (rate: number) => 
     }
   }
   if (invalid.length === 0 && failedAt === undefined) {
-    for (let rate = climbFrom; rate <= search.to * 1.0001 && !signal?.aborted; rate = roundRate(rate * search.factor)) {
+    for (let rate = climbFrom; rate <= search.to * 1.0001 && !signal?.aborted; rate = up(rate)) {
       const outcome = await step(rate);
       if (stop(rate, outcome)) break;
       if (outcome === 'fail') {
