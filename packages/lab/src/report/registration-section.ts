@@ -119,13 +119,14 @@ function registrationBlocks(records: readonly ExperimentRecord[]): Block[] {
   });
   blocks.push({
     kind: 'table',
-    header: ['configuration', 'peak REGISTER/s (published)', 'p50 / p99 ms at the peak', 'proxy CPU % there', 'proxy RSS there', 'knee (p99 > 2x its lowest; published 1,600/s)'],
+    header: ['configuration', 'repeat', 'peak REGISTER/s (published)', 'p50 / p99 ms at the peak', 'proxy CPU % there', 'proxy RSS there', 'knee (p99 > 2x its lowest; published 1,600/s)'],
     rows: measured.map((record) => {
       const mode = record.result.registration?.mode ?? '';
       const steps = record.peak?.steps ?? [];
       const rss = record.result.proxy?.processes.reduce((sum, usage) => sum + usage.rssBytesMax, 0);
       const peak = record.capacity === undefined ? fmt(record.peak?.rate) : `no ladder: ${fmt(record.capacity.rate)} of ${capacitySource(record)}, figures at ${fmt(record.overload?.[0]?.factor)}x`;
-      return [configuration(record), `${peak} (${fmt(PUBLISHED_REGISTER_RATES[mode])})`, `${fmt(record.result.latencyMs.register?.p50, 2)} / ${fmt(record.result.latencyMs.register?.p99, 2)}`, fmt(record.result.proxy?.cpuPercentTotal, 1), rss === undefined ? '–' : `${fmt(rss / 1048576, 1)} MiB`, fmt(ladderKnee(steps))];
+      const invalid = (record.invalid?.length ?? 0) > 0 ? ` — invalid, left out of the verdicts: ${record.invalid?.join('; ')}` : '';
+      return [configuration(record), String(record.repeat), `${peak} (${fmt(PUBLISHED_REGISTER_RATES[mode])})${invalid}`, `${fmt(record.result.latencyMs.register?.p50, 2)} / ${fmt(record.result.latencyMs.register?.p99, 2)}`, fmt(record.result.proxy?.cpuPercentTotal, 1), rss === undefined ? '–' : `${fmt(rss / 1048576, 1)} MiB`, fmt(ladderKnee(steps))];
     }),
   });
   const ladderRows = measured.flatMap((record) => (record.peak?.steps ?? []).map((step) => [configuration(record), fmt(step.rate), step.outcome, step.successRatio === undefined ? '–' : `${fmt(step.successRatio * 100, 2)}%`, fmt(step.achievedCallsPerSecond), fmt(step.p99Ms, 2), fmt(step.proxyCpuPercent, 1), step.proxyRssBytes === undefined ? '–' : fmt(step.proxyRssBytes / 1048576, 1)]));
