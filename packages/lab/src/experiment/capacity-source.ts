@@ -5,7 +5,7 @@
  * multiples of the capacity found by the point with those settings (control off) in the same
  * repeat. So "goodput / capacity" with control on and off share one denominator, measured without
  * the controller, and a controller that sheds below capacity shows as lost goodput instead of
- * as a lower capacity that hides it.
+ * as a lower capacity that hides it. The capacities themselves are kept by PeakBook (peak-book.ts).
  */
 import type { ExperimentPoint } from './experiment-record.js';
 import { pointKey } from './experiment-matrix.js';
@@ -16,19 +16,4 @@ export function capacitySourceKey(point: ExperimentPoint, capacityOf: Readonly<R
   const extra = point.extra ?? {};
   if (Object.entries(capacityOf).every(([key, value]) => extra[key] === value)) return undefined;
   return pointKey({ ...point, extra: { ...extra, ...capacityOf } });
-}
-
-/** The capacities found so far, by `pointKey#repeat`: the peak of every valid ladder. */
-export class CapacityBook {
-  readonly #rates = new Map<string, number>();
-
-  /** A smoke run (`quick`) keeps an invalid ladder's highest passing rate too: it exercises the steps, as its own overload steps do. */
-  note(record: { readonly pointKey: string; readonly repeat: number; readonly quick?: boolean; readonly peak?: { readonly rate?: number }; readonly invalid?: readonly string[]; readonly error?: unknown }): void {
-    if (record.peak?.rate === undefined || ((record.invalid?.length ?? 0) > 0 && record.quick !== true) || record.error !== undefined) return;
-    this.#rates.set(`${record.pointKey}#${record.repeat}`, record.peak.rate);
-  }
-
-  rate(key: string, repeat: number): number | undefined {
-    return this.#rates.get(`${key}#${repeat}`);
-  }
 }

@@ -30,14 +30,14 @@ import { experimentPoints, pointKey } from './experiment-matrix.js';
 import { CpuBudget, type AppliedBudget } from './cpu-budget.js';
 import { EXPERIMENT_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from './experiment-record.js';
 import { searchPeak, stepPasses, type LadderStep, type PeakOutcome, type PeakSearch } from './peak-ladder.js';
-import { median } from '../analysis/confidence-interval.js';
 import { foreignLoadReason, invalidReasons, isWindowReason, windowChecks, windowNeeded } from './run-validity.js';
 import { preparePointSecurity, type PointSecurity } from './point-security.js';
 import { EXPERIMENT_DOMAIN, startProxyUnderTest, type ProxyUnderTest } from './proxy-under-test.js';
 import { capacityReason, runRegistrationPoint } from './registration-workload.js';
 import { runOverloadSteps, type OverloadMeasurement } from './overload-steps.js';
 import type { RegistrationWorkloadConfig } from './workload-config.js';
-import { CapacityBook, capacitySourceKey } from './capacity-source.js';
+import { capacitySourceKey } from './capacity-source.js';
+import { PeakBook, type EarlierPeak } from './peak-book.js';
 import { reusableRuns } from './reused-runs.js';
 import { isFinalRecord, readResultsFile } from './results-file.js';
 
@@ -82,31 +82,14 @@ export async function loadExperimentConfig(file: string): Promise<ExperimentConf
   return parseExperimentConfig(raw, file);
 }
 
-/**
- * Runs already recorded with a result, as `pointKey#repeat`, and the peaks found so far per
- * point (the seeds of later repeats' ladders).
- */
-function recordedRuns(records: readonly ExperimentRecord[], peaks: Map<string, EarlierPeak[]>, capacities: CapacityBook): Set<string> {
+/** Runs already recorded with a result, as `pointKey#repeat`; their peaks go into `peaks`. */
+function recordedRuns(records: readonly ExperimentRecord[], peaks: PeakBook): Set<string> {
   const done = new Set<string>();
   for (const record of records) {
     if (isFinalRecord(record)) done.add(`${record.pointKey}#${record.repeat}`);
-    notePeak(peaks, record);
-    capacities.note(record);
+    peaks.note(record);
   }
   return done;
-}
-
-/** An earlier repeat's peak and the lowest rate that failed above it. */
-interface EarlierPeak {
-  readonly rate: number;
-  readonly above?: number;
-}
-
-function notePeak(peaks: Map<string, EarlierPeak[]>, record: ExperimentRecord): void {
-  if (record.peak?.rate === undefined || (record.invalid?.length ?? 0) > 0 || record.quick) return;
-  const peak = record.peak.rate;
-  const failedAbove = record.peak.steps.filter((step) => step.outcome === 'fail' && step.rate > peak).map((step) => step.rate);
-  peaks.set(record.pointKey, [...(peaks.get(record.pointKey) ?? []), { rate: peak, ...(failedAbove.length === 0 ? {} : { above: Math.min(...failedAbove) }) }]);
 }
 
 export async function runExperiment(configFile: string, options: ExperimentRunOptions): Promise<{ outDir: string; records: number }> {
@@ -117,10 +100,9 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
   await writeFile(join(outDir, 'experiment.yaml'), await readFile(configFile, 'utf8'));
   await writeFile(join(outDir, 'experiment.json'), `${JSON.stringify(config, null, 2)}\n`);
   const resultsFile = join(outDir, 'results.jsonl');
-  const peaks = new Map<string, EarlierPeak[]>();
+  const peaks = new PeakBook();
   const earlierRecords = await readResultsFile(resultsFile);
-  const capacities = new CapacityBook();
-  const done = recordedRuns(earlierRecords, peaks, capacities);
+  const done = recordedRuns(earlierRecords, peaks);
   const code = codeVersion();
   const recordedCode = distinctCodeVersions(earlierRecords.filter(isFinalRecord)).versions;
   const codeDiffers = recordedCode.some((version) => code === undefined || !sameCode(version, code));
@@ -150,22 +132,17 @@ export async function runExperiment(configFile: string, options: ExperimentRunOp
     if (taken !== undefined) {
       const record: ExperimentRecord = { ...taken, experiment: config.id };
       await appendFile(resultsFile, `${JSON.stringify(record)}\n`);
-      notePeak(peaks, record);
-      capacities.note(record);
+      peaks.note(record);
       recorded++;
       options.onEvent?.({ kind: 'reused', key, repeat, from: taken.reusedFrom ?? '' });
       continue;
     }
     options.onEvent?.({ kind: 'run', index, runs: runs.length, key, repeat });
-    const earlier = peaks.get(key);
-    const aboves = (earlier ?? []).flatMap((peak) => (peak.above === undefined ? [] : [peak.above]));
-    const seed = earlier === undefined ? undefined : { rate: median(earlier.map((peak) => peak.rate)), ...(aboves.length === 0 ? {} : { above: median(aboves) }) };
-    const record = await runPoint(config, point, repeat, quick, machine, code, options, seed, capacities);
+    const record = await runPoint(config, point, repeat, quick, machine, code, options, peaks.seed(key), peaks);
     // A ladder (or overload steps) cut short by the stop is not a result: it runs again on resume.
     if (options.signal?.aborted && (record.peak !== undefined || record.capacity !== undefined)) break;
     await appendFile(resultsFile, `${JSON.stringify(record)}\n`);
-    notePeak(peaks, record);
-    capacities.note(record);
+    peaks.note(record);
     recorded++;
     options.onEvent?.({ kind: 'recorded', record });
   }
@@ -308,7 +285,7 @@ async function measureOverloadStep(config: ExperimentConfig, point: ExperimentPo
 
 const optionalProbe = (ms: number | undefined): { speedProbeMs?: number } => (ms === undefined ? {} : { speedProbeMs: ms });
 
-async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, code: CodeVersion | undefined, options: ExperimentRunOptions, seed: EarlierPeak | undefined, capacities: CapacityBook): Promise<ExperimentRecord> {
+async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, machine: MachineFacts, code: CodeVersion | undefined, options: ExperimentRunOptions, seed: EarlierPeak | undefined, peaks: PeakBook): Promise<ExperimentRecord> {
   const base = {
     schema: EXPERIMENT_RECORD_SCHEMA,
     experiment: config.id,
@@ -338,7 +315,7 @@ async function runPoint(config: ExperimentConfig, point: ExperimentPoint, repeat
     const sourceKey = search === undefined ? undefined : capacitySourceKey(point, overloadPlan?.capacityOf);
     if (search !== undefined && overloadPlan !== undefined && sourceKey !== undefined) {
       // No ladder: the multiples of the capacity its source point found in this repeat.
-      const rate = capacities.rate(sourceKey, repeat);
+      const rate = peaks.capacity(sourceKey, repeat);
       if (rate === undefined) return { ...base, serveArgs, invalid: [`capacity: ${sourceKey} has no valid peak in repeat ${repeat} (workload.overload.capacity-of), so there is nothing to overload`] };
       let first: Measured | undefined;
       const steps = await runOverloadSteps(overloadPlan.factors, rate, (offered) => measureOverloadStep(config, point, repeat, quick, offered, search.arrivals, options, (measured) => {
