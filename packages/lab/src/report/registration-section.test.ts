@@ -33,3 +33,19 @@ test('a point without a ladder shows the capacity it was given and where from; a
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('goodput over the repeats: the median of the valid steps of valid runs with its interval, per configuration and factor', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'registration-section-'));
+  try {
+    const repeats = [0.5, 0.6, 0.7].map((ratio, repeat) => ({ ...off, repeat, overload: [step(2, ratio), step(4, ratio / 2, repeat === 0 ? { invalid: ['generator: out of CPU'] } : {})] }));
+    const invalidRun = { ...off, repeat: 3, overload: [step(2, 9)], invalid: ['foreign load'] };
+    await writeFile(join(dir, 'results.jsonl'), [...repeats, invalidRun].map((record) => JSON.stringify(record)).join('\n'));
+    const summary = tables(await registrationSection(dir)).at(-1);
+    assert.deepEqual(summary?.header, ['configuration', '2x', '4x']);
+    assert.equal(summary?.rows.length, 1);
+    assert.match(summary!.rows[0]![1]!, /^0\.60 \[0\.\d\d–0\.\d\d\]/, 'three valid runs: a median with an interval, the invalid run left out');
+    assert.match(summary!.rows[0]![2]!, /^0\.3[23] /, 'the median of 0.30 and 0.35: the invalid step (0.25) left out');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

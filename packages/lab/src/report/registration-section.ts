@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchResult } from '@switchboard/bench';
 import type { ExperimentRecord } from '../experiment/experiment-record.js';
-import type { Block } from './report-document.js';
+import { withInterval, type Block } from './report-document.js';
+import { medianInterval } from '../analysis/confidence-interval.js';
 import { readResultsFile } from '../experiment/results-file.js';
 
 type Measured = ExperimentRecord & { result: BenchResult };
@@ -137,9 +138,29 @@ function registrationBlocks(records: readonly ExperimentRecord[]): Block[] {
       { kind: 'heading', level: 3, text: 'Goodput under overload' },
       { kind: 'text', text: 'Offered load at multiples of each configuration\'s peak (or, for a configuration that ran no ladder, of the peak its capacity source found in the same repeat: workload.overload.capacity-of), on a fresh proxy each; a step marked invalid did not measure the proxy (its generator could not offer the load). Goodput counts REGISTERs whose 2xx arrived within bench.timeout (the RFC\'s Timer F when 32 s). Target (issue 17): goodput ≥ 0.9 of capacity at 2x, 4x and 8x with overload control on. Published (study 004): without control TCP dropped 83% of requests, UDP 10–28%.' },
       { kind: 'table', header: ['configuration', 'factor', 'offered /s', 'goodput /s', 'goodput / capacity', 'success', 'p99 ms', 'failures'], rows: overloadRows },
+      ...goodputSummary(measured),
     );
   }
   return blocks;
+}
+
+/**
+ * Goodput / capacity per configuration and factor over the repeats: the median of the valid runs'
+ * valid steps with its 95% interval (the curves the issue's target and study 004 speak of).
+ */
+function goodputSummary(measured: readonly Measured[]): Block[] {
+  const valid = measured.filter((record) => (record.invalid?.length ?? 0) === 0 && record.error === undefined);
+  const factors = [...new Set(valid.flatMap((record) => (record.overload ?? []).map((step) => step.factor)))].sort((a, b) => a - b);
+  const configurations = [...new Set(valid.filter((record) => (record.overload?.length ?? 0) > 0).map(configuration))];
+  if (factors.length === 0 || configurations.length === 0) return [];
+  const cell = (name: string, factor: number): string => {
+    const ratios = valid.filter((record) => configuration(record) === name).flatMap((record) => (record.overload ?? []).filter((step) => step.factor === factor && step.error === undefined && step.invalid === undefined).map((step) => step.goodputRatio));
+    return ratios.length === 0 ? '–' : withInterval(medianInterval(ratios), 2);
+  };
+  return [
+    { kind: 'text', text: 'Goodput / capacity over the repeats: median of the valid steps [95% interval], per configuration and offered multiple of capacity.' },
+    { kind: 'table', header: ['configuration', ...factors.map((factor) => `${factor}x`)], rows: configurations.map((name) => [name, ...factors.map((factor) => cell(name, factor))]) },
+  ];
 }
 
 /** The registration section of `resultsDir`'s report (no blocks for other experiments). */

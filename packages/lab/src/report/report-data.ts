@@ -67,8 +67,17 @@ export interface PointSummary {
   readonly valid: boolean;
   /** Why runs of this point were invalid, each reason once. */
   readonly invalidReasons: readonly string[];
-  /** Median success of the runs behind the figures is at least 99.9%. */
+  /**
+   * Median success of the runs behind the figures is at least 99.9%; always true for a point
+   * that ran no ladder (`overloadStep`), whose success past capacity is no measure of the proxy.
+   */
   readonly meetsSuccess: boolean;
+  /**
+   * A point that ran no ladder (`workload.overload.capacity-of`: overloaded at multiples of its
+   * source point's capacity): its figures are those of its first overload step, at this multiple.
+   * Its own measure is goodput (REGISTRATION_METRICS' goodputRatioAt*).
+   */
+  readonly overloadStep?: number;
   /** The 95% intervals of the main figures (see confidence-interval.ts). */
   readonly intervals: Readonly<Partial<Record<'operationsPerSecond' | 'callsPerSecond' | 'operationsPerProxyCpuSecond' | 'proxyCpuMsPerCall' | 'peakCallsPerSecond', Interval>>>;
   /** Figures whose interval reaches further than ±5% from the median. */
@@ -376,6 +385,7 @@ function summarize(records: readonly Measured[], varying: readonly Dimension[], 
     if (found.length > 0) intervals[metric] = medianInterval(found);
   }
   const successRatio = round(metricMedian('successRatio') ?? 0, 5);
+  const overloadStep = runs.every((record) => record.capacity !== undefined) ? runs[0]?.overload?.[0]?.factor : undefined;
   const reasons = [...new Set(records.flatMap((record) => recordInvalidReasons(record)))];
   const efficiency = metricMedian('operationsPerProxyCpuSecond');
   const cpuPerCall = metricMedian('proxyCpuMsPerCall');
@@ -396,7 +406,8 @@ function summarize(records: readonly Measured[], varying: readonly Dimension[], 
     runs: records.length,
     valid: validRuns.length > 0,
     invalidReasons: reasons,
-    meetsSuccess: successRatio >= SUCCESS_FLOOR,
+    meetsSuccess: overloadStep !== undefined || successRatio >= SUCCESS_FLOOR,
+    ...optional('overloadStep', overloadStep),
     intervals,
     wide: Object.entries(intervals).filter(([, interval]) => isWide(interval)).map(([metric]) => metric),
     ...optional('peakCallsPerSecond', peak === undefined ? undefined : round(peak, 1)),

@@ -112,7 +112,7 @@ export function reportBlocks(data: ReportData, charts: readonly Chart[]): Block[
   blocks.push(...chart('throughput'));
   const loads = [...new Set(data.points.map((point) => point.load))].sort((a, b) => a - b);
   const configurations = [...new Set(data.points.map((point) => point.configuration))];
-  const cell = (point: PointSummary | undefined): string => (point === undefined ? '–' : `${withInterval(point.intervals.operationsPerSecond)}${point.valid ? '' : ' ✗ invalid'}${point.meetsSuccess ? '' : ' (< 99.9%)'}`);
+  const cell = (point: PointSummary | undefined): string => (point === undefined ? '–' : `${withInterval(point.intervals.operationsPerSecond)}${point.valid ? '' : ' ✗ invalid'}${point.meetsSuccess ? '' : ' (< 99.9%)'}${point.overloadStep === undefined ? '' : ` (no ladder: its ${point.overloadStep}x overload step)`}`);
   blocks.push(
     { kind: 'text', text: 'Operations/s: median of the valid runs [95% interval]. ✗ marks a point with no valid run (figures from its invalid runs, never compared), ⚠ an interval wider than ±5%.' },
     {

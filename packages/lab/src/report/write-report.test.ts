@@ -344,3 +344,26 @@ test('a ladder bound of one T1 or less: no bracket column', async () => {
   assert.equal(report.data.points.every((summary) => summary.peakAtT1 === undefined), true);
   assert.doesNotMatch(await readFile(report.markdown, 'utf8'), /one T1\)/);
 });
+
+test('a point that ran no ladder (overloaded at its source\'s capacity) is marked, and its success past capacity keeps it from no comparison', async () => {
+  const overloaded = await mkdtemp(join(tmpdir(), 'report-overloaded-'));
+  try {
+    const withCapacity = records.map((record) => {
+      if (record.point.transport !== 'tcp' || record.result === undefined) return record;
+      const calls = { ...record.result.calls, successRatio: 0.7 };
+      const step = { factor: 2, offeredRate: 2000, attempted: 10, completed: 7, goodputPerSecond: 700, goodputRatio: 0.7, successRatio: 0.7, failures: { 'status:503': 3 } };
+      return { ...record, result: { ...record.result, calls }, capacity: { rate: 1000, of: 'elsewhere' }, overload: [step] };
+    });
+    await writeFile(join(overloaded, 'experiment.json'), JSON.stringify(config));
+    await writeFile(join(overloaded, 'results.jsonl'), `${withCapacity.map((record) => JSON.stringify(record)).join('\n')}\n`);
+    const written = await writeReport(overloaded);
+    for (const summary of written.data.points) {
+      assert.equal(summary.overloadStep, summary.point.transport === 'tcp' ? 2 : undefined, summary.configuration);
+      assert.equal(summary.meetsSuccess, true, summary.configuration);
+    }
+    assert.ok(!written.data.caveats.some((caveat) => caveat.includes('never compared')), written.data.caveats.join('\n'));
+    assert.match(await readFile(join(overloaded, 'report.md'), 'utf8'), /\(no ladder: its 2x overload step\)/);
+  } finally {
+    await rm(overloaded, { recursive: true, force: true });
+  }
+});
