@@ -7,6 +7,7 @@ export { operationsPerConnection, type BenchTlsOptions } from './phone-links.js'
 export { cpuCount, cpuNumbers, descendants } from './process-usage.js';
 export { cpuBusyBetween, parseCpuTimes, readCpuTimes, type CpuBusy, type CpuTimesSnapshot } from './cpu-busy.js';
 export type { UdpCounters } from './udp-drops.js';
+export { lateCountersReason } from './proxy-counters.js';
 export { runRegistration, type RegistrationRunOptions } from './registration/run-registration.js';
 export { REGISTRATION_MODES, type RegistrationMode } from './registration/registering-clients.js';
 export type { RegistrationFigures, RegistrationWorkload, ProbeResult, PhaseCost, MemoryPerConnection } from './registration/registration-result.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type net from 'node:net';
 import { test } from 'node:test';
-import { addedWindows, counterDeltas, countersOfWindow, scrapeCountersOrReason, sumCounters } from './proxy-counters.js';
+import { addedWindows, counterDeltas, countersOfWindow, lateCountersReason, scrapeCountersOrReason, sumCounters } from './proxy-counters.js';
 
 const TEXT = `# HELP switchboard_fd_requests_total Switchboard concurrency model: fdRequests
 # TYPE switchboard_fd_requests_total counter
@@ -81,4 +81,11 @@ test('windows are added up counter by counter; one window without counters leave
   assert.deepEqual(addedWindows([first, { proxyCountersError: 'http://127.0.0.1:1/metrics: timed out' }]), { proxyCountersError: 'http://127.0.0.1:1/metrics: timed out' });
   assert.deepEqual(addedWindows([first, {}]), {});
   assert.deepEqual(addedWindows([]), {});
+});
+
+test('counters whose first reading was answered more than a tenth into the window do not stand for it', () => {
+  assert.equal(lateCountersReason(40, 10_000), undefined, 'a scrape answered 40 ms in');
+  assert.equal(lateCountersReason(1000, 10_000), undefined, 'exactly a tenth');
+  assert.match(lateCountersReason(10_969, 10_000) ?? '', /^the proxy answered the scrape before the window 10969 ms into the 10000 ms window/, 'answered after the window: all deltas would be 0');
+  assert.deepEqual(countersOfWindow(lateCountersReason(2585, 5000) ?? new Map([['a', 1]]), new Map([['a', 2]])), { proxyCountersError: lateCountersReason(2585, 5000) });
 });

@@ -66,6 +66,20 @@ export async function timedScrape(url: string | undefined): Promise<{ counters: 
   return { counters, answered: performance.now() };
 }
 
+/** How far into a window the first counters reading may be answered and still stand for the whole window. */
+export const COUNTERS_LATE_SHARE = 0.1;
+
+/**
+ * Why counters whose first reading was answered `lateMs` into a window of `windowMs` cannot
+ * stand for it, or undefined when they can. A busy proxy answers /metrics late; an answer that
+ * came after the window had begun may hold a reading from inside it (at worst after it: E6 once
+ * had both readings answered together after the window, all deltas 0).
+ */
+export function lateCountersReason(lateMs: number, windowMs: number): string | undefined {
+  if (!(lateMs > COUNTERS_LATE_SHARE * windowMs)) return undefined;
+  return `the proxy answered the scrape before the window ${Math.round(lateMs)} ms into the ${Math.round(windowMs)} ms window (busy): its counters would miss part of it`;
+}
+
 /** The result fields of a before and an after scrape (scrapeCountersOrReason). */
 export function countersOfWindow(before: Map<string, number> | string | undefined, after: Map<string, number> | string | undefined): { proxyCounters?: Record<string, number>; proxyCountersError?: string } {
   if (typeof before === 'string') return { proxyCountersError: before };

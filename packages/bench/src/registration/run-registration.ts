@@ -19,7 +19,7 @@ import { BenchError } from '../bench-error.js';
 import type { BenchTlsOptions } from '../phone-links.js';
 import { cpuBusyBetween, readCpuTimes, type CpuBusy } from '../cpu-busy.js';
 import { cpuCount, descendants, ProcessSampler } from '../process-usage.js';
-import { addedWindows, countersOfWindow, timedScrape } from '../proxy-counters.js';
+import { addedWindows, countersOfWindow, lateCountersReason, timedScrape } from '../proxy-counters.js';
 import { addDrops, readUdpCounters, udpDropsBetween, type UdpCounters } from '../udp-drops.js';
 import { summarizeLatencies } from './latency-summary.js';
 import { memorySnapshot, slabGrowth, type MemorySnapshot } from './memory-readers.js';
@@ -245,7 +245,7 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
       udpDrops = addDrops(udpDrops, udpDropsBetween(udpBefore, udpAfter));
       observedUsage = observedNow;
       const [before, after] = await Promise.all([countersBeforePending, countersAfterPending]);
-      counterWindows.push(countersOfWindow(before.counters, after.counters));
+      counterWindows.push(countersOfWindow(lateCountersReason(before.answered - windowStart, windowEnd - windowStart) ?? before.counters, after.counters));
       overhangMs.beforeWindow += Math.round(Math.max(windowStart - countersAsked, before.answered - windowStart));
       overhangMs.afterWindow += Math.round(after.answered - windowEnd);
       // The last window's, as proxyUsage is (the peak ladder runs one rate per measurement).

@@ -17,7 +17,7 @@ import { foreignLoad, type ForeignLoad } from './foreign-load.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BenchResult, LatencySummary } from '@switchboard/bench';
+import { lateCountersReason, type BenchResult, type LatencySummary } from '@switchboard/bench';
 import { counterMetric, type CounterName } from '@switchboard/cluster';
 import type { MachineFacts } from '@switchboard/sip/machine-facts';
 import { isWide, median, medianInterval, ratioInterval, type Interval } from '../analysis/confidence-interval.js';
@@ -237,7 +237,17 @@ function percentiles(results: readonly BenchResult[], kind: 'invite-200' | 'bye-
 }
 
 function counter(result: BenchResult, name: CounterName): number | undefined {
-  return result.proxyCounters?.[counterMetric(name)];
+  return countersCoverWindow(result) ? result.proxyCounters?.[counterMetric(name)] : undefined;
+}
+
+/**
+ * False for a registration run recorded before the bench refused late counters itself
+ * (lateCountersReason): its first scrape was answered too far into the window for the counters
+ * to stand for it.
+ */
+function countersCoverWindow(result: BenchResult): boolean {
+  const overhang = result.proxyCountersOverhangMs;
+  return result.registration === undefined || overhang === undefined || lateCountersReason(overhang.beforeWindow, result.windowSeconds * 1000) === undefined;
 }
 
 /** The words of one dimension's value in a configuration label. */
@@ -554,7 +564,7 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
     const runs = byPoint.get(summary.key) ?? [];
     const invalid = runs.length - summary.validRepeats;
     if (invalid > 0) caveats.push(`${summary.valid ? 'Invalid runs left out' : '**Invalid point** (shown, never compared)'}: ${at(summary)}, ${invalid} of ${runs.length} run(s): ${summary.invalidReasons.join('; ')}.`);
-    if (summary.countersMissing) caveats.push(`No per-worker counters in the proxy's metrics: ${at(summary)} (in at least one run the scrape held none), so fd requests, cache hits and IPC share are unknown there.`);
+    if (summary.countersMissing) caveats.push(`No per-worker counters in the proxy's metrics: ${at(summary)} (in at least one run the scrape held none, or was answered too far into the window to stand for it), so fd requests, cache hits and IPC share are unknown there.`);
     if (!summary.meetsSuccess) caveats.push(`Call success ${(summary.successRatio * 100).toFixed(2)}% (< 99.9%), never compared with a published figure: ${at(summary)} (${Object.entries(summary.failures).map(([kind, count]) => `${kind} ${count}`).join(', ')}).`);
   }
   const finished = [...latest.values()].filter(isFinalRecord);

@@ -367,3 +367,24 @@ test('a point that ran no ladder (overloaded at its source\'s capacity) is marke
     await rm(overloaded, { recursive: true, force: true });
   }
 });
+
+test('a registration run whose first scrape was answered far into its window has no counters (recorded before the bench refused them)', async () => {
+  const late = await mkdtemp(join(tmpdir(), 'report-late-'));
+  try {
+    const withOverhang = records.map((record) => {
+      if (record.result === undefined) return record;
+      const beforeWindow = record.point.transport === 'udp' ? 1500 : 40; // of a 2 s window
+      return { ...record, result: { ...record.result, registration: { workload: 'registration', mode: record.point.transport, clients: record.point.clients }, proxyCountersOverhangMs: { beforeWindow, afterWindow: 0 } } };
+    });
+    await writeFile(join(late, 'experiment.json'), JSON.stringify(config));
+    await writeFile(join(late, 'results.jsonl'), `${withOverhang.map((record) => JSON.stringify(record)).join('\n')}\n`);
+    const written = await writeReport(late);
+    // One TCP point's counters were missing already (a stalled scrape in the shared records).
+    const missingBefore = new Set(report.data.points.filter((summary) => summary.countersMissing).map((summary) => summary.key));
+    for (const summary of written.data.points) assert.equal(summary.countersMissing, summary.point.transport === 'udp' || missingBefore.has(summary.key), summary.configuration);
+    assert.ok(written.data.points.some((summary) => summary.point.transport === 'tcp' && !summary.countersMissing), 'an answer 40 ms into the window keeps its counters');
+    assert.ok(written.data.caveats.some((caveat) => caveat.includes('answered too far into the window')));
+  } finally {
+    await rm(late, { recursive: true, force: true });
+  }
+});
