@@ -49,3 +49,17 @@ test('goodput over the repeats: the median of the valid steps of valid runs with
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the knee is read from ladders that started at `from`; a seeded ladder (started near an earlier peak) has none', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'registration-section-'));
+  try {
+    const steps = (rates: number[]) => rates.map((rate, index) => ({ rate, outcome: 'pass', p99Ms: index === 0 ? 4 : 20 }));
+    const fromStart = { ...off, overload: [], peak: { search: { from: 100, p99Ms: 500 }, rate: 338, steps: steps([100, 150, 225, 338]) } };
+    const seeded = { ...off, repeat: 1, overload: [], peak: { search: { from: 100, p99Ms: 500 }, rate: 338, steps: steps([225, 338]) } };
+    await writeFile(join(dir, 'results.jsonl'), `${JSON.stringify(fromStart)}\n${JSON.stringify(seeded)}\n`);
+    const [peaks] = tables(await registrationSection(dir));
+    assert.deepEqual(peaks!.rows.map((row) => row.at(-1)), ['150', '– (seeded ladder)']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

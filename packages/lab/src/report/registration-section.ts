@@ -127,7 +127,9 @@ function registrationBlocks(records: readonly ExperimentRecord[]): Block[] {
       const rss = record.result.proxy?.processes.reduce((sum, usage) => sum + usage.rssBytesMax, 0);
       const peak = record.capacity === undefined ? fmt(record.peak?.rate) : `no ladder: ${fmt(record.capacity.rate)} of ${capacitySource(record)}, figures at ${fmt(record.overload?.[0]?.factor)}x`;
       const invalid = (record.invalid?.length ?? 0) > 0 ? ` — invalid, left out of the verdicts: ${record.invalid?.join('; ')}` : '';
-      return [configuration(record), String(record.repeat), `${peak} (${fmt(PUBLISHED_REGISTER_RATES[mode])})${invalid}`, `${fmt(record.result.latencyMs.register?.p50, 2)} / ${fmt(record.result.latencyMs.register?.p99, 2)}`, fmt(record.result.proxy?.cpuPercentTotal, 1), rss === undefined ? '–' : `${fmt(rss / 1048576, 1)} MiB`, fmt(ladderKnee(steps))];
+      // A seeded ladder starts near an earlier peak: its lowest step is no baseline for a knee.
+      const seeded = record.peak !== undefined && steps.length > 0 && Math.min(...steps.map((step) => step.rate)) > record.peak.search.from;
+      return [configuration(record), String(record.repeat), `${peak} (${fmt(PUBLISHED_REGISTER_RATES[mode])})${invalid}`, `${fmt(record.result.latencyMs.register?.p50, 2)} / ${fmt(record.result.latencyMs.register?.p99, 2)}`, fmt(record.result.proxy?.cpuPercentTotal, 1), rss === undefined ? '–' : `${fmt(rss / 1048576, 1)} MiB`, seeded ? '– (seeded ladder)' : fmt(ladderKnee(steps))];
     }),
   });
   const ladderRows = measured.flatMap((record) => (record.peak?.steps ?? []).map((step) => [configuration(record), fmt(step.rate), step.outcome, step.successRatio === undefined ? '–' : `${fmt(step.successRatio * 100, 2)}%`, fmt(step.achievedCallsPerSecond), fmt(step.p99Ms, 2), fmt(step.proxyCpuPercent, 1), step.proxyRssBytes === undefined ? '–' : fmt(step.proxyRssBytes / 1048576, 1)]));
