@@ -67,21 +67,28 @@ describe('auth state stores', () => {
     assert.equal(await store.acceptNonceCount('long-3', 1, Date.now() + 60_000), false, 'entries survive the sweep and the failed insert');
   });
 
-  test('four threads race for the same 2000 nonce counts and 2000 attempt slots: each count is granted exactly once, exactly the limit of slots', { timeout: 30_000 }, async () => {
-    const store = SabAuthStateStore.create({ capacity: 8192 });
+  test('four threads race for the same 2000 nonce counts and 2000 attempt slots: each count is granted exactly once, exactly the limit of slots', { timeout: 60_000 }, async () => {
     const threads = 4;
     const nonces = 2000;
     const failures = 500;
-    const barrier = new SharedArrayBuffer(4);
-    const workers = Array.from({ length: threads }, () => new Worker(new URL('./sab-auth-state-store.fixture.js', import.meta.url), { workerData: { shared: store.shared, threads, nonces, failures, maxFailures: 1500, barrier } satisfies AuthFixtureData }));
-    const reports = await Promise.all(workers.map(async (worker) => (await once(worker, 'message'))[0] as AuthFixtureReport));
-    await Promise.all(workers.map((worker) => worker.terminate()));
-    assert.deepEqual(reports.map((report) => report.error), [undefined, undefined, undefined, undefined]);
-    const granted = reports.flatMap((report) => report.granted).sort((a, b) => a - b);
-    assert.deepEqual(granted, Array.from({ length: nonces }, (_, i) => i), 'every nonce granted once, none twice');
-    assert.ok(reports.filter((report) => report.granted.length > 0).length > 1, 'the threads really raced');
-    assert.equal(reports.reduce((sum, report) => sum + report.attempts, 0), 1500, 'no slot lost, none granted past the limit');
-    assert.equal(await store.failures('192.0.2.66', Date.now()), 1500);
+    // Every race must keep the invariants; at least one must really be a race. On a loaded
+    // 2-core machine the first thread past the barrier can finish its 2,000 nonces before another
+    // is scheduled (CI on d601b11), so a race where one thread got every nonce is run again.
+    let raced = 0;
+    for (let attempt = 0; attempt < 5 && raced === 0; attempt++) {
+      const store = SabAuthStateStore.create({ capacity: 8192 });
+      const barrier = new SharedArrayBuffer(4);
+      const workers = Array.from({ length: threads }, () => new Worker(new URL('./sab-auth-state-store.fixture.js', import.meta.url), { workerData: { shared: store.shared, threads, nonces, failures, maxFailures: 1500, barrier } satisfies AuthFixtureData }));
+      const reports = await Promise.all(workers.map(async (worker) => (await once(worker, 'message'))[0] as AuthFixtureReport));
+      await Promise.all(workers.map((worker) => worker.terminate()));
+      assert.deepEqual(reports.map((report) => report.error), [undefined, undefined, undefined, undefined]);
+      const granted = reports.flatMap((report) => report.granted).sort((a, b) => a - b);
+      assert.deepEqual(granted, Array.from({ length: nonces }, (_, i) => i), 'every nonce granted once, none twice');
+      assert.equal(reports.reduce((sum, report) => sum + report.attempts, 0), 1500, 'no slot lost, none granted past the limit');
+      assert.equal(await store.failures('192.0.2.66', Date.now()), 1500);
+      if (reports.filter((report) => report.granted.length > 0).length > 1) raced++;
+    }
+    assert.equal(raced, 1, 'the threads really raced in one of 5 tries');
   });
 
   test('Redis: connections racing for the same nonce counts get each exactly once', { timeout: 30_000 }, async () => {
