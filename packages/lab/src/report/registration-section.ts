@@ -12,6 +12,8 @@ import type { ExperimentRecord } from '../experiment/experiment-record.js';
 import { withInterval, type Block } from './report-document.js';
 import { medianInterval } from '../analysis/confidence-interval.js';
 import { readResultsFile } from '../experiment/results-file.js';
+import { recordInvalidReasons } from './report-data.js';
+import { overloadRatio } from './registration-metrics.js';
 
 type Measured = ExperimentRecord & { result: BenchResult };
 
@@ -148,15 +150,15 @@ function registrationBlocks(records: readonly ExperimentRecord[]): Block[] {
 
 /**
  * Goodput / capacity per configuration and factor over the repeats: the median of the valid runs'
- * valid steps with its 95% interval (the curves the issue's target and study 004 speak of).
+ * valid steps (as the verdicts judge runs and steps) with its 95% interval (the curves the issue's target and study 004 speak of).
  */
 function goodputSummary(measured: readonly Measured[]): Block[] {
-  const valid = measured.filter((record) => (record.invalid?.length ?? 0) === 0 && record.error === undefined);
+  const valid = measured.filter((record) => recordInvalidReasons(record).length === 0 && record.error === undefined);
   const factors = [...new Set(valid.flatMap((record) => (record.overload ?? []).map((step) => step.factor)))].sort((a, b) => a - b);
   const configurations = [...new Set(valid.filter((record) => (record.overload?.length ?? 0) > 0).map(configuration))];
   if (factors.length === 0 || configurations.length === 0) return [];
   const cell = (name: string, factor: number): string => {
-    const ratios = valid.filter((record) => configuration(record) === name).flatMap((record) => (record.overload ?? []).filter((step) => step.factor === factor && step.error === undefined && step.invalid === undefined).map((step) => step.goodputRatio));
+    const ratios = valid.filter((record) => configuration(record) === name).map(overloadRatio(factor)).filter((ratio): ratio is number => ratio !== undefined);
     return ratios.length === 0 ? '–' : withInterval(medianInterval(ratios), 2);
   };
   return [
