@@ -67,7 +67,7 @@ export const SERVE_OPTIONS = [
   { key: 'overload-lag', kind: 'number', arg: 'ms', default: 100, scope: 'Overload control', doc: 'event-loop lag at or above which a worker is busy (as --overload-utilization)' },
   { key: 'overload-interval', kind: 'number', arg: 'ms', integer: true, default: 100, max: 10000, scope: 'Overload control', doc: 'how often each worker samples its event loop; while overloaded the admitted rate of new requests falls to 0.8 of what was admitted per sample, and climbs by x1.1 + 2/s per calm one' },
   { key: 'overload-retry-after', kind: 'number', arg: 'seconds', integer: true, default: 2, max: 3600, scope: 'Overload control', doc: 'Retry-After of the 503s' },
-  { key: 'overload-reject-rate', kind: 'number', arg: 'per-second', default: 10000, scope: 'Overload control', doc: '503s a worker sends per second at most; requests shed beyond it are dropped (and counted); over UDP a dropped request comes back as retransmissions, so this only guards against floods' },
+  { key: 'overload-reject-rate', kind: 'number', arg: 'per-second', default: 10000, scope: 'Overload control', doc: '503s a worker sends per second at most; below it, one 503 per new request it admits (at least 20 a second: a 503 costs about a third of an admitted REGISTER, and phones that ignore Retry-After ask again at once); requests shed beyond are dropped (and counted)' },
   { key: 'overload-oc-validity', kind: 'number', arg: 'ms', integer: true, zero: true, default: 500, max: 60000, scope: 'Overload control', doc: 'RFC 7339 oc-validity announced to clients whose Via carries oc' },
   // ---- observability
   { key: 'log-level', kind: 'choice', choices: LOG_LEVELS, default: 'info', scope: 'Observability', doc: 'pino log level' },

@@ -266,6 +266,7 @@ export class ProxyServer {
       auth: options.authenticator,
       timing: options.timing,
       overload: options.overload,
+      holdReading: (source, ms, message) => source.protocol !== 'udp' && source.connectionId !== undefined && (streams[source.protocol]?.holdReading(source.connectionId, ms, message) ?? false),
       clientTransports: clientOnly,
       sender: options.sender ?? {
         send(target, bytes, onError) {

@@ -39,9 +39,10 @@ test('ACK, BYE, CANCEL, PRACK, in-dialog requests and responses must be processe
 });
 
 test('compact forms and header names in any case are read', () => {
-  const compact = Buffer.from('INVITE sip:b@h SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nt: <sip:b@h>;tag=x\r\ni: c\r\n\r\n');
+  const compact = Buffer.from('INVITE sip:b@h SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nt: <sip:b@h>;tag=x\r\ni: c\r\nCSeq: 1 INVITE\r\n\r\n');
   assert.equal(classifyMessage(compact), MUST_PROCESS);
-  const upper = Buffer.from('INVITE sip:b@h SIP/2.0\r\nTO : <sip:b@h>\r\nCALL-ID: c\r\n\r\n');
+  assert.ok(classifyMessage(Buffer.from('INVITE sip:b@h SIP/2.0\r\nt: <sip:b@h>\r\ni: c\r\nCSeq: 1 INVITE\r\n\r\n')) >= 0);
+  const upper = Buffer.from('INVITE sip:b@h SIP/2.0\r\nTO : <sip:b@h>\r\nCALL-ID: c\r\nCSEQ: 1 INVITE\r\n\r\n');
   assert.ok(classifyMessage(upper) >= 0);
 });
 
@@ -60,6 +61,9 @@ test('on any doubt the message is processed normally', () => {
     ['no To', Buffer.from('INVITE sip:b@h SIP/2.0\r\nCall-ID: c\r\n\r\n')],
     ['no Call-ID', Buffer.from('INVITE sip:b@h SIP/2.0\r\nTo: <sip:b@h>\r\n\r\n')],
     ['empty Call-ID', Buffer.from('INVITE sip:b@h SIP/2.0\r\nTo: <sip:b@h>\r\nCall-ID:  \r\n\r\n')],
+    ['no CSeq', Buffer.from('INVITE sip:b@h SIP/2.0\r\nTo: <sip:b@h>\r\nCall-ID: c\r\n\r\n')],
+    ['two CSeq headers', Buffer.from('INVITE sip:b@h SIP/2.0\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nCSeq: 2 INVITE\r\n\r\n')],
+    ['folded CSeq', Buffer.from('INVITE sip:b@h SIP/2.0\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1\r\n INVITE\r\n\r\n')],
     ['two To headers', Buffer.from('INVITE sip:b@h SIP/2.0\r\nTo: <sip:b@h>\r\nTo: <sip:b@h>;tag=1\r\nCall-ID: c\r\n\r\n')],
     ['folded To', Buffer.from('INVITE sip:b@h SIP/2.0\r\nTo: <sip:b@h>\r\n ;tag=1\r\nCall-ID: c\r\n\r\n')],
     ['a line without a colon', Buffer.from('INVITE sip:b@h SIP/2.0\r\nTo <sip:b@h>\r\nCall-ID: c\r\n\r\n')],
@@ -72,9 +76,9 @@ test('on any doubt the message is processed normally', () => {
   for (const [name, bytes] of cases) assert.equal(classifyMessage(bytes), MUST_PROCESS, name);
 });
 
-test('a folded header other than To and Call-ID does not matter; bare LF line ends are read', () => {
-  assert.ok(classifyMessage(Buffer.from('INVITE sip:b@h SIP/2.0\r\nSubject: a\r\n b\r\nTo: <sip:b@h>\r\nCall-ID: c\r\n\r\n')) >= 0);
-  assert.ok(classifyMessage(Buffer.from('INVITE sip:b@h SIP/2.0\nTo: <sip:b@h>\nCall-ID: c\n\n')) >= 0);
+test('a folded header other than To, Call-ID and CSeq does not matter; bare LF line ends are read', () => {
+  assert.ok(classifyMessage(Buffer.from('INVITE sip:b@h SIP/2.0\r\nSubject: a\r\n b\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n')) >= 0);
+  assert.ok(classifyMessage(Buffer.from('INVITE sip:b@h SIP/2.0\nTo: <sip:b@h>\nCall-ID: c\nCSeq: 1 INVITE\n\n')) >= 0);
 });
 
 test('random and truncated bytes never throw', () => {
@@ -95,4 +99,19 @@ test('the shed decision is the same for a Call-ID each time, and spreads Call-ID
   assert.ok(shed > 200 && shed < 400, `about 30% shed, got ${shed / 10}%`);
   assert.equal(inShedFraction(0xffffffff, 1), true, 'reduction 1 sheds every one');
   assert.equal(inShedFraction(0, 0), false, 'reduction 0 sheds none');
+});
+
+test('new work gets a CSeq hash: a retransmission has its original\'s, the next request of its Call-ID another', () => {
+  const key = { cseqHash: -1 };
+  const first = classifyMessage(request('REGISTER', '<sip:b@h>', [], 'phone@host'), key);
+  const firstCSeq = key.cseqHash;
+  assert.ok(first >= 0 && firstCSeq >= 0);
+  assert.equal(classifyMessage(request('REGISTER', '<sip:b@h>', [], 'phone@host'), key), first);
+  assert.equal(key.cseqHash, firstCSeq, 'a retransmission');
+  const next = Buffer.from(request('REGISTER', '<sip:b@h>', [], 'phone@host').toString('latin1').replace('CSeq: 1 REGISTER', 'CSeq: 2 REGISTER'), 'latin1');
+  assert.equal(classifyMessage(next, key), first, 'the same Call-ID');
+  assert.notEqual(key.cseqHash, firstCSeq, 'another transaction');
+  key.cseqHash = -1;
+  classifyMessage(request('BYE', '<sip:b@h>;tag=1', [], 'phone@host'), key);
+  assert.equal(key.cseqHash, -1, 'only new work writes the key');
 });

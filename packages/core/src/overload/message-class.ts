@@ -1,13 +1,13 @@
 /**
  * Overload control's look at a message before the full parse (study 004 §6, RFC 7339 §5): from
- * the first line and the To and Call-ID headers alone, is it new work that may be shed, or work
+ * the first line and the To, Call-ID and CSeq headers alone, is it new work that may be shed, or work
  * that must go on? New work: an out-of-dialog request (no To tag) other than ACK, BYE, CANCEL and
  * PRACK: an initial INVITE, REGISTER, SUBSCRIBE, OPTIONS ... Must go on: every response, ACK,
  * BYE, CANCEL, PRACK and every in-dialog request (To has a tag), since shedding them would waste
  * the work already spent on the call and leave dialogs hanging.
  *
- * Every byte is hostile: on any doubt (no header end within SCAN_LIMIT, a folded or repeated To
- * or Call-ID, an odd method token, a missing header) the answer is MUST_PROCESS, so the message
+ * Every byte is hostile: on any doubt (no header end within SCAN_LIMIT, a folded or repeated To,
+ * Call-ID or CSeq, an odd method token, a missing header) the answer is MUST_PROCESS, so the message
  * takes the normal path and gets the parser's answer.
  */
 
@@ -37,12 +37,19 @@ for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-
 
 const ALWAYS = new Set(['BYE', 'CANCEL', 'PRACK']);
 
+/** Where classifyMessage puts the hash of a new request's CSeq value (its transaction within the Call-ID). */
+export interface NewRequestKey {
+  cseqHash: number;
+}
+
 /**
  * MUST_PROCESS, OVERLOAD_ACK, or (new work) a 32-bit hash of the Call-ID's bytes, >= 0: the loss
  * decision is taken on it, so a retransmission meets the same decision as its original while the
- * reduction holds.
+ * reduction holds. For new work, `key.cseqHash` gets a hash of the CSeq value: a retransmission
+ * has its original's, the next request of the same Call-ID (a REGISTER refresh, a request sent
+ * again after a 503's Retry-After) another.
  */
-export function classifyMessage(bytes: Buffer): number {
+export function classifyMessage(bytes: Buffer, key?: NewRequestKey): number {
   const limit = Math.min(bytes.length, SCAN_LIMIT);
   let i = 0;
   while (i < limit && (bytes[i] === CR || bytes[i] === LF)) i++;
@@ -60,7 +67,8 @@ export function classifyMessage(bytes: Buffer): number {
   i++;
   let toTag: 'none' | 'ours' | 'other' | undefined;
   let callIdHash = -1;
-  let last: 'to' | 'call-id' | 'other' = 'other';
+  let cseqHash = -1;
+  let last: 'to' | 'call-id' | 'cseq' | 'other' = 'other';
   for (;;) {
     if (i >= limit) return MUST_PROCESS;
     let end = i;
@@ -70,7 +78,7 @@ export function classifyMessage(bytes: Buffer): number {
     if (lineEnd === i) break; // the blank line: end of the headers
     const first = bytes[i];
     if (first === SP || first === HT) {
-      // A folded line: harmless unless it continues the To or the Call-ID.
+      // A folded line: harmless unless it continues the To, the Call-ID or the CSeq.
       if (last !== 'other') return MUST_PROCESS;
     } else {
       let colon = i;
@@ -86,23 +94,30 @@ export function classifyMessage(bytes: Buffer): number {
         if (callIdHash >= 0) return MUST_PROCESS;
         callIdHash = hashValue(bytes, colon + 1, lineEnd);
         if (callIdHash < 0) return MUST_PROCESS;
+      } else if (last === 'cseq') {
+        if (cseqHash >= 0) return MUST_PROCESS;
+        cseqHash = hashValue(bytes, colon + 1, lineEnd);
+        if (cseqHash < 0) return MUST_PROCESS;
       }
     }
     i = end + 1;
   }
-  if (toTag === undefined || callIdHash < 0) return MUST_PROCESS;
+  if (toTag === undefined || callIdHash < 0 || cseqHash < 0) return MUST_PROCESS;
   if (isAck) return toTag === 'ours' ? OVERLOAD_ACK : MUST_PROCESS;
-  return toTag === 'none' ? callIdHash : MUST_PROCESS;
+  if (toTag !== 'none') return MUST_PROCESS;
+  if (key !== undefined) key.cseqHash = cseqHash;
+  return callIdHash;
 }
 
-/** 'to' for To or t, 'call-id' for Call-ID or i (any case), else 'other'. */
-function headerOfInterest(bytes: Buffer, start: number, end: number): 'to' | 'call-id' | 'other' {
+/** 'to' for To or t, 'call-id' for Call-ID or i, 'cseq' for CSeq (any case), else 'other'. */
+function headerOfInterest(bytes: Buffer, start: number, end: number): 'to' | 'call-id' | 'cseq' | 'other' {
   const length = end - start;
   if (length === 1) {
     const c = (bytes[start] as number) | 0x20;
     return c === 0x74 ? 'to' : c === 0x69 ? 'call-id' : 'other';
   }
   if (length === 2) return ((bytes[start] as number) | 0x20) === 0x74 && ((bytes[start + 1] as number) | 0x20) === 0x6f ? 'to' : 'other';
+  if (length === 4) return bytes.toString('latin1', start, end).toLowerCase() === 'cseq' ? 'cseq' : 'other';
   if (length === 7) return bytes.toString('latin1', start, end).toLowerCase() === 'call-id' ? 'call-id' : 'other';
   return 'other';
 }

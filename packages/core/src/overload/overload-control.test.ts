@@ -104,8 +104,9 @@ test('beyond the reject rate, shed requests are dropped and counted', () => {
 test('a request missing a header to answer with is dropped, never answered half', () => {
   const { control: oc, sent, counters } = control();
   overloadFully(oc);
-  const noCseq = Buffer.from('INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=a\r\nTo: <sip:b@h>\r\nCall-ID: c\r\n\r\n');
-  assert.equal(oc.shedOnArrival(noCseq, source), true);
+  // No From (the classification reads only the To, Call-ID and CSeq; a request without one of those is processed, and the parser answers it).
+  const noFrom = Buffer.from('INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n');
+  assert.equal(oc.shedOnArrival(noFrom, source), true);
   assert.equal(sent.length, 0);
   assert.equal(counters.overloadDropped, 1);
 });
@@ -127,4 +128,49 @@ test('RFC 7339 as server on forwarded responses, and as client toward next hops'
   assert.equal(counters.overloadAnnouncementsReceived, 1);
   assert.equal(oc.shedForNextHop(hop), true, 'oc=100: every new request shed');
   assert.equal(counters.overloadNextHopShed, 1);
+});
+
+test('503s follow the admitted rate: one per request admitted, the rest of what is shed is dropped', () => {
+  const { control: oc, sent, counters } = control(10_000);
+  for (let n = 0; n < 3; n++) oc.detector.update(1, 0, 100);
+  // 100 offered and 50 admitted in 100 ms: an admitted rate of 400/s (500/s less the decrease).
+  for (let n = 0; n < 100; n++) oc.detector.noteNewWork(n % 2 === 0);
+  oc.detector.update(1, 0, 100);
+  assert.equal(oc.detector.admittedRate, 400);
+  // All at one instant: a burst of a tenth of a second at 400 503s a second (not the cap's 1,000).
+  let shed = 0;
+  for (let n = 0; n < 200; n++) if (oc.shedOnArrival(invite(`burst${n}`), source)) shed++;
+  // (Plus what the clock adds while the loop runs: 0.4 a millisecond.)
+  assert.ok(sent.length >= 40 && sent.length < 60, `about 40 503s, not the cap's burst of 1,000: ${sent.length}`);
+  assert.equal(counters.overloadRejected, sent.length);
+  assert.equal(counters.overloadDropped, shed - sent.length);
+});
+
+test('past the 503 budget a request over TCP holds its connection instead of being dropped; over UDP it is dropped', () => {
+  const sent: Buffer[] = [];
+  const holds: Array<{ source: TransportAddress; ms: number; message: Buffer }> = [];
+  const counters = newProxyCounters();
+  let holding = true;
+  const oc = new OverloadControl({ ...DEFAULT_OVERLOAD_SETTINGS, rejectRate: 10 }, counters, { send: (_target, bytes) => sent.push(bytes) }, (source, ms, message) => {
+    if (!holding) return false;
+    holds.push({ source, ms, message });
+    return true;
+  });
+  overloadFully(oc);
+  const tcp: TransportAddress = { protocol: 'tcp', address: '192.0.2.1', port: 5060, connectionId: 7 };
+  // The burst of 10/s is one 503; the next three are past it.
+  for (let n = 0; n < 4; n++) assert.equal(oc.shedOnArrival(invite(`t${n}`), tcp), true);
+  assert.equal(sent.length, 1);
+  assert.equal(holds.length, 3);
+  assert.equal(holds[0]?.ms, DEFAULT_OVERLOAD_SETTINGS.retryAfterSeconds * 1000, 'for the Retry-After');
+  assert.equal(holds[0]?.message.toString().includes('Call-ID: t1'), true);
+  assert.equal(counters.overloadReadsHeld, 3);
+  assert.equal(counters.overloadShed, 1, 'a held request is not shed');
+  assert.equal(counters.overloadDropped, 0);
+  oc.shedOnArrival(invite('u1'), source);
+  assert.equal(counters.overloadDropped, 1, 'a datagram past the budget is dropped');
+  holding = false;
+  oc.shedOnArrival(invite('t9'), tcp);
+  assert.equal(counters.overloadDropped, 2, 'a connection that cannot be held: dropped');
+  assert.equal(counters.overloadReadsHeld, 3);
 });

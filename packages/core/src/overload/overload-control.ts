@@ -2,18 +2,21 @@ import { randomBytes } from 'node:crypto';
 import type { SipMessage } from '@switchboard/sip';
 import { ADDED_BYTES } from '../proxy/generated-response.js';
 import type { MessageSender, TransportAddress } from '../transport-address.js';
-import { classifyMessage, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX } from './message-class.js';
+import { classifyMessage, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX, type NewRequestKey } from './message-class.js';
 import { NextHopThrottle } from './next-hop-throttle.js';
 import { ocSeqNow, ocServerParams, OC_CLIENT_PARAMS, readOcAnnouncement } from './oc-params.js';
 import { DEFAULT_OVERLOAD_THRESHOLDS, OverloadDetector, type OverloadDetectorCounters, type OverloadThresholds } from './overload-detector.js';
 import { overloadResponse } from './overload-response.js';
-import { RejectionLimiter } from './rejection-limiter.js';
+import { RejectionLimiter, rejectionRate } from './rejection-limiter.js';
 
 /** `--overload on` and its thresholds, plain data (it crosses to every worker). */
 export interface OverloadSettings extends OverloadThresholds {
   /** Retry-After of the 503s, in seconds. */
   readonly retryAfterSeconds: number;
-  /** 503s a worker sends per second at most; shed requests beyond it are dropped. */
+  /**
+   * 503s a worker sends per second at most; within it, as many as it admits new requests (see
+   * rejectionRate); shed requests beyond are dropped.
+   */
   readonly rejectRate: number;
   /** oc-validity announced to upstream clients that support RFC 7339, in ms. */
   readonly ocValidityMs: number;
@@ -42,6 +45,8 @@ export interface OverloadCounters extends OverloadDetectorCounters {
   overloadShed: number;
   overloadRejected: number;
   overloadDropped: number;
+  /** New requests over TCP or TLS that would have been dropped: their connection was held instead. */
+  overloadReadsHeld: number;
   overloadAcksAbsorbed: number;
   /** Responses whose top Via got our `oc` values for an upstream client (RFC 7339 as server). */
   overloadAnnouncementsSent: number;
@@ -52,6 +57,12 @@ export interface OverloadCounters extends OverloadDetectorCounters {
 }
 
 /**
+ * Holds reading a stream connection (StreamTransport.holdReading): true when `message` was taken
+ * and will be given again, with what follows it, after `ms`.
+ */
+export type HoldReading = (source: TransportAddress, ms: number, message: Buffer) => boolean;
+
+/**
  * Overload control for one worker (study 004 §6, RFC 7339): its detector, the check every
  * message meets before the full parse (`shedOnArrival`), and RFC 7339's parameters both ways.
  * Never throws for anything a peer sent.
@@ -60,18 +71,22 @@ export class OverloadControl {
   readonly #settings: OverloadSettings;
   readonly #counters: OverloadCounters;
   readonly #sender: MessageSender;
+  readonly #holdReading: HoldReading | undefined;
   readonly #detector: OverloadDetector;
   readonly #limiter: RejectionLimiter;
   readonly #nextHops = new NextHopThrottle();
   readonly #tagBase = `${OVERLOAD_TAG_PREFIX}${randomBytes(4).toString('hex')}`;
+  /** classifyMessage's second answer, reused (no allocation per message). */
+  readonly #key: NewRequestKey = { cseqHash: 0 };
   #tags = 0;
 
-  constructor(settings: OverloadSettings, counters: OverloadCounters, sender: MessageSender) {
+  constructor(settings: OverloadSettings, counters: OverloadCounters, sender: MessageSender, holdReading?: HoldReading) {
     this.#settings = settings;
     this.#counters = counters;
     this.#sender = sender;
+    this.#holdReading = holdReading;
     this.#detector = new OverloadDetector(settings, counters);
-    this.#limiter = new RejectionLimiter(settings.rejectRate, Date.now());
+    this.#limiter = new RejectionLimiter(Date.now());
   }
 
   /** The Via parameters we add toward next hops (we support RFC 7339, loss-based). */
@@ -99,25 +114,41 @@ export class OverloadControl {
 
   /**
    * The check each message read from a socket meets first: true when it was taken care of here
-   * (new work shed with a 503 or dropped, or the ACK of one of our 503s absorbed). While the
-   * worker is not limiting new work this is one comparison; while it is, every new request is
-   * counted (the admission rate is steered by them).
+   * (new work shed with a 503 or dropped, its connection held, or the ACK of one of our 503s
+   * absorbed). While the worker is not limiting new work this is one comparison; while it is,
+   * every new request is counted (the admission rate is steered by them).
+   *
+   * A new request past the 503s' budget (rejectionRate) is dropped over UDP, where that costs
+   * the worker nothing and the client retransmits. Over TCP and TLS its connection is held
+   * instead, for the 503s' Retry-After, and the request decided again afterwards: dropped, it
+   * would keep its client waiting for its timer (32 s), and a few thousand phones so stalled were
+   * the whole offered load (a diagnostic run: the process-pool on 0.15 core, 8x over TCP, at 7%
+   * CPU with every phone waiting out a dropped REGISTER). A peer that obeys RFC 3261 §21.5.4
+   * sends nothing during a Retry-After; one that does not has what it sends wait in its
+   * connection meanwhile, in-dialog requests and responses too (at most the Retry-After late).
    */
   shedOnArrival(bytes: Buffer, source: TransportAddress): boolean {
     const detector = this.#detector;
     if (!detector.limiting) return false;
-    const kind = classifyMessage(bytes);
+    const kind = classifyMessage(bytes, this.#key);
     if (kind === MUST_PROCESS) return false;
     if (kind === OVERLOAD_ACK) {
       this.#counters.overloadAcksAbsorbed++;
       return true;
     }
-    if (detector.admit(kind, Date.now())) return false;
-    this.#counters.overloadShed++;
-    if (!this.#limiter.tryTake(Date.now())) {
+    const now = Date.now();
+    // Over a stream nothing is retransmitted (RFC 3261 §17.1.1.2), and a held request is decided afresh.
+    if (detector.admit(kind, this.#key.cseqHash, now, source.protocol === 'udp')) return false;
+    if (!this.#limiter.tryTake(now, rejectionRate(detector.admittedRate, this.#settings.rejectRate))) {
+      if (source.protocol !== 'udp' && this.#holdReading?.(source, this.#settings.retryAfterSeconds * 1000, bytes) === true) {
+        this.#counters.overloadReadsHeld++;
+        return true;
+      }
+      this.#counters.overloadShed++;
       this.#counters.overloadDropped++;
       return true;
     }
+    this.#counters.overloadShed++;
     const response = overloadResponse(bytes, {
       toTag: `${this.#tagBase}${(++this.#tags).toString(36)}`,
       retryAfterSeconds: this.#settings.retryAfterSeconds,

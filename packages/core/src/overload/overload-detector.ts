@@ -78,9 +78,12 @@ export class OverloadDetector {
     if (admitted) this.#admitted++;
   }
 
-  /** While limiting: whether the new request with this Call-ID hash goes on (and it is noted). */
-  admit(callIdHash: number, nowMs: number): boolean {
-    const admitted = this.#gate.admit(callIdHash, this.#admission.rate, this.#admission.reduction, nowMs);
+  /**
+   * While limiting: whether the new request with these Call-ID and CSeq hashes goes on (and it is
+   * noted); `remember` (datagrams) keeps the decision for its retransmissions.
+   */
+  admit(callIdHash: number, cseqHash: number, nowMs: number, remember = true): boolean {
+    const admitted = this.#gate.admit(callIdHash, cseqHash, this.#admission.rate, this.#admission.reduction, nowMs, remember);
     this.noteNewWork(admitted);
     return admitted;
   }

@@ -1,6 +1,6 @@
 import { isSipError, parseMessage, validateRequest, type SipLimits, type SipMessage } from '@switchboard/sip';
 import type { DigestAuthenticator } from '../auth/digest-authenticator.js';
-import { OverloadControl, type OverloadSettings } from '../overload/overload-control.js';
+import { OverloadControl, type HoldReading, type OverloadSettings } from '../overload/overload-control.js';
 import type { LocationStore } from '../registrar/location-store.js';
 import type { RegistrarOptions } from '../registrar/registrar.js';
 import type { ServerTransaction } from '../transaction/server-transaction.js';
@@ -56,6 +56,8 @@ export interface ProxyCoreOptions {
   readonly branchTag?: string;
   /** Seconds a 503 asks clients to wait when the location store fails (default 5). */
   readonly storeRetryAfterSeconds?: number;
+  /** Overload control: how to hold reading a stream connection (the transports'); without it, such requests are dropped. */
+  readonly holdReading?: HoldReading;
   /**
    * Asked for each parsed message before it is processed, in models that spread transactions
    * over workers: returns true when it has handed the message to the worker that owns it.
@@ -125,7 +127,7 @@ export class ProxyCore {
     this.#shared = options.sharedTransactions === undefined ? undefined : new SharedTransactions(options.sharedTransactions, { timers, sender, counters, storeRetryAfterSeconds: options.storeRetryAfterSeconds ?? 5 });
     const mirror = this.#shared?.mirror ?? options.transactionMirror;
     this.#server = new ServerTransactions({ sender, timers, counters, ...(mirror === undefined ? {} : { mirror }) });
-    this.#overload = options.overload === undefined ? undefined : new OverloadControl(options.overload, counters, sender);
+    this.#overload = options.overload === undefined ? undefined : new OverloadControl(options.overload, counters, sender, options.holdReading);
     this.#overload?.start();
     const shared = this.#shared;
     const onBranchStarted = shared === undefined ? undefined : (server: ServerTransaction, branch: string, target: TransportAddress): void => shared.mirror.branchStarted(server, branch, `${target.protocol}:${target.address}:${target.port}`);

@@ -121,6 +121,7 @@ export function newProxyCounters(): ProxyCounters {
     overloadShed: 0,
     overloadRejected: 0,
     overloadDropped: 0,
+    overloadReadsHeld: 0,
     overloadAcksAbsorbed: 0,
     overloadAnnouncementsSent: 0,
     overloadAnnouncementsReceived: 0,

@@ -116,6 +116,8 @@ interface Connection {
   slowTimer: NodeJS.Timeout | undefined;
   /** The socket's error, if it failed: a refused connection fails its queued writes with it. */
   failure: Error | undefined;
+  /** While reading is held (holdReading): the messages read and not yet given, in order. */
+  held: { readonly messages: Buffer[]; readonly timer: NodeJS.Timeout } | undefined;
 }
 
 /**
@@ -370,6 +372,7 @@ export class StreamTransport {
       remoteKey: remoteKeyOf(remoteAddress, remotePort),
       slowTimer: undefined,
       failure: undefined,
+      held: undefined,
     };
     this.#connections.add(id, this.protocol, connection.remoteKey, connection);
     this.#idle.add(id, Date.now());
@@ -389,6 +392,8 @@ export class StreamTransport {
     });
     socket.on('close', () => {
       if (connection.slowTimer !== undefined) clearTimeout(connection.slowTimer);
+      if (connection.held !== undefined) clearTimeout(connection.held.timer);
+      connection.held = undefined;
       this.#connections.remove(id);
       this.#idle.remove(id);
       this.#options.directory?.closed(id);
@@ -396,6 +401,43 @@ export class StreamTransport {
     });
     this.#options.directory?.opened(id, socket, connection.remoteKey, kind, this.protocol);
     return connection;
+  }
+
+  /**
+   * Stops reading connection `connectionId` for `ms` (overload control, for a peer whose new
+   * request it would otherwise drop): `message`, just read from it and not handled, and every
+   * message read after it are given to onMessage again, in order, when the time is up, and then
+   * reading goes on. Meanwhile what the peer sends waits in the kernel's buffers (TCP flow control
+   * slows the peer), at no cost to this worker. False (nothing held) when the connection is gone
+   * or already held; `message` is then the caller's.
+   */
+  holdReading(connectionId: number, ms: number, message: Buffer): boolean {
+    const connection = this.#connections.get(connectionId)?.value;
+    if (connection === undefined || connection.held !== undefined || connection.socket.destroyed) return false;
+    connection.socket.pause();
+    const timer = setTimeout(() => this.#release(connection), ms);
+    timer.unref();
+    connection.held = { messages: [message], timer };
+    return true;
+  }
+
+  /** The end of a hold: the held messages go on (one may hold the connection again), then reading. */
+  #release(connection: Connection): void {
+    const held = connection.held;
+    connection.held = undefined;
+    if (held === undefined || connection.socket.destroyed) return;
+    const source = this.#sourceOf(connection);
+    for (let n = 0; n < held.messages.length; n++) {
+      const again = connection.held as Connection['held'];
+      if (again !== undefined) again.messages.push(held.messages[n] as Buffer);
+      else this.#options.onMessage(held.messages[n] as Buffer, source);
+    }
+    if (connection.held === undefined) connection.socket.resume();
+  }
+
+  #sourceOf(connection: Connection): TransportAddress {
+    const { socket, id } = connection;
+    return { protocol: this.protocol, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, connectionId: id };
   }
 
   #receive(connection: Connection, chunk: Buffer, remote: () => string): void {
@@ -409,15 +451,13 @@ export class StreamTransport {
       socket.destroy();
       return;
     }
-    const source: TransportAddress = {
-      protocol: this.protocol,
-      address: socket.remoteAddress ?? '',
-      port: socket.remotePort ?? 0,
-      connectionId: id,
-    };
+    const source = this.#sourceOf(connection);
     for (const event of events) {
-      if (event.kind === 'message') this.#options.onMessage(event.bytes, source);
-      else if (event.kind === 'ping') {
+      if (event.kind === 'message') {
+        // Held while an earlier message of this chunk was given: the rest waits its turn.
+        if (connection.held !== undefined) connection.held.messages.push(event.bytes);
+        else this.#options.onMessage(event.bytes, source);
+      } else if (event.kind === 'ping') {
         this.#options.onEvent?.({ kind: 'ping', connectionId: id, remote: remote() });
         socket.write('\r\n');
       }

@@ -162,3 +162,76 @@ test('refuseNewConnections: the listener stays open, each new connection is clos
     await server.tcp.close();
   }
 });
+
+test('holding a connection\'s reading gives its held message and the ones after it again, in order, when the time is up', async () => {
+  const given: string[] = [];
+  let holdNext = true;
+  const tcp: TcpTransport = new TcpTransport({
+    host: '127.0.0.1',
+    port: 0,
+    idleTimeoutMs: 30_000,
+    headerTimeoutMs: 5_000,
+    onMessage: (bytes, source) => {
+      const text = bytes.toString();
+      // Overload control past its 503 budget: the first message of the connection is held once.
+      if (holdNext && source.connectionId !== undefined) {
+        holdNext = false;
+        assert.equal(tcp.holdReading(source.connectionId, 300, bytes), true);
+        assert.equal(tcp.holdReading(source.connectionId, 300, bytes), false, 'already held');
+        return;
+      }
+      given.push(/branch=(\w+)/.exec(text)?.[1] ?? '?');
+    },
+  });
+  const { port } = await tcp.listen();
+  const other = net.connect(port, '127.0.0.1');
+  const held = net.connect(port, '127.0.0.1');
+  const message = (branch: string) => MESSAGE.toString().replace('z9hG4bK1', branch);
+  try {
+    await Promise.all([once(held, 'connect'), once(other, 'connect')]);
+    // Three messages in one write: the first is held, the two after it wait behind it.
+    held.write(message('z9hG4bKa') + message('z9hG4bKb') + message('z9hG4bKc'));
+    const heldAt = Date.now();
+    await until(() => !holdNext, 'the hold');
+    held.write(message('z9hG4bKd'));
+    other.write(message('z9hG4bKo'));
+    await until(() => given.includes('z9hG4bKo'), 'another connection, read meanwhile');
+    assert.deepEqual(given, ['z9hG4bKo'], 'nothing of the held connection before its time');
+    await until(() => given.length === 5, 'the held connection\'s messages');
+    assert.ok(Date.now() - heldAt >= 290, 'after the hold');
+    assert.deepEqual(given, ['z9hG4bKo', 'z9hG4bKa', 'z9hG4bKb', 'z9hG4bKc', 'z9hG4bKd'], 'in the order sent');
+    assert.equal(tcp.holdReading(987654, 300, Buffer.from('x')), false, 'no such connection');
+  } finally {
+    held.destroy();
+    other.destroy();
+    await tcp.close();
+  }
+});
+
+test('a held connection that closes is forgotten with its messages', async () => {
+  let given = 0;
+  const tcp: TcpTransport = new TcpTransport({
+    host: '127.0.0.1',
+    port: 0,
+    idleTimeoutMs: 30_000,
+    headerTimeoutMs: 5_000,
+    onMessage: (bytes, source) => {
+      if (source.connectionId !== undefined && tcp.holdReading(source.connectionId, 200, bytes)) return;
+      given++;
+    },
+  });
+  const { port } = await tcp.listen();
+  const socket = net.connect(port, '127.0.0.1');
+  try {
+    await once(socket, 'connect');
+    socket.write(MESSAGE);
+    await until(() => tcp.connectionCount === 1, 'the connection');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await until(() => tcp.connectionCount === 0, 'the close');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(given, 0, 'the held message went with its connection');
+  } finally {
+    await tcp.close();
+  }
+});
