@@ -9,6 +9,6 @@ export { cpuBusyBetween, parseCpuTimes, readCpuTimes, type CpuBusy, type CpuTime
 export type { UdpCounters } from './udp-drops.js';
 export { lateCountersReason } from './proxy-counters.js';
 export { runRegistration, type RegistrationRunOptions } from './registration/run-registration.js';
-export { REGISTRATION_MODES, type RegistrationMode } from './registration/registering-clients.js';
+export { REGISTRATION_MODES, RETRY_AFTER_BEHAVIOURS, type RegistrationMode, type RetryAfterBehaviour } from './registration/registering-clients.js';
 export type { RegistrationFigures, RegistrationWorkload, ProbeResult, PhaseCost, MemoryPerConnection } from './registration/registration-result.js';
 export { spreadConnections, sourceAddress, localPortsPerAddress } from './registration/source-addresses.js';

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { runBench, runRegistration, type BenchOptions, type BenchProgress, type BenchResult, type ConnectionLifetime, type RegistrationMode, type RegistrationRunOptions } from '@switchboard/bench';
+import { runBench, runRegistration, type BenchOptions, type BenchProgress, type BenchResult, type ConnectionLifetime, type RegistrationMode, type RetryAfterBehaviour, type RegistrationRunOptions } from '@switchboard/bench';
 import { BENCH_OPTIONS } from './bench-schema.js';
 import { SwitchboardError } from './errors.js';
 import { addSchemaOptions, commandValues, readSchemaValues, type SchemaValues } from './option-schema.js';
@@ -76,6 +76,7 @@ export function registrationOptions(v: BenchValues): RegistrationRunOptions {
     openRate: v['open-rate'],
     expiresSeconds: v.expires,
     fileLimit: v['file-limit'],
+    retryAfter: v['retry-after'] as RetryAfterBehaviour,
     timeoutMs: v.timeout,
     procs: v.procs,
     ...(v['proxy-pid'] === undefined ? {} : { proxyPid: v['proxy-pid'] }),

@@ -26,6 +26,7 @@ export const BENCH_OPTIONS = [
   { key: 'probe-rates', kind: 'text', arg: 'list', default: '83', scope: 'Registration workloads', doc: 'scale: REGISTERs/s of each probe over the held connections, comma-separated (each one --duration long)' },
   { key: 'open-rate', kind: 'number', arg: 'n', default: 2000, scope: 'Registration workloads', doc: 'scale: connections opened (and later closed) per second at most' },
   { key: 'expires', kind: 'number', arg: 'seconds', integer: true, default: 3600, scope: 'Registration workloads', doc: 'REGISTER Expires; held registrations are refreshed before it when the hold is longer' },
+  { key: 'retry-after', kind: 'choice', choices: ['ignore', 'honour'], default: 'ignore', scope: 'Registration workloads', doc: 'registration: what a phone does with the Retry-After of a failure (an overloaded proxy\'s 503): ignore it and send its next REGISTER when the load asks (as SIPp does), or honour it (RFC 3261 §21.5.4) and send nothing for that long' },
   { key: 'file-limit', kind: 'number', arg: 'n', integer: true, default: 20000, scope: 'Registration workloads', doc: 'open files per generator process: more clients take more processes (and source addresses 127.0.0.2, … past one address\'s ports)' },
   // ---- window
   { key: 'duration', kind: 'number', arg: 'seconds', default: 10, scope: 'Window', doc: 'length of the measured window' },

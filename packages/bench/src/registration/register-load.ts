@@ -2,7 +2,8 @@
  * An open-loop stream of REGISTERs over a process's clients: `rate` per second on a fixed
  * schedule (deterministic arrivals; late ticks catch up, so a slow proxy never slows the offered
  * load), cycling through the clients and passing over those whose previous REGISTER is still in
- * flight (a phone waits for its final response, RFC 3261 §10.2). When every client is waiting,
+ * flight (a phone waits for its final response, RFC 3261 §10.2) or, honouring Retry-After, still
+ * waiting out a 503's (registering-clients.ts). When every client is waiting,
  * the REGISTER is not sent and fails as CLIENTS_WAITING: the phones could not register because
  * the proxy had not answered them (with `clients` phones and response time R, at most
  * clients / R REGISTERs/s can be sent). Only REGISTERs started inside
@@ -34,11 +35,11 @@ const TICK_MS = 4;
 /** The failure kind of a REGISTER not sent because every client had one in flight. */
 export const CLIENTS_WAITING = 'not-sent:clients-waiting';
 
-/** The first client from `offset` on with no REGISTER in flight, or -1 when all have one. */
-function nextIdleClient(clients: RegisteringClients, offset: number): number {
+/** The first client from `offset` on that may send now (RegisteringClients.idle), or -1 when none may. */
+function nextIdleClient(clients: RegisteringClients, offset: number, nowMs: number): number {
   for (let probe = 0; probe < clients.size; probe++) {
     const candidate = (offset + probe) % clients.size;
-    if (clients.idle(candidate)) return candidate;
+    if (clients.idle(candidate, nowMs)) return candidate;
   }
   return -1;
 }
@@ -62,7 +63,7 @@ export async function registerOpenLoop(clients: RegisteringClients, plan: LoadPl
         const at = startedAt + (sent / plan.rate) * 1000;
         sent++;
         const counted = at >= windowStart && at < end;
-        const chosen = nextIdleClient(clients, offset);
+        const chosen = nextIdleClient(clients, offset, now);
         offset = (chosen < 0 ? offset : chosen) + 1;
         const attempt = chosen < 0 ? Promise.resolve({ ok: false, ms: 0, failure: CLIENTS_WAITING }) : clients.register(chosen, plan.mode);
         if (!counted) continue;

@@ -241,3 +241,23 @@ test('UDP: a REGISTER is retransmitted (Timer E) until answered', { timeout: 20_
     server.close();
   }
 });
+
+test('a client honouring Retry-After sends nothing for that long after a 503; one ignoring it may send at once', { timeout: 20_000 }, async () => {
+  const registrar = await fakeTcpRegistrar((request, socket) => socket.write(answer(request, '503 Service Unavailable').replace('Content-Length: 0', 'Retry-After: 2 (overloaded)\r\nContent-Length: 0')));
+  const honouring = new RegisteringClients({ ...options(registrar.port, 2), retryAfter: 'honour' as const });
+  const ignoring = new RegisteringClients(options(registrar.port, 1));
+  try {
+    assert.equal((await honouring.register(0, 'persistent')).failure, 'status:503');
+    const now = performance.now();
+    assert.equal(honouring.idle(0, now), false, 'quiet for the Retry-After');
+    assert.equal(honouring.idle(1, now), true, 'the other client is not');
+    assert.equal(honouring.idle(0, now + 1900), false);
+    assert.equal(honouring.idle(0, now + 2000), true, 'free again once it has passed');
+    assert.equal((await ignoring.register(0, 'persistent')).failure, 'status:503');
+    assert.equal(ignoring.idle(0, performance.now()), true, 'ignoring it: free at once');
+  } finally {
+    honouring.close();
+    ignoring.close();
+    await registrar.close();
+  }
+});

@@ -45,7 +45,20 @@ export interface RegisteringClientsOptions {
   readonly churnPorts?: SourcePorts;
   readonly expiresSeconds: number;
   readonly timeoutMs: number;
+  /**
+   * What a client does with a final response's Retry-After (a 503 of overload control): `honour`
+   * sends nothing more for that many seconds (RFC 3261 §21.5.4: a client SHOULD NOT send other
+   * requests to that server for the duration), `ignore` (the default, as SIPp's scenarios do)
+   * sends its next REGISTER whenever the load asks.
+   */
+  readonly retryAfter?: RetryAfterBehaviour;
 }
+
+export type RetryAfterBehaviour = 'honour' | 'ignore';
+export const RETRY_AFTER_BEHAVIOURS: readonly RetryAfterBehaviour[] = ['ignore', 'honour'];
+
+/** A Retry-After header's seconds (RFC 3261 §20.33: delta-seconds, then comment or parameters). */
+const RETRY_AFTER = /\r\nRetry-After[ \t]*:[ \t]*(\d+)/i;
 
 export interface RegisterOutcome {
   readonly ok: boolean;
@@ -65,6 +78,8 @@ interface Client {
   registered: boolean;
   /** A REGISTER of this client awaits its final response (or timeout). */
   inFlight: boolean;
+  /** With `retryAfter: 'honour'`: sends nothing before this (performance.now() ms). */
+  quietUntil: number;
 }
 
 interface Pending {
@@ -111,7 +126,7 @@ export class RegisteringClients {
     this.#clients = Array.from({ length: options.count }, (_, offset) => {
       const index = options.firstIndex + offset;
       const localPort = heldSourcePort(index, options.addresses.length, options.sourcePorts);
-      return { index, address: addressOf(index, options.addresses), ...(localPort === undefined ? {} : { localPort }), callId: `reg-${index}-${uniqueToken()}`, cseq: 0, registered: false, inFlight: false };
+      return { index, address: addressOf(index, options.addresses), ...(localPort === undefined ? {} : { localPort }), callId: `reg-${index}-${uniqueToken()}`, cseq: 0, registered: false, inFlight: false, quietUntil: 0 };
     });
   }
 
@@ -246,6 +261,10 @@ export class RegisteringClients {
       return;
     }
     pending.client.registered = status < 300;
+    if (status >= 300 && this.#options.retryAfter === 'honour') {
+      const seconds = RETRY_AFTER.exec(text)?.[1];
+      if (seconds !== undefined) pending.client.quietUntil = performance.now() + Number(seconds) * 1000;
+    }
     this.#settle(branch, status < 300 ? { ok: true, ms: performance.now() - pending.startedAt } : { ok: false, ms: performance.now() - pending.startedAt, failure: `status:${status}` });
   }
 
@@ -264,12 +283,14 @@ export class RegisteringClients {
   }
 
   /**
-   * Whether client `offset` may send a REGISTER now: not while its previous one awaits a final
-   * response or its timeout (RFC 3261 §10.2; a registrar answers a REGISTER that overtook an
-   * earlier one of the same Call-ID with 500, out-of-order CSeq).
+   * Whether client `offset` may send a REGISTER at `nowMs` (performance.now()): not while its
+   * previous one awaits a final response or its timeout (RFC 3261 §10.2; a registrar answers a
+   * REGISTER that overtook an earlier one of the same Call-ID with 500, out-of-order CSeq), nor,
+   * honouring Retry-After, before the time its last failure asked for.
    */
-  idle(offset: number): boolean {
-    return !(this.#clients[offset % this.#clients.length] as Client).inFlight;
+  idle(offset: number, nowMs: number): boolean {
+    const client = this.#clients[offset % this.#clients.length] as Client;
+    return !client.inFlight && client.quietUntil <= nowMs;
   }
 
   /** One REGISTER of client `offset` (0-based within this process); never rejects. */

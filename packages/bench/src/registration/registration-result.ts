@@ -7,7 +7,7 @@
  */
 import type { LatencySummary } from '../bench-result.js';
 import type { MemorySnapshot } from './memory-readers.js';
-import type { RegistrationMode } from './registering-clients.js';
+import type { RegistrationMode, RetryAfterBehaviour } from './registering-clients.js';
 
 export type RegistrationWorkload = 'scale' | 'registration';
 
@@ -57,6 +57,8 @@ export interface RegistrationFigures {
   readonly spreadNote: string;
   readonly expiresSeconds: number;
   readonly timeoutMs: number;
+  /** registration: what the phones did with a failure's Retry-After (absent in runs before it was a setting: ignore). */
+  readonly retryAfter?: RetryAfterBehaviour;
   /** E5: connections actually open and registered once all were opened, and at the end of the hold. */
   readonly held?: number;
   readonly heldAtEnd?: number;

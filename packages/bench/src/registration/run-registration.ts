@@ -24,7 +24,7 @@ import { addDrops, readUdpCounters, udpDropsBetween, type UdpCounters } from '..
 import { summarizeLatencies } from './latency-summary.js';
 import { memorySnapshot, slabGrowth, type MemorySnapshot } from './memory-readers.js';
 import type { LoadCounts } from './register-load.js';
-import type { RegistrationMode } from './registering-clients.js';
+import type { RegistrationMode, RetryAfterBehaviour } from './registering-clients.js';
 import type { MemoryPerConnection, PhaseCost, ProbeResult, RegistrationFigures, RegistrationWorkload } from './registration-result.js';
 import { RegistrationProcess } from './registration-processes.js';
 import { generatorSourcePorts, localPortsPerAddress, processShareOfPorts, spreadConnections } from './source-addresses.js';
@@ -53,6 +53,8 @@ export interface RegistrationRunOptions {
   /** scale: connections being opened at once, per process. */
   readonly openConcurrency?: number;
   readonly expiresSeconds?: number;
+  /** registration: what phones do with a failure's Retry-After (default ignore; registering-clients.ts). */
+  readonly retryAfter?: RetryAfterBehaviour;
   /** A REGISTER with no final response after this long fails as `timeout` (RFC 3261 Timer F: 32 s). */
   readonly timeoutMs?: number;
   /** At least this many generator processes (more when the file limit needs them). */
@@ -135,6 +137,7 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
   const warmupSeconds = options.warmupSeconds ?? 0;
   const timeoutMs = options.timeoutMs ?? 32_000;
   const expiresSeconds = options.expiresSeconds ?? 3600;
+  const retryAfter = options.retryAfter ?? 'ignore';
   const fileLimit = options.fileLimit ?? 20_000;
   // TCP and TLS connections bind explicit ports below the ephemeral range (source-addresses.ts):
   // held ones by client index, connections per REGISTER from each process's share in turn (closed
@@ -173,7 +176,7 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
         const count = spread.perProcess[index] as number;
         const firstIndex = first;
         first += count;
-        return generator.ask({ type: 'init', clients: { proxy: proxyAddress, domain: settings.domain, transport, ...(options.tls === undefined ? {} : { tls: options.tls }), firstIndex, count, addresses: spread.addresses, ...(sourcePorts === undefined ? {} : { sourcePorts, churnPorts: processShareOfPorts(sourcePorts, index, processes) }), expiresSeconds, timeoutMs } }, 'ready', 30_000);
+        return generator.ask({ type: 'init', clients: { proxy: proxyAddress, domain: settings.domain, transport, ...(options.tls === undefined ? {} : { tls: options.tls }), firstIndex, count, addresses: spread.addresses, ...(sourcePorts === undefined ? {} : { sourcePorts, churnPorts: processShareOfPorts(sourcePorts, index, processes) }), expiresSeconds, timeoutMs, retryAfter } }, 'ready', 30_000);
       }),
     );
     const share = (index: number): number => (spread.perProcess[index] as number) / options.clients;
@@ -181,7 +184,7 @@ export async function runRegistration(options: RegistrationRunOptions): Promise<
     const roles = pids.map((pid, index) => ({ pid, role: index === 0 ? 'main' : 'worker' }));
     const openRate = options.openRate ?? 2000;
     const concurrency = options.openConcurrency ?? 64;
-    const figures: { -readonly [K in keyof RegistrationFigures]?: RegistrationFigures[K] } = { workload: options.workload, mode, clients: options.clients, generatorProcesses: processes, sourceAddresses: spread.addresses.length, spreadNote, expiresSeconds, timeoutMs };
+    const figures: { -readonly [K in keyof RegistrationFigures]?: RegistrationFigures[K] } = { workload: options.workload, mode, clients: options.clients, generatorProcesses: processes, sourceAddresses: spread.addresses.length, spreadNote, expiresSeconds, timeoutMs, ...(options.workload === 'registration' ? { retryAfter } : {}) };
 
     // Persistent connections (scale, or the registration test's `persistent` mode) open first.
     let memoryBefore: MemorySnapshot | undefined;
