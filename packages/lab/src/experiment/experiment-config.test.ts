@@ -22,3 +22,18 @@ test('bench.keepalive: phones\' CRLF keep-alive seconds, absent unless given (so
   assert.equal('keepaliveSeconds' in parse({}).bench, false);
   assert.throws(() => parse({ keepalive: 0 }), /bench\.keepalive: expected a positive number/);
 });
+
+test('extra.retry-after: what the registration phones do with a 503\'s Retry-After, for the generator only', async () => {
+  const parse = (workload: Record<string, unknown>, values: string[]) => parseExperimentConfig({ id: 't1', title: 'test', workload, matrix: { transport: ['tcp'], clients: [5] }, extra: { 'retry-after': values } }, 't1.yaml');
+  const points = experimentPoints(parse({ kind: 'registration' }, ['ignore', 'honour']));
+  assert.deepEqual(points.map((point) => point.extra?.['retry-after']), ['ignore', 'honour']);
+  const { retryAfterOf } = await import('./registration-workload.js');
+  assert.deepEqual(points.map((point) => retryAfterOf(point)), ['ignore', 'honour']);
+  assert.equal(retryAfterOf({ ...(points[0] as ExperimentPoint), extra: {} }), 'ignore', 'absent: ignore');
+  const { preparePointSecurity } = await import('./point-security.js');
+  const security = await preparePointSecurity(points[1] as ExperimentPoint, 5);
+  assert.equal('retry-after' in security.serve, false, 'not a serve flag');
+  await security.remove();
+  assert.throws(() => parse({ kind: 'registration' }, ['obey']), /extra\.retry-after: what phones do with a 503's Retry-After: ignore or honour, not obey/);
+  assert.throws(() => parse({ kind: 'scale', 'probe-rates': [83] }, ['honour']), /extra\.retry-after: only the registration workload's phones take it/);
+});

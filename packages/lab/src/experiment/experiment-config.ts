@@ -32,6 +32,7 @@
  * ```
  */
 import { CodedError } from '@switchboard/sip';
+import { RETRY_AFTER_BEHAVIOURS } from '@switchboard/bench';
 import type { BudgetConfig } from './cpu-budget.js';
 import { DEFAULT_PEAK, type PeakSearch } from './peak-ladder.js';
 import { DEFAULT_RECONNECTIONS } from './run-validity.js';
@@ -242,6 +243,10 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
   for (const flags of extra['node-flags'] ?? []) {
     const parsed = parseNodeFlags(flags);
     if ('problem' in parsed) fail('extra.node-flags', parsed.problem);
+  }
+  for (const value of extra['retry-after'] ?? []) {
+    if (!(RETRY_AFTER_BEHAVIOURS as readonly string[]).includes(value)) fail('extra.retry-after', `what phones do with a 503's Retry-After: ${RETRY_AFTER_BEHAVIOURS.join(' or ')}, not ${value}`);
+    if ((top.workload as { kind?: unknown } | undefined)?.kind !== 'registration') fail('extra.retry-after', 'only the registration workload\'s phones take it');
   }
 
   const implies: Array<{ key: string; value: string; flags: Record<string, string> }> = [];

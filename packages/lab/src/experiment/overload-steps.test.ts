@@ -31,3 +31,10 @@ test('a step whose generator could not offer the load keeps its figures and says
   assert.equal(steps[0]?.goodputRatio, 1.5);
   assert.equal(steps[1]?.error, 'proxy did not start');
 });
+
+test('what overload control did over the step\'s proxy run goes into the step when the proxy logged it', async () => {
+  const proxyTotals = { seconds: 80, requestsReceived: 90_000, overloadShed: 40_000, overloadRejected: 30_000, overloadDropped: 10_000, overloadReadsHeld: 0, overloadSeconds: 60, overloadEntered: 2 };
+  const steps = await runOverloadSteps([2, 4], 1000, async (rate) => ({ result: result(rate, 9000), invalid: [], ...(rate === 2000 ? { proxyTotals } : {}) }));
+  assert.deepEqual(steps[0]?.proxyRun, proxyTotals);
+  assert.equal(steps[1]?.proxyRun, undefined, 'killed before its stop line: none');
+});

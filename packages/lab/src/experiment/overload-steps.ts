@@ -8,6 +8,7 @@
  * the proxy.
  */
 import type { BenchResult } from '@switchboard/bench';
+import type { ProxyRunTotals } from './proxy-run-totals.js';
 
 export interface OverloadStep {
   readonly factor: number;
@@ -21,6 +22,11 @@ export interface OverloadStep {
   readonly failures: Readonly<Record<string, number>>;
   readonly registerP99Ms?: number;
   readonly proxyCpuPercent?: number;
+  /**
+   * What overload control did over the proxy's whole run for this step (warm-up, window and
+   * drain, from its stop line): requests admitted, shed, answered 503 and dropped.
+   */
+  readonly proxyRun?: ProxyRunTotals;
   /** Why the step did not measure the proxy (see run-validity.ts); absent when it did. */
   readonly invalid?: readonly string[];
   readonly error?: string;
@@ -30,6 +36,7 @@ export interface OverloadStep {
 export interface OverloadMeasurement {
   readonly result: BenchResult;
   readonly invalid: readonly string[];
+  readonly proxyTotals?: ProxyRunTotals;
 }
 
 export async function runOverloadSteps(factors: readonly number[], capacity: number, measureAt: (rate: number) => Promise<OverloadMeasurement>, signal?: AbortSignal): Promise<OverloadStep[]> {
@@ -38,7 +45,7 @@ export async function runOverloadSteps(factors: readonly number[], capacity: num
     if (signal?.aborted) break;
     const offeredRate = Math.round(capacity * factor);
     try {
-      const { result, invalid } = await measureAt(offeredRate);
+      const { result, invalid, proxyTotals } = await measureAt(offeredRate);
       const goodput = result.calls.completed / result.windowSeconds;
       steps.push({
         factor,
@@ -51,6 +58,7 @@ export async function runOverloadSteps(factors: readonly number[], capacity: num
         failures: result.failures,
         ...(result.latencyMs.register === undefined ? {} : { registerP99Ms: result.latencyMs.register.p99 }),
         ...(result.proxy === undefined ? {} : { proxyCpuPercent: result.proxy.cpuPercentTotal }),
+        ...(proxyTotals === undefined ? {} : { proxyRun: proxyTotals }),
         ...(invalid.length === 0 ? {} : { invalid }),
       });
     } catch (error) {

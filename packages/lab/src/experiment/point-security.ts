@@ -33,7 +33,8 @@ export interface PointSecurity {
 }
 
 const BOOLEAN_FLAGS = new Set(['tls-verify-client']);
-const GENERATOR_ONLY = new Set(['tls-key']);
+/** Extra keys for the generator, not `serve` flags: the TLS key type, what phones do with Retry-After. */
+const GENERATOR_ONLY = new Set(['tls-key', 'retry-after']);
 /** Extra keys for the launcher, not `serve` flags: `node-flags` (proxy-node-flags.ts). */
 const LAUNCHER_ONLY = new Set(['node-flags']);
 

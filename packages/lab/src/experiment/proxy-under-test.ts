@@ -11,6 +11,7 @@ import { descendants } from '@switchboard/bench';
 import { ExperimentError } from './experiment-config.js';
 import type { ExperimentPoint } from './experiment-record.js';
 import { parseNodeFlags } from './proxy-node-flags.js';
+import { proxyRunTotals, type ProxyRunTotals } from './proxy-run-totals.js';
 
 export const EXPERIMENT_DOMAIN = 'bench.test';
 
@@ -20,7 +21,8 @@ export interface ProxyUnderTest {
   readonly address: string;
   readonly metricsUrl: string;
   readonly args: readonly string[];
-  stop(): Promise<void>;
+  /** Stops it; what overload control did over its run, when it logged its counters in time. */
+  stop(): Promise<ProxyRunTotals | undefined>;
 }
 
 /** A port free for both TCP and UDP on 127.0.0.1. */
@@ -132,7 +134,7 @@ export async function startProxyUnderTest(options: {
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     args,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return proxyRunTotals(output);
       // The measurement is over: a short graceful stop, then the whole tree goes, so finished
       // transactions lingering for their timers do not add seconds to every point.
       const workers = child.pid === undefined ? [] : await descendants(child.pid);
@@ -155,6 +157,7 @@ export async function startProxyUnderTest(options: {
           // exited with its supervisor
         }
       }
+      return proxyRunTotals(output);
     },
   };
 }

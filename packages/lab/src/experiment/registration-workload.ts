@@ -3,13 +3,18 @@
  * workload-config.ts): the generator's mode from the point, the connections the proxy can hold
  * on this machine (a point asking for more is recorded invalid, not run), and the run itself.
  */
-import { runRegistration, type BenchResult, type BenchTlsOptions, type RegistrationMode } from '@switchboard/bench';
+import { runRegistration, type BenchResult, type BenchTlsOptions, type RegistrationMode, type RetryAfterBehaviour } from '@switchboard/bench';
 import type { ExperimentConfig } from './experiment-config.js';
 import type { ExperimentPoint } from './experiment-record.js';
 import type { WorkloadConfig } from './workload-config.js';
 
 /** Files a proxy process keeps for itself (listeners, IPC, libraries) besides its connections. */
 const PROXY_RESERVED_FILES = 300;
+
+/** What the point's phones do with a 503's Retry-After (extra `retry-after`, validated with the config; default ignore). */
+export function retryAfterOf(point: ExperimentPoint): RetryAfterBehaviour {
+  return point.extra?.['retry-after'] === 'honour' ? 'honour' : 'ignore';
+}
 
 export function registrationMode(point: ExperimentPoint): RegistrationMode {
   if (point.transport === 'udp') return 'udp';
@@ -66,6 +71,7 @@ export async function runRegistrationPoint(config: ExperimentConfig, point: Expe
     ...(workload.kind === 'scale' ? { probeRates: workload.probeRates, openRate: workload.openRate, closeRate: workload.closeRate } : {}),
     expiresSeconds: workload.expiresSeconds,
     fileLimit: workload.fileLimit,
+    ...(workload.kind === 'registration' ? { retryAfter: retryAfterOf(point) } : {}),
     timeoutMs: config.bench.timeoutMs,
     procs: config.bench.procs,
     ...(target.proxyPid === undefined ? {} : { proxyPid: target.proxyPid }),

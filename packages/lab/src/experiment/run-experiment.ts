@@ -40,6 +40,7 @@ import { capacitySourceKey } from './capacity-source.js';
 import { PeakBook, type EarlierPeak } from './peak-book.js';
 import { reusableRuns } from './reused-runs.js';
 import { isFinalRecord, readResultsFile } from './results-file.js';
+import type { ProxyRunTotals } from './proxy-run-totals.js';
 
 export interface ExperimentRunOptions {
   /** The `switchboard` launcher (bin/switchboard.js) used to start each proxy. */
@@ -178,6 +179,8 @@ interface Measured {
   readonly result: BenchResult;
   readonly serveArgs: readonly string[];
   readonly budget: AppliedBudget;
+  /** What overload control did over the proxy's whole run (its stop line), when it logged it. */
+  readonly proxyTotals?: ProxyRunTotals;
 }
 
 let budgetSerial = 0;
@@ -234,7 +237,8 @@ async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat:
       ...(budget.applied.generator.cpus === undefined ? {} : { generatorCpus: budget.applied.generator.cpus }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
-    return { result, serveArgs: proxy.args, budget: budget.applied };
+    const proxyTotals = await proxy.stop();
+    return { result, serveArgs: proxy.args, budget: budget.applied, ...(proxyTotals === undefined ? {} : { proxyTotals }) };
   } finally {
     await proxy?.stop();
     await redis?.stop();
@@ -280,7 +284,7 @@ async function measureOverloadStep(config: ExperimentConfig, point: ExperimentPo
   const plan = (config.workload as RegistrationWorkloadConfig).overload as NonNullable<RegistrationWorkloadConfig['overload']>;
   const measured = await measure(config, point, repeat, quick, { rate, pairs: point.clients ?? config.bench.pairs, arrivals }, quick ? config.quick.durationSeconds : plan.durationSeconds, options, () => undefined, quick ? undefined : plan.warmupSeconds);
   onMeasured(measured);
-  return { result: measured.result, invalid: invalidReasons(point, measured.result, config.window.reconnections).filter((reason) => !isWindowReason(reason)) };
+  return { result: measured.result, invalid: invalidReasons(point, measured.result, config.window.reconnections).filter((reason) => !isWindowReason(reason)), ...(measured.proxyTotals === undefined ? {} : { proxyTotals: measured.proxyTotals }) };
 }
 
 const optionalProbe = (ms: number | undefined): { speedProbeMs?: number } => (ms === undefined ? {} : { speedProbeMs: ms });

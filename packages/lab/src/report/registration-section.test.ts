@@ -12,7 +12,7 @@ const key = (overload: string) => `model=event-loop;workers=1;state=local;fd-cac
 const result = { calls: { attempted: 100, completed: 100, successRatio: 1, perSecond: 1000 }, latencyMs: { register: { p50: 1, p99: 4 } }, proxy: { cpuPercentTotal: 60, processes: [{ rssBytesMax: 1048576 }] }, registration: { workload: 'registration', mode: 'udp', clients: 3000 }, failures: {} };
 const step = (factor: number, ratio: number, extra: object = {}) => ({ factor, offeredRate: factor * 1000, attempted: 1, completed: 1, goodputPerSecond: ratio * 1000, goodputRatio: ratio, successRatio: 1, failures: {}, ...extra });
 const off = { schema: 2, experiment: 'e6', pointKey: key('off'), point: point('off'), repeat: 0, quick: false, serveArgs: [], result, peak: { search: { p99Ms: 500 }, rate: 1000, steps: [{ rate: 1000, outcome: 'pass', p99Ms: 4 }] }, overload: [step(2, 0.5)], invalid: [] };
-const on = { schema: 2, experiment: 'e6', pointKey: key('on'), point: point('on'), repeat: 0, quick: false, serveArgs: [], result, capacity: { rate: 1000, of: key('off') }, overload: [step(2, 0.95), step(8, 0.3, { invalid: ['generator: out of CPU'] })], invalid: ['peak: the top'] };
+const on = { schema: 2, experiment: 'e6', pointKey: key('on'), point: point('on'), repeat: 0, quick: false, serveArgs: [], result, capacity: { rate: 1000, of: key('off') }, overload: [step(2, 0.95, { proxyRun: { seconds: 50, requestsReceived: 50_000, overloadShed: 10_000, overloadRejected: 5_000, overloadDropped: 5_000, overloadReadsHeld: 2_500, overloadSeconds: 40, overloadEntered: 1 } }), step(8, 0.3, { invalid: ['generator: out of CPU'] })], invalid: ['peak: the top'] };
 
 const tables = (blocks: Block[]) => blocks.filter((block): block is Extract<Block, { kind: 'table' }> => block.kind === 'table');
 
@@ -25,7 +25,7 @@ test('a point without a ladder shows the capacity it was given and where from; a
     const [peaks, , goodput] = tables(blocks);
     assert.match(peaks!.rows[0]![2]!, /^1,000 \(5,300\)$/);
     assert.match(peaks!.rows[1]![2]!, /^no ladder: 1,000 of overload off, figures at 2x \(5,300\) — invalid, left out of the verdicts: peak: the top$/);
-    assert.deepEqual(goodput!.rows.map((row) => [row[1], row[4], row[7]]), [['2x', '0.500', ''], ['2x', '0.950', ''], ['8x', '0.300', 'invalid: generator: out of CPU']]);
+    assert.deepEqual(goodput!.rows.map((row) => [row[1], row[4], row[7], row[8]]), [['2x', '0.500', '–', ''], ['2x', '0.950', '1,000 · 100 · 100 · 50', ''], ['8x', '0.300', '–', 'invalid: generator: out of CPU']], 'what control did over the run, per second, where the proxy logged it');
     const measured = on as unknown as Parameters<(typeof REGISTRATION_METRICS)['goodputRatioAt2x']>[0];
     assert.equal(REGISTRATION_METRICS.goodputRatioAt2x!(measured), 0.95);
     assert.equal(REGISTRATION_METRICS.goodputRatioAt8x!(measured), undefined);

@@ -14,6 +14,7 @@ import { medianInterval } from '../analysis/confidence-interval.js';
 import { readResultsFile } from '../experiment/results-file.js';
 import { recordInvalidReasons } from './report-data.js';
 import { overloadRatio } from './registration-metrics.js';
+import type { ProxyRunTotals } from '../experiment/proxy-run-totals.js';
 
 type Measured = ExperimentRecord & { result: BenchResult };
 
@@ -136,12 +137,13 @@ function registrationBlocks(records: readonly ExperimentRecord[]): Block[] {
   });
   const ladderRows = measured.flatMap((record) => (record.peak?.steps ?? []).map((step) => [configuration(record), fmt(step.rate), step.outcome, step.successRatio === undefined ? '–' : `${fmt(step.successRatio * 100, 2)}%`, fmt(step.achievedCallsPerSecond), fmt(step.p99Ms, 2), fmt(step.proxyCpuPercent, 1), step.proxyRssBytes === undefined ? '–' : fmt(step.proxyRssBytes / 1048576, 1)]));
   if (ladderRows.length > 0) blocks.push({ kind: 'heading', level: 3, text: 'Response time, CPU and memory against the offered rate' }, { kind: 'table', header: ['configuration', 'offered /s', 'outcome', 'success', 'achieved /s', 'p99 ms', 'proxy CPU %', 'proxy RSS MiB'], rows: ladderRows });
-  const overloadRows = measured.flatMap((record) => (record.overload ?? []).map((step) => [configuration(record), `${step.factor}x`, fmt(step.offeredRate), fmt(step.goodputPerSecond), fmt(step.goodputRatio, 3), `${fmt(step.successRatio * 100, 1)}%`, fmt(step.registerP99Ms, 1), step.error ?? [...Object.entries(step.failures).map(([kind, count]) => `${kind} ${count}`), ...(step.invalid ?? []).map((reason) => `invalid: ${reason}`)].join(', ')]));
+  const overloadRows = measured.flatMap((record) => (record.overload ?? []).map((step) => [configuration(record), `${step.factor}x`, fmt(step.offeredRate), fmt(step.goodputPerSecond), fmt(step.goodputRatio, 3), `${fmt(step.successRatio * 100, 1)}%`, fmt(step.registerP99Ms, 1), controlOverRun(step.proxyRun), step.error ?? [...Object.entries(step.failures).map(([kind, count]) => `${kind} ${count}`), ...(step.invalid ?? []).map((reason) => `invalid: ${reason}`)].join(', ')]));
   if (overloadRows.length > 0) {
     blocks.push(
       { kind: 'heading', level: 3, text: 'Goodput under overload' },
       { kind: 'text', text: 'Offered load at multiples of each configuration\'s peak (or, for a configuration that ran no ladder, of the peak its capacity source found in the same repeat: workload.overload.capacity-of), on a fresh proxy each; a step marked invalid did not measure the proxy (its generator could not offer the load). Goodput counts REGISTERs whose 2xx arrived within bench.timeout (the RFC\'s Timer F when 32 s). Target (issue 17): goodput ≥ 0.9 of capacity at 2x, 4x and 8x with overload control on. Published (study 004): without control TCP dropped 83% of requests, UDP 10–28%.' },
-      { kind: 'table', header: ['configuration', 'factor', 'offered /s', 'goodput /s', 'goodput / capacity', 'success', 'p99 ms', 'failures'], rows: overloadRows },
+      { kind: 'text', text: 'The proxy over the step (its whole run: warm-up, window and drain, from the counters it logged when it stopped; "–" where it did not, or ran before they were kept): requests that reached its core per second, and new requests per second answered 503, dropped, and held (over TCP, a connection not read for the Retry-After past the 503 budget; counted each time).' },
+      { kind: 'table', header: ['configuration', 'factor', 'offered /s', 'goodput /s', 'goodput / capacity', 'success', 'p99 ms', 'proxy /s: core · 503 · dropped · held', 'failures'], rows: overloadRows },
       ...goodputSummary(measured),
     );
   }
@@ -179,3 +181,10 @@ export async function registrationSection(resultsDir: string): Promise<Block[]> 
   }
   return [...scaleBlocks(records, fileLimit), ...registrationBlocks(records)];
 }
+
+/** What overload control did over a step's proxy run, per second (`–` without its totals). */
+function controlOverRun(run: ProxyRunTotals | undefined): string {
+  if (run === undefined || !(run.seconds > 0)) return '–';
+  return [run.requestsReceived, run.overloadRejected, run.overloadDropped, run.overloadReadsHeld ?? 0].map((count) => fmt(count / run.seconds)).join(' · ');
+}
+
