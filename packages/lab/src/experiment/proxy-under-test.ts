@@ -21,8 +21,11 @@ export interface ProxyUnderTest {
   readonly address: string;
   readonly metricsUrl: string;
   readonly args: readonly string[];
-  /** Stops it; what overload control did over its run, when it logged its counters in time. */
-  stop(): Promise<ProxyRunTotals | undefined>;
+  /**
+   * Stops it (SIGTERM, then SIGKILL for the whole tree after `graceMs`, 1.5 s by default); what
+   * overload control did over its run, when it logged its counters in time.
+   */
+  stop(graceMs?: number): Promise<ProxyRunTotals | undefined>;
 }
 
 /** A port free for both TCP and UDP on 127.0.0.1. */
@@ -133,7 +136,7 @@ export async function startProxyUnderTest(options: {
     address: `127.0.0.1:${port}`,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     args,
-    async stop() {
+    async stop(graceMs = 1500) {
       if (child.exitCode !== null || child.signalCode !== null) return proxyRunTotals(output);
       // The measurement is over: a short graceful stop, then the whole tree goes, so finished
       // transactions lingering for their timers do not add seconds to every point.
@@ -147,7 +150,7 @@ export async function startProxyUnderTest(options: {
             // already gone
           }
         }
-      }, 1500);
+      }, graceMs);
       await exited;
       clearTimeout(timer);
       for (const pid of workers) {

@@ -186,7 +186,7 @@ interface Measured {
 let budgetSerial = 0;
 
 /** One measurement: Redis and the proxy under the budget, the generator on its CPUs, then all stopped. */
-async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, load: { clients: number } | { rate: number; pairs: number; arrivals: PeakSearch['arrivals'] }, durationSeconds: number, options: ExperimentRunOptions, onServe: (args: readonly string[], budget: AppliedBudget) => void, warmupOverride?: number): Promise<Measured> {
+async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, load: { clients: number } | { rate: number; pairs: number; arrivals: PeakSearch['arrivals'] }, durationSeconds: number, options: ExperimentRunOptions, onServe: (args: readonly string[], budget: AppliedBudget) => void, warmupOverride?: number, stopGraceMs?: number): Promise<Measured> {
   const warmupSeconds = warmupOverride ?? (quick ? config.quick.warmupSeconds : config.bench.warmupSeconds);
   let redis: RedisTestServer | undefined;
   let proxy: ProxyUnderTest | undefined;
@@ -237,7 +237,7 @@ async function measure(config: ExperimentConfig, point: ExperimentPoint, repeat:
       ...(budget.applied.generator.cpus === undefined ? {} : { generatorCpus: budget.applied.generator.cpus }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
-    const proxyTotals = await proxy.stop();
+    const proxyTotals = await proxy.stop(stopGraceMs);
     return { result, serveArgs: proxy.args, budget: budget.applied, ...(proxyTotals === undefined ? {} : { proxyTotals }) };
   } finally {
     await proxy?.stop();
@@ -275,6 +275,13 @@ async function measureContained(config: ExperimentConfig, point: ExperimentPoint
 }
 
 /**
+ * How long an overload step's proxy may take to stop and log its counters (proxyRunTotals): a
+ * process-pool on 0.15 core took 2.4 s after an overload (a diagnostic run, 2026-12-05), past
+ * the 1.5 s other measurements give.
+ */
+const OVERLOAD_STOP_GRACE_MS = 5000;
+
+/**
  * One overload step (E6): `rate` REGISTERs/s for the overload's warm-up and window, on a fresh
  * proxy. It did not measure the proxy when its generator ran out of CPU or files; other load on
  * the proxy's CPUs is not judged there, as on a ladder's steps past the peak: an overload loads
@@ -282,7 +289,7 @@ async function measureContained(config: ExperimentConfig, point: ExperimentPoint
  */
 async function measureOverloadStep(config: ExperimentConfig, point: ExperimentPoint, repeat: number, quick: boolean, rate: number, arrivals: PeakSearch['arrivals'], options: ExperimentRunOptions, onMeasured: (measured: Measured) => void): Promise<OverloadMeasurement> {
   const plan = (config.workload as RegistrationWorkloadConfig).overload as NonNullable<RegistrationWorkloadConfig['overload']>;
-  const measured = await measure(config, point, repeat, quick, { rate, pairs: point.clients ?? config.bench.pairs, arrivals }, quick ? config.quick.durationSeconds : plan.durationSeconds, options, () => undefined, quick ? undefined : plan.warmupSeconds);
+  const measured = await measure(config, point, repeat, quick, { rate, pairs: point.clients ?? config.bench.pairs, arrivals }, quick ? config.quick.durationSeconds : plan.durationSeconds, options, () => undefined, quick ? undefined : plan.warmupSeconds, OVERLOAD_STOP_GRACE_MS);
   onMeasured(measured);
   return { result: measured.result, invalid: invalidReasons(point, measured.result, config.window.reconnections).filter((reason) => !isWindowReason(reason)), ...(measured.proxyTotals === undefined ? {} : { proxyTotals: measured.proxyTotals }) };
 }
