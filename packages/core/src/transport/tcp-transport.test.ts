@@ -163,25 +163,24 @@ test('refuseNewConnections: the listener stays open, each new connection is clos
   }
 });
 
+/** A transport whose messages go to `onMessage`, which may act on the transport itself. */
+function transportGiving(onMessage: (self: TcpTransport, bytes: Buffer, source: TransportAddress) => void): TcpTransport {
+  const tcp: TcpTransport = new TcpTransport({ host: '127.0.0.1', port: 0, idleTimeoutMs: 30_000, headerTimeoutMs: 5_000, onMessage: (bytes, source) => onMessage(tcp, bytes, source) });
+  return tcp;
+}
+
 test('holding a connection\'s reading gives its held message and the ones after it again, in order, when the time is up', async () => {
   const given: string[] = [];
   let holdNext = true;
-  const tcp: TcpTransport = new TcpTransport({
-    host: '127.0.0.1',
-    port: 0,
-    idleTimeoutMs: 30_000,
-    headerTimeoutMs: 5_000,
-    onMessage: (bytes, source) => {
-      const text = bytes.toString();
-      // Overload control past its 503 budget: the first message of the connection is held once.
-      if (holdNext && source.connectionId !== undefined) {
-        holdNext = false;
-        assert.equal(tcp.holdReading(source.connectionId, 300, bytes), true);
-        assert.equal(tcp.holdReading(source.connectionId, 300, bytes), false, 'already held');
-        return;
-      }
-      given.push(/branch=(\w+)/.exec(text)?.[1] ?? '?');
-    },
+  const tcp = transportGiving((self, bytes, source) => {
+    // Overload control past its 503 budget: the first message of the connection is held once.
+    if (holdNext && source.connectionId !== undefined) {
+      holdNext = false;
+      assert.equal(self.holdReading(source.connectionId, 300, bytes), true);
+      assert.equal(self.holdReading(source.connectionId, 300, bytes), false, 'already held');
+      return;
+    }
+    given.push(/branch=(\w+)/.exec(bytes.toString())?.[1] ?? '?');
   });
   const { port } = await tcp.listen();
   const other = net.connect(port, '127.0.0.1');
@@ -210,15 +209,9 @@ test('holding a connection\'s reading gives its held message and the ones after 
 
 test('a held connection that closes is forgotten with its messages', async () => {
   let given = 0;
-  const tcp: TcpTransport = new TcpTransport({
-    host: '127.0.0.1',
-    port: 0,
-    idleTimeoutMs: 30_000,
-    headerTimeoutMs: 5_000,
-    onMessage: (bytes, source) => {
-      if (source.connectionId !== undefined && tcp.holdReading(source.connectionId, 200, bytes)) return;
-      given++;
-    },
+  const tcp = transportGiving((self, bytes, source) => {
+    if (source.connectionId !== undefined && self.holdReading(source.connectionId, 200, bytes)) return;
+    given++;
   });
   const { port } = await tcp.listen();
   const socket = net.connect(port, '127.0.0.1');
