@@ -2,11 +2,15 @@
  * Overload control over the wire (issue 17 item 4): `switchboard serve --overload on` with a low
  * utilization threshold, so that a real burst of new INVITEs and REGISTERs overloads it without
  * any test-only hook. The burst must be shed with 503 + Retry-After (counted), while the BYE of a
- * call set up before it still goes through; and RFC 7339's `oc` from a next hop is honoured.
+ * call set up before it still goes through; a TCP client flooding past the 503 budget has its
+ * connection held and every request answered in the end; and RFC 7339's `oc` from a next hop is
+ * honoured.
  * Nothing here asserts on timings: the burst runs until the counters say it was shed.
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { once } from 'node:events';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { buildResponse, parseMessage, type SipMessage } from '@switchboard/sip';
 import { freePort, MODEL_VARIANTS, prepareModel, proxyCounter, startProxy, type RunningProxy } from '../interop/harness.js';
@@ -203,6 +207,51 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => candidate.name !== 'p
       assert.ok((await counter('overload_rejected_total')) >= 50);
       assert.ok((await counter('overload_entered_total')) >= 1);
       assert.ok((await counter('overload_milliseconds_total')) > 0);
+    });
+
+    test('a TCP client that keeps sending new requests past the 503 budget has its connection held, and every request is answered in the end', async () => {
+      const counter = (name: string): Promise<number> => proxyCounter(metricsPort, `switchboard_${name}`);
+      const heldBefore = await counter('overload_reads_held_total');
+      const socket = net.connect(proxy.tcpPort, '127.0.0.1');
+      await once(socket, 'connect');
+      // Final responses by Call-ID, read off the stream (no bodies: each ends at its blank line).
+      const answered = new Map<string, number>();
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        let end: number;
+        while ((end = text.indexOf('\r\n\r\n')) >= 0) {
+          const head = text.slice(0, end);
+          text = text.slice(end + 4);
+          const status = Number(/^SIP\/2\.0 (\d{3})/.exec(head)?.[1]);
+          const callId = /\r\nCall-ID: *([^\r]+)/i.exec(head)?.[1];
+          if (status >= 200 && callId !== undefined) answered.set(callId, status);
+        }
+      });
+      socket.on('error', () => undefined);
+      const { port } = socket.address() as net.AddressInfo;
+      // Like phones that ignore Retry-After: new REGISTERs, 20 every 10 ms, until a hold is counted (at most 15 s).
+      let sent = 0;
+      const deadline = Date.now() + 15_000;
+      for (let round = 1; Date.now() < deadline; round++) {
+        let batch = '';
+        for (let n = 0; n < 20; n++) {
+          sent++;
+          batch += request('REGISTER', `SIP/2.0/TCP 127.0.0.1:${port};branch=z9hG4bK-tcp-${sent}`, `tcp-flood-${process.pid}-${sent}`).toString('latin1');
+        }
+        socket.write(batch, 'latin1');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        // Every 20 rounds (about 400 requests), whether a hold was counted yet.
+        if (round % 20 === 0 && (await counter('overload_reads_held_total')) > heldBefore) break;
+      }
+      const held = (await counter('overload_reads_held_total')) - heldBefore;
+      // Then every request it sent gets its final response: held ones later, none lost.
+      const allAnswered = await burst.until(() => (answered.size >= sent ? true : undefined), 60_000);
+      socket.destroy();
+      assert.ok(held > 0, `the connection was held (${sent} REGISTERs sent)`);
+      assert.ok(allAnswered, `every request answered: ${answered.size} of ${sent}`);
+      const statuses = new Set(answered.values());
+      assert.ok([...statuses].every((status) => status === 200 || status === 503), `200 or 503 only: ${[...statuses].join(', ')}`);
     });
   });
 }
