@@ -415,6 +415,9 @@ export class StreamTransport {
     const connection = this.#connections.get(connectionId)?.value;
     if (connection === undefined || connection.held !== undefined || connection.socket.destroyed) return false;
     connection.socket.pause();
+    // Time held is not the peer's: the slow-drip guard waits for reading to start again.
+    if (connection.slowTimer !== undefined) clearTimeout(connection.slowTimer);
+    connection.slowTimer = undefined;
     const timer = setTimeout(() => this.#release(connection), ms);
     timer.unref();
     connection.held = { messages: [message], timer };
@@ -426,13 +429,18 @@ export class StreamTransport {
     const held = connection.held;
     connection.held = undefined;
     if (held === undefined || connection.socket.destroyed) return;
+    // Held is not idle: the sweep must not close a connection for the time we did not read it.
+    this.#idle.touch(connection.id, Date.now());
     const source = this.#sourceOf(connection);
     for (let n = 0; n < held.messages.length; n++) {
       const again = connection.held as Connection['held'];
       if (again !== undefined) again.messages.push(held.messages[n] as Buffer);
       else this.#options.onMessage(held.messages[n] as Buffer, source);
     }
-    if (connection.held === undefined) connection.socket.resume();
+    if (connection.held === undefined) {
+      connection.socket.resume();
+      this.#watchSlowMessage(connection, () => `${connection.socket.remoteAddress ?? ''}:${connection.socket.remotePort ?? 0}`);
+    }
   }
 
   #sourceOf(connection: Connection): TransportAddress {
@@ -462,6 +470,14 @@ export class StreamTransport {
         socket.write('\r\n');
       }
     }
+    // While held, the rest of a message waits because we do not read it: the slow-drip guard
+    // starts again when reading does (#release).
+    if (connection.held === undefined) this.#watchSlowMessage(connection, remote);
+  }
+
+  /** A message begun and not complete must be within headerTimeoutMs (the slow-drip guard). */
+  #watchSlowMessage(connection: Connection, remote: () => string): void {
+    const { socket, framer, id } = connection;
     if (framer.bufferedBytes === 0) {
       if (connection.slowTimer !== undefined) clearTimeout(connection.slowTimer);
       connection.slowTimer = undefined;

@@ -164,8 +164,8 @@ test('refuseNewConnections: the listener stays open, each new connection is clos
 });
 
 /** A transport whose messages go to `onMessage`, which may act on the transport itself. */
-function transportGiving(onMessage: (self: TcpTransport, bytes: Buffer, source: TransportAddress) => void): TcpTransport {
-  const tcp: TcpTransport = new TcpTransport({ host: '127.0.0.1', port: 0, idleTimeoutMs: 30_000, headerTimeoutMs: 5_000, onMessage: (bytes, source) => onMessage(tcp, bytes, source) });
+function transportGiving(onMessage: (self: TcpTransport, bytes: Buffer, source: TransportAddress) => void, headerTimeoutMs = 5_000): TcpTransport {
+  const tcp: TcpTransport = new TcpTransport({ host: '127.0.0.1', port: 0, idleTimeoutMs: 30_000, headerTimeoutMs, onMessage: (bytes, source) => onMessage(tcp, bytes, source) });
   return tcp;
 }
 
@@ -225,6 +225,39 @@ test('a held connection that closes is forgotten with its messages', async () =>
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(given, 0, 'the held message went with its connection');
   } finally {
+    await tcp.close();
+  }
+});
+
+test('time held is not held against the peer: a message begun before a hold longer than the header timeout is read in full after it', async () => {
+  const given: string[] = [];
+  let holdNext = true;
+  // A header timeout of 200 ms and a hold of 600 ms.
+  const tcp = transportGiving((self, bytes, source) => {
+    if (holdNext && source.connectionId !== undefined && self.holdReading(source.connectionId, 600, bytes)) {
+      holdNext = false;
+      return;
+    }
+    given.push(/branch=(\w+)/.exec(bytes.toString())?.[1] ?? '?');
+  }, 200);
+  const { port } = await tcp.listen();
+  const socket = net.connect(port, '127.0.0.1');
+  const second = MESSAGE.toString().replace('z9hG4bK1', 'z9hG4bK2');
+  try {
+    await once(socket, 'connect');
+    // A message in two pieces (the guard is armed by the first), then with its end the start of
+    // the next: the first is held, the second's rest comes after the hold.
+    socket.write(MESSAGE.subarray(0, 20));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.write(MESSAGE.subarray(20).toString() + second.slice(0, 20));
+    await until(() => !holdNext, 'the hold');
+    await until(() => given.length === 1, 'the held message, after the hold', 3000);
+    assert.deepEqual(given, ['z9hG4bK1']);
+    socket.write(second.slice(20));
+    await until(() => given.length === 2, 'the message begun before the hold');
+    assert.equal(tcp.connectionCount, 1, 'not closed as a slow message');
+  } finally {
+    socket.destroy();
     await tcp.close();
   }
 });
