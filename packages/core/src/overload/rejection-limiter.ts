@@ -35,10 +35,10 @@ export class RejectionLimiter {
  * 6,600 503s a second and had nothing left for the REGISTERs it admitted (25 a second, where it
  * serves 1,400 with no control), because phones that ignore Retry-After over TCP send again at
  * once: every refusal brought the next. A 503 costs about a third of an admitted REGISTER (23 µs
- * against about 75 µs of a core there), so one 503 per admitted request keeps refusals near a
- * quarter of the worker; what is shed beyond that is dropped, which costs the worker nothing over
- * UDP (the datagram is read and forgotten) and over TCP leaves that client waiting for its timer,
- * so it asks again only much later.
+ * against about 75 µs of a core there: 0.15 core over the ~2,000/s it served without control), so one 503 per admitted request keeps refusals near a
+ * quarter of the worker (by that ratio; not measured apart); what is shed beyond that is dropped
+ * over UDP (the datagram is read and forgotten) and, over TCP and TLS, waits in its held
+ * connection (overload-control.ts).
  */
 export function rejectionRate(admittedRate: number | undefined, cap: number): number {
   if (admittedRate === undefined) return cap;

@@ -185,6 +185,6 @@ export async function registrationSection(resultsDir: string): Promise<Block[]> 
 /** What overload control did over a step's proxy run, per second (`–` without its totals). */
 function controlOverRun(run: ProxyRunTotals | undefined): string {
   if (run === undefined || !(run.seconds > 0)) return '–';
-  return [run.requestsReceived, run.overloadRejected, run.overloadDropped, run.overloadReadsHeld ?? 0].map((count) => fmt(count / run.seconds)).join(' · ');
+  return [run.requestsReceived, run.overloadRejected, run.overloadDropped, run.overloadReadsHeld].map((count) => fmt(count / run.seconds)).join(' · ');
 }
 
