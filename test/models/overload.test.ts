@@ -2,9 +2,9 @@
  * Overload control over the wire (issue 17 item 4): `switchboard serve --overload on` with a low
  * utilization threshold, so that a real burst of new INVITEs and REGISTERs overloads it without
  * any test-only hook. The burst must be shed with 503 + Retry-After (counted), while the BYE of a
- * call set up before it still goes through; a TCP client flooding past the 503 budget has its
- * connection held and every request answered in the end; and RFC 7339's `oc` from a next hop is
- * honoured.
+ * call set up before it still goes through; TCP clients sending a request at a time past the 503
+ * budget have their connections held and every request answered in the end, while one that
+ * pipelines has its excess dropped instead; and RFC 7339's `oc` from a next hop is honoured.
  * Nothing here asserts on timings: the burst runs until the counters say it was shed.
  */
 import assert from 'node:assert/strict';
@@ -209,49 +209,91 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => candidate.name !== 'p
       assert.ok((await counter('overload_milliseconds_total')) > 0);
     });
 
-    test('a TCP client that keeps sending new requests past the 503 budget has its connection held, and every request is answered in the end', async () => {
+    test('TCP clients that send one new request at a time and again on every answer (phones ignoring Retry-After) are held past the 503 budget, and every request is answered in the end', async () => {
       const counter = (name: string): Promise<number> => proxyCounter(metricsPort, `switchboard_${name}`);
       const heldBefore = await counter('overload_reads_held_total');
+      const PHONES = 40;
+      let sending = true;
+      let sent = 0;
+      const answered = new Map<string, number>();
+      const phones = await Promise.all(
+        Array.from({ length: PHONES }, async (_, phone) => {
+          const socket = net.connect(proxy.tcpPort, '127.0.0.1');
+          await once(socket, 'connect');
+          socket.on('error', () => undefined);
+          const { port } = socket.address() as net.AddressInfo;
+          const next = (): void => {
+            sent++;
+            const callId = `tcp-phone-${process.pid}-${phone}-${sent}`;
+            socket.write(request('REGISTER', `SIP/2.0/TCP 127.0.0.1:${port};branch=z9hG4bK-ph-${sent}`, callId));
+          };
+          // Final responses read off the stream (no bodies: each ends at its blank line); each brings the next request.
+          let text = '';
+          socket.on('data', (chunk: Buffer) => {
+            text += chunk.toString('latin1');
+            let end: number;
+            while ((end = text.indexOf('\r\n\r\n')) >= 0) {
+              const head = text.slice(0, end);
+              text = text.slice(end + 4);
+              const status = Number(/^SIP\/2\.0 (\d{3})/.exec(head)?.[1]);
+              const callId = /\r\nCall-ID: *([^\r]+)/i.exec(head)?.[1];
+              if (status < 200 || callId === undefined) continue;
+              answered.set(callId, status);
+              if (sending) next();
+            }
+          });
+          next();
+          return socket;
+        }),
+      );
+      // Until a hold is counted (at most 15 s), then no new requests; what is held is answered later.
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && (await counter('overload_reads_held_total')) === heldBefore) await new Promise((resolve) => setTimeout(resolve, 200));
+      sending = false;
+      const held = (await counter('overload_reads_held_total')) - heldBefore;
+      const allAnswered = await burst.until(() => (answered.size >= sent ? true : undefined), 60_000);
+      for (const socket of phones) socket.destroy();
+      assert.ok(held > 0, `a connection was held (${sent} REGISTERs sent)`);
+      assert.ok(allAnswered, `every request answered: ${answered.size} of ${sent}`);
+      const statuses = new Set(answered.values());
+      assert.ok([...statuses].every((status) => status === 200 || status === 503), `200 or 503 only: ${[...statuses].join(', ')}`);
+    });
+
+    test('a TCP client that pipelines new requests (a trunk, a queue in the kernel already) is read on past the 503 budget: its excess is dropped, not held', async () => {
+      const counter = (name: string): Promise<number> => proxyCounter(metricsPort, `switchboard_${name}`);
+      const [heldBefore, droppedBefore] = [await counter('overload_reads_held_total'), await counter('overload_dropped_total')];
       const socket = net.connect(proxy.tcpPort, '127.0.0.1');
       await once(socket, 'connect');
-      // Final responses by Call-ID, read off the stream (no bodies: each ends at its blank line).
-      const answered = new Map<string, number>();
+      socket.on('error', () => undefined);
+      const statuses: number[] = [];
       let text = '';
       socket.on('data', (chunk: Buffer) => {
         text += chunk.toString('latin1');
         let end: number;
         while ((end = text.indexOf('\r\n\r\n')) >= 0) {
-          const head = text.slice(0, end);
+          statuses.push(Number(/^SIP\/2\.0 (\d{3})/.exec(text.slice(0, end))?.[1]));
           text = text.slice(end + 4);
-          const status = Number(/^SIP\/2\.0 (\d{3})/.exec(head)?.[1]);
-          const callId = /\r\nCall-ID: *([^\r]+)/i.exec(head)?.[1];
-          if (status >= 200 && callId !== undefined) answered.set(callId, status);
         }
       });
-      socket.on('error', () => undefined);
       const { port } = socket.address() as net.AddressInfo;
-      // Like phones that ignore Retry-After: new REGISTERs, 20 every 10 ms, until a hold is counted (at most 15 s).
+      // 20 new REGISTERs in each write, every 10 ms, until drops are counted (at most 15 s).
       let sent = 0;
       const deadline = Date.now() + 15_000;
       for (let round = 1; Date.now() < deadline; round++) {
         let batch = '';
         for (let n = 0; n < 20; n++) {
           sent++;
-          batch += request('REGISTER', `SIP/2.0/TCP 127.0.0.1:${port};branch=z9hG4bK-tcp-${sent}`, `tcp-flood-${process.pid}-${sent}`).toString('latin1');
+          batch += request('REGISTER', `SIP/2.0/TCP 127.0.0.1:${port};branch=z9hG4bK-trunk-${sent}`, `tcp-trunk-${process.pid}-${sent}`).toString('latin1');
         }
         socket.write(batch, 'latin1');
         await new Promise((resolve) => setTimeout(resolve, 10));
-        // Every 20 rounds (about 400 requests), whether a hold was counted yet.
-        if (round % 20 === 0 && (await counter('overload_reads_held_total')) > heldBefore) break;
+        if (round % 20 === 0 && (await counter('overload_dropped_total')) > droppedBefore) break;
       }
-      const held = (await counter('overload_reads_held_total')) - heldBefore;
-      // Then every request it sent gets its final response: held ones later, none lost.
-      const allAnswered = await burst.until(() => (answered.size >= sent ? true : undefined), 60_000);
+      const [held, dropped] = [(await counter('overload_reads_held_total')) - heldBefore, (await counter('overload_dropped_total')) - droppedBefore];
       socket.destroy();
-      assert.ok(held > 0, `the connection was held (${sent} REGISTERs sent)`);
-      assert.ok(allAnswered, `every request answered: ${answered.size} of ${sent}`);
-      const statuses = new Set(answered.values());
-      assert.ok([...statuses].every((status) => status === 200 || status === 503), `200 or 503 only: ${[...statuses].join(', ')}`);
+      assert.ok(dropped > 0, `its excess was dropped (${sent} REGISTERs sent, ${statuses.length} answered)`);
+      assert.equal(held, 0, 'and its connection was never held');
+      assert.ok(statuses.length > 0 && statuses.every((status) => status === 100 || status === 200 || status === 503), `what was answered got 200 or 503: ${[...new Set(statuses)].join(', ')}`);
     });
   });
 }

@@ -126,6 +126,8 @@ export class OverloadControl {
    * CPU with every phone waiting out a dropped REGISTER). A peer that obeys RFC 3261 §21.5.4
    * sends nothing during a Retry-After; one that does not has what it sends wait in its
    * connection meanwhile, in-dialog requests and responses too (at most the Retry-After late).
+   * A connection whose reads carry several messages at once (a trunk: a queue in the kernel
+   * already) is not held (StreamTransport.holdReading) and its request is dropped like a datagram.
    */
   shedOnArrival(bytes: Buffer, source: TransportAddress): boolean {
     const detector = this.#detector;

@@ -118,6 +118,8 @@ interface Connection {
   failure: Error | undefined;
   /** While reading is held (holdReading): the messages read and not yet given, in order. */
   held: { readonly messages: Buffer[]; readonly timer: NodeJS.Timeout } | undefined;
+  /** When a read of this connection last carried more than one SIP message (ms since the epoch; 0: never). */
+  lastBacklogMs: number;
 }
 
 /**
@@ -373,6 +375,7 @@ export class StreamTransport {
       slowTimer: undefined,
       failure: undefined,
       held: undefined,
+      lastBacklogMs: 0,
     };
     this.#connections.add(id, this.protocol, connection.remoteKey, connection);
     this.#idle.add(id, Date.now());
@@ -409,11 +412,19 @@ export class StreamTransport {
    * message read after it are given to onMessage again, in order, when the time is up, and then
    * reading goes on. Meanwhile what the peer sends waits in the kernel's buffers (TCP flow control
    * slows the peer), at no cost to this worker. False (nothing held) when the connection is gone
-   * or already held; `message` is then the caller's.
+   * or already held, or when one of its reads carried more than one message within the last `ms`;
+   * `message` is then the caller's.
+   *
+   * Why not a connection with a backlog: holding paces a peer that sends a request at a time and
+   * waits (a phone). A peer whose reads carry several messages at once (a trunk, an SBC, a
+   * pipelining client) has a queue in the kernel already; held, it would stop every call it
+   * carries and hand over a staler queue afterwards, so its excess is better read and dropped
+   * (one read per chunk, not per message), keeping what is admitted fresh.
    */
   holdReading(connectionId: number, ms: number, message: Buffer): boolean {
     const connection = this.#connections.get(connectionId)?.value;
     if (connection === undefined || connection.held !== undefined || connection.socket.destroyed) return false;
+    if (Date.now() - connection.lastBacklogMs < ms) return false;
     connection.socket.pause();
     // Time held is not the peer's: the slow-drip guard waits for reading to start again.
     if (connection.slowTimer !== undefined) clearTimeout(connection.slowTimer);
@@ -430,7 +441,9 @@ export class StreamTransport {
     connection.held = undefined;
     if (held === undefined || connection.socket.destroyed) return;
     // Held is not idle: the sweep must not close a connection for the time we did not read it.
-    this.#idle.touch(connection.id, Date.now());
+    const now = Date.now();
+    this.#idle.touch(connection.id, now);
+    if (held.messages.length > 1) connection.lastBacklogMs = now;
     const source = this.#sourceOf(connection);
     for (let n = 0; n < held.messages.length; n++) {
       const again = connection.held as Connection['held'];
@@ -450,7 +463,8 @@ export class StreamTransport {
 
   #receive(connection: Connection, chunk: Buffer, remote: () => string): void {
     const { socket, framer, id } = connection;
-    this.#idle.touch(id, Date.now());
+    const now = Date.now();
+    this.#idle.touch(id, now);
     let events;
     try {
       events = framer.push(chunk);
@@ -459,6 +473,7 @@ export class StreamTransport {
       socket.destroy();
       return;
     }
+    if (events.length > 1 && countMessages(events) > 1) connection.lastBacklogMs = now;
     const source = this.#sourceOf(connection);
     for (const event of events) {
       if (event.kind === 'message') {
@@ -489,6 +504,13 @@ export class StreamTransport {
       connection.slowTimer.unref();
     }
   }
+}
+
+/** The SIP messages among a read's framing events (keep-alive pings are not). */
+function countMessages(events: readonly { readonly kind: string }[]): number {
+  let messages = 0;
+  for (const event of events) if (event.kind === 'message') messages++;
+  return messages;
 }
 
 /** `handler`, called at most once (a failed write on a failing socket may report twice). */

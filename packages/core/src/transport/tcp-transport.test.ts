@@ -188,10 +188,12 @@ test('holding a connection\'s reading gives its held message and the ones after 
   const message = (branch: string) => MESSAGE.toString().replace('z9hG4bK1', branch);
   try {
     await Promise.all([once(held, 'connect'), once(other, 'connect')]);
-    // Three messages in one write: the first is held, the two after it wait behind it.
-    held.write(message('z9hG4bKa') + message('z9hG4bKb') + message('z9hG4bKc'));
+    // The first message alone (a read of several is a backlog, never held: the next test); what
+    // the peer sends while it is held waits behind it.
+    held.write(message('z9hG4bKa'));
     const heldAt = Date.now();
     await until(() => !holdNext, 'the hold');
+    held.write(message('z9hG4bKb') + message('z9hG4bKc'));
     held.write(message('z9hG4bKd'));
     other.write(message('z9hG4bKo'));
     await until(() => given.includes('z9hG4bKo'), 'another connection, read meanwhile');
@@ -203,6 +205,32 @@ test('holding a connection\'s reading gives its held message and the ones after 
   } finally {
     held.destroy();
     other.destroy();
+    await tcp.close();
+  }
+});
+
+test('a connection whose read carried several messages is not held for the hold\'s length after it (a backlog: its excess is the caller\'s to drop)', async () => {
+  const decisions: string[] = [];
+  const tcp = transportGiving((self, bytes, source) => {
+    const branch = /branch=(\w+)/.exec(bytes.toString())?.[1] ?? '?';
+    const held = source.connectionId !== undefined && self.holdReading(source.connectionId, 1000, bytes);
+    decisions.push(`${branch} ${held ? 'held' : 'not held'}`);
+  });
+  const { port } = await tcp.listen();
+  const socket = net.connect(port, '127.0.0.1');
+  const message = (branch: string) => MESSAGE.toString().replace('z9hG4bK1', branch);
+  try {
+    await once(socket, 'connect');
+    socket.write(message('z9hG4bKa') + message('z9hG4bKb'));
+    await until(() => decisions.length === 2, 'the read of two');
+    socket.write(message('z9hG4bKc'));
+    await until(() => decisions.length === 3, 'a message alone, soon after');
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    socket.write(message('z9hG4bKd'));
+    await until(() => decisions.length === 4, 'a message alone, a hold\'s length later');
+    assert.deepEqual(decisions, ['z9hG4bKa not held', 'z9hG4bKb not held', 'z9hG4bKc not held', 'z9hG4bKd held']);
+  } finally {
+    socket.destroy();
     await tcp.close();
   }
 });
