@@ -87,6 +87,20 @@ function request(method: string, via: string, callId: string, options: { to?: st
   );
 }
 
+/** Calls `onHead` with each message head read off `socket` (no bodies here: each ends at its blank line). */
+function onHeads(socket: net.Socket, onHead: (head: string) => void): void {
+  let text = '';
+  socket.on('data', (chunk: Buffer) => {
+    text += chunk.toString('latin1');
+    let end: number;
+    while ((end = text.indexOf('\r\n\r\n')) >= 0) {
+      const head = text.slice(0, end);
+      text = text.slice(end + 4);
+      onHead(head);
+    }
+  });
+}
+
 /** The proxy is killed, not drained: the burst left thousands of transactions a graceful stop would wait for. */
 async function stopAtOnce(proxy: RunningProxy | undefined): Promise<void> {
   if (proxy === undefined || proxy.process.exitCode !== null) return;
@@ -227,20 +241,13 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => candidate.name !== 'p
             const callId = `tcp-phone-${process.pid}-${phone}-${sent}`;
             socket.write(request('REGISTER', `SIP/2.0/TCP 127.0.0.1:${port};branch=z9hG4bK-ph-${sent}`, callId));
           };
-          // Final responses read off the stream (no bodies: each ends at its blank line); each brings the next request.
-          let text = '';
-          socket.on('data', (chunk: Buffer) => {
-            text += chunk.toString('latin1');
-            let end: number;
-            while ((end = text.indexOf('\r\n\r\n')) >= 0) {
-              const head = text.slice(0, end);
-              text = text.slice(end + 4);
-              const status = Number(/^SIP\/2\.0 (\d{3})/.exec(head)?.[1]);
-              const callId = /\r\nCall-ID: *([^\r]+)/i.exec(head)?.[1];
-              if (status < 200 || callId === undefined) continue;
-              answered.set(callId, status);
-              if (sending) next();
-            }
+          // Each final response brings the next request.
+          onHeads(socket, (head) => {
+            const status = Number(/^SIP\/2\.0 (\d{3})/.exec(head)?.[1]);
+            const callId = /\r\nCall-ID: *([^\r]+)/i.exec(head)?.[1];
+            if (status < 200 || callId === undefined) return;
+            answered.set(callId, status);
+            if (sending) next();
           });
           next();
           return socket;
@@ -266,15 +273,7 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => candidate.name !== 'p
       await once(socket, 'connect');
       socket.on('error', () => undefined);
       const statuses: number[] = [];
-      let text = '';
-      socket.on('data', (chunk: Buffer) => {
-        text += chunk.toString('latin1');
-        let end: number;
-        while ((end = text.indexOf('\r\n\r\n')) >= 0) {
-          statuses.push(Number(/^SIP\/2\.0 (\d{3})/.exec(text.slice(0, end))?.[1]));
-          text = text.slice(end + 4);
-        }
-      });
+      onHeads(socket, (head) => statuses.push(Number(/^SIP\/2\.0 (\d{3})/.exec(head)?.[1])));
       const { port } = socket.address() as net.AddressInfo;
       // 20 new REGISTERs in each write, every 10 ms, until drops are counted (at most 15 s).
       let sent = 0;
