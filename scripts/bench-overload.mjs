@@ -3,9 +3,10 @@
 //
 // The proxy (any model) runs in a cgroup CPU quota (--quota cores, default 0.15) pinned to one CPU;
 // SIPp (record-routed calls, uac-rr.xml / uas-rr.xml) on another. Per model and transport: the
-// capacity (a 5 s ladder with --overload off, the highest rate whose calls >= 97% got their 200
-// within 500 ms, unless given with --capacity), then for each --overload mode and each factor (2x, 4x, 8x): a fresh
-// proxy, --duration seconds at factor x capacity, then --duration seconds at 0.8x capacity
+// capacity (a ladder of --step seconds per step, 5 by default, with --overload off: the highest
+// rate whose calls >= 97% got their 200 within 500 ms, unless given with --capacity), then for
+// each --overload mode and each factor (2x, 4x, 8x): a fresh proxy, --duration seconds at factor x
+// capacity, then --duration seconds at 0.8x capacity
 // (recovery). A call is good when its 200 arrives within 4 s of its first INVITE (SIPp
 // -trace_rtt). Goodput = good calls started in the overload phase per second, over capacity.
 // Recovery = seconds after the overload ends until every later second of the 0.8x phase has
@@ -16,7 +17,8 @@
 // Usage: node scripts/bench-overload.mjs [--models event-loop,thread-pool,process-pool]
 //   [--transports udp,tcp] [--overload off,on] [--factors 2,4,8] [--quota 0.15] [--duration 8]
 //   [--capacity event-loop:udp=250,event-loop:tcp=300] [--root DIR] [--repeat 1]
-//   [--proxy-cpu 1] [--sipp-cpu 0] [--nice -10] [--flags "--overload-... ..."]
+//   [--proxy-cpu 1] [--sipp-cpu 0] [--nice -10] [--flags "--overload-... ..."] [--step 5]
+//   (--step: seconds per capacity ladder step)
 import { spawn, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -44,6 +46,7 @@ function parseArgs(argv) {
     nice: '-10',
     flags: '',
     workers: '2',
+    step: '5',
   };
   for (let n = 2; n < argv.length; n++) {
     const key = argv[n].replace(/^--/, '');
@@ -56,6 +59,7 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv);
 const QUOTA = Number(opts.quota);
 const DURATION = Number(opts.duration);
+const STEP = Number(opts.step);
 const ROOT = path.resolve(opts.root);
 const SCEN = path.join(repo, 'test/interop/scenarios');
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-overload-'));
@@ -245,11 +249,11 @@ async function capacity(model, transport, redisUrl) {
     // Warm-up (not counted): a fresh proxy's first seconds run cold code.
     await (await offer(point, transport, 20, 3, `warm-${model}-${transport}`)).done;
     for (let rate = 25; rate <= 1200; rate = Math.round(rate * 1.25)) {
-      const run = await offer(point, transport, rate, 5, `cap-${model}-${transport}-${rate}`);
+      const run = await offer(point, transport, rate, STEP, `cap-${model}-${transport}-${rate}`);
       await run.done;
       // Sustained, not absorbed: within 500 ms (under SIPp's first retransmission), since with a
       // 4 s allowance a 5 s step passes at up to about twice the rate the proxy can keep up with.
-      const good = goodStarts(run.dir, run.startMs, 500).length / 5;
+      const good = goodStarts(run.dir, run.startMs, 500).length / STEP;
       process.stderr.write(`  capacity ladder ${model} ${transport}: offered ${rate}/s -> good ${good.toFixed(1)}/s\n`);
       if (good >= 0.97 * rate) best = rate;
       else break;

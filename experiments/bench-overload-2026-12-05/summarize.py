@@ -9,6 +9,8 @@ for name in sorted(glob.glob('*.log')):
         code = name.split('-')[2]
     elif 'warm-up-edit' in name:
         code = 'main + 3 s warm-up'
+    elif name.startswith('ladder-15s'):
+        code = 'main, 15 s ladder'
     else:
         code = 'main'
     for line in open(name):
