@@ -11,6 +11,8 @@ for name in sorted(glob.glob('*.log')):
         code = 'main + 3 s warm-up'
     elif name.startswith('ladder-15s'):
         code = 'main, 15 s ladder'
+    elif name.startswith('ramp-warm-up'):
+        code = 'main + ramp warm-up, 15 s ladder capacity'
     else:
         code = 'main'
     for line in open(name):
