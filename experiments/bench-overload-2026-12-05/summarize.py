@@ -7,7 +7,7 @@ runs = collections.defaultdict(list)
 for name in sorted(glob.glob('*.log')):
     if name.startswith('ab-'):
         code = name.split('-')[2]
-    elif 'warm-up-edit' in name:
+    elif name.startswith('sustain-udp-warm-up-edit'):
         code = 'main + 3 s warm-up'
     elif name.startswith('ladder-15s'):
         code = 'main, 15 s ladder'
