@@ -16,9 +16,24 @@ test('a retransmission meets its original decision while it is remembered', () =
   assert.equal(gate.admit(1, 1, 10, 0.5, 1000), true, 'a token after a second at 10/s');
   assert.equal(gate.admit(2, 1, 10, 0.5, 1000), false, 'no token left');
   assert.equal(gate.admit(1, 1, 10, 0.5, 1001), true, 'retransmission of the admitted one');
-  assert.equal(gate.admit(2, 1, 10, 0.5, 5000), false, 'the refused one is refused again (3 s later, previous generation)');
-  assert.equal(gate.admit(3, 1, 10, 0.5, 5000), true, 'tokens again');
-  assert.equal(gate.admit(1, 1, 10, 0.5, 9000), true, 'forgotten after two generations: a new decision');
+  assert.equal(gate.admit(2, 1, 10, 0.5, 33_000), false, 'the refused one is refused again (32 s later, previous generation)');
+  assert.equal(gate.admit(3, 1, 10, 0.5, 33_000), true, 'tokens again');
+  assert.equal(gate.admit(2, 1, 10, 0.5, 66_000), true, 'forgotten after two generations: a new decision');
+});
+
+test('a refusal is remembered for the life of its client transaction, and known without a decision', () => {
+  const gate = new AdmissionGate();
+  assert.equal(gate.holdsRefusals(0), false, 'nothing refused yet');
+  assert.equal(gate.admit(4, 1, 10, 0.5, 1000), false, 'the bucket starts empty');
+  assert.equal(gate.admit(5, 1, 10, 0.5, 2000), true);
+  assert.equal(gate.holdsRefusals(1000 + 31_999), true);
+  // Retransmitted at 0.5, 1.5, 3.5, 7.5, 15.5 and 31.5 s.
+  for (const at of [500, 1500, 3500, 7500, 15_500, 31_500]) assert.equal(gate.refusedEarlier(4, 1, 1000 + at), true, `refused at +${at} ms`);
+  assert.equal(gate.refusedEarlier(5, 1, 2000), false, 'an admitted one is not');
+  assert.equal(gate.refusedEarlier(6, 1, 2000), false, 'an unknown one is not');
+  assert.equal(gate.refusedEarlier(4, 2, 2000), false, 'nor the next request of that Call-ID');
+  assert.equal(gate.holdsRefusals(1000 + 32_000), false, '32 s after the last refusal');
+  assert.equal(gate.refusedEarlier(4, 1, 100_000), false, 'long idle: both generations retired');
 });
 
 test('the next request of a Call-ID (another CSeq) gets a decision of its own', () => {

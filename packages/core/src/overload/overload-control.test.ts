@@ -174,3 +174,27 @@ test('past the 503 budget a request over TCP holds its connection instead of bei
   assert.equal(counters.overloadDropped, 2, 'a connection that cannot be held: dropped');
   assert.equal(counters.overloadReadsHeld, 3);
 });
+
+test('after an overload, a retransmission over UDP of a request refused during it gets a 503 again; fresh work goes on', (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+  const { control: oc, sent, counters } = control();
+  overloadFully(oc);
+  assert.equal(oc.shedOnArrival(invite('refused'), source), true);
+  assert.equal(sent.length, 1);
+  // Calm, nothing offered: the admitted rate climbs past the offered one and limiting ends.
+  for (let n = 0; n < 60 && oc.detector.limiting; n++) oc.detector.update(0, 0, 100);
+  assert.equal(oc.detector.limiting, false);
+  assert.equal(oc.detector.screening, true, 'a refusal is still remembered');
+  assert.equal(oc.shedOnArrival(invite('refused'), source), true, 'the retransmission');
+  assert.equal(sent.length, 2);
+  assert.equal(parseMessage(sent[1] as Buffer).status, 503);
+  assert.equal(oc.shedOnArrival(invite('fresh'), source), false, 'a new call');
+  const tcp: TransportAddress = { protocol: 'tcp', address: '192.0.2.1', port: 5060, connectionId: 7 };
+  assert.equal(oc.shedOnArrival(invite('refused'), tcp), false, 'over a stream nothing is remembered');
+  assert.equal(counters.overloadRejected, 2);
+  // Its client's transaction has ended (Timer B, 32 s): nothing is looked at before the parse again.
+  t.mock.timers.tick(32_000);
+  oc.detector.update(0, 0, 100);
+  assert.equal(oc.detector.screening, false);
+  assert.equal(oc.shedOnArrival(invite('refused'), source), false);
+});

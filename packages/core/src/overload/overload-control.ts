@@ -116,7 +116,9 @@ export class OverloadControl {
    * The check each message read from a socket meets first: true when it was taken care of here
    * (new work shed with a 503 or dropped, its connection held, or the ACK of one of our 503s
    * absorbed). While the worker is not limiting new work this is one comparison; while it is,
-   * every new request is counted (the admission rate is steered by them).
+   * every new request is counted (the admission rate is steered by them). For the 32 s after its
+   * last refusal (AdmissionGate), each message is classified too: a retransmission over UDP of a
+   * request refused during the overload is refused again, with a 503 when the budget allows.
    *
    * A new request past the 503s' budget (rejectionRate) is dropped over UDP, where that costs
    * the worker nothing and the client retransmits. Over TCP and TLS its connection is held
@@ -131,7 +133,7 @@ export class OverloadControl {
    */
   shedOnArrival(bytes: Buffer, source: TransportAddress): boolean {
     const detector = this.#detector;
-    if (!detector.limiting) return false;
+    if (!detector.screening) return false;
     const kind = classifyMessage(bytes, this.#key);
     if (kind === MUST_PROCESS) return false;
     if (kind === OVERLOAD_ACK) {
@@ -139,8 +141,16 @@ export class OverloadControl {
       return true;
     }
     const now = Date.now();
-    // Over a stream nothing is retransmitted (RFC 3261 §17.1.1.2), and a held request is decided afresh.
-    if (detector.admit(kind, this.#key.cseqHash, now, source.protocol === 'udp')) return false;
+    const udp = source.protocol === 'udp';
+    if (!detector.limiting) {
+      // After an overload, a retransmission of a request refused during it is refused again (its
+      // client's transaction lives up to 32 s): admitted, it would be a call set up seconds late
+      // in the place of a fresh one. No longer limiting, the 503 budget is the cap: it ends them.
+      if (!udp || !detector.refusedEarlier(kind, this.#key.cseqHash, now)) return false;
+    } else if (detector.admit(kind, this.#key.cseqHash, now, udp)) {
+      // Over a stream nothing is retransmitted (RFC 3261 §17.1.1.2), and a held request is decided afresh.
+      return false;
+    }
     if (!this.#limiter.tryTake(now, rejectionRate(detector.admittedRate, this.#settings.rejectRate))) {
       if (source.protocol !== 'udp' && this.#holdReading?.(source, this.#settings.retryAfterSeconds * 1000, bytes) === true) {
         this.#counters.overloadReadsHeld++;

@@ -51,6 +51,8 @@ export class OverloadDetector {
   #timer: NodeJS.Timeout | undefined;
   #lastElu: EventLoopUtilization | undefined;
   #lastTick = 0;
+  /** Set by a refusal, cleared by a sample once the gate can no longer hold one (see `screening`). */
+  #holdsRefusals = false;
 
   constructor(thresholds: OverloadThresholds, counters: OverloadDetectorCounters) {
     this.#thresholds = thresholds;
@@ -60,6 +62,19 @@ export class OverloadDetector {
   /** Whether new work is being limited now (then every new request must be noted). */
   get limiting(): boolean {
     return this.#admission.limiting;
+  }
+
+  /**
+   * Whether each message must be looked at before the parse: while limiting, and after it for as
+   * long as a refusal is remembered (its retransmissions are refused again). A field load.
+   */
+  get screening(): boolean {
+    return this.#holdsRefusals || this.#admission.limiting;
+  }
+
+  /** Whether the request with these hashes was refused and that is remembered (after an overload). */
+  refusedEarlier(callIdHash: number, cseqHash: number, nowMs: number): boolean {
+    return this.#gate.refusedEarlier(callIdHash, cseqHash, nowMs);
   }
 
   /** The fraction of new work to shed now, 0 to 1. */
@@ -84,6 +99,7 @@ export class OverloadDetector {
    */
   admit(callIdHash: number, cseqHash: number, nowMs: number, remember = true): boolean {
     const admitted = this.#gate.admit(callIdHash, cseqHash, this.#admission.rate, this.#admission.reduction, nowMs, remember);
+    if (!admitted && remember) this.#holdsRefusals = true;
     this.noteNewWork(admitted);
     return admitted;
   }
@@ -129,6 +145,7 @@ export class OverloadDetector {
     this.#admission.update({ overloaded, calm, offered: this.#offered, admitted: this.#admitted, elapsedMs });
     this.#offered = 0;
     this.#admitted = 0;
+    if (this.#holdsRefusals && !this.#gate.holdsRefusals(Date.now())) this.#holdsRefusals = false;
     if (wasLimiting) this.#counters.overloadMilliseconds += Math.round(elapsedMs);
     if (!wasLimiting && this.#admission.limiting) this.#counters.overloadEntered++;
     else if (wasLimiting && !this.#admission.limiting) this.#counters.overloadLeft++;
