@@ -18,7 +18,11 @@
 //   [--transports udp,tcp] [--overload off,on] [--factors 2,4,8] [--quota 0.15] [--duration 8]
 //   [--capacity event-loop:udp=250,event-loop:tcp=300] [--root DIR] [--repeat 1]
 //   [--proxy-cpu 1] [--sipp-cpu 0] [--nice -10] [--flags "--overload-... ..."] [--step 5]
-//   (--step: seconds per capacity ladder step)
+//   [--warm-up ramp|none]
+//   (--step: seconds per capacity ladder step; --warm-up ramp, the default: before each overload
+//   point, 3 s each at 0.1x, 0.2x, 0.4x and 0.6x capacity, not counted, because a pool offered
+//   its capacity at once on a fresh proxy fell behind and did not catch up, where one that climbed
+//   to it held it: bench-overload-2026-12-05's ramp-warm-up-edit.log)
 import { spawn, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -47,6 +51,7 @@ function parseArgs(argv) {
     flags: '',
     workers: '2',
     step: '5',
+    'warm-up': 'ramp',
   };
   for (let n = 2; n < argv.length; n++) {
     const key = argv[n].replace(/^--/, '');
@@ -60,6 +65,10 @@ const opts = parseArgs(process.argv);
 const QUOTA = Number(opts.quota);
 const DURATION = Number(opts.duration);
 const STEP = Number(opts.step);
+if (opts['warm-up'] !== 'ramp' && opts['warm-up'] !== 'none') throw new Error(`--warm-up must be ramp or none, not ${opts['warm-up']}`);
+/** Fractions of capacity of the ramp warm-up before each overload point, 3 s each. */
+const RAMP = opts['warm-up'] === 'ramp' ? [0.1, 0.2, 0.4, 0.6] : [];
+const RAMP_STEP_SECONDS = 3;
 const ROOT = path.resolve(opts.root);
 const SCEN = path.join(repo, 'test/interop/scenarios');
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-overload-'));
@@ -269,6 +278,8 @@ async function overloadPoint(model, transport, overload, factor, cap, redisUrl, 
   const point = await startPoint(model, transport, overload, redisUrl);
   try {
     const tag = `${model}-${transport}-${overload}-${factor}x-${repeat}`;
+    for (const fraction of RAMP) await (await offer(point, transport, Math.max(1, Math.round(cap * fraction)), RAMP_STEP_SECONDS, `${tag}-warm-${fraction}`)).done;
+    const before = RAMP.length > 0 ? await metrics(point) : {};
     const heavy = await offer(point, transport, cap * factor, DURATION, tag);
     await sleep(DURATION * 1000);
     const endMs = heavy.startMs + DURATION * 1000;
@@ -290,7 +301,7 @@ async function overloadPoint(model, transport, overload, factor, cap, redisUrl, 
       offeredPerSecond: offered / DURATION,
       recovery: recovered >= perSecond.length ? undefined : recovered,
       perSecond,
-      counters: { during, after },
+      counters: { before, during, after },
     };
   } finally {
     await stopPoint(point);
@@ -325,7 +336,7 @@ async function main() {
   const given = capacities();
   console.log(`# bench:overload ${new Date().toISOString()}`);
   console.log(`machine: ${machineFacts()}`);
-  console.log(`proxy tree ${ROOT}; quota ${QUOTA} core on CPU ${opts['proxy-cpu']}, SIPp on CPU ${opts['sipp-cpu']}, nice ${opts.nice}; ${DURATION} s per phase; flags with --overload on: ${opts.flags || '(defaults)'}`);
+  console.log(`proxy tree ${ROOT}; quota ${QUOTA} core on CPU ${opts['proxy-cpu']}, SIPp on CPU ${opts['sipp-cpu']}, nice ${opts.nice}; ${DURATION} s per phase; warm-up ${opts['warm-up']}${RAMP.length > 0 ? ` (${RAMP_STEP_SECONDS} s each at ${RAMP.join(', ')}x capacity)` : ''}; flags with --overload on: ${opts.flags || '(defaults)'}`);
   const rows = [];
   let redis;
   try {
