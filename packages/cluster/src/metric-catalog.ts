@@ -53,7 +53,7 @@ const PROXY_COUNTERS: Readonly<Record<keyof ProxyCounters, string>> = {
   overloadEntered: '--overload on: times a worker became overloaded (its event-loop utilization or lag at --overload-utilization or --overload-lag for three samples in a row), so it started limiting new work.',
   overloadLeft: 'Times a worker stopped limiting new work (its admitted rate had covered the whole offered load for ten samples).',
   overloadMilliseconds: 'Time workers spent limiting new work, in milliseconds (summed over workers).',
-  overloadShed: 'New requests (out-of-dialog INVITE, REGISTER, SUBSCRIBE, OPTIONS ...) shed before the parse while overloaded: answered 503 or dropped.',
+  overloadShed: 'New requests (out-of-dialog INVITE, REGISTER, SUBSCRIBE, OPTIONS ...) shed before the parse while overloaded (and, for 32 s after, UDP retransmissions of those refused): answered 503 or dropped.',
   overloadRejected: 'Of those, answered 503 Service Unavailable with Retry-After (with RFC 7339 oc values in the top Via when it asked for them).',
   overloadDropped: 'Of those, dropped unanswered: beyond one 503 per new request admitted (at least 20 a second, at most --overload-reject-rate), or with no way to answer (a header missing, or a 503 larger than the request over UDP).',
   overloadReadsHeld: 'New requests over TCP or TLS past that budget: instead of dropping them, their connection was not read for the Retry-After, and they were decided again afterwards (counted each time).',
