@@ -24,9 +24,10 @@ const BURST_SECONDS = 0.1;
  * is not refused while the call proceeds, and one of a refused call is refused again, even after
  * the overload (`refusedEarlier`). Why that long: a UDP client retransmits a dropped request
  * until Timer B (32 s), and with 2 to 4 s of memory the retransmissions of the requests refused
- * during an overload came back after it as new work, admitted as stale calls (set up 7.5 or 15.5 s
- * after their first INVITE) that took the place of fresh ones: in the calls bench the event-loop took
- * 6 s to serve 90% of fresh calls again after 4x and 8x over UDP (bench-overload-2026-12-05b). The next request of a Call-ID (a new
+ * during an overload came back after it as new work, admitted as stale calls (set up 7.5 or
+ * 15.5 s after their first INVITE) in the place of fresh ones: in the calls bench the event-loop
+ * took 6 s to serve 90% of fresh calls again after 4x and 8x over UDP
+ * (experiments/bench-overload-2026-12-05b). The next request of a Call-ID (a new
  * CSeq) gets a decision of its own: a phone that waited out a 503's Retry-After is not refused
  * for its earlier request, and one whose REGISTER went on cannot send more past the bucket (as
  * remembering by Call-ID alone let it for 2 to 4 s). An authentication round's second request is
