@@ -152,7 +152,7 @@ export class OverloadControl {
       return false;
     }
     if (!this.#limiter.tryTake(now, rejectionRate(detector.admittedRate, this.#settings.rejectRate))) {
-      if (source.protocol !== 'udp' && this.#holdReading?.(source, this.#settings.retryAfterSeconds * 1000, bytes) === true) {
+      if (!udp && this.#holdReading?.(source, this.#settings.retryAfterSeconds * 1000, bytes) === true) {
         this.#counters.overloadReadsHeld++;
         return true;
       }
@@ -167,7 +167,7 @@ export class OverloadControl {
       ocParams: () => ocServerParams(detector.reduction * 100, this.#settings.ocValidityMs, ocSeqNow()),
     });
     // The size rule of generated responses (no reflection amplification over UDP).
-    if (response === undefined || (source.protocol === 'udp' && response.length > bytes.length + ADDED_BYTES)) {
+    if (response === undefined || (udp && response.length > bytes.length + ADDED_BYTES)) {
       this.#counters.overloadDropped++;
       return true;
     }
