@@ -1,6 +1,9 @@
 import { inShedFraction } from './message-class.js';
 
-/** Decisions remembered per generation; two generations are kept (both full: 4.6 MB of heap, measured). */
+/**
+ * Decisions remembered per generation; two generations are kept (both full: about 4.6 MB of heap,
+ * experiments/bench-overload-2026-12-05b/gate-memory.mjs).
+ */
 const REMEMBERED = 65_536;
 /**
  * How long a client transaction over UDP lives: 64·T1 = 32 s (Timers B and F), retransmitting
