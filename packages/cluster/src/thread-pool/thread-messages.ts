@@ -4,6 +4,7 @@ import type { SabAuthStateShared } from '../state/sab-auth-state-store.js';
 import type { SabLocationStoreShared } from '../state/sab-location-store.js';
 import type { SabTransactionStoreShared } from '../state/sab-transaction-store.js';
 import type { SharedConnectionQuotaMemory } from './shared-connection-quota.js';
+import type { DatagramBatch } from './datagram-batch.js';
 import type { ProxySettings } from '../proxy-settings.js';
 import type { InternalErrorRecord } from '../internal-error-reports.js';
 import type { WorkerStats } from '../worker-stats.js';
@@ -49,8 +50,10 @@ export type ThreadMessage =
   /** `--transactions shared`: the thread with this lease owner id died; take its transactions over now. */
   | { readonly t: 'worker-died'; readonly owner: string }
   | { readonly t: 'start-failed'; readonly error: { readonly code: string; readonly message: string } }
-  | { readonly t: 'datagram'; readonly bytes: Uint8Array; readonly source: TransportAddress }
-  | { readonly t: 'send-datagram'; readonly bytes: Uint8Array; readonly target: TransportAddress }
+  /** Datagrams the parent read, for this thread (`addresses`: their sources; datagram-batch.ts). */
+  | ({ readonly t: 'datagrams' } & DatagramBatch)
+  /** Datagrams for the parent to send on the UDP socket (`addresses`: their targets). */
+  | ({ readonly t: 'send-datagrams' } & DatagramBatch)
   | { readonly t: 'hand-off'; readonly bytes: Uint8Array; readonly source: TransportAddress }
   /** Write on a connection the receiving thread owns (`target.protocol` says TCP or TLS). */
   /**

@@ -12,7 +12,8 @@ import type { ChannelHandlers } from '../worker-pool/channel.js';
 import { ThreadChannel } from '../worker-pool/thread-channel.js';
 import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
 import type { WorkerStats } from '../worker-stats.js';
-import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
+import { DatagramBatcher, forEachDatagram } from './datagram-batch.js';
+import type { ThreadConfig, ThreadMessage } from './thread-messages.js';
 
 export interface ThreadPoolOptions {
   readonly settings: ProxySettings;
@@ -69,6 +70,8 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
    */
   #overload: OverloadControl | undefined;
   readonly #parentCounters: ProxyCounters = newProxyCounters();
+  /** Datagrams read in this turn of the event loop, by the slot they go to (posted at its end). */
+  readonly #relayBatches: DatagramBatcher[] = [];
 
   private constructor(options: ThreadPoolOptions) {
     super({ workers: options.workers, startTimeoutMs: options.timeoutMs ?? 15_000, stopTimeoutMs: options.timeoutMs ?? 3000 });
@@ -126,8 +129,9 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
   }
 
   protected override onWorkerMessage(slot: Slot, message: ThreadMessage): void {
-    if (message.t === 'send-datagram') {
-      this.#udp?.send(message.target, asBuffer(message.bytes));
+    if (message.t === 'send-datagrams') {
+      const udp = this.#udp;
+      if (udp !== undefined) forEachDatagram(message, (bytes, target) => udp.send(target, bytes), (error) => this.ipcError(slot.index, String(error)));
     } else if (message.t === 'stream-listening' && slot.index === 0 && this.#listening === undefined) {
       this.#listening = message;
       for (const other of this.slots) if (other.index !== 0) other.channel.send(message);
@@ -136,6 +140,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
 
   /** The live threads drop their channel to a dead one and what they knew of its connections. */
   protected override onExit(slot: Slot): number {
+    this.#relayBatches[slot.index]?.clear();
     // Its connections closed with it: their places go back to the others.
     if (this.#connectionQuota !== undefined) releaseThreadPlaces(this.#connectionQuota, slot.index);
     for (const other of this.slots) if (other.index !== slot.index && !other.exited) other.channel.send({ t: 'peer', slot: slot.index, port: undefined });
@@ -166,12 +171,25 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     } catch {
       // Unparseable: any thread answers it (400 or drop); thread 0 does.
     }
-    const target = this.slots[slot];
-    if (target === undefined) return;
-    const copy = detachedCopy(bytes);
+    if (this.slots[slot] === undefined) return;
     this.counters.handOffsSent++;
-    // A thread being replaced loses it: UDP senders retransmit.
-    this.send(target, { t: 'datagram', bytes: copy, source }, [copy.buffer as ArrayBuffer]);
+    this.#relayBatchFor(slot).add(bytes, source);
+  }
+
+  /** The batch of datagrams for the thread in `slot`; a thread being replaced loses its batch (UDP senders retransmit). */
+  #relayBatchFor(slot: number): DatagramBatcher {
+    let batch = this.#relayBatches[slot];
+    if (batch === undefined) {
+      batch = new DatagramBatcher(
+        (datagrams) => {
+          const target = this.slots[slot];
+          if (target !== undefined) this.send(target, { t: 'datagrams', ...datagrams }, [datagrams.bytes.buffer as ArrayBuffer]);
+        },
+        (error) => this.ipcError(slot, String(error)),
+      );
+      this.#relayBatches[slot] = batch;
+    }
+    return batch;
   }
 
   async stats(timeoutMs = 2000): Promise<WorkerStats[]> {
@@ -203,6 +221,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     // after start (a failed one) still aborted 4 times in 100 without it.
     await this.gatherStats(1000).catch(() => undefined);
     this.#overload?.stop();
+    for (const batch of this.#relayBatches) batch?.clear();
     await this.stopWorkers();
     await this.#udp?.close();
     await this.#sabStore?.close();

@@ -13,6 +13,7 @@ import { originOf } from '../connection-ids.js';
 import { PoolWorker, type PoolWorkerOptions } from '../worker-pool/pool-worker.js';
 import { SendTickets } from '../worker-pool/send-tickets.js';
 import { SharedConnectionQuota } from './shared-connection-quota.js';
+import { DatagramBatcher, forEachDatagram } from './datagram-batch.js';
 import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
 
 type Transfer = readonly TransferListItem[];
@@ -31,6 +32,10 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
   /** Error handlers of writes posted to their connection's owner, until it reports a failure (`send-failed`). */
   readonly #tickets = new SendTickets();
   #onDatagram: UdpTransportOptions['onMessage'] | undefined;
+  readonly #sends = new DatagramBatcher(
+    (batch) => this.#post('parent', { t: 'send-datagrams', ...batch }, batch.bytes),
+    () => this.counters.ipcErrors++,
+  );
   #starting = false;
 
   constructor(config: ThreadConfig, options: Omit<PoolWorkerOptions<ThreadMessage, Transfer>, 'slot' | 'workers' | 'settings'>) {
@@ -148,9 +153,11 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
   #act(message: ThreadMessage): void {
     const server = this.server;
     switch (message.t) {
-      case 'datagram':
-        this.#onDatagram?.(asBuffer(message.bytes), message.source);
+      case 'datagrams': {
+        const onDatagram = this.#onDatagram;
+        if (onDatagram !== undefined) forEachDatagram(message, onDatagram, () => this.counters.ipcErrors++);
         break;
+      }
       case 'hand-off':
         this.counters.handOffsReceived++;
         server?.core.receive(asBuffer(message.bytes), message.source, true);
@@ -194,6 +201,8 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
   }
 
   protected override beforeStop(): void {
+    // What this turn sent goes out before the thread stops.
+    this.#sends.flush();
     this.#tickets.close();
   }
 
@@ -227,10 +236,9 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
     },
   };
 
-  /** The proxy's UDP side sends through the parent, which owns the socket. */
+  /** The proxy's UDP side sends through the parent, which owns the socket: what it sends in one turn goes in one message. */
   sendDatagram(target: TransportAddress, bytes: Buffer): void {
-    const copy = detachedCopy(bytes);
-    this.#post('parent', { t: 'send-datagram', bytes: copy, target }, copy);
+    this.#sends.add(bytes, target);
   }
 
   /** The parent's UDP port, which this thread's proxy advertises. */
