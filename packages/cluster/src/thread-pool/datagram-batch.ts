@@ -18,11 +18,13 @@ export const MAX_BATCH_BYTES = 64 * 1024;
 /**
  * Collects the datagrams one side posts to another during one turn of the event loop and posts
  * them as one message (`deliver`), at the turn's end (setImmediate) or when the batch is full.
- * Each relayed datagram cost a MessagePort message of its own before; a message costs a few µs
- * whatever it carries (`node scripts/message-port-batch.mjs`, 600-byte datagrams, both threads
- * counted: 6.9 µs of CPU per datagram one by one, 1.4 in batches of 8, 0.65 in batches of 32), and under load the
- * parent reads many datagrams per turn (libuv reads up to 32 per wake-up). A lone datagram waits
- * for the end of its turn only: nothing is held across turns.
+ * Each relayed datagram cost a MessagePort message of its own before, and most of a message's
+ * cost is per message, not per byte (`node scripts/message-port-batch.mjs`, 600-byte datagrams,
+ * both threads counted: 6.9 µs of CPU per datagram one by one, 1.4 in batches of 8, 0.65 in
+ * batches of 32). How many datagrams a turn carries under load was not measured: libuv reads up
+ * to 32 per wake-up of the socket, and at 300 calls/s unsaturated batching saved nothing
+ * measurable (experiments/bench-overload-2026-12-05c). A lone datagram waits for the end of its
+ * turn only: nothing is held across turns.
  *
  * `deliver` is called from a timer: what it throws goes to `onError` (counted by the owner), never
  * to the event loop. The bytes given to `add` must not change before the batch is posted (as for
