@@ -56,6 +56,8 @@ export interface ProxyServerOptions {
   readonly timing?: MessageTimingRecorder;
   /** Overload control (`--overload on`), one detector per server (per worker). */
   readonly overload?: OverloadSettings;
+  /** Datagrams arrive already admitted by overload control where they were read (ProxyCoreOptions). */
+  readonly datagramsAdmitted?: boolean;
 
   // ---- hooks for the models that run several workers (packages/cluster) ----
   /**
@@ -266,6 +268,7 @@ export class ProxyServer {
       auth: options.authenticator,
       timing: options.timing,
       overload: options.overload,
+      ...(options.datagramsAdmitted === undefined ? {} : { datagramsAdmitted: options.datagramsAdmitted }),
       holdReading: (source, ms, message) => source.protocol !== 'udp' && source.connectionId !== undefined && (streams[source.protocol]?.holdReading(source.connectionId, ms, message) ?? false),
       clientTransports: clientOnly,
       sender: options.sender ?? {

@@ -78,6 +78,8 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
           tcpListener: listener('tcp'),
           tlsListener: listener('tls'),
           udpTransport: (options) => new RelayedDatagrams(this, options),
+          // The parent thread reads every datagram and sheds new work before relaying it.
+          datagramsAdmitted: true,
         });
         if (shared === undefined && this.#needsStreams) {
           const listeners: SharedListeners = {};

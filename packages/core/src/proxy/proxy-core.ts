@@ -87,6 +87,11 @@ export interface ProxyCoreOptions {
   readonly sharedTransactions?: SharedTransactionsOptions;
   /** Overload control (`--overload on`): shed new work with 503 when this worker is overloaded, RFC 7339 both ways. */
   readonly overload?: OverloadSettings;
+  /**
+   * Datagrams reach this core already admitted by the overload control of whoever read them (the
+   * thread-pool's parent thread): they are not cut a second time here.
+   */
+  readonly datagramsAdmitted?: boolean;
 }
 
 /** The answer, without a transaction, when a routing step threw. */
@@ -225,8 +230,9 @@ export class ProxyCore {
     // Overload control sheds new work before the parse where it was read, and, for a stream
     // connection, again where it was handed to (the worker that reads a connection is not always
     // the one its calls overload; datagrams are shed by whoever reads them, which under load is
-    // loaded as well, and a second cut in series would shed twice).
-    if (this.#overload !== undefined && (!handedOff || source.protocol !== 'udp') && this.#overload.shedOnArrival(bytes, source)) return;
+    // loaded as well, and a second cut in series would shed twice: the thread-pool's parent thread
+    // reads them for its threads, `datagramsAdmitted`).
+    if (this.#overload !== undefined && (source.protocol !== 'udp' || !(handedOff || this.#options.datagramsAdmitted === true)) && this.#overload.shedOnArrival(bytes, source)) return;
     let message: SipMessage;
     try {
       message = parseMessage(bytes, { limits: this.#options.limits });
