@@ -58,15 +58,12 @@ export class DatagramBatcher {
 
   /** Posts what is waiting now (called at the end of the turn; by the owner before it closes). */
   flush(): void {
-    if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
-    this.#scheduled = undefined;
     const datagrams = this.#datagrams;
-    if (datagrams.length === 0) return;
     const addresses = this.#addresses;
-    const bytes = new Uint8Array(this.#bytes);
-    this.#datagrams = [];
-    this.#addresses = [];
-    this.#bytes = 0;
+    const total = this.#bytes;
+    this.clear();
+    if (datagrams.length === 0) return;
+    const bytes = new Uint8Array(total);
     const ends: number[] = [];
     let offset = 0;
     for (const datagram of datagrams) {
