@@ -87,8 +87,9 @@ function warmUpSteps(rate) {
   return [];
 }
 
-async function warmUp(point, transport, rate, tag) {
-  for (const [step, seconds] of warmUpSteps(rate)) await (await offer(point, transport, step, seconds, `${tag}-warm-${step}`)).done;
+/** Offers each [rate, seconds] step in turn, not counted. */
+async function offerSteps(point, transport, steps, tag) {
+  for (const [step, seconds] of steps) await (await offer(point, transport, step, seconds, `${tag}-${step}`)).done;
 }
 const ROOT = path.resolve(opts.root);
 const SCEN = path.join(repo, 'test/interop/scenarios');
@@ -280,24 +281,19 @@ async function capacity(model, transport, redisUrl) {
     await (await offer(point, transport, 20, 3, `warm-${model}-${transport}`)).done;
     // A step that fails is offered once more before the ladder ends: on 0.15 core one latency
     // spike of a pool still warming failed the process-pool at 61 calls/s over TCP (58.8 good).
-    let retried = false;
-    for (let n = 0; n < LADDER.length; n++) {
-      const rate = LADDER[n];
-      const run = await offer(point, transport, rate, STEP, `cap-${model}-${transport}-${rate}${retried ? '-again' : ''}`);
-      await run.done;
-      // Sustained, not absorbed: within 500 ms (under SIPp's first retransmission), since with a
-      // 4 s allowance a 5 s step passes at up to about twice the rate the proxy can keep up with.
-      const good = goodStarts(run.dir, run.startMs, 500).length / STEP;
-      process.stderr.write(`  capacity ladder ${model} ${transport}: offered ${rate}/s -> good ${good.toFixed(1)}/s\n`);
-      if (good >= 0.97 * rate) {
-        best = rate;
-        retried = false;
-      } else if (retried) {
-        break;
-      } else {
-        retried = true;
-        n--;
+    for (const rate of LADDER) {
+      let passed = false;
+      for (let attempt = 1; attempt <= 2 && !passed; attempt++) {
+        const run = await offer(point, transport, rate, STEP, `cap-${model}-${transport}-${rate}-${attempt}`);
+        await run.done;
+        // Sustained, not absorbed: within 500 ms (under SIPp's first retransmission), since with a
+        // 4 s allowance a 5 s step passes at up to about twice the rate the proxy can keep up with.
+        const good = goodStarts(run.dir, run.startMs, 500).length / STEP;
+        process.stderr.write(`  capacity ladder ${model} ${transport}: offered ${rate}/s -> good ${good.toFixed(1)}/s\n`);
+        passed = good >= 0.97 * rate;
       }
+      if (!passed) break;
+      best = rate;
     }
   } finally {
     await stopPoint(point);
@@ -313,7 +309,7 @@ async function sustainedRun(model, transport, rate, redisUrl) {
   const point = await startPoint(model, transport, 'off', redisUrl);
   try {
     const tag = `sustain-${model}-${transport}-${rate}`;
-    for (const step of LADDER.filter((step) => step < rate)) await (await offer(point, transport, step, STEP, `${tag}-climb-${step}`)).done;
+    await offerSteps(point, transport, LADDER.filter((step) => step < rate).map((step) => [step, STEP]), `${tag}-climb`);
     const run = await offer(point, transport, rate, 2 * DURATION, tag);
     await run.done;
     return goodStarts(run.dir, run.startMs, 500).length / (2 * DURATION);
@@ -337,7 +333,7 @@ async function overloadPoint(model, transport, overload, factor, cap, redisUrl, 
   const point = await startPoint(model, transport, overload, redisUrl);
   try {
     const tag = `${model}-${transport}-${overload}-${factor}x-${repeat}`;
-    await warmUp(point, transport, cap, tag);
+    await offerSteps(point, transport, warmUpSteps(cap), `${tag}-warm`);
     const before = opts['warm-up'] === 'none' ? {} : await metrics(point);
     const heavy = await offer(point, transport, cap * factor, DURATION, tag);
     await sleep(DURATION * 1000);
