@@ -3,7 +3,7 @@
  * defaults), then the rules that tie several options together (model and state, TLS files and a
  * `tls:` listener, `--auth` and its credentials), checked at start with errors naming the flag.
  */
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import tls from 'node:tls';
@@ -241,6 +241,9 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
         utilization: v['overload-utilization'],
         lagMs: v['overload-lag'],
         intervalMs: v['overload-interval'],
+        queueDelayMs: v['overload-queue-delay'],
+        // One token for every worker: the process-pool's read one shared UDP socket.
+        queueProbeToken: randomBytes(8).toString('hex'),
         retryAfterSeconds: v['overload-retry-after'],
         rejectRate: v['overload-reject-rate'],
         ocValidityMs: v['overload-oc-validity'],

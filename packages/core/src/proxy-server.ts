@@ -16,6 +16,7 @@ import type { ConnectionDirectory, StreamProtocol, StreamTransport, StreamTransp
 import { TcpTransport } from './transport/tcp-transport.js';
 import { TlsTransport, type TlsSettings } from './transport/tls-transport.js';
 import { UdpTransport, type DatagramTransport, type UdpTransportOptions } from './transport/udp-transport.js';
+import { UdpQueueProbe } from './overload/udp-queue-probe.js';
 import { reportSendError, type TransportAddress, type TransportProtocol } from './transport-address.js';
 
 export interface ListenSpec {
@@ -178,6 +179,8 @@ export class ProxyServer {
     const streams: Partial<Record<StreamProtocol, StreamTransport>> = {};
     let core: ProxyCore | undefined;
     let server: ProxyServer | undefined;
+    const overload = options.overload;
+    const queueProbe = overload === undefined ? undefined : new UdpQueueProbe(overload.intervalMs, overload.queueProbeToken);
     const deliver = (bytes: Buffer, source: TransportAddress): void => core?.receive(bytes, source);
     const counters = (): TransportCounters | undefined => server?.transportCounters;
     // One id sequence for TCP and TLS, so a connection id names one connection.
@@ -215,7 +218,7 @@ export class ProxyServer {
             host: spec.host,
             port: spec.port,
             onMessage: deliver,
-            ...(options.overload === undefined ? {} : { receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES }),
+            ...(queueProbe === undefined ? {} : { receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, queueProbe }),
             onSendError: () => {
               const c = counters();
               if (c) c.sendErrors++;
@@ -282,6 +285,8 @@ export class ProxyServer {
         },
       },
     });
+    // A probe no socket attached (a thread's relayed datagrams) measures nothing, and the detector keeps to utilization.
+    if (queueProbe !== undefined) core.overload?.useQueueDelay(queueProbe);
     server = new ProxyServer(core, listeners, udp, streams, store, options.authenticator);
     return server;
   }

@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
-import { advertisedHost, newProxyCounters, OverloadControl, OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, UdpTransport, type Listener, type ProxyCounters } from '@switchboard/core';
+import { advertisedHost, newProxyCounters, OverloadControl, OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, UdpQueueProbe, UdpTransport, type Listener, type ProxyCounters } from '@switchboard/core';
 import { parseMessage } from '@switchboard/sip';
 import { callIdHash, ownerSlot } from '../message-owner.js';
 import type { ProxySettings } from '../proxy-settings.js';
@@ -87,11 +87,14 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     const { settings } = this.#options;
     const udpSpec = settings.listen.find((spec) => spec.protocol === 'udp');
     if (udpSpec !== undefined) {
-      this.#udp = new UdpTransport({ host: udpSpec.host, port: udpSpec.port, onMessage: (bytes, source) => this.#relay(bytes, source), ...(settings.overload === undefined ? {} : { receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES }) });
+      const overload = settings.overload;
+      const queueProbe = overload === undefined ? undefined : new UdpQueueProbe(overload.intervalMs, overload.queueProbeToken);
+      this.#udp = new UdpTransport({ host: udpSpec.host, port: udpSpec.port, onMessage: (bytes, source) => this.#relay(bytes, source), ...(queueProbe === undefined ? {} : { receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, queueProbe }) });
       this.#udpPort = (await this.#udp.listen()).port;
-      if (settings.overload !== undefined) {
+      if (overload !== undefined && queueProbe !== undefined) {
         const udp = this.#udp;
-        this.#overload = new OverloadControl(settings.overload, this.#parentCounters, { send: (target, bytes) => udp.send(target, bytes) });
+        this.#overload = new OverloadControl(overload, this.#parentCounters, { send: (target, bytes) => udp.send(target, bytes) });
+        this.#overload.useQueueDelay(queueProbe);
         this.#overload.start();
       }
     }

@@ -8,6 +8,7 @@ import { ocSeqNow, ocServerParams, OC_CLIENT_PARAMS, readOcAnnouncement } from '
 import { DEFAULT_OVERLOAD_THRESHOLDS, OverloadDetector, type OverloadDetectorCounters, type OverloadThresholds } from './overload-detector.js';
 import { overloadResponse } from './overload-response.js';
 import { RejectionLimiter, rejectionRate } from './rejection-limiter.js';
+import type { QueueDelaySource } from './udp-queue-probe.js';
 
 /** `--overload on` and its thresholds, plain data (it crosses to every worker). */
 export interface OverloadSettings extends OverloadThresholds {
@@ -20,6 +21,11 @@ export interface OverloadSettings extends OverloadThresholds {
   readonly rejectRate: number;
   /** oc-validity announced to upstream clients that support RFC 7339, in ms. */
   readonly ocValidityMs: number;
+  /**
+   * The token of the UDP queue probes (16 hex digits), the same in every worker that reads one
+   * socket (the process-pool's share one); each process draws its own when absent.
+   */
+  readonly queueProbeToken?: string;
 }
 
 /**
@@ -104,6 +110,11 @@ export class OverloadControl {
     return this.#detector;
   }
 
+  /** Judge datagrams by the queue delay of the UDP socket this worker reads (UdpQueueProbe). */
+  useQueueDelay(source: QueueDelaySource): void {
+    this.#detector.useQueueDelay(source);
+  }
+
   start(): void {
     this.#detector.start();
   }
@@ -133,6 +144,7 @@ export class OverloadControl {
    */
   shedOnArrival(bytes: Buffer, source: TransportAddress): boolean {
     const detector = this.#detector;
+    if (source.protocol !== 'udp') detector.noteStreamMessage();
     if (!detector.screening) return false;
     const kind = classifyMessage(bytes, this.#key);
     if (kind === MUST_PROCESS) return false;

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { INITIAL_REDUCTION } from './admission-rate.js';
 import { OverloadDetector } from './overload-detector.js';
 
-function detector(): { detector: OverloadDetector; counters: { overloadEntered: number; overloadLeft: number; overloadMilliseconds: number } } {
-  const counters = { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0 };
+function detector(): { detector: OverloadDetector; counters: { overloadEntered: number; overloadLeft: number; overloadMilliseconds: number; overloadQueueDelayed: number } } {
+  const counters = { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 };
   return { detector: new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, counters), counters };
 }
 
@@ -57,7 +57,7 @@ test('lag alone makes a worker overloaded (long turns of the loop)', () => {
 });
 
 test('start and stop sample the real event loop without keeping the process alive', async () => {
-  const counters = { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0 };
+  const counters = { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 };
   // Utilization 0: every sample counts as overloaded, so it must start limiting.
   const d = new OverloadDetector({ utilization: 0, lagMs: 1000, intervalMs: 10 }, counters);
   d.start();
@@ -65,4 +65,71 @@ test('start and stop sample the real event loop without keeping the process aliv
   d.stop();
   assert.equal(d.limiting, true, 'sampled');
   assert.equal(counters.overloadEntered, 1);
+});
+
+test('where the UDP queue delay is measured it alone judges datagrams: a busy, late loop that keeps its queue short is not overloaded', () => {
+  const counters = { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 };
+  const d = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, counters);
+  for (let n = 0; n < 10; n++) d.update(1, 150, 250, 5);
+  assert.equal(d.limiting, false, 'utilization 1 and lag 150 ms, queue delay 5 ms');
+  d.update(0.2, 0, 100, 60);
+  d.update(0.2, 0, 100, 60);
+  d.update(0.2, 0, 100, null);
+  assert.equal(d.limiting, false, 'a sample with no probe read breaks the run');
+  d.update(0.2, 0, 100, 60);
+  d.update(0.2, 0, 100, 70);
+  d.update(0.2, 0, 100, 55);
+  assert.equal(d.limiting, true, 'three samples at or above 50 ms in a row');
+  assert.equal(counters.overloadQueueDelayed, 5);
+});
+
+test('with the queue delay measured, an interval that carried stream messages is judged by utilization and lag too', () => {
+  const { detector: d } = detector();
+  const probed = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 });
+  for (let n = 0; n < 3; n++) {
+    probed.noteStreamMessage();
+    probed.update(0.95, 0, 100, 5);
+    d.update(0.95, 0, 100);
+  }
+  assert.equal(probed.limiting, true, 'TCP traffic: utilization counts');
+  assert.equal(d.limiting, true, 'no probe: utilization counts');
+});
+
+test('while limiting, the admitted rate climbs only on a short queue; a sample with no probe read holds it', () => {
+  const d = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 });
+  for (let n = 0; n < 3; n++) d.update(0.5, 0, 100, 80);
+  assert.equal(d.limiting, true);
+  note(d, 100, 50);
+  d.update(1, 0, 100, 80);
+  const cut = d.admittedRate;
+  assert.equal(cut, 400, '500/s admitted, overloaded: 80% of it');
+  note(d, 100, 40);
+  d.update(1, 300, 100, null);
+  assert.equal(d.admittedRate, cut, 'nothing read: held (neither utilization nor lag counts)');
+  note(d, 100, 40);
+  d.update(1, 300, 100, 30);
+  assert.equal(d.admittedRate, cut, 'between half the target and the target: held');
+  note(d, 100, 40);
+  d.update(1, 300, 100, 10);
+  assert.equal(d.admittedRate, 400 * 1.1 + 2, 'under half the target: climbs, however busy the loop');
+});
+
+test('--overload-queue-delay 0 measures nothing: the source is never asked, and utilization decides for datagrams too', async () => {
+  const make = (queueDelayMs: number): { d: OverloadDetector; asked: () => number } => {
+    const d = new OverloadDetector({ utilization: 0, lagMs: 1000, intervalMs: 10, queueDelayMs }, { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 });
+    let asked = 0;
+    d.useQueueDelay({ sampleDelayMs: () => (asked++, 0) });
+    return { d, asked: () => asked };
+  };
+  const off = make(0);
+  const on = make(50);
+  off.d.start();
+  on.d.start();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  off.d.stop();
+  on.d.stop();
+  assert.equal(off.asked(), 0, 'not asked');
+  assert.equal(off.d.limiting, true, 'utilization 0 as threshold: every sample busy');
+  assert.ok(on.asked() > 0, 'asked once a sample');
+  assert.equal(on.d.limiting, false, 'a queue delay of 0 ms: never busy');
 });

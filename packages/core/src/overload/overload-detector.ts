@@ -1,6 +1,7 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { AdmissionGate } from './admission-gate.js';
 import { AdmissionRate } from './admission-rate.js';
+import type { QueueDelaySource } from './udp-queue-probe.js';
 
 /** When a worker counts as overloaded, and how often it looks (`--overload-*`). */
 export interface OverloadThresholds {
@@ -10,15 +11,22 @@ export interface OverloadThresholds {
   readonly lagMs: number;
   /** How often utilization and lag are sampled, in ms. */
   readonly intervalMs: number;
+  /**
+   * Queue delay of the UDP socket (UdpQueueProbe), in ms, at or above which the worker is busy;
+   * where it is measured, it replaces utilization for datagrams. 0 or absent: not measured.
+   */
+  readonly queueDelayMs?: number;
 }
 
-export const DEFAULT_OVERLOAD_THRESHOLDS: OverloadThresholds = Object.freeze({ utilization: 0.9, lagMs: 100, intervalMs: 100 });
+export const DEFAULT_OVERLOAD_THRESHOLDS: OverloadThresholds = Object.freeze({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 });
 
 /** What the detector counts (kept in ProxyCounters). */
 export interface OverloadDetectorCounters {
   overloadEntered: number;
   overloadLeft: number;
   overloadMilliseconds: number;
+  /** Samples whose UDP queue delay was at or above --overload-queue-delay. */
+  overloadQueueDelayed: number;
 }
 
 /** A sample counts as calm (room to admit more) below the thresholds by this margin: utilization
@@ -30,14 +38,17 @@ export const BUSY_SAMPLES = 3;
 
 /**
  * One per worker (process or thread): samples its own event loop every `intervalMs`, the
- * utilization (performance.eventLoopUtilization: the share of the interval the loop was busy,
- * which reaches 1 when messages arrive faster than it handles them, whatever queue they wait in:
- * the socket's buffer, a framed TCP chunk, a hand-off port) and the lag (how late the sampling
- * timer fired: a loop held up by long turns). A sample at or above either threshold is busy;
- * BUSY_SAMPLES busy samples in a row are an overload. From the samples and the new work counted while limiting (`noteNewWork`) an
- * AdmissionRate keeps `reduction`, the fraction of new work to shed (RFC 7339's loss algorithm
- * on the server's side, and the `oc` value it announces). Reading `limiting` and `reduction` is a
- * field load: the per message check costs nothing while the worker is not limiting.
+ * utilization (performance.eventLoopUtilization: the share of the interval the loop was busy)
+ * and the lag (how late the sampling timer fired: a loop held up by long turns), and, where the
+ * worker reads a UDP socket (`useQueueDelay`), the queue delay: how long a probe it sent itself
+ * waited in the socket's receive queue (UdpQueueProbe). Where the queue delay is measured it
+ * alone judges datagrams (a sample at or above `queueDelayMs` is busy), and utilization and lag
+ * count only in intervals that carried TCP or TLS messages; elsewhere a sample at or above
+ * either is busy. BUSY_SAMPLES busy samples in a row are an overload. From the samples and the
+ * new work counted while limiting (`noteNewWork`) an AdmissionRate keeps `reduction`, the
+ * fraction of new work to shed (RFC 7339's loss algorithm on the server's side, and the `oc`
+ * value it announces). Reading `limiting` and `reduction` is a field load: the per message check
+ * costs nothing while the worker is not limiting.
  */
 export class OverloadDetector {
   readonly #thresholds: OverloadThresholds;
@@ -53,6 +64,9 @@ export class OverloadDetector {
   #lastTick = 0;
   /** Set by a refusal, cleared by a sample once the gate can no longer hold one (see `screening`). */
   #holdsRefusals = false;
+  #queueDelay: QueueDelaySource | undefined;
+  /** Messages over TCP or TLS since the last sample (utilization decides for them). */
+  #streamMessages = 0;
 
   constructor(thresholds: OverloadThresholds, counters: OverloadDetectorCounters) {
     this.#thresholds = thresholds;
@@ -85,6 +99,19 @@ export class OverloadDetector {
   /** The admitted rate (new requests per second) while limiting, once measured. */
   get admittedRate(): number | undefined {
     return this.#admission.rate;
+  }
+
+  /**
+   * Measure the queue delay of the UDP socket this worker reads (UdpQueueProbe): from then on
+   * datagrams are judged by it instead of the loop's utilization (see `update`).
+   */
+  useQueueDelay(source: QueueDelaySource): void {
+    if ((this.#thresholds.queueDelayMs ?? 0) > 0) this.#queueDelay = source;
+  }
+
+  /** One message read from a TCP or TLS connection (a field increment). */
+  noteStreamMessage(): void {
+    this.#streamMessages++;
   }
 
   /** One new request seen while limiting, admitted or shed. */
@@ -125,23 +152,41 @@ export class OverloadDetector {
     const elapsed = now - this.#lastTick;
     this.#lastElu = elu;
     this.#lastTick = now;
-    this.update(utilization, Math.max(0, elapsed - this.#thresholds.intervalMs), elapsed);
+    this.update(utilization, Math.max(0, elapsed - this.#thresholds.intervalMs), elapsed, this.#queueDelay?.sampleDelayMs());
   }
 
   /**
-   * One sample: utilization (0 to 1) and lag (ms) over an interval of `elapsedMs`, with the new
-   * work noted since the last sample. Public for tests.
+   * One sample: utilization (0 to 1), lag (ms) and, where it is measured, the UDP socket's queue
+   * delay (ms; `null`: not measured this time) over an interval of `elapsedMs`, with the new work
+   * noted since the last sample. Public for tests.
+   *
+   * Where the queue delay is measured it judges the datagrams, and utilization counts only in an
+   * interval that also carried messages over TCP or TLS (their backlog waits in the kernel and in
+   * the peers, out of the probe's sight). Utilization alone cannot tell a backlog from a loop that
+   * is busy but keeping up: under a CPU quota, and where the cost of a message falls as messages
+   * come in batches, a worker is busy all the time at loads it carries (see UdpQueueProbe).
    */
-  update(utilization: number, lagMs: number, elapsedMs: number): void {
+  update(utilization: number, lagMs: number, elapsedMs: number, queueDelayMs?: number | null): void {
     const wasLimiting = this.#admission.limiting;
     const thresholds = this.#thresholds;
+    const target = thresholds.queueDelayMs ?? 0;
+    const probed = queueDelayMs !== undefined && target > 0;
+    const queued = probed && queueDelayMs !== null && queueDelayMs >= target;
+    if (queued) this.#counters.overloadQueueDelayed++;
     // Busy for BUSY_SAMPLES samples in a row: one or two busy samples are a burst (or, under a
     // CPU quota, periods whose quota ran out), which the queue absorbs; a run of them is a load
     // the worker is not keeping up with.
-    const busy = utilization >= thresholds.utilization || lagMs >= thresholds.lagMs;
+    // Where the queue delay is measured, the loop's lag does not count for datagrams either: a
+    // probe waits for the loop as for the queue, and under a CPU quota the lag is mostly the time
+    // the quota ran out, which a worker keeping up absorbs within the next period.
+    const byLoop = !probed || this.#streamMessages > 0;
+    this.#streamMessages = 0;
+    const busy = queued || (byLoop && (utilization >= thresholds.utilization || lagMs >= thresholds.lagMs));
     this.#busyRun = busy ? this.#busyRun + 1 : 0;
     const overloaded = this.#busyRun >= BUSY_SAMPLES;
-    const calm = !overloaded && utilization < thresholds.utilization - CALM_MARGIN && lagMs < thresholds.lagMs / 2;
+    const queueCalm = !probed || (queueDelayMs !== null && queueDelayMs < target / 2);
+    const loopCalm = !byLoop || (utilization < thresholds.utilization - CALM_MARGIN && lagMs < thresholds.lagMs / 2);
+    const calm = !overloaded && queueCalm && loopCalm;
     this.#admission.update({ overloaded, calm, offered: this.#offered, admitted: this.#admitted, elapsedMs });
     this.#offered = 0;
     this.#admitted = 0;

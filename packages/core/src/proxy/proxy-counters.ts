@@ -118,6 +118,7 @@ export function newProxyCounters(): ProxyCounters {
     overloadEntered: 0,
     overloadLeft: 0,
     overloadMilliseconds: 0,
+    overloadQueueDelayed: 0,
     overloadShed: 0,
     overloadRejected: 0,
     overloadDropped: 0,

@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
+import type { UdpQueueProbe } from '../overload/udp-queue-probe.js';
 import { reportSendError, type SendErrorHandler, type TransportAddress } from '../transport-address.js';
 
 export interface UdpTransportOptions {
@@ -12,6 +13,11 @@ export interface UdpTransportOptions {
   readonly onSendError?: (error: Error, target: TransportAddress) => void;
   /** SO_RCVBUF to ask for (the kernel doubles it); default 4 MiB. Overload control asks for less. */
   readonly receiveBufferBytes?: number;
+  /**
+   * Overload control's queue probe (`--overload on`): sent to this socket itself once a sample,
+   * and taken out of the datagrams read before they reach `onMessage`.
+   */
+  readonly queueProbe?: UdpQueueProbe;
 }
 
 /** What the proxy needs of its datagram side; a thread-pool worker relays through its parent. */
@@ -36,7 +42,9 @@ export class UdpTransport implements DatagramTransport {
     const type = this.#options.host.includes(':') ? 'udp6' : 'udp4';
     const socket = dgram.createSocket({ type, recvBufferSize: this.#options.receiveBufferBytes ?? 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024, lookup: literalFirstLookup });
     this.#socket = socket;
+    const probe = this.#options.queueProbe;
     socket.on('message', (bytes, remote) => {
+      if (probe !== undefined && probe.take(bytes)) return;
       this.#options.onMessage(bytes, { protocol: 'udp', address: remote.address, port: remote.port });
     });
     await new Promise<void>((resolve, reject) => {
@@ -50,6 +58,10 @@ export class UdpTransport implements DatagramTransport {
       });
     });
     const bound = socket.address();
+    if (probe !== undefined) {
+      const to = selfAddress(bound.address);
+      probe.attach((bytes) => socket.send(bytes, bound.port, to, ignoreSendError));
+    }
     return { address: bound.address, port: bound.port };
   }
 
@@ -76,8 +88,20 @@ export class UdpTransport implements DatagramTransport {
   async close(): Promise<void> {
     const socket = this.#socket;
     this.#socket = undefined;
+    this.#options.queueProbe?.detach();
     if (socket !== undefined) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
+}
+
+/** Where a socket reaches itself: its own address, or loopback for a wildcard one. */
+function selfAddress(bound: string): string {
+  if (bound === '0.0.0.0') return '127.0.0.1';
+  if (bound === '::') return '::1';
+  return bound;
+}
+
+function ignoreSendError(): void {
+  // A probe that was not sent is a probe not read (UdpQueueProbe counts its age).
 }
 
 /**
