@@ -43,6 +43,12 @@ export class AdmissionGate {
   #previous = new Map<number, boolean>();
   #generationStart = 0;
   #lastRefusalMs: number | undefined;
+  #lastRemembered = false;
+
+  /** Whether the last `admit` met a remembered decision (a UDP retransmission). */
+  get lastRemembered(): boolean {
+    return this.#lastRemembered;
+  }
 
   /**
    * Whether the new request with these Call-ID and CSeq hashes (message-class.ts) goes on (`rate`
@@ -53,6 +59,7 @@ export class AdmissionGate {
     this.#retireOld(nowMs);
     const transaction = transactionKey(callIdHash, cseqHash);
     const known = remember ? (this.#current.get(transaction) ?? this.#previous.get(transaction)) : undefined;
+    this.#lastRemembered = known !== undefined;
     if (known !== undefined) return known;
     let admitted: boolean;
     if (rate === undefined) {

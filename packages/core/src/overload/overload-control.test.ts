@@ -198,3 +198,24 @@ test('after an overload, a retransmission over UDP of a request refused during i
   assert.equal(oc.detector.screening, false);
   assert.equal(oc.shedOnArrival(invite('refused'), source), false);
 });
+
+test('while limiting, a retransmission of a request dropped past the budget gets its 503 (the cap alone limits those)', () => {
+  const { control: oc, sent, counters } = control(10_000);
+  for (let n = 0; n < 3; n++) oc.detector.update(1, 0, 100);
+  // 100 offered, 5 admitted in 100 ms: an admitted rate of 40/s, so 503s to new requests at 40/s (a burst of 4).
+  for (let n = 0; n < 100; n++) oc.detector.noteNewWork(n < 5);
+  oc.detector.update(1, 0, 100);
+  assert.equal(oc.detector.admittedRate, 40);
+  for (let n = 0; n < 50; n++) assert.equal(oc.shedOnArrival(invite(`new${n}`), source), true);
+  const rejectedNew = sent.length;
+  assert.ok(rejectedNew >= 4 && rejectedNew < 10, `new requests: the budget's burst, ${rejectedNew}`);
+  assert.equal(counters.overloadDropped, 50 - rejectedNew);
+  // Their retransmissions, all at once: each refused again, and now answered.
+  for (let n = 0; n < 50; n++) assert.equal(oc.shedOnArrival(invite(`new${n}`), source), true);
+  assert.equal(sent.length, rejectedNew + 50, 'every retransmission answered 503');
+  assert.equal(counters.overloadDropped, 50 - rejectedNew, 'none dropped');
+  assert.ok(sent.slice(rejectedNew).every((bytes) => parseMessage(bytes).status === 503));
+  // New requests still meet their own budget, which the retransmissions' 503s did not take from.
+  for (let n = 0; n < 50; n++) oc.shedOnArrival(invite(`later${n}`), source);
+  assert.ok(sent.length - rejectedNew - 50 < 10, 'new requests past the budget: dropped');
+});

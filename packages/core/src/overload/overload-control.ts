@@ -79,7 +79,10 @@ export class OverloadControl {
   readonly #sender: MessageSender;
   readonly #holdReading: HoldReading | undefined;
   readonly #detector: OverloadDetector;
+  /** 503s to new requests: rejectionRate. */
   readonly #limiter: RejectionLimiter;
+  /** 503s to retransmissions of refused requests: --overload-reject-rate alone. */
+  readonly #retransmissionLimiter: RejectionLimiter;
   readonly #nextHops = new NextHopThrottle();
   readonly #tagBase = `${OVERLOAD_TAG_PREFIX}${randomBytes(4).toString('hex')}`;
   /** classifyMessage's second answer, reused (no allocation per message). */
@@ -93,6 +96,7 @@ export class OverloadControl {
     this.#holdReading = holdReading;
     this.#detector = new OverloadDetector(settings, counters);
     this.#limiter = new RejectionLimiter(Date.now());
+    this.#retransmissionLimiter = new RejectionLimiter(Date.now());
   }
 
   /** The Via parameters we add toward next hops (we support RFC 7339, loss-based). */
@@ -154,16 +158,27 @@ export class OverloadControl {
     }
     const now = Date.now();
     const udp = source.protocol === 'udp';
+    let retransmission: boolean;
     if (!detector.limiting) {
       // After an overload, a retransmission of a request refused during it is refused again (its
       // client's transaction lives up to 32 s): admitted, it would be a call set up seconds late
-      // in the place of a fresh one. No longer limiting, the 503 budget is the cap: it ends them.
+      // in the place of a fresh one.
       if (!udp || !detector.refusedEarlier(kind, this.#key.cseqHash, now)) return false;
+      retransmission = true;
     } else if (detector.admit(kind, this.#key.cseqHash, now, udp)) {
       // Over a stream nothing is retransmitted (RFC 3261 §17.1.1.2), and a held request is decided afresh.
       return false;
+    } else {
+      retransmission = detector.lastDecisionRemembered;
     }
-    if (!this.#limiter.tryTake(now, rejectionRate(detector.admittedRate, this.#settings.rejectRate))) {
+    // A retransmission of a refused request gets its 503 within the cap alone: dropped again it
+    // would come back at every timer of its client's transaction (0.5, 1.5, 3.5, 7.5 ... 31.5 s),
+    // a read each, for as long as its first refusal is remembered; the 503 ends it for one send
+    // and the read of its ACK. Retransmissions are paced by their clients' timers, so answering
+    // them cannot set off the loop the budget of new requests is there to stop (a client that
+    // asks again at once after a 503 sends a new request, which meets that budget).
+    const limiter = retransmission ? this.#retransmissionLimiter : this.#limiter;
+    if (!limiter.tryTake(now, retransmission ? this.#settings.rejectRate : rejectionRate(detector.admittedRate, this.#settings.rejectRate))) {
       if (!udp && this.#holdReading?.(source, this.#settings.retryAfterSeconds * 1000, bytes) === true) {
         this.#counters.overloadReadsHeld++;
         return true;

@@ -114,6 +114,11 @@ export class OverloadDetector {
     this.#streamMessages++;
   }
 
+  /** Whether the last `admit` met a remembered decision (a retransmission of a request decided earlier). */
+  get lastDecisionRemembered(): boolean {
+    return this.#gate.lastRemembered;
+  }
+
   /** One new request seen while limiting, admitted or shed. */
   noteNewWork(admitted: boolean): void {
     this.#offered++;
