@@ -56,7 +56,7 @@ const PROXY_COUNTERS: Readonly<Record<keyof ProxyCounters, string>> = {
   overloadQueueDelayed: 'Samples (--overload-interval) in which a datagram waited at least --overload-queue-delay in the UDP socket\'s receive queue before it was read (measured by a probe the worker sends itself once a sample): busy samples, as utilization or lag at their thresholds are elsewhere.',
   overloadShed: 'New requests (out-of-dialog INVITE, REGISTER, SUBSCRIBE, OPTIONS ...) shed before the parse while overloaded (and, for 32 s after, UDP retransmissions of those refused): answered 503 or dropped.',
   overloadRejected: 'Of those, answered 503 Service Unavailable with Retry-After (with RFC 7339 oc values in the top Via when it asked for them).',
-  overloadDropped: 'Of those, dropped unanswered: beyond one 503 per new request admitted (at least 20 a second, at most --overload-reject-rate), or with no way to answer (a header missing, or a 503 larger than the request over UDP).',
+  overloadDropped: 'Of those, dropped unanswered: beyond one 503 per new request admitted (at least 20 a second, at most --overload-reject-rate; a UDP retransmission of a refused request: beyond --overload-reject-rate alone), or with no way to answer (a header missing, or a 503 larger than the request over UDP).',
   overloadReadsHeld: 'New requests over TCP or TLS past that budget: instead of dropping them, their connection was not read for the Retry-After, and they were decided again afterwards (counted each time).',
   overloadAcksAbsorbed: 'ACKs of our overload 503s, absorbed before the parse.',
   overloadAnnouncementsSent: 'Responses sent upstream with our RFC 7339 oc values in the top Via (the client supports oc and we are overloaded).',

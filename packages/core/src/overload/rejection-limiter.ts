@@ -37,7 +37,8 @@ export class RejectionLimiter {
  * once: every refusal brought the next. A 503 costs about a third of an admitted REGISTER (23 µs
  * against about 75 µs of a core there: 0.15 core over the ~2,000/s it served without control), so one 503 per admitted request keeps refusals near a
  * quarter of the worker (by that ratio; not measured apart); what is shed beyond that is dropped
- * over UDP (the datagram is read and forgotten) and, over TCP and TLS, waits in its held
+ * over UDP (the datagram is read and forgotten until its client retransmits it, and that
+ * retransmission gets its 503 within `cap` alone) and, over TCP and TLS, waits in its held
  * connection (overload-control.ts).
  */
 export function rejectionRate(admittedRate: number | undefined, cap: number): number {

@@ -37,13 +37,20 @@ test('only a datagram with the magic, the length and the token is taken; anythin
   assert.equal(probe.probesRead, 1);
 });
 
-test('workers sharing a token read each other\'s probes (the process-pool shares one socket)', () => {
-  const sender = new UdpQueueProbe(100, TOKEN);
-  const reader = new UdpQueueProbe(100, TOKEN);
+test('workers sharing a token read each other\'s probes (the process-pool shares one socket); then an unread probe of their own says nothing', async () => {
+  const sender = new UdpQueueProbe(10, TOKEN);
+  const reader = new UdpQueueProbe(10, TOKEN);
   reader.attach(() => undefined);
+  assert.equal(reader.shared, false);
+  assert.equal(reader.take(nextProbeBytes(reader)), true, 'its own');
+  assert.equal(reader.shared, false, 'its own probe');
   assert.equal(reader.take(nextProbeBytes(sender)), true);
+  assert.equal(reader.shared, true, 'another reader\'s probe');
   const delay = reader.sampleDelayMs();
   assert.ok(typeof delay === 'number' && delay >= 0 && delay < 1000, `delay ${String(delay)}`);
+  reader.attach(() => undefined);
+  await sleep(40);
+  assert.equal(reader.sampleDelayMs(), null, 'its probe, unread for four intervals, may have been read by the other');
 });
 
 test('a probe read back gives its delay; a probe never read counts only once it is three intervals old', async () => {
