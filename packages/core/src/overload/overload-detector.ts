@@ -13,7 +13,7 @@ export interface OverloadThresholds {
   readonly intervalMs: number;
   /**
    * Queue delay of the UDP socket (UdpQueueProbe), in ms, at or above which the worker is busy;
-   * where it is measured, it replaces utilization for datagrams. 0 or absent: not measured.
+   * where it is measured, it replaces utilization and lag for datagrams. 0 or absent: not measured.
    */
   readonly queueDelayMs?: number;
 }
@@ -165,8 +165,8 @@ export class OverloadDetector {
    * delay (ms; `null`: not measured this time) over an interval of `elapsedMs`, with the new work
    * noted since the last sample. Public for tests.
    *
-   * Where the queue delay is measured it judges the datagrams, and utilization counts only in an
-   * interval that also carried messages over TCP or TLS (their backlog waits in the kernel and in
+   * Where the queue delay is measured it judges the datagrams, and utilization and lag count only
+   * in an interval that also carried messages over TCP or TLS (their backlog waits in the kernel and in
    * the peers, out of the probe's sight). Utilization alone cannot tell a backlog from a loop that
    * is busy but keeping up: under a CPU quota, and where the cost of a message falls as messages
    * come in batches, a worker is busy all the time at loads it carries (see UdpQueueProbe).
