@@ -25,8 +25,9 @@ const MAX_DELAY_NS = 60_000_000_000n;
  * many sample intervals (the queue is standing, or full and the probe was dropped), as long as
  * no other reader's probe was ever read here: where workers share one socket (the
  * process-pool's) an idle worker reads the probes of a busy one, whose unread probe then says
- * nothing about the queue (counting its age made a process-pool worker limit during a warm-up
- * at 0.6x capacity, 2026-12-05f).
+ * nothing about the queue (suspected, not traced, of the process-pool's overloads during
+ * warm-ups up to 0.6x in 2026-12-05f: with this rule they shed 0–205 requests a point instead
+ * of 32–1,361, one round each).
  */
 const UNREAD_SAMPLES = 3;
 
