@@ -3,8 +3,6 @@
  * loopback ports, and stops them. Every process is bounded in time and killed on cleanup.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startRedisServer } from '@switchboard/testkit/redis-server';
@@ -12,35 +10,14 @@ import { startRedisServer } from '@switchboard/testkit/redis-server';
 const BIN = fileURLToPath(new URL('../../../packages/cli/bin/switchboard.js', import.meta.url));
 export const SCENARIOS = fileURLToPath(new URL('../../../test/interop/scenarios/', import.meta.url));
 
-/** Every port freePort has returned in this process: the kernel may hand a closed one out again. */
-const portsHandedOut = new Set<number>();
-
 /**
- * A port free for both UDP and TCP on 127.0.0.1 (SIPp and the proxy bind both), and never one
- * returned before in this process: a test that asks for three ports and got one twice would wire
- * two of its peers to one address. (Inferred cause of one CI run's failure: every INVITE got 100
- * then 482 Loop Detected, i.e. the proxy read its own INVITE back, which a callee-side stunnel
- * forwarding to the caller-side stunnel's port would do.)
+ * A port free for both UDP and TCP on 127.0.0.1 (SIPp and the proxy bind both), below the
+ * ephemeral range, and never one returned before in this process: a test that asks for three
+ * ports and got one twice would wire two of its peers to one address. (Inferred cause of one CI
+ * run's failure: every INVITE got 100 then 482 Loop Detected, i.e. the proxy read its own INVITE
+ * back, which a callee-side stunnel forwarding to the caller-side stunnel's port would do.)
  */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    const port = (server.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    const udp = dgram.createSocket('udp4');
-    const free = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => udp.close(() => resolve()));
-    if (free && !portsHandedOut.has(port)) {
-      portsHandedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error('no free port found');
-}
+export { freePort } from '@switchboard/testkit/free-port';
 
 export interface RunningProxy {
   readonly udpPort: number;

@@ -13,10 +13,10 @@
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './free-port.js';
 import { endRedisProcess as end, spawnRedisProcess } from './redis-process.js';
 
 const run = promisify(execFile);
@@ -72,23 +72,10 @@ export interface RedisClusterOptions {
   readonly cpus?: string;
 }
 
-async function portIsFree(port: number): Promise<boolean> {
-  const server = net.createServer();
-  return new Promise<boolean>((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** `count` distinct ports below 55536 whose port + 10000 (the cluster bus) is free too. */
+/** `count` distinct ports whose port + 10000 (the cluster bus) is free too. */
 async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
-  for (let tries = 0; ports.length < count && tries < 500; tries++) {
-    const port = 20000 + Math.floor(Math.random() * 35000);
-    if (ports.some((taken) => taken === port || Math.abs(taken - port) === 10000)) continue;
-    if ((await portIsFree(port)) && (await portIsFree(port + 10000))) ports.push(port);
-  }
-  if (ports.length < count) throw new Error(`could not find ${count} free port pairs for a Redis Cluster`);
+  for (let index = 0; index < count; index++) ports.push(await freePort(10_000));
   return ports;
 }
 

@@ -5,7 +5,7 @@
  * outage tests.
  */
 import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from './free-port.js';
 import { endRedisProcess as end, spawnRedisProcess } from './redis-process.js';
 
 export interface RedisTestServer {
@@ -19,14 +19,6 @@ export interface RedisTestServer {
   kill(): Promise<void>;
   /** Starts a new, empty redis-server on the same port (after `stop` or `kill`). */
   restart(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function spawnRedis(port: number, cpus: string | undefined): Promise<ChildProcess> {

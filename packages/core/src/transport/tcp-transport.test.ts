@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
+import { freePort } from '@switchboard/testkit/free-port';
 import type { TransportAddress } from '../transport-address.js';
 import type { StreamTransportEvent } from './stream-transport.js';
 import { TcpTransport } from './tcp-transport.js';
@@ -116,12 +117,8 @@ test('an alias routes requests for a Via sent-by to the connection it arrived on
 
 test('sends never throw: a bad port and a refused connection go to onError once, as a send-error event', async () => {
   const client = transport();
-  const closed = await new Promise<number>((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
+  // Below the ephemeral range: no other socket takes it before the connection is refused.
+  const closed = await freePort();
   try {
     const errors: Array<string | undefined> = [];
     const record = (error: Error): void => {

@@ -5,9 +5,8 @@
  * (cpu-budget.ts) once it runs. Its `node` takes the point's `node-flags` (proxy-node-flags.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import dgram from 'node:dgram';
 import { descendants } from '@switchboard/bench';
+import { freePort } from '@switchboard/testkit/free-port';
 import { ExperimentError } from './experiment-config.js';
 import type { ExperimentPoint } from './experiment-record.js';
 import { parseNodeFlags } from './proxy-node-flags.js';
@@ -28,23 +27,8 @@ export interface ProxyUnderTest {
   stop(graceMs?: number): Promise<ProxyRunTotals | undefined>;
 }
 
-/** A port free for both TCP and UDP on 127.0.0.1. */
-export async function freeLoopbackPort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
-    const socket = dgram.createSocket('udp4');
-    const udpFree = await new Promise<boolean>((resolve) => {
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    socket.close();
-    if (udpFree) return port;
-  }
-  throw new Error('no free loopback port found');
-}
+/** A port free for both TCP and UDP on 127.0.0.1, below the ephemeral range (testkit's freePort). */
+export const freeLoopbackPort = freePort;
 
 /**
  * The `serve` arguments of a point (without the launcher). With TLS, TLS takes `port` beside UDP
