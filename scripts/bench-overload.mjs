@@ -262,7 +262,7 @@ async function metrics(point) {
   try {
     const text = await (await fetch(`http://127.0.0.1:${point.metricsPort}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
     const pick = {};
-    for (const name of ['overload_shed_total', 'overload_rejected_total', 'overload_dropped_total', 'overload_reads_held_total', 'overload_entered_total', 'overload_left_total', 'requests_received_total']) {
+    for (const name of ['overload_shed_total', 'overload_rejected_total', 'overload_dropped_total', 'overload_reads_held_total', 'overload_queue_delayed_total', 'overload_stream_backlogged_total', 'overload_entered_total', 'overload_left_total', 'requests_received_total']) {
       let sum = 0;
       for (const line of text.split('\n')) if (line.startsWith(`switchboard_${name}`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
       pick[name.replace(/_total$/, '')] = sum;

@@ -200,6 +200,7 @@ export class ProxyServer {
         nextConnectionId,
         directory: options.connectionDirectory,
         onMessage: deliver,
+        ...(overload === undefined ? {} : { onRead: (full: boolean, trunk: boolean) => core?.overload?.noteStreamRead(full, trunk) }),
         onEvent: (event: StreamTransportEvent) => {
           const c = counters();
           if (c) countTransportEvent(c, event);

@@ -119,6 +119,11 @@ export class OverloadControl {
     this.#detector.useQueueDelay(source);
   }
 
+  /** One read from a TCP or TLS connection (StreamTransport `onRead`): see OverloadDetector.noteStreamRead. */
+  noteStreamRead(full: boolean, trunk: boolean): void {
+    this.#detector.noteStreamRead(full, trunk);
+  }
+
   start(): void {
     this.#detector.start();
   }
@@ -148,7 +153,6 @@ export class OverloadControl {
    */
   shedOnArrival(bytes: Buffer, source: TransportAddress): boolean {
     const detector = this.#detector;
-    if (source.protocol !== 'udp') detector.noteStreamMessage();
     if (!detector.screening) return false;
     const kind = classifyMessage(bytes, this.#key);
     if (kind === MUST_PROCESS) return false;

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { INITIAL_REDUCTION } from './admission-rate.js';
-import { OverloadDetector } from './overload-detector.js';
+import { OverloadDetector, type OverloadDetectorCounters } from './overload-detector.js';
 
-function detector(): { detector: OverloadDetector; counters: { overloadEntered: number; overloadLeft: number; overloadMilliseconds: number; overloadQueueDelayed: number } } {
-  const counters = { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 };
-  return { detector: new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, counters), counters };
+function counters(): OverloadDetectorCounters {
+  return { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0, overloadStreamBacklogged: 0 };
+}
+
+function detector(): { detector: OverloadDetector; counters: OverloadDetectorCounters } {
+  const c = counters();
+  return { detector: new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, c), counters: c };
 }
 
 function note(d: OverloadDetector, offered: number, admitted: number): void {
@@ -57,19 +61,19 @@ test('lag alone makes a worker overloaded (long turns of the loop)', () => {
 });
 
 test('start and stop sample the real event loop without keeping the process alive', async () => {
-  const counters = { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 };
+  const c = counters();
   // Utilization 0: every sample counts as overloaded, so it must start limiting.
-  const d = new OverloadDetector({ utilization: 0, lagMs: 1000, intervalMs: 10 }, counters);
+  const d = new OverloadDetector({ utilization: 0, lagMs: 1000, intervalMs: 10 }, c);
   d.start();
   await new Promise((resolve) => setTimeout(resolve, 200));
   d.stop();
   assert.equal(d.limiting, true, 'sampled');
-  assert.equal(counters.overloadEntered, 1);
+  assert.equal(c.overloadEntered, 1);
 });
 
 test('where the UDP queue delay is measured it alone judges datagrams: a busy, late loop that keeps its queue short is not overloaded', () => {
-  const counters = { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 };
-  const d = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, counters);
+  const c = counters();
+  const d = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, c);
   for (let n = 0; n < 10; n++) d.update(1, 150, 250, 5);
   assert.equal(d.limiting, false, 'utilization 1 and lag 150 ms, queue delay 5 ms');
   d.update(0.2, 0, 100, 60);
@@ -80,23 +84,70 @@ test('where the UDP queue delay is measured it alone judges datagrams: a busy, l
   d.update(0.2, 0, 100, 70);
   d.update(0.2, 0, 100, 55);
   assert.equal(d.limiting, true, 'three samples at or above 50 ms in a row');
-  assert.equal(counters.overloadQueueDelayed, 5);
+  assert.equal(c.overloadQueueDelayed, 5);
 });
 
-test('with the queue delay measured, an interval that carried stream messages is judged by utilization and lag too', () => {
+test('phones\' reads (a message a read) are judged by utilization and lag, with the queue delay measured or not', () => {
   const { detector: d } = detector();
-  const probed = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 });
+  const probed = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, counters());
   for (let n = 0; n < 3; n++) {
-    probed.noteStreamMessage();
+    probed.noteStreamRead(false, false);
     probed.update(0.95, 0, 100, 5);
+    d.noteStreamRead(false, false);
     d.update(0.95, 0, 100);
   }
-  assert.equal(probed.limiting, true, 'TCP traffic: utilization counts');
+  assert.equal(probed.limiting, true, 'TCP phones: utilization counts');
   assert.equal(d.limiting, true, 'no probe: utilization counts');
 });
 
+test('a trunk connection is judged by its reads: full ones in three samples are an overload, a busy loop is not', () => {
+  const busyLoop = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, counters());
+  for (let n = 0; n < 5; n++) {
+    busyLoop.noteStreamRead(false, true);
+    busyLoop.update(1, 150, 100);
+  }
+  assert.equal(busyLoop.limiting, false, 'trunk reads short of the buffer: no backlog, however busy the loop');
+  const c = counters();
+  const backlogged = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, c);
+  for (let n = 0; n < 3; n++) {
+    backlogged.noteStreamRead(false, true);
+    backlogged.noteStreamRead(true, true);
+    backlogged.update(0.2, 0, 100);
+  }
+  assert.equal(backlogged.limiting, true, 'a full read in three samples in a row');
+  assert.equal(c.overloadStreamBacklogged, 3);
+  const mixed = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, counters());
+  for (let n = 0; n < 3; n++) {
+    mixed.noteStreamRead(false, true);
+    mixed.noteStreamRead(false, false);
+    mixed.update(0.95, 0, 100);
+  }
+  assert.equal(mixed.limiting, true, 'phones beside a trunk: the loop judges too');
+  const idle = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, counters());
+  for (let n = 0; n < 3; n++) idle.update(0.95, 0, 100);
+  assert.equal(idle.limiting, true, 'no reads and no probe: the loop judges (a thread given relayed work)');
+});
+
+test('while limiting on a trunk, the admitted rate holds while reads fill the buffer and climbs once they do not', () => {
+  const d = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, counters());
+  for (let n = 0; n < 3; n++) {
+    d.noteStreamRead(true, true);
+    d.update(1, 0, 100);
+  }
+  assert.equal(d.limiting, true);
+  note(d, 100, 50);
+  d.noteStreamRead(true, true);
+  d.update(1, 0, 100);
+  const cut = d.admittedRate;
+  assert.equal(cut, 400, '500/s admitted, backlogged: 80% of it');
+  note(d, 100, 40);
+  d.noteStreamRead(false, true);
+  d.update(1, 300, 100);
+  assert.equal(d.admittedRate, 400 * 1.1 + 2, 'no full read: calm, however busy the loop');
+});
+
 test('while limiting, the admitted rate climbs only on a short queue; a sample with no probe read holds it', () => {
-  const d = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 });
+  const d = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, counters());
   for (let n = 0; n < 3; n++) d.update(0.5, 0, 100, 80);
   assert.equal(d.limiting, true);
   note(d, 100, 50);
@@ -116,7 +167,7 @@ test('while limiting, the admitted rate climbs only on a short queue; a sample w
 
 test('--overload-queue-delay 0 measures nothing: the source is never asked, and utilization decides for datagrams too', async () => {
   const make = (queueDelayMs: number): { d: OverloadDetector; asked: () => number } => {
-    const d = new OverloadDetector({ utilization: 0, lagMs: 1000, intervalMs: 10, queueDelayMs }, { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0 });
+    const d = new OverloadDetector({ utilization: 0, lagMs: 1000, intervalMs: 10, queueDelayMs }, counters());
     let asked = 0;
     d.useQueueDelay({ sampleDelayMs: () => (asked++, 0) });
     return { d, asked: () => asked };

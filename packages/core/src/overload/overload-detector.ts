@@ -27,6 +27,8 @@ export interface OverloadDetectorCounters {
   overloadMilliseconds: number;
   /** Samples whose UDP queue delay was at or above --overload-queue-delay. */
   overloadQueueDelayed: number;
+  /** Samples in which a read of a trunk connection filled the read buffer (StreamTransport `onRead`). */
+  overloadStreamBacklogged: number;
 }
 
 /** A sample counts as calm (room to admit more) below the thresholds by this margin: utilization
@@ -42,9 +44,11 @@ export const BUSY_SAMPLES = 3;
  * and the lag (how late the sampling timer fired: a loop held up by long turns), and, where the
  * worker reads a UDP socket (`useQueueDelay`), the queue delay: how long a probe it sent itself
  * waited in the socket's receive queue (UdpQueueProbe). Where the queue delay is measured it
- * alone judges datagrams (a sample at or above `queueDelayMs` is busy), and utilization and lag
- * count only in intervals that carried TCP or TLS messages; elsewhere a sample at or above
- * either is busy. BUSY_SAMPLES busy samples in a row are an overload. From the samples and the
+ * alone judges datagrams (a sample at or above `queueDelayMs` is busy). A trunk connection's
+ * backlog (`noteStreamRead`) is judged by its reads: a sample with a read that filled the read
+ * buffer is busy. Utilization and lag count in intervals that carried reads of phones'
+ * connections (a message at a time), and wherever neither the queue delay nor trunk reads judge;
+ * a sample at or above either is busy then. BUSY_SAMPLES busy samples in a row are an overload. From the samples and the
  * new work counted while limiting (`noteNewWork`) an AdmissionRate keeps `reduction`, the
  * fraction of new work to shed (RFC 7339's loss algorithm on the server's side, and the `oc`
  * value it announces). Reading `limiting` and `reduction` is a field load: the per message check
@@ -65,8 +69,12 @@ export class OverloadDetector {
   /** Set by a refusal, cleared by a sample once the gate can no longer hold one (see `screening`). */
   #holdsRefusals = false;
   #queueDelay: QueueDelaySource | undefined;
-  /** Messages over TCP or TLS since the last sample (utilization decides for them). */
-  #streamMessages = 0;
+  /** Reads since the last sample of connections that carry a message at a time (phones): the loop judges them. */
+  #phoneReads = 0;
+  /** Reads since the last sample of trunk connections (reads of several messages): their fullness judges them. */
+  #trunkReads = 0;
+  /** Reads since the last sample that filled the read buffer: the kernel held at least as much more. */
+  #fullReads = 0;
 
   constructor(thresholds: OverloadThresholds, counters: OverloadDetectorCounters) {
     this.#thresholds = thresholds;
@@ -109,9 +117,15 @@ export class OverloadDetector {
     if ((this.#thresholds.queueDelayMs ?? 0) > 0) this.#queueDelay = source;
   }
 
-  /** One message read from a TCP or TLS connection (a field increment). */
-  noteStreamMessage(): void {
-    this.#streamMessages++;
+  /**
+   * One read from a TCP or TLS connection (StreamTransport `onRead`; a field increment or two):
+   * `trunk` when that connection's reads carry several messages at once, `full` when the read
+   * filled the read buffer.
+   */
+  noteStreamRead(full: boolean, trunk: boolean): void {
+    if (trunk) this.#trunkReads++;
+    else this.#phoneReads++;
+    if (full) this.#fullReads++;
   }
 
   /** Whether the last `admit` met a remembered decision (a retransmission of a request decided earlier). */
@@ -165,9 +179,10 @@ export class OverloadDetector {
    * delay (ms; `null`: not measured this time) over an interval of `elapsedMs`, with the new work
    * noted since the last sample. Public for tests.
    *
-   * Where the queue delay is measured it judges the datagrams, and utilization and lag count only
-   * in an interval that also carried messages over TCP or TLS (their backlog waits in the kernel and in
-   * the peers, out of the probe's sight). Utilization alone cannot tell a backlog from a loop that
+   * Where the queue delay is measured it judges the datagrams; a trunk connection's reads judge
+   * its backlog (one that fills the read buffer is busy); utilization and lag count only in an
+   * interval that carried phones' reads (a backlog spread over many connections, out of the
+   * probe's and the reads' sight), or where nothing else judges. Utilization alone cannot tell a backlog from a loop that
    * is busy but keeping up: under a CPU quota, and where the cost of a message falls as messages
    * come in batches, a worker is busy all the time at loads it carries (see UdpQueueProbe).
    */
@@ -184,14 +199,23 @@ export class OverloadDetector {
     // Where the queue delay is measured, the loop's lag does not count for datagrams either: a
     // probe waits for the loop as for the queue, and under a CPU quota the lag is mostly the time
     // the quota ran out, which a worker keeping up absorbs within the next period.
-    const byLoop = !probed || this.#streamMessages > 0;
-    this.#streamMessages = 0;
-    const busy = queued || (byLoop && (utilization >= thresholds.utilization || lagMs >= thresholds.lagMs));
+    // A trunk connection (one whose reads carry several messages: SIPp's one connection per side,
+    // an SBC) has its backlog in the kernel, where a read that fills the buffer sees it; the loop
+    // does not judge it either (busy all the time under a quota at loads it carries). Phones'
+    // connections (a message at a time) spread a backlog over many sockets, which only the loop's
+    // lag and utilization show.
+    const byLoop = this.#phoneReads > 0 || (!probed && this.#trunkReads === 0);
+    const backlogged = this.#fullReads > 0;
+    if (backlogged) this.#counters.overloadStreamBacklogged++;
+    this.#phoneReads = 0;
+    this.#trunkReads = 0;
+    this.#fullReads = 0;
+    const busy = queued || backlogged || (byLoop && (utilization >= thresholds.utilization || lagMs >= thresholds.lagMs));
     this.#busyRun = busy ? this.#busyRun + 1 : 0;
     const overloaded = this.#busyRun >= BUSY_SAMPLES;
     const queueCalm = !probed || (queueDelayMs !== null && queueDelayMs < target / 2);
     const loopCalm = !byLoop || (utilization < thresholds.utilization - CALM_MARGIN && lagMs < thresholds.lagMs / 2);
-    const calm = !overloaded && queueCalm && loopCalm;
+    const calm = !overloaded && !backlogged && queueCalm && loopCalm;
     this.#admission.update({ overloaded, calm, offered: this.#offered, admitted: this.#admitted, elapsedMs });
     this.#offered = 0;
     this.#admitted = 0;

@@ -119,6 +119,7 @@ export function newProxyCounters(): ProxyCounters {
     overloadLeft: 0,
     overloadMilliseconds: 0,
     overloadQueueDelayed: 0,
+    overloadStreamBacklogged: 0,
     overloadShed: 0,
     overloadRejected: 0,
     overloadDropped: 0,

@@ -21,6 +21,13 @@ export interface StreamTransportOptions {
   readonly headerTimeoutMs: number;
   readonly onMessage: (bytes: Buffer, source: TransportAddress) => void;
   readonly onEvent?: (event: StreamTransportEvent) => void;
+  /**
+   * After each read is given (overload control): `full` when the read filled the layer's read
+   * buffer, so the kernel held at least as much more (TCP; never for TLS, whose reads end at a
+   * record), `trunk` when the connection carried several messages in one read within the last
+   * TRUNK_MEMORY_MS and the layer can tell a full read.
+   */
+  readonly onRead?: (full: boolean, trunk: boolean) => void;
   /** Ids for new connections; models that spread connections over workers keep them unique. */
   readonly nextConnectionId?: () => number;
   /** Connections of other workers (process-pool, thread-pool); absent in the event-loop model. */
@@ -106,7 +113,12 @@ export interface StreamLayer {
   connect(target: TransportAddress, connectionId: number): net.Socket;
   /** Closes the sockets the layer still holds (handshakes in progress). */
   close(): void;
+  /** The size of a read that filled the socket's read buffer; absent where reads cannot tell (TLS). */
+  readonly fullReadBytes?: number;
 }
+
+/** A connection that carried several messages in one read within this long is a trunk (`onRead`). */
+export const TRUNK_MEMORY_MS = 5000;
 
 interface Connection {
   readonly id: number;
@@ -474,6 +486,12 @@ export class StreamTransport {
       return;
     }
     if (events.length > 1 && countMessages(events) > 1) connection.lastBacklogMs = now;
+    const onRead = this.#options.onRead;
+    if (onRead !== undefined) {
+      const fullBytes = this.#layer.fullReadBytes;
+      const trunk = fullBytes !== undefined && now - connection.lastBacklogMs < TRUNK_MEMORY_MS;
+      onRead(trunk && chunk.length >= (fullBytes as number), trunk);
+    }
     const source = this.#sourceOf(connection);
     for (const event of events) {
       if (event.kind === 'message') {

@@ -286,3 +286,39 @@ test('time held is not held against the peer: a message begun before a hold long
     await tcp.close();
   }
 });
+
+test('onRead: a phone (a message a read) is no trunk; a connection whose reads fill 64 KiB while the loop is busy is a trunk with full reads', async () => {
+  const reads: Array<{ full: boolean; trunk: boolean }> = [];
+  let received = 0;
+  const server = new TcpTransport({
+    host: '127.0.0.1',
+    port: 0,
+    idleTimeoutMs: 30_000,
+    headerTimeoutMs: 5_000,
+    onMessage: () => {
+      // The first message holds the loop for 200 ms: what the peer sent meanwhile waits in the kernel.
+      if (++received === 2) {
+        const until = Date.now() + 200;
+        while (Date.now() < until);
+      }
+    },
+    onRead: (full, trunk) => reads.push({ full, trunk }),
+  });
+  const { port } = await server.listen();
+  const peer = net.connect(port, '127.0.0.1');
+  try {
+    await once(peer, 'connect');
+    peer.write(MESSAGE);
+    await until(() => received === 1, 'one message');
+    assert.deepEqual(reads, [{ full: false, trunk: false }], 'a single message: a phone read, not full');
+    const burst = Buffer.concat(Array.from({ length: 4000 }, () => MESSAGE));
+    peer.write(MESSAGE);
+    peer.write(burst);
+    await until(() => received === 4002, 'the burst', 10_000);
+    assert.ok(reads.some((read) => read.full && read.trunk), `a full trunk read among ${reads.length}`);
+    assert.ok(reads.slice(1).filter((read) => read.trunk).length >= reads.length - 3, 'after its first read of several messages, the connection is a trunk');
+  } finally {
+    peer.destroy();
+    await server.close();
+  }
+});

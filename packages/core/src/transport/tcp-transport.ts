@@ -16,6 +16,8 @@ const TCP_LAYER: StreamLayer = {
   close() {
     // Nothing is held before a TCP connection is filed.
   },
+  // libuv reads a stream into 64 KiB: a read of that size left more in the kernel.
+  fullReadBytes: 65_536,
 };
 
 /** SIP over TCP (RFC 3261 §18): see StreamTransport for the connection table and timers. */
