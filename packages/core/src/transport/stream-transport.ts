@@ -132,6 +132,8 @@ interface Connection {
   held: { readonly messages: Buffer[]; readonly timer: NodeJS.Timeout } | undefined;
   /** When a read of this connection last carried more than one SIP message (ms since the epoch; 0: never). */
   lastBacklogMs: number;
+  /** Reading paused until the loop's next turn, after a read that filled the buffer (#yieldTurn). */
+  yielding: boolean;
 }
 
 /**
@@ -388,6 +390,7 @@ export class StreamTransport {
       failure: undefined,
       held: undefined,
       lastBacklogMs: 0,
+      yielding: false,
     };
     this.#connections.add(id, this.protocol, connection.remoteKey, connection);
     this.#idle.add(id, Date.now());
@@ -506,6 +509,26 @@ export class StreamTransport {
     // While held, the rest of a message waits because we do not read it: the slow-drip guard
     // starts again when reading does (#release).
     if (connection.held === undefined) this.#watchSlowMessage(connection, remote);
+    const fullBytes = this.#layer.fullReadBytes;
+    if (fullBytes !== undefined && chunk.length >= fullBytes) this.#yieldTurn(connection);
+  }
+
+  /**
+   * After a read that filled the buffer, the connection is read again on the loop's next turn,
+   * not in this one. libuv reads a readable stream up to 32 times in a turn (2 MiB): a backlogged
+   * trunk would have all of it handled before a timer, another socket or a stats request got a
+   * turn, and overload control, which samples on a timer, would see its first sample seconds
+   * late, after the backlog was handled in full (suspected, not traced: the process-pool on 0.15
+   * core at 4x over TCP, whose stats read in mid-overload lacked a worker's counts, shed little).
+   */
+  #yieldTurn(connection: Connection): void {
+    if (connection.yielding || connection.held !== undefined) return;
+    connection.yielding = true;
+    connection.socket.pause();
+    setImmediate(() => {
+      connection.yielding = false;
+      if (connection.held === undefined && !connection.socket.destroyed) connection.socket.resume();
+    });
   }
 
   /** A message begun and not complete must be within headerTimeoutMs (the slow-drip guard). */

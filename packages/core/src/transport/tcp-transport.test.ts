@@ -322,3 +322,40 @@ test('onRead: a phone (a message a read) is no trunk; a connection whose reads f
     await server.close();
   }
 });
+
+test('a read that fills the buffer ends the connection\'s turn: the loop runs between two full reads', async () => {
+  const order: string[] = [];
+  let received = 0;
+  const server = new TcpTransport({
+    host: '127.0.0.1',
+    port: 0,
+    idleTimeoutMs: 30_000,
+    headerTimeoutMs: 5_000,
+    onMessage: () => {
+      if (++received === 1) {
+        const until = Date.now() + 300;
+        while (Date.now() < until);
+      }
+    },
+    onRead: (full) => {
+      if (!full) return;
+      order.push('full read');
+      setImmediate(() => order.push('turn'));
+    },
+  });
+  const { port } = await server.listen();
+  const peer = net.connect(port, '127.0.0.1');
+  try {
+    await once(peer, 'connect');
+    peer.write(MESSAGE);
+    // 3 MB: more than libuv reads in one turn (32 reads of 64 KiB).
+    peer.write(Buffer.concat(Array.from({ length: 30_000 }, () => MESSAGE)));
+    await until(() => received === 30_001, 'every message', 20_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(order.filter((entry) => entry === 'full read').length >= 3, `full reads: ${order.join(', ')}`);
+    for (let n = 1; n < order.length; n++) assert.ok(!(order[n] === 'full read' && order[n - 1] === 'full read'), `two full reads in one turn: ${order.join(', ')}`);
+  } finally {
+    peer.destroy();
+    await server.close();
+  }
+});
