@@ -100,50 +100,56 @@ test('phones\' reads (a message a read) are judged by utilization and lag, with 
   assert.equal(d.limiting, true, 'no probe: utilization counts');
 });
 
-test('a trunk connection is judged by its reads: full ones in three samples are an overload, a busy loop is not', () => {
-  const busyLoop = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, counters());
+test('a trunk connection: a full read in three samples is an overload; with the queue delay measured, a busy loop is not', () => {
+  const PROBED = { utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 };
+  const busyLoop = new OverloadDetector(PROBED, counters());
   for (let n = 0; n < 5; n++) {
     busyLoop.noteStreamRead(false, true);
-    busyLoop.update(1, 150, 100);
+    busyLoop.update(1, 150, 100, 5);
   }
-  assert.equal(busyLoop.limiting, false, 'trunk reads short of the buffer: no backlog, however busy the loop');
-  const c = counters();
-  const backlogged = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, c);
+  assert.equal(busyLoop.limiting, false, 'trunk reads short of the buffer, a short UDP queue: no backlog, however busy the loop');
+  const unprobed = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, counters());
   for (let n = 0; n < 3; n++) {
-    backlogged.noteStreamRead(false, true);
-    backlogged.noteStreamRead(true, true);
-    backlogged.update(0.2, 0, 100);
+    unprobed.noteStreamRead(false, true);
+    unprobed.update(0.95, 0, 100);
   }
-  assert.equal(backlogged.limiting, true, 'a full read in three samples in a row');
-  assert.equal(c.overloadStreamBacklogged, 3);
-  const mixed = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, counters());
+  assert.equal(unprobed.limiting, true, 'no probe (a thread-pool thread): the loop judges, trunk or not');
+  for (const probed of [true, false]) {
+    const c = counters();
+    const backlogged = new OverloadDetector(probed ? PROBED : { utilization: 0.9, lagMs: 100, intervalMs: 100 }, c);
+    for (let n = 0; n < 3; n++) {
+      backlogged.noteStreamRead(false, true);
+      backlogged.noteStreamRead(true, true);
+      backlogged.update(0.2, 0, 100, probed ? 5 : undefined);
+    }
+    assert.equal(backlogged.limiting, true, 'a full read in three samples in a row, an idle loop and a short queue notwithstanding');
+    assert.equal(c.overloadStreamBacklogged, 3);
+  }
+  const mixed = new OverloadDetector(PROBED, counters());
   for (let n = 0; n < 3; n++) {
     mixed.noteStreamRead(false, true);
     mixed.noteStreamRead(false, false);
-    mixed.update(0.95, 0, 100);
+    mixed.update(0.95, 0, 100, 5);
   }
   assert.equal(mixed.limiting, true, 'phones beside a trunk: the loop judges too');
-  const idle = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, counters());
-  for (let n = 0; n < 3; n++) idle.update(0.95, 0, 100);
-  assert.equal(idle.limiting, true, 'no reads and no probe: the loop judges (a thread given relayed work)');
 });
 
 test('while limiting on a trunk, the admitted rate holds while reads fill the buffer and climbs once they do not', () => {
-  const d = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100 }, counters());
+  const d = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, counters());
   for (let n = 0; n < 3; n++) {
     d.noteStreamRead(true, true);
-    d.update(1, 0, 100);
+    d.update(1, 0, 100, 5);
   }
   assert.equal(d.limiting, true);
   note(d, 100, 50);
   d.noteStreamRead(true, true);
-  d.update(1, 0, 100);
+  d.update(1, 0, 100, 5);
   const cut = d.admittedRate;
   assert.equal(cut, 400, '500/s admitted, backlogged: 80% of it');
   note(d, 100, 40);
   d.noteStreamRead(false, true);
-  d.update(1, 300, 100);
-  assert.equal(d.admittedRate, 400 * 1.1 + 2, 'no full read: calm, however busy the loop');
+  d.update(1, 300, 100, 5);
+  assert.equal(d.admittedRate, 400 * 1.1 + 2, 'no full read, a short queue: calm, however busy the loop');
 });
 
 test('while limiting, the admitted rate climbs only on a short queue; a sample with no probe read holds it', () => {

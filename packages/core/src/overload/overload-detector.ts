@@ -45,10 +45,10 @@ export const BUSY_SAMPLES = 3;
  * worker reads a UDP socket (`useQueueDelay`), the queue delay: how long a probe it sent itself
  * waited in the socket's receive queue (UdpQueueProbe). Where the queue delay is measured it
  * alone judges datagrams (a sample at or above `queueDelayMs` is busy). A trunk connection's
- * backlog (`noteStreamRead`) is judged by its reads: a sample with a read that filled the read
- * buffer is busy. Utilization and lag count in intervals that carried reads of phones'
- * connections (a message at a time), and wherever neither the queue delay nor trunk reads judge;
- * a sample at or above either is busy then. BUSY_SAMPLES busy samples in a row are an overload. From the samples and the
+ * backlog (`noteStreamRead`) is seen in its reads: a sample with a read that filled the read
+ * buffer is busy. Utilization and lag count wherever the queue delay is not measured, and where
+ * it is, in intervals that carried reads of phones' connections (a message at a time); a sample
+ * at or above either is busy then. BUSY_SAMPLES busy samples in a row are an overload. From the samples and the
  * new work counted while limiting (`noteNewWork`) an AdmissionRate keeps `reduction`, the
  * fraction of new work to shed (RFC 7339's loss algorithm on the server's side, and the `oc`
  * value it announces). Reading `limiting` and `reduction` is a field load: the per message check
@@ -71,8 +71,6 @@ export class OverloadDetector {
   #queueDelay: QueueDelaySource | undefined;
   /** Reads since the last sample of connections that carry a message at a time (phones): the loop judges them. */
   #phoneReads = 0;
-  /** Reads since the last sample of trunk connections (reads of several messages): their fullness judges them. */
-  #trunkReads = 0;
   /** Reads since the last sample that filled the read buffer: the kernel held at least as much more. */
   #fullReads = 0;
 
@@ -123,8 +121,7 @@ export class OverloadDetector {
    * filled the read buffer.
    */
   noteStreamRead(full: boolean, trunk: boolean): void {
-    if (trunk) this.#trunkReads++;
-    else this.#phoneReads++;
+    if (!trunk) this.#phoneReads++;
     if (full) this.#fullReads++;
   }
 
@@ -179,10 +176,10 @@ export class OverloadDetector {
    * delay (ms; `null`: not measured this time) over an interval of `elapsedMs`, with the new work
    * noted since the last sample. Public for tests.
    *
-   * Where the queue delay is measured it judges the datagrams; a trunk connection's reads judge
-   * its backlog (one that fills the read buffer is busy); utilization and lag count only in an
-   * interval that carried phones' reads (a backlog spread over many connections, out of the
-   * probe's and the reads' sight), or where nothing else judges. Utilization alone cannot tell a backlog from a loop that
+   * A read of a trunk that filled the read buffer makes a sample busy, wherever it happens.
+   * Where the queue delay is measured it judges the datagrams and the trunks, and utilization and
+   * lag count only in an interval that carried phones' reads (a backlog spread over many
+   * connections, out of the probe's and the reads' sight); without it they count always. Utilization alone cannot tell a backlog from a loop that
    * is busy but keeping up: under a CPU quota, and where the cost of a message falls as messages
    * come in batches, a worker is busy all the time at loads it carries (see UdpQueueProbe).
    */
@@ -200,15 +197,18 @@ export class OverloadDetector {
     // probe waits for the loop as for the queue, and under a CPU quota the lag is mostly the time
     // the quota ran out, which a worker keeping up absorbs within the next period.
     // A trunk connection (one whose reads carry several messages: SIPp's one connection per side,
-    // an SBC) has its backlog in the kernel, where a read that fills the buffer sees it; the loop
-    // does not judge it either (busy all the time under a quota at loads it carries). Phones'
-    // connections (a message at a time) spread a backlog over many sockets, which only the loop's
-    // lag and utilization show.
-    const byLoop = this.#phoneReads > 0 || (!probed && this.#trunkReads === 0);
+    // an SBC) has its backlog in the kernel, where a read that fills the buffer sees it. Where the
+    // queue delay is measured, the loop does not judge a trunk either (busy all the time under a
+    // quota at loads it carries; a loop really behind, with work handed to it too, delays the
+    // probe). Without a probe (the thread-pool's threads) the loop still judges: a thread that
+    // reads a trunk and keeps up hands half its calls to another thread, whose queue no read shows
+    // (with trunks judged by full reads alone, the thread-pool stalled for 10 s at 2x over TCP,
+    // bench-overload-2026-12-06). Phones' connections (a message at a time) spread a backlog over
+    // many sockets, which only the loop's lag and utilization show.
+    const byLoop = !probed || this.#phoneReads > 0;
     const backlogged = this.#fullReads > 0;
     if (backlogged) this.#counters.overloadStreamBacklogged++;
     this.#phoneReads = 0;
-    this.#trunkReads = 0;
     this.#fullReads = 0;
     const busy = queued || backlogged || (byLoop && (utilization >= thresholds.utilization || lagMs >= thresholds.lagMs));
     this.#busyRun = busy ? this.#busyRun + 1 : 0;
