@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { benchSettings, runBench, type BenchProgress, type BenchResult } from '@switchboard/bench';
-import { freeLoopbackPort } from '@switchboard/lab';
+import { freePort } from '@switchboard/testkit/free-port';
 
 /**
  * The load generator against a real `switchboard serve`: every call it counts as completed went
@@ -21,8 +21,8 @@ interface Proxy {
 }
 
 async function startProxy(extraArgs: string[] = []): Promise<Proxy> {
-  const port = await freeLoopbackPort();
-  const metricsPort = await freeLoopbackPort();
+  const port = await freePort();
+  const metricsPort = await freePort();
   const child = spawn(process.execPath, [BIN, 'serve', '--listen', `udp:127.0.0.1:${port}`, '--listen', `tcp:127.0.0.1:${port}`, '--domain', 'example.com', '--metrics', `127.0.0.1:${metricsPort}`, ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     let output = '';
@@ -133,7 +133,7 @@ test('a proxy that dies mid-window shows as timeouts, not as silence', async () 
 });
 
 test('no proxy at the address: a coded error naming --proxy', async () => {
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   await assert.rejects(runBench({ proxy: `127.0.0.1:${port}`, transport: 'udp', clients: 2, durationSeconds: 1, timeoutMs: 300 }), (error: Error & { code?: string }) => {
     assert.equal(error.code, 'ERR_SWITCHBOARD_BENCH_PROXY_UNREACHABLE');
     assert.match(error.message, /--proxy/);

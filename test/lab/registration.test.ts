@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runRegistration } from '@switchboard/bench';
-import { freeLoopbackPort } from '@switchboard/lab';
+import { freePort } from '@switchboard/testkit/free-port';
 
 /**
  * The registration generator (E5, E6) against a real `switchboard serve --model event-loop`:
@@ -19,8 +19,8 @@ let address: string;
 let metricsUrl: string;
 
 before(async () => {
-  const port = await freeLoopbackPort();
-  const metricsPort = await freeLoopbackPort();
+  const port = await freePort();
+  const metricsPort = await freePort();
   proxy = spawn(process.execPath, [BIN, 'serve', '--listen', `udp:127.0.0.1:${port}`, '--listen', `tcp:127.0.0.1:${port}`, '--domain', 'example.com', '--metrics', `127.0.0.1:${metricsPort}`, '--idle-timeout', '600'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     let output = '';

@@ -16,7 +16,8 @@ import { startRedisServer } from '@switchboard/testkit/redis-server';
 import { describeMachine, machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
 import { treeCpuTimes, type CpuTimes } from './process-cpu.js';
 import { median } from './analysis/confidence-interval.js';
-import { freePort, runStep, startCallee, startProxy, stop } from './sipp-ladder.js';
+import { freePort } from '@switchboard/testkit/free-port';
+import { runStep, startCallee, startProxy, stop } from './sipp-ladder.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SUCCESS_THRESHOLD = 0.999;

@@ -3,7 +3,6 @@ export { EXPERIMENT_ERROR_CODES, ExperimentError, parseExperimentConfig, type Ex
 export { experimentPoints, pointKey } from './experiment/experiment-matrix.js';
 export { codeVersion, describeCodeVersion, distinctCodeVersions, sameCode, type CodeVersion } from './experiment/code-version.js';
 export { EXPERIMENT_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from './experiment/experiment-record.js';
-export { freeLoopbackPort } from './experiment/proxy-under-test.js';
 export { estimateDuration, type DurationEstimate } from './experiment/duration-estimate.js';
 export { reusedPointKeys } from './experiment/reused-runs.js';
 export { loadExperimentConfig, runExperiment, type ExperimentEvent, type ExperimentRunOptions } from './experiment/run-experiment.js';

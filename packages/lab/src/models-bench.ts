@@ -16,7 +16,8 @@ import { counterMetric, type CounterName } from '@switchboard/cluster';
 import { startRedisServer } from '@switchboard/testkit/redis-server';
 import { describeMachine, machineFacts } from '@switchboard/sip/machine-facts';
 import { treeCpuTimes } from './process-cpu.js';
-import { freePort, runLadder, type LadderResult } from './sipp-ladder.js';
+import { freePort } from '@switchboard/testkit/free-port';
+import { runLadder, type LadderResult } from './sipp-ladder.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

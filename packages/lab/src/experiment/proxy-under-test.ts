@@ -27,8 +27,6 @@ export interface ProxyUnderTest {
   stop(graceMs?: number): Promise<ProxyRunTotals | undefined>;
 }
 
-/** A port free for both TCP and UDP on 127.0.0.1, below the ephemeral range (testkit's freePort). */
-export const freeLoopbackPort = freePort;
 
 /**
  * The `serve` arguments of a point (without the launcher). With TLS, TLS takes `port` beside UDP
@@ -74,9 +72,9 @@ export async function startProxyUnderTest(options: {
   readonly redisUrl?: string;
   readonly serve: Readonly<Record<string, string | number | boolean>>;
 }): Promise<ProxyUnderTest> {
-  const port = await freeLoopbackPort();
-  const metricsPort = await freeLoopbackPort();
-  const tcpPort = options.point.transport === 'tls' ? await freeLoopbackPort() : port;
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const tcpPort = options.point.transport === 'tls' ? await freePort() : port;
   const args = serveArguments(options.point, port, metricsPort, options.redisUrl, options.serve, tcpPort);
   const nodeFlags = parseNodeFlags(options.point.extra?.['node-flags']);
   if ('problem' in nodeFlags) throw new ExperimentError('ERR_SWITCHBOARD_EXPERIMENT_CONFIG', `node-flags: ${nodeFlags.problem}`);
