@@ -71,7 +71,7 @@ export class OverloadDetector {
   #queueDelay: QueueDelaySource | undefined;
   /** Reads since the last sample of connections that carry a message at a time (phones): the loop judges them. */
   #phoneReads = 0;
-  /** Reads since the last sample that filled the read buffer: the kernel held at least as much more. */
+  /** Reads since the last sample that filled the read buffer: the kernel held at least a buffer's worth. */
   #fullReads = 0;
 
   constructor(thresholds: OverloadThresholds, counters: OverloadDetectorCounters) {

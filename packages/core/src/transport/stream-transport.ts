@@ -23,7 +23,7 @@ export interface StreamTransportOptions {
   readonly onEvent?: (event: StreamTransportEvent) => void;
   /**
    * After each read is given (overload control): `full` when the read filled the layer's read
-   * buffer, so the kernel held at least as much more (TCP; never for TLS, whose reads end at a
+   * buffer, so the kernel held at least a buffer's worth (TCP; never for TLS, whose reads end at a
    * record), `trunk` when the connection carried several messages in one read within the last
    * TRUNK_MEMORY_MS and the layer can tell a full read.
    */

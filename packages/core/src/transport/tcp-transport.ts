@@ -16,7 +16,7 @@ const TCP_LAYER: StreamLayer = {
   close() {
     // Nothing is held before a TCP connection is filed.
   },
-  // libuv reads a stream into 64 KiB: a read of that size left more in the kernel.
+  // libuv reads a stream into 64 KiB: a read of that size found at least that much queued.
   fullReadBytes: 65_536,
 };
 
