@@ -353,3 +353,44 @@ test('a read that fills the buffer ends the connection\'s turn: the loop runs be
     await server.close();
   }
 });
+
+test('the writes of one turn to a connection leave together, in one writev and in order; a later turn\'s write leaves on its own', async () => {
+  const server = transport();
+  const { port } = await server.tcp.listen();
+  const peer = net.connect(port, '127.0.0.1');
+  const socketProto = net.Socket.prototype as unknown as { _write: (...args: unknown[]) => void; _writev: (...args: unknown[]) => void };
+  const { _write: write, _writev: writev } = socketProto;
+  const calls: Array<{ kind: 'write' | 'writev'; chunks: number }> = [];
+  socketProto._write = function (this: net.Socket, ...args: unknown[]) {
+    if (this.localPort === port) calls.push({ kind: 'write', chunks: 1 });
+    write.apply(this, args);
+  };
+  socketProto._writev = function (this: net.Socket, ...args: unknown[]) {
+    if (this.localPort === port) calls.push({ kind: 'writev', chunks: (args[0] as unknown[]).length });
+    writev.apply(this, args);
+  };
+  try {
+    await once(peer, 'connect');
+    peer.write(MESSAGE);
+    await until(() => server.received.length === 1, 'the request');
+    const source = server.received[0]!.source;
+    let text = '';
+    peer.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const errors: Error[] = [];
+    for (let n = 1; n <= 5; n++) server.tcp.send(source, Buffer.from(`SIP/2.0 ${n}00 X\r\nContent-Length: 0\r\n\r\n`), (error) => errors.push(error));
+    assert.deepEqual(calls, [], 'nothing written before the turn ends');
+    await until(() => text.split('SIP/2.0').length === 6, 'five responses');
+    assert.deepEqual(calls, [{ kind: 'writev', chunks: 5 }]);
+    assert.deepEqual(text.match(/SIP\/2\.0 \d+/g), ['SIP/2.0 100', 'SIP/2.0 200', 'SIP/2.0 300', 'SIP/2.0 400', 'SIP/2.0 500']);
+    // A later turn starts a batch of its own; a write to a connection gone fails to its sender.
+    server.tcp.send(source, Buffer.from('SIP/2.0 600 X\r\nContent-Length: 0\r\n\r\n'));
+    await until(() => text.includes('SIP/2.0 600'), 'the sixth');
+    assert.deepEqual(calls.at(-1), { kind: 'write', chunks: 1 });
+    assert.deepEqual(errors, []);
+  } finally {
+    socketProto._write = write;
+    socketProto._writev = writev;
+    peer.destroy();
+    await server.tcp.close();
+  }
+});
