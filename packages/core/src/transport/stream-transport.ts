@@ -134,14 +134,6 @@ interface Connection {
   lastBacklogMs: number;
   /** Reading paused until the loop's next turn, after a read that filled the buffer (#yieldTurn). */
   yielding: boolean;
-  /** Writes held (socket.cork) until the end of this turn of the loop, to leave in one writev (#write). */
-  corked: boolean;
-}
-
-/** Ends a turn's coalescing of a connection's writes (#write): what it wrote goes out in one writev. */
-function uncork(connection: Connection): void {
-  connection.corked = false;
-  connection.socket.uncork();
 }
 
 /**
@@ -374,16 +366,6 @@ export class StreamTransport {
 
   #write(connection: Connection, bytes: Buffer, onError?: SendErrorHandler): void {
     this.#idle.touch(connection.id, Date.now());
-    // The writes of one turn of the loop to a connection leave together, in one writev when the
-    // turn's callbacks are done (process.nextTick): a trunk's read carries tens of messages, each
-    // answered or forwarded on the same few connections, and a system call per message was the
-    // largest single cost over TCP (14% of the event-loop's CPU at 4x overload, perf,
-    // bench-overload-2026-12-06b). Nothing waits longer than the turn that wrote it.
-    if (!connection.corked) {
-      connection.corked = true;
-      connection.socket.cork();
-      process.nextTick(uncork, connection);
-    }
     // A write that fails calls back with the error (after the socket's own, which names the
     // cause: a refused connection's writes fail with ECONNREFUSED, not "closed before connection").
     connection.socket.write(bytes, (error) => {
@@ -409,7 +391,6 @@ export class StreamTransport {
       held: undefined,
       lastBacklogMs: 0,
       yielding: false,
-      corked: false,
     };
     this.#connections.add(id, this.protocol, connection.remoteKey, connection);
     this.#idle.add(id, Date.now());
