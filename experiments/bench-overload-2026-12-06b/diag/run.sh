@@ -3,7 +3,8 @@
 # (caller and callee, one connection each over TCP, or UDP) on CPU 0; a warm-up (the capacity
 # ladder's steps from 25 calls/s up to 0.6x CAP, 5 s each), then CAP*FACTOR calls/s for 8 s, then
 # 0.8x CAP for 10 s (recovery). The proxy's metrics and the cgroup's throttling sampled every
-# second (sample.mjs). PROF=1 writes V8 CPU profiles of every proxy process (--cpu-prof on the supervisor; worker processes and threads are not profiled) to prof/.
+# second (bench-overload-2026-12-05e/diag/sample.mjs). PROF=1 writes a V8 CPU profile (--cpu-prof) of the first proxy process to prof/ (wall clock:
+# misleading under a quota, see the README).
 # PERF=1: perf record (cpu-clock, on-CPU time only) of every proxy process from 1 s to 7 s into the
 # overload, with --perf-basic-prof-only-functions for JS names. WARM=0 skips the warm-up. Needs root. Fixed ports 45060-45090.
 # usage: T=tcp|udp run.sh MODEL CAP FACTOR [extra serve flags...]
@@ -21,7 +22,7 @@ prof=""; [ "$PROF" = 1 ] && prof="--cpu-prof --cpu-prof-dir=$out/prof"; [ "$PERF
 sh -c "echo \$\$ > $cg/cgroup.procs && exec taskset -c 1 nice -n -10 node $prof $root/packages/cli/bin/switchboard.js serve --model $model $extra --listen udp:127.0.0.1:$port --listen tcp:127.0.0.1:$port --default-route 'sip:127.0.0.1:$uas;transport=$t' --metrics 127.0.0.1:$mport --overload on --log-level info $*" > proxy.log 2>&1 &
 ppid=$!
 until grep -q '"msg":"ready"' proxy.log; do sleep 0.2; done; sleep 1
-node $here/sample.mjs $mport $cg >> samples.txt &
+node $here/../../bench-overload-2026-12-05e/diag/sample.mjs $mport $cg >> samples.txt &
 spid=$!
 cp=46000
 steps=$(python3 -c "
