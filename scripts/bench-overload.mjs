@@ -19,7 +19,7 @@
 //   [--transports udp,tcp] [--overload off,on] [--factors 2,4,8] [--quota 0.15] [--duration 8]
 //   [--capacity event-loop:udp=250,event-loop:tcp=300] [--root DIR] [--repeat 1]
 //   [--proxy-cpu 1] [--sipp-cpu 0] [--nice -10] [--flags "--overload-... ..."] [--step 5]
-//   [--warm-up ladder|ramp|none] [--sustain on|off]
+//   [--warm-up ladder|ramp|none] [--sustain on|off] [--recovery-caller same|new]
 //   (--warm-up ladder, the default: before each overload point, the capacity ladder's own steps
 //   from 25 calls/s up to 0.6x capacity, 5 s each, not counted: the capacity was found on a proxy
 //   that had climbed that ladder, and a pool started fresh needs that climb. On 0.15 core a fresh
@@ -30,7 +30,12 @@
 //   --sustain on, the default: the capacity, from the ladder or given, is held for as long as an
 //   overload point runs: a fresh proxy climbs the ladder to it, then 2 x --duration seconds at
 //   that rate with control off; stepped down the ladder until >= 97% of those calls get their 200
-//   within 500 ms (a 5 s step can pass a rate the proxy does not keep up for 16 s).)
+//   within 500 ms (a 5 s step can pass a rate the proxy does not keep up for 16 s).
+//   --recovery-caller same, the default: one SIPp caller offers both phases (its rate set through
+//   its control port when the overload ends), so over TCP the 0.8x phase comes on the same
+//   connection; new: a second caller for it, as before 2026-12-06b, whose new connection a pool's
+//   supervisor may give to the other worker (then every response is handed over by IPC, and the
+//   "recovery" measured a new placement as well, bench-overload-2026-12-06b).)
 import { spawn, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -61,6 +66,7 @@ function parseArgs(argv) {
     step: '5',
     'warm-up': 'ladder',
     sustain: 'on',
+    'recovery-caller': 'same',
   };
   for (let n = 2; n < argv.length; n++) {
     const key = argv[n].replace(/^--/, '');
@@ -76,6 +82,7 @@ const DURATION = Number(opts.duration);
 const STEP = Number(opts.step);
 if (!['ladder', 'ramp', 'none'].includes(opts['warm-up'])) throw new Error(`--warm-up must be ladder, ramp or none, not ${opts['warm-up']}`);
 if (opts.sustain !== 'on' && opts.sustain !== 'off') throw new Error(`--sustain must be on or off, not ${opts.sustain}`);
+if (!['same', 'new'].includes(opts['recovery-caller'])) throw new Error(`--recovery-caller must be same or new, not ${opts['recovery-caller']}`);
 /** The capacity ladder's rates: 25 calls/s, then x1.25 each step. */
 const LADDER = [];
 for (let rate = 25; rate <= 1200; rate = Math.round(rate * 1.25)) LADDER.push(rate);
@@ -212,20 +219,35 @@ async function stopPoint(point) {
   await kill(point.uas);
 }
 
-/** One SIPp caller at `rate` for `seconds`; resolves when it has ended (killed 6 s after its last call is due). */
-async function offer(point, transport, rate, seconds, tag) {
-  const calls = Math.max(1, Math.round(rate * seconds));
+/**
+ * One SIPp caller at `rate` for `seconds`; resolves when it has ended (killed 6 s after its last
+ * call is due). `then` ([rate, seconds]) keeps the same caller, so the same connection over TCP,
+ * for a second phase: its rate is set through SIPp's control port (`cset rate`) when the first
+ * phase ends.
+ */
+async function offer(point, transport, rate, seconds, tag, then) {
+  const total = then === undefined ? seconds : seconds + then[1];
+  const calls = Math.max(1, Math.round(rate * seconds + (then === undefined ? 0 : then[0] * then[1])));
+  const controlPort = then === undefined ? undefined : await freePort();
   const dir = path.join(WORK, tag);
   const callerPort = await freePort();
   const startMs = Date.now();
   const caller = sipp([
     '-sf', path.join(SCEN, 'uac-rr.xml'), '-i', '127.0.0.1', '-p', String(callerPort), '-s', 'bob', '-key', 'target', `127.0.0.1:${point.uasPort}`,
     '-t', sipTransport(transport), '-r', String(rate), '-m', String(calls), '-l', '100000', '-trace_rtt', '-rtt_freq', '1',
-    '-trace_stat', '-fd', '1', '-timeout', `${seconds + 12}s`, '-max_socket', '1000', `127.0.0.1:${point.port}`,
+    '-trace_stat', '-fd', '1', '-timeout', `${total + 12}s`, '-max_socket', '1000', `127.0.0.1:${point.port}`,
+    ...(controlPort === undefined ? [] : ['-cp', String(controlPort)]),
   ], dir);
   const ended = new Promise((resolve) => caller.once('exit', resolve));
-  const timer = setTimeout(() => void kill(caller), (seconds + 6) * 1000);
-  return { startMs, dir, done: ended.then(() => clearTimeout(timer)) };
+  const timer = setTimeout(() => void kill(caller), (total + 6) * 1000);
+  let switchTimer;
+  if (then !== undefined) {
+    switchTimer = setTimeout(() => {
+      const control = dgram.createSocket('udp4');
+      control.send(`cset rate ${then[0]}`, controlPort, '127.0.0.1', () => control.close());
+    }, seconds * 1000);
+  }
+  return { startMs, dir, done: ended.then(() => { clearTimeout(timer); clearTimeout(switchTimer); }) };
 }
 
 /** Call start times (ms since epoch) of the good calls (200 within `withinMs`, 4 s) of a caller started at `baseMs`. */
@@ -245,15 +267,27 @@ function goodStarts(dir, baseMs, withinMs = 4000) {
   return starts;
 }
 
-/** Calls SIPp created (its statistics file), for the offered rate it really reached. */
-function created(dir) {
+/**
+ * Calls SIPp created (its statistics file, a row a second), for the offered rate it really
+ * reached: in all, or by `untilMs` (the last row written by then).
+ */
+function created(dir, untilMs = Infinity) {
   for (const name of fs.readdirSync(dir)) {
     if (!name.endsWith('_.csv')) continue;
     const lines = fs.readFileSync(path.join(dir, name), 'utf8').trim().split('\n');
     const header = lines[0].split(';');
-    const last = lines[lines.length - 1].split(';');
     const column = header.indexOf('OutgoingCall(C)');
-    if (column >= 0) return Number(last[column]);
+    const time = header.indexOf('CurrentTime');
+    if (column < 0) continue;
+    let count = 0;
+    for (const line of lines.slice(1)) {
+      const row = line.split(';');
+      // CurrentTime: date, time and seconds since the epoch, tab-separated.
+      const atMs = Number(row[time]?.split('\t').at(-1)) * 1000;
+      if (Number.isFinite(atMs) && atMs > untilMs + 500) break;
+      count = Number(row[column]);
+    }
+    return count;
   }
   return NaN;
 }
@@ -335,16 +369,20 @@ async function overloadPoint(model, transport, overload, factor, cap, redisUrl, 
     const tag = `${model}-${transport}-${overload}-${factor}x-${repeat}`;
     await offerSteps(point, transport, warmUpSteps(cap), `${tag}-warm`);
     const before = opts['warm-up'] === 'none' ? {} : await metrics(point);
-    const heavy = await offer(point, transport, cap * factor, DURATION, tag);
+    const recoveryRate = cap * 0.8;
+    // --recovery-caller same: one caller for both phases (a trunk stays up through an overload;
+    // over TCP its connection stays on the worker it was given). new: a second caller for the
+    // 0.8x phase, as before 2026-12-06b, whose new connection a pool may give to another worker.
+    const sameCaller = opts['recovery-caller'] === 'same';
+    const heavy = await offer(point, transport, cap * factor, DURATION, tag, sameCaller ? [recoveryRate, DURATION] : undefined);
     await sleep(DURATION * 1000);
     const endMs = heavy.startMs + DURATION * 1000;
     const during = await metrics(point);
-    const recoveryRate = cap * 0.8;
-    const light = await offer(point, transport, recoveryRate, DURATION, `${tag}-recovery`);
+    const light = sameCaller ? heavy : await offer(point, transport, recoveryRate, DURATION, `${tag}-recovery`);
     await Promise.all([heavy.done, light.done]);
     const after = await metrics(point);
     const good = goodStarts(heavy.dir, heavy.startMs).filter((at) => at < endMs).length;
-    const offered = created(heavy.dir);
+    const offered = created(heavy.dir, sameCaller ? endMs : Infinity);
     // Per second of the 0.8x phase: good calls started in it over the calls offered in it.
     const perSecond = [];
     const starts = goodStarts(light.dir, light.startMs);
