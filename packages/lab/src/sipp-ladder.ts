@@ -57,7 +57,6 @@ export interface LadderResult {
   readonly peakIsCeiling?: true;
 }
 
-
 function waitExit(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));

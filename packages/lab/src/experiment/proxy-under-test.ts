@@ -27,7 +27,6 @@ export interface ProxyUnderTest {
   stop(graceMs?: number): Promise<ProxyRunTotals | undefined>;
 }
 
-
 /**
  * The `serve` arguments of a point (without the launcher). With TLS, TLS takes `port` beside UDP
  * (the generator's listening callees register over UDP at the address its phones use) and TCP
