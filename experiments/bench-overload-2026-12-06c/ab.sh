@@ -1,0 +1,16 @@
+#!/bin/bash
+# Interleaved A/B/C rounds of bench:overload, one point per tree per round:
+#   ab.sh ROUNDS MODELS FACTORS TRANSPORT "CAPACITIES" NAME=TREE...
+# e.g. ab.sh 2 event-loop 8 tcp "event-loop:tcp=364" a=/work/bt c=/work/bt3
+# Logs: ab-<round>-<name>-<transport>-<models>-<factors>x.log (the bench's own JSON lines).
+set -u
+rounds=$1 models=$2 factors=$3 transport=$4 caps=$5; shift 5
+here=$(cd "$(dirname "$0")" && pwd)
+for round in $(seq 1 "$rounds"); do
+  for pair in "$@"; do
+    name=${pair%%=*} tree=${pair#*=}
+    log="$here/ab-$round-$name-$transport-${models//,/+}-${factors//,/+}x.log"
+    node "$here/../../scripts/bench-overload.mjs" --models "$models" --transports "$transport" --overload on \
+      --factors "$factors" --capacity "$caps" --sustain off --root "$tree" > "$log" 2>&1
+  done
+done
