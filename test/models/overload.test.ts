@@ -193,6 +193,8 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => candidate.name !== 'p
       })();
       const rejected = (): SipMessage[] => burst.received.filter((message) => message.status === 503);
       const shedEnough = await burst.until(() => (rejected().length >= 50 ? true : undefined), 20_000);
+      // While the burst goes on, the shedding workers say how much they shed (their oc value / 100).
+      const reduction = await proxyCounter(metricsPort, 'switchboard_overload_reduction');
 
       // 3. The BYE of the call, while the burst is still being shed.
       const bye = request('BYE', `SIP/2.0/UDP 127.0.0.1:${caller.port};rport;branch=z9hG4bK-dialog-bye`, callId, { to: dialogTo, cseq: 2, uri: `sip:bob@127.0.0.1:${callee.port}`, extra: route });
@@ -202,6 +204,7 @@ for (const variant of MODEL_VARIANTS.filter((candidate) => candidate.name !== 'p
       await flood;
 
       assert.ok(shedEnough, `the burst was shed (503s received: ${rejected().length} of ${sent} sent)`);
+      assert.ok(reduction > 0, `switchboard_overload_reduction while shedding: ${reduction}`);
       assert.equal(byeFinal?.status, 200, 'the BYE went through during the overload');
       assert.ok(callee.received.some((message) => message.method === 'BYE' && message.callId === callId), 'the callee got the BYE');
 

@@ -75,6 +75,8 @@ export function modelRegistry(running: RunningModel): Registry {
   gauge(other.supervisorQueueDepth, (all) => all.filter((w) => w.supervisorQueueDepth !== undefined).map((w) => ({ labels: {}, value: w.supervisorQueueDepth ?? 0 })));
   gauge(other.ioQueueDepth, (all) => all.filter((w) => w.ioQueueDepth !== undefined).map((w) => ({ labels: { worker: w.worker }, value: w.ioQueueDepth ?? 0 })));
   gauge(other.workerRestarts, (all) => all.filter((w) => w.workerRestarts !== undefined).map((w) => ({ labels: {}, value: w.workerRestarts ?? 0 })));
+  gauge(other.overloadReduction, (all) => all.filter((w) => w.overloadReduction !== undefined).map((w) => ({ labels: { worker: w.worker }, value: w.overloadReduction ?? 0 })));
+  gauge(other.overloadAdmittedRate, (all) => all.filter((w) => w.overloadAdmittedRate !== undefined).map((w) => ({ labels: { worker: w.worker }, value: w.overloadAdmittedRate ?? 0 })));
   gauge(other.ipcRoundTrip, (all) => all.filter((w) => w.ipcRoundTrip.count > 0 || w.core !== undefined).flatMap((w) => histogramSamples(other.ipcRoundTrip.name, w.worker, w.ipcRoundTrip)));
   gauge(other.messageServiceTime, (all) => serviceTimeSamples(other.messageServiceTime.name, all));
   gauge(other.storeLatency, (all) => all.filter((w) => w.core !== undefined).flatMap((w) => histogramSamples(other.storeLatency.name, w.worker, w.storeLatency)));

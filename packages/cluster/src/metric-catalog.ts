@@ -173,6 +173,8 @@ export const OTHER_METRICS = {
   supervisorQueueDepth: { name: 'switchboard_supervisor_queue_depth', type: 'gauge', help: 'process-pool: IPC messages the supervisor has sent that are not yet flushed; io-dispatch: messages the I/O process has sent to workers that they have not yet handled.' },
   ioQueueDepth: { name: 'switchboard_io_queue_depth', type: 'gauge', help: 'io-dispatch: messages the I/O process has sent each worker that it has not yet handled (what the least-loaded choice compares), per worker.' },
   workerRestarts: { name: 'switchboard_worker_restarts_total', type: 'counter', help: 'Workers replaced after they died.' },
+  overloadReduction: { name: 'switchboard_overload_reduction', type: 'gauge', help: '--overload on: the share of new requests each worker sheds now, 0 to 1 (0 while not limiting; RFC 7339\'s oc value is it times 100).' },
+  overloadAdmittedRate: { name: 'switchboard_overload_admitted_rate', type: 'gauge', help: '--overload on, while a worker limits: the new requests a second it admits (its AIMD rate; absent while not limiting or before the first measurement).' },
   ipcRoundTrip: { name: 'switchboard_ipc_round_trip_seconds', type: 'histogram', help: 'process-pool: fd request round trips (request to handle), in seconds.' },
   storeLatency: { name: 'switchboard_state_store_seconds', type: 'histogram', help: 'State store call latency, in seconds.' },
   messageServiceTime: { name: 'switchboard_message_service_seconds', type: 'histogram', help: 'With --timing (event-loop): each message\'s service time, from its read to the end of its sends (datagrams handed to the kernel), in seconds, labelled by type: INVITE, 100, 180, 200, ACK, BYE, 200-BYE, other.' },

@@ -183,10 +183,16 @@ export interface WorkerStats {
   readonly ioQueueDepth?: number;
   readonly supervisorConnections?: number;
   readonly workerRestarts?: number;
+  /** `--overload on`: the share of new requests shed now (0 to 1; RFC 7339's `oc` value over 100). */
+  readonly overloadReduction?: number;
+  /** `--overload on`, while limiting: the new requests a second admitted, once measured. */
+  readonly overloadAdmittedRate?: number;
 }
 
 /** A worker's stats from its proxy server and the model's own counters and histograms. */
 export function workerStats(slot: number, server: ProxyServer | undefined, model: ModelCounters, ipcRoundTrip: LatencyHistogram, storeLatency: LatencyHistogram): WorkerStats {
+  const overload = server?.core.overload;
+  const admittedRate = overload?.admittedRate;
   return {
     worker: String(slot),
     pid: process.pid,
@@ -199,5 +205,7 @@ export function workerStats(slot: number, server: ProxyServer | undefined, model
     tlsConnections: server?.tlsConnections ?? 0,
     ipcRoundTrip: ipcRoundTrip.snapshot(),
     storeLatency: storeLatency.snapshot(),
+    ...(overload === undefined ? {} : { overloadReduction: overload.reduction }),
+    ...(admittedRate === undefined ? {} : { overloadAdmittedRate: admittedRate }),
   };
 }

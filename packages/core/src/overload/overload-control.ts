@@ -109,6 +109,11 @@ export class OverloadControl {
     return this.#detector.reduction;
   }
 
+  /** The new requests a second admitted while limiting, once measured (undefined otherwise). */
+  get admittedRate(): number | undefined {
+    return this.#detector.limiting ? this.#detector.admittedRate : undefined;
+  }
+
   /** For tests and benchmarks: the detector (its `update` takes samples by hand). */
   get detector(): OverloadDetector {
     return this.#detector;
