@@ -1,4 +1,4 @@
-import type { MessageTimingSnapshot, ProxyCounters, ProxyServer, TransportCounters } from '@switchboard/core';
+import type { MessageTimingSnapshot, OverloadControl, ProxyCounters, ProxyServer, TransportCounters } from '@switchboard/core';
 import type { EventLoopHealthCounters } from './event-loop-health.js';
 import { redisClientCounters, type RedisClientCounters } from './state/redis-client-counters.js';
 
@@ -191,8 +191,6 @@ export interface WorkerStats {
 
 /** A worker's stats from its proxy server and the model's own counters and histograms. */
 export function workerStats(slot: number, server: ProxyServer | undefined, model: ModelCounters, ipcRoundTrip: LatencyHistogram, storeLatency: LatencyHistogram): WorkerStats {
-  const overload = server?.core.overload;
-  const admittedRate = overload?.admittedRate;
   return {
     worker: String(slot),
     pid: process.pid,
@@ -205,7 +203,13 @@ export function workerStats(slot: number, server: ProxyServer | undefined, model
     tlsConnections: server?.tlsConnections ?? 0,
     ipcRoundTrip: ipcRoundTrip.snapshot(),
     storeLatency: storeLatency.snapshot(),
-    ...(overload === undefined ? {} : { overloadReduction: overload.reduction }),
-    ...(admittedRate === undefined ? {} : { overloadAdmittedRate: admittedRate }),
+    ...overloadGauges(server?.core.overload),
   };
+}
+
+/** The gauges of a worker's overload control (none without `--overload on`). */
+export function overloadGauges(overload: OverloadControl | undefined): Pick<WorkerStats, 'overloadReduction' | 'overloadAdmittedRate'> {
+  if (overload === undefined) return {};
+  const admittedRate = overload.admittedRate;
+  return { overloadReduction: overload.reduction, ...(admittedRate === undefined ? {} : { overloadAdmittedRate: admittedRate }) };
 }

@@ -11,7 +11,7 @@ import { allocateConnectionQuota, releaseThreadPlaces, type SharedConnectionQuot
 import type { ChannelHandlers } from '../worker-pool/channel.js';
 import { ThreadChannel } from '../worker-pool/thread-channel.js';
 import { WorkerPool, type PoolEvent, type PoolSlot } from '../worker-pool/worker-pool.js';
-import type { WorkerStats } from '../worker-stats.js';
+import { overloadGauges, type WorkerStats } from '../worker-stats.js';
 import { DatagramBatcher, forEachDatagram } from './datagram-batch.js';
 import type { ThreadConfig, ThreadMessage } from './thread-messages.js';
 
@@ -196,7 +196,8 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
   }
 
   async stats(timeoutMs = 2000): Promise<WorkerStats[]> {
-    return this.statsWithOwn('parent', timeoutMs, () => (this.#overload === undefined ? {} : { core: this.#parentCounters }));
+    // The parent reads every datagram: its overload control is the one that sheds them.
+    return this.statsWithOwn('parent', timeoutMs, () => (this.#overload === undefined ? {} : { core: this.#parentCounters, ...overloadGauges(this.#overload) }));
   }
 
   /** Thread ids of the threads now running, by slot. */
