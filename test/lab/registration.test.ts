@@ -43,10 +43,11 @@ after(async () => {
 });
 
 test('scale: 2,000 TCP connections over 2 source addresses and 2 processes, all registered and held; the probe gets 200s', { timeout: 60_000 }, async () => {
-  // A second of probing before the measured window: just after the 2,000 opens the proxy may answer
-  // the window's first scrape over a tenth into a 1 s window (181 ms in one CI run), and the
-  // counters are then refused (lateCountersReason), as they should be.
-  const result = await runRegistration({ proxy: address, domain: 'example.com', transport: 'tcp', workload: 'scale', clients: 2000, minAddresses: 2, procs: 2, probeRates: [100], warmupSeconds: 1, durationSeconds: 1, openRate: 4000, timeoutMs: 10_000, proxyPid: proxy.pid as number, proxyMetricsUrl: metricsUrl });
+  // A second of probing before the measured window, and a 3 s window: a proxy holding 2,000
+  // connections on a loaded machine may answer the window's first scrape 100–200 ms late (181 and
+  // 102 ms in two CI runs, with a 1 s window: over a tenth of it, so the counters were refused by
+  // lateCountersReason, as they should be); a tenth of 3 s leaves room for that.
+  const result = await runRegistration({ proxy: address, domain: 'example.com', transport: 'tcp', workload: 'scale', clients: 2000, minAddresses: 2, procs: 2, probeRates: [100], warmupSeconds: 1, durationSeconds: 3, openRate: 4000, timeoutMs: 10_000, proxyPid: proxy.pid as number, proxyMetricsUrl: metricsUrl });
   const figures = result.registration!;
   assert.equal(figures.sourceAddresses, 2);
   assert.equal(figures.generatorProcesses, 2);
@@ -56,7 +57,7 @@ test('scale: 2,000 TCP connections over 2 source addresses and 2 processes, all 
   assert.equal(figures.heldAtEnd, 2000, 'still held after the probe');
   assert.equal(figures.reconnected, 0, 'no held connection was lost and opened again');
   const probe = figures.probes?.[0];
-  assert.ok(probe !== undefined && probe.attempted >= 90, `probe sent ${probe?.attempted}`);
+  assert.ok(probe !== undefined && probe.attempted >= 270, `probe sent ${probe?.attempted}`);
   assert.equal(probe.completed, probe.attempted, `probe failures: ${JSON.stringify(probe.failures)}`);
   assert.equal(probe.latency.count, probe.completed);
   assert.ok(probe.latency.p50 > 0 && probe.latency.p99 >= probe.latency.p50);
