@@ -73,10 +73,16 @@ export function modelRegistry(running: RunningModel): Registry {
   gauge(other.tcpConnections, (all) => all.map((w) => ({ labels: { worker: w.worker }, value: w.tcpConnections })));
   gauge(other.tlsConnections, (all) => all.map((w) => ({ labels: { worker: w.worker }, value: w.tlsConnections })));
   gauge(other.supervisorQueueDepth, (all) => all.filter((w) => w.supervisorQueueDepth !== undefined).map((w) => ({ labels: {}, value: w.supervisorQueueDepth ?? 0 })));
-  gauge(other.ioQueueDepth, (all) => all.filter((w) => w.ioQueueDepth !== undefined).map((w) => ({ labels: { worker: w.worker }, value: w.ioQueueDepth ?? 0 })));
+  // A gauge of the workers that report it, labelled by worker.
+  const perWorker = (read: (worker: WorkerStats) => number | undefined) => (all: WorkerStats[]): Sample[] =>
+    all.flatMap((worker) => {
+      const value = read(worker);
+      return value === undefined ? [] : [{ labels: { worker: worker.worker }, value }];
+    });
+  gauge(other.ioQueueDepth, perWorker((w) => w.ioQueueDepth));
   gauge(other.workerRestarts, (all) => all.filter((w) => w.workerRestarts !== undefined).map((w) => ({ labels: {}, value: w.workerRestarts ?? 0 })));
-  gauge(other.overloadReduction, (all) => all.filter((w) => w.overloadReduction !== undefined).map((w) => ({ labels: { worker: w.worker }, value: w.overloadReduction ?? 0 })));
-  gauge(other.overloadAdmittedRate, (all) => all.filter((w) => w.overloadAdmittedRate !== undefined).map((w) => ({ labels: { worker: w.worker }, value: w.overloadAdmittedRate ?? 0 })));
+  gauge(other.overloadReduction, perWorker((w) => w.overloadReduction));
+  gauge(other.overloadAdmittedRate, perWorker((w) => w.overloadAdmittedRate));
   gauge(other.ipcRoundTrip, (all) => all.filter((w) => w.ipcRoundTrip.count > 0 || w.core !== undefined).flatMap((w) => histogramSamples(other.ipcRoundTrip.name, w.worker, w.ipcRoundTrip)));
   gauge(other.messageServiceTime, (all) => serviceTimeSamples(other.messageServiceTime.name, all));
   gauge(other.storeLatency, (all) => all.filter((w) => w.core !== undefined).flatMap((w) => histogramSamples(other.storeLatency.name, w.worker, w.storeLatency)));

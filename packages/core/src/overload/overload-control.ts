@@ -111,7 +111,7 @@ export class OverloadControl {
 
   /** The new requests a second admitted while limiting, once measured (undefined otherwise). */
   get admittedRate(): number | undefined {
-    return this.#detector.limiting ? this.#detector.admittedRate : undefined;
+    return this.#detector.admittedRate;
   }
 
   /** For tests and benchmarks: the detector (its `update` takes samples by hand). */
