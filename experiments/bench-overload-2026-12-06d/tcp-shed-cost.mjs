@@ -1,0 +1,176 @@
+// What a new request shed over a TCP trunk costs the process that reads it, all in: the kernel's
+// receive, Node's stream, the proxy's TcpTransport (framing, trunk detection, the read-yield) and
+// OverloadControl.shedOnArrival (bench-overload-2026-12-06d README: the 8x trace suggests about
+// 12 us a request, the JavaScript part measured apart at 1.35-3.0 us). A receiver pinned to CPU 1
+// (nothing else there, no quota) reads SIPp-shaped INVITEs that a sender on CPU 0 writes over one
+// connection at a fixed rate for a fixed time (a batch every --batch-ms, 1 by default, as SIPp's
+// trunk; 100 gives the receiver what a throttled proxy finds after each 100 ms period), and:
+//   read     TcpTransport only: every message framed and given to onMessage, which counts it;
+//   drop     OverloadControl limiting at 1 new request a second, the 503 budget 0: every request
+//            classified and dropped (a trunk's connection is not held);
+//   reject   limiting at about 250 a second (what the 8x trace admitted): 250 a second go on
+//            (counted, nothing more) and as many 503s are built and written back on the
+//            connection (rejectionRate), the rest dropped; the sender reads the 503s (no ACKs).
+// It prints the receiver's user and system CPU time per request received (process.cpuUsage from
+// its first message over SECONDS, after a second of warm-up). Bounded: each run ends within SECONDS + 6 s. With --quota Q
+// the receiver runs in a cgroup v1 CPU quota of Q core (as the proxy in bench:overload; needs
+// root), so it is throttled and reads what waited meanwhile in 64 KiB reads, as the proxy does;
+// without it, it reads each millisecond's batch as it comes (a read per 3 messages at 2,900/s).
+// Usage: node tcp-shed-cost.mjs [ROOT] [--rate 2900] [--seconds 5] [--rounds 3] [--modes read,drop,reject] [--quota 0.15] [--batch-ms 1]
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const self = fileURLToPath(import.meta.url);
+const args = process.argv.slice(2);
+
+function invite(n) {
+  const body = 'v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+  return (
+    `INVITE sip:service@127.0.0.1:45060 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:46010;branch=z9hG4bK-1234-${n}-0\r\n` +
+    `From: sipp <sip:sipp@127.0.0.1:46010>;tag=1234SIPpTag00${n}\r\nTo: service <sip:service@127.0.0.1:45060>\r\n` +
+    `Call-ID: ${n}-1234@127.0.0.1\r\nCSeq: 1 INVITE\r\nContact: <sip:sipp@127.0.0.1:46010;transport=TCP>\r\nMax-Forwards: 70\r\n` +
+    `Subject: Switchboard interop\r\nContent-Type: application/sdp\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+  );
+}
+
+const WARM_UP_MS = 1000;
+const CGROUP = '/sys/fs/cgroup/cpu/sbshedcost';
+const COUNTERS = ['overloadEntered', 'overloadLeft', 'overloadMilliseconds', 'overloadQueueDelayed', 'overloadStreamBacklogged', 'overloadShed', 'overloadRejected', 'overloadDropped', 'overloadReadsHeld', 'overloadAcksAbsorbed', 'overloadAnnouncementsSent', 'overloadAnnouncementsReceived', 'overloadNextHopShed'];
+
+async function receiver(root, mode, seconds) {
+  const load = (file) => import(pathToFileURL(path.join(root, file)).href);
+  const { TcpTransport } = await load('packages/core/dist/transport/tcp-transport.js');
+  const { OverloadControl, DEFAULT_OVERLOAD_SETTINGS } = await load('packages/core/dist/overload/overload-control.js');
+  const counters = Object.fromEntries(COUNTERS.map((name) => [name, 0]));
+  let transport;
+  const sender = { send: (target, bytes, onError) => transport.send(target, bytes, onError) };
+  const control = new OverloadControl({ ...DEFAULT_OVERLOAD_SETTINGS, rejectRate: mode === 'drop' ? 0 : 10_000 }, counters, sender);
+  const detector = control.detector;
+  if (mode !== 'read') {
+    // Limiting, with a measured rate: 1 a second (drop) or about 250 (reject); the detector's
+    // timer is not started, so nothing changes it during the run.
+    for (let n = 0; n < 3; n++) detector.update(1, 0, 100);
+    for (let n = 0; n < (mode === 'drop' ? 40 : 31); n++) detector.noteNewWork(mode !== 'drop');
+    for (let n = 0; n < 40; n++) detector.noteNewWork(false);
+    detector.update(1, 0, 100);
+    if (mode === 'drop') for (let n = 0; n < 60; n++) detector.update(1, 0, 100);
+  }
+  let count = 0;
+  let admitted = 0;
+  let started;
+  let counted = 0;
+  let admittedBefore = 0;
+  let before = counters;
+  let finish;
+  transport = new TcpTransport({
+    host: '127.0.0.1',
+    port: 0,
+    idleTimeoutMs: 60_000,
+    headerTimeoutMs: 10_000,
+    onMessage: (bytes, source) => {
+      if (count++ === 0) {
+        // The first second warms up (the JIT compiles the path): measured from then on.
+        setTimeout(() => {
+          started = process.cpuUsage();
+          counted = count;
+          admittedBefore = admitted;
+          before = { ...counters };
+          setTimeout(finish, seconds * 1000);
+        }, WARM_UP_MS);
+      }
+      if (mode === 'read') return;
+      if (!control.shedOnArrival(bytes, source)) admitted++;
+    },
+    onRead: () => {},
+  });
+  const { port } = await transport.listen();
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+  finish = () => {
+    const used = process.cpuUsage(started);
+    const measured = count - counted;
+    process.stdout.write(
+      `${JSON.stringify({ mode, rate: detector.admittedRate, count: measured, admitted: admitted - admittedBefore, rejected: counters.overloadRejected - before.overloadRejected, dropped: counters.overloadDropped - before.overloadDropped, userUs: used.user / measured, systemUs: used.system / measured })}\n`,
+    );
+    process.exit(0);
+  };
+}
+
+async function sender(port, rate, seconds, batchMs) {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.on('data', () => {});
+  socket.on('error', () => {});
+  const start = performance.now();
+  let sent = 0;
+  const tick = () => {
+    const elapsed = (performance.now() - start) / 1000;
+    if (elapsed >= seconds + 2) return socket.destroy();
+    const due = Math.floor(elapsed * rate);
+    let batch = '';
+    while (sent < due) batch += invite(sent++);
+    if (batch.length > 0) socket.write(batch);
+    setTimeout(tick, batchMs);
+  };
+  tick();
+}
+
+function option(name, fallback) {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? args[at + 1] : fallback;
+}
+
+async function main() {
+  const root = args[0] !== undefined && !args[0].startsWith('--') ? path.resolve(args[0]) : path.resolve(path.dirname(self), '../..');
+  const rate = Number(option('rate', '2900'));
+  const seconds = Number(option('seconds', '5'));
+  const rounds = Number(option('rounds', '3'));
+  const batchMs = Number(option('batch-ms', '1'));
+  const modes = option('modes', 'read,drop,reject').split(',');
+  const quota = option('quota', undefined) === undefined ? undefined : Number(option('quota'));
+  if (quota !== undefined) {
+    mkdirSync(CGROUP, { recursive: true });
+    writeFileSync(`${CGROUP}/cpu.cfs_period_us`, '100000');
+    writeFileSync(`${CGROUP}/cpu.cfs_quota_us`, String(Math.round(quota * 100_000)));
+  }
+  try {
+  for (let round = 1; round <= rounds; round++) {
+    for (const mode of modes) {
+      const command = ['taskset', '-c', '1', process.execPath, self, 'receiver', root, mode, String(seconds)];
+      const receiving =
+        quota === undefined
+          ? spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+          : spawn('sh', ['-c', `echo $$ > ${CGROUP}/cgroup.procs && exec "$@"`, 'sh', ...command], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const killer = setTimeout(() => receiving.kill('SIGKILL'), (seconds + 6) * 1000);
+      let port;
+      let result;
+      receiving.stdout.setEncoding('utf8');
+      let buffered = '';
+      const ended = new Promise((resolve) => receiving.once('exit', resolve));
+      receiving.stdout.on('data', (chunk) => {
+        buffered += chunk;
+        for (let at = buffered.indexOf('\n'); at >= 0; at = buffered.indexOf('\n')) {
+          const line = JSON.parse(buffered.slice(0, at));
+          buffered = buffered.slice(at + 1);
+          if (line.port !== undefined) {
+            port = line.port;
+            spawn('taskset', ['-c', '0', process.execPath, self, 'sender', String(port), String(rate), String(seconds), String(batchMs)], { stdio: 'inherit' });
+          } else result = line;
+        }
+      });
+      await ended;
+      clearTimeout(killer);
+      if (result === undefined) console.log(JSON.stringify({ round, mode, error: 'no result' }));
+      else console.log(`round ${round} ${mode.padEnd(6)} ${result.count} received, ${result.admitted} admitted, ${result.rejected} 503s, ${result.dropped} dropped: user ${result.userUs.toFixed(2)} us + system ${result.systemUs.toFixed(2)} us = ${(result.userUs + result.systemUs).toFixed(2)} us a request`);
+    }
+  }
+  } finally {
+    if (quota !== undefined) rmdirSync(CGROUP);
+  }
+}
+
+if (args[0] === 'receiver') await receiver(args[1], args[2], Number(args[3]));
+else if (args[0] === 'sender') await sender(Number(args[1]), Number(args[2]), Number(args[3]), Number(args[4]));
+else await main();
