@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { INITIAL_REDUCTION } from './admission-rate.js';
-import { OverloadDetector, type OverloadDetectorCounters } from './overload-detector.js';
+import { NO_NEWS_SAMPLES, OverloadDetector, type OverloadDetectorCounters } from './overload-detector.js';
 
 function counters(): OverloadDetectorCounters {
   return { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0, overloadStreamBacklogged: 0 };
@@ -78,13 +78,35 @@ test('where the UDP queue delay is measured it alone judges datagrams: a busy, l
   assert.equal(d.limiting, false, 'utilization 1 and lag 150 ms, queue delay 5 ms');
   d.update(0.2, 0, 100, 60);
   d.update(0.2, 0, 100, 60);
-  d.update(0.2, 0, 100, null);
-  assert.equal(d.limiting, false, 'a sample with no probe read breaks the run');
+  d.update(0.2, 0, 100, 5);
+  assert.equal(d.limiting, false, 'a short queue breaks the run');
   d.update(0.2, 0, 100, 60);
   d.update(0.2, 0, 100, 70);
   d.update(0.2, 0, 100, 55);
   assert.equal(d.limiting, true, 'three samples at or above 50 ms in a row');
   assert.equal(c.overloadQueueDelayed, 5);
+});
+
+test('a sample with no probe read keeps a busy run for up to NO_NEWS_SAMPLES in a row (workers sharing a socket read half the probes each)', () => {
+  const c = counters();
+  const d = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, c);
+  for (let n = 0; n < 5; n++) d.update(1, 0, 100, null);
+  assert.equal(d.limiting, false, 'nothing measured, no run to keep');
+  // Busy readings with samples that read no probe between them: an overload.
+  d.update(1, 0, 100, 900);
+  d.update(1, 0, 100, null);
+  d.update(1, 0, 100, 1400);
+  for (let n = 0; n < NO_NEWS_SAMPLES; n++) d.update(1, 0, 100, null);
+  assert.equal(d.limiting, false, 'two busy readings are not yet an overload, and no news does not make one');
+  d.update(1, 0, 100, 1300);
+  assert.equal(d.limiting, true, 'the third busy reading, with no news between them');
+  // One sample past NO_NEWS_SAMPLES breaks the run.
+  const other = new OverloadDetector({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 50 }, counters());
+  other.update(1, 0, 100, 900);
+  other.update(1, 0, 100, 900);
+  for (let n = 0; n <= NO_NEWS_SAMPLES; n++) other.update(1, 0, 100, null);
+  other.update(1, 0, 100, 900);
+  assert.equal(other.limiting, false, `${NO_NEWS_SAMPLES + 1} samples with no probe read break the run`);
 });
 
 test('phones\' reads (a message a read) are judged by utilization and lag, with the queue delay measured or not', () => {

@@ -39,6 +39,15 @@ const CALM_MARGIN = 0.1;
 export const BUSY_SAMPLES = 3;
 
 /**
+ * Samples in a row with no UDP probe read (and nothing else to judge) that keep a busy run as it
+ * was; the next one breaks it. Where workers share one socket (the process-pool's) each reads
+ * about half of the probes, so half of a worker's samples measure nothing: when such a sample broke
+ * the run, a standing queue of 0.8–1.4 s never made three busy samples in a row, and the
+ * process-pool's workers never limited at 4x over UDP (bench-overload-2026-12-06d, traced).
+ */
+export const NO_NEWS_SAMPLES = 3;
+
+/**
  * One per worker (process or thread): samples its own event loop every `intervalMs`, the
  * utilization (performance.eventLoopUtilization: the share of the interval the loop was busy)
  * and the lag (how late the sampling timer fired: a loop held up by long turns), and, where the
@@ -63,6 +72,8 @@ export class OverloadDetector {
   #admitted = 0;
   /** Busy samples in a row so far. */
   #busyRun = 0;
+  /** Samples in a row that measured nothing while a busy run was kept (NO_NEWS_SAMPLES). */
+  #noNewsRun = 0;
   #timer: NodeJS.Timeout | undefined;
   #lastElu: EventLoopUtilization | undefined;
   #lastTick = 0;
@@ -212,8 +223,16 @@ export class OverloadDetector {
     this.#phoneReads = 0;
     this.#fullReads = 0;
     const busy = queued || backlogged || (byLoop && (utilization >= thresholds.utilization || lagMs >= thresholds.lagMs));
-    this.#busyRun = busy ? this.#busyRun + 1 : 0;
-    const overloaded = this.#busyRun >= BUSY_SAMPLES;
+    // Nothing measured (no probe read, no full read, no phones' reads to judge the loop by) is no
+    // news: the busy run is kept for up to NO_NEWS_SAMPLES such samples, and the rate holds.
+    const noNews = probed && queueDelayMs === null && !backlogged && !byLoop && this.#busyRun > 0 && this.#noNewsRun < NO_NEWS_SAMPLES;
+    if (noNews) {
+      this.#noNewsRun++;
+    } else {
+      this.#noNewsRun = 0;
+      this.#busyRun = busy ? this.#busyRun + 1 : 0;
+    }
+    const overloaded = !noNews && this.#busyRun >= BUSY_SAMPLES;
     const queueCalm = !probed || (queueDelayMs !== null && queueDelayMs < target / 2);
     const loopCalm = !byLoop || (utilization < thresholds.utilization - CALM_MARGIN && lagMs < thresholds.lagMs / 2);
     const calm = !overloaded && !backlogged && queueCalm && loopCalm;
