@@ -57,7 +57,9 @@ export const NO_NEWS_SAMPLES = 3;
  * backlog (`noteStreamRead`) is seen in its reads: a sample with a read that filled the read
  * buffer is busy. Utilization and lag count wherever the queue delay is not measured, and where
  * it is, in intervals that carried reads of phones' connections (a message at a time); a sample
- * at or above either is busy then. BUSY_SAMPLES busy samples in a row are an overload. From the
+ * at or above either is busy then. BUSY_SAMPLES busy samples in a row are an overload; a sample that
+ * measured nothing (no probe read and nothing else to judge by) neither extends nor breaks a run,
+ * for up to NO_NEWS_SAMPLES in a row. From the
  * samples and the new work counted while limiting (`noteNewWork`) an AdmissionRate keeps `reduction`, the
  * fraction of new work to shed (RFC 7339's loss algorithm on the server's side, and the `oc`
  * value it announces). Reading `limiting` and `reduction` is a field load: the per message check
