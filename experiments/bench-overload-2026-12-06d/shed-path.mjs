@@ -5,15 +5,13 @@ const root = process.argv[2] ?? new URL('../..', import.meta.url).pathname;
 const { StreamFramer } = await import(`${root}/packages/sip/dist/framer.js`);
 const { classifyMessage } = await import(`${root}/packages/core/dist/overload/message-class.js`);
 const { OverloadControl, DEFAULT_OVERLOAD_SETTINGS } = await import(`${root}/packages/core/dist/overload/overload-control.js`);
-function invite(n) {
-  const body = 'v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
-  return `INVITE sip:service@127.0.0.1:45060 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:46010;branch=z9hG4bK-1234-${n}-0\r\nFrom: sipp <sip:sipp@127.0.0.1:46010>;tag=1234SIPpTag00${n}\r\nTo: service <sip:service@127.0.0.1:45060>\r\nCall-ID: ${n}-1234@127.0.0.1\r\nCSeq: 1 INVITE\r\nContact: <sip:sipp@127.0.0.1:46010;transport=TCP>\r\nMax-Forwards: 70\r\nSubject: Switchboard interop\r\nContent-Type: application/sdp\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-}
+const { newProxyCounters } = await import(`${root}/packages/core/dist/proxy/proxy-counters.js`);
+const { invite } = await import('./sipp-invite.mjs');
 let all = ''; let n = 0; while (all.length < 64 * 1024 * 40) all += invite(n++);
 const stream = Buffer.from(all);
 const chunks = []; for (let o = 0; o < stream.length; o += 65536) chunks.push(stream.subarray(o, o + 65536));
 console.log('message bytes', invite(1).length, 'messages', n);
-const counters = {}; for (const k of ['overloadEntered','overloadLeft','overloadMilliseconds','overloadQueueDelayed','overloadStreamBacklogged','overloadShed','overloadRejected','overloadDropped','overloadReadsHeld','overloadAcksAbsorbed','overloadAnnouncementsSent','overloadAnnouncementsReceived','overloadNextHopShed']) counters[k]=0;
+const counters = newProxyCounters();
 const control = new OverloadControl({ ...DEFAULT_OVERLOAD_SETTINGS, rejectRate: 0 }, counters, { send() {} });
 // force limiting with a small rate
 const d = control.detector; for (let k = 0; k < 5; k++) d.update(1, 0, 100);

@@ -22,29 +22,21 @@ import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { invite } from './sipp-invite.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 
-function invite(n) {
-  const body = 'v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
-  return (
-    `INVITE sip:service@127.0.0.1:45060 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:46010;branch=z9hG4bK-1234-${n}-0\r\n` +
-    `From: sipp <sip:sipp@127.0.0.1:46010>;tag=1234SIPpTag00${n}\r\nTo: service <sip:service@127.0.0.1:45060>\r\n` +
-    `Call-ID: ${n}-1234@127.0.0.1\r\nCSeq: 1 INVITE\r\nContact: <sip:sipp@127.0.0.1:46010;transport=TCP>\r\nMax-Forwards: 70\r\n` +
-    `Subject: Switchboard interop\r\nContent-Type: application/sdp\r\nContent-Length: ${body.length}\r\n\r\n${body}`
-  );
-}
 
 const WARM_UP_MS = 1000;
 const CGROUP = '/sys/fs/cgroup/cpu/sbshedcost';
-const COUNTERS = ['overloadEntered', 'overloadLeft', 'overloadMilliseconds', 'overloadQueueDelayed', 'overloadStreamBacklogged', 'overloadShed', 'overloadRejected', 'overloadDropped', 'overloadReadsHeld', 'overloadAcksAbsorbed', 'overloadAnnouncementsSent', 'overloadAnnouncementsReceived', 'overloadNextHopShed'];
 
 async function receiver(root, mode, seconds) {
   const load = (file) => import(pathToFileURL(path.join(root, file)).href);
   const { TcpTransport } = await load('packages/core/dist/transport/tcp-transport.js');
   const { OverloadControl, DEFAULT_OVERLOAD_SETTINGS } = await load('packages/core/dist/overload/overload-control.js');
-  const counters = Object.fromEntries(COUNTERS.map((name) => [name, 0]));
+  const { newProxyCounters } = await load('packages/core/dist/proxy/proxy-counters.js');
+  const counters = newProxyCounters();
   let transport;
   const sender = { send: (target, bytes, onError) => transport.send(target, bytes, onError) };
   const control = new OverloadControl({ ...DEFAULT_OVERLOAD_SETTINGS, rejectRate: mode === 'drop' ? 0 : 10_000 }, counters, sender);
