@@ -11,12 +11,12 @@
 //   reject   limiting at about 250 a second (what the 8x trace admitted): 250 a second go on
 //            (counted, nothing more) and as many 503s are built and written back on the
 //            connection (rejectionRate), the rest dropped; the sender reads the 503s (no ACKs).
-// It prints the receiver's user and system CPU time per request received (process.cpuUsage from
-// its first message over SECONDS, after a second of warm-up). Bounded: each run ends within SECONDS + 6 s. With --quota Q
+// It prints the receiver's user and system CPU time per request received (process.cpuUsage over SECONDS,
+// after --warm-up seconds from its first message). Bounded: each run ends within WARM-UP + SECONDS + 5 s. With --quota Q
 // the receiver runs in a cgroup v1 CPU quota of Q core (as the proxy in bench:overload; needs
 // root), so it is throttled and reads what waited meanwhile in 64 KiB reads, as the proxy does;
 // without it, it reads each millisecond's batch as it comes (a read per 3 messages at 2,900/s).
-// Usage: node tcp-shed-cost.mjs [ROOT] [--rate 2900] [--seconds 5] [--rounds 3] [--modes read,drop,reject] [--quota 0.15] [--batch-ms 1]
+// Usage: node tcp-shed-cost.mjs [ROOT] [--rate 2900] [--seconds 5] [--rounds 3] [--modes read,drop,reject] [--quota 0.15] [--batch-ms 1] [--warm-up 1]
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -28,10 +28,9 @@ const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 
 
-const WARM_UP_MS = 1000;
 const CGROUP = '/sys/fs/cgroup/cpu/sbshedcost';
 
-async function receiver(root, mode, seconds) {
+async function receiver(root, mode, seconds, warmUpSeconds) {
   const load = (file) => import(pathToFileURL(path.join(root, file)).href);
   const { TcpTransport } = await load('packages/core/dist/transport/tcp-transport.js');
   const { OverloadControl, DEFAULT_OVERLOAD_SETTINGS } = await load('packages/core/dist/overload/overload-control.js');
@@ -51,6 +50,8 @@ async function receiver(root, mode, seconds) {
     if (mode === 'drop') for (let n = 0; n < 60; n++) detector.update(1, 0, 100);
   }
   let count = 0;
+  let reads = 0;
+  let readsBefore = 0;
   let admitted = 0;
   let started;
   let counted = 0;
@@ -64,19 +65,22 @@ async function receiver(root, mode, seconds) {
     headerTimeoutMs: 10_000,
     onMessage: (bytes, source) => {
       if (count++ === 0) {
-        // The first second warms up (the JIT compiles the path): measured from then on.
+        // The first --warm-up seconds warm up (the JIT compiles the path): measured from then on.
         setTimeout(() => {
           started = process.cpuUsage();
           counted = count;
+          readsBefore = reads;
           admittedBefore = admitted;
           before = { ...counters };
           setTimeout(finish, seconds * 1000);
-        }, WARM_UP_MS);
+        }, warmUpSeconds * 1000);
       }
       if (mode === 'read') return;
       if (!control.shedOnArrival(bytes, source)) admitted++;
     },
-    onRead: () => {},
+    onRead: () => {
+      reads++;
+    },
   });
   const { port } = await transport.listen();
   process.stdout.write(`${JSON.stringify({ port })}\n`);
@@ -84,13 +88,14 @@ async function receiver(root, mode, seconds) {
     const used = process.cpuUsage(started);
     const measured = count - counted;
     process.stdout.write(
-      `${JSON.stringify({ mode, rate: detector.admittedRate, count: measured, admitted: admitted - admittedBefore, rejected: counters.overloadRejected - before.overloadRejected, dropped: counters.overloadDropped - before.overloadDropped, userUs: used.user / measured, systemUs: used.system / measured })}\n`,
+      `${JSON.stringify({ mode, rate: detector.admittedRate, count: measured, reads: reads - readsBefore, admitted: admitted - admittedBefore, rejected: counters.overloadRejected - before.overloadRejected, dropped: counters.overloadDropped - before.overloadDropped, userUs: used.user / measured, systemUs: used.system / measured })}\n`,
     );
     process.exit(0);
   };
 }
 
 async function sender(port, rate, seconds, batchMs) {
+  // seconds: the receiver's warm-up and measurement, and one more so it never runs dry.
   const socket = net.connect(port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
   socket.on('data', () => {});
@@ -99,7 +104,7 @@ async function sender(port, rate, seconds, batchMs) {
   let sent = 0;
   const tick = () => {
     const elapsed = (performance.now() - start) / 1000;
-    if (elapsed >= seconds + 2) return socket.destroy();
+    if (elapsed >= seconds + 1) return socket.destroy();
     const due = Math.floor(elapsed * rate);
     let batch = '';
     while (sent < due) batch += invite(sent++);
@@ -120,6 +125,7 @@ async function main() {
   const seconds = Number(option('seconds', '5'));
   const rounds = Number(option('rounds', '3'));
   const batchMs = Number(option('batch-ms', '1'));
+  const warmUp = Number(option('warm-up', '1'));
   const modes = option('modes', 'read,drop,reject').split(',');
   const quota = option('quota', undefined) === undefined ? undefined : Number(option('quota'));
   if (quota !== undefined) {
@@ -130,12 +136,12 @@ async function main() {
   try {
   for (let round = 1; round <= rounds; round++) {
     for (const mode of modes) {
-      const command = ['taskset', '-c', '1', process.execPath, self, 'receiver', root, mode, String(seconds)];
+      const command = ['taskset', '-c', '1', process.execPath, self, 'receiver', root, mode, String(seconds), String(warmUp)];
       const receiving =
         quota === undefined
           ? spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
           : spawn('sh', ['-c', `echo $$ > ${CGROUP}/cgroup.procs && exec "$@"`, 'sh', ...command], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const killer = setTimeout(() => receiving.kill('SIGKILL'), (seconds + 6) * 1000);
+      const killer = setTimeout(() => receiving.kill('SIGKILL'), (warmUp + seconds + 5) * 1000);
       let port;
       let result;
       receiving.stdout.setEncoding('utf8');
@@ -148,14 +154,14 @@ async function main() {
           buffered = buffered.slice(at + 1);
           if (line.port !== undefined) {
             port = line.port;
-            spawn('taskset', ['-c', '0', process.execPath, self, 'sender', String(port), String(rate), String(seconds), String(batchMs)], { stdio: 'inherit' });
+            spawn('taskset', ['-c', '0', process.execPath, self, 'sender', String(port), String(rate), String(warmUp + seconds), String(batchMs)], { stdio: 'inherit' });
           } else result = line;
         }
       });
       await ended;
       clearTimeout(killer);
       if (result === undefined) console.log(JSON.stringify({ round, mode, error: 'no result' }));
-      else console.log(`round ${round} ${mode.padEnd(6)} ${result.count} received, ${result.admitted} admitted, ${result.rejected} 503s, ${result.dropped} dropped: user ${result.userUs.toFixed(2)} us + system ${result.systemUs.toFixed(2)} us = ${(result.userUs + result.systemUs).toFixed(2)} us a request`);
+      else console.log(`round ${round} ${mode.padEnd(6)} ${result.count} received in ${result.reads} reads, ${result.admitted} admitted, ${result.rejected} 503s, ${result.dropped} dropped: user ${result.userUs.toFixed(2)} us + system ${result.systemUs.toFixed(2)} us = ${(result.userUs + result.systemUs).toFixed(2)} us a request`);
     }
   }
   } finally {
@@ -163,6 +169,6 @@ async function main() {
   }
 }
 
-if (args[0] === 'receiver') await receiver(args[1], args[2], Number(args[3]));
+if (args[0] === 'receiver') await receiver(args[1], args[2], Number(args[3]), Number(args[4]));
 else if (args[0] === 'sender') await sender(Number(args[1]), Number(args[2]), Number(args[3]), Number(args[4]));
 else await main();
