@@ -73,8 +73,7 @@ export {
 export { newRoutingContext, type RoutingContext, type RoutingContextOptions } from './proxy/routing-context.js';
 export { ROUTING_STEPS } from './proxy/routing-steps.js';
 export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js';
-export { OverloadControl, DEFAULT_OVERLOAD_SETTINGS, OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, UDP_QUEUE_BOUND_FACTOR, overloadUdpOptions, type OverloadSettings, type OverloadCounters } from './overload/overload-control.js';
-export { ReceiveQueueBound, MIN_RECEIVE_BUFFER_BYTES, type ReceiveQueueBoundSettings } from './overload/receive-queue-bound.js';
+export { OverloadControl, DEFAULT_OVERLOAD_SETTINGS, OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, type OverloadSettings, type OverloadCounters } from './overload/overload-control.js';
 export { UdpQueueProbe, type QueueDelaySource } from './overload/udp-queue-probe.js';
 export { OverloadDetector, DEFAULT_OVERLOAD_THRESHOLDS, type OverloadThresholds } from './overload/overload-detector.js';
 export { classifyMessage, inShedFraction, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX } from './overload/message-class.js';

@@ -1,7 +1,7 @@
 import type { SipLimits } from '@switchboard/sip';
 import type { DigestAuthenticator } from './auth/digest-authenticator.js';
 import type { Listener } from './proxy/listeners.js';
-import { overloadUdpOptions, type OverloadSettings } from './overload/overload-control.js';
+import { OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, type OverloadSettings } from './overload/overload-control.js';
 import { ProxyCore, type ProxySender } from './proxy/proxy-core.js';
 import type { MessageTimingRecorder } from './timing/message-timing.js';
 import type { SharedTransactionsOptions } from './proxy/shared-transactions.js';
@@ -16,6 +16,7 @@ import type { ConnectionDirectory, StreamProtocol, StreamTransport, StreamTransp
 import { TcpTransport } from './transport/tcp-transport.js';
 import { TlsTransport, type TlsSettings } from './transport/tls-transport.js';
 import { UdpTransport, type DatagramTransport, type UdpTransportOptions } from './transport/udp-transport.js';
+import { UdpQueueProbe } from './overload/udp-queue-probe.js';
 import { reportSendError, type TransportAddress, type TransportProtocol } from './transport-address.js';
 
 export interface ListenSpec {
@@ -179,8 +180,7 @@ export class ProxyServer {
     let core: ProxyCore | undefined;
     let server: ProxyServer | undefined;
     const overload = options.overload;
-    const overloadUdp = overload === undefined ? undefined : overloadUdpOptions(overload, () => core?.counters);
-    const queueProbe = overloadUdp?.queueProbe;
+    const queueProbe = overload === undefined ? undefined : new UdpQueueProbe(overload.intervalMs, overload.queueProbeToken);
     const deliver = (bytes: Buffer, source: TransportAddress): void => core?.receive(bytes, source);
     const counters = (): TransportCounters | undefined => server?.transportCounters;
     // One id sequence for TCP and TLS, so a connection id names one connection.
@@ -219,7 +219,7 @@ export class ProxyServer {
             host: spec.host,
             port: spec.port,
             onMessage: deliver,
-            ...overloadUdp,
+            ...(queueProbe === undefined ? {} : { receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, queueProbe }),
             onSendError: () => {
               const c = counters();
               if (c) c.sendErrors++;

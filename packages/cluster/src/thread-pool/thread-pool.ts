@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
-import { advertisedHost, newProxyCounters, OverloadControl, overloadUdpOptions, UdpTransport, type Listener, type ProxyCounters } from '@switchboard/core';
+import { advertisedHost, newProxyCounters, OverloadControl, OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, UdpQueueProbe, UdpTransport, type Listener, type ProxyCounters } from '@switchboard/core';
 import { parseMessage } from '@switchboard/sip';
 import { callIdHash, ownerSlot } from '../message-owner.js';
 import type { ProxySettings } from '../proxy-settings.js';
@@ -88,9 +88,8 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     const udpSpec = settings.listen.find((spec) => spec.protocol === 'udp');
     if (udpSpec !== undefined) {
       const overload = settings.overload;
-      const overloadUdp = overload === undefined ? undefined : overloadUdpOptions(overload, () => this.#parentCounters);
-      const queueProbe = overloadUdp?.queueProbe;
-      this.#udp = new UdpTransport({ host: udpSpec.host, port: udpSpec.port, onMessage: (bytes, source) => this.#relay(bytes, source), ...overloadUdp });
+      const queueProbe = overload === undefined ? undefined : new UdpQueueProbe(overload.intervalMs, overload.queueProbeToken);
+      this.#udp = new UdpTransport({ host: udpSpec.host, port: udpSpec.port, onMessage: (bytes, source) => this.#relay(bytes, source), ...(queueProbe === undefined ? {} : { receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, queueProbe }) });
       this.#udpPort = (await this.#udp.listen()).port;
       if (overload !== undefined && queueProbe !== undefined) {
         const udp = this.#udp;

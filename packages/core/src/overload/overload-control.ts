@@ -2,14 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { SipMessage } from '@switchboard/sip';
 import { ADDED_BYTES } from '../proxy/generated-response.js';
 import type { MessageSender, TransportAddress } from '../transport-address.js';
-import type { UdpTransportOptions } from '../transport/udp-transport.js';
 import { classifyMessage, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX, type NewRequestKey } from './message-class.js';
 import { NextHopThrottle } from './next-hop-throttle.js';
 import { ocSeqNow, ocServerParams, OC_CLIENT_PARAMS, readOcAnnouncement } from './oc-params.js';
 import { DEFAULT_OVERLOAD_THRESHOLDS, OverloadDetector, type OverloadDetectorCounters, type OverloadThresholds } from './overload-detector.js';
 import { overloadResponse } from './overload-response.js';
 import { RejectionLimiter, rejectionRate } from './rejection-limiter.js';
-import { UdpQueueProbe, type QueueDelaySource } from './udp-queue-probe.js';
+import type { QueueDelaySource } from './udp-queue-probe.js';
 
 /** `--overload on` and its thresholds, plain data (it crosses to every worker). */
 export interface OverloadSettings extends OverloadThresholds {
@@ -39,32 +38,6 @@ export interface OverloadSettings extends OverloadThresholds {
  */
 export const OVERLOAD_UDP_RECEIVE_BUFFER_BYTES = 512 * 1024;
 
-/**
- * The UDP receive queue's bound in time under `--overload on`, as a multiple of the queue delay
- * that makes a sample busy (4 x 50 ms by default): well above it, so a queue the detector sees
- * building is shed by the admission gate, not by the kernel (which drops the admitted calls'
- * messages as readily as new requests); under SIP's T1 (500 ms), so a request is read before its
- * client's first retransmission (ReceiveQueueBound).
- */
-export const UDP_QUEUE_BOUND_FACTOR = 4;
-
-/**
- * What a worker's UDP socket gets under `--overload on`: its queue probe (sent once a sample),
- * the bounded receive buffer, and the bound of its queue in time, with the resizes counted in
- * `counters` (read when a resize happens: the worker's counters may come after the socket).
- */
-export function overloadUdpOptions(settings: OverloadSettings, counters: () => OverloadCounters | undefined): Required<Pick<UdpTransportOptions, 'queueProbe' | 'receiveBufferBytes' | 'queueBoundMs' | 'onQueueBound'>> {
-  return {
-    queueProbe: new UdpQueueProbe(settings.intervalMs, settings.queueProbeToken),
-    receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES,
-    queueBoundMs: (settings.queueDelayMs ?? 0) * UDP_QUEUE_BOUND_FACTOR,
-    onQueueBound: () => {
-      const counted = counters();
-      if (counted !== undefined) counted.overloadReceiveBufferResized++;
-    },
-  };
-}
-
 export const DEFAULT_OVERLOAD_SETTINGS: OverloadSettings = Object.freeze({
   ...DEFAULT_OVERLOAD_THRESHOLDS,
   retryAfterSeconds: 2,
@@ -78,8 +51,6 @@ export interface OverloadCounters extends OverloadDetectorCounters {
   overloadShed: number;
   overloadRejected: number;
   overloadDropped: number;
-  /** Resizes of a UDP socket's receive buffer that bound its queue in time (ReceiveQueueBound). */
-  overloadReceiveBufferResized: number;
   /** New requests over TCP or TLS that would have been dropped: their connection was held instead. */
   overloadReadsHeld: number;
   overloadAcksAbsorbed: number;

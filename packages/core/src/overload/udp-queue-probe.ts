@@ -52,7 +52,6 @@ export class UdpQueueProbe implements QueueDelaySource {
   readonly #token: Buffer;
   readonly #intervalMs: number;
   #send: ((bytes: Buffer) => void) | undefined;
-  #onSample: ((delayMs: number | null) => void) | undefined;
   /** Smallest delay of the probes read since the last sample, ns; -1 when none was. */
   #minReadNs = -1n;
   /** When the oldest probe of ours sent since the last probe read went out, ns; -1 when none. */
@@ -78,18 +77,13 @@ export class UdpQueueProbe implements QueueDelaySource {
     return this.#read;
   }
 
-  /**
-   * Called by the socket once bound: how to send a datagram to itself (never throws), and what
-   * to tell of each sample's delay (the socket bounds its queue by it; never throws either).
-   */
-  attach(send: (bytes: Buffer) => void, onSample?: (delayMs: number | null) => void): void {
+  /** Called by the socket once bound: how to send a datagram to itself. Never throws. */
+  attach(send: (bytes: Buffer) => void): void {
     this.#send = send;
-    this.#onSample = onSample;
   }
 
   detach(): void {
     this.#send = undefined;
-    this.#onSample = undefined;
   }
 
   /** Whether `bytes` is one of our probes (then it is consumed here and its delay noted). */
@@ -116,7 +110,6 @@ export class UdpQueueProbe implements QueueDelaySource {
       if (ageMs >= UNREAD_SAMPLES * this.#intervalMs) delayMs = ageMs;
     }
     this.#minReadNs = -1n;
-    this.#onSample?.(delayMs);
     this.#sendProbe(now);
     return delayMs;
   }

@@ -120,7 +120,6 @@ export function newProxyCounters(): ProxyCounters {
     overloadMilliseconds: 0,
     overloadQueueDelayed: 0,
     overloadStreamBacklogged: 0,
-    overloadReceiveBufferResized: 0,
     overloadShed: 0,
     overloadRejected: 0,
     overloadDropped: 0,

@@ -1,7 +1,6 @@
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
-import { MIN_RECEIVE_BUFFER_BYTES, ReceiveQueueBound } from '../overload/receive-queue-bound.js';
 import type { UdpQueueProbe } from '../overload/udp-queue-probe.js';
 import { reportSendError, type SendErrorHandler, type TransportAddress } from '../transport-address.js';
 
@@ -19,19 +18,7 @@ export interface UdpTransportOptions {
    * and taken out of the datagrams read before they reach `onMessage`.
    */
   readonly queueProbe?: UdpQueueProbe;
-  /**
-   * With a queue probe: the queue delay (ms) above which the receive buffer shrinks, from
-   * `receiveBufferBytes` down to MIN_RECEIVE_BUFFER_BYTES (ReceiveQueueBound), so the queue holds
-   * about this long a time of work; it grows back while the queue is short. 0 or absent: the
-   * buffer stays as asked.
-   */
-  readonly queueBoundMs?: number;
-  /** The receive buffer was resized to bound the queue (`bytes`: what was asked for). */
-  readonly onQueueBound?: (bytes: number) => void;
 }
-
-/** SO_RCVBUF and SO_SNDBUF asked for unless told otherwise (the kernel doubles them). */
-const DEFAULT_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** What the proxy needs of its datagram side; a thread-pool worker relays through its parent. */
 export interface DatagramTransport {
@@ -53,7 +40,7 @@ export class UdpTransport implements DatagramTransport {
   /** Binds the socket; resolves with the bound address and port. */
   async listen(): Promise<{ address: string; port: number }> {
     const type = this.#options.host.includes(':') ? 'udp6' : 'udp4';
-    const socket = dgram.createSocket({ type, recvBufferSize: this.#options.receiveBufferBytes ?? DEFAULT_BUFFER_BYTES, sendBufferSize: DEFAULT_BUFFER_BYTES, lookup: literalFirstLookup });
+    const socket = dgram.createSocket({ type, recvBufferSize: this.#options.receiveBufferBytes ?? 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024, lookup: literalFirstLookup });
     this.#socket = socket;
     const probe = this.#options.queueProbe;
     socket.on('message', (bytes, remote) => {
@@ -73,32 +60,9 @@ export class UdpTransport implements DatagramTransport {
     const bound = socket.address();
     if (probe !== undefined) {
       const to = selfAddress(bound.address);
-      probe.attach((bytes) => socket.send(bytes, bound.port, to, ignoreSendError), this.#queueBounder(socket));
+      probe.attach((bytes) => socket.send(bytes, bound.port, to, ignoreSendError));
     }
     return { address: bound.address, port: bound.port };
-  }
-
-  /**
-   * What bounds the receive queue after each probe sample (see `queueBoundMs`), or undefined.
-   * The buffer asked for now is read from the socket (the kernel reports it doubled), so workers
-   * that share one socket (the process-pool's) each adjust what the others left. Never throws.
-   */
-  #queueBounder(socket: dgram.Socket): ((delayMs: number | null) => void) | undefined {
-    const boundMs = this.#options.queueBoundMs ?? 0;
-    if (boundMs <= 0) return undefined;
-    const maxBytes = this.#options.receiveBufferBytes ?? DEFAULT_BUFFER_BYTES;
-    const bound = new ReceiveQueueBound({ boundMs, minBytes: Math.min(MIN_RECEIVE_BUFFER_BYTES, maxBytes), maxBytes });
-    return (delayMs) => {
-      try {
-        const current = Math.round(socket.getRecvBufferSize() / 2);
-        const next = bound.next(current, delayMs, Date.now());
-        if (next === current) return;
-        socket.setRecvBufferSize(next);
-        this.#options.onQueueBound?.(next);
-      } catch {
-        // A closed socket: nothing to bound.
-      }
-    };
   }
 
   send(target: TransportAddress, bytes: Buffer, onError?: SendErrorHandler): void {
