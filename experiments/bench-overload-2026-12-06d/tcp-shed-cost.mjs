@@ -11,11 +11,13 @@
 //   reject   limiting at about 250 a second (what the 8x trace admitted): 250 a second go on
 //            (counted, nothing more) and as many 503s are built and written back on the
 //            connection (rejectionRate), the rest dropped; the sender reads the 503s (no ACKs).
-// It prints the receiver's user and system CPU time per request received (process.cpuUsage over SECONDS,
-// after --warm-up seconds from its first message). Bounded: each run ends within WARM-UP + SECONDS + 5 s. With --quota Q
-// the receiver runs in a cgroup v1 CPU quota of Q core (as the proxy in bench:overload; needs
-// root), so it is throttled and reads what waited meanwhile in 64 KiB reads, as the proxy does;
-// without it, it reads each millisecond's batch as it comes (a read per 3 messages at 2,900/s).
+// It prints the receiver's reads and its user and system CPU time per request received
+// (process.cpuUsage over SECONDS, after --warm-up seconds from its first message). Bounded: each
+// run ends within WARM-UP + SECONDS + 5 s. With --quota Q the receiver runs in a cgroup v1 CPU
+// quota of Q core (as the proxy in bench:overload; needs root); shedding alone, it is seldom
+// throttled at these rates. The sender sets TCP_NODELAY, as SIPp does, so each batch leaves at
+// once: 1 ms batches give about a read per 3 messages at 2,900/s (before 2026-12-06e it did not,
+// and reads carried 30-90 messages: see that experiment's README).
 // Usage: node tcp-shed-cost.mjs [ROOT] [--rate 2900] [--seconds 5] [--rounds 3] [--modes read,drop,reject] [--quota 0.15] [--batch-ms 1] [--warm-up 1]
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
@@ -96,7 +98,8 @@ async function receiver(root, mode, seconds, warmUpSeconds) {
 
 async function sender(port, rate, seconds, batchMs) {
   // seconds: the receiver's warm-up and measurement, and one more so it never runs dry.
-  const socket = net.connect(port, '127.0.0.1');
+  // No Nagle, as SIPp (TCP_NODELAY): each batch leaves at once, not behind the receiver's delayed ACK.
+  const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
   await new Promise((resolve) => socket.once('connect', resolve));
   socket.on('data', () => {});
   socket.on('error', () => {});
