@@ -1,13 +1,13 @@
 #!/bin/bash
 # A diagnostic, not the bench: one proxy in a 0.15-core cgroup v1 quota on CPU 1 (nice -10), SIPp
 # (caller and callee, one connection each over TCP, or UDP) on CPU 0; a warm-up (the capacity
-# ladder's steps from 25 calls/s up to 0.6x CAP, 5 s each), then CAP*FACTOR calls/s for 8 s, then
+# ladder's steps from 25 calls/s up to 0.6x CAP, 5 s each), then CAP*FACTOR calls/s for DUR s (8 by default), then
 # 0.8x CAP for 10 s (recovery). The proxy's metrics and the cgroup's throttling sampled every
 # second (bench-overload-2026-12-05e/diag/sample.mjs). PROF=1 writes a V8 CPU profile (--cpu-prof) of the first proxy process to prof/ (wall clock:
 # misleading under a quota, see the README).
 # PERF=1: perf record (cpu-clock, on-CPU time only) of every proxy process from 1 s to 7 s into the
 # overload, with --perf-basic-prof-only-functions for JS names. WARM=0 skips the warm-up. Needs root. Fixed ports 45060-45090.
-# usage: T=tcp|udp run.sh MODEL CAP FACTOR [extra serve flags...]
+# usage: T=tcp|udp [DUR=8] run.sh MODEL CAP FACTOR [extra serve flags...]
 model=$1; cap=$2; factor=$3; shift 3
 t=${T:-tcp}; st=t1; [ "$t" = udp ] && st=u1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,9 +34,10 @@ uac() { # dir rate calls seconds
 for r in $steps; do uac warm-$r $r $((r*5)) 5; cp=$((cp+1)); echo "warm $r done $(date +%s.%N)" >> samples.txt; done
 over=$(python3 -c "print(round($cap*$factor))"); rec=$(python3 -c "print(round($cap*0.8))")
 echo "overload $over start $(date +%s.%N)" >> samples.txt
-uac over $over $((over*8)) 8 & opid=$!; cp=$((cp+1))
+dur=${DUR:-8}
+uac over $over $((over*dur)) $dur & opid=$!; cp=$((cp+1))
 [ "$PERF" = 1 ] && (sleep 1; timeout -s INT 6 perf record $PERFARGS -e cpu-clock -F 2000 -p $(pgrep -f "switchboard.js serve" | tr '\n' , | sed 's/,$//') -o $out/perf.data > /dev/null 2>&1) &
-sleep 8
+sleep $dur
 echo "recovery $rec start $(date +%s.%N)" >> samples.txt
 uac rec $rec $((rec*10)) 10
 wait $opid
