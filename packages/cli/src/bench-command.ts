@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { runBench, runRegistration, type BenchOptions, type BenchProgress, type BenchResult, type ConnectionLifetime, type RegistrationMode, type RetryAfterBehaviour, type RegistrationRunOptions } from '@switchboard/bench';
+import type { BenchOptions, BenchProgress, BenchResult, ConnectionLifetime, RegistrationMode, RetryAfterBehaviour, RegistrationRunOptions } from '@switchboard/bench';
 import { BENCH_OPTIONS } from './bench-schema.js';
 import { SwitchboardError } from './errors.js';
 import { addSchemaOptions, commandValues, readSchemaValues, type SchemaValues } from './option-schema.js';
@@ -159,6 +159,8 @@ export function benchCommand(): Command {
   return addSchemaOptions(command, BENCH_OPTIONS).action(async (_flags: unknown, self: Command) => {
     const { flags: raw, given } = commandValues(self, BENCH_OPTIONS);
     const flags = readSchemaValues(BENCH_OPTIONS, raw, given, {}, undefined).values;
+    // Loaded here, not at the top: `switchboard serve` (and every worker it forks) must not carry the generator.
+    const { runBench, runRegistration } = await import('@switchboard/bench');
     const bar = progressBar(!flags.quiet && process.stderr.isTTY === true);
     let result: BenchResult;
     try {

@@ -3,7 +3,7 @@
  * of docs/configuration.md come from here. Ranges and combinations the table cannot say are
  * checked by the bench library (ERR_SWITCHBOARD_BENCH_OPTION).
  */
-import { ARRIVALS } from '@switchboard/bench';
+import { ARRIVALS } from '@switchboard/bench/constants';
 import type { OptionSpec } from './option-schema.js';
 
 const LIFETIME = 'persistent, per-ops:N (a new connection every N INVITE/BYE transactions) or per-transaction';

@@ -2,11 +2,11 @@
  * Configuration and runtime errors of the `switchboard` command (`ERR_SWITCHBOARD_*`), each
  * listed in docs/errors.md. Their messages name the flag or config key at fault.
  */
-import { BENCH_ERROR_CODES } from '@switchboard/bench';
+import { BENCH_ERROR_CODES } from '@switchboard/bench/constants';
 import { CodedError } from '@switchboard/sip';
 import { STATE_STORE_ERROR_CODES, WORKER_ERROR_CODES } from '@switchboard/cluster';
 import { AUTH_ERROR_CODES } from '@switchboard/core';
-import { EXPERIMENT_ERROR_CODES, REPORT_ERROR_CODES } from '@switchboard/lab';
+import { EXPERIMENT_ERROR_CODES, REPORT_ERROR_CODES } from '@switchboard/lab/constants';
 
 export const SWITCHBOARD_ERROR_CODES = {
   ...STATE_STORE_ERROR_CODES,

@@ -1,13 +1,19 @@
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { QueueingError, runQueueingExperiment, writeQueueingReport } from '@switchboard/lab';
+import type { QueueingError } from '@switchboard/lab';
 
 const SWITCHBOARD_BIN = fileURLToPath(new URL('../bin/switchboard.js', import.meta.url));
 
+/**
+ * The lab, loaded by the command that needs it, not at the top: `switchboard serve` (and every
+ * worker it forks) must not carry the lab's code.
+ */
+const loadLab = (): Promise<typeof import('@switchboard/lab')> => import('@switchboard/lab');
+
 /** A QueueingError ends the command with its code (2 for a bad config, else 1); anything else is a bug. */
-function fail(error: unknown): never {
-  if (error instanceof QueueingError) {
+function fail(error: unknown, queueingError: typeof QueueingError): never {
+  if (error instanceof queueingError) {
     process.stderr.write(`${error.code}: ${error.message}\n`);
     process.exit(error.code === 'ERR_SWITCHBOARD_MODEL_CONFIG' ? 2 : 1);
   }
@@ -25,6 +31,7 @@ export function modelCommand(): Command {
     .option('--out <dir>', 'results directory (default results/<id>, results/<id>-quick with --quick)')
     .option('--keep-captures', 'keep each point\'s pcap and trace under <out>/captures')
     .action(async (config: string, flags: { quick?: boolean; out?: string; keepCaptures?: boolean }) => {
+      const { QueueingError, runQueueingExperiment } = await loadLab();
       const log = pino({ base: undefined, timestamp: false }, pino.destination(2));
       const abort = new AbortController();
       const onSignal = (): void => {
@@ -52,7 +59,7 @@ export function modelCommand(): Command {
         // A point whose generator failed can leave a child's handle behind; the results are written.
         setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
       } catch (error) {
-        fail(error);
+        fail(error, QueueingError);
       } finally {
         process.off('SIGINT', onSignal);
       }
@@ -63,11 +70,12 @@ export function modelCommand(): Command {
     .argument('<results>', 'results directory of switchboard model run, e.g. results/e9')
     .option('--note <text>', 'a paragraph placed before Table II (how the run was shortened, the machine\'s state)')
     .action(async (results: string, flags: { note?: string }) => {
+      const { QueueingError, writeQueueingReport } = await loadLab();
       try {
         const written = await writeQueueingReport(results, flags.note === undefined ? {} : { note: flags.note });
         process.stderr.write(`${written.markdown}\n${written.chart}\n`);
       } catch (error) {
-        fail(error);
+        fail(error, QueueingError);
       }
     });
   return command;

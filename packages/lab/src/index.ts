@@ -1,5 +1,6 @@
 /** @switchboard/lab: experiments over the proxy's architectures, and their reports. */
-export { EXPERIMENT_ERROR_CODES, ExperimentError, parseExperimentConfig, type ExperimentConfig, type ExperimentErrorCode, type PublishedFigure } from './experiment/experiment-config.js';
+export { parseExperimentConfig, type ExperimentConfig, type PublishedFigure } from './experiment/experiment-config.js';
+export { EXPERIMENT_ERROR_CODES, ExperimentError, type ExperimentErrorCode } from './experiment/experiment-error.js';
 export { experimentPoints, pointKey } from './experiment/experiment-matrix.js';
 export { codeVersion, describeCodeVersion, distinctCodeVersions, sameCode, type CodeVersion } from './experiment/code-version.js';
 export { EXPERIMENT_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from './experiment/experiment-record.js';

@@ -31,9 +31,9 @@
  * quick: { duration: 2, warmup: 0.5, clients: [10], repeats: 1 }
  * ```
  */
-import { CodedError } from '@switchboard/sip';
 import { RETRY_AFTER_BEHAVIOURS } from '@switchboard/bench';
 import type { BudgetConfig } from './cpu-budget.js';
+import { ExperimentError } from './experiment-error.js';
 import { DEFAULT_PEAK, type PeakSearch } from './peak-ladder.js';
 import { DEFAULT_RECONNECTIONS } from './run-validity.js';
 import { parseWorkload, type WorkloadConfig } from './workload-config.js';
@@ -140,20 +140,6 @@ export interface ExperimentConfig {
     /** Fewer values of some extra keys for the smoke run (each a subset of the matrix's). */
     readonly extra?: Readonly<Record<string, readonly string[]>>;
   };
-}
-
-
-/** Coded errors of experiments (listed in docs/errors.md). */
-export const EXPERIMENT_ERROR_CODES = {
-  ERR_SWITCHBOARD_EXPERIMENT_CONFIG: 'an experiment config cannot be read or has a bad key or value; the message names the file and key',
-  ERR_SWITCHBOARD_EXPERIMENT_PROXY_START: 'the proxy of an experiment point did not start (the point is recorded as failed and the run goes on)',
-  ERR_SWITCHBOARD_EXPERIMENT_RUN: 'a run of an experiment point failed for another reason, named in the message (recorded; the run goes on)',
-} as const;
-
-export type ExperimentErrorCode = keyof typeof EXPERIMENT_ERROR_CODES;
-
-export class ExperimentError extends CodedError<ExperimentErrorCode> {
-  static override readonly codes = EXPERIMENT_ERROR_CODES;
 }
 
 const MATRIX_KEYS: Record<string, keyof ExperimentConfig['matrix']> = {

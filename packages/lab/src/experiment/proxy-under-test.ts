@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { descendants } from '@switchboard/bench';
 import { freePort } from '@switchboard/testkit/free-port';
-import { ExperimentError } from './experiment-config.js';
+import { ExperimentError } from './experiment-error.js';
 import type { ExperimentPoint } from './experiment-record.js';
 import { parseNodeFlags } from './proxy-node-flags.js';
 import { proxyRunTotals, type ProxyRunTotals } from './proxy-run-totals.js';

@@ -25,7 +25,8 @@ import { startRedisServer, type RedisTestServer } from '@switchboard/testkit/red
 import { machineFacts, type MachineFacts } from '@switchboard/sip/machine-facts';
 import { probeSpeed } from './speed-probe.js';
 import { codeVersion, distinctCodeVersions, sameCode, type CodeVersion } from './code-version.js';
-import { ExperimentError, parseExperimentConfig, type ExperimentConfig } from './experiment-config.js';
+import { parseExperimentConfig, type ExperimentConfig } from './experiment-config.js';
+import { ExperimentError } from './experiment-error.js';
 import { experimentPoints, pointKey } from './experiment-matrix.js';
 import { CpuBudget, type AppliedBudget } from './cpu-budget.js';
 import { EXPERIMENT_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } from './experiment-record.js';
