@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { BenchOptions, BenchProgress, BenchResult, ConnectionLifetime, RegistrationMode, RetryAfterBehaviour, RegistrationRunOptions } from '@switchboard/bench';
 import { BENCH_OPTIONS } from './bench-schema.js';
+import { loadBench } from './lazy-packages.js';
 import { SwitchboardError } from './errors.js';
 import { addSchemaOptions, commandValues, readSchemaValues, type SchemaValues } from './option-schema.js';
 
@@ -159,8 +160,7 @@ export function benchCommand(): Command {
   return addSchemaOptions(command, BENCH_OPTIONS).action(async (_flags: unknown, self: Command) => {
     const { flags: raw, given } = commandValues(self, BENCH_OPTIONS);
     const flags = readSchemaValues(BENCH_OPTIONS, raw, given, {}, undefined).values;
-    // Loaded here, not at the top: `switchboard serve` (and every worker it forks) must not carry the generator.
-    const { runBench, runRegistration } = await import('@switchboard/bench');
+    const { runBench, runRegistration } = await loadBench();
     const bar = progressBar(!flags.quiet && process.stderr.isTTY === true);
     let result: BenchResult;
     try {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import type { ExperimentRecord } from '@switchboard/lab';
 import { SwitchboardError } from './errors.js';
+import { loadLab } from './lazy-packages.js';
 
 const SWITCHBOARD_BIN = fileURLToPath(new URL('../bin/switchboard.js', import.meta.url));
 
@@ -42,8 +43,7 @@ export function experimentCommand(): Command {
       const onTerminate = (): void => process.exit(143);
       process.once('SIGTERM', onTerminate);
       try {
-        // Loaded here, not at the top: `switchboard serve` (and every worker it forks) must not carry the lab.
-        const { describeCodeVersion, runExperiment } = await import('@switchboard/lab');
+        const { describeCodeVersion, runExperiment } = await loadLab();
         const { outDir, records } = await runExperiment(config, {
           switchboardBin: SWITCHBOARD_BIN,
           quick: flags.quick === true,

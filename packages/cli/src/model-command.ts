@@ -2,14 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import type { QueueingError } from '@switchboard/lab';
+import { loadLab } from './lazy-packages.js';
 
 const SWITCHBOARD_BIN = fileURLToPath(new URL('../bin/switchboard.js', import.meta.url));
-
-/**
- * The lab, loaded by the command that needs it, not at the top: `switchboard serve` (and every
- * worker it forks) must not carry the lab's code.
- */
-const loadLab = (): Promise<typeof import('@switchboard/lab')> => import('@switchboard/lab');
 
 /** A QueueingError ends the command with its code (2 for a bad config, else 1); anything else is a bug. */
 function fail(error: unknown, queueingError: typeof QueueingError): never {

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { SwitchboardError } from './errors.js';
+import { loadLab } from './lazy-packages.js';
 
 export function reportCommand(): Command {
   return new Command('report')
@@ -8,8 +9,7 @@ export function reportCommand(): Command {
     .option('--out <dir>', 'write the report here instead of into the results directory')
     .action(async (results: string, flags: { out?: string }) => {
       try {
-        // Loaded here, not at the top: `switchboard serve` (and every worker it forks) must not carry the lab.
-        const { writeReport } = await import('@switchboard/lab');
+        const { writeReport } = await loadLab();
         const written = await writeReport(results, flags.out === undefined ? {} : { outDir: flags.out });
         process.stderr.write(`${written.html}\n${written.markdown}\n`);
         for (const caveat of written.data.caveats) process.stderr.write(`caveat: ${caveat}\n`);
