@@ -55,6 +55,8 @@ export type ThreadMessage =
   /** Datagrams for the parent to send on the UDP socket (`addresses`: their targets). */
   | ({ readonly t: 'send-datagrams' } & DatagramBatch)
   | { readonly t: 'hand-off'; readonly bytes: Uint8Array; readonly source: TransportAddress }
+  /** `--overload on`: a peer's queue probe, posted at `sentMs` (PeerQueueProbe): how long this thread's inbox holds work. */
+  | { readonly t: 'queue-probe'; readonly sentMs: number }
   /** Write on a connection the receiving thread owns (`target.protocol` says TCP or TLS). */
   /**
    * Send on connection `connectionId`, which the receiving thread owns. `target` is the send as

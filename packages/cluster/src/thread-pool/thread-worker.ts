@@ -14,6 +14,7 @@ import { PoolWorker, type PoolWorkerOptions } from '../worker-pool/pool-worker.j
 import { SendTickets } from '../worker-pool/send-tickets.js';
 import { SharedConnectionQuota } from './shared-connection-quota.js';
 import { DatagramBatcher, forEachDatagram } from './datagram-batch.js';
+import { PeerQueueProbe } from './peer-queue-probe.js';
 import { asBuffer, detachedCopy, type ThreadConfig, type ThreadMessage } from './thread-messages.js';
 
 type Transfer = readonly TransferListItem[];
@@ -37,6 +38,8 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
     () => this.counters.ipcErrors++,
   );
   #starting = false;
+  /** `--overload on` with peers: the queue delay of this thread's inbox, which its overload control judges by. */
+  #queueProbe: PeerQueueProbe | undefined;
 
   constructor(config: ThreadConfig, options: Omit<PoolWorkerOptions<ThreadMessage, Transfer>, 'slot' | 'workers' | 'settings'>) {
     super({ ...options, slot: config.slot, workers: config.workers, settings: config.settings });
@@ -81,6 +84,11 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
           // The parent thread reads every datagram and sheds new work before relaying it.
           datagramsAdmitted: true,
         });
+        const overload = server.core.overload;
+        if (overload !== undefined && config.workers > 1) {
+          this.#queueProbe = new PeerQueueProbe((sentMs) => this.#postProbes(sentMs));
+          overload.useQueueDelay(this.#queueProbe);
+        }
         if (shared === undefined && this.#needsStreams) {
           const listeners: SharedListeners = {};
           for (const protocol of ['tcp', 'tls'] as const) {
@@ -110,6 +118,17 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
     if (port === 'parent') this.port.send(message, transfer);
     else port.postMessage(message, transfer);
     this.counters.ipcMilliseconds += performance.now() - started;
+  }
+
+  /** A queue probe to every peer; how many were posted. */
+  #postProbes(sentMs: number): number {
+    let posted = 0;
+    this.#peers.forEach((port, slot) => {
+      if (port === undefined || slot === this.#config.slot) return;
+      this.#post(port, { t: 'queue-probe', sentMs });
+      posted++;
+    });
+    return posted;
   }
 
   #broadcast(message: ThreadMessage): void {
@@ -160,6 +179,9 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
         if (onDatagram !== undefined) forEachDatagram(message, onDatagram, () => this.counters.ipcErrors++);
         break;
       }
+      case 'queue-probe':
+        this.#queueProbe?.take(message.sentMs);
+        break;
       case 'hand-off':
         this.counters.handOffsReceived++;
         server?.core.receive(asBuffer(message.bytes), message.source, true);

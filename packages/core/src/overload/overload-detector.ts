@@ -214,9 +214,10 @@ export class OverloadDetector {
     // an SBC) has its backlog in the kernel, where a read that fills the buffer sees it. Where the
     // queue delay is measured, the loop does not judge a trunk either (busy all the time under a
     // quota at loads it carries; a loop really behind, with work handed to it too, delays the
-    // probe). Without a probe (the thread-pool's threads) the loop still judges: a thread that
-    // reads a trunk and keeps up hands half its calls to another thread, whose queue no read shows
-    // (with trunks judged by full reads alone, the thread-pool stalled for 10 s at 2x over TCP,
+    // probe). A thread-pool thread that reads a trunk and keeps up hands half its calls to another
+    // thread, whose queue no read shows: its queue delay is that of its inbox (PeerQueueProbe in
+    // the cluster package); without any probe (a pool of one thread) the loop still judges (with
+    // trunks judged by full reads alone, the thread-pool stalled for 10 s at 2x over TCP,
     // bench-overload-2026-12-06). Phones' connections (a message at a time) spread a backlog over
     // many sockets, which only the loop's lag and utilization show.
     const byLoop = !probed || this.#phoneReads > 0;
