@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { DEFAULT_OVERLOAD_SETTINGS } from '@switchboard/core';
 import { connectionIdAllocator } from '../connection-ids.js';
 import { testSettings } from '../worker-pool/test-settings.fixture.js';
 import type { ThreadMessage } from './thread-messages.js';
@@ -64,6 +65,39 @@ test('a write posted to the owner of a connection it no longer holds fails back 
     });
     assert.equal((await failed).message, 'connection closed before the message was sent');
   } finally {
+    channel.port1.close();
+    channel.port2.close();
+  }
+});
+
+test('with --overload on, each started thread probes the inbox of its peer and reads the probes posted to its own', async () => {
+  const overloadSettings = testSettings({ overload: DEFAULT_OVERLOAD_SETTINGS });
+  const config = { workers: 2, settings: overloadSettings, sharedState: undefined, sharedAuthState: undefined, udpPort: undefined, listening: undefined };
+  const exited: Array<Promise<void>> = [];
+  const workers = [0, 1].map((slot) => {
+    let exit = (): void => undefined;
+    exited.push(new Promise<void>((resolve) => (exit = resolve)));
+    return new ThreadWorker({ slot, ...config }, { port: { send: () => undefined }, exit: () => exit() });
+  });
+  const channel = new MessageChannel();
+  workers[0]?.fromParent({ t: 'peers', ports: [undefined, channel.port1] });
+  workers[1]?.fromParent({ t: 'peers', ports: [channel.port2, undefined] });
+  try {
+    await Promise.all(workers.map((worker) => worker.startIfReady()));
+    for (let attempt = 0; attempt < 100 && workers.some((worker) => (worker.queueProbe?.probesRead ?? 0) === 0); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (const worker of workers) assert.ok((worker.queueProbe?.probesRead ?? 0) > 0, 'probes of the peer were read');
+    let aloneExit = (): void => undefined;
+    const aloneExited = new Promise<void>((resolve) => (aloneExit = resolve));
+    const alone = new ThreadWorker({ slot: 0, ...config, workers: 1 }, { port: { send: () => undefined }, exit: () => aloneExit() });
+    await alone.startIfReady();
+    assert.equal(alone.queueProbe, undefined, 'a pool of one thread: no inbox to probe, the loop judges');
+    alone.receive({ t: 'stop' });
+    await aloneExited;
+  } finally {
+    for (const worker of workers) worker.receive({ t: 'stop' });
+    await Promise.all(exited);
     channel.port1.close();
     channel.port2.close();
   }

@@ -46,6 +46,11 @@ export class ThreadWorker extends PoolWorker<ThreadMessage, Transfer> {
     this.#config = config;
   }
 
+  /** The queue probe of this thread's inbox (`--overload on` with peers, once started); for tests. */
+  get queueProbe(): PeerQueueProbe | undefined {
+    return this.#queueProbe;
+  }
+
   get #needsStreams(): boolean {
     return this.#config.settings.listen.some((spec) => spec.protocol !== 'udp');
   }
