@@ -20,6 +20,7 @@
 //   [--capacity event-loop:udp=250,event-loop:tcp=300] [--root DIR] [--repeat 1]
 //   [--proxy-cpu 1] [--sipp-cpu 0] [--nice -10] [--flags "--overload-... ..."] [--step 5]
 //   [--warm-up ladder|ramp|none] [--sustain on|off] [--recovery-caller same|new]
+//   [--node-options '--cpu-prof --cpu-prof-dir=DIR'] (node's flags for the proxy; it is then stopped by SIGTERM)
 //   (--warm-up ladder, the default: before each overload point, the capacity ladder's own steps
 //   from 25 calls/s up to 0.6x capacity, 5 s each, not counted: the capacity was found on a proxy
 //   that had climbed that ladder, and a pool started fresh needs that climb. On 0.15 core a fresh
@@ -67,6 +68,7 @@ function parseArgs(argv) {
     'warm-up': 'ladder',
     sustain: 'on',
     'recovery-caller': 'same',
+    'node-options': '',
   };
   for (let n = 2; n < argv.length; n++) {
     const key = argv[n].replace(/^--/, '');
@@ -148,13 +150,13 @@ function track(child) {
   return child;
 }
 
-async function kill(child) {
+async function kill(child, signal = 'SIGKILL', waitMs = 3000) {
   if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
-    process.kill(child.pid, 'SIGKILL');
+    process.kill(child.pid, signal);
   } catch {}
-  await Promise.race([exited, sleep(3000)]);
+  await Promise.race([exited, sleep(waitMs)]);
 }
 
 async function freePort() {
@@ -201,7 +203,8 @@ async function startPoint(model, transport, overload, redisUrl) {
   const log = path.join(WORK, `proxy-${port}.log`);
   const out = fs.openSync(log, 'w');
   // The shell joins the cgroup first, so every process and thread the proxy starts is in it.
-  const script = `echo $$ > ${group.dir}/cgroup.procs && exec taskset -c ${opts['proxy-cpu']} nice -n ${opts.nice} node "$@"`;
+  const nodeOptions = opts['node-options'] === '' ? '' : ` ${opts['node-options']}`;
+  const script = `echo $$ > ${group.dir}/cgroup.procs && exec taskset -c ${opts['proxy-cpu']} nice -n ${opts.nice} node${nodeOptions} "$@"`;
   const proxy = track(spawn('sh', ['-c', script, 'sh', ...args], { stdio: ['ignore', out, out] }));
   fs.closeSync(out);
   const deadline = Date.now() + 30_000;
@@ -215,6 +218,8 @@ async function startPoint(model, transport, overload, redisUrl) {
 }
 
 async function stopPoint(point) {
+  // With --node-options (e.g. --cpu-prof) the proxy stops as asked, so that it writes what they ask for.
+  if (opts['node-options'] !== '') await kill(point.proxy, 'SIGTERM', 10_000);
   await kill(point.proxy);
   await kill(point.uas);
 }
@@ -292,7 +297,49 @@ function created(dir, untilMs = Infinity) {
   return NaN;
 }
 
+/**
+ * The proxy's CPU so far, read from its cgroup: `proxy_cpu_ms`, user and system time of every
+ * process in it (/proc/PID/stat; a pool's threads are in their process's), and the
+ * quota's periods, all and throttled (cpu.stat): a phase whose periods were all throttled used its
+ * whole quota. Absent when a reading fails.
+ */
+function groupCpu() {
+  try {
+    let cpuMs = 0;
+    for (const pid of fs.readFileSync(path.join(group.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) cpuMs += processCpuMs(pid);
+    const stat = Object.fromEntries(group.stat().trim().split('\n').map((line) => line.split(' ')));
+    return { proxy_cpu_ms: cpuMs, cfs_periods: Number(stat.nr_periods), cfs_throttled: Number(stat.nr_throttled), ...generatorCpu() };
+  } catch {
+    return {};
+  }
+}
+
+const MS_PER_TICK = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** User and system time of one process so far, in ms (/proc/PID/stat counts clock ticks, 10 ms each here). */
+function processCpuMs(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+}
+
+/** The generator's side: `sipp_cpu_ms`, the time of the SIPp processes running now (a caller that ended is not counted). */
+function generatorCpu() {
+  let sippMs = 0;
+  for (const child of started) {
+    try {
+      if (fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() === 'sipp') sippMs += processCpuMs(child.pid);
+    } catch {}
+  }
+  return { sipp_cpu_ms: sippMs };
+}
+
+/** The proxy's counters (/metrics, summed over its workers) and CPU (groupCpu) so far. */
 async function metrics(point) {
+  return { ...(await proxyCounters(point)), ...groupCpu() };
+}
+
+async function proxyCounters(point) {
   try {
     const text = await (await fetch(`http://127.0.0.1:${point.metricsPort}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
     const pick = {};
