@@ -20,6 +20,38 @@ test('several messages in one chunk, and one message over many chunks', () => {
   assert.equal(framer.bufferedBytes, 0);
 });
 
+test('a message begun in one chunk is completed from the next without copying the rest of it', () => {
+  const framer = new StreamFramer();
+  const cut = 100;
+  assert.deepEqual(framer.push(INVITE.subarray(0, cut)), []);
+  const next = Buffer.concat([INVITE.subarray(cut), RINGING, INVITE]);
+  const events = framer.push(next);
+  assert.deepEqual(messages(events), [INVITE, RINGING, INVITE].map((message) => message.toString('latin1')));
+  // The messages after the completed one are views of the chunk as it was read.
+  for (const event of events.slice(1)) assert.equal(event.kind === 'message' && event.bytes.buffer, next.buffer);
+  assert.equal(framer.bufferedBytes, 0);
+});
+
+test('a message with a header section and body longer than the first bytes joined frames at any cut', () => {
+  const header = `INVITE sip:u@example.com SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bKx\r\n${'X-Long: '.padEnd(9_000, 'a')}\r\nContent-Length: 5000\r\n\r\n`;
+  const big = Buffer.concat([Buffer.from(header, 'latin1'), Buffer.alloc(5_000, 0x62)]);
+  const stream = Buffer.concat([RINGING, big, Buffer.from('\r\n\r\n'), INVITE, big]);
+  const expected = [RINGING.toString('latin1'), big.toString('latin1'), 'ping', INVITE.toString('latin1'), big.toString('latin1')];
+  for (let step = 997; step <= 40_000; step = Math.round(step * 1.7)) {
+    for (const offset of [0, 1, 350, 4_500, 9_050]) {
+      const framer = new StreamFramer();
+      const events: FrameEvent[] = [];
+      let from = 0;
+      for (let to = Math.min(offset, stream.length); from < stream.length; to = Math.min(stream.length, to + step)) {
+        events.push(...framer.push(stream.subarray(from, to)));
+        from = to;
+      }
+      assert.deepEqual(messages(events), expected, `chunks of ${step} after ${offset}`);
+      assert.equal(framer.bufferedBytes, 0);
+    }
+  }
+});
+
 test('RFC 5626 keep-alives: CRLFCRLF is a ping, a lone CRLF a pong', () => {
   const framer = new StreamFramer();
   assert.deepEqual(messages(framer.push(Buffer.from('\r\n\r\n'))), ['ping']);

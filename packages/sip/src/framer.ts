@@ -16,6 +16,11 @@ export interface FramerOptions {
 const CR = 0x0d;
 const LF = 0x0a;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/**
+ * Bytes of a new chunk first joined to a message begun in the last one whose length is not known
+ * yet (more, four times as many each time, until its header section ends): most SIP messages fit.
+ */
+const FIRST_TAKE = 4096;
 
 /**
  * Cuts a TCP or TLS byte stream into SIP messages (RFC 3261 §18.3): the header section ends at
@@ -48,32 +53,58 @@ export class StreamFramer {
   /** Feeds the next chunk of the stream; returns the messages and keep-alives it completes. */
   push(chunk: Buffer): FrameEvent[] {
     const events: FrameEvent[] = [];
-    const buffer = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
     let pos = 0;
-    while (pos < buffer.length) {
-      if (this.#frameLength < 0) {
-        if (buffer[pos] === CR || buffer[pos] === LF) {
-          const consumed = this.#keepAlive(buffer, pos, events);
-          if (consumed === 0) break;
-          pos += consumed;
-          continue;
-        }
-        const length = this.#measure(buffer, pos);
-        if (length < 0) break;
-        this.#frameLength = length;
-      }
-      if (buffer.length - pos < this.#frameLength) break;
-      events.push({ kind: 'message', bytes: buffer.subarray(pos, pos + this.#frameLength) });
-      pos += this.#frameLength;
-      this.#frameLength = -1;
-      this.#scanFrom = 0;
-    }
-    if (pos >= buffer.length) {
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      // What the last chunk began is completed with as few of this chunk's bytes as it needs, and
+      // the rest of the chunk framed where it lies: joining the pending bytes to the whole chunk
+      // copied a full read (64 KiB) for nearly every read of a busy connection (a 64 KiB read
+      // seldom ends between messages), 4% of a worker's CPU at 8x over TCP on 0.15 core.
       this.#pending = undefined;
-    } else {
-      this.#pending = buffer.subarray(pos);
+      let take = Math.min(chunk.length, this.#frameLength >= 0 ? this.#frameLength - pending.length : FIRST_TAKE);
+      for (;;) {
+        const joined = Buffer.concat([pending, chunk.subarray(0, take)]);
+        const next = this.#next(joined, 0, events);
+        if (next >= 0) {
+          pos = next - pending.length;
+          break;
+        }
+        if (take >= chunk.length) {
+          this.#pending = joined;
+          return events;
+        }
+        take = Math.min(chunk.length, this.#frameLength >= 0 ? this.#frameLength - pending.length : take * 4);
+      }
     }
+    while (pos < chunk.length) {
+      const next = this.#next(chunk, pos, events);
+      if (next < 0) break;
+      pos = next;
+    }
+    if (pos < chunk.length) this.#pending = chunk.subarray(pos);
     return events;
+  }
+
+  /**
+   * Frames the message or keep-alive at `pos` into `events`; returns where the next begins, or
+   * -1 when it has not all arrived (what was learnt of it is kept: #frameLength, #scanFrom).
+   */
+  #next(buffer: Buffer, pos: number, events: FrameEvent[]): number {
+    if (this.#frameLength < 0) {
+      if (buffer[pos] === CR || buffer[pos] === LF) {
+        const consumed = this.#keepAlive(buffer, pos, events);
+        return consumed === 0 ? -1 : pos + consumed;
+      }
+      const length = this.#measure(buffer, pos);
+      if (length < 0) return -1;
+      this.#frameLength = length;
+    }
+    if (buffer.length - pos < this.#frameLength) return -1;
+    events.push({ kind: 'message', bytes: buffer.subarray(pos, pos + this.#frameLength) });
+    const next = pos + this.#frameLength;
+    this.#frameLength = -1;
+    this.#scanFrom = 0;
+    return next;
   }
 
   /** Recognises keep-alive CRLFs at `pos`; returns the bytes consumed (0: need more data). */

@@ -14,6 +14,7 @@ import { parseMessage } from '../parser.js';
 import type { SipMessage } from '../message.js';
 import { CALL_MESSAGES } from './call-messages.js';
 import { machineFacts } from './machine-facts.js';
+import { operationsPerSecond } from './operations-per-second.js';
 
 interface NpmSipMessage {
   method?: string;
@@ -65,30 +66,6 @@ function parseTheirs(bytes: Buffer): NpmSipMessage {
   const message = npmSip.parse(bytes);
   if (message === undefined) throw new Error('npm sip could not parse a benchmark message');
   return message;
-}
-
-let sink = 0;
-
-/** Operations per second: the median of `rounds` timed rounds of at least `roundMs` each. */
-function measure(operation: () => unknown, rounds: number, roundMs: number): number {
-  for (let i = 0; i < 2000; i++) operation();
-  const rates: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    let iterations = 0;
-    const started = process.hrtime.bigint();
-    let elapsed = 0;
-    while (elapsed < roundMs) {
-      for (let i = 0; i < 500; i++) {
-        const result = operation();
-        if (result === undefined) sink++;
-      }
-      iterations += 500;
-      elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-    }
-    rates.push((iterations * 1000) / elapsed);
-  }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)] as number;
 }
 
 interface Row {
@@ -143,8 +120,8 @@ function main(): void {
       ],
     ];
     for (const [operation, ours, theirs] of operations) {
-      const oursPerSecond = measure(ours, rounds, roundMs);
-      const theirsPerSecond = measure(theirs, rounds, roundMs);
+      const oursPerSecond = operationsPerSecond(ours, rounds, roundMs);
+      const theirsPerSecond = operationsPerSecond(theirs, rounds, roundMs);
       rows.push({
         message: name,
         bytes: bytes.length,
@@ -163,7 +140,7 @@ function main(): void {
       geometricMean(rows.filter((row) => row.operation === operation).map((row) => row.ratio)),
     ]),
   );
-  const result = { machine: machineFacts(), rounds, roundMs, rows, ratioGeometricMean: summary, sink };
+  const result = { machine: machineFacts(), rounds, roundMs, rows, ratioGeometricMean: summary };
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;
