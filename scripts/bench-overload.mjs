@@ -299,16 +299,22 @@ function created(dir, untilMs = Infinity) {
 
 /**
  * The proxy's CPU so far, read from its cgroup: `proxy_cpu_ms`, user and system time of every
- * process in it (/proc/PID/stat; a pool's threads are in their process's), and the
+ * process in it (/proc/PID/stat; a pool's threads are in their process's), of their main threads
+ * alone (`proxy_main_thread_cpu_ms`: the rest is V8's compiler and garbage-collector threads,
+ * libuv's pool and the thread-pool's workers), and the
  * quota's periods, all and throttled (cpu.stat): a phase whose periods were all throttled used its
  * whole quota. Absent when a reading fails.
  */
 function groupCpu() {
   try {
     let cpuMs = 0;
-    for (const pid of fs.readFileSync(path.join(group.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) cpuMs += processCpuMs(pid);
+    let mainMs = 0;
+    for (const pid of fs.readFileSync(path.join(group.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      cpuMs += processCpuMs(pid);
+      mainMs += processCpuMs(`${pid}/task/${pid}`);
+    }
     const stat = Object.fromEntries(group.stat().trim().split('\n').map((line) => line.split(' ')));
-    return { proxy_cpu_ms: cpuMs, cfs_periods: Number(stat.nr_periods), cfs_throttled: Number(stat.nr_throttled), ...generatorCpu() };
+    return { proxy_cpu_ms: cpuMs, proxy_main_thread_cpu_ms: mainMs, cfs_periods: Number(stat.nr_periods), cfs_throttled: Number(stat.nr_throttled), ...generatorCpu() };
   } catch {
     return {};
   }
@@ -316,7 +322,7 @@ function groupCpu() {
 
 const MS_PER_TICK = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
-/** User and system time of one process so far, in ms (/proc/PID/stat counts clock ticks, 10 ms each here). */
+/** User and system time of one process (or `PID/task/TID`, one thread) so far, in ms (/proc/.../stat counts clock ticks, 10 ms each here). */
 function processCpuMs(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
