@@ -348,11 +348,12 @@ async function metrics(point) {
 async function proxyCounters(point) {
   try {
     const text = await (await fetch(`http://127.0.0.1:${point.metricsPort}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+    // Every counter (`switchboard_*_total`), summed over its labels (workers): what else the
+    // proxy did beside the requests it took (responses, retransmissions, hand-offs ...).
     const pick = {};
-    for (const name of ['overload_shed_total', 'overload_rejected_total', 'overload_dropped_total', 'overload_reads_held_total', 'overload_queue_delayed_total', 'overload_stream_backlogged_total', 'overload_entered_total', 'overload_left_total', 'requests_received_total']) {
-      let sum = 0;
-      for (const line of text.split('\n')) if (line.startsWith(`switchboard_${name}`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-      pick[name.replace(/_total$/, '')] = sum;
+    for (const line of text.split('\n')) {
+      const match = /^switchboard_(\w+)_total(?:\{[^}]*\})? (\S+)$/.exec(line);
+      if (match !== null) pick[match[1]] = (pick[match[1]] ?? 0) + Number(match[2]);
     }
     return pick;
   } catch {
