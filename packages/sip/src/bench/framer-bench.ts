@@ -3,7 +3,7 @@
  * The six messages of a proxied call (CALL_MESSAGES) back to back, about 1 MiB of them, given
  * to a StreamFramer in chunks of `--chunk` bytes (65,536 by default: a full read of a Node
  * socket), which end anywhere in a message as a busy connection's reads do. Prints messages per
- * second and the CPU time per message (median of rounds), one core, no quota.
+ * second and the time per message (wall clock, median of rounds), one core, no quota.
  */
 import { parseArgs } from 'node:util';
 import { StreamFramer } from '../framer.js';
