@@ -5,6 +5,7 @@ import { reportSendError, type SendErrorHandler, type TransportAddress } from '.
 import { ConnectionIndex, remoteKeyOf, type StreamProtocol } from './connection-index.js';
 import type { ConnectionQuota } from './connection-quota.js';
 import { createIdleTracker, type IdleConnectionTracker, type IdleStrategy } from './idle-connections.js';
+import { StreamOutbox } from './stream-outbox.js';
 
 export { remoteKeyOf, type StreamProtocol } from './connection-index.js';
 
@@ -134,6 +135,8 @@ interface Connection {
   lastBacklogMs: number;
   /** Reading paused until the loop's next turn, after a read that filled the buffer (#yieldTurn). */
   yielding: boolean;
+  /** What this turn of the loop sends on the connection, written as one at its end. */
+  readonly outbox: StreamOutbox;
 }
 
 /**
@@ -366,11 +369,7 @@ export class StreamTransport {
 
   #write(connection: Connection, bytes: Buffer, onError?: SendErrorHandler): void {
     this.#idle.touch(connection.id, Date.now());
-    // A write that fails calls back with the error (after the socket's own, which names the
-    // cause: a refused connection's writes fail with ECONNREFUSED, not "closed before connection").
-    connection.socket.write(bytes, (error) => {
-      if (error) onError?.(connection.failure ?? error);
-    });
+    connection.outbox.add(bytes, onError);
   }
 
   #connect(target: TransportAddress): Connection {
@@ -391,6 +390,9 @@ export class StreamTransport {
       held: undefined,
       lastBacklogMs: 0,
       yielding: false,
+      // A write that fails calls back with the socket's own error where it has one, which names
+      // the cause: a refused connection's writes fail with ECONNREFUSED, not "closed before connection".
+      outbox: new StreamOutbox(socket, () => connection.failure),
     };
     this.#connections.add(id, this.protocol, connection.remoteKey, connection);
     this.#idle.add(id, Date.now());
