@@ -4,20 +4,13 @@ and factor, each round's goodput A / B and recovery, how many rounds B was highe
 sign test (pairs taken as independent, which runs of one sitting are not quite), the medians, and
 how many runs reached 0.9 and recovered within 5 s.
 Usage: pairs.py DIR A B (logs DIR/ab-<round>-<A|B>-*.log)"""
-import glob, json, math, os, re, statistics, sys
-from collections import defaultdict
+import math, os, statistics, sys
 
 folder, a_name, b_name = sys.argv[1:4]
-runs = defaultdict(dict)  # (model, transport, factor) -> {(round, name): run}
-for path in glob.glob(os.path.join(folder, 'ab-*.log')):
-    m = re.match(r'ab-(\d+)-([^-]+)-', os.path.basename(path))
-    if not m or m.group(2) not in (a_name, b_name):
-        continue
-    for line in open(path):
-        if line.startswith('{'):
-            r = json.loads(line)
-            if 'goodput' in r:
-                runs[(r['model'], r['transport'], r['factor'])][(int(m.group(1)), m.group(2))] = r
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'bench-overload-2026-12-06c'))
+from ab_logs import load_rounds  # noqa: E402
+
+runs = load_rounds(folder, (a_name, b_name))
 
 
 def sign_p(wins, n):
