@@ -6,6 +6,9 @@ const INTERVAL = 100;
 const overloaded = (offered: number, admitted: number) => ({ overloaded: true, calm: false, offered, admitted, elapsedMs: INTERVAL });
 const calm = (offered: number, admitted: number) => ({ overloaded: false, calm: true, offered, admitted, elapsedMs: INTERVAL });
 const hold = (offered: number, admitted: number) => ({ overloaded: false, calm: false, offered, admitted, elapsedMs: INTERVAL });
+/** A sample while not limiting: `arrived` new requests in it. */
+const carried = (arrived: number, isCalm = true) => ({ overloaded: false, calm: isCalm, offered: 0, admitted: 0, elapsedMs: INTERVAL, arrived });
+const overloadedArriving = (arrived: number) => ({ overloaded: true, calm: false, offered: 0, admitted: 0, elapsedMs: INTERVAL, arrived });
 
 test('not limiting until overloaded; then a first share is shed before any rate is measured', () => {
   const admission = new AdmissionRate();
@@ -93,9 +96,11 @@ test('limiting ends after RELEASE_SAMPLES samples whose rate covered the whole o
 
 test('against a simulated worker it settles where admitted work plus refusals fit, at 2x, 4x and 8x', () => {
   // A worker with 1000 units of work per second: a call costs 10 (capacity 100 calls/s), a
-  // refusal 0.5. Overloaded when the demand exceeds the budget; calm under 80% of it.
-  for (const factor of [2, 4, 8]) {
+  // refusal 0.5. Overloaded when the demand exceeds the budget; calm under 80% of it. Either the
+  // overload comes first, or after 2 s of 60 calls a second carried.
+  for (const [factor, warm] of [2, 4, 8].flatMap((f) => [[f, 0], [f, 20]] as const)) {
     const admission = new AdmissionRate();
+    for (let n = 0; n < warm; n++) admission.update({ overloaded: false, calm: true, offered: 0, admitted: 0, elapsedMs: INTERVAL, arrived: 6 });
     const offeredPerSample = (100 * factor * INTERVAL) / 1000;
     let admittedTotal = 0;
     let busy = 1.5; // the first sample sees the overload
@@ -103,13 +108,65 @@ test('against a simulated worker it settles where admitted work plus refusals fi
       const shed = admission.limiting ? admission.reduction : 0;
       const admitted = Math.round(offeredPerSample * (1 - shed));
       const demand = (admitted * 10 + (offeredPerSample - admitted) * 0.5) / 100; // share of the sample's budget
-      admission.update({ overloaded: busy >= 1, calm: busy < 0.8, offered: offeredPerSample, admitted, elapsedMs: INTERVAL });
+      admission.update({ overloaded: busy >= 1, calm: busy < 0.8, offered: offeredPerSample, admitted, elapsedMs: INTERVAL, arrived: admission.limiting ? 0 : offeredPerSample });
       busy = demand;
       if (n >= 100) admittedTotal += Math.min(admitted, offeredPerSample);
     }
     const goodput = admittedTotal / 200 / ((100 * INTERVAL) / 1000);
     const ceiling = (1 - factor * 0.05) / (1 - 0.05);
-    assert.ok(goodput >= 0.75 * ceiling && goodput <= ceiling + 0.01, `${factor}x: admitted ${goodput.toFixed(2)} of capacity, ceiling ${ceiling.toFixed(2)}`);
-    assert.ok(admission.reduction < 1, `${factor}x: not stuck at 100%`);
+    assert.ok(goodput >= 0.75 * ceiling && goodput <= ceiling + 0.01, `${factor}x after ${warm} warm samples: admitted ${goodput.toFixed(2)} of capacity, ceiling ${ceiling.toFixed(2)}`);
+    assert.ok(admission.reduction < 1, `${factor}x after ${warm} warm samples: not stuck at 100%`);
   }
+});
+
+test('limiting starts from the rate carried in calm samples before, not from the overload\'s first samples', () => {
+  const admission = new AdmissionRate();
+  // 500 new requests a second carried calmly for 3 s.
+  for (let n = 0; n < 30; n++) admission.update(carried(50));
+  assert.ok(Math.abs(admission.carried - 500) < 5, `carried ${admission.carried}`);
+  // Busy samples between (neither calm nor overloaded) do not count.
+  admission.update(carried(300, false));
+  const kept = admission.carried;
+  assert.ok(kept < 500 && kept > 490, `the peak fades a little per sample: ${kept}`);
+  // The overload: 2,000 a second arrive; the rate starts at what was carried.
+  admission.update(overloadedArriving(200));
+  assert.equal(admission.limiting, true);
+  assert.equal(admission.rate, kept);
+  assert.equal(admission.reduction, 0.75, '1 - 500 / 2000');
+  // The queue of the overload's first moments drains before a first cut: none for
+  // DECREASE_HOLD_SAMPLES samples, whatever they measure.
+  const start = admission.rate ?? 0;
+  for (let n = 1; n < DECREASE_HOLD_SAMPLES; n++) admission.update(overloaded(200, 50));
+  assert.equal(admission.rate, start);
+  admission.update(overloaded(200, 50));
+  assert.equal(admission.rate, start * DECREASE);
+});
+
+test('a sample in which the gate refused nothing does not lower the admitted rate the cuts start from', () => {
+  const admission = new AdmissionRate();
+  for (let n = 0; n < 30; n++) admission.update(carried(50));
+  admission.update(overloadedArriving(200));
+  const start = admission.rate ?? 0;
+  // Working off a backlog the worker reads few new requests, and admits each of them: that is
+  // what it read, not what fits. The cut starts from the rate, not from 30/s.
+  for (let n = 0; n < DECREASE_HOLD_SAMPLES; n++) admission.update(overloaded(3, 3));
+  assert.equal(admission.rate, start * DECREASE);
+  // Where the gate refused some, what it admitted counts: 100/s admitted pulls the average down.
+  for (let n = 0; n < DECREASE_HOLD_SAMPLES; n++) admission.update(overloaded(100, 10));
+  assert.ok((admission.rate ?? 0) < start * DECREASE * DECREASE, `rate ${admission.rate}`);
+});
+
+test('with nothing carried before (the overload came first), limiting starts with a shed share as before', () => {
+  const admission = new AdmissionRate();
+  admission.update(overloadedArriving(200));
+  assert.equal(admission.rate, undefined);
+  assert.equal(admission.reduction, INITIAL_REDUCTION);
+});
+
+test('the carried peak fades: a rate carried long ago is no longer where limiting starts', () => {
+  const admission = new AdmissionRate();
+  for (let n = 0; n < 30; n++) admission.update(carried(50));
+  // Ten minutes of 10 a second.
+  for (let n = 0; n < 6000; n++) admission.update(carried(1));
+  assert.ok(admission.carried < 12, `carried ${admission.carried}`);
 });

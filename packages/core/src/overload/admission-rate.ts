@@ -11,7 +11,18 @@
  * overloaded (at most once per DECREASE_HOLD_SAMPLES samples), climbs by INCREASE (plus INCREASE_ADD) while it is calm, and holds in between, so
  * it settles where the admitted calls plus the refusals of the rest just fit, whatever the
  * offered load. When the rate has covered everything offered for RELEASE_SAMPLES samples the
- * worker stops limiting (reduction 0, nothing counted per message).
+ * worker stops limiting (reduction 0).
+ *
+ * Where the rate starts: at the rate of new requests the worker carried in its calm samples
+ * before the overload (`arrived`, a moving average, its recent peak kept), which it is known to
+ * have handled, when there is one; the first measured sample otherwise. Measuring the first rate
+ * from the overload's own first samples set it near nothing: the worker is then working off the
+ * backlog of the moments before it limited (responses of the calls it let in), reads few new
+ * requests, and admits fewer still (a trace: 5 admitted in the first 100 ms at 2x over TCP, a
+ * rate of 39 calls/s against a capacity of 889, and 3 s to climb back,
+ * experiments/bench-overload-2026-12-07b). For the same reason the admitted rate is measured
+ * only in samples in which the gate refused something (it limited what went on): where it did
+ * not, what was admitted is what the worker happened to read.
  *
  * Pure and deterministic: fed one sample per interval (tests feed synthetic ones).
  */
@@ -27,6 +38,11 @@ export interface AdmissionSample {
   /** Of those, admitted (not shed). */
   readonly admitted: number;
   readonly elapsedMs: number;
+  /**
+   * New requests that arrived in the interval while not limiting, by a cheap guess from their
+   * first bytes (mayBeNewWork): the load the worker carried. 0 or absent: not counted.
+   */
+  readonly arrived?: number;
 }
 
 /** Shed fraction when overload is first seen, before any rate has been measured. */
@@ -45,6 +61,13 @@ export const RELEASE_SAMPLES = 10;
 /** Weight of the newest sample in the offered and admitted rates' moving averages. */
 const OFFERED_WEIGHT = 0.5;
 const ADMITTED_WEIGHT = 0.3;
+/** Weight of the newest calm sample in the carried rate's moving average. */
+const CARRIED_WEIGHT = 0.2;
+/**
+ * Factor per sample on the carried rate's kept peak (halves in about 70 s at 100 ms samples): a
+ * rate carried a minute ago is still evidence of what fits, one carried an hour ago is not.
+ */
+const CARRIED_PEAK_DECAY = 0.99;
 
 export class AdmissionRate {
   #limiting = false;
@@ -55,6 +78,15 @@ export class AdmissionRate {
   #covered = 0;
   #sinceDecrease = 0;
   #reduction = 0;
+  /** Moving average of the new requests per second carried in calm samples while not limiting. */
+  #carriedAverage = 0;
+  /** Its recent peak (decaying): where the rate starts when an overload begins. */
+  #carriedPeak = 0;
+
+  /** The carried rate (new requests per second) an overload's limiting would start from; 0: none known. */
+  get carried(): number {
+    return this.#carriedPeak;
+  }
 
   /** Whether the worker is limiting new work now. */
   get limiting(): boolean {
@@ -73,14 +105,28 @@ export class AdmissionRate {
 
   update(sample: AdmissionSample): void {
     if (!this.#limiting) {
-      if (!sample.overloaded) return;
-      // Nothing was counted while not limiting (the calm path costs nothing): shed a first
-      // share, and measure from the next sample on.
+      if (!sample.overloaded) {
+        this.#noteCarried(sample);
+        return;
+      }
       this.#limiting = true;
+      this.#covered = 0;
+      const carried = this.#carriedPeak;
+      if (carried >= MIN_RATE) {
+        // Start from what the worker carried before, known to fit (less the refusals' cost, which
+        // the cuts find); the queue of the overload's first moments drains before a first cut.
+        this.#rate = carried;
+        this.#admittedRate = carried;
+        const arrivedRate = ((sample.arrived ?? 0) * 1000) / Math.max(sample.elapsedMs, 1);
+        this.#offeredRate = Math.max(arrivedRate, carried);
+        this.#sinceDecrease = 0;
+        this.#reduction = this.#shareToShed();
+        return;
+      }
+      // Nothing carried is known: shed a first share, and measure from the next sample on.
       this.#rate = undefined;
       this.#offeredRate = 0;
       this.#admittedRate = 0;
-      this.#covered = 0;
       this.#sinceDecrease = DECREASE_HOLD_SAMPLES;
       this.#reduction = INITIAL_REDUCTION;
       return;
@@ -90,7 +136,10 @@ export class AdmissionRate {
     const admittedRate = sample.admitted / seconds;
     const first = this.#rate === undefined;
     this.#offeredRate = first ? offeredRate : OFFERED_WEIGHT * offeredRate + (1 - OFFERED_WEIGHT) * this.#offeredRate;
-    this.#admittedRate = first ? admittedRate : ADMITTED_WEIGHT * admittedRate + (1 - ADMITTED_WEIGHT) * this.#admittedRate;
+    // What was admitted says what fits only where the gate refused some (see above).
+    const gateLimited = sample.admitted < sample.offered;
+    if (first) this.#admittedRate = admittedRate;
+    else if (gateLimited) this.#admittedRate = ADMITTED_WEIGHT * admittedRate + (1 - ADMITTED_WEIGHT) * this.#admittedRate;
     if (this.#sinceDecrease < DECREASE_HOLD_SAMPLES) this.#sinceDecrease++;
     if (sample.overloaded) {
       // A rate above what was really admitted says nothing about what fits: start from the latter
@@ -116,8 +165,22 @@ export class AdmissionRate {
         return;
       }
     }
-    const share = this.#offeredRate <= 0 ? 0 : 1 - this.#rate / this.#offeredRate;
-    // Whole percents (what `oc` carries).
-    this.#reduction = Math.min(1, Math.max(0, Math.round(share * 100) / 100));
+    this.#reduction = this.#shareToShed();
+  }
+
+  /** 1 - rate / offered rate, in whole percents (what `oc` carries). */
+  #shareToShed(): number {
+    const rate = this.#rate ?? 0;
+    const share = this.#offeredRate <= 0 ? 0 : 1 - rate / this.#offeredRate;
+    return Math.min(1, Math.max(0, Math.round(share * 100) / 100));
+  }
+
+  /** A sample while not limiting: the new requests it carried, when it was calm. */
+  #noteCarried(sample: AdmissionSample): void {
+    this.#carriedPeak *= CARRIED_PEAK_DECAY;
+    if (!sample.calm || sample.arrived === undefined) return;
+    const rate = (sample.arrived * 1000) / Math.max(sample.elapsedMs, 1);
+    this.#carriedAverage = CARRIED_WEIGHT * rate + (1 - CARRIED_WEIGHT) * this.#carriedAverage;
+    if (this.#carriedAverage > this.#carriedPeak) this.#carriedPeak = this.#carriedAverage;
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classifyMessage, inShedFraction, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX, SCAN_LIMIT } from './message-class.js';
+import { classifyMessage, inShedFraction, mayBeNewWork, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX, SCAN_LIMIT } from './message-class.js';
 
 function request(method: string, to: string, extra: string[] = [], callId = 'c1@example.com'): Buffer {
   return Buffer.from(
@@ -25,6 +25,16 @@ test('out-of-dialog INVITE, REGISTER, SUBSCRIBE, OPTIONS and MESSAGE are new wor
     const kind = classifyMessage(request(method, '<sip:bob@example.com>'));
     assert.ok(kind >= 0, method);
   }
+});
+
+test('mayBeNewWork guesses from the first two bytes: the methods of new work yes, ACK, BYE, CANCEL, PRACK, NOTIFY and responses no', () => {
+  for (const method of ['INVITE', 'REGISTER', 'SUBSCRIBE', 'OPTIONS', 'MESSAGE', 'PUBLISH']) assert.equal(mayBeNewWork(request(method, '<sip:bob@example.com>')), true, method);
+  for (const method of ['ACK', 'BYE', 'CANCEL', 'PRACK', 'NOTIFY', 'UPDATE']) assert.equal(mayBeNewWork(request(method, '<sip:bob@example.com>')), false, method);
+  assert.equal(mayBeNewWork(Buffer.from('SIP/2.0 200 OK\r\n')), false, 'a response');
+  assert.equal(mayBeNewWork(Buffer.from('I')), false, 'too short to tell');
+  assert.equal(mayBeNewWork(Buffer.alloc(0)), false);
+  // A guess, not a decision: an in-dialog re-INVITE counts too (classifyMessage tells it apart).
+  assert.equal(mayBeNewWork(request('INVITE', '<sip:bob@example.com>;tag=b1')), true);
 });
 
 test('ACK, BYE, CANCEL, PRACK, in-dialog requests and responses must be processed', () => {

@@ -43,6 +43,34 @@ export interface NewRequestKey {
 }
 
 /**
+ * A guess from the first two bytes, for counting the load carried while nothing is shed (a few
+ * comparisons, no scan): whether the message may be new work, i.e. starts like INVITE, REGISTER,
+ * SUBSCRIBE, OPTIONS, MESSAGE or PUBLISH. It counts in-dialog requests of those methods (a
+ * re-INVITE) and INFO too; classifyMessage decides.
+ */
+export function mayBeNewWork(bytes: Buffer): boolean {
+  if (bytes.length < 2) return false;
+  const first = bytes[0];
+  const second = bytes[1];
+  switch (first) {
+    case 0x49: // INVITE (INFO too)
+      return second === 0x4e;
+    case 0x52: // REGISTER
+      return second === 0x45;
+    case 0x53: // SUBSCRIBE (not SIP/)
+      return second === 0x55;
+    case 0x4f: // OPTIONS
+      return second === 0x50;
+    case 0x4d: // MESSAGE
+      return second === 0x45;
+    case 0x50: // PUBLISH (not PRACK)
+      return second === 0x55;
+    default:
+      return false;
+  }
+}
+
+/**
  * MUST_PROCESS, OVERLOAD_ACK, or (new work) a 32-bit hash of the Call-ID's bytes, >= 0: the loss
  * decision is taken on it, so a retransmission meets the same decision as its original while the
  * reduction holds. For new work, `key.cseqHash` gets a hash of the CSeq value: a retransmission

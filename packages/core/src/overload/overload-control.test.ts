@@ -219,3 +219,21 @@ test('while limiting, a retransmission of a request dropped past the budget gets
   for (let n = 0; n < 50; n++) oc.shedOnArrival(invite(`later${n}`), source);
   assert.ok(sent.length - rejectedNew - 50 < 10, 'new requests past the budget: dropped');
 });
+
+test('new requests read while nothing is shed are counted: limiting starts from the rate carried', () => {
+  const { control: oc } = control();
+  // 20 INVITEs and 20 ACKs per 100 ms sample, calm, for 2 s: 200 new requests a second carried.
+  let call = 0;
+  const ack = Buffer.from('ACK sip:bob@example.com SIP/2.0\r\n\r\n');
+  for (let sample = 0; sample < 20; sample++) {
+    for (let n = 0; n < 20; n++) {
+      assert.equal(oc.shedOnArrival(invite(`carried-${call++}`), source), false);
+      assert.equal(oc.shedOnArrival(ack, source), false);
+    }
+    oc.detector.update(0.1, 0, 100);
+  }
+  for (let n = 0; n < 3; n++) oc.detector.update(1, 0, 100);
+  assert.equal(oc.detector.limiting, true);
+  const rate = oc.admittedRate ?? 0;
+  assert.ok(rate > 150 && rate <= 200, `starts at the carried rate (a moving average of 200/s): ${rate}`);
+});

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SipMessage } from '@switchboard/sip';
 import { ADDED_BYTES } from '../proxy/generated-response.js';
 import type { MessageSender, TransportAddress } from '../transport-address.js';
-import { classifyMessage, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX, type NewRequestKey } from './message-class.js';
+import { classifyMessage, mayBeNewWork, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX, type NewRequestKey } from './message-class.js';
 import { NextHopThrottle } from './next-hop-throttle.js';
 import { ocSeqNow, ocServerParams, OC_CLIENT_PARAMS, readOcAnnouncement } from './oc-params.js';
 import { DEFAULT_OVERLOAD_THRESHOLDS, OverloadDetector, type OverloadDetectorCounters, type OverloadThresholds } from './overload-detector.js';
@@ -158,7 +158,10 @@ export class OverloadControl {
    */
   shedOnArrival(bytes: Buffer, source: TransportAddress): boolean {
     const detector = this.#detector;
-    if (!detector.screening) return false;
+    if (!detector.screening) {
+      if (mayBeNewWork(bytes)) detector.noteArrival();
+      return false;
+    }
     const kind = classifyMessage(bytes, this.#key);
     if (kind === MUST_PROCESS) return false;
     if (kind === OVERLOAD_ACK) {
@@ -172,7 +175,10 @@ export class OverloadControl {
       // After an overload, a retransmission of a request refused during it is refused again (its
       // client's transaction lives up to 32 s): admitted, it would be a call set up seconds late
       // in the place of a fresh one.
-      if (!udp || !detector.refusedEarlier(kind, this.#key.cseqHash, now)) return false;
+      if (!udp || !detector.refusedEarlier(kind, this.#key.cseqHash, now)) {
+        detector.noteArrival();
+        return false;
+      }
       retransmission = true;
     } else if (detector.admit(kind, this.#key.cseqHash, now, udp)) {
       // Over a stream nothing is retransmitted (RFC 3261 §17.1.1.2), and a held request is decided afresh.

@@ -60,7 +60,8 @@ export const NO_NEWS_SAMPLES = 3;
  * at or above either is busy then. BUSY_SAMPLES busy samples in a row are an overload; a sample that
  * measured nothing (no probe read and nothing else to judge by) neither extends nor breaks a run,
  * for up to NO_NEWS_SAMPLES in a row. From the
- * samples and the new work counted while limiting (`noteNewWork`) an AdmissionRate keeps `reduction`, the
+ * samples, the new work counted while limiting (`noteNewWork`) and the load carried before
+ * (`noteArrival`) an AdmissionRate keeps `reduction`, the
  * fraction of new work to shed (RFC 7339's loss algorithm on the server's side, and the `oc`
  * value it announces). Reading `limiting` and `reduction` is a field load: the per message check
  * costs nothing while the worker is not limiting.
@@ -72,6 +73,8 @@ export class OverloadDetector {
   readonly #gate = new AdmissionGate();
   #offered = 0;
   #admitted = 0;
+  /** New requests (a guess: mayBeNewWork) that arrived since the last sample while not limiting. */
+  #arrived = 0;
   /** Busy samples in a row so far. */
   #busyRun = 0;
   /** Samples in a row that measured nothing while a busy run was kept (NO_NEWS_SAMPLES). */
@@ -141,6 +144,14 @@ export class OverloadDetector {
   /** Whether the last `admit` met a remembered decision (a retransmission of a request decided earlier). */
   get lastDecisionRemembered(): boolean {
     return this.#gate.lastRemembered;
+  }
+
+  /**
+   * A message that may be new work (mayBeNewWork) arrived while not limiting (a field increment):
+   * the load carried, where limiting will start from.
+   */
+  noteArrival(): void {
+    this.#arrived++;
   }
 
   /** One new request seen while limiting, admitted or shed. */
@@ -239,9 +250,10 @@ export class OverloadDetector {
     const queueCalm = !probed || (queueDelayMs !== null && queueDelayMs < target / 2);
     const loopCalm = !byLoop || (utilization < thresholds.utilization - CALM_MARGIN && lagMs < thresholds.lagMs / 2);
     const calm = !overloaded && !backlogged && queueCalm && loopCalm;
-    this.#admission.update({ overloaded, calm, offered: this.#offered, admitted: this.#admitted, elapsedMs });
+    this.#admission.update({ overloaded, calm, offered: this.#offered, admitted: this.#admitted, elapsedMs, arrived: this.#arrived });
     this.#offered = 0;
     this.#admitted = 0;
+    this.#arrived = 0;
     if (this.#holdsRefusals && !this.#gate.holdsRefusals(Date.now())) this.#holdsRefusals = false;
     if (wasLimiting) this.#counters.overloadMilliseconds += Math.round(elapsedMs);
     if (!wasLimiting && this.#admission.limiting) this.#counters.overloadEntered++;
