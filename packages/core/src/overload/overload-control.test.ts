@@ -237,3 +237,20 @@ test('new requests read while nothing is shed are counted: limiting starts from 
   const rate = oc.admittedRate ?? 0;
   assert.ok(rate > 150 && rate <= 200, `starts at the carried rate (a moving average of 200/s): ${rate}`);
 });
+
+test('a request handed on to another worker is not counted here as carried (that worker counts it)', () => {
+  const { control: oc } = control();
+  let call = 0;
+  for (let sample = 0; sample < 20; sample++) {
+    for (let n = 0; n < 20; n++) {
+      const bytes = invite(`handed-${call++}`);
+      assert.equal(oc.shedOnArrival(bytes, source), false);
+      // Half of them belong to another worker.
+      if (n % 2 === 0) oc.handedOn(bytes);
+    }
+    oc.detector.update(0.1, 0, 100);
+  }
+  for (let n = 0; n < 3; n++) oc.detector.update(1, 0, 100);
+  const rate = oc.admittedRate ?? 0;
+  assert.ok(rate > 75 && rate <= 100, `starts at the 100/s this worker carried itself: ${rate}`);
+});

@@ -140,8 +140,9 @@ export class OverloadControl {
   /**
    * The check each message read from a socket meets first: true when it was taken care of here
    * (new work shed with a 503 or dropped, its connection held, or the ACK of one of our 503s
-   * absorbed). While the worker is not limiting new work this is one comparison; while it is,
-   * every new request is counted (the admission rate is steered by them). For the 32 s after its
+   * absorbed). While the worker is not limiting new work this is one comparison and a guess from
+   * two bytes (mayBeNewWork), counted as the load carried (where limiting will start); while it
+   * is, every new request is counted (the admission rate is steered by them). For the 32 s after its
    * last refusal (AdmissionGate), each message is classified too: a retransmission over UDP of a
    * request refused during the overload is refused again, with a 503 when the budget allows.
    *
@@ -216,6 +217,14 @@ export class OverloadControl {
     this.#counters.overloadRejected++;
     this.#sender.send(source, response);
     return true;
+  }
+
+  /**
+   * `bytes`, which passed shedOnArrival here, went on to another worker that checks it again
+   * (a stream's message in the pools): its count as load carried is that worker's, not this one's.
+   */
+  handedOn(bytes: Buffer): void {
+    if (!this.#detector.limiting && mayBeNewWork(bytes)) this.#detector.retractArrival();
   }
 
   /**

@@ -154,6 +154,11 @@ export class OverloadDetector {
     this.#arrived++;
   }
 
+  /** An arrival noted here that another worker counts (OverloadControl.handedOn). */
+  retractArrival(): void {
+    if (this.#arrived > 0) this.#arrived--;
+  }
+
   /** One new request seen while limiting, admitted or shed. */
   noteNewWork(admitted: boolean): void {
     this.#offered++;

@@ -242,7 +242,11 @@ export class ProxyCore {
       return;
     }
     this.#timing?.parsed(message);
-    if (!handedOff && this.#options.handOff !== undefined && worthHandingOff(message) && this.#options.handOff(message, bytes, source)) return;
+    if (!handedOff && this.#options.handOff !== undefined && worthHandingOff(message) && this.#options.handOff(message, bytes, source)) {
+      // A stream's message meets shedOnArrival again where it goes: counted there, not here.
+      if (source.protocol !== 'udp') this.#overload?.handedOn(bytes);
+      return;
+    }
     try {
       if (message.isRequest) this.#onRequest(message, source, bytes, handedOff);
       else if (this.#shared?.handsOff === true && this.#sharedResponseElsewhere(this.#shared, message, bytes, source)) return;
