@@ -64,8 +64,9 @@ const ADMITTED_WEIGHT = 0.3;
 /** Weight of the newest calm sample in the carried rate's moving average. */
 const CARRIED_WEIGHT = 0.2;
 /**
- * Factor per sample on the carried rate's kept peak (halves in about 70 s at 100 ms samples): a
- * rate carried a minute ago is still evidence of what fits, one carried an hour ago is not.
+ * Factor per sample on the carried rate's kept peak (halves in about 7 s at 100 ms samples): a
+ * rate carried seconds before the overload is evidence of what fits; after a minute of light
+ * load little is left, and limiting starts as with nothing carried.
  */
 const CARRIED_PEAK_DECAY = 0.99;
 
