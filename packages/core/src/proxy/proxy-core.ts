@@ -232,7 +232,7 @@ export class ProxyCore {
     // the one its calls overload; datagrams are shed by whoever reads them, which under load is
     // loaded as well, and a second cut in series would shed twice: the thread-pool's parent thread
     // reads them for its threads, `datagramsAdmitted`).
-    if (this.#overload !== undefined && (source.protocol !== 'udp' || !(handedOff || this.#options.datagramsAdmitted === true)) && this.#overload.shedOnArrival(bytes, source)) return;
+    if (this.#overload !== undefined && this.#screens(source, handedOff) && this.#overload.shedOnArrival(bytes, source)) return;
     let message: SipMessage;
     try {
       message = parseMessage(bytes, { limits: this.#options.limits });
@@ -243,8 +243,8 @@ export class ProxyCore {
     }
     this.#timing?.parsed(message);
     if (!handedOff && this.#options.handOff !== undefined && worthHandingOff(message) && this.#options.handOff(message, bytes, source)) {
-      // A stream's message meets shedOnArrival again where it goes: counted there, not here.
-      if (source.protocol !== 'udp') this.#overload?.handedOn(bytes);
+      // Where it goes it meets shedOnArrival again (a stream's message): counted there, not here.
+      if (this.#screens(source, true)) this.#overload?.handedOn(bytes);
       return;
     }
     try {
@@ -257,6 +257,11 @@ export class ProxyCore {
       if (!isSipError(error)) throw error;
       this.#reject(message, source, error.status, error.reason);
     }
+  }
+
+  /** Whether overload control looks at a message from `source` here, read here or `handedOff` (see #receive). */
+  #screens(source: TransportAddress, handedOff: boolean): boolean {
+    return source.protocol !== 'udp' || !(handedOff || this.#options.datagramsAdmitted === true);
   }
 
   #onRequest(request: SipMessage, source: TransportAddress, bytes: Buffer, handedOff: boolean): void {
