@@ -56,6 +56,19 @@ test('compact forms and header names in any case are read', () => {
   assert.ok(classifyMessage(upper) >= 0);
 });
 
+test('header names are matched whole: a name of the same length is another header, and methods are case-sensitive tokens', () => {
+  // Call.ID and CSeQ-like names of the right length are not Call-ID or CSeq: without them, no decision.
+  assert.equal(classifyMessage(Buffer.from('INVITE sip:b@h SIP/2.0\r\nTo: <sip:b@h>\r\nCall.ID: c\r\nCSeq: 1 INVITE\r\n\r\n')), MUST_PROCESS);
+  assert.equal(classifyMessage(Buffer.from('INVITE sip:b@h SIP/2.0\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSex: 1 INVITE\r\n\r\n')), MUST_PROCESS);
+  assert.equal(classifyMessage(Buffer.from('INVITE sip:b@h SIP/2.0\r\nTx: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n')), MUST_PROCESS);
+  // Contact and Subject (seven letters, as Call-ID) are other headers.
+  assert.ok(classifyMessage(request('INVITE', '<sip:b@h>', ['Contact: <sip:a@h>', 'Subject: x'])) >= 0);
+  // Methods are case-sensitive (RFC 3261 §7.1): "bye" is an extension method, new work without a To tag.
+  assert.ok(classifyMessage(request('bye', '<sip:b@h>')) >= 0);
+  assert.ok(classifyMessage(request('BYX', '<sip:b@h>')) >= 0);
+  assert.equal(classifyMessage(request('ACK', `<sip:b@h>;tag=${OVERLOAD_TAG_PREFIX.toUpperCase()}1`)), MUST_PROCESS, 'our tag prefix is matched exactly');
+});
+
 test('a tag inside the To URI brackets is a URI parameter, not the To tag', () => {
   assert.ok(classifyMessage(request('INVITE', '<sip:bob@example.com;tag=uri>')) >= 0);
 });

@@ -35,7 +35,6 @@ const GT = 0x3e;
 const TOKEN = new Uint8Array(256);
 for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`\'~') TOKEN[c.charCodeAt(0)] = 1;
 
-const ALWAYS = new Set(['BYE', 'CANCEL', 'PRACK']);
 
 /** Where classifyMessage puts the hash of a new request's CSeq value (its transaction within the Call-ID). */
 export interface NewRequestKey {
@@ -86,28 +85,28 @@ export function classifyMessage(bytes: Buffer, key?: NewRequestKey): number {
   const methodStart = i;
   while (i < limit && TOKEN[bytes[i] as number] === 1 && i - methodStart <= 32) i++;
   if (i === methodStart || i - methodStart > 32 || bytes[i] !== SP) return MUST_PROCESS;
-  const method = bytes.toString('latin1', methodStart, i);
-  if (ALWAYS.has(method)) return MUST_PROCESS;
-  const isAck = method === 'ACK';
+  const method = methodOf(bytes, methodStart, i);
+  if (method === ALWAYS_PROCESSED) return MUST_PROCESS;
+  const isAck = method === ACK_METHOD;
 
   // Past the request line.
-  while (i < limit && bytes[i] !== LF) i++;
-  i++;
+  const requestLineEnd = bytes.indexOf(LF, i);
+  i = requestLineEnd < 0 || requestLineEnd >= limit ? limit : requestLineEnd + 1;
   let toTag: 'none' | 'ours' | 'other' | undefined;
   let callIdHash = -1;
   let cseqHash = -1;
-  let last: 'to' | 'call-id' | 'cseq' | 'other' = 'other';
+  let last = OTHER_HEADER;
   for (;;) {
     if (i >= limit) return MUST_PROCESS;
-    let end = i;
-    while (end < limit && bytes[end] !== LF) end++;
-    if (end >= limit) return MUST_PROCESS;
+    // indexOf is memchr: a JavaScript loop over every byte of the section cost as much again.
+    const end = bytes.indexOf(LF, i);
+    if (end < 0 || end >= limit) return MUST_PROCESS;
     const lineEnd = end > i && bytes[end - 1] === CR ? end - 1 : end;
     if (lineEnd === i) break; // the blank line: end of the headers
     const first = bytes[i];
     if (first === SP || first === HT) {
       // A folded line: harmless unless it continues the To, the Call-ID or the CSeq.
-      if (last !== 'other') return MUST_PROCESS;
+      if (last !== OTHER_HEADER) return MUST_PROCESS;
     } else {
       let colon = i;
       while (colon < lineEnd && bytes[colon] !== COLON) colon++;
@@ -115,14 +114,14 @@ export function classifyMessage(bytes: Buffer, key?: NewRequestKey): number {
       let nameEnd = colon;
       while (nameEnd > i && (bytes[nameEnd - 1] === SP || bytes[nameEnd - 1] === HT)) nameEnd--;
       last = headerOfInterest(bytes, i, nameEnd);
-      if (last === 'to') {
+      if (last === TO_HEADER) {
         if (toTag !== undefined) return MUST_PROCESS;
         toTag = toTagOf(bytes, colon + 1, lineEnd);
-      } else if (last === 'call-id') {
+      } else if (last === CALL_ID_HEADER) {
         if (callIdHash >= 0) return MUST_PROCESS;
         callIdHash = hashValue(bytes, colon + 1, lineEnd);
         if (callIdHash < 0) return MUST_PROCESS;
-      } else if (last === 'cseq') {
+      } else if (last === CSEQ_HEADER) {
         if (cseqHash >= 0) return MUST_PROCESS;
         cseqHash = hashValue(bytes, colon + 1, lineEnd);
         if (cseqHash < 0) return MUST_PROCESS;
@@ -137,17 +136,56 @@ export function classifyMessage(bytes: Buffer, key?: NewRequestKey): number {
   return callIdHash;
 }
 
-/** 'to' for To or t, 'call-id' for Call-ID or i, 'cseq' for CSeq (any case), else 'other'. */
-function headerOfInterest(bytes: Buffer, start: number, end: number): 'to' | 'call-id' | 'cseq' | 'other' {
+const OTHER_HEADER = 0;
+const TO_HEADER = 1;
+const CALL_ID_HEADER = 2;
+const CSEQ_HEADER = 3;
+
+/** TO_HEADER for To or t, CALL_ID_HEADER for Call-ID or i, CSEQ_HEADER for CSeq (any case), else OTHER_HEADER. */
+function headerOfInterest(bytes: Buffer, start: number, end: number): number {
   const length = end - start;
-  if (length === 1) {
-    const c = (bytes[start] as number) | 0x20;
-    return c === 0x74 ? 'to' : c === 0x69 ? 'call-id' : 'other';
+  const first = (bytes[start] as number) | 0x20;
+  if (length === 1) return first === 0x74 ? TO_HEADER : first === 0x69 ? CALL_ID_HEADER : OTHER_HEADER;
+  if (length === 2) return first === 0x74 && ((bytes[start + 1] as number) | 0x20) === 0x6f ? TO_HEADER : OTHER_HEADER;
+  if (length === 4) return first === 0x63 && lettersAre(bytes, start + 1, 'seq') ? CSEQ_HEADER : OTHER_HEADER;
+  if (length === 7) return first === 0x63 && lettersAre(bytes, start + 1, 'all') && bytes[start + 4] === 0x2d && lettersAre(bytes, start + 5, 'id') ? CALL_ID_HEADER : OTHER_HEADER;
+  return OTHER_HEADER;
+}
+
+/** Whether the bytes at `at` are the letters of `lower` (lower case), in any case. */
+function lettersAre(bytes: Buffer, at: number, lower: string): boolean {
+  for (let k = 0; k < lower.length; k++) {
+    if (((bytes[at + k] as number) | 0x20) !== lower.charCodeAt(k)) return false;
   }
-  if (length === 2) return ((bytes[start] as number) | 0x20) === 0x74 && ((bytes[start + 1] as number) | 0x20) === 0x6f ? 'to' : 'other';
-  if (length === 4) return bytes.toString('latin1', start, end).toLowerCase() === 'cseq' ? 'cseq' : 'other';
-  if (length === 7) return bytes.toString('latin1', start, end).toLowerCase() === 'call-id' ? 'call-id' : 'other';
-  return 'other';
+  return true;
+}
+
+const OTHER_METHOD = 0;
+/** BYE, CANCEL, PRACK: processed whatever their To says. */
+const ALWAYS_PROCESSED = 1;
+const ACK_METHOD = 2;
+
+/** What the method token [start, end) is to the classifier (compared as bytes: no string made). */
+function methodOf(bytes: Buffer, start: number, end: number): number {
+  switch (end - start) {
+    case 3:
+      if (bytes[start] === 0x42 && bytes[start + 1] === 0x59 && bytes[start + 2] === 0x45) return ALWAYS_PROCESSED; // BYE
+      return bytes[start] === 0x41 && bytes[start + 1] === 0x43 && bytes[start + 2] === 0x4b ? ACK_METHOD : OTHER_METHOD;
+    case 5:
+      return bytesAre(bytes, start, 'PRACK') ? ALWAYS_PROCESSED : OTHER_METHOD;
+    case 6:
+      return bytesAre(bytes, start, 'CANCEL') ? ALWAYS_PROCESSED : OTHER_METHOD;
+    default:
+      return OTHER_METHOD;
+  }
+}
+
+/** Whether the bytes at `at` are exactly `text` (ASCII). */
+function bytesAre(bytes: Buffer, at: number, text: string): boolean {
+  for (let k = 0; k < text.length; k++) {
+    if (bytes[at + k] !== text.charCodeAt(k)) return false;
+  }
+  return true;
 }
 
 /**
@@ -171,7 +209,7 @@ function toTagOf(bytes: Buffer, start: number, end: number): 'none' | 'ours' | '
     if (bytes[p] !== EQUALS) continue;
     p = skipBlanks(bytes, p + 1, end);
     const prefixEnd = p + OVERLOAD_TAG_PREFIX.length;
-    return prefixEnd <= end && bytes.toString('latin1', p, prefixEnd) === OVERLOAD_TAG_PREFIX ? 'ours' : 'other';
+    return prefixEnd <= end && bytesAre(bytes, p, OVERLOAD_TAG_PREFIX) ? 'ours' : 'other';
   }
   return 'none';
 }
