@@ -125,8 +125,8 @@ export class OverloadControl {
   }
 
   /** One read from a TCP or TLS connection (StreamTransport `onRead`): see OverloadDetector.noteStreamRead. */
-  noteStreamRead(full: boolean, trunk: boolean): void {
-    this.#detector.noteStreamRead(full, trunk);
+  noteStreamRead(full: boolean, trunk: boolean): number {
+    return this.#detector.noteStreamRead(full, trunk);
   }
 
   start(): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { INITIAL_REDUCTION } from './admission-rate.js';
-import { NO_NEWS_SAMPLES, OverloadDetector, type OverloadDetectorCounters } from './overload-detector.js';
+import { NO_NEWS_SAMPLES, OverloadDetector, READ_COALESCE_MS, type OverloadDetectorCounters } from './overload-detector.js';
 
 function counters(): OverloadDetectorCounters {
   return { overloadEntered: 0, overloadLeft: 0, overloadMilliseconds: 0, overloadQueueDelayed: 0, overloadStreamBacklogged: 0 };
@@ -147,6 +147,13 @@ test('a trunk connection: a full read in three samples is an overload; with the 
     assert.equal(backlogged.limiting, true, 'a full read in three samples in a row, an idle loop and a short queue notwithstanding');
     assert.equal(c.overloadStreamBacklogged, 3);
   }
+  const burst = new OverloadDetector(PROBED, counters());
+  for (let n = 0; n < 3; n++) {
+    for (let k = 0; k < 9; k++) burst.noteStreamRead(false, true);
+    burst.noteStreamRead(true, true);
+    burst.update(0.2, 0, 100, 5);
+  }
+  assert.equal(burst.limiting, false, 'one full read among ten in each sample is a burst, not a backlog');
   const mixed = new OverloadDetector(PROBED, counters());
   for (let n = 0; n < 3; n++) {
     mixed.noteStreamRead(false, true);
@@ -211,4 +218,14 @@ test('--overload-queue-delay 0 measures nothing: the source is never asked, and 
   assert.equal(off.d.limiting, true, 'utilization 0 as threshold: every sample busy');
   assert.ok(on.asked() > 0, 'asked once a sample');
   assert.equal(on.d.limiting, false, 'a queue delay of 0 ms: never busy');
+});
+
+test('a trunk is asked to leave READ_COALESCE_MS between reads while the worker limits, never before and never a phone', () => {
+  const { detector: d } = detector();
+  assert.equal(d.noteStreamRead(false, true), 0, 'not limiting: read on');
+  for (let n = 0; n < 3; n++) d.update(0.95, 0, 100);
+  assert.equal(d.limiting, true);
+  assert.equal(d.noteStreamRead(false, true), READ_COALESCE_MS, 'a trunk while limiting');
+  assert.equal(d.noteStreamRead(false, false), 0, 'a phone (a message a read) is held instead, never paused');
+  assert.ok(READ_COALESCE_MS > 0 && READ_COALESCE_MS <= 10, 'a few ms: nothing to a call');
 });

@@ -35,6 +35,15 @@ export interface OverloadDetectorCounters {
  * under `utilization - CALM_MARGIN` and lag under half of `lagMs`. In between, the rate holds. */
 const CALM_MARGIN = 0.1;
 
+/**
+ * While limiting, a trunk is left unread this long after each read that did not fill the read
+ * buffer (StreamTransport), so that the requests it sheds come dozens to a read instead of a few.
+ * A worker that keeps up reads a trunk as often as messages come: at 8x over TCP on 0.15 core the
+ * event-loop made 85–190 reads per 100 ms of about 4 messages each, and a read costs about as
+ * much as shedding several requests (experiments/bench-overload-2026-12-07c).
+ */
+export const READ_COALESCE_MS = 5;
+
 /** Busy samples in a row (utilization or lag at or above its threshold) that make an overload. */
 export const BUSY_SAMPLES = 3;
 
@@ -54,8 +63,8 @@ export const NO_NEWS_SAMPLES = 3;
  * worker reads a UDP socket (`useQueueDelay`), the queue delay: how long a probe it sent itself
  * waited in the socket's receive queue (UdpQueueProbe). Where the queue delay is measured it
  * alone judges datagrams (a sample at or above `queueDelayMs` is busy). A trunk connection's
- * backlog (`noteStreamRead`) is seen in its reads: a sample with a read that filled the read
- * buffer is busy. Utilization and lag count wherever the queue delay is not measured, and where
+ * backlog (`noteStreamRead`) is seen in its reads: a sample in which at least half of the trunk
+ * reads filled the read buffer is busy. Utilization and lag count wherever the queue delay is not measured, and where
  * it is, in intervals that carried reads of phones' connections (a message at a time); a sample
  * at or above either is busy then. BUSY_SAMPLES busy samples in a row are an overload; a sample that
  * measured nothing (no probe read and nothing else to judge by) neither extends nor breaks a run,
@@ -89,6 +98,8 @@ export class OverloadDetector {
   #phoneReads = 0;
   /** Reads since the last sample that filled the read buffer: the kernel held at least a buffer's worth. */
   #fullReads = 0;
+  /** Reads of trunk connections this sample (noteStreamRead). */
+  #trunkReads = 0;
 
   constructor(thresholds: OverloadThresholds, counters: OverloadDetectorCounters) {
     this.#thresholds = thresholds;
@@ -134,11 +145,17 @@ export class OverloadDetector {
   /**
    * One read from a TCP or TLS connection (StreamTransport `onRead`; a field increment or two):
    * `trunk` when that connection's reads carry several messages at once, `full` when the read
-   * filled the read buffer.
+   * filled the read buffer. Returns how long the trunk is left unread before its next read
+   * (READ_COALESCE_MS while limiting, else 0).
    */
-  noteStreamRead(full: boolean, trunk: boolean): void {
-    if (!trunk) this.#phoneReads++;
+  noteStreamRead(full: boolean, trunk: boolean): number {
+    if (!trunk) {
+      this.#phoneReads++;
+      return 0;
+    }
+    this.#trunkReads++;
     if (full) this.#fullReads++;
+    return this.#admission.limiting ? READ_COALESCE_MS : 0;
   }
 
   /** Whether the last `admit` met a remembered decision (a retransmission of a request decided earlier). */
@@ -237,9 +254,12 @@ export class OverloadDetector {
     // bench-overload-2026-12-06). Phones' connections (a message at a time) spread a backlog over
     // many sockets, which only the loop's lag and utilization show.
     const byLoop = !probed || this.#phoneReads > 0;
-    const backlogged = this.#fullReads > 0;
+    // Most of the trunk reads filled the buffer: one among many is a burst of the peer's, or what
+    // a pause of #coalesceReads let pile up (while limiting, a trunk is read every few ms).
+    const backlogged = this.#fullReads > 0 && this.#fullReads * 2 >= this.#trunkReads;
     if (backlogged) this.#counters.overloadStreamBacklogged++;
     this.#phoneReads = 0;
+    this.#trunkReads = 0;
     this.#fullReads = 0;
     const busy = queued || backlogged || (byLoop && (utilization >= thresholds.utilization || lagMs >= thresholds.lagMs));
     // Nothing measured (no probe read, no full read, no phones' reads to judge the loop by) is no

@@ -5,6 +5,7 @@ import { reportSendError, type SendErrorHandler, type TransportAddress } from '.
 import { ConnectionIndex, remoteKeyOf, type StreamProtocol } from './connection-index.js';
 import type { ConnectionQuota } from './connection-quota.js';
 import { createIdleTracker, type IdleConnectionTracker, type IdleStrategy } from './idle-connections.js';
+import { startReading, stopReading } from './socket-reading.js';
 import { StreamOutbox } from './stream-outbox.js';
 
 export { remoteKeyOf, type StreamProtocol } from './connection-index.js';
@@ -26,9 +27,10 @@ export interface StreamTransportOptions {
    * After each read is given (overload control): `full` when the read filled the layer's read
    * buffer, so the kernel held at least a buffer's worth (TCP; never for TLS, whose reads end at a
    * record), `trunk` when the connection carried several messages in one read within the last
-   * TRUNK_MEMORY_MS and the layer can tell a full read.
+   * TRUNK_MEMORY_MS and the layer can tell a full read. Returns how long to leave a trunk unread
+   * after a read that did not fill the buffer (ms; 0 or nothing: read on; see #coalesceReads).
    */
-  readonly onRead?: (full: boolean, trunk: boolean) => void;
+  readonly onRead?: (full: boolean, trunk: boolean) => number | undefined;
   /** Ids for new connections; models that spread connections over workers keep them unique. */
   readonly nextConnectionId?: () => number;
   /** Connections of other workers (process-pool, thread-pool); absent in the event-loop model. */
@@ -133,7 +135,7 @@ interface Connection {
   held: { readonly messages: Buffer[]; readonly timer: NodeJS.Timeout } | undefined;
   /** When a read of this connection last carried more than one SIP message (ms since the epoch; 0: never). */
   lastBacklogMs: number;
-  /** Reading paused until the loop's next turn, after a read that filled the buffer (#yieldTurn). */
+  /** Reading paused: until the loop's next turn after a read that filled the buffer (#yieldTurn), or a few ms (#coalesceReads). */
   yielding: boolean;
   /** What this turn of the loop sends on the connection, written as one at its end. */
   readonly outbox: StreamOutbox;
@@ -494,9 +496,10 @@ export class StreamTransport {
     const fullBytes = this.#layer.fullReadBytes;
     const full = fullBytes !== undefined && chunk.length >= fullBytes;
     const onRead = this.#options.onRead;
+    let coalesceMs: number | undefined;
     if (onRead !== undefined) {
       const trunk = fullBytes !== undefined && now - connection.lastBacklogMs < TRUNK_MEMORY_MS;
-      onRead(trunk && full, trunk);
+      coalesceMs = onRead(trunk && full, trunk);
     }
     const source = this.#sourceOf(connection);
     for (const event of events) {
@@ -513,6 +516,25 @@ export class StreamTransport {
     // starts again when reading does (#release).
     if (connection.held === undefined) this.#watchSlowMessage(connection, remote);
     if (full) this.#yieldTurn(connection);
+    else if (coalesceMs !== undefined && coalesceMs > 0) this.#coalesceReads(connection, coalesceMs);
+  }
+
+  /**
+   * Leaves a connection unread for `ms` after a read (overload control asks it of a trunk while it
+   * limits new work): what its peer sends meanwhile waits in the kernel and comes in one larger
+   * read. A read costs about as much whether it carries one message or dozens, and under overload
+   * that cost is paid for the requests shed too. A few ms are nothing to a call, and nothing else
+   * waits: other connections, timers and datagrams go on.
+   */
+  #coalesceReads(connection: Connection, ms: number): void {
+    if (connection.yielding || connection.held !== undefined) return;
+    connection.yielding = true;
+    stopReading(connection.socket);
+    const timer = setTimeout(() => {
+      connection.yielding = false;
+      if (connection.held === undefined && !connection.socket.destroyed) startReading(connection.socket);
+    }, ms);
+    timer.unref();
   }
 
   /**

@@ -291,7 +291,7 @@ test('time held is not held against the peer: a message begun before a hold long
  * A TCP server whose `busyAt`th message holds the loop for `busyMs`: what the peer sends
  * meanwhile waits in the kernel, and the reads after it fill the buffer.
  */
-function busyServer(busyAt: number, busyMs: number, onRead: (full: boolean, trunk: boolean) => void): { tcp: TcpTransport; received: () => number } {
+function busyServer(busyAt: number, busyMs: number, onRead: (full: boolean, trunk: boolean) => unknown): { tcp: TcpTransport; received: () => number } {
   let received = 0;
   const tcp = new TcpTransport({
     host: '127.0.0.1',
@@ -303,7 +303,10 @@ function busyServer(busyAt: number, busyMs: number, onRead: (full: boolean, trun
       const until = Date.now() + busyMs;
       while (Date.now() < until);
     },
-    onRead,
+    onRead: (full, trunk) => {
+      onRead(full, trunk);
+      return undefined;
+    },
   });
   return { tcp, received: () => received };
 }
@@ -351,5 +354,41 @@ test('a read that fills the buffer ends the connection\'s turn: the loop runs be
   } finally {
     peer.destroy();
     await server.close();
+  }
+});
+
+test('a trunk told to wait after a read (onRead returns ms) is read less often: what its peer sends meanwhile comes in one read, in order', async () => {
+  let reads = 0;
+  const got: number[] = [];
+  const tcp = new TcpTransport({
+    host: '127.0.0.1',
+    port: 0,
+    idleTimeoutMs: 30_000,
+    headerTimeoutMs: 5_000,
+    onMessage: (bytes) => got.push(Number(/branch=z9hG4bK(\d+)/.exec(bytes.toString('latin1'))?.[1])),
+    onRead: (_full, trunk) => {
+      if (!trunk) return undefined;
+      reads++;
+      return 30;
+    },
+  });
+  const { port } = await tcp.listen();
+  const peer = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  const message = (n: number): string => `OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bK${n}\r\nContent-Length: 0\r\n\r\n`;
+  try {
+    await once(peer, 'connect');
+    // Two messages in one write make the connection a trunk from its first read.
+    let sent = 0;
+    for (let write = 0; write < 50; write++) {
+      peer.write(message(sent++) + message(sent++));
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    await until(() => got.length === sent, 'every message');
+    assert.deepEqual(got, Array.from({ length: sent }, (_, n) => n), 'in order');
+    // 50 writes over 150 ms or more, a read at most every 30 ms: about 6 reads (a busy machine only makes fewer).
+    assert.ok(reads <= 15, `${reads} reads of 50 writes`);
+  } finally {
+    peer.destroy();
+    await tcp.close();
   }
 });
