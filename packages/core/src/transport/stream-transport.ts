@@ -470,7 +470,7 @@ export class StreamTransport {
       else this.#options.onMessage(held.messages[n] as Buffer, source);
     }
     if (connection.held === undefined) {
-      connection.socket.resume();
+      startReading(connection.socket);
       this.#watchSlowMessage(connection, () => `${connection.socket.remoteAddress ?? ''}:${connection.socket.remotePort ?? 0}`);
     }
   }
@@ -552,7 +552,7 @@ export class StreamTransport {
     connection.socket.pause();
     setImmediate(() => {
       connection.yielding = false;
-      if (connection.held === undefined && !connection.socket.destroyed) connection.socket.resume();
+      if (connection.held === undefined && !connection.socket.destroyed) startReading(connection.socket);
     });
   }
 
