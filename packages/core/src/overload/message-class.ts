@@ -98,7 +98,8 @@ export function classifyMessage(bytes: Buffer, key?: NewRequestKey): number {
   let last = OTHER_HEADER;
   for (;;) {
     if (i >= limit) return MUST_PROCESS;
-    // indexOf is memchr: a JavaScript loop over every byte of the section cost as much again.
+    // indexOf (memchr), not a JavaScript loop over every byte: with the byte comparisons of the
+    // names, a SIPp INVITE's classification went from about 1.66 to 0.61 µs (07c; not measured apart).
     const end = bytes.indexOf(LF, i);
     if (end < 0 || end >= limit) return MUST_PROCESS;
     const lineEnd = end > i && bytes[end - 1] === CR ? end - 1 : end;
@@ -169,8 +170,8 @@ const ACK_METHOD = 2;
 function methodOf(bytes: Buffer, start: number, end: number): number {
   switch (end - start) {
     case 3:
-      if (bytes[start] === 0x42 && bytes[start + 1] === 0x59 && bytes[start + 2] === 0x45) return ALWAYS_PROCESSED; // BYE
-      return bytes[start] === 0x41 && bytes[start + 1] === 0x43 && bytes[start + 2] === 0x4b ? ACK_METHOD : OTHER_METHOD;
+      if (bytesAre(bytes, start, 'BYE')) return ALWAYS_PROCESSED;
+      return bytesAre(bytes, start, 'ACK') ? ACK_METHOD : OTHER_METHOD;
     case 5:
       return bytesAre(bytes, start, 'PRACK') ? ALWAYS_PROCESSED : OTHER_METHOD;
     case 6:
