@@ -527,14 +527,7 @@ export class StreamTransport {
    * waits: other connections, timers and datagrams go on.
    */
   #coalesceReads(connection: Connection, ms: number): void {
-    if (connection.yielding || connection.held !== undefined) return;
-    connection.yielding = true;
-    stopReading(connection.socket);
-    const timer = setTimeout(() => {
-      connection.yielding = false;
-      if (connection.held === undefined && !connection.socket.destroyed) startReading(connection.socket);
-    }, ms);
-    timer.unref();
+    this.#pauseReading(connection, stopReading, (resume) => setTimeout(resume, ms).unref());
   }
 
   /**
@@ -547,10 +540,18 @@ export class StreamTransport {
    * and 0.97, and its stats were answered in mid-overload (a worker's counts were missing before).
    */
   #yieldTurn(connection: Connection): void {
+    this.#pauseReading(connection, (socket) => socket.pause(), setImmediate);
+  }
+
+  /**
+   * Pauses reading a connection (`stop`) until `schedule` calls back, then reads on unless it is
+   * held or gone meanwhile; nothing when it is already paused or held.
+   */
+  #pauseReading(connection: Connection, stop: (socket: net.Socket) => void, schedule: (resume: () => void) => void): void {
     if (connection.yielding || connection.held !== undefined) return;
     connection.yielding = true;
-    connection.socket.pause();
-    setImmediate(() => {
+    stop(connection.socket);
+    schedule(() => {
       connection.yielding = false;
       if (connection.held === undefined && !connection.socket.destroyed) startReading(connection.socket);
     });
