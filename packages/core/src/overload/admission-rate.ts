@@ -43,6 +43,15 @@ export interface AdmissionSample {
    * first bytes (mayBeNewWork): the load the worker carried. 0 or absent: not counted.
    */
   readonly arrived?: number;
+  /**
+   * The loop's own utilization and lag were under their calm marks, whether or not they judge the
+   * sample (`calm`). Arrivals count as load carried only in a calm sample in which this is not
+   * false: a trunk's samples are judged by its reads, and the first sample of an overload (its reads
+   * not yet full, the loop already behind) would count arrivals the worker did not keep up with (a
+   * trace at 8x over TCP: 567 in a sample of 192 ms at utilization 0.93 set the carried rate to
+   * 899 a second where 455 had been carried, experiments/bench-overload-2026-12-07d).
+   */
+  readonly loopQuiet?: boolean;
 }
 
 /** Shed fraction when overload is first seen, before any rate has been measured. */
@@ -176,10 +185,10 @@ export class AdmissionRate {
     return Math.min(1, Math.max(0, Math.round(share * 100) / 100));
   }
 
-  /** A sample while not limiting: the new requests it carried, when it was calm. */
+  /** A sample while not limiting: the new requests it carried, when it and the loop were calm. */
   #noteCarried(sample: AdmissionSample): void {
     this.#carriedPeak *= CARRIED_PEAK_DECAY;
-    if (!sample.calm || sample.arrived === undefined) return;
+    if (!sample.calm || sample.loopQuiet === false || sample.arrived === undefined) return;
     const rate = (sample.arrived * 1000) / Math.max(sample.elapsedMs, 1);
     this.#carriedAverage = CARRIED_WEIGHT * rate + (1 - CARRIED_WEIGHT) * this.#carriedAverage;
     if (this.#carriedAverage > this.#carriedPeak) this.#carriedPeak = this.#carriedAverage;
