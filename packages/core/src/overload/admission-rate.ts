@@ -78,6 +78,18 @@ const CARRIED_WEIGHT = 0.2;
  * load little is left, and limiting starts as with nothing carried.
  */
 const CARRIED_PEAK_DECAY = 0.99;
+/**
+ * A calm sample's rate moves the carried average toward at most this multiple of it: one sample's
+ * surge is not a load carried. The overload's first sample is often still calm (its reads not yet
+ * full, the loop not yet behind) while its arrivals are already those of the overload: at 8x over
+ * TCP, 256 in 105 ms at utilization 0.46 after 450 a second, which lifted the carried rate to 852
+ * (experiments/bench-overload-2026-12-07d). A load that really rises is followed within seconds
+ * (the average grows by at most a tenth a sample, or by 10 a second: from nothing to 900 of a
+ * steady 1,000 a second in 3.5 s at 100 ms samples).
+ */
+const CARRIED_SURGE = 1.5;
+/** ... or this many new requests a second above it, so that a load rising from nothing is followed. */
+const CARRIED_SURGE_ADD = 50;
 
 export class AdmissionRate {
   #limiting = false;
@@ -189,7 +201,9 @@ export class AdmissionRate {
   #noteCarried(sample: AdmissionSample): void {
     this.#carriedPeak *= CARRIED_PEAK_DECAY;
     if (!sample.calm || sample.loopQuiet === false || sample.arrived === undefined) return;
-    const rate = (sample.arrived * 1000) / Math.max(sample.elapsedMs, 1);
+    const measured = (sample.arrived * 1000) / Math.max(sample.elapsedMs, 1);
+    const average = this.#carriedAverage;
+    const rate = Math.min(measured, Math.max(average * CARRIED_SURGE, average + CARRIED_SURGE_ADD));
     this.#carriedAverage = CARRIED_WEIGHT * rate + (1 - CARRIED_WEIGHT) * this.#carriedAverage;
     if (this.#carriedAverage > this.#carriedPeak) this.#carriedPeak = this.#carriedAverage;
   }
