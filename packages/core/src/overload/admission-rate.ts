@@ -43,15 +43,6 @@ export interface AdmissionSample {
    * first bytes (mayBeNewWork): the load the worker carried. 0 or absent: not counted.
    */
   readonly arrived?: number;
-  /**
-   * The loop's own utilization and lag were under their calm marks, whether or not they judge the
-   * sample (`calm`). Arrivals count as load carried only in a calm sample in which this is not
-   * false: a trunk's samples are judged by its reads, and the first sample of an overload (its reads
-   * not yet full, the loop already behind) would count arrivals the worker did not keep up with (a
-   * trace at 8x over TCP: 567 in a sample of 192 ms at utilization 0.93 set the carried rate to
-   * 899 a second where 455 had been carried, experiments/bench-overload-2026-12-07d).
-   */
-  readonly loopQuiet?: boolean;
 }
 
 /** Shed fraction when overload is first seen, before any rate has been measured. */
@@ -78,18 +69,6 @@ const CARRIED_WEIGHT = 0.2;
  * load little is left, and limiting starts as with nothing carried.
  */
 const CARRIED_PEAK_DECAY = 0.99;
-/**
- * A calm sample's rate moves the carried average toward at most this multiple of it: one sample's
- * surge is not a load carried. The overload's first sample is often still calm (its reads not yet
- * full, the loop not yet behind) while its arrivals are already those of the overload: at 8x over
- * TCP, 256 in 105 ms at utilization 0.46 after 450 a second, which lifted the carried rate to 852
- * (experiments/bench-overload-2026-12-07d). A load that really rises is followed within seconds
- * (the average grows by at most a tenth a sample, or by 10 a second: from nothing to 900 of a
- * steady 1,000 a second in 3.5 s at 100 ms samples).
- */
-const CARRIED_SURGE = 1.5;
-/** ... or this many new requests a second above it, so that a load rising from nothing is followed. */
-const CARRIED_SURGE_ADD = 50;
 
 export class AdmissionRate {
   #limiting = false;
@@ -197,13 +176,11 @@ export class AdmissionRate {
     return Math.min(1, Math.max(0, Math.round(share * 100) / 100));
   }
 
-  /** A sample while not limiting: the new requests it carried, when it and the loop were calm. */
+  /** A sample while not limiting: the new requests it carried, when it was calm. */
   #noteCarried(sample: AdmissionSample): void {
     this.#carriedPeak *= CARRIED_PEAK_DECAY;
-    if (!sample.calm || sample.loopQuiet === false || sample.arrived === undefined) return;
-    const measured = (sample.arrived * 1000) / Math.max(sample.elapsedMs, 1);
-    const average = this.#carriedAverage;
-    const rate = Math.min(measured, Math.max(average * CARRIED_SURGE, average + CARRIED_SURGE_ADD));
+    if (!sample.calm || sample.arrived === undefined) return;
+    const rate = (sample.arrived * 1000) / Math.max(sample.elapsedMs, 1);
     this.#carriedAverage = CARRIED_WEIGHT * rate + (1 - CARRIED_WEIGHT) * this.#carriedAverage;
     if (this.#carriedAverage > this.#carriedPeak) this.#carriedPeak = this.#carriedAverage;
   }

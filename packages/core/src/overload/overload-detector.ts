@@ -273,10 +273,9 @@ export class OverloadDetector {
     }
     const overloaded = !noNews && this.#busyRun >= BUSY_SAMPLES;
     const queueCalm = !probed || (queueDelayMs !== null && queueDelayMs < target / 2);
-    const loopQuiet = utilization < thresholds.utilization - CALM_MARGIN && lagMs < thresholds.lagMs / 2;
-    const loopCalm = !byLoop || loopQuiet;
+    const loopCalm = !byLoop || (utilization < thresholds.utilization - CALM_MARGIN && lagMs < thresholds.lagMs / 2);
     const calm = !overloaded && !backlogged && queueCalm && loopCalm;
-    this.#admission.update({ overloaded, calm, offered: this.#offered, admitted: this.#admitted, elapsedMs, arrived: this.#arrived, loopQuiet });
+    this.#admission.update({ overloaded, calm, offered: this.#offered, admitted: this.#admitted, elapsedMs, arrived: this.#arrived });
     this.#offered = 0;
     this.#admitted = 0;
     this.#arrived = 0;
