@@ -6,7 +6,6 @@ import { ConnectionIndex, remoteKeyOf, type StreamProtocol } from './connection-
 import type { ConnectionQuota } from './connection-quota.js';
 import { createIdleTracker, type IdleConnectionTracker, type IdleStrategy } from './idle-connections.js';
 import { startReading, stopReading } from './socket-reading.js';
-import { nextReadPause } from './read-pause.js';
 import { StreamOutbox } from './stream-outbox.js';
 
 export { remoteKeyOf, type StreamProtocol } from './connection-index.js';
@@ -138,8 +137,6 @@ interface Connection {
   lastBacklogMs: number;
   /** Reading paused: until the loop's next turn after a read that filled the buffer (#yieldTurn), or a few ms (#coalesceReads). */
   yielding: boolean;
-  /** While overload control asks for pauses between reads: the last one (nextReadPause; 0: none asked). */
-  readPauseMs: number;
   /** What this turn of the loop sends on the connection, written as one at its end. */
   readonly outbox: StreamOutbox;
 }
@@ -395,7 +392,6 @@ export class StreamTransport {
       held: undefined,
       lastBacklogMs: 0,
       yielding: false,
-      readPauseMs: 0,
       // A write that fails calls back with the socket's own error where it has one, which names
       // the cause: a refused connection's writes fail with ECONNREFUSED, not "closed before connection".
       outbox: new StreamOutbox(socket, () => connection.failure),
@@ -519,19 +515,16 @@ export class StreamTransport {
     // While held, the rest of a message waits because we do not read it: the slow-drip guard
     // starts again when reading does (#release).
     if (connection.held === undefined) this.#watchSlowMessage(connection, remote);
-    connection.readPauseMs = coalesceMs !== undefined && coalesceMs > 0 && fullBytes !== undefined ? nextReadPause(connection.readPauseMs, coalesceMs, chunk.length, fullBytes) : 0;
     if (full) this.#yieldTurn(connection);
-    else if (connection.readPauseMs > 0) this.#coalesceReads(connection, connection.readPauseMs);
+    else if (coalesceMs !== undefined && coalesceMs > 0) this.#coalesceReads(connection, coalesceMs);
   }
 
   /**
    * Leaves a connection unread for `ms` after a read (overload control asks it of a trunk while it
    * limits new work): what its peer sends meanwhile waits in the kernel and comes in one larger
    * read. A read costs about as much whether it carries one message or dozens, and under overload
-   * that cost is paid for the requests shed too. The pause follows what the reads bring
-   * (nextReadPause: longer while they come short of a quarter of the buffer, up to four times the
-   * one asked for). A few ms are nothing to a call, and nothing else waits: other connections,
-   * timers and datagrams go on.
+   * that cost is paid for the requests shed too. A few ms are nothing to a call, and nothing else
+   * waits: other connections, timers and datagrams go on.
    */
   #coalesceReads(connection: Connection, ms: number): void {
     this.#pauseReading(connection, stopReading, (resume) => setTimeout(resume, ms).unref());
