@@ -14,8 +14,13 @@
  * worker stops limiting (reduction 0).
  *
  * Where the rate starts: at the rate of new requests the worker carried in its calm samples
- * before the overload (`arrived`, a moving average, its recent peak kept), which it is known to
- * have handled, when there is one; the first measured sample otherwise. Measuring the first rate
+ * before the overload (`arrived`, a moving average, its recent peak kept), when there is one;
+ * the first measured sample otherwise. Not only what it is known to have handled: over a trunk the
+ * overload's first sample is often still calm (its reads not yet full) and its arrivals lift the
+ * average (at 8x over TCP, 455 a second carried became a start of 899, the trace in
+ * experiments/bench-overload-2026-12-07c). A start nearer the rate carried (538 there, that
+ * sample's weight bounded) was measured and not kept: higher at 2x, lower at 4x and 8x in the
+ * same rounds (experiments/bench-overload-2026-12-07d). Measuring the first rate
  * from the overload's own first samples set it near nothing: the worker is then working off the
  * backlog of the moments before it limited (responses of the calls it let in), reads few new
  * requests, and admits fewer still (a trace: 5 admitted in the first 100 ms at 2x over TCP, a
