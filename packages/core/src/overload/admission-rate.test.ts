@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AdmissionRate, CARRIED_FLOOR, CEILING_PROBE, DECREASE, DECREASE_HOLD_SAMPLES, INCREASE, INCREASE_ADD, INITIAL_REDUCTION, MIN_RATE, NEAR_CEILING, RELEASE_SAMPLES } from './admission-rate.js';
+import { AdmissionRate, CARRIED_FLOOR, DECREASE, DECREASE_HOLD_SAMPLES, INCREASE, INCREASE_ADD, INITIAL_REDUCTION, MIN_RATE, RELEASE_SAMPLES } from './admission-rate.js';
 
 const INTERVAL = 100;
 const overloaded = (offered: number, admitted: number) => ({ overloaded: true, calm: false, offered, admitted, elapsedMs: INTERVAL });
@@ -168,35 +168,6 @@ test('while limiting, the cuts stop at CARRIED_FLOOR of the rate carried before,
   // Overloaded for long, the floor fades (as the carried peak does), and the rate with it.
   for (let n = 0; n < 300; n++) admission.update(overloaded(200, 2));
   assert.ok((admission.rate ?? 0) < floored / 10, `rate ${admission.rate}`);
-});
-
-test('near the rate an overload last began at, the rate climbs by CEILING_PROBE of it a calm sample, not by INCREASE', () => {
-  const admission = new AdmissionRate();
-  for (let n = 0; n < 30; n++) admission.update(carried(50));
-  admission.update(overloadedArriving(200));
-  const start = admission.rate ?? 0;
-  for (let n = 0; n < DECREASE_HOLD_SAMPLES; n++) admission.update(overloaded(200, 50));
-  assert.equal(admission.rate, start * DECREASE, 'the first cut; the ceiling is the rate carried');
-  // Calm: multiplied up to NEAR_CEILING of the ceiling, then a step of CEILING_PROBE of it a sample.
-  let rate = admission.rate ?? 0;
-  while (rate < NEAR_CEILING * start) {
-    admission.update(calm(200, 50));
-    assert.equal(admission.rate, rate * INCREASE + INCREASE_ADD);
-    rate = admission.rate ?? 0;
-  }
-  for (let n = 0; n < 20; n++) {
-    admission.update(calm(200, 50));
-    assert.ok(Math.abs((admission.rate ?? 0) - (rate + CEILING_PROBE * start)) < 1e-9, `rate ${admission.rate}`);
-    rate = admission.rate ?? 0;
-  }
-  assert.ok(rate > start, 'past the ceiling it goes on probing');
-  // An overload after the climb marks a new ceiling: what was admitted then (less than the rate).
-  for (let n = 0; n < 3; n++) admission.update(overloaded(200, 45));
-  const ceiling = (admission.rate ?? 0) / DECREASE;
-  assert.ok(ceiling < start, `new ceiling ${ceiling}`);
-  rate = admission.rate ?? 0;
-  admission.update(calm(200, 45));
-  assert.equal(admission.rate, rate * INCREASE + INCREASE_ADD, 'below it, multiplied again');
 });
 
 test('with nothing carried before (the overload came first), limiting starts with a shed share as before', () => {

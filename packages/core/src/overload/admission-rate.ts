@@ -8,9 +8,7 @@
  * request is still busy all the time; a fraction that climbs while the loop is busy then sticks
  * at 100% and nothing is admitted (what the first measurements showed). A rate is what the
  * worker can finish: it falls by DECREASE from what was really admitted (a moving average) while the worker is
- * overloaded (at most once per DECREASE_HOLD_SAMPLES samples, never below CARRIED_FLOOR of the rate
- * carried before), climbs by INCREASE (plus INCREASE_ADD) while it is calm, by steps of
- * CEILING_PROBE near the rate the last overload began at, and holds in between, so
+ * overloaded (at most once per DECREASE_HOLD_SAMPLES samples), climbs by INCREASE (plus INCREASE_ADD) while it is calm, and holds in between, so
  * it settles where the admitted calls plus the refusals of the rest just fit, whatever the
  * offered load. When the rate has covered everything offered for RELEASE_SAMPLES samples the
  * worker stops limiting (reduction 0).
@@ -76,18 +74,6 @@ export const RELEASE_SAMPLES = 10;
  * capacity over TCP, 0.71-0.78 over UDP, 07d's status rounds) needs admitted rates above it.
  */
 export const CARRIED_FLOOR = 0.5;
-/**
- * Near the rate an overload last began at (the rate carried before it, then the base of the first
- * cut after each climb: the rate that proved too much),
- * from NEAR_CEILING of it up, the rate climbs by CEILING_PROBE of it per calm sample instead of
- * multiplying. An admitted call's work follows its INVITE by up to its length (the responses,
- * ACK and BYE), and the queue shows it later still: climbing by INCREASE all the way, the rate
- * went from 476 to 947 new requests/s in the 0.8 s before the queue delay showed the overload,
- * twice the 455 that fit, and the cuts that followed held it under 300 for 1.5 s (2x over UDP on
- * 0.15 core, experiments/bench-overload-2026-12-07e).
- */
-export const NEAR_CEILING = 0.9;
-export const CEILING_PROBE = 0.01;
 /** Weight of the newest sample in the offered and admitted rates' moving averages. */
 const OFFERED_WEIGHT = 0.5;
 const ADMITTED_WEIGHT = 0.3;
@@ -115,10 +101,6 @@ export class AdmissionRate {
   #carriedPeak = 0;
   /** While limiting: the rate is not cut below this (CARRIED_FLOOR), fading per sample. */
   #floor = 0;
-  /** The rate carried, then the base of the last cut that followed a climb (NEAR_CEILING); 0: none. */
-  #ceiling = 0;
-  /** Whether the rate climbed since the last cut (the next cut marks a new ceiling). */
-  #climbed = false;
 
   /** The carried rate (new requests per second) an overload's limiting would start from; 0: none known. */
   get carried(): number {
@@ -154,9 +136,6 @@ export class AdmissionRate {
         // the cuts find); the queue of the overload's first moments drains before a first cut.
         this.#rate = carried;
         this.#floor = CARRIED_FLOOR * carried;
-        // The first ceiling is what was carried: the first cuts' base is what a backlog let in.
-        this.#ceiling = carried;
-        this.#climbed = false;
         this.#admittedRate = carried;
         const arrivedRate = ((sample.arrived ?? 0) * 1000) / Math.max(sample.elapsedMs, 1);
         this.#offeredRate = Math.max(arrivedRate, carried);
@@ -167,8 +146,6 @@ export class AdmissionRate {
       // Nothing carried is known: shed a first share, and measure from the next sample on.
       this.#rate = undefined;
       this.#floor = 0;
-      this.#ceiling = 0;
-      this.#climbed = false;
       this.#offeredRate = 0;
       this.#admittedRate = 0;
       this.#sinceDecrease = DECREASE_HOLD_SAMPLES;
@@ -194,19 +171,13 @@ export class AdmissionRate {
       // of the overload's first moments is worked off.
       if (this.#rate === undefined || this.#sinceDecrease >= DECREASE_HOLD_SAMPLES) {
         const base = this.#rate === undefined ? admittedRate : Math.min(this.#rate, this.#admittedRate);
-        if (this.#climbed) this.#ceiling = base;
-        this.#climbed = false;
         this.#rate = Math.max(MIN_RATE, this.#floor, base * DECREASE);
         this.#sinceDecrease = 0;
       }
       this.#covered = 0;
     } else {
       if (this.#rate === undefined) this.#rate = Math.max(MIN_RATE, admittedRate);
-      if (sample.calm) {
-        const ceiling = this.#ceiling;
-        this.#rate = this.#rate < NEAR_CEILING * ceiling || ceiling === 0 ? this.#rate * INCREASE + INCREASE_ADD : this.#rate + Math.max(INCREASE_ADD, CEILING_PROBE * ceiling);
-        this.#climbed = true;
-      }
+      if (sample.calm) this.#rate = this.#rate * INCREASE + INCREASE_ADD;
       if (this.#rate >= this.#offeredRate) this.#covered++;
       else this.#covered = 0;
       if (this.#covered >= RELEASE_SAMPLES) {
