@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AdmissionRate, CARRIED_FLOOR, DECREASE, DECREASE_HOLD_SAMPLES, INCREASE, INCREASE_ADD, INITIAL_REDUCTION, MIN_RATE, RELEASE_SAMPLES } from './admission-rate.js';
+import { AdmissionRate, DECREASE, DECREASE_HOLD_SAMPLES, INCREASE, INCREASE_ADD, INITIAL_REDUCTION, MIN_RATE, RELEASE_SAMPLES } from './admission-rate.js';
 
 const INTERVAL = 100;
 const overloaded = (offered: number, admitted: number) => ({ overloaded: true, calm: false, offered, admitted, elapsedMs: INTERVAL });
@@ -154,20 +154,6 @@ test('a sample in which the gate refused nothing does not lower the admitted rat
   // Where the gate refused some, what it admitted counts: 100/s admitted pulls the average down.
   for (let n = 0; n < DECREASE_HOLD_SAMPLES; n++) admission.update(overloaded(100, 10));
   assert.ok((admission.rate ?? 0) < start * DECREASE * DECREASE, `rate ${admission.rate}`);
-});
-
-test('while limiting, the cuts stop at CARRIED_FLOOR of the rate carried before, a floor that fades', () => {
-  const admission = new AdmissionRate();
-  for (let n = 0; n < 30; n++) admission.update(carried(50));
-  admission.update(overloadedArriving(200));
-  const start = admission.rate ?? 0;
-  // Working off a backlog, the gate refusing most: what is admitted is far below what fits.
-  for (let n = 0; n < 5 * DECREASE_HOLD_SAMPLES; n++) admission.update(overloaded(200, 2));
-  const floored = admission.rate ?? 0;
-  assert.ok(floored < start * CARRIED_FLOOR && floored > start * CARRIED_FLOOR * 0.8, `rate ${floored}, start ${start}`);
-  // Overloaded for long, the floor fades (as the carried peak does), and the rate with it.
-  for (let n = 0; n < 300; n++) admission.update(overloaded(200, 2));
-  assert.ok((admission.rate ?? 0) < floored / 10, `rate ${admission.rate}`);
 });
 
 test('with nothing carried before (the overload came first), limiting starts with a shed share as before', () => {

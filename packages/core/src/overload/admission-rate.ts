@@ -63,17 +63,6 @@ export const DECREASE_HOLD_SAMPLES = 3;
 export const MIN_RATE = 1;
 /** Calm samples whose rate covered the whole offered load after which limiting ends. */
 export const RELEASE_SAMPLES = 10;
-/**
- * While limiting, the rate is not cut below this share of the rate carried before the overload
- * (fading from there as the carried peak does, CARRIED_PEAK_DECAY a sample). What the worker
- * admits in an overload's first seconds says little about what fits: it is working off the
- * backlog of the moments before it limited, and each cut, seen only once that backlog is gone,
- * is followed by another. At 2x over UDP on 0.15 core the cuts took the rate from 498 to 85 new
- * requests/s in 2.6 s, and at 2.7 s the worker idled at 11% of its quota while the rate climbed
- * back, 1 s to 400 (experiments/bench-overload-2026-12-07e). The goodput of 8x (0.65-0.83 of
- * capacity over TCP, 0.71-0.78 over UDP, 07d's status rounds) needs admitted rates above it.
- */
-export const CARRIED_FLOOR = 0.5;
 /** Weight of the newest sample in the offered and admitted rates' moving averages. */
 const OFFERED_WEIGHT = 0.5;
 const ADMITTED_WEIGHT = 0.3;
@@ -99,8 +88,6 @@ export class AdmissionRate {
   #carriedAverage = 0;
   /** Its recent peak (decaying): where the rate starts when an overload begins. */
   #carriedPeak = 0;
-  /** While limiting: the rate is not cut below this (CARRIED_FLOOR), fading per sample. */
-  #floor = 0;
 
   /** The carried rate (new requests per second) an overload's limiting would start from; 0: none known. */
   get carried(): number {
@@ -135,7 +122,6 @@ export class AdmissionRate {
         // Start from what the worker carried before, known to fit (less the refusals' cost, which
         // the cuts find); the queue of the overload's first moments drains before a first cut.
         this.#rate = carried;
-        this.#floor = CARRIED_FLOOR * carried;
         this.#admittedRate = carried;
         const arrivedRate = ((sample.arrived ?? 0) * 1000) / Math.max(sample.elapsedMs, 1);
         this.#offeredRate = Math.max(arrivedRate, carried);
@@ -145,7 +131,6 @@ export class AdmissionRate {
       }
       // Nothing carried is known: shed a first share, and measure from the next sample on.
       this.#rate = undefined;
-      this.#floor = 0;
       this.#offeredRate = 0;
       this.#admittedRate = 0;
       this.#sinceDecrease = DECREASE_HOLD_SAMPLES;
@@ -162,7 +147,6 @@ export class AdmissionRate {
     if (first) this.#admittedRate = admittedRate;
     else if (gateLimited) this.#admittedRate = ADMITTED_WEIGHT * admittedRate + (1 - ADMITTED_WEIGHT) * this.#admittedRate;
     if (this.#sinceDecrease < DECREASE_HOLD_SAMPLES) this.#sinceDecrease++;
-    this.#floor *= CARRIED_PEAK_DECAY;
     if (sample.overloaded) {
       // A rate above what was really admitted says nothing about what fits: start from the latter
       // (a moving average, so that one short interval does not undo seconds of climbing). After
@@ -171,7 +155,7 @@ export class AdmissionRate {
       // of the overload's first moments is worked off.
       if (this.#rate === undefined || this.#sinceDecrease >= DECREASE_HOLD_SAMPLES) {
         const base = this.#rate === undefined ? admittedRate : Math.min(this.#rate, this.#admittedRate);
-        this.#rate = Math.max(MIN_RATE, this.#floor, base * DECREASE);
+        this.#rate = Math.max(MIN_RATE, base * DECREASE);
         this.#sinceDecrease = 0;
       }
       this.#covered = 0;
