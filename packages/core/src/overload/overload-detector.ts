@@ -269,14 +269,7 @@ export class OverloadDetector {
       this.#noNewsRun++;
     } else {
       this.#noNewsRun = 0;
-      // A probe that waited BUSY_SAMPLES intervals or longer saw the queue stand that long by
-      // itself: an overload at once, without waiting for further samples to say it again. At 2x
-      // over UDP on 0.15 core, the run of three took 1.2 s from the first full sample (the probe
-      // read 300-400 ms late, samples between with none read), and the 1,000 calls admitted
-      // meanwhile, twice what fits a second, held the worker for the next 2.6 s
-      // (experiments/bench-overload-2026-12-07e).
-      const standing = queued && (queueDelayMs as number) >= BUSY_SAMPLES * thresholds.intervalMs;
-      this.#busyRun = !busy ? 0 : standing ? Math.max(this.#busyRun + 1, BUSY_SAMPLES) : this.#busyRun + 1;
+      this.#busyRun = busy ? this.#busyRun + 1 : 0;
     }
     const overloaded = !noNews && this.#busyRun >= BUSY_SAMPLES;
     const queueCalm = !probed || (queueDelayMs !== null && queueDelayMs < target / 2);
