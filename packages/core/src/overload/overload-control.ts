@@ -146,8 +146,12 @@ export class OverloadControl {
    * last refusal (AdmissionGate), each message is classified too: a retransmission over UDP of a
    * request refused during the overload is refused again, with a 503 when the budget allows.
    *
-   * A new request past the 503s' budget (rejectionRate) is dropped over UDP, where that costs
-   * the worker nothing and the client retransmits. Over TCP and TLS its connection is held
+   * A new request past the 503s' budget (rejectionRate) is dropped over UDP, which costs its
+   * read and classification (about 6 µs at 8x on 0.15 core, experiments/bench-overload-2026-12-07e);
+   * the client retransmits within T1 (500 ms), and the retransmission, at the same cost again,
+   * gets its 503 (above). So the drop costs a read more per refused request; what it buys is the
+   * half second before the client hears, which slows clients that ask again on every 503
+   * (inferred, not measured). Over TCP and TLS its connection is held
    * instead, for the 503s' Retry-After, and the request decided again afterwards: dropped, it
    * would keep its client waiting for its timer (32 s), and a few thousand phones so stalled were
    * the whole offered load (a diagnostic run: the process-pool on 0.15 core, 8x over TCP, at 7%
