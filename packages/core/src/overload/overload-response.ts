@@ -51,8 +51,8 @@ export function overloadResponse(input: Buffer, options: OverloadResponseOptions
   const tag = options.toTag;
   let length = STATUS_LINE.length;
   // Past the request line. Lines are found by their LF (indexOf of a byte, memchr) and the colon
-  // by a loop over the name: an indexOf of CRLF and one of the colon per line were 41 of the 79
-  // profile samples building 503s at 8x over UDP (experiments/bench-overload-2026-12-07e).
+  // by a loop over the name: Buffer.indexOf (each line's CRLF and colon, and the header end) had
+  // 33 of the 79 profile samples building 503s at 8x over UDP (experiments/bench-overload-2026-12-07e).
   let start = input.indexOf(LF, 0) + 1;
   while (start > 0 && start < headerEnd + 2) {
     const lineFeed = input.indexOf(LF, start);
