@@ -80,6 +80,19 @@ test('undefined when a header to match it is missing, a line is folded, or the h
   assert.equal(overloadResponse(request([...INVITE, `X-Long: ${'a'.repeat(SCAN_LIMIT)}`]), options), undefined, 'past the scan limit');
 });
 
+test('a bare LF ends a header line as CRLF does: no LF is copied into a header of the 503', () => {
+  const lines = [...INVITE];
+  // The top Via ends in a bare LF, and the From follows it on what the 503 takes as its own line.
+  lines[1] = `${INVITE[1]}\n${INVITE[4]}`;
+  lines.splice(4, 1);
+  const bytes = overloadResponse(request(lines), options);
+  assert.ok(bytes);
+  const text = bytes.toString('latin1');
+  assert.ok(text.includes('Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;rport\r\n'), text);
+  assert.ok(text.includes('From: "Alice" <sip:alice@example.com>;tag=a1\r\n'), text);
+  assert.equal(text.replace(/\r\n/g, '').includes('\n'), false, 'every LF in the 503 ends a CRLF');
+});
+
 test('random and truncated bytes never throw', () => {
   const base = request(INVITE);
   for (let n = 0; n < 2000; n++) {
