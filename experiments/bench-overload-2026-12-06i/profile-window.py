@@ -2,7 +2,7 @@
 
 Under a CPU quota V8's sampler stops with the process, so a sample's time delta holds the time
 it was throttled: this counts samples, not time. Prints the self and inclusive counts of the
-busiest functions, and which callees the shed path and the framer spend theirs in.
+busiest functions, and which callees the shed path, the framer and the 503's builder spend theirs in.
 Usage: python3 profile-window.py PROFILE FROM TO; with PROFILE alone, the samples of each
 second (all, idle, in the shed path), to find the overload's window.
 """
@@ -62,7 +62,7 @@ for sample, delta in zip(profile['samples'], profile['timeDeltas']):
     for label in {name(node) for node in path}:
         inclusive[label] += 1
     for i, node in enumerate(path):
-        if nodes[node]['callFrame']['functionName'] in ('shedOnArrival', 'push'):
+        if nodes[node]['callFrame']['functionName'] in ('shedOnArrival', 'push', 'overloadResponse'):
             under[name(node)][name(path[i + 1]) if i + 1 < len(path) else '(self)'] += 1
 print(f'samples {count}')
 print('self:')
