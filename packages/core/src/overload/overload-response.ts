@@ -53,10 +53,11 @@ export function overloadResponse(input: Buffer, options: OverloadResponseOptions
   // Past the request line. Lines are found by their LF (indexOf of a byte, memchr) and the colon
   // by a loop over the name: Buffer.indexOf (each line's CRLF and colon, and the header end) had
   // 33 of the 79 profile samples building 503s at 8x over UDP (experiments/bench-overload-2026-12-07e).
+  // The header end's CRLF CRLF holds an LF at headerEnd + 1, so every search below finds one.
   let start = input.indexOf(LF, 0) + 1;
-  while (start > 0 && start < headerEnd + 2) {
+  while (start < headerEnd + 2) {
     const lineFeed = input.indexOf(LF, start);
-    const end = lineFeed < 0 || lineFeed > headerEnd ? headerEnd : lineFeed;
+    const end = lineFeed > headerEnd ? headerEnd : lineFeed;
     const first = input[start];
     if (first === SP || first === HT) return undefined;
     let colon = start;
