@@ -4,6 +4,7 @@
  */
 import type { BenchResult } from '@switchboard/bench';
 import type { ExperimentRecord } from '../experiment/experiment-record.js';
+import { goodputOfServable } from './served-best.js';
 
 type Measured = ExperimentRecord & { result: BenchResult };
 
@@ -29,4 +30,9 @@ export const REGISTRATION_METRICS: Record<string, (record: Measured) => number |
   goodputRatioAt2x: overloadRatio(2),
   goodputRatioAt4x: overloadRatio(4),
   goodputRatioAt8x: overloadRatio(8),
+  // Goodput / what could be served: the lesser of the offered rate and the most the run's capacity
+  // source served in the same repeat (served-best.ts).
+  goodputOfServableAt2x: goodputOfServable(2),
+  goodputOfServableAt4x: goodputOfServable(4),
+  goodputOfServableAt8x: goodputOfServable(8),
 };

@@ -14,6 +14,7 @@ import { medianInterval } from '../analysis/confidence-interval.js';
 import { readResultsFile } from '../experiment/results-file.js';
 import { recordInvalidReasons } from './report-data.js';
 import { overloadRatio } from './registration-metrics.js';
+import { goodputOfServable, withSourceServedBest, type WithServedBest } from './served-best.js';
 import type { ProxyRunTotals } from '../experiment/proxy-run-totals.js';
 
 type Measured = ExperimentRecord & { result: BenchResult };
@@ -110,7 +111,7 @@ function scaleBlocks(records: readonly ExperimentRecord[], fileLimit: number): B
 }
 
 function registrationBlocks(records: readonly ExperimentRecord[]): Block[] {
-  const measured = records.filter((record): record is Measured => record.result?.registration?.workload === 'registration');
+  const measured = withSourceServedBest(records).filter((record): record is WithServedBest<Measured> => record.result?.registration?.workload === 'registration');
   if (measured.length === 0) return [];
   const blocks: Block[] = [{ kind: 'heading', level: 2, text: 'Registration test beside study 004' }];
   const clients = [...new Set(measured.map((record) => record.result.registration?.clients ?? 0))];
@@ -137,13 +138,14 @@ function registrationBlocks(records: readonly ExperimentRecord[]): Block[] {
   });
   const ladderRows = measured.flatMap((record) => (record.peak?.steps ?? []).map((step) => [configuration(record), fmt(step.rate), step.outcome, step.successRatio === undefined ? '–' : `${fmt(step.successRatio * 100, 2)}%`, fmt(step.achievedCallsPerSecond), fmt(step.p99Ms, 2), fmt(step.proxyCpuPercent, 1), step.proxyRssBytes === undefined ? '–' : fmt(step.proxyRssBytes / 1048576, 1)]));
   if (ladderRows.length > 0) blocks.push({ kind: 'heading', level: 3, text: 'Response time, CPU and memory against the offered rate' }, { kind: 'table', header: ['configuration', 'offered /s', 'outcome', 'success', 'achieved /s', 'p99 ms', 'proxy CPU %', 'proxy RSS MiB'], rows: ladderRows });
-  const overloadRows = measured.flatMap((record) => (record.overload ?? []).map((step) => [configuration(record), `${step.factor}x`, fmt(step.offeredRate), fmt(step.goodputPerSecond), fmt(step.goodputRatio, 3), `${fmt(step.successRatio * 100, 1)}%`, fmt(step.registerP99Ms, 1), controlOverRun(step.proxyRun), step.error ?? [...Object.entries(step.failures).map(([kind, count]) => `${kind} ${count}`), ...(step.invalid ?? []).map((reason) => `invalid: ${reason}`)].join(', ')]));
+  const overloadRows = measured.flatMap((record) => (record.overload ?? []).map((step) => [configuration(record), `${step.factor}x`, fmt(step.offeredRate), fmt(step.goodputPerSecond), fmt(step.goodputRatio, 3), fmt(goodputOfServable(step.factor)(record), 3), `${fmt(step.successRatio * 100, 1)}%`, fmt(step.registerP99Ms, 1), controlOverRun(step.proxyRun), step.error ?? [...Object.entries(step.failures).map(([kind, count]) => `${kind} ${count}`), ...(step.invalid ?? []).map((reason) => `invalid: ${reason}`)].join(', ')]));
   if (overloadRows.length > 0) {
     blocks.push(
       { kind: 'heading', level: 3, text: 'Goodput under overload' },
       { kind: 'text', text: 'Offered load at multiples of each configuration\'s peak (or, for a configuration that ran no ladder, of the peak its capacity source found in the same repeat: workload.overload.capacity-of), on a fresh proxy each; a step marked invalid did not measure the proxy (its generator could not offer the load). Goodput counts REGISTERs whose 2xx arrived within bench.timeout (the RFC\'s Timer F when 32 s). Target (issue 17): goodput ≥ 0.9 of capacity at 2x, 4x and 8x with overload control on. Published (study 004): without control TCP dropped 83% of requests, UDP 10–28%.' },
+      { kind: 'text', text: 'Goodput is divided twice. By capacity, the ladder\'s peak: on a small CPU budget its latency bound can hold it far below what the proxy serves, and then a ratio above 1 says the load offered was not that multiple of what the proxy could do. And by what could be served: the lesser of the step\'s offered rate and the most its capacity source served in the same repeat (its passing ladder steps\' achieved rates and its valid overload steps\' goodput; for a run with control on, its control-off twin\'s). What control loses against the proxy\'s best shows there, whatever the ladder found (served-best.ts).' },
       { kind: 'text', text: 'The proxy over the step (its whole run: warm-up, window and drain, from the counters it logged when it stopped; "–" where it did not, or ran before they were kept): requests that reached its core per second, and new requests per second answered 503, dropped, and held (over TCP, a connection not read for the Retry-After past the 503 budget; counted each time).' },
-      { kind: 'table', header: ['configuration', 'factor', 'offered /s', 'goodput /s', 'goodput / capacity', 'success', 'p99 ms', 'proxy /s: core · 503 · dropped · held', 'failures'], rows: overloadRows },
+      { kind: 'table', header: ['configuration', 'factor', 'offered /s', 'goodput /s', 'goodput / capacity', 'goodput / servable', 'success', 'p99 ms', 'proxy /s: core · 503 · dropped · held', 'failures'], rows: overloadRows },
       ...goodputSummary(measured),
     );
   }
@@ -154,18 +156,23 @@ function registrationBlocks(records: readonly ExperimentRecord[]): Block[] {
  * Goodput / capacity per configuration and factor over the repeats: the median of the valid runs'
  * valid steps (as the verdicts judge runs and steps) with its 95% interval (the curves the issue's target and study 004 speak of).
  */
-function goodputSummary(measured: readonly Measured[]): Block[] {
+function goodputSummary(measured: ReadonlyArray<WithServedBest<Measured>>): Block[] {
   const valid = measured.filter((record) => recordInvalidReasons(record).length === 0 && record.error === undefined);
   const factors = [...new Set(valid.flatMap((record) => (record.overload ?? []).map((step) => step.factor)))].sort((a, b) => a - b);
   const configurations = [...new Set(valid.filter((record) => (record.overload?.length ?? 0) > 0).map(configuration))];
   if (factors.length === 0 || configurations.length === 0) return [];
-  const cell = (name: string, factor: number): string => {
-    const ratios = valid.filter((record) => configuration(record) === name).map(overloadRatio(factor)).filter((ratio): ratio is number => ratio !== undefined);
-    return ratios.length === 0 ? '–' : withInterval(medianInterval(ratios), 2);
+  const table = (ratioAt: (factor: number) => (record: WithServedBest<Measured>) => number | undefined): Block => {
+    const cell = (name: string, factor: number): string => {
+      const ratios = valid.filter((record) => configuration(record) === name).map(ratioAt(factor)).filter((ratio): ratio is number => ratio !== undefined);
+      return ratios.length === 0 ? '–' : withInterval(medianInterval(ratios), 2);
+    };
+    return { kind: 'table', header: ['configuration', ...factors.map((factor) => `${factor}x`)], rows: configurations.map((name) => [name, ...factors.map((factor) => cell(name, factor))]) };
   };
   return [
     { kind: 'text', text: 'Goodput / capacity over the repeats: median of the valid steps [95% interval], per configuration and offered multiple of capacity.' },
-    { kind: 'table', header: ['configuration', ...factors.map((factor) => `${factor}x`)], rows: configurations.map((name) => [name, ...factors.map((factor) => cell(name, factor))]) },
+    table(overloadRatio),
+    { kind: 'text', text: 'Goodput / what could be served (the lesser of the offered rate and the most the capacity source, for control on its control-off twin, served in the same repeat), over the repeats: median of the valid steps [95% interval].' },
+    table(goodputOfServable),
   ];
 }
 

@@ -28,6 +28,7 @@ import { LEGACY_RECORD_SCHEMA, type ExperimentPoint, type ExperimentRecord } fro
 import type { PeakSearch } from '../experiment/peak-ladder.js';
 import { foreignLoadReason, invalidReasons, isForeignLoadReason } from '../experiment/run-validity.js';
 import { REGISTRATION_METRICS } from './registration-metrics.js';
+import { withSourceServedBest } from './served-best.js';
 import { redisCpuPercent } from '../experiment/redis-cpu.js';
 import { peakWithinBound, T1_MS, type BoundedPeak } from '../experiment/peak-within-bound.js';
 import { ReportError } from './report-error.js';
@@ -539,7 +540,8 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
   // The last record of a run wins (a failed run that was resumed and then succeeded).
   const latest = new Map<string, ExperimentRecord>();
   for (const record of records) latest.set(`${record.pointKey}#${record.repeat}`, record);
-  const measured = [...latest.values()].filter((record): record is Measured => record.result !== undefined);
+  // Overloaded runs carry the most their capacity source served (served-best.ts), for goodputOfBestAt*.
+  const measured = withSourceServedBest([...latest.values()]).filter((record): record is Measured => record.result !== undefined);
   if (measured.length === 0) throw new ReportError('ERR_SWITCHBOARD_REPORT_NO_RESULTS', `${resultsFile}: no run with a result yet (${records.length} records)`);
 
   const failedRuns = [...latest.values()].filter((record) => record.result === undefined && record.error !== undefined).map((record) => ({ key: record.pointKey, repeat: record.repeat, code: record.error?.code ?? 'unknown', message: record.error?.message ?? '' }));
