@@ -153,8 +153,9 @@ function registrationBlocks(records: readonly ExperimentRecord[]): Block[] {
 }
 
 /**
- * Goodput / capacity per configuration and factor over the repeats: the median of the valid runs'
- * valid steps (as the verdicts judge runs and steps) with its 95% interval (the curves the issue's target and study 004 speak of).
+ * Goodput / capacity, and goodput / what could be served (served-best.ts), per configuration and
+ * factor over the repeats: the median of the valid runs' valid steps (as the verdicts judge runs
+ * and steps) with its 95% interval (the curves the issue's target and study 004 speak of).
  */
 function goodputSummary(measured: ReadonlyArray<WithServedBest<Measured>>): Block[] {
   const valid = measured.filter((record) => recordInvalidReasons(record).length === 0 && record.error === undefined);

@@ -540,7 +540,7 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
   // The last record of a run wins (a failed run that was resumed and then succeeded).
   const latest = new Map<string, ExperimentRecord>();
   for (const record of records) latest.set(`${record.pointKey}#${record.repeat}`, record);
-  // Overloaded runs carry the most their capacity source served (served-best.ts), for goodputOfBestAt*.
+  // Overloaded runs carry the most their capacity source served (served-best.ts), for goodputOfServableAt*.
   const measured = withSourceServedBest([...latest.values()]).filter((record): record is Measured => record.result !== undefined);
   if (measured.length === 0) throw new ReportError('ERR_SWITCHBOARD_REPORT_NO_RESULTS', `${resultsFile}: no run with a result yet (${records.length} records)`);
 

@@ -74,7 +74,7 @@ test('a target on goodput / what could be served is judged from the report\'s re
   const config = parseExperimentConfig(
     {
       id: 'served',
-      title: 'Goodput against the most served',
+      title: 'Goodput against what could be served',
       published_figures: [
         { label: 'of capacity', value: 0.9, kind: 'target', compare: 'at-least', ours: { metric: 'goodputRatioAt2x', numerator: { overload: 'on' } } },
         { label: 'of what could be served', value: 0.9, kind: 'target', compare: 'at-least', ours: { metric: 'goodputOfServableAt2x', numerator: { overload: 'on' } } },
