@@ -32,6 +32,16 @@ export interface OverloadStep {
   readonly error?: string;
 }
 
+/** Whether a step measured the proxy (it ran, and its generator offered the load): the steps figures come from. */
+export function stepMeasured(step: OverloadStep): boolean {
+  return step.error === undefined && step.invalid === undefined;
+}
+
+/** The measured step at `factor` among `steps`, if there is one. */
+export function measuredStepAt(steps: readonly OverloadStep[] | undefined, factor: number): OverloadStep | undefined {
+  return steps?.find((step) => step.factor === factor && stepMeasured(step));
+}
+
 /** One overload step's measurement and why it does not measure the proxy, if it does not. */
 export interface OverloadMeasurement {
   readonly result: BenchResult;

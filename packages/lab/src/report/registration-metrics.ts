@@ -4,12 +4,13 @@
  */
 import type { BenchResult } from '@switchboard/bench';
 import type { ExperimentRecord } from '../experiment/experiment-record.js';
+import { measuredStepAt } from '../experiment/overload-steps.js';
 import { goodputOfServable } from './served-best.js';
 
 type Measured = ExperimentRecord & { result: BenchResult };
 
 /** Goodput / capacity of a record's valid overload step at `factor`, if it has one. */
-export const overloadRatio = (factor: number) => (record: Measured): number | undefined => record.overload?.find((step) => step.factor === factor && step.error === undefined && step.invalid === undefined)?.goodputRatio;
+export const overloadRatio = (factor: number) => (record: Measured): number | undefined => measuredStepAt(record.overload, factor)?.goodputRatio;
 const probeP99 = (rate: number) => ({ result }: Measured): number | undefined => result.registration?.probes?.find((probe) => probe.rate === rate)?.latency.p99;
 
 export const REGISTRATION_METRICS: Record<string, (record: Measured) => number | undefined> = {

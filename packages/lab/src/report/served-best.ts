@@ -16,6 +16,7 @@
  */
 import type { BenchResult } from '@switchboard/bench';
 import type { ExperimentRecord } from '../experiment/experiment-record.js';
+import { measuredStepAt, stepMeasured } from '../experiment/overload-steps.js';
 
 type Measured = ExperimentRecord & { result: BenchResult };
 
@@ -25,7 +26,7 @@ export type WithServedBest<T> = T & { readonly sourceServedBest?: number };
 /** The most a run served: its passing ladder steps' achieved rates and its valid overload steps' goodput. */
 export function servedBest(record: ExperimentRecord): number | undefined {
   const ladder = (record.peak?.steps ?? []).filter((step) => step.outcome === 'pass').map((step) => step.achievedCallsPerSecond ?? step.rate);
-  const overload = (record.overload ?? []).filter((step) => step.error === undefined && step.invalid === undefined).map((step) => step.goodputPerSecond);
+  const overload = (record.overload ?? []).filter(stepMeasured).map((step) => step.goodputPerSecond);
   const served = [...ladder, ...overload].filter((rate) => Number.isFinite(rate) && rate > 0);
   return served.length === 0 ? undefined : Math.max(...served);
 }
@@ -47,7 +48,7 @@ export function withSourceServedBest<T extends ExperimentRecord>(records: readon
 
 /** Goodput at `factor` / the lesser of its offered rate and the most the run's capacity source served (undefined without both). */
 export const goodputOfServable = (factor: number) => (record: WithServedBest<Measured>): number | undefined => {
-  const step = record.overload?.find((candidate) => candidate.factor === factor && candidate.error === undefined && candidate.invalid === undefined);
+  const step = measuredStepAt(record.overload, factor);
   if (step === undefined || record.sourceServedBest === undefined) return undefined;
   const servable = Math.min(step.offeredRate, record.sourceServedBest);
   return servable > 0 ? step.goodputPerSecond / servable : undefined;
