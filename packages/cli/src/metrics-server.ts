@@ -83,6 +83,7 @@ export function modelRegistry(running: RunningModel): Registry {
   gauge(other.workerRestarts, (all) => all.filter((w) => w.workerRestarts !== undefined).map((w) => ({ labels: {}, value: w.workerRestarts ?? 0 })));
   gauge(other.overloadReduction, perWorker((w) => w.overloadReduction));
   gauge(other.overloadAdmittedRate, perWorker((w) => w.overloadAdmittedRate));
+  gauge(other.overloadKernelRegisterPass, perWorker((w) => w.overloadKernelRegisterPass));
   gauge(other.ipcRoundTrip, (all) => all.filter((w) => w.ipcRoundTrip.count > 0 || w.core !== undefined).flatMap((w) => histogramSamples(other.ipcRoundTrip.name, w.worker, w.ipcRoundTrip)));
   gauge(other.messageServiceTime, (all) => serviceTimeSamples(other.messageServiceTime.name, all));
   gauge(other.storeLatency, (all) => all.filter((w) => w.core !== undefined).flatMap((w) => histogramSamples(other.storeLatency.name, w.worker, w.storeLatency)));

@@ -247,6 +247,7 @@ export async function resolveServeSettings(flags: RawServeOptions, given: Readon
         retryAfterSeconds: v['overload-retry-after'],
         rejectRate: v['overload-reject-rate'],
         ocValidityMs: v['overload-oc-validity'],
+        kernelFilter: v['overload-kernel-filter'],
       }
     : undefined;
 

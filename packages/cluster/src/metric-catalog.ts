@@ -63,6 +63,8 @@ const PROXY_COUNTERS: Readonly<Record<keyof ProxyCounters, string>> = {
   overloadAnnouncementsSent: 'Responses sent upstream with our RFC 7339 oc values in the top Via (the client supports oc and we are overloaded).',
   overloadAnnouncementsReceived: 'RFC 7339 oc values taken from next hops\' responses (honoured until their oc-validity ends).',
   overloadNextHopShed: 'New requests answered 503 Next Hop Overloaded here because their next hop announced an oc reduction (RFC 7339 loss algorithm).',
+  overloadKernelFilters: '--overload-kernel-filter on: socket filters the kernel took on the UDP socket, each a share of REGISTERs kept while the worker limits (set, changed, or removed when limiting ends).',
+  overloadKernelFilterFailures: '--overload-kernel-filter on: socket filters the kernel (or a system without SO_ATTACH_FILTER) did not take; the worker then reads every REGISTER.',
 };
 
 const TRANSPORT_COUNTERS: Readonly<Record<keyof TransportCounters, string>> = {
@@ -175,6 +177,7 @@ export const OTHER_METRICS = {
   workerRestarts: { name: 'switchboard_worker_restarts_total', type: 'counter', help: 'Workers replaced after they died.' },
   overloadReduction: { name: 'switchboard_overload_reduction', type: 'gauge', help: '--overload on: the share of new requests each worker sheds now, 0 to 1 (0 while not limiting; RFC 7339\'s oc value is it times 100).' },
   overloadAdmittedRate: { name: 'switchboard_overload_admitted_rate', type: 'gauge', help: '--overload on, while a worker limits: the new requests a second it admits (its AIMD rate; absent while not limiting or before the first measurement).' },
+  overloadKernelRegisterPass: { name: 'switchboard_overload_kernel_register_pass', type: 'gauge', help: '--overload-kernel-filter on: the share of REGISTER datagrams the kernel keeps for each worker that reads a UDP socket of its own, 0 to 1 (1 while not limiting).' },
   ipcRoundTrip: { name: 'switchboard_ipc_round_trip_seconds', type: 'histogram', help: 'process-pool: fd request round trips (request to handle), in seconds.' },
   storeLatency: { name: 'switchboard_state_store_seconds', type: 'histogram', help: 'State store call latency, in seconds.' },
   messageServiceTime: { name: 'switchboard_message_service_seconds', type: 'histogram', help: 'With --timing (event-loop): each message\'s service time, from its read to the end of its sends (datagrams handed to the kernel), in seconds, labelled by type: INVITE, 100, 180, 200, ACK, BYE, 200-BYE, other.' },

@@ -187,6 +187,8 @@ export interface WorkerStats {
   readonly overloadReduction?: number;
   /** `--overload on`, while limiting: the new requests a second admitted, once measured. */
   readonly overloadAdmittedRate?: number;
+  /** `--overload-kernel-filter on`, a UDP socket of the worker's own: the share of REGISTERs the kernel keeps. */
+  readonly overloadKernelRegisterPass?: number;
 }
 
 /** A worker's stats from its proxy server and the model's own counters and histograms. */
@@ -208,8 +210,13 @@ export function workerStats(slot: number, server: ProxyServer | undefined, model
 }
 
 /** The gauges of a worker's overload control (none without `--overload on`). */
-export function overloadGauges(overload: OverloadControl | undefined): Pick<WorkerStats, 'overloadReduction' | 'overloadAdmittedRate'> {
+export function overloadGauges(overload: OverloadControl | undefined): Pick<WorkerStats, 'overloadReduction' | 'overloadAdmittedRate' | 'overloadKernelRegisterPass'> {
   if (overload === undefined) return {};
   const admittedRate = overload.admittedRate;
-  return { overloadReduction: overload.reduction, ...(admittedRate === undefined ? {} : { overloadAdmittedRate: admittedRate }) };
+  const pass = overload.kernelRegisterPass;
+  return {
+    overloadReduction: overload.reduction,
+    ...(admittedRate === undefined ? {} : { overloadAdmittedRate: admittedRate }),
+    ...(pass === undefined ? {} : { overloadKernelRegisterPass: pass }),
+  };
 }

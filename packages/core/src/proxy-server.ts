@@ -16,6 +16,7 @@ import type { ConnectionDirectory, StreamProtocol, StreamTransport, StreamTransp
 import { TcpTransport } from './transport/tcp-transport.js';
 import { TlsTransport, type TlsSettings } from './transport/tls-transport.js';
 import { UdpTransport, type DatagramTransport, type UdpTransportOptions } from './transport/udp-transport.js';
+import { UdpKernelShedder } from './overload/udp-kernel-shedder.js';
 import { UdpQueueProbe } from './overload/udp-queue-probe.js';
 import { reportSendError, type TransportAddress, type TransportProtocol } from './transport-address.js';
 
@@ -57,6 +58,8 @@ export interface ProxyServerOptions {
   readonly timing?: MessageTimingRecorder;
   /** Overload control (`--overload on`), one detector per server (per worker). */
   readonly overload?: OverloadSettings;
+  /** The UDP socket is shared with other workers (the process-pool's): overload control leaves its kernel filter alone. */
+  readonly udpSocketShared?: boolean;
   /** Datagrams arrive already admitted by overload control where they were read (ProxyCoreOptions). */
   readonly datagramsAdmitted?: boolean;
 
@@ -181,6 +184,11 @@ export class ProxyServer {
     let server: ProxyServer | undefined;
     const overload = options.overload;
     const queueProbe = overload === undefined ? undefined : new UdpQueueProbe(overload.intervalMs, overload.queueProbeToken);
+    // Only on a socket of this worker's own: not a thread's relayed datagrams (the thread-pool's
+    // parent filters its socket), nor the process-pool's shared one (one filter serves the socket,
+    // and each worker would set its own).
+    const ownSocket = options.udpTransport === undefined && options.udpSocketShared !== true;
+    const kernelShedder = overload === undefined || overload.kernelFilter === false || !ownSocket ? undefined : new UdpKernelShedder();
     const deliver = (bytes: Buffer, source: TransportAddress): void => core?.receive(bytes, source);
     const counters = (): TransportCounters | undefined => server?.transportCounters;
     // One id sequence for TCP and TLS, so a connection id names one connection.
@@ -220,6 +228,7 @@ export class ProxyServer {
             port: spec.port,
             onMessage: deliver,
             ...(queueProbe === undefined ? {} : { receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, queueProbe }),
+            ...(kernelShedder === undefined ? {} : { kernelShedder }),
             onSendError: () => {
               const c = counters();
               if (c) c.sendErrors++;
@@ -288,6 +297,7 @@ export class ProxyServer {
     });
     // A probe no socket attached (a thread's relayed datagrams) measures nothing, and the detector keeps to utilization.
     if (queueProbe !== undefined) core.overload?.useQueueDelay(queueProbe);
+    if (kernelShedder !== undefined) core.overload?.useKernelShedder(kernelShedder);
     server = new ProxyServer(core, listeners, udp, streams, store, options.authenticator);
     return server;
   }

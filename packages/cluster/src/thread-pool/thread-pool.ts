@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
-import { advertisedHost, newProxyCounters, OverloadControl, OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, UdpQueueProbe, UdpTransport, type Listener, type ProxyCounters } from '@switchboard/core';
+import { advertisedHost, newProxyCounters, OverloadControl, OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, UdpKernelShedder, UdpQueueProbe, UdpTransport, type Listener, type ProxyCounters } from '@switchboard/core';
 import { parseMessage } from '@switchboard/sip';
 import { callIdHash, ownerSlot } from '../message-owner.js';
 import type { ProxySettings } from '../proxy-settings.js';
@@ -89,12 +89,21 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
     if (udpSpec !== undefined) {
       const overload = settings.overload;
       const queueProbe = overload === undefined ? undefined : new UdpQueueProbe(overload.intervalMs, overload.queueProbeToken);
-      this.#udp = new UdpTransport({ host: udpSpec.host, port: udpSpec.port, onMessage: (bytes, source) => this.#relay(bytes, source), ...(queueProbe === undefined ? {} : { receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, queueProbe }) });
+      // The parent reads and sheds every datagram: the kernel's share of REGISTERs is steered here.
+      const kernelShedder = overload === undefined || overload.kernelFilter === false ? undefined : new UdpKernelShedder();
+      this.#udp = new UdpTransport({
+        host: udpSpec.host,
+        port: udpSpec.port,
+        onMessage: (bytes, source) => this.#relay(bytes, source),
+        ...(queueProbe === undefined ? {} : { receiveBufferBytes: OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, queueProbe }),
+        ...(kernelShedder === undefined ? {} : { kernelShedder }),
+      });
       this.#udpPort = (await this.#udp.listen()).port;
       if (overload !== undefined && queueProbe !== undefined) {
         const udp = this.#udp;
         this.#overload = new OverloadControl(overload, this.#parentCounters, { send: (target, bytes) => udp.send(target, bytes) });
         this.#overload.useQueueDelay(queueProbe);
+        if (kernelShedder !== undefined) this.#overload.useKernelShedder(kernelShedder);
         this.#overload.start();
       }
     }

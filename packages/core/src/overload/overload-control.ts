@@ -8,6 +8,7 @@ import { ocSeqNow, ocServerParams, OC_CLIENT_PARAMS, readOcAnnouncement } from '
 import { DEFAULT_OVERLOAD_THRESHOLDS, OverloadDetector, type OverloadDetectorCounters, type OverloadThresholds } from './overload-detector.js';
 import { overloadResponse } from './overload-response.js';
 import { RejectionLimiter, rejectionRate } from './rejection-limiter.js';
+import type { UdpKernelShedder } from './udp-kernel-shedder.js';
 import type { QueueDelaySource } from './udp-queue-probe.js';
 
 /** `--overload on` and its thresholds, plain data (it crosses to every worker). */
@@ -21,6 +22,8 @@ export interface OverloadSettings extends OverloadThresholds {
   readonly rejectRate: number;
   /** oc-validity announced to upstream clients that support RFC 7339, in ms. */
   readonly ocValidityMs: number;
+  /** `--overload-kernel-filter`: shed REGISTERs over UDP in the kernel too (UdpKernelShedder); absent: on. */
+  readonly kernelFilter?: boolean;
   /**
    * The token of the UDP queue probes (16 hex digits), the same in every worker that reads one
    * socket (the process-pool's share one); each process draws its own when absent.
@@ -60,6 +63,9 @@ export interface OverloadCounters extends OverloadDetectorCounters {
   overloadAnnouncementsReceived: number;
   /** New requests answered 503 here because their next hop asked for a reduction. */
   overloadNextHopShed: number;
+  /** UdpKernelShedder: filters the kernel took (a share of REGISTERs set, changed or removed), and refused. */
+  overloadKernelFilters: number;
+  overloadKernelFilterFailures: number;
 }
 
 /**
@@ -88,6 +94,7 @@ export class OverloadControl {
   /** classifyMessage's second answer, reused (no allocation per message). */
   readonly #key: NewRequestKey = { cseqHash: 0 };
   #tags = 0;
+  #kernelShedder: UdpKernelShedder | undefined;
 
   constructor(settings: OverloadSettings, counters: OverloadCounters, sender: MessageSender, holdReading?: HoldReading) {
     this.#settings = settings;
@@ -122,6 +129,18 @@ export class OverloadControl {
   /** Judge datagrams by the queue delay of the UDP socket this worker reads (UdpQueueProbe). */
   useQueueDelay(source: QueueDelaySource): void {
     this.#detector.useQueueDelay(source);
+  }
+
+  /** Shed REGISTERs over UDP in the kernel too while limiting (UdpKernelShedder, steered by the detector). */
+  useKernelShedder(shedder: UdpKernelShedder): void {
+    this.#kernelShedder = shedder;
+    shedder.countInto(this.#counters);
+    this.#detector.useKernelShedder(shedder);
+  }
+
+  /** The share of REGISTERs the kernel keeps now (1: none filtered), where it filters this worker's socket. */
+  get kernelRegisterPass(): number | undefined {
+    return this.#kernelShedder?.passFraction;
   }
 
   /** One read from a TCP or TLS connection (StreamTransport `onRead`): see OverloadDetector.noteStreamRead. */
@@ -175,6 +194,8 @@ export class OverloadControl {
     }
     const now = Date.now();
     const udp = source.protocol === 'udp';
+    // 'REG': the kernel's share of REGISTERs is steered by how many the worker reads.
+    if (udp && bytes[0] === 0x52 && bytes[1] === 0x45 && bytes[2] === 0x47) this.#kernelShedder?.noteRegister();
     let retransmission: boolean;
     if (!detector.limiting) {
       // After an overload, a retransmission of a request refused during it is refused again (its

@@ -1,6 +1,7 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { AdmissionGate } from './admission-gate.js';
 import { AdmissionRate } from './admission-rate.js';
+import type { UdpKernelShedder } from './udp-kernel-shedder.js';
 import type { QueueDelaySource } from './udp-queue-probe.js';
 
 /** When a worker counts as overloaded, and how often it looks (`--overload-*`). */
@@ -94,6 +95,7 @@ export class OverloadDetector {
   /** Set by a refusal, cleared by a sample once the gate can no longer hold one (see `screening`). */
   #holdsRefusals = false;
   #queueDelay: QueueDelaySource | undefined;
+  #kernelShedder: UdpKernelShedder | undefined;
   /** Reads since the last sample of connections that carry a message at a time (phones): the loop judges them. */
   #phoneReads = 0;
   /** Reads since the last sample that filled the read buffer: the kernel held at least a buffer's worth. */
@@ -140,6 +142,11 @@ export class OverloadDetector {
    */
   useQueueDelay(source: QueueDelaySource): void {
     if ((this.#thresholds.queueDelayMs ?? 0) > 0) this.#queueDelay = source;
+  }
+
+  /** Steer the kernel's share of REGISTERs over UDP (UdpKernelShedder) once a sample. */
+  useKernelShedder(shedder: UdpKernelShedder): void {
+    this.#kernelShedder = shedder;
   }
 
   /**
@@ -275,7 +282,9 @@ export class OverloadDetector {
     const queueCalm = !probed || (queueDelayMs !== null && queueDelayMs < target / 2);
     const loopCalm = !byLoop || (utilization < thresholds.utilization - CALM_MARGIN && lagMs < thresholds.lagMs / 2);
     const calm = !overloaded && !backlogged && queueCalm && loopCalm;
-    this.#admission.update({ overloaded, calm, offered: this.#offered, admitted: this.#admitted, elapsedMs, arrived: this.#arrived });
+    const droppedInKernel = this.#kernelShedder?.droppedSinceSample() ?? 0;
+    this.#admission.update({ overloaded, calm, offered: this.#offered + droppedInKernel, admitted: this.#admitted, elapsedMs, arrived: this.#arrived });
+    this.#kernelShedder?.steer(this.#admission.limiting, this.#admission.rate, elapsedMs);
     this.#offered = 0;
     this.#admitted = 0;
     this.#arrived = 0;

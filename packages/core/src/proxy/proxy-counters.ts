@@ -128,5 +128,7 @@ export function newProxyCounters(): ProxyCounters {
     overloadAnnouncementsSent: 0,
     overloadAnnouncementsReceived: 0,
     overloadNextHopShed: 0,
+    overloadKernelFilters: 0,
+    overloadKernelFilterFailures: 0,
   };
 }

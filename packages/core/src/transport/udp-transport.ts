@@ -1,8 +1,10 @@
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
+import type { UdpKernelShedder } from '../overload/udp-kernel-shedder.js';
 import type { UdpQueueProbe } from '../overload/udp-queue-probe.js';
 import { reportSendError, type SendErrorHandler, type TransportAddress } from '../transport-address.js';
+import { attachSocketFilter, datagramSocketFd, detachSocketFilter } from './socket-filter.js';
 
 export interface UdpTransportOptions {
   readonly host: string;
@@ -18,6 +20,8 @@ export interface UdpTransportOptions {
    * and taken out of the datagrams read before they reach `onMessage`.
    */
   readonly queueProbe?: UdpQueueProbe;
+  /** Overload control's kernel stage (`--overload on`, a socket of this worker's own): given the socket's filter once bound. */
+  readonly kernelShedder?: UdpKernelShedder;
 }
 
 /** What the proxy needs of its datagram side; a thread-pool worker relays through its parent. */
@@ -62,6 +66,10 @@ export class UdpTransport implements DatagramTransport {
       const to = selfAddress(bound.address);
       probe.attach((bytes) => socket.send(bytes, bound.port, to, ignoreSendError));
     }
+    const fd = this.#options.kernelShedder === undefined ? undefined : datagramSocketFd(socket);
+    if (fd !== undefined) {
+      this.#options.kernelShedder?.attach({ attach: (program) => attachSocketFilter(fd, program), detach: () => detachSocketFilter(fd) });
+    }
     return { address: bound.address, port: bound.port };
   }
 
@@ -89,6 +97,7 @@ export class UdpTransport implements DatagramTransport {
     const socket = this.#socket;
     this.#socket = undefined;
     this.#options.queueProbe?.detach();
+    this.#options.kernelShedder?.detach();
     if (socket !== undefined) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 }

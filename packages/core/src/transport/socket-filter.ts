@@ -1,0 +1,83 @@
+import type dgram from 'node:dgram';
+import { createRequire } from 'node:module';
+
+/**
+ * Classic BPF socket filters (SO_ATTACH_FILTER, Linux): a program the kernel runs on every
+ * datagram before it is queued on the socket, which drops it (returns 0) or keeps it. Node has
+ * no binding for setsockopt with a pointer, so it is called in libc through koffi (an FFI with
+ * prebuilt binaries). Where that is not possible (another OS or architecture than Linux on x64
+ * or arm64, no libc, koffi missing) `attachSocketFilter` says so and nothing is filtered. Never throws.
+ */
+
+const SOL_SOCKET = 1;
+const SO_ATTACH_FILTER = 26;
+const SO_DETACH_FILTER = 27;
+/** struct sock_filter: u16 code, u8 jt, u8 jf, u32 k. */
+export const INSTRUCTION_BYTES = 8;
+
+interface Libc {
+  setsockopt(fd: number, level: number, name: number, value: Buffer | null, length: number): number;
+  address(buffer: Buffer): bigint;
+}
+
+let libc: Libc | null | undefined;
+
+function loadLibc(): Libc | null {
+  if (libc !== undefined) return libc;
+  libc = null;
+  // The structures below are written little-endian with 64-bit pointers.
+  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) return libc;
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as {
+      load(name: string): { func(signature: string): (...args: unknown[]) => unknown };
+      address(value: unknown): bigint;
+    };
+    const library = koffi.load('libc.so.6');
+    const setsockopt = library.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t length)');
+    libc = {
+      setsockopt: (fd, level, name, value, length) => setsockopt(fd, level, name, value, length) as number,
+      address: (buffer) => koffi.address(buffer),
+    };
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
+
+/** The file descriptor of a bound dgram socket (Node keeps it in an internal handle), or undefined. */
+export function datagramSocketFd(socket: dgram.Socket): number | undefined {
+  const state = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'state symbol');
+  if (state === undefined) return undefined;
+  const fd = (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[state]?.handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * Attaches `program` (INSTRUCTION_BYTES per instruction, host byte order) to the socket `fd`,
+ * replacing any filter it had. Returns whether the kernel took it.
+ */
+export function attachSocketFilter(fd: number, program: Buffer): boolean {
+  const c = loadLibc();
+  if (c === null || program.length === 0 || program.length % INSTRUCTION_BYTES !== 0) return false;
+  // struct sock_fprog: u16 len, (padding), struct sock_filter *filter: 16 bytes on 64-bit Linux.
+  const fprog = Buffer.alloc(16);
+  fprog.writeUInt16LE(program.length / INSTRUCTION_BYTES, 0);
+  try {
+    fprog.writeBigUInt64LE(c.address(program), 8);
+    // The kernel copies the program during the call; `program` is referenced until it returns.
+    return c.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, fprog.length) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the socket's filter (everything is queued again). Returns whether one was removed. */
+export function detachSocketFilter(fd: number): boolean {
+  const c = loadLibc();
+  if (c === null) return false;
+  try {
+    return c.setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, Buffer.alloc(4), 4) === 0;
+  } catch {
+    return false;
+  }
+}
