@@ -195,7 +195,8 @@ export class OverloadControl {
     const now = Date.now();
     const udp = source.protocol === 'udp';
     // 'REG': the kernel's share of REGISTERs is steered by how many the worker reads.
-    if (udp && bytes[0] === 0x52 && bytes[1] === 0x45 && bytes[2] === 0x47) this.#kernelShedder?.noteRegister();
+    const shedder = this.#kernelShedder;
+    if (shedder !== undefined && udp && bytes[0] === 0x52 && bytes[1] === 0x45 && bytes[2] === 0x47) shedder.noteRegister();
     let retransmission: boolean;
     if (!detector.limiting) {
       // After an overload, a retransmission of a request refused during it is refused again (its

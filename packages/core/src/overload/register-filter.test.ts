@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
-import { attachSocketFilter, datagramSocketFd } from '../transport/socket-filter.js';
+import { attachSocketFilter, datagramSocketFd, SOCKET_FILTER_PLATFORM } from '../transport/socket-filter.js';
 import { registerFilterProgram } from './register-filter.js';
 
-const linux = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64');
+const linux = SOCKET_FILTER_PLATFORM;
 const REGISTER = 'REGISTER sip:example.com SIP/2.0\r\nCall-ID: a\r\n\r\n';
 
 /** Sends each datagram in `messages` to a fresh socket filtered by `program` and says which arrived (first words, counted). */

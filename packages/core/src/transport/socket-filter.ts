@@ -15,6 +15,9 @@ const SO_DETACH_FILTER = 27;
 /** struct sock_filter: u16 code, u8 jt, u8 jf, u32 k. */
 export const INSTRUCTION_BYTES = 8;
 
+/** Where filters can be set at all: Linux, and the structures below (little-endian, 64-bit pointers). */
+export const SOCKET_FILTER_PLATFORM = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64');
+
 interface Libc {
   setsockopt(fd: number, level: number, name: number, value: Buffer | null, length: number): number;
   address(buffer: Buffer): bigint;
@@ -25,8 +28,7 @@ let libc: Libc | null | undefined;
 function loadLibc(): Libc | null {
   if (libc !== undefined) return libc;
   libc = null;
-  // The structures below are written little-endian with 64-bit pointers.
-  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) return libc;
+  if (!SOCKET_FILTER_PLATFORM) return libc;
   try {
     const koffi = createRequire(import.meta.url)('koffi') as {
       load(name: string): { func(signature: string): (...args: unknown[]) => unknown };

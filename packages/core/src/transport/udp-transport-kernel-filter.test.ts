@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
 import { MIN_PASS, UdpKernelShedder } from '../overload/udp-kernel-shedder.js';
+import { SOCKET_FILTER_PLATFORM } from './socket-filter.js';
 import { UdpTransport } from './udp-transport.js';
 
-const linux = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64');
+const linux = SOCKET_FILTER_PLATFORM;
 
 test('a UdpTransport gives its socket to the kernel shedder: while it limits, most REGISTERs never reach onMessage, other requests all do', { skip: !linux && 'Linux socket filters' }, async () => {
   const read = { REGISTER: 0, OPTIONS: 0, END: 0 };
