@@ -1,0 +1,42 @@
+#!/bin/bash
+# step.sh TREE TAG RATE [SERVEFLAGS...]: one step of E6-overload over UDP with control on for the
+# process-pool, as configs/experiments/e6-overload.yaml runs it: a fresh redis-server and a
+# process-pool proxy (2 workers, --state redis) built in TREE with --overload on, both in a cgroup
+# v1 quota of 0.15 core on CPU 0 (as root), and the registration bench (15,000 clients, 35 s
+# warm-up, 10 s window, 32 s timeout, 2 processes on CPU 1) at RATE REGISTERs/s. The bench is
+# BENCH_TREE's (default: this checkout), whatever TREE is, so arms differ only in the proxy.
+# Writes AB_OUT/TAG-RATE.json (the bench result) and -proxy.log (its stop line has the counters)
+# and prints one line: goodput /s over the window, success, failures, proxy CPU % and the
+# workers' run counters summed (requests received, 503s, dropped, ms limiting, GC), and the
+# kernel filters set.
+TREE=$1; TAG=$2; RATE=$3; shift 3
+OUT=${AB_OUT:-/work/e6ab-pool}; mkdir -p $OUT
+cg=/sys/fs/cgroup/cpu/ab-$TAG; cs=/sys/fs/cgroup/cpuset/ab-$TAG
+mkdir -p $cg $cs; echo 100000 > $cg/cpu.cfs_period_us; echo 15000 > $cg/cpu.cfs_quota_us
+echo 0 > $cs/cpuset.cpus; echo 0 > $cs/cpuset.mems
+free_port() { python3 -c "import socket;s=socket.socket(socket.AF_INET,socket.$1);s.bind(('127.0.0.1',0));print(s.getsockname()[1])"; }
+PORT=$(free_port SOCK_DGRAM); MPORT=$(free_port SOCK_STREAM); RPORT=$(free_port SOCK_STREAM)
+LOG=$OUT/$TAG-$RATE-proxy.log
+sh -c "echo \$\$ > $cg/cgroup.procs; echo \$\$ > $cs/cgroup.procs; exec redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no" > $OUT/$TAG-$RATE-redis.log 2>&1 &
+RPID=$!
+for i in $(seq 1 50); do redis-cli -p $RPORT ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+sh -c "echo \$\$ > $cg/cgroup.procs; echo \$\$ > $cs/cgroup.procs; exec node $TREE/packages/cli/bin/switchboard.js serve --listen udp:127.0.0.1:$PORT --listen tcp:127.0.0.1:$PORT --domain bench.test --model process-pool --workers 2 --state redis --redis-url redis://127.0.0.1:$RPORT --idle-strategy heap --metrics 127.0.0.1:$MPORT --log-level info --idle-timeout 600 --overload on $*" > $LOG 2>&1 &
+PPID_=$!
+for i in $(seq 1 300); do grep -q '"ready"\|ready' $LOG 2>/dev/null && break; sleep 0.1; done
+node ${BENCH_TREE:-$(cd "$(dirname "$0")" && git rev-parse --show-toplevel)}/packages/cli/bin/switchboard.js bench --proxy 127.0.0.1:$PORT --domain bench.test --transport udp --workload registration --rate $RATE --clients 15000 --duration 10 --warmup 35 --timeout 32000 --procs 2 --expires 3600 --file-limit 20000 --generator-cpus 1 --proxy-pid $PPID_ --proxy-metrics http://127.0.0.1:$MPORT/metrics --quiet --out $OUT/$TAG-$RATE.json > $OUT/$TAG-$RATE-bench.log 2>&1
+kill -TERM $PPID_; for i in $(seq 1 100); do kill -0 $PPID_ 2>/dev/null || break; sleep 0.1; done; kill -9 $PPID_ 2>/dev/null
+kill -TERM $RPID; for i in $(seq 1 50); do kill -0 $RPID 2>/dev/null || break; sleep 0.1; done; kill -9 $RPID 2>/dev/null
+sleep 1; rmdir $cg $cs 2>/dev/null
+python3 - $OUT/$TAG-$RATE.json $LOG <<'P'
+import json,sys
+r=json.load(open(sys.argv[1]))
+c=r['calls']; w=r['windowSeconds']
+stopped=[json.loads(l) for l in open(sys.argv[2]) if '"msg":"stopped"' in l]
+k={}
+if stopped:
+    workers=[x for x in stopped[-1]['workers'] if x.get('core')]
+    total=lambda key: sum(x['core'].get(key) or 0 for x in workers)
+    model=lambda key: round(sum(x.get('model',{}).get(key,0) for x in workers))
+    k={'recv':total('requestsReceived'),'rej':total('overloadRejected'),'drop':total('overloadDropped'),'olms':total('overloadMilliseconds'),'entered':total('overloadEntered'),'kfilters':total('overloadKernelFilters'),'gcms':model('gcPauseMilliseconds'),'stallms':model('eventLoopStallMilliseconds'),'workers':len(workers)}
+print(sys.argv[1].split('/')[-1], 'goodput', round(c['completed']/w,1), 'success', round(c['successRatio'],3), 'failures', r.get('failures'), 'cpu', r.get('proxy',{}).get('cpuPercentTotal'), k)
+P
