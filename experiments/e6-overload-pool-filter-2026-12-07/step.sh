@@ -27,16 +27,4 @@ node ${BENCH_TREE:-$(cd "$(dirname "$0")" && git rev-parse --show-toplevel)}/pac
 kill -TERM $PPID_; for i in $(seq 1 100); do kill -0 $PPID_ 2>/dev/null || break; sleep 0.1; done; kill -9 $PPID_ 2>/dev/null
 kill -TERM $RPID; for i in $(seq 1 50); do kill -0 $RPID 2>/dev/null || break; sleep 0.1; done; kill -9 $RPID 2>/dev/null
 sleep 1; rmdir $cg $cs 2>/dev/null
-python3 - $OUT/$TAG-$RATE.json $LOG <<'P'
-import json,sys
-r=json.load(open(sys.argv[1]))
-c=r['calls']; w=r['windowSeconds']
-stopped=[json.loads(l) for l in open(sys.argv[2]) if '"msg":"stopped"' in l]
-k={}
-if stopped:
-    workers=[x for x in stopped[-1]['workers'] if x.get('core')]
-    total=lambda key: sum(x['core'].get(key) or 0 for x in workers)
-    model=lambda key: round(sum(x.get('model',{}).get(key,0) for x in workers))
-    k={'recv':total('requestsReceived'),'rej':total('overloadRejected'),'drop':total('overloadDropped'),'olms':total('overloadMilliseconds'),'entered':total('overloadEntered'),'kfilters':total('overloadKernelFilters'),'gcms':model('gcPauseMilliseconds'),'stallms':model('eventLoopStallMilliseconds'),'workers':len(workers)}
-print(sys.argv[1].split('/')[-1], 'goodput', round(c['completed']/w,1), 'success', round(c['successRatio'],3), 'failures', r.get('failures'), 'cpu', r.get('proxy',{}).get('cpuPercentTotal'), k)
-P
+python3 "$(dirname "$0")/../e6-overload-udp-ab-2026-12-07/step-line.py" $OUT/$TAG-$RATE.json $LOG

@@ -21,14 +21,4 @@ for i in $(seq 1 100); do grep -q '"ready"\|ready' $LOG 2>/dev/null && break; sl
 node ${BENCH_TREE:-$(cd "$(dirname "$0")" && git rev-parse --show-toplevel)}/packages/cli/bin/switchboard.js bench --proxy 127.0.0.1:$PORT --domain bench.test --transport udp --workload registration --rate $RATE --clients 15000 --duration 10 --warmup 35 --timeout 32000 --procs 2 --expires 3600 --file-limit 20000 --generator-cpus 1 --proxy-pid $PPID_ --proxy-metrics http://127.0.0.1:$MPORT/metrics --quiet --out $OUT/$TAG-$RATE.json > $OUT/$TAG-$RATE-bench.log 2>&1
 kill -TERM $PPID_; for i in $(seq 1 50); do kill -0 $PPID_ 2>/dev/null || break; sleep 0.1; done; kill -9 $PPID_ 2>/dev/null
 sleep 1; rmdir $cg $cs 2>/dev/null
-python3 - $OUT/$TAG-$RATE.json $LOG <<'P'
-import json,sys
-r=json.load(open(sys.argv[1]))
-c=r['calls']; w=r['windowSeconds']
-stopped=[json.loads(l) for l in open(sys.argv[2]) if '"msg":"stopped"' in l]
-k={}
-if stopped:
-    w0=stopped[-1]['workers'][0]; core=w0['core']; model=w0['model']
-    k={'recv':core.get('requestsReceived'),'rej':core.get('overloadRejected'),'drop':core.get('overloadDropped'),'olms':core.get('overloadMilliseconds'),'entered':core.get('overloadEntered'),'gcms':round(model.get('gcPauseMilliseconds',0)),'stallms':round(model.get('eventLoopStallMilliseconds',0))}
-print(sys.argv[1].split('/')[-1], 'goodput', round(c['completed']/w,1), 'success', round(c['successRatio'],3), 'failures', r.get('failures'), 'cpu', r.get('proxy',{}).get('cpuPercentTotal'), k)
-P
+python3 "$(dirname "$0")/step-line.py" $OUT/$TAG-$RATE.json $LOG
