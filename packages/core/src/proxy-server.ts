@@ -188,7 +188,7 @@ export class ProxyServer {
     // parent filters its socket), nor the process-pool's shared one (one filter serves the socket,
     // and each worker would set its own).
     const ownSocket = options.udpTransport === undefined && options.udpSocketShared !== true;
-    const kernelShedder = overload === undefined || overload.kernelFilter === false || !ownSocket ? undefined : new UdpKernelShedder();
+    const kernelShedder = ownSocket ? UdpKernelShedder.forSettings(overload) : undefined;
     const deliver = (bytes: Buffer, source: TransportAddress): void => core?.receive(bytes, source);
     const counters = (): TransportCounters | undefined => server?.transportCounters;
     // One id sequence for TCP and TLS, so a connection id names one connection.

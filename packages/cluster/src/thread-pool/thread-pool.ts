@@ -90,7 +90,7 @@ export class ThreadPool extends WorkerPool<ThreadMessage, ThreadMessage, Transfe
       const overload = settings.overload;
       const queueProbe = overload === undefined ? undefined : new UdpQueueProbe(overload.intervalMs, overload.queueProbeToken);
       // The parent reads and sheds every datagram: the kernel's share of REGISTERs is steered here.
-      const kernelShedder = overload === undefined || overload.kernelFilter === false ? undefined : new UdpKernelShedder();
+      const kernelShedder = UdpKernelShedder.forSettings(overload);
       this.#udp = new UdpTransport({
         host: udpSpec.host,
         port: udpSpec.port,

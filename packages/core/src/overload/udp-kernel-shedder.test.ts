@@ -97,3 +97,10 @@ test('the REGISTERs the kernel dropped are estimated from those read and the sha
   shedder.steer(true, 100, 100);
   assert.equal(shedder.droppedSinceSample(), 0, 'counted again from the sample on');
 });
+
+test('a shedder exists where overload control is on and the kernel filter not turned off', () => {
+  assert.equal(UdpKernelShedder.forSettings(undefined), undefined, '--overload off');
+  assert.equal(UdpKernelShedder.forSettings({ kernelFilter: false }), undefined, '--overload-kernel-filter off');
+  assert.ok(UdpKernelShedder.forSettings({}) instanceof UdpKernelShedder, 'on by default');
+  assert.ok(UdpKernelShedder.forSettings({ kernelFilter: true }) instanceof UdpKernelShedder);
+});

@@ -31,7 +31,8 @@ const OFFERED_WEIGHT = 0.5;
  * Sheds REGISTERs over UDP in the kernel while the worker limits new work: a socket filter
  * (register-filter.ts) keeps a share of them, steered once a sample so that the worker reads
  * about HEADROOM times the rate it admits. Why: over UDP every request the worker refuses costs it
- * the datagram's read and classification, about 6 µs on 0.15 core, and a 503 about 17 µs more;
+ * the datagram's read and classification, about 6 µs on 0.15 core, and a 503 about 17 µs more
+ * (inferred from profiles, not measured apart);
  * past a few times capacity those refusals alone take what the admitted work needed
  * (experiments/bench-overload-2026-12-07e, e6-overload-udp-ab-2026-12-07). A datagram the kernel
  * drops costs the worker nothing (its cost falls where the kernel receives it: on loopback, the
@@ -41,6 +42,11 @@ const OFFERED_WEIGHT = 0.5;
  * is estimated as those over the share kept. When limiting ends the filter is removed.
  */
 export class UdpKernelShedder {
+  /** A shedder where `--overload on` and `--overload-kernel-filter` (on unless off) ask for one, else undefined. */
+  static forSettings(overload: { readonly kernelFilter?: boolean } | undefined): UdpKernelShedder | undefined {
+    return overload === undefined || overload.kernelFilter === false ? undefined : new UdpKernelShedder();
+  }
+
   #filter: SocketFilterControl | undefined;
   #pass = 1;
   #registers = 0;

@@ -66,10 +66,9 @@ export class UdpTransport implements DatagramTransport {
       const to = selfAddress(bound.address);
       probe.attach((bytes) => socket.send(bytes, bound.port, to, ignoreSendError));
     }
-    const fd = this.#options.kernelShedder === undefined ? undefined : datagramSocketFd(socket);
-    if (fd !== undefined) {
-      this.#options.kernelShedder?.attach({ attach: (program) => attachSocketFilter(fd, program), detach: () => detachSocketFilter(fd) });
-    }
+    const shedder = this.#options.kernelShedder;
+    const fd = shedder === undefined ? undefined : datagramSocketFd(socket);
+    if (shedder !== undefined && fd !== undefined) shedder.attach({ attach: (program) => attachSocketFilter(fd, program), detach: () => detachSocketFilter(fd) });
     return { address: bound.address, port: bound.port };
   }
 
