@@ -76,6 +76,7 @@ export { newProxyCounters, type ProxyCounters } from './proxy/proxy-counters.js'
 export { OverloadControl, DEFAULT_OVERLOAD_SETTINGS, OVERLOAD_UDP_RECEIVE_BUFFER_BYTES, type OverloadSettings, type OverloadCounters } from './overload/overload-control.js';
 export { UdpQueueProbe, type QueueDelaySource } from './overload/udp-queue-probe.js';
 export { UdpKernelShedder, type KernelShedderCounters } from './overload/udp-kernel-shedder.js';
+export { SOCKET_FILTER_PLATFORM } from './transport/socket-filter.js';
 export { OverloadDetector, DEFAULT_OVERLOAD_THRESHOLDS, type OverloadThresholds } from './overload/overload-detector.js';
 export { classifyMessage, inShedFraction, MUST_PROCESS, OVERLOAD_ACK, OVERLOAD_TAG_PREFIX } from './overload/message-class.js';
 export { readOcAnnouncement, ocServerParams, withOcParams, OC_CLIENT_PARAMS, type OcAnnouncement } from './overload/oc-params.js';

@@ -58,8 +58,6 @@ export interface ProxyServerOptions {
   readonly timing?: MessageTimingRecorder;
   /** Overload control (`--overload on`), one detector per server (per worker). */
   readonly overload?: OverloadSettings;
-  /** The UDP socket is shared with other workers (the process-pool's): overload control leaves its kernel filter alone. */
-  readonly udpSocketShared?: boolean;
   /** Datagrams arrive already admitted by overload control where they were read (ProxyCoreOptions). */
   readonly datagramsAdmitted?: boolean;
 
@@ -184,11 +182,10 @@ export class ProxyServer {
     let server: ProxyServer | undefined;
     const overload = options.overload;
     const queueProbe = overload === undefined ? undefined : new UdpQueueProbe(overload.intervalMs, overload.queueProbeToken);
-    // Only on a socket of this worker's own: not a thread's relayed datagrams (the thread-pool's
-    // parent filters its socket), nor the process-pool's shared one (one filter serves the socket,
-    // and each worker would set its own).
-    const ownSocket = options.udpTransport === undefined && options.udpSocketShared !== true;
-    const kernelShedder = ownSocket ? UdpKernelShedder.forSettings(overload) : undefined;
+    // On a socket this worker reads: not a thread's relayed datagrams (the thread-pool's parent
+    // filters its socket). The process-pool's workers share one socket and its one filter, whose
+    // share they set together (UdpKernelShedder).
+    const kernelShedder = options.udpTransport === undefined ? UdpKernelShedder.forSettings(overload) : undefined;
     const deliver = (bytes: Buffer, source: TransportAddress): void => core?.receive(bytes, source);
     const counters = (): TransportCounters | undefined => server?.transportCounters;
     // One id sequence for TCP and TLS, so a connection id names one connection.

@@ -65,7 +65,7 @@ export class ProcessWorker extends PoolWorker<ToSupervisor, net.Socket> {
   async start(): Promise<void> {
     const config = this.#config;
     await this.startWith(
-      async (store) => ProxyServer.start({ ...(await this.proxyOptions(store, config.origin)), tcpListener: 'none', tlsListener: 'none', udpSocketShared: true }),
+      async (store) => ProxyServer.start({ ...(await this.proxyOptions(store, config.origin)), tcpListener: 'none', tlsListener: 'none' }),
       (server) => {
         this.#gateReads(server);
         return { t: 'ready', udpPort: server.listeners.find((listener) => listener.protocol === 'udp')?.port };

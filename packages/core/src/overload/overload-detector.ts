@@ -284,7 +284,7 @@ export class OverloadDetector {
     const calm = !overloaded && !backlogged && queueCalm && loopCalm;
     const droppedInKernel = this.#kernelShedder?.droppedSinceSample() ?? 0;
     this.#admission.update({ overloaded, calm, offered: this.#offered + droppedInKernel, admitted: this.#admitted, elapsedMs, arrived: this.#arrived });
-    this.#kernelShedder?.steer(this.#admission.limiting, this.#admission.rate, elapsedMs);
+    this.#kernelShedder?.steer(this.#admission.limiting, this.#admission.rate, elapsedMs, this.#arrived);
     this.#offered = 0;
     this.#admitted = 0;
     this.#arrived = 0;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HEADROOM, MIN_PASS, UdpKernelShedder, type SocketFilterControl } from './udp-kernel-shedder.js';
+import { readRegisterFilter, registerFilterProgram } from './register-filter.js';
+import { HEADROOM, MIN_PASS, NOTE_TTL_MS, UdpKernelShedder, type SocketFilterControl } from './udp-kernel-shedder.js';
 
 /** A socket filter that records what it was given. */
 function recordingFilter(takes = true): SocketFilterControl & { attached: number; detached: number } {
@@ -103,4 +104,96 @@ test('a shedder exists where overload control is on and the kernel filter not tu
   assert.equal(UdpKernelShedder.forSettings({ kernelFilter: false }), undefined, '--overload-kernel-filter off');
   assert.ok(UdpKernelShedder.forSettings({}) instanceof UdpKernelShedder, 'on by default');
   assert.ok(UdpKernelShedder.forSettings({ kernelFilter: true }) instanceof UdpKernelShedder);
+});
+
+/** One socket's filter as the kernel keeps it, for several readers (the process-pool's workers): each gets a control of it. */
+function sharedSocket(): { program: Buffer; attached: number; control(): SocketFilterControl } {
+  const socket = {
+    program: Buffer.alloc(0),
+    attached: 0,
+    control(): SocketFilterControl {
+      return {
+        attach: (program) => {
+          socket.program = Buffer.from(program);
+          socket.attached++;
+          return true;
+        },
+        detach: () => {
+          const had = socket.program.length > 0;
+          socket.program = Buffer.alloc(0);
+          return had;
+        },
+        read: () => socket.program,
+      };
+    },
+  };
+  return socket;
+}
+
+test('readers of one socket set one share: what each wants, weighted by the REGISTERs each is offered, while any of them limits', () => {
+  const socket = sharedSocket();
+  const busy = new UdpKernelShedder();
+  const idle = new UdpKernelShedder();
+  busy.attach(socket.control());
+  idle.attach(socket.control());
+  // The busy reader reads 80 REGISTERs in 100 ms (800 a second) and admits 100 a second: it wants a quarter.
+  registers(busy, 80);
+  busy.steer(true, 100, 100);
+  assert.equal(busy.passFraction, (HEADROOM * 100) / 800);
+  // The other does not limit: 60 new requests in 100 ms, a quarter of them read, so 2,400 a second offered.
+  idle.steer(false, undefined, 100, 60);
+  // Read as 0.25, the share it kept over the interval was what the busy reader set.
+  const shared = readRegisterFilter(socket.program);
+  assert.ok(shared !== undefined);
+  assert.equal(shared.notes.length, 2, 'both readers are in the program');
+  // (0.25 × 800 + 1 × 2,400) / 3,200 = 0.8125 = 52/64.
+  assert.equal(shared.pass, 52 / 64);
+  assert.equal(idle.passFraction, 52 / 64);
+  // The busy reader reads the idle one's note back and keeps the pool's share.
+  registers(busy, Math.round(80 * (52 / 64)));
+  busy.steer(true, 100, 100);
+  assert.equal(readRegisterFilter(socket.program)?.pass, 52 / 64);
+  // The busy reader stops limiting: no reader limits, the filter goes.
+  busy.steer(false, undefined, 100, 65);
+  assert.equal(socket.program.length, 0);
+  assert.equal(busy.passFraction, 1);
+  idle.steer(false, undefined, 100, 60);
+  assert.equal(idle.passFraction, 1, 'the idle reader reads it gone');
+  assert.equal(socket.program.length, 0, 'and sets nothing');
+});
+
+test('a reader that stops limiting while another limits leaves a filter for the other, and a stale note is not counted', () => {
+  const socket = sharedSocket();
+  const first = new UdpKernelShedder();
+  const second = new UdpKernelShedder();
+  first.attach(socket.control());
+  second.attach(socket.control());
+  registers(first, 80);
+  first.steer(true, 100, 100);
+  registers(second, 20);
+  second.steer(true, 100, 100); // 20 of a quarter in 100 ms: 800 a second, it wants a quarter too
+  assert.equal(readRegisterFilter(socket.program)?.pass, 0.25);
+  first.steer(false, undefined, 100, 20); // 800 a second, no longer limiting
+  assert.equal(readRegisterFilter(socket.program)?.pass, (0.25 * 800 + 800) / 1600, 'the filter stays while the second limits');
+  // A note left by a reader that died: older than NOTE_TTL_MS, it is ignored and dropped.
+  const now = Date.now();
+  socket.program = registerFilterProgram(MIN_PASS, [{ reader: 99, wantedPass: MIN_PASS, offeredRate: 10_000, at: now - NOTE_TTL_MS - 100 }]);
+  second.steer(false, undefined, 100, 10);
+  assert.equal(socket.program.length, 0, 'no reader limits: the dead reader\'s filter is removed');
+});
+
+test('a single reader whose program is read back refreshes its note but counts only changes of share', () => {
+  const socket = sharedSocket();
+  const counters = { overloadKernelFilters: 0, overloadKernelFilterFailures: 0 };
+  const shedder = new UdpKernelShedder();
+  shedder.countInto(counters);
+  shedder.attach(socket.control());
+  registers(shedder, 80);
+  shedder.steer(true, 100, 100);
+  assert.equal(shedder.passFraction, 0.25);
+  registers(shedder, 20);
+  shedder.steer(true, 100, 100);
+  assert.equal(shedder.passFraction, 0.25, 'alone, its own share');
+  assert.equal(counters.overloadKernelFilters, 1);
+  assert.equal(readRegisterFilter(socket.program)?.notes.length, 1);
 });

@@ -1,4 +1,5 @@
-import { registerFilterProgram } from './register-filter.js';
+import { randomBytes } from 'node:crypto';
+import { readRegisterFilter, registerFilterProgram, type FilterNote } from './register-filter.js';
 
 /** What the shedder counts (in ProxyCounters, on --metrics). */
 export interface KernelShedderCounters {
@@ -12,6 +13,8 @@ export interface KernelShedderCounters {
 export interface SocketFilterControl {
   attach(program: Buffer): boolean;
   detach(): boolean;
+  /** The socket's program now, whoever attached it (readSocketFilter); undefined when it cannot be read. */
+  read?(): Buffer | undefined;
 }
 
 /**
@@ -26,6 +29,10 @@ export const MIN_PASS = 1 / 16;
 const STEP = 1 / 64;
 /** Weight of the newest sample in the moving average of REGISTERs offered. */
 const OFFERED_WEIGHT = 0.5;
+/** Another reader's note older than this is not counted (its reader died or stopped sampling). */
+export const NOTE_TTL_MS = 500;
+/** A reader's own note is written again at least this often while the socket is filtered. */
+const NOTE_REFRESH_MS = 200;
 
 /**
  * Sheds REGISTERs over UDP in the kernel while the worker limits new work: a socket filter
@@ -40,6 +47,16 @@ const OFFERED_WEIGHT = 0.5;
  *
  * REGISTERs the worker reads are counted (`noteRegister`, while limiting); what is offered in all
  * is estimated as those over the share kept. When limiting ends the filter is removed.
+ *
+ * A socket several processes read (the process-pool's workers share one) has one filter, and the
+ * kernel hands each datagram to whichever reader takes it first, so no reader's share is the
+ * pool's. Each reader writes in the program what it wants (a FilterNote: its share, 1 when it does
+ * not limit, and the REGISTERs a second it is offered) and reads the others' notes back at every
+ * sample; the share set is theirs weighted by what each is offered: the REGISTERs the readers can
+ * admit over those offered to them all, whatever their split. The filter stays while any reader
+ * limits. No messages between the workers: the socket is the shared state (a read and a write of
+ * its filter a sample, about a microsecond each; two readers that write within the same moment
+ * lose one note until the next sample). A single reader's note is its own share, as before.
  */
 export class UdpKernelShedder {
   /** A shedder where `--overload on` and `--overload-kernel-filter` (on unless off) ask for one, else undefined. */
@@ -48,6 +65,11 @@ export class UdpKernelShedder {
   }
 
   #filter: SocketFilterControl | undefined;
+  readonly #reader = randomBytes(4).readUInt32LE(0);
+  /** When this reader's note was last written (ms since the epoch; 0: not in the program). */
+  #noteWrittenAt = 0;
+  /** The share this reader wants now (1: none filtered), as in its note. */
+  #wanted = 1;
   #pass = 1;
   #registers = 0;
   #offeredRate = 0;
@@ -88,29 +110,77 @@ export class UdpKernelShedder {
     return this.#pass >= 1 ? 0 : Math.round((this.#registers * (1 - this.#pass)) / this.#pass);
   }
 
-  /** One sample of the overload detector: whether it limits, its admitted rate, the interval. */
-  steer(limiting: boolean, admittedRate: number | undefined, elapsedMs: number): void {
+  /**
+   * One sample of the overload detector: whether it limits, its admitted rate, the interval, and
+   * the new requests it counted while not limiting (mayBeNewWork; the weight of a note that asks
+   * for no filter: taken as REGISTERs, the only requests the filter drops).
+   */
+  steer(limiting: boolean, admittedRate: number | undefined, elapsedMs: number, arrived = 0): void {
     const registers = this.#registers;
     this.#registers = 0;
+    const filter = this.#filter;
+    const seconds = Math.max(elapsedMs, 1) / 1000;
+    // The socket's program now: another reader's, its notes, or undefined (unreadable or foreign:
+    // this reader alone decides, as on a socket of its own).
+    const there = filter === undefined ? undefined : readRegisterFilter(filter.read?.());
+    if (there !== undefined) this.#pass = roundedShare(there.pass);
+    // What the kernel kept over the interval: the share there now (another reader may have set it).
+    const keptShare = this.#pass;
+    let offeredRate: number;
     if (!limiting || admittedRate === undefined) {
       this.#offeredRate = 0;
-      this.#apply(1);
+      this.#wanted = 1;
+      offeredRate = arrived / seconds / keptShare;
+    } else {
+      const offered = registers / seconds / keptShare;
+      this.#offeredRate = this.#offeredRate === 0 ? offered : OFFERED_WEIGHT * offered + (1 - OFFERED_WEIGHT) * this.#offeredRate;
+      const wanted = this.#offeredRate <= 0 ? 1 : (HEADROOM * admittedRate) / this.#offeredRate;
+      this.#wanted = roundedShare(wanted);
+      offeredRate = this.#offeredRate;
+    }
+    if (filter === undefined) return;
+    const now = Date.now();
+    const others = (there?.notes ?? []).filter((note) => note.reader !== this.#reader && now - note.at < NOTE_TTL_MS);
+    if (this.#wanted >= 1 && !others.some((note) => note.wantedPass < 1)) {
+      this.#apply(1, []);
       return;
     }
-    const offered = (registers * 1000) / Math.max(elapsedMs, 1) / this.#pass;
-    this.#offeredRate = this.#offeredRate === 0 ? offered : OFFERED_WEIGHT * offered + (1 - OFFERED_WEIGHT) * this.#offeredRate;
-    const wanted = this.#offeredRate <= 0 ? 1 : (HEADROOM * admittedRate) / this.#offeredRate;
-    this.#apply(Math.min(1, Math.max(MIN_PASS, Math.round(wanted / STEP) * STEP)));
+    const own: FilterNote = { reader: this.#reader, wantedPass: this.#wanted, offeredRate, at: now };
+    const notes = [own, ...others];
+    const pass = roundedShare(poolShare(notes));
+    const ownThere = there?.notes.find((note) => note.reader === this.#reader);
+    // Where the program cannot be read back no other reader's note is known: written when the share changes.
+    const stale = there !== undefined && (ownThere === undefined || ownThere.wantedPass !== this.#wanted || now - this.#noteWrittenAt >= NOTE_REFRESH_MS);
+    if (pass !== this.#pass || (pass < 1 && stale)) this.#apply(pass, notes);
   }
 
-  #apply(pass: number): void {
-    if (pass === this.#pass) return;
+  #apply(pass: number, notes: readonly FilterNote[]): void {
     const filter = this.#filter;
     if (filter === undefined) return;
-    const taken = pass >= 1 ? filter.detach() : filter.attach(registerFilterProgram(pass));
-    if (taken) this.#counters.overloadKernelFilters++;
-    else if (pass < 1) this.#counters.overloadKernelFilterFailures++;
+    if (pass >= 1 && this.#pass >= 1) return;
+    const changed = pass !== this.#pass;
+    const taken = pass >= 1 ? filter.detach() : filter.attach(registerFilterProgram(pass, notes));
+    if (taken && changed) this.#counters.overloadKernelFilters++;
+    else if (!taken && pass < 1) this.#counters.overloadKernelFilterFailures++;
+    if (taken && pass < 1) this.#noteWrittenAt = Date.now();
     // A failed removal leaves nothing to remove (no filter was set).
     if (taken || pass >= 1) this.#pass = pass;
   }
+}
+
+/** A share within [MIN_PASS, 1], in steps of STEP. */
+function roundedShare(share: number): number {
+  return Math.min(1, Math.max(MIN_PASS, Math.round(share / STEP) * STEP));
+}
+
+/** The share for all the readers: theirs weighted by the REGISTERs each is offered (a plain mean when none is). */
+function poolShare(notes: readonly FilterNote[]): number {
+  let offered = 0;
+  let kept = 0;
+  for (const note of notes) {
+    offered += note.offeredRate;
+    kept += note.wantedPass * note.offeredRate;
+  }
+  if (offered > 0) return kept / offered;
+  return notes.reduce((sum, note) => sum + note.wantedPass, 0) / Math.max(notes.length, 1);
 }

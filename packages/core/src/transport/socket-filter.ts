@@ -7,11 +7,17 @@ import { createRequire } from 'node:module';
  * no binding for setsockopt with a pointer, so it is called in libc through koffi (an FFI with
  * prebuilt binaries). Where that is not possible (another OS or architecture than Linux on x64
  * or arm64, no libc, koffi missing) `attachSocketFilter` says so and nothing is filtered. Never throws.
+ * A socket shared between processes (the process-pool's UDP socket) has one filter, whichever
+ * process attached it; `readSocketFilter` reads it back.
  */
 
 const SOL_SOCKET = 1;
 const SO_ATTACH_FILTER = 26;
 const SO_DETACH_FILTER = 27;
+/** getsockopt: the socket's filter as attached (SO_GET_FILTER is SO_ATTACH_FILTER's number). */
+const SO_GET_FILTER = SO_ATTACH_FILTER;
+/** The longest filter `readSocketFilter` reads back, in instructions. */
+const LONGEST_READ = 128;
 /** struct sock_filter: u16 code, u8 jt, u8 jf, u32 k. */
 export const INSTRUCTION_BYTES = 8;
 
@@ -20,6 +26,8 @@ export const SOCKET_FILTER_PLATFORM = process.platform === 'linux' && (process.a
 
 interface Libc {
   setsockopt(fd: number, level: number, name: number, value: Buffer | null, length: number): number;
+  /** `length` in and out: [its value] (for SO_GET_FILTER, in instructions). */
+  getsockopt(fd: number, level: number, name: number, value: Buffer, length: [number]): number;
   address(buffer: Buffer): bigint;
 }
 
@@ -36,8 +44,10 @@ function loadLibc(): Libc | null {
     };
     const library = koffi.load('libc.so.6');
     const setsockopt = library.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t length)');
+    const getsockopt = library.func('int getsockopt(int fd, int level, int name, void *value, _Inout_ uint32_t *length)');
     libc = {
       setsockopt: (fd, level, name, value, length) => setsockopt(fd, level, name, value, length) as number,
+      getsockopt: (fd, level, name, value, length) => getsockopt(fd, level, name, value, length) as number,
       address: (buffer) => koffi.address(buffer),
     };
   } catch {
@@ -82,4 +92,24 @@ export function detachSocketFilter(fd: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The filter the socket `fd` has now, as it was attached (by any process holding the socket: a
+ * socket shared between processes has one filter): its program, an empty buffer when it has
+ * none, or undefined when it cannot be read (no filters here, or one longer than LONGEST_READ
+ * instructions).
+ */
+export function readSocketFilter(fd: number): Buffer | undefined {
+  const c = loadLibc();
+  if (c === null) return undefined;
+  const program = Buffer.alloc(LONGEST_READ * INSTRUCTION_BYTES);
+  const length: [number] = [LONGEST_READ];
+  try {
+    if (c.getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, program, length) !== 0) return undefined;
+  } catch {
+    return undefined;
+  }
+  const instructions = length[0];
+  return instructions >= 0 && instructions <= LONGEST_READ ? program.subarray(0, instructions * INSTRUCTION_BYTES) : undefined;
 }

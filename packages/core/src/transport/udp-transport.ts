@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import type { UdpKernelShedder } from '../overload/udp-kernel-shedder.js';
 import type { UdpQueueProbe } from '../overload/udp-queue-probe.js';
 import { reportSendError, type SendErrorHandler, type TransportAddress } from '../transport-address.js';
-import { attachSocketFilter, datagramSocketFd, detachSocketFilter } from './socket-filter.js';
+import { attachSocketFilter, datagramSocketFd, detachSocketFilter, readSocketFilter } from './socket-filter.js';
 
 export interface UdpTransportOptions {
   readonly host: string;
@@ -68,7 +68,7 @@ export class UdpTransport implements DatagramTransport {
     }
     const shedder = this.#options.kernelShedder;
     const fd = shedder === undefined ? undefined : datagramSocketFd(socket);
-    if (shedder !== undefined && fd !== undefined) shedder.attach({ attach: (program) => attachSocketFilter(fd, program), detach: () => detachSocketFilter(fd) });
+    if (shedder !== undefined && fd !== undefined) shedder.attach({ attach: (program) => attachSocketFilter(fd, program), detach: () => detachSocketFilter(fd), read: () => readSocketFilter(fd) });
     return { address: bound.address, port: bound.port };
   }
 
