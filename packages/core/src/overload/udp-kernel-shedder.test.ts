@@ -140,19 +140,23 @@ test('readers of one socket set one share: what each wants, weighted by the REGI
   registers(busy, 80);
   busy.steer(true, 100, 100);
   assert.equal(busy.passFraction, (HEADROOM * 100) / 800);
-  // The other does not limit: 60 new requests in 100 ms, a quarter of them read, so 2,400 a second offered.
+  // The other does not limit. At its sample it reads the share the busy one set (a change at a
+  // moment it does not know: its interval counts with the mean of 1 and 0.25); over its next
+  // interval it counts 60 new requests in 100 ms under a quarter kept: 2,400 a second offered.
+  idle.steer(false, undefined, 100, 0);
+  assert.equal(idle.passFraction, 0.25);
   idle.steer(false, undefined, 100, 60);
-  // Read as 0.25, the share it kept over the interval was what the busy reader set.
   const shared = readRegisterFilter(socket.program);
   assert.ok(shared !== undefined);
   assert.equal(shared.notes.length, 2, 'both readers are in the program');
   // (0.25 × 800 + 1 × 2,400) / 3,200 = 0.8125 = 52/64.
   assert.equal(shared.pass, 52 / 64);
   assert.equal(idle.passFraction, 52 / 64);
-  // The busy reader reads the idle one's note back and keeps the pool's share.
+  // The busy reader reads the idle one's note back: the pool's share stays near it, not the busy one's quarter.
   registers(busy, Math.round(80 * (52 / 64)));
   busy.steer(true, 100, 100);
-  assert.equal(readRegisterFilter(socket.program)?.pass, 52 / 64);
+  const kept = readRegisterFilter(socket.program)?.pass ?? 0;
+  assert.ok(kept > 0.7 && kept < 1, `the pool's share ${kept}`);
   // The busy reader stops limiting: no reader limits, the filter goes.
   busy.steer(false, undefined, 100, 65);
   assert.equal(socket.program.length, 0);
@@ -170,6 +174,7 @@ test('a reader that stops limiting while another limits leaves a filter for the 
   second.attach(socket.control());
   registers(first, 80);
   first.steer(true, 100, 100);
+  second.steer(false, undefined, 100, 0); // reads the quarter the first one set
   registers(second, 20);
   second.steer(true, 100, 100); // 20 of a quarter in 100 ms: 800 a second, it wants a quarter too
   assert.equal(readRegisterFilter(socket.program)?.pass, 0.25);
@@ -197,3 +202,27 @@ test('a single reader whose program is read back refreshes its note but counts o
   assert.equal(counters.overloadKernelFilters, 1);
   assert.equal(readRegisterFilter(socket.program)?.notes.length, 1);
 });
+
+test('a share another reader changed during the interval counts as the mean of the shares before and after', () => {
+  const socket = sharedSocket();
+  const first = new UdpKernelShedder();
+  const second = new UdpKernelShedder();
+  first.attach(socket.control());
+  second.attach(socket.control());
+  registers(first, 80);
+  first.steer(true, 100, 100); // a quarter
+  second.steer(false, undefined, 100, 0); // reads it
+  // The first lowers it to MIN_PASS (it admits far fewer now); the second read 30 under shares from a quarter to 1/16.
+  registers(first, 20);
+  first.steer(true, 5, 100);
+  assert.equal(readRegisterFilter(socket.program)?.pass, MIN_PASS);
+  registers(second, 30);
+  second.steer(true, 100, 100);
+  // Offered: 30 in 100 ms over (1/4 + 1/16) / 2 = 5/32, 1,920 a second, not 4,800 (over 1/16) nor 1,200 (over 1/4).
+  const notes = readRegisterFilter(socket.program)?.notes ?? [];
+  assert.equal(notes.find((note) => note.wantedPass === roundToStep((HEADROOM * 100) / 1920))?.offeredRate, 1920);
+});
+
+function roundToStep(share: number): number {
+  return Math.min(1, Math.max(MIN_PASS, Math.round(share * 64) / 64));
+}

@@ -123,9 +123,13 @@ export class UdpKernelShedder {
     // The socket's program now: another reader's, its notes, or undefined (unreadable or foreign:
     // this reader alone decides, as on a socket of its own).
     const there = filter === undefined ? undefined : readRegisterFilter(filter.read?.());
+    // What the kernel kept over the interval: the share set or read at the last sample, or where
+    // another reader has changed it since (at a moment not known), the mean of that and the share
+    // there now. Either alone can be off by the whole change: a reader that read a share of 1/2
+    // and divided by a new 1/16 would see eight times what it was offered.
+    const startShare = this.#pass;
     if (there !== undefined) this.#pass = roundedShare(there.pass);
-    // What the kernel kept over the interval: the share there now (another reader may have set it).
-    const keptShare = this.#pass;
+    const keptShare = (startShare + this.#pass) / 2;
     let offeredRate: number;
     if (!limiting || admittedRate === undefined) {
       this.#offeredRate = 0;
