@@ -11,3 +11,9 @@ test('a point with the named settings is its own capacity source; one that diffe
   assert.equal(capacitySourceKey(point('on'), { overload: 'off' }), pointKey(point('off')));
   assert.equal(capacitySourceKey(point('on'), undefined), undefined, 'without capacity-of every point runs its ladder');
 });
+
+test('settings that mean nothing at the source are not looked for there: an overload setting with control off', () => {
+  const withFilter = (overload: string, filter: string): ExperimentPoint => ({ ...point(overload), extra: { overload, 'overload-kernel-filter': filter } }) as ExperimentPoint;
+  assert.equal(capacitySourceKey(withFilter('on', 'off'), { overload: 'off' }), pointKey(point('off')));
+  assert.equal(capacitySourceKey(withFilter('on', 'on'), { overload: 'off' }), pointKey(point('off')));
+});

@@ -8,12 +8,13 @@
  * as a lower capacity that hides it. The capacities themselves are kept by PeakBook (peak-book.ts).
  */
 import type { ExperimentPoint } from './experiment-record.js';
-import { pointKey } from './experiment-matrix.js';
+import { meaningfulExtras, pointKey } from './experiment-matrix.js';
 
 /** The key of the point that supplies `point`'s capacity, or undefined when it is its own source (it runs the ladder). */
 export function capacitySourceKey(point: ExperimentPoint, capacityOf: Readonly<Record<string, string>> | undefined): string | undefined {
   if (capacityOf === undefined) return undefined;
   const extra = point.extra ?? {};
   if (Object.entries(capacityOf).every(([key, value]) => extra[key] === value)) return undefined;
-  return pointKey({ ...point, extra: { ...extra, ...capacityOf } });
+  // Settings that mean nothing at the source (an overload setting with control off) are not its.
+  return pointKey({ ...point, extra: meaningfulExtras(point.model, { ...extra, ...capacityOf }) });
 }

@@ -128,6 +128,18 @@ test('exclude drops the points that match one of its entries on every key it nam
   assert.throws(() => config({ clients: [5] }, { exclude: [{ colour: 'red' }] }), /exclude\[0\]\.colour: not a matrix or extra key/);
 });
 
+test('overload control\'s settings run only with control on: without it the points are one', () => {
+  const points = experimentPoints(config(
+    { model: ['process-pool'], transport: ['udp'], clients: [5] },
+    { extra: { overload: ['off', 'on'], 'overload-kernel-filter': ['on', 'off'] } },
+  ));
+  assert.deepEqual(points.map((point) => JSON.stringify(point.extra)), [
+    '{"overload":"off"}',
+    '{"overload":"on","overload-kernel-filter":"on"}',
+    '{"overload":"on","overload-kernel-filter":"off"}',
+  ]);
+});
+
 test('io-dispatch runs with shared transactions only, added when the matrix does not vary them', () => {
   const varied = experimentPoints(config({ model: ['io-dispatch'], transport: ['tcp'], clients: [5] }, { extra: { transactions: ['owned', 'shared'] } }));
   assert.deepEqual(varied.map((point) => `${point.model}/${point.state}/${point.extra?.transactions}`), ['io-dispatch/redis/shared']);

@@ -8,6 +8,9 @@
  *   caller connections `tls-verify-client` (the callers' certificates) runs with its first value,
  *   and with persistent connections on both sides so does `tls-resumption`;
  * - flags implied by an extra value (`implies`) join that point's extras;
+ * - keys that mean nothing for the point are dropped (`meaningfulExtras`): the process-pool's own
+ *   for other models, and overload control's settings (`overload-*`) without `overload: on`
+ *   (`serve` refuses them there);
  * - a point matching an entry of `exclude` on every key it names is left out;
  * - a model whose workers must share their transactions (`TRANSACTIONS_FOR_MODEL`, the rule `serve` checks: io-dispatch)
  *   runs with `transactions: shared` only (added when the matrix does not vary it);
@@ -22,6 +25,16 @@ import type { ExperimentPoint } from './experiment-record.js';
 
 /** Extra keys that only the process-pool's `serve` takes; other models' points run without them. */
 const PROCESS_POOL_ONLY = new Set(['supervisor-handles', 'fd-request-wait']);
+
+/**
+ * `extra` without the keys that mean nothing for a point of `model`: the process-pool's own
+ * elsewhere, and overload control's settings (`overload-kernel-filter`, `overload-utilization` ...)
+ * unless `overload` is on. Points that differ only in those are one point.
+ */
+export function meaningfulExtras(model: ExperimentPoint['model'], extra: Readonly<Record<string, string>>): Record<string, string> {
+  const overloadOn = extra.overload === 'on';
+  return Object.fromEntries(Object.entries(extra).filter(([key]) => !(PROCESS_POOL_ONLY.has(key) && model !== 'process-pool') && !(key.startsWith('overload-') && !overloadOn)));
+}
 
 /** The point has every value `entry` names (point fields in camelCase, or extras). */
 function excluded(point: ExperimentPoint, entry: Readonly<Record<string, string>>): boolean {
@@ -86,14 +99,13 @@ export function experimentPoints(config: ExperimentConfig, quick = false): Exper
       transport !== 'tls' ||
       (key === 'tls-verify-client' && connection === 'persistent') ||
       (key === 'tls-resumption' && connection === 'persistent' && calleeConnection === 'persistent');
-    // Keys of the process-pool alone (its supervisor's handles, poolipc) mean nothing elsewhere: dropped.
     const chosen: Record<string, string> = { ...(combination.extra as Record<string, string>) };
     if (!TRANSACTIONS_FOR_MODEL[model].includes('owned')) {
       if ((chosen.transactions ?? 'shared') !== 'shared') continue;
       chosen.transactions = 'shared';
     }
     for (const rule of config.implies) if (chosen[rule.key] === rule.value) for (const [flag, value] of Object.entries(rule.flags)) chosen[flag] ??= value;
-    const entries = Object.entries(chosen).filter(([key]) => !(PROCESS_POOL_ONLY.has(key) && model !== 'process-pool'));
+    const entries = Object.entries(meaningfulExtras(model, chosen));
     const extra = Object.fromEntries(entries.map(([key, value]) => [key, key.startsWith('tls-') && noHandshake(key) ? (matrix.extra[key]?.[0] ?? value) : value]));
     for (const load of loads) {
       const point: ExperimentPoint = {
