@@ -54,9 +54,11 @@ const NOTE_REFRESH_MS = 200;
  * not limit, and the REGISTERs a second it is offered) and reads the others' notes back at every
  * sample; the share set is theirs weighted by what each is offered: the REGISTERs the readers can
  * admit over those offered to them all, whatever their split. The filter stays while any reader
- * limits. No messages between the workers: the socket is the shared state (a read and a write of
- * its filter a sample, about a microsecond each; two readers that write within the same moment
- * lose one note until the next sample). A single reader's note is its own share, as before.
+ * limits. No messages between the workers: the socket is the shared state (a read of its filter
+ * a sample, about 2 µs with the parse, and a write while filtered, about 12 µs to build and attach,
+ * both without a quota: experiments/e6-overload-pool-filter-notes-2026-12-07/filter-cost.txt; two
+ * readers that write within the same moment lose one note until the next sample). A single
+ * reader's note is its own share, as before.
  */
 export class UdpKernelShedder {
   /** A shedder where `--overload on` and `--overload-kernel-filter` (on unless off) ask for one, else undefined. */
