@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readRegisterFilter, registerFilterProgram } from './register-filter.js';
-import { HEADROOM, MIN_PASS, NOTE_TTL_MS, UdpKernelShedder, type SocketFilterControl } from './udp-kernel-shedder.js';
+import { HEADROOM, MIN_PASS, NOTE_REFRESH_MS, NOTE_TTL_MS, UdpKernelShedder, type SocketFilterControl } from './udp-kernel-shedder.js';
 
 /** A socket filter that records what it was given. */
 function recordingFilter(takes = true): SocketFilterControl & { attached: number; detached: number } {
@@ -130,21 +130,28 @@ function sharedSocket(): { program: Buffer; attached: number; control(): SocketF
   return socket;
 }
 
-test('readers of one socket set one share: what each wants, weighted by the REGISTERs each is offered, while any of them limits', () => {
+/**
+ * Two readers of one socket: the first read 80 REGISTERs in 100 ms (800 a second) and admits 100 a
+ * second, so it set a quarter; the second, not limiting, read that share at its sample (a change
+ * at a moment it does not know: that interval counts with the mean of 1 and 0.25).
+ */
+function twoReadersAfterAQuarter(): { socket: ReturnType<typeof sharedSocket>; first: UdpKernelShedder; second: UdpKernelShedder } {
   const socket = sharedSocket();
-  const busy = new UdpKernelShedder();
-  const idle = new UdpKernelShedder();
-  busy.attach(socket.control());
-  idle.attach(socket.control());
-  // The busy reader reads 80 REGISTERs in 100 ms (800 a second) and admits 100 a second: it wants a quarter.
-  registers(busy, 80);
-  busy.steer(true, 100, 100);
-  assert.equal(busy.passFraction, (HEADROOM * 100) / 800);
-  // The other does not limit. At its sample it reads the share the busy one set (a change at a
-  // moment it does not know: its interval counts with the mean of 1 and 0.25); over its next
-  // interval it counts 60 new requests in 100 ms under a quarter kept: 2,400 a second offered.
-  idle.steer(false, undefined, 100, 0);
-  assert.equal(idle.passFraction, 0.25);
+  const first = new UdpKernelShedder();
+  const second = new UdpKernelShedder();
+  first.attach(socket.control());
+  second.attach(socket.control());
+  registers(first, 80);
+  first.steer(true, 100, 100);
+  assert.equal(first.passFraction, (HEADROOM * 100) / 800);
+  second.steer(false, undefined, 100, 0);
+  assert.equal(second.passFraction, 0.25);
+  return { socket, first, second };
+}
+
+test('readers of one socket set one share: what each wants, weighted by the REGISTERs each is offered, while any of them limits', () => {
+  const { socket, first: busy, second: idle } = twoReadersAfterAQuarter();
+  // The idle one, over its next interval, counts 60 new requests in 100 ms under a quarter kept: 2,400 a second offered.
   idle.steer(false, undefined, 100, 60);
   const shared = readRegisterFilter(socket.program);
   assert.ok(shared !== undefined);
@@ -167,14 +174,7 @@ test('readers of one socket set one share: what each wants, weighted by the REGI
 });
 
 test('a reader that stops limiting while another limits leaves a filter for the other, and a stale note is not counted', () => {
-  const socket = sharedSocket();
-  const first = new UdpKernelShedder();
-  const second = new UdpKernelShedder();
-  first.attach(socket.control());
-  second.attach(socket.control());
-  registers(first, 80);
-  first.steer(true, 100, 100);
-  second.steer(false, undefined, 100, 0); // reads the quarter the first one set
+  const { socket, first, second } = twoReadersAfterAQuarter();
   registers(second, 20);
   second.steer(true, 100, 100); // 20 of a quarter in 100 ms: 800 a second, it wants a quarter too
   assert.equal(readRegisterFilter(socket.program)?.pass, 0.25);
@@ -187,7 +187,7 @@ test('a reader that stops limiting while another limits leaves a filter for the 
   assert.equal(socket.program.length, 0, 'no reader limits: the dead reader\'s filter is removed');
 });
 
-test('a single reader whose program is read back refreshes its note but counts only changes of share', () => {
+test('a single reader whose program is read back writes its note again after NOTE_REFRESH_MS, and counts only changes of share', async () => {
   const socket = sharedSocket();
   const counters = { overloadKernelFilters: 0, overloadKernelFilterFailures: 0 };
   const shedder = new UdpKernelShedder();
@@ -199,19 +199,17 @@ test('a single reader whose program is read back refreshes its note but counts o
   registers(shedder, 20);
   shedder.steer(true, 100, 100);
   assert.equal(shedder.passFraction, 0.25, 'alone, its own share');
-  assert.equal(counters.overloadKernelFilters, 1);
+  assert.equal(socket.attached, 1, 'its note is fresh: nothing written');
+  await new Promise((resolve) => setTimeout(resolve, NOTE_REFRESH_MS + 20));
+  registers(shedder, 20);
+  shedder.steer(true, 100, 100);
+  assert.equal(socket.attached, 2, 'written again: other readers count a note only while it is fresh');
+  assert.equal(counters.overloadKernelFilters, 1, 'the same share: not counted as a filter');
   assert.equal(readRegisterFilter(socket.program)?.notes.length, 1);
 });
 
 test('a share another reader changed during the interval counts as the mean of the shares before and after', () => {
-  const socket = sharedSocket();
-  const first = new UdpKernelShedder();
-  const second = new UdpKernelShedder();
-  first.attach(socket.control());
-  second.attach(socket.control());
-  registers(first, 80);
-  first.steer(true, 100, 100); // a quarter
-  second.steer(false, undefined, 100, 0); // reads it
+  const { socket, first, second } = twoReadersAfterAQuarter();
   // The first lowers it to MIN_PASS (it admits far fewer now); the second read 30 under shares from a quarter to 1/16.
   registers(first, 20);
   first.steer(true, 5, 100);

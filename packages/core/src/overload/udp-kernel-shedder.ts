@@ -32,7 +32,7 @@ const OFFERED_WEIGHT = 0.5;
 /** Another reader's note older than this is not counted (its reader died or stopped sampling). */
 export const NOTE_TTL_MS = 500;
 /** A reader's own note is written again at least this often while the socket is filtered. */
-const NOTE_REFRESH_MS = 200;
+export const NOTE_REFRESH_MS = 200;
 
 /**
  * Sheds REGISTERs over UDP in the kernel while the worker limits new work: a socket filter
