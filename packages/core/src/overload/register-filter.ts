@@ -27,7 +27,7 @@ const BPF_LD_IMM = 0x00; // A = k (only read back here: the program jumps over t
 /** 'SBRF': the instruction after the jump that says the program carries notes. */
 const NOTES_MARKER = 0x53425246;
 const NOTE_INSTRUCTIONS = 3;
-/** Notes a program carries at most (the freshest are kept): readSocketFilter reads 128 instructions. */
+/** Notes a program carries at most (the first given: a writer puts its own first); readSocketFilter reads 128 instructions. */
 export const MAX_NOTES = 32;
 /** Instructions of the program proper (after the notes) and where its threshold is. */
 const PROGRAM_INSTRUCTIONS = 10;
@@ -45,8 +45,8 @@ const DROP = 0;
 /**
  * What one reader of the socket wants of the filter: the share of REGISTERs it would keep (1 when
  * it does not limit) and the REGISTERs a second it is offered (its weight), at `at` (ms since the
- * epoch; the program keeps it to 10 ms, modulo 655 s, and a note read back is dated within the last 655 s). `reader` tells readers apart (32 bits, drawn per
- * reader).
+ * epoch; the program keeps it to 10 ms modulo 655 s, so a note read back is dated within the last
+ * 655 s). `reader` tells readers apart (32 bits, drawn per reader).
  */
 export interface FilterNote {
   readonly reader: number;
