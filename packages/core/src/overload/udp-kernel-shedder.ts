@@ -70,8 +70,6 @@ export class UdpKernelShedder {
   readonly #reader = randomBytes(4).readUInt32LE(0);
   /** When this reader's note was last written (ms since the epoch; 0: not in the program). */
   #noteWrittenAt = 0;
-  /** The share this reader wants now (1: none filtered), as in its note. */
-  #wanted = 1;
   #pass = 1;
   #registers = 0;
   #offeredRate = 0;
@@ -132,31 +130,33 @@ export class UdpKernelShedder {
     const startShare = this.#pass;
     if (there !== undefined) this.#pass = roundedShare(there.pass);
     const keptShare = (startShare + this.#pass) / 2;
+    // The share this reader wants (1: none filtered) and what it is offered: its note.
+    let wantedPass: number;
     let offeredRate: number;
     if (!limiting || admittedRate === undefined) {
       this.#offeredRate = 0;
-      this.#wanted = 1;
+      wantedPass = 1;
       offeredRate = arrived / seconds / keptShare;
     } else {
       const offered = registers / seconds / keptShare;
       this.#offeredRate = this.#offeredRate === 0 ? offered : OFFERED_WEIGHT * offered + (1 - OFFERED_WEIGHT) * this.#offeredRate;
       const wanted = this.#offeredRate <= 0 ? 1 : (HEADROOM * admittedRate) / this.#offeredRate;
-      this.#wanted = roundedShare(wanted);
+      wantedPass = roundedShare(wanted);
       offeredRate = this.#offeredRate;
     }
     if (filter === undefined) return;
     const now = Date.now();
     const others = (there?.notes ?? []).filter((note) => note.reader !== this.#reader && now - note.at < NOTE_TTL_MS);
-    if (this.#wanted >= 1 && !others.some((note) => note.wantedPass < 1)) {
+    if (wantedPass >= 1 && !others.some((note) => note.wantedPass < 1)) {
       this.#apply(1, []);
       return;
     }
-    const own: FilterNote = { reader: this.#reader, wantedPass: this.#wanted, offeredRate, at: now };
+    const own: FilterNote = { reader: this.#reader, wantedPass, offeredRate, at: now };
     const notes = [own, ...others];
     const pass = roundedShare(poolShare(notes));
     const ownThere = there?.notes.find((note) => note.reader === this.#reader);
     // Where the program cannot be read back no other reader's note is known: written when the share changes.
-    const stale = there !== undefined && (ownThere === undefined || ownThere.wantedPass !== this.#wanted || now - this.#noteWrittenAt >= NOTE_REFRESH_MS);
+    const stale = there !== undefined && (ownThere === undefined || ownThere.wantedPass !== wantedPass || now - this.#noteWrittenAt >= NOTE_REFRESH_MS);
     if (pass !== this.#pass || (pass < 1 && stale)) this.#apply(pass, notes);
   }
 
