@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
 import { UdpTransport } from '../transport/udp-transport.js';
-import { PROBE_LENGTH, STANDING_FILL, UdpQueueProbe } from './udp-queue-probe.js';
+import { PROBE_LENGTH, UdpQueueProbe } from './udp-queue-probe.js';
 
 const TOKEN = '0123456789abcdef';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,24 +51,6 @@ test('workers sharing a token read each other\'s probes (the process-pool shares
   reader.attach(() => undefined);
   await sleep(40);
   assert.equal(reader.sampleDelayMs(), null, 'its probe, unread for four intervals, may have been read by the other');
-});
-
-test('on a shared socket an unread probe of its own counts where the queue stands at least half full (a full queue drops every probe)', async () => {
-  const sender = new UdpQueueProbe(10, TOKEN);
-  const reader = new UdpQueueProbe(10, TOKEN);
-  let fill: number | undefined = 0.1;
-  reader.attach(() => undefined, () => fill);
-  assert.equal(reader.take(nextProbeBytes(sender)), true);
-  assert.equal(reader.shared, true);
-  reader.attach(() => undefined, () => fill);
-  reader.sampleDelayMs();
-  await sleep(40);
-  assert.equal(reader.sampleDelayMs(), null, 'a queue a tenth full: the other reader may have read it');
-  fill = STANDING_FILL;
-  const age = reader.sampleDelayMs();
-  assert.ok(typeof age === 'number' && age >= 30, `half full: its age counts: ${String(age)}`);
-  fill = undefined;
-  assert.equal(reader.sampleDelayMs(), null, 'a fill that cannot be read says nothing');
 });
 
 test('a probe read back gives its delay; a probe never read counts only once it is three intervals old', async () => {

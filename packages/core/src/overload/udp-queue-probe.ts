@@ -27,19 +27,9 @@ const MAX_DELAY_NS = 60_000_000_000n;
  * process-pool's) an idle worker reads the probes of a busy one, whose unread probe then says
  * nothing about the queue (suspected, not traced, of the process-pool's overloads during
  * warm-ups up to 0.6x in 2026-12-05f: with this rule they shed 0–205 requests a point instead
- * of 32–1,361, one round each). On a shared socket it counts where the socket's receive queue
- * is at least STANDING_FILL full when the sample is taken (see `attach`).
+ * of 32–1,361, one round each).
  */
 const UNREAD_SAMPLES = 3;
-/**
- * A shared socket's receive queue at least this full at a sample: a standing queue, whoever reads
- * it. Then an unread probe of ours was dropped by the full queue or waits behind it. Without this
- * the process-pool's workers saw nothing of a full queue: every probe sent into it was dropped,
- * so no sample said "queued" (a diagnostic step at 320 REGISTERs/s on the AMD guest of
- * 2026-12-08: 26,150 datagrams dropped by the full buffer, 46 samples of about 1,000 queued,
- * the workers not limiting through the 35 s warm-up: experiments/e6-overload-pool-queue-2026-12-08).
- */
-export const STANDING_FILL = 0.5;
 
 /**
  * How long a datagram waits in the UDP socket's receive queue before the worker reads it: the
@@ -62,7 +52,6 @@ export class UdpQueueProbe implements QueueDelaySource {
   readonly #token: Buffer;
   readonly #intervalMs: number;
   #send: ((bytes: Buffer) => void) | undefined;
-  #queueFill: (() => number | undefined) | undefined;
   /** Smallest delay of the probes read since the last sample, ns; -1 when none was. */
   #minReadNs = -1n;
   /** When the oldest probe of ours sent since the last probe read went out, ns; -1 when none. */
@@ -88,18 +77,13 @@ export class UdpQueueProbe implements QueueDelaySource {
     return this.#read;
   }
 
-  /**
-   * Called by the socket once bound: how to send a datagram to itself, and where it can be read
-   * (receive-queue.ts), how full its receive queue is now (0 to 1; undefined: not known). Never throws.
-   */
-  attach(send: (bytes: Buffer) => void, queueFill?: () => number | undefined): void {
+  /** Called by the socket once bound: how to send a datagram to itself. Never throws. */
+  attach(send: (bytes: Buffer) => void): void {
     this.#send = send;
-    this.#queueFill = queueFill;
   }
 
   detach(): void {
     this.#send = undefined;
-    this.#queueFill = undefined;
   }
 
   /** Whether `bytes` is one of our probes (then it is consumed here and its delay noted). */
@@ -121,19 +105,13 @@ export class UdpQueueProbe implements QueueDelaySource {
     const now = process.hrtime.bigint();
     let delayMs: number | null = null;
     if (this.#minReadNs >= 0n) delayMs = Number(this.#minReadNs) / 1e6;
-    else if (this.#unreadSinceNs >= 0n) {
+    else if (this.#unreadSinceNs >= 0n && !this.#shared) {
       const ageMs = Number(now - this.#unreadSinceNs) / 1e6;
-      if (ageMs >= UNREAD_SAMPLES * this.#intervalMs && (!this.#shared || this.#queueStanding())) delayMs = ageMs;
+      if (ageMs >= UNREAD_SAMPLES * this.#intervalMs) delayMs = ageMs;
     }
     this.#minReadNs = -1n;
     this.#sendProbe(now);
     return delayMs;
-  }
-
-  /** The socket's receive queue is at least STANDING_FILL full now (false where that is not known). */
-  #queueStanding(): boolean {
-    const fill = this.#queueFill?.();
-    return fill !== undefined && fill >= STANDING_FILL;
   }
 
   #sendProbe(now: bigint): void {

@@ -1,15 +1,17 @@
 import type dgram from 'node:dgram';
-import { SOCKET_LIBC_PLATFORM, SOL_SOCKET, socketLibc } from './socket-libc.js';
+import { createRequire } from 'node:module';
 
 /**
  * Classic BPF socket filters (SO_ATTACH_FILTER, Linux): a program the kernel runs on every
  * datagram before it is queued on the socket, which drops it (returns 0) or keeps it. Node has
- * no binding for setsockopt with a pointer, so it is called in libc (socket-libc.ts). Where that
- * is not possible `attachSocketFilter` says so and nothing is filtered. Never throws.
+ * no binding for setsockopt with a pointer, so it is called in libc through koffi (an FFI with
+ * prebuilt binaries). Where that is not possible (another OS or architecture than Linux on x64
+ * or arm64, no libc, koffi missing) `attachSocketFilter` says so and nothing is filtered. Never throws.
  * A socket shared between processes (the process-pool's UDP socket) has one filter, whichever
  * process attached it; `readSocketFilter` reads it back.
  */
 
+const SOL_SOCKET = 1;
 const SO_ATTACH_FILTER = 26;
 const SO_DETACH_FILTER = 27;
 /** getsockopt: the socket's filter as attached (SO_GET_FILTER is SO_ATTACH_FILTER's number). */
@@ -20,7 +22,39 @@ const LONGEST_READ = 128;
 export const INSTRUCTION_BYTES = 8;
 
 /** Where filters can be set at all: Linux, and the structures below (little-endian, 64-bit pointers). */
-export const SOCKET_FILTER_PLATFORM = SOCKET_LIBC_PLATFORM;
+export const SOCKET_FILTER_PLATFORM = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64');
+
+interface Libc {
+  setsockopt(fd: number, level: number, name: number, value: Buffer | null, length: number): number;
+  /** `length` in and out: [its value] (for SO_GET_FILTER, in instructions). */
+  getsockopt(fd: number, level: number, name: number, value: Buffer, length: [number]): number;
+  address(buffer: Buffer): bigint;
+}
+
+let libc: Libc | null | undefined;
+
+function loadLibc(): Libc | null {
+  if (libc !== undefined) return libc;
+  libc = null;
+  if (!SOCKET_FILTER_PLATFORM) return libc;
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as {
+      load(name: string): { func(signature: string): (...args: unknown[]) => unknown };
+      address(value: unknown): bigint;
+    };
+    const library = koffi.load('libc.so.6');
+    const setsockopt = library.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t length)');
+    const getsockopt = library.func('int getsockopt(int fd, int level, int name, void *value, _Inout_ uint32_t *length)');
+    libc = {
+      setsockopt: (fd, level, name, value, length) => setsockopt(fd, level, name, value, length) as number,
+      getsockopt: (fd, level, name, value, length) => getsockopt(fd, level, name, value, length) as number,
+      address: (buffer) => koffi.address(buffer),
+    };
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
 
 /** The file descriptor of a bound dgram socket (Node keeps it in an internal handle), or undefined. */
 export function datagramSocketFd(socket: dgram.Socket): number | undefined {
@@ -35,7 +69,7 @@ export function datagramSocketFd(socket: dgram.Socket): number | undefined {
  * replacing any filter it had. Returns whether the kernel took it.
  */
 export function attachSocketFilter(fd: number, program: Buffer): boolean {
-  const c = socketLibc();
+  const c = loadLibc();
   if (c === null || program.length === 0 || program.length % INSTRUCTION_BYTES !== 0) return false;
   // struct sock_fprog: u16 len, (padding), struct sock_filter *filter: 16 bytes on 64-bit Linux.
   const fprog = Buffer.alloc(16);
@@ -51,7 +85,7 @@ export function attachSocketFilter(fd: number, program: Buffer): boolean {
 
 /** Removes the socket's filter (everything is queued again). Returns whether one was removed. */
 export function detachSocketFilter(fd: number): boolean {
-  const c = socketLibc();
+  const c = loadLibc();
   if (c === null) return false;
   try {
     return c.setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, Buffer.alloc(4), 4) === 0;
@@ -67,7 +101,7 @@ export function detachSocketFilter(fd: number): boolean {
  * instructions).
  */
 export function readSocketFilter(fd: number): Buffer | undefined {
-  const c = socketLibc();
+  const c = loadLibc();
   if (c === null) return undefined;
   const program = Buffer.alloc(LONGEST_READ * INSTRUCTION_BYTES);
   const length: [number] = [LONGEST_READ];

@@ -4,7 +4,6 @@ import { isIP } from 'node:net';
 import type { UdpKernelShedder } from '../overload/udp-kernel-shedder.js';
 import type { UdpQueueProbe } from '../overload/udp-queue-probe.js';
 import { reportSendError, type SendErrorHandler, type TransportAddress } from '../transport-address.js';
-import { readReceiveQueueFill } from './receive-queue.js';
 import { attachSocketFilter, datagramSocketFd, detachSocketFilter, readSocketFilter } from './socket-filter.js';
 
 export interface UdpTransportOptions {
@@ -63,12 +62,12 @@ export class UdpTransport implements DatagramTransport {
       });
     });
     const bound = socket.address();
-    const shedder = this.#options.kernelShedder;
-    const fd = probe === undefined && shedder === undefined ? undefined : datagramSocketFd(socket);
     if (probe !== undefined) {
       const to = selfAddress(bound.address);
-      probe.attach((bytes) => socket.send(bytes, bound.port, to, ignoreSendError), fd === undefined ? undefined : () => readReceiveQueueFill(fd));
+      probe.attach((bytes) => socket.send(bytes, bound.port, to, ignoreSendError));
     }
+    const shedder = this.#options.kernelShedder;
+    const fd = shedder === undefined ? undefined : datagramSocketFd(socket);
     if (shedder !== undefined && fd !== undefined) shedder.attach({ attach: (program) => attachSocketFilter(fd, program), detach: () => detachSocketFilter(fd), read: () => readSocketFilter(fd) });
     return { address: bound.address, port: bound.port };
   }
