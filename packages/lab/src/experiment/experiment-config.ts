@@ -157,7 +157,7 @@ const MATRIX_KEYS: Record<string, keyof ExperimentConfig['matrix']> = {
 const NUMERIC = new Set(['workers', 'fdCache', 'clients', 'rate']);
 const TOP_KEYS = new Set(['id', 'title', 'study', 'published', 'published_figures', 'repeats', 'bench', 'serve', 'matrix', 'extra', 'pin', 'budget', 'peak', 'window', 'tolerance', 'quick', 'workload', 'implies', 'reuse', 'exclude']);
 const BUDGET_KEYS = new Set(['proxy-cpus', 'proxy-quota', 'generator-cpus']);
-const PEAK_KEYS = new Set(['from', 'to', 'factor', 'refine', 'success', 'achieved', 'arrivals', 'seed', 'p99-ms']);
+const PEAK_KEYS = new Set(['from', 'to', 'factor', 'refine', 'success', 'achieved', 'arrivals', 'seed', 'p99-ms', 'floor']);
 const QUICK_KEYS = new Set(['duration', 'warmup', 'clients', 'rate', 'repeats', 'peak', 'extra']);
 const BENCH_KEYS = new Set(['duration', 'warmup', 'procs', 'timeout', 'hold', 'arrivals', 'pairs', 'keepalive']);
 
@@ -306,7 +306,9 @@ export function parseExperimentConfig(raw: unknown, file: string): ExperimentCon
     const seed = raw.seed ?? DEFAULT_PEAK.seed;
     if (typeof seed !== 'boolean') fail(`${key}.seed`, `expected true or false, not ${String(seed)}`);
     const p99Ms = raw['p99-ms'] === undefined ? undefined : positiveNumber(`${key}.p99-ms`, raw['p99-ms'], 1);
-    return { from, to, factor, refine, success: fraction('success', DEFAULT_PEAK.success), achieved: fraction('achieved', DEFAULT_PEAK.achieved), arrivals: arrivals as PeakSearch['arrivals'], seed: seed as boolean, ...(p99Ms === undefined ? {} : { p99Ms }) };
+    const floor = raw.floor === undefined ? undefined : positiveNumber(`${key}.floor`, raw.floor, 1);
+    if (floor !== undefined && floor > from) fail(`${key}.floor`, `must be at most from (${from}), not ${floor}`);
+    return { from, to, factor, refine, success: fraction('success', DEFAULT_PEAK.success), achieved: fraction('achieved', DEFAULT_PEAK.achieved), arrivals: arrivals as PeakSearch['arrivals'], seed: seed as boolean, ...(p99Ms === undefined ? {} : { p99Ms }), ...(floor === undefined ? {} : { floor }) };
   };
   const peak = peakOf('peak', top.peak);
   const quickPeak = peakOf('quick.peak', quickRaw.peak);

@@ -81,6 +81,9 @@ test('config errors name the file and the key', () => {
   refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, peak: { from: 100, to: 50 } }, /peak\.to/);
   refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, peak: { from: 100, to: 500, 'p99-ms': -5 } }, /peak\.p99-ms/);
   assert.equal(config({ clients: [100] }, { peak: { from: 100, to: 800, 'p99-ms': 500 } }).peak?.p99Ms, 500);
+  assert.equal(config({ clients: [100] }, { peak: { from: 100, to: 800, floor: 25 } }).peak?.floor, 25, 'how far below from the ladder may go');
+  assert.equal(config({ clients: [100] }, { peak: { from: 100, to: 800 } }).peak?.floor, undefined, 'absent: the ladder\'s default');
+  refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, peak: { from: 100, to: 500, floor: 150 } }, /peak\.floor: must be at most from/);
   refuses({ id: 'x', title: 'x', matrix: { rate: [1] }, peak: { from: 1, to: 2 } }, /peak: a peak search sets the rates/);
   refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, tolerance: 1 }, /tolerance/);
   refuses({ id: 'x', title: 'x', matrix: { clients: [1] }, published_figures: [{ label: 'a', value: 2, range: [3] }] }, /published_figures\[0\]\.range/);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BenchResult } from '@switchboard/bench';
-import { searchPeak, type PeakSearch, type StepRun } from './peak-ladder.js';
+import { defaultFloor, searchPeak, type PeakSearch, type StepRun } from './peak-ladder.js';
 
 const SEARCH: PeakSearch = { from: 100, to: 1600, factor: 2, refine: 2, success: 0.999, achieved: 0.95, arrivals: 'deterministic', seed: true };
 
@@ -54,8 +54,30 @@ test('with p99-ms, a step whose call set-up p99 is above the bound fails; an unm
   assert.match(unmeasured.invalid[0]!, /no rate passed/);
 });
 
+test('where from fails the ladder goes down by the factor, below from, to the floor; the first pass and the failure above it bracket the peak', async () => {
+  const slow = proxy(60);
+  const outcome = await searchPeak(SEARCH, slow.step);
+  assert.deepEqual(slow.runs, [100, 50, 70.7, 59.5]);
+  assert.deepEqual(outcome.steps.map((s) => s.outcome), ['fail', 'pass', 'fail', 'pass']);
+  assert.equal(outcome.peakRate, 59.5);
+  assert.deepEqual(outcome.invalid, []);
+  assert.equal(defaultFloor(SEARCH), 12.5, 'three rungs below from');
+  const slower = proxy(5);
+  const none = await searchPeak(SEARCH, slower.step);
+  assert.deepEqual(slower.runs, [100, 50, 25, 12.5], 'to the floor, no further');
+  assert.equal(none.invalid[0], 'peak: no rate passed (lowest measured 12.5 calls/s); lower peak.floor');
+  const floored = proxy(5);
+  await searchPeak({ ...SEARCH, floor: 40 }, floored.step);
+  assert.deepEqual(floored.runs, [100, 50, 40], 'a floor between rungs is the last step');
+  const fixed = proxy(5);
+  await searchPeak({ ...SEARCH, floor: 100 }, fixed.step);
+  assert.deepEqual(fixed.runs, [100], 'floor: from keeps the ladder at or above from');
+  const skipped = proxy(60, { skipBelow: 60 });
+  assert.match((await searchPeak(SEARCH, skipped.step)).invalid[0]!, /no rate passed \(lowest measured 100 calls\/s\)/, 'a rung that cannot be measured ends the way down');
+});
+
 test('no peak: nothing passed, the top passed, or the generator ran out first', async () => {
-  assert.match((await searchPeak(SEARCH, proxy(50).step)).invalid[0]!, /no rate passed/);
+  assert.match((await searchPeak(SEARCH, proxy(5).step)).invalid[0]!, /no rate passed/);
   assert.match((await searchPeak(SEARCH, proxy(10_000).step)).invalid[0]!, /top of the ladder \(1600 calls\/s\) still passed/);
   const generatorBound = await searchPeak(SEARCH, proxy(10_000, { invalidAbove: 300 }).step);
   assert.match(generatorBound.invalid[0]!, /step at 400 calls\/s did not measure the proxy \(generator/);
@@ -82,10 +104,13 @@ test('a seeded ladder (a later repeat) starts at the seed: up while passing, dow
   assert.deepEqual(descended.steps.map((s) => s.outcome), ['fail', 'fail', 'pass', 'pass', 'fail']);
 });
 
-test('a seeded ladder keeps the bounds: clamped to [from, to], nothing passed at from, the top passed', async () => {
-  const low = proxy(50);
+test('a seeded ladder keeps the bounds: clamped to [from, to], nothing passed down to the floor, the top passed', async () => {
+  const low = proxy(5);
   assert.match((await searchPeak(SEARCH, low.step, { start: 300 })).invalid[0]!, /no rate passed/);
-  assert.deepEqual(low.runs, [300, 150, 100]);
+  assert.deepEqual(low.runs, [300, 150, 100, 50, 25, 12.5], 'down from the seed, past from to the floor');
+  const belowFrom = proxy(60);
+  assert.equal((await searchPeak(SEARCH, belowFrom.step, { start: 300 })).peakRate, 59.5);
+  assert.deepEqual(belowFrom.runs, [300, 150, 100, 50, 70.7, 59.5]);
   const high = proxy(10_000);
   assert.match((await searchPeak(SEARCH, high.step, { start: 5000 })).invalid[0]!, /top of the ladder \(1600 calls\/s\) still passed/);
   assert.deepEqual(high.runs, [1600]);

@@ -10,14 +10,22 @@
  *
  * With `start` (a later repeat of a point whose earlier repeats found their peaks), the ladder
  * begins there instead of at `from`: upward by `factor` while steps pass, or downward by
- * `factor` while they fail (never below `from`), until a pass and a failure one factor apart
- * bracket the peak; the same bisections follow. The pass rule and the resolution are those of a
- * ladder from `from`; only the steps far below the peak, which every repeat passes, are saved.
+ * `factor` while they fail, until a pass and a failure one factor apart bracket the peak; the
+ * same bisections follow. The pass rule and the resolution are those of a ladder from `from`;
+ * only the steps far below the peak, which every repeat passes, are saved.
+ *
+ * Where `from` itself fails (a slower machine than the one the config was written on, a costlier
+ * point), the ladder goes on down by `factor`, below `from`, to `floor` (default: three rungs
+ * below `from`), until a step passes; that pass and the failure above it bracket the peak, and the
+ * same bisections follow. (Before this, such a point was invalid and its overload steps had no
+ * capacity to start from: E6-overload's process-pool on a slower AMD guest, whose ladder failed
+ * 100 REGISTERs/s in 3 of 3 repeats, experiments/e6-overload-pool-queue-2026-12-08.)
  *
  * A step the runner must skip (its window could not contain the workload at that rate) is
- * neither pass nor fail: the ladder climbs on. A step that measured the generator or Redis
- * rather than the proxy ends the ladder, and the peak is then unknown (the point is invalid), as
- * it is when no rate passed or when the top rate still passed (the peak lies above `to`).
+ * neither pass nor fail: the ladder climbs on (going down, it stops: a window too short for one
+ * rate is too short for the lower ones). A step that measured the generator or Redis rather than
+ * the proxy ends the ladder, and the peak is then unknown (the point is invalid), as it is when no
+ * rate passed down to `floor` or when the top rate still passed (the peak lies above `to`).
  */
 import { counterMetric } from '@switchboard/cluster';
 import type { BenchResult } from '@switchboard/bench';
@@ -35,6 +43,16 @@ export interface PeakSearch {
   readonly seed: boolean;
   /** A bound on the 99th percentile of call set-up (REGISTER) time, in ms, that a passing step must keep. */
   readonly p99Ms?: number;
+  /** The lowest rate the ladder goes down to where `from` fails (default: `defaultFloor`). */
+  readonly floor?: number;
+}
+
+/** Rungs below `from` that the ladder goes down where `from` fails, unless `floor` is given. */
+export const FLOOR_RUNGS = 3;
+
+/** `from` divided by `factor` FLOOR_RUNGS times (100, ×1.5: 29.6). */
+export function defaultFloor(search: Pick<PeakSearch, 'from' | 'factor'>): number {
+  return roundRate(search.from / search.factor ** FLOOR_RUNGS);
 }
 
 export const DEFAULT_PEAK: Omit<PeakSearch, 'from' | 'to'> = { factor: 1.5, refine: 2, success: 0.999, achieved: 0.95, arrivals: 'deterministic', seed: true };
@@ -187,6 +205,15 @@ export async function searchPeak(search: PeakSearch, runStep: (rate: number) => 
       }
     }
   }
+  if (invalid.length === 0 && best === undefined && failedAt !== undefined && failedAt <= search.from) {
+    // `from` failed: the peak lies below it. Down by the factor to the floor until a step passes.
+    const floor = Math.min(search.floor ?? defaultFloor(search), search.from);
+    for (let rate = Math.max(floor, roundRate(failedAt / search.factor)); rate < failedAt && !signal?.aborted; rate = Math.max(floor, roundRate(rate / search.factor))) {
+      const outcome = await step(rate);
+      if (stop(rate, outcome) || outcome === 'pass' || outcome === 'skipped') break;
+      failedAt = rate;
+    }
+  }
   if (invalid.length === 0 && failedAt !== undefined && best !== undefined) {
     let low = best.rate;
     let high = failedAt;
@@ -206,7 +233,7 @@ export async function searchPeak(search: PeakSearch, runStep: (rate: number) => 
     return { ...fallback, steps: [...steps, ...fallback.steps] };
   }
   if (invalid.length === 0) {
-    if (best === undefined) invalid.push(steps.every((s) => s.outcome === 'skipped') ? 'peak: no rate of the ladder could be measured (every window too short for the workload)' : `peak: no rate passed (lowest measured ${steps.find((s) => s.outcome !== 'skipped')?.rate} calls/s); lower peak.from`);
+    if (best === undefined) invalid.push(steps.every((s) => s.outcome === 'skipped') ? 'peak: no rate of the ladder could be measured (every window too short for the workload)' : `peak: no rate passed (lowest measured ${Math.min(...steps.filter((s) => s.outcome !== 'skipped').map((s) => s.rate))} calls/s); lower peak.floor`);
     else if (failedAt === undefined) invalid.push(`peak: the top of the ladder (${best.rate} calls/s) still passed; the peak lies above it (raise peak.to)`);
   }
   const result = best?.result ?? lastResult;

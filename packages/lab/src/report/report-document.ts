@@ -6,6 +6,7 @@
 import { describeCpus } from '@switchboard/sip/machine-facts';
 import { isWide, type Interval } from '../analysis/confidence-interval.js';
 import { describeBudget } from '../experiment/cpu-budget.js';
+import { defaultFloor } from '../experiment/peak-ladder.js';
 import { T1_MS } from '../experiment/peak-within-bound.js';
 import { describeCodeVersion, type CodeVersion } from '../experiment/code-version.js';
 import type { Chart } from './report-charts.js';
@@ -59,7 +60,7 @@ export function setupSentences(data: ReportData): string[] {
   items.push(`Generator: ${plural(generator.procs, 'process')}; measured windows of ${windows}${lengthened}${limit}, after ${generator.warmupSeconds} s of warm-up; ${generator.timeoutMs / 1000} s transaction timeout.`);
   if (setup.peak !== undefined) {
     const p = setup.peak;
-    items.push(`Throughput is each point's peak: an open-loop ladder of offered rates from ${setup.peakStarts === undefined ? p.from : setup.peakStarts.map((start) => `${start.from}`).join(' or ')} calls/s${setup.peakStarts === undefined ? '' : ` (${setup.peakStarts.map((start) => `${start.from} in ${plural(start.runs, 'run')}`).join(', ')}: the lowest rate was lowered between sittings for points that passed none)`} up by ×${p.factor} to ${p.to}, then ${plural(p.refine, 'bisection')}, ${p.arrivals} arrivals, a fresh proxy per step; the peak is the highest offered rate whose calls succeeded at ≥ ${(p.success * 100).toFixed(1)}% with an achieved rate ≥ ${(p.achieved * 100).toFixed(0)}% of the offered one${p.p99Ms === undefined ? ' (no bound on latency: a peak may carry set-up times of seconds)' : ` and a 99th-percentile response time (call set-up; REGISTER in registration runs) ≤ ${p.p99Ms} ms`}. Latency and CPU are those of the run at the peak.`);
+    items.push(`Throughput is each point's peak: an open-loop ladder of offered rates from ${setup.peakStarts === undefined ? p.from : setup.peakStarts.map((start) => `${start.from}`).join(' or ')} calls/s${setup.peakStarts === undefined ? '' : ` (${setup.peakStarts.map((start) => `${start.from} in ${plural(start.runs, 'run')}`).join(', ')}: the lowest rate was lowered between sittings for points that passed none)`} up by ×${p.factor} to ${p.to} (where the lowest failed, down by ×${p.factor} to ${p.floor ?? defaultFloor(p)}), then ${plural(p.refine, 'bisection')}, ${p.arrivals} arrivals, a fresh proxy per step; the peak is the highest offered rate whose calls succeeded at ≥ ${(p.success * 100).toFixed(1)}% with an achieved rate ≥ ${(p.achieved * 100).toFixed(0)}% of the offered one${p.p99Ms === undefined ? ' (no bound on latency: a peak may carry set-up times of seconds)' : ` and a 99th-percentile response time (call set-up; REGISTER in registration runs) ≤ ${p.p99Ms} ms`}. Latency and CPU are those of the run at the peak.`);
   } else if (data.loadKind === 'clients') {
     items.push('Load: closed loop, each caller calling again as soon as its call ends (no think time). Success is near 100% by construction and the figures are throughput at that concurrency, not a searched peak.');
   } else {
