@@ -108,6 +108,15 @@ test('a seeded ladder keeps the bounds: clamped to [from, to], nothing passed do
   const low = proxy(5);
   assert.match((await searchPeak(SEARCH, low.step, { start: 300 })).invalid[0]!, /no rate passed/);
   assert.deepEqual(low.runs, [300, 150, 100, 50, 25, 12.5], 'down from the seed, past from to the floor');
+  const seededLow = proxy(60);
+  assert.equal((await searchPeak(SEARCH, seededLow.step, { start: 40 })).peakRate, 56.6, 'a seed below from');
+  assert.deepEqual(seededLow.runs, [40, 80, 56.6, 67.3], 'starts at a seed below from and climbs from there');
+  const seededLowFails = proxy(20);
+  assert.equal((await searchPeak(SEARCH, seededLowFails.step, { start: 40 })).peakRate, 20);
+  assert.deepEqual(seededLowFails.runs, [40, 20, 28.3, 23.8], 'a failing seed below from goes down to the floor');
+  const seededUnderFloor = proxy(60);
+  await searchPeak(SEARCH, seededUnderFloor.step, { start: 3 });
+  assert.equal(seededUnderFloor.runs[0], 12.5, 'no lower than the floor');
   const belowFrom = proxy(60);
   assert.equal((await searchPeak(SEARCH, belowFrom.step, { start: 300 })).peakRate, 59.5);
   assert.deepEqual(belowFrom.runs, [300, 150, 100, 50, 70.7, 59.5]);

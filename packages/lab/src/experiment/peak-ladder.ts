@@ -17,7 +17,8 @@
  * Where `from` itself fails (a slower machine than the one the config was written on, a costlier
  * point), the ladder goes on down by `factor`, below `from`, to `floor` (default: three rungs
  * below `from`), until a step passes; that pass and the failure above it bracket the peak, and the
- * same bisections follow. (Before this, such a point was invalid and its overload steps had no
+ * same bisections follow. A seed below `from` (earlier repeats that went down) starts there, no
+ * lower than `floor`. (Before this, such a point was invalid and its overload steps had no
  * capacity to start from: E6-overload's process-pool on a slower AMD guest, whose ladder failed
  * 100 REGISTERs/s in 3 of 3 repeats, experiments/e6-overload-pool-queue-2026-12-08.)
  *
@@ -168,7 +169,11 @@ export async function searchPeak(search: PeakSearch, runStep: (rate: number) => 
     invalid.push(`peak: the step at ${rate} calls/s did not measure the proxy (${steps.at(-1)?.reasons?.join('; ')}); the peak is unknown`);
     return true;
   };
-  const start = options.start === undefined ? search.from : Math.min(Math.max(roundRate(options.start), search.from), search.to);
+  // The lowest rate the ladder may go to: `from`, or below it where `from` fails (see above).
+  const floor = Math.min(search.floor ?? defaultFloor(search), search.from);
+  // A seed below `from` (earlier repeats peaked under it) starts there: up while passing, and
+  // where it fails, down to the floor as a ladder whose `from` failed.
+  const start = options.start === undefined ? search.from : Math.min(Math.max(roundRate(options.start), floor), search.to);
   // The next rate up: a factor higher, but `to` itself when the factor would pass it (a seeded
   // ladder starts between the factor's rungs, and its next rung can lie beyond `to`).
   const up = (rate: number): number => (rate < search.to ? Math.min(roundRate(rate * search.factor), search.to) : Number.POSITIVE_INFINITY);
@@ -206,8 +211,7 @@ export async function searchPeak(search: PeakSearch, runStep: (rate: number) => 
     }
   }
   if (invalid.length === 0 && best === undefined && failedAt !== undefined && failedAt <= search.from) {
-    // `from` failed: the peak lies below it. Down by the factor to the floor until a step passes.
-    const floor = Math.min(search.floor ?? defaultFloor(search), search.from);
+    // `from` (or a seed below it) failed: the peak lies below. Down by the factor to the floor until a step passes.
     for (let rate = Math.max(floor, roundRate(failedAt / search.factor)); rate < failedAt && !signal?.aborted; rate = Math.max(floor, roundRate(rate / search.factor))) {
       const outcome = await step(rate);
       if (stop(rate, outcome) || outcome === 'pass' || outcome === 'skipped') break;
