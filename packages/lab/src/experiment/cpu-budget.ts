@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuCount, descendants } from '@switchboard/bench';
+import { CPU_ROOT, CPUSET_ROOT, GROUP_PREFIX, removeStaleBudgetGroups } from './stale-budget-groups.js';
 
 export interface BudgetConfig {
   /** CPU list of the proxy and its Redis (taskset syntax: "0", "0-1", "0,2"). */
@@ -35,8 +36,8 @@ export interface AppliedBudget {
   readonly note?: string;
 }
 
-const CPU_ROOT = '/sys/fs/cgroup/cpu';
-const CPUSET_ROOT = '/sys/fs/cgroup/cpuset';
+/** Whether this process has swept the cgroups that ended lab processes left (once per process). */
+let staleGroupsSwept = false;
 
 /** A budget in force for one point: processes are added to it, and `release` removes the cgroups. */
 export class CpuBudget {
@@ -57,8 +58,12 @@ export class CpuBudget {
     const generatorCores = generatorCpus === undefined ? allowedCores : (cpuCount(generatorCpus) ?? allowedCores);
     const generator = generatorCpus === undefined ? {} : { cpus: generatorCpus };
     if (config?.proxyCpus === undefined && config?.proxyQuota === undefined) return new CpuBudget({ method: 'none', proxy: {}, generator, generatorCores }, []);
-    const name = `switchboard-lab-${process.pid}-${tag}`;
+    const name = `${GROUP_PREFIX}${process.pid}-${tag}`;
     const groups: string[] = [];
+    if (!staleGroupsSwept) {
+      staleGroupsSwept = true;
+      removeStaleBudgetGroups();
+    }
     try {
       if (config.proxyCpus !== undefined) {
         const group = join(CPUSET_ROOT, name);
