@@ -62,6 +62,7 @@ test('where from fails the ladder goes down by the factor, below from, to the fl
   assert.equal(outcome.peakRate, 59.5);
   assert.deepEqual(outcome.invalid, []);
   assert.equal(defaultFloor(SEARCH), 12.5, 'three rungs below from');
+  assert.equal(defaultFloor({ from: 1, factor: 10 }), 0.1, 'never a rate of 0');
   const slower = proxy(5);
   const none = await searchPeak(SEARCH, slower.step);
   assert.deepEqual(slower.runs, [100, 50, 25, 12.5], 'to the floor, no further');

@@ -51,9 +51,9 @@ export interface PeakSearch {
 /** Rungs below `from` that the ladder goes down where `from` fails, unless `floor` is given. */
 export const FLOOR_RUNGS = 3;
 
-/** `from` divided by `factor` FLOOR_RUNGS times (100, ×1.5: 29.6). */
+/** `from` divided by `factor` FLOOR_RUNGS times (100, ×1.5: 29.6), at least 0.1 (the rates' resolution below 100). */
 export function defaultFloor(search: Pick<PeakSearch, 'from' | 'factor'>): number {
-  return roundRate(search.from / search.factor ** FLOOR_RUNGS);
+  return Math.max(0.1, roundRate(search.from / search.factor ** FLOOR_RUNGS));
 }
 
 export const DEFAULT_PEAK: Omit<PeakSearch, 'from' | 'to'> = { factor: 1.5, refine: 2, success: 0.999, achieved: 0.95, arrivals: 'deterministic', seed: true };
