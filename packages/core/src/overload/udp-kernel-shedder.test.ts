@@ -216,11 +216,8 @@ test('a share another reader changed during the interval counts as the mean of t
   assert.equal(readRegisterFilter(socket.program)?.pass, MIN_PASS);
   registers(second, 30);
   second.steer(true, 100, 100);
-  // Offered: 30 in 100 ms over (1/4 + 1/16) / 2 = 5/32, 1,920 a second, not 4,800 (over 1/16) nor 1,200 (over 1/4).
+  // Offered: 30 in 100 ms over (1/4 + 1/16) / 2 = 5/32, 1,920 a second, not 4,800 (over 1/16) nor 1,200 (over 1/4);
+  // it wants HEADROOM × 100 / 1,920 = 0.104, 7/64 in steps of 1/64.
   const notes = readRegisterFilter(socket.program)?.notes ?? [];
-  assert.equal(notes.find((note) => note.wantedPass === roundToStep((HEADROOM * 100) / 1920))?.offeredRate, 1920);
+  assert.equal(notes.find((note) => note.wantedPass === 7 / 64)?.offeredRate, 1920);
 });
-
-function roundToStep(share: number): number {
-  return Math.min(1, Math.max(MIN_PASS, Math.round(share * 64) / 64));
-}
