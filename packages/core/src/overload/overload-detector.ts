@@ -21,11 +21,12 @@ export interface OverloadThresholds {
 
 /**
  * The queue delay's default, 200 ms (50 ms until 2026-12-08): below T1 (500 ms), where phones
- * start retransmitting what waits, and above the waits a CPU quota alone makes (a worker whose
- * quota of a 100 ms period is spent waits out the rest of it: up to 85 ms on 0.15 core, read as a
- * standing queue at 50 ms). In interleaved rounds over UDP at about 4x and 8x on 0.15 core, goodput
- * was higher with 200 in 8 of 8 pairs (event-loop +5% to +15%, process-pool +1% to +19%), about
- * the same for the thread-pool and the event-loop over TCP
+ * start retransmitting what waits, and above the waits a CPU quota alone can make (a worker whose
+ * quota of a 100 ms period is spent waits out the rest of it: up to 85 ms on 0.15 core; that such
+ * waits made the 50 ms samples busy is inferred, not traced). In interleaved rounds over UDP at
+ * about 4x and 8x on 0.15 core, goodput was higher with 200 in 8 of 8 pairs (event-loop +5% to
+ * +15%, process-pool +1% to +19%), about the same for the thread-pool and the event-loop over TCP,
+ * and fewer samples were queued in 12 of 12 UDP pairs (10% to 50% fewer)
  * (experiments/e6-overload-pool-queue-2026-12-08/queue-delay-200/).
  */
 export const DEFAULT_OVERLOAD_THRESHOLDS: OverloadThresholds = Object.freeze({ utilization: 0.9, lagMs: 100, intervalMs: 100, queueDelayMs: 200 });
